@@ -1,0 +1,15 @@
+// Link the helper as a static, libc-free executable (see shared/notes/static-no-std.md):
+// no C runtime start files, no libc, no PIE (a static PIE has no loader to relocate it).
+fn main() {
+    for arg in [
+        "-nostartfiles",
+        "-nostdlib",
+        "-static",
+        "-no-pie",
+        "-Wl,--gc-sections",
+        "-Wl,--build-id=none",
+    ] {
+        println!("cargo:rustc-link-arg-bins={arg}");
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+}

@@ -1,0 +1,782 @@
+//! Zero-copy, allocation-free decoding and validation of a whole spec.
+//!
+//! [`decode`] checks every byte before the helper makes any syscall with an effect: framing,
+//! lengths, limits, string terminators, fd ranges, unknown bits and impossible combinations.
+//! The result points into the caller's buffer. Clients run the same function on what they
+//! encoded, so a bad spec is refused identically on both sides.
+
+use core::ffi::CStr;
+
+use crate::layout::{self, cred_flag, limit, mount_opt, ns, opt, record};
+
+/// Why a spec was refused. Carried as `detail` in a `spec` error record; numbers are stable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Fault {
+    /// The spec ends inside a header, a record or a field.
+    Truncated = 1,
+    /// The first four bytes are not `FXSP`.
+    BadMagic = 2,
+    /// A version this helper does not read.
+    BadVersion = 3,
+    /// The header's total length is below the header size, over the limit, or not the size read.
+    BadTotalLength = 4,
+    /// A record type this helper does not know, without the skip-if-unknown flag.
+    UnknownRecord = 5,
+    /// A record that may appear once appears again.
+    DuplicateRecord = 6,
+    /// A payload length that does not fit its record type.
+    BadRecordLength = 7,
+    /// A string without its NUL terminator.
+    Unterminated = 8,
+    /// A single string with a NUL inside it.
+    InteriorNul = 9,
+    /// A string longer than its documented limit.
+    TooLong = 10,
+    /// More items than the documented limit.
+    TooMany = 11,
+    /// An fd outside `0..2^20` (or -1 where "closed" is allowed).
+    FdOutOfRange = 12,
+    /// Bits set that this version does not define (header, record, options, clone or mount flags).
+    UnknownBits = 13,
+    /// A value outside its domain (rlimit resource, soft over hard, empty or relative path).
+    BadValue = 14,
+    /// No ARGS record, or an empty argv.
+    MissingArgs = 15,
+    /// Fields that contradict each other (mounts without a mount namespace, …).
+    Conflict = 16,
+    /// Needs the clone shape (a new pid namespace, id maps only an outer process may write).
+    NeedsCloneShape = 17,
+}
+
+impl Fault {
+    /// The fault with this number.
+    pub fn from_u32(n: u32) -> Option<Fault> {
+        use Fault::*;
+        Some(match n {
+            1 => Truncated,
+            2 => BadMagic,
+            3 => BadVersion,
+            4 => BadTotalLength,
+            5 => UnknownRecord,
+            6 => DuplicateRecord,
+            7 => BadRecordLength,
+            8 => Unterminated,
+            9 => InteriorNul,
+            10 => TooLong,
+            11 => TooMany,
+            12 => FdOutOfRange,
+            13 => UnknownBits,
+            14 => BadValue,
+            15 => MissingArgs,
+            16 => Conflict,
+            17 => NeedsCloneShape,
+            _ => return None,
+        })
+    }
+
+    /// A short description for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Fault::Truncated => "truncated",
+            Fault::BadMagic => "bad magic (not a forkexec spec)",
+            Fault::BadVersion => "unsupported version",
+            Fault::BadTotalLength => "bad total length",
+            Fault::UnknownRecord => "unknown record type",
+            Fault::DuplicateRecord => "duplicate record",
+            Fault::BadRecordLength => "bad record length",
+            Fault::Unterminated => "unterminated string",
+            Fault::InteriorNul => "NUL inside a string",
+            Fault::TooLong => "over the length limit",
+            Fault::TooMany => "over the count limit",
+            Fault::FdOutOfRange => "fd out of range",
+            Fault::UnknownBits => "unknown flag bits",
+            Fault::BadValue => "value out of range",
+            Fault::MissingArgs => "missing args",
+            Fault::Conflict => "conflicting fields",
+            Fault::NeedsCloneShape => "needs the clone shape (not supported in place)",
+        }
+    }
+
+    /// The errno a spec error record carries for this fault.
+    pub fn errno(self) -> i32 {
+        const EBADF: i32 = 9;
+        const E2BIG: i32 = 7;
+        const EINVAL: i32 = 22;
+        const EOPNOTSUPP: i32 = 95;
+        match self {
+            Fault::TooLong | Fault::TooMany => E2BIG,
+            Fault::FdOutOfRange => EBADF,
+            Fault::NeedsCloneShape => EOPNOTSUPP,
+            _ => EINVAL,
+        }
+    }
+}
+
+/// A refused spec: the fault and the byte offset (from the start of the spec) it was found at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpecError {
+    pub offset: u32,
+    pub fault: Fault,
+}
+
+impl core::fmt::Display for SpecError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{} at byte {}", self.fault.describe(), self.offset)
+    }
+}
+
+type Result<T> = core::result::Result<T, SpecError>;
+
+fn err<T>(offset: usize, fault: Fault) -> Result<T> {
+    Err(SpecError {
+        offset: offset as u32,
+        fault,
+    })
+}
+
+/// A list of NUL-terminated strings back to back (ARGS, ENV).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StrList<'a> {
+    bytes: &'a [u8],
+    count: usize,
+}
+
+impl<'a> StrList<'a> {
+    /// Number of strings.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+    /// The strings in order.
+    pub fn iter(&self) -> StrIter<'a> {
+        StrIter { rest: self.bytes }
+    }
+    /// The first string.
+    pub fn first(&self) -> Option<&'a CStr> {
+        self.iter().next()
+    }
+}
+
+/// Iterator over a [`StrList`].
+pub struct StrIter<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for StrIter<'a> {
+    type Item = &'a CStr;
+    fn next(&mut self) -> Option<&'a CStr> {
+        let s = CStr::from_bytes_until_nul(self.rest).ok()?;
+        self.rest = &self.rest[s.to_bytes().len() + 1..];
+        Some(s)
+    }
+}
+
+/// One rlimit: resource number, soft and hard limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rlimit {
+    pub resource: u32,
+    pub cur: u64,
+    pub max: u64,
+}
+
+/// One mount (go-sandbox's `mount.SyscallParams`). Empty strings are passed as NULL.
+#[derive(Clone, Copy, Debug)]
+pub struct Mount<'a> {
+    pub flags: u64,
+    pub options: u32,
+    pub source: &'a CStr,
+    pub target: &'a CStr,
+    pub fstype: &'a CStr,
+    pub data: &'a CStr,
+}
+
+/// One id map entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdMapEntry {
+    pub container_id: u32,
+    pub host_id: u32,
+    pub size: u32,
+}
+
+/// The entries of a UID_MAP or GID_MAP record.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IdMap<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> IdMap<'a> {
+    pub fn len(&self) -> usize {
+        self.bytes.len() / layout::ID_MAP_ENTRY_LEN
+    }
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = IdMapEntry> + 'a {
+        self.bytes
+            .chunks_exact(layout::ID_MAP_ENTRY_LEN)
+            .map(|c| IdMapEntry {
+                container_id: u32_at(c, 0),
+                host_id: u32_at(c, 4),
+                size: u32_at(c, 8),
+            })
+    }
+}
+
+/// The target's fd table (go-sandbox's `Files`): entry `i` is a helper fd or -1 (closed).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Files<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Files<'a> {
+    pub fn len(&self) -> usize {
+        self.bytes.len() / 4
+    }
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+    pub fn get(&self, i: usize) -> i32 {
+        u32_at(self.bytes, i * 4) as i32
+    }
+    pub fn iter(&self) -> impl Iterator<Item = i32> + 'a {
+        self.bytes.chunks_exact(4).map(|c| u32_at(c, 0) as i32)
+    }
+}
+
+/// Credential: uid, gid, flags and supplementary groups (u32 each, little-endian, as
+/// `setgroups` reads them on little-endian machines).
+#[derive(Clone, Copy, Debug)]
+pub struct Credential<'a> {
+    pub uid: u32,
+    pub gid: u32,
+    pub flags: u32,
+    groups: &'a [u8],
+}
+
+impl<'a> Credential<'a> {
+    /// The groups as raw little-endian bytes (4 per group).
+    pub fn groups_bytes(&self) -> &'a [u8] {
+        self.groups
+    }
+    pub fn group_count(&self) -> usize {
+        self.groups.len() / 4
+    }
+    pub fn groups(&self) -> impl Iterator<Item = u32> + 'a {
+        self.groups.chunks_exact(4).map(|c| u32_at(c, 0))
+    }
+    pub fn no_setgroups(&self) -> bool {
+        self.flags & cred_flag::NO_SETGROUPS != 0
+    }
+}
+
+/// A validated spec, pointing into the buffer it was decoded from.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Spec<'a> {
+    pub args: StrList<'a>,
+    pub env: StrList<'a>,
+    pub exec_path: Option<&'a CStr>,
+    pub exec_fd: Option<u32>,
+    pub files: Files<'a>,
+    pub work_dir: Option<&'a CStr>,
+    /// Raw `sock_filter` bytes, 8 per instruction.
+    pub seccomp: Option<&'a [u8]>,
+    pub clone_flags: u64,
+    pub pivot_root: Option<&'a CStr>,
+    pub host_name: Option<&'a CStr>,
+    pub domain_name: Option<&'a CStr>,
+    pub uid_map: Option<IdMap<'a>>,
+    pub gid_map: Option<IdMap<'a>>,
+    pub credential: Option<Credential<'a>>,
+    pub options: u64,
+    pub status_fd: Option<u32>,
+    /// The record area (everything after the header), for re-walking repeatable records.
+    body: &'a [u8],
+    rlimit_count: usize,
+    mount_count: usize,
+    /// Offsets of the records refused only by the exec-in-place shape check.
+    uid_map_offset: usize,
+    gid_map_offset: usize,
+    clone_flags_offset: usize,
+    options_offset: usize,
+}
+
+impl<'a> Spec<'a> {
+    /// Whether an option bit ([`opt`]) is set.
+    pub fn has(&self, option: u64) -> bool {
+        self.options & option != 0
+    }
+
+    /// Number of seccomp instructions.
+    pub fn seccomp_len(&self) -> usize {
+        self.seccomp.map_or(0, |s| s.len() / layout::SOCK_FILTER_LEN)
+    }
+
+    /// The rlimits in order.
+    pub fn rlimits(&self) -> impl Iterator<Item = Rlimit> + 'a {
+        payloads(self.body, record::RLIMIT).map(|(_, p)| Rlimit {
+            resource: u32_at(p, 0),
+            cur: u64_at(p, 4),
+            max: u64_at(p, 12),
+        })
+    }
+    pub fn rlimit_count(&self) -> usize {
+        self.rlimit_count
+    }
+
+    /// The mounts in order.
+    pub fn mounts(&self) -> impl Iterator<Item = Mount<'a>> + 'a {
+        payloads(self.body, record::MOUNT).filter_map(|(at, p)| parse_mount(p, at).ok())
+    }
+    pub fn mount_count(&self) -> usize {
+        self.mount_count
+    }
+
+    /// Refuses what the exec-in-place shape cannot do: a new pid namespace, id maps other than
+    /// one entry of size 1 onto the caller's own `euid`/`egid`, or `setgroups` left allowed with
+    /// a gid map. (The clone shape lifts these.)
+    pub fn check_exec_in_place(&self, euid: u32, egid: u32) -> Result<()> {
+        if self.clone_flags & ns::NEWPID != 0 {
+            return err(self.clone_flags_offset, Fault::NeedsCloneShape);
+        }
+        for (map, own, at) in [
+            (self.uid_map, euid, self.uid_map_offset),
+            (self.gid_map, egid, self.gid_map_offset),
+        ] {
+            if let Some(map) = map {
+                let single_self = map.len() == 1
+                    && map.iter().all(|e| e.size == 1 && e.host_id == own);
+                if !single_self {
+                    return err(at, Fault::NeedsCloneShape);
+                }
+            }
+        }
+        if self.gid_map.is_some() && self.has(opt::GID_MAPPINGS_ENABLE_SETGROUPS) {
+            return err(self.options_offset, Fault::NeedsCloneShape);
+        }
+        Ok(())
+    }
+}
+
+/// Decodes and validates a whole spec. `buf` must be exactly the spec (the header's total
+/// length); every refusal names the byte offset where it was found.
+pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
+    check_header(buf)?;
+    let body = &buf[layout::HEADER_LEN..];
+    let mut spec = Spec {
+        body,
+        ..Spec::default()
+    };
+    let mut seen: u32 = 0;
+    let mut args_seen = false;
+    let mut exec_path_at = 0;
+    let mut ctty_at = 0;
+    let mut mount_at = 0;
+    let mut pivot_at = 0;
+    let mut uts_at = 0;
+
+    let mut at = 0;
+    while at < body.len() {
+        let abs = layout::HEADER_LEN + at;
+        if body.len() - at < layout::RECORD_HEADER_LEN {
+            return err(buf.len(), Fault::Truncated);
+        }
+        let ty = u16_at(body, at);
+        let rflags = u16_at(body, at + 2);
+        let len = u32_at(body, at + 4) as usize;
+        let start = at + layout::RECORD_HEADER_LEN;
+        if len > body.len() - start {
+            return err(buf.len(), Fault::Truncated);
+        }
+        if rflags & !layout::RECORD_FLAGS_KNOWN != 0 {
+            return err(abs + 2, Fault::UnknownBits);
+        }
+        let p = &body[start..start + len];
+        let pat = layout::HEADER_LEN + start; // absolute offset of the payload
+        at = start + len;
+
+        if ty == 0 || ty > record::LAST {
+            if rflags & layout::RECORD_SKIP_IF_UNKNOWN != 0 {
+                continue;
+            }
+            return err(abs, Fault::UnknownRecord);
+        }
+        if !record::repeatable(ty) {
+            if seen & (1 << ty) != 0 {
+                return err(abs, Fault::DuplicateRecord);
+            }
+            seen |= 1 << ty;
+        }
+
+        match ty {
+            record::ARGS => {
+                spec.args = parse_str_list(p, pat, limit::ARGS)?;
+                args_seen = true;
+            }
+            record::ENV => spec.env = parse_str_list(p, pat, limit::ENV)?,
+            record::EXEC_PATH => {
+                spec.exec_path = Some(parse_path(p, pat, limit::PATH)?);
+                exec_path_at = abs;
+            }
+            record::EXEC_FD => spec.exec_fd = Some(parse_fd(p, pat)?),
+            record::RLIMIT => {
+                if spec.rlimit_count == limit::RLIMITS {
+                    return err(abs, Fault::TooMany);
+                }
+                parse_rlimit(p, pat)?;
+                spec.rlimit_count += 1;
+            }
+            record::FILES => spec.files = parse_files(p, pat)?,
+            record::WORK_DIR => spec.work_dir = Some(parse_path(p, pat, limit::PATH)?),
+            record::SECCOMP => spec.seccomp = Some(parse_seccomp(p, pat)?),
+            record::CLONE_FLAGS => {
+                let flags = parse_u64(p, pat)?;
+                if flags & !ns::KNOWN != 0 {
+                    return err(pat, Fault::UnknownBits);
+                }
+                spec.clone_flags = flags;
+                spec.clone_flags_offset = pat;
+            }
+            record::MOUNT => {
+                if spec.mount_count == limit::MOUNTS {
+                    return err(abs, Fault::TooMany);
+                }
+                parse_mount(p, pat)?;
+                if spec.mount_count == 0 {
+                    mount_at = abs;
+                }
+                spec.mount_count += 1;
+            }
+            record::PIVOT_ROOT => {
+                let root = parse_path(p, pat, limit::PATH)?;
+                if root.to_bytes().first() != Some(&b'/') {
+                    return err(pat, Fault::BadValue);
+                }
+                spec.pivot_root = Some(root);
+                pivot_at = abs;
+            }
+            record::HOST_NAME => {
+                spec.host_name = Some(parse_str(p, pat, limit::UTS_NAME + 1)?);
+                uts_at = abs;
+            }
+            record::DOMAIN_NAME => {
+                spec.domain_name = Some(parse_str(p, pat, limit::UTS_NAME + 1)?);
+                uts_at = abs;
+            }
+            record::UID_MAP => {
+                spec.uid_map = Some(parse_id_map(p, pat)?);
+                spec.uid_map_offset = abs;
+            }
+            record::GID_MAP => {
+                spec.gid_map = Some(parse_id_map(p, pat)?);
+                spec.gid_map_offset = abs;
+            }
+            record::CREDENTIAL => spec.credential = Some(parse_credential(p, pat)?),
+            record::OPTIONS => {
+                let bits = parse_u64(p, pat)?;
+                if bits & !opt::KNOWN != 0 {
+                    return err(pat, Fault::UnknownBits);
+                }
+                spec.options = bits;
+                spec.options_offset = pat;
+                ctty_at = pat;
+            }
+            record::STATUS_FD => spec.status_fd = Some(parse_fd(p, pat)?),
+            _ => return err(abs, Fault::UnknownRecord),
+        }
+    }
+
+    // Whole-spec rules: what is required, and combinations that cannot work.
+    let end = buf.len();
+    if !args_seen || spec.args.is_empty() {
+        return err(end, Fault::MissingArgs);
+    }
+    let arg0_empty = spec.args.first().is_none_or(|a| a.is_empty());
+    if arg0_empty && spec.exec_path.is_none() && spec.exec_fd.is_none() {
+        return err(end, Fault::MissingArgs);
+    }
+    if spec.exec_path.is_some() && spec.exec_fd.is_some() {
+        return err(exec_path_at, Fault::Conflict);
+    }
+    let newns = spec.clone_flags & ns::NEWNS != 0;
+    if spec.mount_count > 0 && !newns {
+        return err(mount_at, Fault::Conflict);
+    }
+    if spec.pivot_root.is_some() && !newns {
+        return err(pivot_at, Fault::Conflict);
+    }
+    if (spec.host_name.is_some() || spec.domain_name.is_some())
+        && spec.clone_flags & ns::NEWUTS == 0
+    {
+        return err(uts_at, Fault::Conflict);
+    }
+    let newuser = spec.clone_flags & ns::NEWUSER != 0;
+    if spec.uid_map.is_some() && !newuser {
+        return err(spec.uid_map_offset, Fault::Conflict);
+    }
+    if spec.gid_map.is_some() && !newuser {
+        return err(spec.gid_map_offset, Fault::Conflict);
+    }
+    if spec.has(opt::CTTY) && spec.has(opt::NO_SETSID) {
+        return err(ctty_at, Fault::Conflict);
+    }
+    Ok(spec)
+}
+
+fn check_header(buf: &[u8]) -> Result<()> {
+    if buf.len() < layout::HEADER_LEN {
+        // Name the first byte that disagrees, so a wrong magic is not reported as truncation.
+        for (i, &b) in buf.iter().take(4).enumerate() {
+            if b != layout::MAGIC[i] {
+                return err(i, Fault::BadMagic);
+            }
+        }
+        return err(buf.len(), Fault::Truncated);
+    }
+    if buf[..4] != layout::MAGIC {
+        return err(0, Fault::BadMagic);
+    }
+    if u16_at(buf, 4) != layout::VERSION {
+        return err(4, Fault::BadVersion);
+    }
+    if u16_at(buf, 6) != 0 {
+        return err(6, Fault::UnknownBits);
+    }
+    let total = u32_at(buf, 8) as usize;
+    if !(layout::HEADER_LEN..=limit::SPEC_LEN).contains(&total) {
+        return err(8, Fault::BadTotalLength);
+    }
+    if total > buf.len() {
+        return err(buf.len(), Fault::Truncated);
+    }
+    if total < buf.len() {
+        return err(8, Fault::BadTotalLength);
+    }
+    Ok(())
+}
+
+/// Reads the total length from a header prefix, so a reader knows how many bytes to read.
+/// Returns the first fault if the prefix is not a plausible header.
+pub fn total_len(header: &[u8; layout::HEADER_LEN]) -> Result<usize> {
+    if header[..4] != layout::MAGIC {
+        return err(0, Fault::BadMagic);
+    }
+    if u16_at(header, 4) != layout::VERSION {
+        return err(4, Fault::BadVersion);
+    }
+    if u16_at(header, 6) != 0 {
+        return err(6, Fault::UnknownBits);
+    }
+    let total = u32_at(header, 8) as usize;
+    if !(layout::HEADER_LEN..=limit::SPEC_LEN).contains(&total) {
+        return err(8, Fault::BadTotalLength);
+    }
+    Ok(total)
+}
+
+/// Walks the (already validated) record area and yields `(payload offset, payload)` for `ty`.
+fn payloads(body: &[u8], ty: u16) -> impl Iterator<Item = (usize, &[u8])> {
+    let mut at = 0;
+    core::iter::from_fn(move || {
+        while body.len() - at >= layout::RECORD_HEADER_LEN {
+            let t = u16_at(body, at);
+            let len = u32_at(body, at + 4) as usize;
+            let start = at + layout::RECORD_HEADER_LEN;
+            let p = body.get(start..start + len)?;
+            at = start + len;
+            if t == ty {
+                return Some((layout::HEADER_LEN + start, p));
+            }
+        }
+        None
+    })
+}
+
+fn parse_str_list(p: &[u8], at: usize, max: usize) -> Result<StrList<'_>> {
+    if p.last().is_some_and(|&b| b != 0) {
+        return err(at + p.len(), Fault::Unterminated);
+    }
+    let count = p.iter().filter(|&&b| b == 0).count();
+    if count > max {
+        return err(at, Fault::TooMany);
+    }
+    Ok(StrList { bytes: p, count })
+}
+
+/// One NUL-terminated string filling the whole payload, at most `max` bytes with its NUL.
+fn parse_str(p: &[u8], at: usize, max: usize) -> Result<&CStr> {
+    let Some(nul) = p.iter().position(|&b| b == 0) else {
+        return err(at + p.len(), Fault::Unterminated);
+    };
+    if nul + 1 != p.len() {
+        return err(at + nul, Fault::InteriorNul);
+    }
+    if p.len() > max {
+        return err(at, Fault::TooLong);
+    }
+    CStr::from_bytes_with_nul(p).or(err(at, Fault::InteriorNul))
+}
+
+/// A non-empty path.
+fn parse_path(p: &[u8], at: usize, max: usize) -> Result<&CStr> {
+    let s = parse_str(p, at, max)?;
+    if s.is_empty() {
+        return err(at, Fault::BadValue);
+    }
+    Ok(s)
+}
+
+fn parse_u64(p: &[u8], at: usize) -> Result<u64> {
+    if p.len() != 8 {
+        return err(at - 4, Fault::BadRecordLength);
+    }
+    Ok(u64_at(p, 0))
+}
+
+fn parse_fd(p: &[u8], at: usize) -> Result<u32> {
+    if p.len() != 4 {
+        return err(at - 4, Fault::BadRecordLength);
+    }
+    let fd = u32_at(p, 0);
+    if fd >= limit::FD {
+        return err(at, Fault::FdOutOfRange);
+    }
+    Ok(fd)
+}
+
+fn parse_rlimit(p: &[u8], at: usize) -> Result<()> {
+    if p.len() != layout::RLIMIT_LEN {
+        return err(at - 4, Fault::BadRecordLength);
+    }
+    if u32_at(p, 0) >= limit::RLIMIT_RESOURCES {
+        return err(at, Fault::BadValue);
+    }
+    if u64_at(p, 4) > u64_at(p, 12) {
+        return err(at + 4, Fault::BadValue);
+    }
+    Ok(())
+}
+
+fn parse_files(p: &[u8], at: usize) -> Result<Files<'_>> {
+    if p.len() % 4 != 0 {
+        return err(at - 4, Fault::BadRecordLength);
+    }
+    if p.len() / 4 > limit::FILES {
+        return err(at, Fault::TooMany);
+    }
+    for (i, c) in p.chunks_exact(4).enumerate() {
+        let fd = u32_at(c, 0) as i32;
+        if fd < -1 || fd >= limit::FD as i32 {
+            return err(at + i * 4, Fault::FdOutOfRange);
+        }
+    }
+    Ok(Files { bytes: p })
+}
+
+fn parse_seccomp(p: &[u8], at: usize) -> Result<&[u8]> {
+    if p.is_empty() || p.len() % layout::SOCK_FILTER_LEN != 0 {
+        return err(at - 4, Fault::BadRecordLength);
+    }
+    if p.len() / layout::SOCK_FILTER_LEN > limit::SECCOMP_INSNS {
+        return err(at, Fault::TooMany);
+    }
+    Ok(p)
+}
+
+fn parse_id_map(p: &[u8], at: usize) -> Result<IdMap<'_>> {
+    if p.is_empty() || p.len() % layout::ID_MAP_ENTRY_LEN != 0 {
+        return err(at - 4, Fault::BadRecordLength);
+    }
+    if p.len() / layout::ID_MAP_ENTRY_LEN > limit::ID_MAP_ENTRIES {
+        return err(at, Fault::TooMany);
+    }
+    for (i, c) in p.chunks_exact(layout::ID_MAP_ENTRY_LEN).enumerate() {
+        let (inside, outside, size) = (u32_at(c, 0), u32_at(c, 4), u32_at(c, 8));
+        let fits = |start: u32| start.checked_add(size).is_some();
+        if size == 0 || !fits(inside) || !fits(outside) {
+            return err(at + i * layout::ID_MAP_ENTRY_LEN + 8, Fault::BadValue);
+        }
+    }
+    Ok(IdMap { bytes: p })
+}
+
+fn parse_credential(p: &[u8], at: usize) -> Result<Credential<'_>> {
+    let fixed = layout::CREDENTIAL_FIXED_LEN;
+    if p.len() < fixed || (p.len() - fixed) % 4 != 0 {
+        return err(at - 4, Fault::BadRecordLength);
+    }
+    if (p.len() - fixed) / 4 > limit::GROUPS {
+        return err(at + fixed, Fault::TooMany);
+    }
+    let flags = u32_at(p, 8);
+    if flags & !cred_flag::KNOWN != 0 {
+        return err(at + 8, Fault::UnknownBits);
+    }
+    Ok(Credential {
+        uid: u32_at(p, 0),
+        gid: u32_at(p, 4),
+        flags,
+        groups: &p[fixed..],
+    })
+}
+
+fn parse_mount(p: &[u8], at: usize) -> Result<Mount<'_>> {
+    let fixed = layout::MOUNT_FIXED_LEN;
+    if p.len() < fixed {
+        return err(at - 4, Fault::BadRecordLength);
+    }
+    let options = u32_at(p, 8);
+    if options & !mount_opt::KNOWN != 0 {
+        return err(at + 8, Fault::UnknownBits);
+    }
+    let mut rest = &p[fixed..];
+    let mut off = at + fixed;
+    let mut next = |max: usize| -> Result<&CStr> {
+        let Some(nul) = rest.iter().position(|&b| b == 0) else {
+            return err(at + p.len(), Fault::Unterminated);
+        };
+        if nul + 1 > max {
+            return err(off, Fault::TooLong);
+        }
+        let s = CStr::from_bytes_with_nul(&rest[..=nul]).or(err(off, Fault::InteriorNul))?;
+        rest = &rest[nul + 1..];
+        off += nul + 1;
+        Ok(s)
+    };
+    let source = next(limit::PATH)?;
+    let target_at = fixed + source.to_bytes().len() + 1;
+    let target = next(limit::PATH)?;
+    let fstype = next(limit::FSTYPE)?;
+    let data = next(limit::MOUNT_DATA)?;
+    if !rest.is_empty() {
+        return err(at + p.len() - rest.len(), Fault::BadRecordLength);
+    }
+    if target.is_empty() {
+        return err(at + target_at, Fault::BadValue);
+    }
+    Ok(Mount {
+        flags: u64_at(p, 0),
+        options,
+        source,
+        target,
+        fstype,
+        data,
+    })
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}

@@ -1,0 +1,204 @@
+//! Byte layout of a spec: header, record framing, record types, option bits and limits.
+//!
+//! All integers are little-endian and unaligned. A spec is a 12-byte header followed by
+//! records; each record is an 8-byte record header and `len` payload bytes, no padding.
+
+/// `"FXSP"`: the first four bytes of every spec.
+pub const MAGIC: [u8; 4] = *b"FXSP";
+/// The version this crate reads and writes.
+pub const VERSION: u16 = 1;
+/// magic (4) + version (u16) + header flags (u16, must be 0) + total length (u32).
+pub const HEADER_LEN: usize = 12;
+/// type (u16) + record flags (u16) + payload length (u32).
+pub const RECORD_HEADER_LEN: usize = 8;
+
+/// Record flag: a helper that does not know this record type may skip it. Only for advisory
+/// records; a record that could weaken the sandbox must never carry it.
+pub const RECORD_SKIP_IF_UNKNOWN: u16 = 1 << 0;
+/// Every record-flag bit this version defines.
+pub const RECORD_FLAGS_KNOWN: u16 = RECORD_SKIP_IF_UNKNOWN;
+
+/// Record types. Payload layouts are documented on each constant and in `docs/spec.md`.
+pub mod record {
+    /// NUL-terminated strings back to back: the target's argv. Required, at least one.
+    pub const ARGS: u16 = 1;
+    /// NUL-terminated strings back to back: the target's environment. Absent means empty.
+    pub const ENV: u16 = 2;
+    /// One NUL-terminated path to execute; absent means `args[0]`.
+    pub const EXEC_PATH: u16 = 3;
+    /// u32: a helper fd to execute with `execveat(fd, "", AT_EMPTY_PATH)`.
+    pub const EXEC_FD: u16 = 4;
+    /// u32 resource, u64 soft, u64 hard (20 bytes). Repeatable; index = order among rlimits.
+    pub const RLIMIT: u16 = 5;
+    /// i32 per target fd: target fd `i` = helper fd `files[i]`, or closed when -1.
+    pub const FILES: u16 = 6;
+    /// One NUL-terminated path for `chdir`, after `pivot_root` when both are given.
+    pub const WORK_DIR: u16 = 7;
+    /// Classic BPF program: 8 bytes per `sock_filter` (u16 code, u8 jt, u8 jf, u32 k).
+    pub const SECCOMP: u16 = 8;
+    /// u64: `CLONE_NEW*` flags to unshare.
+    pub const CLONE_FLAGS: u16 = 9;
+    /// u64 mount flags, u32 mount options, then source, target, fstype, data as
+    /// NUL-terminated strings (empty means NULL). Repeatable; index = order among mounts.
+    pub const MOUNT: u16 = 10;
+    /// One NUL-terminated absolute path: the new root (go-sandbox's `PivotRoot`).
+    pub const PIVOT_ROOT: u16 = 11;
+    /// One NUL-terminated host name (at most 64 bytes).
+    pub const HOST_NAME: u16 = 12;
+    /// One NUL-terminated NIS domain name (at most 64 bytes).
+    pub const DOMAIN_NAME: u16 = 13;
+    /// u32 container id, u32 host id, u32 size per entry (12 bytes).
+    pub const UID_MAP: u16 = 14;
+    /// Same layout as [`UID_MAP`].
+    pub const GID_MAP: u16 = 15;
+    /// u32 uid, u32 gid, u32 credential flags, then u32 per supplementary group.
+    pub const CREDENTIAL: u16 = 16;
+    /// u64 option bits ([`super::opt`]).
+    pub const OPTIONS: u16 = 17;
+    /// u32: the fd to write status records to (default: the spec fd).
+    pub const STATUS_FD: u16 = 18;
+
+    /// Highest record type this version knows.
+    pub const LAST: u16 = STATUS_FD;
+
+    /// Printable record name, for diagnostics.
+    pub fn name(ty: u16) -> &'static str {
+        match ty {
+            ARGS => "args",
+            ENV => "env",
+            EXEC_PATH => "exec_path",
+            EXEC_FD => "exec_file",
+            RLIMIT => "rlimit",
+            FILES => "files",
+            WORK_DIR => "work_dir",
+            SECCOMP => "seccomp",
+            CLONE_FLAGS => "clone_flags",
+            MOUNT => "mount",
+            PIVOT_ROOT => "pivot_root",
+            HOST_NAME => "host_name",
+            DOMAIN_NAME => "domain_name",
+            UID_MAP => "uid_mappings",
+            GID_MAP => "gid_mappings",
+            CREDENTIAL => "credential",
+            OPTIONS => "options",
+            STATUS_FD => "status_fd",
+            _ => "unknown",
+        }
+    }
+
+    /// Whether a record type may appear more than once.
+    pub fn repeatable(ty: u16) -> bool {
+        matches!(ty, RLIMIT | MOUNT)
+    }
+}
+
+/// Bits of the OPTIONS record: go-sandbox's booleans, plus `NO_SETSID`.
+pub mod opt {
+    /// Write a sync record before exec and wait for the runtime's one-byte answer.
+    pub const SYNC: u64 = 1 << 0;
+    /// `PTRACE_TRACEME` before exec.
+    pub const PTRACE: u64 = 1 << 1;
+    /// `PR_SET_NO_NEW_PRIVS` (implied by a seccomp filter).
+    pub const NO_NEW_PRIVS: u64 = 1 << 2;
+    /// `kill(getpid(), SIGSTOP)` right before loading seccomp (implied by ptrace + seccomp).
+    pub const STOP_BEFORE_SECCOMP: u64 = 1 << 3;
+    /// Leave `/proc/self/setgroups` at "allow" in a new user namespace.
+    pub const GID_MAPPINGS_ENABLE_SETGROUPS: u64 = 1 << 4;
+    /// Clear every capability set before exec.
+    pub const DROP_CAPS: u64 = 1 << 5;
+    /// Unshare the cgroup namespace after the sync point.
+    pub const UNSHARE_CGROUP_AFTER_SYNC: u64 = 1 << 6;
+    /// Make fd 0 the controlling terminal (`TIOCSCTTY`); needs the new session.
+    pub const CTTY: u64 = 1 << 7;
+    /// Stay in the caller's session (by default the target gets a new session, as in go-sandbox).
+    pub const NO_SETSID: u64 = 1 << 8;
+
+    /// Every option bit this version defines.
+    pub const KNOWN: u64 = SYNC
+        | PTRACE
+        | NO_NEW_PRIVS
+        | STOP_BEFORE_SECCOMP
+        | GID_MAPPINGS_ENABLE_SETGROUPS
+        | DROP_CAPS
+        | UNSHARE_CGROUP_AFTER_SYNC
+        | CTTY
+        | NO_SETSID;
+}
+
+/// `CLONE_NEW*` namespace flags accepted in the CLONE_FLAGS record.
+pub mod ns {
+    pub const NEWNS: u64 = 0x0002_0000;
+    pub const NEWCGROUP: u64 = 0x0200_0000;
+    pub const NEWUTS: u64 = 0x0400_0000;
+    pub const NEWIPC: u64 = 0x0800_0000;
+    pub const NEWUSER: u64 = 0x1000_0000;
+    pub const NEWPID: u64 = 0x2000_0000;
+    pub const NEWNET: u64 = 0x4000_0000;
+    /// Every namespace flag the format can carry.
+    pub const KNOWN: u64 = NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET;
+    /// Namespaces the exec-in-place shape can enter with `unshare`.
+    pub const IN_PLACE: u64 = KNOWN & !NEWPID;
+}
+
+/// Mount option bits (the u32 after the mount flags in a MOUNT record).
+pub mod mount_opt {
+    /// Create the target's missing parent directories, and the target itself (mode 0755).
+    pub const MKDIR: u32 = 1 << 0;
+    /// The target is a file: create it with `mknod` instead of `mkdir` (for file binds).
+    pub const FILE: u32 = 1 << 1;
+    /// Every mount option bit this version defines.
+    pub const KNOWN: u32 = MKDIR | FILE;
+}
+
+/// Credential flag bits (the u32 after uid and gid in a CREDENTIAL record).
+pub mod cred_flag {
+    /// Do not call `setgroups` (go-sandbox's `NoSetGroups`).
+    pub const NO_SETGROUPS: u32 = 1 << 0;
+    /// Every credential flag bit this version defines.
+    pub const KNOWN: u32 = NO_SETGROUPS;
+}
+
+/// Fixed limits. The helper keeps all its state in static storage sized by these.
+pub mod limit {
+    /// Largest whole spec, header included (twice Linux's usual 2 MiB `ARG_MAX`).
+    pub const SPEC_LEN: usize = 4 << 20;
+    /// Most argv strings.
+    pub const ARGS: usize = 262_144;
+    /// Most environment strings.
+    pub const ENV: usize = 262_144;
+    /// Longest path (work_dir, pivot_root, exec_path, mount source and target), NUL included.
+    pub const PATH: usize = 4096;
+    /// Longest mount data string, NUL included.
+    pub const MOUNT_DATA: usize = 4096;
+    /// Longest fstype, NUL included.
+    pub const FSTYPE: usize = 256;
+    /// Longest host or domain name, NUL excluded (the kernel's `__NEW_UTS_LEN`).
+    pub const UTS_NAME: usize = 64;
+    /// Most rlimit records (Linux has 16 resources).
+    pub const RLIMITS: usize = 16;
+    /// Number of rlimit resources (`RLIM_NLIMITS`); a resource must be below it.
+    pub const RLIMIT_RESOURCES: u32 = 16;
+    /// Most entries in FILES.
+    pub const FILES: usize = 4096;
+    /// Largest fd number anywhere in a spec (exclusive): the kernel's default `nr_open`.
+    pub const FD: u32 = 1 << 20;
+    /// Most seccomp instructions (`BPF_MAXINSNS`).
+    pub const SECCOMP_INSNS: usize = 4096;
+    /// Most MOUNT records.
+    pub const MOUNTS: usize = 256;
+    /// Most uid or gid map entries (the kernel's 340).
+    pub const ID_MAP_ENTRIES: usize = 340;
+    /// Most supplementary groups (`NGROUPS_MAX`).
+    pub const GROUPS: usize = 65_536;
+}
+
+/// Size of one seccomp `sock_filter` instruction on the wire.
+pub const SOCK_FILTER_LEN: usize = 8;
+/// Size of one id map entry on the wire.
+pub const ID_MAP_ENTRY_LEN: usize = 12;
+/// Size of an RLIMIT payload.
+pub const RLIMIT_LEN: usize = 20;
+/// Fixed part of a MOUNT payload: u64 flags + u32 options.
+pub const MOUNT_FIXED_LEN: usize = 12;
+/// Fixed part of a CREDENTIAL payload: uid, gid, flags.
+pub const CREDENTIAL_FIXED_LEN: usize = 12;

@@ -1,0 +1,20 @@
+//! The forkexec wire format, version 1: the one source of truth shared by the static helper
+//! (which decodes) and every client (which encodes). `docs/spec.md` describes the same bytes
+//! in prose for encoders written in other languages.
+//!
+//! - [`layout`]: magic, record types, option bits, limits.
+//! - [`decode`]: zero-copy, allocation-free validation of a whole spec into a [`decode::Spec`].
+//! - [`encode`]: a [`encode::Writer`] over any byte [`encode::Sink`].
+//! - [`status`]: the fixed-size records the helper writes back (error, sync, pid, exit).
+//! - [`location`]: error locations 1–32 as in go-sandbox, 33 and up for forkexec's own steps.
+#![no_std]
+#![forbid(unsafe_code)]
+
+pub mod decode;
+pub mod encode;
+pub mod layout;
+pub mod location;
+pub mod status;
+
+pub use decode::{decode, Fault, Spec, SpecError};
+pub use location::Location;

@@ -1,0 +1,108 @@
+//! Where in the chain a step failed. 1–32 keep go-sandbox's `ErrorLocation` numbers and names
+//! (`LocClone` … `LocExecve`); forkexec's own steps take 33 and up and are never renumbered.
+
+macro_rules! locations {
+    ($($(#[$doc:meta])* $variant:ident = $num:literal => $name:literal,)*) => {
+        /// An error location, as carried in an error status record.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[repr(u32)]
+        pub enum Location {
+            $($(#[$doc])* $variant = $num,)*
+        }
+
+        impl Location {
+            /// Every location, in numeric order.
+            pub const ALL: &'static [Location] = &[$(Location::$variant,)*];
+
+            /// The location with this number, if it is one.
+            pub fn from_u32(n: u32) -> Option<Location> {
+                match n {
+                    $($num => Some(Location::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// The name a client prints, e.g. `mount` in `mount(3): operation not permitted`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Location::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+locations! {
+    /// clone (go-sandbox's fork); reserved for the clone shape.
+    Clone = 1 => "clone",
+    CloseWrite = 2 => "close_write",
+    UnshareUserRead = 3 => "unshare_user_read",
+    GetPid = 4 => "getpid",
+    /// `PR_SET_SECUREBITS` keeping capabilities across setuid.
+    KeepCapability = 5 => "keep_capability",
+    SetGroups = 6 => "setgroups",
+    SetGid = 7 => "setgid",
+    SetUid = 8 => "setuid",
+    /// Moving an fd for the target (index: target fd, or the internal fd being moved).
+    Dup3 = 9 => "dup3",
+    /// Clearing close-on-exec on an fd kept in place (index: target fd).
+    Fcntl = 10 => "fcntl",
+    SetSid = 11 => "setsid",
+    /// `TIOCSCTTY` on fd 0.
+    Ioctl = 12 => "ioctl",
+    /// Making `/` private (recursive) in the new mount namespace.
+    MountRoot = 13 => "mount(root)",
+    /// The tmpfs at the pivot_root directory.
+    MountTmpfs = 14 => "mount(tmpfs)",
+    /// chdir into the pivot_root directory.
+    MountChdir = 15 => "mount(chdir)",
+    /// A mount (index: mount number).
+    Mount = 16 => "mount",
+    /// Creating a mount target or its parents (index: mount number).
+    MountMkdir = 17 => "mount(mkdir)",
+    PivotRoot = 18 => "pivot_root",
+    Umount = 19 => "umount",
+    Unlink = 20 => "unlink",
+    MountRootReadonly = 21 => "mount(readonly)",
+    Chdir = 22 => "chdir",
+    /// prlimit64 (index: rlimit number). go-sandbox spells it "setrlimt".
+    SetRlimit = 23 => "setrlimit",
+    SetNoNewPrivs = 24 => "set_no_new_privs",
+    /// Securebits, bounding set or ambient set while dropping (index: capability or step).
+    DropCapability = 25 => "drop_capability",
+    /// capset to zero.
+    SetCap = 26 => "set_cap",
+    PtraceMe = 27 => "ptrace_me",
+    /// kill(self, SIGSTOP) before seccomp.
+    Stop = 28 => "stop",
+    Seccomp = 29 => "seccomp",
+    SyncWrite = 30 => "sync_write",
+    /// The runtime's answer: EOF (EPIPE) or a refusal (ECANCELED).
+    SyncRead = 31 => "sync_read",
+    /// execve/execveat (126 for EACCES/ENOEXEC, 127 for ENOENT).
+    Execve = 32 => "execve",
+    /// Reading the spec from its fd (index: bytes read so far).
+    SpecRead = 33 => "spec_read",
+    /// A malformed or refused spec (index: byte offset; detail: a [`crate::Fault`]).
+    Spec = 34 => "spec",
+    /// unshare of the namespace flags (index 0), or of the cgroup namespace after sync (1).
+    Unshare = 35 => "unshare",
+    /// Writing "deny" to `/proc/self/setgroups`.
+    WriteSetgroups = 36 => "write_setgroups",
+    /// Writing `/proc/self/uid_map`.
+    WriteUidMap = 37 => "write_uid_map",
+    /// Writing `/proc/self/gid_map`.
+    WriteGidMap = 38 => "write_gid_map",
+    SetHostName = 39 => "sethostname",
+    SetDomainName = 40 => "setdomainname",
+    /// Marking every fd the target does not get close-on-exec.
+    CloseRange = 41 => "close_range",
+    /// Reading the capability sets before dropping them.
+    GetCap = 42 => "get_cap",
+}
+
+impl core::fmt::Display for Location {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
