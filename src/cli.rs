@@ -1,0 +1,49 @@
+//! The command line: `forkexec [--spec-fd N]`, `--help`, `--version`. Anything else is refused.
+
+use crate::{rt, status_exit, sys};
+
+const DEFAULT_SPEC_FD: i32 = 3;
+
+const USAGE: &str = "\
+usage: forkexec [--spec-fd N]
+       forkexec --help | --version
+
+Reads one spec (forkexec wire format v1, docs/spec.md) from fd 3, or fd N, sets up the
+sandbox it describes and executes the target in place. Status records go to the spec fd
+(or the spec's status fd): an error record (location, errno, index) when a step fails,
+EOF when execve succeeded. Exit codes: 125 setup failed, 126 cannot execute, 127 not found.
+";
+
+/// The fd to read the spec from, or exit after `--help` / `--version` / a usage error.
+pub fn spec_fd(sp: *const usize) -> i32 {
+    let mut args = rt::Args::from_stack(sp).skip(1);
+    let fd = match args.next().map(|a| a.to_bytes()) {
+        None => DEFAULT_SPEC_FD,
+        Some(b"--help") | Some(b"-h") => exit_with(0, USAGE.as_bytes()),
+        Some(b"--version") => exit_with(0, VERSION_LINE.as_bytes()),
+        Some(b"--spec-fd") => match args
+            .next()
+            .and_then(|n| crate::text::parse_fd(n.to_bytes()))
+        {
+            Some(fd) => fd,
+            None => usage_error(b"forkexec: --spec-fd needs a decimal fd number\n"),
+        },
+        Some(_) => usage_error(b"forkexec: unknown argument\n"),
+    };
+    if args.next().is_some() {
+        usage_error(b"forkexec: unexpected extra argument\n");
+    }
+    fd
+}
+
+const VERSION_LINE: &str = concat!("forkexec ", env!("CARGO_PKG_VERSION"), " (spec v1)\n");
+
+fn usage_error(msg: &[u8]) -> ! {
+    let _ = sys::write(2, msg);
+    exit_with(status_exit::SETUP_FAILED, USAGE.as_bytes())
+}
+
+fn exit_with(code: i32, msg: &[u8]) -> ! {
+    let _ = sys::write(2, msg);
+    sys::exit_group(code)
+}

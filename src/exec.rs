@@ -1,0 +1,50 @@
+//! execve: argv and envp as pointer arrays into the spec buffer (zero copy), the file by path
+//! or by fd (`execveat` + `AT_EMPTY_PATH`), retried briefly on ETXTBSY as go-sandbox does.
+
+use forkexec_spec::decode::StrList;
+use forkexec_spec::layout::limit;
+use forkexec_spec::{Location, Spec};
+
+use crate::rt::Static;
+use crate::{sys, Channel, Failure};
+
+static ARGV: Static<[*const u8; limit::ARGS + 1]> =
+    Static::new([core::ptr::null(); limit::ARGS + 1]);
+static ENVP: Static<[*const u8; limit::ENV + 1]> = Static::new([core::ptr::null(); limit::ENV + 1]);
+
+/// ETXTBSY: another process still holds the file open for writing (e.g. a sibling that forked
+/// while the file was being copied). Retry up to 50 times, 1 ms apart.
+const ETXTBSY_RETRIES: usize = 50;
+
+/// Executes the target; returns only with the failure.
+pub fn exec(spec: &Spec, chan: &Channel) -> Failure {
+    let argv = pointers(&spec.args, ARGV.get());
+    let envp = pointers(&spec.env, ENVP.get());
+    let empty_path = linux_raw_sys::general::AT_EMPTY_PATH;
+    let mut attempt = 0;
+    loop {
+        let errno = match chan.exec_fd {
+            Some(fd) => sys::execveat(fd, c"", argv, envp, empty_path),
+            None => {
+                let path = spec.exec_path.or(spec.args.first()).unwrap_or(c"");
+                sys::execveat(linux_raw_sys::general::AT_FDCWD, path, argv, envp, 0)
+            }
+        };
+        if errno != sys::ETXTBSY || attempt == ETXTBSY_RETRIES {
+            return Failure::new(Location::Execve, errno, 0);
+        }
+        attempt += 1;
+        sys::sleep_ms(1);
+    }
+}
+
+/// Fills `out` with a pointer to each string, then NULL (the decoder bounds the count).
+fn pointers(list: &StrList, out: &'static mut [*const u8]) -> *const *const u8 {
+    let mut n = 0;
+    for s in list.iter() {
+        out[n] = s.as_ptr() as *const u8;
+        n += 1;
+    }
+    out[n] = core::ptr::null();
+    out.as_ptr()
+}

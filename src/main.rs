@@ -1,0 +1,81 @@
+//! forkexec: the static sandbox exec helper.
+//!
+//! A runtime spawns this binary, writes a spec (wire format v1, `crates/spec`) on fd 3, and the
+//! helper turns itself into the target: every step below is a raw syscall. When a step fails it
+//! writes an error record `(location, errno, index)` on the status fd, runs nothing, and exits
+//! 125 (126 / 127 for execve's EACCES / ENOENT). Success is EOF on the close-on-exec status fd.
+#![no_std]
+#![no_main]
+
+mod cli;
+mod exec;
+mod fds;
+mod ids;
+mod limits;
+mod mounts;
+mod ns;
+mod privs;
+mod report;
+mod rt;
+mod seccomp;
+mod session;
+mod spec_in;
+mod sync;
+mod sys;
+mod text;
+mod trace;
+
+use core::convert::Infallible;
+
+use forkexec_spec::Spec;
+
+pub use report::{status_exit, At, Failure};
+
+/// The helper's own fds: where records go, where sync answers come from, what to execute.
+/// The fd stage may move them out of the target's way.
+pub struct Channel {
+    pub status: i32,
+    pub sync_in: i32,
+    pub exec_fd: Option<i32>,
+}
+
+/// Entry from `_start`: `sp` points at argc, then argv, NULL, envp.
+extern "C" fn main(sp: *const usize) -> ! {
+    let spec_fd = cli::spec_fd(sp);
+    let mut chan = Channel {
+        status: spec_fd,
+        sync_in: spec_fd,
+        exec_fd: None,
+    };
+    let spec = match spec_in::read_and_validate(spec_fd) {
+        Ok(spec) => spec,
+        Err(failure) => report::fail(&chan, failure),
+    };
+    if let Some(fd) = spec.status_fd {
+        chan.status = fd as i32;
+    }
+    chan.exec_fd = spec.exec_fd.map(|fd| fd as i32);
+    match run(&spec, &mut chan) {
+        Err(failure) => report::fail(&chan, failure),
+    }
+}
+
+/// The chain, in go-sandbox's order. Each stage reports the locations it can fail at; only
+/// `exec` returns, and only with a failure.
+fn run(spec: &Spec<'static>, chan: &mut Channel) -> Result<Infallible, Failure> {
+    ns::unshare_namespaces(spec)?; // unshare, setgroups "deny", uid_map, gid_map
+    ids::set_credential(spec)?; // keep caps, setgroups, setgid, setuid
+    fds::map_files(spec, chan)?; // two-pass dup3, everything else close-on-exec
+    session::new_session(spec)?; // setsid, controlling tty
+    mounts::mount_and_pivot(spec)?; // private /, mounts, pivot_root, read-only /
+    ns::set_uts_names(spec)?; // sethostname, setdomainname
+    mounts::enter_work_dir(spec)?; // chdir
+    limits::set_rlimits(spec)?; // prlimit64
+    privs::set_no_new_privs(spec)?; // PR_SET_NO_NEW_PRIVS
+    privs::drop_caps_unless_deferred(spec)?; // securebits, bounding, ambient, capset
+    sync::sync_point(spec, chan)?; // sync record and answer, cgroup namespace after sync
+    trace::trace_me(spec)?; // PTRACE_TRACEME
+    trace::stop_before_seccomp(spec)?; // SIGSTOP for the tracer
+    seccomp::load_filter(spec)?; // last step before execve
+    Err(exec::exec(spec, chan))
+}

@@ -1,0 +1,77 @@
+//! Namespaces for the exec-in-place shape: one `unshare` of every requested namespace, then
+//! (in a new user namespace) `setgroups` "deny" and the single self-mapping only this process
+//! may write for itself. Also the UTS names, set once the new UTS namespace exists.
+
+use forkexec_spec::decode::IdMap;
+use forkexec_spec::layout::{limit, ns, opt};
+use forkexec_spec::{Location, Spec};
+
+use crate::rt::Static;
+use crate::{sys, text, At, Failure};
+
+pub fn unshare_namespaces(spec: &Spec) -> Result<(), Failure> {
+    if spec.clone_flags == 0 {
+        return Ok(());
+    }
+    sys::unshare(spec.clone_flags).at(Location::Unshare)?;
+    if spec.clone_flags & ns::NEWUSER != 0 {
+        write_id_maps(spec)?;
+    }
+    Ok(())
+}
+
+/// `setgroups` is denied unless asked otherwise (as go-sandbox does without gid mappings, and
+/// as the kernel requires before an unprivileged gid map).
+fn write_id_maps(spec: &Spec) -> Result<(), Failure> {
+    if !spec.has(opt::GID_MAPPINGS_ENABLE_SETGROUPS) {
+        write_file(c"/proc/self/setgroups", b"deny").at(Location::WriteSetgroups)?;
+    }
+    if let Some(map) = spec.uid_map {
+        write_file(c"/proc/self/uid_map", format_map(map)).at(Location::WriteUidMap)?;
+    }
+    if let Some(map) = spec.gid_map {
+        write_file(c"/proc/self/gid_map", format_map(map)).at(Location::WriteGidMap)?;
+    }
+    Ok(())
+}
+
+/// Up to 340 lines of "inside outside size\n", 33 bytes at most each.
+static MAP_TEXT: Static<[u8; limit::ID_MAP_ENTRIES * 33]> =
+    Static::new([0; limit::ID_MAP_ENTRIES * 33]);
+
+fn format_map(map: IdMap) -> &'static [u8] {
+    let out = MAP_TEXT.get();
+    let mut len = 0;
+    for entry in map.iter() {
+        for (n, sep) in [
+            (entry.container_id, b' '),
+            (entry.host_id, b' '),
+            (entry.size, b'\n'),
+        ] {
+            let mut digits = [0u8; 10];
+            let d = text::decimal(n, &mut digits);
+            out[len..len + d.len()].copy_from_slice(d);
+            out[len + d.len()] = sep;
+            len += d.len() + 1;
+        }
+    }
+    &out[..len]
+}
+
+/// The whole map in one `write`, as the kernel requires.
+fn write_file(path: &core::ffi::CStr, content: &[u8]) -> sys::Result {
+    let fd = sys::open(path, linux_raw_sys::general::O_WRONLY)?;
+    let written = sys::write(fd, content);
+    let _ = sys::close(fd);
+    written
+}
+
+pub fn set_uts_names(spec: &Spec) -> Result<(), Failure> {
+    if let Some(name) = spec.host_name {
+        sys::sethostname(name).at(Location::SetHostName)?;
+    }
+    if let Some(name) = spec.domain_name {
+        sys::setdomainname(name).at(Location::SetDomainName)?;
+    }
+    Ok(())
+}

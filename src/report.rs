@@ -1,0 +1,128 @@
+//! Failure records: the error status record, the exit code, and a stderr line as a last resort.
+
+use forkexec_spec::status::{self, Record};
+use forkexec_spec::{Location, SpecError};
+
+use crate::{sys, text, Channel};
+
+/// Exit codes a runtime that only looks at the exit status can act on.
+pub mod status_exit {
+    pub use forkexec_spec::status::{
+        EXIT_CANNOT_EXECUTE as CANNOT_EXECUTE, EXIT_NOT_FOUND as NOT_FOUND,
+        EXIT_SETUP_FAILED as SETUP_FAILED,
+    };
+}
+
+/// A failed step: where, the errno, which item (mount, rlimit, fd…), and for spec errors the
+/// fault code.
+#[derive(Clone, Copy, Debug)]
+pub struct Failure {
+    pub loc: Location,
+    pub errno: i32,
+    pub index: u32,
+    pub detail: u32,
+}
+
+impl Failure {
+    pub fn new(loc: Location, errno: sys::Errno, index: usize) -> Self {
+        Failure {
+            loc,
+            errno: errno.0,
+            index: index as u32,
+            detail: 0,
+        }
+    }
+}
+
+impl From<SpecError> for Failure {
+    fn from(e: SpecError) -> Self {
+        Failure {
+            loc: Location::Spec,
+            errno: e.fault.errno(),
+            index: e.offset,
+            detail: e.fault as u32,
+        }
+    }
+}
+
+/// Tags a syscall result with the chain location (and item index) it belongs to.
+pub trait At<T> {
+    fn at(self, loc: Location) -> Result<T, Failure>;
+    fn at_index(self, loc: Location, index: usize) -> Result<T, Failure>;
+}
+
+impl<T> At<T> for sys::Result<T> {
+    fn at(self, loc: Location) -> Result<T, Failure> {
+        self.at_index(loc, 0)
+    }
+    fn at_index(self, loc: Location, index: usize) -> Result<T, Failure> {
+        self.map_err(|e| Failure::new(loc, e, index))
+    }
+}
+
+/// Writes one status record. A socket gets `send(MSG_NOSIGNAL)` so a vanished runtime means
+/// EPIPE rather than SIGPIPE; pipes and files get a plain `write`.
+pub fn send_record(fd: i32, record: &Record) -> sys::Result {
+    let bytes = record.encode();
+    loop {
+        let sent = match sys::send_nosignal(fd, &bytes) {
+            Err(sys::ENOTSOCK) => sys::write(fd, &bytes),
+            other => other,
+        };
+        match sent {
+            Err(sys::EINTR) => continue,
+            Ok(n) if n != bytes.len() => return Err(sys::EPIPE),
+            other => return other,
+        }
+    }
+}
+
+/// Reports `failure` and exits; the target never runs.
+pub fn fail(chan: &Channel, failure: Failure) -> ! {
+    let record = Record::Error {
+        location: failure.loc as u32,
+        errno: failure.errno,
+        index: failure.index,
+        detail: failure.detail,
+    };
+    if send_record(chan.status, &record).is_err() {
+        // Nobody to read the record (no status fd, or it is read-only): say it on stderr.
+        stderr_line(&failure);
+    }
+    sys::exit_group(exit_code(&failure))
+}
+
+/// 126 / 127 for execve's "cannot execute" / "not found" (as env, chroot, timeout), else 125.
+fn exit_code(f: &Failure) -> i32 {
+    if f.loc != Location::Execve {
+        return status::EXIT_SETUP_FAILED;
+    }
+    match sys::Errno(f.errno) {
+        sys::EACCES | sys::ENOEXEC => status::EXIT_CANNOT_EXECUTE,
+        sys::ENOENT => status::EXIT_NOT_FOUND,
+        _ => status::EXIT_SETUP_FAILED,
+    }
+}
+
+/// `forkexec: mount(3): errno 2` (or `spec(offset 37): errno 22, unknown record type`).
+fn stderr_line(f: &Failure) {
+    let mut line = text::Line::new();
+    line.push(b"forkexec: ");
+    line.push(f.loc.name().as_bytes());
+    line.push(if f.loc == Location::Spec {
+        b"(offset "
+    } else {
+        b"("
+    });
+    line.push_u32(f.index);
+    line.push(b"): errno ");
+    line.push_u32(f.errno as u32);
+    if let Some(fault) =
+        forkexec_spec::Fault::from_u32(f.detail).filter(|_| f.loc == Location::Spec)
+    {
+        line.push(b", ");
+        line.push(fault.describe().as_bytes());
+    }
+    line.push(b"\n");
+    let _ = sys::write(2, line.as_bytes());
+}

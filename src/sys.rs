@@ -1,0 +1,422 @@
+//! The syscall layer: thin wrappers over the `syscall` instruction (`sc`), numbers and structs
+//! from `linux-raw-sys`. Every `unsafe` of the helper outside `rt.rs` is here, one `// SAFETY:`
+//! each. Wrappers return `Result<usize, Errno>`; the kernel's `-4095..=-1` range is the error.
+
+use core::ffi::CStr;
+
+use linux_raw_sys::general as g;
+
+/// A raw errno value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Errno(pub i32);
+
+pub const EINTR: Errno = Errno(linux_raw_sys::errno::EINTR as i32);
+pub const EBADF: Errno = Errno(linux_raw_sys::errno::EBADF as i32);
+pub const EEXIST: Errno = Errno(linux_raw_sys::errno::EEXIST as i32);
+pub const EINVAL: Errno = Errno(linux_raw_sys::errno::EINVAL as i32);
+pub const EPIPE: Errno = Errno(linux_raw_sys::errno::EPIPE as i32);
+pub const ENOTSOCK: Errno = Errno(linux_raw_sys::errno::ENOTSOCK as i32);
+pub const ETXTBSY: Errno = Errno(linux_raw_sys::errno::ETXTBSY as i32);
+pub const ECANCELED: Errno = Errno(linux_raw_sys::errno::ECANCELED as i32);
+pub const EACCES: Errno = Errno(linux_raw_sys::errno::EACCES as i32);
+pub const ENOEXEC: Errno = Errno(linux_raw_sys::errno::ENOEXEC as i32);
+pub const ENOENT: Errno = Errno(linux_raw_sys::errno::ENOENT as i32);
+
+pub type Result<T = usize> = core::result::Result<T, Errno>;
+
+fn check(ret: usize) -> Result {
+    if ret > (-4096isize) as usize {
+        Err(Errno(-(ret as isize) as i32))
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Pointer to a C string, or NULL for an empty one (mount's source, fstype and data).
+fn ptr_or_null(s: &CStr) -> usize {
+    if s.is_empty() {
+        0
+    } else {
+        s.as_ptr() as usize
+    }
+}
+
+macro_rules! nr {
+    ($name:ident) => {
+        g::$name as usize
+    };
+}
+
+pub fn read(fd: i32, buf: &mut [u8]) -> Result {
+    // SAFETY: the kernel writes at most buf.len() bytes into memory we exclusively borrow.
+    check(unsafe {
+        sc::syscall3(
+            nr!(__NR_read),
+            fd as usize,
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+        )
+    })
+}
+
+pub fn write(fd: i32, buf: &[u8]) -> Result {
+    // SAFETY: the kernel only reads buf.len() bytes from a live slice.
+    check(unsafe {
+        sc::syscall3(
+            nr!(__NR_write),
+            fd as usize,
+            buf.as_ptr() as usize,
+            buf.len(),
+        )
+    })
+}
+
+/// `send(fd, buf, MSG_NOSIGNAL)`: writing to a runtime that went away gives EPIPE, not SIGPIPE.
+pub fn send_nosignal(fd: i32, buf: &[u8]) -> Result {
+    let flags = linux_raw_sys::net::MSG_NOSIGNAL as usize;
+    // SAFETY: reads buf.len() bytes from a live slice; NULL address with length 0 is valid.
+    check(unsafe {
+        sc::syscall6(
+            nr!(__NR_sendto),
+            fd as usize,
+            buf.as_ptr() as usize,
+            buf.len(),
+            flags,
+            0,
+            0,
+        )
+    })
+}
+
+pub fn close(fd: i32) -> Result {
+    // SAFETY: closing an fd has no memory effects.
+    check(unsafe { sc::syscall1(nr!(__NR_close), fd as usize) })
+}
+
+pub fn exit_group(code: i32) -> ! {
+    // SAFETY: exit_group does not return.
+    unsafe { sc::syscall1(nr!(__NR_exit_group), code as usize) };
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
+
+pub fn getpid() -> i32 {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { sc::syscall0(nr!(__NR_getpid)) as i32 }
+}
+
+pub fn getsid() -> Result {
+    // SAFETY: getsid(0) reads our own session id; no memory arguments.
+    check(unsafe { sc::syscall1(nr!(__NR_getsid), 0) })
+}
+
+pub fn geteuid() -> u32 {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { sc::syscall0(nr!(__NR_geteuid)) as u32 }
+}
+
+pub fn getegid() -> u32 {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { sc::syscall0(nr!(__NR_getegid)) as u32 }
+}
+
+pub fn unshare(flags: u64) -> Result {
+    // SAFETY: no memory arguments.
+    check(unsafe { sc::syscall1(nr!(__NR_unshare), flags as usize) })
+}
+
+pub fn open(path: &CStr, flags: u32) -> Result<i32> {
+    let flags = (flags | g::O_CLOEXEC) as usize;
+    // SAFETY: path is NUL-terminated and lives across the call.
+    let fd = check(unsafe {
+        sc::syscall4(
+            nr!(__NR_openat),
+            g::AT_FDCWD as usize,
+            path.as_ptr() as usize,
+            flags,
+            0,
+        )
+    })?;
+    Ok(fd as i32)
+}
+
+pub fn mount(source: &CStr, target: &CStr, fstype: &CStr, flags: u64, data: &CStr) -> Result {
+    // SAFETY: every pointer is NULL or a NUL-terminated string alive across the call.
+    check(unsafe {
+        sc::syscall5(
+            nr!(__NR_mount),
+            ptr_or_null(source),
+            target.as_ptr() as usize,
+            ptr_or_null(fstype),
+            flags as usize,
+            ptr_or_null(data),
+        )
+    })
+}
+
+pub fn umount2(target: &CStr, flags: u32) -> Result {
+    // SAFETY: target is NUL-terminated and alive across the call.
+    check(unsafe { sc::syscall2(nr!(__NR_umount2), target.as_ptr() as usize, flags as usize) })
+}
+
+pub fn mkdir(path: &CStr, mode: u32) -> Result {
+    // SAFETY: path is NUL-terminated and alive across the call.
+    check(unsafe {
+        sc::syscall3(
+            nr!(__NR_mkdirat),
+            g::AT_FDCWD as usize,
+            path.as_ptr() as usize,
+            mode as usize,
+        )
+    })
+}
+
+pub fn mknod_file(path: &CStr, mode: u32) -> Result {
+    let mode = (g::S_IFREG | mode) as usize;
+    // SAFETY: path is NUL-terminated and alive across the call; a regular file needs no dev.
+    check(unsafe {
+        sc::syscall4(
+            nr!(__NR_mknodat),
+            g::AT_FDCWD as usize,
+            path.as_ptr() as usize,
+            mode,
+            0,
+        )
+    })
+}
+
+pub fn rmdir(path: &CStr) -> Result {
+    let flags = g::AT_REMOVEDIR as usize;
+    // SAFETY: path is NUL-terminated and alive across the call.
+    check(unsafe {
+        sc::syscall3(
+            nr!(__NR_unlinkat),
+            g::AT_FDCWD as usize,
+            path.as_ptr() as usize,
+            flags,
+        )
+    })
+}
+
+pub fn chdir(path: &CStr) -> Result {
+    // SAFETY: path is NUL-terminated and alive across the call.
+    check(unsafe { sc::syscall1(nr!(__NR_chdir), path.as_ptr() as usize) })
+}
+
+pub fn pivot_root(new_root: &CStr, put_old: &CStr) -> Result {
+    // SAFETY: both paths are NUL-terminated and alive across the call.
+    check(unsafe {
+        sc::syscall2(
+            nr!(__NR_pivot_root),
+            new_root.as_ptr() as usize,
+            put_old.as_ptr() as usize,
+        )
+    })
+}
+
+/// The `ST_*` mount flags of the filesystem holding `path`.
+pub fn statfs_flags(path: &CStr) -> Result<u64> {
+    let mut st = core::mem::MaybeUninit::<g::statfs>::zeroed();
+    // SAFETY: the kernel fills a statfs struct we own; path is NUL-terminated.
+    check(unsafe {
+        sc::syscall2(
+            nr!(__NR_statfs),
+            path.as_ptr() as usize,
+            st.as_mut_ptr() as usize,
+        )
+    })?;
+    // SAFETY: zero-initialised and then filled by a successful statfs.
+    Ok(unsafe { st.assume_init() }.f_flags as u64)
+}
+
+pub fn sethostname(name: &CStr) -> Result {
+    let len = name.to_bytes().len();
+    // SAFETY: reads len bytes of a live string.
+    check(unsafe { sc::syscall2(nr!(__NR_sethostname), name.as_ptr() as usize, len) })
+}
+
+pub fn setdomainname(name: &CStr) -> Result {
+    let len = name.to_bytes().len();
+    // SAFETY: reads len bytes of a live string.
+    check(unsafe { sc::syscall2(nr!(__NR_setdomainname), name.as_ptr() as usize, len) })
+}
+
+pub fn prctl(option: u32, arg2: usize, arg3: usize) -> Result {
+    // SAFETY: only used with options whose arguments are plain integers.
+    check(unsafe { sc::syscall5(nr!(__NR_prctl), option as usize, arg2, arg3, 0, 0) })
+}
+
+/// The capability sets (effective, permitted, inheritable), 64 bits each.
+pub fn capget() -> Result<[u64; 3]> {
+    let mut header = g::__user_cap_header_struct {
+        version: g::_LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [g::__user_cap_data_struct {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: version 3 reads two data structs into an array of two we own.
+    check(unsafe {
+        sc::syscall2(
+            nr!(__NR_capget),
+            &mut header as *mut _ as usize,
+            data.as_mut_ptr() as usize,
+        )
+    })?;
+    let join = |lo: u32, hi: u32| lo as u64 | (hi as u64) << 32;
+    Ok([
+        join(data[0].effective, data[1].effective),
+        join(data[0].permitted, data[1].permitted),
+        join(data[0].inheritable, data[1].inheritable),
+    ])
+}
+
+/// Clears the effective, permitted and inheritable sets.
+pub fn capset_zero() -> Result {
+    let mut header = g::__user_cap_header_struct {
+        version: g::_LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let data = [g::__user_cap_data_struct {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: version 3 reads two data structs from an array of two that lives across the call.
+    check(unsafe {
+        sc::syscall2(
+            nr!(__NR_capset),
+            &mut header as *mut _ as usize,
+            data.as_ptr() as usize,
+        )
+    })
+}
+
+/// `setgroups` with raw little-endian u32 groups (the wire bytes, native on x86_64).
+pub fn setgroups(count: usize, groups: &[u8]) -> Result {
+    debug_assert_eq!(groups.len(), count * 4);
+    // SAFETY: the kernel copies count u32s from a live slice of exactly that size (unaligned
+    // user memory is fine for copy_from_user).
+    check(unsafe { sc::syscall2(nr!(__NR_setgroups), count, groups.as_ptr() as usize) })
+}
+
+pub fn setgid(gid: u32) -> Result {
+    // SAFETY: no memory arguments.
+    check(unsafe { sc::syscall1(nr!(__NR_setgid), gid as usize) })
+}
+
+pub fn setuid(uid: u32) -> Result {
+    // SAFETY: no memory arguments.
+    check(unsafe { sc::syscall1(nr!(__NR_setuid), uid as usize) })
+}
+
+pub fn dup3(old: i32, new: i32, flags: u32) -> Result {
+    // SAFETY: no memory arguments.
+    check(unsafe { sc::syscall3(nr!(__NR_dup3), old as usize, new as usize, flags as usize) })
+}
+
+pub fn clear_cloexec(fd: i32) -> Result {
+    // SAFETY: F_SETFD takes an integer argument.
+    check(unsafe { sc::syscall3(nr!(__NR_fcntl), fd as usize, g::F_SETFD as usize, 0) })
+}
+
+/// Marks every fd in `first..` close-on-exec.
+pub fn close_range_cloexec(first: u32) -> Result {
+    const CLOSE_RANGE_CLOEXEC: usize = 1 << 2; // not in linux-raw-sys
+                                               // SAFETY: no memory arguments.
+    check(unsafe {
+        sc::syscall3(
+            nr!(__NR_close_range),
+            first as usize,
+            u32::MAX as usize,
+            CLOSE_RANGE_CLOEXEC,
+        )
+    })
+}
+
+pub fn setsid() -> Result {
+    // SAFETY: no arguments.
+    check(unsafe { sc::syscall0(nr!(__NR_setsid)) })
+}
+
+/// `TIOCSCTTY` on `fd`, without stealing a terminal that is another session's (arg 0).
+pub fn set_controlling_tty(fd: i32) -> Result {
+    let req = linux_raw_sys::ioctl::TIOCSCTTY as usize;
+    // SAFETY: TIOCSCTTY takes an integer argument.
+    check(unsafe { sc::syscall3(nr!(__NR_ioctl), fd as usize, req, 0) })
+}
+
+pub fn prlimit(resource: u32, cur: u64, max: u64) -> Result {
+    let limit = g::rlimit64 {
+        rlim_cur: cur,
+        rlim_max: max,
+    };
+    // SAFETY: the kernel reads a live rlimit64; the old-limit pointer is NULL.
+    check(unsafe {
+        sc::syscall4(
+            nr!(__NR_prlimit64),
+            0,
+            resource as usize,
+            &limit as *const _ as usize,
+            0,
+        )
+    })
+}
+
+pub fn ptrace_traceme() -> Result {
+    let req = linux_raw_sys::ptrace::PTRACE_TRACEME as usize;
+    // SAFETY: PTRACE_TRACEME takes no memory arguments.
+    check(unsafe { sc::syscall4(nr!(__NR_ptrace), req, 0, 0, 0) })
+}
+
+pub fn kill(pid: i32, sig: u32) -> Result {
+    // SAFETY: no memory arguments.
+    check(unsafe { sc::syscall2(nr!(__NR_kill), pid as usize, sig as usize) })
+}
+
+/// Loads a classic BPF seccomp filter given as raw `sock_filter` bytes (8 per instruction).
+pub fn seccomp_filter(insns: &[u8]) -> Result {
+    let prog = linux_raw_sys::ptrace::sock_fprog {
+        len: (insns.len() / 8) as u16,
+        filter: insns.as_ptr() as *mut linux_raw_sys::ptrace::sock_filter,
+    };
+    let op = linux_raw_sys::ptrace::SECCOMP_SET_MODE_FILTER as usize;
+    // SAFETY: the kernel copies len instructions from a live byte slice of exactly that size
+    // (sock_filter's wire layout is its native layout on little-endian; copy_from_user does
+    // not need alignment) and reads the sock_fprog on our stack.
+    check(unsafe { sc::syscall3(nr!(__NR_seccomp), op, 0, &prog as *const _ as usize) })
+}
+
+/// `execveat(dirfd, path, argv, envp, flags)`; only returns on failure.
+pub fn execveat(
+    dirfd: i32,
+    path: &CStr,
+    argv: *const *const u8,
+    envp: *const *const u8,
+    flags: u32,
+) -> Errno {
+    // SAFETY: path is NUL-terminated; argv and envp are NULL-terminated arrays of pointers to
+    // NUL-terminated strings in the static spec buffer, all alive across the call.
+    let ret = unsafe {
+        sc::syscall5(
+            nr!(__NR_execveat),
+            dirfd as usize,
+            path.as_ptr() as usize,
+            argv as usize,
+            envp as usize,
+            flags as usize,
+        )
+    };
+    check(ret).err().unwrap_or(EINVAL)
+}
+
+pub fn sleep_ms(ms: u64) {
+    let ts = g::__kernel_timespec {
+        tv_sec: (ms / 1000) as i64,
+        tv_nsec: ((ms % 1000) * 1_000_000) as i64,
+    };
+    // SAFETY: the kernel reads a live timespec; the remainder pointer is NULL.
+    unsafe { sc::syscall2(nr!(__NR_nanosleep), &ts as *const _ as usize, 0) };
+}

@@ -1,0 +1,62 @@
+//! Formatting without an allocator: decimal numbers into a fixed line buffer.
+
+/// A fixed-size byte line; bytes past the capacity are dropped.
+pub struct Line {
+    buf: [u8; 256],
+    len: usize,
+}
+
+impl Line {
+    pub const fn new() -> Self {
+        Line {
+            buf: [0; 256],
+            len: 0,
+        }
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.len < self.buf.len() {
+                self.buf[self.len] = b;
+                self.len += 1;
+            }
+        }
+    }
+
+    pub fn push_u32(&mut self, n: u32) {
+        let mut digits = [0u8; 10];
+        self.push(decimal(n, &mut digits));
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// `n` in decimal, written into the end of `out`.
+pub fn decimal(mut n: u32, out: &mut [u8; 10]) -> &[u8] {
+    let mut i = out.len();
+    loop {
+        i -= 1;
+        out[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &out[i..];
+        }
+    }
+}
+
+/// Parses a non-empty decimal number that fits in an i32 fd.
+pub fn parse_fd(s: &[u8]) -> Option<i32> {
+    if s.is_empty() || s.len() > 7 {
+        return None;
+    }
+    let mut n: i32 = 0;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + (c - b'0') as i32;
+    }
+    Some(n)
+}
