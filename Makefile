@@ -1,0 +1,47 @@
+# forkexec: `make demo` runs a real sandbox, `make test` runs every check and test (as root
+# and as an ordinary user), `make bench` measures spawn cost. `make` builds the helper.
+
+CARGO      ?= cargo
+HELPER     := target/release/forkexec
+TEST_USER  ?= forkexec-test
+# Budget for the static helper (docs/spec.md, README): 64 KiB.
+MAX_SIZE   := 65536
+
+.PHONY: all helper build check-helper fmt-check clippy test test-root test-user demo clean
+
+all: helper
+
+helper:
+	$(CARGO) build --release -p forkexec
+
+build: helper
+	$(CARGO) build --release --workspace
+
+## The helper must be static, libc-free and small.
+check-helper: helper
+	@file $(HELPER) | grep -q 'statically linked' || { echo "$(HELPER) is not statically linked"; exit 1; }
+	@! readelf -d $(HELPER) 2>/dev/null | grep -q NEEDED || { echo "$(HELPER) has a dynamic section"; exit 1; }
+	@size=$$(stat -c %s $(HELPER)); echo "helper: $(HELPER), static, $$size bytes"; \
+	  [ $$size -le $(MAX_SIZE) ] || { echo "helper is over $(MAX_SIZE) bytes"; exit 1; }
+
+fmt-check:
+	$(CARGO) fmt --all --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test: fmt-check clippy check-helper test-root test-user
+
+## Every test, as whoever runs make (root in CI).
+test-root: helper
+	FORKEXEC_HELPER=$(CURDIR)/$(HELPER) $(CARGO) test --workspace
+
+## The same compiled tests again as an ordinary user (created when missing).
+test-user: helper
+	@scripts/test-as-user.sh $(TEST_USER)
+
+demo: helper
+	FORKEXEC_HELPER=$(CURDIR)/$(HELPER) $(CARGO) run --release -q -p forkexec-client --example demo
+
+clean:
+	$(CARGO) clean
