@@ -312,7 +312,8 @@ impl<'a> Spec<'a> {
 
     /// Number of seccomp instructions.
     pub fn seccomp_len(&self) -> usize {
-        self.seccomp.map_or(0, |s| s.len() / layout::SOCK_FILTER_LEN)
+        self.seccomp
+            .map_or(0, |s| s.len() / layout::SOCK_FILTER_LEN)
     }
 
     /// The rlimits in order.
@@ -347,8 +348,8 @@ impl<'a> Spec<'a> {
             (self.gid_map, egid, self.gid_map_offset),
         ] {
             if let Some(map) = map {
-                let single_self = map.len() == 1
-                    && map.iter().all(|e| e.size == 1 && e.host_id == own);
+                let single_self =
+                    map.len() == 1 && map.iter().all(|e| e.size == 1 && e.host_id == own);
                 if !single_self {
                     return err(at, Fault::NeedsCloneShape);
                 }
@@ -526,18 +527,21 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
     Ok(spec)
 }
 
-fn check_header(buf: &[u8]) -> Result<()> {
-    if buf.len() < layout::HEADER_LEN {
-        // Name the first byte that disagrees, so a wrong magic is not reported as truncation.
-        for (i, &b) in buf.iter().take(4).enumerate() {
-            if b != layout::MAGIC[i] {
-                return err(i, Fault::BadMagic);
-            }
+/// Names the first byte of `buf` (which may be shorter than the magic) that is not `FXSP`.
+fn check_magic(buf: &[u8]) -> Result<()> {
+    for (i, (&b, &m)) in buf.iter().zip(layout::MAGIC.iter()).enumerate() {
+        if b != m {
+            return err(i, Fault::BadMagic);
         }
-        return err(buf.len(), Fault::Truncated);
     }
-    if buf[..4] != layout::MAGIC {
-        return err(0, Fault::BadMagic);
+    Ok(())
+}
+
+fn check_header(buf: &[u8]) -> Result<()> {
+    // The magic first, even in a short buffer, so a wrong magic is not reported as truncation.
+    check_magic(buf)?;
+    if buf.len() < layout::HEADER_LEN {
+        return err(buf.len(), Fault::Truncated);
     }
     if u16_at(buf, 4) != layout::VERSION {
         return err(4, Fault::BadVersion);
@@ -561,9 +565,7 @@ fn check_header(buf: &[u8]) -> Result<()> {
 /// Reads the total length from a header prefix, so a reader knows how many bytes to read.
 /// Returns the first fault if the prefix is not a plausible header.
 pub fn total_len(header: &[u8; layout::HEADER_LEN]) -> Result<usize> {
-    if header[..4] != layout::MAGIC {
-        return err(0, Fault::BadMagic);
-    }
+    check_magic(header)?;
     if u16_at(header, 4) != layout::VERSION {
         return err(4, Fault::BadVersion);
     }
@@ -661,7 +663,7 @@ fn parse_rlimit(p: &[u8], at: usize) -> Result<()> {
 }
 
 fn parse_files(p: &[u8], at: usize) -> Result<Files<'_>> {
-    if p.len() % 4 != 0 {
+    if !p.len().is_multiple_of(4) {
         return err(at - 4, Fault::BadRecordLength);
     }
     if p.len() / 4 > limit::FILES {
@@ -677,7 +679,7 @@ fn parse_files(p: &[u8], at: usize) -> Result<Files<'_>> {
 }
 
 fn parse_seccomp(p: &[u8], at: usize) -> Result<&[u8]> {
-    if p.is_empty() || p.len() % layout::SOCK_FILTER_LEN != 0 {
+    if p.is_empty() || !p.len().is_multiple_of(layout::SOCK_FILTER_LEN) {
         return err(at - 4, Fault::BadRecordLength);
     }
     if p.len() / layout::SOCK_FILTER_LEN > limit::SECCOMP_INSNS {
@@ -687,7 +689,7 @@ fn parse_seccomp(p: &[u8], at: usize) -> Result<&[u8]> {
 }
 
 fn parse_id_map(p: &[u8], at: usize) -> Result<IdMap<'_>> {
-    if p.is_empty() || p.len() % layout::ID_MAP_ENTRY_LEN != 0 {
+    if p.is_empty() || !p.len().is_multiple_of(layout::ID_MAP_ENTRY_LEN) {
         return err(at - 4, Fault::BadRecordLength);
     }
     if p.len() / layout::ID_MAP_ENTRY_LEN > limit::ID_MAP_ENTRIES {
@@ -705,7 +707,7 @@ fn parse_id_map(p: &[u8], at: usize) -> Result<IdMap<'_>> {
 
 fn parse_credential(p: &[u8], at: usize) -> Result<Credential<'_>> {
     let fixed = layout::CREDENTIAL_FIXED_LEN;
-    if p.len() < fixed || (p.len() - fixed) % 4 != 0 {
+    if p.len() < fixed || !(p.len() - fixed).is_multiple_of(4) {
         return err(at - 4, Fault::BadRecordLength);
     }
     if (p.len() - fixed) / 4 > limit::GROUPS {

@@ -96,7 +96,11 @@ impl<S: Sink> Writer<S> {
         self.record(
             record::RLIMIT,
             0,
-            &[&resource.to_le_bytes(), &cur.to_le_bytes(), &max.to_le_bytes()],
+            &[
+                &resource.to_le_bytes(),
+                &cur.to_le_bytes(),
+                &max.to_le_bytes(),
+            ],
         );
     }
     /// FILES: target fd `i` = helper fd `files[i]`, or closed for -1.

@@ -1,0 +1,253 @@
+//! Helpers shared by the integration tests: a `Vec<u8>` sink, spec builders, and an owned,
+//! comparable copy of a decoded spec that can be re-encoded in canonical record order.
+#![allow(dead_code)]
+
+use forkexec_spec::decode::Spec;
+use forkexec_spec::encode::{Sink, Writer};
+
+/// A growable sink for the [`Writer`].
+#[derive(Default)]
+pub struct VecSink(pub Vec<u8>);
+
+impl Sink for VecSink {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+    fn written(&self) -> usize {
+        self.0.len()
+    }
+    fn patch(&mut self, at: usize, bytes: [u8; 4]) {
+        self.0[at..at + 4].copy_from_slice(&bytes);
+    }
+}
+
+pub type W = Writer<VecSink>;
+
+/// Builds a whole spec.
+pub fn build(f: impl FnOnce(&mut W)) -> Vec<u8> {
+    let mut w = Writer::new(VecSink::default());
+    f(&mut w);
+    w.finish().0
+}
+
+/// Builds `base` then `extra`; returns the bytes and the offset at which `extra` starts.
+pub fn build_at(base: impl Fn(&mut W), extra: impl FnOnce(&mut W)) -> (Vec<u8>, usize) {
+    let at = build(&base).len();
+    let buf = build(|w| {
+        base(w);
+        extra(w);
+    });
+    (buf, at)
+}
+
+/// `&str`s as the byte strings the writer takes.
+pub fn s<'a>(items: &'a [&'a str]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    items.iter().map(|x| x.as_bytes())
+}
+
+/// Mount flags (`MS_*`) used by the tests.
+pub mod ms {
+    pub const RDONLY: u64 = 1;
+    pub const NOSUID: u64 = 2;
+    pub const NODEV: u64 = 4;
+    pub const NOEXEC: u64 = 8;
+    pub const BIND: u64 = 4096;
+    pub const REC: u64 = 16384;
+}
+
+/// One mount, owned.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OwnedMount {
+    pub flags: u64,
+    pub options: u32,
+    pub source: Vec<u8>,
+    pub target: Vec<u8>,
+    pub fstype: Vec<u8>,
+    pub data: Vec<u8>,
+}
+
+/// Credential, owned.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OwnedCredential {
+    pub uid: u32,
+    pub gid: u32,
+    pub flags: u32,
+    pub groups: Vec<u32>,
+}
+
+/// Everything a decoded [`Spec`] exposes, owned, so specs can be compared and re-encoded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Owned {
+    pub args: Vec<Vec<u8>>,
+    pub env: Vec<Vec<u8>>,
+    pub exec_path: Option<Vec<u8>>,
+    pub exec_fd: Option<u32>,
+    pub rlimits: Vec<(u32, u64, u64)>,
+    pub files: Vec<i32>,
+    pub work_dir: Option<Vec<u8>>,
+    pub seccomp: Option<Vec<u8>>,
+    pub clone_flags: u64,
+    pub mounts: Vec<OwnedMount>,
+    pub pivot_root: Option<Vec<u8>>,
+    pub host_name: Option<Vec<u8>>,
+    pub domain_name: Option<Vec<u8>>,
+    pub uid_map: Option<Vec<(u32, u32, u32)>>,
+    pub gid_map: Option<Vec<(u32, u32, u32)>>,
+    pub credential: Option<OwnedCredential>,
+    pub options: u64,
+    pub status_fd: Option<u32>,
+}
+
+fn owned(c: &std::ffi::CStr) -> Vec<u8> {
+    c.to_bytes().to_vec()
+}
+
+impl Owned {
+    /// Copies out every field of a decoded spec, through its public accessors.
+    pub fn of(spec: &Spec<'_>) -> Owned {
+        let args: Vec<_> = spec.args.iter().map(owned).collect();
+        assert_eq!(args.len(), spec.args.len(), "args count");
+        assert_eq!(args.is_empty(), spec.args.is_empty());
+        assert_eq!(args.first().cloned(), spec.args.first().map(owned));
+        let env: Vec<_> = spec.env.iter().map(owned).collect();
+        assert_eq!(env.len(), spec.env.len(), "env count");
+        let rlimits: Vec<_> = spec.rlimits().map(|r| (r.resource, r.cur, r.max)).collect();
+        assert_eq!(rlimits.len(), spec.rlimit_count());
+        let mounts: Vec<_> = spec
+            .mounts()
+            .map(|m| OwnedMount {
+                flags: m.flags,
+                options: m.options,
+                source: owned(m.source),
+                target: owned(m.target),
+                fstype: owned(m.fstype),
+                data: owned(m.data),
+            })
+            .collect();
+        assert_eq!(mounts.len(), spec.mount_count());
+        let files: Vec<i32> = spec.files.iter().collect();
+        assert_eq!(files.len(), spec.files.len());
+        assert_eq!(files.is_empty(), spec.files.is_empty());
+        for (i, &fd) in files.iter().enumerate() {
+            assert_eq!(spec.files.get(i), fd);
+        }
+        let map = |m: Option<forkexec_spec::decode::IdMap<'_>>| {
+            m.map(|m| {
+                let v: Vec<_> = m
+                    .iter()
+                    .map(|e| (e.container_id, e.host_id, e.size))
+                    .collect();
+                assert_eq!(v.len(), m.len());
+                assert_eq!(v.is_empty(), m.is_empty());
+                v
+            })
+        };
+        let credential = spec.credential.map(|c| {
+            let groups: Vec<u32> = c.groups().collect();
+            assert_eq!(groups.len(), c.group_count());
+            assert_eq!(c.groups_bytes().len(), 4 * groups.len());
+            assert_eq!(
+                c.no_setgroups(),
+                c.flags & forkexec_spec::layout::cred_flag::NO_SETGROUPS != 0
+            );
+            OwnedCredential {
+                uid: c.uid,
+                gid: c.gid,
+                flags: c.flags,
+                groups,
+            }
+        });
+        let seccomp = spec.seccomp.map(<[u8]>::to_vec);
+        assert_eq!(
+            spec.seccomp_len(),
+            seccomp.as_ref().map_or(0, |s| s.len() / 8)
+        );
+        Owned {
+            args,
+            env,
+            exec_path: spec.exec_path.map(owned),
+            exec_fd: spec.exec_fd,
+            rlimits,
+            files,
+            work_dir: spec.work_dir.map(owned),
+            seccomp,
+            clone_flags: spec.clone_flags,
+            mounts,
+            pivot_root: spec.pivot_root.map(owned),
+            host_name: spec.host_name.map(owned),
+            domain_name: spec.domain_name.map(owned),
+            uid_map: map(spec.uid_map),
+            gid_map: map(spec.gid_map),
+            credential,
+            options: spec.options,
+            status_fd: spec.status_fd,
+        }
+    }
+
+    /// The canonical encoding: records in ascending type order (RLIMIT and MOUNT entries in
+    /// list order), ARGS always, every other record only when it carries something (a
+    /// non-empty list, a present value, non-zero flags). `vectors/README.md` states the same.
+    pub fn encode(&self) -> Vec<u8> {
+        build(|w| {
+            w.args(self.args.iter().map(Vec::as_slice));
+            if !self.env.is_empty() {
+                w.env(self.env.iter().map(Vec::as_slice));
+            }
+            if let Some(p) = &self.exec_path {
+                w.exec_path(p);
+            }
+            if let Some(fd) = self.exec_fd {
+                w.exec_fd(fd);
+            }
+            for &(r, cur, max) in &self.rlimits {
+                w.rlimit(r, cur, max);
+            }
+            if !self.files.is_empty() {
+                w.files(&self.files);
+            }
+            if let Some(d) = &self.work_dir {
+                w.work_dir(d);
+            }
+            if let Some(f) = &self.seccomp {
+                w.seccomp(f.chunks_exact(8).map(|c| {
+                    (
+                        u16::from_le_bytes([c[0], c[1]]),
+                        c[2],
+                        c[3],
+                        u32::from_le_bytes([c[4], c[5], c[6], c[7]]),
+                    )
+                }));
+            }
+            if self.clone_flags != 0 {
+                w.clone_flags(self.clone_flags);
+            }
+            for m in &self.mounts {
+                w.mount(m.flags, m.options, &m.source, &m.target, &m.fstype, &m.data);
+            }
+            if let Some(p) = &self.pivot_root {
+                w.pivot_root(p);
+            }
+            if let Some(h) = &self.host_name {
+                w.host_name(h);
+            }
+            if let Some(d) = &self.domain_name {
+                w.domain_name(d);
+            }
+            if let Some(m) = &self.uid_map {
+                w.uid_map(m.iter().copied());
+            }
+            if let Some(m) = &self.gid_map {
+                w.gid_map(m.iter().copied());
+            }
+            if let Some(c) = &self.credential {
+                w.credential(c.uid, c.gid, c.flags, &c.groups);
+            }
+            if self.options != 0 {
+                w.options(self.options);
+            }
+            if let Some(fd) = self.status_fd {
+                w.status_fd(fd);
+            }
+        })
+    }
+}

@@ -1,0 +1,1218 @@
+//! Byte-exact test vectors in `crates/spec/vectors/` (format: `vectors/README.md`).
+//!
+//! Two independent checks:
+//! - `committed_files_match_their_definitions`: each vector defined below is rendered (comments,
+//!   metadata, annotated hex) and must equal the committed file byte for byte. Run with
+//!   `FORKEXEC_BLESS_VECTORS=1` to rewrite the files after a deliberate change.
+//! - `every_committed_vector_checks_out`: each committed file is read the way a client in another
+//!   language would read it: its `# json:` line is encoded with the [`Writer`] in canonical order
+//!   and compared with the hex, and the hex is decoded and compared with the JSON (valid vectors)
+//!   or with the recorded fault and offset (malformed vectors).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use common::{build, s, Owned, OwnedCredential, OwnedMount};
+use forkexec_spec::decode::{decode, Fault, SpecError};
+use forkexec_spec::layout::{self, cred_flag, mount_opt, ns, opt, record, HEADER_LEN};
+
+// ---------------------------------------------------------------------------------------------
+// a minimal JSON reader (no dependencies in this crate, on purpose)
+
+#[derive(Clone, Debug, PartialEq)]
+enum Json {
+    Null,
+    Bool(bool),
+    Num(i128),
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(Vec<(String, Json)>),
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn parse(text: &str) -> Json {
+        let mut p = Parser {
+            s: text.as_bytes(),
+            i: 0,
+        };
+        let v = p.value();
+        p.ws();
+        assert_eq!(p.i, p.s.len(), "trailing characters in JSON");
+        v
+    }
+    fn ws(&mut self) {
+        while self.i < self.s.len() && b" \t\r\n".contains(&self.s[self.i]) {
+            self.i += 1;
+        }
+    }
+    fn eat(&mut self, c: u8) {
+        self.ws();
+        assert_eq!(
+            self.s.get(self.i),
+            Some(&c),
+            "JSON: expected '{}'",
+            c as char
+        );
+        self.i += 1;
+    }
+    fn peek(&mut self) -> u8 {
+        self.ws();
+        *self.s.get(self.i).expect("JSON: unexpected end")
+    }
+    fn value(&mut self) -> Json {
+        match self.peek() {
+            b'{' => {
+                self.eat(b'{');
+                let mut fields = Vec::new();
+                if self.peek() != b'}' {
+                    loop {
+                        let Json::Str(k) = self.value() else {
+                            panic!("JSON: object key must be a string")
+                        };
+                        self.eat(b':');
+                        assert!(
+                            fields.iter().all(|(f, _)| *f != k),
+                            "JSON: duplicate key {k}"
+                        );
+                        fields.push((k, self.value()));
+                        if self.peek() == b',' {
+                            self.eat(b',');
+                        } else {
+                            break;
+                        }
+                    }
+                }
+                self.eat(b'}');
+                Json::Obj(fields)
+            }
+            b'[' => {
+                self.eat(b'[');
+                let mut items = Vec::new();
+                if self.peek() != b']' {
+                    loop {
+                        items.push(self.value());
+                        if self.peek() == b',' {
+                            self.eat(b',');
+                        } else {
+                            break;
+                        }
+                    }
+                }
+                self.eat(b']');
+                Json::Arr(items)
+            }
+            b'"' => {
+                self.i += 1;
+                let mut out = String::new();
+                loop {
+                    let c = self.s[self.i];
+                    self.i += 1;
+                    match c {
+                        b'"' => break,
+                        b'\\' => {
+                            let e = self.s[self.i];
+                            self.i += 1;
+                            out.push(match e {
+                                b'"' => '"',
+                                b'\\' => '\\',
+                                b'/' => '/',
+                                b'n' => '\n',
+                                b't' => '\t',
+                                b'r' => '\r',
+                                b'b' => '\u{8}',
+                                b'f' => '\u{c}',
+                                b'u' => {
+                                    let hex =
+                                        std::str::from_utf8(&self.s[self.i..self.i + 4]).unwrap();
+                                    self.i += 4;
+                                    char::from_u32(u32::from_str_radix(hex, 16).unwrap())
+                                        .expect("JSON: no surrogate pairs here")
+                                }
+                                _ => panic!("JSON: bad escape"),
+                            });
+                        }
+                        _ => {
+                            // Copy one UTF-8 sequence.
+                            let start = self.i - 1;
+                            let mut end = self.i;
+                            while end < self.s.len() && (self.s[end] & 0xc0) == 0x80 {
+                                end += 1;
+                            }
+                            out.push_str(std::str::from_utf8(&self.s[start..end]).unwrap());
+                            self.i = end;
+                        }
+                    }
+                }
+                Json::Str(out)
+            }
+            b't' | b'f' | b'n' => {
+                for (word, v) in [
+                    ("true", Json::Bool(true)),
+                    ("false", Json::Bool(false)),
+                    ("null", Json::Null),
+                ] {
+                    if self.s[self.i..].starts_with(word.as_bytes()) {
+                        self.i += word.len();
+                        return v;
+                    }
+                }
+                panic!("JSON: bad literal");
+            }
+            _ => {
+                let start = self.i;
+                if self.s[self.i] == b'-' {
+                    self.i += 1;
+                }
+                while self.i < self.s.len() && self.s[self.i].is_ascii_digit() {
+                    self.i += 1;
+                }
+                let text = std::str::from_utf8(&self.s[start..self.i]).unwrap();
+                Json::Num(
+                    text.parse()
+                        .unwrap_or_else(|_| panic!("JSON: bad number {text}")),
+                )
+            }
+        }
+    }
+}
+
+impl Json {
+    fn str(&self) -> &str {
+        match self {
+            Json::Str(s) => s,
+            _ => panic!("expected a string, got {self:?}"),
+        }
+    }
+    fn num<T: TryFrom<i128>>(&self) -> T {
+        match self {
+            Json::Num(n) => T::try_from(*n).unwrap_or_else(|_| panic!("{n} out of range")),
+            _ => panic!("expected a number, got {self:?}"),
+        }
+    }
+    fn bool(&self) -> bool {
+        match self {
+            Json::Bool(b) => *b,
+            _ => panic!("expected a boolean, got {self:?}"),
+        }
+    }
+    fn arr(&self) -> &[Json] {
+        match self {
+            Json::Arr(a) => a,
+            _ => panic!("expected an array, got {self:?}"),
+        }
+    }
+    fn obj(&self) -> &[(String, Json)] {
+        match self {
+            Json::Obj(o) => o,
+            _ => panic!("expected an object, got {self:?}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the JSON form (DESIGN.md "JSON form") to the fields of a spec
+
+/// `RLIMIT_*` resources by name (Linux numbering).
+const RLIMIT_NAMES: [&str; 16] = [
+    "cpu",
+    "fsize",
+    "data",
+    "stack",
+    "core",
+    "rss",
+    "nproc",
+    "nofile",
+    "memlock",
+    "as",
+    "locks",
+    "sigpending",
+    "msgqueue",
+    "nice",
+    "rtprio",
+    "rttime",
+];
+
+/// `MS_*` mount flags by name.
+const MOUNT_FLAG_NAMES: [(&str, u64); 25] = [
+    ("rdonly", 1),
+    ("nosuid", 2),
+    ("nodev", 4),
+    ("noexec", 8),
+    ("synchronous", 16),
+    ("remount", 32),
+    ("mandlock", 64),
+    ("dirsync", 128),
+    ("nosymfollow", 256),
+    ("noatime", 1024),
+    ("nodiratime", 2048),
+    ("bind", 4096),
+    ("move", 8192),
+    ("rec", 16384),
+    ("silent", 32768),
+    ("posixacl", 1 << 16),
+    ("unbindable", 1 << 17),
+    ("private", 1 << 18),
+    ("slave", 1 << 19),
+    ("shared", 1 << 20),
+    ("relatime", 1 << 21),
+    ("kernmount", 1 << 22),
+    ("i_version", 1 << 23),
+    ("strictatime", 1 << 24),
+    ("lazytime", 1 << 25),
+];
+
+const CLONE_FLAG_NAMES: [(&str, u64); 7] = [
+    ("newns", ns::NEWNS),
+    ("newcgroup", ns::NEWCGROUP),
+    ("newuts", ns::NEWUTS),
+    ("newipc", ns::NEWIPC),
+    ("newuser", ns::NEWUSER),
+    ("newpid", ns::NEWPID),
+    ("newnet", ns::NEWNET),
+];
+
+/// JSON keys of the OPTIONS bits (`setsid` is the inverse of NO_SETSID and defaults to true).
+const OPTION_NAMES: [(&str, u64); 8] = [
+    ("sync", opt::SYNC),
+    ("ptrace", opt::PTRACE),
+    ("no_new_privs", opt::NO_NEW_PRIVS),
+    ("stop_before_seccomp", opt::STOP_BEFORE_SECCOMP),
+    (
+        "gid_mappings_enable_setgroups",
+        opt::GID_MAPPINGS_ENABLE_SETGROUPS,
+    ),
+    ("drop_caps", opt::DROP_CAPS),
+    ("unshare_cgroup_after_sync", opt::UNSHARE_CGROUP_AFTER_SYNC),
+    ("ctty", opt::CTTY),
+];
+
+fn flag_names(v: &Json, table: &[(&str, u64)]) -> u64 {
+    v.arr().iter().fold(0, |acc, n| {
+        let name = n.str();
+        let bit = table
+            .iter()
+            .find(|(t, _)| *t == name)
+            .unwrap_or_else(|| panic!("unknown flag name {name}"))
+            .1;
+        acc | bit
+    })
+}
+
+fn bytes_of(v: &Json) -> Vec<u8> {
+    v.str().as_bytes().to_vec()
+}
+
+fn nonempty(v: &Json) -> Option<Vec<u8>> {
+    match v {
+        Json::Null => None,
+        _ => Some(bytes_of(v)).filter(|b| !b.is_empty()),
+    }
+}
+
+fn id_map(v: &Json) -> Option<Vec<(u32, u32, u32)>> {
+    let entries: Vec<_> = v
+        .arr()
+        .iter()
+        .map(|e| {
+            let (mut c, mut h, mut n) = (None, None, None);
+            for (k, x) in e.obj() {
+                match k.as_str() {
+                    "container_id" => c = Some(x.num()),
+                    "host_id" => h = Some(x.num()),
+                    "size" => n = Some(x.num()),
+                    _ => panic!("unknown id map key {k}"),
+                }
+            }
+            (c.unwrap(), h.unwrap(), n.unwrap())
+        })
+        .collect();
+    Some(entries).filter(|e| !e.is_empty())
+}
+
+/// The fields a JSON spec stands for. Absent, null, empty and false values mean "no record".
+fn owned_from_json(j: &Json) -> Owned {
+    let mut o = Owned::default();
+    let mut setsid = true;
+    for (key, v) in j.obj() {
+        if let Some((_, bit)) = OPTION_NAMES.iter().find(|(n, _)| n == key) {
+            if v.bool() {
+                o.options |= bit;
+            }
+            continue;
+        }
+        match key.as_str() {
+            "args" => o.args = v.arr().iter().map(bytes_of).collect(),
+            "env" => o.env = v.arr().iter().map(bytes_of).collect(),
+            "exec_path" => o.exec_path = nonempty(v),
+            "exec_file" => o.exec_fd = (*v != Json::Null).then(|| v.num()),
+            "rlimits" => {
+                o.rlimits = v
+                    .arr()
+                    .iter()
+                    .map(|r| {
+                        let (mut res, mut cur, mut max) = (None, None, None);
+                        for (k, x) in r.obj() {
+                            match k.as_str() {
+                                "resource" => {
+                                    res = Some(match x {
+                                        Json::Str(name) => RLIMIT_NAMES
+                                            .iter()
+                                            .position(|n| n == name)
+                                            .unwrap_or_else(|| panic!("rlimit {name}"))
+                                            as u32,
+                                        _ => x.num(),
+                                    })
+                                }
+                                "cur" => cur = Some(x.num()),
+                                "max" => max = Some(x.num()),
+                                _ => panic!("unknown rlimit key {k}"),
+                            }
+                        }
+                        (res.unwrap(), cur.unwrap(), max.unwrap())
+                    })
+                    .collect()
+            }
+            "files" => o.files = v.arr().iter().map(Json::num).collect(),
+            "work_dir" => o.work_dir = nonempty(v),
+            "seccomp" => {
+                let mut bytes = Vec::new();
+                for insn in v.arr() {
+                    let (mut code, mut jt, mut jf, mut k) = (None, None, None, None);
+                    for (key, x) in insn.obj() {
+                        match key.as_str() {
+                            "code" => code = Some(x.num::<u16>()),
+                            "jt" => jt = Some(x.num::<u8>()),
+                            "jf" => jf = Some(x.num::<u8>()),
+                            "k" => k = Some(x.num::<u32>()),
+                            _ => panic!("unknown seccomp key {key}"),
+                        }
+                    }
+                    bytes.extend_from_slice(&code.unwrap().to_le_bytes());
+                    bytes.push(jt.unwrap());
+                    bytes.push(jf.unwrap());
+                    bytes.extend_from_slice(&k.unwrap().to_le_bytes());
+                }
+                o.seccomp = Some(bytes).filter(|b| !b.is_empty());
+            }
+            "clone_flags" => o.clone_flags = flag_names(v, &CLONE_FLAG_NAMES),
+            "mounts" => {
+                o.mounts = v
+                    .arr()
+                    .iter()
+                    .map(|m| {
+                        // `mkdir` defaults to true, as in the client's JSON form.
+                        let mut om = OwnedMount {
+                            options: mount_opt::MKDIR,
+                            ..OwnedMount::default()
+                        };
+                        for (k, x) in m.obj() {
+                            match k.as_str() {
+                                "source" => om.source = bytes_of(x),
+                                "target" => om.target = bytes_of(x),
+                                "fstype" => om.fstype = bytes_of(x),
+                                "data" => om.data = bytes_of(x),
+                                "flags" => om.flags = flag_names(x, &MOUNT_FLAG_NAMES),
+                                "mkdir" if x.bool() => om.options |= mount_opt::MKDIR,
+                                "mkdir" => om.options &= !mount_opt::MKDIR,
+                                "file" | "make_nod" if x.bool() => om.options |= mount_opt::FILE,
+                                "file" | "make_nod" => {}
+                                _ => panic!("unknown mount key {k}"),
+                            }
+                        }
+                        om
+                    })
+                    .collect()
+            }
+            "pivot_root" => o.pivot_root = nonempty(v),
+            "host_name" => o.host_name = nonempty(v),
+            "domain_name" => o.domain_name = nonempty(v),
+            "uid_mappings" => o.uid_map = id_map(v),
+            "gid_mappings" => o.gid_map = id_map(v),
+            "credential" if *v != Json::Null => {
+                let mut c = OwnedCredential::default();
+                for (k, x) in v.obj() {
+                    match k.as_str() {
+                        "uid" => c.uid = x.num(),
+                        "gid" => c.gid = x.num(),
+                        "groups" => c.groups = x.arr().iter().map(Json::num).collect(),
+                        "no_set_groups" if x.bool() => c.flags |= cred_flag::NO_SETGROUPS,
+                        "no_set_groups" => {}
+                        _ => panic!("unknown credential key {k}"),
+                    }
+                }
+                o.credential = Some(c);
+            }
+            "credential" => {}
+            "setsid" => setsid = v.bool(),
+            "status_fd" => o.status_fd = (*v != Json::Null).then(|| v.num()),
+            _ => panic!("unknown JSON key {key}"),
+        }
+    }
+    if !setsid {
+        o.options |= opt::NO_SETSID;
+    }
+    o
+}
+
+// ---------------------------------------------------------------------------------------------
+// vector definitions
+
+enum Bytes {
+    /// The canonical encoding of the vector's JSON.
+    Canonical,
+    /// Built by hand (the comment lines say how).
+    Custom(fn() -> Vec<u8>),
+}
+
+struct Def {
+    name: &'static str,
+    about: &'static [&'static str],
+    /// What the bytes stand for (valid vectors), or the JSON they encode (malformed ones).
+    json: Option<&'static str>,
+    bytes: Bytes,
+    /// `None`: decodes. `Some`: refused with this fault at this offset.
+    expect: Option<(Fault, u32)>,
+}
+
+fn minimal_bytes() -> Vec<u8> {
+    build(|w| w.args(s(&["/bin/true"])))
+}
+
+const MINIMAL_JSON: &str = r#"{"args":["/bin/true"]}"#;
+
+const TYPICAL_JSON: &str = concat!(
+    r#"{"args":["/bin/sh","-c","echo hello"],"#,
+    r#""env":["PATH=/usr/bin:/bin","HOME=/tmp","LANG=C.UTF-8"],"#,
+    r#""rlimits":[{"resource":"cpu","cur":1,"max":2},"#,
+    r#"{"resource":"fsize","cur":8589934592,"max":8589934592},"#,
+    r#"{"resource":"nofile","cur":256,"max":256}],"#,
+    r#""files":[0,1,2],"work_dir":"/tmp","#,
+    r#""seccomp":[{"code":32,"jt":0,"jf":0,"k":4},{"code":21,"jt":0,"jf":1,"k":3221225534},"#,
+    r#"{"code":6,"jt":0,"jf":0,"k":2147418112},{"code":6,"jt":0,"jf":0,"k":2147483648}],"#,
+    r#""clone_flags":["newns","newuts","newipc","newuser","newnet"],"#,
+    r#""mounts":[{"source":"tmpfs","target":"tmp","fstype":"tmpfs","flags":["nosuid","nodev"],"data":"size=16m,mode=1777","mkdir":true},"#,
+    r#"{"source":"/usr","target":"usr","fstype":"","flags":["bind","rec","rdonly","nosuid"],"data":"","mkdir":true}],"#,
+    r#""pivot_root":"/tmp","host_name":"sandbox","#,
+    r#""uid_mappings":[{"container_id":0,"host_id":1000,"size":1}],"#,
+    r#""gid_mappings":[{"container_id":0,"host_id":1000,"size":1}],"#,
+    r#""credential":{"uid":0,"gid":0,"groups":[0,100],"no_set_groups":false},"#,
+    r#""sync":true,"no_new_privs":true,"drop_caps":true}"#,
+);
+
+const EXEC_FILE_JSON: &str = concat!(
+    r#"{"args":["prog","--flag"],"env":["A=1"],"exec_file":3,"files":[0,1,-1],"#,
+    r#""sync":true,"ptrace":true,"setsid":false,"status_fd":4}"#,
+);
+
+const ALL_FIELDS_JSON: &str = concat!(
+    r#"{"args":["env","-i"],"env":["TERM=dumb"],"exec_path":"/usr/bin/env","#,
+    r#""rlimits":[{"resource":"as","cur":1073741824,"max":1073741824},"#,
+    r#"{"resource":"rttime","cur":0,"max":18446744073709551615}],"#,
+    r#""files":[2,1,0,-1,7],"work_dir":"/","#,
+    r#""seccomp":[{"code":6,"jt":0,"jf":0,"k":2147418112}],"#,
+    r#""clone_flags":["newns","newcgroup","newuts","newipc","newuser","newpid","newnet"],"#,
+    r#""mounts":[{"source":"/etc/hosts","target":"etc/hosts","fstype":"","flags":["bind","rdonly"],"data":"","mkdir":true,"file":true},"#,
+    r#"{"source":"proc","target":"proc","fstype":"proc","flags":["nosuid","nodev","noexec"],"data":"","mkdir":true}],"#,
+    r#""pivot_root":"/srv/root","host_name":"h","domain_name":"d","#,
+    r#""uid_mappings":[{"container_id":0,"host_id":1000,"size":1},{"container_id":1,"host_id":100000,"size":65536}],"#,
+    r#""gid_mappings":[{"container_id":0,"host_id":1000,"size":1},{"container_id":1,"host_id":100000,"size":65536}],"#,
+    r#""credential":{"uid":1000,"gid":1000,"groups":[],"no_set_groups":true},"#,
+    r#""sync":true,"ptrace":true,"no_new_privs":true,"stop_before_seccomp":true,"#,
+    r#""gid_mappings_enable_setgroups":true,"drop_caps":true,"unshare_cgroup_after_sync":true,"#,
+    r#""ctty":true,"setsid":true,"status_fd":1048575}"#,
+);
+
+fn defs() -> Vec<Def> {
+    vec![
+        Def {
+            name: "minimal",
+            about: &["The smallest useful spec: argv = [\"/bin/true\"], nothing else."],
+            json: Some(MINIMAL_JSON),
+            bytes: Bytes::Canonical,
+            expect: None,
+        },
+        Def {
+            name: "typical",
+            about: &[
+                "A container-like spec: argv, env, fds 0-2, three rlimits, a work dir, a",
+                "4-instruction seccomp filter (ld [4] = arch; jeq AUDIT_ARCH_X86_64, true: next,",
+                "false: skip one; ret ALLOW; ret KILL_PROCESS), five namespaces, a tmpfs and a",
+                "read-only recursive bind mount (both with mkdir), pivot_root, a host name,",
+                "single self uid/gid maps, a credential with two groups, and three options.",
+                "Decode-valid; whether the chain succeeds depends on the runtime's privileges.",
+            ],
+            json: Some(TYPICAL_JSON),
+            bytes: Bytes::Canonical,
+            expect: None,
+        },
+        Def {
+            name: "exec_file",
+            about: &[
+                "Executes helper fd 3 (execveat AT_EMPTY_PATH) with argv [\"prog\", \"--flag\"];",
+                "target fds 0 and 1 are helper fds 0 and 1, target fd 2 is closed; status",
+                "records go to fd 4; sync, ptrace, and no new session (setsid false).",
+            ],
+            json: Some(EXEC_FILE_JSON),
+            bytes: Bytes::Canonical,
+            expect: None,
+        },
+        Def {
+            name: "all_fields",
+            about: &[
+                "Every record type but EXEC_FD, every option bit but NO_SETSID, every",
+                "namespace flag, both mount options (a file bind with mkdir + file),",
+                "multi-entry id maps, an rlimit of RLIM_INFINITY (2^64-1), a credential",
+                "without setgroups, and the largest status fd (2^20 - 1).",
+                "Decode-valid; needs the clone shape (new pid namespace, multi-entry maps).",
+            ],
+            json: Some(ALL_FIELDS_JSON),
+            bytes: Bytes::Canonical,
+            expect: None,
+        },
+        Def {
+            name: "skip_unknown",
+            about: &[
+                "The minimal spec followed by an advisory record of unknown type 0x8000",
+                "(32768) with the SKIP_IF_UNKNOWN record flag (1) and the 4-byte payload",
+                "01 02 03 04. A v1 decoder skips it, so this decodes exactly like minimal.",
+            ],
+            json: Some(MINIMAL_JSON),
+            bytes: Bytes::Custom(|| {
+                build(|w| {
+                    w.args(s(&["/bin/true"]));
+                    w.record(0x8000, layout::RECORD_SKIP_IF_UNKNOWN, &[&[1, 2, 3, 4]]);
+                })
+            }),
+            expect: None,
+        },
+        Def {
+            name: "bad_magic",
+            about: &[
+                "The minimal spec with the magic's last byte changed from 'P' (0x50) to 'Q'",
+                "(0x51): refused at the first byte that differs from \"FXSP\".",
+            ],
+            json: None,
+            bytes: Bytes::Custom(|| {
+                let mut b = minimal_bytes();
+                b[3] = b'Q';
+                b
+            }),
+            expect: Some((Fault::BadMagic, 3)),
+        },
+        Def {
+            name: "trailing_bytes",
+            about: &[
+                "The minimal spec (total length 30) followed by one extra 0x00 byte: the",
+                "buffer is longer than the header's total length, refused at the length field.",
+            ],
+            json: None,
+            bytes: Bytes::Custom(|| {
+                let mut b = minimal_bytes();
+                b.push(0);
+                b
+            }),
+            expect: Some((Fault::BadTotalLength, 8)),
+        },
+        Def {
+            name: "truncated",
+            about: &[
+                "The minimal spec without its last byte (the NUL of \"/bin/true\"); the header",
+                "still says 30 bytes, so the spec is truncated where the bytes end (29).",
+            ],
+            json: None,
+            bytes: Bytes::Custom(|| {
+                let mut b = minimal_bytes();
+                b.pop();
+                b
+            }),
+            expect: Some((Fault::Truncated, 29)),
+        },
+        Def {
+            name: "missing_args",
+            about: &[
+                "A header alone (total length 12) and no records: there is no ARGS record;",
+                "refused at the end of the spec.",
+            ],
+            json: None,
+            bytes: Bytes::Custom(|| build(|_| {})),
+            expect: Some((Fault::MissingArgs, 12)),
+        },
+        Def {
+            name: "unterminated_args",
+            about: &[
+                "An ARGS record whose 9-byte payload \"/bin/true\" lacks its NUL terminator",
+                "(total length 29): refused at the end of the payload.",
+            ],
+            json: None,
+            bytes: Bytes::Custom(|| build(|w| w.record(record::ARGS, 0, &[b"/bin/true"]))),
+            expect: Some((Fault::Unterminated, 29)),
+        },
+        Def {
+            name: "unknown_record",
+            about: &[
+                "The minimal spec followed by a record of type 19 (not defined in v1), record",
+                "flags 0, and the 4-byte payload 00 00 00 00: without SKIP_IF_UNKNOWN it is",
+                "refused at the start of its record header (30).",
+            ],
+            json: None,
+            bytes: Bytes::Custom(|| {
+                build(|w| {
+                    w.args(s(&["/bin/true"]));
+                    w.record(record::LAST + 1, 0, &[&[0; 4]]);
+                })
+            }),
+            expect: Some((Fault::UnknownRecord, 30)),
+        },
+        Def {
+            name: "duplicate_record",
+            about: &[
+                "argv [\"/bin/true\"], then WORK_DIR \"/a\", then a second WORK_DIR \"/b\":",
+                "refused at the start of the second WORK_DIR record (41).",
+            ],
+            json: None,
+            bytes: Bytes::Custom(|| {
+                build(|w| {
+                    w.args(s(&["/bin/true"]));
+                    w.work_dir(b"/a");
+                    w.work_dir(b"/b");
+                })
+            }),
+            expect: Some((Fault::DuplicateRecord, 41)),
+        },
+        Def {
+            name: "fd_out_of_range",
+            about: &[
+                "FILES [0, 1, 1048576]: 2^20 is past the largest fd; refused at the third",
+                "entry's offset.",
+            ],
+            json: Some(r#"{"args":["/bin/cat"],"files":[0,1,1048576]}"#),
+            bytes: Bytes::Canonical,
+            expect: Some((Fault::FdOutOfRange, 45)),
+        },
+        Def {
+            name: "bad_rlimit",
+            about: &[
+                "RLIMIT nofile with soft limit 1024 over hard limit 64: refused at the soft",
+                "limit's offset.",
+            ],
+            json: Some(
+                r#"{"args":["/bin/true"],"rlimits":[{"resource":"nofile","cur":1024,"max":64}]}"#,
+            ),
+            bytes: Bytes::Canonical,
+            expect: Some((Fault::BadValue, 42)),
+        },
+        Def {
+            name: "mount_without_newns",
+            about: &[
+                "A tmpfs mount without the newns clone flag: refused at the start of the",
+                "MOUNT record.",
+            ],
+            json: Some(concat!(
+                r#"{"args":["/bin/true"],"#,
+                r#""mounts":[{"source":"tmpfs","target":"/tmp","fstype":"tmpfs","flags":[],"data":"","mkdir":false}]}"#
+            )),
+            bytes: Bytes::Canonical,
+            expect: Some((Fault::Conflict, 30)),
+        },
+    ]
+}
+
+impl Def {
+    fn bytes(&self) -> Vec<u8> {
+        match self.bytes {
+            Bytes::Canonical => owned_from_json(&Parser::parse(self.json.unwrap())).encode(),
+            Bytes::Custom(f) => f(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// rendering: metadata, then the bytes one header or record per group, each with a comment
+
+fn quote(b: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for &c in b {
+        match c {
+            0 => out.push_str("\\0"),
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(c as char),
+            _ => write!(out, "\\x{c:02x}").unwrap(),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+fn names(bits: u64, table: &[(&str, u64)]) -> String {
+    let mut v: Vec<&str> = table
+        .iter()
+        .filter(|(_, b)| bits & b != 0)
+        .map(|(n, _)| *n)
+        .collect();
+    let rest = table.iter().fold(bits, |acc, (_, b)| acc & !b);
+    let extra = format!("0x{rest:x}");
+    if rest != 0 {
+        v.push(&extra);
+    }
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join("|")
+    }
+}
+
+/// A human description of one record's payload.
+fn describe(ty: u16, p: &[u8]) -> String {
+    let strings = |p: &[u8]| {
+        p.split_inclusive(|&b| b == 0)
+            .map(quote)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    match ty {
+        record::ARGS | record::ENV => strings(p),
+        record::EXEC_PATH
+        | record::WORK_DIR
+        | record::PIVOT_ROOT
+        | record::HOST_NAME
+        | record::DOMAIN_NAME => quote(p),
+        record::EXEC_FD | record::STATUS_FD if p.len() == 4 => format!("fd {}", u32_at(p, 0)),
+        record::RLIMIT if p.len() == layout::RLIMIT_LEN => {
+            let r = u32_at(p, 0);
+            let name = RLIMIT_NAMES.get(r as usize).copied().unwrap_or("?");
+            format!(
+                "resource {r} ({name}), cur {}, max {}",
+                u64_at(p, 4),
+                u64_at(p, 12)
+            )
+        }
+        record::FILES => {
+            let fds: Vec<String> = p
+                .chunks(4)
+                .map(|c| {
+                    if c.len() == 4 {
+                        (u32_at(c, 0) as i32).to_string()
+                    } else {
+                        "?".into()
+                    }
+                })
+                .collect();
+            format!("target fds 0.. = [{}]", fds.join(", "))
+        }
+        record::SECCOMP => {
+            let insns: Vec<String> = p
+                .chunks(8)
+                .map(|c| {
+                    if c.len() == 8 {
+                        format!(
+                            "{{code 0x{:02x}, jt {}, jf {}, k 0x{:x}}}",
+                            u16_at(c, 0),
+                            c[2],
+                            c[3],
+                            u32_at(c, 4)
+                        )
+                    } else {
+                        "?".into()
+                    }
+                })
+                .collect();
+            format!("{} instructions: {}", insns.len(), insns.join(" "))
+        }
+        record::CLONE_FLAGS | record::OPTIONS if p.len() == 8 => {
+            let v = u64_at(p, 0);
+            let table: Vec<(&str, u64)> = if ty == record::OPTIONS {
+                let mut t = OPTION_NAMES.to_vec();
+                t.push(("no_setsid", opt::NO_SETSID));
+                t
+            } else {
+                CLONE_FLAG_NAMES.to_vec()
+            };
+            format!("0x{v:x} ({})", names(v, &table))
+        }
+        record::MOUNT if p.len() >= layout::MOUNT_FIXED_LEN => {
+            let flags = u64_at(p, 0);
+            let o = u32_at(p, 8);
+            let opts = names(
+                o.into(),
+                &[
+                    ("mkdir", mount_opt::MKDIR.into()),
+                    ("file", mount_opt::FILE.into()),
+                ],
+            );
+            let strs: Vec<String> = p[layout::MOUNT_FIXED_LEN..]
+                .split_inclusive(|&b| b == 0)
+                .map(quote)
+                .collect();
+            let label = ["source", "target", "fstype", "data"];
+            let strs: Vec<String> = strs
+                .iter()
+                .enumerate()
+                .map(|(i, q)| format!("{} {q}", label.get(i).unwrap_or(&"extra")))
+                .collect();
+            format!(
+                "flags 0x{flags:x} ({}), options 0x{o:x} ({opts}), {}",
+                names(flags, &MOUNT_FLAG_NAMES),
+                strs.join(", ")
+            )
+        }
+        record::UID_MAP | record::GID_MAP => {
+            let e: Vec<String> = p
+                .chunks(12)
+                .map(|c| {
+                    if c.len() == 12 {
+                        format!(
+                            "{{container {}, host {}, size {}}}",
+                            u32_at(c, 0),
+                            u32_at(c, 4),
+                            u32_at(c, 8)
+                        )
+                    } else {
+                        "?".into()
+                    }
+                })
+                .collect();
+            e.join(" ")
+        }
+        record::CREDENTIAL if p.len() >= layout::CREDENTIAL_FIXED_LEN => {
+            let groups: Vec<String> = p[12..]
+                .chunks(4)
+                .map(|c| {
+                    if c.len() == 4 {
+                        u32_at(c, 0).to_string()
+                    } else {
+                        "?".into()
+                    }
+                })
+                .collect();
+            let flags = u32_at(p, 8);
+            format!(
+                "uid {}, gid {}, flags 0x{flags:x} ({}), groups [{}]",
+                u32_at(p, 0),
+                u32_at(p, 4),
+                names(flags.into(), &[("no_set_groups", 1)]),
+                groups.join(", ")
+            )
+        }
+        _ if ty == 0 || ty > record::LAST => "(unknown type)".into(),
+        _ => "(malformed)".into(),
+    }
+}
+
+/// Payload bytes, at most 32 to a line.
+fn payload_lines(out: &mut String, p: &[u8]) {
+    for chunk in p.chunks(32) {
+        writeln!(out, "{}", hex(chunk)).unwrap();
+    }
+}
+
+fn annotate(out: &mut String, b: &[u8]) {
+    if b.len() < HEADER_LEN {
+        writeln!(out, "# header, cut short after {} bytes", b.len()).unwrap();
+        writeln!(out, "{}", hex(b)).unwrap();
+        return;
+    }
+    writeln!(
+        out,
+        "# header: magic {}, version {}, header flags {}, total length {}",
+        quote(&b[..4]),
+        u16_at(b, 4),
+        u16_at(b, 6),
+        u32_at(b, 8)
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "{} {} {} {}",
+        hex(&b[..4]),
+        hex(&b[4..6]),
+        hex(&b[6..8]),
+        hex(&b[8..12])
+    )
+    .unwrap();
+    let mut at = HEADER_LEN;
+    while at < b.len() {
+        let rest = &b[at..];
+        if rest.len() < layout::RECORD_HEADER_LEN {
+            writeln!(out, "# @{at}: {} stray bytes", rest.len()).unwrap();
+            writeln!(out, "{}", hex(rest)).unwrap();
+            return;
+        }
+        let (ty, fl, len) = (u16_at(rest, 0), u16_at(rest, 2), u32_at(rest, 4) as usize);
+        let avail = rest.len() - layout::RECORD_HEADER_LEN;
+        let p = &rest[layout::RECORD_HEADER_LEN..layout::RECORD_HEADER_LEN + len.min(avail)];
+        let name = record::name(ty).to_uppercase();
+        let short = if len > avail {
+            format!(" (only {avail} present)")
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "# @{at}: {name} (type {ty}), record flags {fl}, payload {len} bytes{short}: {}",
+            describe(ty, p)
+        )
+        .unwrap();
+        writeln!(
+            out,
+            "{} {} {}",
+            hex(&rest[..2]),
+            hex(&rest[2..4]),
+            hex(&rest[4..8])
+        )
+        .unwrap();
+        payload_lines(out, p);
+        at += layout::RECORD_HEADER_LEN + p.len();
+    }
+}
+
+fn render(def: &Def) -> String {
+    let bytes = def.bytes();
+    let mut out = String::new();
+    writeln!(out, "# forkexec spec v1 test vector: {}", def.name).unwrap();
+    for line in def.about {
+        writeln!(out, "# {line}").unwrap();
+    }
+    writeln!(out, "#").unwrap();
+    match def.expect {
+        None => writeln!(out, "# expect: ok").unwrap(),
+        Some((fault, offset)) => {
+            writeln!(out, "# expect: error").unwrap();
+            writeln!(out, "# fault: {} {fault:?}", fault as u32).unwrap();
+            writeln!(out, "# offset: {offset}").unwrap();
+            writeln!(out, "# errno: {}", fault.errno()).unwrap();
+        }
+    }
+    if let Some(json) = def.json {
+        writeln!(out, "# json: {json}").unwrap();
+        let canonical = matches!(def.bytes, Bytes::Canonical);
+        writeln!(out, "# canonical: {}", if canonical { "yes" } else { "no" }).unwrap();
+    }
+    writeln!(out, "# length: {}", bytes.len()).unwrap();
+    writeln!(out, "#").unwrap();
+    annotate(&mut out, &bytes);
+    out
+}
+
+/// The committed vectors; `FORKEXEC_VECTORS_DIR` points elsewhere when the checkout is not
+/// readable (the unprivileged test run copies them).
+fn vectors_dir() -> PathBuf {
+    match std::env::var_os("FORKEXEC_VECTORS_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// reading a vector file, as any client would
+
+const KEYS: [&str; 7] = [
+    "expect",
+    "fault",
+    "offset",
+    "errno",
+    "json",
+    "canonical",
+    "length",
+];
+
+struct VectorFile {
+    meta: BTreeMap<String, String>,
+    bytes: Vec<u8>,
+}
+
+fn read_vector(text: &str) -> VectorFile {
+    let mut meta = BTreeMap::new();
+    let mut hex_digits = String::new();
+    for line in text.lines() {
+        if let Some(comment) = line.strip_prefix('#') {
+            if let Some((key, value)) = comment.strip_prefix(' ').and_then(|c| c.split_once(": ")) {
+                if KEYS.contains(&key) {
+                    assert!(
+                        meta.insert(key.to_string(), value.to_string()).is_none(),
+                        "duplicate key {key}"
+                    );
+                }
+            }
+            continue;
+        }
+        for c in line.chars().filter(|c| !c.is_whitespace()) {
+            assert!(
+                c.is_ascii_digit() || ('a'..='f').contains(&c),
+                "not lowercase hex: {c:?}"
+            );
+            hex_digits.push(c);
+        }
+    }
+    assert_eq!(hex_digits.len() % 2, 0, "odd number of hex digits");
+    let bytes = (0..hex_digits.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex_digits[i..i + 2], 16).unwrap())
+        .collect();
+    VectorFile { meta, bytes }
+}
+
+// ---------------------------------------------------------------------------------------------
+// tests
+
+#[test]
+fn committed_files_match_their_definitions() {
+    let dir = vectors_dir();
+    let bless = std::env::var_os("FORKEXEC_BLESS_VECTORS").is_some();
+    let mut stale = Vec::new();
+    for def in defs() {
+        let path = dir.join(format!("{}.hex", def.name));
+        let text = render(&def);
+        if bless {
+            std::fs::write(&path, &text).unwrap();
+        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            stale.push(path.display().to_string());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "vector files differ from their definitions (re-run with FORKEXEC_BLESS_VECTORS=1 \
+         after a deliberate change): {stale:?}"
+    );
+}
+
+#[test]
+fn every_committed_vector_checks_out() {
+    if std::env::var_os("FORKEXEC_BLESS_VECTORS").is_some() {
+        return; // the files are being rewritten by the other test right now
+    }
+    let defs = defs();
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(vectors_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("hex") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let v = read_vector(&std::fs::read_to_string(&path).unwrap());
+        let ctx = &name;
+        assert_eq!(
+            v.meta["length"].parse::<usize>().unwrap(),
+            v.bytes.len(),
+            "{ctx}"
+        );
+        let json = v
+            .meta
+            .get("json")
+            .map(|j| owned_from_json(&Parser::parse(j)));
+        if let Some(json) = &json {
+            match v.meta["canonical"].as_str() {
+                "yes" => assert_eq!(json.encode(), v.bytes, "{ctx}: canonical encoding"),
+                "no" => {}
+                other => panic!("{ctx}: canonical: {other}"),
+            }
+        }
+        match v.meta["expect"].as_str() {
+            "ok" => {
+                let spec = decode(&v.bytes).unwrap_or_else(|e| panic!("{ctx}: {e}"));
+                let json = json.as_ref().expect("a valid vector has a json line");
+                assert_eq!(&Owned::of(&spec), json, "{ctx}: decoded fields");
+            }
+            "error" => {
+                let (num, fault_name) = v.meta["fault"].split_once(' ').unwrap();
+                let fault = Fault::from_u32(num.parse().unwrap()).unwrap();
+                assert_eq!(format!("{fault:?}"), fault_name, "{ctx}");
+                assert_eq!(
+                    v.meta["errno"].parse::<i32>().unwrap(),
+                    fault.errno(),
+                    "{ctx}"
+                );
+                let offset: u32 = v.meta["offset"].parse().unwrap();
+                assert_eq!(
+                    decode(&v.bytes).map(|s| Owned::of(&s)),
+                    Err(SpecError { offset, fault }),
+                    "{ctx}"
+                );
+            }
+            other => panic!("{ctx}: expect: {other}"),
+        }
+        names.push(name);
+    }
+    names.sort();
+    let mut expected: Vec<String> = defs.iter().map(|d| d.name.to_string()).collect();
+    expected.sort();
+    assert_eq!(names, expected, "vector files on disk vs definitions");
+}
+
+#[test]
+fn readme_lists_every_vector() {
+    let readme = std::fs::read_to_string(vectors_dir().join("README.md")).unwrap();
+    for def in defs() {
+        assert!(
+            readme.contains(&format!("`{}.hex`", def.name)),
+            "README.md does not mention {}.hex",
+            def.name
+        );
+    }
+}
+
+#[test]
+fn minimal_vector_is_the_documented_bytes() {
+    // The worked example in docs/spec.md.
+    let expected = "46585350 0100 0000 1e000000 0100 0000 0a000000 2f62696e2f7472756500";
+    assert_eq!(hex(&minimal_bytes()), expected.replace(' ', ""));
+}
+
+#[test]
+fn json_reader_and_names() {
+    let j = Parser::parse(r#" { "a" : [1, -2, "x\"\u0041"], "b": null, "c": true } "#);
+    assert_eq!(
+        j,
+        Json::Obj(vec![
+            (
+                "a".into(),
+                Json::Arr(vec![Json::Num(1), Json::Num(-2), Json::Str("x\"A".into())])
+            ),
+            ("b".into(), Json::Null),
+            ("c".into(), Json::Bool(true)),
+        ])
+    );
+    // setsid defaults to true; false sets NO_SETSID.
+    let o = owned_from_json(&Parser::parse(
+        r#"{"args":["x"],"setsid":false,"ctty":false}"#,
+    ));
+    assert_eq!(o.options, opt::NO_SETSID);
+    let o = owned_from_json(&Parser::parse(r#"{"args":["x"],"setsid":true}"#));
+    assert_eq!(o.options, 0);
+    // A mount's mkdir defaults to true; make_nod is an alias of file.
+    let o = owned_from_json(&Parser::parse(
+        r#"{"args":["x"],"mounts":[{"source":"a","target":"b"},{"source":"a","target":"b","mkdir":false,"make_nod":true}]}"#,
+    ));
+    assert_eq!(o.mounts[0].options, mount_opt::MKDIR);
+    assert_eq!(o.mounts[1].options, mount_opt::FILE);
+    assert_eq!(
+        CLONE_FLAG_NAMES.iter().fold(0, |a, (_, b)| a | b),
+        ns::KNOWN
+    );
+    assert_eq!(
+        OPTION_NAMES.iter().fold(opt::NO_SETSID, |a, (_, b)| a | b),
+        opt::KNOWN
+    );
+}
