@@ -1,5 +1,5 @@
 //! execve: argv and envp as pointer arrays into the spec buffer (zero copy), the file by path
-//! or by fd (`execveat` + `AT_EMPTY_PATH`), retried briefly on ETXTBSY as go-sandbox does.
+//! (`execve`) or by fd (`execveat` + `AT_EMPTY_PATH`), retried briefly on ETXTBSY as go-sandbox does.
 
 use forkexec_spec::decode::StrList;
 use forkexec_spec::layout::limit;
@@ -27,7 +27,7 @@ pub fn exec(spec: &Spec, chan: &Channel) -> Failure {
             Some(fd) => sys::execveat(fd, c"", argv, envp, empty_path),
             None => {
                 let path = spec.exec_path.or(spec.args.first()).unwrap_or(c"");
-                sys::execveat(linux_raw_sys::general::AT_FDCWD, path, argv, envp, 0)
+                sys::execve(path, argv, envp)
             }
         };
         if errno != sys::ETXTBSY || attempt == ETXTBSY_RETRIES {

@@ -35,6 +35,8 @@ pub use report::{status_exit, At, Failure};
 /// The fd stage may move them out of the target's way.
 pub struct Channel {
     pub status: i32,
+    /// Decided once, so a seccomp filter only has to allow the one call that writes records.
+    pub status_is_socket: bool,
     pub sync_in: i32,
     pub exec_fd: Option<i32>,
 }
@@ -44,6 +46,7 @@ extern "C" fn main(sp: *const usize) -> ! {
     let spec_fd = cli::spec_fd(sp);
     let mut chan = Channel {
         status: spec_fd,
+        status_is_socket: sys::is_socket(spec_fd),
         sync_in: spec_fd,
         exec_fd: None,
     };
@@ -53,6 +56,7 @@ extern "C" fn main(sp: *const usize) -> ! {
     };
     if let Some(fd) = spec.status_fd {
         chan.status = fd as i32;
+        chan.status_is_socket = sys::is_socket(chan.status);
     }
     chan.exec_fd = spec.exec_fd.map(|fd| fd as i32);
     match run(&spec, &mut chan) {

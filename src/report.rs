@@ -62,12 +62,13 @@ impl<T> At<T> for sys::Result<T> {
 
 /// Writes one status record. A socket gets `send(MSG_NOSIGNAL)` so a vanished runtime means
 /// EPIPE rather than SIGPIPE; pipes and files get a plain `write`.
-pub fn send_record(fd: i32, record: &Record) -> sys::Result {
+pub fn send_record(chan: &Channel, record: &Record) -> sys::Result {
     let bytes = record.encode();
     loop {
-        let sent = match sys::send_nosignal(fd, &bytes) {
-            Err(sys::ENOTSOCK) => sys::write(fd, &bytes),
-            other => other,
+        let sent = if chan.status_is_socket {
+            sys::send_nosignal(chan.status, &bytes)
+        } else {
+            sys::write(chan.status, &bytes)
         };
         match sent {
             Err(sys::EINTR) => continue,
@@ -85,7 +86,7 @@ pub fn fail(chan: &Channel, failure: Failure) -> ! {
         index: failure.index,
         detail: failure.detail,
     };
-    if send_record(chan.status, &record).is_err() {
+    if send_record(chan, &record).is_err() {
         // Nobody to read the record (no status fd, or it is read-only): say it on stderr.
         stderr_line(&failure);
     }

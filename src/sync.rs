@@ -11,7 +11,7 @@ use crate::{privs, report, sys, At, Channel, Failure};
 pub fn sync_point(spec: &Spec, chan: &Channel) -> Result<(), Failure> {
     if spec.has(opt::SYNC) {
         let pid = sys::getpid() as u32;
-        report::send_record(chan.status, &Record::Sync { pid }).at(Location::SyncWrite)?;
+        report::send_record(chan, &Record::Sync { pid }).at(Location::SyncWrite)?;
         await_answer(chan.sync_in).at(Location::SyncRead)?;
     }
     if spec.has(opt::UNSHARE_CGROUP_AFTER_SYNC) {

@@ -15,7 +15,6 @@ pub const EBADF: Errno = Errno(linux_raw_sys::errno::EBADF as i32);
 pub const EEXIST: Errno = Errno(linux_raw_sys::errno::EEXIST as i32);
 pub const EINVAL: Errno = Errno(linux_raw_sys::errno::EINVAL as i32);
 pub const EPIPE: Errno = Errno(linux_raw_sys::errno::EPIPE as i32);
-pub const ENOTSOCK: Errno = Errno(linux_raw_sys::errno::ENOTSOCK as i32);
 pub const ETXTBSY: Errno = Errno(linux_raw_sys::errno::ETXTBSY as i32);
 pub const ECANCELED: Errno = Errno(linux_raw_sys::errno::ECANCELED as i32);
 pub const EACCES: Errno = Errno(linux_raw_sys::errno::EACCES as i32);
@@ -86,6 +85,15 @@ pub fn send_nosignal(fd: i32, buf: &[u8]) -> Result {
             0,
         )
     })
+}
+
+/// Whether `fd` is a socket (status records then go out with `send`, never raising SIGPIPE).
+pub fn is_socket(fd: i32) -> bool {
+    let mut st = core::mem::MaybeUninit::<g::stat>::zeroed();
+    // SAFETY: the kernel fills a stat struct we own.
+    let ok = check(unsafe { sc::syscall2(nr!(__NR_fstat), fd as usize, st.as_mut_ptr() as usize) });
+    // SAFETY: zero-initialised, and filled when fstat succeeded.
+    ok.is_ok() && unsafe { st.assume_init() }.st_mode & g::S_IFMT == g::S_IFSOCK
 }
 
 pub fn close(fd: i32) -> Result {
@@ -387,6 +395,22 @@ pub fn seccomp_filter(insns: &[u8]) -> Result {
     // (sock_filter's wire layout is its native layout on little-endian; copy_from_user does
     // not need alignment) and reads the sock_fprog on our stack.
     check(unsafe { sc::syscall3(nr!(__NR_seccomp), op, 0, &prog as *const _ as usize) })
+}
+
+/// `execve(path, argv, envp)`; only returns on failure. (Plain execve rather than execveat, so
+/// a seccomp filter that allows only execve still lets the helper exec.)
+pub fn execve(path: &CStr, argv: *const *const u8, envp: *const *const u8) -> Errno {
+    // SAFETY: path is NUL-terminated; argv and envp are NULL-terminated arrays of pointers to
+    // NUL-terminated strings in the static spec buffer, all alive across the call.
+    let ret = unsafe {
+        sc::syscall3(
+            nr!(__NR_execve),
+            path.as_ptr() as usize,
+            argv as usize,
+            envp as usize,
+        )
+    };
+    check(ret).err().unwrap_or(EINVAL)
 }
 
 /// `execveat(dirfd, path, argv, envp, flags)`; only returns on failure.

@@ -7,7 +7,7 @@
 
 use core::ffi::CStr;
 
-use crate::layout::{self, cred_flag, limit, mount_opt, ns, opt, record};
+use crate::layout::{self, cred_flag, limit, mount_flags, mount_opt, ns, opt, record};
 
 /// Why a spec was refused. Carried as `detail` in a `spec` error record; numbers are stable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -729,6 +729,9 @@ fn parse_mount(p: &[u8], at: usize) -> Result<Mount<'_>> {
     let fixed = layout::MOUNT_FIXED_LEN;
     if p.len() < fixed {
         return err(at - 4, Fault::BadRecordLength);
+    }
+    if u64_at(p, 0) & !mount_flags::KNOWN != 0 {
+        return err(at, Fault::UnknownBits);
     }
     let options = u32_at(p, 8);
     if options & !mount_opt::KNOWN != 0 {

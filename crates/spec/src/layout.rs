@@ -150,6 +150,61 @@ pub mod mount_opt {
     pub const KNOWN: u32 = MKDIR | FILE;
 }
 
+/// Mount flags (`MS_*`) accepted in a MOUNT record; any other bit is refused, so nothing the
+/// kernel might silently ignore reaches it. (`MS_KERNMOUNT` and the legacy `MS_MGC_VAL` magic
+/// in the high bits are not for user space.)
+pub mod mount_flags {
+    pub const RDONLY: u64 = 0x1;
+    pub const NOSUID: u64 = 0x2;
+    pub const NODEV: u64 = 0x4;
+    pub const NOEXEC: u64 = 0x8;
+    pub const SYNCHRONOUS: u64 = 0x10;
+    pub const REMOUNT: u64 = 0x20;
+    pub const MANDLOCK: u64 = 0x40;
+    pub const DIRSYNC: u64 = 0x80;
+    pub const NOSYMFOLLOW: u64 = 0x100;
+    pub const NOATIME: u64 = 0x400;
+    pub const NODIRATIME: u64 = 0x800;
+    pub const BIND: u64 = 0x1000;
+    pub const MOVE: u64 = 0x2000;
+    pub const REC: u64 = 0x4000;
+    pub const SILENT: u64 = 0x8000;
+    pub const POSIXACL: u64 = 0x1_0000;
+    pub const UNBINDABLE: u64 = 0x2_0000;
+    pub const PRIVATE: u64 = 0x4_0000;
+    pub const SLAVE: u64 = 0x8_0000;
+    pub const SHARED: u64 = 0x10_0000;
+    pub const RELATIME: u64 = 0x20_0000;
+    pub const I_VERSION: u64 = 0x80_0000;
+    pub const STRICTATIME: u64 = 0x100_0000;
+    pub const LAZYTIME: u64 = 0x200_0000;
+    /// Every flag a MOUNT record may carry.
+    pub const KNOWN: u64 = RDONLY
+        | NOSUID
+        | NODEV
+        | NOEXEC
+        | SYNCHRONOUS
+        | REMOUNT
+        | MANDLOCK
+        | DIRSYNC
+        | NOSYMFOLLOW
+        | NOATIME
+        | NODIRATIME
+        | BIND
+        | MOVE
+        | REC
+        | SILENT
+        | POSIXACL
+        | UNBINDABLE
+        | PRIVATE
+        | SLAVE
+        | SHARED
+        | RELATIME
+        | I_VERSION
+        | STRICTATIME
+        | LAZYTIME;
+}
+
 /// Credential flag bits (the u32 after uid and gid in a CREDENTIAL record).
 pub mod cred_flag {
     /// Do not call `setgroups` (go-sandbox's `NoSetGroups`).

@@ -1088,16 +1088,27 @@ fn unknown_credential_flag_bits() {
 }
 
 #[test]
-fn mount_flags_are_passed_through_unchecked() {
-    // The u64 mount flags go to mount(2) as they are; the kernel judges them.
-    let (buf, _) = build_at(
-        |w| {
-            base(w);
-            w.clone_flags(ns::NEWNS);
-        },
-        |w| w.mount(u64::MAX, 0, b"", b"t", b"", b""),
+fn mount_flags_outside_the_named_set_are_refused() {
+    use forkexec_spec::layout::mount_flags;
+    let with = |flags: u64| {
+        build_at(
+            |w| {
+                base(w);
+                w.clone_flags(ns::NEWNS);
+            },
+            |w| w.mount(flags, 0, b"", b"t", b"", b""),
+        )
+    };
+    let (buf, _) = with(mount_flags::KNOWN);
+    assert_eq!(
+        accepted(&buf).mounts().next().unwrap().flags,
+        mount_flags::KNOWN
     );
-    assert_eq!(accepted(&buf).mounts().next().unwrap().flags, u64::MAX);
+    // MS_KERNMOUNT, the MS_MGC_VAL magic and any high bit: refused at the flags field.
+    for bad in [0x40_0000u64, 0xC0ED_0000, 1 << 40, u64::MAX] {
+        let (buf, at) = with(bad);
+        refused(&buf, at + 8, Fault::UnknownBits);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1765,7 +1776,7 @@ fn random_owned(rng: &mut Rng) -> Owned {
     o.clone_flags = rng.next() & ns::KNOWN;
     for _ in 0..rng.below(4) {
         o.mounts.push(OwnedMount {
-            flags: rng.next(),
+            flags: rng.next() & forkexec_spec::layout::mount_flags::KNOWN,
             options: rng.next() as u32 & mount_opt::KNOWN,
             source: random_string(rng, 0, 30),
             target: random_string(rng, 1, 30),
