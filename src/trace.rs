@@ -16,8 +16,7 @@ pub fn trace_me(spec: &Spec) -> Result<(), Failure> {
 }
 
 pub fn stop_before_seccomp(spec: &Spec) -> Result<(), Failure> {
-    let traced_seccomp = spec.has(opt::PTRACE) && spec.seccomp.is_some();
-    if spec.has(opt::STOP_BEFORE_SECCOMP) || traced_seccomp {
+    if spec.stops_before_exec() {
         sys::kill(sys::getpid(), SIGSTOP).at(Location::Stop)?;
     }
     Ok(())

@@ -1,1 +1,34 @@
-//! placeholder
+//! Rust client for the `forkexec` sandbox exec helper.
+//!
+//! go-sandbox's `pkg/forkexec` forks and runs the sandbox chain in the child; here the child
+//! half is the static `forkexec` helper binary, so this crate only spawns it, writes the
+//! binary spec and answers its status records. The API follows go-sandbox: a [`Runner`] with
+//! the same fields, [`Runner::start`] returning the running [`Process`] or a [`ChildError`]
+//! such as `mount(3): operation not permitted`, a sync callback, and `wait` with rusage.
+//!
+//! - [`spec`]: the owned [`Spec`] and its JSON form ([`Spec::from_json`], [`Spec::to_json`]).
+//! - [`names`]: [`Namespace`], [`MountFlag`] and [`Resource`], the names used in JSON.
+//! - [`encode`]: [`Spec::encode`] to wire bytes, validated by the helper's own decoder.
+//! - [`runner`]: [`Runner`], the builder, `start` and (in its docs) the status protocol.
+//! - [`helper`]: where the helper binary is looked for ([`find_helper`]).
+//! - [`process`]: [`Process`], `wait` with [`Rusage`], `kill`.
+//! - [`error`]: [`Error`] and [`ChildError`].
+
+pub mod encode;
+pub mod error;
+pub mod helper;
+pub mod names;
+pub mod process;
+pub mod runner;
+pub mod spec;
+mod status;
+mod sys;
+
+pub use encode::EncodeError;
+pub use error::{BoxError, ChildError, Error};
+pub use forkexec_spec::{Fault, Location, SpecError};
+pub use helper::{find_helper, HELPER_ENV, HELPER_NAME};
+pub use names::{MountFlag, Named, Namespace, Resource, UnknownName};
+pub use process::{Process, Rusage, WaitStatus};
+pub use runner::{Runner, SyncFunc};
+pub use spec::{Credential, IdMap, JsonError, Mount, Rlimit, SockFilter, Spec, RLIM_INFINITY};

@@ -120,6 +120,8 @@ pub struct SpecError {
     pub fault: Fault,
 }
 
+impl core::error::Error for SpecError {}
+
 impl core::fmt::Display for SpecError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "{} at byte {}", self.fault.describe(), self.offset)
@@ -308,6 +310,11 @@ impl<'a> Spec<'a> {
     /// Whether an option bit ([`opt`]) is set.
     pub fn has(&self, option: u64) -> bool {
         self.options & option != 0
+    }
+
+    /// Whether the helper stops itself before seccomp ([`opt::stops_before_exec`]).
+    pub fn stops_before_exec(&self) -> bool {
+        opt::stops_before_exec(self.options, self.seccomp.is_some())
     }
 
     /// Number of seccomp instructions.

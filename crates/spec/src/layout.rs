@@ -113,6 +113,14 @@ pub mod opt {
     /// Stay in the caller's session (by default the target gets a new session, as in go-sandbox).
     pub const NO_SETSID: u64 = 1 << 8;
 
+    /// Whether the helper stops itself (SIGSTOP) before loading seccomp, so only a tracer can
+    /// let it go on: `STOP_BEFORE_SECCOMP`, implied by `PTRACE` with a seccomp filter (as in
+    /// go-sandbox, so the tracer is attached before a filter that traces the exec). The stop
+    /// comes after the sync point.
+    pub fn stops_before_exec(options: u64, has_seccomp: bool) -> bool {
+        options & STOP_BEFORE_SECCOMP != 0 || (options & PTRACE != 0 && has_seccomp)
+    }
+
     /// Every option bit this version defines.
     pub const KNOWN: u64 = SYNC
         | PTRACE

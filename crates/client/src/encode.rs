@@ -1,0 +1,355 @@
+//! [`Spec::encode`]: the owned spec to wire bytes, checked by the helper's own decoder.
+//!
+//! # Record order
+//!
+//! The decoder accepts records in any order, but an encoder's output should be reproducible:
+//! committed byte-exact test vectors and the Python client assume exactly this order.
+//!
+//! | # | record | written when |
+//! |---|---|---|
+//! | 1 | ARGS | always (even empty, so the decoder reports the missing argv) |
+//! | 2 | ENV | `env` is not empty |
+//! | 3 | EXEC_PATH | `exec_path` is set |
+//! | 4 | EXEC_FD | `exec_file` is set |
+//! | 5 | RLIMIT × n | once per `rlimits` entry, in order |
+//! | 6 | FILES | `files` is not empty |
+//! | 7 | WORK_DIR | `work_dir` is not empty |
+//! | 8 | SECCOMP | `seccomp` is set (an empty filter is written, and refused) |
+//! | 9 | CLONE_FLAGS | at least one namespace (the OR of them) |
+//! | 10 | MOUNT × n | once per `mounts` entry, in order |
+//! | 11 | PIVOT_ROOT | `pivot_root` is not empty |
+//! | 12 | HOST_NAME | `host_name` is not empty |
+//! | 13 | DOMAIN_NAME | `domain_name` is not empty |
+//! | 14 | UID_MAP | `uid_mappings` is not empty |
+//! | 15 | GID_MAP | `gid_mappings` is not empty |
+//! | 16 | CREDENTIAL | `credential` is set |
+//! | 17 | OPTIONS | at least one option bit (`setsid: false` is the `NO_SETSID` bit) |
+//! | 18 | STATUS_FD | `status_fd` is set |
+//!
+//! All records carry record flags 0. Negative fds are written as their two's complement
+//! `u32` and so refused by the decoder (`fd out of range`), except -1 inside FILES.
+
+use std::fmt;
+
+use forkexec_spec::encode::{Sink, Writer};
+use forkexec_spec::layout::{self, cred_flag, mount_opt, opt, record};
+use forkexec_spec::SpecError;
+
+use crate::names::{MountFlag, Namespace};
+use crate::spec::{IdMap, Mount, Spec};
+
+/// Why a spec was not encoded: the helper would refuse it, so no helper is spawned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EncodeError {
+    /// A string contains a NUL byte, which would silently cut it short on the wire.
+    Nul {
+        /// The JSON key path of the string, e.g. `args[1]` or `mounts[0].target`.
+        field: String,
+    },
+    /// The helper's decoder refuses the encoded bytes.
+    Refused {
+        error: SpecError,
+        /// What sits at the offending offset: a record name (`clone_flags`, `mounts[2]`),
+        /// `header`, or `end of spec`.
+        record: String,
+    },
+}
+
+impl EncodeError {
+    /// The decoder's refusal, if that is what this is.
+    pub fn spec_error(&self) -> Option<SpecError> {
+        match self {
+            EncodeError::Refused { error, .. } => Some(*error),
+            EncodeError::Nul { .. } => None,
+        }
+    }
+
+    /// A decoder refusal of `bytes`, labelled with the record at the offset.
+    pub(crate) fn refused(bytes: &[u8], error: SpecError) -> Self {
+        EncodeError::Refused {
+            error,
+            record: record_at(bytes, error.offset as usize),
+        }
+    }
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EncodeError::Nul { field } => write!(f, "spec: {field} contains a NUL byte"),
+            EncodeError::Refused { error, record } => write!(f, "spec: {error} ({record})"),
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
+/// The encoder's output buffer (a newtype: `Sink` and `Vec` are both foreign here).
+struct VecSink(Vec<u8>);
+
+impl Sink for VecSink {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+    fn written(&self) -> usize {
+        self.0.len()
+    }
+    fn patch(&mut self, at: usize, bytes: [u8; 4]) {
+        self.0[at..at + 4].copy_from_slice(&bytes);
+    }
+}
+
+impl Spec {
+    /// The wire bytes the helper reads, in the order documented on this module, after checking
+    /// them with the helper's own decoder: a spec the helper would refuse is refused here,
+    /// with the same fault and offset.
+    ///
+    /// Refusals that depend on the caller's identity (the exec-in-place shape's limits on id
+    /// maps) are checked by [`crate::Runner::start`], not here.
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        self.check_nul()?;
+        let mut w = Writer::new(VecSink(Vec::with_capacity(self.size_hint())));
+        w.args(self.args.iter().map(|s| s.as_bytes()));
+        if !self.env.is_empty() {
+            w.env(self.env.iter().map(|s| s.as_bytes()));
+        }
+        if let Some(path) = &self.exec_path {
+            w.exec_path(path.as_bytes());
+        }
+        if let Some(fd) = self.exec_file {
+            w.exec_fd(fd as u32);
+        }
+        for r in &self.rlimits {
+            w.rlimit(r.resource.value(), r.cur, r.max);
+        }
+        if !self.files.is_empty() {
+            w.files(&self.files);
+        }
+        if !self.work_dir.is_empty() {
+            w.work_dir(self.work_dir.as_bytes());
+        }
+        if let Some(filter) = &self.seccomp {
+            w.seccomp(filter.iter().map(|i| (i.code, i.jt, i.jf, i.k)));
+        }
+        let clone_flags = self.clone_flag_bits();
+        if clone_flags != 0 {
+            w.clone_flags(clone_flags);
+        }
+        for m in &self.mounts {
+            w.mount(
+                m.flags.iter().fold(0, |acc, f| acc | MountFlag::value(*f)),
+                mount_options(m),
+                m.source.as_bytes(),
+                m.target.as_bytes(),
+                m.fstype.as_bytes(),
+                m.data.as_bytes(),
+            );
+        }
+        if !self.pivot_root.is_empty() {
+            w.pivot_root(self.pivot_root.as_bytes());
+        }
+        if !self.host_name.is_empty() {
+            w.host_name(self.host_name.as_bytes());
+        }
+        if !self.domain_name.is_empty() {
+            w.domain_name(self.domain_name.as_bytes());
+        }
+        if !self.uid_mappings.is_empty() {
+            w.uid_map(id_entries(&self.uid_mappings));
+        }
+        if !self.gid_mappings.is_empty() {
+            w.gid_map(id_entries(&self.gid_mappings));
+        }
+        if let Some(c) = &self.credential {
+            let flags = if c.no_set_groups {
+                cred_flag::NO_SETGROUPS
+            } else {
+                0
+            };
+            w.credential(c.uid, c.gid, flags, &c.groups);
+        }
+        let options = self.option_bits();
+        if options != 0 {
+            w.options(options);
+        }
+        if let Some(fd) = self.status_fd {
+            w.status_fd(fd as u32);
+        }
+        let bytes = w.finish().0;
+        forkexec_spec::decode(&bytes).map_err(|e| EncodeError::refused(&bytes, e))?;
+        Ok(bytes)
+    }
+
+    /// The CLONE_FLAGS bits: the OR of `clone_flags`.
+    pub fn clone_flag_bits(&self) -> u64 {
+        self.clone_flags
+            .iter()
+            .fold(0, |acc, ns| acc | Namespace::value(*ns))
+    }
+
+    /// The OPTIONS bits ([`forkexec_spec::layout::opt`]) for the booleans.
+    pub fn option_bits(&self) -> u64 {
+        [
+            (self.sync, opt::SYNC),
+            (self.ptrace, opt::PTRACE),
+            (self.no_new_privs, opt::NO_NEW_PRIVS),
+            (self.stop_before_seccomp, opt::STOP_BEFORE_SECCOMP),
+            (
+                self.gid_mappings_enable_setgroups,
+                opt::GID_MAPPINGS_ENABLE_SETGROUPS,
+            ),
+            (self.drop_caps, opt::DROP_CAPS),
+            (
+                self.unshare_cgroup_after_sync,
+                opt::UNSHARE_CGROUP_AFTER_SYNC,
+            ),
+            (self.ctty, opt::CTTY),
+            (!self.setsid, opt::NO_SETSID),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .fold(0, |acc, (_, bit)| acc | bit)
+    }
+
+    /// Refuses strings with a NUL byte, naming the field: on the wire a NUL ends a string, so
+    /// `"a\0b"` would become `"a"` (or two argv entries) instead of an error.
+    fn check_nul(&self) -> Result<(), EncodeError> {
+        let nul = |field: String| Err(EncodeError::Nul { field });
+        for (key, list) in [("args", &self.args), ("env", &self.env)] {
+            if let Some(i) = list.iter().position(|s| has_nul(s)) {
+                return nul(format!("{key}[{i}]"));
+            }
+        }
+        let singles = [
+            ("exec_path", self.exec_path.as_deref().unwrap_or("")),
+            ("work_dir", &self.work_dir),
+            ("pivot_root", &self.pivot_root),
+            ("host_name", &self.host_name),
+            ("domain_name", &self.domain_name),
+        ];
+        if let Some((key, _)) = singles.iter().find(|(_, s)| has_nul(s)) {
+            return nul((*key).to_owned());
+        }
+        for (i, m) in self.mounts.iter().enumerate() {
+            let fields = [
+                ("source", &m.source),
+                ("target", &m.target),
+                ("fstype", &m.fstype),
+                ("data", &m.data),
+            ];
+            if let Some((key, _)) = fields.iter().find(|(_, s)| has_nul(s)) {
+                return nul(format!("mounts[{i}].{key}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Roughly the encoded size, so the buffer is allocated once.
+    fn size_hint(&self) -> usize {
+        let strings = |v: &[String]| v.iter().map(|s| s.len() + 1).sum::<usize>();
+        256 + strings(&self.args)
+            + strings(&self.env)
+            + self.mounts.len() * 128
+            + self
+                .seccomp
+                .as_ref()
+                .map_or(0, |f| f.len() * layout::SOCK_FILTER_LEN)
+    }
+}
+
+fn mount_options(m: &Mount) -> u32 {
+    let mut options = 0;
+    if m.mkdir {
+        options |= mount_opt::MKDIR;
+    }
+    if m.file {
+        options |= mount_opt::FILE;
+    }
+    options
+}
+
+fn id_entries(maps: &[IdMap]) -> impl Iterator<Item = (u32, u32, u32)> + '_ {
+    maps.iter().map(|m| (m.container_id, m.host_id, m.size))
+}
+
+fn has_nul(s: &str) -> bool {
+    s.as_bytes().contains(&0)
+}
+
+/// Names what sits at byte `offset` of a well-framed spec, for messages: the record whose
+/// header or payload contains it (`mounts[i]` and `rlimits[i]` counted in order, others by
+/// [`record::name`]), `header`, or `end of spec`.
+pub(crate) fn record_at(bytes: &[u8], offset: usize) -> String {
+    if offset < layout::HEADER_LEN {
+        return "header".to_owned();
+    }
+    let field = |at: usize, n: usize| -> Option<usize> {
+        let b = bytes.get(at..at + n)?;
+        Some(b.iter().rev().fold(0, |acc, &x| acc << 8 | x as usize))
+    };
+    let (mut at, mut rlimits, mut mounts) = (layout::HEADER_LEN, 0, 0);
+    while let (Some(ty), Some(len)) = (field(at, 2), field(at + 4, 4)) {
+        let end = at
+            .saturating_add(layout::RECORD_HEADER_LEN)
+            .saturating_add(len);
+        let ty = ty as u16;
+        if offset < end {
+            return match ty {
+                record::RLIMIT => format!("rlimits[{rlimits}]"),
+                record::MOUNT => format!("mounts[{mounts}]"),
+                _ => record::name(ty).to_owned(),
+            };
+        }
+        match ty {
+            record::RLIMIT => rlimits += 1,
+            record::MOUNT => mounts += 1,
+            _ => {}
+        }
+        at = end;
+    }
+    "end of spec".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bits the typed API cannot produce, patched into the bytes: the refusal names the
+    /// record they sit in.
+    #[test]
+    fn unknown_clone_bits_are_located_in_clone_flags() {
+        let spec = Spec {
+            clone_flags: vec![Namespace::NewNs],
+            ..Spec::new(["/bin/true"])
+        };
+        let mut bytes = spec.encode().unwrap();
+        // ARGS ends at 12 + 8 + 10 = 30; CLONE_FLAGS' payload starts 8 bytes later.
+        assert_eq!(&bytes[30..32], &record::CLONE_FLAGS.to_le_bytes());
+        bytes[38 + 7] |= 0x80;
+        let error = forkexec_spec::decode(&bytes).unwrap_err();
+        let e = EncodeError::refused(&bytes, error);
+        assert_eq!(
+            e.to_string(),
+            "spec: unknown flag bits at byte 38 (clone_flags)"
+        );
+    }
+
+    #[test]
+    fn offsets_are_named_by_record() {
+        let spec = Spec {
+            rlimits: vec![
+                crate::Rlimit::new(crate::Resource::Cpu, 1, 1),
+                crate::Rlimit::new(crate::Resource::Core, 0, 0),
+            ],
+            ..Spec::new(["/bin/true"])
+        };
+        let bytes = spec.encode().unwrap();
+        assert_eq!(record_at(&bytes, 0), "header");
+        assert_eq!(record_at(&bytes, 11), "header");
+        assert_eq!(record_at(&bytes, 12), "args");
+        assert_eq!(record_at(&bytes, 29), "args");
+        assert_eq!(record_at(&bytes, 30), "rlimits[0]");
+        assert_eq!(record_at(&bytes, 30 + 28), "rlimits[1]");
+        assert_eq!(record_at(&bytes, bytes.len()), "end of spec");
+    }
+}

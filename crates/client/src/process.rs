@@ -1,0 +1,191 @@
+//! A started sandboxed program: its pid, `wait` with resource usage, `kill`.
+
+use std::fmt;
+use std::io;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::status::{Spawned, Stream};
+use crate::sys;
+
+/// A started program. In the exec-in-place shape it *is* the helper process this crate
+/// spawned, now running the target.
+///
+/// Dropping a `Process` neither waits nor kills, like `std::process::Child`: a process that is
+/// never waited for stays a zombie until this process exits.
+#[derive(Debug)]
+pub struct Process {
+    pid: u32,
+    target_pid: u32,
+    status: Option<WaitStatus>,
+    /// The rest of the status stream, when `start` returned before the exec.
+    pending: Option<(Stream, PathBuf)>,
+}
+
+impl Process {
+    pub(crate) fn new(pid: u32, target_pid: u32) -> Self {
+        Process {
+            pid,
+            target_pid,
+            status: None,
+            pending: None,
+        }
+    }
+
+    /// A helper that will stop itself before exec: the status stream is read later, by
+    /// [`Process::finish_start`].
+    pub(crate) fn pending(pid: u32, helper: PathBuf, stream: Stream) -> Self {
+        Process {
+            pending: Some((stream, helper)),
+            ..Process::new(pid, pid)
+        }
+    }
+
+    /// The pid of this crate's child (the one to wait for).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// The target's pid as reported by the helper; the same as [`Process::pid`] unless the
+    /// helper ran the target as a separate process (clone shapes).
+    pub fn target_pid(&self) -> u32 {
+        self.target_pid
+    }
+
+    /// Whether the status stream is still to be read by [`Process::finish_start`] (the helper
+    /// stops itself before exec: [`crate::Spec::stops_before_exec`]).
+    pub fn start_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Reads the rest of the status stream of a helper that stopped itself before exec: call
+    /// it once the tracer has let the helper go on (it blocks until the exec or an error record). Returns at once if nothing is
+    /// pending.
+    ///
+    /// On error the helper has been killed and reaped (unless [`Process::wait`] reaped it
+    /// first), and `wait` returns its status.
+    pub fn finish_start(&mut self) -> Result<(), Error> {
+        let Some((mut stream, path)) = self.pending.take() else {
+            return Ok(());
+        };
+        let mut helper = Spawned::new(self.pid, path);
+        helper.reaped = self.status;
+        helper.armed = self.status.is_none();
+        match stream.finish(&mut helper, self.target_pid) {
+            Ok(target_pid) => {
+                helper.armed = false;
+                self.target_pid = target_pid;
+                Ok(())
+            }
+            Err(e) => {
+                self.status = helper.kill_and_reap();
+                Err(e)
+            }
+        }
+    }
+
+    /// Waits for the process to change state and returns its status with resource usage.
+    ///
+    /// Uses `wait4` rather than `std::process::Child::wait` to get the rusage. Once the
+    /// process has ended the status is remembered, so waiting again returns it again. A traced
+    /// process (`ptrace`) also reports its stops here; they are returned, not remembered.
+    pub fn wait(&mut self) -> io::Result<WaitStatus> {
+        self.wait_with(0)
+            .map(|s| s.expect("a blocking wait4 returns a status"))
+    }
+
+    /// Like [`Process::wait`], but returns `None` at once if the process is still running.
+    pub fn try_wait(&mut self) -> io::Result<Option<WaitStatus>> {
+        self.wait_with(libc::WNOHANG)
+    }
+
+    fn wait_with(&mut self, options: i32) -> io::Result<Option<WaitStatus>> {
+        if let Some(status) = self.status {
+            return Ok(Some(status));
+        }
+        let Some((raw, rusage)) = sys::wait4(self.pid, options)? else {
+            return Ok(None);
+        };
+        let status = WaitStatus::from_raw(raw, &rusage);
+        if libc::WIFEXITED(raw) || libc::WIFSIGNALED(raw) {
+            self.status = Some(status);
+        }
+        Ok(Some(status))
+    }
+
+    /// Sends signal `sig` (e.g. `libc::SIGKILL`). Refused once the process has been waited
+    /// for, since its pid may then belong to another process.
+    pub fn kill(&self, sig: i32) -> io::Result<()> {
+        if self.status.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "process already waited for",
+            ));
+        }
+        sys::kill(self.pid, sig)
+    }
+}
+
+/// How a process ended (or stopped), with what it used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitStatus {
+    pub status: ExitStatus,
+    pub rusage: Rusage,
+}
+
+impl WaitStatus {
+    /// A status as `wait4` returned it.
+    pub(crate) fn from_raw(raw: i32, rusage: &libc::rusage) -> Self {
+        WaitStatus {
+            status: ExitStatus::from_raw(raw),
+            rusage: Rusage::from_libc(rusage),
+        }
+    }
+
+    /// The exit code, if it exited.
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+    /// The terminating signal, if a signal ended it.
+    pub fn signal(&self) -> Option<i32> {
+        self.status.signal()
+    }
+    /// Whether it exited with code 0.
+    pub fn success(&self) -> bool {
+        self.status.success()
+    }
+}
+
+impl fmt::Display for WaitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.status.fmt(f)
+    }
+}
+
+/// Resource usage from `wait4`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rusage {
+    /// CPU time in user mode.
+    pub user_time: Duration,
+    /// CPU time in the kernel.
+    pub system_time: Duration,
+    /// Peak resident set size in KiB (Linux reports `ru_maxrss` in KiB).
+    pub max_rss_kib: u64,
+}
+
+impl Rusage {
+    fn from_libc(r: &libc::rusage) -> Self {
+        let time = |tv: libc::timeval| {
+            Duration::new(tv.tv_sec.max(0) as u64, 0)
+                + Duration::from_micros(tv.tv_usec.max(0) as u64)
+        };
+        Rusage {
+            user_time: time(r.ru_utime),
+            system_time: time(r.ru_stime),
+            max_rss_kib: r.ru_maxrss.max(0) as u64,
+        }
+    }
+}

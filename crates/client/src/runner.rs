@@ -1,0 +1,368 @@
+//! [`Runner`]: go-sandbox's `Runner`, run by spawning the helper.
+//!
+//! # How `start` talks to the helper
+//!
+//! 1. The spec is encoded and checked by the helper's own decoder (so a bad spec fails here,
+//!    before any process exists).
+//! 2. A close-on-exec `socketpair` is made; the helper is spawned with `--spec-fd N`, where
+//!    `N` is its end. Between fork and exec only that end, the `files`, `exec_file` and
+//!    `status_fd` lose close-on-exec, so they reach the helper with their numbers while
+//!    processes spawned concurrently by other threads inherit none of them.
+//! 3. The whole spec is written to the socket, then 32-byte status records are read until
+//!    end of stream: an **error** record fails the start; a **sync** record calls the sync
+//!    callback and answers with one byte; a **pid** record names the target. End of stream
+//!    with no error record means `execve` closed the helper's (close-on-exec) end: the target
+//!    runs.
+//!
+//! End of stream cannot by itself tell a successful exec from a helper that died without a
+//! record (a crash, or being killed): the exec'd target may itself have ended by the time
+//! anyone looks, so no check afterwards can tell them apart either. As in go-sandbox, end of
+//! stream is success, and such a death shows up in [`Process::wait`] (exit status 125, or the
+//! signal). The exception is a helper that hung up before it had the whole spec (or its sync
+//! answer): it cannot have executed anything, so `start` reaps it and reports
+//! [`Error::Helper`] with its exit status.
+//!
+//! On every failure path the helper is killed (if still running) and reaped, so a failed
+//! `start` leaves neither a process nor a zombie behind; the same happens if the sync
+//! callback panics.
+//!
+//! A helper told to stop itself before exec (`stop_before_seccomp`, implied by `ptrace` with
+//! `seccomp`) would never reach end of stream while `start` waited for it, since only the
+//! caller, as its tracer, can let it go on. For such specs `start` returns once the spec is
+//! written and the sync record (which comes before the stop) answered, and
+//! [`Process::finish_start`] reads the rest of the stream after the tracer has resumed the
+//! helper, as go-sandbox's `Start` returns early for ptrace.
+
+use std::fmt;
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::encode::EncodeError;
+use crate::error::{BoxError, Error};
+use crate::helper::find_helper;
+use crate::names::{Namespace, Resource};
+use crate::process::Process;
+use crate::spec::{Credential, IdMap, Mount, Rlimit, SockFilter, Spec};
+use crate::status::{helper_error, Spawned, Stream};
+use crate::sys;
+
+/// The sync callback: called with the target's pid right before exec (after ids, mounts and
+/// limits, before seccomp). `Err` aborts the start: nothing is executed.
+pub type SyncFunc = Box<dyn FnOnce(u32) -> Result<(), BoxError> + Send>;
+
+/// A sandboxed program to start: the [`Spec`] plus what only a live runtime has (the sync
+/// callback, where the helper binary is).
+///
+/// ```no_run
+/// use forkexec_client::{Mount, Namespace, Resource, Runner};
+///
+/// let mut process = Runner::new(["/bin/true"])
+///     .files([0, 1, 2])
+///     .clone_flags([Namespace::NewNs, Namespace::NewUser])
+///     .rlimit(Resource::Nofile, 64, 64)
+///     .start()?;
+/// let status = process.wait()?;
+/// println!("{status}, {:?} user time", status.rusage.user_time);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Runner {
+    /// Everything the helper is told.
+    pub spec: Spec,
+    sync_func: Option<SyncFunc>,
+    helper: Option<PathBuf>,
+}
+
+impl fmt::Debug for Runner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runner")
+            .field("spec", &self.spec)
+            .field("sync_func", &self.sync_func.as_ref().map(|_| "FnOnce(u32)"))
+            .field("helper", &self.helper)
+            .finish()
+    }
+}
+
+impl Runner {
+    /// Runs `args` (`args[0]` is the file executed, as given: no `PATH` search). The target
+    /// gets an empty environment and no fds unless told otherwise.
+    pub fn new<I, S>(args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Runner::from_spec(Spec::new(args))
+    }
+
+    /// Runs a spec as it is (e.g. one read with [`Spec::from_json`]).
+    pub fn from_spec(spec: Spec) -> Self {
+        Runner {
+            spec,
+            sync_func: None,
+            helper: None,
+        }
+    }
+
+    /// The target's environment (`KEY=value`).
+    pub fn env<I, S>(mut self, env: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.spec.env = env.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The target's fds: target fd `i` = this process's fd `files[i]`, or closed for -1.
+    pub fn files(mut self, files: impl IntoIterator<Item = RawFd>) -> Self {
+        self.spec.files = files.into_iter().collect();
+        self
+    }
+
+    /// Namespaces to unshare.
+    pub fn clone_flags(mut self, flags: impl IntoIterator<Item = Namespace>) -> Self {
+        self.spec.clone_flags = flags.into_iter().collect();
+        self
+    }
+
+    /// Adds a mount (needs [`Namespace::NewNs`]).
+    pub fn mount(mut self, mount: Mount) -> Self {
+        self.spec.mounts.push(mount);
+        self
+    }
+
+    /// Adds mounts.
+    pub fn mounts(mut self, mounts: impl IntoIterator<Item = Mount>) -> Self {
+        self.spec.mounts.extend(mounts);
+        self
+    }
+
+    /// Adds a resource limit ([`crate::RLIM_INFINITY`] for none).
+    pub fn rlimit(mut self, resource: Resource, cur: u64, max: u64) -> Self {
+        self.spec.rlimits.push(Rlimit::new(resource, cur, max));
+        self
+    }
+
+    /// The working directory (inside the new root with `pivot_root`).
+    pub fn work_dir(mut self, dir: impl Into<String>) -> Self {
+        self.spec.work_dir = dir.into();
+        self
+    }
+
+    /// A seccomp filter, loaded as the last step before `execve`. It must allow what the
+    /// helper still does after it: `write` (an error record), `exit_group`, `execve`/`execveat`.
+    pub fn seccomp(mut self, filter: impl IntoIterator<Item = SockFilter>) -> Self {
+        self.spec.seccomp = Some(filter.into_iter().collect());
+        self
+    }
+
+    /// The new root (needs [`Namespace::NewNs`]).
+    pub fn pivot_root(mut self, root: impl Into<String>) -> Self {
+        self.spec.pivot_root = root.into();
+        self
+    }
+
+    /// Host name (needs [`Namespace::NewUts`]).
+    pub fn host_name(mut self, name: impl Into<String>) -> Self {
+        self.spec.host_name = name.into();
+        self
+    }
+
+    /// NIS domain name (needs [`Namespace::NewUts`]).
+    pub fn domain_name(mut self, name: impl Into<String>) -> Self {
+        self.spec.domain_name = name.into();
+        self
+    }
+
+    /// uid map of the new user namespace (needs [`Namespace::NewUser`]).
+    pub fn uid_mappings(mut self, maps: impl IntoIterator<Item = IdMap>) -> Self {
+        self.spec.uid_mappings = maps.into_iter().collect();
+        self
+    }
+
+    /// gid map of the new user namespace (needs [`Namespace::NewUser`]).
+    pub fn gid_mappings(mut self, maps: impl IntoIterator<Item = IdMap>) -> Self {
+        self.spec.gid_mappings = maps.into_iter().collect();
+        self
+    }
+
+    /// The user and groups to become.
+    pub fn credential(mut self, credential: Credential) -> Self {
+        self.spec.credential = Some(credential);
+        self
+    }
+
+    /// Calls `f` with the target's pid right before exec and runs the target only if it
+    /// returns `Ok` (go-sandbox's `SyncFunc`, e.g. to put the pid into a cgroup). Sets
+    /// `spec.sync`.
+    pub fn sync_func<F, E>(mut self, f: F) -> Self
+    where
+        F: FnOnce(u32) -> Result<(), E> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        self.spec.sync = true;
+        self.sync_func = Some(Box::new(move |pid| f(pid).map_err(Into::into)));
+        self
+    }
+
+    /// `PTRACE_TRACEME` before exec; this process becomes the tracer.
+    pub fn ptrace(mut self, on: bool) -> Self {
+        self.spec.ptrace = on;
+        self
+    }
+
+    /// `PR_SET_NO_NEW_PRIVS` (implied by a seccomp filter).
+    pub fn no_new_privs(mut self, on: bool) -> Self {
+        self.spec.no_new_privs = on;
+        self
+    }
+
+    /// `SIGSTOP` right before loading seccomp, for a tracer (implied by ptrace + seccomp).
+    pub fn stop_before_seccomp(mut self, on: bool) -> Self {
+        self.spec.stop_before_seccomp = on;
+        self
+    }
+
+    /// Leave `setgroups` allowed in the new user namespace.
+    pub fn gid_mappings_enable_setgroups(mut self, on: bool) -> Self {
+        self.spec.gid_mappings_enable_setgroups = on;
+        self
+    }
+
+    /// Clear every capability set before exec.
+    pub fn drop_caps(mut self, on: bool) -> Self {
+        self.spec.drop_caps = on;
+        self
+    }
+
+    /// Unshare the cgroup namespace after the sync point.
+    pub fn unshare_cgroup_after_sync(mut self, on: bool) -> Self {
+        self.spec.unshare_cgroup_after_sync = on;
+        self
+    }
+
+    /// Make fd 0 the controlling terminal (needs `setsid`).
+    pub fn ctty(mut self, on: bool) -> Self {
+        self.spec.ctty = on;
+        self
+    }
+
+    /// Start a new session (default `true`).
+    pub fn setsid(mut self, on: bool) -> Self {
+        self.spec.setsid = on;
+        self
+    }
+
+    /// Execute this fd of this process instead of a path (`execveat` with `AT_EMPTY_PATH`).
+    pub fn exec_file(mut self, fd: RawFd) -> Self {
+        self.spec.exec_file = Some(fd);
+        self
+    }
+
+    /// Execute this file instead of `args[0]`.
+    pub fn exec_path(mut self, path: impl Into<String>) -> Self {
+        self.spec.exec_path = Some(path.into());
+        self
+    }
+
+    /// Use this helper binary instead of looking for one ([`crate::find_helper`]).
+    pub fn helper(mut self, path: impl Into<PathBuf>) -> Self {
+        self.helper = Some(path.into());
+        self
+    }
+
+    /// The helper binary `start` would run: [`Runner::helper`] if set, else
+    /// [`crate::find_helper`].
+    pub fn find_helper(&self) -> io::Result<PathBuf> {
+        match &self.helper {
+            Some(path) => Ok(path.clone()),
+            None => find_helper(),
+        }
+    }
+
+    /// Spawns the helper, hands it the spec and answers its status records until the target
+    /// is executed (see the module docs). Safe to call from several threads at once.
+    ///
+    /// When the helper is to stop itself before exec ([`Spec::stops_before_exec`]), only the
+    /// caller, as the tracer, can let it go on: `start` then returns once the spec is written
+    /// (and the sync answered), and [`Process::finish_start`] reads the rest of the stream.
+    pub fn start(mut self) -> Result<Process, Error> {
+        let spec = self.spec.encode()?;
+        check_exec_in_place(&spec)?;
+        let path = self.find_helper().map_err(Error::Helper)?;
+        let mut keep = inherited_fds(&self.spec).map_err(Error::Helper)?;
+
+        let (ours, theirs) = sys::socketpair().map_err(|e| helper_error(e, "socketpair"))?;
+        keep.push(theirs.as_raw_fd());
+        let mut command = Command::new(&path);
+        command.arg("--spec-fd").arg(theirs.as_raw_fd().to_string());
+        // SAFETY: the closure runs between fork and exec, where only async-signal-safe calls
+        // are allowed: it calls fcntl and allocates nothing (`keep` was built before).
+        unsafe {
+            command.pre_exec(move || keep.iter().try_for_each(|&fd| sys::clear_cloexec(fd)));
+        }
+        let child = command
+            .spawn()
+            .map_err(|e| helper_error(e, &format!("cannot run {}", path.display())))?;
+        // From here on `Spawned` owns the pid: it kills and reaps on every failure path.
+        // The `Child` is dropped without waiting (std never waits on drop); `Process::wait`
+        // uses wait4 for the rusage.
+        let mut helper = Spawned::new(child.id(), path);
+        drop(child);
+        drop(theirs);
+
+        let mut stream = Stream::new(ours, self.sync_func.take());
+        stream.send(&spec, "writing the spec")?;
+        if self.spec.stops_before_exec() {
+            if self.spec.sync {
+                let pid = helper.pid;
+                stream.through_sync(&mut helper, pid)?;
+            }
+            helper.armed = false;
+            return Ok(Process::pending(
+                helper.pid,
+                std::mem::take(&mut helper.path),
+                stream,
+            ));
+        }
+        let pid = helper.pid;
+        let target_pid = stream.finish(&mut helper, pid)?;
+        helper.armed = false;
+        Ok(Process::new(pid, target_pid))
+    }
+}
+
+/// The exec-in-place shape's extra refusals (a new pid namespace, id maps other than this
+/// process's own ids), which depend on who is asking and so are not part of [`Spec::encode`].
+fn check_exec_in_place(spec: &[u8]) -> Result<(), EncodeError> {
+    let (euid, egid) = sys::effective_ids();
+    forkexec_spec::decode(spec)
+        .and_then(|s| s.check_exec_in_place(euid, egid))
+        .map_err(|e| EncodeError::refused(spec, e))
+}
+
+/// The fds of this process the helper must inherit with their numbers, checked to be open
+/// (a closed one would otherwise surface as a bare EBADF from the spawn).
+fn inherited_fds(spec: &Spec) -> io::Result<Vec<RawFd>> {
+    let files = spec.files.iter().enumerate();
+    let named = files
+        .filter(|(_, fd)| **fd >= 0)
+        .map(|(i, &fd)| (format!("files[{i}]"), fd))
+        .chain(spec.exec_file.map(|fd| ("exec_file".to_owned(), fd)))
+        .chain(spec.status_fd.map(|fd| ("status_fd".to_owned(), fd)));
+    let mut fds = Vec::new();
+    for (field, fd) in named {
+        if !sys::fd_is_open(fd) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("cannot pass {field} (fd {fd}): not an open fd of this process"),
+            ));
+        }
+        fds.push(fd);
+    }
+    fds.sort_unstable();
+    fds.dedup();
+    Ok(fds)
+}

@@ -1,0 +1,223 @@
+//! The runtime's half of the status protocol (described in [`crate::runner`]'s docs): the
+//! socket with the sync callback, and the spawned helper's pid with its clean-up duty.
+
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+
+use forkexec_spec::status::{self, Record, RECORD_LEN};
+
+use crate::error::{ChildError, Error};
+use crate::process::WaitStatus;
+use crate::runner::SyncFunc;
+use crate::sys;
+
+/// The spawned helper's pid, until it has executed the target or been reaped. Dropping it
+/// while armed kills and reaps it, so early returns and panics leave no process or zombie.
+pub(crate) struct Spawned {
+    pub pid: u32,
+    pub path: PathBuf,
+    /// Whether dropping this must kill and reap the pid.
+    pub armed: bool,
+    /// The status, once reaped (by this or by [`crate::Process::wait`]).
+    pub reaped: Option<WaitStatus>,
+}
+
+impl Spawned {
+    pub fn new(pid: u32, path: PathBuf) -> Self {
+        Spawned {
+            pid,
+            path,
+            armed: true,
+            reaped: None,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        format!("{} (pid {})", self.path.display(), self.pid)
+    }
+
+    /// Waits for the helper to end (at once if it has been reaped already).
+    pub fn reap(&mut self) -> io::Result<WaitStatus> {
+        if let Some(status) = self.reaped {
+            return Ok(status);
+        }
+        let (raw, rusage) = sys::wait4(self.pid, 0)?.expect("a blocking wait4 returns a status");
+        let status = WaitStatus::from_raw(raw, &rusage);
+        self.reaped = Some(status);
+        self.armed = false;
+        Ok(status)
+    }
+
+    /// Kills the helper (unless already reaped) and reaps it.
+    pub fn kill_and_reap(&mut self) -> Option<WaitStatus> {
+        if self.reaped.is_none() {
+            // It is our unreaped child, so the pid cannot have been reused.
+            let _ = sys::kill(self.pid, libc::SIGKILL);
+        }
+        let status = self.reap().ok();
+        self.armed = false;
+        status
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if self.armed {
+            self.kill_and_reap();
+        }
+    }
+}
+
+/// The runtime's end of the spec socket, and what answering the helper needs.
+pub(crate) struct Stream {
+    sock: OwnedFd,
+    sync_func: Option<SyncFunc>,
+    /// The first write the helper was no longer there to read: it then cannot have got what
+    /// it needs to exec (the whole spec, or the sync answer).
+    hung_up: Option<io::Error>,
+}
+
+impl fmt::Debug for Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stream")
+            .field("sock", &self.sock)
+            .field("sync_func", &self.sync_func.as_ref().map(|_| "FnOnce(u32)"))
+            .field("hung_up", &self.hung_up)
+            .finish()
+    }
+}
+
+impl Stream {
+    pub fn new(sock: OwnedFd, sync_func: Option<SyncFunc>) -> Self {
+        Stream {
+            sock,
+            sync_func,
+            hung_up: None,
+        }
+    }
+
+    /// Writes `bytes`. A helper that has hung up is not an error yet: what it wrote before
+    /// leaving is still to be read.
+    pub fn send(&mut self, bytes: &[u8], what: &str) -> Result<(), Error> {
+        match sys::send_all(self.sock.as_fd(), bytes) {
+            Err(e) if is_disconnect(&e) => {
+                self.hung_up.get_or_insert(e);
+                Ok(())
+            }
+            other => other.map_err(|e| helper_error(e, what)),
+        }
+    }
+
+    /// Reads status records until end of stream and returns the target's pid (`pid` unless
+    /// the helper names another). On `Err`, `helper` is left armed or reaped: the caller's
+    /// drop cleans up.
+    pub fn finish(&mut self, helper: &mut Spawned, target_pid: u32) -> Result<u32, Error> {
+        self.read_until(helper, target_pid, false)
+    }
+
+    /// Reads status records up to and including the sync record (answered by the callback).
+    /// For a helper that stops itself before exec: the sync point comes before the stop, so
+    /// the runtime must answer it before it can act as the tracer.
+    pub fn through_sync(&mut self, helper: &mut Spawned, target_pid: u32) -> Result<u32, Error> {
+        self.read_until(helper, target_pid, true)
+    }
+
+    fn read_until(
+        &mut self,
+        helper: &mut Spawned,
+        mut target_pid: u32,
+        stop_after_sync: bool,
+    ) -> Result<u32, Error> {
+        while let Some(record) = self.read_record()? {
+            match record {
+                Record::Error {
+                    location,
+                    errno,
+                    index,
+                    detail,
+                } => {
+                    let e = ChildError::new(location, errno, index, detail);
+                    return Err(Error::Child(e));
+                }
+                Record::Sync { pid } => {
+                    target_pid = pid;
+                    match self.sync_func.take().map_or(Ok(()), |f| f(pid)) {
+                        Ok(()) => {
+                            self.send(&[status::SYNC_CONTINUE], "answering sync")?;
+                            if stop_after_sync {
+                                return Ok(target_pid);
+                            }
+                        }
+                        Err(e) => {
+                            let _ = sys::send_all(self.sock.as_fd(), &[status::SYNC_ABORT]);
+                            self.drain();
+                            return Err(Error::Sync(e));
+                        }
+                    }
+                }
+                Record::Pid { pid } => target_pid = pid,
+                // The supervise shape reports the target's end after `start` has returned;
+                // the exit status also reaches `Process::wait`.
+                Record::Exit { .. } => {}
+            }
+        }
+
+        // End of stream and no error record: `execve` closed the helper's end.
+        let Some(e) = self.hung_up.take() else {
+            return Ok(target_pid);
+        };
+        // Unless the helper hung up before it had the whole spec or its sync answer: then it
+        // cannot have executed anything, so waiting for it cannot hang, and its status says
+        // why.
+        let status = helper.reap().map_err(|e| helper_error(e, "waiting"))?;
+        Err(Error::Helper(io::Error::new(
+            e.kind(),
+            format!(
+                "{} ended ({status}) without an error record, before it had the whole spec \
+                 or the sync answer ({e})",
+                helper.describe()
+            ),
+        )))
+    }
+
+    /// Reads one record; `None` at end of stream.
+    fn read_record(&self) -> Result<Option<Record>, Error> {
+        let mut buf = [0u8; RECORD_LEN];
+        let n = sys::read_full(self.sock.as_fd(), &mut buf)
+            .map_err(|e| helper_error(e, "reading status"))?;
+        let protocol = |kind, msg: String| helper_error(io::Error::new(kind, msg), "status");
+        match n {
+            0 => Ok(None),
+            RECORD_LEN => Record::decode(&buf).map(Some).ok_or_else(|| {
+                let kind = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]);
+                let msg = format!("unknown record kind {kind}");
+                protocol(io::ErrorKind::InvalidData, msg)
+            }),
+            n => {
+                let msg = format!("stream ended {n} bytes into a {RECORD_LEN}-byte record");
+                Err(protocol(io::ErrorKind::UnexpectedEof, msg))
+            }
+        }
+    }
+
+    /// After an abort: reads until the helper's error record or end of stream, so that it is
+    /// gone (or going) when it is reaped.
+    fn drain(&self) {
+        while let Ok(Some(record)) = self.read_record() {
+            if let Record::Error { .. } = record {
+                break;
+            }
+        }
+    }
+}
+
+fn is_disconnect(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EPIPE | libc::ECONNRESET))
+}
+
+/// An `io::Error` with what was being done, as [`Error::Helper`].
+pub(crate) fn helper_error(e: io::Error, what: &str) -> Error {
+    Error::Helper(io::Error::new(e.kind(), format!("{what}: {e}")))
+}

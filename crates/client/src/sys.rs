@@ -1,0 +1,138 @@
+//! The few libc calls the runner and [`crate::Process`] make. All of the crate's `unsafe`
+//! lives here, each call retried on `EINTR` where that applies.
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// A connected `AF_UNIX` stream pair, both ends close-on-exec so that no other child of this
+/// process (spawned concurrently by another thread) keeps one open.
+pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds: [libc::c_int; 2] = [-1; 2];
+    let ty = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+    // SAFETY: `fds` has room for the two fds socketpair writes.
+    cvt(unsafe { libc::socketpair(libc::AF_UNIX, ty, 0, fds.as_mut_ptr()) })?;
+    // SAFETY: both fds were just created and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Writes all of `buf` with `MSG_NOSIGNAL`: a helper that died early must give this process
+/// `EPIPE`, not a `SIGPIPE` that would kill it.
+pub(crate) fn send_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        // SAFETY: `buf` is valid for `buf.len()` bytes.
+        let n = unsafe {
+            libc::send(
+                fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        buf = &buf[n as usize..];
+    }
+    Ok(())
+}
+
+/// Reads until `buf` is full or end of stream and returns the number of bytes read.
+///
+/// `ECONNRESET` counts as end of stream: Linux reports it instead of EOF when the peer
+/// closed with bytes of ours still unread (a helper that refused the spec early), and only
+/// after every byte the peer sent has been read.
+pub(crate) fn read_full(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        let rest = &mut buf[got..];
+        // SAFETY: `rest` is valid for writes of `rest.len()` bytes.
+        let n = unsafe { libc::read(fd.as_raw_fd(), rest.as_mut_ptr().cast(), rest.len()) };
+        if n > 0 {
+            got += n as usize;
+        } else if n == 0 {
+            break;
+        } else {
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::ECONNRESET) => break,
+                _ => return Err(e),
+            }
+        }
+    }
+    Ok(got)
+}
+
+/// Whether `fd` is an open fd of this process.
+pub(crate) fn fd_is_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD only reads the fd's flags; a bad fd is reported as EBADF.
+    unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
+}
+
+/// Clears `FD_CLOEXEC` so `fd` survives `execve` with its number.
+///
+/// Async-signal-safe (two `fcntl` calls, no allocation): it runs in the forked child before
+/// the helper is executed.
+pub(crate) fn clear_cloexec(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on an fd number has no memory effects.
+    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    if flags & libc::FD_CLOEXEC != 0 {
+        // SAFETY: as above.
+        cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) })?;
+    }
+    Ok(())
+}
+
+/// `kill(pid, sig)`.
+pub(crate) fn kill(pid: u32, sig: i32) -> io::Result<()> {
+    // SAFETY: kill has no memory effects.
+    cvt(unsafe { libc::kill(pid as libc::pid_t, sig) }).map(drop)
+}
+
+/// `wait4(pid, options)`: `None` when `WNOHANG` found it still running, else the raw wait
+/// status and the resource usage of the process and its waited-for descendants.
+pub(crate) fn wait4(pid: u32, options: i32) -> io::Result<Option<(i32, libc::rusage)>> {
+    let mut status = 0;
+    let mut rusage = MaybeUninit::<libc::rusage>::zeroed();
+    loop {
+        // SAFETY: both out-pointers are valid for writes.
+        let r = unsafe {
+            libc::wait4(
+                pid as libc::pid_t,
+                &mut status,
+                options,
+                rusage.as_mut_ptr(),
+            )
+        };
+        match r {
+            -1 => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+            0 => return Ok(None),
+            // SAFETY: zero-initialised, then filled by a successful wait4.
+            _ => return Ok(Some((status, unsafe { rusage.assume_init() }))),
+        }
+    }
+}
+
+/// This process's effective uid and gid.
+pub(crate) fn effective_ids() -> (u32, u32) {
+    // SAFETY: geteuid and getegid cannot fail.
+    unsafe { (libc::geteuid(), libc::getegid()) }
+}

@@ -1,0 +1,70 @@
+//! Shared fixtures.
+#![allow(dead_code)]
+
+use forkexec_client::{
+    Credential, IdMap, Mount, MountFlag, Namespace, Resource, Rlimit, SockFilter, Spec,
+    RLIM_INFINITY,
+};
+
+/// A spec with every field away from its default. The helper would refuse it (`exec_path`
+/// with `exec_file`, `ctty` without `setsid`); [`encodable_spec`] is the nearest one it takes.
+pub fn full_spec() -> Spec {
+    Spec {
+        args: vec!["/bin/prog".into(), "-x".into()],
+        env: vec!["PATH=/bin".into(), "LANG=C".into()],
+        exec_path: Some("/usr/bin/prog".into()),
+        exec_file: Some(5),
+        rlimits: vec![
+            Rlimit::new(Resource::Cpu, 1, 2),
+            Rlimit::new(Resource::As, 1 << 30, RLIM_INFINITY),
+        ],
+        files: vec![0, -1, 2],
+        work_dir: "/w".into(),
+        seccomp: Some(vec![
+            SockFilter::stmt(6, 0x7fff_0000),
+            SockFilter::jump(0x15, 59, 0, 1),
+        ]),
+        clone_flags: vec![Namespace::NewNs, Namespace::NewUser, Namespace::NewUts],
+        mounts: vec![
+            Mount::new(
+                "/usr",
+                "usr",
+                "",
+                [MountFlag::Bind, MountFlag::ReadOnly],
+                "",
+            ),
+            Mount::tmpfs("tmp", "size=1m").mkdir(false),
+            Mount::new("/etc/hosts", "etc/hosts", "", [MountFlag::Bind], "").file(true),
+        ],
+        pivot_root: "/tmp/root".into(),
+        host_name: "box".into(),
+        domain_name: "example".into(),
+        uid_mappings: vec![IdMap::new(0, 1000, 1)],
+        gid_mappings: vec![IdMap::new(0, 1000, 1)],
+        credential: Some(Credential {
+            uid: 1,
+            gid: 2,
+            groups: vec![3, 4],
+            no_set_groups: true,
+        }),
+        sync: true,
+        ptrace: true,
+        no_new_privs: true,
+        stop_before_seccomp: true,
+        gid_mappings_enable_setgroups: true,
+        drop_caps: true,
+        unshare_cgroup_after_sync: true,
+        ctty: true,
+        setsid: false,
+        status_fd: Some(9),
+    }
+}
+
+/// [`full_spec`] without its conflicts: no `exec_file`, and `setsid` left on for `ctty`.
+pub fn encodable_spec() -> Spec {
+    Spec {
+        exec_file: None,
+        setsid: true,
+        ..full_spec()
+    }
+}

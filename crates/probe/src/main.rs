@@ -1,0 +1,217 @@
+//! `forkexec-probe`: the program the tests run inside the sandbox. It reports what it sees as
+//! one JSON object on stdout, so tests check the real effect of each spec field from inside.
+//!
+//! - `report`: ids, groups, capabilities, no_new_privs, seccomp mode, fds, cwd, host and domain
+//!   name, session, process group, controlling tty, argv, env, rlimits, id maps, setgroups,
+//!   namespace ids, mountinfo, the root directory's entries.
+//! - `write PATH TEXT`: try to create/overwrite PATH; reports `{"ok":true}` or the errno.
+//! - `syscall NAME`: try one syscall (getppid, getpid, uname, mkdir, socket, …); reports the
+//!   return value or errno.
+//! - `exit CODE`, `signal SIG`: end that way. `sleep SECONDS`.
+
+use std::ffi::CString;
+use std::fs;
+use std::io::Write;
+
+use serde_json::{json, Map, Value};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let cmd = args.get(1).map(String::as_str).unwrap_or("report");
+    let out = match cmd {
+        "report" => report(),
+        "write" => write_file(&args[2], &args[3]),
+        "syscall" => try_syscall(&args[2]),
+        "exit" => std::process::exit(args[2].parse().unwrap()),
+        "signal" => {
+            // SAFETY: raise() on our own process.
+            unsafe { libc::raise(args[2].parse().unwrap()) };
+            std::process::exit(0);
+        }
+        "sleep" => {
+            std::thread::sleep(std::time::Duration::from_secs_f64(args[2].parse().unwrap()));
+            json!({"slept": true})
+        }
+        other => {
+            eprintln!("forkexec-probe: unknown command {other}");
+            std::process::exit(2);
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{out}");
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+fn read(path: &str) -> Value {
+    match fs::read_to_string(path) {
+        Ok(s) => Value::String(s),
+        Err(e) => json!({"errno": e.raw_os_error()}),
+    }
+}
+
+fn status_fields() -> Map<String, Value> {
+    let mut m = Map::new();
+    if let Ok(s) = fs::read_to_string("/proc/self/status") {
+        for line in s.lines() {
+            if let Some((k, v)) = line.split_once(':') {
+                m.insert(k.to_string(), Value::String(v.trim().to_string()));
+            }
+        }
+    }
+    m
+}
+
+fn fds() -> Value {
+    let mut list = Map::new();
+    if let Ok(dir) = fs::read_dir("/proc/self/fd") {
+        for entry in dir.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let target = fs::read_link(entry.path())
+                .map(|p| p.to_string_lossy().to_string())
+                .unwrap_or_default();
+            list.insert(name, Value::String(target));
+        }
+    }
+    // read_dir's own fd is listed too; it is gone by now, so drop dangling /proc entries.
+    list.retain(|fd, _| {
+        let n: i32 = fd.parse().unwrap_or(-1);
+        // SAFETY: F_GETFD on an fd number only queries the fd table.
+        (unsafe { libc::fcntl(n, libc::F_GETFD) }) >= 0
+    });
+    Value::Object(list)
+}
+
+fn rlimits() -> Value {
+    let mut m = Map::new();
+    for res in 0..16 {
+        let mut lim = libc::rlimit64 {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit64 fills a struct we own.
+        if unsafe { libc::getrlimit64(res, &mut lim) } == 0 {
+            m.insert(res.to_string(), json!([lim.rlim_cur, lim.rlim_max]));
+        }
+    }
+    Value::Object(m)
+}
+
+fn namespaces() -> Value {
+    let mut m = Map::new();
+    for ns in ["cgroup", "ipc", "mnt", "net", "pid", "user", "uts"] {
+        let link = fs::read_link(format!("/proc/self/ns/{ns}"))
+            .map(|p| p.to_string_lossy().to_string())
+            .unwrap_or_default();
+        m.insert(ns.to_string(), Value::String(link));
+    }
+    Value::Object(m)
+}
+
+fn groups() -> Vec<u32> {
+    // SAFETY: getgroups(0, NULL) returns the count; then fills a buffer of that size.
+    let n = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
+    let mut g = vec![0 as libc::gid_t; n.max(0) as usize];
+    // SAFETY: g has room for n entries.
+    let n = unsafe { libc::getgroups(n, g.as_mut_ptr()) };
+    g.truncate(n.max(0) as usize);
+    g
+}
+
+fn report() -> Value {
+    let (mut ruid, mut euid, mut suid, mut rgid, mut egid, mut sgid) = (0, 0, 0, 0, 0, 0);
+    // SAFETY: the calls fill integers we own; getsid/getpgrp/getpid take no pointers.
+    let (pid, ppid, sid, pgid) = unsafe {
+        libc::getresuid(&mut ruid, &mut euid, &mut suid);
+        libc::getresgid(&mut rgid, &mut egid, &mut sgid);
+        (
+            libc::getpid(),
+            libc::getppid(),
+            libc::getsid(0),
+            libc::getpgrp(),
+        )
+    };
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: uname fills a struct we own.
+    unsafe { libc::uname(&mut uts) };
+    let field = |f: &[libc::c_char]| {
+        let bytes: Vec<u8> = f
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
+        String::from_utf8_lossy(&bytes).to_string()
+    };
+    let status = status_fields();
+    let stat = fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Field 7 (tty_nr), counted after the ")" that ends the command name.
+    let tty_nr: i64 = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(4))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(-1);
+    let root: Vec<String> = fs::read_dir("/")
+        .map(|d| {
+            let mut v: Vec<String> = d
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .collect();
+            v.sort();
+            v
+        })
+        .unwrap_or_default();
+    json!({
+        "pid": pid, "ppid": ppid, "sid": sid, "pgid": pgid, "tty_nr": tty_nr,
+        "uid": [ruid, euid, suid], "gid": [rgid, egid, sgid], "groups": groups(),
+        "cap_inh": status.get("CapInh"), "cap_prm": status.get("CapPrm"),
+        "cap_eff": status.get("CapEff"), "cap_bnd": status.get("CapBnd"),
+        "cap_amb": status.get("CapAmb"), "no_new_privs": status.get("NoNewPrivs"),
+        "seccomp": status.get("Seccomp"),
+        "fds": fds(),
+        "cwd": std::env::current_dir().map(|p| p.to_string_lossy().to_string()).unwrap_or_default(),
+        "hostname": field(&uts.nodename), "domainname": field(&uts.domainname),
+        "argv": std::env::args_os().map(|a| a.to_string_lossy().to_string()).collect::<Vec<_>>(),
+        "env": std::env::vars_os().map(|(k, v)| format!("{}={}", k.to_string_lossy(), v.to_string_lossy())).collect::<Vec<_>>(),
+        "rlimits": rlimits(),
+        "uid_map": read("/proc/self/uid_map"), "gid_map": read("/proc/self/gid_map"),
+        "setgroups": read("/proc/self/setgroups"),
+        "ns": namespaces(),
+        "mountinfo": read("/proc/self/mountinfo"),
+        "cgroup": read("/proc/self/cgroup"),
+        "root": root,
+    })
+}
+
+fn write_file(path: &str, text: &str) -> Value {
+    match fs::write(path, text) {
+        Ok(()) => json!({"ok": true}),
+        Err(e) => json!({"ok": false, "errno": e.raw_os_error()}),
+    }
+}
+
+fn try_syscall(name: &str) -> Value {
+    // SAFETY: each call takes no pointers, or pointers to memory we own.
+    let ret: i64 = unsafe {
+        match name {
+            "getppid" => libc::syscall(libc::SYS_getppid),
+            "getpid" => libc::syscall(libc::SYS_getpid),
+            "getuid" => libc::syscall(libc::SYS_getuid),
+            "socket" => libc::syscall(libc::SYS_socket, libc::AF_INET, libc::SOCK_STREAM, 0),
+            "mkdir" => {
+                let p = CString::new("/tmp/forkexec-probe-mkdir").unwrap();
+                libc::syscall(libc::SYS_mkdir, p.as_ptr(), 0o700)
+            }
+            other => {
+                eprintln!("forkexec-probe: unknown syscall {other}");
+                std::process::exit(2);
+            }
+        }
+    };
+    if ret < 0 {
+        json!({"ret": ret, "errno": errno()})
+    } else {
+        json!({"ret": ret})
+    }
+}
