@@ -3,16 +3,22 @@
 
 CARGO      ?= cargo
 HELPER     := target/release/forkexec
+PROBE      := target/debug/forkexec-probe
 TEST_USER  ?= forkexec-test
 # Budget for the static helper (docs/spec.md, README): 64 KiB.
 MAX_SIZE   := 65536
 
-.PHONY: all helper build check-helper fmt-check clippy test test-root test-user demo clean
+
+.PHONY: all helper probe build check-helper fmt-check clippy test test-root test-user demo clean
 
 all: helper
 
 helper:
 	$(CARGO) build --release -p forkexec
+
+## The program the tests run inside the sandbox.
+probe:
+	$(CARGO) build -p forkexec-probe
 
 build: helper
 	$(CARGO) build --release --workspace
@@ -33,11 +39,11 @@ clippy:
 test: fmt-check clippy check-helper test-root test-user
 
 ## Every test, as whoever runs make (root in CI).
-test-root: helper
-	FORKEXEC_HELPER=$(CURDIR)/$(HELPER) $(CARGO) test --workspace
+test-root: helper probe
+	FORKEXEC_HELPER=$(CURDIR)/$(HELPER) FORKEXEC_PROBE=$(CURDIR)/$(PROBE) $(CARGO) test --workspace
 
 ## The same compiled tests again as an ordinary user (created when missing).
-test-user: helper
+test-user: helper probe
 	@scripts/test-as-user.sh $(TEST_USER)
 
 demo: helper

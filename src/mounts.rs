@@ -36,6 +36,10 @@ const ST_TO_MS: [(u64, u64); 6] = [
     (4096, MS_RELATIME),
 ];
 
+/// Flags that a bind mount only takes on a remount.
+const PER_MOUNT: u64 =
+    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME;
+
 const OLD_ROOT: &CStr = c"old_root";
 
 pub fn mount_and_pivot(spec: &Spec) -> Result<(), Failure> {
@@ -67,15 +71,16 @@ fn mount_one(m: &Mount, index: usize, inside_root: bool) -> Result<(), Failure> 
     }
     let target = cstr(&path);
     sys::mount(m.source, target, m.fstype, m.flags, m.data).at_index(Location::Mount, index)?;
-    // A bind mount ignores MS_RDONLY: remount it read-only, keeping the flags the kernel
-    // locks on mounts from a more privileged namespace (or the remount fails with EPERM).
-    if m.flags & (MS_BIND | MS_RDONLY) == MS_BIND | MS_RDONLY {
+    // A new bind mount ignores per-mount flags (read-only, nosuid, …): apply them with a
+    // remount, keeping the flags the kernel locks on mounts from a more privileged namespace
+    // (or the remount fails with EPERM).
+    if m.flags & MS_BIND != 0 && m.flags & PER_MOUNT != 0 && m.flags & MS_REMOUNT == 0 {
         let st = sys::statfs_flags(target).at_index(Location::Mount, index)?;
         let kept = ST_TO_MS
             .iter()
             .filter(|(st_bit, _)| st & st_bit != 0)
             .fold(0, |acc, (_, ms)| acc | ms);
-        let flags = (m.flags & !MS_REC) | MS_REMOUNT | kept;
+        let flags = MS_REMOUNT | MS_BIND | (m.flags & PER_MOUNT) | kept;
         sys::mount(c"", target, c"", flags, c"").at_index(Location::Mount, index)?;
     }
     Ok(())

@@ -1,0 +1,272 @@
+//! Shared harness for the integration tests: they spawn the real static helper through the
+//! client and look at what the target (`forkexec-probe`) sees from inside.
+//!
+//! - [`probe`] / [`probe_runner`]: the probe binary and a Runner that runs it.
+//! - [`run`]: start a Runner with stdout/stderr captured, wait, return both and the status.
+//! - [`report`]: run `forkexec-probe report` and parse its JSON.
+//! - [`sandbox_root`]: a pivot_root sandbox with the host's /usr, /bin, /lib, /lib64 and the
+//!   probe bound read-only, enough for the dynamically linked probe and /bin/sh.
+//! - [`raw`]: hand the helper raw spec bytes (bypassing the client's checks) and collect
+//!   every status record, to test the helper's own validation.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+
+use forkexec_client::{find_helper, Error, Mount, Namespace, Runner, WaitStatus};
+use forkexec_spec::status::{Record, RECORD_LEN};
+use serde_json::Value;
+
+/// The probe: `FORKEXEC_PROBE`, else `forkexec-probe` in the target directory next to the
+/// test binary (`target/<profile>/deps/..`).
+pub fn probe() -> PathBuf {
+    if let Some(p) = std::env::var_os("FORKEXEC_PROBE") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().unwrap();
+    let deps = exe.parent().unwrap();
+    for dir in [deps, deps.parent().unwrap()] {
+        let p = dir.join("forkexec-probe");
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!("forkexec-probe not found next to {}; build it (cargo build -p forkexec-probe) or set FORKEXEC_PROBE", exe.display());
+}
+
+pub fn helper() -> PathBuf {
+    find_helper().expect("the forkexec helper (set FORKEXEC_HELPER)")
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+pub fn euid() -> u32 {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+pub fn egid() -> u32 {
+    // SAFETY: getegid cannot fail.
+    unsafe { libc::getegid() }
+}
+
+/// A Runner for `forkexec-probe ARGS…`.
+pub fn probe_runner(args: &[&str]) -> Runner {
+    let probe = probe();
+    let mut argv = vec![probe.to_string_lossy().to_string()];
+    argv.extend(args.iter().map(|s| s.to_string()));
+    Runner::new(argv)
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct Output {
+    pub status: WaitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    pub pid: u32,
+}
+
+/// A pipe as (read end, write end), both close-on-exec.
+pub fn pipe() -> (File, File) {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two fds we then own.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: fresh fds, owned by nobody else.
+    unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) }
+}
+
+/// Starts `runner` with fd 0 = /dev/null, 1 and 2 captured (unless `files` is already set,
+/// in which case fds 1 and 2 of the target are whatever the caller mapped), waits for it.
+pub fn run(mut runner: Runner) -> Result<Output, Error> {
+    let devnull = File::open("/dev/null").unwrap();
+    let (mut out_r, out_w) = pipe();
+    let (mut err_r, err_w) = pipe();
+    if runner.spec.files.is_empty() {
+        runner.spec.files = vec![devnull.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()];
+    }
+    let started = runner.start();
+    drop(out_w);
+    drop(err_w);
+    let mut p = started?;
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    out_r.read_to_string(&mut stdout).unwrap();
+    err_r.read_to_string(&mut stderr).unwrap();
+    let status = p.wait().unwrap();
+    Ok(Output {
+        status,
+        stdout,
+        stderr,
+        pid: p.pid(),
+    })
+}
+
+/// Runs `forkexec-probe report` (the Runner's args are replaced) and returns its JSON.
+pub fn report(mut runner: Runner) -> Value {
+    if runner.spec.args.len() < 2 {
+        let probe = runner
+            .spec
+            .args
+            .first()
+            .cloned()
+            .unwrap_or_else(|| probe().to_string_lossy().to_string());
+        runner.spec.args = vec![probe, "report".into()];
+    }
+    let out = run(runner).expect("start");
+    assert!(
+        out.status.success(),
+        "probe failed: {} stderr: {}",
+        out.status,
+        out.stderr
+    );
+    serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
+}
+
+/// Path of the probe inside [`sandbox_root`].
+pub const PROBE_IN_ROOT: &str = "/probe";
+
+/// A scratch directory for pivot_root, unique per call, removed by the caller if wanted.
+pub fn scratch_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "forkexec-test-{}-{}-{}",
+        tag,
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// A Runner for the probe inside a new user + mount namespace, pivot_root onto a tmpfs, with
+/// the host's /usr, /bin, /lib, /lib64 (where present) and the probe bound read-only, and the
+/// caller mapped to root (uid 0, gid 0) inside.
+pub fn sandbox_root(args: &[&str]) -> Runner {
+    let mut argv = vec![PROBE_IN_ROOT.to_string()];
+    argv.extend(args.iter().map(|s| s.to_string()));
+    let mut r = Runner::new(argv)
+        .clone_flags([Namespace::NewUser, Namespace::NewNs])
+        .uid_mappings([forkexec_client::IdMap {
+            container_id: 0,
+            host_id: euid(),
+            size: 1,
+        }])
+        .gid_mappings([forkexec_client::IdMap {
+            container_id: 0,
+            host_id: egid(),
+            size: 1,
+        }])
+        .pivot_root(scratch_dir("root").to_string_lossy().to_string());
+    for dir in ["/usr", "/bin", "/lib", "/lib64"] {
+        if Path::new(dir).exists() {
+            r = r.mount(Mount::bind(dir, dir, true));
+        }
+    }
+    r.mount(Mount::bind(probe().to_string_lossy().to_string(), PROBE_IN_ROOT, true))
+}
+
+/// What the helper said about raw spec bytes.
+#[derive(Debug)]
+pub struct RawResult {
+    pub records: Vec<Record>,
+    pub status: ExitStatus,
+    pub stderr: String,
+}
+
+/// Spawns the helper with `--spec-fd` on a socketpair, writes `bytes`, closes our write side
+/// only when `close_after` (so a truncated spec reaches EOF), collects records until EOF.
+pub fn raw(bytes: &[u8]) -> RawResult {
+    raw_with(bytes, |_| {})
+}
+
+/// [`raw`] with a hook to adjust the helper's Command (e.g. `process_group(0)`).
+pub fn raw_with(bytes: &[u8], adjust: impl FnOnce(&mut Command)) -> RawResult {
+    let (mut ours, theirs) = UnixStream::pair().unwrap();
+    let fd = theirs.as_raw_fd();
+    let mut cmd = Command::new(helper());
+    cmd.arg("--spec-fd")
+        .arg(fd.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    adjust(&mut cmd);
+    // SAFETY: only fcntl between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || clear_cloexec(fd));
+    }
+    let mut child = cmd.spawn().unwrap();
+    drop(theirs);
+    let _ = ours.write_all(bytes);
+    // Half-close: a spec shorter than its header says then reads as EOF.
+    let _ = ours.shutdown(std::net::Shutdown::Write);
+    let records = read_records(&mut ours);
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    RawResult {
+        records,
+        status,
+        stderr,
+    }
+}
+
+pub fn read_records(r: &mut impl Read) -> Vec<Record> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; RECORD_LEN];
+    loop {
+        let mut got = 0;
+        while got < RECORD_LEN {
+            match r.read(&mut buf[got..]) {
+                Ok(0) => return out,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return out,
+            }
+        }
+        out.push(Record::decode(&buf).expect("known record kind"));
+    }
+}
+
+pub fn clear_cloexec(fd: RawFd) -> std::io::Result<()> {
+    // SAFETY: F_SETFD with an integer argument.
+    if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Asserts `r` failed with an error record at `location` (by name), `errno`, `index`.
+#[track_caller]
+pub fn assert_child_error<T: std::fmt::Debug>(
+    r: Result<T, Error>,
+    location: &str,
+    errno: i32,
+    index: u32,
+) {
+    match r {
+        Err(Error::Child(e)) => {
+            assert_eq!(
+                (e.location().map(|l| l.name()), e.errno(), e.index()),
+                (Some(location), errno, index),
+                "got {e}"
+            );
+        }
+        other => panic!("expected {location}({index}) errno {errno}, got {other:?}"),
+    }
+}
+
+/// An owned fd from a raw one (for fds a test opened with libc).
+pub fn owned(fd: RawFd) -> OwnedFd {
+    assert!(fd >= 0, "{}", std::io::Error::last_os_error());
+    // SAFETY: a fresh fd the caller hands over.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
