@@ -17,10 +17,9 @@ EOF when execve succeeded. Exit codes: 125 setup failed, 126 cannot execute, 127
 /// The fd to read the spec from, or exit after `--help` / `--version` / a usage error.
 pub fn spec_fd(sp: *const usize) -> i32 {
     let mut args = rt::Args::from_stack(sp).skip(1);
-    let fd = match args.next().map(|a| a.to_bytes()) {
+    let first = args.next().map(|a| a.to_bytes());
+    let fd = match first {
         None => DEFAULT_SPEC_FD,
-        Some(b"--help") | Some(b"-h") => exit_with(0, USAGE.as_bytes()),
-        Some(b"--version") => exit_with(0, VERSION_LINE.as_bytes()),
         Some(b"--spec-fd") => match args
             .next()
             .and_then(|n| crate::text::parse_fd(n.to_bytes()))
@@ -28,10 +27,16 @@ pub fn spec_fd(sp: *const usize) -> i32 {
             Some(fd) => fd,
             None => usage_error(b"forkexec: --spec-fd needs a decimal fd number\n"),
         },
+        Some(b"--help") | Some(b"-h") | Some(b"--version") => 0,
         Some(_) => usage_error(b"forkexec: unknown argument\n"),
     };
     if args.next().is_some() {
         usage_error(b"forkexec: unexpected extra argument\n");
+    }
+    match first {
+        Some(b"--help") | Some(b"-h") => exit_with(0, USAGE.as_bytes()),
+        Some(b"--version") => exit_with(0, VERSION_LINE.as_bytes()),
+        _ => {}
     }
     fd
 }

@@ -27,11 +27,22 @@ pub fn map_files(spec: &Spec, chan: &mut Channel) -> Result<(), Failure> {
     }
     let fds = &mut table[..n];
 
-    // Pass 1: the first free number above every fd involved; move there the helper's own fds
-    // and every entry that pass 2 would overwrite before using it (files[i] < i).
-    let mut next = fds.iter().fold(n as i32, |m, &fd| m.max(fd + 1));
+    // Pass 1: the first free number above every fd involved, the helper's own included (a
+    // move must not land on one of them); move there the helper's own fds that a target slot
+    // would overwrite (below n) and every entry that pass 2 would overwrite before using it
+    // (files[i] < i).
+    let own = [
+        chan.status,
+        chan.sync_in,
+        chan.exec_fd.unwrap_or(-1),
+        chan.handshake.unwrap_or(-1),
+    ];
+    let mut next = fds
+        .iter()
+        .chain(&own)
+        .fold(n as i32, |m, &fd| m.max(fd + 1));
     let mut move_up = |fd: &mut i32| -> Result<(), Failure> {
-        if *fd < next {
+        if *fd < n as i32 {
             sys::dup3(*fd, next, O_CLOEXEC).at_index(Location::Dup3, *fd as usize)?;
             *fd = next;
             next += 1;
@@ -45,8 +56,11 @@ pub fn map_files(spec: &Spec, chan: &mut Channel) -> Result<(), Failure> {
     } else {
         move_up(&mut chan.sync_in)?;
     }
-    if let Some(exec_fd) = chan.exec_fd.as_mut() {
-        move_up(exec_fd)?;
+    for internal in [chan.exec_fd.as_mut(), chan.handshake.as_mut()]
+        .into_iter()
+        .flatten()
+    {
+        move_up(internal)?;
     }
     for (i, fd) in fds.iter_mut().enumerate() {
         if *fd >= 0 && (*fd as usize) < i {

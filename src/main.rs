@@ -7,10 +7,14 @@
 #![no_std]
 #![no_main]
 
+mod cgroup;
 mod cli;
+mod clone;
 mod exec;
 mod fds;
 mod ids;
+mod init;
+mod lifeline;
 mod limits;
 mod mounts;
 mod ns;
@@ -20,6 +24,7 @@ mod rt;
 mod seccomp;
 mod session;
 mod spec_in;
+mod supervise;
 mod sync;
 mod sys;
 mod text;
@@ -27,13 +32,17 @@ mod trace;
 
 use core::convert::Infallible;
 
-use forkexec_spec::Spec;
+use forkexec_spec::{Shape, Spec};
 
 pub use report::{status_exit, At, Failure};
 
 /// The helper's own fds: where records go, where sync answers come from, what to execute.
 /// The fd stage may move them out of the target's way.
 pub struct Channel {
+    /// The parent this process must have for die-with-parent's check, when getppid can tell.
+    pub parent: Option<i32>,
+    /// After a clone: the target's end of the handshake with the supervisor.
+    pub handshake: Option<i32>,
     pub status: i32,
     /// Decided once, so a seccomp filter only has to allow the one call that writes records.
     pub status_is_socket: bool,
@@ -45,13 +54,15 @@ pub struct Channel {
 extern "C" fn main(sp: *const usize) -> ! {
     let spec_fd = cli::spec_fd(sp);
     let mut chan = Channel {
+        parent: Some(sys::getppid()),
+        handshake: None,
         status: spec_fd,
         status_is_socket: sys::is_socket(spec_fd),
         sync_in: spec_fd,
         exec_fd: None,
     };
-    let spec = match spec_in::read_and_validate(spec_fd) {
-        Ok(spec) => spec,
+    let (spec, shape) = match spec_in::read_and_validate(spec_fd) {
+        Ok(read) => read,
         Err(failure) => report::fail(&chan, failure),
     };
     if let Some(fd) = spec.status_fd {
@@ -59,16 +70,40 @@ extern "C" fn main(sp: *const usize) -> ! {
         chan.status_is_socket = sys::is_socket(chan.status);
     }
     chan.exec_fd = spec.exec_fd.map(|fd| fd as i32);
-    match run(&spec, &mut chan) {
+    let outcome = match shape {
+        Shape::InPlace => exec_in_place(&spec, &mut chan),
+        _ => exec_cloned(&spec, shape, &mut chan),
+    };
+    match outcome {
         Err(failure) => report::fail(&chan, failure),
     }
 }
 
-/// The chain, in go-sandbox's order. Each stage reports the locations it can fail at; only
+/// Exec in place: the runtime's child becomes the target.
+fn exec_in_place(spec: &Spec<'static>, chan: &mut Channel) -> Result<Infallible, Failure> {
+    lifeline::arm(spec, chan, 0)?; // die with the runtime
+    cgroup::enter_in_place(spec)?; // cgroup.procs
+    ns::unshare_namespaces(spec)?; // unshare, setgroups "deny", uid_map, gid_map
+    run(spec, chan)
+}
+
+/// The clone shapes: the helper stays behind (supervise, init) or leaves (detach); only the
+/// target returns from `into_namespaces`.
+fn exec_cloned(
+    spec: &Spec<'static>,
+    shape: Shape,
+    chan: &mut Channel,
+) -> Result<Infallible, Failure> {
+    lifeline::arm(spec, chan, 0)?; // the helper dies with the runtime
+    clone::into_namespaces(spec, shape, chan)?; // clone3 with the namespaces, maps from outside
+    run(spec, chan)
+}
+
+/// The chain after the namespaces, in go-sandbox's order. Each stage reports the locations it can fail at; only
 /// `exec` returns, and only with a failure.
 fn run(spec: &Spec<'static>, chan: &mut Channel) -> Result<Infallible, Failure> {
-    ns::unshare_namespaces(spec)?; // unshare, setgroups "deny", uid_map, gid_map
     ids::set_credential(spec)?; // keep caps, setgroups, setgid, setuid
+    lifeline::arm(spec, chan, 1)?; // an id change cleared the parent-death signal
     fds::map_files(spec, chan)?; // two-pass dup3, everything else close-on-exec
     session::new_session(spec)?; // setsid, controlling tty
     mounts::mount_and_pivot(spec)?; // private /, mounts, pivot_root, read-only /

@@ -27,7 +27,10 @@ const MS_REC: u64 = g::MS_REC as u64;
 const MS_PRIVATE: u64 = g::MS_PRIVATE as u64;
 
 /// `statfs` flag bits (`ST_*`, not in linux-raw-sys) and the mount flags they stand for.
-const ST_TO_MS: [(u64, u64); 6] = [
+/// `ST_RDONLY` is among them: a bind of a read-only mount stays read-only (as a plain bind
+/// does) instead of being made writable, or refused as a locked flag, by the remount.
+const ST_TO_MS: [(u64, u64); 7] = [
+    (1, MS_RDONLY),
     (2, MS_NOSUID),
     (4, MS_NODEV),
     (8, MS_NOEXEC),
@@ -72,8 +75,9 @@ fn mount_one(m: &Mount, index: usize, inside_root: bool) -> Result<(), Failure> 
     let target = cstr(&path);
     sys::mount(m.source, target, m.fstype, m.flags, m.data).at_index(Location::Mount, index)?;
     // A new bind mount ignores per-mount flags (read-only, nosuid, …): apply them with a
-    // remount, keeping the flags the kernel locks on mounts from a more privileged namespace
-    // (or the remount fails with EPERM).
+    // remount, keeping the source's read-only, nosuid, nodev, noexec and atime flags (the
+    // kernel locks them on mounts from a more privileged namespace, and a bind must not make
+    // a read-only source writable).
     if m.flags & MS_BIND != 0 && m.flags & PER_MOUNT != 0 && m.flags & MS_REMOUNT == 0 {
         let st = sys::statfs_flags(target).at_index(Location::Mount, index)?;
         let kept = ST_TO_MS

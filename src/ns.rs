@@ -15,24 +15,58 @@ pub fn unshare_namespaces(spec: &Spec) -> Result<(), Failure> {
     }
     sys::unshare(spec.clone_flags).at(Location::Unshare)?;
     if spec.clone_flags & ns::NEWUSER != 0 {
-        write_id_maps(spec)?;
+        write_id_maps(spec, None)?;
     }
     Ok(())
 }
 
-/// `setgroups` is denied unless asked otherwise (as go-sandbox does without gid mappings, and
-/// as the kernel requires before an unprivileged gid map).
-fn write_id_maps(spec: &Spec) -> Result<(), Failure> {
+/// Writes the id maps of this process (`None`, exec in place) or of a cloned target (from
+/// outside, which may write any map the helper's own privilege allows). `setgroups` is denied
+/// unless asked otherwise (as go-sandbox does without gid mappings, and as the kernel requires
+/// before an unprivileged gid map).
+pub fn write_id_maps(spec: &Spec, pid: Option<i32>) -> Result<(), Failure> {
+    let mut path = ProcPath::new(pid);
     if !spec.has(opt::GID_MAPPINGS_ENABLE_SETGROUPS) {
-        write_file(c"/proc/self/setgroups", b"deny").at(Location::WriteSetgroups)?;
+        write_file(path.file(b"setgroups"), b"deny").at(Location::WriteSetgroups)?;
     }
     if let Some(map) = spec.uid_map {
-        write_file(c"/proc/self/uid_map", format_map(map)).at(Location::WriteUidMap)?;
+        write_file(path.file(b"uid_map"), format_map(map)).at(Location::WriteUidMap)?;
     }
     if let Some(map) = spec.gid_map {
-        write_file(c"/proc/self/gid_map", format_map(map)).at(Location::WriteGidMap)?;
+        write_file(path.file(b"gid_map"), format_map(map)).at(Location::WriteGidMap)?;
     }
     Ok(())
+}
+
+/// `/proc/self/NAME` or `/proc/PID/NAME`, NUL-terminated, without an allocator.
+struct ProcPath {
+    buf: [u8; 40],
+    dir_len: usize,
+}
+
+impl ProcPath {
+    fn new(pid: Option<i32>) -> Self {
+        let mut buf = [0u8; 40];
+        let mut digits = [0u8; 10];
+        let dir: &[u8] = match pid {
+            Some(pid) => text::decimal(pid as u32, &mut digits),
+            None => b"self",
+        };
+        buf[..6].copy_from_slice(b"/proc/");
+        buf[6..6 + dir.len()].copy_from_slice(dir);
+        buf[6 + dir.len()] = b'/';
+        ProcPath {
+            buf,
+            dir_len: 7 + dir.len(),
+        }
+    }
+
+    fn file(&mut self, name: &[u8]) -> &core::ffi::CStr {
+        let end = self.dir_len + name.len();
+        self.buf[self.dir_len..end].copy_from_slice(name);
+        self.buf[end] = 0;
+        core::ffi::CStr::from_bytes_until_nul(&self.buf).unwrap_or(c"/proc/self/")
+    }
 }
 
 /// Up to 340 lines of "inside outside size\n", 33 bytes at most each.

@@ -90,6 +90,10 @@ pub fn fail(chan: &Channel, failure: Failure) -> ! {
         // Nobody to read the record (no status fd, or it is read-only): say it on stderr.
         stderr_line(&failure);
     }
+    if let Some(handshake) = chan.handshake {
+        // Tell the supervisor that setup failed (EOF would mean the target executed).
+        let _ = sys::write(handshake, b"!");
+    }
     sys::exit_group(exit_code(&failure))
 }
 

@@ -1,7 +1,7 @@
 //! Reading the spec: exactly the header's total length from the spec fd into one static
 //! buffer, then the shared decoder validates all of it before any syscall with an effect.
 
-use forkexec_spec::decode::{self, Spec};
+use forkexec_spec::decode::{self, Shape, Spec};
 use forkexec_spec::layout::{limit, HEADER_LEN};
 use forkexec_spec::Location;
 
@@ -11,8 +11,8 @@ use crate::{sys, At, Failure};
 /// The spec lives here for the helper's whole life; decoded fields point into it.
 static SPEC_BUF: Static<[u8; limit::SPEC_LEN]> = Static::new([0; limit::SPEC_LEN]);
 
-/// Reads and validates the spec, including what the exec-in-place shape can do.
-pub fn read_and_validate(fd: i32) -> Result<Spec<'static>, Failure> {
+/// Reads and validates the spec, and decides the process shape it needs.
+pub fn read_and_validate(fd: i32) -> Result<(Spec<'static>, Shape), Failure> {
     let buf = SPEC_BUF.get();
     let mut got = read_full(fd, &mut buf[..HEADER_LEN], 0)?;
     if got == HEADER_LEN {
@@ -23,8 +23,8 @@ pub fn read_and_validate(fd: i32) -> Result<Spec<'static>, Failure> {
     }
     // Read exactly the spec and no further: on a socket, the sync answer comes later.
     let spec = decode::decode(&buf[..got])?;
-    spec.check_exec_in_place(sys::geteuid(), sys::getegid())?;
-    Ok(spec)
+    let shape = spec.shape(sys::geteuid(), sys::getegid())?;
+    Ok((spec, shape))
 }
 
 /// Fills `buf` unless EOF comes first; returns how much was read. `base` is the offset of

@@ -444,3 +444,221 @@ pub fn sleep_ms(ms: u64) {
     // SAFETY: the kernel reads a live timespec; the remainder pointer is NULL.
     unsafe { sc::syscall2(nr!(__NR_nanosleep), &ts as *const _ as usize, 0) };
 }
+
+// ---- processes and signals (the clone shapes) ----
+
+/// A signal set as the kernel's `rt_sig*` calls take it (64 bits on x86_64).
+pub type SigSet = u64;
+const SIGSET_SIZE: usize = 8;
+
+pub fn getppid() -> i32 {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { sc::syscall0(nr!(__NR_getppid)) as i32 }
+}
+
+/// A connected `AF_UNIX` stream pair, both ends close-on-exec.
+pub fn socketpair() -> Result<[i32; 2]> {
+    let mut fds = [0i32; 2];
+    let kind = (linux_raw_sys::net::SOCK_STREAM | g::O_CLOEXEC) as usize;
+    let domain = linux_raw_sys::net::AF_UNIX as usize;
+    // SAFETY: the kernel writes two ints into an array we own.
+    check(unsafe {
+        sc::syscall4(
+            nr!(__NR_socketpair),
+            domain,
+            kind,
+            0,
+            fds.as_mut_ptr() as usize,
+        )
+    })?;
+    Ok(fds)
+}
+
+/// A pipe `[read, write]`, both ends close-on-exec.
+pub fn pipe() -> Result<[i32; 2]> {
+    let mut fds = [0i32; 2];
+    // SAFETY: the kernel writes two ints into an array we own.
+    check(unsafe {
+        sc::syscall2(
+            nr!(__NR_pipe2),
+            fds.as_mut_ptr() as usize,
+            g::O_CLOEXEC as usize,
+        )
+    })?;
+    Ok(fds)
+}
+
+/// `clone3` without `CLONE_VM`: fork semantics, with namespace flags, `CLONE_PARENT` and
+/// `CLONE_INTO_CGROUP`. Returns 0 in the child and the child's pid in the parent. Falls back
+/// to `clone` when the kernel has no clone3 (ENOSYS) and no cgroup is asked for.
+pub fn clone(flags: u64, cgroup_fd: Option<i32>) -> Result<i32> {
+    let mut args = g::clone_args {
+        flags,
+        pidfd: 0,
+        child_tid: 0,
+        parent_tid: 0,
+        exit_signal: g::SIGCHLD as u64,
+        stack: 0,
+        stack_size: 0,
+        tls: 0,
+        set_tid: 0,
+        set_tid_size: 0,
+        cgroup: 0,
+    };
+    if flags & g::CLONE_PARENT as u64 != 0 {
+        // clone3 refuses an exit signal with CLONE_PARENT: the child takes ours (SIGCHLD).
+        args.exit_signal = 0;
+    }
+    if let Some(fd) = cgroup_fd {
+        args.flags |= g::CLONE_INTO_CGROUP;
+        args.cgroup = fd as u64;
+    }
+    let size = core::mem::size_of::<g::clone_args>();
+    // SAFETY: no CLONE_VM and no stack: the child gets a copy of this address space and
+    // returns from the syscall like fork(2); the kernel reads the args struct we own.
+    let ret = check(unsafe { sc::syscall2(nr!(__NR_clone3), &args as *const _ as usize, size) });
+    match ret {
+        Err(Errno(38)) if cgroup_fd.is_none() => {
+            let flags = (flags | g::SIGCHLD as u64) as usize;
+            // SAFETY: as above, clone(2) with no CLONE_VM and a NULL stack is fork(2).
+            Ok(check(unsafe { sc::syscall5(nr!(__NR_clone), flags, 0, 0, 0, 0) })? as i32)
+        }
+        other => Ok(other? as i32),
+    }
+}
+
+/// What `wait4` reports: the pid, its raw wait status and its resource usage.
+pub struct Waited {
+    pub pid: i32,
+    pub status: i32,
+    pub utime_us: u64,
+    pub stime_us: u64,
+    pub maxrss_kib: u64,
+}
+
+/// `wait4(pid, options)`; `Ok(None)` with WNOHANG when nothing has changed state.
+pub fn wait4(pid: i32, options: u32) -> Result<Option<Waited>> {
+    let mut status = 0i32;
+    let mut ru = core::mem::MaybeUninit::<g::rusage>::zeroed();
+    // SAFETY: the kernel writes the status and a rusage struct we own.
+    let got = check(unsafe {
+        sc::syscall4(
+            nr!(__NR_wait4),
+            pid as usize,
+            &mut status as *mut i32 as usize,
+            options as usize,
+            ru.as_mut_ptr() as usize,
+        )
+    })? as i32;
+    if got == 0 {
+        return Ok(None);
+    }
+    // SAFETY: zero-initialised, and filled by a successful wait4.
+    let ru = unsafe { ru.assume_init() };
+    let us = |tv: g::__kernel_old_timeval| tv.tv_sec as u64 * 1_000_000 + tv.tv_usec as u64;
+    Ok(Some(Waited {
+        pid: got,
+        status,
+        utime_us: us(ru.ru_utime),
+        stime_us: us(ru.ru_stime),
+        maxrss_kib: ru.ru_maxrss as u64,
+    }))
+}
+
+/// Sets the signal mask; returns the previous one.
+pub fn sigprocmask(how: u32, set: SigSet) -> Result<SigSet> {
+    let mut old: SigSet = 0;
+    // SAFETY: the kernel reads and writes 8-byte sets we own.
+    check(unsafe {
+        sc::syscall4(
+            nr!(__NR_rt_sigprocmask),
+            how as usize,
+            &set as *const SigSet as usize,
+            &mut old as *mut SigSet as usize,
+            SIGSET_SIZE,
+        )
+    })?;
+    Ok(old)
+}
+
+/// A close-on-exec signalfd for `mask`.
+pub fn signalfd(mask: SigSet) -> Result<i32> {
+    // SAFETY: the kernel reads an 8-byte set we own.
+    let fd = check(unsafe {
+        sc::syscall4(
+            nr!(__NR_signalfd4),
+            usize::MAX, // -1: a new signalfd
+            &mask as *const SigSet as usize,
+            SIGSET_SIZE,
+            g::O_CLOEXEC as usize,
+        )
+    })?;
+    Ok(fd as i32)
+}
+
+/// Reads one `signalfd_siginfo` and returns its signal number.
+pub fn read_signal(fd: i32) -> Result<u32> {
+    let mut info = [0u8; 128];
+    read(fd, &mut info)?;
+    Ok(u32::from_le_bytes([info[0], info[1], info[2], info[3]]))
+}
+
+/// Waits until one of `fds` is readable (or hung up); returns which, as a bit per fd.
+pub fn poll_read(fds: &[i32; 2]) -> Result<u32> {
+    #[repr(C)]
+    struct PollFd {
+        fd: i32,
+        events: i16,
+        revents: i16,
+    }
+    let mut p = [
+        PollFd {
+            fd: fds[0],
+            events: g::POLLIN as i16,
+            revents: 0,
+        },
+        PollFd {
+            fd: fds[1],
+            events: g::POLLIN as i16,
+            revents: 0,
+        },
+    ];
+    // SAFETY: the kernel reads and updates two pollfd structs we own; -1 waits forever.
+    check(unsafe { sc::syscall3(nr!(__NR_poll), p.as_mut_ptr() as usize, 2, usize::MAX) })?;
+    Ok((p[0].revents != 0) as u32 | ((p[1].revents != 0) as u32) << 1)
+}
+
+/// Resets `sig` to its default action.
+pub fn default_signal(sig: u32) -> Result {
+    let act = g::kernel_sigaction {
+        sa_handler_kernel: None,
+        sa_flags: 0,
+        sa_restorer: None,
+        sa_mask: g::kernel_sigset_t { sig: [0] },
+    };
+    // SAFETY: SIG_DFL needs no handler or restorer; the kernel reads a struct we own.
+    check(unsafe {
+        sc::syscall4(
+            nr!(__NR_rt_sigaction),
+            sig as usize,
+            &act as *const _ as usize,
+            0,
+            SIGSET_SIZE,
+        )
+    })
+}
+
+pub fn openat(dirfd: i32, path: &CStr, flags: u32) -> Result<i32> {
+    let flags = (flags | g::O_CLOEXEC) as usize;
+    // SAFETY: path is NUL-terminated and lives across the call.
+    let fd = check(unsafe {
+        sc::syscall4(
+            nr!(__NR_openat),
+            dirfd as usize,
+            path.as_ptr() as usize,
+            flags,
+            0,
+        )
+    })?;
+    Ok(fd as i32)
+}

@@ -25,6 +25,8 @@
 //! | 16 | CREDENTIAL | `credential` is set |
 //! | 17 | OPTIONS | at least one option bit (`setsid: false` is the `NO_SETSID` bit) |
 //! | 18 | STATUS_FD | `status_fd` is set |
+//! | 19 | CGROUP_PATH | `cgroup` is not empty |
+//! | 20 | CGROUP_FD | `cgroup_fd` is set |
 //!
 //! All records carry record flags 0. Negative fds are written as their two's complement
 //! `u32` and so refused by the decoder (`fd out of range`), except -1 inside FILES.
@@ -175,6 +177,12 @@ impl Spec {
         if let Some(fd) = self.status_fd {
             w.status_fd(fd as u32);
         }
+        if !self.cgroup.is_empty() {
+            w.cgroup_path(self.cgroup.as_bytes());
+        }
+        if let Some(fd) = self.cgroup_fd {
+            w.cgroup_fd(fd as u32);
+        }
         let bytes = w.finish().0;
         forkexec_spec::decode(&bytes).map_err(|e| EncodeError::refused(&bytes, e))?;
         Ok(bytes)
@@ -205,6 +213,9 @@ impl Spec {
             ),
             (self.ctty, opt::CTTY),
             (!self.setsid, opt::NO_SETSID),
+            (self.detach, opt::DETACH),
+            (self.init, opt::INIT),
+            (self.die_with_parent, opt::DIE_WITH_PARENT),
         ]
         .iter()
         .filter(|(on, _)| *on)
@@ -224,6 +235,7 @@ impl Spec {
             ("exec_path", self.exec_path.as_deref().unwrap_or("")),
             ("work_dir", &self.work_dir),
             ("pivot_root", &self.pivot_root),
+            ("cgroup", &self.cgroup),
             ("host_name", &self.host_name),
             ("domain_name", &self.domain_name),
         ];

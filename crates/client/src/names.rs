@@ -213,8 +213,6 @@ named! {
         Slave = 0x8_0000 => "slave",
         Shared = 0x10_0000 => "shared",
         RelAtime = 0x20_0000 => "relatime",
-        /// Kernel-internal; `mount(2)` ignores it. Named so that every `MS_*` has a name.
-        KernMount = 0x40_0000 => "kernmount",
         IVersion = 0x80_0000 => "i_version",
         StrictAtime = 0x100_0000 => "strictatime",
         LazyTime = 0x200_0000 => "lazytime",

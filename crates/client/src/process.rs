@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::time::Duration;
 
+use forkexec_spec::status::Record;
+
 use crate::error::Error;
 use crate::status::{Spawned, Stream};
 use crate::sys;
@@ -23,6 +25,8 @@ pub struct Process {
     status: Option<WaitStatus>,
     /// The rest of the status stream, when `start` returned before the exec.
     pending: Option<(Stream, PathBuf)>,
+    /// A supervising helper's status stream, with the target's exit record to come.
+    supervised: Option<Stream>,
 }
 
 impl Process {
@@ -32,6 +36,16 @@ impl Process {
             target_pid,
             status: None,
             pending: None,
+            supervised: None,
+        }
+    }
+
+    /// A helper that supervises the target (clone shapes): `pid` is the helper, which ends
+    /// the way the target does; `stream` will carry the target's exit record.
+    pub(crate) fn supervised(pid: u32, target_pid: u32, stream: Stream) -> Self {
+        Process {
+            supervised: Some(stream),
+            ..Process::new(pid, target_pid)
         }
     }
 
@@ -109,8 +123,26 @@ impl Process {
         let Some((raw, rusage)) = sys::wait4(self.pid, options)? else {
             return Ok(None);
         };
-        let status = WaitStatus::from_raw(raw, &rusage);
+        let mut status = WaitStatus::from_raw(raw, &rusage);
         if libc::WIFEXITED(raw) || libc::WIFSIGNALED(raw) {
+            // A supervising helper ended like the target; its exit record has the target's
+            // exact status and its own CPU time and peak memory.
+            if let Some(Record::Exit {
+                status: target_status,
+                utime_us,
+                stime_us,
+                maxrss_kib,
+            }) = self.supervised.take().and_then(|s| s.exit_record())
+            {
+                status = WaitStatus {
+                    status: ExitStatus::from_raw(target_status),
+                    rusage: Rusage {
+                        user_time: Duration::from_micros(utime_us),
+                        system_time: Duration::from_micros(stime_us),
+                        max_rss_kib: maxrss_kib,
+                    },
+                };
+            }
             self.status = Some(status);
         }
         Ok(Some(status))

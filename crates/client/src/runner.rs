@@ -40,6 +40,8 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Command;
 
+use forkexec_spec::Shape;
+
 use crate::encode::EncodeError;
 use crate::error::{BoxError, Error};
 use crate::helper::find_helper;
@@ -87,7 +89,7 @@ impl fmt::Debug for Runner {
 
 impl Runner {
     /// Runs `args` (`args[0]` is the file executed, as given: no `PATH` search). The target
-    /// gets an empty environment and no fds unless told otherwise.
+    /// gets an empty environment and keeps only fds 0, 1 and 2 unless told otherwise.
     pub fn new<I, S>(args: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -207,6 +209,37 @@ impl Runner {
         self
     }
 
+    /// Clone shape with `CLONE_PARENT`: the target becomes this process's own child and the
+    /// helper exits once it has reported the pid (ptrace with a new pid namespace needs it).
+    pub fn detach(mut self, on: bool) -> Self {
+        self.spec.detach = on;
+        self
+    }
+
+    /// With a new pid namespace: pid 1 is the helper's minimal init, the target pid 2.
+    pub fn init(mut self, on: bool) -> Self {
+        self.spec.init = on;
+        self
+    }
+
+    /// SIGKILL the helper and the target when the thread that called `start` exits.
+    pub fn die_with_parent(mut self, on: bool) -> Self {
+        self.spec.die_with_parent = on;
+        self
+    }
+
+    /// Place the target in this cgroup (v2) directory before it runs anything.
+    pub fn cgroup(mut self, path: impl Into<String>) -> Self {
+        self.spec.cgroup = path.into();
+        self
+    }
+
+    /// Place the target in the cgroup (v2) directory open on this fd.
+    pub fn cgroup_fd(mut self, fd: RawFd) -> Self {
+        self.spec.cgroup_fd = Some(fd);
+        self
+    }
+
     /// `PTRACE_TRACEME` before exec; this process becomes the tracer.
     pub fn ptrace(mut self, on: bool) -> Self {
         self.spec.ptrace = on;
@@ -289,8 +322,16 @@ impl Runner {
     /// caller, as the tracer, can let it go on: `start` then returns once the spec is written
     /// (and the sync answered), and [`Process::finish_start`] reads the rest of the stream.
     pub fn start(mut self) -> Result<Process, Error> {
+        if self.spec.status_fd.is_some() && self.spec.sync {
+            // The records, sync included, would go to that fd, which this client does not read.
+            return Err(Error::Helper(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "status_fd with sync: the sync record would go to status_fd, which start() \
+                 does not read; answer it yourself or drop status_fd",
+            )));
+        }
         let spec = self.spec.encode()?;
-        check_exec_in_place(&spec)?;
+        let shape = shape_of(&spec)?;
         let path = self.find_helper().map_err(Error::Helper)?;
         let mut keep = inherited_fds(&self.spec).map_err(Error::Helper)?;
 
@@ -315,31 +356,69 @@ impl Runner {
 
         let mut stream = Stream::new(ours, self.sync_func.take());
         stream.send(&spec, "writing the spec")?;
+        let pid = helper.pid;
         if self.spec.stops_before_exec() {
-            if self.spec.sync {
-                let pid = helper.pid;
-                stream.through_sync(&mut helper, pid)?;
+            // The sync point and (detach) the pid record come before the stop.
+            let target_pid = if self.spec.sync {
+                stream.through_sync(&mut helper, pid)?
+            } else if shape == Shape::Detach {
+                stream.through_pid(&mut helper, pid)?
+            } else {
+                pid
+            };
+            if shape == Shape::Detach {
+                reap_detached(&mut helper)?;
             }
             helper.armed = false;
             return Ok(Process::pending(
-                helper.pid,
+                target_pid,
                 std::mem::take(&mut helper.path),
                 stream,
             ));
         }
-        let pid = helper.pid;
         let target_pid = stream.finish(&mut helper, pid)?;
-        helper.armed = false;
-        Ok(Process::new(pid, target_pid))
+        match shape {
+            Shape::InPlace => {
+                helper.armed = false;
+                Ok(Process::new(pid, target_pid))
+            }
+            // The target is our own child; the helper has exited after reporting its pid.
+            Shape::Detach => {
+                reap_detached(&mut helper)?;
+                Ok(Process::new(target_pid, target_pid))
+            }
+            // The helper supervises: waiting for it is waiting for the target, and its exit
+            // record (read by `wait`) has the target's own status and usage.
+            Shape::Supervise | Shape::Init => {
+                helper.armed = false;
+                Ok(Process::supervised(pid, target_pid, stream))
+            }
+        }
     }
 }
 
-/// The exec-in-place shape's extra refusals (a new pid namespace, id maps other than this
-/// process's own ids), which depend on who is asking and so are not part of [`Spec::encode`].
-fn check_exec_in_place(spec: &[u8]) -> Result<(), EncodeError> {
+/// Reaps a detaching helper, which exits right after reporting the target's pid.
+fn reap_detached(helper: &mut Spawned) -> Result<(), Error> {
+    let status = helper
+        .reap()
+        .map_err(|e| helper_error(e, "waiting for the helper"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::Helper(io::Error::other(format!(
+            "{} ended ({status}) after starting a detached target",
+            helper.describe()
+        ))))
+    }
+}
+
+/// The process shape the helper will use (it decides the same way), with its refusals
+/// (ptrace in a supervised clone), which depend on who is asking and so are not part of
+/// [`Spec::encode`].
+fn shape_of(spec: &[u8]) -> Result<Shape, EncodeError> {
     let (euid, egid) = sys::effective_ids();
     forkexec_spec::decode(spec)
-        .and_then(|s| s.check_exec_in_place(euid, egid))
+        .and_then(|s| s.shape(euid, egid))
         .map_err(|e| EncodeError::refused(spec, e))
 }
 
@@ -351,7 +430,8 @@ fn inherited_fds(spec: &Spec) -> io::Result<Vec<RawFd>> {
         .filter(|(_, fd)| **fd >= 0)
         .map(|(i, &fd)| (format!("files[{i}]"), fd))
         .chain(spec.exec_file.map(|fd| ("exec_file".to_owned(), fd)))
-        .chain(spec.status_fd.map(|fd| ("status_fd".to_owned(), fd)));
+        .chain(spec.status_fd.map(|fd| ("status_fd".to_owned(), fd)))
+        .chain(spec.cgroup_fd.map(|fd| ("cgroup_fd".to_owned(), fd)));
     let mut fds = Vec::new();
     for (field, fd) in named {
         if !sys::fd_is_open(fd) {

@@ -43,7 +43,8 @@ pub struct Spec {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rlimits: Vec<Rlimit>,
     /// The target's fd table: target fd `i` = the runtime's fd `files[i]`, or closed for -1.
-    /// Every fd not listed is closed. Empty means the target gets no fds at all.
+    /// Every fd not listed is closed. Empty keeps fds 0, 1 and 2 as they are (`[-1, -1, -1]`
+    /// closes them too).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<i32>,
     /// `chdir` here before exec (after `pivot_root`, so relative to the new root).
@@ -112,6 +113,23 @@ pub struct Spec {
     /// protocol (sync answers included).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_fd: Option<i32>,
+    /// Clone shape: `CLONE_PARENT`, so the target is this process's own child (the helper
+    /// reports its pid and exits). Needed for ptrace together with a new pid namespace.
+    #[serde(skip_serializing_if = "is_false")]
+    pub detach: bool,
+    /// With `newpid`: pid 1 of the new namespace is a minimal init (reaps zombies, forwards
+    /// signals) and the target runs as pid 2.
+    #[serde(skip_serializing_if = "is_false")]
+    pub init: bool,
+    /// Kill the helper and the target (SIGKILL) when the thread that started them exits.
+    #[serde(skip_serializing_if = "is_false")]
+    pub die_with_parent: bool,
+    /// A cgroup (v2) directory to place the target in from its first instruction.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub cgroup: String,
+    /// The same, as an fd of this process open on the directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_fd: Option<i32>,
 }
 
 impl Default for Spec {
@@ -143,6 +161,11 @@ impl Default for Spec {
             ctty: false,
             setsid: true,
             status_fd: None,
+            detach: false,
+            init: false,
+            die_with_parent: false,
+            cgroup: String::new(),
+            cgroup_fd: None,
         }
     }
 }

@@ -114,21 +114,26 @@ impl Stream {
     /// the helper names another). On `Err`, `helper` is left armed or reaped: the caller's
     /// drop cleans up.
     pub fn finish(&mut self, helper: &mut Spawned, target_pid: u32) -> Result<u32, Error> {
-        self.read_until(helper, target_pid, false)
+        self.read_until(helper, target_pid, StopAt::End)
+    }
+
+    /// Reads status records up to and including the pid record (clone shapes).
+    pub fn through_pid(&mut self, helper: &mut Spawned, target_pid: u32) -> Result<u32, Error> {
+        self.read_until(helper, target_pid, StopAt::Pid)
     }
 
     /// Reads status records up to and including the sync record (answered by the callback).
     /// For a helper that stops itself before exec: the sync point comes before the stop, so
     /// the runtime must answer it before it can act as the tracer.
     pub fn through_sync(&mut self, helper: &mut Spawned, target_pid: u32) -> Result<u32, Error> {
-        self.read_until(helper, target_pid, true)
+        self.read_until(helper, target_pid, StopAt::Sync)
     }
 
     fn read_until(
         &mut self,
         helper: &mut Spawned,
         mut target_pid: u32,
-        stop_after_sync: bool,
+        stop_at: StopAt,
     ) -> Result<u32, Error> {
         while let Some(record) = self.read_record()? {
             match record {
@@ -146,7 +151,7 @@ impl Stream {
                     match self.sync_func.take().map_or(Ok(()), |f| f(pid)) {
                         Ok(()) => {
                             self.send(&[status::SYNC_CONTINUE], "answering sync")?;
-                            if stop_after_sync {
+                            if stop_at == StopAt::Sync {
                                 return Ok(target_pid);
                             }
                         }
@@ -157,7 +162,14 @@ impl Stream {
                         }
                     }
                 }
-                Record::Pid { pid } => target_pid = pid,
+                Record::Pid { pid } => {
+                    target_pid = pid;
+                    if stop_at == StopAt::Pid {
+                        return Ok(target_pid);
+                    }
+                }
+                // A supervising helper keeps the status fd open, so it says "executed".
+                Record::Exec { pid } => return Ok(pid),
                 // The supervise shape reports the target's end after `start` has returned;
                 // the exit status also reaches `Process::wait`.
                 Record::Exit { .. } => {}
@@ -180,6 +192,16 @@ impl Stream {
                 helper.describe()
             ),
         )))
+    }
+
+    /// After a supervising helper has ended: the target's exit record, if it sent one.
+    pub fn exit_record(&self) -> Option<Record> {
+        while let Ok(Some(record)) = self.read_record() {
+            if let Record::Exit { .. } = record {
+                return Some(record);
+            }
+        }
+        None
     }
 
     /// Reads one record; `None` at end of stream.
@@ -211,6 +233,14 @@ impl Stream {
             }
         }
     }
+}
+
+/// Where [`Stream::read_until`] may return before end of stream.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StopAt {
+    Pid,
+    Sync,
+    End,
 }
 
 fn is_disconnect(e: &io::Error) -> bool {

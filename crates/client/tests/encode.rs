@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{encodable_spec, full_spec};
+use common::encodable_spec;
 use forkexec_client::{EncodeError, Fault, Mount, Namespace, Resource, Rlimit, SockFilter, Spec};
 use forkexec_spec::layout::{cred_flag, mount_opt, ns, opt, record};
 use forkexec_spec::{decode, SpecError};
@@ -117,9 +117,19 @@ fn every_field_survives_the_decoder() {
     assert_eq!(cred.flags, cred_flag::NO_SETGROUPS);
     assert_eq!(cred.groups().collect::<Vec<_>>(), [3, 4]);
 
-    let all_but_no_setsid = opt::KNOWN & !opt::NO_SETSID;
-    assert_eq!(d.options, all_but_no_setsid);
+    let go_sandbox_options = opt::SYNC
+        | opt::PTRACE
+        | opt::NO_NEW_PRIVS
+        | opt::STOP_BEFORE_SECCOMP
+        | opt::GID_MAPPINGS_ENABLE_SETGROUPS
+        | opt::DROP_CAPS
+        | opt::UNSHARE_CGROUP_AFTER_SYNC
+        | opt::CTTY
+        | opt::DIE_WITH_PARENT;
+    assert_eq!(d.options, go_sandbox_options);
     assert_eq!(d.status_fd, Some(9));
+    assert_eq!(d.cgroup_path.unwrap().to_bytes(), b"/sys/fs/cgroup/box");
+    assert_eq!(d.cgroup_fd, None);
 }
 
 #[test]
@@ -127,7 +137,12 @@ fn exec_file_and_no_setsid_survive_the_decoder() {
     let spec = Spec {
         exec_path: None,
         ctty: false,
-        ..full_spec()
+        ..encodable_spec()
+    };
+    let spec = Spec {
+        exec_file: Some(5),
+        setsid: false,
+        ..spec
     };
     let d_bytes = spec.encode().unwrap();
     let d = decode(&d_bytes).unwrap();
@@ -164,13 +179,15 @@ fn records_come_in_the_documented_order() {
             GID_MAP,
             CREDENTIAL,
             OPTIONS,
-            STATUS_FD
+            STATUS_FD,
+            CGROUP_PATH
         ]
     );
     let spec = Spec {
         exec_path: None,
+        exec_file: Some(5),
         ctty: false,
-        ..full_spec()
+        ..encodable_spec()
     };
     let types = record_types(&spec.encode().unwrap());
     assert_eq!(&types[..4], [ARGS, ENV, EXEC_FD, RLIMIT]);

@@ -123,25 +123,41 @@ fn a_closed_fd_in_files_is_refused_before_spawning() {
     }
 }
 
-/// What only the clone shape can do is refused before spawning too, naming the record.
+/// Shape refusals (which depend on the caller) come before spawning too, naming the record.
 #[test]
-fn start_refuses_what_exec_in_place_cannot_do() {
-    use forkexec_client::{IdMap, Namespace};
+fn start_refuses_what_no_shape_can_do() {
+    use forkexec_client::Namespace;
     let start = |runner: Runner| match runner.helper("/nonexistent/forkexec").start() {
         Err(Error::Spec(e)) => e.to_string(),
         other => panic!("expected a spec error, got {other:?}"),
     };
-    let msg = start(Runner::new(["/bin/true"]).clone_flags([Namespace::NewPid]));
-    assert_eq!(
-        msg,
-        "spec: needs the clone shape (not supported in place) at byte 38 (clone_flags)"
-    );
-    // SAFETY: geteuid cannot fail.
-    let euid = unsafe { libc::geteuid() };
+    // ptrace in a supervised clone: the helper, not this process, would be the parent.
     let msg = start(
         Runner::new(["/bin/true"])
-            .clone_flags([Namespace::NewUser])
-            .uid_mappings([IdMap::new(0, euid.wrapping_add(1), 1)]),
+            .clone_flags([Namespace::NewPid])
+            .ptrace(true),
     );
-    assert!(msg.ends_with("(uid_mappings)"), "{msg}");
+    assert_eq!(msg, "spec: conflicting fields at byte 54 (options)");
+    // detach and init at once.
+    let msg = start(
+        Runner::new(["/bin/true"])
+            .clone_flags([Namespace::NewPid])
+            .detach(true)
+            .init(true),
+    );
+    assert_eq!(msg, "spec: conflicting fields at byte 54 (options)");
+}
+
+/// The client reads records only from its own socket: a sync answered elsewhere cannot work.
+#[test]
+fn status_fd_with_sync_is_refused() {
+    let runner = Runner::new(["/bin/true"])
+        .sync_func(|_| Ok::<(), forkexec_client::BoxError>(()))
+        .helper("/nonexistent/forkexec");
+    let mut runner = runner;
+    runner.spec.status_fd = Some(2);
+    match runner.start() {
+        Err(Error::Helper(e)) => assert!(e.to_string().starts_with("status_fd with sync"), "{e}"),
+        other => panic!("expected a helper error, got {other:?}"),
+    }
 }

@@ -38,7 +38,8 @@ fn non_default_booleans_are_serialized() {
 }
 
 /// Every key DESIGN.md's JSON form names, plus forkexec's own (`exec_path`, `setsid`,
-/// `status_fd`, `mkdir`, `file`).
+/// `status_fd`, `mkdir`, `file`, and the clone shapes' `detach`, `init`, `die_with_parent`,
+/// `cgroup`, `cgroup_fd`).
 #[test]
 fn every_documented_key_is_accepted() {
     let json = r#"{
@@ -74,7 +75,12 @@ fn every_documented_key_is_accepted() {
         "unshare_cgroup_after_sync": true,
         "ctty": true,
         "setsid": false,
-        "status_fd": 9
+        "status_fd": 9,
+        "detach": true,
+        "init": true,
+        "die_with_parent": true,
+        "cgroup": "/sys/fs/cgroup/box",
+        "cgroup_fd": 7
     }"#;
     assert_eq!(Spec::from_json(json).unwrap(), full_spec());
 }

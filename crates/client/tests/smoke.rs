@@ -10,7 +10,14 @@ fn probe_reports_through_the_helper() {
 
 #[test]
 fn probe_runs_in_a_sandbox_root() {
-    let r = report(sandbox_root(&["report"]));
+    let runner = sandbox_root(&["report"]);
+    let root = runner.spec.pivot_root.clone();
+    let r = report(runner);
+    remove_root(&root);
     assert_eq!(r["uid"][1], 0);
-    assert!(r["root"].as_array().unwrap().iter().any(|e| e == "usr"), "{}", r["root"]);
+    assert!(
+        r["root"].as_array().unwrap().iter().any(|e| e == "usr"),
+        "{}",
+        r["root"]
+    );
 }

@@ -24,8 +24,14 @@ fn main() {
         "syscall" => try_syscall(&args[2]),
         "exit" => std::process::exit(args[2].parse().unwrap()),
         "signal" => {
-            // SAFETY: raise() on our own process.
-            unsafe { libc::raise(args[2].parse().unwrap()) };
+            let sig = args[2].parse().unwrap();
+            // The default action, even for the signals std handles itself (SIGSEGV and SIGBUS,
+            // whose handler returns from a raised signal, and the ignored SIGPIPE).
+            // SAFETY: signal() with SIG_DFL and raise() on our own process.
+            unsafe {
+                libc::signal(sig, libc::SIG_DFL);
+                libc::raise(sig);
+            }
             std::process::exit(0);
         }
         "sleep" => {

@@ -45,7 +45,8 @@ pub enum Fault {
     MissingArgs = 15,
     /// Fields that contradict each other (mounts without a mount namespace, …).
     Conflict = 16,
-    /// Needs the clone shape (a new pid namespace, id maps only an outer process may write).
+    /// Needs a process shape this helper cannot provide. (Reserved: version 1 helpers with the
+    /// clone shapes never report it; the number stays taken.)
     NeedsCloneShape = 17,
 }
 
@@ -295,6 +296,9 @@ pub struct Spec<'a> {
     pub credential: Option<Credential<'a>>,
     pub options: u64,
     pub status_fd: Option<u32>,
+    /// A cgroup (v2) directory to place the target in, by path or by fd.
+    pub cgroup_path: Option<&'a CStr>,
+    pub cgroup_fd: Option<u32>,
     /// The record area (everything after the header), for re-walking repeatable records.
     body: &'a [u8],
     rlimit_count: usize,
@@ -302,7 +306,6 @@ pub struct Spec<'a> {
     /// Offsets of the records refused only by the exec-in-place shape check.
     uid_map_offset: usize,
     gid_map_offset: usize,
-    clone_flags_offset: usize,
     options_offset: usize,
 }
 
@@ -343,30 +346,48 @@ impl<'a> Spec<'a> {
         self.mount_count
     }
 
-    /// Refuses what the exec-in-place shape cannot do: a new pid namespace, id maps other than
-    /// one entry of size 1 onto the caller's own `euid`/`egid`, or `setgroups` left allowed with
-    /// a gid map. (The clone shape lifts these.)
-    pub fn check_exec_in_place(&self, euid: u32, egid: u32) -> Result<()> {
-        if self.clone_flags & ns::NEWPID != 0 {
-            return err(self.clone_flags_offset, Fault::NeedsCloneShape);
+    /// The process shape this spec needs when run by a process with these effective ids
+    /// (docs/spec.md, "Process shapes"): exec in place whenever possible; a clone for a new pid
+    /// namespace, for id maps only an outer process may write, or when asked (detach, init).
+    /// Refuses ptrace or a stop before seccomp in a supervised clone, where the helper, not
+    /// the runtime, would be the parent (detach makes the runtime the parent).
+    pub fn shape(&self, euid: u32, egid: u32) -> Result<Shape> {
+        let self_map = |map: Option<IdMap>, own: u32| {
+            map.is_none_or(|m| m.len() == 1 && m.iter().all(|e| e.size == 1 && e.host_id == own))
+        };
+        let outer_maps = !self_map(self.uid_map, euid)
+            || !self_map(self.gid_map, egid)
+            || (self.gid_map.is_some() && self.has(opt::GID_MAPPINGS_ENABLE_SETGROUPS));
+        let shape = if self.has(opt::INIT) {
+            Shape::Init
+        } else if self.has(opt::DETACH) {
+            Shape::Detach
+        } else if outer_maps || self.clone_flags & ns::NEWPID != 0 {
+            Shape::Supervise
+        } else {
+            Shape::InPlace
+        };
+        let traced = self.has(opt::PTRACE) || self.has(opt::STOP_BEFORE_SECCOMP);
+        if traced && matches!(shape, Shape::Supervise | Shape::Init) {
+            return err(self.options_offset, Fault::Conflict);
         }
-        for (map, own, at) in [
-            (self.uid_map, euid, self.uid_map_offset),
-            (self.gid_map, egid, self.gid_map_offset),
-        ] {
-            if let Some(map) = map {
-                let single_self =
-                    map.len() == 1 && map.iter().all(|e| e.size == 1 && e.host_id == own);
-                if !single_self {
-                    return err(at, Fault::NeedsCloneShape);
-                }
-            }
-        }
-        if self.gid_map.is_some() && self.has(opt::GID_MAPPINGS_ENABLE_SETGROUPS) {
-            return err(self.options_offset, Fault::NeedsCloneShape);
-        }
-        Ok(())
+        Ok(shape)
     }
+}
+
+/// How the helper runs the target (see [`Spec::shape`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// The helper unshares and becomes the target: no extra process.
+    InPlace,
+    /// The helper clones the target into its namespaces, writes its id maps, forwards
+    /// signals, waits, writes an exit record and ends the way the target ended.
+    Supervise,
+    /// Like supervise, but with `CLONE_PARENT`: the target is the runtime's own child and the
+    /// helper exits once it has reported the pid.
+    Detach,
+    /// Supervise a minimal init (pid 1 of the new pid namespace) that runs the target as pid 2.
+    Init,
 }
 
 /// Decodes and validates a whole spec. `buf` must be exactly the spec (the header's total
@@ -378,13 +399,13 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
         body,
         ..Spec::default()
     };
-    let mut seen: u32 = 0;
+    let mut seen: u64 = 0;
     let mut args_seen = false;
     let mut exec_path_at = 0;
-    let mut ctty_at = 0;
     let mut mount_at = 0;
     let mut pivot_at = 0;
     let mut uts_at = 0;
+    let mut cgroup_at = 0;
 
     let mut at = 0;
     while at < body.len() {
@@ -446,7 +467,6 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
                     return err(pat, Fault::UnknownBits);
                 }
                 spec.clone_flags = flags;
-                spec.clone_flags_offset = pat;
             }
             record::MOUNT => {
                 if spec.mount_count == limit::MOUNTS {
@@ -490,9 +510,20 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
                 }
                 spec.options = bits;
                 spec.options_offset = pat;
-                ctty_at = pat;
             }
             record::STATUS_FD => spec.status_fd = Some(parse_fd(p, pat)?),
+            record::CGROUP_PATH => {
+                let path = parse_path(p, pat, limit::PATH)?;
+                if path.to_bytes().first() != Some(&b'/') {
+                    return err(pat, Fault::BadValue);
+                }
+                spec.cgroup_path = Some(path);
+                cgroup_at = abs;
+            }
+            record::CGROUP_FD => {
+                spec.cgroup_fd = Some(parse_fd(p, pat)?);
+                cgroup_at = abs;
+            }
             _ => return err(abs, Fault::UnknownRecord),
         }
     }
@@ -529,7 +560,16 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
         return err(spec.gid_map_offset, Fault::Conflict);
     }
     if spec.has(opt::CTTY) && spec.has(opt::NO_SETSID) {
-        return err(ctty_at, Fault::Conflict);
+        return err(spec.options_offset, Fault::Conflict);
+    }
+    if spec.cgroup_path.is_some() && spec.cgroup_fd.is_some() {
+        return err(cgroup_at, Fault::Conflict);
+    }
+    if spec.has(opt::DETACH) && spec.has(opt::INIT) {
+        return err(spec.options_offset, Fault::Conflict);
+    }
+    if spec.has(opt::INIT) && spec.clone_flags & ns::NEWPID == 0 {
+        return err(spec.options_offset, Fault::Conflict);
     }
     Ok(spec)
 }

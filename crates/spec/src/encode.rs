@@ -200,6 +200,14 @@ impl<S: Sink> Writer<S> {
     pub fn options(&mut self, bits: u64) {
         self.record(record::OPTIONS, 0, &[&bits.to_le_bytes()]);
     }
+    /// CGROUP_PATH: place the target in this cgroup (v2) directory.
+    pub fn cgroup_path(&mut self, path: &[u8]) {
+        self.string(record::CGROUP_PATH, path);
+    }
+    /// CGROUP_FD: place the target in the cgroup (v2) directory open on this helper fd.
+    pub fn cgroup_fd(&mut self, fd: u32) {
+        self.record(record::CGROUP_FD, 0, &[&fd.to_le_bytes()]);
+    }
     /// STATUS_FD: write status records here instead of the spec fd.
     pub fn status_fd(&mut self, fd: u32) {
         self.record(record::STATUS_FD, 0, &[&fd.to_le_bytes()]);

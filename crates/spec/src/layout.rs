@@ -57,9 +57,13 @@ pub mod record {
     pub const OPTIONS: u16 = 17;
     /// u32: the fd to write status records to (default: the spec fd).
     pub const STATUS_FD: u16 = 18;
+    /// One NUL-terminated absolute path of a cgroup (v2) directory to place the target in.
+    pub const CGROUP_PATH: u16 = 19;
+    /// u32: a helper fd open on a cgroup (v2) directory to place the target in.
+    pub const CGROUP_FD: u16 = 20;
 
     /// Highest record type this version knows.
-    pub const LAST: u16 = STATUS_FD;
+    pub const LAST: u16 = CGROUP_FD;
 
     /// Printable record name, for diagnostics.
     pub fn name(ty: u16) -> &'static str {
@@ -82,6 +86,8 @@ pub mod record {
             CREDENTIAL => "credential",
             OPTIONS => "options",
             STATUS_FD => "status_fd",
+            CGROUP_PATH => "cgroup",
+            CGROUP_FD => "cgroup_fd",
             _ => "unknown",
         }
     }
@@ -112,6 +118,14 @@ pub mod opt {
     pub const CTTY: u64 = 1 << 7;
     /// Stay in the caller's session (by default the target gets a new session, as in go-sandbox).
     pub const NO_SETSID: u64 = 1 << 8;
+    /// Clone shape: `CLONE_PARENT`, the target becomes the runtime's own child; the helper
+    /// reports its pid and exits (needed for ptrace with a new pid namespace).
+    pub const DETACH: u64 = 1 << 9;
+    /// Clone shape with a new pid namespace: pid 1 is the helper's minimal init (reaps zombies,
+    /// forwards signals), the target runs as pid 2.
+    pub const INIT: u64 = 1 << 10;
+    /// `PR_SET_PDEATHSIG(SIGKILL)` for the helper and the target, re-armed after id changes.
+    pub const DIE_WITH_PARENT: u64 = 1 << 11;
 
     /// Whether the helper stops itself (SIGSTOP) before loading seccomp, so only a tracer can
     /// let it go on: `STOP_BEFORE_SECCOMP`, implied by `PTRACE` with a seccomp filter (as in
@@ -130,7 +144,10 @@ pub mod opt {
         | DROP_CAPS
         | UNSHARE_CGROUP_AFTER_SYNC
         | CTTY
-        | NO_SETSID;
+        | NO_SETSID
+        | DETACH
+        | INIT
+        | DIE_WITH_PARENT;
 }
 
 /// `CLONE_NEW*` namespace flags accepted in the CLONE_FLAGS record.

@@ -16,5 +16,5 @@ pub mod layout;
 pub mod location;
 pub mod status;
 
-pub use decode::{decode, Fault, Spec, SpecError};
+pub use decode::{decode, Fault, Shape, Spec, SpecError};
 pub use location::Location;

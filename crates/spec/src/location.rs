@@ -99,6 +99,13 @@ locations! {
     CloseRange = 41 => "close_range",
     /// Reading the capability sets before dropping them.
     GetCap = 42 => "get_cap",
+    /// Entering the cgroup: opening its directory (index 0) or writing `cgroup.procs` (1).
+    Cgroup = 43 => "cgroup",
+    /// `PR_SET_PDEATHSIG` (index 0 helper, 1 target); ESRCH when the parent was already gone.
+    Pdeathsig = 44 => "pdeathsig",
+    /// Setting up a supervisor (helper or init): the signal mask (index 0), the signalfd (1),
+    /// the handshake socket (2), waiting (3).
+    Supervise = 45 => "supervise",
 }
 
 impl core::fmt::Display for Location {

@@ -4,14 +4,14 @@
 //! (well under `PIPE_BUF`, so records never interleave). EOF on the status fd with no error
 //! record means `execve` succeeded (the fd is close-on-exec).
 //!
-//! | offset | error | sync | pid | exit |
-//! |---|---|---|---|---|
-//! | 0 | kind = 1 | kind = 2 | kind = 3 | kind = 4 |
-//! | 4 | u32 location | u32 pid | u32 pid | i32 wait status |
-//! | 8 | i32 errno | 0 | 0 | u64 user time (µs) |
-//! | 12 | u32 index | 0 | 0 | |
-//! | 16 | u32 detail | 0 | 0 | u64 system time (µs) |
-//! | 24 | 0 | 0 | 0 | u64 max RSS (KiB) |
+//! | offset | error | sync | pid | exit | exec |
+//! |---|---|---|---|---|---|
+//! | 0 | kind = 1 | kind = 2 | kind = 3 | kind = 4 | kind = 5 |
+//! | 4 | u32 location | u32 pid | u32 pid | i32 wait status | u32 pid |
+//! | 8 | i32 errno | 0 | 0 | u64 user time (µs) | 0 |
+//! | 12 | u32 index | 0 | 0 | | 0 |
+//! | 16 | u32 detail | 0 | 0 | u64 system time (µs) | 0 |
+//! | 24 | 0 | 0 | 0 | u64 max RSS (KiB) | 0 |
 
 /// Size of every status record.
 pub const RECORD_LEN: usize = 32;
@@ -22,6 +22,7 @@ pub mod kind {
     pub const SYNC: u32 = 2;
     pub const PID: u32 = 3;
     pub const EXIT: u32 = 4;
+    pub const EXEC: u32 = 5;
 }
 
 /// The runtime's answer to a sync record: one byte, [`SYNC_CONTINUE`] or anything else to abort.
@@ -51,6 +52,9 @@ pub enum Record {
     Sync { pid: u32 },
     /// The target's pid as the runtime sees it (clone shapes).
     Pid { pid: u32 },
+    /// The target was executed (clone shapes that supervise it, where the helper keeps the
+    /// status fd open, so EOF cannot say it).
+    Exec { pid: u32 },
     /// The supervised target ended.
     Exit {
         status: i32,
@@ -83,6 +87,10 @@ impl Record {
             }
             Record::Pid { pid } => {
                 put_u32(&mut b, 0, kind::PID);
+                put_u32(&mut b, 4, pid);
+            }
+            Record::Exec { pid } => {
+                put_u32(&mut b, 0, kind::EXEC);
                 put_u32(&mut b, 4, pid);
             }
             Record::Exit {
@@ -118,6 +126,7 @@ impl Record {
             },
             kind::SYNC => Record::Sync { pid: u32_at(4) },
             kind::PID => Record::Pid { pid: u32_at(4) },
+            kind::EXEC => Record::Exec { pid: u32_at(4) },
             kind::EXIT => Record::Exit {
                 status: u32_at(4) as i32,
                 utime_us: u64_at(8),

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{build, build_at, ms, s, Owned, OwnedCredential, OwnedMount, W};
-use forkexec_spec::decode::{decode, total_len, Fault, Spec, SpecError};
+use forkexec_spec::decode::{decode, total_len, Fault, Shape, Spec, SpecError};
 use forkexec_spec::layout::{
     self, cred_flag, limit, mount_opt, ns, opt, record, HEADER_LEN, RECORD_HEADER_LEN,
 };
@@ -150,7 +150,7 @@ fn full(w: &mut W) {
     w.uid_map([(0, 1000, 1), (1, 100_000, 65_536)]);
     w.gid_map([(0, 1000, 1)]);
     w.credential(1, 2, cred_flag::NO_SETGROUPS, &[3, 4, 5]);
-    w.options(opt::KNOWN & !opt::NO_SETSID);
+    w.options(opt::KNOWN & !opt::NO_SETSID & !opt::DETACH);
     w.status_fd(7);
 }
 
@@ -199,7 +199,7 @@ fn full_owned() -> Owned {
             flags: cred_flag::NO_SETGROUPS,
             groups: vec![3, 4, 5],
         }),
-        options: opt::KNOWN & !opt::NO_SETSID,
+        options: opt::KNOWN & !opt::NO_SETSID & !opt::DETACH,
         status_fd: Some(7),
     }
 }
@@ -243,7 +243,7 @@ fn minimal_spec_bytes_and_fields() {
     assert!(spec.credential.is_none());
     assert_eq!(spec.options, 0);
     assert_eq!(spec.status_fd, None);
-    assert_eq!(spec.check_exec_in_place(1000, 1000), Ok(()));
+    assert_eq!(spec.shape(1000, 1000), Ok(Shape::InPlace));
 }
 
 #[test]
@@ -762,6 +762,8 @@ fn record_names() {
         (record::CREDENTIAL, "credential"),
         (record::OPTIONS, "options"),
         (record::STATUS_FD, "status_fd"),
+        (record::CGROUP_PATH, "cgroup"),
+        (record::CGROUP_FD, "cgroup_fd"),
     ];
     for (i, (ty, name)) in names.iter().enumerate() {
         assert_eq!(*ty as usize, i + 1);
@@ -1027,13 +1029,16 @@ fn unknown_option_bits() {
     for bit in 0..64 {
         let b = 1u64 << bit;
         let (buf, at) = base_and(record::OPTIONS, 0, &b.to_le_bytes());
-        if opt::KNOWN & b != 0 {
+        if b == opt::INIT {
+            // init is pid 1 of a new pid namespace: alone it is a conflict.
+            refused(&buf, at + 8, Fault::Conflict);
+        } else if opt::KNOWN & b != 0 {
             assert_eq!(accepted(&buf).options, b);
         } else {
             refused(&buf, at + 8, Fault::UnknownBits);
         }
     }
-    assert_eq!(opt::KNOWN, 0x1ff);
+    assert_eq!(opt::KNOWN, 0xfff);
 }
 
 #[test]
@@ -1355,122 +1360,151 @@ fn in_place(f: impl FnOnce(&mut W)) -> Vec<u8> {
     })
 }
 
-fn check_in_place(buf: &[u8], euid: u32, egid: u32) -> Result<(), SpecError> {
-    accepted(buf).check_exec_in_place(euid, egid)
+fn shape(buf: &[u8], euid: u32, egid: u32) -> Result<Shape, SpecError> {
+    accepted(buf).shape(euid, egid)
 }
 
 #[test]
-fn exec_in_place_refuses_newpid() {
-    let (buf, at) = build_at(base, |w| w.clone_flags(ns::NEWPID | ns::NEWNS));
-    assert_eq!(
-        check_in_place(&buf, 0, 0),
-        Err(SpecError {
-            offset: (at + 8) as u32,
-            fault: Fault::NeedsCloneShape
-        })
-    );
+fn exec_in_place_is_the_default_shape() {
+    assert_eq!(shape(&in_place(|_| {}), 0, 0), Ok(Shape::InPlace));
     let buf = in_place(|w| w.clone_flags(ns::IN_PLACE));
-    assert_eq!(check_in_place(&buf, 0, 0), Ok(()));
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::InPlace));
     assert_eq!(ns::IN_PLACE & ns::NEWPID, 0);
+    // One entry of size 1 onto our own ids (any inside id) is written in place.
+    let buf = in_place(|w| {
+        w.clone_flags(ns::NEWUSER);
+        w.uid_map([(0, 1000, 1)]);
+        w.gid_map([(65_534, 100, 1)]);
+    });
+    assert_eq!(shape(&buf, 1000, 100), Ok(Shape::InPlace));
+    // setgroups left allowed without a gid map: still in place.
+    let buf = in_place(|w| {
+        w.clone_flags(ns::NEWUSER);
+        w.uid_map([(0, 7, 1)]);
+        w.options(opt::GID_MAPPINGS_ENABLE_SETGROUPS);
+    });
+    assert_eq!(shape(&buf, 7, 7), Ok(Shape::InPlace));
 }
 
 #[test]
-fn exec_in_place_needs_single_self_maps() {
-    let bad_maps: [&[(u32, u32, u32)]; 4] = [
+fn a_new_pid_namespace_is_supervised() {
+    let buf = in_place(|w| w.clone_flags(ns::NEWPID | ns::NEWNS));
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::Supervise));
+}
+
+#[test]
+fn maps_only_an_outer_process_may_write_are_supervised() {
+    let outer_maps: [&[(u32, u32, u32)]; 4] = [
         &[(0, 1000, 1), (1, 100_000, 10)], // more than one entry
         &[(0, 1000, 2)],                   // size != 1
         &[(0, 1001, 1)],                   // not our own id
         &[(0, 0, 1)],                      // not our own id (we are 1000)
     ];
     for uid in [true, false] {
-        for map in bad_maps {
-            let (buf, at) = build_at(
-                |w| {
-                    base(w);
-                    w.clone_flags(ns::NEWUSER);
-                },
-                |w| {
-                    if uid {
-                        w.uid_map(map.iter().copied())
-                    } else {
-                        w.gid_map(map.iter().copied())
-                    }
-                },
-            );
-            assert_eq!(
-                check_in_place(&buf, 1000, 1000),
-                Err(SpecError {
-                    offset: at as u32,
-                    fault: Fault::NeedsCloneShape
-                }),
-                "{map:?}"
-            );
+        for map in outer_maps {
+            let buf = in_place(|w| {
+                w.clone_flags(ns::NEWUSER);
+                if uid {
+                    w.uid_map(map.iter().copied())
+                } else {
+                    w.gid_map(map.iter().copied())
+                }
+            });
+            assert_eq!(shape(&buf, 1000, 1000), Ok(Shape::Supervise), "{map:?}");
         }
     }
-    // One entry of size 1 onto our own ids, any inside id: fine.
+    // The uid map is checked against euid, the gid map against egid.
     let buf = in_place(|w| {
         w.clone_flags(ns::NEWUSER);
         w.uid_map([(0, 1000, 1)]);
-        w.gid_map([(65_534, 100, 1)]);
+        w.gid_map([(0, 1000, 1)]);
     });
-    assert_eq!(check_in_place(&buf, 1000, 100), Ok(()));
-    // The uid map is checked against euid, the gid map against egid.
-    let (buf, at) = build_at(
-        |w| {
-            base(w);
-            w.clone_flags(ns::NEWUSER);
-            w.uid_map([(0, 1000, 1)]);
-        },
-        |w| w.gid_map([(0, 1000, 1)]),
-    );
-    assert_eq!(
-        check_in_place(&buf, 1000, 100),
-        Err(SpecError {
-            offset: at as u32,
-            fault: Fault::NeedsCloneShape
-        })
-    );
-}
-
-#[test]
-fn exec_in_place_refuses_setgroups_with_a_gid_map() {
-    let (buf, at) = build_at(
-        |w| {
-            base(w);
-            w.clone_flags(ns::NEWUSER);
-            w.gid_map([(0, 7, 1)]);
-        },
-        |w| w.options(opt::GID_MAPPINGS_ENABLE_SETGROUPS),
-    );
-    assert_eq!(
-        check_in_place(&buf, 7, 7),
-        Err(SpecError {
-            offset: (at + 8) as u32,
-            fault: Fault::NeedsCloneShape
-        })
-    );
-    // Without a gid map the option is harmless.
+    assert_eq!(shape(&buf, 1000, 100), Ok(Shape::Supervise));
+    assert_eq!(shape(&buf, 1000, 1000), Ok(Shape::InPlace));
+    // A gid map with setgroups allowed needs an outer writer too.
     let buf = in_place(|w| {
         w.clone_flags(ns::NEWUSER);
-        w.uid_map([(0, 7, 1)]);
+        w.gid_map([(0, 7, 1)]);
         w.options(opt::GID_MAPPINGS_ENABLE_SETGROUPS);
     });
-    assert_eq!(check_in_place(&buf, 7, 7), Ok(()));
+    assert_eq!(shape(&buf, 7, 7), Ok(Shape::Supervise));
 }
 
 #[test]
-fn exec_in_place_checks_newpid_first() {
-    let (buf, at) = build_at(base, |w| {
-        w.clone_flags(ns::NEWPID | ns::NEWUSER);
-        w.uid_map([(0, 1, 5)]);
+fn detach_and_init_are_asked_for() {
+    let buf = in_place(|w| w.options(opt::DETACH));
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::Detach));
+    let buf = in_place(|w| {
+        w.clone_flags(ns::NEWPID);
+        w.options(opt::INIT);
     });
-    assert_eq!(
-        check_in_place(&buf, 0, 0),
-        Err(SpecError {
-            offset: (at + 8) as u32,
-            fault: Fault::NeedsCloneShape
-        })
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::Init));
+    // Ptrace with a new pid namespace works detached: the runtime is the parent.
+    let buf = in_place(|w| {
+        w.clone_flags(ns::NEWPID);
+        w.options(opt::DETACH | opt::PTRACE | opt::STOP_BEFORE_SECCOMP);
+    });
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::Detach));
+}
+
+#[test]
+fn init_needs_a_pid_namespace_and_excludes_detach() {
+    let (buf, at) = build_at(base, |w| w.options(opt::INIT));
+    refused(&buf, at + 8, Fault::Conflict);
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.clone_flags(ns::NEWPID);
+        },
+        |w| w.options(opt::INIT | opt::DETACH),
     );
+    refused(&buf, at + 8, Fault::Conflict);
+}
+
+#[test]
+fn a_supervised_clone_cannot_be_traced_by_the_runtime() {
+    for traced in [opt::PTRACE, opt::STOP_BEFORE_SECCOMP] {
+        for extra in [0, opt::INIT] {
+            let (buf, at) = build_at(
+                |w| {
+                    base(w);
+                    w.clone_flags(ns::NEWPID);
+                },
+                |w| w.options(traced | extra),
+            );
+            assert_eq!(
+                shape(&buf, 0, 0),
+                Err(SpecError {
+                    offset: (at + 8) as u32,
+                    fault: Fault::Conflict
+                })
+            );
+        }
+    }
+}
+
+#[test]
+fn cgroup_by_path_or_fd_not_both() {
+    let buf = in_place(|w| w.cgroup_path(b"/sys/fs/cgroup/unified/job"));
+    let spec = accepted(&buf);
+    assert_eq!(
+        spec.cgroup_path.unwrap().to_bytes(),
+        b"/sys/fs/cgroup/unified/job"
+    );
+    let buf = in_place(|w| w.cgroup_fd(7));
+    assert_eq!(accepted(&buf).cgroup_fd, Some(7));
+    let (buf, at) = build_at(base, |w| w.cgroup_path(b"relative/job"));
+    refused(&buf, at + 8, Fault::BadValue);
+    let (buf, at) = build_at(base, |w| w.cgroup_fd(1 << 20));
+    refused(&buf, at + 8, Fault::FdOutOfRange);
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.cgroup_path(b"/sys/fs/cgroup/x");
+        },
+        |w| w.cgroup_fd(7),
+    );
+    refused(&buf, at, Fault::Conflict);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1567,7 +1601,7 @@ fn locations_1_to_32_are_go_sandboxs() {
 
 #[test]
 fn every_location_round_trips() {
-    assert_eq!(Location::ALL.len(), 42);
+    assert_eq!(Location::ALL.len(), 45);
     let mut names = std::collections::HashSet::new();
     for (i, &loc) in Location::ALL.iter().enumerate() {
         let n = i as u32 + 1;
@@ -1576,7 +1610,7 @@ fn every_location_round_trips() {
         assert!(names.insert(loc.name()), "duplicate name {}", loc.name());
     }
     assert_eq!(Location::from_u32(0), None);
-    assert_eq!(Location::from_u32(43), None);
+    assert_eq!(Location::from_u32(46), None);
     assert_eq!(Location::from_u32(u32::MAX), None);
     let own = [
         (33, "spec_read"),
@@ -1589,6 +1623,9 @@ fn every_location_round_trips() {
         (40, "setdomainname"),
         (41, "close_range"),
         (42, "get_cap"),
+        (43, "cgroup"),
+        (44, "pdeathsig"),
+        (45, "supervise"),
     ];
     for (n, name) in own {
         assert_eq!(Location::from_u32(n).unwrap().name(), name);
@@ -1719,7 +1756,7 @@ fn random_mutations_never_panic() {
                 });
                 assert_eq!(Owned::of(&respec), owned);
                 for (euid, egid) in [(0, 0), (1000, 1000)] {
-                    let _ = spec.check_exec_in_place(euid, egid);
+                    let _ = spec.shape(euid, egid);
                 }
             }
             Err(e) => {
@@ -1834,6 +1871,10 @@ fn random_owned(rng: &mut Rng) -> Owned {
     }
     if o.uid_map.is_some() || o.gid_map.is_some() {
         o.clone_flags |= ns::NEWUSER;
+    }
+    if o.options & opt::INIT != 0 {
+        o.options &= !opt::DETACH;
+        o.clone_flags |= ns::NEWPID;
     }
     o
 }

@@ -7,7 +7,8 @@ use forkexec_client::{
 };
 
 /// A spec with every field away from its default. The helper would refuse it (`exec_path`
-/// with `exec_file`, `ctty` without `setsid`); [`encodable_spec`] is the nearest one it takes.
+/// with `exec_file`, `ctty` without `setsid`, `detach` with `init`, …); [`encodable_spec`] is
+/// the nearest one it takes.
 pub fn full_spec() -> Spec {
     Spec {
         args: vec!["/bin/prog".into(), "-x".into()],
@@ -57,14 +58,23 @@ pub fn full_spec() -> Spec {
         ctty: true,
         setsid: false,
         status_fd: Some(9),
+        detach: true,
+        init: true,
+        die_with_parent: true,
+        cgroup: "/sys/fs/cgroup/box".into(),
+        cgroup_fd: Some(7),
     }
 }
 
-/// [`full_spec`] without its conflicts: no `exec_file`, and `setsid` left on for `ctty`.
+/// [`full_spec`] without its conflicts: no `exec_file`, `setsid` left on for `ctty`, no
+/// `detach` with `init` (which needs `newpid`), one way to name the cgroup.
 pub fn encodable_spec() -> Spec {
     Spec {
         exec_file: None,
         setsid: true,
+        detach: false,
+        init: false,
+        cgroup_fd: None,
         ..full_spec()
     }
 }

@@ -146,7 +146,8 @@ pub fn scratch_dir(tag: &str) -> PathBuf {
 }
 static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
-/// A Runner for the probe inside a new user + mount namespace, pivot_root onto a tmpfs, with
+/// A Runner for the probe inside a new user + mount namespace (its pivot_root directory is a
+/// fresh [`scratch_dir`]: remove `spec.pivot_root` afterwards, e.g. with [`remove_root`]), pivot_root onto a tmpfs, with
 /// the host's /usr, /bin, /lib, /lib64 (where present) and the probe bound read-only, and the
 /// caller mapped to root (uid 0, gid 0) inside.
 pub fn sandbox_root(args: &[&str]) -> Runner {
@@ -170,7 +171,16 @@ pub fn sandbox_root(args: &[&str]) -> Runner {
             r = r.mount(Mount::bind(dir, dir, true));
         }
     }
-    r.mount(Mount::bind(probe().to_string_lossy().to_string(), PROBE_IN_ROOT, true))
+    r.mount(Mount::bind(
+        probe().to_string_lossy().to_string(),
+        PROBE_IN_ROOT,
+        true,
+    ))
+}
+
+/// Removes the (empty) pivot_root directory of a [`sandbox_root`] runner.
+pub fn remove_root(pivot_root: &str) {
+    let _ = std::fs::remove_dir(pivot_root);
 }
 
 /// What the helper said about raw spec bytes.
@@ -209,7 +219,12 @@ pub fn raw_with(bytes: &[u8], adjust: impl FnOnce(&mut Command)) -> RawResult {
     let _ = ours.shutdown(std::net::Shutdown::Write);
     let records = read_records(&mut ours);
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     let status = child.wait().unwrap();
     RawResult {
         records,

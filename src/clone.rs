@@ -1,0 +1,112 @@
+//! The clone shapes (docs/spec.md, "Process shapes"): the helper clones the target into its
+//! namespaces, writes its id maps from outside (any map the helper's own privilege allows),
+//! reports the pid, and lets it go on with one byte on a private handshake socket. Then the
+//! helper supervises it, or (detach) exits, leaving it the runtime's child; with init, the
+//! clone is pid 1 of the new pid namespace and runs the target as pid 2.
+//!
+//! The handshake socket also tells the supervisor how setup ended: a byte from the target's
+//! side means it failed (its error record is already on the status fd); EOF means it executed
+//! (the socket is close-on-exec).
+
+use forkexec_spec::layout::ns;
+use forkexec_spec::status::Record;
+use forkexec_spec::{Location, Shape, Spec};
+
+use crate::{cgroup, init, lifeline, report, supervise, sys, At, Channel, Failure};
+
+const CLONE_PARENT: u64 = linux_raw_sys::general::CLONE_PARENT as u64;
+const SIG_BLOCK: u32 = linux_raw_sys::general::SIG_BLOCK;
+const SIG_SETMASK: u32 = linux_raw_sys::general::SIG_SETMASK;
+
+/// Clones the target. Returns only in the target (or, with init, in pid 2), which goes on
+/// with the chain; the helper's side supervises or exits.
+pub fn into_namespaces(spec: &Spec, shape: Shape, chan: &mut Channel) -> Result<(), Failure> {
+    let mut flags = spec.clone_flags;
+    if shape == Shape::Detach {
+        flags |= CLONE_PARENT;
+    }
+    let cgroup = cgroup::open_dir(spec)?;
+    let [ours, theirs] = sys::socketpair().at_index(Location::Supervise, 2)?;
+    // Init reports the target's own end (a signal, which pid 1 cannot mirror) through here.
+    let [report_read, report_write] = match shape {
+        Shape::Init => sys::pipe().at_index(Location::Supervise, 2)?,
+        _ => [-1, -1],
+    };
+    // Signals wait in the queue until the supervisor's signalfd reads them; the target
+    // restores the mask before it runs anything.
+    let old_mask = sys::sigprocmask(SIG_BLOCK, supervise::CATCHABLE).at(Location::Supervise)?;
+    let helper = sys::getpid();
+
+    let pid = sys::clone(flags, cgroup).at(Location::Clone)?;
+    if pid != 0 {
+        let _ = sys::close(theirs);
+        if report_write >= 0 {
+            let _ = sys::close(report_write);
+        }
+        after_clone(spec, shape, chan, pid, ours, report_read);
+    }
+
+    // The clone: the target, or init.
+    let _ = sys::close(ours);
+    if report_read >= 0 {
+        let _ = sys::close(report_read);
+    }
+    chan.handshake = Some(theirs);
+    chan.parent = expected_parent(spec, shape, chan, helper);
+    if shape != Shape::Init {
+        sys::sigprocmask(SIG_SETMASK, old_mask).at(Location::Supervise)?;
+    }
+    lifeline::arm(spec, chan, 1)?;
+    await_go(theirs).at(Location::UnshareUserRead)?;
+    if shape == Shape::Init {
+        init::run(spec, chan, old_mask, report_write)?;
+    }
+    Ok(())
+}
+
+/// Who the clone's parent is, when `getppid` can tell: a process in a new pid namespace sees
+/// its parent as 0 (then the handshake's EOF tells instead that the helper is gone).
+fn expected_parent(spec: &Spec, shape: Shape, chan: &Channel, helper: i32) -> Option<i32> {
+    if spec.clone_flags & ns::NEWPID != 0 {
+        return Some(0);
+    }
+    match shape {
+        Shape::Detach => chan.parent,
+        _ => Some(helper),
+    }
+}
+
+/// The go byte: the id maps are written and the pid reported. EOF: the helper is gone.
+fn await_go(fd: i32) -> sys::Result<()> {
+    let mut byte = [0u8; 1];
+    loop {
+        return match sys::read(fd, &mut byte) {
+            Err(sys::EINTR) => continue,
+            Err(e) => Err(e),
+            Ok(0) => Err(sys::EPIPE),
+            Ok(_) => Ok(()),
+        };
+    }
+}
+
+/// The helper's side: id maps, the pid record, the go byte; then detach or supervise.
+fn after_clone(spec: &Spec, shape: Shape, chan: &Channel, pid: i32, ours: i32, report: i32) -> ! {
+    let released = (|| {
+        if spec.clone_flags & ns::NEWUSER != 0 {
+            crate::ns::write_id_maps(spec, Some(pid))?;
+        }
+        let record = Record::Pid { pid: pid as u32 };
+        report::send_record(chan, &record).at_index(Location::Supervise, 2)?;
+        sys::write(ours, &[0]).at_index(Location::Supervise, 2)?;
+        Ok(())
+    })();
+    if let Err(failure) = released {
+        supervise::kill_and_reap(pid);
+        report::fail(chan, failure);
+    }
+    if shape == Shape::Detach {
+        // The target is the runtime's child now; it reports on the status fd itself.
+        sys::exit_group(0);
+    }
+    supervise::run(chan, pid, ours, (report >= 0).then_some(report))
+}

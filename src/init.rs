@@ -1,0 +1,73 @@
+//! Init: pid 1 of the new pid namespace, run by the helper's own code. It runs the target as
+//! pid 2, reaps every zombie (orphans are reparented to it), forwards signals to the target,
+//! and when the target ends passes its exit record to the helper and exits with its status
+//! (the kernel then kills whatever is left in the namespace).
+
+use forkexec_spec::status::Record;
+use forkexec_spec::{Location, Spec};
+
+use crate::supervise::CATCHABLE;
+use crate::{lifeline, report, sys, At, Channel, Failure};
+
+const SIGCHLD: u32 = linux_raw_sys::general::SIGCHLD;
+const WNOHANG: u32 = linux_raw_sys::general::WNOHANG;
+const SIG_SETMASK: u32 = linux_raw_sys::general::SIG_SETMASK;
+
+/// Runs init; returns only in the target (pid 2), which goes on with the chain.
+pub fn run(
+    spec: &Spec,
+    chan: &mut Channel,
+    old_mask: sys::SigSet,
+    report_fd: i32,
+) -> Result<(), Failure> {
+    let target = sys::clone(0, None).at_index(Location::Clone, 1)?;
+    if target == 0 {
+        let _ = sys::close(report_fd);
+        chan.parent = Some(1);
+        sys::sigprocmask(SIG_SETMASK, old_mask).at(Location::Supervise)?;
+        lifeline::arm(spec, chan, 1)?;
+        return Ok(());
+    }
+    // Only the target's copy of the handshake is left, so its exec is seen as EOF.
+    if let Some(h) = chan.handshake.take() {
+        let _ = sys::close(h);
+    }
+    let signals = match sys::signalfd(CATCHABLE) {
+        Ok(fd) => fd,
+        Err(e) => {
+            crate::supervise::kill_and_reap(target);
+            report::fail(chan, Failure::new(Location::Supervise, e, 1));
+        }
+    };
+    loop {
+        match sys::read_signal(signals) {
+            Ok(SIGCHLD) => reap(target, report_fd),
+            Ok(sig) => {
+                let _ = sys::kill(target, sig);
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// Reaps every child that has ended; when it is the target, hands over and exits.
+fn reap(target: i32, report_fd: i32) {
+    while let Ok(Some(w)) = sys::wait4(-1, WNOHANG) {
+        if w.pid == target {
+            let record = Record::Exit {
+                status: w.status,
+                utime_us: w.utime_us,
+                stime_us: w.stime_us,
+                maxrss_kib: w.maxrss_kib,
+            };
+            let _ = sys::write(report_fd, &record.encode());
+            // pid 1 cannot kill itself with a signal: the helper mirrors the real status.
+            let sig = w.status & 0x7f;
+            sys::exit_group(if sig == 0 {
+                (w.status >> 8) & 0xff
+            } else {
+                128 + sig
+            });
+        }
+    }
+}
