@@ -1,6 +1,6 @@
 //! The clone shapes (docs/spec.md, "Process shapes"): the helper clones the target into its
-//! namespaces, writes its id maps from outside (any map the helper's own privilege allows),
-//! reports the pid, and lets it go on with one byte on a private handshake socket. Then the
+//! namespaces, reports the pid, writes its id maps from outside (any map the helper's own
+//! privilege allows), and lets it go on with one byte on a private handshake socket. Then the
 //! helper supervises it, or (detach) exits, leaving it the runtime's child; with init, the
 //! clone is pid 1 of the new pid namespace and runs the target as pid 2.
 //!
@@ -57,7 +57,17 @@ pub fn into_namespaces(spec: &Spec, shape: Shape, chan: &mut Channel) -> Result<
         sys::sigprocmask(SIG_SETMASK, old_mask).at(Location::Supervise)?;
     }
     lifeline::arm(spec, chan, 1)?;
-    await_go(theirs).at(Location::UnshareUserRead)?;
+    if let Err(e) = await_go(theirs) {
+        // The helper is gone: nobody to tell (a write to its closed end would be SIGPIPE).
+        chan.handshake = None;
+        return Err(e).at(Location::UnshareUserRead);
+    }
+    if shape == Shape::Detach {
+        // The helper has exited: nobody to tell about a failure (and a write to the closed
+        // socket would be SIGPIPE rather than the exit code a failure has in place).
+        let _ = sys::close(theirs);
+        chan.handshake = None;
+    }
     if shape == Shape::Init {
         init::run(spec, chan, old_mask, report_write)?;
     }
@@ -89,14 +99,16 @@ fn await_go(fd: i32) -> sys::Result<()> {
     }
 }
 
-/// The helper's side: id maps, the pid record, the go byte; then detach or supervise.
+/// The helper's side: the pid record, id maps, the go byte; then detach or supervise.
 fn after_clone(spec: &Spec, shape: Shape, chan: &Channel, pid: i32, ours: i32, report: i32) -> ! {
     let released = (|| {
+        // The pid first: a detached clone is the runtime's own child (this helper's sibling),
+        // so the runtime must know whom to reap when writing the maps fails.
+        let record = Record::Pid { pid: pid as u32 };
+        report::send_record(chan, &record).at_index(Location::Supervise, 2)?;
         if spec.clone_flags & ns::NEWUSER != 0 {
             crate::ns::write_id_maps(spec, Some(pid))?;
         }
-        let record = Record::Pid { pid: pid as u32 };
-        report::send_record(chan, &record).at_index(Location::Supervise, 2)?;
         sys::write(ours, &[0]).at_index(Location::Supervise, 2)?;
         Ok(())
     })();
@@ -108,5 +120,7 @@ fn after_clone(spec: &Spec, shape: Shape, chan: &Channel, pid: i32, ours: i32, r
         // The target is the runtime's child now; it reports on the status fd itself.
         sys::exit_group(0);
     }
+    // The supervisor keeps no copy of the runtime's other fds (the target's stdio, pipes…).
+    sys::close_all_except(&[chan.status, ours, report]);
     supervise::run(chan, pid, ours, (report >= 0).then_some(report))
 }

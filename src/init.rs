@@ -39,6 +39,11 @@ pub fn run(
             report::fail(chan, Failure::new(Location::Supervise, e, 1));
         }
     };
+    // Nothing more to report on the runtime's channel (pid 2's end goes up the report pipe):
+    // keep no copy, or a runtime reading it to the end would wait for the whole namespace
+    // if the helper died first.
+    // Nor of anything else the runtime gave (the target's stdio, pipes…).
+    sys::close_all_except(&[signals, report_fd]);
     loop {
         match sys::read_signal(signals) {
             Ok(SIGCHLD) => reap(target, report_fd),

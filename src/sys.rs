@@ -330,6 +330,35 @@ pub fn clear_cloexec(fd: i32) -> Result {
     check(unsafe { sc::syscall3(nr!(__NR_fcntl), fd as usize, g::F_SETFD as usize, 0) })
 }
 
+/// Closes every fd except those in `keep` (a supervisor keeps only its own channels, so the
+/// runtime's pipes given to the target see EOF when the target closes them).
+pub fn close_all_except(keep: &[i32]) {
+    let mut first: u32 = 0;
+    loop {
+        // The lowest kept fd at or above `first`: close everything below it.
+        let next = keep
+            .iter()
+            .filter(|&&fd| fd >= 0 && fd as u32 >= first)
+            .min();
+        let last = next.map_or(u32::MAX, |&fd| fd as u32);
+        if last > first {
+            // SAFETY: no memory arguments.
+            let _ = unsafe {
+                sc::syscall3(
+                    nr!(__NR_close_range),
+                    first as usize,
+                    (last - 1) as usize,
+                    0,
+                )
+            };
+        }
+        match next {
+            Some(&fd) if fd as u32 != u32::MAX => first = fd as u32 + 1,
+            _ => return,
+        }
+    }
+}
+
 /// Marks every fd in `first..` close-on-exec.
 pub fn close_range_cloexec(first: u32) -> Result {
     const CLOSE_RANGE_CLOEXEC: usize = 1 << 2; // not in linux-raw-sys

@@ -150,12 +150,22 @@ impl Process {
 
     /// Sends signal `sig` (e.g. `libc::SIGKILL`). Refused once the process has been waited
     /// for, since its pid may then belong to another process.
+    ///
+    /// A supervising helper (clone shapes) forwards the signal to the target, except SIGKILL,
+    /// which no process can catch: that one is sent to the target itself (with init: to init,
+    /// which takes its pid namespace down), and the helper then ends the same way. Killing
+    /// only the helper would leave the target running on its own.
     pub fn kill(&self, sig: i32) -> io::Result<()> {
         if self.status.is_some() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "process already waited for",
             ));
+        }
+        if sig == libc::SIGKILL && self.supervised.is_some() {
+            // The helper has not been waited for, and it reaps the target only to exit right
+            // after: the target's pid cannot have been reused but in that instant.
+            return sys::kill(self.target_pid, sig);
         }
         sys::kill(self.pid, sig)
     }

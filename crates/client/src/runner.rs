@@ -24,7 +24,12 @@
 //!
 //! On every failure path the helper is killed (if still running) and reaped, so a failed
 //! `start` leaves neither a process nor a zombie behind; the same happens if the sync
-//! callback panics.
+//! callback panics. In the detach shape the target is this process's child from the pid
+//! record on, and is killed and reaped the same way.
+//!
+//! In the clone shapes the sync callback gets the pid record's pid (the target's pid here;
+//! with init, init's), not the pid in the sync record, which is the one inside the target's
+//! pid namespace (1 in a new one).
 //!
 //! A helper told to stop itself before exec (`stop_before_seccomp`, implied by `ptrace` with
 //! `seccomp`) would never reach end of stream while `start` waited for it, since only the
@@ -357,18 +362,17 @@ impl Runner {
         let mut stream = Stream::new(ours, self.sync_func.take());
         stream.send(&spec, "writing the spec")?;
         let pid = helper.pid;
+        if shape == Shape::Detach {
+            let stops = self.spec.stops_before_exec();
+            return start_detached(helper, stream, stops, self.spec.sync);
+        }
         if self.spec.stops_before_exec() {
-            // The sync point and (detach) the pid record come before the stop.
+            // The sync point comes before the stop.
             let target_pid = if self.spec.sync {
                 stream.through_sync(&mut helper, pid)?
-            } else if shape == Shape::Detach {
-                stream.through_pid(&mut helper, pid)?
             } else {
                 pid
             };
-            if shape == Shape::Detach {
-                reap_detached(&mut helper)?;
-            }
             helper.armed = false;
             return Ok(Process::pending(
                 target_pid,
@@ -382,11 +386,7 @@ impl Runner {
                 helper.armed = false;
                 Ok(Process::new(pid, target_pid))
             }
-            // The target is our own child; the helper has exited after reporting its pid.
-            Shape::Detach => {
-                reap_detached(&mut helper)?;
-                Ok(Process::new(target_pid, target_pid))
-            }
+            Shape::Detach => unreachable!("started by start_detached"),
             // The helper supervises: waiting for it is waiting for the target, and its exit
             // record (read by `wait`) has the target's own status and usage.
             Shape::Supervise | Shape::Init => {
@@ -395,6 +395,43 @@ impl Runner {
             }
         }
     }
+}
+
+/// Detach: the helper exits right after the pid record (or after an error record), and from
+/// that record on the target is this process's own child, so every failure path kills and
+/// reaps it too: nothing else would.
+fn start_detached(
+    mut helper: Spawned,
+    mut stream: Stream,
+    stops: bool,
+    sync: bool,
+) -> Result<Process, Error> {
+    let pid = helper.pid;
+    let target_pid = stream.through_pid(&mut helper, pid)?;
+    let mut target = Spawned::new(target_pid, helper.path.clone());
+    if stops {
+        // The sync point comes before the stop, the rest is read by `finish_start`.
+        if sync {
+            stream.through_sync(&mut target, target_pid)?;
+        }
+        if let Err(e) = reap_detached(&mut helper) {
+            // Its error record (the maps, say), if it wrote one, says more.
+            target.kill_and_reap();
+            return Err(match stream.finish(&mut target, target_pid) {
+                Err(child @ Error::Child(_)) => child,
+                _ => e,
+            });
+        }
+        target.armed = false;
+        let path = std::mem::take(&mut target.path);
+        return Ok(Process::pending(target_pid, path, stream));
+    }
+    let finished = stream.finish(&mut target, target_pid);
+    let reaped = reap_detached(&mut helper);
+    let target_pid = finished?;
+    reaped?;
+    target.armed = false;
+    Ok(Process::new(target_pid, target_pid))
 }
 
 /// Reaps a detaching helper, which exits right after reporting the target's pid.

@@ -408,10 +408,12 @@ impl Mount {
         Mount::new("tmpfs", target, "tmpfs", [NoSuid, NoAtime, NoDev], data)
     }
 
-    /// A read-only proc as go-sandbox's `WithProc` makes it.
+    /// A read-only proc as go-sandbox's `WithProc` makes it. No atime flag: in a user
+    /// namespace the kernel only allows a new proc whose atime mode matches the (locked) one
+    /// of the proc already mounted (usually `relatime`), so `noatime` would fail with EPERM.
     pub fn proc(target: impl Into<String>) -> Self {
         use MountFlag::*;
-        let flags = [NoSuid, NoDev, NoAtime, NoExec, ReadOnly];
+        let flags = [NoSuid, NoDev, NoExec, ReadOnly];
         Mount::new("proc", target, "proc", flags, "")
     }
 

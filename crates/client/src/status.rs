@@ -77,6 +77,9 @@ pub(crate) struct Stream {
     /// The first write the helper was no longer there to read: it then cannot have got what
     /// it needs to exec (the whole spec, or the sync answer).
     hung_up: Option<io::Error>,
+    /// The pid record's pid (clone shapes). A sync record has the target's pid inside its
+    /// (maybe new) pid namespace; this one, which comes first, is the one the runtime can use.
+    pid_record: Option<u32>,
 }
 
 impl fmt::Debug for Stream {
@@ -85,6 +88,7 @@ impl fmt::Debug for Stream {
             .field("sock", &self.sock)
             .field("sync_func", &self.sync_func.as_ref().map(|_| "FnOnce(u32)"))
             .field("hung_up", &self.hung_up)
+            .field("pid_record", &self.pid_record)
             .finish()
     }
 }
@@ -95,6 +99,7 @@ impl Stream {
             sock,
             sync_func,
             hung_up: None,
+            pid_record: None,
         }
     }
 
@@ -147,6 +152,7 @@ impl Stream {
                     return Err(Error::Child(e));
                 }
                 Record::Sync { pid } => {
+                    let pid = self.pid_record.unwrap_or(pid);
                     target_pid = pid;
                     match self.sync_func.take().map_or(Ok(()), |f| f(pid)) {
                         Ok(()) => {
@@ -163,6 +169,7 @@ impl Stream {
                     }
                 }
                 Record::Pid { pid } => {
+                    self.pid_record = Some(pid);
                     target_pid = pid;
                     if stop_at == StopAt::Pid {
                         return Ok(target_pid);

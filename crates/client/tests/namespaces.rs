@@ -26,38 +26,6 @@ use support::*;
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// Removes its paths (recursively) when dropped, so no test leaves a directory behind, even
-/// when it fails.
-#[derive(Default)]
-struct Cleanup(Vec<PathBuf>);
-
-impl Cleanup {
-    /// A fresh scratch directory, removed with the guard.
-    fn dir(&mut self, tag: &str) -> PathBuf {
-        let d = scratch_dir(tag);
-        self.0.push(d.clone());
-        d
-    }
-    fn add(&mut self, p: impl Into<PathBuf>) {
-        self.0.push(p.into());
-    }
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for p in &self.0 {
-            let _ = fs::remove_dir_all(p);
-        }
-    }
-}
-
-/// [`sandbox_root`] with its pivot_root directory registered for removal.
-fn in_root(c: &mut Cleanup, args: &[&str]) -> Runner {
-    let r = sandbox_root(args);
-    c.add(&r.spec.pivot_root);
-    r
-}
-
 /// `flags`, plus a user namespace when not root: an ordinary user may only make the other
 /// namespaces inside a user namespace of its own.
 fn with_user_ns_unless_root(flags: &[Namespace]) -> Vec<Namespace> {

@@ -178,6 +178,38 @@ pub fn sandbox_root(args: &[&str]) -> Runner {
     ))
 }
 
+/// Removes its paths (recursively) when dropped, so no test leaves a directory behind, even
+/// when it fails.
+#[derive(Default)]
+pub struct Cleanup(Vec<PathBuf>);
+
+impl Cleanup {
+    /// A fresh scratch directory, removed with the guard.
+    pub fn dir(&mut self, tag: &str) -> PathBuf {
+        let d = scratch_dir(tag);
+        self.0.push(d.clone());
+        d
+    }
+    pub fn add(&mut self, p: impl Into<PathBuf>) {
+        self.0.push(p.into());
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_dir_all(p);
+        }
+    }
+}
+
+/// [`sandbox_root`] with its pivot_root directory registered for removal.
+pub fn in_root(c: &mut Cleanup, args: &[&str]) -> Runner {
+    let r = sandbox_root(args);
+    c.add(&r.spec.pivot_root);
+    r
+}
+
 /// Removes the (empty) pivot_root directory of a [`sandbox_root`] runner.
 pub fn remove_root(pivot_root: &str) {
     let _ = std::fs::remove_dir(pivot_root);
