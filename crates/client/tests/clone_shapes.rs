@@ -756,12 +756,17 @@ fn multi_range_maps_read_back_exactly_as_root() {
         IdMap::new(0, 100_000, 65_536),
         IdMap::new(65_536, 300_000, 5),
     ];
-    let r = probe_runner(&["sleep", "5"])
+    // Run by fd: uid 100000 may not be able to reach the probe's directory (a checkout
+    // under a private directory), but an fd opened here executes all the same.
+    let exe = File::open(probe()).unwrap();
+    let r = Runner::new(["forkexec-probe", "sleep", "5"])
+        .exec_file(exe.as_raw_fd())
         .clone_flags([Namespace::NewUser])
         .uid_mappings(uid_map)
         .gid_mappings(gid_map)
         .credential(Credential::new(0, 0));
     let run = Running::start(r).unwrap();
+    drop(exe);
     let target = run.p.target_pid();
     assert_ne!(
         target,
