@@ -104,7 +104,7 @@ locations! {
     /// `PR_SET_PDEATHSIG` (index 0 helper, 1 target); ESRCH when the parent was already gone.
     Pdeathsig = 44 => "pdeathsig",
     /// Setting up a supervisor (helper or init): the signal mask (index 0), the signalfd (1),
-    /// the handshake socket (2), waiting (3).
+    /// the handshake socket, the report pipe or the pid record (2).
     Supervise = 45 => "supervise",
 }
 
