@@ -9,7 +9,7 @@ TEST_USER  ?= forkexec-test
 MAX_SIZE   := 65536
 
 
-.PHONY: all helper probe build check-helper fmt-check clippy test test-root test-user demo clean
+.PHONY: all helper probe build check-helper fmt-check clippy test test-root test-user demo bench clean
 
 all: helper
 
@@ -41,13 +41,22 @@ test: fmt-check clippy check-helper test-root test-user
 ## Every test, as whoever runs make (root in CI).
 test-root: helper probe
 	FORKEXEC_HELPER=$(CURDIR)/$(HELPER) FORKEXEC_PROBE=$(CURDIR)/$(PROBE) $(CARGO) test --workspace
+	FORKEXEC_HELPER=$(CURDIR)/$(HELPER) clients/python/run-tests.sh
 
 ## The same compiled tests again as an ordinary user (created when missing).
 test-user: helper probe
 	@scripts/test-as-user.sh $(TEST_USER)
+	@clients/python/run-tests.sh --as-user $(TEST_USER)
 
 demo: helper
 	FORKEXEC_HELPER=$(CURDIR)/$(HELPER) $(CARGO) run --release -q -p forkexec-client --example demo
+
+## Spawn cost next to the vfork+execve floor, bubblewrap, unshare and Python (docs/bench.md).
+## Installs bubblewrap, hyperfine and strace when missing (as root); writes bench/out/,
+## docs/bench.md, docs/bench.svg and the README's Performance block. BENCH_ARGS=--quick for
+## a smoke run.
+bench: helper
+	CARGO=$(CARGO) bench/run.sh $(BENCH_ARGS)
 
 clean:
 	$(CARGO) clean

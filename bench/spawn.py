@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""make bench's Python runners: the forkexec helper driven from `subprocess`, next to Python
+spawning the payload directly. The Rust driver (bench/src/main.rs) interleaves these with its
+own runners: it writes one runner name per line, this process does one spawn+wait, timed
+here with time.perf_counter_ns, and answers `ok NANOSECONDS`.
+
+    spawn.py serve HELPER PAYLOAD EMPTY_SPEC SANDBOX_SPEC
+
+The specs are pre-encoded by the driver, so no encoder is needed here. Every child gets an
+empty environment, as the driver's own runners do.
+"""
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+
+def direct(payload):
+    subprocess.run([payload], env={}, check=True)
+
+
+def helper(path, spec):
+    ours, theirs = socket.socketpair()
+    with ours:
+        with theirs:
+            fd = theirs.fileno()
+            proc = subprocess.Popen([path, "--spec-fd", str(fd)], pass_fds=(fd,), env={})
+        ours.sendall(spec)
+        stream = bytearray()
+        while chunk := ours.recv(4096):
+            stream += chunk
+    status = proc.wait()
+    for off in range(0, len(stream) - 31, 32):
+        kind, location, errno, index = struct.unpack_from("<IIiI", stream, off)
+        if kind == 1:
+            raise RuntimeError(f"helper error: location {location}, errno {errno}, index {index}")
+    if status != 0:
+        raise RuntimeError(f"helper exited with {status}")
+
+
+def serve(helper_path, payload, empty_path, sandbox_path):
+    with open(empty_path, "rb") as f:
+        empty = f.read()
+    with open(sandbox_path, "rb") as f:
+        sandbox = f.read()
+    runners = {
+        "ping": lambda: None,
+        "direct": lambda: direct(payload),
+        "empty": lambda: helper(helper_path, empty),
+        "sandbox": lambda: helper(helper_path, sandbox),
+    }
+    for line in sys.stdin:
+        name = line.strip()
+        if name == "quit":
+            break
+        try:
+            start = time.perf_counter_ns()
+            runners[name]()
+            took = time.perf_counter_ns() - start
+            print(f"ok {took}", flush=True)
+        except Exception as e:  # reported to the driver, which stops
+            print(f"err {type(e).__name__}: {e}", flush=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 6 or sys.argv[1] != "serve":
+        sys.exit(__doc__)
+    serve(*sys.argv[2:])

@@ -1,0 +1,43 @@
+"""Python client for the ``forkexec`` sandbox exec helper (pure standard library).
+
+go-sandbox's ``pkg/forkexec`` forks and runs the sandbox chain in the child; here the child
+half is the static ``forkexec`` helper binary, so this package only spawns it, writes the
+binary spec (wire format v1, docs/spec.md) and answers its status records::
+
+    from forkexec import Runner
+
+    process = Runner(args=["/bin/echo", "hi"], files=[0, 1, 2],
+                     clone_flags=["newuser", "newns"]).start()
+    status, rusage = process.wait()
+
+- :mod:`forkexec.spec`: :class:`Spec` and its JSON form; :class:`Mount`, :class:`Rlimit`,
+  :class:`IdMap`, :class:`Credential`, :class:`SockFilter`.
+- :mod:`forkexec.wire`: :func:`encode` (canonical, byte-identical to the Rust client) and
+  :func:`decode` (the helper's checks, same faults and offsets).
+- :mod:`forkexec.status`: the 32-byte status records.
+- :mod:`forkexec.runner`: :class:`Runner` and ``start``; :mod:`forkexec.process`:
+  :class:`Process` with ``wait`` (``os.wait4``) → :class:`WaitStatus` ``(status, rusage)``.
+- :mod:`forkexec.errors`: :class:`ChildError` (``mount(3): operation not permitted``),
+  :class:`SpecError`, :class:`JsonError`, :class:`SyncError`, :class:`HelperError`.
+- :mod:`forkexec.names`: the numbers and names of the wire format (locations, faults, flags).
+"""
+
+from .errors import (ChildError, ForkexecError, HelperError, JsonError, SpecError, SyncError,
+                     errno_text, location_name)
+from .helper import HELPER_ENV, HELPER_NAME, find_helper
+from .names import CLONE_FLAGS, LOCATIONS, MOUNT_FLAGS, RESOURCES, RLIM_INFINITY
+from .process import Process, Rusage, WaitStatus
+from .runner import Runner
+from .spec import Credential, IdMap, Mount, Rlimit, SockFilter, Spec
+from .wire import Decoded, decode, encode
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Runner", "Process", "WaitStatus", "Rusage",
+    "Spec", "Mount", "Rlimit", "IdMap", "Credential", "SockFilter", "RLIM_INFINITY",
+    "encode", "decode", "Decoded",
+    "ChildError", "SpecError", "JsonError", "SyncError", "HelperError", "ForkexecError",
+    "errno_text", "location_name", "find_helper", "HELPER_ENV", "HELPER_NAME",
+    "CLONE_FLAGS", "MOUNT_FLAGS", "RESOURCES", "LOCATIONS",
+]

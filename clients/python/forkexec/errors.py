@@ -1,0 +1,169 @@
+"""What starting a sandboxed program can fail with.
+
+- :class:`ChildError`: the helper reported a failed step (an error status record); nothing was
+  executed. ``str()`` renders it as go-sandbox does: ``mount(3): operation not permitted``.
+- :class:`SpecError`: the spec was refused before anything was spawned (the same refusal, fault
+  and byte offset the helper would report), or a string holds a NUL byte.
+- :class:`JsonError`: the JSON form (or a value given to :class:`~forkexec.Spec`) is not a spec.
+- :class:`SyncError`: the sync callback raised; the helper was told to abort.
+- :class:`HelperError`: the helper could not be found, spawned or talked to, or ended without
+  saying why.
+
+All derive from :class:`ForkexecError`.
+"""
+
+import os
+
+from . import names
+
+
+class ForkexecError(Exception):
+    """Base class of this package's errors."""
+
+
+def errno_text(errno):
+    """``strerror`` as Go prints a ``syscall.Errno``: first letter in lower case."""
+    text = os.strerror(errno)
+    return text[:1].lower() + text[1:]
+
+
+def location_name(location):
+    """The name of an error location (``"mount"``), or ``None`` for an unknown number."""
+    return names.LOCATIONS.get(location)
+
+
+class ChildError(ForkexecError):
+    """The helper's error record: which step failed, with what errno, at which index.
+
+    Attributes:
+        location: the location number (docs/spec.md, "Error locations").
+        location_name: its name (``"mount(mkdir)"``), ``None`` for a number this client does
+            not know.
+        errno: the errno of the failed step (for ``spec`` errors, the fault's errno).
+        index: which mount / rlimit / fd / map entry; the byte offset for ``spec`` errors.
+        detail: the fault number for ``spec`` errors (location 34), else 0.
+        exit_status: the raw wait status of the process that reported the error (the helper;
+            in the detach shape the target), once reaped by :meth:`Runner.start`, else ``None``.
+    """
+
+    def __init__(self, location, errno, index=0, detail=0):
+        self.location = location
+        self.errno = errno
+        self.index = index
+        self.detail = detail
+        self.exit_status = None
+        super().__init__(location, errno, index, detail)
+
+    @classmethod
+    def from_record(cls, record):
+        return cls(record.location, record.errno, record.index, record.detail)
+
+    @property
+    def location_name(self):
+        return location_name(self.location)
+
+    @property
+    def fault(self):
+        """For ``spec`` errors, the fault number (``detail``); otherwise ``None``."""
+        return self.detail if self.location == names.LOC_SPEC else None
+
+    @property
+    def fault_name(self):
+        """For ``spec`` errors, the fault's name (``"FdOutOfRange"``); otherwise ``None``."""
+        if self.location != names.LOC_SPEC:
+            return None
+        entry = names.FAULTS.get(self.detail)
+        return entry[0] if entry else None
+
+    @property
+    def exit_code(self):
+        """The exit code of the process that reported the error (125, 126 or 127), or
+        ``None`` if it was not reaped or was killed by a signal."""
+        if self.exit_status is None or not os.WIFEXITED(self.exit_status):
+            return None
+        return os.WEXITSTATUS(self.exit_status)
+
+    def __str__(self):
+        errno = errno_text(self.errno)
+        if self.location == names.LOC_SPEC:
+            fault = names.FAULTS.get(self.detail)
+            what = fault[1] if fault else f"fault {self.detail}"
+            return f"spec(offset {self.index}): {what} ({errno})"
+        name = self.location_name
+        if name is None:
+            return f"unknown({self.location})({self.index}): {errno}"
+        return f"{name}({self.index}): {errno}"
+
+    def __repr__(self):
+        return (f"ChildError(location={self.location}, errno={self.errno}, "
+                f"index={self.index}, detail={self.detail})")
+
+
+class SpecError(ForkexecError, ValueError):
+    """A spec the helper would refuse, refused before spawning it.
+
+    Either a string with a NUL byte (``field`` names it, e.g. ``args[1]``; ``fault`` is
+    ``None``), or a refusal by the decoder (``fault``, ``offset`` as the helper would report
+    them; ``record`` names what sits at that offset: ``clone_flags``, ``mounts[2]``,
+    ``header`` or ``end of spec``).
+    """
+
+    def __init__(self, fault=None, offset=None, record=None, field=None):
+        self.fault = fault
+        self.offset = offset
+        self.record = record
+        self.field = field
+        super().__init__(str(self))
+
+    @property
+    def fault_name(self):
+        return names.FAULTS[self.fault][0] if self.fault in names.FAULTS else None
+
+    @property
+    def errno(self):
+        """The errno the helper's ``spec`` error record would carry."""
+        return names.FAULTS[self.fault][2] if self.fault in names.FAULTS else None
+
+    def __str__(self):
+        if self.field is not None:
+            return f"spec: {self.field} contains a NUL byte"
+        fault = names.FAULTS.get(self.fault)
+        what = fault[1] if fault else f"fault {self.fault}"
+        text = f"spec: {what} at byte {self.offset}"
+        return f"{text} ({self.record})" if self.record else text
+
+
+class JsonError(ForkexecError, ValueError):
+    """The JSON form is not a spec. ``path`` is the key path (``mounts[0].flags[1]``; empty
+    at the top level), ``message`` what is wrong there."""
+
+    def __init__(self, path, message):
+        self.path = path
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self):
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class HelperError(ForkexecError):
+    """The helper could not be found, spawned or talked to, or it ended without saying why."""
+
+    def __str__(self):
+        return f"forkexec helper: {self.args[0] if self.args else ''}"
+
+
+class SyncError(ForkexecError):
+    """The sync callback raised, so the helper was told to abort and nothing ran.
+
+    The callback's exception is ``__cause__`` (and ``error``); ``child_error`` is the helper's
+    resulting error record (``sync_read(0): operation canceled``) when it sent one.
+    """
+
+    def __init__(self, error, child_error=None):
+        self.error = error
+        self.child_error = child_error
+        super().__init__(error)
+
+    def __str__(self):
+        return f"sync callback refused: {self.error}"

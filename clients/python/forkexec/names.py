@@ -1,0 +1,274 @@
+"""The numbers of wire format v1 (docs/spec.md) and the names of the JSON form.
+
+Every table here is copied from docs/spec.md: record types, option bits, clone flags, mount
+flags and options, rlimit resources, fault numbers and error locations.
+"""
+
+MAGIC = b"FXSP"
+VERSION = 1
+HEADER_LEN = 12
+RECORD_HEADER_LEN = 8
+STATUS_RECORD_LEN = 32
+
+#: ``RLIM_INFINITY``: no limit (written ``"infinity"`` or ``"unlimited"`` in JSON).
+RLIM_INFINITY = 0xFFFF_FFFF_FFFF_FFFF
+
+
+class Record:
+    """Record types (the u16 at the start of every record)."""
+
+    ARGS = 1
+    ENV = 2
+    EXEC_PATH = 3
+    EXEC_FD = 4
+    RLIMIT = 5
+    FILES = 6
+    WORK_DIR = 7
+    SECCOMP = 8
+    CLONE_FLAGS = 9
+    MOUNT = 10
+    PIVOT_ROOT = 11
+    HOST_NAME = 12
+    DOMAIN_NAME = 13
+    UID_MAP = 14
+    GID_MAP = 15
+    CREDENTIAL = 16
+    OPTIONS = 17
+    STATUS_FD = 18
+    CGROUP_PATH = 19
+    CGROUP_FD = 20
+    LAST = 20
+
+
+#: Printable record names (the JSON key of the field each record carries).
+RECORD_NAMES = {
+    1: "args", 2: "env", 3: "exec_path", 4: "exec_file", 5: "rlimit", 6: "files",
+    7: "work_dir", 8: "seccomp", 9: "clone_flags", 10: "mount", 11: "pivot_root",
+    12: "host_name", 13: "domain_name", 14: "uid_mappings", 15: "gid_mappings",
+    16: "credential", 17: "options", 18: "status_fd", 19: "cgroup", 20: "cgroup_fd",
+}
+
+#: Record flag bit 0: a decoder that does not know the type skips the record.
+SKIP_IF_UNKNOWN = 0x0001
+
+#: Option bits (record OPTIONS), by JSON key. ``setsid`` is inverted: ``False`` sets NO_SETSID.
+OPTION_BITS = {
+    "sync": 0x001,
+    "ptrace": 0x002,
+    "no_new_privs": 0x004,
+    "stop_before_seccomp": 0x008,
+    "gid_mappings_enable_setgroups": 0x010,
+    "drop_caps": 0x020,
+    "unshare_cgroup_after_sync": 0x040,
+    "ctty": 0x080,
+    "setsid": 0x100,  # NO_SETSID, set when setsid is False
+    "detach": 0x200,
+    "init": 0x400,
+    "die_with_parent": 0x800,
+}
+OPT_SYNC = 0x001
+OPT_PTRACE = 0x002
+OPT_STOP_BEFORE_SECCOMP = 0x008
+OPT_GID_MAPPINGS_ENABLE_SETGROUPS = 0x010
+OPT_CTTY = 0x080
+OPT_NO_SETSID = 0x100
+OPT_DETACH = 0x200
+OPT_INIT = 0x400
+OPTIONS_KNOWN = 0xFFF
+
+#: Clone flags (record CLONE_FLAGS), in the Rust client's table order.
+CLONE_FLAGS = {
+    "newns": 0x0002_0000,
+    "newuts": 0x0400_0000,
+    "newipc": 0x0800_0000,
+    "newnet": 0x4000_0000,
+    "newcgroup": 0x0200_0000,
+    "newuser": 0x1000_0000,
+    "newpid": 0x2000_0000,
+}
+CLONE_NEWNS = 0x0002_0000
+CLONE_NEWUTS = 0x0400_0000
+CLONE_NEWUSER = 0x1000_0000
+CLONE_NEWPID = 0x2000_0000
+CLONE_KNOWN = 0x7E02_0000
+
+#: Mount flags (``MS_*`` in lower case), passed to mount(2) as they are.
+MOUNT_FLAGS = {
+    "rdonly": 0x1,
+    "nosuid": 0x2,
+    "nodev": 0x4,
+    "noexec": 0x8,
+    "synchronous": 0x10,
+    "remount": 0x20,
+    "mandlock": 0x40,
+    "dirsync": 0x80,
+    "nosymfollow": 0x100,
+    "noatime": 0x400,
+    "nodiratime": 0x800,
+    "bind": 0x1000,
+    "move": 0x2000,
+    "rec": 0x4000,
+    "silent": 0x8000,
+    "posixacl": 0x10000,
+    "unbindable": 0x20000,
+    "private": 0x40000,
+    "slave": 0x80000,
+    "shared": 0x100000,
+    "relatime": 0x200000,
+    "i_version": 0x800000,
+    "strictatime": 0x1000000,
+    "lazytime": 0x2000000,
+}
+MOUNT_FLAGS_KNOWN = 0
+for _v in MOUNT_FLAGS.values():
+    MOUNT_FLAGS_KNOWN |= _v
+del _v
+
+#: Mount options (the u32 after a MOUNT record's flags).
+MOUNT_MKDIR = 0x1
+MOUNT_FILE = 0x2
+MOUNT_OPTIONS_KNOWN = 0x3
+
+#: Credential flags.
+CRED_NO_SETGROUPS = 0x1
+CRED_FLAGS_KNOWN = 0x1
+
+#: rlimit resources, ``RLIMIT_*`` numbers 0-15 in order.
+RESOURCES = (
+    "cpu", "fsize", "data", "stack", "core", "rss", "nproc", "nofile", "memlock", "as",
+    "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime",
+)
+
+
+class Limit:
+    """The limits of docs/spec.md ("Limits")."""
+
+    SPEC = 4 * 1024 * 1024
+    STRINGS = 262_144  # argv, and separately env
+    PATH = 4096  # NUL included: exec_path, work_dir, pivot_root, mount source and target
+    MOUNT_DATA = 4096  # NUL included
+    FSTYPE = 256  # NUL included
+    NAME = 65  # host / domain name, NUL included (64 bytes + NUL)
+    RLIMITS = 16
+    RESOURCE = 16
+    FILES = 4096
+    FD = 1 << 20
+    SECCOMP = 4096
+    MOUNTS = 256
+    ID_MAP = 340
+    GROUPS = 65_536
+
+
+class Fault:
+    """Fault numbers of a refused spec (``detail`` of a ``spec`` error record)."""
+
+    TRUNCATED = 1
+    BAD_MAGIC = 2
+    BAD_VERSION = 3
+    BAD_TOTAL_LENGTH = 4
+    UNKNOWN_RECORD = 5
+    DUPLICATE_RECORD = 6
+    BAD_RECORD_LENGTH = 7
+    UNTERMINATED = 8
+    INTERIOR_NUL = 9
+    TOO_LONG = 10
+    TOO_MANY = 11
+    FD_OUT_OF_RANGE = 12
+    UNKNOWN_BITS = 13
+    BAD_VALUE = 14
+    MISSING_ARGS = 15
+    CONFLICT = 16
+    NEEDS_CLONE_SHAPE = 17
+
+
+#: fault number -> (name, description, errno). The descriptions are the Rust crate's
+#: (``Fault::describe``), used in ``spec(offset N): <description> (<errno text>)``.
+FAULTS = {
+    1: ("Truncated", "truncated", 22),
+    2: ("BadMagic", "bad magic (not a forkexec spec)", 22),
+    3: ("BadVersion", "unsupported version", 22),
+    4: ("BadTotalLength", "bad total length", 22),
+    5: ("UnknownRecord", "unknown record type", 22),
+    6: ("DuplicateRecord", "duplicate record", 22),
+    7: ("BadRecordLength", "bad record length", 22),
+    8: ("Unterminated", "unterminated string", 22),
+    9: ("InteriorNul", "NUL inside a string", 22),
+    10: ("TooLong", "over the length limit", 7),
+    11: ("TooMany", "over the count limit", 7),
+    12: ("FdOutOfRange", "fd out of range", 9),
+    13: ("UnknownBits", "unknown flag bits", 22),
+    14: ("BadValue", "value out of range", 22),
+    15: ("MissingArgs", "missing args", 22),
+    16: ("Conflict", "conflicting fields", 22),
+    17: ("NeedsCloneShape", "needs the clone shape (not supported in place)", 95),
+}
+
+#: Error locations 1-45 (docs/spec.md, "Error locations"): number -> name.
+LOCATIONS = {
+    1: "clone",
+    2: "close_write",
+    3: "unshare_user_read",
+    4: "getpid",
+    5: "keep_capability",
+    6: "setgroups",
+    7: "setgid",
+    8: "setuid",
+    9: "dup3",
+    10: "fcntl",
+    11: "setsid",
+    12: "ioctl",
+    13: "mount(root)",
+    14: "mount(tmpfs)",
+    15: "mount(chdir)",
+    16: "mount",
+    17: "mount(mkdir)",
+    18: "pivot_root",
+    19: "umount",
+    20: "unlink",
+    21: "mount(readonly)",
+    22: "chdir",
+    23: "setrlimit",
+    24: "set_no_new_privs",
+    25: "drop_capability",
+    26: "set_cap",
+    27: "ptrace_me",
+    28: "stop",
+    29: "seccomp",
+    30: "sync_write",
+    31: "sync_read",
+    32: "execve",
+    33: "spec_read",
+    34: "spec",
+    35: "unshare",
+    36: "write_setgroups",
+    37: "write_uid_map",
+    38: "write_gid_map",
+    39: "sethostname",
+    40: "setdomainname",
+    41: "close_range",
+    42: "get_cap",
+    43: "cgroup",
+    44: "pdeathsig",
+    45: "supervise",
+}
+
+LOC_SYNC_READ = 31
+LOC_EXECVE = 32
+LOC_SPEC_READ = 33
+LOC_SPEC = 34
+
+#: Status record kinds.
+KIND_ERROR = 1
+KIND_SYNC = 2
+KIND_PID = 3
+KIND_EXIT = 4
+KIND_EXEC = 5
+
+#: The runtime's answer to a sync record.
+SYNC_CONTINUE = b"\x00"
+SYNC_ABORT = b"\x01"
+
+#: Helper exit codes.
+EXIT_SETUP_FAILED = 125
+EXIT_CANNOT_EXECUTE = 126
+EXIT_NOT_FOUND = 127

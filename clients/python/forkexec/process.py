@@ -1,0 +1,415 @@
+"""A started sandboxed program: its pid, ``wait`` with resource usage, ``kill``; and the
+runtime's half of the status protocol (the spec socket with the sync callback)."""
+
+import os
+import signal
+import socket
+from typing import NamedTuple, Optional
+
+from . import names
+from .errors import ChildError, HelperError, SyncError
+from .status import (RECORD_LEN, ErrorRecord, ExecRecord, ExitRecord, PidRecord, SyncRecord,
+                     UnknownRecordKind, decode_record)
+
+
+class Rusage(NamedTuple):
+    """Resource usage: CPU time in user mode and in the kernel (seconds, as ``float``), and
+    the peak resident set size in KiB."""
+
+    user_time: float
+    system_time: float
+    max_rss_kib: int
+
+    @classmethod
+    def from_struct(cls, ru):
+        """From the ``resource.struct_rusage`` that ``os.wait4`` returns."""
+        return cls(ru.ru_utime, ru.ru_stime, ru.ru_maxrss)
+
+    @classmethod
+    def from_exit_record(cls, rec):
+        return cls(rec.utime_us / 1e6, rec.stime_us / 1e6, rec.maxrss_kib)
+
+
+class WaitStatus(NamedTuple):
+    """How a process ended (or stopped): the raw wait status and its :class:`Rusage`.
+
+    Unpacks as ``(status, rusage)``; ``code``, ``signal``, ``returncode`` read the status."""
+
+    status: int
+    rusage: Rusage
+
+    @property
+    def exited(self):
+        return os.WIFEXITED(self.status)
+
+    @property
+    def code(self) -> Optional[int]:
+        """The exit code, if it exited."""
+        return os.WEXITSTATUS(self.status) if os.WIFEXITED(self.status) else None
+
+    @property
+    def signal(self) -> Optional[int]:
+        """The terminating signal, if a signal ended it."""
+        return os.WTERMSIG(self.status) if os.WIFSIGNALED(self.status) else None
+
+    @property
+    def stopped(self):
+        return os.WIFSTOPPED(self.status)
+
+    @property
+    def stop_signal(self) -> Optional[int]:
+        return os.WSTOPSIG(self.status) if os.WIFSTOPPED(self.status) else None
+
+    @property
+    def returncode(self) -> Optional[int]:
+        """As ``subprocess``: the exit code, or minus the signal; ``None`` for a stop."""
+        if os.WIFEXITED(self.status):
+            return os.WEXITSTATUS(self.status)
+        if os.WIFSIGNALED(self.status):
+            return -os.WTERMSIG(self.status)
+        return None
+
+    @property
+    def success(self):
+        return self.code == 0
+
+    def __str__(self):
+        if self.code is not None:
+            return f"exit status: {self.code}"
+        if self.signal is not None:
+            try:
+                name = signal.Signals(self.signal).name
+            except ValueError:
+                name = str(self.signal)
+            return f"signal: {self.signal} ({name})"
+        if self.stopped:
+            return f"stopped (signal: {self.stop_signal})"
+        return f"wait status {self.status:#x}"
+
+
+def _ended(status):
+    return os.WIFEXITED(status) or os.WIFSIGNALED(status)
+
+
+class Spawned:
+    """A child process of ours (the helper, or a detached target) until it has been reaped."""
+
+    def __init__(self, pid, popen=None, path=None):
+        self.pid = pid
+        self.popen = popen
+        self.path = path
+        self.status = None  # WaitStatus once reaped
+
+    def describe(self):
+        return f"{self.path} (pid {self.pid})" if self.path else f"pid {self.pid}"
+
+    def record(self, status):
+        """Remembers a final status (and tells ``subprocess`` not to wait for the pid again)."""
+        self.status = status
+        if self.popen is not None and self.popen.returncode is None:
+            self.popen.returncode = status.returncode
+
+    def wait(self, options=0):
+        """``wait4`` on the pid: the status, or ``None`` with ``WNOHANG`` while it runs.
+        A final status is remembered and returned again by later calls."""
+        if self.status is not None:
+            return self.status
+        pid, raw, ru = os.wait4(self.pid, options)
+        if pid == 0:
+            return None
+        status = WaitStatus(raw, Rusage.from_struct(ru))
+        if _ended(raw):
+            self.record(status)
+        return status
+
+    def reap(self):
+        """Waits until the process has ended."""
+        while True:
+            status = self.wait(0)
+            if _ended(status.status):
+                return status
+
+    def kill_and_reap(self):
+        """Kills (unless already reaped) and reaps; never raises."""
+        if self.status is not None:
+            return self.status
+        try:
+            os.kill(self.pid, signal.SIGKILL)  # our unreaped child: the pid is not reused
+        except OSError:
+            pass
+        try:
+            return self.reap()
+        except ChildProcessError:
+            return None
+
+
+# --- the status stream ----------------------------------------------------------------------
+
+PID, SYNC, END = "pid", "sync", "end"
+
+
+class Stream:
+    """The runtime's end of the spec socket: sends the spec and the sync answer, reads the
+    status records."""
+
+    def __init__(self, sock, sync_func):
+        self.sock = sock
+        self.sync_func = sync_func
+        #: the first write the helper was no longer there to read
+        self.hung_up = None
+        #: the pid record's pid (clone shapes): the one the runtime can use
+        self.pid_record = None
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def send(self, data, what):
+        """Writes ``data``. A helper that hung up is not an error yet: what it wrote before
+        leaving is still to be read."""
+        try:
+            self.sock.sendall(data, socket.MSG_NOSIGNAL)
+        except (BrokenPipeError, ConnectionResetError) as e:
+            if self.hung_up is None:
+                self.hung_up = e
+        except OSError as e:
+            raise HelperError(f"{what}: {e}") from e
+
+    def read_record(self):
+        """One record, or ``None`` at end of stream."""
+        buf = bytearray()
+        while len(buf) < RECORD_LEN:
+            try:
+                chunk = self.sock.recv(RECORD_LEN - len(buf))
+            except ConnectionResetError:
+                chunk = b""  # the helper left with some of our bytes unread: end of stream
+            except OSError as e:
+                raise HelperError(f"reading status: {e}") from e
+            if not chunk:
+                break
+            buf += chunk
+        if not buf:
+            return None
+        if len(buf) < RECORD_LEN:
+            raise HelperError(f"status: stream ended {len(buf)} bytes into a "
+                              f"{RECORD_LEN}-byte record")
+        try:
+            return decode_record(bytes(buf))
+        except UnknownRecordKind as e:
+            raise HelperError(f"status: {e}") from None
+
+    def read_until(self, helper, target_pid, stop_at):
+        """Reads records until end of stream (``END``), or up to and including the pid record
+        (``PID``) or the answered sync record (``SYNC``), or an exec record. Returns the
+        target's pid. Raises :class:`ChildError` for an error record, :class:`SyncError` when
+        the callback raised."""
+        while True:
+            rec = self.read_record()
+            if rec is None:
+                break
+            if isinstance(rec, ErrorRecord):
+                raise ChildError.from_record(rec)
+            if isinstance(rec, SyncRecord):
+                pid = self.pid_record if self.pid_record is not None else rec.pid
+                target_pid = pid
+                func, self.sync_func = self.sync_func, None
+                if func is not None:
+                    try:
+                        func(pid)
+                    except Exception as e:  # the callback refused
+                        try:
+                            self.sock.sendall(names.SYNC_ABORT, socket.MSG_NOSIGNAL)
+                        except OSError:
+                            pass
+                        raise SyncError(e, self._drain_error()) from e
+                self.send(names.SYNC_CONTINUE, "answering sync")
+                if stop_at == SYNC:
+                    return target_pid
+            elif isinstance(rec, PidRecord):
+                self.pid_record = target_pid = rec.pid
+                if stop_at == PID:
+                    return target_pid
+            elif isinstance(rec, ExecRecord):
+                # A supervising helper keeps the status fd open, so it says "executed".
+                return rec.pid
+            elif isinstance(rec, ExitRecord):
+                pass  # read again by Process.wait's exit_record
+
+        # End of stream and no error record: execve closed the helper's end...
+        if self.hung_up is None:
+            return target_pid
+        # ...unless the helper hung up before it had the whole spec or its sync answer.
+        e, self.hung_up = self.hung_up, None
+        status = helper.reap()
+        raise HelperError(f"{helper.describe()} ended ({status}) without an error record, "
+                          f"before it had the whole spec or the sync answer ({e})")
+
+    def _drain_error(self):
+        """After an abort: reads up to the helper's error record; returns it as a
+        :class:`ChildError` (or ``None`` at end of stream)."""
+        try:
+            while True:
+                rec = self.read_record()
+                if rec is None:
+                    return None
+                if isinstance(rec, ErrorRecord):
+                    return ChildError.from_record(rec)
+        except HelperError:
+            return None
+
+    def drain(self, timeout):
+        """Reads (and drops) records until end of stream; ``False`` on timeout."""
+        if self.sock is None:
+            return True
+        self.sock.settimeout(timeout)
+        try:
+            while self.read_record() is not None:
+                pass
+            return True
+        except (socket.timeout, HelperError):
+            return False
+        finally:
+            if self.sock is not None:
+                self.sock.settimeout(None)
+
+    def exit_record(self):
+        """After a supervising helper has ended: the target's exit record, if it sent one."""
+        try:
+            while self.sock is not None:
+                rec = self.read_record()
+                if rec is None:
+                    return None
+                if isinstance(rec, ExitRecord):
+                    return rec
+        except HelperError:
+            return None
+        return None
+
+
+def settle(error, stream, helper, target=None, timeout=10.0):
+    """After an error record (or a sync abort): lets the processes end on their own (they
+    exit right after the record), reaps them, and puts the exit status on the error. A process
+    still there after ``timeout`` seconds is killed."""
+    if not stream.drain(timeout):
+        for p in (target, helper):
+            if p is not None:
+                p.kill_and_reap()
+    stream.close()
+    statuses = []
+    for p in (target, helper):
+        if p is None:
+            continue
+        try:
+            status = p.reap()
+        except ChildProcessError:
+            status = p.status
+        if status is not None:
+            statuses.append(status)
+    child = error if isinstance(error, ChildError) else getattr(error, "child_error", None)
+    if child is not None and statuses:
+        exited = [s for s in statuses if s.exited]
+        child.exit_status = (exited[0] if exited else statuses[0]).status
+
+
+class Process:
+    """A started program. In the exec-in-place shape it *is* the helper process, now running
+    the target; in the supervise and init shapes it is the helper that supervises it (which
+    ends the way the target ends); in the detach shape it is the target itself.
+
+    Dropping a ``Process`` neither waits nor kills. (``subprocess`` reaps a dropped helper in
+    the background; a dropped detached target stays a zombie until this process exits.)"""
+
+    def __init__(self, spawned, target_pid, stream=None, pending=False, supervised=False):
+        self._spawned = spawned
+        self.target_pid = target_pid
+        self._stream = stream
+        self._pending = pending
+        self._supervised = supervised
+        self._status = None
+
+    @property
+    def pid(self):
+        """The pid of our child: the one to wait for (and the target in place and detached)."""
+        return self._spawned.pid
+
+    @property
+    def popen(self):
+        """The ``subprocess.Popen`` of the helper (``None`` for a detached target)."""
+        return self._spawned.popen
+
+    @property
+    def start_pending(self):
+        """Whether the status stream is still to be read by :meth:`finish_start` (the helper
+        stops itself before exec: ``Spec.stops_before_exec``)."""
+        return self._pending
+
+    def finish_start(self):
+        """Reads the rest of the status stream of a helper that stopped itself before exec:
+        call it once the tracer has let it go on (it blocks until the exec or an error record).
+        Returns at once if nothing is pending. On error the process has been reaped (its
+        status is what :meth:`wait` returns)."""
+        if not self._pending:
+            return
+        self._pending = False
+        stream = self._stream
+        try:
+            self.target_pid = stream.read_until(self._spawned, self.target_pid, END)
+        except (ChildError, SyncError) as e:
+            settle(e, stream, self._spawned)
+            self._status = self._spawned.status
+            raise
+        except BaseException:
+            self._status = self._spawned.kill_and_reap()
+            stream.close()
+            raise
+        if self._supervised:
+            return
+        stream.close()
+
+    def wait(self):
+        """Waits for the process to change state and returns a :class:`WaitStatus`
+        ``(status, rusage)``, via ``os.wait4``. Once the process has ended its status is
+        remembered. A supervising helper's status is replaced by the target's own, exactly as
+        its exit record gives it, with the target's CPU time and peak memory. A traced process
+        also reports its stops here (returned, not remembered)."""
+        return self._wait(0)
+
+    def try_wait(self):
+        """Like :meth:`wait`, but ``None`` at once if the process is still running."""
+        return self._wait(os.WNOHANG)
+
+    def poll(self):
+        """As ``subprocess.Popen.poll``: the return code, or ``None`` while running."""
+        status = self.try_wait()
+        return None if status is None else status.returncode
+
+    def _wait(self, options):
+        if self._status is not None:
+            return self._status
+        status = self._spawned.wait(options)
+        if status is None or not _ended(status.status):
+            return status
+        if self._supervised and self._stream is not None:
+            rec = self._stream.exit_record()
+            self._stream.close()
+            if rec is not None:
+                status = WaitStatus(rec.status, Rusage.from_exit_record(rec))
+        elif self._stream is not None:
+            self._stream.close()
+        self._status = status
+        return status
+
+    def kill(self, sig=signal.SIGKILL):
+        """Sends ``sig``. A supervising helper forwards signals to the target, except SIGKILL,
+        which cannot be caught: that one goes to the target itself (with init: to init, which
+        takes the pid namespace down), and the helper then ends the same way."""
+        if self._status is not None:
+            raise ProcessLookupError("process already waited for")
+        if sig == signal.SIGKILL and self._supervised:
+            os.kill(self.target_pid, sig)
+        else:
+            os.kill(self.pid, sig)
+
+    def __repr__(self):
+        return f"<forkexec.Process pid={self.pid} target_pid={self.target_pid}>"

@@ -1,0 +1,230 @@
+"""``Runner``: go-sandbox's ``Runner``, run by spawning the ``forkexec`` helper.
+
+How :meth:`Runner.start` talks to the helper (docs/spec.md, "The conversation"):
+
+1. The spec is encoded and checked by this package's copy of the helper's decoder, and the
+   process shape is worked out with our effective ids: a spec the helper would refuse raises
+   :class:`SpecError` before any process exists.
+2. ``socket.socketpair()``; the helper is spawned with ``subprocess.Popen([helper,
+   "--spec-fd", N], pass_fds=...)``, where N is its end. ``pass_fds`` keeps the spec's
+   ``files``, ``exec_file``, ``status_fd`` and ``cgroup_fd`` at their numbers. Our copy of
+   the helper's end is closed, so that its exec shows as end of stream.
+3. The spec is written, then 32-byte status records are read: an **error** record raises
+   :class:`ChildError` (after the helper has ended and been reaped, so ``exit_code`` is
+   known); a **sync** record calls ``sync_func(pid)`` and answers one byte (0 = go on; when
+   the callback raises, a refusal, and :class:`SyncError`); a **pid** record names the target
+   (clone shapes); an **exec** record (supervise, init) or end of stream (in place, detach)
+   means the target runs.
+
+In the clone shapes the sync callback gets the pid record's pid (the target's pid as we see
+it; with init, init's), not the pid in the sync record, which is the one inside the target's
+pid namespace (1 in a new one).
+
+A helper told to stop itself before exec (``stop_before_seccomp``, implied by ``ptrace`` with
+``seccomp``) only goes on when its tracer lets it, so ``start`` then returns once the spec is
+written and the sync answered, and :meth:`Process.finish_start` reads the rest.
+
+On every failure path the helper (and a detached target) is reaped, killed first when it is
+not ending by itself, so a failed ``start`` leaves neither a process nor a zombie.
+"""
+
+import dataclasses
+import os
+import socket
+import subprocess
+
+from . import wire
+from .errors import ChildError, HelperError, SpecError, SyncError
+from .helper import find_helper
+from .process import END, PID, SYNC, Process, Spawned, Stream, settle
+from .spec import Spec, _SPEC_KEYS, normalized
+
+
+class Runner:
+    """A sandboxed program to start: a :class:`Spec` plus what only a live runtime has (the
+    sync callback, where the helper is).
+
+    ``Runner(args=[...], env=[...], files=[0, 1, 2], clone_flags=["newns"], ...)`` takes the
+    spec's fields as keywords (the JSON form's keys; values as in the JSON form, or the
+    :class:`~forkexec.Mount`, :class:`~forkexec.Rlimit`… classes); ``Runner(spec)`` takes a
+    :class:`Spec` (copied) or a dict in the JSON form, and ``Runner(["/bin/true"])`` an argv.
+    Keywords given with a spec override its fields. The spec's fields can also be read and set
+    as attributes of the runner (``runner.files = [0, 1, 2]``).
+
+    ``sync_func(pid)`` is called right before exec (after ids, mounts and limits, before
+    seccomp); returning normally lets the target run, raising aborts (:class:`SyncError`).
+    ``helper`` is the helper binary (default: :func:`~forkexec.find_helper`).
+    """
+
+    def __init__(self, spec=None, *, sync_func=None, helper=None, **fields):
+        if spec is None:
+            spec = Spec(**fields)
+        else:
+            if isinstance(spec, Spec):
+                spec = spec.copy()
+            elif isinstance(spec, dict):
+                spec = Spec.from_json(spec)
+            elif isinstance(spec, (list, tuple)):
+                spec = Spec(args=list(spec))
+            else:
+                raise TypeError("Runner(spec): a Spec, a dict in the JSON form or an argv list, "
+                                f"not {type(spec).__name__}")
+            if fields:
+                spec = dataclasses.replace(spec, **fields)
+        object.__setattr__(self, "spec", spec)
+        object.__setattr__(self, "sync_func", sync_func)
+        object.__setattr__(self, "helper", helper)
+
+    def __getattr__(self, name):
+        if name in _SPEC_KEYS:
+            return getattr(self.spec, name)
+        raise AttributeError(f"'Runner' object has no attribute '{name}'")
+
+    def __setattr__(self, name, value):
+        if name in _SPEC_KEYS:
+            setattr(self.spec, name, value)
+        elif name in ("spec", "sync_func", "helper"):
+            object.__setattr__(self, name, value)
+        else:
+            raise AttributeError(f"'Runner' object has no attribute '{name}'")
+
+    def __repr__(self):
+        return f"Runner({self.spec!r}, sync_func={self.sync_func!r}, helper={self.helper!r})"
+
+    def find_helper(self):
+        """The helper binary :meth:`start` runs."""
+        return self.helper or find_helper()
+
+    def encode(self):
+        """The spec bytes :meth:`start` would send."""
+        return wire.encode(self._spec())
+
+    def _spec(self):
+        spec = normalized(self.spec)
+        if self.sync_func is not None:
+            spec.sync = True
+        return spec
+
+    def start(self):
+        """Spawns the helper, hands it the spec and answers its status records until the
+        target is executed. Returns the running :class:`Process`.
+
+        Raises :class:`SpecError` (refused before spawning), :class:`ChildError` (a step
+        failed, nothing ran), :class:`SyncError` (the callback raised) or
+        :class:`HelperError`. Safe to call from several threads at once."""
+        spec = self._spec()
+        if spec.status_fd is not None and spec.sync:
+            raise HelperError("status_fd with sync: the sync record would go to status_fd, "
+                              "which start() does not read; answer it yourself or drop "
+                              "status_fd")
+        data = wire.encode(spec)
+        try:
+            shape = wire.decode(data).shape(os.geteuid(), os.getegid())
+        except SpecError as e:
+            raise SpecError(e.fault, e.offset, wire.record_at(data, e.offset)) from None
+        path = self.find_helper()
+        keep = _inherited_fds(spec)
+
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            try:
+                popen = subprocess.Popen(
+                    [path, "--spec-fd", str(theirs.fileno())],
+                    pass_fds=sorted(set(keep) | {theirs.fileno()}),
+                    close_fds=True)
+            except OSError as e:
+                raise HelperError(f"cannot run {path}: {e}") from e
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        helper = Spawned(popen.pid, popen, path)
+        stream = Stream(ours, self.sync_func)
+        return _Start(spec, shape, helper, stream).run(data)
+
+
+class _Start:
+    """One ``start`` after the spawn: owns the cleanup of every process it made."""
+
+    def __init__(self, spec, shape, helper, stream):
+        self.spec = spec
+        self.shape = shape
+        self.helper = helper
+        self.stream = stream
+        self.target = None  # a detached target, once its pid is known
+
+    def run(self, data):
+        try:
+            self.stream.send(data, "writing the spec")
+            if self.shape == wire.DETACH:
+                return self._detached()
+            pid = self.helper.pid
+            if self.spec.stops_before_exec():
+                # The sync point comes before the stop.
+                target_pid = pid
+                if self.spec.sync:
+                    target_pid = self.stream.read_until(self.helper, pid, SYNC)
+                return Process(self.helper, target_pid, self.stream, pending=True)
+            target_pid = self.stream.read_until(self.helper, pid, END)
+            if self.shape == wire.IN_PLACE:
+                self.stream.close()
+                return Process(self.helper, target_pid)
+            # supervise, init: the helper's exit record (read by wait) has the target's
+            # own status and usage.
+            return Process(self.helper, target_pid, self.stream, supervised=True)
+        except (ChildError, SyncError) as e:
+            settle(e, self.stream, self.helper, self.target)
+            raise
+        except BaseException:
+            for p in (self.target, self.helper):
+                if p is not None:
+                    p.kill_and_reap()
+            self.stream.close()
+            raise
+
+    def _detached(self):
+        """Detach: the helper exits right after the pid record; from that record on the target
+        is our own child."""
+        helper, stream = self.helper, self.stream
+        target_pid = stream.read_until(helper, helper.pid, PID)
+        if stream.pid_record is None:
+            status = helper.reap()
+            raise HelperError(f"{helper.describe()} ended ({status}) without reporting the "
+                              "detached target's pid")
+        self.target = target = Spawned(target_pid, None, f"detached target of {helper.path}")
+        if self.spec.stops_before_exec():
+            if self.spec.sync:
+                stream.read_until(target, target_pid, SYNC)
+            self._reap_detaching_helper()
+            return Process(target, target_pid, stream, pending=True)
+        stream.read_until(target, target_pid, END)
+        self._reap_detaching_helper()
+        stream.close()
+        return Process(target, target_pid)
+
+    def _reap_detaching_helper(self):
+        status = self.helper.reap()
+        if not status.success:
+            raise HelperError(f"{self.helper.describe()} ended ({status}) after starting a "
+                              "detached target")
+
+
+def _inherited_fds(spec):
+    """The fds of ours the helper must inherit with their numbers, checked to be open."""
+    named = [(f"files[{i}]", fd) for i, fd in enumerate(spec.files) if fd >= 0]
+    for key in ("exec_file", "status_fd", "cgroup_fd"):
+        fd = getattr(spec, key)
+        if fd is not None:
+            named.append((key, fd))
+    fds = set()
+    for field, fd in named:
+        if fd < 0:
+            continue  # refused by the decoder already
+        try:
+            os.fstat(fd)
+        except OSError:
+            raise HelperError(f"cannot pass {field} (fd {fd}): not an open fd of this "
+                              "process") from None
+        fds.add(fd)
+    return sorted(fds)

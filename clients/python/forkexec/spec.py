@@ -1,0 +1,611 @@
+"""The spec model and its JSON form.
+
+:class:`Spec` holds go-sandbox's ``Runner`` fields under their snake_case names (the JSON form
+of DESIGN.md and docs/spec.md), plus forkexec's own ``exec_path``, ``setsid``, ``status_fd``,
+``detach``, ``init``, ``die_with_parent``, ``cgroup`` and ``cgroup_fd``. Every key is optional;
+unknown keys are refused with their key path. Defaults: everything empty / ``False`` / ``None``,
+except ``setsid`` (``True``, a new session as in go-sandbox) and a mount's ``mkdir`` (``True``).
+
+Strings may be ``str`` (written as UTF-8; lone surrogates from ``os.fsdecode`` become the bytes
+they stand for) or ``bytes`` (written as they are). Empty ``work_dir``, ``pivot_root``,
+``host_name``, ``domain_name`` and ``cgroup`` mean "not set", as in go-sandbox.
+
+Values given to the constructors are checked and normalized (dicts become :class:`Mount`,
+:class:`Rlimit`… objects, rlimit resource numbers become names); a bad one raises
+:class:`~forkexec.errors.JsonError` naming its key path, like :meth:`Spec.from_json`.
+"""
+
+import copy
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from typing import List, Optional, Union
+
+from . import names
+from .errors import JsonError
+from .names import RLIM_INFINITY
+
+Str = Union[str, bytes]
+
+_U8 = (0, 0xFF)
+_U16 = (0, 0xFFFF)
+_U32 = (0, 0xFFFF_FFFF)
+_U64 = (0, 0xFFFF_FFFF_FFFF_FFFF)
+_I32 = (-(1 << 31), (1 << 31) - 1)
+
+
+@dataclass
+class Rlimit:
+    """One resource limit: ``resource`` by name (``"nofile"``) or number, soft ``cur`` and
+    hard ``max`` (:data:`RLIM_INFINITY` for none)."""
+
+    resource: Union[str, int]
+    cur: int
+    max: int
+
+    def __post_init__(self):
+        _fill(self, _rlimit(self, ""))
+
+
+@dataclass
+class SockFilter:
+    """One classic BPF instruction (``struct sock_filter``)."""
+
+    code: int
+    jt: int
+    jf: int
+    k: int
+
+    @classmethod
+    def stmt(cls, code, k):
+        """``BPF_STMT(code, k)``."""
+        return cls(code, 0, 0, k)
+
+    @classmethod
+    def jump(cls, code, k, jt, jf):
+        """``BPF_JUMP(code, k, jt, jf)``."""
+        return cls(code, jt, jf, k)
+
+    def __post_init__(self):
+        _fill(self, _sock_filter(self, ""))
+
+
+@dataclass(kw_only=True)
+class Mount:
+    """One mount (go-sandbox's ``mount.SyscallParams``). Empty strings are passed to
+    ``mount(2)`` as NULL. With ``pivot_root`` the target is a path inside the new root."""
+
+    source: Str = ""
+    target: Str
+    fstype: Str = ""
+    flags: List[str] = field(default_factory=list)
+    data: Str = ""
+    #: create the target (and its missing parents) first
+    mkdir: bool = True
+    #: create the target as a file (``mknod``) rather than a directory, to bind a file
+    file: bool = False
+
+    def __post_init__(self):
+        _fill(self, _mount(self, ""))
+
+    @classmethod
+    def bind(cls, source, target, read_only=False):
+        """A bind mount as go-sandbox's ``WithBind`` makes it (``bind``, ``nosuid``,
+        ``private``, ``rec``, plus ``rdonly``); ``file`` when ``source`` is not a directory."""
+        flags = ["bind", "nosuid", "private", "rec"] + (["rdonly"] if read_only else [])
+        is_file = os.path.exists(source) and not os.path.isdir(source)
+        return cls(source=source, target=target, flags=flags, file=is_file)
+
+    @classmethod
+    def tmpfs(cls, target, data=""):
+        """A tmpfs as go-sandbox's ``WithTmpfs`` makes it (``nosuid``, ``noatime``, ``nodev``)."""
+        return cls(source="tmpfs", target=target, fstype="tmpfs",
+                   flags=["nosuid", "noatime", "nodev"], data=data)
+
+    @classmethod
+    def proc(cls, target):
+        """A read-only proc (``nosuid``, ``nodev``, ``noexec``, ``rdonly``)."""
+        return cls(source="proc", target=target, fstype="proc",
+                   flags=["nosuid", "nodev", "noexec", "rdonly"])
+
+
+@dataclass
+class IdMap:
+    """One id map entry: ``size`` ids from ``host_id`` appear as ``container_id`` onwards."""
+
+    container_id: int
+    host_id: int
+    size: int
+
+    def __post_init__(self):
+        _fill(self, _id_map(self, ""))
+
+
+@dataclass
+class Credential:
+    """The user to become: setgroups (unless ``no_set_groups``), setgid, setuid."""
+
+    uid: int
+    gid: int
+    groups: List[int] = field(default_factory=list)
+    no_set_groups: bool = False
+
+    def __post_init__(self):
+        _fill(self, _credential(self, ""))
+
+
+@dataclass(kw_only=True)
+class Spec:
+    """A whole sandbox spec: what the helper does between being spawned and ``execve``."""
+
+    #: the target's argv; ``args[0]`` is also the file executed (no PATH search)
+    args: List[Str] = field(default_factory=list)
+    #: the target's environment (``KEY=value``); empty = an empty environment
+    env: List[Str] = field(default_factory=list)
+    #: the file to execute when it is not ``args[0]``
+    exec_path: Optional[Str] = None
+    #: execute this fd of the runtime (``execveat(fd, "", AT_EMPTY_PATH)``)
+    exec_file: Optional[int] = None
+    rlimits: List[Rlimit] = field(default_factory=list)
+    #: target fd ``i`` = the runtime's fd ``files[i]``, or closed for -1; empty keeps 0, 1, 2
+    files: List[int] = field(default_factory=list)
+    work_dir: Str = ""
+    #: a classic BPF filter loaded last before execve; ``None`` = no filter
+    seccomp: Optional[List[SockFilter]] = None
+    #: namespaces: ``newns``, ``newuts``, ``newipc``, ``newnet``, ``newcgroup``, ``newuser``,
+    #: ``newpid``
+    clone_flags: List[str] = field(default_factory=list)
+    mounts: List[Mount] = field(default_factory=list)
+    pivot_root: Str = ""
+    host_name: Str = ""
+    domain_name: Str = ""
+    uid_mappings: List[IdMap] = field(default_factory=list)
+    gid_mappings: List[IdMap] = field(default_factory=list)
+    credential: Optional[Credential] = None
+    sync: bool = False
+    ptrace: bool = False
+    no_new_privs: bool = False
+    stop_before_seccomp: bool = False
+    gid_mappings_enable_setgroups: bool = False
+    drop_caps: bool = False
+    unshare_cgroup_after_sync: bool = False
+    ctty: bool = False
+    setsid: bool = True
+    #: write status records to this fd instead of the spec socket
+    status_fd: Optional[int] = None
+    #: clone shape with CLONE_PARENT: the target becomes the runtime's own child
+    detach: bool = False
+    #: with ``newpid``: pid 1 is the helper's minimal init, the target pid 2
+    init: bool = False
+    #: SIGKILL the helper and the target when the spawning thread exits
+    die_with_parent: bool = False
+    #: a cgroup (v2) directory the target starts in
+    cgroup: Str = ""
+    #: the same, as an fd of the runtime open on the directory
+    cgroup_fd: Optional[int] = None
+
+    def __post_init__(self):
+        _fill(self, _spec(self, ""))
+
+    @classmethod
+    def from_json(cls, source):
+        """Reads the JSON form from a ``str``/``bytes`` document or an already parsed dict.
+
+        Unknown keys, wrong types and unknown names are refused with a :class:`JsonError`
+        naming the key path, e.g. ``clone_flags[1]: unknown clone flag `newfoo`, expected one
+        of: newns, …``."""
+        if isinstance(source, (str, bytes, bytearray)):
+            try:
+                obj = json.loads(source, object_pairs_hook=_Object,
+                                 parse_constant=_no_constant)
+            except ValueError as e:
+                raise JsonError("", f"not JSON: {e}") from None
+        else:
+            obj = source
+        return _spec(obj, "")
+
+    def to_dict(self):
+        """The JSON form as a dict, defaults left out (keys in the Rust client's order)."""
+        return _spec_to_dict(self)
+
+    def to_json(self, indent=None):
+        """The JSON form, defaults left out; compact unless ``indent`` is given."""
+        seps = (",", ":") if indent is None else (",", ": ")
+        return json.dumps(self.to_dict(), indent=indent, separators=seps, ensure_ascii=False)
+
+    def copy(self):
+        return copy.deepcopy(self)
+
+    def option_bits(self):
+        """The OPTIONS record's bits for the booleans (``setsid=False`` is NO_SETSID)."""
+        bits = 0
+        for key, bit in names.OPTION_BITS.items():
+            on = getattr(self, key)
+            if on if key != "setsid" else not on:
+                bits |= bit
+        return bits
+
+    def clone_flag_bits(self):
+        """The CLONE_FLAGS record's bits: the OR of ``clone_flags``."""
+        bits = 0
+        for name in self.clone_flags:
+            bits |= names.CLONE_FLAGS[name]
+        return bits
+
+    def stops_before_exec(self):
+        """Whether the helper stops itself (SIGSTOP) before exec to wait for a tracer:
+        ``stop_before_seccomp``, implied by ``ptrace`` with a ``seccomp`` filter."""
+        return self.stop_before_seccomp or (self.ptrace and self.seccomp is not None)
+
+
+# --- checking and normalizing values (the JSON form and the constructors share this) ----------
+
+_SPEC_KEYS = [f.name for f in dataclasses.fields(Spec)]
+_BOOLS = ("sync", "ptrace", "no_new_privs", "stop_before_seccomp",
+          "gid_mappings_enable_setgroups", "drop_caps", "unshare_cgroup_after_sync", "ctty",
+          "setsid", "detach", "init", "die_with_parent")
+
+
+class _Object(dict):
+    """A parsed JSON object that remembers its pairs, duplicates included, in order."""
+
+    def __init__(self, pairs):
+        super().__init__(pairs)
+        self.pairs = pairs
+
+
+def _pairs(obj):
+    return obj.pairs if isinstance(obj, _Object) else list(obj.items())
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _join(path, key):
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def _describe(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean `{str(value).lower()}`"
+    if isinstance(value, int):
+        return f"integer `{value}`"
+    if isinstance(value, float):
+        return f"floating point `{value}`"
+    if isinstance(value, (str, bytes)):
+        return f"string {value!r}"
+    if isinstance(value, (list, tuple)):
+        return "a sequence"
+    if isinstance(value, dict):
+        return "a map"
+    return type(value).__name__
+
+
+def _bad_type(path, value, expected):
+    return JsonError(path, f"invalid type: {_describe(value)}, expected {expected}")
+
+
+def _int(value, path, bounds, what="an integer"):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _bad_type(path, value, what)
+    lo, hi = bounds
+    if not lo <= value <= hi:
+        raise JsonError(path, f"invalid value: integer `{value}`, expected {what} in {lo}..={hi}")
+    return value
+
+
+def _bool(value, path):
+    if not isinstance(value, bool):
+        raise _bad_type(path, value, "a boolean")
+    return value
+
+
+def _str(value, path):
+    if isinstance(value, bytearray):
+        value = bytes(value)
+    if not isinstance(value, (str, bytes)):
+        raise _bad_type(path, value, "a string")
+    return value
+
+
+def _list(value, path):
+    if isinstance(value, (str, bytes, dict)) or not isinstance(value, (list, tuple)):
+        raise _bad_type(path, value, "a sequence")
+    return list(value)
+
+
+def _fields(obj, path, cls, keys, required, aliases=None, convert=None):
+    """The fields of a nested object given as an instance of ``cls``, a dict (the JSON form)
+    or a tuple of the fields in order: a dict key -> ``convert(key, value)``, in document
+    order, refusing unknown, duplicate (``file`` and ``make_nod``) and missing keys."""
+    aliases = aliases or {}
+    convert = convert or (lambda key, value: value)
+    if isinstance(obj, cls):
+        return {k: convert(k, getattr(obj, k)) for k in keys}
+    if isinstance(obj, (list, tuple)) and len(obj) == len(keys):
+        return {k: convert(k, v) for k, v in zip(keys, obj)}
+    if not isinstance(obj, dict):
+        raise _bad_type(path, obj, f"a {cls.__name__} or a map")
+    out = {}
+    for key, value in _pairs(obj):
+        name = aliases.get(key, key)
+        if name not in keys:
+            valid = ", ".join(f"`{k}`" for k in keys)
+            raise JsonError(_join(path, key), f"unknown field `{key}`, expected one of {valid}")
+        if name in out:
+            raise JsonError(_join(path, key), f"duplicate field `{name}`")
+        out[name] = convert(name, value)
+    for key in required:
+        if key not in out:
+            raise JsonError(path, f"missing field `{key}`")
+    return out
+
+
+def _fill(instance, normalized):
+    """Copies a normalized instance's fields into ``instance`` (for ``__post_init__``)."""
+    for f in dataclasses.fields(instance):
+        object.__setattr__(instance, f.name, getattr(normalized, f.name))
+
+
+def _make(cls, values):
+    """An instance of ``cls`` from already normalized values, without ``__post_init__``."""
+    obj = object.__new__(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in values:
+            value = values[f.name]
+        elif f.default is not dataclasses.MISSING:
+            value = f.default
+        else:
+            value = f.default_factory()
+        object.__setattr__(obj, f.name, value)
+    return obj
+
+
+def _name(value, path, table, what):
+    if not isinstance(value, str):
+        raise _bad_type(path, value, f"a {what} name")
+    if value not in table:
+        raise JsonError(path, f"unknown {what} `{value}`, expected one of: {', '.join(table)}")
+    return value
+
+
+def _limit_value(value, path):
+    if isinstance(value, str):
+        if value in ("infinity", "unlimited"):
+            return RLIM_INFINITY
+        raise JsonError(path, f"invalid value: string {value!r}, expected a non-negative "
+                              'integer, "infinity" or "unlimited"')
+    return _int(value, path, _U64, 'a non-negative integer, "infinity" or "unlimited"')
+
+
+def _resource(value, path):
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value < len(names.RESOURCES):
+            raise JsonError(path, f"invalid value: integer `{value}`, expected an rlimit "
+                                  f"resource name (one of: {', '.join(names.RESOURCES)})")
+        return names.RESOURCES[value]
+    return _name(value, path, names.RESOURCES, "rlimit resource")
+
+
+def _convert(cls, obj, path, converters, required, aliases=None, defaults=None):
+    """Checks and converts the fields of a nested object (an instance of ``cls``, a dict in
+    the JSON form, or a tuple of the fields in order), in document order so that the first
+    error reported is the first one in the document."""
+    values = _fields(obj, path, cls, tuple(converters), required, aliases,
+                     lambda key, value: converters[key](value, _join(path, key)))
+    return _make(cls, {**(defaults or {}), **values})
+
+
+def _rlimit(obj, path):
+    return _convert(Rlimit, obj, path, {
+        "resource": _resource, "cur": _limit_value, "max": _limit_value,
+    }, ("resource", "cur", "max"))
+
+
+def _sock_filter(obj, path):
+    return _convert(SockFilter, obj, path, {
+        "code": lambda v, p: _int(v, p, _U16),
+        "jt": lambda v, p: _int(v, p, _U8),
+        "jf": lambda v, p: _int(v, p, _U8),
+        "k": lambda v, p: _int(v, p, _U32),
+    }, ("code", "k"), defaults={"jt": 0, "jf": 0})
+
+
+def _mount_flags(value, path):
+    return [_name(f, _join(path, i), names.MOUNT_FLAGS, "mount flag")
+            for i, f in enumerate(_list(value, path))]
+
+
+def _mount(obj, path):
+    return _convert(Mount, obj, path, {
+        "source": _str, "target": _str, "fstype": _str, "flags": _mount_flags,
+        "data": _str, "mkdir": _bool, "file": _bool,
+    }, ("target",), aliases={"make_nod": "file"})
+
+
+def _u32(value, path):
+    return _int(value, path, _U32)
+
+
+def _id_map(obj, path):
+    return _convert(IdMap, obj, path, {"container_id": _u32, "host_id": _u32, "size": _u32},
+                    ("container_id", "host_id", "size"))
+
+
+def _credential(obj, path):
+    return _convert(Credential, obj, path, {
+        "uid": _u32, "gid": _u32,
+        "groups": lambda v, p: [_u32(g, _join(p, i)) for i, g in enumerate(_list(v, p))],
+        "no_set_groups": _bool,
+    }, ("uid", "gid"))
+
+
+def _each(convert):
+    def each(value, path):
+        return [convert(item, _join(path, i)) for i, item in enumerate(_list(value, path))]
+    return each
+
+
+def _optional(convert):
+    def optional(value, path):
+        return None if value is None else convert(value, path)
+    return optional
+
+
+def _i32(value, path):
+    return _int(value, path, _I32)
+
+
+def _clone_flag(value, path):
+    return _name(value, path, names.CLONE_FLAGS, "clone flag")
+
+
+_SPEC_CONVERTERS = {
+    "args": _each(_str),
+    "env": _each(_str),
+    "exec_path": _optional(_str),
+    "exec_file": _optional(_i32),
+    "rlimits": _each(_rlimit),
+    "files": _each(_i32),
+    "work_dir": _str,
+    "seccomp": _optional(_each(_sock_filter)),
+    "clone_flags": _each(_clone_flag),
+    "mounts": _each(_mount),
+    "pivot_root": _str,
+    "host_name": _str,
+    "domain_name": _str,
+    "uid_mappings": _each(_id_map),
+    "gid_mappings": _each(_id_map),
+    "credential": _optional(_credential),
+    "status_fd": _optional(_i32),
+    "cgroup": _str,
+    "cgroup_fd": _optional(_i32),
+}
+for _key in _BOOLS:
+    _SPEC_CONVERTERS[_key] = _bool
+assert set(_SPEC_CONVERTERS) == set(_SPEC_KEYS)
+
+
+def _spec(obj, path):
+    """A normalized Spec from a Spec or a dict (the JSON form), checked in document order."""
+    if isinstance(obj, Spec):
+        items = [(k, getattr(obj, k)) for k in _SPEC_KEYS]
+    elif isinstance(obj, dict):
+        items = _pairs(obj)
+    else:
+        raise _bad_type(path, obj, "a spec (a JSON object)")
+    out = {}
+    for key, value in items:
+        convert = _SPEC_CONVERTERS.get(key)
+        if convert is None:
+            valid = ", ".join(f"`{k}`" for k in _SPEC_KEYS)
+            raise JsonError(_join(path, key), f"unknown field `{key}`, expected one of {valid}")
+        if key in out:
+            raise JsonError(_join(path, key), f"duplicate field `{key}`")
+        out[key] = convert(value, _join(path, key))
+    return _make(Spec, out)
+
+
+# --- back to the JSON form ----------------------------------------------------------------------
+
+def _json_str(s):
+    return os.fsdecode(s) if isinstance(s, bytes) else s
+
+
+def _limit_json(n):
+    return "infinity" if n == RLIM_INFINITY else n
+
+
+def _spec_to_dict(spec):
+    spec = _spec(spec, "")
+    d = {}
+    if spec.args:
+        d["args"] = [_json_str(s) for s in spec.args]
+    if spec.env:
+        d["env"] = [_json_str(s) for s in spec.env]
+    if spec.exec_path is not None:
+        d["exec_path"] = _json_str(spec.exec_path)
+    if spec.exec_file is not None:
+        d["exec_file"] = spec.exec_file
+    if spec.rlimits:
+        d["rlimits"] = [{"resource": r.resource, "cur": _limit_json(r.cur),
+                         "max": _limit_json(r.max)} for r in spec.rlimits]
+    if spec.files:
+        d["files"] = list(spec.files)
+    if spec.work_dir:
+        d["work_dir"] = _json_str(spec.work_dir)
+    if spec.seccomp is not None:
+        out = []
+        for i in spec.seccomp:
+            item = {"code": i.code}
+            if i.jt:
+                item["jt"] = i.jt
+            if i.jf:
+                item["jf"] = i.jf
+            item["k"] = i.k
+            out.append(item)
+        d["seccomp"] = out
+    if spec.clone_flags:
+        d["clone_flags"] = list(spec.clone_flags)
+    if spec.mounts:
+        out = []
+        for m in spec.mounts:
+            item = {}
+            if m.source:
+                item["source"] = _json_str(m.source)
+            item["target"] = _json_str(m.target)
+            if m.fstype:
+                item["fstype"] = _json_str(m.fstype)
+            if m.flags:
+                item["flags"] = list(m.flags)
+            if m.data:
+                item["data"] = _json_str(m.data)
+            if not m.mkdir:
+                item["mkdir"] = False
+            if m.file:
+                item["file"] = True
+            out.append(item)
+        d["mounts"] = out
+    for key in ("pivot_root", "host_name", "domain_name"):
+        if getattr(spec, key):
+            d[key] = _json_str(getattr(spec, key))
+    for key in ("uid_mappings", "gid_mappings"):
+        if getattr(spec, key):
+            d[key] = [dataclasses.asdict(m) for m in getattr(spec, key)]
+    if spec.credential is not None:
+        c = spec.credential
+        item = {"uid": c.uid, "gid": c.gid}
+        if c.groups:
+            item["groups"] = list(c.groups)
+        if c.no_set_groups:
+            item["no_set_groups"] = True
+        d["credential"] = item
+    for key in ("sync", "ptrace", "no_new_privs", "stop_before_seccomp",
+                "gid_mappings_enable_setgroups", "drop_caps", "unshare_cgroup_after_sync",
+                "ctty"):
+        if getattr(spec, key):
+            d[key] = True
+    if not spec.setsid:
+        d["setsid"] = False
+    if spec.status_fd is not None:
+        d["status_fd"] = spec.status_fd
+    for key in ("detach", "init", "die_with_parent"):
+        if getattr(spec, key):
+            d[key] = True
+    if spec.cgroup:
+        d["cgroup"] = _json_str(spec.cgroup)
+    if spec.cgroup_fd is not None:
+        d["cgroup_fd"] = spec.cgroup_fd
+    return d
+
+
+def normalized(spec):
+    """A checked, normalized copy of a :class:`Spec` (after its lists may have been changed in
+    place, e.g. ``spec.mounts.append({...})``)."""
+    return _spec(spec, "")

@@ -1,0 +1,472 @@
+"""Wire format v1 (docs/spec.md): the canonical encoder, and the decoder that validates a spec
+exactly as the helper does (same checks, same order, same fault and byte offset).
+
+:func:`encode` writes the records in the canonical order (crates/spec/vectors/README.md and the
+Rust client's ``encode.rs``): ARGS always, then every other record in ascending type number
+when its value carries something; RLIMIT and MOUNT once per entry, in list order; record flags
+0; strings with their NUL. The output is byte-identical to the Rust client's, and it is checked
+with :func:`decode` before it is returned, so a spec the helper would refuse is refused here
+with the helper's fault and offset (:class:`~forkexec.errors.SpecError`).
+"""
+
+import struct
+
+from . import names
+from .errors import SpecError
+from .names import Fault, Limit, Record
+from .spec import Credential, IdMap, Mount, Rlimit, SockFilter, Spec, normalized
+
+_REPEATABLE = (Record.RLIMIT, Record.MOUNT)
+
+# Shapes (docs/spec.md, "Process shapes").
+IN_PLACE = "in_place"
+SUPERVISE = "supervise"
+DETACH = "detach"
+INIT = "init"
+
+
+def _b(s):
+    """A string's wire bytes: ``str`` as UTF-8 (lone surrogates back to their bytes)."""
+    if isinstance(s, str):
+        return s.encode("utf-8", "surrogateescape")
+    return bytes(s)
+
+
+def _record(out, rtype, payload):
+    out += struct.pack("<HHI", rtype, 0, len(payload))
+    out += payload
+
+
+def _strings(items):
+    return b"".join(_b(s) + b"\0" for s in items)
+
+
+def _u32(n):
+    """An fd as u32: negative numbers as their two's complement (refused as out of range)."""
+    return struct.pack("<I", n & 0xFFFF_FFFF)
+
+
+def _check_nul(spec):
+    for key in ("args", "env"):
+        for i, s in enumerate(getattr(spec, key)):
+            if b"\0" in _b(s):
+                raise SpecError(field=f"{key}[{i}]")
+    for key in ("exec_path", "work_dir", "pivot_root", "cgroup", "host_name", "domain_name"):
+        value = getattr(spec, key)
+        if value is not None and b"\0" in _b(value):
+            raise SpecError(field=key)
+    for i, m in enumerate(spec.mounts):
+        for key in ("source", "target", "fstype", "data"):
+            if b"\0" in _b(getattr(m, key)):
+                raise SpecError(field=f"mounts[{i}].{key}")
+
+
+def encode_unchecked(spec):
+    """The canonical bytes of ``spec`` without running the decoder over them (NUL bytes in
+    strings are still refused). For tests that want to see what a refused spec looks like."""
+    spec = normalized(spec)
+    _check_nul(spec)
+    out = bytearray(names.MAGIC + struct.pack("<HHI", names.VERSION, 0, 0))
+    _record(out, Record.ARGS, _strings(spec.args))
+    if spec.env:
+        _record(out, Record.ENV, _strings(spec.env))
+    if spec.exec_path is not None:
+        _record(out, Record.EXEC_PATH, _b(spec.exec_path) + b"\0")
+    if spec.exec_file is not None:
+        _record(out, Record.EXEC_FD, _u32(spec.exec_file))
+    for r in spec.rlimits:
+        resource = names.RESOURCES.index(r.resource)
+        _record(out, Record.RLIMIT, struct.pack("<IQQ", resource, r.cur, r.max))
+    if spec.files:
+        _record(out, Record.FILES, struct.pack(f"<{len(spec.files)}i", *spec.files))
+    if spec.work_dir:
+        _record(out, Record.WORK_DIR, _b(spec.work_dir) + b"\0")
+    if spec.seccomp is not None:
+        _record(out, Record.SECCOMP,
+                b"".join(struct.pack("<HBBI", i.code, i.jt, i.jf, i.k) for i in spec.seccomp))
+    clone_flags = spec.clone_flag_bits()
+    if clone_flags:
+        _record(out, Record.CLONE_FLAGS, struct.pack("<Q", clone_flags))
+    for m in spec.mounts:
+        flags = 0
+        for f in m.flags:
+            flags |= names.MOUNT_FLAGS[f]
+        options = (names.MOUNT_MKDIR if m.mkdir else 0) | (names.MOUNT_FILE if m.file else 0)
+        payload = struct.pack("<QI", flags, options) + _strings(
+            (m.source, m.target, m.fstype, m.data))
+        _record(out, Record.MOUNT, payload)
+    for key, rtype in (("pivot_root", Record.PIVOT_ROOT), ("host_name", Record.HOST_NAME),
+                       ("domain_name", Record.DOMAIN_NAME)):
+        value = getattr(spec, key)
+        if value:
+            _record(out, rtype, _b(value) + b"\0")
+    for key, rtype in (("uid_mappings", Record.UID_MAP), ("gid_mappings", Record.GID_MAP)):
+        maps = getattr(spec, key)
+        if maps:
+            _record(out, rtype, b"".join(
+                struct.pack("<III", m.container_id, m.host_id, m.size) for m in maps))
+    if spec.credential is not None:
+        c = spec.credential
+        flags = names.CRED_NO_SETGROUPS if c.no_set_groups else 0
+        _record(out, Record.CREDENTIAL, struct.pack(
+            f"<III{len(c.groups)}I", c.uid, c.gid, flags, *c.groups))
+    options = spec.option_bits()
+    if options:
+        _record(out, Record.OPTIONS, struct.pack("<Q", options))
+    if spec.status_fd is not None:
+        _record(out, Record.STATUS_FD, _u32(spec.status_fd))
+    if spec.cgroup:
+        _record(out, Record.CGROUP_PATH, _b(spec.cgroup) + b"\0")
+    if spec.cgroup_fd is not None:
+        _record(out, Record.CGROUP_FD, _u32(spec.cgroup_fd))
+    if len(out) > 0xFFFF_FFFF:
+        raise SpecError(Fault.BAD_TOTAL_LENGTH, 8, "header")
+    out[8:12] = struct.pack("<I", len(out))
+    return bytes(out)
+
+
+def encode(spec):
+    """The wire bytes of ``spec`` (a :class:`Spec`, or a dict in the JSON form) in the
+    canonical record order, checked by :func:`decode`: a spec the helper would refuse raises
+    :class:`SpecError` with the helper's fault and offset, and ``record`` naming what is there.
+
+    Refusals that depend on who runs the helper (the process shape: ptrace with a supervised
+    clone) are checked by :meth:`Decoded.shape`, which :meth:`Runner.start` calls."""
+    if not isinstance(spec, Spec):
+        spec = Spec.from_json(spec)
+    data = encode_unchecked(spec)
+    try:
+        decode(data)
+    except SpecError as e:
+        raise SpecError(e.fault, e.offset, record_at(data, e.offset)) from None
+    return data
+
+
+def record_at(data, offset):
+    """What sits at byte ``offset`` of a well-framed spec, for messages: ``header``, a record
+    name (``clone_flags``; ``rlimits[i]`` and ``mounts[i]`` counted in order) or
+    ``end of spec``."""
+    if offset < names.HEADER_LEN:
+        return "header"
+    at, counts = names.HEADER_LEN, {Record.RLIMIT: 0, Record.MOUNT: 0}
+    while at + names.RECORD_HEADER_LEN <= len(data):
+        rtype, _flags, length = struct.unpack_from("<HHI", data, at)
+        end = at + names.RECORD_HEADER_LEN + length
+        if offset < end:
+            if rtype == Record.RLIMIT:
+                return f"rlimits[{counts[rtype]}]"
+            if rtype == Record.MOUNT:
+                return f"mounts[{counts[rtype]}]"
+            return names.RECORD_NAMES.get(rtype, "unknown")
+        if rtype in counts:
+            counts[rtype] += 1
+        at = end
+    return "end of spec"
+
+
+# --- the decoder ------------------------------------------------------------------------------
+
+class Decoded:
+    """A spec that passed every check of docs/spec.md ("Order of checks", steps 1-3).
+
+    ``spec`` is the :class:`Spec` it describes (strings decoded as UTF-8 with
+    ``surrogateescape``, so non-UTF-8 bytes survive a round trip); ``offsets`` maps record
+    types to the offset ``R`` of (the first of) their records; ``options_offset`` is ``P`` of
+    OPTIONS."""
+
+    def __init__(self, spec, offsets, options_offset, clone_flags, options, uid_map, gid_map):
+        self.spec = spec
+        self.offsets = offsets
+        self.options_offset = options_offset
+        self.clone_flags = clone_flags
+        self.options = options
+        self._uid_map = uid_map
+        self._gid_map = gid_map
+
+    def shape(self, euid, egid):
+        """The process shape the helper picks when it runs with these effective ids (step 4
+        of the checks): ``"in_place"``, ``"supervise"``, ``"detach"`` or ``"init"``. Raises
+        :class:`SpecError` (Conflict at ``P`` of OPTIONS) for ptrace or stop_before_seccomp in
+        a supervised shape."""
+
+        def self_map(entries, own):
+            return entries is None or (
+                len(entries) == 1 and entries[0][2] == 1 and entries[0][1] == own)
+
+        outer = (not self_map(self._uid_map, euid) or not self_map(self._gid_map, egid)
+                 or (self._gid_map is not None
+                     and self.options & names.OPT_GID_MAPPINGS_ENABLE_SETGROUPS))
+        if self.options & names.OPT_INIT:
+            shape = INIT
+        elif self.options & names.OPT_DETACH:
+            shape = DETACH
+        elif outer or self.clone_flags & names.CLONE_NEWPID:
+            shape = SUPERVISE
+        else:
+            shape = IN_PLACE
+        traced = self.options & (names.OPT_PTRACE | names.OPT_STOP_BEFORE_SECCOMP)
+        if traced and shape in (SUPERVISE, INIT):
+            raise SpecError(Fault.CONFLICT, self.options_offset)
+        return shape
+
+
+def _fail(fault, offset):
+    raise SpecError(fault, offset)
+
+
+def _s(raw):
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _check_header(buf):
+    n = len(buf)
+    for i in range(min(4, n)):
+        if buf[i] != names.MAGIC[i]:
+            _fail(Fault.BAD_MAGIC, i)
+    if n < names.HEADER_LEN:
+        _fail(Fault.TRUNCATED, n)
+    version, hflags, total = struct.unpack_from("<HHI", buf, 4)
+    if version != names.VERSION:
+        _fail(Fault.BAD_VERSION, 4)
+    if hflags != 0:
+        _fail(Fault.UNKNOWN_BITS, 6)
+    if total < names.HEADER_LEN or total > Limit.SPEC:
+        _fail(Fault.BAD_TOTAL_LENGTH, 8)
+    if total > n:
+        _fail(Fault.TRUNCATED, n)
+    if total < n:
+        _fail(Fault.BAD_TOTAL_LENGTH, 8)
+    return total
+
+
+def _string_list(buf, p, length, limit):
+    payload = buf[p:p + length]
+    if length and payload[-1] != 0:
+        _fail(Fault.UNTERMINATED, p + length)
+    count = payload.count(0)
+    if count > limit:
+        _fail(Fault.TOO_MANY, p)
+    return [_s(x) for x in payload.split(b"\0")[:-1]] if length else []
+
+
+def _single_string(buf, p, length, limit):
+    payload = buf[p:p + length]
+    nul = payload.find(0)
+    if nul < 0:
+        _fail(Fault.UNTERMINATED, p + length)
+    if nul != length - 1:
+        _fail(Fault.INTERIOR_NUL, p + nul)
+    if length > limit:
+        _fail(Fault.TOO_LONG, p)
+    return payload[:-1]
+
+
+def _fd(buf, r, p, length):
+    if length != 4:
+        _fail(Fault.BAD_RECORD_LENGTH, r + 4)
+    (fd,) = struct.unpack_from("<I", buf, p)
+    if fd >= Limit.FD:
+        _fail(Fault.FD_OUT_OF_RANGE, p)
+    return fd
+
+
+def _id_entries(buf, r, p, length):
+    if length == 0 or length % 12:
+        _fail(Fault.BAD_RECORD_LENGTH, r + 4)
+    if length // 12 > Limit.ID_MAP:
+        _fail(Fault.TOO_MANY, p)
+    entries = [struct.unpack_from("<III", buf, p + 12 * i) for i in range(length // 12)]
+    for i, (cid, hid, size) in enumerate(entries):
+        if size == 0 or cid + size > 0xFFFF_FFFF or hid + size > 0xFFFF_FFFF:
+            _fail(Fault.BAD_VALUE, p + 12 * i + 8)
+    return entries
+
+
+def _mount_record(buf, r, p, length):
+    if length < 12:
+        _fail(Fault.BAD_RECORD_LENGTH, r + 4)
+    flags, options = struct.unpack_from("<QI", buf, p)
+    if flags & ~names.MOUNT_FLAGS_KNOWN:
+        _fail(Fault.UNKNOWN_BITS, p)
+    if options & ~names.MOUNT_OPTIONS_KNOWN:
+        _fail(Fault.UNKNOWN_BITS, p + 8)
+    end = p + length
+    at = p + 12
+    strings = []
+    for limit in (Limit.PATH, Limit.PATH, Limit.FSTYPE, Limit.MOUNT_DATA):
+        nul = buf.find(b"\0", at, end)
+        if nul < 0:
+            _fail(Fault.UNTERMINATED, end)
+        if nul + 1 - at > limit:
+            _fail(Fault.TOO_LONG, at)
+        strings.append((at, buf[at:nul]))
+        at = nul + 1
+    if at != end:
+        _fail(Fault.BAD_RECORD_LENGTH, at)
+    target_at, target = strings[1]
+    if not target:
+        _fail(Fault.BAD_VALUE, target_at)
+    source, fstype, data = strings[0][1], strings[2][1], strings[3][1]
+    return Mount(
+        source=_s(source), target=_s(target), fstype=_s(fstype),
+        flags=[n for n, v in names.MOUNT_FLAGS.items() if flags & v],
+        data=_s(data), mkdir=bool(options & names.MOUNT_MKDIR),
+        file=bool(options & names.MOUNT_FILE))
+
+
+def decode(buf):
+    """Decodes and validates a whole spec as the helper does, returning a :class:`Decoded`,
+    or raises :class:`SpecError` with the first failing check's fault and byte offset.
+    ``buf`` must be exactly the spec."""
+    buf = bytes(buf)
+    total = _check_header(buf)
+    seen = {}  # record type -> offset R of its first record
+    spec = {}
+    rlimits, mounts = [], []
+    clone_flags = options = 0
+    options_at = None
+    uid_map = gid_map = None
+    host_domain_last = None
+    at = names.HEADER_LEN
+    while at < total:
+        r = at
+        if total - r < names.RECORD_HEADER_LEN:
+            _fail(Fault.TRUNCATED, total)
+        rtype, rflags, length = struct.unpack_from("<HHI", buf, r)
+        p = r + names.RECORD_HEADER_LEN
+        if length > total - p:
+            _fail(Fault.TRUNCATED, total)
+        at = p + length
+        if rflags & ~names.SKIP_IF_UNKNOWN:
+            _fail(Fault.UNKNOWN_BITS, r + 2)
+        if rtype == 0 or rtype > Record.LAST:
+            if rflags & names.SKIP_IF_UNKNOWN:
+                continue
+            _fail(Fault.UNKNOWN_RECORD, r)
+        if rtype not in _REPEATABLE and rtype in seen:
+            _fail(Fault.DUPLICATE_RECORD, r)
+        seen.setdefault(rtype, r)
+
+        if rtype in (Record.ARGS, Record.ENV):
+            key = "args" if rtype == Record.ARGS else "env"
+            spec[key] = _string_list(buf, p, length, Limit.STRINGS)
+        elif rtype in (Record.EXEC_PATH, Record.WORK_DIR, Record.PIVOT_ROOT,
+                       Record.HOST_NAME, Record.DOMAIN_NAME, Record.CGROUP_PATH):
+            limit = Limit.NAME if rtype in (Record.HOST_NAME, Record.DOMAIN_NAME) else Limit.PATH
+            s = _single_string(buf, p, length, limit)
+            if rtype in (Record.EXEC_PATH, Record.WORK_DIR, Record.PIVOT_ROOT) and not s:
+                _fail(Fault.BAD_VALUE, p)
+            if rtype in (Record.PIVOT_ROOT, Record.CGROUP_PATH) and not s.startswith(b"/"):
+                _fail(Fault.BAD_VALUE, p)
+            if rtype in (Record.HOST_NAME, Record.DOMAIN_NAME):
+                host_domain_last = r
+            key = {Record.EXEC_PATH: "exec_path", Record.WORK_DIR: "work_dir",
+                   Record.PIVOT_ROOT: "pivot_root", Record.HOST_NAME: "host_name",
+                   Record.DOMAIN_NAME: "domain_name", Record.CGROUP_PATH: "cgroup"}[rtype]
+            spec[key] = _s(s)
+        elif rtype in (Record.EXEC_FD, Record.STATUS_FD, Record.CGROUP_FD):
+            key = {Record.EXEC_FD: "exec_file", Record.STATUS_FD: "status_fd",
+                   Record.CGROUP_FD: "cgroup_fd"}[rtype]
+            spec[key] = _fd(buf, r, p, length)
+        elif rtype == Record.RLIMIT:
+            if len(rlimits) >= Limit.RLIMITS:
+                _fail(Fault.TOO_MANY, r)
+            if length != 20:
+                _fail(Fault.BAD_RECORD_LENGTH, r + 4)
+            resource, cur, hard = struct.unpack_from("<IQQ", buf, p)
+            if resource >= Limit.RESOURCE:
+                _fail(Fault.BAD_VALUE, p)
+            if cur > hard:
+                _fail(Fault.BAD_VALUE, p + 4)
+            rlimits.append(Rlimit(names.RESOURCES[resource], cur, hard))
+        elif rtype == Record.FILES:
+            if length % 4:
+                _fail(Fault.BAD_RECORD_LENGTH, r + 4)
+            if length // 4 > Limit.FILES:
+                _fail(Fault.TOO_MANY, p)
+            files = list(struct.unpack_from(f"<{length // 4}i", buf, p))
+            for i, fd in enumerate(files):
+                if fd < -1 or fd >= Limit.FD:
+                    _fail(Fault.FD_OUT_OF_RANGE, p + 4 * i)
+            spec["files"] = files
+        elif rtype == Record.SECCOMP:
+            if length == 0 or length % 8:
+                _fail(Fault.BAD_RECORD_LENGTH, r + 4)
+            if length // 8 > Limit.SECCOMP:
+                _fail(Fault.TOO_MANY, p)
+            spec["seccomp"] = [SockFilter(*struct.unpack_from("<HBBI", buf, p + 8 * i))
+                               for i in range(length // 8)]
+        elif rtype == Record.CLONE_FLAGS:
+            if length != 8:
+                _fail(Fault.BAD_RECORD_LENGTH, r + 4)
+            (clone_flags,) = struct.unpack_from("<Q", buf, p)
+            if clone_flags & ~names.CLONE_KNOWN:
+                _fail(Fault.UNKNOWN_BITS, p)
+            spec["clone_flags"] = [n for n, v in names.CLONE_FLAGS.items() if clone_flags & v]
+        elif rtype == Record.MOUNT:
+            if len(mounts) >= Limit.MOUNTS:
+                _fail(Fault.TOO_MANY, r)
+            mounts.append(_mount_record(buf, r, p, length))
+        elif rtype in (Record.UID_MAP, Record.GID_MAP):
+            entries = _id_entries(buf, r, p, length)
+            maps = [IdMap(*e) for e in entries]
+            if rtype == Record.UID_MAP:
+                uid_map, spec["uid_mappings"] = entries, maps
+            else:
+                gid_map, spec["gid_mappings"] = entries, maps
+        elif rtype == Record.CREDENTIAL:
+            if length < 12 or (length - 12) % 4:
+                _fail(Fault.BAD_RECORD_LENGTH, r + 4)
+            ngroups = (length - 12) // 4
+            if ngroups > Limit.GROUPS:
+                _fail(Fault.TOO_MANY, p + 12)
+            uid, gid, cflags = struct.unpack_from("<III", buf, p)
+            if cflags & ~names.CRED_FLAGS_KNOWN:
+                _fail(Fault.UNKNOWN_BITS, p + 8)
+            groups = list(struct.unpack_from(f"<{ngroups}I", buf, p + 12))
+            spec["credential"] = Credential(uid, gid, groups,
+                                            bool(cflags & names.CRED_NO_SETGROUPS))
+        elif rtype == Record.OPTIONS:
+            if length != 8:
+                _fail(Fault.BAD_RECORD_LENGTH, r + 4)
+            (options,) = struct.unpack_from("<Q", buf, p)
+            if options & ~names.OPTIONS_KNOWN:
+                _fail(Fault.UNKNOWN_BITS, p)
+            options_at = p
+            for key, bit in names.OPTION_BITS.items():
+                on = bool(options & bit)
+                spec[key] = not on if key == "setsid" else on
+
+    # 3. The whole spec.
+    args = spec.get("args")
+    if not args:
+        _fail(Fault.MISSING_ARGS, total)
+    has_exec = Record.EXEC_PATH in seen or Record.EXEC_FD in seen
+    if args[0] == "" and not has_exec:
+        _fail(Fault.MISSING_ARGS, total)
+    if Record.EXEC_PATH in seen and Record.EXEC_FD in seen:
+        _fail(Fault.CONFLICT, seen[Record.EXEC_PATH])
+    if Record.MOUNT in seen and not clone_flags & names.CLONE_NEWNS:
+        _fail(Fault.CONFLICT, seen[Record.MOUNT])
+    if Record.PIVOT_ROOT in seen and not clone_flags & names.CLONE_NEWNS:
+        _fail(Fault.CONFLICT, seen[Record.PIVOT_ROOT])
+    if host_domain_last is not None and not clone_flags & names.CLONE_NEWUTS:
+        _fail(Fault.CONFLICT, host_domain_last)
+    if Record.UID_MAP in seen and not clone_flags & names.CLONE_NEWUSER:
+        _fail(Fault.CONFLICT, seen[Record.UID_MAP])
+    if Record.GID_MAP in seen and not clone_flags & names.CLONE_NEWUSER:
+        _fail(Fault.CONFLICT, seen[Record.GID_MAP])
+    if options & names.OPT_CTTY and options & names.OPT_NO_SETSID:
+        _fail(Fault.CONFLICT, options_at)
+    if Record.CGROUP_PATH in seen and Record.CGROUP_FD in seen:
+        _fail(Fault.CONFLICT, max(seen[Record.CGROUP_PATH], seen[Record.CGROUP_FD]))
+    if options & names.OPT_DETACH and options & names.OPT_INIT:
+        _fail(Fault.CONFLICT, options_at)
+    if options & names.OPT_INIT and not clone_flags & names.CLONE_NEWPID:
+        _fail(Fault.CONFLICT, options_at)
+
+    if rlimits:
+        spec["rlimits"] = rlimits
+    if mounts:
+        spec["mounts"] = mounts
+    return Decoded(Spec(**spec), seen, options_at, clone_flags, options, uid_map, gid_map)

@@ -1,0 +1,471 @@
+"""End to end through the real ``forkexec`` helper ($FORKEXEC_HELPER): what the target sees and
+what the runtime gets back. Runs as root and as an ordinary user (a user namespace with a
+self map stands in for root's privileges there)."""
+
+import errno
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from forkexec import (ChildError, HelperError, IdMap, Mount, Runner, SpecError, SyncError,
+                      names, status)
+
+from .support import helper_path, load_vectors, read_all, spec_md
+
+SH = "/bin/sh"
+PATH_ENV = ["PATH=/usr/bin:/bin"]
+CPU_LOOP = "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"
+
+
+def privileged():
+    return os.geteuid() == 0
+
+
+def userns():
+    """A user namespace with a one-id self map (written by the helper itself in place)."""
+    return dict(clone_flags=["newuser"],
+                uid_mappings=[IdMap(0, os.geteuid(), 1)],
+                gid_mappings=[IdMap(0, os.getegid(), 1)])
+
+
+def with_ns(*flags, user=None):
+    """``flags`` plus, when unprivileged (or ``user=True``), a user namespace with self maps."""
+    fields = userns() if (user if user is not None else not privileged()) else {
+        "clone_flags": []}
+    fields["clone_flags"] = fields["clone_flags"] + list(flags)
+    return fields
+
+
+def children():
+    """Our child pids still around (running or zombie)."""
+    pids = []
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/children") as f:
+                pids += [int(p) for p in f.read().split()]
+        except FileNotFoundError:
+            pass
+    return pids
+
+
+class HelperTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.helper = helper_path()
+        if not os.access(cls.helper, os.X_OK):
+            raise AssertionError(f"helper {cls.helper} is not executable (make helper)")
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="forkexec-py-")
+        self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
+
+    def tearDown(self):
+        # No test may leave a process or a zombie behind.
+        left = children()
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+        self.assertEqual(left, [], "processes left behind")
+
+    def run_sh(self, script, *args, **fields):
+        """Runs ``sh -c script`` with stdout and stderr on a pipe: (process, output, status)."""
+        r, w = os.pipe()
+        try:
+            fields.setdefault("env", PATH_ENV)
+            runner = Runner(args=[SH, "-c", script, "sh", *args], files=[0, w, w],
+                            helper=self.helper, **fields)
+            process = runner.start()
+        finally:
+            os.close(w)
+        out = read_all(r).decode()
+        return process, out, process.wait()
+
+
+class Basics(HelperTest):
+    def test_true_runs_in_place(self):
+        p = Runner(args=["/bin/true"], helper=self.helper).start()
+        self.assertEqual(p.pid, p.target_pid)
+        self.assertIsNotNone(p.popen)
+        st = p.wait()
+        self.assertTrue(st.success)
+        self.assertEqual((st.code, st.signal, st.returncode), (0, None, 0))
+        self.assertIs(p.wait(), st, "the status is remembered")
+        self.assertEqual(p.popen.returncode, 0, "subprocess knows it was reaped")
+
+    def test_args_and_env_are_exact(self):
+        args = ["one", "two words", "", "*", "tab\there", "caf\u00e9"]
+        _, out, st = self.run_sh('for a in "$0" "$@"; do printf "[%s]\\n" "$a"; done',
+                                 *args, env=["A=1", "B=two words", "EMPTY="])
+        self.assertEqual(st.code, 0, out)
+        self.assertEqual(out, "".join(f"[{a}]\n" for a in ["sh"] + args))
+        # the environment, exactly as given (env prints it, nothing added)
+        r, w = os.pipe()
+        env = ["A=1", "B=two words", "EMPTY=", "Z=\u00e9"]
+        p = Runner(args=["/usr/bin/env"], env=env, files=[0, w, 2], helper=self.helper).start()
+        os.close(w)
+        self.assertEqual(read_all(r).decode().splitlines(), env)
+        self.assertEqual(p.wait().code, 0)
+
+    def test_empty_env_and_exec_path(self):
+        # exec_path runs a file other than args[0]; no env = an empty environment
+        r, w = os.pipe()
+        p = Runner(args=["custom-argv0"], exec_path="/usr/bin/env", files=[0, w, 2],
+                   helper=self.helper).start()
+        os.close(w)
+        self.assertEqual(read_all(r), b"")
+        self.assertEqual(p.wait().code, 0)
+        r, w = os.pipe()
+        p = Runner(args=["custom-argv0", "-c", 'echo "$0"'], exec_path=SH, files=[0, w, 2],
+                   helper=self.helper).start()
+        os.close(w)
+        self.assertEqual(read_all(r), b"custom-argv0\n")
+        self.assertEqual(p.wait().code, 0)
+
+    def test_exit_code_signal_and_rusage(self):
+        _, _, st = self.run_sh("exit 42")
+        self.assertEqual((st.code, st.signal, st.returncode), (42, None, 42))
+        _, _, st = self.run_sh("kill -TERM $$")
+        self.assertEqual((st.code, st.signal, st.returncode), (None, signal.SIGTERM, -15))
+        _, _, st = self.run_sh(CPU_LOOP)
+        status_, rusage = st  # unpacks as (status, rusage)
+        self.assertEqual(status_, 0)
+        self.assertGreater(rusage.user_time + rusage.system_time, 0)
+        self.assertGreater(rusage.max_rss_kib, 0)
+
+    def test_files_close_everything_else(self):
+        # an inheritable fd of ours that is not in files does not reach the target
+        extra_r, extra_w = os.pipe()
+        os.set_inheritable(extra_w, True)
+        try:
+            _, out, st = self.run_sh("ls /proc/self/fd")
+        finally:
+            os.close(extra_r)
+            os.close(extra_w)
+        self.assertEqual(st.code, 0, out)
+        # 0, 1, 2 and the fd ls opens to read the directory
+        self.assertLessEqual(set(out.split()), {"0", "1", "2", "3"}, out)
+
+
+class Errors(HelperTest):
+    def test_missing_program_is_execve_enoent_exit_127(self):
+        with self.assertRaises(ChildError) as cm:
+            Runner(args=[os.path.join(self.tmp, "missing")], helper=self.helper).start()
+        e = cm.exception
+        self.assertEqual((e.location, e.location_name, e.errno, e.index), (32, "execve",
+                                                                           errno.ENOENT, 0))
+        self.assertEqual(str(e), "execve(0): no such file or directory")
+        self.assertEqual(e.exit_code, 127)
+
+    def test_not_executable_is_exit_126(self):
+        path = os.path.join(self.tmp, "data")
+        with open(path, "w") as f:
+            f.write("not a program\n")
+        os.chmod(path, 0o644)
+        with self.assertRaises(ChildError) as cm:
+            Runner(args=[path], helper=self.helper).start()
+        self.assertEqual((cm.exception.location_name, cm.exception.errno), ("execve",
+                                                                           errno.EACCES))
+        self.assertEqual(str(cm.exception), "execve(0): permission denied")
+        self.assertEqual(cm.exception.exit_code, 126)
+
+    def test_missing_bind_source_is_mount_0_enoent(self):
+        target = os.path.join(self.tmp, "target")
+        os.mkdir(target)
+        missing = os.path.join(self.tmp, "no-such-source")
+        with self.assertRaises(ChildError) as cm:
+            Runner(args=["/bin/true"], helper=self.helper, **with_ns("newns"),
+                   mounts=[Mount(source=missing, target=target, flags=["bind"],
+                                 mkdir=False)]).start()
+        e = cm.exception
+        self.assertEqual((e.location, e.location_name, e.errno, e.index),
+                         (16, "mount", errno.ENOENT, 0))
+        self.assertEqual(str(e), "mount(0): no such file or directory")
+        self.assertEqual(e.exit_code, 125)
+
+    def test_error_index_names_the_mount(self):
+        root = os.path.join(self.tmp, "root")
+        os.mkdir(root)
+        mounts = [Mount.tmpfs("tmp"), Mount(source=os.path.join(self.tmp, "nope"),
+                                            target="x", flags=["bind"])]
+        with self.assertRaises(ChildError) as cm:
+            Runner(args=["/bin/true"], helper=self.helper, pivot_root=root,
+                   **with_ns("newns", user=True), mounts=mounts).start()
+        self.assertEqual(str(cm.exception), "mount(1): no such file or directory")
+
+    def test_malformed_vectors_are_refused_by_the_helper(self):
+        """Each malformed vector, sent to the real helper as it is: an error record with
+        location 34 (spec), the fault's errno, the offset and the fault, then exit 125."""
+        checked = 0
+        for v in load_vectors():
+            if v.expect != "error":
+                continue
+            total = v.declared_length
+            if total is not None and len(v.data) > total and v.data[:4] == b"FXSP":
+                # trailing bytes: a stream reader reads exactly the total length, so the
+                # helper sees a valid spec (the decoder of a whole buffer refuses it)
+                continue
+            with self.subTest(v.name):
+                ours, theirs = socket.socketpair()
+                helper = subprocess.Popen([self.helper, "--spec-fd", str(theirs.fileno())],
+                                          pass_fds=[theirs.fileno()])
+                theirs.close()
+                try:
+                    ours.sendall(v.data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                ours.shutdown(socket.SHUT_WR)  # a truncated spec ends here
+                data = b""
+                while True:
+                    try:
+                        chunk = ours.recv(4096)
+                    except ConnectionResetError:
+                        break
+                    if not chunk:
+                        break
+                    data += chunk
+                ours.close()
+                self.assertEqual(helper.wait(), 125)
+                self.assertEqual(len(data), 32, data.hex())
+                rec = status.decode_record(data)
+                self.assertEqual(rec, status.ErrorRecord(
+                    names.LOC_SPEC, int(v.meta["errno"].split()[0]), v.offset, v.fault))
+                e = ChildError.from_record(rec)
+                self.assertTrue(str(e).startswith(f"spec(offset {v.offset}): "), str(e))
+                self.assertEqual(e.fault_name, v.fault_name)
+                checked += 1
+        self.assertGreaterEqual(checked, 9)
+
+    def test_spec_error_before_spawning(self):
+        # helper= a path that does not exist: a SpecError proves nothing was spawned
+        with self.assertRaises(SpecError) as cm:
+            Runner(args=["/bin/true"], mounts=[Mount(target="t")],
+                   helper="/nonexistent/forkexec").start()
+        self.assertEqual((cm.exception.fault_name, cm.exception.record),
+                         ("Conflict", "mounts[0]"))
+        with self.assertRaises(SpecError) as cm:
+            Runner(args=["/bin/true"], clone_flags=["newpid"], ptrace=True,
+                   helper="/nonexistent/forkexec").start()
+        self.assertEqual((cm.exception.fault_name, cm.exception.record), ("Conflict", "options"))
+        with self.assertRaises(SpecError) as cm:
+            Runner(args=["/bin/true", "a\0b"], helper="/nonexistent/forkexec").start()
+        self.assertEqual(cm.exception.field, "args[1]")
+
+    def test_helper_errors(self):
+        with self.assertRaises(HelperError) as cm:
+            Runner(args=["/bin/true"], helper="/nonexistent/forkexec").start()
+        self.assertIn("cannot run /nonexistent/forkexec", str(cm.exception))
+        with self.assertRaises(HelperError) as cm:
+            Runner(args=["/bin/true"], files=[0, 1, 987], helper=self.helper).start()
+        self.assertIn("files[2] (fd 987)", str(cm.exception))
+        with self.assertRaises(HelperError):
+            Runner(args=["/bin/true"], status_fd=1, sync_func=lambda pid: None,
+                   helper=self.helper).start()
+
+
+class Sync(HelperTest):
+    def test_callback_gets_the_pid_before_exec(self):
+        seen = []
+
+        def sync(pid):
+            # still the helper: the target has not been executed yet
+            seen.append((pid, os.readlink(f"/proc/{pid}/exe")))
+
+        p = Runner(args=["/bin/true"], sync_func=sync, helper=self.helper).start()
+        self.assertEqual(p.wait().code, 0)
+        self.assertEqual(len(seen), 1)
+        pid, exe = seen[0]
+        self.assertEqual(pid, p.pid)
+        self.assertEqual(exe, os.path.realpath(self.helper))
+
+    def test_raising_callback_aborts_and_nothing_runs(self):
+        marker = os.path.join(self.tmp, "ran")
+
+        class Refused(Exception):
+            pass
+
+        def sync(pid):
+            raise Refused(f"no, not {pid}")
+
+        with self.assertRaises(SyncError) as cm:
+            Runner(args=[SH, "-c", f"echo ran > {marker}"], sync_func=sync,
+                   helper=self.helper).start()
+        e = cm.exception
+        self.assertIsInstance(e.__cause__, Refused)
+        self.assertTrue(str(e).startswith("sync callback refused: no, not "), str(e))
+        child = e.child_error
+        self.assertEqual((child.location, child.location_name, child.errno),
+                         (names.LOC_SYNC_READ, "sync_read", errno.ECANCELED))
+        self.assertEqual(str(child), "sync_read(0): operation canceled")
+        self.assertEqual(child.exit_code, 125)
+        self.assertFalse(os.path.exists(marker), "the target ran")
+
+    def test_clone_shape_callback_gets_the_runtime_visible_pid(self):
+        seen = []
+
+        def sync(pid):
+            with open(f"/proc/{pid}/status") as f:
+                nspid = [l for l in f if l.startswith("NSpid:")][0].split()[1:]
+            seen.append((pid, nspid))
+
+        p, out, st = self.run_sh("echo $$", sync_func=sync, **with_ns("newpid"))
+        self.assertEqual((out, st.code), ("1\n", 0))
+        pid, nspid = seen[0]
+        self.assertEqual(pid, p.target_pid)
+        self.assertNotEqual(p.target_pid, p.pid)
+        self.assertEqual(nspid, [str(pid), "1"], "pid 1 inside, the runtime's pid outside")
+
+    def test_clone_shape_abort(self):
+        marker = os.path.join(self.tmp, "ran")
+
+        def sync(pid):
+            raise RuntimeError("abort")
+
+        with self.assertRaises(SyncError) as cm:
+            Runner(args=[SH, "-c", f"echo ran > {marker}"], sync_func=sync,
+                   helper=self.helper, **with_ns("newpid")).start()
+        self.assertEqual(cm.exception.child_error.location_name, "sync_read")
+        self.assertFalse(os.path.exists(marker))
+
+
+class Namespaces(HelperTest):
+    def test_user_mount_uts_sandbox_with_pivot_root(self):
+        root = os.path.join(self.tmp, "root")
+        os.mkdir(root)
+        binds = [d for d in ("/usr", "/bin", "/lib", "/lib64") if os.path.exists(d)]
+        script = ("uname -n; "
+                  "if touch /usr/.forkexec-test 2>&-; then echo usr-rw; "
+                  "else echo usr-ro; fi; "
+                  "if mkdir /new 2>&-; then echo root-rw; else echo root-ro; fi; "
+                  "cat /proc/self/uid_map 2>&- || echo no-proc; ls -a /; pwd")
+        p, out, st = self.run_sh(
+            script, **with_ns("newns", "newuts", user=True), pivot_root=root,
+            host_name="fxbox", work_dir="/usr",
+            mounts=[Mount.bind(d, d, read_only=True) for d in binds])
+        self.assertEqual(st.code, 0, out)
+        lines = out.splitlines()
+        self.assertEqual(lines[:4], ["fxbox", "usr-ro", "root-ro", "no-proc"], out)
+        listing = set(lines[4:-1])
+        self.assertEqual(listing, {".", ".."} | {d.lstrip("/") for d in binds}, out)
+        self.assertEqual(lines[-1], "/usr")
+        self.assertEqual(p.pid, p.target_pid, "exec in place")
+        # the host keeps its name, and nothing was written into the new root's source dir
+        self.assertNotEqual(socket.gethostname(), "fxbox")
+        self.assertEqual(os.listdir(root), [])
+
+    def test_newpid_target_is_pid_1_and_wait_gives_its_exit_code(self):
+        p, out, st = self.run_sh("echo $$; " + CPU_LOOP + "; exit 9", **with_ns("newpid"))
+        self.assertEqual(out, "1\n")
+        self.assertEqual(st.code, 9)
+        self.assertNotEqual(p.pid, p.target_pid)
+        # the exit record's rusage is the target's own
+        self.assertGreater(st.rusage.user_time + st.rusage.system_time, 0)
+        self.assertGreater(st.rusage.max_rss_kib, 0)
+
+    def test_supervised_target_killed_by_a_signal(self):
+        r, w = os.pipe()
+        p = Runner(args=[SH, "-c", "echo up; exec sleep 30"], env=PATH_ENV, files=[0, w, 2],
+                   helper=self.helper, **with_ns("newpid")).start()
+        os.close(w)
+        with os.fdopen(r, "rb") as f:
+            self.assertEqual(f.readline(), b"up\n")
+            p.kill()
+            st = p.wait()
+        self.assertEqual((st.code, st.signal), (None, signal.SIGKILL))
+        self.assertEqual(st.returncode, -9)
+
+    def test_init_shape_target_is_pid_2(self):
+        p, out, st = self.run_sh("echo $$; exit 5", init=True, **with_ns("newpid"))
+        self.assertEqual((out, st.code), ("2\n", 5))
+
+    def test_detach_shape_target_is_our_child(self):
+        p, out, st = self.run_sh("echo $$; exit 4", detach=True, **with_ns("newpid"))
+        self.assertEqual((out, st.code), ("1\n", 4))
+        self.assertEqual(p.pid, p.target_pid)
+        self.assertIsNone(p.popen)
+
+    def test_detach_shape_error(self):
+        with self.assertRaises(ChildError) as cm:
+            Runner(args=[os.path.join(self.tmp, "missing")], detach=True, helper=self.helper,
+                   **with_ns("newpid")).start()
+        self.assertEqual(str(cm.exception), "execve(0): no such file or directory")
+        self.assertEqual(cm.exception.exit_code, 127)
+
+    def test_outer_maps_need_the_clone_shape(self):
+        # a map onto an id that is not ours (or more than one id) is written from outside
+        if privileged():
+            maps = dict(uid_mappings=[IdMap(0, 0, 1), IdMap(1, 100000, 10)],
+                        gid_mappings=[IdMap(0, 0, 1), IdMap(1, 100000, 10)])
+            p, out, st = self.run_sh("cat /proc/self/uid_map", clone_flags=["newuser"], **maps)
+            self.assertEqual(out.split(), ["0", "0", "1", "1", "100000", "10"])
+            self.assertNotEqual(p.pid, p.target_pid)
+        else:
+            with self.assertRaises(ChildError) as cm:
+                Runner(args=["/bin/true"], clone_flags=["newuser"], helper=self.helper,
+                       uid_mappings=[IdMap(0, 0, 1)]).start()
+            self.assertEqual(cm.exception.location_name, "write_uid_map")
+
+
+class Example(HelperTest):
+    def test_demo_runs(self):
+        demo = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            "examples", "demo.py")
+        env = dict(os.environ, FORKEXEC_HELPER=self.helper)
+        result = subprocess.run([sys.executable, demo], env=env, capture_output=True,
+                                text=True, timeout=60, check=False)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("hostname:  forkexec-demo", result.stdout)
+        self.assertIn("pid:       1 ", result.stdout)
+        self.assertIn("write /usr: Read-only file system", result.stdout)
+        self.assertIn("exit status: 3", result.stdout)
+        self.assertIn("a missing program: execve(0): no such file or directory",
+                      result.stdout)
+        self.assertEqual(result.stderr, "")
+
+
+    def test_readme_example_runs(self):
+        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        with open(os.path.join(package, "README.md"), encoding="utf-8") as f:
+            readme = f.read()
+        example = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+        # docs/python.md shows the same example
+        docs = spec_md()
+        if docs is not None:
+            python_md = os.path.join(os.path.dirname(docs), "python.md")
+            if os.path.exists(python_md):
+                with open(python_md, encoding="utf-8") as f:
+                    self.assertIn(example, f.read())
+        env = dict(os.environ, FORKEXEC_HELPER=self.helper, PYTHONPATH=package)
+        result = subprocess.run([sys.executable, "-c", example], env=env, capture_output=True,
+                                text=True, timeout=60, check=False, cwd=self.tmp)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        lines = result.stdout.splitlines()
+        self.assertRegex(lines[0], r"^about to exec, pid \d+$")
+        self.assertEqual(lines[1], "pid 1 on box")
+        self.assertTrue(lines[2].startswith("exit status: 3 Rusage(user_time="), lines[2])
+        self.assertEqual(lines[3], "execve(0): no such file or directory execve 2 127")
+
+
+class StopBeforeExec(HelperTest):
+    def test_start_returns_early_and_finish_start_reads_the_rest(self):
+        p = Runner(args=["/bin/true"], stop_before_seccomp=True, helper=self.helper).start()
+        self.assertTrue(p.start_pending)
+        pid, st = os.waitpid(p.pid, os.WUNTRACED)
+        self.assertTrue(os.WIFSTOPPED(st))
+        self.assertEqual(os.WSTOPSIG(st), signal.SIGSTOP)
+        os.kill(p.pid, signal.SIGCONT)
+        p.finish_start()
+        self.assertFalse(p.start_pending)
+        self.assertEqual(p.wait().code, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

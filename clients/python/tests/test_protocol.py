@@ -1,0 +1,176 @@
+"""The status protocol against a scripted fake helper: the paths a real helper takes rarely or
+never on purpose (a torn record, an unknown kind, a helper that hangs up early), and the exit
+record as the source of a supervised target's status."""
+
+import json
+import os
+import shutil
+import struct
+import sys
+import tempfile
+import unittest
+
+from forkexec import ChildError, HelperError, Runner, SyncError, names, status
+
+from .test_helper import children
+
+FAKE = r'''
+import json, os, socket, struct, sys
+plan = json.loads(os.environ["FORKEXEC_FAKE_PLAN"])
+fd = int(sys.argv[sys.argv.index("--spec-fd") + 1])
+sock = socket.socket(fileno=fd)
+log = []
+
+def read_exact(n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+for step in plan:
+    op = step[0]
+    if op == "read_spec":
+        header = read_exact(12)
+        total = struct.unpack_from("<I", header, 8)[0]
+        read_exact(total - 12)
+    elif op == "send":
+        sock.sendall(bytes.fromhex(step[1]))
+    elif op == "read_answer":
+        answer = read_exact(1)
+        log.append(answer.hex())
+        if answer != b"\0" and len(step) > 1:
+            sock.sendall(bytes.fromhex(step[1]))
+            sys.exit(125)
+    elif op == "exit":
+        if os.environ.get("FORKEXEC_FAKE_LOG"):
+            with open(os.environ["FORKEXEC_FAKE_LOG"], "w") as f:
+                json.dump(log, f)
+        os._exit(step[1])
+'''
+
+
+def rec(record):
+    return status.encode_record(record).hex()
+
+
+class FakeHelper(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="forkexec-fake-")
+        self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
+        self.fake = os.path.join(self.tmp, "fake-forkexec")
+        with open(self.fake, "w") as f:
+            f.write(f"#!{sys.executable}\n{FAKE}")
+        os.chmod(self.fake, 0o755)
+        self.log = os.path.join(self.tmp, "log.json")
+        self._saved = {k: os.environ.get(k) for k in ("FORKEXEC_FAKE_PLAN",
+                                                       "FORKEXEC_FAKE_LOG")}
+        self.addCleanup(self._restore)
+
+    def _restore(self):
+        for k, v in self._saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+    def tearDown(self):
+        self.assertEqual(children(), [], "processes left behind")
+
+    def runner(self, plan, **fields):
+        os.environ["FORKEXEC_FAKE_PLAN"] = json.dumps(plan)
+        os.environ["FORKEXEC_FAKE_LOG"] = self.log
+        fields.setdefault("args", ["/bin/true"])
+        return Runner(helper=self.fake, **fields)
+
+    def answers(self):
+        with open(self.log) as f:
+            return json.load(f)
+
+    def test_supervised_status_and_rusage_come_from_the_exit_record(self):
+        exit_3 = 3 << 8
+        plan = [["read_spec"], ["send", rec(status.PidRecord(4242))],
+                ["send", rec(status.ExecRecord(4242))],
+                ["send", rec(status.ExitRecord(exit_3, 1_500_000, 250_000, 4321))],
+                ["exit", 0]]
+        p = self.runner(plan, clone_flags=["newpid"]).start()
+        self.assertEqual((p.target_pid, p.start_pending), (4242, False))
+        st = p.wait()
+        # the fake itself exited 0: the status is the record's
+        self.assertEqual(st.code, 3)
+        self.assertEqual(st.rusage.user_time, 1.5)
+        self.assertEqual(st.rusage.system_time, 0.25)
+        self.assertEqual(st.rusage.max_rss_kib, 4321)
+        self.assertEqual(p.popen.returncode, 0, "the helper itself was reaped")
+
+    def test_clone_shape_sync_gets_the_pid_records_pid(self):
+        seen = []
+        plan = [["read_spec"], ["send", rec(status.PidRecord(4242))],
+                ["send", rec(status.SyncRecord(1))], ["read_answer"],
+                ["send", rec(status.ExecRecord(4242))], ["exit", 0]]
+        p = self.runner(plan, clone_flags=["newpid"], sync_func=seen.append).start()
+        p.wait()
+        self.assertEqual(seen, [4242])
+        self.assertEqual(self.answers(), ["00"], "one byte 0: go on")
+
+    def test_refusal_is_one_nonzero_byte_and_the_error_record_is_kept(self):
+        error = rec(status.ErrorRecord(names.LOC_SYNC_READ, 125, 0, 0))
+        plan = [["read_spec"], ["send", rec(status.SyncRecord(77))],
+                ["read_answer", error], ["exit", 0]]
+
+        def refuse(pid):
+            raise ValueError(f"not {pid}")
+
+        with self.assertRaises(SyncError) as cm:
+            self.runner(plan, sync_func=refuse).start()
+        self.assertEqual(str(cm.exception), "sync callback refused: not 77")
+        self.assertEqual(str(cm.exception.child_error), "sync_read(0): operation canceled")
+        self.assertEqual(cm.exception.child_error.exit_code, 125)
+
+    def test_error_record(self):
+        plan = [["read_spec"], ["send", rec(status.ErrorRecord(16, 1, 3, 0))], ["exit", 125]]
+        with self.assertRaises(ChildError) as cm:
+            self.runner(plan).start()
+        self.assertEqual(str(cm.exception), "mount(3): operation not permitted")
+        self.assertEqual(cm.exception.exit_code, 125)
+
+    def test_unknown_record_kind_is_a_protocol_error(self):
+        plan = [["read_spec"], ["send", "09" + "00" * 31], ["exit", 0]]
+        with self.assertRaises(HelperError) as cm:
+            self.runner(plan).start()
+        self.assertIn("unknown status record kind 9", str(cm.exception))
+
+    def test_torn_record_is_a_protocol_error(self):
+        plan = [["read_spec"], ["send", "01" + "00" * 9], ["exit", 125]]
+        with self.assertRaises(HelperError) as cm:
+            self.runner(plan).start()
+        self.assertIn("stream ended 10 bytes into a 32-byte record", str(cm.exception))
+
+    def test_helper_that_hangs_up_before_the_whole_spec(self):
+        # a spec bigger than the socket buffer: the write fails, and EOF is not success
+        plan = [["exit", 3]]
+        big = ["X=" + "x" * 65536] * 40
+        with self.assertRaises(HelperError) as cm:
+            self.runner(plan, env=big).start()
+        self.assertIn("ended (exit status: 3) without an error record", str(cm.exception))
+
+    def test_eof_after_the_spec_is_success_in_place(self):
+        # as in go-sandbox: EOF with no error record means execve closed the status fd
+        p = self.runner([["read_spec"], ["exit", 0]]).start()
+        self.assertEqual(p.wait().code, 0)
+
+    def test_detach_without_a_pid_record(self):
+        with self.assertRaises(HelperError) as cm:
+            self.runner([["read_spec"], ["exit", 0]], detach=True,
+                        clone_flags=["newpid"]).start()
+        self.assertIn("without reporting the detached target's pid", str(cm.exception))
+
+    def test_wire_bytes_of_a_record(self):
+        self.assertEqual(struct.unpack("<I", bytes.fromhex(rec(status.PidRecord(7)))[4:8]),
+                         (7,))
+
+
+if __name__ == "__main__":
+    unittest.main()
