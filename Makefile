@@ -9,12 +9,16 @@ TEST_USER  ?= forkexec-test
 MAX_SIZE   := 65536
 
 
-.PHONY: all helper probe build check-helper fmt-check clippy test test-root test-user demo bench clean
+.PHONY: all helper cli probe build check-helper fmt-check clippy test test-root test-user demo bench clean
 
-all: helper
+all: helper cli
 
 helper:
 	$(CARGO) build --release -p forkexec
+
+## forkexec-run, the command line front end (next to the helper in target/release).
+cli: helper
+	$(CARGO) build --release -p forkexec-run
 
 ## The program the tests run inside the sandbox.
 probe:

@@ -1,0 +1,375 @@
+//! The command line: every flag, its help text, and the typed values some of them parse to.
+//!
+//! Flags whose order matters (mounts, `--setenv`/`--unsetenv`) are read back from the
+//! [`clap::ArgMatches`] with their positions by [`crate::assemble`]; the fields here keep
+//! clap's derive in charge of parsing, `--help` and usage errors.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::{ArgAction, Parser};
+use forkexec_client::{Resource, RLIM_INFINITY};
+
+const SPEC: &str = "Spec";
+const NS: &str = "Namespaces and ids";
+const FS: &str = "Filesystem (mounts are made in command-line order)";
+const PROC: &str = "Process";
+
+const ABOUT: &str =
+    "Run a program in a forkexec sandbox: a JSON spec and/or bubblewrap-style flags in, \
+the program's exit status out.";
+
+const LONG_ABOUT: &str = "\
+Run a program in a forkexec sandbox: a JSON spec and/or bubblewrap-style flags in, the \
+program's exit status out.
+
+forkexec-run builds a forkexec spec, starts the static `forkexec` helper with it, passes \
+stdin, stdout and stderr through to the program, waits for it and exits the way it did: \
+with its exit code, or killed by the same signal. Signals sent to forkexec-run (HUP, INT, \
+QUIT, TERM, USR1, USR2, ALRM, WINCH) are forwarded to the program.
+
+The helper is found through $FORKEXEC_HELPER, next to this executable (or in its parent \
+directory), or on $PATH.";
+
+const AFTER_LONG_HELP: &str = "\
+HOW THE FLAGS BUILD THE SPEC
+  Without --spec, the spec starts empty with the caller's environment (entries that are not \
+UTF-8 are left out) and fds 0, 1 and 2 passed through. With --spec FILE, the spec is FILE as \
+written (an absent key keeps its JSON default: no \"env\" is an empty environment) and each \
+flag changes only what it names: list flags (mounts, --setenv, --rlimit) add to the file's \
+entries, single-valued flags (--hostname, --chdir, --uid, --seccomp, ...) replace them, and \
+COMMAND replaces \"args\" (and drops \"exec_path\"/\"exec_file\").
+
+  Each flag brings what it needs:
+    --unshare-all         -> newuser, newns, newpid, newipc, newuts, newnet, newcgroup
+                             (without newnet with --share-net)
+    any mount flag        -> newns; and, when the spec has neither \"pivot_root\" nor \"mounts\" \
+of its own, a fresh root: a new empty directory in $TMPDIR (mode 0700, created before the \
+start and removed right after it) becomes \"pivot_root\". The helper mounts a tmpfs there, \
+makes the mounts inside it, pivots into it and remounts it read-only, so the program sees \
+only what the flags put there. DST is then a path inside the new root.
+    --proc                -> newpid (a fresh proc shows only the sandbox's processes)
+    --init                -> newpid
+    --hostname/--domainname -> newuts
+    any namespace, as an ordinary user -> newuser (the kernel requires one)
+    --uid/--gid other than your own, as an ordinary user -> newuser
+  With a user namespace, the caller is mapped to --uid/--gid inside (default: the caller's \
+own uid and gid) by single-id maps (\"uid_mappings\": [{container_id: UID, host_id: your euid, \
+size: 1}], likewise for gids). As root without a user namespace, --uid/--gid become the \
+\"credential\" (setgroups([]), setgid, setuid). A spec's own maps are kept unless --uid/--gid \
+is given.
+
+  COMMAND is looked up like a shell would when it has no `/`: in the PATH the program will \
+get (else /bin:/usr/bin), as the sandbox will see it (through the bind mounts), and the \
+result becomes \"exec_path\" while COMMAND stays argv[0]. A name found nowhere is an error \
+(exit 127). A COMMAND from --spec (\"args\") is run as written.
+
+  Without --chdir, a fresh root starts in the caller's working directory when a bind mount \
+makes that same path visible inside (e.g. --ro-bind / /), else in `/`.
+
+  --json prints the resulting spec's JSON form (the input of --spec) and exits without \
+running anything.
+
+EXIT STATUS
+  The program's exit code; or, when a signal killed it, forkexec-run kills itself with the \
+same signal (core dumps off). When the sandbox cannot be set up, forkexec-run prints one \
+line such as
+      forkexec-run: mount(3) /data: no such file or directory
+  (the helper's error location and index, what it refers to, and the errno) and exits
+    125  a setup step failed, the spec or a flag is invalid, or the helper cannot be run
+    126  the program was found but cannot be executed (execve: EACCES, ENOEXEC)
+    127  the program was not found (execve: ENOENT, or COMMAND not in PATH)
+
+EXAMPLES
+  Run `ls /` with only /usr and the libraries visible, read-only:
+    forkexec-run --ro-bind /usr /usr --ro-bind-try /lib /lib --ro-bind-try /lib64 /lib64 \\
+        --ro-bind-try /bin /bin --proc /proc --dev /dev --tmpfs /tmp -- ls /
+
+  A judge-style run: every namespace, no network, limits, the shipped seccomp policy:
+    forkexec-run --unshare-all --die-with-parent --ro-bind /usr /usr \\
+        --ro-bind-try /lib /lib --ro-bind-try /lib64 /lib64 --bind ./work /work --chdir /work \\
+        --rlimit cpu=2 --rlimit as=1073741824 --rlimit nofile=64 --seccomp judge \\
+        --clearenv --setenv PATH /usr/bin -- ./solution
+
+  Save a spec, then run it (and run it again with one more variable):
+    forkexec-run --json --unshare-user --uid 0 -- id > spec.json
+    forkexec-run --spec spec.json
+    forkexec-run --spec spec.json --setenv DEBUG 1
+
+See docs/cli.md and docs/json.md.";
+
+/// The command line. Field ids are the flag names with `_` (clap's derive default), which
+/// [`crate::assemble`] uses to read the positions of order-sensitive flags.
+#[derive(Parser, Debug)]
+#[command(
+    name = "forkexec-run",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_long_help = AFTER_LONG_HELP,
+    after_help = "Run with --help for how the flags map to the spec, exit codes and examples.",
+)]
+pub struct Cli {
+    // ---------------------------------------------------------------------------------------
+    // The spec
+    // ---------------------------------------------------------------------------------------
+    /// Start from this spec in its JSON form (`-` reads it from stdin); the flags add to it or
+    /// override it. Unknown keys are errors, which name the key path (docs/json.md).
+    #[arg(long, value_name = "FILE", help_heading = SPEC)]
+    pub spec: Option<String>,
+
+    /// Print the resulting spec's JSON form on stdout and exit without running anything.
+    #[arg(long, help_heading = SPEC)]
+    pub json: bool,
+
+    /// Write the binary spec (the bytes the helper reads, docs/spec.md) to FILE before
+    /// running; with --json, write it and run nothing.
+    #[arg(long, value_name = "FILE", help_heading = SPEC)]
+    pub dump_spec: Option<PathBuf>,
+
+    // ---------------------------------------------------------------------------------------
+    // Namespaces and ids
+    // ---------------------------------------------------------------------------------------
+    /// Unshare every namespace bubblewrap's --unshare-all does: user, mount, pid, ipc, uts,
+    /// net and cgroup ("clone_flags").
+    #[arg(long, help_heading = NS)]
+    pub unshare_all: bool,
+
+    /// With --unshare-all (or a spec's "newnet"): keep the caller's network namespace.
+    #[arg(long, help_heading = NS)]
+    pub share_net: bool,
+
+    /// New user namespace ("newuser"); the caller is mapped to --uid/--gid inside.
+    #[arg(long, help_heading = NS)]
+    pub unshare_user: bool,
+
+    /// New pid namespace ("newpid"): the program is pid 1 of it (pid 2 with --init), and the
+    /// helper stays to supervise it (the exit status is still the program's). As pid 1 the
+    /// program gets only the signals it has handlers for; use --init for ordinary semantics.
+    #[arg(long, help_heading = NS)]
+    pub unshare_pid: bool,
+
+    /// New network namespace ("newnet"): only a loopback interface, down.
+    #[arg(long, help_heading = NS)]
+    pub unshare_net: bool,
+
+    /// New IPC namespace ("newipc").
+    #[arg(long, help_heading = NS)]
+    pub unshare_ipc: bool,
+
+    /// New UTS namespace ("newuts"): host and domain name of its own.
+    #[arg(long, help_heading = NS)]
+    pub unshare_uts: bool,
+
+    /// New cgroup namespace ("newcgroup").
+    #[arg(long, help_heading = NS)]
+    pub unshare_cgroup: bool,
+
+    /// The uid inside: with a user namespace, the caller's uid is mapped to UID
+    /// ("uid_mappings"); as root without one, the program runs as UID ("credential.uid").
+    #[arg(long, value_name = "UID", help_heading = NS)]
+    pub uid: Option<u32>,
+
+    /// The gid inside, like --uid ("gid_mappings" or "credential.gid"; supplementary groups
+    /// are cleared when it becomes the credential).
+    #[arg(long, value_name = "GID", help_heading = NS)]
+    pub gid: Option<u32>,
+
+    /// Host name in a new UTS namespace ("host_name"; implies --unshare-uts).
+    #[arg(long, value_name = "NAME", help_heading = NS)]
+    pub hostname: Option<String>,
+
+    /// NIS domain name in a new UTS namespace ("domain_name"; implies --unshare-uts).
+    #[arg(long, value_name = "NAME", help_heading = NS)]
+    pub domainname: Option<String>,
+
+    // ---------------------------------------------------------------------------------------
+    // Filesystem
+    // ---------------------------------------------------------------------------------------
+    /// Bind SRC (a host path) at DST, writable: "bind", "nosuid", "private", "rec". A file SRC
+    /// gets a file target. DST `/` binds each entry of SRC at `/NAME` instead (the new root
+    /// itself stays the helper's read-only tmpfs), so `--ro-bind / /` shows the host's tree.
+    #[arg(long, num_args = 2, value_names = ["SRC", "DST"], action = ArgAction::Append,
+          help_heading = FS)]
+    pub bind: Vec<String>,
+
+    /// Bind SRC at DST read-only (as --bind, plus "rdonly": the helper remounts it read-only,
+    /// so writes fail with EROFS).
+    #[arg(long, num_args = 2, value_names = ["SRC", "DST"], action = ArgAction::Append,
+          help_heading = FS)]
+    pub ro_bind: Vec<String>,
+
+    /// As --bind, but skipped when SRC does not exist.
+    #[arg(long, num_args = 2, value_names = ["SRC", "DST"], action = ArgAction::Append,
+          help_heading = FS)]
+    pub bind_try: Vec<String>,
+
+    /// As --ro-bind, but skipped when SRC does not exist.
+    #[arg(long, num_args = 2, value_names = ["SRC", "DST"], action = ArgAction::Append,
+          help_heading = FS)]
+    pub ro_bind_try: Vec<String>,
+
+    /// A fresh tmpfs at DST ("nosuid", "nodev", "noatime"; mode 1777, size the kernel's
+    /// default: half of RAM). Use --spec for other tmpfs options.
+    #[arg(long, value_name = "DST", action = ArgAction::Append,
+          help_heading = FS)]
+    pub tmpfs: Vec<String>,
+
+    /// A fresh, read-only proc at DST ("nosuid", "nodev", "noexec", "rdonly"); implies
+    /// --unshare-pid, so it shows only the sandbox's processes.
+    #[arg(long, value_name = "DST", action = ArgAction::Append,
+          help_heading = FS)]
+    pub proc: Vec<String>,
+
+    /// A minimal /dev at DST: a tmpfs (mode 0755, "nosuid", "nodev", "noexec") with the host's
+    /// null, zero, full, random, urandom and tty bound onto files in it, and nothing else (no
+    /// fd/stdin/stdout/stderr symlinks, pts, ptmx or shm: add --tmpfs DST/shm for shm).
+    #[arg(long, value_name = "DST", action = ArgAction::Append,
+          help_heading = FS)]
+    pub dev: Vec<String>,
+
+    /// Working directory of the program ("work_dir"; inside the new root when there is one).
+    #[arg(long, value_name = "DIR", help_heading = PROC)]
+    pub chdir: Option<String>,
+
+    // ---------------------------------------------------------------------------------------
+    // Process
+    // ---------------------------------------------------------------------------------------
+    /// Set an environment variable ("env"); applied in order with --unsetenv, after
+    /// --clearenv.
+    #[arg(long, num_args = 2, value_names = ["VAR", "VALUE"], action = ArgAction::Append,
+          help_heading = PROC)]
+    pub setenv: Vec<String>,
+
+    /// Remove an environment variable.
+    #[arg(long, value_name = "VAR", action = ArgAction::Append, help_heading = PROC)]
+    pub unsetenv: Vec<String>,
+
+    /// Start from an empty environment instead of the caller's (or the spec's).
+    #[arg(long, help_heading = PROC)]
+    pub clearenv: bool,
+
+    /// A resource limit ("rlimits"), NAME one of cpu, fsize, data, stack, core, rss, nproc,
+    /// nofile, memlock, as, locks, sigpending, msgqueue, nice, rtprio, rttime. VALUE alone sets
+    /// both limits (as prlimit(1) does); SOFT:HARD sets each, an empty side keeps the caller's
+    /// current value; "unlimited" or "infinity" for none. Replaces a spec's limit of the same
+    /// NAME. Repeat for several.
+    #[arg(long, value_name = "NAME=SOFT[:HARD]", value_parser = parse_rlimit,
+          action = ArgAction::Append, help_heading = PROC)]
+    pub rlimit: Vec<RlimitArg>,
+
+    /// A seccomp filter, loaded last before execve ("seccomp"; implies no_new_privs): a policy
+    /// file in forkexec-policy's JSON form, or the word `judge` for the shipped policy
+    /// (write ./judge for a file of that name).
+    #[arg(long, value_name = "POLICY", help_heading = PROC)]
+    pub seccomp: Option<String>,
+
+    /// Set no_new_privs ("no_new_privs"): no setuid or file-capability gains across execve.
+    #[arg(long, help_heading = PROC)]
+    pub no_new_privs: bool,
+
+    /// Clear every capability set of the program before execve ("drop_caps").
+    #[arg(long, help_heading = PROC)]
+    pub drop_caps: bool,
+
+    /// Kill the sandbox (SIGKILL) when forkexec-run dies ("die_with_parent").
+    #[arg(long, help_heading = PROC)]
+    pub die_with_parent: bool,
+
+    /// In the new pid namespace (implied), pid 1 is a minimal init that reaps zombies and
+    /// forwards signals, and the program runs as pid 2 ("init").
+    #[arg(long, help_heading = PROC)]
+    pub init: bool,
+
+    /// Run the program in a new session, without a controlling terminal ("setsid": true, the
+    /// default; this flag overrides a spec's "setsid": false).
+    #[arg(long, help_heading = PROC, conflicts_with = "no_setsid")]
+    pub new_session: bool,
+
+    /// Keep the caller's session ("setsid": false), e.g. for an interactive shell's job
+    /// control. The program can then reach the terminal (TIOCSTI on older kernels).
+    #[arg(long, help_heading = PROC)]
+    pub no_setsid: bool,
+
+    /// Place the program in this cgroup (v2) directory from its first instruction
+    /// ("cgroup").
+    #[arg(long, value_name = "DIR", help_heading = PROC)]
+    pub cgroup: Option<String>,
+
+    /// argv[0] of the program, when it should differ from COMMAND (COMMAND is then what is
+    /// executed).
+    #[arg(long, value_name = "VALUE", help_heading = PROC)]
+    pub argv0: Option<String>,
+
+    /// The program and its arguments ("args"); required unless --spec gives "args".
+    #[arg(value_name = "COMMAND", trailing_var_arg = true)]
+    pub command: Vec<String>,
+}
+
+/// One `--rlimit NAME=SOFT[:HARD]`; `None` sides take the caller's current value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RlimitArg {
+    pub resource: Resource,
+    pub soft: Option<u64>,
+    pub hard: Option<u64>,
+}
+
+fn parse_limit(s: &str) -> Result<Option<u64>, String> {
+    match s {
+        "" => Ok(None),
+        "unlimited" | "infinity" => Ok(Some(RLIM_INFINITY)),
+        n => n.parse::<u64>().map(Some).map_err(|_| {
+            format!("`{n}` is not a limit: expected a number, \"unlimited\" or \"infinity\"")
+        }),
+    }
+}
+
+/// `NAME=VALUE` or `NAME=SOFT:HARD`.
+pub fn parse_rlimit(s: &str) -> Result<RlimitArg, String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| "expected NAME=SOFT[:HARD], e.g. cpu=1 or nofile=64:128".to_string())?;
+    let resource = Resource::from_str(name).map_err(|e| e.to_string())?;
+    let (soft, hard) = match value.split_once(':') {
+        None => {
+            let v = parse_limit(value)?;
+            if v.is_none() {
+                return Err(format!("no value for {name}"));
+            }
+            (v, v)
+        }
+        Some((soft, hard)) => (parse_limit(soft)?, parse_limit(hard)?),
+    };
+    Ok(RlimitArg {
+        resource,
+        soft,
+        hard,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rlimit_forms() {
+        let r = parse_rlimit("cpu=1").unwrap();
+        assert_eq!(
+            (r.resource, r.soft, r.hard),
+            (Resource::Cpu, Some(1), Some(1))
+        );
+        let r = parse_rlimit("nofile=64:128").unwrap();
+        assert_eq!((r.soft, r.hard), (Some(64), Some(128)));
+        let r = parse_rlimit("as=unlimited").unwrap();
+        assert_eq!((r.soft, r.hard), (Some(RLIM_INFINITY), Some(RLIM_INFINITY)));
+        let r = parse_rlimit("stack=:infinity").unwrap();
+        assert_eq!((r.soft, r.hard), (None, Some(RLIM_INFINITY)));
+        let r = parse_rlimit("core=0:").unwrap();
+        assert_eq!((r.soft, r.hard), (Some(0), None));
+        assert!(parse_rlimit("cpu").is_err());
+        assert!(parse_rlimit("cpu=").is_err());
+        assert!(parse_rlimit("cpu=x").is_err());
+        let e = parse_rlimit("cpus=1").unwrap_err();
+        assert!(e.contains("unknown rlimit resource `cpus`"), "{e}");
+    }
+}

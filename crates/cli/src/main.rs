@@ -1,0 +1,84 @@
+//! `forkexec-run`: run a program in a forkexec sandbox from a JSON spec and/or
+//! bubblewrap-style flags, pass stdin/stdout/stderr through, and exit the way the program did.
+//!
+//! - [`cli`]: the flags and their help; [`help`] wraps the help text.
+//! - [`assemble`]: the command line to a [`forkexec_client::Spec`].
+//! - [`run`]: the new root's directory, signal forwarding, start, wait, the exit status.
+//! - [`report`]: one-line errors and the exit codes 125/126/127.
+
+mod assemble;
+mod cli;
+mod help;
+mod report;
+mod run;
+
+use std::io::Write;
+
+use clap::{CommandFactory, FromArgMatches};
+
+/// Why forkexec-run stops before (or instead of) running the program: one line for stderr
+/// and the exit code (125 for setup errors, 126/127 for a program that cannot be executed or
+/// found).
+#[derive(Debug)]
+pub struct Fail {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Fail {
+    /// A setup failure: exit 125.
+    pub fn setup(message: String) -> Fail {
+        Fail { code: 125, message }
+    }
+
+    /// Prints `forkexec-run: MESSAGE` and exits with the code.
+    pub fn exit(self) -> ! {
+        let _ = writeln!(std::io::stderr(), "forkexec-run: {}", self.message);
+        std::process::exit(self.code)
+    }
+}
+
+fn main() {
+    let matches = match cli::Cli::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => {
+            // --help and --version exit 0; a usage error exits 125 (as env, chroot and
+            // timeout do), never clap's 2, which a program could return itself.
+            use clap::error::ErrorKind::*;
+            if e.kind() == DisplayHelp {
+                // clap wraps help only with its `wrap_help` feature (which pulls in rustix):
+                // wrap it here, to the terminal's width (at most 100 columns).
+                let text = help::wrap(&e.render().to_string(), help::width());
+                let _ = std::io::stdout().write_all(text.as_bytes());
+                std::process::exit(0);
+            }
+            let _ = e.print();
+            std::process::exit(if e.kind() == DisplayVersion { 0 } else { 125 });
+        }
+    };
+    let cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            std::process::exit(125);
+        }
+    };
+    let spec =
+        assemble::assemble(&cli, &matches, assemble::Ids::current()).unwrap_or_else(|f| f.exit());
+
+    if let Some(path) = &cli.dump_spec {
+        let bytes = spec
+            .encode()
+            .unwrap_or_else(|e| Fail::setup(e.to_string()).exit());
+        if let Err(e) = std::fs::write(path, &bytes) {
+            Fail::setup(format!("--dump-spec {}: {e}", path.display())).exit();
+        }
+    }
+    if cli.json {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", spec.to_json_pretty());
+        let _ = out.flush();
+        std::process::exit(0);
+    }
+    run::run(spec)
+}

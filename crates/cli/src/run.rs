@@ -1,0 +1,194 @@
+//! Running the spec: the new root's directory, signal forwarding, start, wait, and ending the
+//! way the program ended.
+
+use std::fs::DirBuilder;
+use std::mem::MaybeUninit;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+
+use forkexec_client::{Runner, Spec, WaitStatus};
+
+use crate::{report, Fail};
+
+/// Signals forkexec-run passes on to the program instead of dying of them.
+const FORWARDED: [i32; 8] = [
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGTERM,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGALRM,
+    libc::SIGWINCH,
+];
+
+// Forwarding state, read by the signal handler (so atomics only: a handler may do nothing
+// but async-signal-safe work).
+/// The process forwarded signals go to; 0 until the program has started.
+static TARGET_PID: AtomicI32 = AtomicI32::new(0);
+/// A pidfd on it (race-free even once the process is reaped), or -1.
+static TARGET_PIDFD: AtomicI32 = AtomicI32::new(-1);
+/// Whether it is in forkexec-run's process group: a signal the terminal sent to the group
+/// reached it already, and forwarding it would deliver it twice.
+static SAME_GROUP: AtomicBool = AtomicBool::new(false);
+/// Signals that came before the start (bit `sig`), and which of them the kernel sent.
+static PENDING: AtomicU64 = AtomicU64::new(0);
+static PENDING_FROM_KERNEL: AtomicU64 = AtomicU64::new(0);
+
+/// Sends `sig` to the target; async-signal-safe (two syscalls).
+fn send(sig: i32) {
+    let pid = TARGET_PID.load(Ordering::Acquire);
+    if pid <= 0 {
+        return;
+    }
+    let pidfd = TARGET_PIDFD.load(Ordering::Acquire);
+    if pidfd >= 0 {
+        // SAFETY: pidfd_send_signal with a pidfd we own, no siginfo, no flags. Once the
+        // process is gone it fails with ESRCH, and nothing else is signalled.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                pidfd,
+                sig,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        return;
+    }
+    // Without pidfds (kernels before 5.3): the pid is our child and is only reaped by the
+    // wait that ends forkexec-run, so it cannot be reused before then but in that instant.
+    // SAFETY: kill() with a pid and a signal number.
+    unsafe { libc::kill(pid, sig) };
+}
+
+extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler; errno is this
+    // thread's, saved and restored around the syscalls so the interrupted code keeps its own.
+    let from_kernel = !info.is_null() && unsafe { (*info).si_code } == libc::SI_KERNEL;
+    let errno = unsafe { *libc::__errno_location() };
+    if TARGET_PID.load(Ordering::Acquire) == 0 {
+        PENDING.fetch_or(1 << sig, Ordering::AcqRel);
+        if from_kernel {
+            PENDING_FROM_KERNEL.fetch_or(1 << sig, Ordering::AcqRel);
+        }
+    } else if !(from_kernel && SAME_GROUP.load(Ordering::Acquire)) {
+        send(sig);
+    }
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = errno };
+}
+
+/// Catches the forwarded signals. Handlers, not a blocked mask and a thread: the helper
+/// inherits a signal mask, while caught signals are reset to their defaults by execve.
+fn start_forwarding() {
+    for sig in FORWARDED {
+        // SAFETY: a zeroed sigaction with our handler, SA_SIGINFO | SA_RESTART (so that the
+        // client's reads and wait4 go on), and an empty mask.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_signal as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(sig, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// From now on signals go to `pid`; the ones that came before are sent now.
+fn attach(pid: u32) {
+    let pid = pid as i32;
+    // SAFETY: pidfd_open of our own unreaped child, no flags; the fd stays open for the
+    // rest of the run (forkexec-run exits when the program does).
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    TARGET_PIDFD.store(
+        if pidfd >= 0 { pidfd as i32 } else { -1 },
+        Ordering::Release,
+    );
+    // SAFETY: getpgid/getpgrp only read process attributes.
+    let same_group = unsafe { libc::getpgid(pid) == libc::getpgrp() };
+    SAME_GROUP.store(same_group, Ordering::Release);
+    TARGET_PID.store(pid, Ordering::Release);
+    let pending = PENDING.swap(0, Ordering::AcqRel);
+    let from_kernel = PENDING_FROM_KERNEL.swap(0, Ordering::AcqRel);
+    for sig in FORWARDED {
+        let bit = 1u64 << sig;
+        if pending & bit != 0 && !(from_kernel & bit != 0 && same_group) {
+            send(sig);
+        }
+    }
+}
+
+/// The pivot_root directory, created (mode 0700) when it does not exist yet; `Some` when this
+/// run created it and so removes it.
+fn make_root(spec: &Spec) -> Result<Option<PathBuf>, Fail> {
+    if spec.pivot_root.is_empty() || Path::new(&spec.pivot_root).exists() {
+        return Ok(None);
+    }
+    let dir = PathBuf::from(&spec.pivot_root);
+    DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| Fail::setup(format!("creating the new root {}: {e}", dir.display())))?;
+    Ok(Some(dir))
+}
+
+/// Runs the spec and exits the way the program did.
+pub fn run(spec: Spec) -> ! {
+    let root = make_root(&spec).unwrap_or_else(|f| f.exit());
+    start_forwarding();
+    let started = Runner::from_spec(spec.clone()).start();
+    // The helper has pivoted (or failed) by now: the directory was only a mount point.
+    if let Some(dir) = root {
+        let _ = std::fs::remove_dir(dir);
+    }
+    let mut process = match started {
+        Ok(p) => p,
+        Err(e) => report::failure(&e, &spec).exit(),
+    };
+    attach(process.pid());
+    let status = loop {
+        match process.wait() {
+            Ok(s) if s.code().is_some() || s.signal().is_some() => break s,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => Fail::setup(format!("waiting for the program: {e}")).exit(),
+        }
+    };
+    end_like(status)
+}
+
+/// Exits with the program's code, or dies of its signal (with core dumps off, so that
+/// forkexec-run leaves no core of its own).
+fn end_like(status: WaitStatus) -> ! {
+    if let Some(code) = status.code() {
+        std::process::exit(code);
+    }
+    let Some(sig) = status.signal() else {
+        std::process::exit(125);
+    };
+    TARGET_PID.store(0, Ordering::Release);
+    // SAFETY: plain libc calls on this process: the core limit, the signal's disposition,
+    // the mask (unblocked in case the caller blocked it), and a signal to this thread
+    // (raise), which its default action turns into the death of the whole process.
+    unsafe {
+        let mut core = libc::rlimit64 {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit64(libc::RLIMIT_CORE, &mut core) == 0 {
+            core.rlim_cur = 0;
+            libc::setrlimit64(libc::RLIMIT_CORE, &core);
+        }
+        libc::signal(sig, libc::SIG_DFL);
+        let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+        libc::sigemptyset(set.as_mut_ptr());
+        libc::sigaddset(set.as_mut_ptr(), sig);
+        libc::sigprocmask(libc::SIG_UNBLOCK, set.as_ptr(), std::ptr::null_mut());
+        libc::raise(sig);
+    }
+    // A signal whose default action is not to terminate (the program cannot have died of
+    // one, but still): the shell's convention.
+    std::process::exit(128 + sig)
+}

@@ -1,0 +1,1149 @@
+//! `forkexec-run` from the outside: the built binary is run with flags and JSON specs, and what
+//! the program sees is checked from inside with the probe (`forkexec-probe report`, `write`,
+//! `syscall`, `exit`, `signal`, `sleep`), as are forkexec-run's own exit status and error
+//! lines.
+//!
+//! The binary is `$FORKEXEC_RUN` if set (the unprivileged run copies it to a directory the
+//! user can read), else cargo's `CARGO_BIN_EXE_forkexec-run`; the helper comes from
+//! `$FORKEXEC_HELPER` (or the client's usual places) and the probe from `$FORKEXEC_PROBE`.
+//! Every test runs as root and as an ordinary user; the few that only make sense one way say
+//! so and return early.
+#[path = "../../client/tests/support/mod.rs"]
+mod support;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use forkexec_client::{Namespace, Spec};
+use serde_json::Value;
+use support::{egid, euid, is_root, Cleanup};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+/// The forkexec-run binary under test.
+fn cli() -> PathBuf {
+    match std::env::var_os("FORKEXEC_RUN") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_forkexec-run")),
+    }
+}
+
+fn probe() -> String {
+    support::probe().to_string_lossy().into_owned()
+}
+
+/// `forkexec-run ARGS…` with the helper named, stdin from /dev/null.
+fn command<S: AsRef<str>>(args: &[S]) -> Command {
+    let mut c = Command::new(cli());
+    c.args(args.iter().map(AsRef::as_ref))
+        .env("FORKEXEC_HELPER", support::helper())
+        .stdin(Stdio::null());
+    c
+}
+
+#[derive(Debug)]
+struct Out {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+fn output(mut c: Command) -> Out {
+    let o = c.output().expect("run forkexec-run");
+    Out {
+        status: o.status,
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+fn run<S: AsRef<str>>(args: &[S]) -> Out {
+    output(command(args))
+}
+
+/// Strings from string slices.
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+fn path_str(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// Flags for a fresh root with just enough to run the (dynamically linked) probe and
+/// /bin/sh: the host's /usr and the library and binary directories read-only, the probe at
+/// /probe.
+fn root_flags() -> Vec<String> {
+    let mut v = strings(&["--ro-bind", "/usr", "/usr"]);
+    for dir in ["/lib", "/lib64", "/bin"] {
+        v.extend(strings(&["--ro-bind-try", dir, dir]));
+    }
+    v.extend(["--ro-bind".to_string(), probe(), "/probe".to_string()]);
+    v
+}
+
+/// The entries [`root_flags`] puts in `/`.
+fn root_entries() -> BTreeSet<String> {
+    let mut s: BTreeSet<String> = ["usr", "probe"].iter().map(|s| s.to_string()).collect();
+    for dir in ["lib", "lib64", "bin"] {
+        if Path::new(&format!("/{dir}")).exists() {
+            s.insert(dir.to_string());
+        }
+    }
+    s
+}
+
+/// Parses the program's one line of JSON.
+#[track_caller]
+fn json_of(out: &Out) -> Value {
+    assert!(
+        out.status.success(),
+        "forkexec-run failed: {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        out.stdout,
+        out.stderr
+    );
+    serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {:?}", out.stdout))
+}
+
+/// `forkexec-run FLAGS… -- <host probe> ARGS…`.
+fn host_probe(flags: &[String], args: &[&str]) -> Out {
+    let mut v = flags.to_vec();
+    v.push("--".into());
+    v.push(probe());
+    v.extend(strings(args));
+    run(&v)
+}
+
+/// `forkexec-run <root flags> FLAGS… -- /probe ARGS…`.
+fn root_probe(flags: &[String], args: &[&str]) -> Out {
+    let mut v = root_flags();
+    v.extend_from_slice(flags);
+    v.push("--".into());
+    v.push("/probe".into());
+    v.extend(strings(args));
+    run(&v)
+}
+
+#[track_caller]
+fn host_report(flags: &[&str]) -> Value {
+    json_of(&host_probe(&strings(flags), &["report"]))
+}
+
+#[track_caller]
+fn root_report(flags: &[&str]) -> Value {
+    json_of(&root_probe(&strings(flags), &["report"]))
+}
+
+/// `/bin/sh -c SCRIPT` in a fresh root (with the root flags), stdout.
+#[track_caller]
+fn root_sh(flags: &[&str], script: &str) -> String {
+    let mut v = root_flags();
+    v.extend(strings(flags));
+    v.extend(strings(&["--", "/bin/sh", "-c", script]));
+    let out = run(&v);
+    assert!(out.status.success(), "{out:?}");
+    out.stdout
+}
+
+fn own_ns(name: &str) -> String {
+    path_str(&fs::read_link(format!("/proc/self/ns/{name}")).unwrap())
+}
+
+/// The kernel's rendering of an id map line.
+fn map_line(inside: u32, outside: u32, size: u32) -> String {
+    format!("{inside:>10} {outside:>10} {size:>10}\n")
+}
+
+fn ids(v: &Value, key: &str) -> Vec<u64> {
+    v[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {key} in {v}"))
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect()
+}
+
+fn env_of(v: &Value) -> Vec<String> {
+    v["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Polls `cond` every 10 ms for up to `secs` seconds.
+fn eventually(secs: f64, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs_f64(secs);
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() > end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Whether `pid` exists and has not ended (a zombie has ended).
+fn alive(pid: u32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .unwrap_or("X");
+    state != "Z" && state != "X"
+}
+
+fn kill(pid: u32, sig: i32) {
+    // SAFETY: kill() with a pid and a signal number.
+    unsafe { libc::kill(pid as i32, sig) };
+}
+
+/// forkexec-run started with stdout piped, killed on drop unless waited for.
+struct Started {
+    child: std::process::Child,
+    out: BufReader<std::process::ChildStdout>,
+}
+
+impl Started {
+    fn new<S: AsRef<str>>(args: &[S]) -> Started {
+        let mut c = command(args);
+        c.stdout(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        let out = BufReader::new(child.stdout.take().unwrap());
+        Started { child, out }
+    }
+    fn line(&mut self) -> String {
+        let mut l = String::new();
+        self.out.read_line(&mut l).unwrap();
+        l.trim_end().to_string()
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Usage
+// ---------------------------------------------------------------------------------------------
+
+/// --help names every flag, the exit codes and the mapping rules; usage errors exit 125.
+#[test]
+fn help_lists_every_flag() {
+    let out = run(&["--help"]);
+    assert!(out.status.success(), "{out:?}");
+    for flag in [
+        "--spec",
+        "--json",
+        "--dump-spec",
+        "--unshare-all",
+        "--share-net",
+        "--unshare-user",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup",
+        "--uid",
+        "--gid",
+        "--hostname",
+        "--domainname",
+        "--bind",
+        "--ro-bind",
+        "--bind-try",
+        "--ro-bind-try",
+        "--tmpfs",
+        "--proc",
+        "--dev",
+        "--chdir",
+        "--setenv",
+        "--unsetenv",
+        "--clearenv",
+        "--rlimit",
+        "--seccomp",
+        "--no-new-privs",
+        "--drop-caps",
+        "--die-with-parent",
+        "--init",
+        "--new-session",
+        "--no-setsid",
+        "--cgroup",
+        "--argv0",
+        "--help",
+        "--version",
+        "COMMAND",
+    ] {
+        assert!(out.stdout.contains(flag), "--help lacks {flag}");
+    }
+    for text in ["EXIT STATUS", "125", "126", "127", "pivot_root", "EXAMPLES"] {
+        assert!(out.stdout.contains(text), "--help lacks {text}");
+    }
+    assert!(run(&["--version"]).status.success());
+
+    let bad = run(&["--no-such-flag", "--", "/bin/true"]);
+    assert_eq!(bad.status.code(), Some(125), "{bad:?}");
+    let bad = run(&["--rlimit", "cpus=1", "--", "/bin/true"]);
+    assert_eq!(bad.status.code(), Some(125), "{bad:?}");
+    assert!(
+        bad.stderr.contains("unknown rlimit resource `cpus`"),
+        "{bad:?}"
+    );
+    let none = run::<&str>(&[]);
+    assert_eq!(none.status.code(), Some(125), "{none:?}");
+    assert!(
+        none.stderr.starts_with("forkexec-run: no command"),
+        "{none:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON specs
+// ---------------------------------------------------------------------------------------------
+
+/// A spec file runs as written: its env (not the caller's), its args.
+#[test]
+fn json_spec_file_runs_as_written() {
+    let mut c = Cleanup::default();
+    let file = c.dir("spec").join("spec.json");
+    let json = serde_json::json!({"args": [probe(), "report"], "env": ["A=1"]});
+    fs::write(&file, json.to_string()).unwrap();
+    let v = json_of(&run(&["--spec", &path_str(&file)]));
+    assert_eq!(env_of(&v), ["A=1"]);
+    assert_eq!(v["argv"][1], "report");
+}
+
+/// `--spec -` reads the spec from stdin.
+#[test]
+fn json_spec_from_stdin() {
+    let json = serde_json::json!({"args": [probe(), "exit", "9"]}).to_string();
+    let mut cmd = command(&["--spec", "-"]);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(json.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(9), "{o:?}");
+}
+
+/// Flags add to a spec file (env, limits) and override it (host name, command).
+#[test]
+fn flags_add_to_and_override_a_spec_file() {
+    let mut c = Cleanup::default();
+    let file = c.dir("spec").join("spec.json");
+    let json = serde_json::json!({
+        "args": ["/bin/false"],
+        "env": ["A=1", "B=0"],
+        "clone_flags": ["newuts"],
+        "host_name": "from-file",
+        "rlimits": [{"resource": "nofile", "cur": 100, "max": 100},
+                    {"resource": "nproc", "cur": 1000, "max": 1000}],
+    });
+    fs::write(&file, json.to_string()).unwrap();
+    let spec = path_str(&file);
+    let flags = [
+        "--spec",
+        &spec,
+        "--setenv",
+        "B",
+        "2",
+        "--hostname",
+        "from-flag",
+        "--rlimit",
+        "nofile=50",
+    ];
+    let v = host_report(&flags);
+    assert_eq!(env_of(&v), ["A=1", "B=2"]);
+    assert_eq!(v["hostname"], "from-flag");
+    let nofile = libc::RLIMIT_NOFILE.to_string();
+    let nproc = libc::RLIMIT_NPROC.to_string();
+    assert_eq!(v["rlimits"][&nofile], serde_json::json!([50, 50]));
+    assert_eq!(v["rlimits"][&nproc], serde_json::json!([1000, 1000]));
+}
+
+/// JSON errors name the key path and what was expected; unknown keys are errors; exit 125
+/// and nothing runs.
+#[test]
+fn json_errors_name_the_key_path() {
+    let mut c = Cleanup::default();
+    let dir = c.dir("spec");
+    let cases = [
+        (
+            r#"{"args": ["/bin/true"], "mounts": [{"target": "/x", "bogus": 1}]}"#,
+            &[
+                "mounts[0].bogus",
+                "unknown field `bogus`",
+                "expected one of",
+            ][..],
+        ),
+        (
+            r#"{"args": ["/bin/true"], "no_such_key": true}"#,
+            &["no_such_key", "unknown field"],
+        ),
+        (
+            r#"{"args": ["/bin/true"], "rlimits": [{"resource": "cpu", "cur": "x", "max": 1}]}"#,
+            &["rlimits[0].cur", "expected a non-negative integer"],
+        ),
+        (
+            r#"{"args": ["/bin/true"], "clone_flags": ["newfoo"]}"#,
+            &["clone_flags[0]", "unknown clone flag `newfoo`", "newns"],
+        ),
+    ];
+    for (i, (json, wanted)) in cases.iter().enumerate() {
+        let file = dir.join(format!("{i}.json"));
+        fs::write(&file, json).unwrap();
+        let out = run(&["--spec", &path_str(&file)]);
+        assert_eq!(out.status.code(), Some(125), "{json}: {out:?}");
+        let line = out.stderr.trim_end();
+        assert!(!line.contains('\n'), "one line: {line}");
+        assert!(
+            line.starts_with(&format!("forkexec-run: {}: ", file.display())),
+            "{line}"
+        );
+        for w in *wanted {
+            assert!(line.contains(w), "{json}: {line} lacks {w}");
+        }
+    }
+    let out = run(&["--spec", "/nonexistent/spec.json"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+}
+
+/// --json prints a spec that --spec reads back and runs (the new root's directory is named,
+/// not created, and the run creates and removes it); --dump-spec writes bytes the helper's
+/// decoder accepts.
+#[test]
+fn json_output_round_trips_and_dump_spec_decodes() {
+    let mut c = Cleanup::default();
+    let dir = c.dir("json");
+    let tmp = dir.join("tmpdir");
+    fs::create_dir(&tmp).unwrap();
+    let dump = dir.join("spec.bin");
+    let mut args = root_flags();
+    args.extend(strings(&[
+        "--hostname",
+        "rt",
+        "--tmpfs",
+        "/tmp",
+        "--dump-spec",
+    ]));
+    args.push(path_str(&dump));
+    args.extend(strings(&["--json", "--", "/probe", "report"]));
+    let mut cmd = command(&args);
+    cmd.env("TMPDIR", &tmp);
+    let out = output(cmd);
+    assert!(out.status.success(), "{out:?}");
+    let spec = Spec::from_json(&out.stdout).expect("--json prints a valid spec");
+    assert_eq!(spec.host_name, "rt");
+    assert!(spec.clone_flags.contains(&Namespace::NewNs));
+    assert!(spec.clone_flags.contains(&Namespace::NewUts));
+    assert!(spec.pivot_root.starts_with(&path_str(&tmp)), "{spec:?}");
+    assert!(
+        !Path::new(&spec.pivot_root).exists(),
+        "--json creates nothing"
+    );
+    assert_eq!(fs::read_dir(&tmp).unwrap().count(), 0);
+
+    let bytes = fs::read(&dump).unwrap();
+    let decoded = forkexec_spec::decode(&bytes).expect("the dumped spec decodes");
+    assert_eq!(decoded.mount_count(), spec.mounts.len());
+    assert_eq!(bytes, spec.encode().unwrap());
+
+    let file = dir.join("spec.json");
+    fs::write(&file, &out.stdout).unwrap();
+    let v = json_of(&run(&["--spec", &path_str(&file)]));
+    assert_eq!(v["hostname"], "rt");
+    assert_eq!(
+        fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "the root is removed"
+    );
+
+    // --dump-spec while running.
+    let dump2 = dir.join("run.bin");
+    let out = host_probe(
+        &strings(&["--dump-spec", &path_str(&dump2)]),
+        &["exit", "3"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert!(forkexec_spec::decode(&fs::read(&dump2).unwrap()).is_ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Filesystem flags
+// ---------------------------------------------------------------------------------------------
+
+/// A fresh root holds only what the flags put there, read-only; its directory (in $TMPDIR)
+/// is gone after the run, and after a failed run too.
+#[test]
+fn fresh_root_has_only_what_was_mounted() {
+    let mut c = Cleanup::default();
+    let tmp = c.dir("tmpdir");
+    let mut args = root_flags();
+    args.extend(strings(&["--tmpfs", "/scratch", "--", "/probe", "report"]));
+    let mut cmd = command(&args);
+    cmd.env("TMPDIR", &tmp);
+    let v = json_of(&output(cmd));
+    let root: BTreeSet<String> = v["root"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect();
+    let mut expected = root_entries();
+    expected.insert("scratch".into());
+    assert_eq!(root, expected);
+    assert_eq!(fs::read_dir(&tmp).unwrap().count(), 0, "root dir removed");
+
+    let out = root_probe(&[], &["write", "/new-file", "x"]);
+    assert_eq!(json_of(&out)["errno"], libc::EROFS, "/ is read-only");
+
+    let mut cmd = command(&["--bind", "/nonexistent-source", "/data", "--", "/bin/true"]);
+    cmd.env("TMPDIR", &tmp);
+    assert_eq!(output(cmd).status.code(), Some(125));
+    assert_eq!(
+        fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "removed after a failure"
+    );
+}
+
+/// --ro-bind: writes fail with EROFS; --bind: writes reach the host.
+#[test]
+fn ro_bind_refuses_writes_and_bind_takes_them() {
+    let mut c = Cleanup::default();
+    let dir = c.dir("data");
+    let d = path_str(&dir);
+    let out = root_probe(
+        &strings(&["--ro-bind", &d, "/data"]),
+        &["write", "/data/x", "no"],
+    );
+    assert_eq!(json_of(&out)["errno"], libc::EROFS);
+    assert!(!dir.join("x").exists());
+
+    let out = root_probe(
+        &strings(&["--bind", &d, "/data"]),
+        &["write", "/data/x", "yes"],
+    );
+    assert_eq!(json_of(&out)["ok"], true);
+    assert_eq!(fs::read_to_string(dir.join("x")).unwrap(), "yes");
+
+    // A file source gets a file target.
+    let file = dir.join("file");
+    fs::write(&file, "content").unwrap();
+    let script = "cat /etc/file";
+    let f = path_str(&file);
+    assert_eq!(root_sh(&["--ro-bind", &f, "/etc/file"], script), "content");
+
+    // --ro-bind-try skips a missing source; --ro-bind does not.
+    let out = root_probe(
+        &strings(&["--ro-bind-try", "/nonexistent-source", "/x"]),
+        &["exit", "0"],
+    );
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// `--ro-bind / /` binds each entry of / read-only: the host's tree, unwritable.
+#[test]
+fn ro_bind_of_the_whole_root() {
+    let v = json_of(&host_probe(&strings(&["--ro-bind", "/", "/"]), &["report"]));
+    let root: Vec<&str> = v["root"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    for dir in ["usr", "etc", "tmp"] {
+        assert!(root.contains(&dir), "{root:?}");
+    }
+    let out = host_probe(
+        &strings(&["--ro-bind", "/", "/"]),
+        &["write", "/tmp/forkexec-run-test-ro", "x"],
+    );
+    assert_eq!(json_of(&out)["errno"], libc::EROFS);
+}
+
+/// --tmpfs: a fresh, writable tmpfs (seen through a fresh /proc).
+#[test]
+fn tmpfs_is_a_fresh_writable_tmpfs() {
+    let out = root_sh(
+        &["--tmpfs", "/tmp", "--proc", "/proc"],
+        "echo hi > /tmp/x && cat /tmp/x && ls -A /tmp | wc -l && grep ' /tmp ' /proc/self/mountinfo",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "hi");
+    assert_eq!(lines[1].trim(), "1", "only the file just written");
+    assert!(lines[2].contains(" - tmpfs "), "{out}");
+}
+
+/// --proc: a new pid namespace, and a proc that shows only its processes.
+#[test]
+fn proc_shows_only_the_sandbox() {
+    let out = root_sh(&["--proc", "/proc"], "echo $$; ls /proc");
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("1"), "the shell is pid 1");
+    let pids: Vec<u32> = lines.filter_map(|l| l.parse().ok()).collect();
+    assert!(pids.contains(&1), "{pids:?}");
+    assert!(pids.iter().all(|&p| p <= 3), "only the sandbox's: {pids:?}");
+}
+
+/// --dev: the six device nodes and nothing else, working.
+#[test]
+fn dev_has_the_nodes_and_nothing_else() {
+    let out = root_sh(
+        &["--dev", "/dev"],
+        "ls -A /dev | tr '\\n' ' '; echo; head -c 16 /dev/urandom | wc -c; \
+         echo x > /dev/null && echo null-ok; head -c 4 /dev/zero | wc -c",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0].trim(),
+        "full null random tty urandom zero",
+        "{out}"
+    );
+    assert_eq!(lines[1].trim(), "16");
+    assert_eq!(lines[2], "null-ok");
+    assert_eq!(lines[3].trim(), "4");
+}
+
+/// --chdir, and the default: the caller's directory when the same path is bound, else /.
+#[test]
+fn chdir_and_the_default_working_directory() {
+    assert_eq!(host_report(&["--chdir", "/usr"])["cwd"], "/usr");
+    assert_eq!(
+        root_report(&["--tmpfs", "/w", "--chdir", "/w"])["cwd"],
+        "/w"
+    );
+
+    let mut v = root_flags();
+    v.extend(strings(&["--", "/probe", "report"]));
+    let mut cmd = command(&v);
+    cmd.current_dir("/usr/bin");
+    assert_eq!(json_of(&output(cmd))["cwd"], "/usr/bin");
+
+    let mut c = Cleanup::default();
+    let mut cmd = command(&v);
+    cmd.current_dir(c.dir("elsewhere"));
+    assert_eq!(json_of(&output(cmd))["cwd"], "/");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Namespaces, names, ids
+// ---------------------------------------------------------------------------------------------
+
+/// --hostname sets the name in a new UTS namespace.
+#[test]
+fn hostname_in_a_new_uts_namespace() {
+    let v = host_report(&["--hostname", "sandbox-x", "--domainname", "dom-y"]);
+    assert_eq!(v["hostname"], "sandbox-x");
+    assert_eq!(v["domainname"], "dom-y");
+    assert_ne!(v["ns"]["uts"], own_ns("uts"));
+}
+
+/// --unshare-all: every namespace differs from the host's; --share-net keeps the network.
+#[test]
+fn unshare_all_namespaces_differ() {
+    let v = host_report(&["--unshare-all"]);
+    for ns in ["cgroup", "ipc", "mnt", "net", "pid", "user", "uts"] {
+        assert_ne!(v["ns"][ns], own_ns(ns), "{ns}");
+    }
+    assert_eq!(v["pid"], 1);
+    let v = host_report(&["--unshare-all", "--share-net"]);
+    assert_eq!(v["ns"]["net"], own_ns("net"));
+    assert_ne!(v["ns"]["ipc"], own_ns("ipc"));
+
+    for (flag, ns) in [
+        ("--unshare-net", "net"),
+        ("--unshare-ipc", "ipc"),
+        ("--unshare-uts", "uts"),
+        ("--unshare-cgroup", "cgroup"),
+        ("--unshare-pid", "pid"),
+        ("--unshare-user", "user"),
+    ] {
+        let v = host_report(&[flag]);
+        assert_ne!(v["ns"][ns], own_ns(ns), "{flag}");
+        assert_eq!(
+            v["ns"]["mnt"],
+            own_ns("mnt"),
+            "{flag} alone makes no mount namespace"
+        );
+    }
+}
+
+/// --uid/--gid: the caller mapped to them in a user namespace (its own ids by default); as
+/// root without one, the credential; as an ordinary user, they imply a user namespace.
+#[test]
+fn uid_and_gid_inside() {
+    let v = host_report(&["--unshare-user", "--uid", "0", "--gid", "0"]);
+    assert_eq!(ids(&v, "uid"), [0, 0, 0]);
+    assert_eq!(ids(&v, "gid"), [0, 0, 0]);
+    assert_eq!(v["uid_map"], map_line(0, euid(), 1));
+    assert_eq!(v["gid_map"], map_line(0, egid(), 1));
+
+    let v = host_report(&["--unshare-user", "--uid", "1234", "--gid", "4321"]);
+    assert_eq!(ids(&v, "uid"), [1234, 1234, 1234]);
+    assert_eq!(ids(&v, "gid"), [4321, 4321, 4321]);
+    assert_eq!(v["uid_map"], map_line(1234, euid(), 1));
+
+    let v = host_report(&["--unshare-user"]);
+    let own = u64::from(euid());
+    assert_eq!(ids(&v, "uid"), [own, own, own]);
+    assert_eq!(v["uid_map"], map_line(euid(), euid(), 1));
+
+    let v = host_report(&["--uid", "1234", "--gid", "4321"]);
+    assert_eq!(ids(&v, "uid"), [1234, 1234, 1234]);
+    assert_eq!(ids(&v, "gid"), [4321, 4321, 4321]);
+    if is_root() {
+        assert_eq!(
+            v["ns"]["user"],
+            own_ns("user"),
+            "root: a credential, no namespace"
+        );
+        assert_eq!(v["groups"], serde_json::json!([]));
+    } else {
+        assert_ne!(v["ns"]["user"], own_ns("user"), "user: a namespace");
+        assert_eq!(v["uid_map"], map_line(1234, euid(), 1));
+    }
+}
+
+/// As an ordinary user, any namespace brings a user namespace with the caller's own ids.
+#[test]
+fn ordinary_user_gets_a_user_namespace_for_other_namespaces() {
+    if is_root() {
+        eprintln!("note: an ordinary user's rule; as root --unshare-ipc makes no user namespace");
+        let v = host_report(&["--unshare-ipc"]);
+        assert_eq!(v["ns"]["user"], own_ns("user"));
+        return;
+    }
+    let v = host_report(&["--unshare-ipc"]);
+    assert_ne!(v["ns"]["user"], own_ns("user"));
+    let own = u64::from(euid());
+    assert_eq!(ids(&v, "uid"), [own, own, own]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Process flags
+// ---------------------------------------------------------------------------------------------
+
+/// --rlimit NAME=VALUE sets both limits, NAME=SOFT:HARD each, an empty side keeps the
+/// current value, "unlimited" is RLIM_INFINITY.
+#[test]
+fn rlimits_are_set() {
+    let mut hard_stack = libc::rlimit64 {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit64 fills a struct we own.
+    unsafe { libc::getrlimit64(libc::RLIMIT_STACK, &mut hard_stack) };
+    let v = host_report(&[
+        "--rlimit",
+        "nofile=64",
+        "--rlimit",
+        "cpu=1:2",
+        "--rlimit",
+        "core=0",
+        "--rlimit",
+        "stack=1048576:",
+    ]);
+    let lim = |r: u32| v["rlimits"][r.to_string()].clone();
+    assert_eq!(lim(libc::RLIMIT_NOFILE), serde_json::json!([64, 64]));
+    assert_eq!(lim(libc::RLIMIT_CPU), serde_json::json!([1, 2]));
+    assert_eq!(lim(libc::RLIMIT_CORE), serde_json::json!([0, 0]));
+    assert_eq!(
+        lim(libc::RLIMIT_STACK),
+        serde_json::json!([1048576, hard_stack.rlim_max])
+    );
+    if hard_stack.rlim_max == libc::RLIM64_INFINITY {
+        let v = host_report(&["--rlimit", "stack=8388608:unlimited"]);
+        let stack = &v["rlimits"][libc::RLIMIT_STACK.to_string()];
+        assert_eq!(*stack, serde_json::json!([8388608, u64::MAX]));
+    }
+}
+
+/// The caller's environment passes unless --clearenv; --setenv/--unsetenv in order.
+#[test]
+fn environment_flags() {
+    let mut v = strings(&["--setenv", "FOO", "bar", "--unsetenv", "FXRUN_GONE", "--"]);
+    v.extend([probe(), "report".into()]);
+    let mut cmd = command(&v);
+    cmd.env("FXRUN_MARK", "present").env("FXRUN_GONE", "x");
+    let env = env_of(&json_of(&output(cmd)));
+    assert!(env.contains(&"FXRUN_MARK=present".to_string()), "{env:?}");
+    assert!(env.contains(&"FOO=bar".to_string()), "{env:?}");
+    assert!(!env.iter().any(|e| e.starts_with("FXRUN_GONE=")), "{env:?}");
+
+    let v = host_report(&[
+        "--clearenv",
+        "--setenv",
+        "A",
+        "1",
+        "--setenv",
+        "B",
+        "2",
+        "--unsetenv",
+        "B",
+        "--setenv",
+        "A",
+        "3",
+    ]);
+    assert_eq!(env_of(&v), ["A=3"]);
+    let bad = run(&["--setenv", "A=B", "c", "--", "/bin/true"]);
+    assert_eq!(bad.status.code(), Some(125), "{bad:?}");
+}
+
+/// --seccomp judge: the shipped policy denies socket (with an errno or by killing the
+/// program); without it socket works. A policy that cannot be read is a setup error.
+#[test]
+fn seccomp_judge_denies_socket() {
+    let allowed = json_of(&host_probe(&[], &["syscall", "socket"]));
+    assert!(allowed["ret"].as_i64().unwrap() >= 0, "{allowed}");
+
+    let out = host_probe(&strings(&["--seccomp", "judge"]), &["syscall", "socket"]);
+    match out.status.signal() {
+        Some(sig) => assert_eq!(sig, libc::SIGSYS, "{out:?}"),
+        None => {
+            let v = json_of(&out);
+            assert!(v["ret"].as_i64().unwrap() < 0, "socket allowed: {v}");
+        }
+    }
+    let out = run(&["--seccomp", "/nonexistent/policy.json", "--", "/bin/true"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(out.stderr.starts_with("forkexec-run: --seccomp"), "{out:?}");
+}
+
+/// --init: pid 1 is the helper's init, the program pid 2, and it can die of its own signal.
+#[test]
+fn init_runs_the_program_as_pid_2() {
+    let v = host_report(&["--init"]);
+    assert_eq!(v["pid"], 2);
+    assert_eq!(v["ppid"], 1);
+    let out = host_probe(&strings(&["--init"]), &["signal", "15"]);
+    assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{out:?}");
+}
+
+/// --die-with-parent: SIGKILL of forkexec-run takes the program down; without it the
+/// program outlives forkexec-run.
+#[test]
+fn die_with_parent() {
+    for on in [true, false] {
+        let mut v = Vec::new();
+        if on {
+            v.push("--die-with-parent".to_string());
+        }
+        let script = format!("echo $$; exec {} sleep 30", probe());
+        v.extend(strings(&["--", "/bin/sh", "-c", &script]));
+        let mut s = Started::new(&v);
+        let target: u32 = s.line().parse().unwrap();
+        assert!(alive(target));
+        s.child.kill().unwrap();
+        s.child.wait().unwrap();
+        if on {
+            assert!(
+                eventually(3.0, || !alive(target)),
+                "the program outlived us"
+            );
+        } else {
+            std::thread::sleep(Duration::from_millis(200));
+            assert!(alive(target), "the program died without --die-with-parent");
+            kill(target, libc::SIGKILL);
+        }
+    }
+}
+
+/// stdin, stdout and stderr pass through.
+#[test]
+fn stdio_passes_through() {
+    let mut cmd = command(&["--", "/bin/sh", "-c", "cat; echo err >&2"]);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "hello\n");
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "err\n");
+}
+
+/// A bare COMMAND is found in PATH as the sandbox sees it; one found nowhere is exit 127.
+#[test]
+fn bare_command_is_looked_up_in_path() {
+    let out = run(&[
+        "--clearenv",
+        "--setenv",
+        "PATH",
+        "/usr/bin:/bin",
+        "--",
+        "sh",
+        "-c",
+        "echo ok",
+    ]);
+    assert_eq!(out.stdout, "ok\n", "{out:?}");
+    let mut v = root_flags();
+    v.extend(strings(&["--", "sh", "-c", "echo in-root"]));
+    assert_eq!(run(&v).stdout, "in-root\n");
+    let out = run(&["--", "no-such-command-forkexec"]);
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("no-such-command-forkexec: command not found"),
+        "{out:?}"
+    );
+    // Present on the host, but not in a root that has only /probe.
+    let p = probe();
+    let out = run(&["--ro-bind", &p, "/probe", "--", "sh"]);
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exit status and errors
+// ---------------------------------------------------------------------------------------------
+
+/// The program's exit code is forkexec-run's, in place and supervised.
+#[test]
+fn exit_code_passes_through() {
+    for flags in [vec![], strings(&["--unshare-pid"]), strings(&["--init"])] {
+        let out = host_probe(&flags, &["exit", "7"]);
+        assert_eq!(out.status.code(), Some(7), "{flags:?}: {out:?}");
+        let out = host_probe(&flags, &["exit", "0"]);
+        assert_eq!(out.status.code(), Some(0), "{flags:?}: {out:?}");
+    }
+}
+
+/// A program killed by a signal: forkexec-run dies of the same signal.
+#[test]
+fn signal_passes_through() {
+    for sig in [libc::SIGTERM, libc::SIGKILL, libc::SIGUSR1] {
+        let out = host_probe(&[], &["signal", &sig.to_string()]);
+        assert_eq!(out.status.signal(), Some(sig), "{out:?}");
+        assert!(!out.status.core_dumped());
+    }
+}
+
+/// SIGTERM to forkexec-run goes to the program (which dies of it, and so does
+/// forkexec-run); in the supervised shape through the helper to a program that handles it.
+#[test]
+fn signals_are_forwarded() {
+    let script = format!("echo $$; exec {} sleep 30", probe());
+    let mut s = Started::new(&["--", "/bin/sh", "-c", &script]);
+    let target: u32 = s.line().parse().unwrap();
+    kill(s.child.id(), libc::SIGTERM);
+    let status = s.child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    assert!(eventually(3.0, || !alive(target)), "the program still runs");
+
+    let script = "trap 'exit 5' TERM; echo ready; while :; do sleep 0.05; done";
+    let mut s = Started::new(&["--unshare-pid", "--", "/bin/sh", "-c", script]);
+    assert_eq!(s.line(), "ready");
+    kill(s.child.id(), libc::SIGTERM);
+    assert_eq!(s.child.wait().unwrap().code(), Some(5));
+}
+
+/// A missing bind source: one line naming the mount's index and target, exit 125.
+#[test]
+fn missing_bind_source_names_the_mount() {
+    let out = run(&[
+        "--bind",
+        "/nonexistent-forkexec",
+        "/data",
+        "--",
+        "/bin/true",
+    ]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "forkexec-run: mount(0) /data: no such file or directory\n"
+    );
+    let out = run(&[
+        "--tmpfs",
+        "/a",
+        "--tmpfs",
+        "/b",
+        "--bind",
+        "/nonexistent-forkexec",
+        "/c/d",
+        "--",
+        "/bin/true",
+    ]);
+    assert_eq!(
+        out.stderr,
+        "forkexec-run: mount(2) /c/d: no such file or directory\n"
+    );
+}
+
+/// execve's ENOENT is 127, EACCES and ENOEXEC 126, each with one line naming the program.
+#[test]
+fn exec_failures_are_126_and_127() {
+    let out = run(&["--", "/nonexistent/program"]);
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "forkexec-run: execve(0) /nonexistent/program: no such file or directory\n"
+    );
+
+    let mut c = Cleanup::default();
+    let dir = c.dir("exec");
+    let plain = dir.join("not-executable");
+    fs::write(&plain, "#!/bin/sh\nexit 0\n").unwrap();
+    fs::set_permissions(&plain, fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run(&["--", &path_str(&plain)]);
+    assert_eq!(out.status.code(), Some(126), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "forkexec-run: execve(0) {}: permission denied\n",
+            plain.display()
+        )
+    );
+
+    let garbage = dir.join("garbage");
+    fs::write(&garbage, [0u8, 1, 2, 3, 4, 5, 6, 7]).unwrap();
+    fs::set_permissions(&garbage, fs::Permissions::from_mode(0o755)).unwrap();
+    let out = run(&["--", &path_str(&garbage)]);
+    assert_eq!(out.status.code(), Some(126), "{out:?}");
+    assert!(out.stderr.contains("exec format error"), "{out:?}");
+}
+
+/// Other setup failures name what failed: a missing --chdir directory.
+#[test]
+fn chdir_failure_names_the_directory() {
+    let out = run(&["--chdir", "/nonexistent-dir", "--", "/bin/true"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "forkexec-run: chdir(0) /nonexistent-dir: no such file or directory\n"
+    );
+}
+
+/// --cgroup places the program in a cgroup (v2) directory (root only: creating one needs
+/// root here).
+#[test]
+fn cgroup_placement() {
+    const CGROUP2: &str = "/sys/fs/cgroup/unified";
+    if !is_root() || !Path::new(CGROUP2).join("cgroup.procs").exists() {
+        eprintln!("note: cgroup placement needs root and cgroup v2 at {CGROUP2}; skipped");
+        return;
+    }
+    let name = format!("forkexec-run-test-{}", std::process::id());
+    let dir = Path::new(CGROUP2).join(&name);
+    fs::create_dir(&dir).unwrap();
+    let v = host_report(&["--cgroup", &path_str(&dir)]);
+    let _ = fs::remove_dir(&dir);
+    let cgroup = v["cgroup"].as_str().unwrap();
+    assert!(
+        cgroup.lines().any(|l| l == format!("0::/{name}")),
+        "{cgroup}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The documentation's examples
+// ---------------------------------------------------------------------------------------------
+
+const CLI_MD: &str = include_str!("../../../docs/cli.md");
+const JSON_MD: &str = include_str!("../../../docs/json.md");
+
+/// The body of the first fenced block opening with `fence` in `text`, and the text after it.
+fn fenced<'a>(text: &'a str, fence: &str) -> Option<(&'a str, &'a str)> {
+    let start = text.find(fence)? + fence.len();
+    let len = text[start..].find("\n```")?;
+    Some((&text[start..start + len + 1], &text[start + len + 4..]))
+}
+
+/// Every `<!-- run -->` example of docs/cli.md: its ```sh block and the ```text block after it.
+fn run_examples(doc: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = doc;
+    while let Some(at) = rest.find("<!-- run -->") {
+        rest = &rest[at + 1..];
+        let (script, after) = fenced(rest, "```sh\n").expect("a sh block after <!-- run -->");
+        let next = after.trim_start();
+        assert!(
+            next.starts_with("```text\n"),
+            "a text block right after: {script}"
+        );
+        let (expected, after) = fenced(next, "```text\n").unwrap();
+        out.push((script.to_string(), expected.to_string()));
+        rest = after;
+    }
+    out
+}
+
+/// docs/cli.md's examples run, with the output shown (stdout and stderr together, by
+/// /bin/sh, with this forkexec-run first on PATH).
+#[test]
+fn cli_md_examples_run_as_shown() {
+    let examples = run_examples(CLI_MD);
+    assert!(examples.len() >= 7, "{} examples", examples.len());
+    let bin = cli().parent().unwrap().to_path_buf();
+    for (script, expected) in examples {
+        let mut c = Cleanup::default();
+        let dir = c.dir("doc");
+        let o = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!("exec 2>&1\n{script}"))
+            .current_dir(&dir)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("FORKEXEC_HELPER", support::helper())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&o.stdout), expected, "{script}");
+    }
+}
+
+/// docs/json.md's complete example parses and runs as shown (with its pivot_root moved to a
+/// scratch directory, and --uid 0 --gid 0 mapping the caller as the page says).
+#[test]
+fn json_md_example_runs_as_shown() {
+    let (_, block) = JSON_MD.split_once("<!-- example:begin").unwrap();
+    let (json, after) = fenced(block, "```json\n").unwrap();
+    let mut spec = Spec::from_json(json).expect("the example is a valid spec");
+    assert!(
+        spec.init && spec.drop_caps && spec.mounts.len() == 8,
+        "{spec:?}"
+    );
+    // The page says: drop the mount of a directory this system does not have.
+    spec.mounts.retain(|m| {
+        let there = !m.source.starts_with('/') || Path::new(&m.source).exists();
+        if !there {
+            eprintln!(
+                "note: {} is not on this system; its mount is dropped",
+                m.source
+            );
+        }
+        there
+    });
+    let mut c = Cleanup::default();
+    let dir = c.dir("json-example");
+    spec.pivot_root = path_str(&dir.join("root"));
+    let file = dir.join("example.json");
+    fs::write(&file, spec.to_json()).unwrap();
+    let out = run(&["--spec", &path_str(&file), "--uid", "0", "--gid", "0"]);
+    let (_, expected) = after.split_once("```text\n").unwrap();
+    let expected = &expected[..expected.find("```").unwrap()];
+    assert_eq!(out.stdout, expected, "{out:?}");
+    assert!(out.status.success(), "{out:?}");
+    assert!(!dir.join("root").exists(), "the root directory is removed");
+}
