@@ -711,7 +711,17 @@ fn uid_and_gid_inside() {
     assert_eq!(ids(&v, "uid"), [own, own, own]);
     assert_eq!(v["uid_map"], map_line(euid(), euid(), 1));
 
-    let v = host_report(&["--uid", "1234", "--gid", "4321"]);
+    // As root this becomes a credential: uid 1234 must be able to reach the probe, which a
+    // checkout under a private directory does not allow. Run a world-readable copy.
+    let mut c = support::Cleanup::default();
+    let dir = c.dir("cli-probe");
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let copy = dir.join("forkexec-probe");
+    std::fs::copy(probe(), &copy).unwrap();
+    let mut v = strings(&["--uid", "1234", "--gid", "4321", "--"]);
+    v.push(copy.to_string_lossy().into_owned());
+    v.push("report".into());
+    let v = json_of(&run(&v));
     assert_eq!(ids(&v, "uid"), [1234, 1234, 1234]);
     assert_eq!(ids(&v, "gid"), [4321, 4321, 4321]);
     if is_root() {
