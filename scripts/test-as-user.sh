@@ -35,6 +35,8 @@ mkdir "$dir/bin"
 while read -r exe; do cp "$exe" "$dir/bin/"; done <"$dir/list"
 chmod -R a+rX "$dir"
 
+# Run from a directory the user can enter (the checkout may not be one).
+cd "$dir"
 status=0
 for exe in "$dir"/bin/*; do
   echo "== as $user: $(basename "$exe")"

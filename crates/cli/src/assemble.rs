@@ -460,9 +460,10 @@ pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail>
     if let Some(dir) = &cli.chdir {
         spec.work_dir = dir.clone();
     } else if fresh && spec.work_dir.is_empty() {
-        // Start where the caller is when that same path is visible inside.
+        // Start where the caller is when that same path is visible inside (and the caller
+        // may still enter it: after su/runuser the cwd can be a directory it cannot search).
         if let Ok(cwd) = std::env::current_dir() {
-            if host_view(&spec, &cwd).is_some_and(|h| h == cwd) {
+            if host_view(&spec, &cwd).is_some_and(|h| h == cwd) && searchable(&cwd) {
                 spec.work_dir = cwd.to_string_lossy().into_owned();
             }
         }
@@ -562,4 +563,14 @@ fn user_namespace(spec: &mut Spec, cli: &Cli, ids: Ids) {
         }
         spec.credential = Some(cred);
     }
+}
+
+/// Whether this process may enter `dir` (`access(dir, X_OK)`).
+fn searchable(dir: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: access reads a NUL-terminated path that lives across the call.
+    unsafe { libc::access(path.as_ptr(), libc::X_OK) == 0 }
 }
