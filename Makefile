@@ -52,6 +52,14 @@ test-user: helper probe
 	@scripts/test-as-user.sh $(TEST_USER)
 	@clients/python/run-tests.sh --as-user $(TEST_USER)
 
+## Soak: 10,000 sandboxed spawns in a row and 2 x 1,000 at once (in place, supervise, init;
+## in a cgroup as root) leave no fd, child, mount or cgroup behind (crates/client/tests/soak.rs;
+## make test runs it with 300 and 2 x 100).
+.PHONY: soak
+soak: helper probe
+	FORKEXEC_SOAK_SEQ=10000 FORKEXEC_SOAK_PAR=1000 FORKEXEC_HELPER=$(CURDIR)/$(HELPER) \
+	  FORKEXEC_PROBE=$(CURDIR)/$(PROBE) $(CARGO) test -p forkexec-client --test soak -- --nocapture
+
 demo: helper
 	FORKEXEC_HELPER=$(CURDIR)/$(HELPER) $(CARGO) run --release -q -p forkexec-client --example demo
 

@@ -12,7 +12,7 @@ use forkexec_spec::layout::ns;
 use forkexec_spec::status::Record;
 use forkexec_spec::{Location, Shape, Spec};
 
-use crate::{cgroup, init, lifeline, report, supervise, sys, At, Channel, Failure};
+use crate::{cgroup, dumpable, init, lifeline, report, supervise, sys, At, Channel, Failure};
 
 const CLONE_PARENT: u64 = linux_raw_sys::general::CLONE_PARENT as u64;
 const SIG_BLOCK: u32 = linux_raw_sys::general::SIG_BLOCK;
@@ -36,6 +36,13 @@ pub fn into_namespaces(spec: &Spec, shape: Shape, chan: &mut Channel) -> Result<
     // restores the mask before it runs anything.
     let old_mask = sys::sigprocmask(SIG_BLOCK, supervise::CATCHABLE).at(Location::Supervise)?;
     let helper = sys::getpid();
+    // The clone is born dumpable when the helper has to write its id maps: the /proc/PID/
+    // files of a non-dumpable process belong to root. Both sides are non-dumpable again as
+    // soon as the maps are written.
+    let maps = spec.clone_flags & ns::NEWUSER != 0;
+    if maps {
+        dumpable::on_for_maps()?;
+    }
 
     let pid = sys::clone(flags, cgroup).at(Location::Clone)?;
     if pid != 0 {
@@ -61,6 +68,9 @@ pub fn into_namespaces(spec: &Spec, shape: Shape, chan: &mut Channel) -> Result<
         // The helper is gone: nobody to tell (a write to its closed end would be SIGPIPE).
         chan.handshake = None;
         return Err(e).at(Location::UnshareUserRead);
+    }
+    if maps {
+        dumpable::off_after_maps()?;
     }
     if shape == Shape::Detach {
         // The helper has exited: nobody to tell about a failure (and a write to the closed
@@ -102,6 +112,9 @@ fn await_go(fd: i32) -> sys::Result<()> {
 /// The helper's side: the pid record, id maps, the go byte; then detach or supervise.
 fn after_clone(spec: &Spec, shape: Shape, chan: &Channel, pid: i32, ours: i32, report: i32) -> ! {
     let released = (|| {
+        if spec.clone_flags & ns::NEWUSER != 0 {
+            dumpable::off_after_maps()?; // the helper's own side; the clone's stays on
+        }
         // The pid first: a detached clone is the runtime's own child (this helper's sibling),
         // so the runtime must know whom to reap when writing the maps fails.
         let record = Record::Pid { pid: pid as u32 };

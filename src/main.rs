@@ -10,10 +10,12 @@
 mod cgroup;
 mod cli;
 mod clone;
+mod dumpable;
 mod exec;
 mod fds;
 mod ids;
 mod init;
+mod install;
 mod lifeline;
 mod limits;
 mod mounts;
@@ -61,6 +63,11 @@ extern "C" fn main(sp: *const usize) -> ! {
         sync_in: spec_fd,
         exec_fd: None,
     };
+    // Before anything else: refuse a setuid/setgid/file-capability install, and become
+    // non-dumpable for the whole setup.
+    if let Err(failure) = install::refuse_privileged(sp).and_then(|()| dumpable::off_at_start()) {
+        report::fail(&chan, failure);
+    }
     let (spec, shape) = match spec_in::read_and_validate(spec_fd) {
         Ok(read) => read,
         Err(failure) => report::fail(&chan, failure),

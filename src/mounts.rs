@@ -144,12 +144,28 @@ fn pivot(root: &CStr) -> Result<(), Failure> {
     sys::rmdir(OLD_ROOT).at(Location::Unlink)?;
     let ro = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOATIME | MS_NOSUID;
     sys::mount(c"tmpfs", c"/", c"tmpfs", ro, c"").at(Location::MountRootReadonly)?;
+    // Never left in a directory of the old root, whatever the kernel did with the cwd.
+    sys::chdir(c"/").at_index(Location::MountChdir, 1)?;
     Ok(())
 }
 
+/// chdir to the work directory. With pivot_root it must resolve inside the new root: a path
+/// through a magic link (`/proc/self/fd/N` of a host directory) would start the target in
+/// the host's tree (CVE-2024-21626), so the kernel's own view of the cwd is checked.
 pub fn enter_work_dir(spec: &Spec) -> Result<(), Failure> {
-    if let Some(dir) = spec.work_dir {
-        sys::chdir(dir).at(Location::Chdir)?;
+    let Some(dir) = spec.work_dir else {
+        return Ok(());
+    };
+    sys::chdir(dir).at(Location::Chdir)?;
+    if spec.pivot_root.is_some() {
+        let mut cwd = [0u8; 4096];
+        let len = sys::getcwd(&mut cwd).at_index(Location::Chdir, 1)?;
+        // Below the root it is an absolute path; else it starts with "(unreachable)".
+        if len == 0 || cwd[0] != b'/' {
+            return Err(EXDEV).at_index(Location::Chdir, 1);
+        }
     }
     Ok(())
 }
+
+const EXDEV: sys::Errno = sys::Errno(linux_raw_sys::errno::EXDEV as i32);

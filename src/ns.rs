@@ -7,7 +7,7 @@ use forkexec_spec::layout::{limit, ns, opt};
 use forkexec_spec::{Location, Spec};
 
 use crate::rt::Static;
-use crate::{sys, text, At, Failure};
+use crate::{dumpable, sys, text, At, Failure};
 
 pub fn unshare_namespaces(spec: &Spec) -> Result<(), Failure> {
     if spec.clone_flags == 0 {
@@ -15,7 +15,10 @@ pub fn unshare_namespaces(spec: &Spec) -> Result<(), Failure> {
     }
     sys::unshare(spec.clone_flags).at(Location::Unshare)?;
     if spec.clone_flags & ns::NEWUSER != 0 {
+        // Our own /proc/self/uid_map belongs to root while we are non-dumpable.
+        dumpable::on_for_maps()?;
         write_id_maps(spec, None)?;
+        dumpable::off_after_maps()?;
     }
     Ok(())
 }

@@ -133,6 +133,31 @@ pub unsafe extern "C" fn strlen(s: *const u8) -> usize {
     n
 }
 
+/// Whether the kernel asked for a secure exec (`AT_SECURE` in the auxiliary vector): this
+/// exec raised the process's privilege (setuid, setgid, file capabilities, or an LSM that
+/// says so). `sp` is the initial stack pointer `_start` received.
+pub fn secure_exec(sp: *const usize) -> bool {
+    const AT_NULL: usize = 0;
+    const AT_SECURE: usize = 23;
+    // SAFETY: at process entry (System V x86_64 ABI) sp points at argc, then argc argv
+    // pointers and a NULL, the envp pointers and a NULL, then the auxiliary vector of
+    // (type, value) pairs ending with AT_NULL; all of it stays valid for the process's life.
+    unsafe {
+        let mut p = sp.add(1 + *sp + 1); // past argc, argv and its NULL
+        while *p != 0 {
+            p = p.add(1); // envp
+        }
+        p = p.add(1);
+        while *p != AT_NULL {
+            if *p == AT_SECURE {
+                return *p.add(1) != 0;
+            }
+            p = p.add(2);
+        }
+    }
+    false
+}
+
 /// The process arguments, read from the initial stack.
 pub struct Args {
     argv: *const *const u8,

@@ -118,6 +118,16 @@ pub fn getsid() -> Result {
     check(unsafe { sc::syscall1(nr!(__NR_getsid), 0) })
 }
 
+pub fn getuid() -> u32 {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { sc::syscall0(nr!(__NR_getuid)) as u32 }
+}
+
+pub fn getgid() -> u32 {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { sc::syscall0(nr!(__NR_getgid)) as u32 }
+}
+
 pub fn geteuid() -> u32 {
     // SAFETY: no arguments, cannot fail.
     unsafe { sc::syscall0(nr!(__NR_geteuid)) as u32 }
@@ -209,6 +219,13 @@ pub fn rmdir(path: &CStr) -> Result {
 pub fn chdir(path: &CStr) -> Result {
     // SAFETY: path is NUL-terminated and alive across the call.
     check(unsafe { sc::syscall1(nr!(__NR_chdir), path.as_ptr() as usize) })
+}
+
+/// The working directory's path as the kernel resolves it from this process's root; the
+/// kernel prefixes it with `(unreachable)` when the directory is not below that root.
+pub fn getcwd(buf: &mut [u8]) -> Result {
+    // SAFETY: the kernel writes at most buf.len() bytes into memory we exclusively borrow.
+    check(unsafe { sc::syscall2(nr!(__NR_getcwd), buf.as_mut_ptr() as usize, buf.len()) })
 }
 
 pub fn pivot_root(new_root: &CStr, put_old: &CStr) -> Result {

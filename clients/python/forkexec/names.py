@@ -203,7 +203,7 @@ FAULTS = {
     17: ("NeedsCloneShape", "needs the clone shape (not supported in place)", 95),
 }
 
-#: Error locations 1-45 (docs/spec.md, "Error locations"): number -> name.
+#: Error locations 1-47 (docs/spec.md, "Error locations"): number -> name.
 LOCATIONS = {
     1: "clone",
     2: "close_write",
@@ -250,6 +250,8 @@ LOCATIONS = {
     43: "cgroup",
     44: "pdeathsig",
     45: "supervise",
+    46: "privileged_install",
+    47: "set_dumpable",
 }
 
 LOC_SYNC_READ = 31

@@ -147,6 +147,13 @@ fn stat_of(pid: u32) -> Option<(char, u32)> {
     Some((state, ppid))
 }
 
+/// Whether `pid` runs the helper (its `comm`) and sleeps.
+fn is_helper_sleeping(pid: u32) -> bool {
+    let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    let name = helper().file_name().unwrap().to_string_lossy().into_owned();
+    comm.trim_end() == &name[..name.len().min(15)] && stat_of(pid).is_some_and(|(s, _)| s == 'S')
+}
+
 /// Whether `pid` exists and has not ended (a zombie has ended).
 fn alive(pid: u32) -> bool {
     stat_of(pid).is_some_and(|(state, _)| state != 'Z' && state != 'X')
@@ -195,21 +202,61 @@ fn assert_no_children() {
 }
 
 /// Every host process in the pid namespace `link` (e.g. `pid:[4026532…]`).
+///
+/// The helper's init is non-dumpable (docs/chain.md), so an unprivileged test cannot read its
+/// namespace link: a process whose link is hidden counts when it is pid 1 of its namespace
+/// and a parent of a member.
 fn pid_ns_members(link: &str) -> Vec<u32> {
     let mut pids = Vec::new();
+    let mut hidden = Vec::new();
     for entry in fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
-        if fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|l| l.to_string_lossy() == link) {
+        match fs::read_link(format!("/proc/{pid}/ns/pid")) {
+            Ok(l) if l.to_string_lossy() == link => pids.push(pid),
+            Ok(_) => {}
+            Err(_) => hidden.push(pid),
+        }
+    }
+    for pid in hidden {
+        let is_init = fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("NSpid:"))
+                .is_some_and(|ns| ns.split_whitespace().last() == Some("1"))
+        });
+        let parent_of_member = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .is_ok_and(|c| {
+                c.split_whitespace()
+                    .any(|p| p.parse().is_ok_and(|p: u32| pids.contains(&p)))
+            });
+        if is_init && parent_of_member {
             pids.push(pid);
         }
     }
+    pids.sort();
     pids
 }
 
 fn pid_ns_of(pid: u32) -> String {
     path_str(&fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap())
+}
+
+/// The pid namespace of a sandbox, from its first process (the pid record's: the target, or
+/// init). Init runs the helper's code and is non-dumpable, so an unprivileged test reads the
+/// link of init's child (the target) instead.
+fn sandbox_pid_ns(first: u32) -> String {
+    match fs::read_link(format!("/proc/{first}/ns/pid")) {
+        Ok(link) => path_str(&link),
+        Err(e) => {
+            assert!(!is_root(), "{e}");
+            assert_eq!(e.raw_os_error(), Some(libc::EACCES), "{e}");
+            let children =
+                fs::read_to_string(format!("/proc/{first}/task/{first}/children")).unwrap();
+            let child = children.split_whitespace().next().expect("init's child");
+            pid_ns_of(child.parse().unwrap())
+        }
+    }
 }
 
 /// The kernel's rendering of an id map line.
@@ -907,20 +954,41 @@ fn only_the_helper_keeps_the_status_channel() {
             panic!("no pid record")
         };
         assert_eq!(h.next(), Some(Record::Exec { pid }));
-        let holders = |pid: u32| -> Vec<String> {
-            fs::read_dir(format!("/proc/{pid}/fd"))
-                .unwrap()
+        // The fds of `pid` that are the helper's end; None when they cannot be listed: the
+        // helper and init are non-dumpable, which hides their fds from an unprivileged test.
+        let holders = |pid: u32| -> Option<Vec<String>> {
+            let dir = match fs::read_dir(format!("/proc/{pid}/fd")) {
+                Ok(dir) => dir,
+                Err(e) => {
+                    assert!(!is_root(), "{e}");
+                    assert_eq!(e.raw_os_error(), Some(libc::EACCES), "{e}");
+                    return None;
+                }
+            };
+            let fds = dir
                 .flatten()
                 .filter(|e| fs::read_link(e.path()).is_ok_and(|l| path_str(&l) == h.their_end))
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
+                .collect();
+            Some(fds)
         };
-        assert_eq!(holders(h.child.id()).len(), 1, "the helper");
-        assert_eq!(holders(pid), Vec::<String>::new(), "init {init}: pid {pid}");
+        let (helper, first) = (holders(h.child.id()), holders(pid));
+        if is_root() {
+            assert_eq!(helper.map(|fds| fds.len()), Some(1), "the helper");
+        } else {
+            assert_eq!(helper, None, "the helper is dumpable");
+        }
         if init {
+            if is_root() {
+                assert_eq!(first, Some(vec![]), "init");
+            } else {
+                assert_eq!(first, None, "init is dumpable");
+            }
             let children = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
             let target: u32 = children.trim().parse().unwrap();
-            assert_eq!(holders(target), Vec::<String>::new(), "the target");
+            assert_eq!(holders(target), Some(vec![]), "the target");
+        } else {
+            assert_eq!(first, Some(vec![]), "the target");
         }
         // SAFETY: kill() on the helper's unreaped child.
         assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
@@ -942,7 +1010,7 @@ fn process_kill_sigkill_ends_the_supervised_target() {
     for init in [false, true] {
         let mut run = Running::start(ending(&mut c, init, &["sleep", "60"])).unwrap();
         let target = run.p.target_pid();
-        let ns = pid_ns_of(target);
+        let ns = sandbox_pid_ns(target);
         run.p.kill(libc::SIGKILL).unwrap();
         let status = run.p.wait().unwrap();
         run.done = Some(status);
@@ -1321,7 +1389,7 @@ fn kill_the_runtime(shape: Shape, die_with_parent: bool) -> (Vec<u32>, Vec<u32>)
         let Some(Record::Pid { pid }) = records.first() else {
             panic!("{shape:?}: {records:?}")
         };
-        let members = pid_ns_members(&pid_ns_of(*pid));
+        let members = pid_ns_members(&sandbox_pid_ns(*pid));
         let expected = if shape == Shape::Init { 2 } else { 1 };
         assert_eq!(members.len(), expected, "{shape:?}: {members:?}");
         assert!(members.contains(pid));
@@ -1413,9 +1481,13 @@ fn pdeathsig_esrch_when_the_runtime_died_before_the_helper_armed() {
         let helper: u32 = await_line(&dir.join("helper")).parse().unwrap();
         reaper.pids.extend([runtime, helper]);
         // The helper has started (noted its parent) and blocks reading the spec.
+        // An unprivileged test cannot read the syscall of the (non-dumpable) helper: after
+        // its exec, the only call it can sleep in before the spec arrives is that read.
         let blocked = eventually(5.0, || {
-            fs::read_to_string(format!("/proc/{helper}/syscall"))
-                .is_ok_and(|s| s.starts_with(&format!("{read_syscall}{fd:#x} ")))
+            match fs::read_to_string(format!("/proc/{helper}/syscall")) {
+                Ok(s) => s.starts_with(&format!("{read_syscall}{fd:#x} ")),
+                Err(_) => !is_root() && is_helper_sleeping(helper),
+            }
         });
         assert!(blocked, "the helper never blocked reading fd {fd}");
         if runtime_dies {
@@ -1869,9 +1941,14 @@ fn helper_gone_before_the_go_byte_fails_at_unshare_user_read() {
     });
     drop(status_w);
     let helper = h.child.id();
+    // An unprivileged test cannot read the syscall of the (non-dumpable) helper: the clone
+    // (the detached one is this thread's child) exists and the helper sleeps, so it is past
+    // the clone and blocks on the full pipe.
     let blocked = eventually(5.0, || {
-        fs::read_to_string(format!("/proc/{helper}/syscall"))
-            .is_ok_and(|s| s.starts_with(&format!("{} {wfd:#x} ", libc::SYS_write)))
+        match fs::read_to_string(format!("/proc/{helper}/syscall")) {
+            Ok(s) => s.starts_with(&format!("{} {wfd:#x} ", libc::SYS_write)),
+            Err(_) => !is_root() && own_children().len() == 2 && is_helper_sleeping(helper),
+        }
     });
     assert!(blocked, "the helper never blocked on the status pipe");
     h.child.kill().unwrap();

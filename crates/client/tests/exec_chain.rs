@@ -662,10 +662,9 @@ fn sync_callback_runs_before_exec_with_the_pid() {
     if !seccomp_arch_ok() {
         return;
     }
-    #[derive(Default, Debug)]
+    #[derive(Debug)]
     struct Seen {
         pid: u32,
-        exe: PathBuf,
         limits: String,
         status: String,
     }
@@ -675,9 +674,9 @@ fn sync_callback_runs_before_exec_with_the_pid() {
         .rlimit(Resource::Nofile, 64, 64)
         .seccomp(getppid_eperm())
         .sync_func(move |pid| {
+            assert_still_the_helper(pid);
             let s = Seen {
                 pid,
-                exe: std::fs::read_link(format!("/proc/{pid}/exe"))?,
                 limits: std::fs::read_to_string(format!("/proc/{pid}/limits"))?,
                 status: std::fs::read_to_string(format!("/proc/{pid}/status"))?,
             };
@@ -689,8 +688,8 @@ fn sync_callback_runs_before_exec_with_the_pid() {
     let seen = seen.lock().unwrap().take().expect("the callback ran");
     assert_eq!(seen.pid, out.pid);
     assert_eq!(r["pid"], out.pid);
-    // Before exec: still the helper, limits already set, seccomp not yet loaded.
-    assert_eq!(seen.exe, helper_exe());
+    // Before exec: still the helper (checked in the callback), limits already set, seccomp
+    // not yet loaded.
     let nofile_line = seen
         .limits
         .lines()
@@ -752,10 +751,7 @@ fn ptrace_with_seccomp_stops_before_the_filter() {
 
     let s = p.wait().unwrap();
     assert_eq!(s.status.stopped_signal(), Some(libc::SIGSTOP), "{s}");
-    assert_eq!(
-        std::fs::read_link(format!("/proc/{pid}/exe")).unwrap(),
-        helper_exe()
-    );
+    assert_still_the_helper(pid);
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     assert!(status.contains("\nSeccomp:\t0\n"), "filter not loaded yet");
     ptrace_cont(pid);
@@ -791,10 +787,7 @@ fn stop_before_seccomp_waits_for_sigcont() {
     assert!(libc::WIFSTOPPED(raw), "status {raw:#x}");
     assert_eq!(libc::WSTOPSIG(raw), libc::SIGSTOP);
     assert_eq!(proc_state(pid), 'T');
-    assert_eq!(
-        std::fs::read_link(format!("/proc/{pid}/exe")).unwrap(),
-        helper_exe()
-    );
+    assert_still_the_helper(pid);
 
     p.kill(libc::SIGCONT).unwrap();
     p.finish_start().unwrap();

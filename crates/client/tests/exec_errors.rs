@@ -10,6 +10,7 @@ mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
+use std::sync::{Arc, Mutex};
 
 use forkexec_client::{Credential, Error, IdMap, Namespace, Resource, Runner, SockFilter};
 use forkexec_spec::status::{Record, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, EXIT_SETUP_FAILED};
@@ -521,12 +522,16 @@ fn sync_write_ebadf_on_a_read_only_status_fd_raw() {
 }
 
 /// Already traced when it asks for PTRACE_TRACEME: the sync callback (run on the thread
-/// that spawned the helper) attaches with PTRACE_SEIZE first.
+/// that spawned the helper) attaches with PTRACE_SEIZE first. That takes root: the helper is
+/// non-dumpable until it executes the target, so an unprivileged runtime cannot attach to it
+/// (the seize itself fails with EPERM, and the callback's error stops the start).
 #[test]
 fn ptrace_me_eperm_when_already_traced() {
     let dir = TempDir::new("ptrace-me");
     let (runner, ran) = canary(&dir);
-    let runner = runner.ptrace(true).sync_func(|pid| {
+    let seized = Arc::new(Mutex::new(None));
+    let seized2 = seized.clone();
+    let runner = runner.ptrace(true).sync_func(move |pid| {
         // SAFETY: PTRACE_SEIZE of our own child with no options.
         let r = unsafe {
             libc::ptrace(
@@ -536,12 +541,27 @@ fn ptrace_me_eperm_when_already_traced() {
                 std::ptr::null_mut::<libc::c_void>(),
             )
         };
-        if r != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(())
+        let outcome = if r == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        };
+        *seized2.lock().unwrap() = Some(outcome.as_ref().map_err(|e| e.raw_os_error()).copied());
+        outcome
     });
-    assert_child_error(run(runner), "ptrace_me", libc::EPERM, 0);
+    let started = run(runner);
+    let seized = seized.lock().unwrap().take().expect("the callback ran");
+    if is_root() {
+        assert_eq!(seized, Ok(()));
+        assert_child_error(started, "ptrace_me", libc::EPERM, 0);
+    } else {
+        assert_eq!(
+            seized,
+            Err(Some(libc::EPERM)),
+            "attached to a non-dumpable helper"
+        );
+        assert!(started.is_err());
+    }
     assert_never_ran(&ran);
 }
 

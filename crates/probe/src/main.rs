@@ -1,9 +1,9 @@
 //! `forkexec-probe`: the program the tests run inside the sandbox. It reports what it sees as
 //! one JSON object on stdout, so tests check the real effect of each spec field from inside.
 //!
-//! - `report`: ids, groups, capabilities, no_new_privs, seccomp mode, fds, cwd, host and domain
-//!   name, session, process group, controlling tty, argv, env, rlimits, id maps, setgroups,
-//!   namespace ids, mountinfo, the root directory's entries.
+//! - `report`: ids, groups, capabilities, no_new_privs, seccomp mode, dumpable, parent-death
+//!   signal, fds, cwd, host and domain name, session, process group, controlling tty, argv,
+//!   env, rlimits, id maps, setgroups, namespace ids, mountinfo, the root directory's entries.
 //! - `write PATH TEXT`: try to create/overwrite PATH; reports `{"ok":true}` or the errno.
 //! - `syscall NAME`: try one syscall (getppid, getpid, uname, mkdir, socket, …); reports the
 //!   return value or errno.
@@ -151,6 +151,12 @@ fn report() -> Value {
         String::from_utf8_lossy(&bytes).to_string()
     };
     let status = status_fields();
+    let mut pdeathsig: libc::c_int = -1;
+    // SAFETY: prctl with integer arguments, or a pointer to an int we own.
+    let dumpable = unsafe {
+        libc::prctl(libc::PR_GET_PDEATHSIG, &mut pdeathsig as *mut libc::c_int);
+        libc::prctl(libc::PR_GET_DUMPABLE)
+    };
     let stat = fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Field 7 (tty_nr), counted after the ")" that ends the command name.
     let tty_nr: i64 = stat
@@ -175,6 +181,7 @@ fn report() -> Value {
         "cap_eff": status.get("CapEff"), "cap_bnd": status.get("CapBnd"),
         "cap_amb": status.get("CapAmb"), "no_new_privs": status.get("NoNewPrivs"),
         "seccomp": status.get("Seccomp"),
+        "dumpable": dumpable, "pdeathsig": pdeathsig,
         "fds": fds(),
         "cwd": std::env::current_dir().map(|p| p.to_string_lossy().to_string()).unwrap_or_default(),
         "hostname": field(&uts.nodename), "domainname": field(&uts.domainname),

@@ -106,6 +106,13 @@ locations! {
     /// Setting up a supervisor (helper or init): the signal mask (index 0), the signalfd (1),
     /// the handshake socket, the report pipe or the pid record (2).
     Supervise = 45 => "supervise",
+    /// Refused at start: the helper was installed setuid (index 0: real and effective uid
+    /// differ), setgid (1: real and effective gid differ) or with file capabilities (2: the
+    /// kernel asked for a secure exec, `AT_SECURE`). Always EPERM, before the spec is read.
+    PrivilegedInstall = 46 => "privileged_install",
+    /// `PR_SET_DUMPABLE`: non-dumpable at start (index 0), dumpable again for the id-map
+    /// writes (1), non-dumpable after them (2).
+    SetDumpable = 47 => "set_dumpable",
 }
 
 impl core::fmt::Display for Location {

@@ -1601,7 +1601,7 @@ fn locations_1_to_32_are_go_sandboxs() {
 
 #[test]
 fn every_location_round_trips() {
-    assert_eq!(Location::ALL.len(), 45);
+    assert_eq!(Location::ALL.len(), 47);
     let mut names = std::collections::HashSet::new();
     for (i, &loc) in Location::ALL.iter().enumerate() {
         let n = i as u32 + 1;
@@ -1610,7 +1610,7 @@ fn every_location_round_trips() {
         assert!(names.insert(loc.name()), "duplicate name {}", loc.name());
     }
     assert_eq!(Location::from_u32(0), None);
-    assert_eq!(Location::from_u32(46), None);
+    assert_eq!(Location::from_u32(48), None);
     assert_eq!(Location::from_u32(u32::MAX), None);
     let own = [
         (33, "spec_read"),
@@ -1626,6 +1626,8 @@ fn every_location_round_trips() {
         (43, "cgroup"),
         (44, "pdeathsig"),
         (45, "supervise"),
+        (46, "privileged_install"),
+        (47, "set_dumpable"),
     ];
     for (n, name) in own {
         assert_eq!(Location::from_u32(n).unwrap().name(), name);

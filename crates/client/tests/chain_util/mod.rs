@@ -329,6 +329,33 @@ pub fn helper_exe() -> PathBuf {
     std::fs::canonicalize(support::helper()).unwrap()
 }
 
+/// `pid` has not executed the target yet: it is still the helper (its `comm`). It is also
+/// non-dumpable until then (docs/chain.md), so its `/proc/<pid>/exe` shows the helper binary
+/// to root only; an unprivileged runtime (no CAP_SYS_PTRACE) is refused with EACCES.
+#[track_caller]
+pub fn assert_still_the_helper(pid: u32) {
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+    let name = support::helper()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(comm.trim_end(), &name[..name.len().min(15)]);
+    match std::fs::read_link(format!("/proc/{pid}/exe")) {
+        Ok(exe) => {
+            assert!(
+                support::is_root(),
+                "an unprivileged runtime read the exe link"
+            );
+            assert_eq!(exe, helper_exe());
+        }
+        Err(e) => {
+            assert!(!support::is_root(), "{e}");
+            assert_eq!(e.raw_os_error(), Some(libc::EACCES), "{e}");
+        }
+    }
+}
+
 /// `ptrace(PTRACE_CONT, pid, 0, 0)` from the calling (tracer) thread.
 #[track_caller]
 pub fn ptrace_cont(pid: u32) {

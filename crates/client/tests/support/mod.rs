@@ -8,6 +8,8 @@
 //!   probe bound read-only, enough for the dynamically linked probe and /bin/sh.
 //! - [`raw`]: hand the helper raw spec bytes (bypassing the client's checks) and collect
 //!   every status record, to test the helper's own validation.
+//! - [`static_probe`] / [`static_root`]: the static escape probe
+//!   (`crates/probe/static/escape-probe.c`) and a sandbox that holds nothing else.
 #![allow(dead_code)]
 
 use std::fs::File;
@@ -17,6 +19,7 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
 
 use forkexec_client::{find_helper, Error, Mount, Namespace, Runner, WaitStatus};
 use forkexec_spec::status::{Record, RECORD_LEN};
@@ -231,9 +234,14 @@ pub fn raw(bytes: &[u8]) -> RawResult {
 
 /// [`raw`] with a hook to adjust the helper's Command (e.g. `process_group(0)`).
 pub fn raw_with(bytes: &[u8], adjust: impl FnOnce(&mut Command)) -> RawResult {
+    raw_helper(&helper(), bytes, adjust)
+}
+
+/// [`raw_with`] for the helper binary at `helper` (e.g. a copy installed setuid).
+pub fn raw_helper(helper: &Path, bytes: &[u8], adjust: impl FnOnce(&mut Command)) -> RawResult {
     let (mut ours, theirs) = UnixStream::pair().unwrap();
     let fd = theirs.as_raw_fd();
-    let mut cmd = Command::new(helper());
+    let mut cmd = Command::new(helper);
     cmd.arg("--spec-fd")
         .arg(fd.to_string())
         .stdin(Stdio::null())
@@ -316,4 +324,101 @@ pub fn owned(fd: RawFd) -> OwnedFd {
     assert!(fd >= 0, "{}", std::io::Error::last_os_error());
     // SAFETY: a fresh fd the caller hands over.
     unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// The static escape probe: `FORKEXEC_STATIC_PROBE`, else `crates/probe/static/escape-probe.c`
+/// (compiled into this test binary) built once per test process with `cc -static` (`CC`
+/// overrides `cc`; the static libc comes with libc6-dev / glibc-static) in a scratch directory
+/// removed at exit. Readable and executable by every uid, for targets run with a credential.
+pub fn static_probe() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    extern "C" fn remove_dir() {
+        if let Some(dir) = DIR.get() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    BUILT
+        .get_or_init(|| {
+            if let Some(p) = std::env::var_os("FORKEXEC_STATIC_PROBE") {
+                return PathBuf::from(p);
+            }
+            let dir = DIR.get_or_init(|| scratch_dir("static-probe"));
+            // SAFETY: registers a plain function with no arguments.
+            unsafe { libc::atexit(remove_dir) };
+            let src = dir.join("escape-probe.c");
+            std::fs::write(&src, include_str!("../../../probe/static/escape-probe.c")).unwrap();
+            let exe = dir.join("escape-probe");
+            let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+            let out = Command::new(&cc)
+                .args(["-static", "-O1", "-o"])
+                .arg(&exe)
+                .arg(&src)
+                .output()
+                .unwrap_or_else(|e| panic!("{cc}: {e} (the escape tests build a static probe)"));
+            assert!(
+                out.status.success(),
+                "{cc} -static failed (is the static libc installed? libc6-dev / glibc-static): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let _ = std::fs::remove_file(&src);
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+            std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+            exe
+        })
+        .clone()
+}
+
+/// A Runner for the static probe (`escape-probe ARGS…`, at `/probe`) in a sandbox that holds
+/// nothing but it: a new user and mount namespace mapping the caller to root (uid and gid 0),
+/// pivot_root onto a tmpfs (a [`Cleanup`] scratch directory), the probe bound read-only.
+pub fn static_root(c: &mut Cleanup, args: &[&str]) -> Runner {
+    let mut argv = vec![PROBE_IN_ROOT.to_string()];
+    argv.extend(args.iter().map(|s| s.to_string()));
+    let root = c.dir("static-root");
+    Runner::new(argv)
+        .clone_flags([Namespace::NewUser, Namespace::NewNs])
+        .uid_mappings([forkexec_client::IdMap {
+            container_id: 0,
+            host_id: euid(),
+            size: 1,
+        }])
+        .gid_mappings([forkexec_client::IdMap {
+            container_id: 0,
+            host_id: egid(),
+            size: 1,
+        }])
+        .pivot_root(root.to_string_lossy().to_string())
+        .mount(Mount::bind(
+            static_probe().to_string_lossy().to_string(),
+            PROBE_IN_ROOT,
+            true,
+        ))
+}
+
+/// Runs `runner` (its stdout and stderr captured) and parses the JSON line the probe printed;
+/// panics unless it exited 0.
+#[track_caller]
+pub fn run_json(runner: Runner) -> Value {
+    let out = run(runner).expect("start");
+    assert!(
+        out.status.success(),
+        "{}: stdout {:?} stderr {:?}",
+        out.status,
+        out.stdout,
+        out.stderr
+    );
+    serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {:?}", out.stdout))
+}
+
+/// Whether the file system holding `path` is mounted `nosuid` (set-id bits and file
+/// capabilities are ignored there), e.g. a hardened /tmp.
+pub fn on_nosuid_mount(path: &Path) -> bool {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
+    // SAFETY: statvfs fills a struct we own; the path is NUL-terminated.
+    assert_eq!(unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) }, 0);
+    // SAFETY: filled by the successful call.
+    unsafe { st.assume_init() }.f_flag & libc::ST_NOSUID != 0
 }
