@@ -1,0 +1,336 @@
+//! A second, independent v1 validator written from docs/spec.md alone ("Header", "Record
+//! framing", each record's "Faults, in order", "Order of checks"), not from `decode.rs`. The
+//! fuzz targets require `forkexec_spec::decode` to accept exactly what this accepts and to
+//! refuse the rest with the same fault at the same offset, which checks the decoder and the
+//! claim that docs/spec.md is enough to write a compatible decoder from.
+//!
+//! Only the refusal is computed here; the accepted fields are checked by re-encoding.
+
+use forkexec_spec::decode::Fault;
+use forkexec_spec::layout::{mount_flags, ns, opt};
+
+type Refusal = (usize, Fault);
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+const SPEC_MAX: usize = 4_194_304;
+const FD_MAX: u32 = 1 << 20;
+
+/// "Order of checks": `Ok(())` for a spec the decoder must accept, else the first refusal.
+pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
+    let n = buf.len();
+    // 1. Header.
+    for (i, &m) in b"FXSP".iter().enumerate().take(n.min(4)) {
+        if buf[i] != m {
+            return Err((i, Fault::BadMagic));
+        }
+    }
+    if n < 12 {
+        return Err((n, Fault::Truncated));
+    }
+    if u16_at(buf, 4) != 1 {
+        return Err((4, Fault::BadVersion));
+    }
+    if u16_at(buf, 6) != 0 {
+        return Err((6, Fault::UnknownBits));
+    }
+    let total = u32_at(buf, 8) as usize;
+    if !(12..=SPEC_MAX).contains(&total) {
+        return Err((8, Fault::BadTotalLength));
+    }
+    if total > n {
+        return Err((n, Fault::Truncated));
+    }
+    if total < n {
+        return Err((8, Fault::BadTotalLength));
+    }
+
+    // 2. Records.
+    let mut seen = [false; 21];
+    let (mut rlimits, mut mounts) = (0, 0);
+    let mut args: Option<(usize, bool)> = None; // (strings, first is empty)
+    let (mut exec_path, mut exec_fd) = (None, false);
+    let (mut first_mount, mut pivot, mut uts) = (None, None, None);
+    let (mut uid_map, mut gid_map) = (None, None);
+    let (mut cgroup_path, mut cgroup_fd) = (None, None);
+    let (mut clone, mut options, mut options_at) = (0u64, 0u64, 0usize);
+    let mut r = 12;
+    while r < total {
+        if total - r < 8 {
+            return Err((total, Fault::Truncated));
+        }
+        let (ty, flags, len) = (
+            u16_at(buf, r),
+            u16_at(buf, r + 2),
+            u32_at(buf, r + 4) as usize,
+        );
+        if len > total - r - 8 {
+            return Err((total, Fault::Truncated));
+        }
+        if flags & !1 != 0 {
+            return Err((r + 2, Fault::UnknownBits));
+        }
+        let p = r + 8;
+        let payload = &buf[p..p + len];
+        let next = p + len;
+        if ty == 0 || ty > 20 {
+            if flags & 1 != 0 {
+                r = next;
+                continue;
+            }
+            return Err((r, Fault::UnknownRecord));
+        }
+        let ty = ty as usize;
+        if ty != 5 && ty != 10 {
+            if seen[ty] {
+                return Err((r, Fault::DuplicateRecord));
+            }
+            seen[ty] = true;
+        }
+        let bad_len = Err((r + 4, Fault::BadRecordLength));
+        match ty {
+            // ARGS, ENV.
+            1 | 2 => {
+                if payload.last().is_some_and(|&b| b != 0) {
+                    return Err((p + len, Fault::Unterminated));
+                }
+                let count = payload.iter().filter(|&&b| b == 0).count();
+                if count > 262_144 {
+                    return Err((p, Fault::TooMany));
+                }
+                if ty == 1 {
+                    args = Some((count, payload.first() == Some(&0)));
+                }
+            }
+            // Single strings.
+            3 | 7 | 11 | 12 | 13 | 19 => {
+                let Some(nul) = payload.iter().position(|&b| b == 0) else {
+                    return Err((p + len, Fault::Unterminated));
+                };
+                if nul != len - 1 {
+                    return Err((p + nul, Fault::InteriorNul));
+                }
+                let limit = if ty == 12 || ty == 13 { 65 } else { 4096 };
+                if len > limit {
+                    return Err((p, Fault::TooLong));
+                }
+                if matches!(ty, 3 | 7 | 11 | 19) && len == 1 {
+                    return Err((p, Fault::BadValue));
+                }
+                if matches!(ty, 11 | 19) && payload[0] != b'/' {
+                    return Err((p, Fault::BadValue));
+                }
+                match ty {
+                    3 => exec_path = Some(r),
+                    11 => pivot = Some(r),
+                    12 | 13 => uts = Some(r),
+                    19 => cgroup_path = Some(r),
+                    _ => {}
+                }
+            }
+            // Fds.
+            4 | 18 | 20 => {
+                if len != 4 {
+                    return bad_len;
+                }
+                if u32_at(payload, 0) >= FD_MAX {
+                    return Err((p, Fault::FdOutOfRange));
+                }
+                match ty {
+                    4 => exec_fd = true,
+                    20 => cgroup_fd = Some(r),
+                    _ => {}
+                }
+            }
+            // RLIMIT.
+            5 => {
+                if rlimits == 16 {
+                    return Err((r, Fault::TooMany));
+                }
+                if len != 20 {
+                    return bad_len;
+                }
+                if u32_at(payload, 0) >= 16 {
+                    return Err((p, Fault::BadValue));
+                }
+                if u64_at(payload, 4) > u64_at(payload, 12) {
+                    return Err((p + 4, Fault::BadValue));
+                }
+                rlimits += 1;
+            }
+            // FILES.
+            6 => {
+                if len % 4 != 0 {
+                    return bad_len;
+                }
+                if len / 4 > 4096 {
+                    return Err((p, Fault::TooMany));
+                }
+                for i in 0..len / 4 {
+                    let fd = u32_at(payload, 4 * i) as i32;
+                    if fd < -1 || fd as i64 >= FD_MAX as i64 {
+                        return Err((p + 4 * i, Fault::FdOutOfRange));
+                    }
+                }
+            }
+            // SECCOMP.
+            8 => {
+                if len == 0 || len % 8 != 0 {
+                    return bad_len;
+                }
+                if len / 8 > 4096 {
+                    return Err((p, Fault::TooMany));
+                }
+            }
+            // CLONE_FLAGS.
+            9 => {
+                if len != 8 {
+                    return bad_len;
+                }
+                clone = u64_at(payload, 0);
+                if clone & !ns::KNOWN != 0 {
+                    return Err((p, Fault::UnknownBits));
+                }
+            }
+            // MOUNT.
+            10 => {
+                if mounts == 256 {
+                    return Err((r, Fault::TooMany));
+                }
+                if len < 12 {
+                    return bad_len;
+                }
+                if u64_at(payload, 0) & !mount_flags::KNOWN != 0 {
+                    return Err((p, Fault::UnknownBits));
+                }
+                if u32_at(payload, 8) & !3 != 0 {
+                    return Err((p + 8, Fault::UnknownBits));
+                }
+                let mut at = p + 12;
+                let mut target = (0, 0);
+                for (i, limit) in [4096, 4096, 256, 4096].into_iter().enumerate() {
+                    let Some(slen) = buf[at..next].iter().position(|&b| b == 0) else {
+                        return Err((p + len, Fault::Unterminated));
+                    };
+                    if slen + 1 > limit {
+                        return Err((at, Fault::TooLong));
+                    }
+                    if i == 1 {
+                        target = (at, slen);
+                    }
+                    at += slen + 1;
+                }
+                if at < next {
+                    return Err((at, Fault::BadRecordLength));
+                }
+                if target.1 == 0 {
+                    return Err((target.0, Fault::BadValue));
+                }
+                first_mount.get_or_insert(r);
+                mounts += 1;
+            }
+            // UID_MAP, GID_MAP.
+            14 | 15 => {
+                if len == 0 || len % 12 != 0 {
+                    return bad_len;
+                }
+                if len / 12 > 340 {
+                    return Err((p, Fault::TooMany));
+                }
+                for i in 0..len / 12 {
+                    let (c, h, size) = (
+                        u32_at(payload, 12 * i) as u64,
+                        u32_at(payload, 12 * i + 4) as u64,
+                        u32_at(payload, 12 * i + 8) as u64,
+                    );
+                    if size == 0 || c + size > u32::MAX as u64 || h + size > u32::MAX as u64 {
+                        return Err((p + 12 * i + 8, Fault::BadValue));
+                    }
+                }
+                if ty == 14 {
+                    uid_map = Some(r);
+                } else {
+                    gid_map = Some(r);
+                }
+            }
+            // CREDENTIAL.
+            16 => {
+                if len < 12 || (len - 12) % 4 != 0 {
+                    return bad_len;
+                }
+                if (len - 12) / 4 > 65_536 {
+                    return Err((p + 12, Fault::TooMany));
+                }
+                if u32_at(payload, 8) & !1 != 0 {
+                    return Err((p + 8, Fault::UnknownBits));
+                }
+            }
+            // OPTIONS.
+            17 => {
+                if len != 8 {
+                    return bad_len;
+                }
+                options = u64_at(payload, 0);
+                if options & !opt::KNOWN != 0 {
+                    return Err((p, Fault::UnknownBits));
+                }
+                options_at = p;
+            }
+            _ => unreachable!(),
+        }
+        r = next;
+    }
+
+    // 3. The whole spec.
+    let t = total;
+    let has = |bit: u64| options & bit != 0;
+    let Some((count, first_empty)) = args else {
+        return Err((t, Fault::MissingArgs));
+    };
+    if count == 0 {
+        return Err((t, Fault::MissingArgs));
+    }
+    if first_empty && exec_path.is_none() && !exec_fd {
+        return Err((t, Fault::MissingArgs));
+    }
+    let conflict = |at: usize| Err((at, Fault::Conflict));
+    if let (Some(at), true) = (exec_path, exec_fd) {
+        return conflict(at);
+    }
+    if let (Some(at), false) = (first_mount, clone & ns::NEWNS != 0) {
+        return conflict(at);
+    }
+    if let (Some(at), false) = (pivot, clone & ns::NEWNS != 0) {
+        return conflict(at);
+    }
+    if let (Some(at), false) = (uts, clone & ns::NEWUTS != 0) {
+        return conflict(at);
+    }
+    if let (Some(at), false) = (uid_map, clone & ns::NEWUSER != 0) {
+        return conflict(at);
+    }
+    if let (Some(at), false) = (gid_map, clone & ns::NEWUSER != 0) {
+        return conflict(at);
+    }
+    if has(opt::CTTY) && has(opt::NO_SETSID) {
+        return conflict(options_at);
+    }
+    if let (Some(a), Some(b)) = (cgroup_path, cgroup_fd) {
+        return conflict(a.max(b));
+    }
+    if has(opt::DETACH) && has(opt::INIT) {
+        return conflict(options_at);
+    }
+    if has(opt::INIT) && clone & ns::NEWPID == 0 {
+        return conflict(options_at);
+    }
+    Ok(())
+}
