@@ -12,12 +12,9 @@
 //! user namespace when not root.
 mod support;
 
-use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use forkexec_client::{IdMap, Location, Mount, Namespace, Spec};
 use forkexec_spec::status::Record;
@@ -69,39 +66,10 @@ fn run_filtered(spec: &Spec, filter: Vec<libc::sock_filter>) -> RawResult {
     raw_with(&bytes, move |cmd| install_on(cmd, filter))
 }
 
-/// [`run_filtered`] without the half-close after the spec: a sync answer never comes and never
-/// reads as EOF, so a target waiting for it blocks until it is killed.
+/// [`run_filtered`] without the half-close after the spec ([`raw_open_with`]).
 fn run_filtered_open(spec: &Spec, filter: Vec<libc::sock_filter>) -> RawResult {
-    let (mut ours, theirs) = UnixStream::pair().unwrap();
-    let fd = theirs.as_raw_fd();
-    let mut cmd = Command::new(helper());
-    cmd.arg("--spec-fd")
-        .arg(fd.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    // SAFETY: only fcntl between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || clear_cloexec(fd));
-    }
-    install_on(&mut cmd, filter);
-    let mut child = cmd.spawn().unwrap();
-    drop(theirs);
-    ours.write_all(&spec.encode().unwrap()).unwrap();
-    let records = read_records(&mut ours);
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let status = child.wait().unwrap();
-    RawResult {
-        records,
-        status,
-        stderr,
-    }
+    let bytes = spec.encode().unwrap();
+    raw_open_with(&bytes, move |cmd| install_on(cmd, filter))
 }
 
 /// Makes `cmd` install `filter` (with no_new_privs) on the child right before its exec.

@@ -226,19 +226,38 @@ pub struct RawResult {
     pub stderr: String,
 }
 
-/// Spawns the helper with `--spec-fd` on a socketpair, writes `bytes`, closes our write side
-/// only when `close_after` (so a truncated spec reaches EOF), collects records until EOF.
+/// Spawns the helper with `--spec-fd` on a socketpair, writes `bytes`, half-closes our side
+/// (so a truncated spec reaches EOF), collects records until EOF.
 pub fn raw(bytes: &[u8]) -> RawResult {
     raw_with(bytes, |_| {})
 }
 
 /// [`raw`] with a hook to adjust the helper's Command (e.g. `process_group(0)`).
 pub fn raw_with(bytes: &[u8], adjust: impl FnOnce(&mut Command)) -> RawResult {
-    raw_helper(&helper(), bytes, adjust)
+    raw_spawn(bytes, adjust, true)
+}
+
+/// [`raw_with`] without the half-close after the spec: a sync answer never comes and never
+/// reads as EOF, so a helper waiting for it blocks until it is killed.
+pub fn raw_open_with(bytes: &[u8], adjust: impl FnOnce(&mut Command)) -> RawResult {
+    raw_spawn(bytes, adjust, false)
+}
+
+fn raw_spawn(bytes: &[u8], adjust: impl FnOnce(&mut Command), half_close: bool) -> RawResult {
+    spawn_helper(&helper(), bytes, adjust, half_close)
 }
 
 /// [`raw_with`] for the helper binary at `helper` (e.g. a copy installed setuid).
 pub fn raw_helper(helper: &Path, bytes: &[u8], adjust: impl FnOnce(&mut Command)) -> RawResult {
+    spawn_helper(helper, bytes, adjust, true)
+}
+
+fn spawn_helper(
+    helper: &Path,
+    bytes: &[u8],
+    adjust: impl FnOnce(&mut Command),
+    half_close: bool,
+) -> RawResult {
     let (mut ours, theirs) = UnixStream::pair().unwrap();
     let fd = theirs.as_raw_fd();
     let mut cmd = Command::new(helper);
@@ -255,8 +274,10 @@ pub fn raw_helper(helper: &Path, bytes: &[u8], adjust: impl FnOnce(&mut Command)
     let mut child = cmd.spawn().unwrap();
     drop(theirs);
     let _ = ours.write_all(bytes);
-    // Half-close: a spec shorter than its header says then reads as EOF.
-    let _ = ours.shutdown(std::net::Shutdown::Write);
+    if half_close {
+        // A spec shorter than its header says then reads as EOF.
+        let _ = ours.shutdown(std::net::Shutdown::Write);
+    }
     let records = read_records(&mut ours);
     let mut stderr = String::new();
     child
