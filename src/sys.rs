@@ -203,19 +203,6 @@ pub fn mknod_file(path: &CStr, mode: u32) -> Result {
     })
 }
 
-pub fn rmdir(path: &CStr) -> Result {
-    let flags = g::AT_REMOVEDIR as usize;
-    // SAFETY: path is NUL-terminated and alive across the call.
-    check(unsafe {
-        sc::syscall3(
-            nr!(__NR_unlinkat),
-            g::AT_FDCWD as usize,
-            path.as_ptr() as usize,
-            flags,
-        )
-    })
-}
-
 pub fn chdir(path: &CStr) -> Result {
     // SAFETY: path is NUL-terminated and alive across the call.
     check(unsafe { sc::syscall1(nr!(__NR_chdir), path.as_ptr() as usize) })
@@ -707,4 +694,256 @@ pub fn openat(dirfd: i32, path: &CStr, flags: u32) -> Result<i32> {
         )
     })?;
     Ok(fd as i32)
+}
+
+// ---- Paths and the new mount API (mount operations, `mounts.rs`) ----
+
+/// An owned fd, closed on drop: the mount stage opens many (roots, targets, detached mounts).
+pub struct Fd(pub i32);
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        let _ = close(self.0);
+    }
+}
+
+/// `openat2` with `RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS`: `path` is resolved as if `root`
+/// were `/`, so neither `..` nor a symlink (absolute or relative) can lead out of it.
+pub fn open_in_root(root: i32, path: &CStr, flags: u32) -> Result<Fd> {
+    let how = g::open_how {
+        flags: (flags | g::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: (g::RESOLVE_IN_ROOT | g::RESOLVE_NO_MAGICLINKS) as u64,
+    };
+    // SAFETY: path is NUL-terminated; the kernel reads an open_how of the size we pass.
+    let fd = check(unsafe {
+        sc::syscall4(
+            nr!(__NR_openat2),
+            root as usize,
+            path.as_ptr() as usize,
+            &how as *const g::open_how as usize,
+            core::mem::size_of::<g::open_how>(),
+        )
+    })?;
+    Ok(Fd(fd as i32))
+}
+
+/// `openat(dir, path, flags, mode)`, close-on-exec, for creating files.
+pub fn openat_mode(dir: i32, path: &CStr, flags: u32, mode: u32) -> Result<Fd> {
+    let flags = (flags | g::O_CLOEXEC) as usize;
+    // SAFETY: path is NUL-terminated and lives across the call.
+    let fd = check(unsafe {
+        sc::syscall4(
+            nr!(__NR_openat),
+            dir as usize,
+            path.as_ptr() as usize,
+            flags,
+            mode as usize,
+        )
+    })?;
+    Ok(Fd(fd as i32))
+}
+
+pub fn mkdirat(dir: i32, name: &CStr, mode: u32) -> Result {
+    // SAFETY: name is NUL-terminated and alive across the call.
+    check(unsafe {
+        sc::syscall3(
+            nr!(__NR_mkdirat),
+            dir as usize,
+            name.as_ptr() as usize,
+            mode as usize,
+        )
+    })
+}
+
+pub fn symlinkat(text: &CStr, dir: i32, name: &CStr) -> Result {
+    // SAFETY: both strings are NUL-terminated and alive across the call.
+    check(unsafe {
+        sc::syscall3(
+            nr!(__NR_symlinkat),
+            text.as_ptr() as usize,
+            dir as usize,
+            name.as_ptr() as usize,
+        )
+    })
+}
+
+pub fn fchdir(fd: i32) -> Result {
+    // SAFETY: no memory arguments.
+    check(unsafe { sc::syscall1(nr!(__NR_fchdir), fd as usize) })
+}
+
+pub fn fchmod(fd: i32, mode: u32) -> Result {
+    // SAFETY: no memory arguments.
+    check(unsafe { sc::syscall2(nr!(__NR_fchmod), fd as usize, mode as usize) })
+}
+
+/// Sets the file mode creation mask; returns the previous one.
+pub fn umask(mask: u32) -> u32 {
+    // SAFETY: no memory arguments; umask cannot fail.
+    unsafe { sc::syscall1(nr!(__NR_umask), mask as usize) as u32 }
+}
+
+/// What identifies a file: its type and mode, device and inode.
+pub struct FileId {
+    pub mode: u32,
+    pub dev: u64,
+    pub ino: u64,
+}
+
+/// `fstat` of an fd (O_PATH fds included).
+pub fn fstat(fd: i32) -> Result<FileId> {
+    let mut st = core::mem::MaybeUninit::<g::stat>::zeroed();
+    let empty = c"";
+    // SAFETY: the kernel fills a stat struct we own; the empty path is NUL-terminated.
+    check(unsafe {
+        sc::syscall4(
+            nr!(__NR_newfstatat),
+            fd as usize,
+            empty.as_ptr() as usize,
+            st.as_mut_ptr() as usize,
+            g::AT_EMPTY_PATH as usize,
+        )
+    })?;
+    // SAFETY: zero-initialised and then filled by a successful fstatat.
+    let st = unsafe { st.assume_init() };
+    Ok(FileId {
+        mode: st.st_mode,
+        dev: st.st_dev,
+        ino: st.st_ino,
+    })
+}
+
+/// The target of the symlink at `path`, into `buf` (not NUL-terminated); its length.
+pub fn readlink(path: &CStr, buf: &mut [u8]) -> Result {
+    // SAFETY: path is NUL-terminated; the kernel writes at most buf.len() bytes into buf.
+    check(unsafe {
+        sc::syscall4(
+            nr!(__NR_readlinkat),
+            g::AT_FDCWD as usize,
+            path.as_ptr() as usize,
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+        )
+    })
+}
+
+/// `open_tree(dir, path, OPEN_TREE_CLONE [| AT_RECURSIVE])`: a detached copy of the mount
+/// (tree) at `path`, or at `dir` itself when `path` is empty.
+pub fn open_tree_clone(dir: i32, path: &CStr, recursive: bool) -> Result<Fd> {
+    let mut flags = g::OPEN_TREE_CLONE | g::OPEN_TREE_CLOEXEC;
+    if recursive {
+        flags |= g::AT_RECURSIVE;
+    }
+    if path.is_empty() {
+        flags |= g::AT_EMPTY_PATH;
+    }
+    // SAFETY: path is NUL-terminated and alive across the call.
+    let fd = check(unsafe {
+        sc::syscall3(
+            nr!(__NR_open_tree),
+            dir as usize,
+            path.as_ptr() as usize,
+            flags as usize,
+        )
+    })?;
+    Ok(Fd(fd as i32))
+}
+
+/// `mount_setattr(mnt, "", AT_EMPTY_PATH [| AT_RECURSIVE])` setting `MOUNT_ATTR_*` bits.
+pub fn mount_setattr(mnt: i32, set: u32, recursive: bool) -> Result {
+    mount_setattr_clear(mnt, set, 0, recursive)
+}
+
+/// [`mount_setattr`] that also clears `clear` (the atime mode is a field: set one mode, clear
+/// `MOUNT_ATTR__ATIME`).
+pub fn mount_setattr_clear(mnt: i32, set: u32, clear: u32, recursive: bool) -> Result {
+    let attr = g::mount_attr {
+        attr_set: set as u64,
+        attr_clr: clear as u64,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let mut flags = g::AT_EMPTY_PATH;
+    if recursive {
+        flags |= g::AT_RECURSIVE;
+    }
+    let empty = c"";
+    // SAFETY: the kernel reads a mount_attr of the size we pass; the path is NUL-terminated.
+    check(unsafe {
+        sc::syscall5(
+            nr!(__NR_mount_setattr),
+            mnt as usize,
+            empty.as_ptr() as usize,
+            flags as usize,
+            &attr as *const g::mount_attr as usize,
+            core::mem::size_of::<g::mount_attr>(),
+        )
+    })
+}
+
+/// Attaches the detached mount `mnt` on `dir`/`path` (on `dir` itself when `path` is empty).
+pub fn move_mount(mnt: i32, dir: i32, path: &CStr) -> Result {
+    let mut flags = g::MOVE_MOUNT_F_EMPTY_PATH;
+    if path.is_empty() {
+        flags |= g::MOVE_MOUNT_T_EMPTY_PATH;
+    }
+    let empty = c"";
+    // SAFETY: both paths are NUL-terminated and alive across the call.
+    check(unsafe {
+        sc::syscall5(
+            nr!(__NR_move_mount),
+            mnt as usize,
+            empty.as_ptr() as usize,
+            dir as usize,
+            path.as_ptr() as usize,
+            flags as usize,
+        )
+    })
+}
+
+/// `fsopen(fstype)`: a filesystem context to configure.
+pub fn fsopen(fstype: &CStr) -> Result<Fd> {
+    // SAFETY: fstype is NUL-terminated and alive across the call.
+    let fd = check(unsafe {
+        sc::syscall2(
+            nr!(__NR_fsopen),
+            fstype.as_ptr() as usize,
+            g::FSOPEN_CLOEXEC as usize,
+        )
+    })?;
+    Ok(Fd(fd as i32))
+}
+
+/// `fsconfig(FSCONFIG_SET_STRING, key, value)`.
+pub fn fsconfig_string(fs: i32, key: &CStr, value: &CStr) -> Result {
+    let cmd = g::fsconfig_command::FSCONFIG_SET_STRING as usize;
+    // SAFETY: key and value are NUL-terminated and alive across the call.
+    check(unsafe {
+        sc::syscall5(
+            nr!(__NR_fsconfig),
+            fs as usize,
+            cmd,
+            key.as_ptr() as usize,
+            value.as_ptr() as usize,
+            0,
+        )
+    })
+}
+
+/// `fsconfig(FSCONFIG_CMD_CREATE)` then `fsmount` with `MOUNT_ATTR_*` bits: a detached mount.
+pub fn fs_create_mount(fs: i32, attrs: u32) -> Result<Fd> {
+    let cmd = g::fsconfig_command::FSCONFIG_CMD_CREATE as usize;
+    // SAFETY: no memory arguments (key and value are NULL for CMD_CREATE).
+    check(unsafe { sc::syscall5(nr!(__NR_fsconfig), fs as usize, cmd, 0, 0, 0) })?;
+    // SAFETY: no memory arguments.
+    let fd = check(unsafe {
+        sc::syscall3(
+            nr!(__NR_fsmount),
+            fs as usize,
+            g::FSMOUNT_CLOEXEC as usize,
+            attrs as usize,
+        )
+    })?;
+    Ok(Fd(fd as i32))
 }

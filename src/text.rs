@@ -60,3 +60,19 @@ pub fn parse_fd(s: &[u8]) -> Option<i32> {
     }
     Some(n)
 }
+
+/// `n` in `radix` (8 or 10) as a NUL-terminated string written into the end of `out`: the
+/// values `fsconfig` takes (a tmpfs size in bytes, a mode in octal).
+pub fn number_cstr(mut n: u64, radix: u64, out: &mut [u8; 24]) -> &core::ffi::CStr {
+    let mut i = out.len() - 1;
+    out[i] = 0;
+    loop {
+        i -= 1;
+        out[i] = b'0' + (n % radix) as u8;
+        n /= radix;
+        if n == 0 {
+            break;
+        }
+    }
+    core::ffi::CStr::from_bytes_with_nul(&out[i..]).unwrap_or(c"0")
+}

@@ -140,10 +140,11 @@ fn pivoting(c: &mut Cleanup, dir: &Path) -> Spec {
     spec.pivot_root = path_str(&root);
     for d in ["/usr", "/bin", "/lib", "/lib64"] {
         if Path::new(d).exists() {
-            spec.mounts.push(Mount::bind(d, d, false));
+            spec.mounts.push(Mount::bind(d, d, false).into());
         }
     }
-    spec.mounts.push(Mount::bind(path_str(dir), "/out", false));
+    spec.mounts
+        .push(Mount::bind(path_str(dir), "/out", false).into());
     spec
 }
 
@@ -293,16 +294,16 @@ fn umount_fails() {
     assert_injected(&res, &m, Location::Umount, libc::EIO, 0);
 }
 
-/// `mount(readonly)` (21): the read-only remount of the new `/` (its exact flags; the binds
-/// before it have no per-mount flags, hence no remount).
+/// `mount(readonly)` (21): making the new `/` read-only, `mount_setattr` on the root mount
+/// alone (`AT_EMPTY_PATH` without `AT_RECURSIVE`; the binds before it are set up
+/// recursively).
 #[test]
 fn mount_readonly_fails() {
     let mut c = Cleanup::default();
     let (dir, m) = marker(&mut c);
     let spec = pivoting(&mut c, &dir);
-    let flags =
-        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_NOATIME | libc::MS_NOSUID;
-    let filter = deny(libc::SYS_mount, &[(3, flags as u32)], libc::EIO);
+    let flags = libc::AT_EMPTY_PATH as u32;
+    let filter = deny(libc::SYS_mount_setattr, &[(2, flags)], libc::EIO);
     let res = run_filtered(&spec, filter);
     assert_injected(&res, &m, Location::MountRootReadonly, libc::EIO, 0);
 }

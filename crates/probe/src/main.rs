@@ -7,6 +7,9 @@
 //! - `write PATH TEXT`: try to create/overwrite PATH; reports `{"ok":true}` or the errno.
 //! - `syscall NAME`: try one syscall (getppid, getpid, uname, mkdir, socket, …); reports the
 //!   return value or errno.
+//! - `inspect PATH…`: per path, what `lstat`, `readlink`, `statvfs` (read-only, nosuid, nodev,
+//!   size) and reading it (the first 64 bytes, or a directory's entries) give; plus the
+//!   numeric entries of `/proc` (the pids this process can see) and `mountinfo`.
 //! - `exit CODE`, `signal SIG`: end that way. `sleep SECONDS`.
 
 use std::ffi::CString;
@@ -22,6 +25,7 @@ fn main() {
         "report" => report(),
         "write" => write_file(&args[2], &args[3]),
         "syscall" => try_syscall(&args[2]),
+        "inspect" => inspect(&args[2..]),
         "exit" => std::process::exit(args[2].parse().unwrap()),
         "signal" => {
             let sig = args[2].parse().unwrap();
@@ -202,6 +206,82 @@ fn write_file(path: &str, text: &str) -> Value {
         Ok(()) => json!({"ok": true}),
         Err(e) => json!({"ok": false, "errno": e.raw_os_error()}),
     }
+}
+
+fn inspect(paths: &[String]) -> Value {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let mut out = Map::new();
+    for path in paths {
+        let entry = match fs::symlink_metadata(path) {
+            Err(e) => json!({"errno": e.raw_os_error()}),
+            Ok(m) => {
+                let ft = m.file_type();
+                let kind = if ft.is_dir() {
+                    "dir"
+                } else if ft.is_symlink() {
+                    "symlink"
+                } else if ft.is_char_device() {
+                    "char"
+                } else if ft.is_file() {
+                    "file"
+                } else {
+                    "other"
+                };
+                let mut e = json!({
+                    "type": kind, "mode": m.mode() & 0o7777, "size": m.size(),
+                    "uid": m.uid(), "rdev": m.rdev(),
+                });
+                if let Ok(link) = fs::read_link(path) {
+                    e["link"] = json!(link.to_string_lossy());
+                }
+                if ft.is_dir() {
+                    let mut names: Vec<String> = fs::read_dir(path)
+                        .map(|d| {
+                            d.flatten()
+                                .map(|e| e.file_name().to_string_lossy().into())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    names.sort();
+                    e["entries"] = json!(names);
+                } else if !ft.is_symlink() {
+                    e["read"] = match fs::File::open(path) {
+                        Err(err) => json!({"errno": err.raw_os_error()}),
+                        Ok(f) => {
+                            use std::io::Read;
+                            let mut buf = Vec::new();
+                            match f.take(64).read_to_end(&mut buf) {
+                                Ok(_) => json!(buf),
+                                Err(err) => json!({"errno": err.raw_os_error()}),
+                            }
+                        }
+                    };
+                }
+                let c = CString::new(path.as_str()).unwrap();
+                let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
+                // SAFETY: statvfs fills a struct we own; the path is NUL-terminated.
+                if unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) } == 0 {
+                    // SAFETY: zero-initialised and filled by a successful statvfs.
+                    let st = unsafe { st.assume_init() };
+                    e["ro"] = json!(st.f_flag & libc::ST_RDONLY != 0);
+                    e["nosuid"] = json!(st.f_flag & libc::ST_NOSUID != 0);
+                    e["nodev"] = json!(st.f_flag & libc::ST_NODEV != 0);
+                    e["fs_bytes"] = json!(st.f_blocks * st.f_frsize);
+                }
+                e
+            }
+        };
+        out.insert(path.clone(), entry);
+    }
+    let mut pids: Vec<u64> = fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    pids.sort();
+    json!({"paths": out, "proc_pids": pids, "mountinfo": read("/proc/self/mountinfo")})
 }
 
 fn try_syscall(name: &str) -> Value {

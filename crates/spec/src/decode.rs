@@ -197,6 +197,49 @@ pub struct Mount<'a> {
     pub data: &'a CStr,
 }
 
+/// One MOUNT_OP record: a mount operation of a [`mount_kind`]. Empty `source` means none.
+#[derive(Clone, Copy, Debug)]
+pub struct MountOp<'a> {
+    pub kind: u16,
+    pub flags: u16,
+    pub mode: u32,
+    pub size: u64,
+    /// A helper fd: a bind's source, or a file's content.
+    pub fd: Option<u32>,
+    pub source: &'a CStr,
+    pub target: &'a CStr,
+    /// A file operation's content.
+    pub content: &'a [u8],
+}
+
+impl MountOp<'_> {
+    pub fn has(&self, flag: u16) -> bool {
+        self.flags & flag != 0
+    }
+}
+
+/// One entry of the mount list: a raw mount or a mount operation, in spec order.
+#[derive(Clone, Copy, Debug)]
+pub enum MountEntry<'a> {
+    Raw(Mount<'a>),
+    Op(MountOp<'a>),
+}
+
+/// Whether `..` components take an absolute or relative path above its starting directory,
+/// read lexically (symlinks are the resolver's business: it keeps them inside the root).
+pub fn escapes_root(path: &[u8]) -> bool {
+    let mut depth = 0usize;
+    for part in path.split(|&b| b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." if depth == 0 => return true,
+            b".." => depth -= 1,
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
 /// One id map entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IdMapEntry {
@@ -338,10 +381,19 @@ impl<'a> Spec<'a> {
         self.rlimit_count
     }
 
-    /// The mounts in order.
+    /// The raw mounts (MOUNT records) in order.
     pub fn mounts(&self) -> impl Iterator<Item = Mount<'a>> + 'a {
         payloads(self.body, record::MOUNT).filter_map(|(at, p)| parse_mount(p, at).ok())
     }
+    /// Raw mounts and mount operations in spec order; an entry's index is its position here.
+    pub fn mount_entries(&self) -> impl Iterator<Item = MountEntry<'a>> + 'a {
+        records(self.body).filter_map(|(ty, at, p)| match ty {
+            record::MOUNT => parse_mount(p, at).ok().map(MountEntry::Raw),
+            record::MOUNT_OP => parse_mount_op(p, at).ok().map(MountEntry::Op),
+            _ => None,
+        })
+    }
+    /// Number of MOUNT and MOUNT_OP records.
     pub fn mount_count(&self) -> usize {
         self.mount_count
     }
@@ -468,11 +520,15 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
                 }
                 spec.clone_flags = flags;
             }
-            record::MOUNT => {
+            record::MOUNT | record::MOUNT_OP => {
                 if spec.mount_count == limit::MOUNTS {
                     return err(abs, Fault::TooMany);
                 }
-                parse_mount(p, pat)?;
+                if ty == record::MOUNT {
+                    parse_mount(p, pat)?;
+                } else {
+                    parse_mount_op(p, pat)?;
+                }
                 if spec.mount_count == 0 {
                     mount_at = abs;
                 }
@@ -571,6 +627,20 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
     if spec.has(opt::INIT) && spec.clone_flags & ns::NEWPID == 0 {
         return err(spec.options_offset, Fault::Conflict);
     }
+    if spec.has(opt::WRITABLE_ROOT) && spec.pivot_root.is_none() {
+        return err(spec.options_offset, Fault::Conflict);
+    }
+    // A mount operation's fd is used after the fd stage: it must not be one that the target's
+    // fd table replaces.
+    for (ty, at, p) in records(body) {
+        if ty != record::MOUNT_OP {
+            continue;
+        }
+        let fd = u32_at(p, 16) as i32;
+        if fd >= 0 && (fd as usize) < spec.files.len() && spec.files.get(fd as usize) != fd {
+            return err(at + 16, Fault::Conflict);
+        }
+    }
     Ok(spec)
 }
 
@@ -627,21 +697,24 @@ pub fn total_len(header: &[u8; layout::HEADER_LEN]) -> Result<usize> {
 }
 
 /// Walks the (already validated) record area and yields `(payload offset, payload)` for `ty`.
-fn payloads(body: &[u8], ty: u16) -> impl Iterator<Item = (usize, &[u8])> {
+/// Every record of a validated body: type, absolute payload offset, payload.
+fn records(body: &[u8]) -> impl Iterator<Item = (u16, usize, &[u8])> {
     let mut at = 0;
     core::iter::from_fn(move || {
-        while body.len() - at >= layout::RECORD_HEADER_LEN {
-            let t = u16_at(body, at);
-            let len = u32_at(body, at + 4) as usize;
-            let start = at + layout::RECORD_HEADER_LEN;
-            let p = body.get(start..start + len)?;
-            at = start + len;
-            if t == ty {
-                return Some((layout::HEADER_LEN + start, p));
-            }
+        if body.len() - at < layout::RECORD_HEADER_LEN {
+            return None;
         }
-        None
+        let ty = u16_at(body, at);
+        let len = u32_at(body, at + 4) as usize;
+        let start = at + layout::RECORD_HEADER_LEN;
+        let p = body.get(start..start + len)?;
+        at = start + len;
+        Some((ty, layout::HEADER_LEN + start, p))
     })
+}
+
+fn payloads(body: &[u8], ty: u16) -> impl Iterator<Item = (usize, &[u8])> {
+    records(body).filter_map(move |(t, at, p)| (t == ty).then_some((at, p)))
 }
 
 fn parse_str_list(p: &[u8], at: usize, max: usize) -> Result<StrList<'_>> {
@@ -817,6 +890,103 @@ fn parse_mount(p: &[u8], at: usize) -> Result<Mount<'_>> {
         fstype,
         data,
     })
+}
+
+fn parse_mount_op(p: &[u8], at: usize) -> Result<MountOp<'_>> {
+    use layout::mount_kind as k;
+    use layout::mount_op as f;
+    let fixed = layout::MOUNT_OP_FIXED_LEN;
+    if p.len() < fixed {
+        return err(at - 4, Fault::BadRecordLength);
+    }
+    let kind = u16_at(p, 0);
+    let flags = u16_at(p, 2);
+    let mode = u32_at(p, 4);
+    let size = u64_at(p, 8);
+    let fd = u32_at(p, 16) as i32;
+    if kind == 0 || kind > k::LAST {
+        return err(at, Fault::BadValue);
+    }
+    if flags & !f::KNOWN != 0 {
+        return err(at + 2, Fault::UnknownBits);
+    }
+    let fd = match fd {
+        -1 => None,
+        fd if fd < 0 || fd as u32 >= limit::FD => return err(at + 16, Fault::FdOutOfRange),
+        fd => Some(fd as u32),
+    };
+    let mut rest = &p[fixed..];
+    let mut off = at + fixed;
+    let mut next = || -> Result<(&CStr, usize)> {
+        let Some(nul) = rest.iter().position(|&b| b == 0) else {
+            return err(at + p.len(), Fault::Unterminated);
+        };
+        if nul + 1 > limit::PATH {
+            return err(off, Fault::TooLong);
+        }
+        let s = CStr::from_bytes_with_nul(&rest[..=nul]).or(err(off, Fault::InteriorNul))?;
+        let s_at = off;
+        rest = &rest[nul + 1..];
+        off += nul + 1;
+        Ok((s, s_at))
+    };
+    let (source, source_at) = next()?;
+    let (target, target_at) = next()?;
+    let content = rest;
+    let op = MountOp {
+        kind,
+        flags,
+        mode,
+        size,
+        fd,
+        source,
+        target,
+        content,
+    };
+
+    // What each kind takes; anything else it carries is refused, not ignored.
+    let allowed_flags = match kind {
+        k::BIND => f::OPTIONAL | f::READONLY | f::DEV,
+        k::TMPFS => f::READONLY,
+        k::MASK => f::OPTIONAL,
+        _ => 0,
+    };
+    if flags & !allowed_flags != 0 {
+        return err(at + 2, Fault::BadValue);
+    }
+    let takes_mode = matches!(kind, k::TMPFS | k::DIR | k::FILE);
+    if mode > limit::MODE || (!takes_mode && mode != 0) {
+        return err(at + 4, Fault::BadValue);
+    }
+    if kind != k::TMPFS && size != 0 {
+        return err(at + 8, Fault::BadValue);
+    }
+    let takes_fd = matches!(kind, k::BIND | k::FILE);
+    if fd.is_some() && !takes_fd {
+        return err(at + 16, Fault::BadValue);
+    }
+    match kind {
+        // A bind takes a source path or an fd, exactly one.
+        k::BIND if source.is_empty() == fd.is_none() => return err(source_at, Fault::Conflict),
+        k::SYMLINK if source.is_empty() => return err(source_at, Fault::BadValue),
+        k::BIND | k::SYMLINK => {}
+        _ if !source.is_empty() => return err(source_at, Fault::BadValue),
+        _ => {}
+    }
+    if !content.is_empty() && (kind != k::FILE || fd.is_some()) {
+        return err(
+            off,
+            if kind == k::FILE {
+                Fault::Conflict
+            } else {
+                Fault::BadValue
+            },
+        );
+    }
+    if target.to_bytes().first() != Some(&b'/') {
+        return err(target_at, Fault::BadValue);
+    }
+    Ok(op)
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {

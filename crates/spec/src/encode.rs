@@ -156,6 +156,37 @@ impl<S: Sink> Writer<S> {
             ],
         );
     }
+    /// MOUNT_OP: a [`layout::mount_kind`] with its flags ([`layout::mount_op`]), mode, size,
+    /// fd (-1 for none), source, target (empty for none) and content.
+    #[allow(clippy::too_many_arguments)]
+    pub fn mount_op(
+        &mut self,
+        kind: u16,
+        flags: u16,
+        mode: u32,
+        size: u64,
+        fd: i32,
+        source: &[u8],
+        target: &[u8],
+        content: &[u8],
+    ) {
+        self.record(
+            record::MOUNT_OP,
+            0,
+            &[
+                &kind.to_le_bytes(),
+                &flags.to_le_bytes(),
+                &mode.to_le_bytes(),
+                &size.to_le_bytes(),
+                &fd.to_le_bytes(),
+                source,
+                &[0],
+                target,
+                &[0],
+                content,
+            ],
+        );
+    }
     /// PIVOT_ROOT.
     pub fn pivot_root(&mut self, root: &[u8]) {
         self.string(record::PIVOT_ROOT, root);

@@ -61,9 +61,14 @@ pub mod record {
     pub const CGROUP_PATH: u16 = 19;
     /// u32: a helper fd open on a cgroup (v2) directory to place the target in.
     pub const CGROUP_FD: u16 = 20;
+    /// A mount operation ([`super::mount_kind`]): u16 kind, u16 flags ([`super::mount_op`]),
+    /// u32 mode, u64 size, i32 fd (-1 for none), then source and target as NUL-terminated
+    /// strings, then the rest of the payload as content (a file operation's bytes).
+    /// Repeatable; shares its index space with [`MOUNT`] (index = order among both).
+    pub const MOUNT_OP: u16 = 21;
 
     /// Highest record type this version knows.
-    pub const LAST: u16 = CGROUP_FD;
+    pub const LAST: u16 = MOUNT_OP;
 
     /// Printable record name, for diagnostics.
     pub fn name(ty: u16) -> &'static str {
@@ -88,13 +93,14 @@ pub mod record {
             STATUS_FD => "status_fd",
             CGROUP_PATH => "cgroup",
             CGROUP_FD => "cgroup_fd",
+            MOUNT_OP => "mount_op",
             _ => "unknown",
         }
     }
 
     /// Whether a record type may appear more than once.
     pub fn repeatable(ty: u16) -> bool {
-        matches!(ty, RLIMIT | MOUNT)
+        matches!(ty, RLIMIT | MOUNT | MOUNT_OP)
     }
 }
 
@@ -126,6 +132,9 @@ pub mod opt {
     pub const INIT: u64 = 1 << 10;
     /// `PR_SET_PDEATHSIG(SIGKILL)` for the helper and the target, re-armed after id changes.
     pub const DIE_WITH_PARENT: u64 = 1 << 11;
+    /// Leave the new root (the tmpfs at `pivot_root`) writable; by default it is remounted
+    /// read-only after `pivot_root`, as in go-sandbox. Needs `pivot_root`.
+    pub const WRITABLE_ROOT: u64 = 1 << 12;
 
     /// Whether the helper stops itself (SIGSTOP) before loading seccomp, so only a tracer can
     /// let it go on: `STOP_BEFORE_SECCOMP`, implied by `PTRACE` with a seccomp filter (as in
@@ -147,7 +156,8 @@ pub mod opt {
         | NO_SETSID
         | DETACH
         | INIT
-        | DIE_WITH_PARENT;
+        | DIE_WITH_PARENT
+        | WRITABLE_ROOT;
 }
 
 /// `CLONE_NEW*` namespace flags accepted in the CLONE_FLAGS record.
@@ -173,6 +183,68 @@ pub mod mount_opt {
     pub const FILE: u32 = 1 << 1;
     /// Every mount option bit this version defines.
     pub const KNOWN: u32 = MKDIR | FILE;
+}
+
+/// Kinds of MOUNT_OP record: the common mounts, so runtimes never hand-craft `MS_*` flags.
+/// Every target is an absolute path, resolved inside the new root (or `/`), never through a
+/// symlink out of it; missing parents (mode 0755) and a missing target are created.
+pub mod mount_kind {
+    /// Recursive bind of `source` (a path, or `fd`) on `target`, always nosuid, and nodev
+    /// unless [`super::mount_op::DEV`]; [`super::mount_op::READONLY`] makes every submount
+    /// read-only too.
+    pub const BIND: u16 = 1;
+    /// A new tmpfs: `size` bytes (0: the kernel default), root directory `mode`; nosuid, nodev.
+    pub const TMPFS: u16 = 2;
+    /// A new proc (of the target's pid namespace); nosuid, nodev, noexec.
+    pub const PROC: u16 = 3;
+    /// A minimal `/dev`: a tmpfs with null, zero, full, random, urandom and tty bound from the
+    /// host, a new devpts instance at `pts` with `ptmx` linked to it, `shm` (tmpfs, 1777), and
+    /// the `fd`, `stdin`, `stdout`, `stderr` links to `/proc/self/fd`.
+    pub const DEV: u16 = 4;
+    /// A new mqueue filesystem (of the target's ipc namespace); nosuid, nodev, noexec.
+    pub const MQUEUE: u16 = 5;
+    /// A directory with exactly `mode`.
+    pub const DIR: u16 = 6;
+    /// A symlink at `target` whose content is `source`.
+    pub const SYMLINK: u16 = 7;
+    /// A file with exactly `mode` and the record's content, or what `fd` holds (read to EOF).
+    pub const FILE: u16 = 8;
+    /// Make the mount at `target` and every mount below it read-only.
+    pub const REMOUNT_RO: u16 = 9;
+    /// Hide `target`: a read-only empty directory (for a directory) or an empty file (for
+    /// anything else) mounted over it.
+    pub const MASK: u16 = 10;
+    /// Highest kind this version knows.
+    pub const LAST: u16 = MASK;
+
+    /// Printable kind name (the JSON `type`).
+    pub fn name(kind: u16) -> &'static str {
+        match kind {
+            BIND => "bind",
+            TMPFS => "tmpfs",
+            PROC => "proc",
+            DEV => "dev",
+            MQUEUE => "mqueue",
+            DIR => "dir",
+            SYMLINK => "symlink",
+            FILE => "file",
+            REMOUNT_RO => "remount_ro",
+            MASK => "mask",
+            _ => "unknown",
+        }
+    }
+}
+
+/// Flag bits of a MOUNT_OP record (the u16 after the kind).
+pub mod mount_op {
+    /// bind: skip the operation when the source does not exist; mask: when the target does not.
+    pub const OPTIONAL: u16 = 1 << 0;
+    /// bind, tmpfs: read-only (for a bind, every submount too).
+    pub const READONLY: u16 = 1 << 1;
+    /// bind: allow device nodes (a dev-bind: no nodev).
+    pub const DEV: u16 = 1 << 2;
+    /// Every flag bit this version defines.
+    pub const KNOWN: u16 = OPTIONAL | READONLY | DEV;
 }
 
 /// Mount flags (`MS_*`) accepted in a MOUNT record; any other bit is refused, so nothing the
@@ -264,8 +336,10 @@ pub mod limit {
     pub const FD: u32 = 1 << 20;
     /// Most seccomp instructions (`BPF_MAXINSNS`).
     pub const SECCOMP_INSNS: usize = 4096;
-    /// Most MOUNT records.
+    /// Most MOUNT and MOUNT_OP records together.
     pub const MOUNTS: usize = 256;
+    /// Largest mode of a MOUNT_OP (permission bits, setuid, setgid, sticky).
+    pub const MODE: u32 = 0o7777;
     /// Most uid or gid map entries (the kernel's 340).
     pub const ID_MAP_ENTRIES: usize = 340;
     /// Most supplementary groups (`NGROUPS_MAX`).
@@ -280,5 +354,7 @@ pub const ID_MAP_ENTRY_LEN: usize = 12;
 pub const RLIMIT_LEN: usize = 20;
 /// Fixed part of a MOUNT payload: u64 flags + u32 options.
 pub const MOUNT_FIXED_LEN: usize = 12;
+/// Fixed part of a MOUNT_OP payload: u16 kind, u16 flags, u32 mode, u64 size, i32 fd.
+pub const MOUNT_OP_FIXED_LEN: usize = 20;
 /// Fixed part of a CREDENTIAL payload: uid, gid, flags.
 pub const CREDENTIAL_FIXED_LEN: usize = 12;

@@ -113,6 +113,13 @@ locations! {
     /// `PR_SET_DUMPABLE`: non-dumpable at start (index 0), dumpable again for the id-map
     /// writes (1), non-dumpable after them (2).
     SetDumpable = 47 => "set_dumpable",
+    /// A mount entry's target refused (EXDEV: `..` climbs above the root) or not resolvable
+    /// inside the new root (ENOENT, ENOTDIR, ELOOP…); checked for every entry before any
+    /// mount (index: mount entry).
+    MountPath = 48 => "mount(path)",
+    /// A mount operation's source: the bind source (path or fd; ENOENT when missing and not
+    /// optional) or a file operation's content fd (index: mount entry).
+    MountSource = 49 => "mount(source)",
 }
 
 impl core::fmt::Display for Location {

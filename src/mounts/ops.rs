@@ -1,0 +1,227 @@
+//! Mount operations (MOUNT_OP records), one function per kind. New mounts are made detached
+//! with the new mount API (`open_tree`, `fsopen`/`fsmount`), given their attributes with
+//! `mount_setattr` (recursively for binds, so every submount of a read-only bind is read-only),
+//! and only then attached on the target resolved inside the new root (`move_mount`).
+
+use forkexec_spec::decode::MountOp;
+use forkexec_spec::layout::{limit, mount_kind as kind, mount_op as flag};
+use forkexec_spec::Location;
+use linux_raw_sys::general as g;
+
+use super::path::{self, Make, RelPath};
+use super::{dev, FileBuf};
+use crate::sys::{self, Fd};
+use crate::{text, At, Failure};
+
+pub const RDONLY: u32 = g::MOUNT_ATTR_RDONLY;
+pub const NOSUID: u32 = g::MOUNT_ATTR_NOSUID;
+pub const NODEV: u32 = g::MOUNT_ATTR_NODEV;
+pub const NOEXEC: u32 = g::MOUNT_ATTR_NOEXEC;
+const AT_FDCWD: i32 = g::AT_FDCWD;
+const EXDEV: sys::Errno = sys::Errno(linux_raw_sys::errno::EXDEV as i32);
+
+pub fn perform(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
+    match op.kind {
+        kind::BIND => bind(root, op, index),
+        kind::TMPFS => {
+            let ro = if op.has(flag::READONLY) { RDONLY } else { 0 };
+            let mnt = new_tmpfs(op.size, op.mode, NOSUID | NODEV | ro, index)?;
+            attach(&mnt, root, op, Make::Dir(0o755), index)
+        }
+        kind::PROC => {
+            let mnt = new_fs(c"proc", NOSUID | NODEV | NOEXEC, index)?;
+            attach(&mnt, root, op, Make::Dir(0o755), index)
+        }
+        kind::MQUEUE => {
+            let mnt = new_fs(c"mqueue", NOSUID | NODEV | NOEXEC, index)?;
+            attach(&mnt, root, op, Make::Dir(0o755), index)
+        }
+        kind::DEV => {
+            let mnt = new_tmpfs(0, 0o755, NOSUID | NODEV, index)?;
+            attach(&mnt, root, op, Make::Dir(0o755), index)?;
+            dev::populate(mnt.0, index)
+        }
+        kind::DIR => dir(root, op, index),
+        kind::SYMLINK => {
+            let target = RelPath::new(op.target);
+            let (parent, name) = path::open_parent(root, &target, index)?;
+            sys::symlinkat(op.source, parent.0, name).at_index(Location::MountMkdir, index)?;
+            Ok(())
+        }
+        kind::FILE => file(root, op, index),
+        kind::REMOUNT_RO => {
+            let target = path::open_target(root, op.target, Make::Nothing, index)?;
+            sys::mount_setattr(target.0, RDONLY, true).at_index(Location::Mount, index)?;
+            Ok(())
+        }
+        kind::MASK => mask(root, op, index),
+        // The decoder refuses every other kind.
+        _ => Err(sys::EINVAL).at_index(Location::Mount, index),
+    }
+}
+
+/// A recursive bind: cloned detached, made nosuid (and nodev, and read-only) on every mount of
+/// the tree, then attached. The source is opened before the target is created, so a skipped
+/// optional bind leaves nothing behind.
+fn bind(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
+    let tree = match op.fd {
+        Some(fd) => clone_fd_source(fd as i32),
+        None => sys::open_tree_clone(AT_FDCWD, op.source, true),
+    };
+    let tree = match tree {
+        Err(sys::ENOENT) if op.has(flag::OPTIONAL) => return Ok(()),
+        other => other.at_index(Location::MountSource, index)?,
+    };
+    let mut attrs = NOSUID;
+    if !op.has(flag::DEV) {
+        attrs |= NODEV;
+    }
+    if op.has(flag::READONLY) {
+        attrs |= RDONLY;
+    }
+    sys::mount_setattr(tree.0, attrs, true).at_index(Location::Mount, index)?;
+    let is_dir = sys::fstat(tree.0)
+        .at_index(Location::MountSource, index)?
+        .mode
+        & g::S_IFMT
+        == g::S_IFDIR;
+    let make = if is_dir {
+        Make::Dir(0o755)
+    } else {
+        Make::File(0o644)
+    };
+    attach(&tree, root, op, make, index)
+}
+
+/// A detached copy of the tree an fd names. The fd's mount belongs to the namespace it was
+/// opened in, which `open_tree` refuses to clone from; so (as bubblewrap's `--bind-fd`) its
+/// path is read from `/proc/self/fd`, cloned in this namespace, and the clone checked to be
+/// the same file (device and inode), else EXDEV.
+fn clone_fd_source(fd: i32) -> sys::Result<Fd> {
+    let mut link = [0u8; 32];
+    let mut line = text::Line::new();
+    line.push(b"/proc/self/fd/");
+    line.push_u32(fd as u32);
+    link[..line.as_bytes().len()].copy_from_slice(line.as_bytes());
+    let link = path::cstr(&link);
+    let want = sys::fstat(fd)?;
+    let buf = FileBuf::get();
+    let len = sys::readlink(link, &mut buf[..limit::PATH])?;
+    if buf[..len].first() != Some(&b'/') {
+        return Err(EXDEV); // not a path in this tree ("anon_inode:…", a socket, …)
+    }
+    buf[len] = 0;
+    let tree = sys::open_tree_clone(AT_FDCWD, path::cstr(&buf[..=len]), true)?;
+    let got = sys::fstat(tree.0)?;
+    if (got.dev, got.ino) != (want.dev, want.ino) {
+        return Err(EXDEV);
+    }
+    Ok(tree)
+}
+
+/// Attaches a detached mount on the op's target (created per `make` when missing).
+fn attach(mnt: &Fd, root: i32, op: &MountOp, make: Make, index: usize) -> Result<(), Failure> {
+    let target = path::open_target(root, op.target, make, index)?;
+    sys::move_mount(mnt.0, target.0, c"").at_index(Location::Mount, index)?;
+    Ok(())
+}
+
+/// A new detached filesystem of `fstype` with no options.
+fn new_fs(fstype: &core::ffi::CStr, attrs: u32, index: usize) -> Result<Fd, Failure> {
+    let fs = sys::fsopen(fstype).at_index(Location::Mount, index)?;
+    sys::fs_create_mount(fs.0, attrs).at_index(Location::Mount, index)
+}
+
+/// A new detached tmpfs: `size` bytes (0 for the kernel default), root directory `mode`.
+pub fn new_tmpfs(size: u64, mode: u32, attrs: u32, index: usize) -> Result<Fd, Failure> {
+    let fs = sys::fsopen(c"tmpfs").at_index(Location::Mount, index)?;
+    let mut digits = [0u8; 24];
+    let mode = text::number_cstr(mode as u64, 8, &mut digits);
+    sys::fsconfig_string(fs.0, c"mode", mode).at_index(Location::Mount, index)?;
+    if size != 0 {
+        let size = text::number_cstr(size, 10, &mut digits);
+        sys::fsconfig_string(fs.0, c"size", size).at_index(Location::Mount, index)?;
+    }
+    sys::fs_create_mount(fs.0, attrs).at_index(Location::Mount, index)
+}
+
+/// A directory with exactly `mode` (the stage runs with umask 0); an existing directory is
+/// kept as it is.
+fn dir(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
+    let target = RelPath::new(op.target);
+    let (parent, name) = path::open_parent(root, &target, index)?;
+    match sys::mkdirat(parent.0, name, op.mode) {
+        Err(sys::EEXIST) => {
+            let existing = sys::open_in_root(root, target.as_cstr(), g::O_PATH | g::O_DIRECTORY);
+            existing.at_index(Location::MountMkdir, index)?;
+            Ok(())
+        }
+        other => other.map(drop).at_index(Location::MountMkdir, index),
+    }
+}
+
+/// A file with exactly `mode` holding the op's content, or everything read from its fd.
+fn file(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
+    let target = RelPath::new(op.target);
+    let (parent, name) = path::open_parent(root, &target, index)?;
+    let flags = g::O_CREAT | g::O_WRONLY | g::O_TRUNC | g::O_NOFOLLOW;
+    let out =
+        sys::openat_mode(parent.0, name, flags, op.mode).at_index(Location::MountMkdir, index)?;
+    sys::fchmod(out.0, op.mode).at_index(Location::MountMkdir, index)?;
+    match op.fd {
+        None => write_all(out.0, op.content).at_index(Location::MountMkdir, index),
+        Some(fd) => copy_fd(fd as i32, out.0, index),
+    }
+}
+
+fn copy_fd(from: i32, to: i32, index: usize) -> Result<(), Failure> {
+    let buf = FileBuf::get();
+    loop {
+        let n = match sys::read(from, buf) {
+            Err(sys::EINTR) => continue,
+            other => other.at_index(Location::MountSource, index)?,
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        write_all(to, &buf[..n]).at_index(Location::MountMkdir, index)?;
+    }
+}
+
+fn write_all(fd: i32, mut bytes: &[u8]) -> sys::Result<()> {
+    while !bytes.is_empty() {
+        match sys::write(fd, bytes) {
+            Err(sys::EINTR) => continue,
+            Err(e) => return Err(e),
+            Ok(n) => bytes = &bytes[n..],
+        }
+    }
+    Ok(())
+}
+
+/// Hides the target: a read-only empty directory over a directory, a read-only empty file
+/// over anything else, both from a private tmpfs.
+fn mask(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
+    let path = RelPath::new(op.target);
+    let target = match sys::open_in_root(root, path.as_cstr(), g::O_PATH) {
+        Err(sys::ENOENT) if op.has(flag::OPTIONAL) => return Ok(()),
+        other => other.at_index(Location::MountPath, index)?,
+    };
+    let is_dir = sys::fstat(target.0)
+        .at_index(Location::MountPath, index)?
+        .mode
+        & g::S_IFMT
+        == g::S_IFDIR;
+    let attrs = RDONLY | NOSUID | NODEV | NOEXEC;
+    let empty = new_tmpfs(4096, 0o755, NOSUID | NODEV | NOEXEC, index)?;
+    let cover = if is_dir {
+        empty
+    } else {
+        let flags = g::O_CREAT | g::O_EXCL | g::O_WRONLY;
+        sys::openat_mode(empty.0, c"empty", flags, 0o444).at_index(Location::MountMkdir, index)?;
+        sys::open_tree_clone(empty.0, c"empty", false).at_index(Location::Mount, index)?
+    };
+    sys::mount_setattr(cover.0, attrs, false).at_index(Location::Mount, index)?;
+    sys::move_mount(cover.0, target.0, c"").at_index(Location::Mount, index)?;
+    Ok(())
+}
