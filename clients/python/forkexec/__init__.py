@@ -10,8 +10,10 @@ binary spec (wire format v1, docs/spec.md) and answers its status records::
                      clone_flags=["newuser", "newns"]).start()
     status, rusage = process.wait()
 
-- :mod:`forkexec.spec`: :class:`Spec` and its JSON form; :class:`Mount`, :class:`Rlimit`,
-  :class:`IdMap`, :class:`Credential`, :class:`SockFilter`.
+- :mod:`forkexec.spec`: :class:`Spec` and its JSON form; :class:`Mount`, :class:`MountOp`,
+  :class:`Rlimit`, :class:`IdMap`, :class:`Credential`, :class:`SockFilter`.
+- :mod:`forkexec.mount_ops`: builders of mount operations (``bind``, ``ro_bind``, ``tmpfs``,
+  ``proc``, ``dev``, ``dir``, ``symlink``, ``file``, ``mask``…).
 - :mod:`forkexec.wire`: :func:`encode` (canonical, byte-identical to the Rust client) and
   :func:`decode` (the helper's checks, same faults and offsets).
 - :mod:`forkexec.status`: the 32-byte status records.
@@ -25,19 +27,21 @@ binary spec (wire format v1, docs/spec.md) and answers its status records::
 from .errors import (ChildError, ForkexecError, HelperError, JsonError, SpecError, SyncError,
                      errno_text, location_name)
 from .helper import HELPER_ENV, HELPER_NAME, find_helper
-from .names import CLONE_FLAGS, LOCATIONS, MOUNT_FLAGS, RESOURCES, RLIM_INFINITY
+from . import mount_ops
+from .names import CLONE_FLAGS, LOCATIONS, MOUNT_FLAGS, MOUNT_KINDS, RESOURCES, RLIM_INFINITY
 from .process import Process, Rusage, WaitStatus
 from .runner import Runner
-from .spec import Credential, IdMap, Mount, Rlimit, SockFilter, Spec
+from .spec import Credential, IdMap, Mount, MountOp, Rlimit, SockFilter, Spec
 from .wire import Decoded, decode, encode
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Runner", "Process", "WaitStatus", "Rusage",
-    "Spec", "Mount", "Rlimit", "IdMap", "Credential", "SockFilter", "RLIM_INFINITY",
+    "Spec", "Mount", "MountOp", "mount_ops", "Rlimit", "IdMap", "Credential", "SockFilter",
+    "RLIM_INFINITY",
     "encode", "decode", "Decoded",
     "ChildError", "SpecError", "JsonError", "SyncError", "HelperError", "ForkexecError",
     "errno_text", "location_name", "find_helper", "HELPER_ENV", "HELPER_NAME",
-    "CLONE_FLAGS", "MOUNT_FLAGS", "RESOURCES", "LOCATIONS",
+    "CLONE_FLAGS", "MOUNT_FLAGS", "MOUNT_KINDS", "RESOURCES", "LOCATIONS",
 ]

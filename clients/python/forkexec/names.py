@@ -1,7 +1,8 @@
 """The numbers of wire format v1 (docs/spec.md) and the names of the JSON form.
 
 Every table here is copied from docs/spec.md: record types, option bits, clone flags, mount
-flags and options, rlimit resources, fault numbers and error locations.
+flags and options, mount operation kinds and flags, rlimit resources, fault numbers and error
+locations.
 """
 
 MAGIC = b"FXSP"
@@ -37,7 +38,8 @@ class Record:
     STATUS_FD = 18
     CGROUP_PATH = 19
     CGROUP_FD = 20
-    LAST = 20
+    MOUNT_OP = 21
+    LAST = 21
 
 
 #: Printable record names (the JSON key of the field each record carries).
@@ -46,6 +48,7 @@ RECORD_NAMES = {
     7: "work_dir", 8: "seccomp", 9: "clone_flags", 10: "mount", 11: "pivot_root",
     12: "host_name", 13: "domain_name", 14: "uid_mappings", 15: "gid_mappings",
     16: "credential", 17: "options", 18: "status_fd", 19: "cgroup", 20: "cgroup_fd",
+    21: "mount_op",
 }
 
 #: Record flag bit 0: a decoder that does not know the type skips the record.
@@ -65,6 +68,7 @@ OPTION_BITS = {
     "detach": 0x200,
     "init": 0x400,
     "die_with_parent": 0x800,
+    "writable_root": 0x1000,
 }
 OPT_SYNC = 0x001
 OPT_PTRACE = 0x002
@@ -74,7 +78,8 @@ OPT_CTTY = 0x080
 OPT_NO_SETSID = 0x100
 OPT_DETACH = 0x200
 OPT_INIT = 0x400
-OPTIONS_KNOWN = 0xFFF
+OPT_WRITABLE_ROOT = 0x1000
+OPTIONS_KNOWN = 0x1FFF
 
 #: Clone flags (record CLONE_FLAGS), in the Rust client's table order.
 CLONE_FLAGS = {
@@ -129,6 +134,29 @@ MOUNT_MKDIR = 0x1
 MOUNT_FILE = 0x2
 MOUNT_OPTIONS_KNOWN = 0x3
 
+#: Kinds of MOUNT_OP record (the JSON ``type`` of a mount operation), in number order.
+MOUNT_KINDS = {
+    "bind": 1,
+    "tmpfs": 2,
+    "proc": 3,
+    "dev": 4,
+    "mqueue": 5,
+    "dir": 6,
+    "symlink": 7,
+    "file": 8,
+    "remount_ro": 9,
+    "mask": 10,
+}
+MOUNT_KIND_LAST = 10
+
+#: Flag bits of a MOUNT_OP record (the u16 after the kind).
+MOUNT_OP_OPTIONAL = 0x1  # bind: skip when the source is missing; mask: when the target is
+MOUNT_OP_READONLY = 0x2  # bind, tmpfs
+MOUNT_OP_DEV = 0x4  # bind: allow device nodes
+MOUNT_OP_FLAGS_KNOWN = 0x7
+#: Fixed part of a MOUNT_OP payload: u16 kind, u16 flags, u32 mode, u64 size, i32 fd.
+MOUNT_OP_FIXED_LEN = 20
+
 #: Credential flags.
 CRED_NO_SETGROUPS = 0x1
 CRED_FLAGS_KNOWN = 0x1
@@ -154,7 +182,8 @@ class Limit:
     FILES = 4096
     FD = 1 << 20
     SECCOMP = 4096
-    MOUNTS = 256
+    MOUNTS = 256  # MOUNT and MOUNT_OP records together
+    MODE = 0o7777  # largest mode of a mount operation
     ID_MAP = 340
     GROUPS = 65_536
 
@@ -203,7 +232,7 @@ FAULTS = {
     17: ("NeedsCloneShape", "needs the clone shape (not supported in place)", 95),
 }
 
-#: Error locations 1-47 (docs/spec.md, "Error locations"): number -> name.
+#: Error locations 1-49 (docs/spec.md, "Error locations"): number -> name.
 LOCATIONS = {
     1: "clone",
     2: "close_write",
@@ -252,6 +281,8 @@ LOCATIONS = {
     45: "supervise",
     46: "privileged_install",
     47: "set_dumpable",
+    48: "mount(path)",
+    49: "mount(source)",
 }
 
 LOC_SYNC_READ = 31

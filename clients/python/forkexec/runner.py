@@ -7,7 +7,8 @@ How :meth:`Runner.start` talks to the helper (docs/spec.md, "The conversation"):
    :class:`SpecError` before any process exists.
 2. ``socket.socketpair()``; the helper is spawned with ``subprocess.Popen([helper,
    "--spec-fd", N], pass_fds=...)``, where N is its end. ``pass_fds`` keeps the spec's
-   ``files``, ``exec_file``, ``status_fd`` and ``cgroup_fd`` at their numbers. Our copy of
+   ``files``, ``exec_file``, ``status_fd`` and ``cgroup_fd``, and the ``source_fd`` and
+   ``content_fd`` of its mount operations, at their numbers. Our copy of
    the helper's end is closed, so that its exec shows as end of stream.
 3. The spec is written, then 32-byte status records are read: an **error** record raises
    :class:`ChildError` (after the helper has ended and been reaped, so ``exit_code`` is
@@ -217,6 +218,13 @@ def _inherited_fds(spec):
         fd = getattr(spec, key)
         if fd is not None:
             named.append((key, fd))
+    # A mount operation's fd is read after the fd stage, at its own number (the decoder has
+    # refused one that the target's fd table would replace).
+    for i, m in enumerate(spec.mounts):
+        for key in ("source_fd", "content_fd"):
+            fd = getattr(m, key, None)
+            if fd is not None:
+                named.append((f"mounts[{i}].{key}", fd))
     fds = set()
     for field, fd in named:
         if fd < 0:

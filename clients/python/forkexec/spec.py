@@ -11,8 +11,14 @@ they stand for) or ``bytes`` (written as they are). Empty ``work_dir``, ``pivot_
 ``host_name``, ``domain_name`` and ``cgroup`` mean "not set", as in go-sandbox.
 
 Values given to the constructors are checked and normalized (dicts become :class:`Mount`,
-:class:`Rlimit`… objects, rlimit resource numbers become names); a bad one raises
-:class:`~forkexec.errors.JsonError` naming its key path, like :meth:`Spec.from_json`.
+:class:`MountOp`, :class:`Rlimit`… objects, rlimit resource numbers become names, a mount
+operation's mode gets its default); a bad one raises :class:`~forkexec.errors.JsonError` naming
+its key path, like :meth:`Spec.from_json`.
+
+A ``mounts`` entry is a raw mount (:class:`Mount`, go-sandbox's ``mount(2)`` parameters) or,
+when it has a ``type``, a mount operation (:class:`MountOp`, wire record MOUNT_OP; build them
+with :mod:`forkexec.mount_ops`). Both kinds share one list, and its order is the order the
+helper follows and the index an error record names.
 """
 
 import copy
@@ -110,6 +116,70 @@ class Mount:
                    flags=["nosuid", "nodev", "noexec", "rdonly"])
 
 
+@dataclass(kw_only=True)
+class MountOp:
+    """One mount operation (wire record MOUNT_OP): a common mount described by its ``type``
+    rather than by ``MS_*`` flags. The fields are the keys of its JSON form; each type takes
+    only some of them (:data:`MOUNT_OP_FIELDS`), and any other one given is refused.
+
+    Targets are absolute paths, resolved inside the new root (``pivot_root``, else ``/``);
+    missing parents (and the target itself) are created. Build them with the functions of
+    :mod:`forkexec.mount_ops` (``bind``, ``ro_bind``, ``tmpfs``, ``file``…).
+
+    - ``type``: ``bind``, ``tmpfs``, ``proc``, ``dev``, ``mqueue``, ``dir``, ``symlink``,
+      ``file``, ``remount_ro`` or ``mask``.
+    - ``source``: a bind's source path, or a symlink's text. ``source_fd``: a bind's source as
+      an fd of this process (instead of ``source``).
+    - ``size``: a tmpfs's size in bytes (an integer, or a string such as ``"64m"``; 0 = the
+      kernel default).
+    - ``mode``: tmpfs, dir, file: an octal string (``"1777"``, ``"0755"``) or an integer taken
+      as is (``0o755``), at most 0o7777; ``None`` = the type's default (dir 0o755, file
+      0o644, tmpfs 0o755).
+    - ``content``: a file's bytes (``str`` as UTF-8, ``bytes``, or in JSON a list of byte
+      values; may hold NUL bytes; empty = none). ``content_fd``: an fd of this process the
+      helper reads to its end for them instead.
+    - ``readonly`` (bind, tmpfs; a bind's submounts too), ``dev`` (bind: device nodes work),
+      ``optional`` (bind: skip when the source is missing; mask: when the target is).
+    """
+
+    type: str
+    source: Str = ""
+    source_fd: Optional[int] = None
+    target: Str
+    mode: Optional[int] = None
+    size: int = 0
+    content: Optional[Str] = None
+    content_fd: Optional[int] = None
+    readonly: bool = False
+    dev: bool = False
+    optional: bool = False
+
+    def __post_init__(self):
+        _fill(self, _mount_op(self, ""))
+
+    def kind(self):
+        """The MOUNT_OP kind number (``names.MOUNT_KINDS[type]``)."""
+        return names.MOUNT_KINDS[self.type]
+
+
+#: The fields each mount operation type takes besides ``type`` and ``target``.
+MOUNT_OP_FIELDS = {
+    "bind": ("source", "source_fd", "readonly", "dev", "optional"),
+    "tmpfs": ("size", "mode", "readonly"),
+    "proc": (),
+    "dev": (),
+    "mqueue": (),
+    "dir": ("mode",),
+    "symlink": ("source",),
+    "file": ("mode", "content", "content_fd"),
+    "remount_ro": (),
+    "mask": ("optional",),
+}
+
+#: The mode a mount operation gets when none is given.
+MOUNT_OP_DEFAULT_MODE = {"tmpfs": 0o755, "dir": 0o755, "file": 0o644}
+
+
 @dataclass
 class IdMap:
     """One id map entry: ``size`` ids from ``host_id`` appear as ``container_id`` onwards."""
@@ -156,7 +226,8 @@ class Spec:
     #: namespaces: ``newns``, ``newuts``, ``newipc``, ``newnet``, ``newcgroup``, ``newuser``,
     #: ``newpid``
     clone_flags: List[str] = field(default_factory=list)
-    mounts: List[Mount] = field(default_factory=list)
+    #: raw mounts (:class:`Mount`) and mount operations (:class:`MountOp`), in order
+    mounts: List[Union[Mount, MountOp]] = field(default_factory=list)
     pivot_root: Str = ""
     host_name: Str = ""
     domain_name: Str = ""
@@ -180,6 +251,8 @@ class Spec:
     init: bool = False
     #: SIGKILL the helper and the target when the spawning thread exits
     die_with_parent: bool = False
+    #: leave the new root (the tmpfs at ``pivot_root``) writable instead of read-only
+    writable_root: bool = False
     #: a cgroup (v2) directory the target starts in
     cgroup: Str = ""
     #: the same, as an fd of the runtime open on the directory
@@ -244,7 +317,7 @@ class Spec:
 _SPEC_KEYS = [f.name for f in dataclasses.fields(Spec)]
 _BOOLS = ("sync", "ptrace", "no_new_privs", "stop_before_seccomp",
           "gid_mappings_enable_setgroups", "drop_caps", "unshare_cgroup_after_sync", "ctty",
-          "setsid", "detach", "init", "die_with_parent")
+          "setsid", "detach", "init", "die_with_parent", "writable_root")
 
 
 class _Object(dict):
@@ -429,6 +502,209 @@ def _mount(obj, path):
     }, ("target",), aliases={"make_nod": "file"})
 
 
+_MOUNT_OP_KEYS = ("type", "source", "source_fd", "target", "mode", "size", "content",
+                  "content_fd", "readonly", "dev", "optional")
+_RAW_MOUNT_KEYS = ("source", "target", "fstype", "flags", "data", "mkdir", "file", "make_nod")
+_SIZE_SUFFIX = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def _mount_type(value, path):
+    return _name(value, path, names.MOUNT_KINDS, "mount type")
+
+
+def _op_fd(value, path):
+    """An fd of this process for a mount operation (an i32; checked to be 0 or more once the
+    whole entry is read, since -1 on the wire means "no fd")."""
+    return _i32(value, path)
+
+
+def _mode(value, path):
+    """An octal string (``"1777"``, ``"0755"``) or an integer taken as is; at most 0o7777
+    (permission bits, setuid, setgid, sticky)."""
+    if isinstance(value, str):
+        if not value or len(value) > 11 or any(c not in "01234567" for c in value):
+            raise JsonError(path, f'`{value}` is not an octal mode such as "755" or "1777"')
+        if int(value, 8) > names.Limit.MODE:
+            raise JsonError(path, f"mode {value} is above 7777")
+        return int(value, 8)
+    value = _int(value, path, _U64, 'an octal mode string such as "755" or "1777", or an '
+                                    "integer")
+    if value > names.Limit.MODE:
+        raise JsonError(path, f"mode {value} (octal {value:o}) is above 0o7777 (4095)")
+    return value
+
+
+def _size(value, path):
+    """Bytes: an integer, or a string of digits with an optional suffix k, m or g (1024-based,
+    ``"64m"``)."""
+    if isinstance(value, str):
+        digits, scale = value, 1
+        if value[-1:].lower() in _SIZE_SUFFIX:
+            digits, scale = value[:-1], _SIZE_SUFFIX[value[-1].lower()]
+        if not digits or not digits.isascii() or not digits.isdigit():
+            raise JsonError(path, f"`{value}` is not a size: expected bytes, or a number with "
+                                  'k, m or g ("64m")')
+        if int(digits) * scale > _U64[1]:
+            raise JsonError(path, f"size `{value}` is too large")
+        return int(digits) * scale
+    return _int(value, path, _U64, 'a size in bytes (an integer, or a string such as "64m")')
+
+
+def _content(value, path):
+    """A string (UTF-8), bytes, or a list of byte values (how JSON carries non-UTF-8 bytes)."""
+    if isinstance(value, bytearray):
+        value = bytes(value)
+    if isinstance(value, (list, tuple)):
+        return bytes(_int(b, _join(path, i), _U8, "a byte value") for i, b in enumerate(value))
+    if not isinstance(value, (str, bytes)):
+        raise _bad_type(path, value, "a string or a list of byte values")
+    return value
+
+
+_MOUNT_OP_CONVERTERS = {
+    "type": _mount_type, "source": _str, "source_fd": _op_fd, "target": _str, "size": _size,
+    "mode": _mode, "content": _content, "content_fd": _op_fd, "readonly": _bool, "dev": _bool,
+    "optional": _bool,
+}
+
+
+def _takes(kind):
+    """``a bind takes `type`, `target`, `source`…``, for messages."""
+    return f"a {kind} takes " + ", ".join(f"`{k}`" for k in ("type", "target")
+                                          + MOUNT_OP_FIELDS[kind])
+
+
+def _does_not_apply(path, key, kind):
+    return JsonError(path, f"`{key}` does not apply to a {kind} mount operation "
+                           f"({_takes(kind)})")
+
+
+def _check_op(kind, v, path):
+    """The rules between a mount operation's fields, as the Rust client's ``MountOp::check``
+    words and orders them (the error names the entry): every field one the kind takes, a
+    mode of at most 0o7777, fds of 0 or more, a bind with exactly one of ``source`` and
+    ``source_fd``, a symlink with its text, a file with at most one of ``content`` and
+    ``content_fd``. An empty ``source`` or ``content`` counts as none, as on the wire."""
+    takes = MOUNT_OP_FIELDS[kind]
+    source, content = v.get("source", ""), v.get("content")
+    for key, on in (("readonly", v.get("readonly", False)), ("dev", v.get("dev", False)),
+                    ("optional", v.get("optional", False)), ("mode", bool(v.get("mode"))),
+                    ("size", bool(v.get("size"))), ("source_fd", v.get("source_fd") is not None),
+                    ("content", bool(content)), ("content_fd", v.get("content_fd") is not None)):
+        if on and key not in takes:
+            raise _does_not_apply(path, key, kind)
+    if (v.get("mode") or 0) > names.Limit.MODE:
+        raise JsonError(path, f"mode {v['mode']:o} is above 7777")
+    for key in ("source_fd", "content_fd"):
+        if v.get(key) is not None and v[key] < 0:
+            raise JsonError(path, f"`{key}` must be an fd (0 or more), not {v[key]}")
+    if kind == "bind":
+        if not source and v.get("source_fd") is None:
+            raise JsonError(path, "a bind needs `source` or `source_fd`")
+        if source and v.get("source_fd") is not None:
+            raise JsonError(path, "a bind takes `source` or `source_fd`, not both")
+    elif kind == "symlink":
+        if not source:
+            raise JsonError(path, "a symlink needs `source` (the link's text)")
+    elif source:
+        raise _does_not_apply(path, "source", kind)
+    if kind == "file" and content and v.get("content_fd") is not None:
+        raise JsonError(path, "a file takes `content` or `content_fd`, not both")
+
+
+def _finish_op(kind, values, path):
+    """A normalized MountOp from converted values: checked, the type's default mode filled in
+    (``None`` for the types without a mode), empty content dropped."""
+    _check_op(kind, values, path)
+    values["type"] = kind
+    if kind in MOUNT_OP_DEFAULT_MODE:
+        if values.get("mode") is None:
+            values["mode"] = MOUNT_OP_DEFAULT_MODE[kind]
+    else:
+        values["mode"] = None
+    if not values.get("content"):
+        values["content"] = None
+    return _make(MountOp, values)
+
+
+def _mount_op(obj, path):
+    """A normalized MountOp from a MountOp (or a mount entry in the JSON form, with its
+    ``type``)."""
+    if not isinstance(obj, MountOp):
+        if isinstance(obj, dict):
+            entry = _mount_entry(obj, path)
+            if isinstance(entry, MountOp):
+                return entry
+            raise JsonError(path, "missing field `type`")
+        raise _bad_type(path, obj, "a MountOp or a map")
+    kind = _mount_type(obj.type, _join(path, "type"))
+    values = {}
+    for key in _MOUNT_OP_KEYS[1:]:
+        value = getattr(obj, key)
+        if value is not None:
+            values[key] = _MOUNT_OP_CONVERTERS[key](value, _join(path, key))
+    return _finish_op(kind, values, path)
+
+
+_RAW_MOUNT_CONVERTERS = {
+    "source": _str, "target": _str, "fstype": _str, "flags": lambda v, p: _mount_flags(v, p),
+    "data": _str, "mkdir": _bool, "file": _bool,
+}
+
+
+def _mount_entry_map(obj, path):
+    """A ``mounts`` entry in the JSON form, read as the Rust client reads it: keys in
+    document order, each value checked as it comes; a raw mount unless a ``type`` makes it a
+    mount operation, after which a key that type does not take is refused at once (one that
+    came before ``type``, once the entry is read)."""
+    kind = None
+    seen = []  # keys as written, in order
+    canonical = set()
+    values = {}
+    for key, value in _pairs(obj):
+        name = "file" if key == "make_nod" else key
+        if key not in _RAW_MOUNT_KEYS and key not in _MOUNT_OP_CONVERTERS:
+            if kind is not None:
+                raise JsonError(_join(path, key), f"unknown field `{key}`; {_takes(kind)}")
+            valid = ", ".join(f"`{k}`" for k in _RAW_MOUNT_KEYS + ("type",))
+            raise JsonError(_join(path, key), f"unknown field `{key}`, expected one of {valid}")
+        if name in canonical:
+            raise JsonError(_join(path, key), f"duplicate field `{name}`")
+        if kind is not None and key not in ("type", "target") + MOUNT_OP_FIELDS[kind]:
+            raise _does_not_apply(_join(path, key), key, kind)
+        seen.append(key)
+        canonical.add(name)
+        convert = _MOUNT_OP_CONVERTERS.get(name) or _RAW_MOUNT_CONVERTERS[name]
+        values[name] = convert(value, _join(path, key))
+        if name == "type":
+            kind = values["type"]
+    if kind is None:
+        for key in seen:
+            if key not in _RAW_MOUNT_KEYS:
+                raise JsonError(path, f"`{key}` is a key of mount operations, which need a "
+                                      '"type" (one of: ' + ", ".join(names.MOUNT_KINDS) + ")")
+        if "target" not in values:
+            raise JsonError(path, "missing field `target`")
+        return _make(Mount, values)
+    for key in seen:
+        if key not in ("type", "target") + MOUNT_OP_FIELDS[kind]:
+            raise _does_not_apply(path, key, kind)
+    if "target" not in values:
+        raise JsonError(path, "missing field `target`")
+    del values["type"]
+    return _finish_op(kind, values, path)
+
+
+def _mount_entry(obj, path):
+    """A ``mounts`` entry: a MountOp, a Mount (or its fields as a tuple), or a map in the
+    JSON form (a mount operation when it has a ``type``)."""
+    if isinstance(obj, MountOp):
+        return _mount_op(obj, path)
+    if isinstance(obj, dict) and not isinstance(obj, Mount):
+        return _mount_entry_map(obj, path)
+    return _mount(obj, path)
+
+
 def _u32(value, path):
     return _int(value, path, _U32)
 
@@ -476,7 +752,7 @@ _SPEC_CONVERTERS = {
     "work_dir": _str,
     "seccomp": _optional(_each(_sock_filter)),
     "clone_flags": _each(_clone_flag),
-    "mounts": _each(_mount),
+    "mounts": _each(_mount_entry),
     "pivot_root": _str,
     "host_name": _str,
     "domain_name": _str,
@@ -556,6 +832,9 @@ def _spec_to_dict(spec):
     if spec.mounts:
         out = []
         for m in spec.mounts:
+            if isinstance(m, MountOp):
+                out.append(_mount_op_to_dict(m))
+                continue
             item = {}
             if m.source:
                 item["source"] = _json_str(m.source)
@@ -595,7 +874,7 @@ def _spec_to_dict(spec):
         d["setsid"] = False
     if spec.status_fd is not None:
         d["status_fd"] = spec.status_fd
-    for key in ("detach", "init", "die_with_parent"):
+    for key in ("detach", "init", "die_with_parent", "writable_root"):
         if getattr(spec, key):
             d[key] = True
     if spec.cgroup:
@@ -603,6 +882,35 @@ def _spec_to_dict(spec):
     if spec.cgroup_fd is not None:
         d["cgroup_fd"] = spec.cgroup_fd
     return d
+
+
+def _mount_op_to_dict(m):
+    """As the Rust client writes it: ``type`` first, then the fields away from their
+    defaults; ``mode`` as a 4-digit octal string (left out at the type's default), ``content``
+    as a string when it is UTF-8, else as a list of byte values."""
+    item = {"type": m.type}
+    if m.source:
+        item["source"] = _json_str(m.source)
+    if m.source_fd is not None:
+        item["source_fd"] = m.source_fd
+    item["target"] = _json_str(m.target)
+    if m.mode is not None and m.mode != MOUNT_OP_DEFAULT_MODE.get(m.type, 0):
+        item["mode"] = f"{m.mode:04o}"
+    if m.size:
+        item["size"] = m.size
+    if m.content:
+        raw = m.content.encode("utf-8", "surrogateescape") if isinstance(m.content, str) \
+            else bytes(m.content)
+        try:
+            item["content"] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            item["content"] = list(raw)
+    if m.content_fd is not None:
+        item["content_fd"] = m.content_fd
+    for key in ("readonly", "dev", "optional"):
+        if getattr(m, key):
+            item[key] = True
+    return item
 
 
 def normalized(spec):

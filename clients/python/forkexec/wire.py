@@ -3,8 +3,9 @@ exactly as the helper does (same checks, same order, same fault and byte offset)
 
 :func:`encode` writes the records in the canonical order (crates/spec/vectors/README.md and the
 Rust client's ``encode.rs``): ARGS always, then every other record in ascending type number
-when its value carries something; RLIMIT and MOUNT once per entry, in list order; record flags
-0; strings with their NUL. The output is byte-identical to the Rust client's, and it is checked
+when its value carries something; RLIMIT once per entry, and at MOUNT's place one record per
+``mounts`` entry in list order (MOUNT for a raw mount, MOUNT_OP for a mount operation: the list
+order is the helper's order and the error index); record flags 0; strings with their NUL. The output is byte-identical to the Rust client's, and it is checked
 with :func:`decode` before it is returned, so a spec the helper would refuse is refused here
 with the helper's fault and offset (:class:`~forkexec.errors.SpecError`).
 """
@@ -14,9 +15,11 @@ import struct
 from . import names
 from .errors import SpecError
 from .names import Fault, Limit, Record
-from .spec import Credential, IdMap, Mount, Rlimit, SockFilter, Spec, normalized
+from .spec import Credential, IdMap, Mount, MountOp, Rlimit, SockFilter, Spec, normalized
 
-_REPEATABLE = (Record.RLIMIT, Record.MOUNT)
+_REPEATABLE = (Record.RLIMIT, Record.MOUNT, Record.MOUNT_OP)
+_MOUNT_RECORDS = (Record.MOUNT, Record.MOUNT_OP)
+_KIND_NAMES = {v: k for k, v in names.MOUNT_KINDS.items()}
 
 # Shapes (docs/spec.md, "Process shapes").
 IN_PLACE = "in_place"
@@ -56,9 +59,25 @@ def _check_nul(spec):
         if value is not None and b"\0" in _b(value):
             raise SpecError(field=key)
     for i, m in enumerate(spec.mounts):
-        for key in ("source", "target", "fstype", "data"):
+        # A file operation's content is not a string: it may hold NUL bytes.
+        keys = ("source", "target") if isinstance(m, MountOp) else (
+            "source", "target", "fstype", "data")
+        for key in keys:
             if b"\0" in _b(getattr(m, key)):
                 raise SpecError(field=f"mounts[{i}].{key}")
+
+
+def mount_op_payload(op):
+    """A MOUNT_OP record's payload: u16 kind, u16 flags, u32 mode, u64 size, i32 fd (-1 for
+    none), ``source`` and ``target`` with their NULs, then the content bytes."""
+    flags = ((names.MOUNT_OP_OPTIONAL if op.optional else 0)
+             | (names.MOUNT_OP_READONLY if op.readonly else 0)
+             | (names.MOUNT_OP_DEV if op.dev else 0))
+    fd = op.source_fd if op.source_fd is not None else op.content_fd
+    return (struct.pack("<HHIQi", names.MOUNT_KINDS[op.type], flags, op.mode or 0, op.size,
+                        -1 if fd is None else fd)
+            + _b(op.source) + b"\0" + _b(op.target) + b"\0"
+            + (b"" if op.content is None else _b(op.content)))
 
 
 def encode_unchecked(spec):
@@ -88,6 +107,9 @@ def encode_unchecked(spec):
     if clone_flags:
         _record(out, Record.CLONE_FLAGS, struct.pack("<Q", clone_flags))
     for m in spec.mounts:
+        if isinstance(m, MountOp):
+            _record(out, Record.MOUNT_OP, mount_op_payload(m))
+            continue
         flags = 0
         for f in m.flags:
             flags |= names.MOUNT_FLAGS[f]
@@ -144,8 +166,8 @@ def encode(spec):
 
 def record_at(data, offset):
     """What sits at byte ``offset`` of a well-framed spec, for messages: ``header``, a record
-    name (``clone_flags``; ``rlimits[i]`` and ``mounts[i]`` counted in order) or
-    ``end of spec``."""
+    name (``clone_flags``; ``rlimits[i]`` and ``mounts[i]`` counted in order, MOUNT and
+    MOUNT_OP records together) or ``end of spec``."""
     if offset < names.HEADER_LEN:
         return "header"
     at, counts = names.HEADER_LEN, {Record.RLIMIT: 0, Record.MOUNT: 0}
@@ -155,13 +177,46 @@ def record_at(data, offset):
         if offset < end:
             if rtype == Record.RLIMIT:
                 return f"rlimits[{counts[rtype]}]"
-            if rtype == Record.MOUNT:
-                return f"mounts[{counts[rtype]}]"
+            if rtype == Record.MOUNT_OP:
+                key = _mount_op_field(data[at + names.RECORD_HEADER_LEN:end],
+                                      offset - at - names.RECORD_HEADER_LEN)
+                entry = f"mounts[{counts[Record.MOUNT]}]"
+                return f"{entry}.{key}" if key else entry
+            if rtype in _MOUNT_RECORDS:
+                return f"mounts[{counts[Record.MOUNT]}]"
             return names.RECORD_NAMES.get(rtype, "unknown")
-        if rtype in counts:
+        if rtype in _MOUNT_RECORDS:
+            counts[Record.MOUNT] += 1
+        elif rtype in counts:
             counts[rtype] += 1
         at = end
     return "end of spec"
+
+
+def _mount_op_field(p, at):
+    """The JSON key of a MOUNT_OP payload's byte ``at`` (``type``, ``mode``, ``size``,
+    ``source_fd`` or ``content_fd``, ``source``, ``target``, ``content``), as the Rust client
+    names it; ``None`` for the flag bits (several keys) or a byte outside the payload."""
+    if at < 0:
+        return None
+    fixed = names.MOUNT_OP_FIXED_LEN
+    for end, key in ((2, "type"), (4, None), (8, "mode"), (16, "size")):
+        if at < end:
+            return key
+    if at < fixed:
+        if len(p) < 2:
+            return None
+        kind = struct.unpack_from("<H", p)[0]
+        return "content_fd" if kind == names.MOUNT_KINDS["file"] else "source_fd"
+    source_end = p.find(b"\0", fixed)
+    if source_end < 0:
+        return None
+    if at <= source_end:
+        return "source"
+    target_end = p.find(b"\0", source_end + 1)
+    if target_end < 0:
+        return None
+    return "target" if at <= target_end else "content"
 
 
 # --- the decoder ------------------------------------------------------------------------------
@@ -314,6 +369,73 @@ def _mount_record(buf, r, p, length):
         file=bool(options & names.MOUNT_FILE))
 
 
+def _mount_op_record(buf, r, p, length):
+    """A MOUNT_OP payload, checked as ``parse_mount_op`` (crates/spec/src/decode.rs) checks
+    it, in the same order."""
+    if length < names.MOUNT_OP_FIXED_LEN:
+        _fail(Fault.BAD_RECORD_LENGTH, r + 4)
+    kind, flags, mode, size, fd = struct.unpack_from("<HHIQi", buf, p)
+    if kind == 0 or kind > names.MOUNT_KIND_LAST:
+        _fail(Fault.BAD_VALUE, p)
+    if flags & ~names.MOUNT_OP_FLAGS_KNOWN:
+        _fail(Fault.UNKNOWN_BITS, p + 2)
+    if fd != -1 and not 0 <= fd < Limit.FD:
+        _fail(Fault.FD_OUT_OF_RANGE, p + 16)
+    fd = None if fd == -1 else fd
+    end = p + length
+    at = p + names.MOUNT_OP_FIXED_LEN
+    strings = []
+    for _ in range(2):  # source, target
+        nul = buf.find(b"\0", at, end)
+        if nul < 0:
+            _fail(Fault.UNTERMINATED, end)
+        if nul + 1 - at > Limit.PATH:
+            _fail(Fault.TOO_LONG, at)
+        strings.append((at, buf[at:nul]))
+        at = nul + 1
+    (source_at, source), (target_at, target) = strings
+    content = buf[at:end]
+    name = _KIND_NAMES[kind]
+    allowed = {"bind": names.MOUNT_OP_FLAGS_KNOWN, "tmpfs": names.MOUNT_OP_READONLY,
+               "mask": names.MOUNT_OP_OPTIONAL}.get(name, 0)
+    if flags & ~allowed:
+        _fail(Fault.BAD_VALUE, p + 2)
+    takes_mode = name in ("tmpfs", "dir", "file")
+    if mode > Limit.MODE or (not takes_mode and mode != 0):
+        _fail(Fault.BAD_VALUE, p + 4)
+    if name != "tmpfs" and size != 0:
+        _fail(Fault.BAD_VALUE, p + 8)
+    if fd is not None and name not in ("bind", "file"):
+        _fail(Fault.BAD_VALUE, p + 16)
+    if name == "bind":
+        if (not source) == (fd is None):  # exactly one of a source path and an fd
+            _fail(Fault.CONFLICT, source_at)
+    elif name == "symlink":
+        if not source:
+            _fail(Fault.BAD_VALUE, source_at)
+    elif source:
+        _fail(Fault.BAD_VALUE, source_at)
+    if content and (name != "file" or fd is not None):
+        _fail(Fault.CONFLICT if name == "file" else Fault.BAD_VALUE, at)
+    if not target.startswith(b"/"):
+        _fail(Fault.BAD_VALUE, target_at)
+    values = {"type": name, "target": _s(target)}
+    if source:
+        values["source"] = _s(source)
+    if fd is not None:
+        values["source_fd" if name == "bind" else "content_fd"] = fd
+    if name == "tmpfs":
+        values["size"] = size
+    if takes_mode:
+        values["mode"] = mode
+    if content:
+        values["content"] = _s(content)
+    values["readonly"] = bool(flags & names.MOUNT_OP_READONLY)
+    values["dev"] = bool(flags & names.MOUNT_OP_DEV)
+    values["optional"] = bool(flags & names.MOUNT_OP_OPTIONAL)
+    return MountOp(**values), fd
+
+
 def decode(buf):
     """Decodes and validates a whole spec as the helper does, returning a :class:`Decoded`,
     or raises :class:`SpecError` with the first failing check's fault and byte offset.
@@ -323,6 +445,8 @@ def decode(buf):
     seen = {}  # record type -> offset R of its first record
     spec = {}
     rlimits, mounts = [], []
+    op_fds = []  # (offset P + 16, fd) of each MOUNT_OP with an fd
+    first_mount = None  # R of the first MOUNT or MOUNT_OP
     clone_flags = options = 0
     options_at = None
     uid_map = gid_map = None
@@ -403,10 +527,19 @@ def decode(buf):
             if clone_flags & ~names.CLONE_KNOWN:
                 _fail(Fault.UNKNOWN_BITS, p)
             spec["clone_flags"] = [n for n, v in names.CLONE_FLAGS.items() if clone_flags & v]
-        elif rtype == Record.MOUNT:
+        elif rtype in _MOUNT_RECORDS:
+            # MOUNT and MOUNT_OP share the limit and the index space.
             if len(mounts) >= Limit.MOUNTS:
                 _fail(Fault.TOO_MANY, r)
-            mounts.append(_mount_record(buf, r, p, length))
+            if rtype == Record.MOUNT:
+                mounts.append(_mount_record(buf, r, p, length))
+            else:
+                op, fd = _mount_op_record(buf, r, p, length)
+                mounts.append(op)
+                if fd is not None:
+                    op_fds.append((p + 16, fd))
+            if first_mount is None:
+                first_mount = r
         elif rtype in (Record.UID_MAP, Record.GID_MAP):
             entries = _id_entries(buf, r, p, length)
             maps = [IdMap(*e) for e in entries]
@@ -446,8 +579,8 @@ def decode(buf):
         _fail(Fault.MISSING_ARGS, total)
     if Record.EXEC_PATH in seen and Record.EXEC_FD in seen:
         _fail(Fault.CONFLICT, seen[Record.EXEC_PATH])
-    if Record.MOUNT in seen and not clone_flags & names.CLONE_NEWNS:
-        _fail(Fault.CONFLICT, seen[Record.MOUNT])
+    if first_mount is not None and not clone_flags & names.CLONE_NEWNS:
+        _fail(Fault.CONFLICT, first_mount)
     if Record.PIVOT_ROOT in seen and not clone_flags & names.CLONE_NEWNS:
         _fail(Fault.CONFLICT, seen[Record.PIVOT_ROOT])
     if host_domain_last is not None and not clone_flags & names.CLONE_NEWUTS:
@@ -464,6 +597,14 @@ def decode(buf):
         _fail(Fault.CONFLICT, options_at)
     if options & names.OPT_INIT and not clone_flags & names.CLONE_NEWPID:
         _fail(Fault.CONFLICT, options_at)
+    if options & names.OPT_WRITABLE_ROOT and Record.PIVOT_ROOT not in seen:
+        _fail(Fault.CONFLICT, options_at)
+    # A mount operation's fd is used after the fd stage: the target's fd table must not
+    # replace it.
+    files = spec.get("files", [])
+    for at_fd, fd in op_fds:
+        if fd < len(files) and files[fd] != fd:
+            _fail(Fault.CONFLICT, at_fd)
 
     if rlimits:
         spec["rlimits"] = rlimits

@@ -14,7 +14,7 @@ import tempfile
 import unittest
 
 from forkexec import (ChildError, HelperError, IdMap, Mount, Runner, SpecError, SyncError,
-                      names, status)
+                      mount_ops, names, status)
 
 from .support import helper_path, load_vectors, read_all, spec_md
 
@@ -423,6 +423,155 @@ class Namespaces(HelperTest):
                 Runner(args=["/bin/true"], clone_flags=["newuser"], helper=self.helper,
                        uid_mappings=[IdMap(0, 0, 1)]).start()
             self.assertEqual(cm.exception.location_name, "write_uid_map")
+
+
+def system_ops():
+    """Mount operations that make the host's programs work inside a new root: read-only binds
+    of /usr, /bin, /lib…, or symlinks where the host has them (``/bin -> usr/bin``)."""
+    ops = []
+    for d in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"):
+        if os.path.islink(d):
+            ops.append(mount_ops.symlink(os.readlink(d), d))
+        elif os.path.isdir(d):
+            ops.append(mount_ops.ro_bind(d))
+    return ops
+
+
+class MountOps(HelperTest):
+    """Mount operations (MOUNT_OP) in a new root, as root and unprivileged (a user namespace
+    with self maps)."""
+
+    def setUp(self):
+        super().setUp()
+        self.root = os.path.join(self.tmp, "root")
+        os.mkdir(self.root)
+
+    def sandbox(self, script, mounts, *flags, **fields):
+        """``sh -c script`` in a new root made of ``mounts``: (process, output, status)."""
+        return self.run_sh(script, **with_ns("newns", *flags, user=True), pivot_root=self.root,
+                           mounts=system_ops() + mounts, **fields)
+
+    def test_ro_bind_tmpfs_dir_symlink_file(self):
+        data = os.path.join(self.tmp, "data")
+        os.mkdir(data)
+        with open(os.path.join(data, "hello"), "w") as f:
+            f.write("hello from the host\n")
+        script = (
+            "if echo x > /data/new; then echo data-rw; fi; "  # the error text goes to stderr
+            "cat /data/hello; "
+            "stat -c '%a' /scratch /work /etc/hostname; "
+            "echo ok > /scratch/f && cat /scratch/f; "
+            "readlink /link; cat /link; cat /etc/hostname; "
+            "if mkdir /new 2>&-; then echo root-rw; else echo root-ro; fi")
+        _, out, st = self.sandbox(script, [
+            mount_ops.ro_bind(data, "/data"),
+            mount_ops.tmpfs("/scratch", size="1m", mode=0o1777),
+            mount_ops.dir("/work", mode=0o700),
+            mount_ops.symlink("/data/hello", "/link"),
+            mount_ops.file("/etc/hostname", "box\n", mode=0o640),
+        ])
+        self.assertEqual(st.code, 0, out)
+        self.assertIn("Read-only file system", out)
+        self.assertNotIn("data-rw", out)
+        lines = [l for l in out.splitlines() if "Read-only" not in l]
+        self.assertEqual(lines, ["hello from the host", "1777", "700", "640", "ok",
+                                 "/data/hello", "hello from the host", "box", "root-ro"], out)
+        self.assertEqual(os.listdir(data), ["hello"], "the host directory was written")
+        self.assertEqual(os.listdir(self.root), [])
+
+    def test_writable_root(self):
+        _, out, st = self.sandbox("mkdir /new && echo root-rw", [], writable_root=True)
+        self.assertEqual((out, st.code), ("root-rw\n", 0))
+
+    def test_fds_bind_and_file_content(self):
+        src = os.path.join(self.tmp, "src")
+        os.mkdir(src)
+        with open(os.path.join(src, "in-dir"), "w") as f:
+            f.write("via the fd\n")
+        dir_fd = os.open(src, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        self.addCleanup(os.close, dir_fd)
+        content = tempfile.TemporaryFile()
+        self.addCleanup(content.close)
+        content.write(b"line 1\n\0binary\n")
+        content.seek(0)
+        _, out, st = self.sandbox(
+            "cat /fdbind/in-dir; od -An -c /input; stat -c '%a' /input",
+            [mount_ops.bind_fd(dir_fd, "/fdbind", read_only=True),
+             mount_ops.file_from_fd(content.fileno(), "/input", mode=0o600)])
+        self.assertEqual(st.code, 0, out)
+        lines = out.splitlines()
+        self.assertEqual(lines[0], "via the fd")
+        self.assertEqual(" ".join(" ".join(lines[1:-1]).split()),
+                         "l i n e 1 \\n \\0 b i n a r y \\n")
+        self.assertEqual(lines[-1], "600")
+
+    def test_remount_ro_and_mask(self):
+        rw = os.path.join(self.tmp, "rw")
+        os.makedirs(os.path.join(rw, "secret"))
+        with open(os.path.join(rw, "secret", "key"), "w") as f:
+            f.write("k")
+        with open(os.path.join(rw, "token"), "w") as f:
+            f.write("t")
+        script = ("if touch /rw/new 2>&-; then echo rw; else echo ro; fi; "
+                  "ls -A /rw/secret | wc -l; wc -c < /rw/token; "
+                  "if { echo x > /rw/token; } 2>&-; then echo token-rw; else echo token-ro; fi")
+        _, out, st = self.sandbox(script, [
+            mount_ops.bind(rw, "/rw"), mount_ops.mask("/rw/secret"), mount_ops.mask("/rw/token"),
+            mount_ops.mask("/rw/missing", optional=True), mount_ops.remount_ro("/rw")])
+        self.assertEqual(st.code, 0, out)
+        self.assertEqual(out.split(), ["ro", "0", "0", "token-ro"])
+        self.assertEqual(sorted(os.listdir(rw)), ["secret", "token"])
+
+    def test_proc_dev_mqueue(self):
+        script = ("echo $$; ls /dev | sort | tr '\\n' ' '; echo; echo hi > /dev/null && "
+                  "head -c 3 /dev/zero | od -An -tx1; readlink /dev/stdout /dev/ptmx; "
+                  "stat -c '%a' /dev/shm; test -d /dev/mqueue && echo mqueue")
+        _, out, st = self.sandbox(script, [mount_ops.proc(), mount_ops.dev(),
+                                           mount_ops.mqueue()], "newpid", "newipc")
+        self.assertEqual(st.code, 0, out)
+        lines = out.splitlines()
+        self.assertEqual(lines[0], "1")
+        self.assertLessEqual({"null", "zero", "full", "random", "urandom", "tty", "pts", "ptmx",
+                              "shm", "fd", "stdin", "stdout", "stderr", "mqueue"},
+                             set(lines[1].split()), out)
+        self.assertEqual(lines[2].split(), ["00", "00", "00"])
+        self.assertEqual(lines[3:5], ["/proc/self/fd/1", "pts/ptmx"])
+        self.assertEqual(lines[5:], ["1777", "mqueue"])
+
+    def test_missing_bind_source_is_mount_source_enoent(self):
+        missing = os.path.join(self.tmp, "no-such-source")
+        ops = system_ops()
+        mounts = ops + [mount_ops.tmpfs("/t"), mount_ops.bind(missing, "/x")]
+        r, w = os.pipe()
+        try:
+            with self.assertRaises(ChildError) as cm:
+                Runner(args=[SH, "-c", "echo ran"], env=PATH_ENV, files=[0, w, w],
+                       helper=self.helper, **with_ns("newns", user=True), pivot_root=self.root,
+                       mounts=mounts).start()
+        finally:
+            os.close(w)
+        self.assertEqual(read_all(r), b"", "the target ran")
+        e = cm.exception
+        self.assertEqual((e.location, e.location_name, e.errno, e.index),
+                         (49, "mount(source)", errno.ENOENT, len(ops) + 1))
+        self.assertEqual(str(e), f"mount(source)({len(ops) + 1}): no such file or directory")
+        self.assertEqual(e.exit_code, 125)
+        # optional: skipped
+        _, out, st = self.sandbox("test -e /x && echo x-exists || echo no-x",
+                                  [mount_ops.bind(missing, "/x", optional=True)])
+        self.assertEqual((out, st.code), ("no-x\n", 0))
+
+    def test_escaping_target_is_mount_path_exdev(self):
+        ops = system_ops()
+        with self.assertRaises(ChildError) as cm:
+            Runner(args=["/bin/true"], helper=self.helper, **with_ns("newns", user=True),
+                   pivot_root=self.root,
+                   mounts=ops + [mount_ops.dir("/ok"), mount_ops.tmpfs("/../x")]).start()
+        e = cm.exception
+        self.assertEqual((e.location, e.location_name, e.errno, e.index),
+                         (48, "mount(path)", errno.EXDEV, len(ops) + 1))
+        self.assertEqual(e.exit_code, 125)
+        self.assertEqual(os.listdir(self.root), [])
 
 
 class Example(HelperTest):

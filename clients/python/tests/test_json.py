@@ -23,7 +23,9 @@ EVERY_KEY = """{
          "data": ""},
         {"source": "tmpfs", "target": "tmp", "fstype": "tmpfs",
          "flags": ["nosuid", "noatime", "nodev"], "data": "size=1m", "mkdir": false},
-        {"source": "/etc/hosts", "target": "etc/hosts", "flags": ["bind"], "file": true}
+        {"source": "/etc/hosts", "target": "etc/hosts", "flags": ["bind"], "file": true},
+        {"type": "bind", "source": "/srv", "target": "/srv", "readonly": true},
+        {"type": "tmpfs", "target": "/tmp", "size": "1m", "mode": "1777"}
     ],
     "pivot_root": "/tmp/root",
     "host_name": "box",
@@ -35,6 +37,7 @@ EVERY_KEY = """{
     "gid_mappings_enable_setgroups": true, "drop_caps": true,
     "unshare_cgroup_after_sync": true, "ctty": true, "setsid": false,
     "status_fd": 9, "detach": true, "init": true, "die_with_parent": true,
+    "writable_root": true,
     "cgroup": "/sys/fs/cgroup/box", "cgroup_fd": 7
 }"""
 
@@ -59,6 +62,8 @@ class Keys(unittest.TestCase):
         self.assertEqual(spec.credential, Credential(1, 2, [3, 4], True))
         self.assertFalse(spec.setsid)
         self.assertEqual(spec.cgroup_fd, 7)
+        self.assertEqual(spec.mounts[4].size, 1 << 20)
+        self.assertTrue(spec.writable_root)
         # and back: the same spec, defaults left out
         self.assertEqual(Spec.from_json(spec.to_json()), spec)
         self.assertEqual(Spec.from_json(spec.to_json(indent=2)), spec)

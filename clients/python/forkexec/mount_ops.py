@@ -1,0 +1,104 @@
+"""Builders for mount operations (:class:`~forkexec.MountOp`, wire record MOUNT_OP), the
+common mounts of a sandbox without ``MS_*`` flags::
+
+    from forkexec import Runner, mount_ops as m
+
+    Runner(args=["/bin/sh"], clone_flags=["newuser", "newns", "newpid"], pivot_root="/tmp/r",
+           mounts=[m.ro_bind("/usr"), m.symlink("usr/bin", "/bin"), m.proc(), m.dev(),
+                   m.tmpfs("/tmp", size="64m", mode=0o1777),
+                   m.file("/etc/hostname", "box\\n"), m.mask("/proc/kcore", optional=True)])
+
+Every target is an absolute path inside the new root (``pivot_root``, else ``/``); a target
+whose ``..`` climbs above that root is refused by the helper (``mount(path)``, EXDEV) before
+any mount is made, and symlinks never lead out of it. Missing parents (mode 0755) and a missing
+target are created. Modes are exact (an integer such as ``0o755``, or an octal string).
+
+A ``*_fd`` builder's fd is an fd of this process: :meth:`Runner.start` passes it to the helper
+with the same number (as ``files`` fds are), and refuses one the target's ``files`` table would
+replace (``files[fd] != fd``).
+"""
+
+from .spec import MountOp
+
+__all__ = ["bind", "ro_bind", "dev_bind", "bind_fd", "tmpfs", "proc", "dev", "mqueue", "dir",
+           "symlink", "file", "file_from_fd", "remount_ro", "mask"]
+
+
+def bind(source, target=None, *, read_only=False, dev=False, optional=False):
+    """A recursive bind of ``source`` on ``target`` (default: the same path), always nosuid,
+    nodev unless ``dev``; ``read_only`` makes every submount read-only too; ``optional`` skips
+    it when ``source`` does not exist (else: ``mount(source)``, ENOENT)."""
+    return MountOp(type="bind", source=source, target=source if target is None else target,
+                   readonly=read_only, dev=dev, optional=optional)
+
+
+def ro_bind(source, target=None, *, dev=False, optional=False):
+    """:func:`bind` with ``read_only=True``."""
+    return bind(source, target, read_only=True, dev=dev, optional=optional)
+
+
+def dev_bind(source, target=None, *, read_only=False, optional=False):
+    """:func:`bind` with ``dev=True``: device nodes under it work."""
+    return bind(source, target, read_only=read_only, dev=True, optional=optional)
+
+
+def bind_fd(fd, target, *, read_only=False, dev=False):
+    """A recursive bind of what ``fd`` (an fd of this process, e.g. an ``O_PATH`` one of a
+    directory) refers to, on ``target``."""
+    return MountOp(type="bind", source_fd=fd, target=target, readonly=read_only, dev=dev)
+
+
+def tmpfs(target, *, size=0, mode=None, read_only=False):
+    """A new tmpfs, nosuid and nodev: ``size`` in bytes (an integer or ``"64m"``; 0 = the
+    kernel default), root directory ``mode`` (default 0o755)."""
+    return MountOp(type="tmpfs", target=target, size=size, mode=mode, readonly=read_only)
+
+
+def proc(target="/proc"):
+    """A new proc of the target's pid namespace; nosuid, nodev, noexec."""
+    return MountOp(type="proc", target=target)
+
+
+def dev(target="/dev"):
+    """A minimal ``/dev``: a tmpfs with null, zero, full, random, urandom and tty bound from
+    the host, a new devpts instance at ``pts`` (``ptmx`` linked to it), ``shm`` (tmpfs, 1777)
+    and the ``fd``, ``stdin``, ``stdout``, ``stderr`` links to ``/proc/self/fd``."""
+    return MountOp(type="dev", target=target)
+
+
+def mqueue(target="/dev/mqueue"):
+    """A new mqueue filesystem of the target's ipc namespace; nosuid, nodev, noexec."""
+    return MountOp(type="mqueue", target=target)
+
+
+def dir(target, *, mode=None):  # pylint: disable=redefined-builtin
+    """A directory with exactly ``mode`` (default 0o755)."""
+    return MountOp(type="dir", target=target, mode=mode)
+
+
+def symlink(source, target):
+    """A symlink at ``target`` whose text is ``source`` (as ``ln -s source target``)."""
+    return MountOp(type="symlink", source=source, target=target)
+
+
+def file(target, content=None, *, mode=None):  # pylint: disable=redefined-builtin
+    """A file with exactly ``mode`` (default 0o644) holding ``content`` (``str`` as UTF-8, or
+    ``bytes``; none = an empty file)."""
+    return MountOp(type="file", target=target, content=content, mode=mode)
+
+
+def file_from_fd(fd, target, *, mode=None):
+    """A file with exactly ``mode`` (default 0o644) holding what the helper reads from ``fd``
+    (an fd of this process) to its end."""
+    return MountOp(type="file", target=target, content_fd=fd, mode=mode)
+
+
+def remount_ro(target):
+    """Make the mount at ``target`` and every mount below it read-only."""
+    return MountOp(type="remount_ro", target=target)
+
+
+def mask(target, *, optional=False):
+    """Hide ``target``: a read-only empty directory (over a directory) or empty file (over
+    anything else) mounted on it; ``optional`` skips it when ``target`` does not exist."""
+    return MountOp(type="mask", target=target, optional=optional)
