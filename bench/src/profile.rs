@@ -117,14 +117,17 @@ pub fn sandbox_spec(payload: &Path, root: &Path, net: bool) -> Spec {
     spec.gid_mappings = vec![IdMap::new(0, egid, 1)];
     spec.pivot_root = root.to_string_lossy().into_owned();
     spec.mounts = vec![
-        Mount::bind("/usr", "/usr", true),
-        Mount::bind(payload.to_string_lossy(), PAYLOAD_INSIDE, true),
-        Mount::proc("/proc"),
-        Mount::tmpfs("/dev", "mode=755"),
+        Mount::bind("/usr", "/usr", true).into(),
+        Mount::bind(payload.to_string_lossy(), PAYLOAD_INSIDE, true).into(),
+        Mount::proc("/proc").into(),
+        Mount::tmpfs("/dev", "mode=755").into(),
     ];
     for node in DEV_NODES {
-        spec.mounts
-            .push(Mount::new(node, node, "", [MountFlag::Bind], "").file(true));
+        spec.mounts.push(
+            Mount::new(node, node, "", [MountFlag::Bind], "")
+                .file(true)
+                .into(),
+        );
     }
     spec.host_name = "sandbox".into();
     spec.work_dir = "/".into();

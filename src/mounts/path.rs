@@ -91,11 +91,7 @@ pub fn open_target(root: i32, target: &CStr, make: Make, index: usize) -> Result
 /// The directory that holds `path` (created with its parents when missing) and the last
 /// component's name, for the operations that create the target themselves (dir, symlink,
 /// file).
-pub fn open_parent<'p>(
-    root: i32,
-    path: &'p RelPath,
-    index: usize,
-) -> Result<(Fd, &'p CStr), Failure> {
+pub fn open_parent(root: i32, path: &RelPath, index: usize) -> Result<(Fd, &CStr), Failure> {
     let last = path.last_start();
     let name = cstr(&path.buf[last..=path.len]);
     let mut prefix = [0u8; limit::PATH + 1];

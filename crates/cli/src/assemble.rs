@@ -4,18 +4,19 @@
 
 use std::fs;
 use std::io::Read;
+use std::os::fd::RawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use clap::ArgMatches;
-use forkexec_client::{Credential, IdMap, Mount, MountFlag, Namespace, Rlimit, Spec};
+use forkexec_client::spec::{parse_mode, parse_size};
+use forkexec_client::{
+    Credential, IdMap, MountEntry, MountFlag, MountKind, MountOp, Namespace, Rlimit, Spec,
+};
 use forkexec_policy::Policy;
 
 use crate::cli::{Cli, RlimitArg};
 use crate::Fail;
-
-/// The host devices `--dev` binds into its tmpfs.
-pub const DEV_NODES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
 
 /// `execvp`'s search path when the environment has no `PATH` (glibc's `_CS_PATH`).
 const DEFAULT_PATH: &str = "/bin:/usr/bin";
@@ -39,18 +40,31 @@ impl Ids {
     }
 }
 
-/// A mount flag as given, before it becomes one or more [`Mount`]s.
+/// A filesystem flag as given, before it becomes one or more [`MountOp`]s (or, for `--size`
+/// and `--perms`, changes the next one).
 #[derive(Debug)]
 enum MountArg {
     Bind {
+        flag: &'static str,
         src: String,
         dst: String,
         read_only: bool,
         optional: bool,
+        dev: bool,
     },
-    Tmpfs(String),
-    Proc(String),
-    Dev(String),
+    BindFd {
+        flag: &'static str,
+        fd: String,
+        dst: String,
+        read_only: bool,
+    },
+    /// `--tmpfs`, `--proc`, `--dev`, `--mqueue`, `--dir`, `--remount-ro`, `--mask`.
+    Simple(MountKind, String),
+    Symlink(String, String),
+    FileFd(String, String),
+    WriteFile(String, String),
+    Size(String),
+    Perms(String),
 }
 
 /// An environment flag, applied in command-line order.
@@ -79,33 +93,78 @@ fn occurrences(m: &ArgMatches, id: &str) -> Vec<(usize, Vec<String>)> {
     out
 }
 
+/// Every filesystem flag, in command-line order.
 fn mount_args(m: &ArgMatches) -> Vec<MountArg> {
     let mut all: Vec<(usize, MountArg)> = Vec::new();
-    for (id, read_only, optional) in [
-        ("bind", false, false),
-        ("ro_bind", true, false),
-        ("bind_try", false, true),
-        ("ro_bind_try", true, true),
+    // The two values of a two-value flag.
+    let pair = |mut v: Vec<String>| {
+        let second = v.pop().unwrap_or_default();
+        (v.pop().unwrap_or_default(), second)
+    };
+    for (id, flag, read_only, optional, dev) in [
+        ("bind", "--bind", false, false, false),
+        ("ro_bind", "--ro-bind", true, false, false),
+        ("dev_bind", "--dev-bind", false, false, true),
+        ("bind_try", "--bind-try", false, true, false),
+        ("ro_bind_try", "--ro-bind-try", true, true, false),
+        ("dev_bind_try", "--dev-bind-try", false, true, true),
     ] {
-        for (at, mut v) in occurrences(m, id) {
-            let dst = v.pop().unwrap_or_default();
-            let src = v.pop().unwrap_or_default();
-            all.push((
-                at,
-                MountArg::Bind {
-                    src,
-                    dst,
-                    read_only,
-                    optional,
-                },
-            ));
+        for (at, v) in occurrences(m, id) {
+            let (src, dst) = pair(v);
+            let bind = MountArg::Bind {
+                flag,
+                src,
+                dst,
+                read_only,
+                optional,
+                dev,
+            };
+            all.push((at, bind));
         }
     }
-    type Make = fn(String) -> MountArg;
+    for (id, flag, read_only) in [
+        ("bind_fd", "--bind-fd", false),
+        ("ro_bind_fd", "--ro-bind-fd", true),
+    ] {
+        for (at, v) in occurrences(m, id) {
+            let (fd, dst) = pair(v);
+            let bind = MountArg::BindFd {
+                flag,
+                fd,
+                dst,
+                read_only,
+            };
+            all.push((at, bind));
+        }
+    }
+    for (id, kind) in [
+        ("tmpfs", MountKind::Tmpfs),
+        ("proc", MountKind::Proc),
+        ("dev", MountKind::Dev),
+        ("mqueue", MountKind::Mqueue),
+        ("dir", MountKind::Dir),
+        ("remount_ro", MountKind::RemountRo),
+        ("mask", MountKind::Mask),
+    ] {
+        for (at, mut v) in occurrences(m, id) {
+            all.push((at, MountArg::Simple(kind, v.pop().unwrap_or_default())));
+        }
+    }
+    type Make2 = fn(String, String) -> MountArg;
     for (id, make) in [
-        ("tmpfs", MountArg::Tmpfs as Make),
-        ("proc", MountArg::Proc),
-        ("dev", MountArg::Dev),
+        ("symlink", MountArg::Symlink as Make2),
+        ("file", MountArg::FileFd),
+        ("write_file", MountArg::WriteFile),
+    ] {
+        for (at, v) in occurrences(m, id) {
+            let (a, b) = pair(v);
+            all.push((at, make(a, b)));
+        }
+    }
+    type Make1 = fn(String) -> MountArg;
+    for (id, make) in [
+        ("size", MountArg::Size as Make1),
+        ("perms", MountArg::Perms),
     ] {
         for (at, mut v) in occurrences(m, id) {
             all.push((at, make(v.pop().unwrap_or_default())));
@@ -113,6 +172,153 @@ fn mount_args(m: &ArgMatches) -> Vec<MountArg> {
     }
     all.sort_by_key(|(at, _)| *at);
     all.into_iter().map(|(_, a)| a).collect()
+}
+
+/// The flag that made an operation of `kind`, for messages.
+fn flag_of(kind: MountKind) -> &'static str {
+    match kind {
+        MountKind::Bind => "a bind flag",
+        MountKind::Tmpfs => "--tmpfs",
+        MountKind::Proc => "--proc",
+        MountKind::Dev => "--dev",
+        MountKind::Mqueue => "--mqueue",
+        MountKind::Dir => "--dir",
+        MountKind::Symlink => "--symlink",
+        MountKind::File => "--file/--write-file",
+        MountKind::RemountRo => "--remount-ro",
+        MountKind::Mask => "--mask",
+    }
+}
+
+/// An fd given on the command line (`--bind-fd FD DST`, `--file FD DST`).
+fn fd_arg(flag: &str, fd: &str) -> Result<RawFd, Fail> {
+    fd.parse::<RawFd>()
+        .ok()
+        .filter(|fd| *fd >= 0)
+        .ok_or_else(|| Fail::setup(format!("{flag}: `{fd}` is not an fd number")))
+}
+
+/// The mount operations of the filesystem flags, `--size` and `--perms` applied to the
+/// operation that follows them (as bubblewrap does).
+fn mount_ops(args: Vec<MountArg>, pivot: bool) -> Result<Vec<MountOp>, Fail> {
+    let mut ops = Vec::new();
+    let mut size: Option<u64> = None;
+    let mut perms: Option<u32> = None;
+    for arg in args {
+        let op = match arg {
+            MountArg::Size(s) => {
+                if size.is_some() {
+                    return Err(Fail::setup(
+                        "--size given twice before the --tmpfs it applies to".to_string(),
+                    ));
+                }
+                let bytes = parse_size(&s).map_err(|e| Fail::setup(format!("--size: {e}")))?;
+                size = Some(bytes);
+                continue;
+            }
+            MountArg::Perms(p) => {
+                if perms.is_some() {
+                    return Err(Fail::setup(
+                        "--perms given twice before the flag it applies to".to_string(),
+                    ));
+                }
+                let mode = parse_mode(&p).map_err(|e| Fail::setup(format!("--perms: {e}")))?;
+                perms = Some(mode);
+                continue;
+            }
+            MountArg::Bind {
+                flag,
+                src,
+                dst,
+                read_only,
+                optional,
+                dev,
+            } => {
+                let src = absolute(&src)?;
+                let dst = target(&dst, pivot)?;
+                let mut op = MountOp::bind(src, dst);
+                op.readonly = read_only;
+                op.optional = optional;
+                op.dev = dev;
+                if op.target.trim_end_matches('/').is_empty() {
+                    // Onto the new root itself: one bind per entry of SRC (see bind_root).
+                    check_no_modifier(size, perms, flag)?;
+                    if !optional || Path::new(&op.source).exists() {
+                        ops.extend(bind_root(&op)?);
+                    }
+                    continue;
+                }
+                op
+            }
+            MountArg::BindFd {
+                flag,
+                fd,
+                dst,
+                read_only,
+            } => {
+                let mut op = MountOp::bind_fd(fd_arg(flag, &fd)?, target(&dst, pivot)?);
+                op.readonly = read_only;
+                op
+            }
+            MountArg::Simple(kind, dst) => {
+                let mut op = MountOp::new(kind, target(&dst, pivot)?);
+                if kind == MountKind::Tmpfs {
+                    // Writable for whoever the program runs as, as a tmpfs's default is.
+                    op.mode = 0o1777;
+                }
+                op
+            }
+            MountArg::Symlink(link, dst) => {
+                if link.is_empty() {
+                    return Err(Fail::setup("--symlink: an empty link text".to_string()));
+                }
+                MountOp::symlink(link, target(&dst, pivot)?)
+            }
+            MountArg::FileFd(fd, dst) => {
+                MountOp::file_from_fd(fd_arg("--file", &fd)?, target(&dst, pivot)?)
+            }
+            MountArg::WriteFile(dst, content) => MountOp::file(target(&dst, pivot)?, content),
+        };
+        let mut op = op;
+        if let Some(bytes) = size.take() {
+            if op.kind != MountKind::Tmpfs {
+                return Err(Fail::setup(format!(
+                    "--size applies to the next --tmpfs, but {} follows it",
+                    flag_of(op.kind)
+                )));
+            }
+            op.size = bytes;
+        }
+        if let Some(mode) = perms.take() {
+            if !matches!(op.kind, MountKind::Tmpfs | MountKind::Dir | MountKind::File) {
+                return Err(Fail::setup(format!(
+                    "--perms applies to the next --tmpfs, --dir, --file or --write-file, but {} \
+                     follows it",
+                    flag_of(op.kind)
+                )));
+            }
+            op.mode = mode;
+        }
+        ops.push(op);
+    }
+    check_no_modifier(size, perms, "the end of the mount flags")?;
+    Ok(ops)
+}
+
+/// `--size`/`--perms` waiting for their operation when `what` comes, which takes neither.
+fn check_no_modifier(size: Option<u64>, perms: Option<u32>, what: &str) -> Result<(), Fail> {
+    if size.is_some() {
+        return Err(Fail::setup(format!(
+            "--size applies to the next --tmpfs, but {what} follows it"
+        )));
+    }
+    if perms.is_some() {
+        return Err(Fail::setup(format!(
+            "--perms applies to the next --tmpfs, --dir, --file or --write-file, but {what} \
+             follows it"
+        )));
+    }
+    Ok(())
 }
 
 fn env_args(m: &ArgMatches) -> Vec<EnvArg> {
@@ -207,26 +413,48 @@ fn fresh_root() -> String {
 }
 
 /// What the host path behind `path` (a path as the program will see it) is, judging by the
-/// spec's mounts: the last bind whose target covers it decides; a tmpfs or proc there, or no
-/// mount at all under a pivot_root, means nothing from the host is there (`None`).
+/// spec's mounts: the last mount whose target covers it decides. A bind maps it into its
+/// source (an fd's through `/proc/self/fd/N`; an optional bind whose source is missing is
+/// skipped), a symlink is followed, a `remount_ro` changes nothing; anything else there (a
+/// tmpfs, proc, dir, file…), or no mount at all under a pivot_root, means nothing from the
+/// host is there (`None`).
 pub fn host_view(spec: &Spec, path: &Path) -> Option<PathBuf> {
+    view(spec, &normalize(path), 0)
+}
+
+fn view(spec: &Spec, path: &Path, depth: u32) -> Option<PathBuf> {
     let pivot = !spec.pivot_root.is_empty();
-    for m in spec.mounts.iter().rev() {
+    for entry in spec.mounts.iter().rev() {
         let t = if pivot {
-            PathBuf::from("/").join(m.target.trim_start_matches('/'))
+            PathBuf::from("/").join(entry.target().trim_start_matches('/'))
         } else {
-            std::path::absolute(&m.target).ok()?
+            std::path::absolute(entry.target()).ok()?
         };
-        if let Ok(rest) = path.strip_prefix(&t) {
-            if !m.flags.contains(&MountFlag::Bind) {
-                return None;
-            }
-            return Some(if rest.as_os_str().is_empty() {
-                PathBuf::from(&m.source)
-            } else {
-                Path::new(&m.source).join(rest)
-            });
-        }
+        let Ok(rest) = path.strip_prefix(&t) else {
+            continue;
+        };
+        let source = match entry {
+            MountEntry::Raw(m) if m.flags.contains(&MountFlag::Bind) => PathBuf::from(&m.source),
+            MountEntry::Raw(_) => return None,
+            MountEntry::Op(op) => match op.kind {
+                MountKind::RemountRo => continue,
+                MountKind::Bind => match op.source_fd {
+                    Some(fd) => PathBuf::from(format!("/proc/self/fd/{fd}")),
+                    None if op.optional && !Path::new(&op.source).exists() => continue,
+                    None => PathBuf::from(&op.source),
+                },
+                MountKind::Symlink if depth < 8 => {
+                    let link = t.parent().unwrap_or(Path::new("/")).join(&op.source);
+                    return view(spec, &normalize(&link.join(rest)), depth + 1);
+                }
+                _ => return None,
+            },
+        };
+        return Some(if rest.as_os_str().is_empty() {
+            source
+        } else {
+            source.join(rest)
+        });
     }
     if pivot {
         None
@@ -235,13 +463,29 @@ pub fn host_view(spec: &Spec, path: &Path) -> Option<PathBuf> {
     }
 }
 
-/// `--bind SRC /` and `--ro-bind SRC /`: the helper's new root is a tmpfs that it remounts
-/// read-only after the pivot, and a bind onto that root itself would leave it nowhere to put
-/// the old root. So SRC's entries are bound one by one at `/NAME` (in name order; symlinks
-/// are followed, and dangling ones are skipped), which gives the program the same tree, with
-/// `/` itself read-only. An entry named `old_root` is left out: the helper's pivot_root
-/// creates (and removes) a directory of that name in the new root and cannot if one is there.
-fn bind_root(src: &str, read_only: bool) -> Result<Vec<Mount>, Fail> {
+/// `path` with `.` and `..` taken out lexically (`..` of `/` is `/`).
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            Component::Normal(name) => out.push(name),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
+/// `--bind SRC /` and the other binds onto `/`: binding onto the new root itself would hide
+/// the helper's tmpfs (and the mounts made in it) under SRC, so SRC's entries are bound one
+/// by one at `/NAME` (in name order; symlinks are followed, and dangling ones are skipped)
+/// with the flags of `op`, which gives the program the same tree, with `/` itself the
+/// helper's read-only tmpfs.
+fn bind_root(op: &MountOp) -> Result<Vec<MountOp>, Fail> {
+    let src = &op.source;
     let entries =
         fs::read_dir(src).map_err(|e| Fail::setup(format!("binding {src} onto /: {e}")))?;
     let mut names: Vec<String> = entries
@@ -251,10 +495,14 @@ fn bind_root(src: &str, read_only: bool) -> Result<Vec<Mount>, Fail> {
     names.sort();
     Ok(names
         .into_iter()
-        .filter(|name| name != "old_root" && Path::new(src).join(name).exists())
-        .map(|name| {
-            let from = Path::new(src).join(&name).to_string_lossy().into_owned();
-            Mount::bind(from, format!("/{name}"), read_only)
+        .filter(|name| Path::new(src).join(name).exists())
+        .map(|name| MountOp {
+            source: Path::new(src).join(&name).to_string_lossy().into_owned(),
+            target: format!("/{name}"),
+            // A missing entry was filtered out just now; if it vanishes before the start,
+            // that is not the caller's mistake.
+            optional: true,
+            ..op.clone()
         })
         .collect())
 }
@@ -393,7 +641,7 @@ pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail>
     // Mounts, in command-line order.
     let mounts = mount_args(matches);
     let mut fresh = false;
-    if !mounts.is_empty() {
+    if !mounts.is_empty() || cli.writable_root {
         add_ns(&mut spec, Namespace::NewNs);
         if !base_has_root {
             spec.pivot_root = fresh_root();
@@ -401,44 +649,25 @@ pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail>
         }
     }
     let pivot = !spec.pivot_root.is_empty();
-    for arg in mounts {
-        match arg {
-            MountArg::Bind {
-                src,
-                dst,
-                read_only,
-                optional,
-            } => {
-                let src = absolute(&src)?;
-                if optional && !Path::new(&src).exists() {
-                    continue;
-                }
-                let dst = target(&dst, pivot)?;
-                if dst.trim_end_matches('/').is_empty() {
-                    // Onto the new root itself: one bind per entry of SRC (see bind_root).
-                    let binds = bind_root(&src, read_only)?;
-                    spec.mounts.extend(binds);
-                } else {
-                    spec.mounts.push(Mount::bind(src, dst, read_only));
-                }
-            }
-            MountArg::Tmpfs(dst) => spec.mounts.push(Mount::tmpfs(target(&dst, pivot)?, "")),
-            MountArg::Proc(dst) => {
-                spec.mounts.push(Mount::proc(target(&dst, pivot)?));
-                add_ns(&mut spec, Namespace::NewPid);
-            }
-            MountArg::Dev(dst) => {
-                let dir = target(&dst, pivot)?;
-                spec.mounts
-                    .push(Mount::tmpfs(dir.clone(), "mode=0755").flag(MountFlag::NoExec));
-                for node in DEV_NODES {
-                    let host = format!("/dev/{node}");
-                    if Path::new(&host).exists() {
-                        spec.mounts.push(Mount::bind(host, join(&dir, node), false));
-                    }
-                }
-            }
+    for op in mount_ops(mounts, pivot)? {
+        match op.kind {
+            MountKind::Proc => add_ns(&mut spec, Namespace::NewPid),
+            MountKind::Mqueue => add_ns(&mut spec, Namespace::NewIpc),
+            _ => {}
         }
+        let proc = (op.kind == MountKind::Proc).then(|| MountOp::remount_ro(op.target.clone()));
+        spec.mounts.push(op.into());
+        // A read-only proc, as before mount operations (and as go-sandbox's).
+        spec.mounts.extend(proc.map(MountEntry::from));
+    }
+    if cli.writable_root {
+        if !pivot {
+            return Err(Fail::setup(
+                "--writable-root needs a new root, and the spec has mounts but no pivot_root"
+                    .to_string(),
+            ));
+        }
+        spec.writable_root = true;
     }
 
     // Names, limits, directories, options.

@@ -46,9 +46,12 @@ COMMAND replaces \"args\" (and drops \"exec_path\"/\"exec_file\").
     any mount flag        -> newns; and, when the spec has neither \"pivot_root\" nor \"mounts\" \
 of its own, a fresh root: a new empty directory in $TMPDIR (mode 0700, created before the \
 start and removed right after it) becomes \"pivot_root\". The helper mounts a tmpfs there, \
-makes the mounts inside it, pivots into it and remounts it read-only, so the program sees \
-only what the flags put there. DST is then a path inside the new root.
+makes the mounts inside it, pivots into it and remounts it read-only (unless \
+--writable-root), so the program sees only what the flags put there. DST is then a path \
+inside the new root. Each mount flag adds one mount operation to \"mounts\" (a \"type\"d \
+entry: docs/json.md), in command-line order; --size and --perms change the next one.
     --proc                -> newpid (a fresh proc shows only the sandbox's processes)
+    --mqueue              -> newipc
     --init                -> newpid
     --hostname/--domainname -> newuts
     any namespace, as an ordinary user -> newuser (the kernel requires one)
@@ -186,20 +189,25 @@ pub struct Cli {
     // ---------------------------------------------------------------------------------------
     // Filesystem
     // ---------------------------------------------------------------------------------------
-    /// Bind SRC (a host path) at DST, writable: "bind", "nosuid", "private", "rec". A file SRC
-    /// gets a file target. DST `/` binds each entry of SRC at `/NAME` instead (the new root
-    /// itself stays the helper's read-only tmpfs), so `--ro-bind / /` shows the host's tree.
+    /// Bind SRC (a host path) at DST, writable ("type": "bind"): recursive, nosuid, nodev. A
+    /// file SRC gets a file target. DST `/` binds each entry of SRC at `/NAME` instead (the
+    /// new root itself stays the helper's tmpfs), so `--ro-bind / /` shows the host's tree.
     #[arg(long, num_args = 2, value_names = ["SRC", "DST"], action = ArgAction::Append,
           help_heading = FS)]
     pub bind: Vec<String>,
 
-    /// Bind SRC at DST read-only (as --bind, plus "rdonly": the helper remounts it read-only,
-    /// so writes fail with EROFS).
+    /// Bind SRC at DST read-only, and every mount below it too ("readonly"): writes fail with
+    /// EROFS.
     #[arg(long, num_args = 2, value_names = ["SRC", "DST"], action = ArgAction::Append,
           help_heading = FS)]
     pub ro_bind: Vec<String>,
 
-    /// As --bind, but skipped when SRC does not exist.
+    /// Bind SRC at DST with device nodes usable ("dev": binds are nodev otherwise).
+    #[arg(long, num_args = 2, value_names = ["SRC", "DST"], action = ArgAction::Append,
+          help_heading = FS)]
+    pub dev_bind: Vec<String>,
+
+    /// As --bind, but skipped when SRC does not exist ("optional").
     #[arg(long, num_args = 2, value_names = ["SRC", "DST"], action = ArgAction::Append,
           help_heading = FS)]
     pub bind_try: Vec<String>,
@@ -209,24 +217,94 @@ pub struct Cli {
           help_heading = FS)]
     pub ro_bind_try: Vec<String>,
 
-    /// A fresh tmpfs at DST ("nosuid", "nodev", "noatime"; mode 1777, size the kernel's
-    /// default: half of RAM). Use --spec for other tmpfs options.
+    /// As --dev-bind, but skipped when SRC does not exist.
+    #[arg(long, num_args = 2, value_names = ["SRC", "DST"], action = ArgAction::Append,
+          help_heading = FS)]
+    pub dev_bind_try: Vec<String>,
+
+    /// Bind what FD (an fd of forkexec-run, e.g. `3<dir` in the shell) is open on at DST,
+    /// writable ("source_fd").
+    #[arg(long, num_args = 2, value_names = ["FD", "DST"], action = ArgAction::Append,
+          help_heading = FS)]
+    pub bind_fd: Vec<String>,
+
+    /// As --bind-fd, read-only.
+    #[arg(long, num_args = 2, value_names = ["FD", "DST"], action = ArgAction::Append,
+          help_heading = FS)]
+    pub ro_bind_fd: Vec<String>,
+
+    /// A fresh tmpfs at DST ("type": "tmpfs"; nosuid, nodev), mode 1777 unless --perms, the
+    /// kernel's default size (half of RAM) unless --size.
     #[arg(long, value_name = "DST", action = ArgAction::Append,
           help_heading = FS)]
     pub tmpfs: Vec<String>,
 
-    /// A fresh, read-only proc at DST ("nosuid", "nodev", "noexec", "rdonly"); implies
-    /// --unshare-pid, so it shows only the sandbox's processes.
+    /// The size of the next --tmpfs: bytes, or a number with k, m or g (1024-based: 64m).
+    #[arg(long, value_name = "BYTES", action = ArgAction::Append,
+          help_heading = FS)]
+    pub size: Vec<String>,
+
+    /// The mode (octal, e.g. 0700 or 1777) of the next --tmpfs, --dir, --file or
+    /// --write-file.
+    #[arg(long, value_name = "OCTAL", action = ArgAction::Append,
+          help_heading = FS)]
+    pub perms: Vec<String>,
+
+    /// A fresh proc at DST ("type": "proc"; nosuid, nodev, noexec), then made read-only
+    /// ("remount_ro"); implies --unshare-pid, so it shows only the sandbox's processes.
     #[arg(long, value_name = "DST", action = ArgAction::Append,
           help_heading = FS)]
     pub proc: Vec<String>,
 
-    /// A minimal /dev at DST: a tmpfs (mode 0755, "nosuid", "nodev", "noexec") with the host's
-    /// null, zero, full, random, urandom and tty bound onto files in it, and nothing else (no
-    /// fd/stdin/stdout/stderr symlinks, pts, ptmx or shm: add --tmpfs DST/shm for shm).
+    /// A minimal /dev at DST ("type": "dev"): null, zero, full, random, urandom and tty from
+    /// the host, a new devpts at pts with ptmx, shm (tmpfs, 1777), and the fd, stdin, stdout
+    /// and stderr links to /proc/self/fd.
     #[arg(long, value_name = "DST", action = ArgAction::Append,
           help_heading = FS)]
     pub dev: Vec<String>,
+
+    /// A fresh mqueue file system at DST ("type": "mqueue"); implies --unshare-ipc.
+    #[arg(long, value_name = "DST", action = ArgAction::Append,
+          help_heading = FS)]
+    pub mqueue: Vec<String>,
+
+    /// A directory at DST ("type": "dir"), mode 0755 unless --perms.
+    #[arg(long, value_name = "DST", action = ArgAction::Append,
+          help_heading = FS)]
+    pub dir: Vec<String>,
+
+    /// A symlink at DST whose text is SRC ("type": "symlink"), e.g. --symlink usr/bin /bin.
+    #[arg(long, num_args = 2, value_names = ["SRC", "DST"], action = ArgAction::Append,
+          help_heading = FS)]
+    pub symlink: Vec<String>,
+
+    /// A file at DST holding what FD (an fd of forkexec-run, e.g. `3<file` in the shell)
+    /// holds, read to its end ("content_fd"); mode 0644 unless --perms.
+    #[arg(long, num_args = 2, value_names = ["FD", "DST"], action = ArgAction::Append,
+          help_heading = FS)]
+    pub file: Vec<String>,
+
+    /// A file at DST holding CONTENT ("content"), as given (add a newline yourself); mode
+    /// 0644 unless --perms.
+    #[arg(long, num_args = 2, value_names = ["DST", "CONTENT"], action = ArgAction::Append,
+          help_heading = FS)]
+    pub write_file: Vec<String>,
+
+    /// Make the mount at DST, and every mount below it, read-only ("type": "remount_ro").
+    #[arg(long, value_name = "DST", action = ArgAction::Append,
+          help_heading = FS)]
+    pub remount_ro: Vec<String>,
+
+    /// Hide DST under an empty read-only directory (or file) ("type": "mask"), e.g.
+    /// --mask /proc/kcore.
+    #[arg(long, value_name = "DST", action = ArgAction::Append,
+          help_heading = FS)]
+    pub mask: Vec<String>,
+
+    /// Leave the new root writable ("writable_root"); by default it is read-only outside the
+    /// writable mounts. Brings a fresh root like a mount flag.
+    #[arg(long, help_heading = FS)]
+    pub writable_root: bool,
 
     /// Working directory of the program ("work_dir"; inside the new root when there is one).
     #[arg(long, value_name = "DIR", help_heading = PROC)]

@@ -5,7 +5,7 @@
 //! location: the mount's target, the rlimit's resource, the program, the directory…
 //! (`mount(3) /data: no such file or directory`).
 
-use forkexec_client::{ChildError, Error, Location, Spec};
+use forkexec_client::{ChildError, Error, Location, MountEntry, Spec};
 
 use crate::Fail;
 
@@ -14,7 +14,17 @@ fn subject(e: &ChildError, spec: &Spec) -> Option<String> {
     let index = e.index() as usize;
     let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_string());
     match e.location()? {
-        Location::Mount | Location::MountMkdir => spec.mounts.get(index).map(|m| m.target.clone()),
+        Location::Mount | Location::MountMkdir | Location::MountPath => {
+            spec.mounts.get(index).map(|m| m.target().to_string())
+        }
+        // What could not be opened or read: a bind's source, a file's content fd.
+        Location::MountSource => match spec.mounts.get(index)? {
+            MountEntry::Op(op) => match op.fd() {
+                Some(fd) => Some(format!("fd {fd}")),
+                None => nonempty(&op.source),
+            },
+            MountEntry::Raw(m) => nonempty(&m.source),
+        },
         Location::SetRlimit => spec
             .rlimits
             .get(index)
@@ -76,13 +86,15 @@ pub fn failure(e: &Error, spec: &Spec) -> Fail {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use forkexec_client::{Mount, Resource, Rlimit};
+    use forkexec_client::{Mount, MountOp, Resource, Rlimit};
 
     fn spec() -> Spec {
         let mut s = Spec::new(["/bin/prog"]);
         s.mounts = vec![
-            Mount::tmpfs("/tmp", ""),
-            Mount::bind("/nonexistent", "/data", true),
+            Mount::tmpfs("/tmp", "").into(),
+            Mount::bind("/nonexistent", "/data", true).into(),
+            MountOp::ro_bind("/missing", "/m").into(),
+            MountOp::file_from_fd(7, "/etc/f").into(),
         ];
         s.rlimits = vec![Rlimit::new(Resource::Nofile, 1, 1)];
         s
@@ -114,6 +126,22 @@ mod tests {
         assert_eq!(
             child_line(&odd, &spec()),
             "mount(9): no such file or directory"
+        );
+        // Mount operations: the target for mount(path), the source for mount(source).
+        let path = ChildError::new(Location::MountPath as u32, libc::EXDEV, 2, 0);
+        assert_eq!(
+            child_line(&path, &spec()),
+            "mount(path)(2) /m: invalid cross-device link"
+        );
+        let source = ChildError::new(Location::MountSource as u32, enoent, 2, 0);
+        assert_eq!(
+            child_line(&source, &spec()),
+            "mount(source)(2) /missing: no such file or directory"
+        );
+        let fd = ChildError::new(Location::MountSource as u32, libc::EBADF, 3, 0);
+        assert_eq!(
+            child_line(&fd, &spec()),
+            "mount(source)(3) fd 7: bad file descriptor"
         );
         let other = ChildError::new(Location::SetUid as u32, libc::EPERM, 0, 0);
         assert_eq!(

@@ -31,7 +31,7 @@ fn main() {
     for dir in ["/bin", "/lib", "/lib64"] {
         // On merged-/usr systems these are symlinks into /usr: bind what they point to.
         if Path::new(dir).exists() {
-            spec.mounts.push(Mount::bind(dir, dir, true));
+            spec.mounts.push(Mount::bind(dir, dir, true).into());
         }
     }
     let root = std::env::temp_dir().join(format!("forkexec-demo-{}", std::process::id()));

@@ -16,7 +16,7 @@
 //! | 7 | WORK_DIR | `work_dir` is not empty |
 //! | 8 | SECCOMP | `seccomp` is set (an empty filter is written, and refused) |
 //! | 9 | CLONE_FLAGS | at least one namespace (the OR of them) |
-//! | 10 | MOUNT × n | once per `mounts` entry, in order |
+//! | 10 | MOUNT / MOUNT_OP × n | once per `mounts` entry, in order: MOUNT for a raw [`Mount`], MOUNT_OP for a [`MountOp`](crate::MountOp) |
 //! | 11 | PIVOT_ROOT | `pivot_root` is not empty |
 //! | 12 | HOST_NAME | `host_name` is not empty |
 //! | 13 | DOMAIN_NAME | `domain_name` is not empty |
@@ -29,7 +29,9 @@
 //! | 20 | CGROUP_FD | `cgroup_fd` is set |
 //!
 //! All records carry record flags 0. Negative fds are written as their two's complement
-//! `u32` and so refused by the decoder (`fd out of range`), except -1 inside FILES.
+//! `u32` and so refused by the decoder (`fd out of range`), except -1 inside FILES (and a
+//! MOUNT_OP's fd field, where -1 means none; a negative fd of a [`MountOp`](crate::MountOp) is refused
+//! before encoding).
 
 use std::fmt;
 
@@ -38,7 +40,7 @@ use forkexec_spec::layout::{self, cred_flag, mount_opt, opt, record};
 use forkexec_spec::SpecError;
 
 use crate::names::{MountFlag, Namespace};
-use crate::spec::{IdMap, Mount, Spec};
+use crate::spec::{IdMap, Mount, MountEntry, Spec};
 
 /// Why a spec was not encoded: the helper would refuse it, so no helper is spawned.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +49,14 @@ pub enum EncodeError {
     Nul {
         /// The JSON key path of the string, e.g. `args[1]` or `mounts[0].target`.
         field: String,
+    },
+    /// A mount operation's fields do not fit its kind ([`MountOp::check`](crate::MountOp::check)), e.g. a `mode` on
+    /// a bind, or a bind with both `source` and `source_fd`.
+    Invalid {
+        /// The entry, e.g. `mounts[2]`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// The helper's decoder refuses the encoded bytes.
     Refused {
@@ -62,7 +72,7 @@ impl EncodeError {
     pub fn spec_error(&self) -> Option<SpecError> {
         match self {
             EncodeError::Refused { error, .. } => Some(*error),
-            EncodeError::Nul { .. } => None,
+            EncodeError::Nul { .. } | EncodeError::Invalid { .. } => None,
         }
     }
 
@@ -79,6 +89,7 @@ impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EncodeError::Nul { field } => write!(f, "spec: {field} contains a NUL byte"),
+            EncodeError::Invalid { field, reason } => write!(f, "spec: {field}: {reason}"),
             EncodeError::Refused { error, record } => write!(f, "spec: {error} ({record})"),
         }
     }
@@ -110,6 +121,7 @@ impl Spec {
     /// maps) are checked by [`crate::Runner::start`], not here.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         self.check_nul()?;
+        self.check_mount_ops()?;
         let mut w = Writer::new(VecSink(Vec::with_capacity(self.size_hint())));
         w.args(self.args.iter().map(|s| s.as_bytes()));
         if !self.env.is_empty() {
@@ -137,15 +149,27 @@ impl Spec {
         if clone_flags != 0 {
             w.clone_flags(clone_flags);
         }
-        for m in &self.mounts {
-            w.mount(
-                m.flags.iter().fold(0, |acc, f| acc | MountFlag::value(*f)),
-                mount_options(m),
-                m.source.as_bytes(),
-                m.target.as_bytes(),
-                m.fstype.as_bytes(),
-                m.data.as_bytes(),
-            );
+        for entry in &self.mounts {
+            match entry {
+                MountEntry::Raw(m) => w.mount(
+                    m.flags.iter().fold(0, |acc, f| acc | MountFlag::value(*f)),
+                    mount_options(m),
+                    m.source.as_bytes(),
+                    m.target.as_bytes(),
+                    m.fstype.as_bytes(),
+                    m.data.as_bytes(),
+                ),
+                MountEntry::Op(op) => w.mount_op(
+                    op.kind.value(),
+                    op.flag_bits(),
+                    op.mode,
+                    op.size,
+                    op.fd().unwrap_or(-1),
+                    op.source.as_bytes(),
+                    op.target.as_bytes(),
+                    &op.content,
+                ),
+            }
         }
         if !self.pivot_root.is_empty() {
             w.pivot_root(self.pivot_root.as_bytes());
@@ -216,6 +240,7 @@ impl Spec {
             (self.detach, opt::DETACH),
             (self.init, opt::INIT),
             (self.die_with_parent, opt::DIE_WITH_PARENT),
+            (self.writable_root, opt::WRITABLE_ROOT),
         ]
         .iter()
         .filter(|(on, _)| *on)
@@ -242,15 +267,33 @@ impl Spec {
         if let Some((key, _)) = singles.iter().find(|(_, s)| has_nul(s)) {
             return nul((*key).to_owned());
         }
-        for (i, m) in self.mounts.iter().enumerate() {
-            let fields = [
-                ("source", &m.source),
-                ("target", &m.target),
-                ("fstype", &m.fstype),
-                ("data", &m.data),
-            ];
+        for (i, entry) in self.mounts.iter().enumerate() {
+            let fields = match entry {
+                MountEntry::Raw(m) => vec![
+                    ("source", &m.source),
+                    ("target", &m.target),
+                    ("fstype", &m.fstype),
+                    ("data", &m.data),
+                ],
+                // A file's content is the rest of the record: NUL bytes are fine there.
+                MountEntry::Op(op) => vec![("source", &op.source), ("target", &op.target)],
+            };
             if let Some((key, _)) = fields.iter().find(|(_, s)| has_nul(s)) {
                 return nul(format!("mounts[{i}].{key}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a mount operation whose fields do not fit its kind ([`MountOp::check`](crate::MountOp::check)), with
+    /// the reason, before the decoder would refuse it with only a fault and an offset.
+    fn check_mount_ops(&self) -> Result<(), EncodeError> {
+        for (i, entry) in self.mounts.iter().enumerate() {
+            if let MountEntry::Op(op) = entry {
+                op.check().map_err(|reason| EncodeError::Invalid {
+                    field: format!("mounts[{i}]"),
+                    reason,
+                })?;
             }
         }
         Ok(())
@@ -262,6 +305,12 @@ impl Spec {
         256 + strings(&self.args)
             + strings(&self.env)
             + self.mounts.len() * 128
+            + self
+                .mounts
+                .iter()
+                .filter_map(MountEntry::as_op)
+                .map(|op| op.content.len())
+                .sum::<usize>()
             + self
                 .seccomp
                 .as_ref()
@@ -309,17 +358,57 @@ pub(crate) fn record_at(bytes: &[u8], offset: usize) -> String {
             return match ty {
                 record::RLIMIT => format!("rlimits[{rlimits}]"),
                 record::MOUNT => format!("mounts[{mounts}]"),
+                record::MOUNT_OP => {
+                    let payload = bytes.get(at + layout::RECORD_HEADER_LEN..end);
+                    match payload.and_then(|p| mount_op_field(p, offset.checked_sub(at + 8)?)) {
+                        Some(key) => format!("mounts[{mounts}].{key}"),
+                        None => format!("mounts[{mounts}]"),
+                    }
+                }
                 _ => record::name(ty).to_owned(),
             };
         }
         match ty {
             record::RLIMIT => rlimits += 1,
-            record::MOUNT => mounts += 1,
+            record::MOUNT | record::MOUNT_OP => mounts += 1,
             _ => {}
         }
         at = end;
     }
     "end of spec".to_owned()
+}
+
+/// The JSON key of a MOUNT_OP payload's byte `at` (`type`, `mode`, `size`, `source_fd` or
+/// `content_fd`, `source`, `target`, `content`); `None` for the flag bits, which are several
+/// keys.
+fn mount_op_field(p: &[u8], at: usize) -> Option<&'static str> {
+    let fixed = layout::MOUNT_OP_FIXED_LEN;
+    match at {
+        0..=1 => return Some("type"),
+        2..=3 => return None,
+        4..=7 => return Some("mode"),
+        8..=15 => return Some("size"),
+        16..=19 => {
+            let kind = u16::from_le_bytes([*p.first()?, *p.get(1)?]);
+            return Some(if kind == layout::mount_kind::FILE {
+                "content_fd"
+            } else {
+                "source_fd"
+            });
+        }
+        _ => {}
+    }
+    let rest = p.get(fixed..)?;
+    let source_end = fixed + rest.iter().position(|&b| b == 0)?;
+    if at <= source_end {
+        return Some("source");
+    }
+    let target_end = source_end + 1 + p.get(source_end + 1..)?.iter().position(|&b| b == 0)?;
+    Some(if at <= target_end {
+        "target"
+    } else {
+        "content"
+    })
 }
 
 #[cfg(test)]

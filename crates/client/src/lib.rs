@@ -6,8 +6,10 @@
 //! the same fields, [`Runner::start`] returning the running [`Process`] or a [`ChildError`]
 //! such as `mount(3): operation not permitted`, a sync callback, and `wait` with rusage.
 //!
-//! - [`spec`]: the owned [`Spec`] and its JSON form ([`Spec::from_json`], [`Spec::to_json`]).
-//! - [`names`]: [`Namespace`], [`MountFlag`] and [`Resource`], the names used in JSON.
+//! - [`spec`]: the owned [`Spec`] and its JSON form ([`Spec::from_json`], [`Spec::to_json`]);
+//!   its `mounts` are raw [`Mount`]s and [`MountOp`]s ([`MountEntry`]).
+//! - [`names`]: [`Namespace`], [`MountFlag`], [`MountKind`] and [`Resource`], the names used
+//!   in JSON.
 //! - [`encode`]: [`Spec::encode`] to wire bytes, validated by the helper's own decoder.
 //! - [`runner`]: [`Runner`], the builder, `start` and (in its docs) the status protocol.
 //! - [`helper`]: where the helper binary is looked for ([`find_helper`]).
@@ -28,7 +30,10 @@ pub use encode::EncodeError;
 pub use error::{BoxError, ChildError, Error};
 pub use forkexec_spec::{Fault, Location, SpecError};
 pub use helper::{find_helper, HELPER_ENV, HELPER_NAME};
-pub use names::{MountFlag, Named, Namespace, Resource, UnknownName};
+pub use names::{MountFlag, MountKind, Named, Namespace, Resource, UnknownName};
 pub use process::{Process, Rusage, WaitStatus};
 pub use runner::{Runner, SyncFunc};
-pub use spec::{Credential, IdMap, JsonError, Mount, Rlimit, SockFilter, Spec, RLIM_INFINITY};
+pub use spec::{
+    Credential, IdMap, JsonError, Mount, MountEntry, MountOp, Rlimit, SockFilter, Spec,
+    RLIM_INFINITY,
+};

@@ -1,4 +1,5 @@
-//! The named constants of the JSON form: namespaces, mount flags and rlimit resources.
+//! The named constants of the JSON form: namespaces, mount flags, mount operation types and
+//! rlimit resources.
 //!
 //! Each is an enum with a fixed name table, so a spec written by hand reads `"newns"` or
 //! `"nofile"` rather than magic numbers, and a typo is an error that lists every valid name
@@ -8,7 +9,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::str::FromStr;
 
-use forkexec_spec::layout::ns;
+use forkexec_spec::layout::{mount_kind, ns};
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -240,6 +241,44 @@ named! {
         Nice = libc::RLIMIT_NICE => "nice",
         Rtprio = libc::RLIMIT_RTPRIO => "rtprio",
         Rttime = libc::RLIMIT_RTTIME => "rttime",
+    }
+}
+
+named! {
+    /// The kind of a mount operation ([`crate::MountOp`]): its JSON `"type"`.
+    pub enum MountKind: u16, "mount type" {
+        /// Recursive bind of a path or an fd (`source` / `source_fd`).
+        Bind = mount_kind::BIND => "bind",
+        /// A new tmpfs (`size`, `mode`).
+        Tmpfs = mount_kind::TMPFS => "tmpfs",
+        /// A new proc of the target's pid namespace.
+        Proc = mount_kind::PROC => "proc",
+        /// A minimal `/dev`.
+        Dev = mount_kind::DEV => "dev",
+        /// A new mqueue file system of the target's ipc namespace.
+        Mqueue = mount_kind::MQUEUE => "mqueue",
+        /// A directory (`mode`).
+        Dir = mount_kind::DIR => "dir",
+        /// A symlink whose text is `source`.
+        Symlink = mount_kind::SYMLINK => "symlink",
+        /// A file (`mode`) holding `content` or what `content_fd` holds.
+        File = mount_kind::FILE => "file",
+        /// Make the mount at the target, and every mount below it, read-only.
+        RemountRo = mount_kind::REMOUNT_RO => "remount_ro",
+        /// Hide the target under an empty read-only directory or file.
+        Mask = mount_kind::MASK => "mask",
+    }
+}
+
+impl MountKind {
+    /// The mode an operation of this kind gets unless told otherwise: 0755 for a tmpfs or a
+    /// directory, 0644 for a file, 0 (none) for the kinds that take no mode.
+    pub const fn default_mode(self) -> u32 {
+        match self {
+            MountKind::Tmpfs | MountKind::Dir => 0o755,
+            MountKind::File => 0o644,
+            _ => 0,
+        }
     }
 }
 

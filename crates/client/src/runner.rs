@@ -5,9 +5,13 @@
 //! 1. The spec is encoded and checked by the helper's own decoder (so a bad spec fails here,
 //!    before any process exists).
 //! 2. A close-on-exec `socketpair` is made; the helper is spawned with `--spec-fd N`, where
-//!    `N` is its end. Between fork and exec only that end, the `files`, `exec_file` and
-//!    `status_fd` lose close-on-exec, so they reach the helper with their numbers while
-//!    processes spawned concurrently by other threads inherit none of them.
+//!    `N` is its end. Between fork and exec only that end, the `files`, `exec_file`,
+//!    `status_fd`, `cgroup_fd` and the mount operations' fds (`source_fd`, `content_fd`) lose
+//!    close-on-exec, so they reach the helper with their numbers while processes spawned
+//!    concurrently by other threads inherit none of them. A mount operation's fd that the
+//!    target's fd table would replace (`fd < files.len()` and `files[fd] != fd`: the helper
+//!    uses it after setting up that table, and refuses it) is first duplicated to a free
+//!    number at or above `files.len()`, and the helper is given the copy's number.
 //! 3. The whole spec is written to the socket, then 32-byte status records are read until
 //!    end of stream: an **error** record fails the start; a **sync** record calls the sync
 //!    callback and answers with one byte; a **pid** record names the target. End of stream
@@ -40,7 +44,7 @@
 
 use std::fmt;
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Command;
@@ -52,7 +56,7 @@ use crate::error::{BoxError, Error};
 use crate::helper::find_helper;
 use crate::names::{Namespace, Resource};
 use crate::process::Process;
-use crate::spec::{Credential, IdMap, Mount, Rlimit, SockFilter, Spec};
+use crate::spec::{Credential, IdMap, MountEntry, Rlimit, SockFilter, Spec};
 use crate::status::{helper_error, Spawned, Stream};
 use crate::sys;
 
@@ -134,15 +138,23 @@ impl Runner {
         self
     }
 
-    /// Adds a mount (needs [`Namespace::NewNs`]).
-    pub fn mount(mut self, mount: Mount) -> Self {
-        self.spec.mounts.push(mount);
+    /// Adds a mount: a raw [`Mount`](crate::Mount) or a [`MountOp`](crate::MountOp) (needs
+    /// [`Namespace::NewNs`]).
+    pub fn mount(mut self, mount: impl Into<MountEntry>) -> Self {
+        self.spec.mounts.push(mount.into());
         self
     }
 
-    /// Adds mounts.
-    pub fn mounts(mut self, mounts: impl IntoIterator<Item = Mount>) -> Self {
-        self.spec.mounts.extend(mounts);
+    /// Adds mounts ([`Mount`](crate::Mount)s or [`MountOp`](crate::MountOp)s), in order.
+    pub fn mounts(mut self, mounts: impl IntoIterator<Item = impl Into<MountEntry>>) -> Self {
+        self.spec.mounts.extend(mounts.into_iter().map(Into::into));
+        self
+    }
+
+    /// Leave the new root writable (by default it is remounted read-only after
+    /// `pivot_root`). Needs [`Runner::pivot_root`].
+    pub fn writable_root(mut self, on: bool) -> Self {
+        self.spec.writable_root = on;
         self
     }
 
@@ -335,6 +347,9 @@ impl Runner {
                  does not read; answer it yourself or drop status_fd",
             )));
         }
+        // Copies of mount-operation fds the target's fd table would replace; they stay open
+        // until the helper is spawned.
+        let copies = remap_mount_fds(&mut self.spec).map_err(Error::Helper)?;
         let spec = self.spec.encode()?;
         let shape = shape_of(&spec)?;
         let path = self.find_helper().map_err(Error::Helper)?;
@@ -358,6 +373,7 @@ impl Runner {
         let mut helper = Spawned::new(child.id(), path);
         drop(child);
         drop(theirs);
+        drop(copies);
 
         let mut stream = Stream::new(ours, self.sync_func.take());
         stream.send(&spec, "writing the spec")?;
@@ -459,6 +475,64 @@ fn shape_of(spec: &[u8]) -> Result<Shape, EncodeError> {
         .map_err(|e| EncodeError::refused(spec, e))
 }
 
+/// The fds of mount operations (`mounts[i].source_fd` / `content_fd`), named.
+fn mount_op_fds(spec: &Spec) -> impl Iterator<Item = (String, RawFd)> + '_ {
+    spec.mounts.iter().enumerate().flat_map(|(i, entry)| {
+        let op = entry.as_op();
+        let source = op.and_then(|op| op.source_fd);
+        let content = op.and_then(|op| op.content_fd);
+        source
+            .map(|fd| (format!("mounts[{i}].source_fd"), fd))
+            .into_iter()
+            .chain(content.map(|fd| (format!("mounts[{i}].content_fd"), fd)))
+    })
+}
+
+fn not_open(field: &str, fd: RawFd) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("cannot pass {field} (fd {fd}): not an open fd of this process"),
+    )
+}
+
+/// The helper uses a mount operation's fd after it has set up the target's fd table, so it
+/// refuses one that the table replaces (`fd < files.len()` and `files[fd] != fd`). Such an fd
+/// is duplicated here to the lowest free number at or above `files.len()` (close-on-exec, so
+/// only this start's helper inherits it), and the spec is given the copy's number. The copies
+/// are returned, to be closed once the helper is spawned.
+fn remap_mount_fds(spec: &mut Spec) -> io::Result<Vec<OwnedFd>> {
+    let files = spec.files.clone();
+    let replaced = |fd: RawFd| fd >= 0 && (fd as usize) < files.len() && files[fd as usize] != fd;
+    let mut copies: Vec<(RawFd, OwnedFd)> = Vec::new();
+    for (i, entry) in spec.mounts.iter_mut().enumerate() {
+        let MountEntry::Op(op) = entry else {
+            continue;
+        };
+        for (key, slot) in [
+            ("source_fd", &mut op.source_fd),
+            ("content_fd", &mut op.content_fd),
+        ] {
+            let Some(fd) = slot.filter(|&fd| replaced(fd)) else {
+                continue;
+            };
+            let copy = match copies.iter().find(|(old, _)| *old == fd) {
+                Some((_, copy)) => copy.as_raw_fd(),
+                None => {
+                    if !sys::fd_is_open(fd) {
+                        return Err(not_open(&format!("mounts[{i}].{key}"), fd));
+                    }
+                    let copy = sys::dup_at_least(fd, files.len() as RawFd)?;
+                    let raw = copy.as_raw_fd();
+                    copies.push((fd, copy));
+                    raw
+                }
+            };
+            *slot = Some(copy);
+        }
+    }
+    Ok(copies.into_iter().map(|(_, copy)| copy).collect())
+}
+
 /// The fds of this process the helper must inherit with their numbers, checked to be open
 /// (a closed one would otherwise surface as a bare EBADF from the spawn).
 fn inherited_fds(spec: &Spec) -> io::Result<Vec<RawFd>> {
@@ -468,18 +542,100 @@ fn inherited_fds(spec: &Spec) -> io::Result<Vec<RawFd>> {
         .map(|(i, &fd)| (format!("files[{i}]"), fd))
         .chain(spec.exec_file.map(|fd| ("exec_file".to_owned(), fd)))
         .chain(spec.status_fd.map(|fd| ("status_fd".to_owned(), fd)))
-        .chain(spec.cgroup_fd.map(|fd| ("cgroup_fd".to_owned(), fd)));
+        .chain(spec.cgroup_fd.map(|fd| ("cgroup_fd".to_owned(), fd)))
+        .chain(mount_op_fds(spec));
     let mut fds = Vec::new();
     for (field, fd) in named {
         if !sys::fd_is_open(fd) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("cannot pass {field} (fd {fd}): not an open fd of this process"),
-            ));
+            return Err(not_open(&field, fd));
         }
         fds.push(fd);
     }
     fds.sort_unstable();
     fds.dedup();
     Ok(fds)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs::File;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
+
+    use super::*;
+    use crate::spec::MountOp;
+
+    fn inode(fd: RawFd) -> (u64, u64) {
+        let m = std::fs::metadata(format!("/proc/self/fd/{fd}")).unwrap();
+        (m.dev(), m.ino())
+    }
+
+    /// A mount operation's fd that `files` would replace is handed over as a copy above the
+    /// table; fds the table keeps (or does not reach) are passed as they are.
+    #[test]
+    fn mount_op_fds_the_table_replaces_are_copied_above_it() {
+        let dir = File::open("/").unwrap();
+        let file = File::open("/proc/self/status").unwrap();
+        let (d, f) = (dir.as_raw_fd(), file.as_raw_fd());
+        // files[d] is 0, so d would be replaced; files[f] = f keeps f (f < d or not).
+        let len = d.max(f) as usize + 1;
+        let files: Vec<RawFd> = (0..len as RawFd)
+            .map(|i| if i == d { 0 } else { i })
+            .collect();
+        let mut spec = Spec {
+            files,
+            mounts: vec![
+                MountOp::bind_fd(d, "/a").into(),
+                MountOp::file_from_fd(f, "/b").into(),
+                MountOp::bind_fd(d, "/c").read_only().into(),
+            ],
+            ..Spec::new(["/bin/true"])
+        };
+        let copies = remap_mount_fds(&mut spec).unwrap();
+        assert_eq!(copies.len(), 1, "one copy for the two uses of fd {d}");
+        let copy = copies[0].as_raw_fd();
+        assert!(copy as usize >= len, "{copy} is above the table");
+        assert_eq!(inode(copy), inode(d));
+        let fds: Vec<_> = spec
+            .mounts
+            .iter()
+            .map(|m| m.as_op().unwrap().fd())
+            .collect();
+        assert_eq!(fds, [Some(copy), Some(f), Some(copy)]);
+        // The decoder now takes it, and start would pass the copy.
+        let mut named: Vec<_> = mount_op_fds(&spec).collect();
+        named.sort();
+        assert_eq!(
+            named,
+            [
+                ("mounts[0].source_fd".to_owned(), copy),
+                ("mounts[1].content_fd".to_owned(), f),
+                ("mounts[2].source_fd".to_owned(), copy),
+            ]
+        );
+        spec.clone_flags = vec![crate::Namespace::NewNs];
+        spec.encode().unwrap();
+        assert!(inherited_fds(&spec).unwrap().contains(&copy));
+
+        // A closed fd is named.
+        let mut spec = Spec {
+            files: vec![0, 1, 2, 0],
+            mounts: vec![MountOp::bind_fd(3, "/a").into()],
+            ..Spec::new(["/bin/true"])
+        };
+        if !sys::fd_is_open(3) {
+            let e = remap_mount_fds(&mut spec).unwrap_err();
+            assert!(e.to_string().contains("mounts[0].source_fd (fd 3)"), "{e}");
+        }
+        let spec = Spec {
+            mounts: vec![MountOp::file_from_fd(1 << 19, "/a").into()],
+            ..Spec::new(["/bin/true"])
+        };
+        let e = inherited_fds(&spec).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("cannot pass mounts[0].content_fd (fd 524288): not an open fd"),
+            "{e}"
+        );
+    }
 }

@@ -9,10 +9,13 @@
 //! `host_name` and `domain_name` mean "not set", as in go-sandbox.
 
 use std::fmt;
+use std::os::fd::RawFd;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::names::{MountFlag, Namespace, Resource};
+use crate::names::{MountFlag, MountKind, Namespace, Resource};
 
 /// `RLIM_INFINITY`: no limit. Written `"infinity"` in JSON, where numbers this large lose
 /// precision in many parsers.
@@ -56,13 +59,18 @@ pub struct Spec {
     /// Namespaces to unshare.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub clone_flags: Vec<Namespace>,
-    /// Mounts, in order, in the new mount namespace (needs `newns`).
+    /// Mounts, in order, in the new mount namespace (needs `newns`): raw go-sandbox mounts
+    /// ([`Mount`]) and mount operations ([`MountOp`]), in one list (one index space).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub mounts: Vec<Mount>,
+    pub mounts: Vec<MountEntry>,
     /// Absolute path of the new root: a tmpfs is mounted there, `mounts` are made relative
     /// to it, then `pivot_root` and a read-only remount (go-sandbox's `PivotRoot`).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub pivot_root: String,
+    /// Leave the new root writable after `pivot_root` instead of remounting it read-only
+    /// (needs `pivot_root`).
+    #[serde(skip_serializing_if = "is_false")]
+    pub writable_root: bool,
     /// Host name in the new UTS namespace (needs `newuts`).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub host_name: String,
@@ -146,6 +154,7 @@ impl Default for Spec {
             clone_flags: Vec::new(),
             mounts: Vec::new(),
             pivot_root: String::new(),
+            writable_root: false,
             host_name: String::new(),
             domain_name: String::new(),
             uid_mappings: Vec::new(),
@@ -433,6 +442,750 @@ impl Mount {
     pub fn file(mut self, file: bool) -> Self {
         self.file = file;
         self
+    }
+}
+
+/// One entry of [`Spec::mounts`]: a raw go-sandbox mount or a mount operation. Both share one
+/// list and one index space (an error record's mount index is the position in this list).
+///
+/// In JSON an entry with a `"type"` key is a [`MountOp`], one without is a [`Mount`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MountEntry {
+    /// A raw `mount(2)` call as go-sandbox describes it (MOUNT record).
+    Raw(Mount),
+    /// A mount operation (MOUNT_OP record).
+    Op(MountOp),
+}
+
+impl From<Mount> for MountEntry {
+    fn from(m: Mount) -> Self {
+        MountEntry::Raw(m)
+    }
+}
+
+impl From<MountOp> for MountEntry {
+    fn from(op: MountOp) -> Self {
+        MountEntry::Op(op)
+    }
+}
+
+impl MountEntry {
+    /// Where the entry mounts (or what it changes).
+    pub fn target(&self) -> &str {
+        match self {
+            MountEntry::Raw(m) => &m.target,
+            MountEntry::Op(op) => &op.target,
+        }
+    }
+    /// The raw mount, if this is one.
+    pub fn as_raw(&self) -> Option<&Mount> {
+        match self {
+            MountEntry::Raw(m) => Some(m),
+            MountEntry::Op(_) => None,
+        }
+    }
+    /// The mount operation, if this is one.
+    pub fn as_op(&self) -> Option<&MountOp> {
+        match self {
+            MountEntry::Op(op) => Some(op),
+            MountEntry::Raw(_) => None,
+        }
+    }
+}
+
+/// A mount operation: one of the common mounts ([`MountKind`]) with the safe flags chosen by
+/// the helper, so no `MS_*` flag is crafted by hand. The target is an absolute path inside the
+/// new root (`pivot_root`, else `/`), resolved there without following a symlink out of it;
+/// missing parents (and a missing target) are created.
+///
+/// Build one with a constructor and the chainable modifiers:
+///
+/// ```
+/// use forkexec_client::MountOp;
+///
+/// let usr = MountOp::ro_bind("/usr", "/usr");
+/// let lib64 = MountOp::ro_bind("/lib64", "/lib64").optional();
+/// let tmp = MountOp::tmpfs("/tmp").size(64 << 20).mode(0o1777);
+/// let hostname = MountOp::file("/etc/hostname", "box\n");
+/// # let _ = (usr, lib64, tmp, hostname);
+/// ```
+///
+/// The fields are public, as in [`Mount`]; a field the kind does not take (a `mode` on a bind,
+/// say) is refused by [`Spec::encode`] ([`MountOp::check`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MountOp {
+    pub kind: MountKind,
+    /// bind: the host path to bind; symlink: the link's text. Empty for none.
+    pub source: String,
+    /// bind: an fd of the runtime (open on a file or directory) to bind instead of a path.
+    pub source_fd: Option<RawFd>,
+    /// Absolute path inside the new root.
+    pub target: String,
+    /// tmpfs, dir, file: the exact mode (permission bits, setuid, setgid, sticky); 0 for the
+    /// kinds that take none. The constructors set [`MountKind::default_mode`].
+    pub mode: u32,
+    /// tmpfs: its size in bytes (0: the kernel's default, half of RAM).
+    pub size: u64,
+    /// file: its content.
+    pub content: Vec<u8>,
+    /// file: an fd of the runtime whose content (read to its end) becomes the file's.
+    pub content_fd: Option<RawFd>,
+    /// bind, tmpfs: read-only (for a bind, every mount below it too).
+    pub readonly: bool,
+    /// bind: keep device nodes usable (a "dev-bind"; binds are `nodev` otherwise).
+    pub dev: bool,
+    /// bind: skip the operation when the source does not exist; mask: when the target does not.
+    pub optional: bool,
+}
+
+impl MountOp {
+    /// An operation of `kind` at `target`, with the kind's default mode and nothing else.
+    pub fn new(kind: MountKind, target: impl Into<String>) -> Self {
+        MountOp {
+            kind,
+            source: String::new(),
+            source_fd: None,
+            target: target.into(),
+            mode: kind.default_mode(),
+            size: 0,
+            content: Vec::new(),
+            content_fd: None,
+            readonly: false,
+            dev: false,
+            optional: false,
+        }
+    }
+
+    /// Recursive bind of the host path `source` at `target`: writable, `nosuid`, `nodev`.
+    pub fn bind(source: impl Into<String>, target: impl Into<String>) -> Self {
+        MountOp {
+            source: source.into(),
+            ..MountOp::new(MountKind::Bind, target)
+        }
+    }
+
+    /// [`MountOp::bind`], read-only, every mount below it too.
+    pub fn ro_bind(source: impl Into<String>, target: impl Into<String>) -> Self {
+        MountOp::bind(source, target).read_only()
+    }
+
+    /// [`MountOp::bind`] with device nodes usable (no `nodev`), as bubblewrap's `--dev-bind`.
+    pub fn dev_bind(source: impl Into<String>, target: impl Into<String>) -> Self {
+        MountOp {
+            dev: true,
+            ..MountOp::bind(source, target)
+        }
+    }
+
+    /// Recursive bind of what `fd` (an fd of this process) is open on, at `target`.
+    pub fn bind_fd(fd: RawFd, target: impl Into<String>) -> Self {
+        MountOp {
+            source_fd: Some(fd),
+            ..MountOp::new(MountKind::Bind, target)
+        }
+    }
+
+    /// A new tmpfs: mode 0755, the kernel's default size, `nosuid`, `nodev`.
+    pub fn tmpfs(target: impl Into<String>) -> Self {
+        MountOp::new(MountKind::Tmpfs, target)
+    }
+
+    /// A new proc (of the target's pid namespace): `nosuid`, `nodev`, `noexec`.
+    pub fn proc(target: impl Into<String>) -> Self {
+        MountOp::new(MountKind::Proc, target)
+    }
+
+    /// A minimal `/dev`: null, zero, full, random, urandom and tty from the host, a new
+    /// devpts at `pts` with `ptmx`, `shm` (a tmpfs, 1777), and `fd`, `stdin`, `stdout`,
+    /// `stderr` links to `/proc/self/fd`.
+    pub fn dev(target: impl Into<String>) -> Self {
+        MountOp::new(MountKind::Dev, target)
+    }
+
+    /// A new mqueue file system (of the target's ipc namespace).
+    pub fn mqueue(target: impl Into<String>) -> Self {
+        MountOp::new(MountKind::Mqueue, target)
+    }
+
+    /// A directory, mode 0755.
+    pub fn dir(target: impl Into<String>) -> Self {
+        MountOp::new(MountKind::Dir, target)
+    }
+
+    /// A symlink at `target` whose text is `link` (e.g. `symlink("usr/bin", "/bin")`).
+    pub fn symlink(link: impl Into<String>, target: impl Into<String>) -> Self {
+        MountOp {
+            source: link.into(),
+            ..MountOp::new(MountKind::Symlink, target)
+        }
+    }
+
+    /// A file holding `content`, mode 0644.
+    pub fn file(target: impl Into<String>, content: impl Into<Vec<u8>>) -> Self {
+        MountOp {
+            content: content.into(),
+            ..MountOp::new(MountKind::File, target)
+        }
+    }
+
+    /// A file holding what `fd` (an fd of this process) holds, read to its end; mode 0644.
+    pub fn file_from_fd(fd: RawFd, target: impl Into<String>) -> Self {
+        MountOp {
+            content_fd: Some(fd),
+            ..MountOp::new(MountKind::File, target)
+        }
+    }
+
+    /// Make the mount at `target`, and every mount below it, read-only.
+    pub fn remount_ro(target: impl Into<String>) -> Self {
+        MountOp::new(MountKind::RemountRo, target)
+    }
+
+    /// Hide `target`: an empty read-only directory (over a directory) or file (over anything
+    /// else) is mounted on it.
+    pub fn mask(target: impl Into<String>) -> Self {
+        MountOp::new(MountKind::Mask, target)
+    }
+
+    /// Read-only (bind, tmpfs).
+    pub fn read_only(mut self) -> Self {
+        self.readonly = true;
+        self
+    }
+
+    /// Skipped when the source (bind) or the target (mask) does not exist.
+    pub fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+
+    /// The exact mode (tmpfs, dir, file), e.g. `0o1777`.
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The size in bytes (tmpfs).
+    pub fn size(mut self, bytes: u64) -> Self {
+        self.size = bytes;
+        self
+    }
+
+    /// The MOUNT_OP flag bits ([`forkexec_spec::layout::mount_op`]).
+    pub fn flag_bits(&self) -> u16 {
+        use forkexec_spec::layout::mount_op as f;
+        [
+            (self.optional, f::OPTIONAL),
+            (self.readonly, f::READONLY),
+            (self.dev, f::DEV),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .fold(0, |acc, (_, bit)| acc | bit)
+    }
+
+    /// The operation's fd (`source_fd` or `content_fd`), if it has one.
+    pub fn fd(&self) -> Option<RawFd> {
+        self.source_fd.or(self.content_fd)
+    }
+
+    /// Whether the fields fit the kind: every field is one the kind takes, a bind has exactly
+    /// one of `source` and `source_fd`, a symlink has its text, a file at most one of
+    /// `content` and `content_fd`, fds are not negative, `mode` is at most 0o7777. The message
+    /// says what is wrong. (The target is checked by the helper's decoder: it must be an
+    /// absolute path.)
+    pub fn check(&self) -> Result<(), String> {
+        use MountKind::*;
+        let kind = self.kind;
+        let takes = |key: &str| kind_takes(kind, key);
+        let not_for = |key: &str| -> Result<(), String> {
+            Err(format!(
+                "`{key}` does not apply to a {kind} mount operation ({})",
+                takes_list(kind)
+            ))
+        };
+        for (on, key) in [
+            (self.readonly, "readonly"),
+            (self.dev, "dev"),
+            (self.optional, "optional"),
+            (self.mode != 0, "mode"),
+            (self.size != 0, "size"),
+            (self.source_fd.is_some(), "source_fd"),
+            (!self.content.is_empty(), "content"),
+            (self.content_fd.is_some(), "content_fd"),
+        ] {
+            if on && !takes(key) {
+                return not_for(key);
+            }
+        }
+        if self.mode > forkexec_spec::layout::limit::MODE {
+            return Err(format!("mode {:o} is above 7777", self.mode));
+        }
+        for (fd, key) in [
+            (self.source_fd, "source_fd"),
+            (self.content_fd, "content_fd"),
+        ] {
+            if let Some(fd) = fd.filter(|fd| *fd < 0) {
+                return Err(format!("`{key}` must be an fd (0 or more), not {fd}"));
+            }
+        }
+        match kind {
+            Bind => match (self.source.is_empty(), self.source_fd.is_some()) {
+                (true, false) => Err("a bind needs `source` or `source_fd`".to_owned()),
+                (false, true) => Err("a bind takes `source` or `source_fd`, not both".to_owned()),
+                _ => Ok(()),
+            },
+            Symlink if self.source.is_empty() => {
+                Err("a symlink needs `source` (the link's text)".to_owned())
+            }
+            Symlink => Ok(()),
+            _ if !self.source.is_empty() => not_for("source"),
+            File if !self.content.is_empty() && self.content_fd.is_some() => {
+                Err("a file takes `content` or `content_fd`, not both".to_owned())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The JSON keys of every mount operation.
+const OP_COMMON_KEYS: [&str; 2] = ["type", "target"];
+
+/// The JSON keys a kind takes besides `type` and `target`.
+fn kind_keys(kind: MountKind) -> &'static [&'static str] {
+    use MountKind::*;
+    match kind {
+        Bind => &["source", "source_fd", "readonly", "dev", "optional"],
+        Tmpfs => &["size", "mode", "readonly"],
+        Dir => &["mode"],
+        Symlink => &["source"],
+        File => &["mode", "content", "content_fd"],
+        Mask => &["optional"],
+        Proc | Dev | Mqueue | RemountRo => &[],
+    }
+}
+
+fn kind_takes(kind: MountKind, key: &str) -> bool {
+    OP_COMMON_KEYS.contains(&key) || kind_keys(kind).contains(&key)
+}
+
+/// "it takes `type`, `target`, `source`…", for messages.
+fn takes_list(kind: MountKind) -> String {
+    let keys: Vec<String> = OP_COMMON_KEYS
+        .iter()
+        .chain(kind_keys(kind))
+        .map(|k| format!("`{k}`"))
+        .collect();
+    format!("a {kind} takes {}", keys.join(", "))
+}
+
+/// Parses a mode written as an octal string: `"1777"`, `"0755"`, `"755"`; at most `7777`.
+pub fn parse_mode(s: &str) -> Result<u32, String> {
+    let bad = || format!("`{s}` is not an octal mode such as \"755\" or \"1777\"");
+    if s.is_empty() || s.len() > 11 || !s.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return Err(bad());
+    }
+    let mode = u32::from_str_radix(s, 8).map_err(|_| bad())?;
+    if mode > forkexec_spec::layout::limit::MODE {
+        return Err(format!("mode {s} is above 7777"));
+    }
+    Ok(mode)
+}
+
+/// Parses a size in bytes: digits, optionally followed by `k`, `m` or `g` (or `K`, `M`, `G`:
+/// KiB, MiB, GiB), e.g. `"65536"` or `"64m"`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let (digits, unit) = match s.as_bytes().last() {
+        Some(b'k' | b'K') => (&s[..s.len() - 1], 1u64 << 10),
+        Some(b'm' | b'M') => (&s[..s.len() - 1], 1 << 20),
+        Some(b'g' | b'G') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "`{s}` is not a size: expected bytes, or a number with k, m or g (\"64m\")"
+        ));
+    }
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .ok_or_else(|| format!("size `{s}` is too large"))
+}
+
+impl Serialize for MountEntry {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MountEntry::Raw(m) => m.serialize(s),
+            MountEntry::Op(op) => op.serialize(s),
+        }
+    }
+}
+
+/// `type` first, then the fields away from their defaults; `mode` as a 4-digit octal string
+/// (left out at the kind's default), `content` as a string when it is UTF-8, else as a list of
+/// byte values.
+impl Serialize for MountOp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("type", &self.kind)?;
+        if !self.source.is_empty() {
+            map.serialize_entry("source", &self.source)?;
+        }
+        if let Some(fd) = self.source_fd {
+            map.serialize_entry("source_fd", &fd)?;
+        }
+        map.serialize_entry("target", &self.target)?;
+        if self.mode != self.kind.default_mode() {
+            map.serialize_entry("mode", &format!("{:04o}", self.mode))?;
+        }
+        if self.size != 0 {
+            map.serialize_entry("size", &self.size)?;
+        }
+        if !self.content.is_empty() {
+            match std::str::from_utf8(&self.content) {
+                Ok(text) => map.serialize_entry("content", text)?,
+                Err(_) => map.serialize_entry("content", &self.content)?,
+            }
+        }
+        if let Some(fd) = self.content_fd {
+            map.serialize_entry("content_fd", &fd)?;
+        }
+        for (on, key) in [
+            (self.readonly, "readonly"),
+            (self.dev, "dev"),
+            (self.optional, "optional"),
+        ] {
+            if on {
+                map.serialize_entry(key, &true)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// The keys of a `mounts` entry: a raw mount's and a mount operation's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Key {
+    // Both.
+    Source,
+    Target,
+    // Raw mounts.
+    Fstype,
+    Flags,
+    Data,
+    Mkdir,
+    File,
+    // Mount operations.
+    Type,
+    SourceFd,
+    Mode,
+    Size,
+    Content,
+    ContentFd,
+    Readonly,
+    Dev,
+    Optional,
+}
+
+/// Every key with its name; `make_nod` is go-sandbox's name for `file`.
+const KEYS: [(&str, Key); 17] = [
+    ("source", Key::Source),
+    ("target", Key::Target),
+    ("fstype", Key::Fstype),
+    ("flags", Key::Flags),
+    ("data", Key::Data),
+    ("mkdir", Key::Mkdir),
+    ("file", Key::File),
+    ("make_nod", Key::File),
+    ("type", Key::Type),
+    ("source_fd", Key::SourceFd),
+    ("mode", Key::Mode),
+    ("size", Key::Size),
+    ("content", Key::Content),
+    ("content_fd", Key::ContentFd),
+    ("readonly", Key::Readonly),
+    ("dev", Key::Dev),
+    ("optional", Key::Optional),
+];
+
+/// A raw mount's keys (and `type`, which makes an entry a mount operation), for messages.
+const RAW_KEYS: &[&str] = &[
+    "source", "target", "fstype", "flags", "data", "mkdir", "file", "make_nod", "type",
+];
+
+impl Key {
+    fn name(self) -> &'static str {
+        KEYS.iter()
+            .find(|(_, k)| *k == self)
+            .map(|(n, _)| *n)
+            .unwrap()
+    }
+    fn is_raw(self) -> bool {
+        matches!(
+            self,
+            Key::Source
+                | Key::Target
+                | Key::Fstype
+                | Key::Flags
+                | Key::Data
+                | Key::Mkdir
+                | Key::File
+        )
+    }
+    fn is_op(self) -> bool {
+        !matches!(
+            self,
+            Key::Fstype | Key::Flags | Key::Data | Key::Mkdir | Key::File
+        )
+    }
+}
+
+/// Reads one key of a `mounts` entry, refusing (with the key in the error's path) a key no
+/// entry has, one given twice, and, once the `type` is known, one that type does not take.
+struct KeySeed<'a> {
+    kind: Option<MountKind>,
+    seen: &'a [(Key, &'static str)],
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = (Key, &'static str);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed<'_> {
+    type Value = (Key, &'static str);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a mount key")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        let Some(&(name, key)) = KEYS.iter().find(|(n, _)| *n == v) else {
+            return Err(match self.kind {
+                Some(kind) => E::custom(format!("unknown field `{v}`; {}", takes_list(kind))),
+                None => E::unknown_field(v, RAW_KEYS),
+            });
+        };
+        if self.seen.iter().any(|(k, _)| *k == key) {
+            return Err(E::duplicate_field(key.name()));
+        }
+        if let Some(kind) = self.kind {
+            if !kind_takes(kind, name) {
+                return Err(E::custom(format!(
+                    "`{name}` does not apply to a {kind} mount operation ({})",
+                    takes_list(kind)
+                )));
+            }
+        }
+        Ok((key, name))
+    }
+}
+
+/// A mode: an octal string or an integer (taken as is).
+struct ModeValue(u32);
+
+impl<'de> Deserialize<'de> for ModeValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ModeValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an octal mode string such as \"755\" or \"1777\", or an integer")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ModeValue, E> {
+                parse_mode(v).map(ModeValue).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ModeValue, E> {
+                match u32::try_from(v) {
+                    Ok(m) if m <= forkexec_spec::layout::limit::MODE => Ok(ModeValue(m)),
+                    _ => Err(E::custom(format!(
+                        "mode {v} (octal {v:o}) is above 0o7777 (4095)"
+                    ))),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ModeValue, E> {
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A size: an integer (bytes) or a string with an optional k/m/g suffix.
+struct SizeValue(u64);
+
+impl<'de> Deserialize<'de> for SizeValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = SizeValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a size in bytes, or a string such as \"64m\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SizeValue, E> {
+                parse_size(v).map(SizeValue).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<SizeValue, E> {
+                Ok(SizeValue(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A file's content: a string, or a list of byte values.
+struct ContentValue(Vec<u8>);
+
+impl<'de> Deserialize<'de> for ContentValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ContentValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, or a list of byte values")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ContentValue, E> {
+                Ok(ContentValue(v.as_bytes().to_vec()))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<ContentValue, A::Error> {
+                let mut bytes = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(b) = seq.next_element::<u8>()? {
+                    bytes.push(b);
+                }
+                Ok(ContentValue(bytes))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// What a `mounts` entry object held, before it is known to be a raw mount or an operation.
+#[derive(Default)]
+struct EntryFields {
+    source: Option<String>,
+    target: Option<String>,
+    fstype: Option<String>,
+    flags: Option<Vec<MountFlag>>,
+    data: Option<String>,
+    mkdir: Option<bool>,
+    file: Option<bool>,
+    kind: Option<MountKind>,
+    source_fd: Option<RawFd>,
+    mode: Option<u32>,
+    size: Option<u64>,
+    content: Option<Vec<u8>>,
+    content_fd: Option<RawFd>,
+    readonly: Option<bool>,
+    dev: Option<bool>,
+    optional: Option<bool>,
+}
+
+struct EntryVisitor;
+
+impl<'de> Visitor<'de> for EntryVisitor {
+    type Value = MountEntry;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a mount object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MountEntry, A::Error> {
+        let mut seen: Vec<(Key, &'static str)> = Vec::new();
+        let mut f = EntryFields::default();
+        while let Some((key, name)) = map.next_key_seed(KeySeed {
+            kind: f.kind,
+            seen: &seen,
+        })? {
+            seen.push((key, name));
+            match key {
+                Key::Source => f.source = Some(map.next_value()?),
+                Key::Target => f.target = Some(map.next_value()?),
+                Key::Fstype => f.fstype = Some(map.next_value()?),
+                Key::Flags => f.flags = Some(map.next_value()?),
+                Key::Data => f.data = Some(map.next_value()?),
+                Key::Mkdir => f.mkdir = Some(map.next_value()?),
+                Key::File => f.file = Some(map.next_value()?),
+                Key::Type => f.kind = Some(map.next_value()?),
+                Key::SourceFd => f.source_fd = Some(map.next_value()?),
+                Key::Mode => f.mode = Some(map.next_value::<ModeValue>()?.0),
+                Key::Size => f.size = Some(map.next_value::<SizeValue>()?.0),
+                Key::Content => f.content = Some(map.next_value::<ContentValue>()?.0),
+                Key::ContentFd => f.content_fd = Some(map.next_value()?),
+                Key::Readonly => f.readonly = Some(map.next_value()?),
+                Key::Dev => f.dev = Some(map.next_value()?),
+                Key::Optional => f.optional = Some(map.next_value()?),
+            }
+        }
+        let Some(kind) = f.kind else {
+            if let Some((_, name)) = seen.iter().find(|(k, _)| !k.is_raw()) {
+                return Err(de::Error::custom(format!(
+                    "`{name}` is a key of mount operations, which need a \"type\" (one of: {})",
+                    MountKind::ALL
+                        .iter()
+                        .map(|k| k.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            return Ok(MountEntry::Raw(Mount {
+                source: f.source.unwrap_or_default(),
+                target: f.target.ok_or_else(|| de::Error::missing_field("target"))?,
+                fstype: f.fstype.unwrap_or_default(),
+                flags: f.flags.unwrap_or_default(),
+                data: f.data.unwrap_or_default(),
+                mkdir: f.mkdir.unwrap_or(true),
+                file: f.file.unwrap_or(false),
+            }));
+        };
+        // Keys that came before "type" were not checked against it yet.
+        if let Some((_, name)) = seen
+            .iter()
+            .find(|(k, name)| !k.is_op() || !kind_takes(kind, name))
+        {
+            return Err(de::Error::custom(format!(
+                "`{name}` does not apply to a {kind} mount operation ({})",
+                takes_list(kind)
+            )));
+        }
+        let op = MountOp {
+            kind,
+            source: f.source.unwrap_or_default(),
+            source_fd: f.source_fd,
+            target: f.target.ok_or_else(|| de::Error::missing_field("target"))?,
+            mode: f.mode.unwrap_or(kind.default_mode()),
+            size: f.size.unwrap_or(0),
+            content: f.content.unwrap_or_default(),
+            content_fd: f.content_fd,
+            readonly: f.readonly.unwrap_or(false),
+            dev: f.dev.unwrap_or(false),
+            optional: f.optional.unwrap_or(false),
+        };
+        op.check().map_err(de::Error::custom)?;
+        Ok(MountEntry::Op(op))
+    }
+}
+
+impl<'de> Deserialize<'de> for MountEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(EntryVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for MountOp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match MountEntry::deserialize(d)? {
+            MountEntry::Op(op) => Ok(op),
+            MountEntry::Raw(_) => Err(de::Error::missing_field("type")),
+        }
     }
 }
 

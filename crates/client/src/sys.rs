@@ -82,6 +82,15 @@ pub(crate) fn fd_is_open(fd: RawFd) -> bool {
     unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
 }
 
+/// `fcntl(fd, F_DUPFD_CLOEXEC, min)`: a close-on-exec copy of `fd` at the lowest free number
+/// at or above `min`.
+pub(crate) fn dup_at_least(fd: RawFd, min: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: fcntl on an fd number has no memory effects.
+    let copy = cvt(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min) })?;
+    // SAFETY: the copy was just created and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(copy) })
+}
+
 /// Clears `FD_CLOEXEC` so `fd` survives `execve` with its number.
 ///
 /// Async-signal-safe (two `fcntl` calls, no allocation): it runs in the forked child before

@@ -7,8 +7,11 @@
 mod common;
 
 use common::encodable_spec;
-use forkexec_client::{EncodeError, Fault, Mount, Namespace, Resource, Rlimit, SockFilter, Spec};
-use forkexec_spec::layout::{cred_flag, mount_opt, ns, opt, record};
+use forkexec_client::{
+    EncodeError, Fault, Mount, MountEntry, MountKind, MountOp, Namespace, Resource, Rlimit,
+    SockFilter, Spec,
+};
+use forkexec_spec::layout::{self, cred_flag, mount_kind, mount_op, mount_opt, ns, opt, record};
 use forkexec_spec::{decode, SpecError};
 
 fn strings(list: forkexec_spec::decode::StrList<'_>) -> Vec<String> {
@@ -126,7 +129,7 @@ fn every_field_survives_the_decoder() {
         | opt::UNSHARE_CGROUP_AFTER_SYNC
         | opt::CTTY
         | opt::DIE_WITH_PARENT;
-    assert_eq!(d.options, go_sandbox_options);
+    assert_eq!(d.options, go_sandbox_options | opt::WRITABLE_ROOT);
     assert_eq!(d.status_fd, Some(9));
     assert_eq!(d.cgroup_path.unwrap().to_bytes(), b"/sys/fs/cgroup/box");
     assert_eq!(d.cgroup_fd, None);
@@ -256,7 +259,10 @@ fn nul_in_a_string_is_refused_naming_the_field() {
 
     let spec = Spec {
         clone_flags: vec![Namespace::NewNs],
-        mounts: vec![Mount::tmpfs("ok", ""), Mount::tmpfs("t\0mp", "")],
+        mounts: vec![
+            Mount::tmpfs("ok", "").into(),
+            Mount::tmpfs("t\0mp", "").into(),
+        ],
         ..Spec::new(["/bin/true"])
     };
     assert_eq!(
@@ -284,7 +290,7 @@ fn refusal(spec: &Spec) -> (SpecError, String) {
 #[test]
 fn mounts_without_a_mount_namespace_are_refused() {
     let spec = Spec {
-        mounts: vec![Mount::tmpfs("tmp", "")],
+        mounts: vec![Mount::tmpfs("tmp", "").into()],
         ..Spec::new(["/bin/true"])
     };
     let (error, record) = refusal(&spec);
@@ -376,4 +382,370 @@ fn other_refusals_name_their_record() {
         ..base()
     });
     assert_eq!(e.fault, Fault::TooMany);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mount operations
+// ---------------------------------------------------------------------------------------------
+
+/// A spec with a mount namespace and these mounts.
+fn with_mounts(mounts: Vec<MountEntry>) -> Spec {
+    Spec {
+        clone_flags: vec![Namespace::NewNs],
+        mounts,
+        ..Spec::new(["/bin/true"])
+    }
+}
+
+/// The records of an encoded spec: (type, payload).
+fn records(bytes: &[u8]) -> Vec<(u16, &[u8])> {
+    let mut out = Vec::new();
+    let mut at = 12;
+    while at < bytes.len() {
+        let ty = u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+        out.push((ty, &bytes[at + 8..at + 8 + len]));
+        at += 8 + len;
+    }
+    out
+}
+
+/// The payload of the one MOUNT_OP record `op` encodes to.
+fn op_payload(op: MountOp) -> Vec<u8> {
+    let bytes = with_mounts(vec![op.into()]).encode().unwrap();
+    let ops: Vec<_> = records(&bytes)
+        .into_iter()
+        .filter(|(ty, _)| *ty == record::MOUNT_OP)
+        .collect();
+    assert_eq!(ops.len(), 1);
+    ops[0].1.to_vec()
+}
+
+/// A MOUNT_OP payload written out field by field from the layout: u16 kind, u16 flags, u32
+/// mode, u64 size, i32 fd, source NUL, target NUL, content.
+#[allow(clippy::too_many_arguments)]
+fn layout_payload(
+    kind: u16,
+    flags: u16,
+    mode: u32,
+    size: u64,
+    fd: i32,
+    source: &str,
+    target: &str,
+    content: &[u8],
+) -> Vec<u8> {
+    let mut p = Vec::new();
+    p.extend_from_slice(&kind.to_le_bytes());
+    p.extend_from_slice(&flags.to_le_bytes());
+    p.extend_from_slice(&mode.to_le_bytes());
+    p.extend_from_slice(&size.to_le_bytes());
+    p.extend_from_slice(&fd.to_le_bytes());
+    assert_eq!(p.len(), layout::MOUNT_OP_FIXED_LEN);
+    p.extend_from_slice(source.as_bytes());
+    p.push(0);
+    p.extend_from_slice(target.as_bytes());
+    p.push(0);
+    p.extend_from_slice(content);
+    p
+}
+
+/// Every kind (and every flag) gives exactly the bytes the layout describes.
+#[test]
+fn mount_op_records_are_exact_for_every_kind() {
+    use mount_kind as k;
+    use mount_op as f;
+    let cases: Vec<(MountOp, Vec<u8>)> = vec![
+        (
+            MountOp::bind("/src", "/dst"),
+            layout_payload(k::BIND, 0, 0, 0, -1, "/src", "/dst", b""),
+        ),
+        (
+            MountOp::ro_bind("/usr", "/usr"),
+            layout_payload(k::BIND, f::READONLY, 0, 0, -1, "/usr", "/usr", b""),
+        ),
+        (
+            MountOp::dev_bind("/dev/dri", "/dev/dri").optional(),
+            layout_payload(
+                k::BIND,
+                f::DEV | f::OPTIONAL,
+                0,
+                0,
+                -1,
+                "/dev/dri",
+                "/dev/dri",
+                b"",
+            ),
+        ),
+        (
+            MountOp::bind_fd(5, "/data").read_only(),
+            layout_payload(k::BIND, f::READONLY, 0, 0, 5, "", "/data", b""),
+        ),
+        (
+            MountOp::tmpfs("/tmp")
+                .size(64 << 20)
+                .mode(0o1777)
+                .read_only(),
+            layout_payload(k::TMPFS, f::READONLY, 0o1777, 64 << 20, -1, "", "/tmp", b""),
+        ),
+        (
+            MountOp::tmpfs("/t"),
+            layout_payload(k::TMPFS, 0, 0o755, 0, -1, "", "/t", b""),
+        ),
+        (
+            MountOp::proc("/proc"),
+            layout_payload(k::PROC, 0, 0, 0, -1, "", "/proc", b""),
+        ),
+        (
+            MountOp::dev("/dev"),
+            layout_payload(k::DEV, 0, 0, 0, -1, "", "/dev", b""),
+        ),
+        (
+            MountOp::mqueue("/dev/mqueue"),
+            layout_payload(k::MQUEUE, 0, 0, 0, -1, "", "/dev/mqueue", b""),
+        ),
+        (
+            MountOp::dir("/work").mode(0o700),
+            layout_payload(k::DIR, 0, 0o700, 0, -1, "", "/work", b""),
+        ),
+        (
+            MountOp::symlink("usr/bin", "/bin"),
+            layout_payload(k::SYMLINK, 0, 0, 0, -1, "usr/bin", "/bin", b""),
+        ),
+        (
+            MountOp::file("/etc/hostname", "box\n"),
+            layout_payload(k::FILE, 0, 0o644, 0, -1, "", "/etc/hostname", b"box\n"),
+        ),
+        (
+            MountOp::file("/bin/blob", vec![0, 0xff, 0]),
+            layout_payload(k::FILE, 0, 0o644, 0, -1, "", "/bin/blob", &[0, 0xff, 0]),
+        ),
+        (
+            MountOp::file("/empty", ""),
+            layout_payload(k::FILE, 0, 0o644, 0, -1, "", "/empty", b""),
+        ),
+        (
+            MountOp::file_from_fd(7, "/input.txt").mode(0o600),
+            layout_payload(k::FILE, 0, 0o600, 0, 7, "", "/input.txt", b""),
+        ),
+        (
+            MountOp::remount_ro("/data"),
+            layout_payload(k::REMOUNT_RO, 0, 0, 0, -1, "", "/data", b""),
+        ),
+        (
+            MountOp::mask("/proc/kcore").optional(),
+            layout_payload(k::MASK, f::OPTIONAL, 0, 0, -1, "", "/proc/kcore", b""),
+        ),
+    ];
+    let mut kinds = Vec::new();
+    for (op, expect) in cases {
+        kinds.push(op.kind);
+        assert_eq!(op_payload(op.clone()), expect, "{op:?}");
+    }
+    for kind in MountKind::ALL {
+        assert!(kinds.contains(kind), "{kind} has a case");
+        assert_eq!(layout::mount_kind::name(kind.value()), kind.name());
+    }
+
+    // One record in full, byte by byte: header, then the payload.
+    let bytes = with_mounts(vec![MountOp::ro_bind("/a", "/b").into()])
+        .encode()
+        .unwrap();
+    // ARGS ends at 30, CLONE_FLAGS (8 + 8) at 46, then the MOUNT_OP record.
+    let expect: &[u8] = &[
+        21, 0, 0, 0, // MOUNT_OP, record flags 0
+        26, 0, 0, 0, // payload length: 20 + "/a\0" + "/b\0"
+        1, 0, // kind: bind
+        2, 0, // flags: READONLY
+        0, 0, 0, 0, // mode
+        0, 0, 0, 0, 0, 0, 0, 0, // size
+        0xff, 0xff, 0xff, 0xff, // fd: -1
+        b'/', b'a', 0, b'/', b'b', 0,
+    ];
+    assert_eq!(&bytes[46..], expect);
+    assert_eq!(bytes.len(), 46 + 34);
+}
+
+/// The helper's decoder reads back what the operations say, raw mounts and operations in one
+/// list, in order.
+#[test]
+fn mount_ops_survive_the_decoder_in_order() {
+    use forkexec_spec::decode::MountEntry as Decoded;
+    let spec = with_mounts(vec![
+        MountOp::ro_bind("/usr", "/usr").into(),
+        Mount::tmpfs("/raw", "").into(),
+        MountOp::tmpfs("/tmp").size(1 << 20).mode(0o1777).into(),
+        MountOp::file_from_fd(9, "/in").into(),
+        MountOp::file("/etc/hostname", "box\n").into(),
+    ]);
+    let bytes = spec.encode().unwrap();
+    let types: Vec<u16> = records(&bytes).iter().map(|(t, _)| *t).collect();
+    use record::*;
+    assert_eq!(
+        types,
+        [
+            ARGS,
+            CLONE_FLAGS,
+            MOUNT_OP,
+            MOUNT,
+            MOUNT_OP,
+            MOUNT_OP,
+            MOUNT_OP
+        ]
+    );
+    let d = decode(&bytes).unwrap();
+    assert_eq!(d.mount_count(), 5);
+    let entries: Vec<_> = d.mount_entries().collect();
+    assert_eq!(entries.len(), 5);
+    let Decoded::Op(usr) = entries[0] else {
+        panic!("{:?}", entries[0])
+    };
+    assert_eq!(usr.kind, mount_kind::BIND);
+    assert_eq!(usr.flags, mount_op::READONLY);
+    assert_eq!(usr.fd, None);
+    assert_eq!(usr.source.to_bytes(), b"/usr");
+    assert_eq!(usr.target.to_bytes(), b"/usr");
+    assert!(matches!(entries[1], Decoded::Raw(m) if m.target.to_bytes() == b"/raw"));
+    let Decoded::Op(tmp) = entries[2] else {
+        panic!()
+    };
+    assert_eq!(
+        (tmp.kind, tmp.mode, tmp.size),
+        (mount_kind::TMPFS, 0o1777, 1 << 20)
+    );
+    let Decoded::Op(input) = entries[3] else {
+        panic!()
+    };
+    assert_eq!((input.kind, input.fd), (mount_kind::FILE, Some(9)));
+    let Decoded::Op(host) = entries[4] else {
+        panic!()
+    };
+    assert_eq!(host.content, b"box\n");
+    assert_eq!(host.mode, 0o644);
+}
+
+#[test]
+fn writable_root_is_an_option_bit() {
+    let spec = Spec {
+        pivot_root: "/tmp/root".into(),
+        writable_root: true,
+        ..with_mounts(vec![])
+    };
+    let d_bytes = spec.encode().unwrap();
+    assert_eq!(decode(&d_bytes).unwrap().options, opt::WRITABLE_ROOT);
+    // Without a pivot_root there is no new root to leave writable.
+    let (e, record) = refusal(&Spec {
+        writable_root: true,
+        ..Spec::new(["/bin/true"])
+    });
+    assert_eq!((e.fault, record.as_str()), (Fault::Conflict, "options"));
+}
+
+/// A mount operation whose fields do not fit its kind is refused before encoding, with the
+/// reason; what only the decoder checks is refused with the key named.
+#[test]
+fn mount_op_refusals() {
+    let invalid = |op: MountOp| match with_mounts(vec![Mount::tmpfs("/t", "").into(), op.into()])
+        .encode()
+        .unwrap_err()
+    {
+        EncodeError::Invalid { field, reason } => {
+            assert_eq!(field, "mounts[1]");
+            reason
+        }
+        e => panic!("expected Invalid, got {e:?}"),
+    };
+    assert_eq!(
+        invalid(MountOp::bind("/a", "/b").mode(0o700)),
+        "`mode` does not apply to a bind mount operation (a bind takes `type`, `target`, \
+         `source`, `source_fd`, `readonly`, `dev`, `optional`)"
+    );
+    assert!(invalid(MountOp::proc("/p").read_only()).contains("`readonly`"));
+    let mut both = MountOp::bind("/a", "/b");
+    both.source_fd = Some(3);
+    assert_eq!(
+        invalid(both),
+        "a bind takes `source` or `source_fd`, not both"
+    );
+    let mut both = MountOp::file("/f", "x");
+    both.content_fd = Some(3);
+    assert!(invalid(both).contains("not both"));
+    assert!(invalid(MountOp::bind_fd(-2, "/b")).contains("not -2"));
+    assert!(invalid(MountOp::symlink("", "/b")).contains("needs `source`"));
+    let e = with_mounts(vec![MountOp::tmpfs("/t").mode(0o10000).into()])
+        .encode()
+        .unwrap_err();
+    assert_eq!(e.to_string(), "spec: mounts[0]: mode 10000 is above 7777");
+    assert_eq!(e.spec_error(), None);
+
+    // A relative target: the decoder's refusal, named down to the key.
+    let (e, record) = refusal(&with_mounts(vec![
+        Mount::tmpfs("t", "").into(),
+        MountOp::tmpfs("t").into(),
+    ]));
+    assert_eq!(
+        (e.fault, record.as_str()),
+        (Fault::BadValue, "mounts[1].target")
+    );
+    // An fd the target's fd table replaces (files[3] is fd 7, not 3).
+    let (e, record) = refusal(&Spec {
+        files: vec![0, 1, 2, 7],
+        ..with_mounts(vec![MountOp::bind_fd(3, "/d").into()])
+    });
+    assert_eq!(
+        (e.fault, record.as_str()),
+        (Fault::Conflict, "mounts[0].source_fd")
+    );
+    let (e, record) = refusal(&Spec {
+        files: vec![0, 1, 2, 7],
+        ..with_mounts(vec![MountOp::file_from_fd(3, "/f").into()])
+    });
+    assert_eq!(
+        (e.fault, record.as_str()),
+        (Fault::Conflict, "mounts[0].content_fd")
+    );
+    // Kept where they are (files[3] = 3), or above the table: fine.
+    let fine = Spec {
+        files: vec![0, 1, 2, 3],
+        ..with_mounts(vec![
+            MountOp::bind_fd(3, "/d").into(),
+            MountOp::file_from_fd(4, "/f").into(),
+        ])
+    };
+    fine.encode().unwrap();
+    // Mount operations without a mount namespace.
+    let (e, record) = refusal(&Spec {
+        mounts: vec![MountOp::proc("/proc").into()],
+        ..Spec::new(["/bin/true"])
+    });
+    assert_eq!((e.fault, record.as_str()), (Fault::Conflict, "mounts[0]"));
+    // Raw mounts and operations count together against the limit.
+    let many: Vec<MountEntry> = (0..=layout::limit::MOUNTS)
+        .map(|i| {
+            if i % 2 == 0 {
+                MountOp::dir(format!("/d{i}")).into()
+            } else {
+                Mount::tmpfs(format!("/t{i}"), "").into()
+            }
+        })
+        .collect();
+    let (e, record) = refusal(&with_mounts(many));
+    assert_eq!((e.fault, record.as_str()), (Fault::TooMany, "mounts[256]"));
+}
+
+#[test]
+fn nul_in_a_mount_op_string_is_refused_but_not_in_content() {
+    let e = with_mounts(vec![
+        MountOp::dir("/ok").into(),
+        MountOp::dir("/a\0b").into(),
+    ])
+    .encode()
+    .unwrap_err();
+    assert_eq!(e.to_string(), "spec: mounts[1].target contains a NUL byte");
+    let e = with_mounts(vec![MountOp::symlink("x\0y", "/l").into()])
+        .encode()
+        .unwrap_err();
+    assert_eq!(e.to_string(), "spec: mounts[0].source contains a NUL byte");
+    with_mounts(vec![MountOp::file("/f", b"\0\0".to_vec()).into()])
+        .encode()
+        .unwrap();
 }

@@ -6,7 +6,10 @@
 mod common;
 
 use common::full_spec;
-use forkexec_client::{MountFlag, Namespace, Resource, Spec, RLIM_INFINITY};
+use forkexec_client::{
+    JsonError, Mount, MountEntry, MountFlag, MountKind, MountOp, Namespace, Resource, Runner, Spec,
+    RLIM_INFINITY,
+};
 
 #[test]
 fn round_trips_through_json() {
@@ -38,8 +41,8 @@ fn non_default_booleans_are_serialized() {
 }
 
 /// Every key DESIGN.md's JSON form names, plus forkexec's own (`exec_path`, `setsid`,
-/// `status_fd`, `mkdir`, `file`, and the clone shapes' `detach`, `init`, `die_with_parent`,
-/// `cgroup`, `cgroup_fd`).
+/// `status_fd`, `mkdir`, `file`, `writable_root`, and the clone shapes' `detach`, `init`,
+/// `die_with_parent`, `cgroup`, `cgroup_fd`).
 #[test]
 fn every_documented_key_is_accepted() {
     let json = r#"{
@@ -61,6 +64,7 @@ fn every_documented_key_is_accepted() {
             {"source": "/etc/hosts", "target": "etc/hosts", "flags": ["bind"], "file": true}
         ],
         "pivot_root": "/tmp/root",
+        "writable_root": true,
         "host_name": "box",
         "domain_name": "example",
         "uid_mappings": [{"container_id": 0, "host_id": 1000, "size": 1}],
@@ -149,8 +153,9 @@ fn mount_target_is_required_and_mkdir_defaults_on() {
     assert!(e.to_string().contains("missing field `target`"), "{e}");
 
     let spec = Spec::from_json(r#"{"mounts": [{"target": "t"}]}"#).unwrap();
-    assert!(spec.mounts[0].mkdir);
-    assert!(!spec.mounts[0].file);
+    let m = spec.mounts[0].as_raw().expect("no \"type\": a raw mount");
+    assert!(m.mkdir);
+    assert!(!m.file);
     assert_eq!(spec.to_json(), r#"{"mounts":[{"target":"t"}]}"#);
 }
 
@@ -287,4 +292,573 @@ fn namespace_values_are_clone_new_flags() {
     assert!(e
         .to_string()
         .starts_with("unknown clone flag `newfoo`, expected one of: newns"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mount operations
+// ---------------------------------------------------------------------------------------------
+
+/// `{"mounts": [ENTRY]}` read.
+fn mounts_of(entries: &str) -> Result<Vec<MountEntry>, JsonError> {
+    Spec::from_json(&format!(r#"{{"mounts": [{entries}]}}"#)).map(|s| s.mounts)
+}
+
+/// The one entry, read.
+fn entry(json: &str) -> MountEntry {
+    let mut m = mounts_of(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+    assert_eq!(m.len(), 1);
+    m.remove(0)
+}
+
+/// The refusal of one entry: its key path and message.
+fn refusal(json: &str) -> (String, String) {
+    let e = mounts_of(json).expect_err(json);
+    (e.path().to_owned(), e.to_string())
+}
+
+/// Every example of the JSON form, read into the operation its constructor makes, and written
+/// back as itself.
+#[test]
+fn every_mount_op_type_reads_as_its_constructor() {
+    let cases: Vec<(&str, MountOp)> = vec![
+        (
+            r#"{"type":"bind","source":"/usr","target":"/usr","readonly":true,"dev":false,"optional":false}"#,
+            MountOp::ro_bind("/usr", "/usr"),
+        ),
+        (
+            r#"{"type":"bind","source":"/lib64","target":"/lib64","readonly":true,"optional":true}"#,
+            MountOp::ro_bind("/lib64", "/lib64").optional(),
+        ),
+        (
+            r#"{"type":"bind","source":"/dev/dri","target":"/dev/dri","dev":true}"#,
+            MountOp::dev_bind("/dev/dri", "/dev/dri"),
+        ),
+        (
+            r#"{"type":"bind","source_fd":5,"target":"/data"}"#,
+            MountOp::bind_fd(5, "/data"),
+        ),
+        (
+            r#"{"type":"tmpfs","target":"/tmp","size":67108864,"mode":"1777","readonly":false}"#,
+            MountOp::tmpfs("/tmp").size(64 << 20).mode(0o1777),
+        ),
+        (
+            r#"{"type":"tmpfs","target":"/ro","readonly":true}"#,
+            MountOp::tmpfs("/ro").read_only(),
+        ),
+        (
+            r#"{"type":"proc","target":"/proc"}"#,
+            MountOp::proc("/proc"),
+        ),
+        (r#"{"type":"dev","target":"/dev"}"#, MountOp::dev("/dev")),
+        (
+            r#"{"type":"mqueue","target":"/dev/mqueue"}"#,
+            MountOp::mqueue("/dev/mqueue"),
+        ),
+        (
+            r#"{"type":"dir","target":"/work","mode":"700"}"#,
+            MountOp::dir("/work").mode(0o700),
+        ),
+        (
+            r#"{"type":"symlink","source":"usr/bin","target":"/bin"}"#,
+            MountOp::symlink("usr/bin", "/bin"),
+        ),
+        (
+            r#"{"type":"file","target":"/etc/hostname","mode":"644","content":"box\n"}"#,
+            MountOp::file("/etc/hostname", "box\n"),
+        ),
+        (
+            r#"{"type":"file","target":"/input.txt","content_fd":7}"#,
+            MountOp::file_from_fd(7, "/input.txt"),
+        ),
+        (
+            r#"{"type":"remount_ro","target":"/data"}"#,
+            MountOp::remount_ro("/data"),
+        ),
+        (
+            r#"{"type":"mask","target":"/proc/kcore","optional":true}"#,
+            MountOp::mask("/proc/kcore").optional(),
+        ),
+    ];
+    let mut kinds = Vec::new();
+    for (json, op) in cases {
+        let got = entry(json);
+        assert_eq!(got, MountEntry::Op(op.clone()), "{json}");
+        kinds.push(op.kind);
+        // Written out and read back: the same operation.
+        let spec = Spec {
+            mounts: vec![op.clone().into()],
+            ..Spec::default()
+        };
+        assert_eq!(Spec::from_json(&spec.to_json()).unwrap(), spec, "{json}");
+        assert_eq!(
+            Spec::from_json(&spec.to_json_pretty()).unwrap(),
+            spec,
+            "{json}"
+        );
+        // MountOp reads on its own too.
+        assert_eq!(serde_json::from_str::<MountOp>(json).unwrap(), op);
+    }
+    for kind in MountKind::ALL {
+        assert!(kinds.contains(kind), "{kind} has a case");
+    }
+}
+
+#[test]
+fn mount_ops_are_written_short_with_type_first() {
+    let spec = Spec {
+        mounts: vec![
+            MountOp::ro_bind("/usr", "/usr").into(),
+            MountOp::tmpfs("/tmp").into(),
+            MountOp::tmpfs("/t").mode(0o1777).size(1 << 20).into(),
+            MountOp::dir("/d").mode(0o700).into(),
+            MountOp::file("/f", "x").into(),
+            MountOp::bind_fd(4, "/b").optional().into(),
+            Mount::tmpfs("/raw", "").into(),
+        ],
+        ..Spec::default()
+    };
+    assert_eq!(
+        spec.to_json(),
+        concat!(
+            r#"{"mounts":["#,
+            r#"{"type":"bind","source":"/usr","target":"/usr","readonly":true},"#,
+            r#"{"type":"tmpfs","target":"/tmp"},"#,
+            r#"{"type":"tmpfs","target":"/t","mode":"1777","size":1048576},"#,
+            r#"{"type":"dir","target":"/d","mode":"0700"},"#,
+            r#"{"type":"file","target":"/f","content":"x"},"#,
+            r#"{"type":"bind","source_fd":4,"target":"/b","optional":true},"#,
+            r#"{"source":"tmpfs","target":"/raw","fstype":"tmpfs","flags":["nosuid","noatime","nodev"]}"#,
+            r#"]}"#
+        )
+    );
+}
+
+/// Modes: octal strings with or without a leading 0, integers as they are, defaults by type.
+#[test]
+fn mode_forms_and_defaults() {
+    let mode = |json: &str| match entry(json) {
+        MountEntry::Op(op) => op.mode,
+        raw => panic!("{raw:?}"),
+    };
+    assert_eq!(
+        mode(r#"{"type":"tmpfs","target":"/t","mode":"1777"}"#),
+        0o1777
+    );
+    assert_eq!(
+        mode(r#"{"type":"tmpfs","target":"/t","mode":"0755"}"#),
+        0o755
+    );
+    assert_eq!(mode(r#"{"type":"dir","target":"/d","mode":"755"}"#), 0o755);
+    assert_eq!(mode(r#"{"type":"dir","target":"/d","mode":"0"}"#), 0);
+    assert_eq!(mode(r#"{"type":"file","target":"/f","mode":493}"#), 0o755);
+    assert_eq!(
+        mode(r#"{"type":"file","target":"/f","mode":"4755"}"#),
+        0o4755
+    );
+    // Defaults: dir 755, file 644, tmpfs 755; none for the others.
+    assert_eq!(mode(r#"{"type":"dir","target":"/d"}"#), 0o755);
+    assert_eq!(mode(r#"{"type":"file","target":"/f"}"#), 0o644);
+    assert_eq!(mode(r#"{"type":"tmpfs","target":"/t"}"#), 0o755);
+    assert_eq!(mode(r#"{"type":"proc","target":"/p"}"#), 0);
+    assert_eq!(MountKind::Dir.default_mode(), 0o755);
+    assert_eq!(MountKind::File.default_mode(), 0o644);
+    assert_eq!(MountKind::Tmpfs.default_mode(), 0o755);
+
+    // Written as 4 octal digits, and only away from the default.
+    let spec = Spec {
+        mounts: vec![MountOp::dir("/d").mode(0).into()],
+        ..Spec::default()
+    };
+    assert_eq!(
+        spec.to_json(),
+        r#"{"mounts":[{"type":"dir","target":"/d","mode":"0000"}]}"#
+    );
+
+    for (json, wanted) in [
+        (
+            r#"{"type":"dir","target":"/d","mode":"10000"}"#,
+            "above 7777",
+        ),
+        (
+            r#"{"type":"dir","target":"/d","mode":4096}"#,
+            "above 0o7777",
+        ),
+        (
+            r#"{"type":"dir","target":"/d","mode":"rwx"}"#,
+            "not an octal mode",
+        ),
+        (
+            r#"{"type":"dir","target":"/d","mode":"0o755"}"#,
+            "not an octal mode",
+        ),
+        (
+            r#"{"type":"dir","target":"/d","mode":"789"}"#,
+            "not an octal mode",
+        ),
+        (
+            r#"{"type":"dir","target":"/d","mode":""}"#,
+            "not an octal mode",
+        ),
+        (r#"{"type":"dir","target":"/d","mode":-1}"#, "invalid value"),
+    ] {
+        let (path, msg) = refusal(json);
+        assert_eq!(path, "mounts[0].mode", "{json}");
+        assert!(msg.contains(wanted), "{json}: {msg}");
+    }
+}
+
+/// Sizes: bytes, or a string with a 1024-based k/m/g suffix; written as bytes.
+#[test]
+fn size_forms() {
+    let size = |json: &str| match entry(json) {
+        MountEntry::Op(op) => op.size,
+        raw => panic!("{raw:?}"),
+    };
+    let t = |v: &str| format!(r#"{{"type":"tmpfs","target":"/t","size":{v}}}"#);
+    assert_eq!(size(&t("67108864")), 64 << 20);
+    assert_eq!(size(&t(r#""64m""#)), 64 << 20);
+    assert_eq!(size(&t(r#""64M""#)), 64 << 20);
+    assert_eq!(size(&t(r#""16k""#)), 16 << 10);
+    assert_eq!(size(&t(r#""2g""#)), 2 << 30);
+    assert_eq!(size(&t(r#""4096""#)), 4096);
+    assert_eq!(size(&t("0")), 0);
+    assert_eq!(size(r#"{"type":"tmpfs","target":"/t"}"#), 0);
+    let spec = Spec {
+        mounts: vec![entry(&t(r#""1k""#))],
+        ..Spec::default()
+    };
+    assert_eq!(
+        spec.to_json(),
+        r#"{"mounts":[{"type":"tmpfs","target":"/t","size":1024}]}"#
+    );
+    for (v, wanted) in [
+        (r#""64x""#, "not a size"),
+        (r#""m""#, "not a size"),
+        (r#""""#, "not a size"),
+        (r#""-1""#, "not a size"),
+        (r#""1.5m""#, "not a size"),
+        (r#""99999999999999999999g""#, "too large"),
+        (r#""17179869184g""#, "too large"),
+        ("-1", "expected a size"),
+        ("1.5", "expected a size"),
+    ] {
+        let (path, msg) = refusal(&t(v));
+        assert_eq!(path, "mounts[0].size", "{v}");
+        assert!(msg.contains(wanted), "{v}: {msg}");
+    }
+}
+
+/// A file's content: a string, or (for bytes that are not UTF-8) a list of byte values, which
+/// is also how such content is written.
+#[test]
+fn file_content_as_text_or_bytes() {
+    let op = MountOp::file("/bin/blob", vec![0x7f, b'E', 0xff, 0, 1]);
+    let spec = Spec {
+        mounts: vec![op.clone().into()],
+        ..Spec::default()
+    };
+    assert_eq!(
+        spec.to_json(),
+        r#"{"mounts":[{"type":"file","target":"/bin/blob","content":[127,69,255,0,1]}]}"#
+    );
+    assert_eq!(Spec::from_json(&spec.to_json()).unwrap(), spec);
+    assert_eq!(
+        entry(r#"{"type":"file","target":"/f","content":[104,105]}"#),
+        MountOp::file("/f", "hi").into()
+    );
+    // NUL is fine in text content: the content is the rest of the record.
+    assert_eq!(
+        entry(r#"{"type":"file","target":"/f","content":"a\u0000b"}"#),
+        MountOp::file("/f", b"a\0b".to_vec()).into()
+    );
+    let (path, msg) = refusal(r#"{"type":"file","target":"/f","content":[256]}"#);
+    assert_eq!(path, "mounts[0].content[0]");
+    assert!(msg.contains("expected u8"), "{msg}");
+    let (path, _) = refusal(r#"{"type":"file","target":"/f","content":7}"#);
+    assert_eq!(path, "mounts[0].content");
+}
+
+/// Refusals name the entry (and the key, where the key itself is wrong) and say what is wrong.
+#[test]
+fn mount_op_refusals_say_what_is_wrong() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            r#"{"type":"bindd","source":"/a","target":"/b"}"#,
+            "mounts[0].type",
+            &[
+                "unknown mount type `bindd`",
+                "expected one of: bind, tmpfs, proc, dev, mqueue, dir, symlink, file, remount_ro, mask",
+            ],
+        ),
+        (
+            r#"{"type":1,"target":"/b"}"#,
+            "mounts[0].type",
+            &["expected a mount type name"],
+        ),
+        // Keys no entry has.
+        (
+            r#"{"type":"bind","source":"/a","target":"/b","bogus":1}"#,
+            "mounts[0].bogus",
+            &["unknown field `bogus`", "a bind takes `type`, `target`, `source`, `source_fd`, `readonly`, `dev`, `optional`"],
+        ),
+        (
+            r#"{"target":"/b","bogus":1}"#,
+            "mounts[0].bogus",
+            &["unknown field `bogus`, expected one of `source`, `target`, `fstype`, `flags`, `data`, `mkdir`, `file`, `make_nod`, `type`"],
+        ),
+        // A key the type does not take: after "type", the key is named in the path…
+        (
+            r#"{"type":"bind","source":"/a","target":"/b","mode":"755"}"#,
+            "mounts[0].mode",
+            &["`mode` does not apply to a bind mount operation", "a bind takes `type`"],
+        ),
+        (
+            r#"{"type":"proc","target":"/proc","readonly":true}"#,
+            "mounts[0].readonly",
+            &["`readonly` does not apply to a proc mount operation (a proc takes `type`, `target`)"],
+        ),
+        (
+            r#"{"type":"tmpfs","target":"/t","optional":true}"#,
+            "mounts[0].optional",
+            &["`optional` does not apply to a tmpfs"],
+        ),
+        (
+            r#"{"type":"dir","target":"/d","size":1}"#,
+            "mounts[0].size",
+            &["`size` does not apply to a dir"],
+        ),
+        (
+            r#"{"type":"tmpfs","target":"/t","source":"tmpfs"}"#,
+            "mounts[0].source",
+            &["`source` does not apply to a tmpfs"],
+        ),
+        (
+            r#"{"type":"symlink","source":"x","target":"/t","source_fd":3}"#,
+            "mounts[0].source_fd",
+            &["`source_fd` does not apply to a symlink"],
+        ),
+        (
+            r#"{"type":"bind","source":"/a","target":"/b","flags":["rdonly"]}"#,
+            "mounts[0].flags",
+            &["`flags` does not apply to a bind mount operation"],
+        ),
+        // …before "type", in the message.
+        (
+            r#"{"mode":"755","type":"bind","source":"/a","target":"/b"}"#,
+            "mounts[0]",
+            &["`mode` does not apply to a bind mount operation"],
+        ),
+        (
+            r#"{"fstype":"tmpfs","type":"tmpfs","target":"/t"}"#,
+            "mounts[0]",
+            &["`fstype` does not apply to a tmpfs mount operation"],
+        ),
+        // A mount operation's key without "type".
+        (
+            r#"{"source":"/a","target":"/b","readonly":true}"#,
+            "mounts[0]",
+            &["`readonly` is a key of mount operations, which need a \"type\" (one of: bind, tmpfs"],
+        ),
+        // What the kind needs.
+        (
+            r#"{"type":"bind","source":"/a","source_fd":3,"target":"/b"}"#,
+            "mounts[0]",
+            &["a bind takes `source` or `source_fd`, not both"],
+        ),
+        (
+            r#"{"type":"bind","target":"/b"}"#,
+            "mounts[0]",
+            &["a bind needs `source` or `source_fd`"],
+        ),
+        (
+            r#"{"type":"bind","source":"","target":"/b"}"#,
+            "mounts[0]",
+            &["a bind needs `source` or `source_fd`"],
+        ),
+        (
+            r#"{"type":"symlink","target":"/bin"}"#,
+            "mounts[0]",
+            &["a symlink needs `source` (the link's text)"],
+        ),
+        (
+            r#"{"type":"file","target":"/f","content":"x","content_fd":3}"#,
+            "mounts[0]",
+            &["a file takes `content` or `content_fd`, not both"],
+        ),
+        (
+            r#"{"type":"bind","source_fd":-1,"target":"/b"}"#,
+            "mounts[0]",
+            &["`source_fd` must be an fd (0 or more), not -1"],
+        ),
+        (
+            r#"{"type":"file","target":"/f","content_fd":-5}"#,
+            "mounts[0]",
+            &["`content_fd` must be an fd (0 or more), not -5"],
+        ),
+        (
+            r#"{"type":"proc"}"#,
+            "mounts[0]",
+            &["missing field `target`"],
+        ),
+        (
+            r#"{"type":"bind","source":"/a","target":"/b","source":"/c"}"#,
+            "mounts[0].source",
+            &["duplicate field `source`"],
+        ),
+        (
+            r#"{"target":"/b","file":true,"make_nod":true}"#,
+            "mounts[0].make_nod",
+            &["duplicate field `file`"],
+        ),
+        (
+            r#"{"type":"bind","source":"/a","target":"/b","readonly":"yes"}"#,
+            "mounts[0].readonly",
+            &["invalid type: string \"yes\", expected a boolean"],
+        ),
+        (
+            r#"{"type":"bind","source_fd":"3","target":"/b"}"#,
+            "mounts[0].source_fd",
+            &["expected i32"],
+        ),
+        (r#""/usr""#, "mounts[0]", &["expected a mount object"]),
+    ];
+    for (json, path, wanted) in cases {
+        let (got_path, msg) = refusal(json);
+        assert_eq!(&got_path, path, "{json}: {msg}");
+        for w in *wanted {
+            assert!(msg.contains(w), "{json}: {msg}\nlacks: {w}");
+        }
+        assert!(msg.contains(" at line 1 column "), "{json}: {msg}");
+    }
+}
+
+/// Entries with and without "type" mix in one list, in order.
+#[test]
+fn raw_mounts_and_mount_ops_share_the_list() {
+    let spec = Spec::from_json(
+        r#"{"mounts": [
+            {"source": "/usr", "target": "usr", "flags": ["bind", "rdonly"]},
+            {"type": "proc", "target": "/proc"},
+            {"target": "t", "fstype": "tmpfs", "file": true, "mkdir": false}
+        ]}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        spec.mounts,
+        [
+            Mount::new(
+                "/usr",
+                "usr",
+                "",
+                [MountFlag::Bind, MountFlag::ReadOnly],
+                ""
+            )
+            .into(),
+            MountOp::proc("/proc").into(),
+            Mount::new("", "t", "tmpfs", [], "")
+                .file(true)
+                .mkdir(false)
+                .into(),
+        ]
+    );
+    assert_eq!(spec.mounts[0].target(), "usr");
+    assert_eq!(spec.mounts[1].target(), "/proc");
+    assert!(spec.mounts[1].as_raw().is_none());
+    assert_eq!(spec.mounts[1].as_op().unwrap().kind, MountKind::Proc);
+    assert_eq!(Spec::from_json(&spec.to_json()).unwrap(), spec);
+}
+
+#[test]
+fn writable_root_is_a_top_level_boolean() {
+    let spec = Spec::from_json(r#"{"pivot_root": "/r", "writable_root": true}"#).unwrap();
+    assert!(spec.writable_root);
+    assert_eq!(
+        spec.to_json(),
+        r#"{"pivot_root":"/r","writable_root":true}"#
+    );
+    assert!(!Spec::from_json("{}").unwrap().writable_root);
+    let e = Spec::from_json(r#"{"writable_root": 1}"#).unwrap_err();
+    assert_eq!(e.path(), "writable_root");
+}
+
+/// The builder takes raw mounts and mount operations alike, in order.
+#[test]
+fn runner_takes_mounts_and_mount_ops() {
+    let r = Runner::new(["/bin/true"])
+        .mount(Mount::tmpfs("/a", ""))
+        .mount(MountOp::tmpfs("/b"))
+        .mounts(vec![Mount::proc("/c")])
+        .mounts([MountOp::dir("/d"), MountOp::mask("/e")])
+        .mounts([MountEntry::from(MountOp::dev("/f"))])
+        .writable_root(true);
+    let targets: Vec<_> = r.spec.mounts.iter().map(|m| m.target()).collect();
+    assert_eq!(targets, ["/a", "/b", "/c", "/d", "/e", "/f"]);
+    assert!(r.spec.mounts[0].as_raw().is_some());
+    assert!(r.spec.mounts[1].as_op().is_some());
+    assert!(r.spec.writable_root);
+}
+
+/// The constructors' fields and defaults.
+#[test]
+fn constructors_and_modifiers() {
+    let b = MountOp::bind("/s", "/t");
+    assert_eq!(
+        (b.kind, b.source.as_str(), b.target.as_str()),
+        (MountKind::Bind, "/s", "/t")
+    );
+    assert!(!b.readonly && !b.dev && !b.optional && b.mode == 0 && b.source_fd.is_none());
+    assert!(MountOp::ro_bind("/s", "/t").readonly);
+    let d = MountOp::dev_bind("/s", "/t");
+    assert!(d.dev && !d.readonly);
+    let f = MountOp::bind_fd(3, "/t");
+    assert_eq!((f.source_fd, f.source.as_str()), (Some(3), ""));
+    assert_eq!(f.fd(), Some(3));
+    let t = MountOp::tmpfs("/t").size(10).mode(0o700).read_only();
+    assert_eq!((t.size, t.mode, t.readonly), (10, 0o700, true));
+    assert_eq!(MountOp::dir("/d").mode, 0o755);
+    let l = MountOp::symlink("usr/bin", "/bin");
+    assert_eq!((l.kind, l.source.as_str()), (MountKind::Symlink, "usr/bin"));
+    let file = MountOp::file("/f", "x");
+    assert_eq!((file.mode, file.content.as_slice()), (0o644, &b"x"[..]));
+    let ffd = MountOp::file_from_fd(9, "/f");
+    assert_eq!(
+        (ffd.content_fd, ffd.fd(), ffd.mode),
+        (Some(9), Some(9), 0o644)
+    );
+    assert!(MountOp::mask("/m").optional().optional);
+    for op in [
+        MountOp::proc("/p"),
+        MountOp::dev("/d"),
+        MountOp::mqueue("/q"),
+        MountOp::remount_ro("/r"),
+    ] {
+        assert_eq!(op.mode, 0);
+        assert_eq!(op.check(), Ok(()));
+    }
+    // A modifier on a kind that does not take it is refused by check (and so by encode).
+    assert!(MountOp::proc("/p")
+        .read_only()
+        .check()
+        .unwrap_err()
+        .contains("`readonly`"));
+    assert!(MountOp::bind("/a", "/b")
+        .mode(0o700)
+        .check()
+        .unwrap_err()
+        .contains("`mode`"));
+    assert!(MountOp::dir("/d")
+        .optional()
+        .check()
+        .unwrap_err()
+        .contains("`optional`"));
+    assert!(MountOp::dir("/d")
+        .size(1)
+        .check()
+        .unwrap_err()
+        .contains("`size`"));
+    assert!(MountOp::dir("/d")
+        .mode(0o10000)
+        .check()
+        .unwrap_err()
+        .contains("above 7777"));
 }

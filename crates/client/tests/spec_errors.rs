@@ -507,7 +507,7 @@ fn client_refuses_the_same_specs_up_front() {
     let cases: Vec<Case> = vec![
         (
             Spec {
-                mounts: vec![tmpfs.clone()],
+                mounts: vec![tmpfs.clone().into()],
                 ..base()
             },
             Box::new(move |w: &mut W| {

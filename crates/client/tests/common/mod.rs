@@ -33,11 +33,15 @@ pub fn full_spec() -> Spec {
                 "",
                 [MountFlag::Bind, MountFlag::ReadOnly],
                 "",
-            ),
-            Mount::tmpfs("tmp", "size=1m").mkdir(false),
-            Mount::new("/etc/hosts", "etc/hosts", "", [MountFlag::Bind], "").file(true),
+            )
+            .into(),
+            Mount::tmpfs("tmp", "size=1m").mkdir(false).into(),
+            Mount::new("/etc/hosts", "etc/hosts", "", [MountFlag::Bind], "")
+                .file(true)
+                .into(),
         ],
         pivot_root: "/tmp/root".into(),
+        writable_root: true,
         host_name: "box".into(),
         domain_name: "example".into(),
         uid_mappings: vec![IdMap::new(0, 1000, 1)],

@@ -1,0 +1,577 @@
+//! Mount operations (MOUNT_OP records), checked from inside the sandbox with the probe's
+//! `inspect` and `write`: read-only binds (submounts too) and the host file unchanged, nosuid
+//! and nodev on every bind but a dev-bind, tmpfs size and mode, a new proc with only the
+//! sandbox's pids, the minimal /dev, dir / symlink / file content and modes, masks, remounts,
+//! binds by fd; refusals with the entry's index before anything runs (missing sources,
+//! escaping targets, symlinks planted to lead out); mountinfo after pivot_root; the host's
+//! mountinfo unchanged after thousands of runs. Every test runs as root and as an ordinary user
+//! (in a user namespace).
+mod support;
+
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use forkexec_client::{MountOp, Namespace, Runner};
+use serde_json::Value;
+use support::*;
+
+const EROFS: i64 = libc::EROFS as i64;
+
+fn inspect(c: &mut Cleanup, paths: &[&str]) -> Runner {
+    let mut args = vec!["inspect"];
+    args.extend_from_slice(paths);
+    in_root(c, &args)
+}
+
+fn with_pid_ns(r: Runner) -> Runner {
+    r.clone_flags([Namespace::NewUser, Namespace::NewNs, Namespace::NewPid])
+}
+
+fn path<'v>(v: &'v Value, p: &str) -> &'v Value {
+    &v["paths"][p]
+}
+
+fn write_errno(r: Runner) -> Option<i64> {
+    let v = run_json(r);
+    if v["ok"] == Value::Bool(true) {
+        None
+    } else {
+        Some(v["errno"].as_i64().unwrap())
+    }
+}
+
+#[test]
+fn read_only_binds_refuse_writes_and_leave_the_host_file_unchanged() {
+    let mut c = Cleanup::default();
+    let host = c.dir("ro-host");
+    std::fs::write(host.join("f"), "host").unwrap();
+    let src = host.to_string_lossy().to_string();
+    let r = in_root(&mut c, &["write", "/ro/f", "changed"]).mount(MountOp::ro_bind(&src, "/ro"));
+    assert_eq!(write_errno(r), Some(EROFS));
+    assert_eq!(std::fs::read_to_string(host.join("f")).unwrap(), "host");
+
+    // A plain bind of the same tree is writable: the EROFS came from the read-only bind.
+    let r = in_root(&mut c, &["write", "/rw/f", "changed"]).mount(MountOp::bind(&src, "/rw"));
+    assert_eq!(write_errno(r), None);
+    assert_eq!(std::fs::read_to_string(host.join("f")).unwrap(), "changed");
+}
+
+#[test]
+fn read_only_reaches_every_submount_of_a_bind() {
+    let mut c = Cleanup::default();
+    let host = c.dir("ro-sub");
+    std::fs::create_dir(host.join("sub")).unwrap();
+    let src = host.to_string_lossy().to_string();
+    // Inside the sandbox: /a is a writable bind with a tmpfs mounted below it; binding the
+    // helper's view of /a read-only at /b must make /b/sub (the tmpfs) read-only too.
+    let probe = in_root(&mut c, &["write", "/b/sub/f", "x"]);
+    let root = probe.spec.pivot_root.clone();
+    let r = probe
+        .mount(MountOp::bind(&src, "/a"))
+        .mount(MountOp::tmpfs("/a/sub"))
+        .mount(MountOp::ro_bind(format!("{root}/a"), "/b"));
+    assert_eq!(write_errno(r), Some(EROFS));
+    let r = in_root(&mut c, &["write", "/a/sub/f", "x"])
+        .mount(MountOp::bind(&src, "/a"))
+        .mount(MountOp::tmpfs("/a/sub"));
+    assert_eq!(write_errno(r), None, "the submount itself is writable");
+    assert!(
+        !host.join("sub/f").exists(),
+        "the tmpfs hid the host directory"
+    );
+}
+
+/// As root, a real host submount (a tmpfs mounted under the bound directory) is read-only
+/// under a read-only bind, and its file unchanged.
+#[test]
+fn read_only_reaches_a_host_submount() {
+    if !is_root() {
+        return; // mounting on the host needs root; the in-sandbox variant runs for everyone
+    }
+    let mut c = Cleanup::default();
+    let host = c.dir("ro-hostsub");
+    let sub = host.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let status = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "tmpfs"])
+        .arg(&sub)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    struct Umount(std::path::PathBuf);
+    impl Drop for Umount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _u = Umount(sub.clone());
+    std::fs::write(sub.join("f"), "host").unwrap();
+    let src = host.to_string_lossy().to_string();
+    let r =
+        in_root(&mut c, &["write", "/ro/sub/f", "changed"]).mount(MountOp::ro_bind(&src, "/ro"));
+    assert_eq!(write_errno(r), Some(EROFS));
+    assert_eq!(std::fs::read_to_string(sub.join("f")).unwrap(), "host");
+}
+
+#[test]
+fn binds_are_nosuid_and_nodev_unless_dev_bind() {
+    let mut c = Cleanup::default();
+    let host = c.dir("flags");
+    let src = host.to_string_lossy().to_string();
+    let r = inspect(&mut c, &["/b", "/rb", "/null"])
+        .mount(MountOp::bind(&src, "/b"))
+        .mount(MountOp::ro_bind(&src, "/rb"))
+        .mount(MountOp::dev_bind("/dev/null", "/null"));
+    let v = run_json(r);
+    for p in ["/b", "/rb"] {
+        let e = path(&v, p);
+        assert_eq!(
+            (e["nosuid"].as_bool(), e["nodev"].as_bool()),
+            (Some(true), Some(true)),
+            "{p}: {e}"
+        );
+    }
+    assert_eq!(path(&v, "/b")["ro"], false);
+    assert_eq!(path(&v, "/rb")["ro"], true);
+    let null = path(&v, "/null");
+    assert_eq!(null["type"], "char", "{null}");
+    assert_eq!(null["nodev"], false, "a dev-bind allows devices");
+    assert_eq!(
+        null["read"],
+        serde_json::json!([]),
+        "/dev/null opens and reads empty"
+    );
+
+    // A plain bind of the same node is nodev: opening it fails.
+    let v = run_json(inspect(&mut c, &["/null"]).mount(MountOp::bind("/dev/null", "/null")));
+    assert_eq!(path(&v, "/null")["read"]["errno"], libc::EACCES);
+}
+
+#[test]
+fn tmpfs_has_the_size_and_mode_asked() {
+    let mut c = Cleanup::default();
+    let r = inspect(&mut c, &["/t", "/plain"])
+        .mount(MountOp::tmpfs("/t").size(2 << 20).mode(0o1777))
+        .mount(MountOp::tmpfs("/plain"));
+    let v = run_json(r);
+    let t = path(&v, "/t");
+    assert_eq!(t["mode"], 0o1777, "{t}");
+    assert_eq!(t["fs_bytes"], 2 << 20, "{t}");
+    assert_eq!(
+        (t["nosuid"].as_bool(), t["nodev"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(path(&v, "/plain")["mode"], 0o755);
+}
+
+#[test]
+fn a_read_only_tmpfs_refuses_writes() {
+    let mut c = Cleanup::default();
+    let r = in_root(&mut c, &["write", "/t/f", "x"]).mount(MountOp::tmpfs("/t").read_only());
+    assert_eq!(write_errno(r), Some(EROFS));
+}
+
+#[test]
+fn a_new_proc_shows_only_the_sandbox_pids() {
+    let mut c = Cleanup::default();
+    let r = with_pid_ns(inspect(&mut c, &["/proc/1/status"])).mount(MountOp::proc("/proc"));
+    let v = run_json(r);
+    assert_eq!(
+        v["proc_pids"],
+        serde_json::json!([1]),
+        "the target is pid 1, alone"
+    );
+
+    let r = with_pid_ns(inspect(&mut c, &["/proc"]))
+        .init(true)
+        .mount(MountOp::proc("/proc"));
+    let v = run_json(r);
+    assert_eq!(
+        v["proc_pids"],
+        serde_json::json!([1, 2]),
+        "init and the target"
+    );
+    let mi = v["mountinfo"].as_str().unwrap();
+    assert!(mi.contains(" /proc rw,nosuid,nodev,noexec"), "{mi}");
+}
+
+#[test]
+fn the_minimal_dev_works_and_shows_no_other_host_device() {
+    let mut c = Cleanup::default();
+    let paths = [
+        "/dev",
+        "/dev/null",
+        "/dev/zero",
+        "/dev/full",
+        "/dev/random",
+        "/dev/urandom",
+        "/dev/pts",
+        "/dev/ptmx",
+        "/dev/shm",
+        "/dev/fd",
+        "/dev/stdin",
+        "/dev/stdout",
+        "/dev/stderr",
+        "/dev/tty",
+    ];
+    let r = with_pid_ns(inspect(&mut c, &paths))
+        .mount(MountOp::proc("/proc"))
+        .mount(MountOp::dev("/dev"));
+    let v = run_json(r);
+    let entries = &path(&v, "/dev")["entries"];
+    assert_eq!(
+        entries,
+        &serde_json::json!([
+            "fd", "full", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin", "stdout",
+            "tty", "urandom", "zero"
+        ]),
+        "nothing else of the host's /dev"
+    );
+    for (dev, rdev) in [
+        ("/dev/null", (1, 3)),
+        ("/dev/zero", (1, 5)),
+        ("/dev/full", (1, 7)),
+        ("/dev/random", (1, 8)),
+        ("/dev/urandom", (1, 9)),
+        ("/dev/tty", (5, 0)),
+    ] {
+        let e = path(&v, dev);
+        assert_eq!(e["type"], "char", "{dev}: {e}");
+        let n = e["rdev"].as_u64().unwrap();
+        assert_eq!((libc::major(n), libc::minor(n)), rdev, "{dev}");
+    }
+    assert_eq!(path(&v, "/dev/null")["read"], serde_json::json!([]));
+    assert_eq!(
+        path(&v, "/dev/zero")["read"],
+        serde_json::json!(vec![0u8; 64])
+    );
+    assert_eq!(
+        path(&v, "/dev/urandom")["read"].as_array().unwrap().len(),
+        64
+    );
+    assert_eq!(path(&v, "/dev/ptmx")["link"], "pts/ptmx");
+    assert!(path(&v, "/dev/pts")["entries"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("ptmx")));
+    assert_eq!(path(&v, "/dev/shm")["mode"], 0o1777);
+    assert_eq!(path(&v, "/dev/fd")["link"], "/proc/self/fd");
+    for (i, name) in ["stdin", "stdout", "stderr"].iter().enumerate() {
+        assert_eq!(
+            path(&v, &format!("/dev/{name}"))["link"],
+            format!("/proc/self/fd/{i}")
+        );
+    }
+    let mi = v["mountinfo"].as_str().unwrap();
+    assert!(
+        mi.contains(" /dev/pts ") && mi.contains(" - devpts "),
+        "{mi}"
+    );
+    assert!(mi.contains("ptmxmode=666"), "{mi}");
+}
+
+#[test]
+fn dir_symlink_and_file_have_exact_content_and_modes() {
+    let mut c = Cleanup::default();
+    let host = c.dir("content");
+    std::fs::write(host.join("input"), b"from an fd\n").unwrap();
+    let input = std::fs::File::open(host.join("input")).unwrap();
+    let fd = input.as_raw_fd();
+    let r = inspect(
+        &mut c,
+        &[
+            "/d/e",
+            "/l",
+            "/etc/greeting",
+            "/etc/secret",
+            "/in",
+            "/empty",
+        ],
+    )
+    .mount(MountOp::dir("/d/e").mode(0o711))
+    .mount(MountOp::symlink("../somewhere/else", "/l"))
+    .mount(MountOp::file("/etc/greeting", "hello\n"))
+    .mount(MountOp::file("/etc/secret", b"\x00\x01binary".to_vec()).mode(0o600))
+    .mount(MountOp::file_from_fd(fd, "/in").mode(0o444))
+    .mount(MountOp::file("/empty", Vec::new()));
+    let v = run_json(r);
+    drop(input);
+    assert_eq!(path(&v, "/d/e")["type"], "dir");
+    assert_eq!(path(&v, "/d/e")["mode"], 0o711);
+    assert_eq!(path(&v, "/l")["type"], "symlink");
+    assert_eq!(path(&v, "/l")["link"], "../somewhere/else");
+    let file = |p: &str, mode: u32, content: &[u8]| {
+        let e = path(&v, p);
+        assert_eq!(e["type"], "file", "{p}: {e}");
+        assert_eq!(e["mode"], mode, "{p}");
+        assert_eq!(e["read"], serde_json::json!(content), "{p}");
+    };
+    file("/etc/greeting", 0o644, b"hello\n");
+    file("/etc/secret", 0o600, b"\x00\x01binary");
+    file("/in", 0o444, b"from an fd\n");
+    file("/empty", 0o644, b"");
+}
+
+#[test]
+fn masks_hide_a_file_and_a_directory() {
+    let mut c = Cleanup::default();
+    let r = with_pid_ns(inspect(
+        &mut c,
+        &["/proc/meminfo", "/proc/sys", "/proc/nothing"],
+    ))
+    .mount(MountOp::proc("/proc"))
+    .mount(MountOp::mask("/proc/meminfo"))
+    .mount(MountOp::mask("/proc/sys"))
+    .mount(MountOp::mask("/proc/nothing").optional());
+    let v = run_json(r);
+    let file = path(&v, "/proc/meminfo");
+    assert_eq!(
+        (file["type"].as_str(), file["size"].as_u64()),
+        (Some("file"), Some(0)),
+        "{file}"
+    );
+    assert_eq!(file["read"], serde_json::json!([]));
+    assert_eq!(file["ro"], true);
+    let dir = path(&v, "/proc/sys");
+    assert_eq!(dir["entries"], serde_json::json!([]), "{dir}");
+    assert_eq!(dir["ro"], true);
+    assert_eq!(path(&v, "/proc/nothing")["errno"], libc::ENOENT);
+
+    let r = with_pid_ns(in_root(&mut c, &["write", "/proc/sys/x", "x"]))
+        .mount(MountOp::proc("/proc"))
+        .mount(MountOp::mask("/proc/sys"));
+    assert_eq!(write_errno(r), Some(EROFS));
+}
+
+#[test]
+fn remount_ro_makes_a_writable_bind_read_only() {
+    let mut c = Cleanup::default();
+    let host = c.dir("remount");
+    let src = host.to_string_lossy().to_string();
+    let r = in_root(&mut c, &["write", "/w/f", "x"])
+        .mount(MountOp::bind(&src, "/w"))
+        .mount(MountOp::remount_ro("/w"));
+    assert_eq!(write_errno(r), Some(EROFS));
+    assert!(!host.join("f").exists());
+}
+
+#[test]
+fn a_bind_source_given_as_an_fd() {
+    let mut c = Cleanup::default();
+    let host = c.dir("byfd");
+    std::fs::write(host.join("f"), "by fd").unwrap();
+    let dir = std::fs::File::open(&host).unwrap();
+    let r = inspect(&mut c, &["/fd/f"]).mount(MountOp::bind_fd(dir.as_raw_fd(), "/fd").read_only());
+    let v = run_json(r);
+    assert_eq!(path(&v, "/fd/f")["read"], serde_json::json!(b"by fd"));
+    assert_eq!(path(&v, "/fd/f")["ro"], true);
+}
+
+#[test]
+fn the_root_is_read_only_unless_writable_root() {
+    let mut c = Cleanup::default();
+    assert_eq!(
+        write_errno(in_root(&mut c, &["write", "/f", "x"])),
+        Some(EROFS)
+    );
+    let r = in_root(&mut c, &["write", "/f", "x"]).writable_root(true);
+    assert_eq!(write_errno(r), None);
+}
+
+#[test]
+fn mountinfo_after_pivot_root_lists_only_the_configured_mounts() {
+    let mut c = Cleanup::default();
+    let r = with_pid_ns(in_root(&mut c, &["report"]))
+        .mount(MountOp::proc("/proc"))
+        .mount(MountOp::tmpfs("/tmp"));
+    let configured = r.spec.mounts.len();
+    let v = run_json(r);
+    let mi = v["mountinfo"].as_str().unwrap();
+    let points: Vec<&str> = mi.lines().map(|l| l.split(' ').nth(4).unwrap()).collect();
+    assert_eq!(
+        points.len(),
+        configured + 1,
+        "the root and each entry: {mi}"
+    );
+    assert_eq!(points[0], "/");
+    assert!(!mi.contains("old_root"), "{mi}");
+    let root = v["root"].to_string();
+    assert!(
+        !root.contains("old_root"),
+        "no directory left for the old root: {root}"
+    );
+}
+
+#[test]
+fn a_missing_source_is_an_error_with_its_index_and_nothing_runs() {
+    let mut c = Cleanup::default();
+    let out = c.dir("marker");
+    let out_s = out.to_string_lossy().to_string();
+    let r = in_root(&mut c, &["write", "/out/ran", "x"]);
+    let first = r.spec.mounts.len();
+    let r = r
+        .mount(MountOp::bind(&out_s, "/out"))
+        .mount(MountOp::bind("/nonexistent/forkexec-source", "/x"));
+    assert_child_error(run(r), "mount(source)", libc::ENOENT, first as u32 + 1);
+    assert!(!out.join("ran").exists(), "the target never ran");
+
+    // Optional: skipped, nothing created at the target, the target runs.
+    let r = inspect(&mut c, &["/x"])
+        .mount(MountOp::bind("/nonexistent/forkexec-source", "/x").optional());
+    let v = run_json(r);
+    assert_eq!(path(&v, "/x")["errno"], libc::ENOENT);
+}
+
+#[test]
+fn an_escaping_target_is_refused_before_any_mount() {
+    let mut c = Cleanup::default();
+    let out = c.dir("escape-marker");
+    let out_s = out.to_string_lossy().to_string();
+    let r = in_root(&mut c, &["write", "/out/ran", "x"]);
+    let first = r.spec.mounts.len() as u32;
+    let r = r
+        .mount(MountOp::bind(&out_s, "/out"))
+        .mount(MountOp::file("/out/before", "written before the refusal?"))
+        .mount(MountOp::dir("/a/../../etc"));
+    assert_child_error(run(r), "mount(path)", libc::EXDEV, first + 2);
+    assert!(!out.join("ran").exists());
+    assert!(!out.join("before").exists(), "refused before any entry ran");
+}
+
+#[test]
+fn symlinks_in_a_bound_tree_never_lead_out_of_the_root() {
+    let mut c = Cleanup::default();
+    let host = c.dir("trap");
+    let outside = c.dir("outside");
+    std::os::unix::fs::symlink(&outside, host.join("abs")).unwrap();
+    let up = format!(
+        "{}{}",
+        "../".repeat(16),
+        outside.to_string_lossy().trim_start_matches('/')
+    );
+    std::os::unix::fs::symlink(&up, host.join("rel")).unwrap();
+    let src = host.to_string_lossy().to_string();
+    for link in ["abs", "rel"] {
+        for op in [
+            MountOp::file(format!("/trap/{link}/pwned"), "x"),
+            MountOp::dir(format!("/trap/{link}/pwned")),
+            MountOp::tmpfs(format!("/trap/{link}/pwned")),
+            MountOp::symlink("/", format!("/trap/{link}/pwned")),
+        ] {
+            let r = in_root(&mut c, &["report"])
+                .mount(MountOp::bind(&src, "/trap"))
+                .mount(op);
+            // Resolved inside the new root, where the link's target does not exist.
+            let _ = run(r);
+            assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "{link}");
+        }
+    }
+}
+
+#[test]
+fn a_bind_onto_the_root_receives_the_entries_after_it() {
+    let mut c = Cleanup::default();
+    let host = c.dir("newroot");
+    for d in ["usr", "bin", "lib", "lib64"] {
+        if Path::new("/").join(d).exists() {
+            std::fs::create_dir(host.join(d)).unwrap();
+        }
+    }
+    std::fs::write(host.join("marker"), "root").unwrap();
+    std::fs::write(host.join("probe"), "").unwrap(); // the probe is bound onto it
+    std::fs::create_dir(host.join("proc")).unwrap(); // the bind is read-only: targets exist
+    let root = c.dir("pivot");
+    let mut r = Runner::new(vec![
+        PROBE_IN_ROOT.to_string(),
+        "inspect".into(),
+        "/marker".into(),
+    ])
+    .clone_flags([Namespace::NewUser, Namespace::NewNs, Namespace::NewPid])
+    .uid_mappings([forkexec_client::IdMap {
+        container_id: 0,
+        host_id: euid(),
+        size: 1,
+    }])
+    .gid_mappings([forkexec_client::IdMap {
+        container_id: 0,
+        host_id: egid(),
+        size: 1,
+    }])
+    .pivot_root(root.to_string_lossy().to_string())
+    .mount(MountOp::ro_bind(host.to_string_lossy().to_string(), "/"));
+    for d in ["/usr", "/bin", "/lib", "/lib64"] {
+        if Path::new(d).exists() {
+            r = r.mount(MountOp::ro_bind(d, d));
+        }
+    }
+    let r = r
+        .mount(MountOp::ro_bind(
+            probe().to_string_lossy().to_string(),
+            PROBE_IN_ROOT,
+        ))
+        .mount(MountOp::proc("/proc"));
+    let v = run_json(r);
+    assert_eq!(path(&v, "/marker")["read"], serde_json::json!(b"root"));
+    assert_eq!(v["proc_pids"], serde_json::json!([1]));
+}
+
+/// Thousands of sandboxed runs with every kind of mount leave the host's mount table as it was.
+#[test]
+fn host_mountinfo_is_unchanged_after_thousands_of_runs() {
+    let mut c = Cleanup::default();
+    let host = c.dir("many");
+    let src = host.to_string_lossy().to_string();
+    let strip = |s: String| -> Vec<String> {
+        // The one test that mounts on the host (as root) may run in parallel: its lines aside.
+        s.lines()
+            .filter(|l| !l.contains("ro-hostsub"))
+            .map(str::to_string)
+            .collect()
+    };
+    let before = strip(std::fs::read_to_string("/proc/self/mountinfo").unwrap());
+    let runs = std::env::var("FORKEXEC_MOUNT_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2000);
+    let root = c.dir("many-root").to_string_lossy().to_string();
+    for i in 0..runs {
+        let r = Runner::new(vec!["/bin/true".to_string()])
+            .clone_flags([Namespace::NewUser, Namespace::NewNs, Namespace::NewPid])
+            .uid_mappings([forkexec_client::IdMap {
+                container_id: 0,
+                host_id: euid(),
+                size: 1,
+            }])
+            .gid_mappings([forkexec_client::IdMap {
+                container_id: 0,
+                host_id: egid(),
+                size: 1,
+            }])
+            .pivot_root(root.clone())
+            .mount(MountOp::ro_bind("/usr", "/usr"))
+            .mount(MountOp::symlink("usr/bin", "/bin"))
+            .mount(MountOp::symlink("usr/lib", "/lib"))
+            .mount(MountOp::symlink("usr/lib64", "/lib64"))
+            .mount(MountOp::bind(&src, "/data"))
+            .mount(MountOp::tmpfs("/tmp").size(1 << 20))
+            .mount(MountOp::proc("/proc"))
+            .mount(MountOp::dev("/dev"))
+            .mount(MountOp::file("/etc/hostname", "box\n"))
+            .mount(MountOp::mask("/proc/sys"));
+        let out = run(r).unwrap_or_else(|e| panic!("run {i}: {e}"));
+        assert!(out.status.success(), "run {i}: {:?}", out.stderr);
+    }
+    let after = strip(std::fs::read_to_string("/proc/self/mountinfo").unwrap());
+    assert_eq!(before, after);
+    let host_mi = std::fs::read_to_string("/proc/1/mountinfo").unwrap_or_default();
+    assert!(
+        !host_mi.contains(&root),
+        "nothing mounted on the pivot directory is left"
+    );
+    assert_eq!(
+        std::fs::read_dir(&root).unwrap().count(),
+        0,
+        "the pivot directory is empty"
+    );
+    assert_eq!(std::fs::read_dir(&host).unwrap().count(), 0);
+}
