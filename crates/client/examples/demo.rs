@@ -1,16 +1,16 @@
 //! `make demo`: runs the embedded example spec (`demo.json`) through the real helper.
 //!
-//! The spec asks for new user, mount, UTS and IPC namespaces, a pivot_root onto a fresh tmpfs
-//! with the host's `/usr` bound read-only (plus `/bin`, `/lib`, `/lib64` where they exist,
-//! added here because they differ between distributions), a private `/tmp`, a host name,
-//! rlimits, no_new_privs and dropped capabilities. The caller is mapped to root inside (the
-//! single self-mapping a process may write for itself). The shell inside prints what it sees.
-//! (`/proc` is the host's, bound read-only: a fresh proc needs a new pid namespace, which the
-//! clone shape will bring.)
+//! The spec asks for new user, mount, pid, UTS and IPC namespaces, a pivot_root onto a fresh
+//! tmpfs built from mount operations: the host's `/usr` bound read-only (plus `/bin`, `/lib`,
+//! `/lib64`, added here because they differ between distributions), a new proc with
+//! `/proc/sys` masked, the minimal `/dev`, a private `/tmp` and a file written from the spec;
+//! a host name, rlimits, no_new_privs and dropped capabilities. The caller is mapped to root
+//! inside (the single self-mapping a process may write for itself). The shell inside prints
+//! what it sees.
 
 use std::path::Path;
 
-use forkexec_client::{IdMap, Mount, Runner, Spec};
+use forkexec_client::{IdMap, MountOp, Runner, Spec};
 
 const DEMO_SPEC: &str = include_str!("demo.json");
 
@@ -31,7 +31,7 @@ fn main() {
     for dir in ["/bin", "/lib", "/lib64"] {
         // On merged-/usr systems these are symlinks into /usr: bind what they point to.
         if Path::new(dir).exists() {
-            spec.mounts.push(Mount::bind(dir, dir, true).into());
+            spec.mounts.push(MountOp::ro_bind(dir, dir).into());
         }
     }
     let root = std::env::temp_dir().join(format!("forkexec-demo-{}", std::process::id()));
