@@ -7,7 +7,7 @@
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
-use forkexec_client::{Error, IdMap, Mount, Namespace, Resource, Runner};
+use forkexec_client::{Error, IdMap, MountOp, Namespace, Resource, Runner};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -43,8 +43,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             size: 1,
         }])
         .pivot_root(root.to_string_lossy()) // a tmpfs is mounted there
-        .mount(Mount::bind("/usr", "/usr", true)) // read-only, inside the new root
-        .mount(Mount::tmpfs("/tmp", "size=64m"))
+        .mount(MountOp::ro_bind("/usr", "/usr")) // recursive, read-only, inside the new root
+        .mount(MountOp::tmpfs("/tmp").size(64 << 20))
         .work_dir("/tmp")
         .host_name("judge")
         .rlimit(Resource::Cpu, 2, 2)
@@ -57,7 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
     for dir in ["/bin", "/lib", "/lib64"] {
         if Path::new(dir).exists() {
-            runner = runner.mount(Mount::bind(dir, dir, true));
+            runner = runner.mount(MountOp::ro_bind(dir, dir));
         }
     }
 
