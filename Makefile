@@ -52,6 +52,15 @@ test-user: helper probe
 	@scripts/test-as-user.sh $(TEST_USER)
 	@clients/python/run-tests.sh --as-user $(TEST_USER)
 
+## The rootfs scenarios alone (rootfs-tests/: scratch roots made of nothing but the static
+## helper and static probes; pivot_root, the helper as pid 1, the helper nested in its own
+## sandbox), as whoever runs make and, as root, again as $(TEST_USER). `make test` runs them
+## with everything else: the crate is a workspace member, so test-root and test-user include it.
+.PHONY: rootfs-test
+rootfs-test: helper
+	FORKEXEC_HELPER=$(CURDIR)/$(HELPER) $(CARGO) test -p forkexec-rootfs-tests
+	@rootfs-tests/run-as-user.sh $(TEST_USER)
+
 ## Soak: 10,000 sandboxed spawns in a row and 2 x 1,000 at once (in place, supervise, init;
 ## in a cgroup as root) leave no fd, child, mount or cgroup behind (crates/client/tests/soak.rs;
 ## make test runs it with 300 and 2 x 100).

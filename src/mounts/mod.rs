@@ -66,7 +66,8 @@ pub fn mount_and_pivot(spec: &Spec<'static>) -> Result<(), Failure> {
     // Nothing done below may propagate back to the host.
     sys::mount(c"none", c"/", c"", MS_REC | MS_PRIVATE, c"").at(Location::MountRoot)?;
     if let Some(root) = spec.pivot_root {
-        sys::mount(c"tmpfs", root, c"tmpfs", 0, c"").at(Location::MountTmpfs)?;
+        sys::mount(c"tmpfs", root, c"tmpfs", 0, c"mode=0755").at(Location::MountTmpfs)?;
+        // not 1777
     }
     let mut root = Root::open(spec.pivot_root)?;
     // Directories and files get exactly the modes the spec gives; the target's umask is back
