@@ -3,7 +3,8 @@
 //! - every test vector `crates/spec/vectors/*.hex`, as raw bytes (`vector-<name>`);
 //! - specs in the JSON form encoded by the Rust client's encoder (`forkexec_client::Spec::
 //!   encode`), together covering every record type, option and namespace bit, both mount
-//!   options and the four process shapes (`client-<name>`);
+//!   options, every mount operation kind and flag, and the four process shapes
+//!   (`client-<name>`);
 //! - for `helper_validate`, those specs behind the target's control bytes (ids, read schedule;
 //!   see `fuzz_targets/helper_validate.rs`) with a few read schedules, and status records after
 //!   the spec (what follows the spec on the fd must stay unread).
@@ -76,6 +77,35 @@ const CLIENT_SPECS: &[(&str, &str)] = &[
                      "noatime","nodiratime","bind","move","rec","silent","posixacl","unbindable","private","slave",
                      "shared","relatime","i_version","strictatime","lazytime"]}]}"#,
     ),
+    (
+        "mount-ops",
+        r#"{"args":["/bin/sh"],"files":[0,1,2,3],"clone_flags":["newns","newpid","newipc","newuser"],
+            "mounts":[{"type":"bind","source":"/usr","target":"/usr","readonly":true},
+                      {"type":"bind","source":"/lib64","target":"/lib64","readonly":true,"optional":true},
+                      {"type":"bind","source_fd":3,"target":"/data","dev":true},
+                      {"source":"tmpfs","target":"/run","fstype":"tmpfs","flags":["nosuid","nodev"]},
+                      {"type":"tmpfs","target":"/tmp","size":"64m","mode":"1777"},
+                      {"type":"tmpfs","target":"/ro","readonly":true},
+                      {"type":"proc","target":"/proc"},{"type":"dev","target":"/dev"},
+                      {"type":"mqueue","target":"/dev/mqueue"},
+                      {"type":"dir","target":"/work/a/b","mode":"0700"},
+                      {"type":"symlink","source":"usr/bin","target":"/bin"},
+                      {"type":"file","target":"/etc/hostname","content":"box\n"},
+                      {"type":"file","target":"/etc/bin","mode":"0600","content":"a\u0000b"},
+                      {"type":"file","target":"/input","content_fd":7},
+                      {"type":"remount_ro","target":"/data"},
+                      {"type":"mask","target":"/proc/kcore","optional":true}],
+            "pivot_root":"/tmp/root","writable_root":true,
+            "uid_mappings":[{"container_id":0,"host_id":1000,"size":1}],
+            "gid_mappings":[{"container_id":0,"host_id":1000,"size":1}]}"#,
+    ),
+    (
+        "mount-ops-host-root",
+        r#"{"args":["/bin/true"],"clone_flags":["newns"],
+            "mounts":[{"type":"tmpfs","target":"/tmp","size":4096},
+                      {"type":"mask","target":"/a/../proc/kcore"},
+                      {"type":"remount_ro","target":"/"}]}"#,
+    ),
 ];
 
 /// Raw bytes of a vector file (vectors/README.md: every non-`#` line is hex).
@@ -124,7 +154,8 @@ fn main() {
 
     // At the limits, so one more item reaches the TooMany / TooLong refusals (run the targets
     // with -max_len of at least 64 KiB to let them grow): 4096 fds and 4096 seccomp
-    // instructions; 16 rlimits, 256 mounts, 340-entry maps, longest paths and names.
+    // instructions; 16 rlimits, 256 mounts (raw and operations alternating), 340-entry maps,
+    // longest paths and names.
     let list = |n: usize, item: &str| vec![item; n].join(",");
     let long = |n: usize| format!("/{}", "p".repeat(n - 1));
     let limits = [
@@ -143,7 +174,10 @@ fn main() {
                     "uid_mappings":[{}],"gid_mappings":[{}],"exec_path":"{}","work_dir":"{}","pivot_root":"{}",
                     "host_name":"{}","domain_name":"{}"}}"#,
                 list(16, r#"{"resource":"nofile","cur":1,"max":1}"#),
-                list(256, r#"{"target":"/m","fstype":"tmpfs"}"#),
+                list(
+                    128,
+                    r#"{"target":"/m","fstype":"tmpfs"},{"type":"proc","target":"/p"}"#
+                ),
                 list(340, r#"{"container_id":1,"host_id":1,"size":1}"#),
                 list(340, r#"{"container_id":2,"host_id":2,"size":2}"#),
                 long(4095),

@@ -2,7 +2,8 @@
 //! against a spec fd whose reads are driven by the input (short reads, EINTR, a read error or
 //! EOF at any point), then what the helper does with the result before any syscall: the error
 //! record it would write, or the walks over the decoded spec into its fixed-size static
-//! tables (argv/envp pointer arrays, the fd table, mount target paths, id map text).
+//! tables (argv/envp pointer arrays, the fd table, mount target paths and their parents, id
+//! map text).
 //!
 //! The helper binary is `no_std`, `no_main` and has no library target, so `read_and_validate`
 //! and `read_full` are replicated below line for line (with `sys::read` replaced by the fake fd
@@ -34,8 +35,10 @@
 use std::cell::RefCell;
 
 use forkexec_fuzz::{check_shape, check_status_record, decode_checked, Owned};
-use forkexec_spec::decode::{self, Shape, Spec, SpecError};
-use forkexec_spec::layout::{limit, HEADER_LEN};
+use std::ffi::CStr;
+
+use forkexec_spec::decode::{self, MountEntry, Shape, Spec, SpecError};
+use forkexec_spec::layout::{limit, mount_kind, HEADER_LEN};
 use forkexec_spec::status::{Record, RECORD_LEN};
 use forkexec_spec::Location;
 use libfuzzer_sys::{fuzz_mutator, fuzz_target, fuzzer_mutate};
@@ -183,19 +186,92 @@ fn pointers(list: &decode::StrList, out: &mut [usize]) -> usize {
     n
 }
 
-/// src/mounts.rs `copy_target`.
-fn copy_target(target: &std::ffi::CStr, inside_root: bool, out: &mut [u8; limit::PATH + 1]) {
-    let mut bytes = target.to_bytes();
-    if inside_root {
+/// src/mounts/path.rs `RelPath`: a target without its leading `/`s (`.` for the root), in a
+/// buffer of the helper's size.
+struct RelPath {
+    buf: [u8; limit::PATH + 1],
+    len: usize,
+}
+
+impl RelPath {
+    /// `RelPath::new`.
+    fn new(target: &CStr) -> Self {
+        let mut bytes = target.to_bytes();
         while let [b'/', rest @ ..] = bytes {
             bytes = rest;
         }
         if bytes.is_empty() {
             bytes = b".";
         }
+        let mut buf = [0u8; limit::PATH + 1];
+        buf[..bytes.len()].copy_from_slice(bytes);
+        RelPath {
+            buf,
+            len: bytes.len(),
+        }
     }
-    out[..bytes.len()].copy_from_slice(bytes);
-    out[bytes.len()] = 0;
+    /// `RelPath::as_cstr`.
+    fn as_cstr(&self) -> &CStr {
+        cstr(&self.buf[..=self.len])
+    }
+    /// `RelPath::is_root`.
+    fn is_root(&self) -> bool {
+        self.buf[..self.len]
+            .split(|&b| b == b'/')
+            .all(|part| part.is_empty() || part == b".")
+    }
+    /// `RelPath::last_start`.
+    fn last_start(&self) -> usize {
+        let path = &self.buf[..self.len];
+        let end = path.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
+        path[..end]
+            .iter()
+            .rposition(|&b| b == b'/')
+            .map_or(0, |i| i + 1)
+    }
+}
+
+/// src/mounts/path.rs `cstr`.
+fn cstr(bytes_with_nul: &[u8]) -> &CStr {
+    CStr::from_bytes_until_nul(bytes_with_nul).unwrap_or(c"")
+}
+
+/// src/mounts/path.rs `open_parent`, its buffers only: the last component's name, and the
+/// parent prefix copied into a buffer of the helper's size (NUL-terminated); then
+/// `make_dirs`'s walk over the prefix's components.
+fn parent_and_name(path: &RelPath) -> (usize, usize) {
+    let last = path.last_start();
+    let name = cstr(&path.buf[last..=path.len]);
+    let mut prefix = [0u8; limit::PATH + 1];
+    prefix[..last].copy_from_slice(&path.buf[..last]);
+    let prefix = &mut prefix[..=last];
+    let len = prefix.len() - 1;
+    let mut start = 0;
+    let mut components = 0;
+    while start < len {
+        let end = prefix[start..len]
+            .iter()
+            .position(|&b| b == b'/')
+            .map_or(len, |i| start + i);
+        if end > start {
+            let saved = prefix[end];
+            prefix[end] = 0;
+            assert!(!cstr(&prefix[..=end]).is_empty());
+            assert!(!cstr(&prefix[start..=end]).is_empty());
+            prefix[end] = saved;
+            components += 1;
+        }
+        start = end + 1;
+    }
+    (name.to_bytes().len(), components)
+}
+
+/// src/mounts/raw.rs `mount_at_path`: a raw target outside a new root, in a buffer.
+fn copy_target(target: &CStr) -> [u8; limit::PATH + 1] {
+    let mut path = [0u8; limit::PATH + 1];
+    let bytes = target.to_bytes();
+    path[..bytes.len()].copy_from_slice(bytes);
+    path
 }
 
 /// src/text.rs `decimal`.
@@ -244,13 +320,36 @@ fn use_spec(spec: &Spec, t: &mut Tables) {
         *slot = fd;
     }
     let _ = &mut t.fd_table[..n];
-    // src/mounts.rs.
+    // src/mounts/mod.rs: `check_targets` (`..` above the root, refused before any mount),
+    // then every entry's target inside the new root (or `/`), or a raw one as a host path.
     let inside_root = spec.pivot_root.is_some();
-    let mut path = [0u8; limit::PATH + 1];
-    for m in spec.mounts() {
-        copy_target(m.target, inside_root, &mut path);
-        assert!(path.contains(&0));
+    let mut index = 0;
+    for entry in spec.mount_entries() {
+        let (target, in_root) = match entry {
+            MountEntry::Op(op) => (op.target, true),
+            MountEntry::Raw(m) => (m.target, inside_root),
+        };
+        let _ = in_root && decode::escapes_root(target.to_bytes());
+        if in_root {
+            let path = RelPath::new(target);
+            assert_eq!(path.as_cstr().to_bytes().len(), path.len);
+            let _ = path.is_root();
+            if let MountEntry::Op(op) = entry {
+                if matches!(
+                    op.kind,
+                    mount_kind::DIR | mount_kind::SYMLINK | mount_kind::FILE
+                ) {
+                    let (name, _) = parent_and_name(&path);
+                    assert!(name > 0, "no last component in {target:?}");
+                }
+            }
+        } else {
+            let path = copy_target(target);
+            assert!(path.contains(&0));
+        }
+        index += 1;
     }
+    assert_eq!(index, spec.mount_count());
     // src/ns.rs.
     for map in [spec.uid_map, spec.gid_map].into_iter().flatten() {
         let len = format_map(map, &mut t.map_text);

@@ -12,11 +12,13 @@ pub mod reference;
 
 use std::ffi::CStr;
 
-use forkexec_spec::decode::{decode, total_len, Fault, IdMap, Shape, Spec, SpecError};
+use forkexec_spec::decode::{
+    decode, total_len, Fault, IdMap, Mount, MountEntry, MountOp, Shape, Spec, SpecError,
+};
 use forkexec_spec::encode::{Sink, Writer};
 use forkexec_spec::layout::{
-    self, cred_flag, limit, mount_flags, mount_opt, ns, opt, record, HEADER_LEN, MAGIC,
-    RECORD_HEADER_LEN, RECORD_SKIP_IF_UNKNOWN,
+    self, cred_flag, limit, mount_flags, mount_kind, mount_op, mount_opt, ns, opt, record,
+    HEADER_LEN, MAGIC, RECORD_HEADER_LEN, RECORD_SKIP_IF_UNKNOWN,
 };
 use forkexec_spec::status::{self, Record};
 use forkexec_spec::Location;
@@ -48,6 +50,57 @@ pub struct OwnedMount {
     pub data: Vec<u8>,
 }
 
+impl OwnedMount {
+    fn of(m: &Mount<'_>) -> OwnedMount {
+        OwnedMount {
+            flags: m.flags,
+            options: m.options,
+            source: owned(m.source),
+            target: owned(m.target),
+            fstype: owned(m.fstype),
+            data: owned(m.data),
+        }
+    }
+}
+
+/// One mount operation (MOUNT_OP), owned; an empty `source` is none.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OwnedMountOp {
+    pub kind: u16,
+    pub flags: u16,
+    pub mode: u32,
+    pub size: u64,
+    pub fd: Option<u32>,
+    pub source: Vec<u8>,
+    pub target: Vec<u8>,
+    pub content: Vec<u8>,
+}
+
+impl OwnedMountOp {
+    fn of(op: &MountOp<'_>) -> OwnedMountOp {
+        for bit in 0..16 {
+            assert_eq!(op.has(1 << bit), op.flags & (1 << bit) != 0, "has({bit})");
+        }
+        OwnedMountOp {
+            kind: op.kind,
+            flags: op.flags,
+            mode: op.mode,
+            size: op.size,
+            fd: op.fd,
+            source: owned(op.source),
+            target: owned(op.target),
+            content: op.content.to_vec(),
+        }
+    }
+}
+
+/// One entry of the mount list: MOUNT and MOUNT_OP records, in record order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnedMountEntry {
+    Raw(OwnedMount),
+    Op(OwnedMountOp),
+}
+
 /// A credential, owned.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OwnedCredential {
@@ -69,7 +122,8 @@ pub struct Owned {
     pub work_dir: Option<Vec<u8>>,
     pub seccomp: Option<Vec<u8>>,
     pub clone_flags: u64,
-    pub mounts: Vec<OwnedMount>,
+    /// Raw mounts and mount operations, in record order (one index space).
+    pub mounts: Vec<OwnedMountEntry>,
     pub pivot_root: Option<Vec<u8>>,
     pub host_name: Option<Vec<u8>>,
     pub domain_name: Option<Vec<u8>>,
@@ -119,17 +173,22 @@ impl Owned {
         let rlimits: Vec<_> = spec.rlimits().map(|r| (r.resource, r.cur, r.max)).collect();
         assert_eq!(rlimits.len(), spec.rlimit_count(), "rlimit count");
         let mounts: Vec<_> = spec
-            .mounts()
-            .map(|m| OwnedMount {
-                flags: m.flags,
-                options: m.options,
-                source: owned(m.source),
-                target: owned(m.target),
-                fstype: owned(m.fstype),
-                data: owned(m.data),
+            .mount_entries()
+            .map(|e| match e {
+                MountEntry::Raw(m) => OwnedMountEntry::Raw(OwnedMount::of(&m)),
+                MountEntry::Op(op) => OwnedMountEntry::Op(OwnedMountOp::of(&op)),
             })
             .collect();
         assert_eq!(mounts.len(), spec.mount_count(), "mount count");
+        let raw: Vec<_> = spec.mounts().map(|m| OwnedMount::of(&m)).collect();
+        let raw_entries: Vec<_> = mounts
+            .iter()
+            .filter_map(|e| match e {
+                OwnedMountEntry::Raw(m) => Some(m.clone()),
+                OwnedMountEntry::Op(_) => None,
+            })
+            .collect();
+        assert_eq!(raw, raw_entries, "mounts() is not the raw mount_entries()");
 
         let files: Vec<i32> = spec.files.iter().collect();
         assert_eq!(files.len(), spec.files.len(), "files len");
@@ -246,7 +305,10 @@ impl Owned {
             assert!(f.len() / layout::SOCK_FILTER_LEN <= limit::SECCOMP_INSNS);
         }
         // Mounts.
-        for m in &s.mounts {
+        for m in s.mounts.iter().filter_map(|e| match e {
+            OwnedMountEntry::Raw(m) => Some(m),
+            OwnedMountEntry::Op(_) => None,
+        }) {
             assert_eq!(
                 m.flags & !mount_flags::KNOWN,
                 0,
@@ -263,6 +325,61 @@ impl Owned {
             assert!(!m.target.is_empty() && m.target.len() < limit::PATH);
             assert!(m.fstype.len() < limit::FSTYPE);
             assert!(m.data.len() < limit::MOUNT_DATA);
+        }
+        // Mount operations: each field only on the kinds that take it.
+        for op in s.mounts.iter().filter_map(|e| match e {
+            OwnedMountEntry::Op(op) => Some(op),
+            OwnedMountEntry::Raw(_) => None,
+        }) {
+            use mount_kind as k;
+            let kind = op.kind;
+            assert!((1..=k::LAST).contains(&kind), "mount op kind {kind}");
+            assert_eq!(
+                op.flags & !mount_op::KNOWN,
+                0,
+                "mount op flags {:#x}",
+                op.flags
+            );
+            let takes = match kind {
+                k::BIND => mount_op::KNOWN,
+                k::TMPFS => mount_op::READONLY,
+                k::MASK => mount_op::OPTIONAL,
+                _ => 0,
+            };
+            assert_eq!(op.flags & !takes, 0, "flags {:#x} on kind {kind}", op.flags);
+            assert!(op.mode <= limit::MODE, "mode {:o}", op.mode);
+            if !matches!(kind, k::TMPFS | k::DIR | k::FILE) {
+                assert_eq!(op.mode, 0, "mode on kind {kind}");
+            }
+            if kind != k::TMPFS {
+                assert_eq!(op.size, 0, "size on kind {kind}");
+            }
+            if let Some(fd) = op.fd {
+                assert!(fd < limit::FD, "fd {fd}");
+                assert!(matches!(kind, k::BIND | k::FILE), "fd on kind {kind}");
+                let replaced = s.files.get(fd as usize).is_some_and(|&f| f != fd as i32);
+                assert!(
+                    !replaced,
+                    "mount op fd {fd} replaced by files {:?}",
+                    s.files
+                );
+            }
+            match kind {
+                k::BIND => assert_ne!(op.source.is_empty(), op.fd.is_none(), "bind source/fd"),
+                k::SYMLINK => assert!(!op.source.is_empty(), "symlink without text"),
+                _ => assert!(op.source.is_empty(), "source on kind {kind}"),
+            }
+            if !op.content.is_empty() {
+                assert!(kind == k::FILE && op.fd.is_none(), "content on kind {kind}");
+            }
+            assert!(op.source.len() < limit::PATH);
+            assert!(op.target.len() < limit::PATH);
+            assert_eq!(
+                op.target.first(),
+                Some(&b'/'),
+                "relative target {:?}",
+                op.target
+            );
         }
         // Id maps.
         for map in [&s.uid_map, &s.gid_map].into_iter().flatten() {
@@ -301,10 +418,11 @@ impl Owned {
         assert!(!(s.cgroup_path.is_some() && s.cgroup_fd.is_some()));
         assert!(!(has(opt::DETACH) && has(opt::INIT)));
         assert!(!has(opt::INIT) || s.clone_flags & ns::NEWPID != 0);
+        assert!(!has(opt::WRITABLE_ROOT) || s.pivot_root.is_some());
     }
 
-    /// Writes one record type (every RLIMIT or MOUNT for those) with the crate's `Writer`,
-    /// when the field carries something.
+    /// Writes one record type (every RLIMIT, or the whole mount list for MOUNT) with the
+    /// crate's `Writer`, when the field carries something.
     fn write_type(&self, w: &mut Writer<VecSink>, ty: u16) {
         fn sl(v: &[Vec<u8>]) -> impl Iterator<Item = &[u8]> {
             v.iter().map(Vec::as_slice)
@@ -334,9 +452,25 @@ impl Owned {
                 }
             }
             record::CLONE_FLAGS if self.clone_flags != 0 => w.clone_flags(self.clone_flags),
+            // The whole mount list where MOUNT goes, in order (MOUNT_OP shares its index
+            // space, so it is never written on its own).
             record::MOUNT => {
-                for m in &self.mounts {
-                    w.mount(m.flags, m.options, &m.source, &m.target, &m.fstype, &m.data);
+                for e in &self.mounts {
+                    match e {
+                        OwnedMountEntry::Raw(m) => {
+                            w.mount(m.flags, m.options, &m.source, &m.target, &m.fstype, &m.data)
+                        }
+                        OwnedMountEntry::Op(op) => w.mount_op(
+                            op.kind,
+                            op.flags,
+                            op.mode,
+                            op.size,
+                            op.fd.map_or(-1, |fd| fd as i32),
+                            &op.source,
+                            &op.target,
+                            &op.content,
+                        ),
+                    }
                 }
             }
             record::PIVOT_ROOT => self.pivot_root.iter().for_each(|p| w.pivot_root(p)),
@@ -379,7 +513,8 @@ impl Owned {
         w.finish().0
     }
 
-    /// The canonical encoding (vectors/README.md): ascending record types.
+    /// The canonical encoding (vectors/README.md): ascending record types, the mount list
+    /// where MOUNT goes.
     pub fn encode(&self) -> Vec<u8> {
         let order: Vec<u16> = (1..=record::LAST).collect();
         self.encode_in(&order, None)

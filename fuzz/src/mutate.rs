@@ -5,7 +5,7 @@
 //! or one payload (with libFuzzer's own mutator), and writes the lengths back; half the time
 //! it leaves the bytes to libFuzzer's mutator alone, so broken framing is fuzzed as well.
 
-use forkexec_spec::layout::{ns, opt, record, HEADER_LEN, RECORD_HEADER_LEN};
+use forkexec_spec::layout::{mount_kind, ns, opt, record, HEADER_LEN, RECORD_HEADER_LEN};
 
 use crate::ADVISORY_TYPE;
 
@@ -60,10 +60,67 @@ fn template(ty: u16, rng: &mut Rng) -> Vec<u8> {
             p.extend_from_slice(b"/a\0/b\0\0\0");
             p
         }
+        record::MOUNT_OP => mount_op_template(rng),
         record::UID_MAP | record::GID_MAP => vec![0, 0, 0, 0, 0xe8, 3, 0, 0, 1, 0, 0, 0],
         record::CREDENTIAL => vec![0; 16],
         _ => vec![0; rng.below(9)],
     }
+}
+
+/// A mount operation of a random kind with the fields that kind takes (a valid one), now and
+/// then with one field too many, so both the acceptance and each kind's refusals are near.
+fn mount_op_template(rng: &mut Rng) -> Vec<u8> {
+    use mount_kind as k;
+    let kind = 1 + rng.below(k::LAST as usize) as u16;
+    let (mut flags, mut mode, mut size, mut fd) = (0u16, 0u32, 0u64, -1i32);
+    let (mut source, mut content): (&[u8], &[u8]) = (b"", b"");
+    match kind {
+        k::BIND => {
+            flags = rng.below(8) as u16;
+            if rng.below(2) == 0 {
+                source = b"/s";
+            } else {
+                fd = rng.below(8) as i32;
+            }
+        }
+        k::TMPFS => {
+            flags = rng.below(2) as u16 * 2;
+            mode = 0o1777;
+            size = 1 << 20;
+        }
+        k::DIR => mode = 0o755,
+        k::SYMLINK => source = b"l",
+        k::FILE => {
+            mode = 0o644;
+            match rng.below(3) {
+                0 => content = b"c\0d",
+                1 => fd = rng.below(8) as i32,
+                _ => {}
+            }
+        }
+        k::MASK => flags = rng.below(2) as u16,
+        _ => {}
+    }
+    match rng.below(16) {
+        0 => flags |= 1 << rng.below(16),
+        1 => mode = 1 << rng.below(32),
+        2 => size = 1,
+        3 => fd = [-2, 3, 1 << 20][rng.below(3)],
+        4 => source = b"/x",
+        5 => content = b"x",
+        _ => {}
+    }
+    let mut p = Vec::new();
+    p.extend_from_slice(&kind.to_le_bytes());
+    p.extend_from_slice(&flags.to_le_bytes());
+    p.extend_from_slice(&mode.to_le_bytes());
+    p.extend_from_slice(&size.to_le_bytes());
+    p.extend_from_slice(&fd.to_le_bytes());
+    p.extend_from_slice(source);
+    p.push(0);
+    p.extend_from_slice(if rng.below(8) == 0 { b"t\0" } else { b"/t\0" });
+    p.extend_from_slice(content);
+    p
 }
 
 /// The unit a payload of this type is made of (for growing it by whole entries).

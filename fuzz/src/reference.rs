@@ -5,6 +5,9 @@
 //! claim that docs/spec.md is enough to write a compatible decoder from.
 //!
 //! Only the refusal is computed here; the accepted fields are checked by re-encoding.
+//!
+//! MOUNT_OP (type 21) and the WRITABLE_ROOT option are written from the notes
+//! (`.scratch/MOUNT_OPS.md`, "Decoder rules") until docs/spec.md describes them.
 
 use forkexec_spec::decode::Fault;
 use forkexec_spec::layout::{mount_flags, ns, opt};
@@ -54,13 +57,16 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
     }
 
     // 2. Records.
-    let mut seen = [false; 21];
+    let mut seen = [false; 22];
     let (mut rlimits, mut mounts) = (0, 0);
     let mut args: Option<(usize, bool)> = None; // (strings, first is empty)
     let (mut exec_path, mut exec_fd) = (None, false);
     let (mut first_mount, mut pivot, mut uts) = (None, None, None);
     let (mut uid_map, mut gid_map) = (None, None);
     let (mut cgroup_path, mut cgroup_fd) = (None, None);
+    // FILES entries, and the offset of each mount operation's fd field with its value.
+    let mut files: Vec<i32> = Vec::new();
+    let mut op_fds: Vec<(usize, i32)> = Vec::new();
     let (mut clone, mut options, mut options_at) = (0u64, 0u64, 0usize);
     let mut r = 12;
     while r < total {
@@ -81,7 +87,7 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
         let p = r + 8;
         let payload = &buf[p..p + len];
         let next = p + len;
-        if ty == 0 || ty > 20 {
+        if ty == 0 || ty > 21 {
             if flags & 1 != 0 {
                 r = next;
                 continue;
@@ -89,7 +95,7 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
             return Err((r, Fault::UnknownRecord));
         }
         let ty = ty as usize;
-        if ty != 5 && ty != 10 {
+        if ty != 5 && ty != 10 && ty != 21 {
             if seen[ty] {
                 return Err((r, Fault::DuplicateRecord));
             }
@@ -179,6 +185,7 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
                     if fd < -1 || fd as i64 >= FD_MAX as i64 {
                         return Err((p + 4 * i, Fault::FdOutOfRange));
                     }
+                    files.push(fd);
                 }
             }
             // SECCOMP.
@@ -234,6 +241,16 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
                 if target.1 == 0 {
                     return Err((target.0, Fault::BadValue));
                 }
+                first_mount.get_or_insert(r);
+                mounts += 1;
+            }
+            // MOUNT_OP: one list with MOUNT, one count.
+            21 => {
+                if mounts == 256 {
+                    return Err((r, Fault::TooMany));
+                }
+                mount_op(buf, p, len)?;
+                op_fds.push((p + 16, u32_at(payload, 16) as i32));
                 first_mount.get_or_insert(r);
                 mounts += 1;
             }
@@ -331,6 +348,97 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
     }
     if has(opt::INIT) && clone & ns::NEWPID == 0 {
         return conflict(options_at);
+    }
+    if has(opt::WRITABLE_ROOT) && pivot.is_none() {
+        return conflict(options_at);
+    }
+    // An fd a mount operation uses must survive the fd table: not one it replaces or closes.
+    for &(at, fd) in &op_fds {
+        if fd >= 0 && (fd as usize) < files.len() && files[fd as usize] != fd {
+            return conflict(at);
+        }
+    }
+    Ok(())
+}
+
+/// One MOUNT_OP payload at `p` (`len` bytes): u16 kind, u16 flags, u32 mode, u64 size, i32 fd,
+/// `source\0`, `target\0`, content. Kinds: 1 bind, 2 tmpfs, 3 proc, 4 dev, 5 mqueue, 6 dir,
+/// 7 symlink, 8 file, 9 remount_ro, 10 mask. Flags: 1 optional (bind, mask), 2 readonly (bind,
+/// tmpfs), 4 dev (bind).
+fn mount_op(buf: &[u8], p: usize, len: usize) -> Result<(), Refusal> {
+    const BIND: u16 = 1;
+    const TMPFS: u16 = 2;
+    const DIR: u16 = 6;
+    const SYMLINK: u16 = 7;
+    const FILE: u16 = 8;
+    const MASK: u16 = 10;
+    if len < 20 {
+        return Err((p - 4, Fault::BadRecordLength));
+    }
+    let end = p + len;
+    let (kind, flags, mode) = (u16_at(buf, p), u16_at(buf, p + 2), u32_at(buf, p + 4));
+    let (size, fd) = (u64_at(buf, p + 8), u32_at(buf, p + 16) as i32);
+    if kind == 0 || kind > 10 {
+        return Err((p, Fault::BadValue));
+    }
+    if flags & !7 != 0 {
+        return Err((p + 2, Fault::UnknownBits));
+    }
+    if fd < -1 || fd >= FD_MAX as i32 {
+        return Err((p + 16, Fault::FdOutOfRange));
+    }
+    // source\0 target\0 (each at most 4096 bytes with its NUL), then content to the end.
+    let source_at = p + 20;
+    let Some(source_len) = buf[source_at..end].iter().position(|&b| b == 0) else {
+        return Err((end, Fault::Unterminated));
+    };
+    if source_len + 1 > 4096 {
+        return Err((source_at, Fault::TooLong));
+    }
+    let target_at = source_at + source_len + 1;
+    let Some(target_len) = buf[target_at..end].iter().position(|&b| b == 0) else {
+        return Err((end, Fault::Unterminated));
+    };
+    if target_len + 1 > 4096 {
+        return Err((target_at, Fault::TooLong));
+    }
+    let content_at = target_at + target_len + 1;
+    let takes_flags = match kind {
+        BIND => 7,
+        TMPFS => 2,
+        MASK => 1,
+        _ => 0,
+    };
+    if flags & !takes_flags != 0 {
+        return Err((p + 2, Fault::BadValue));
+    }
+    if mode > 0o7777 || (mode != 0 && !matches!(kind, TMPFS | DIR | FILE)) {
+        return Err((p + 4, Fault::BadValue));
+    }
+    if size != 0 && kind != TMPFS {
+        return Err((p + 8, Fault::BadValue));
+    }
+    let has_fd = fd != -1;
+    if has_fd && !matches!(kind, BIND | FILE) {
+        return Err((p + 16, Fault::BadValue));
+    }
+    match kind {
+        BIND if (source_len == 0) == !has_fd => return Err((source_at, Fault::Conflict)),
+        SYMLINK if source_len == 0 => return Err((source_at, Fault::BadValue)),
+        BIND | SYMLINK => {}
+        _ if source_len != 0 => return Err((source_at, Fault::BadValue)),
+        _ => {}
+    }
+    if content_at < end {
+        if kind != FILE {
+            return Err((content_at, Fault::BadValue));
+        }
+        if has_fd {
+            return Err((content_at, Fault::Conflict));
+        }
+    }
+    if target_len == 0 || buf[target_at] != b'/' {
+        return Err((target_at, Fault::BadValue));
     }
     Ok(())
 }

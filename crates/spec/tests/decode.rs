@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{build, build_at, ms, s, Owned, OwnedCredential, OwnedMount, W};
+use common::{build, build_at, ms, s, Owned, OwnedCredential, OwnedMount, OwnedMountOp, W};
 use forkexec_spec::decode::{decode, total_len, Fault, Shape, Spec, SpecError};
 use forkexec_spec::layout::{
     self, cred_flag, limit, mount_opt, ns, opt, record, HEADER_LEN, RECORD_HEADER_LEN,
@@ -178,7 +178,8 @@ fn full_owned() -> Owned {
                 target: v("usr"),
                 fstype: v(""),
                 data: v(""),
-            },
+            }
+            .into(),
             OwnedMount {
                 flags: ms::NOSUID | ms::NODEV,
                 options: mount_opt::MKDIR | mount_opt::FILE,
@@ -186,7 +187,8 @@ fn full_owned() -> Owned {
                 target: v("tmp"),
                 fstype: v("tmpfs"),
                 data: v("size=1m,mode=1777"),
-            },
+            }
+            .into(),
         ],
         pivot_root: Some(v("/srv/root")),
         host_name: Some(v("box")),
@@ -737,7 +739,7 @@ fn repeatable_records_keep_their_order() {
     });
     let o = Owned::of(&accepted(&buf));
     assert_eq!(o.rlimits, vec![(3, 10, 20), (3, 5, 6)]);
-    let targets: Vec<_> = o.mounts.iter().map(|m| m.target.clone()).collect();
+    let targets: Vec<_> = o.mounts.iter().map(|m| m.target().to_vec()).collect();
     assert_eq!(targets, vec![b"1".to_vec(), b"2".to_vec()]);
 }
 
@@ -764,6 +766,7 @@ fn record_names() {
         (record::STATUS_FD, "status_fd"),
         (record::CGROUP_PATH, "cgroup"),
         (record::CGROUP_FD, "cgroup_fd"),
+        (record::MOUNT_OP, "mount_op"),
     ];
     for (i, (ty, name)) in names.iter().enumerate() {
         assert_eq!(*ty as usize, i + 1);
@@ -1029,8 +1032,9 @@ fn unknown_option_bits() {
     for bit in 0..64 {
         let b = 1u64 << bit;
         let (buf, at) = base_and(record::OPTIONS, 0, &b.to_le_bytes());
-        if b == opt::INIT {
-            // init is pid 1 of a new pid namespace: alone it is a conflict.
+        if b == opt::INIT || b == opt::WRITABLE_ROOT {
+            // init is pid 1 of a new pid namespace, a writable root needs pivot_root: alone
+            // they are conflicts.
             refused(&buf, at + 8, Fault::Conflict);
         } else if opt::KNOWN & b != 0 {
             assert_eq!(accepted(&buf).options, b);
@@ -1038,7 +1042,7 @@ fn unknown_option_bits() {
             refused(&buf, at + 8, Fault::UnknownBits);
         }
     }
-    assert_eq!(opt::KNOWN, 0xfff);
+    assert_eq!(opt::KNOWN, 0x1fff);
 }
 
 #[test]
@@ -1601,7 +1605,7 @@ fn locations_1_to_32_are_go_sandboxs() {
 
 #[test]
 fn every_location_round_trips() {
-    assert_eq!(Location::ALL.len(), 47);
+    assert_eq!(Location::ALL.len(), 49);
     let mut names = std::collections::HashSet::new();
     for (i, &loc) in Location::ALL.iter().enumerate() {
         let n = i as u32 + 1;
@@ -1610,7 +1614,7 @@ fn every_location_round_trips() {
         assert!(names.insert(loc.name()), "duplicate name {}", loc.name());
     }
     assert_eq!(Location::from_u32(0), None);
-    assert_eq!(Location::from_u32(48), None);
+    assert_eq!(Location::from_u32(50), None);
     assert_eq!(Location::from_u32(u32::MAX), None);
     let own = [
         (33, "spec_read"),
@@ -1628,6 +1632,8 @@ fn every_location_round_trips() {
         (45, "supervise"),
         (46, "privileged_install"),
         (47, "set_dumpable"),
+        (48, "mount(path)"),
+        (49, "mount(source)"),
     ];
     for (n, name) in own {
         assert_eq!(Location::from_u32(n).unwrap().name(), name);
@@ -1740,6 +1746,32 @@ fn random_mutations_never_panic() {
             w.options(opt::GID_MAPPINGS_ENABLE_SETGROUPS | opt::CTTY);
             w.status_fd(4);
         }),
+        build(|w| {
+            use layout::mount_kind as k;
+            use layout::mount_op as f;
+            w.args(s(&["/bin/sh"]));
+            w.files(&[0, 1, 2]);
+            w.clone_flags(ns::NEWNS);
+            w.mount_op(
+                k::BIND,
+                f::READONLY | f::OPTIONAL,
+                0,
+                0,
+                -1,
+                b"/usr",
+                b"/usr",
+                b"",
+            );
+            w.mount_op(k::BIND, f::DEV, 0, 0, 5, b"", b"/data", b"");
+            w.mount(ms::BIND, 0, b"/a", b"/b", b"", b"");
+            w.mount_op(k::TMPFS, 0, 0o1777, 1 << 26, -1, b"", b"/tmp", b"");
+            w.mount_op(k::SYMLINK, 0, 0, 0, -1, b"usr/bin", b"/bin", b"");
+            w.mount_op(k::FILE, 0, 0o644, 0, -1, b"", b"/etc/hostname", b"box\n");
+            w.mount_op(k::FILE, 0, 0o600, 0, 7, b"", b"/in", b"");
+            w.mount_op(k::MASK, f::OPTIONAL, 0, 0, -1, b"", b"/proc/kcore", b"");
+            w.pivot_root(b"/srv");
+            w.options(opt::WRITABLE_ROOT);
+        }),
     ];
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let (mut ok, mut refused_count) = (0usize, 0usize);
@@ -1779,6 +1811,56 @@ fn random_string(rng: &mut Rng, min: usize, max: usize) -> Vec<u8> {
     (0..n).map(|_| 1 + rng.below(255) as u8).collect()
 }
 
+/// A valid mount operation of a random kind, with random values in every field the kind takes;
+/// its fd (if any) is not one that `files` replaces.
+fn random_mount_op(rng: &mut Rng, files: &[i32]) -> OwnedMountOp {
+    use layout::mount_kind as k;
+    use layout::mount_op as f;
+    let kind = 1 + rng.below(k::LAST as usize) as u16;
+    let mut target = random_string(rng, 0, 30);
+    target.insert(0, b'/');
+    let mut op = OwnedMountOp {
+        kind,
+        target,
+        ..OwnedMountOp::default()
+    };
+    let allowed = match kind {
+        k::BIND => f::OPTIONAL | f::READONLY | f::DEV,
+        k::TMPFS => f::READONLY,
+        k::MASK => f::OPTIONAL,
+        _ => 0,
+    };
+    op.flags = rng.next() as u16 & allowed;
+    if matches!(kind, k::TMPFS | k::DIR | k::FILE) {
+        op.mode = rng.below(limit::MODE as usize + 1) as u32;
+    }
+    if kind == k::TMPFS && rng.below(2) == 0 {
+        op.size = rng.next();
+    }
+    let fd = |rng: &mut Rng| {
+        // Mapped to itself by the table, or past it.
+        let fd = rng.below(limit::FD as usize - 8) as u32;
+        let replaced = (fd as usize) < files.len() && files[fd as usize] != fd as i32;
+        Some(if replaced {
+            fd + files.len() as u32
+        } else {
+            fd
+        })
+    };
+    match kind {
+        k::BIND if rng.below(2) == 0 => op.fd = fd(rng),
+        k::BIND | k::SYMLINK => op.source = random_string(rng, 1, 30),
+        k::FILE => match rng.below(3) {
+            0 => op.fd = fd(rng),
+            // Content is any bytes, NUL included.
+            1 => op.content = (0..rng.below(40)).map(|_| rng.next() as u8).collect(),
+            _ => {}
+        },
+        _ => {}
+    }
+    op
+}
+
 fn random_owned(rng: &mut Rng) -> Owned {
     let mut o = Owned::default();
     let coin = |rng: &mut Rng| rng.below(2) == 0;
@@ -1813,15 +1895,24 @@ fn random_owned(rng: &mut Rng) -> Owned {
         );
     }
     o.clone_flags = rng.next() & ns::KNOWN;
-    for _ in 0..rng.below(4) {
-        o.mounts.push(OwnedMount {
-            flags: rng.next() & forkexec_spec::layout::mount_flags::KNOWN,
-            options: rng.next() as u32 & mount_opt::KNOWN,
-            source: random_string(rng, 0, 30),
-            target: random_string(rng, 1, 30),
-            fstype: random_string(rng, 0, 10),
-            data: random_string(rng, 0, 30),
-        });
+    // Raw mounts and mount operations mixed, in the order they are drawn.
+    for _ in 0..rng.below(6) {
+        if coin(rng) {
+            o.mounts.push(
+                OwnedMount {
+                    flags: rng.next() & forkexec_spec::layout::mount_flags::KNOWN,
+                    options: rng.next() as u32 & mount_opt::KNOWN,
+                    source: random_string(rng, 0, 30),
+                    target: random_string(rng, 1, 30),
+                    fstype: random_string(rng, 0, 10),
+                    data: random_string(rng, 0, 30),
+                }
+                .into(),
+            );
+        } else {
+            let op = random_mount_op(rng, &o.files);
+            o.mounts.push(op.into());
+        }
     }
     if coin(rng) {
         let mut root = random_string(rng, 0, 30);
@@ -1860,6 +1951,9 @@ fn random_owned(rng: &mut Rng) -> Owned {
     o.options = rng.next() & opt::KNOWN;
     if o.options & opt::CTTY != 0 {
         o.options &= !opt::NO_SETSID;
+    }
+    if o.pivot_root.is_none() {
+        o.options &= !opt::WRITABLE_ROOT;
     }
     if rng.below(3) != 0 {
         o.status_fd = Some(rng.below(limit::FD as usize) as u32);

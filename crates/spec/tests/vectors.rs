@@ -15,9 +15,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use common::{build, s, Owned, OwnedCredential, OwnedMount};
+use common::{build, s, Owned, OwnedCredential, OwnedMount, OwnedMountEntry, OwnedMountOp};
 use forkexec_spec::decode::{decode, Fault, SpecError};
-use forkexec_spec::layout::{self, cred_flag, mount_opt, ns, opt, record, HEADER_LEN};
+use forkexec_spec::layout::{
+    self, cred_flag, limit, mount_kind, mount_op, mount_opt, ns, opt, record, HEADER_LEN,
+};
 
 // ---------------------------------------------------------------------------------------------
 // a minimal JSON reader (no dependencies in this crate, on purpose)
@@ -282,7 +284,7 @@ const CLONE_FLAG_NAMES: [(&str, u64); 7] = [
 /// A record type far above any this version defines, so the vector stays unknown as types are added.
 const UNKNOWN_TYPE: u16 = 0x7fff;
 
-const OPTION_NAMES: [(&str, u64); 11] = [
+const OPTION_NAMES: [(&str, u64); 12] = [
     ("sync", opt::SYNC),
     ("ptrace", opt::PTRACE),
     ("no_new_privs", opt::NO_NEW_PRIVS),
@@ -297,6 +299,7 @@ const OPTION_NAMES: [(&str, u64); 11] = [
     ("detach", opt::DETACH),
     ("init", opt::INIT),
     ("die_with_parent", opt::DIE_WITH_PARENT),
+    ("writable_root", opt::WRITABLE_ROOT),
 ];
 
 fn flag_names(v: &Json, table: &[(&str, u64)]) -> u64 {
@@ -340,6 +343,121 @@ fn id_map(v: &Json) -> Option<Vec<(u32, u32, u32)>> {
         })
         .collect();
     Some(entries).filter(|e| !e.is_empty())
+}
+
+/// The JSON `type` of each mount kind, in kind order (1 = bind).
+const MOUNT_KIND_NAMES: [&str; 10] = [
+    "bind",
+    "tmpfs",
+    "proc",
+    "dev",
+    "mqueue",
+    "dir",
+    "symlink",
+    "file",
+    "remount_ro",
+    "mask",
+];
+
+/// The keys a mount operation of each kind takes, besides `type` and `target`.
+fn mount_op_keys(kind: u16) -> &'static [&'static str] {
+    match kind {
+        mount_kind::BIND => &["source", "source_fd", "readonly", "dev", "optional"],
+        mount_kind::TMPFS => &["size", "mode", "readonly"],
+        mount_kind::DIR => &["mode"],
+        mount_kind::SYMLINK => &["source"],
+        mount_kind::FILE => &["mode", "content", "content_fd"],
+        mount_kind::MASK => &["optional"],
+        _ => &[],
+    }
+}
+
+/// A mode: an octal string ("1777", "0755", "755") or an integer taken as is.
+fn mode_of(v: &Json) -> u32 {
+    let mode = match v {
+        Json::Str(text) => {
+            assert!(
+                !text.is_empty() && text.bytes().all(|c| (b'0'..=b'7').contains(&c)),
+                "mode {text:?} is not octal"
+            );
+            u32::from_str_radix(text, 8).unwrap_or_else(|_| panic!("mode {text:?}"))
+        }
+        _ => v.num(),
+    };
+    assert!(mode <= limit::MODE, "mode {mode:o} over 7777");
+    mode
+}
+
+/// A size: an integer of bytes, or a string of digits with an optional k, m or g (1024-based).
+fn size_of(v: &Json) -> u64 {
+    match v {
+        Json::Str(text) => {
+            let (digits, shift) = match text.as_bytes().last() {
+                Some(b'k' | b'K') => (&text[..text.len() - 1], 10),
+                Some(b'm' | b'M') => (&text[..text.len() - 1], 20),
+                Some(b'g' | b'G') => (&text[..text.len() - 1], 30),
+                _ => (&text[..], 0),
+            };
+            let n: u64 = digits.parse().unwrap_or_else(|_| panic!("size {text:?}"));
+            n.checked_mul(1 << shift)
+                .unwrap_or_else(|| panic!("size {text:?}"))
+        }
+        _ => v.num(),
+    }
+}
+
+/// A `mounts` entry with a `type` (the JSON form of a MOUNT_OP record, vectors/README.md).
+fn mount_op_from_json(m: &Json) -> OwnedMountOp {
+    let fields = m.obj();
+    let name = fields.iter().find(|(k, _)| k == "type").unwrap().1.str();
+    let kind = MOUNT_KIND_NAMES
+        .iter()
+        .position(|n| *n == name)
+        .unwrap_or_else(|| panic!("unknown mount type {name}")) as u16
+        + 1;
+    let mut op = OwnedMountOp {
+        kind,
+        // The documented default modes.
+        mode: match kind {
+            mount_kind::TMPFS | mount_kind::DIR => 0o755,
+            mount_kind::FILE => 0o644,
+            _ => 0,
+        },
+        ..OwnedMountOp::default()
+    };
+    let flag = |x: &Json, bit: u16| if x.bool() { bit } else { 0 };
+    for (k, x) in fields {
+        let k = k.as_str();
+        if k != "type" && k != "target" && !mount_op_keys(kind).contains(&k) {
+            panic!("mount type {name} does not take {k}");
+        }
+        match k {
+            "type" => {}
+            "target" => op.target = bytes_of(x),
+            "source" => op.source = bytes_of(x),
+            "source_fd" | "content_fd" => {
+                assert!(op.fd.is_none(), "an fd twice");
+                op.fd = Some(x.num());
+            }
+            "content" => op.content = bytes_of(x),
+            "readonly" => op.flags |= flag(x, mount_op::READONLY),
+            "dev" => op.flags |= flag(x, mount_op::DEV),
+            "optional" => op.flags |= flag(x, mount_op::OPTIONAL),
+            "mode" => op.mode = mode_of(x),
+            "size" => op.size = size_of(x),
+            _ => unreachable!(),
+        }
+    }
+    let has = |key: &str| fields.iter().any(|(k, _)| k == key);
+    assert!(
+        !(has("source") && has("source_fd")),
+        "a bind takes source or source_fd, not both"
+    );
+    assert!(
+        !(has("content") && has("content_fd")),
+        "a file takes content or content_fd, not both"
+    );
+    op
 }
 
 /// The fields a JSON spec stands for. Absent, null, empty and false values mean "no record".
@@ -413,6 +531,9 @@ fn owned_from_json(j: &Json) -> Owned {
                     .arr()
                     .iter()
                     .map(|m| {
+                        if m.obj().iter().any(|(k, _)| k == "type") {
+                            return OwnedMountEntry::Op(mount_op_from_json(m));
+                        }
                         // `mkdir` defaults to true, as in the client's JSON form.
                         let mut om = OwnedMount {
                             options: mount_opt::MKDIR,
@@ -432,7 +553,7 @@ fn owned_from_json(j: &Json) -> Owned {
                                 _ => panic!("unknown mount key {k}"),
                             }
                         }
-                        om
+                        OwnedMountEntry::Raw(om)
                     })
                     .collect()
             }
@@ -533,6 +654,32 @@ const ALL_FIELDS_JSON: &str = concat!(
     r#""sync":true,"ptrace":true,"no_new_privs":true,"stop_before_seccomp":true,"#,
     r#""gid_mappings_enable_setgroups":true,"drop_caps":true,"unshare_cgroup_after_sync":true,"#,
     r#""ctty":true,"setsid":true,"status_fd":1048575}"#,
+);
+
+const MOUNT_OPS_JSON: &str = concat!(
+    r#"{"args":["/bin/sh"],"files":[0,1,2,-1,-1,5],"#,
+    r#""clone_flags":["newns","newipc","newpid"],"#,
+    r#""mounts":[{"type":"bind","source":"/usr","target":"/usr","readonly":true},"#,
+    r#"{"type":"bind","source":"/lib64","target":"/lib64","readonly":true,"optional":true},"#,
+    r#"{"type":"bind","source_fd":5,"target":"/data","dev":true},"#,
+    r#"{"source":"tmpfs","target":"run","fstype":"tmpfs","flags":["nosuid","nodev"],"data":"mode=755","mkdir":true},"#,
+    r#"{"type":"tmpfs","target":"/tmp","size":67108864,"mode":"1777"},"#,
+    r#"{"type":"tmpfs","target":"/ro","mode":"0555","readonly":true},"#,
+    r#"{"type":"proc","target":"/proc"},"#,
+    r#"{"type":"dev","target":"/dev"},"#,
+    r#"{"type":"mqueue","target":"/dev/mqueue"},"#,
+    r#"{"type":"dir","target":"/work","mode":"0700"},"#,
+    r#"{"type":"symlink","source":"usr/bin","target":"/bin"},"#,
+    r#"{"type":"file","target":"/etc/hostname","mode":"0644","content":"box\n"},"#,
+    r#"{"type":"file","target":"/input.txt","mode":"0600","content_fd":7},"#,
+    r#"{"type":"remount_ro","target":"/data"},"#,
+    r#"{"type":"mask","target":"/proc/kcore","optional":true}],"#,
+    r#""pivot_root":"/srv/root","writable_root":true}"#,
+);
+
+const MOUNT_OP_FD_REPLACED_JSON: &str = concat!(
+    r#"{"args":["/bin/cat","/data/x"],"files":[0,1,2,-1],"clone_flags":["newns"],"#,
+    r#""mounts":[{"type":"bind","source_fd":3,"target":"/data"}]}"#,
 );
 
 fn defs() -> Vec<Def> {
@@ -727,6 +874,50 @@ fn defs() -> Vec<Def> {
             bytes: Bytes::Canonical,
             expect: Some((Fault::Conflict, 30)),
         },
+        Def {
+            name: "mount_ops",
+            about: &[
+                "Mount operations (MOUNT_OP, type 21) of every kind, with a raw MOUNT among",
+                "them (the two share one list, in record order, written where MOUNT goes):",
+                "read-only binds of /usr and of an optional /lib64, a bind of helper fd 5 with",
+                "device nodes (target fd 5 is fd 5, so the fd table leaves it alone), a raw",
+                "tmpfs, a 64 MiB tmpfs 1777, a read-only tmpfs 0555, proc, dev, mqueue, a",
+                "directory 0700, a symlink /bin -> usr/bin, a file with content \"box\\n\", a",
+                "file 0600 read from helper fd 7 (past the fd table), a recursive read-only",
+                "remount, and an optional mask; pivot_root with writable_root.",
+            ],
+            json: Some(MOUNT_OPS_JSON),
+            bytes: Bytes::Canonical,
+            expect: None,
+        },
+        Def {
+            name: "mount_op_bad_kind",
+            about: &[
+                "argv [\"/bin/true\"], clone flags newns, and a MOUNT_OP of kind 11 (past",
+                "mask, the last kind v1 defines) on target \"/x\": refused at the kind, the",
+                "first byte of the payload.",
+            ],
+            json: None,
+            bytes: Bytes::Custom(|| {
+                build(|w| {
+                    w.args(s(&["/bin/true"]));
+                    w.clone_flags(ns::NEWNS);
+                    w.mount_op(mount_kind::LAST + 1, 0, 0, 0, -1, b"", b"/x", b"");
+                })
+            }),
+            expect: Some((Fault::BadValue, 54)),
+        },
+        Def {
+            name: "mount_op_fd_replaced",
+            about: &[
+                "A bind of helper fd 3 while the target's fd table [0, 1, 2, -1] closes fd 3:",
+                "the mounts are made after the fd table is set up, so the fd would be gone.",
+                "Refused at the MOUNT_OP's fd field.",
+            ],
+            json: Some(MOUNT_OP_FD_REPLACED_JSON),
+            bytes: Bytes::Canonical,
+            expect: Some((Fault::Conflict, 101)),
+        },
     ]
 }
 
@@ -881,6 +1072,42 @@ fn describe(ty: u16, p: &[u8]) -> String {
                 "flags 0x{flags:x} ({}), options 0x{o:x} ({opts}), {}",
                 names(flags, &MOUNT_FLAG_NAMES),
                 strs.join(", ")
+            )
+        }
+        record::MOUNT_OP if p.len() >= layout::MOUNT_OP_FIXED_LEN => {
+            let kind = u16_at(p, 0);
+            let flags = u16_at(p, 2);
+            let fd = u32_at(p, 16) as i32;
+            let mut rest = p[layout::MOUNT_OP_FIXED_LEN..].split_inclusive(|&b| b == 0);
+            let source = rest.next().map_or("(missing)".into(), quote);
+            let target = rest.next().map_or("(missing)".into(), quote);
+            let strings = layout::MOUNT_OP_FIXED_LEN
+                + p[layout::MOUNT_OP_FIXED_LEN..]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &b)| b == 0)
+                    .nth(1)
+                    .map_or(p.len() - layout::MOUNT_OP_FIXED_LEN, |(i, _)| i + 1);
+            let content = &p[strings.min(p.len())..];
+            let content = if content.is_empty() {
+                String::new()
+            } else {
+                format!(", content ({} bytes) {}", content.len(), quote(content))
+            };
+            format!(
+                "kind {kind} ({}), flags 0x{flags:x} ({}), mode 0o{:04o}, size {}, fd {fd}, \
+                 source {source}, target {target}{content}",
+                mount_kind::name(kind),
+                names(
+                    flags.into(),
+                    &[
+                        ("optional", mount_op::OPTIONAL.into()),
+                        ("readonly", mount_op::READONLY.into()),
+                        ("dev", mount_op::DEV.into()),
+                    ],
+                ),
+                u32_at(p, 4),
+                u64_at(p, 8),
             )
         }
         record::UID_MAP | record::GID_MAP => {
@@ -1210,8 +1437,12 @@ fn json_reader_and_names() {
     let o = owned_from_json(&Parser::parse(
         r#"{"args":["x"],"mounts":[{"source":"a","target":"b"},{"source":"a","target":"b","mkdir":false,"make_nod":true}]}"#,
     ));
-    assert_eq!(o.mounts[0].options, mount_opt::MKDIR);
-    assert_eq!(o.mounts[1].options, mount_opt::FILE);
+    let raw = |e: &OwnedMountEntry| match e {
+        OwnedMountEntry::Raw(m) => m.options,
+        OwnedMountEntry::Op(op) => panic!("not a raw mount: {op:?}"),
+    };
+    assert_eq!(raw(&o.mounts[0]), mount_opt::MKDIR);
+    assert_eq!(raw(&o.mounts[1]), mount_opt::FILE);
     assert_eq!(
         CLONE_FLAG_NAMES.iter().fold(0, |a, (_, b)| a | b),
         ns::KNOWN
@@ -1220,4 +1451,110 @@ fn json_reader_and_names() {
         OPTION_NAMES.iter().fold(opt::NO_SETSID, |a, (_, b)| a | b),
         opt::KNOWN
     );
+}
+
+/// The mount operations of a JSON spec's `mounts`.
+fn ops_of(json: &str) -> Vec<OwnedMountOp> {
+    owned_from_json(&Parser::parse(json))
+        .mounts
+        .into_iter()
+        .map(|e| match e {
+            OwnedMountEntry::Op(op) => op,
+            OwnedMountEntry::Raw(m) => panic!("not an op: {m:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn json_reader_of_mount_ops() {
+    use mount_kind as k;
+    // Default modes: tmpfs and dir 0755, file 0644, the others 0; booleans default false.
+    let ops = ops_of(concat!(
+        r#"{"args":["x"],"mounts":[{"type":"tmpfs","target":"/t"},{"type":"dir","target":"/d"},"#,
+        r#"{"type":"file","target":"/f"},{"type":"proc","target":"/p"},"#,
+        r#"{"type":"bind","source":"/s","target":"/b","readonly":false,"dev":false,"optional":false}]}"#
+    ));
+    let modes: Vec<_> = ops.iter().map(|o| (o.kind, o.mode, o.flags)).collect();
+    assert_eq!(
+        modes,
+        [
+            (k::TMPFS, 0o755, 0),
+            (k::DIR, 0o755, 0),
+            (k::FILE, 0o644, 0),
+            (k::PROC, 0, 0),
+            (k::BIND, 0, 0)
+        ]
+    );
+    // Modes as octal strings or integers; sizes as integers or with k/m/g.
+    let ops = ops_of(concat!(
+        r#"{"args":["x"],"mounts":[{"type":"tmpfs","target":"/a","mode":"1777","size":"64m"},"#,
+        r#"{"type":"tmpfs","target":"/b","mode":"0755","size":"2k"},"#,
+        r#"{"type":"tmpfs","target":"/c","mode":"700","size":"1g"},"#,
+        r#"{"type":"tmpfs","target":"/d","mode":493,"size":12345}]}"#
+    ));
+    let got: Vec<_> = ops.iter().map(|o| (o.mode, o.size)).collect();
+    assert_eq!(
+        got,
+        [
+            (0o1777, 64 << 20),
+            (0o755, 2048),
+            (0o700, 1 << 30),
+            (0o755, 12345)
+        ]
+    );
+    // Every key: fds, flags, content.
+    let ops = ops_of(concat!(
+        r#"{"args":["x"],"mounts":[{"type":"bind","source_fd":5,"target":"/b","readonly":true,"dev":true,"optional":true},"#,
+        r#"{"type":"file","target":"/f","content_fd":7},"#,
+        r#"{"type":"file","target":"/g","content":"a\nb"},"#,
+        r#"{"type":"symlink","source":"usr/bin","target":"/bin"},"#,
+        r#"{"type":"mask","target":"/m","optional":true},"#,
+        r#"{"type":"remount_ro","target":"/r"},{"type":"dev","target":"/dev"},{"type":"mqueue","target":"/q"}]}"#
+    ));
+    assert_eq!(ops[0].fd, Some(5));
+    assert_eq!(
+        ops[0].flags,
+        mount_op::READONLY | mount_op::DEV | mount_op::OPTIONAL
+    );
+    assert_eq!((ops[1].fd, ops[1].mode), (Some(7), 0o644));
+    assert_eq!(ops[2].content, b"a\nb");
+    assert_eq!(ops[3].source, b"usr/bin");
+    assert_eq!(ops[4].flags, mount_op::OPTIONAL);
+    let kinds: Vec<_> = ops.iter().map(|o| o.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            k::BIND,
+            k::FILE,
+            k::FILE,
+            k::SYMLINK,
+            k::MASK,
+            k::REMOUNT_RO,
+            k::DEV,
+            k::MQUEUE
+        ]
+    );
+    for (i, name) in MOUNT_KIND_NAMES.iter().enumerate() {
+        assert_eq!(k::name(i as u16 + 1), *name);
+    }
+    // Refused: unknown keys and types, keys the type does not take, both of a pair, bad modes.
+    for bad in [
+        r#"{"type":"bind","source":"/s","target":"/b","mode":"0755"}"#,
+        r#"{"type":"bind","source":"/s","source_fd":3,"target":"/b"}"#,
+        r#"{"type":"file","target":"/f","content":"x","content_fd":3}"#,
+        r#"{"type":"proc","target":"/p","readonly":true}"#,
+        r#"{"type":"dir","target":"/d","size":1}"#,
+        r#"{"type":"tmpfs","target":"/t","fstype":"tmpfs"}"#,
+        r#"{"type":"tmpfs","target":"/t","mode":"10000"}"#,
+        r#"{"type":"tmpfs","target":"/t","mode":"0x1ff"}"#,
+        r#"{"type":"tmpfs","target":"/t","size":"64x"}"#,
+        r#"{"type":"overlay","target":"/o"}"#,
+    ] {
+        let json = format!(r#"{{"args":["x"],"mounts":[{bad}]}}"#);
+        let result = std::panic::catch_unwind(|| owned_from_json(&Parser::parse(&json)));
+        assert!(result.is_err(), "accepted {bad}");
+    }
+    // writable_root is an option bit.
+    let o = owned_from_json(&Parser::parse(r#"{"args":["x"],"writable_root":true}"#));
+    assert_eq!(o.options, opt::WRITABLE_ROOT);
 }

@@ -2,7 +2,7 @@
 //! comparable copy of a decoded spec that can be re-encoded in canonical record order.
 #![allow(dead_code)]
 
-use forkexec_spec::decode::Spec;
+use forkexec_spec::decode::{Mount, MountEntry, MountOp, Spec};
 use forkexec_spec::encode::{Sink, Writer};
 
 /// A growable sink for the [`Writer`].
@@ -66,6 +66,102 @@ pub struct OwnedMount {
     pub data: Vec<u8>,
 }
 
+impl OwnedMount {
+    fn of(m: &Mount<'_>) -> OwnedMount {
+        OwnedMount {
+            flags: m.flags,
+            options: m.options,
+            source: owned(m.source),
+            target: owned(m.target),
+            fstype: owned(m.fstype),
+            data: owned(m.data),
+        }
+    }
+}
+
+/// One mount operation (MOUNT_OP), owned. An empty `source` is none; `fd` is `None` for -1.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OwnedMountOp {
+    pub kind: u16,
+    pub flags: u16,
+    pub mode: u32,
+    pub size: u64,
+    pub fd: Option<u32>,
+    pub source: Vec<u8>,
+    pub target: Vec<u8>,
+    pub content: Vec<u8>,
+}
+
+impl OwnedMountOp {
+    /// An operation of `kind` on `target`, every other field empty.
+    pub fn new(kind: u16, target: &str) -> OwnedMountOp {
+        OwnedMountOp {
+            kind,
+            target: target.as_bytes().to_vec(),
+            ..OwnedMountOp::default()
+        }
+    }
+
+    fn of(op: &MountOp<'_>) -> OwnedMountOp {
+        for bit in 0..16 {
+            assert_eq!(op.has(1 << bit), op.flags & (1 << bit) != 0);
+        }
+        OwnedMountOp {
+            kind: op.kind,
+            flags: op.flags,
+            mode: op.mode,
+            size: op.size,
+            fd: op.fd,
+            source: owned(op.source),
+            target: owned(op.target),
+            content: op.content.to_vec(),
+        }
+    }
+
+    /// Written with the crate's `Writer`.
+    pub fn write(&self, w: &mut W) {
+        w.mount_op(
+            self.kind,
+            self.flags,
+            self.mode,
+            self.size,
+            self.fd.map_or(-1, |fd| fd as i32),
+            &self.source,
+            &self.target,
+            &self.content,
+        );
+    }
+}
+
+/// One entry of the mount list (MOUNT and MOUNT_OP records share it, in record order).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnedMountEntry {
+    Raw(OwnedMount),
+    Op(OwnedMountOp),
+}
+
+impl OwnedMountEntry {
+    /// The target, whichever the kind of entry.
+    pub fn target(&self) -> &[u8] {
+        match self {
+            OwnedMountEntry::Raw(m) => &m.target,
+            OwnedMountEntry::Op(op) => &op.target,
+        }
+    }
+}
+
+impl From<OwnedMount> for OwnedMountEntry {
+    fn from(m: OwnedMount) -> Self {
+        OwnedMountEntry::Raw(m)
+    }
+}
+
+impl From<OwnedMountOp> for OwnedMountEntry {
+    fn from(op: OwnedMountOp) -> Self {
+        OwnedMountEntry::Op(op)
+    }
+}
+
 /// Credential, owned.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OwnedCredential {
@@ -87,7 +183,8 @@ pub struct Owned {
     pub work_dir: Option<Vec<u8>>,
     pub seccomp: Option<Vec<u8>>,
     pub clone_flags: u64,
-    pub mounts: Vec<OwnedMount>,
+    /// Raw mounts and mount operations, in record order (their shared index space).
+    pub mounts: Vec<OwnedMountEntry>,
     pub pivot_root: Option<Vec<u8>>,
     pub host_name: Option<Vec<u8>>,
     pub domain_name: Option<Vec<u8>>,
@@ -114,17 +211,23 @@ impl Owned {
         let rlimits: Vec<_> = spec.rlimits().map(|r| (r.resource, r.cur, r.max)).collect();
         assert_eq!(rlimits.len(), spec.rlimit_count());
         let mounts: Vec<_> = spec
-            .mounts()
-            .map(|m| OwnedMount {
-                flags: m.flags,
-                options: m.options,
-                source: owned(m.source),
-                target: owned(m.target),
-                fstype: owned(m.fstype),
-                data: owned(m.data),
+            .mount_entries()
+            .map(|e| match e {
+                MountEntry::Raw(m) => OwnedMountEntry::Raw(OwnedMount::of(&m)),
+                MountEntry::Op(op) => OwnedMountEntry::Op(OwnedMountOp::of(&op)),
             })
             .collect();
         assert_eq!(mounts.len(), spec.mount_count());
+        // `mounts()` is the raw entries alone, in the same order.
+        let raw: Vec<_> = spec.mounts().map(|m| OwnedMount::of(&m)).collect();
+        let raw_entries: Vec<_> = mounts
+            .iter()
+            .filter_map(|e| match e {
+                OwnedMountEntry::Raw(m) => Some(m.clone()),
+                OwnedMountEntry::Op(_) => None,
+            })
+            .collect();
+        assert_eq!(raw, raw_entries, "mounts() vs mount_entries()");
         let files: Vec<i32> = spec.files.iter().collect();
         assert_eq!(files.len(), spec.files.len());
         assert_eq!(files.is_empty(), spec.files.is_empty());
@@ -184,8 +287,9 @@ impl Owned {
         }
     }
 
-    /// The canonical encoding: records in ascending type order (RLIMIT and MOUNT entries in
-    /// list order), ARGS always, every other record only when it carries something (a
+    /// The canonical encoding: records in ascending type order, except that the whole mount
+    /// list (MOUNT and MOUNT_OP records, in list order) goes where MOUNT goes; RLIMIT entries
+    /// in list order; ARGS always, every other record only when it carries something (a
     /// non-empty list, a present value, non-zero flags). `vectors/README.md` states the same.
     pub fn encode(&self) -> Vec<u8> {
         build(|w| {
@@ -221,8 +325,13 @@ impl Owned {
             if self.clone_flags != 0 {
                 w.clone_flags(self.clone_flags);
             }
-            for m in &self.mounts {
-                w.mount(m.flags, m.options, &m.source, &m.target, &m.fstype, &m.data);
+            for entry in &self.mounts {
+                match entry {
+                    OwnedMountEntry::Raw(m) => {
+                        w.mount(m.flags, m.options, &m.source, &m.target, &m.fstype, &m.data)
+                    }
+                    OwnedMountEntry::Op(op) => op.write(w),
+                }
             }
             if let Some(p) = &self.pivot_root {
                 w.pivot_root(p);
