@@ -4,6 +4,7 @@
 //!
 //! With no FILES record (or an empty one) the target keeps fds 0, 1 and 2 as they are.
 
+use forkexec_spec::decode::MountEntry;
 use forkexec_spec::layout::limit;
 use forkexec_spec::{Location, Spec};
 
@@ -37,10 +38,17 @@ pub fn map_files(spec: &Spec, chan: &mut Channel) -> Result<(), Failure> {
         chan.exec_fd.unwrap_or(-1),
         chan.handshake.unwrap_or(-1),
     ];
+    // Mount operations read their fds after this stage: nothing may land on them either.
+    let op_fds = spec.mount_entries().filter_map(|entry| match entry {
+        MountEntry::Op(op) => op.fd.map(|fd| fd as i32),
+        MountEntry::Raw(_) => None,
+    });
     let mut next = fds
         .iter()
         .chain(&own)
-        .fold(n as i32, |m, &fd| m.max(fd + 1));
+        .copied()
+        .chain(op_fds)
+        .fold(n as i32, |m, fd| m.max(fd + 1));
     let mut move_up = |fd: &mut i32| -> Result<(), Failure> {
         if *fd < n as i32 {
             sys::dup3(*fd, next, O_CLOEXEC).at_index(Location::Dup3, *fd as usize)?;
