@@ -5,6 +5,11 @@ CARGO      ?= cargo
 HELPER     := target/release/forkexec
 PROBE      := target/debug/forkexec-probe
 TEST_USER  ?= forkexec-test
+# Where `make install` puts things (scripts/install.sh): PREFIX/bin, PREFIX/share/...
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+# auto: install the `bwrap` name only for a forkexec-run with a bubblewrap mode; no: never.
+BWRAP_LINK ?= auto
 # Budget for the static helper (docs/spec.md, README): 64 KiB.
 MAX_SIZE   := 65536
 
@@ -68,6 +73,28 @@ rootfs-test: helper
 soak: helper probe
 	FORKEXEC_SOAK_SEQ=10000 FORKEXEC_SOAK_PAR=1000 FORKEXEC_HELPER=$(CURDIR)/$(HELPER) \
 	  FORKEXEC_PROBE=$(CURDIR)/$(PROBE) $(CARGO) test -p forkexec-client --test soak -- --nocapture
+
+## The helper, forkexec-run, its man pages, bash/zsh/fish completions and (when forkexec-run
+## has a bubblewrap mode) the `bwrap` name: `make install PREFIX=/usr DESTDIR=/tmp/stage`.
+.PHONY: install uninstall man
+install: helper cli
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) BWRAP_LINK=$(BWRAP_LINK) HELPER=$(HELPER) \
+	  CLI=target/release/forkexec-run scripts/install.sh
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/forkexec $(DESTDIR)$(PREFIX)/bin/forkexec-run \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/forkexec-run.1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/forkexec-run-*.1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/forkexec-run \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_forkexec-run \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/forkexec-run.fish
+	@if [ "$$(readlink $(DESTDIR)$(PREFIX)/bin/bwrap 2>/dev/null)" = forkexec-run ]; then \
+	  rm -f $(DESTDIR)$(PREFIX)/bin/bwrap; fi
+
+## The man pages alone, into target/man (`man ./target/man/forkexec-run.1`).
+man: cli
+	mkdir -p target/man
+	target/release/forkexec-run manpage target/man
 
 demo: helper
 	FORKEXEC_HELPER=$(CURDIR)/$(HELPER) $(CARGO) run --release -q -p forkexec-client --example demo

@@ -31,6 +31,8 @@ for line in sys.stdin:
 ' >"$dir/list"
 [ -s "$dir/list" ] || { echo "test-as-user: no test binaries found"; exit 1; }
 cp target/debug/forkexec-run "$dir/forkexec-run"
+mkdir "$dir/scripts"
+cp scripts/install.sh "$dir/scripts/install.sh"
 mkdir "$dir/bin"
 while read -r exe; do cp "$exe" "$dir/bin/"; done <"$dir/list"
 chmod -R a+rX "$dir"
@@ -42,6 +44,7 @@ for exe in "$dir"/bin/*; do
   echo "== as $user: $(basename "$exe")"
   runuser -u "$user" -- env -i PATH=/usr/bin:/bin HOME=/tmp \
     FORKEXEC_HELPER="$dir/forkexec" FORKEXEC_VECTORS_DIR="$dir/vectors" \
-    FORKEXEC_PROBE="$dir/forkexec-probe" FORKEXEC_RUN="$dir/forkexec-run" "$exe" --test-threads=2 || status=1
+    FORKEXEC_PROBE="$dir/forkexec-probe" FORKEXEC_RUN="$dir/forkexec-run" \
+    FORKEXEC_INSTALL_SH="$dir/scripts/install.sh" "$exe" --test-threads=2 || status=1
 done
 exit $status

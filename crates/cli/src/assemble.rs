@@ -587,6 +587,9 @@ fn seccomp(policy: &str) -> Result<Vec<forkexec_client::SockFilter>, Fail> {
 pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail> {
     let mut spec = match &cli.spec {
         Some(file) => read_spec(file)?,
+        // A spec printed by --json is saved and shared: it holds the caller's environment
+        // (tokens, keys) only when --inherit-env asks for it.
+        None if cli.json && !cli.inherit_env => Spec::default(),
         None => Spec {
             env: caller_env(),
             ..Spec::default()

@@ -34,7 +34,7 @@ directory), or on $PATH.";
 const AFTER_LONG_HELP: &str = "\
 HOW THE FLAGS BUILD THE SPEC
   Without --spec, the spec starts empty with the caller's environment (entries that are not \
-UTF-8 are left out) and fds 0, 1 and 2 passed through. With --spec FILE, the spec is FILE as \
+UTF-8 are left out; with --json, an empty environment unless --inherit-env) and fds 0, 1 and 2 passed through. With --spec FILE, the spec is FILE as \
 written (an absent key keeps its JSON default: no \"env\" is an empty environment) and each \
 flag changes only what it names: list flags (mounts, --setenv, --rlimit) add to the file's \
 entries, single-valued flags (--hostname, --chdir, --uid, --seccomp, ...) replace them, and \
@@ -111,6 +111,10 @@ See docs/cli.md and docs/json.md.";
     long_about = LONG_ABOUT,
     after_long_help = AFTER_LONG_HELP,
     after_help = "Run with --help for how the flags map to the spec, exit codes and examples.",
+    // `forkexec-run check` is the subcommand; after any flag, `check` is a COMMAND (and
+    // `forkexec-run -- check` always is).
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true,
 )]
 pub struct Cli {
     // ---------------------------------------------------------------------------------------
@@ -129,6 +133,16 @@ pub struct Cli {
     /// running; with --json, write it and run nothing.
     #[arg(long, value_name = "FILE", help_heading = SPEC)]
     pub dump_spec: Option<PathBuf>,
+
+    /// With --json: copy the caller's whole environment into the spec (without it, --json
+    /// starts from an empty environment, so a saved spec holds no variable you did not name
+    /// with --setenv).
+    #[arg(long, requires = "json", help_heading = SPEC)]
+    pub inherit_env: bool,
+
+    /// `check`, or the hidden generators (`completions`, `manpage`).
+    #[command(subcommand)]
+    pub tool: Option<crate::tools::Tool>,
 
     // ---------------------------------------------------------------------------------------
     // Namespaces and ids

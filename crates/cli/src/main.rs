@@ -5,12 +5,14 @@
 //! - [`assemble`]: the command line to a [`forkexec_client::Spec`].
 //! - [`run`]: the new root's directory, signal forwarding, start, wait, the exit status.
 //! - [`report`]: one-line errors and the exit codes 125/126/127.
+//! - [`tools`]: the subcommands (the man page and completion generators).
 
 mod assemble;
 mod cli;
 mod help;
 mod report;
 mod run;
+mod tools;
 
 use std::io::Write;
 
@@ -63,6 +65,9 @@ fn main() {
             std::process::exit(125);
         }
     };
+    if let Some(tool) = &cli.tool {
+        tools::run(tool);
+    }
     let spec =
         assemble::assemble(&cli, &matches, assemble::Ids::current()).unwrap_or_else(|f| f.exit());
 
