@@ -41,6 +41,23 @@ pub fn spec_fd(sp: *const usize) -> i32 {
     fd
 }
 
+/// How the helper names itself on stderr: the last part of its argv[0] (`forkexec`, or
+/// `forkexec-run` when the CLI executes it in its own place), `forkexec` when there is none.
+pub fn program_name(sp: *const usize) -> &'static [u8] {
+    let arg0 = rt::Args::from_stack(sp)
+        .next()
+        .map_or(&b""[..], |a| a.to_bytes());
+    let base = match arg0.iter().rposition(|&c| c == b'/') {
+        Some(slash) => &arg0[slash + 1..],
+        None => arg0,
+    };
+    if base.is_empty() {
+        b"forkexec"
+    } else {
+        base
+    }
+}
+
 const VERSION_LINE: &str = concat!("forkexec ", env!("CARGO_PKG_VERSION"), " (spec v1)\n");
 
 fn usage_error(msg: &[u8]) -> ! {

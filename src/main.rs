@@ -41,6 +41,10 @@ pub use report::{status_exit, At, Failure};
 /// The helper's own fds: where records go, where sync answers come from, what to execute.
 /// The fd stage may move them out of the target's way.
 pub struct Channel {
+    /// How the helper names itself in an error line on stderr (argv[0]'s last part).
+    pub name: &'static [u8],
+    /// The spec, once read: an error line on stderr names what the failure's index refers to.
+    pub spec: Option<&'static Spec<'static>>,
     /// The parent this process must have for die-with-parent's check, when getppid can tell.
     pub parent: Option<i32>,
     /// After a clone: the target's end of the handshake with the supervisor.
@@ -48,6 +52,9 @@ pub struct Channel {
     pub status: i32,
     /// Decided once, so a seccomp filter only has to allow the one call that writes records.
     pub status_is_socket: bool,
+    /// The status fd is open read-only: nobody reads records (forkexec-run executing the
+    /// helper in its own place). Records are dropped, and an error becomes a stderr line.
+    pub status_unread: bool,
     pub sync_in: i32,
     pub exec_fd: Option<i32>,
 }
@@ -56,10 +63,13 @@ pub struct Channel {
 extern "C" fn main(sp: *const usize) -> ! {
     let spec_fd = cli::spec_fd(sp);
     let mut chan = Channel {
+        name: cli::program_name(sp),
+        spec: None,
         parent: Some(sys::getppid()),
         handshake: None,
         status: spec_fd,
         status_is_socket: sys::is_socket(spec_fd),
+        status_unread: sys::is_read_only(spec_fd),
         sync_in: spec_fd,
         exec_fd: None,
     };
@@ -72,14 +82,16 @@ extern "C" fn main(sp: *const usize) -> ! {
         Ok(read) => read,
         Err(failure) => report::fail(&chan, failure),
     };
+    chan.spec = Some(spec);
     if let Some(fd) = spec.status_fd {
         chan.status = fd as i32;
         chan.status_is_socket = sys::is_socket(chan.status);
+        chan.status_unread = sys::is_read_only(chan.status);
     }
     chan.exec_fd = spec.exec_fd.map(|fd| fd as i32);
     let outcome = match shape {
-        Shape::InPlace => exec_in_place(&spec, &mut chan),
-        _ => exec_cloned(&spec, shape, &mut chan),
+        Shape::InPlace => exec_in_place(spec, &mut chan),
+        _ => exec_cloned(spec, shape, &mut chan),
     };
     match outcome {
         Err(failure) => report::fail(&chan, failure),

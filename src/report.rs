@@ -1,7 +1,7 @@
 //! Failure records: the error status record, the exit code, and a stderr line as a last resort.
 
 use forkexec_spec::status::{self, Record};
-use forkexec_spec::{Location, SpecError};
+use forkexec_spec::{render, Location, SpecError};
 
 use crate::{sys, text, Channel};
 
@@ -62,7 +62,16 @@ impl<T> At<T> for sys::Result<T> {
 
 /// Writes one status record. A socket gets `send(MSG_NOSIGNAL)` so a vanished runtime means
 /// EPIPE rather than SIGPIPE; pipes and files get a plain `write`.
+///
+/// A read-only status fd means nobody reads records: they are dropped, but an error record
+/// fails here, so that [`fail`] says it on stderr instead.
 pub fn send_record(chan: &Channel, record: &Record) -> sys::Result {
+    if chan.status_unread {
+        return match record {
+            Record::Error { .. } => Err(sys::EBADF),
+            _ => Ok(0),
+        };
+    }
     let bytes = record.encode();
     loop {
         let sent = if chan.status_is_socket {
@@ -88,7 +97,7 @@ pub fn fail(chan: &Channel, failure: Failure) -> ! {
     };
     if send_record(chan, &record).is_err() {
         // Nobody to read the record (no status fd, or it is read-only): say it on stderr.
-        stderr_line(&failure);
+        stderr_line(chan, &failure);
     }
     if let Some(handshake) = chan.handshake {
         // Tell the supervisor that setup failed (EOF would mean the target executed).
@@ -109,25 +118,19 @@ fn exit_code(f: &Failure) -> i32 {
     }
 }
 
-/// `forkexec: mount(3): errno 2` (or `spec(offset 37): errno 22, unknown record type`).
-fn stderr_line(f: &Failure) {
-    let mut line = text::Line::new();
-    line.push(b"forkexec: ");
-    line.push(f.loc.name().as_bytes());
-    line.push(if f.loc == Location::Spec {
-        b"(offset "
-    } else {
-        b"("
-    });
-    line.push_u32(f.index);
-    line.push(b"): errno ");
-    line.push_u32(f.errno as u32);
-    if let Some(fault) =
-        forkexec_spec::Fault::from_u32(f.detail).filter(|_| f.loc == Location::Spec)
-    {
-        line.push(b", ");
-        line.push(fault.describe().as_bytes());
-    }
+/// `forkexec: mount(3) /data: no such file or directory`: the words every front end uses
+/// (`forkexec_spec::render`), after the name the helper was run as.
+fn stderr_line(chan: &Channel, f: &Failure) {
+    let mut line = text::Line::<4352>::new();
+    line.push(chan.name);
+    line.push(b": ");
+    let record = render::Failure {
+        location: f.loc as u32,
+        errno: f.errno,
+        index: f.index,
+        detail: f.detail,
+    };
+    render::failure(&mut line, &record, chan.spec);
     line.push(b"\n");
     let _ = sys::write(2, line.as_bytes());
 }

@@ -11,8 +11,12 @@ use crate::{sys, At, Failure};
 /// The spec lives here for the helper's whole life; decoded fields point into it.
 static SPEC_BUF: Static<[u8; limit::SPEC_LEN]> = Static::new([0; limit::SPEC_LEN]);
 
+/// The decoded spec, kept for the helper's whole life (an error line names what its index
+/// refers to in it).
+static SPEC: Static<Option<Spec<'static>>> = Static::new(None);
+
 /// Reads and validates the spec, and decides the process shape it needs.
-pub fn read_and_validate(fd: i32) -> Result<(Spec<'static>, Shape), Failure> {
+pub fn read_and_validate(fd: i32) -> Result<(&'static Spec<'static>, Shape), Failure> {
     let buf = SPEC_BUF.get();
     let mut got = read_full(fd, &mut buf[..HEADER_LEN], 0)?;
     if got == HEADER_LEN {
@@ -24,7 +28,7 @@ pub fn read_and_validate(fd: i32) -> Result<(Spec<'static>, Shape), Failure> {
     // Read exactly the spec and no further: on a socket, the sync answer comes later.
     let spec = decode::decode(&buf[..got])?;
     let shape = spec.shape(sys::geteuid(), sys::getegid())?;
-    Ok((spec, shape))
+    Ok((SPEC.get().insert(spec), shape))
 }
 
 /// Fills `buf` unless EOF comes first; returns how much was read. `base` is the offset of

@@ -96,6 +96,13 @@ pub fn is_socket(fd: i32) -> bool {
     ok.is_ok() && unsafe { st.assume_init() }.st_mode & g::S_IFMT == g::S_IFSOCK
 }
 
+/// Whether `fd` is open read-only (`O_RDONLY`): a status fd nobody can write records to.
+pub fn is_read_only(fd: i32) -> bool {
+    // SAFETY: F_GETFL only reads the fd's flags.
+    let flags = unsafe { sc::syscall2(nr!(__NR_fcntl), fd as usize, g::F_GETFL as usize) };
+    check(flags).is_ok() && flags as u32 & g::O_ACCMODE == g::O_RDONLY
+}
+
 pub fn close(fd: i32) -> Result {
     // SAFETY: closing an fd has no memory effects.
     check(unsafe { sc::syscall1(nr!(__NR_close), fd as usize) })

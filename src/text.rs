@@ -1,15 +1,15 @@
 //! Formatting without an allocator: decimal numbers into a fixed line buffer.
 
-/// A fixed-size byte line; bytes past the capacity are dropped.
-pub struct Line {
-    buf: [u8; 256],
+/// A fixed-size byte line of `N` bytes; bytes past the capacity are dropped.
+pub struct Line<const N: usize> {
+    buf: [u8; N],
     len: usize,
 }
 
-impl Line {
+impl<const N: usize> Line<N> {
     pub const fn new() -> Self {
         Line {
-            buf: [0; 256],
+            buf: [0; N],
             len: 0,
         }
     }
@@ -30,6 +30,12 @@ impl Line {
 
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
+    }
+}
+
+impl<const N: usize> forkexec_spec::render::Out for Line<N> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.push(bytes);
     }
 }
 

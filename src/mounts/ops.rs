@@ -99,7 +99,7 @@ fn bind(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
 /// the same file (device and inode), else EXDEV.
 fn clone_fd_source(fd: i32) -> sys::Result<Fd> {
     let mut link = [0u8; 32];
-    let mut line = text::Line::new();
+    let mut line = text::Line::<32>::new();
     line.push(b"/proc/self/fd/");
     line.push_u32(fd as u32);
     link[..line.as_bytes().len()].copy_from_slice(line.as_bytes());

@@ -399,17 +399,21 @@ fn join(dir: &str, name: &str) -> String {
     format!("{}/{name}", dir.trim_end_matches('/'))
 }
 
-/// A fresh name for the new root's mount point: `$TMPDIR/forkexec-run-PID-NANOS` (created
-/// by [`crate::run`] right before the start).
+/// The new root's mount point when the command line makes one: a directory of this user's
+/// that every run mounts its new root's tmpfs over, in its own mount namespace (the host
+/// never sees those mounts), so it is made once and kept, as bubblewrap keeps
+/// `/run/user/UID/.bwrap`. `$XDG_RUNTIME_DIR/forkexec-run-root` when that is set, else
+/// `$TMPDIR/forkexec-run-root-UID` (created and checked by [`crate::run`]).
 fn fresh_root() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    std::env::temp_dir()
-        .join(format!("forkexec-run-{}-{nanos:08x}", std::process::id()))
-        .to_string_lossy()
-        .into_owned()
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| Path::new(d).is_absolute());
+    let path = match runtime {
+        Some(dir) => Path::new(&dir).join("forkexec-run-root"),
+        // SAFETY: geteuid has no memory effects and cannot fail.
+        None => {
+            std::env::temp_dir().join(format!("forkexec-run-root-{}", unsafe { libc::geteuid() }))
+        }
+    };
+    path.to_string_lossy().into_owned()
 }
 
 /// What the host path behind `path` (a path as the program will see it) is, judging by the

@@ -44,8 +44,9 @@ COMMAND replaces \"args\" (and drops \"exec_path\"/\"exec_file\").
     --unshare-all         -> newuser, newns, newpid, newipc, newuts, newnet, newcgroup
                              (without newnet with --share-net)
     any mount flag        -> newns; and, when the spec has neither \"pivot_root\" nor \"mounts\" \
-of its own, a fresh root: a new empty directory in $TMPDIR (mode 0700, created before the \
-start and removed right after it) becomes \"pivot_root\". The helper mounts a tmpfs there, \
+of its own, a fresh root: this user's directory $XDG_RUNTIME_DIR/forkexec-run-root or \
+$TMPDIR/forkexec-run-root-UID (mode 0700, made once and kept: only a mount point) becomes \
+\"pivot_root\". The helper mounts a tmpfs there, \
 makes the mounts inside it, pivots into it and remounts it read-only (unless \
 --writable-root), so the program sees only what the flags put there. DST is then a path \
 inside the new root. Each mount flag adds one mount operation to \"mounts\" (a \"type\"d \
@@ -364,9 +365,17 @@ pub struct Cli {
     #[arg(long, help_heading = PROC)]
     pub drop_caps: bool,
 
-    /// Kill the sandbox (SIGKILL) when forkexec-run dies ("die_with_parent").
+    /// Kill the sandbox (SIGKILL) when the process that ran forkexec-run dies
+    /// ("die_with_parent"), as bubblewrap's flag does.
     #[arg(long, help_heading = PROC)]
     pub die_with_parent: bool,
+
+    /// Keep forkexec-run running as the program's parent (it forwards signals, waits and
+    /// exits the way the program did). Without it, forkexec-run executes the helper in its
+    /// own place when nothing needs it after the start: one process less, the same exit
+    /// status, signals and error lines.
+    #[arg(long, help_heading = PROC)]
+    pub stay: bool,
 
     /// In the new pid namespace (implied), pid 1 is a minimal init that reaps zombies and
     /// forwards signals, and the program runs as pid 2 ("init").

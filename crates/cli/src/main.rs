@@ -85,5 +85,5 @@ fn main() {
         let _ = out.flush();
         std::process::exit(0);
     }
-    run::run(spec)
+    run::run(spec, cli.stay, cli.die_with_parent)
 }

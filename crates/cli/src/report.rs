@@ -3,59 +3,17 @@
 //! The helper's error record is rendered as the client renders it
 //! (`mount(3): no such file or directory`), with what its index refers to inserted after the
 //! location: the mount's target, the rlimit's resource, the program, the directory…
-//! (`mount(3) /data: no such file or directory`).
+//! (`mount(3) /data: no such file or directory`). The words come from
+//! `forkexec_spec::render`, which the helper uses for the same line on stderr.
 
-use forkexec_client::{ChildError, Error, Location, MountEntry, Spec};
+use forkexec_client::{ChildError, Error, Location, Spec};
 
 use crate::Fail;
 
-/// What the error's location and index refer to in `spec`, if anything worth naming.
-fn subject(e: &ChildError, spec: &Spec) -> Option<String> {
-    let index = e.index() as usize;
-    let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_string());
-    match e.location()? {
-        Location::Mount | Location::MountMkdir | Location::MountPath => {
-            spec.mounts.get(index).map(|m| m.target().to_string())
-        }
-        // What could not be opened or read: a bind's source, a file's content fd.
-        Location::MountSource => match spec.mounts.get(index)? {
-            MountEntry::Op(op) => match op.fd() {
-                Some(fd) => Some(format!("fd {fd}")),
-                None => nonempty(&op.source),
-            },
-            MountEntry::Raw(m) => nonempty(&m.source),
-        },
-        Location::SetRlimit => spec
-            .rlimits
-            .get(index)
-            .map(|r| r.resource.name().to_string()),
-        Location::Execve => match (&spec.exec_path, spec.exec_file) {
-            (Some(path), _) => Some(path.clone()),
-            (None, Some(fd)) => Some(format!("fd {fd}")),
-            (None, None) => spec.args.first().cloned(),
-        },
-        Location::Chdir => nonempty(&spec.work_dir),
-        Location::MountTmpfs | Location::MountChdir | Location::PivotRoot => {
-            nonempty(&spec.pivot_root)
-        }
-        Location::SetHostName => Some(spec.host_name.clone()),
-        Location::SetDomainName => Some(spec.domain_name.clone()),
-        Location::Cgroup => nonempty(&spec.cgroup),
-        _ => None,
-    }
-}
-
-/// `location(index) SUBJECT: errno text`.
+/// `location(index) SUBJECT: errno text`: the helper's own wording (it prints the same line
+/// when it runs in place of forkexec-run, with nobody to read its records).
 pub fn child_line(e: &ChildError, spec: &Spec) -> String {
-    let text = e.to_string();
-    let (Some(location), Some(subject)) = (e.location(), subject(e, spec)) else {
-        return text;
-    };
-    let head = format!("{}({})", location.name(), e.index());
-    match text.strip_prefix(&head) {
-        Some(rest) => format!("{head} {subject}{rest}"),
-        None => text,
-    }
+    e.describe(spec)
 }
 
 /// The exit code for a failed start: 126/127 for execve's EACCES or ENOEXEC / ENOENT (as
@@ -86,10 +44,13 @@ pub fn failure(e: &Error, spec: &Spec) -> Fail {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use forkexec_client::{Mount, MountOp, Resource, Rlimit};
+    use forkexec_client::{Mount, MountOp, Namespace, Resource, Rlimit};
 
+    /// A spec the helper would take (mounts need a mount namespace): a failure can only come
+    /// from one.
     fn spec() -> Spec {
         let mut s = Spec::new(["/bin/prog"]);
+        s.clone_flags = vec![Namespace::NewNs];
         s.mounts = vec![
             Mount::tmpfs("/tmp", "").into(),
             Mount::bind("/nonexistent", "/data", true).into(),

@@ -4,7 +4,8 @@
 use std::fs::DirBuilder;
 use std::mem::MaybeUninit;
 use std::os::unix::fs::DirBuilderExt;
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
 use forkexec_client::{Runner, Spec, WaitStatus};
@@ -120,29 +121,77 @@ fn attach(pid: u32) {
     }
 }
 
-/// The pivot_root directory, created (mode 0700) when it does not exist yet; `Some` when this
-/// run created it and so removes it.
-fn make_root(spec: &Spec) -> Result<Option<PathBuf>, Fail> {
-    if spec.pivot_root.is_empty() || Path::new(&spec.pivot_root).exists() {
-        return Ok(None);
+/// Makes sure the new root's mount point exists: this user's own directory (made mode 0700
+/// when missing, and kept: every run mounts over it in its own mount namespace). One that is
+/// not a real directory owned by this user, or is writable by others, is refused: another
+/// user could otherwise swap it for a symlink between the check and the mount.
+fn ensure_root(spec: &Spec) -> Result<(), Fail> {
+    if spec.pivot_root.is_empty() {
+        return Ok(());
     }
-    let dir = PathBuf::from(&spec.pivot_root);
-    DirBuilder::new()
-        .mode(0o700)
-        .create(&dir)
-        .map_err(|e| Fail::setup(format!("creating the new root {}: {e}", dir.display())))?;
-    Ok(Some(dir))
+    let dir = Path::new(&spec.pivot_root);
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return match DirBuilder::new().mode(0o700).create(dir) {
+                Ok(()) => Ok(()),
+                // Made by a run alongside this one: check it as any other.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => ensure_root(spec),
+                Err(e) => Err(Fail::setup(format!(
+                    "creating the new root {}: {e}",
+                    dir.display()
+                ))),
+            };
+        }
+        Err(e) => return Err(Fail::setup(format!("the new root {}: {e}", dir.display()))),
+    };
+    // SAFETY: geteuid has no memory effects and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    let why = if !meta.file_type().is_dir() {
+        Some("is not a directory (a symlink is not followed)".to_string())
+    } else if meta.uid() != euid && meta.uid() != 0 {
+        Some(format!("belongs to uid {}, not to uid {euid}", meta.uid()))
+    } else if meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0 {
+        Some(format!(
+            "is writable by others (mode {:o}) without the sticky bit",
+            meta.mode() & 0o7777
+        ))
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(Fail::setup(format!(
+            "the new root {} {why}; remove it or set pivot_root",
+            dir.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
-/// Runs the spec and exits the way the program did.
-pub fn run(spec: Spec) -> ! {
-    let root = make_root(&spec).unwrap_or_else(|f| f.exit());
+/// Whether forkexec-run has to stay the program's parent: when it has work after the start
+/// (`--stay`, or records only it would read). Otherwise it executes the helper in its own
+/// place (docs/cli.md, "Which path a command line takes").
+pub fn must_stay(stay: bool, spec: &Spec) -> bool {
+    stay || spec.sync || spec.detach || spec.stops_before_exec()
+}
+
+/// Runs the spec and exits the way the program did: by executing the helper in place when
+/// nothing needs forkexec-run after the start, else as the program's supervising parent.
+pub fn run(spec: Spec, stay: bool, die_with_parent: bool) -> ! {
+    ensure_root(&spec).unwrap_or_else(|f| f.exit());
+    if !must_stay(stay, &spec) {
+        let runner = Runner::from_spec(spec.clone());
+        let err = runner.exec_in_place("forkexec-run");
+        report::failure(&err, &spec).exit();
+    }
+    if die_with_parent {
+        // The same meaning on both paths: the sandbox dies with forkexec-run's parent (in
+        // place, the helper's parent is that process).
+        // SAFETY: prctl with integer arguments on this process.
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    }
     start_forwarding();
     let started = Runner::from_spec(spec.clone()).start();
-    // The helper has pivoted (or failed) by now: the directory was only a mount point.
-    if let Some(dir) = root {
-        let _ = std::fs::remove_dir(dir);
-    }
     let mut process = match started {
         Ok(p) => p,
         Err(e) => report::failure(&e, &spec).exit(),

@@ -45,6 +45,7 @@ fn command<S: AsRef<str>>(args: &[S]) -> Command {
     let mut c = Command::new(cli());
     c.args(args.iter().map(AsRef::as_ref))
         .env("FORKEXEC_HELPER", support::helper())
+        .env_remove("XDG_RUNTIME_DIR")
         .stdin(Stdio::null());
     c
 }
@@ -222,6 +223,9 @@ impl Started {
     fn new<S: AsRef<str>>(args: &[S]) -> Started {
         let mut c = command(args);
         c.stdout(Stdio::piped());
+        Started::from(c)
+    }
+    fn from(mut c: Command) -> Started {
         let mut child = c.spawn().unwrap();
         let out = BufReader::new(child.stdout.take().unwrap());
         Started { child, out }
@@ -488,11 +492,7 @@ fn json_output_round_trips_and_dump_spec_decodes() {
     fs::write(&file, &out.stdout).unwrap();
     let v = json_of(&run(&["--spec", &path_str(&file)]));
     assert_eq!(v["hostname"], "rt");
-    assert_eq!(
-        fs::read_dir(&tmp).unwrap().count(),
-        0,
-        "the root is removed"
-    );
+    assert_only_the_kept_root(&tmp);
 
     // --dump-spec while running.
     let dump2 = dir.join("run.bin");
@@ -751,7 +751,7 @@ fn fresh_root_has_only_what_was_mounted() {
     let mut expected = root_entries();
     expected.insert("scratch".into());
     assert_eq!(root, expected);
-    assert_eq!(fs::read_dir(&tmp).unwrap().count(), 0, "root dir removed");
+    assert_only_the_kept_root(&tmp);
 
     let out = root_probe(&[], &["write", "/new-file", "x"]);
     assert_eq!(json_of(&out)["errno"], libc::EROFS, "/ is read-only");
@@ -759,11 +759,22 @@ fn fresh_root_has_only_what_was_mounted() {
     let mut cmd = command(&["--bind", "/nonexistent-source", "/data", "--", "/bin/true"]);
     cmd.env("TMPDIR", &tmp);
     assert_eq!(output(cmd).status.code(), Some(125));
-    assert_eq!(
-        fs::read_dir(&tmp).unwrap().count(),
-        0,
-        "removed after a failure"
-    );
+    assert_only_the_kept_root(&tmp);
+}
+
+/// After runs with a fresh root, `dir` ($TMPDIR) holds only the new root's mount point, kept
+/// for the next run, mode 0700 and empty: nothing the sandbox did reached it.
+fn assert_only_the_kept_root(dir: &Path) {
+    let entries: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let root = dir.join(format!("forkexec-run-root-{}", euid()));
+    assert_eq!(entries, vec![root.clone()], "only the kept root");
+    let meta = fs::symlink_metadata(&root).unwrap();
+    assert!(meta.is_dir());
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o700);
+    assert_eq!(fs::read_dir(&root).unwrap().count(), 0, "the root is empty");
 }
 
 /// --ro-bind: writes fail with EROFS; --bind: writes reach the host.
@@ -1091,31 +1102,46 @@ fn init_runs_the_program_as_pid_2() {
     assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{out:?}");
 }
 
-/// --die-with-parent: SIGKILL of forkexec-run takes the program down; without it the
-/// program outlives forkexec-run.
+/// --die-with-parent: SIGKILL of the process that ran forkexec-run takes the program down,
+/// whether forkexec-run executed the helper in its place or stayed (--stay); without it the
+/// program outlives that process.
 #[test]
 fn die_with_parent() {
-    for on in [true, false] {
-        let mut v = Vec::new();
-        if on {
-            v.push("--die-with-parent".to_string());
-        }
-        let script = format!("echo $$; exec {} sleep 30", probe());
-        v.extend(strings(&["--", "/bin/sh", "-c", &script]));
-        let mut s = Started::new(&v);
-        let target: u32 = s.line().parse().unwrap();
-        assert!(alive(target));
-        s.child.kill().unwrap();
-        s.child.wait().unwrap();
-        if on {
-            assert!(
-                eventually(3.0, || !alive(target)),
-                "the program outlived us"
-            );
-        } else {
-            std::thread::sleep(Duration::from_millis(200));
-            assert!(alive(target), "the program died without --die-with-parent");
-            kill(target, libc::SIGKILL);
+    for stay in [false, true] {
+        for on in [true, false] {
+            let mut v = strings(&["/bin/sh", "-c", "\"$@\" & wait", "sh"]);
+            v.push(path_str(&cli()));
+            if on {
+                v.push("--die-with-parent".to_string());
+            }
+            if stay {
+                v.push("--stay".to_string());
+            }
+            let script = format!("echo $$; exec {} sleep 30", probe());
+            v.extend(strings(&["--", "/bin/sh", "-c", &script]));
+            let mut c = Command::new(&v[0]);
+            c.args(&v[1..])
+                .env("FORKEXEC_HELPER", support::helper())
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped());
+            let mut s = Started::from(c);
+            let target: u32 = s.line().parse().unwrap();
+            assert!(alive(target));
+            s.child.kill().unwrap();
+            s.child.wait().unwrap();
+            if on {
+                assert!(
+                    eventually(3.0, || !alive(target)),
+                    "the program outlived its runner's parent (stay {stay})"
+                );
+            } else {
+                std::thread::sleep(Duration::from_millis(200));
+                assert!(
+                    alive(target),
+                    "the program died without --die-with-parent (stay {stay})"
+                );
+                kill(target, libc::SIGKILL);
+            }
         }
     }
 }
@@ -1387,5 +1413,10 @@ fn json_md_example_runs_as_shown() {
     let expected = &expected[..expected.find("```").unwrap()];
     assert_eq!(out.stdout, expected, "{out:?}");
     assert!(out.status.success(), "{out:?}");
-    assert!(!dir.join("root").exists(), "the root directory is removed");
+    let root = dir.join("root");
+    assert_eq!(
+        fs::read_dir(&root).unwrap().count(),
+        0,
+        "the mount point, kept empty"
+    );
 }

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io;
 
+use forkexec_spec::render;
 use forkexec_spec::status::Record;
 use forkexec_spec::{Fault, Location};
 
@@ -123,37 +124,50 @@ impl ChildError {
 }
 
 /// go-sandbox's rendering: `mount(3): operation not permitted`; for spec errors
-/// `spec(offset 37): unknown flag bits (invalid argument)`.
+/// `spec(offset 37): unknown flag bits (invalid argument)`. The words are
+/// [`forkexec_spec::render`]'s, which the helper itself uses when nobody reads its records.
 impl fmt::Display for ChildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let errno = errno_text(self.errno);
-        match self.location() {
-            Some(Location::Spec) => {
-                write!(f, "spec(offset {}): ", self.index)?;
-                match Fault::from_u32(self.detail) {
-                    Some(fault) => f.write_str(fault.describe())?,
-                    None => write!(f, "fault {}", self.detail)?,
-                }
-                write!(f, " ({errno})")
-            }
-            Some(loc) => write!(f, "{}({}): {errno}", loc.name(), self.index),
-            None => write!(f, "unknown({})({}): {errno}", self.location, self.index),
+        let mut text = Text::default();
+        render::failure(&mut text, &self.record(), None);
+        f.write_str(&text.0)
+    }
+}
+
+impl ChildError {
+    fn record(&self) -> render::Failure {
+        render::Failure {
+            location: self.location,
+            errno: self.errno,
+            index: self.index,
+            detail: self.detail,
         }
+    }
+
+    /// The error in words with what its index refers to in `spec`, the spec that failed:
+    /// `mount(3) /data: no such file or directory` (the mount's target, a bind's source, the
+    /// rlimit's resource, the program, the directory…), as the helper words it on stderr.
+    pub fn describe(&self, spec: &crate::Spec) -> String {
+        let Ok(bytes) = spec.encode() else {
+            return self.to_string();
+        };
+        let Ok(wire) = forkexec_spec::decode(&bytes) else {
+            return self.to_string();
+        };
+        let mut text = Text::default();
+        render::failure(&mut text, &self.record(), Some(&wire));
+        text.0
+    }
+}
+
+/// A `String` for [`render`]'s words (always UTF-8 but for paths that are not).
+#[derive(Default)]
+struct Text(String);
+
+impl render::Out for Text {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0.push_str(&String::from_utf8_lossy(bytes));
     }
 }
 
 impl std::error::Error for ChildError {}
-
-/// `strerror` text as Go prints a `syscall.Errno`: lowercase, without std's
-/// " (os error N)" suffix.
-pub(crate) fn errno_text(errno: i32) -> String {
-    let text = io::Error::from_raw_os_error(errno).to_string();
-    let text = text
-        .strip_suffix(&format!(" (os error {errno})"))
-        .unwrap_or(&text);
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}

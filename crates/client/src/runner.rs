@@ -58,6 +58,8 @@ use crate::names::{Namespace, Resource};
 use crate::process::Process;
 use crate::spec::{Credential, IdMap, MountEntry, Rlimit, SockFilter, Spec};
 use crate::status::{helper_error, Spawned, Stream};
+
+mod in_place;
 use crate::sys;
 
 /// The sync callback: called with the target's pid right before exec (after ids, mounts and

@@ -105,6 +105,59 @@ pub(crate) fn clear_cloexec(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
+/// A close-on-exec, read-only fd from which `bytes` can be read to the end: how a spec
+/// reaches a helper that replaces this process (nobody is left to write it). Read-only also
+/// tells the helper that nobody reads its status records. A pipe's read end when the pipe
+/// can hold it all, else a sealed memfd reopened read-only through `/proc/self/fd`.
+pub(crate) fn spec_reader(bytes: &[u8]) -> io::Result<OwnedFd> {
+    let mut fds: [libc::c_int; 2] = [-1; 2];
+    // SAFETY: `fds` has room for the two fds pipe2 writes.
+    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    // SAFETY: both fds were just created and are owned by nobody else.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // SAFETY: fcntl on our own pipe, no memory effects.
+    let size = unsafe { libc::fcntl(write.as_raw_fd(), libc::F_GETPIPE_SZ) };
+    let fits = size >= 0 && bytes.len() <= size as usize
+        // SAFETY: as above; it fails beyond /proc/sys/fs/pipe-max-size.
+        || unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, bytes.len()) } >= 0;
+    if fits {
+        write_all(&write, bytes)?;
+        return Ok(read);
+    }
+    let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    // SAFETY: the name is NUL-terminated; memfd_create returns a new fd or -1.
+    let fd = cvt(unsafe { libc::memfd_create(c"forkexec-spec".as_ptr(), flags) })?;
+    // SAFETY: the fd was just created and is owned by nobody else.
+    let memfd = unsafe { OwnedFd::from_raw_fd(fd) };
+    write_all(&memfd, bytes)?;
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    // SAFETY: fcntl on an fd we own has no memory effects.
+    cvt(unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_ADD_SEALS, seals) })?;
+    let path = std::ffi::CString::new(format!("/proc/self/fd/{}", memfd.as_raw_fd()))
+        .map_err(io::Error::other)?;
+    // SAFETY: a NUL-terminated path; open returns a new fd (at offset 0) or -1.
+    let fd = cvt(unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) })?;
+    // SAFETY: the fd was just opened and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Writes all of `bytes` to `fd` (a pipe or file of ours).
+fn write_all(fd: &OwnedFd, mut rest: &[u8]) -> io::Result<()> {
+    while !rest.is_empty() {
+        // SAFETY: `rest` is valid for `rest.len()` bytes.
+        let n = unsafe { libc::write(fd.as_raw_fd(), rest.as_ptr().cast(), rest.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        rest = &rest[n as usize..];
+    }
+    Ok(())
+}
+
 /// `kill(pid, sig)`.
 pub(crate) fn kill(pid: u32, sig: i32) -> io::Result<()> {
     // SAFETY: kill has no memory effects.

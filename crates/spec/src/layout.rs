@@ -350,6 +350,28 @@ pub mod limit {
 pub const SOCK_FILTER_LEN: usize = 8;
 /// Size of one id map entry on the wire.
 pub const ID_MAP_ENTRY_LEN: usize = 12;
+/// The rlimit resources' names by number (Linux's generic numbering, which x86, arm and
+/// riscv use): how an error names the rlimit it failed at. The Rust client's `Resource`
+/// names are checked against this list.
+pub const RLIMIT_NAMES: [&str; limit::RLIMIT_RESOURCES as usize] = [
+    "cpu",
+    "fsize",
+    "data",
+    "stack",
+    "core",
+    "rss",
+    "nproc",
+    "nofile",
+    "memlock",
+    "as",
+    "locks",
+    "sigpending",
+    "msgqueue",
+    "nice",
+    "rtprio",
+    "rttime",
+];
+
 /// Size of an RLIMIT payload.
 pub const RLIMIT_LEN: usize = 20;
 /// Fixed part of a MOUNT payload: u64 flags + u32 options.

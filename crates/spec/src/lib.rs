@@ -6,14 +6,18 @@
 //! - [`decode`]: zero-copy, allocation-free validation of a whole spec into a [`decode::Spec`].
 //! - [`encode`]: a [`encode::Writer`] over any byte [`encode::Sink`].
 //! - [`status`]: the fixed-size records the helper writes back (error, sync, pid, exit).
+//! - [`render`]: a failed start in words (one wording for the helper, the clients and the
+//!   CLI); [`errno`]: strerror's texts without libc.
 //! - [`location`]: error locations 1–32 as in go-sandbox, 33 and up for forkexec's own steps.
 #![no_std]
 #![forbid(unsafe_code)]
 
 pub mod decode;
 pub mod encode;
+pub mod errno;
 pub mod layout;
 pub mod location;
+pub mod render;
 pub mod status;
 
 pub use decode::{decode, Fault, Shape, Spec, SpecError};

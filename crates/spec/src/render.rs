@@ -1,0 +1,164 @@
+//! A failed start in words, the same in every front end: the helper's own stderr line (when
+//! nobody reads its records), the Rust client's `ChildError` and `forkexec-run`'s message all
+//! come from [`failure`].
+//!
+//! `location(index) SUBJECT: errno text`, where SUBJECT is what the index refers to in the
+//! spec (a mount's target, a bind's source, the rlimit's resource, the program…) when the
+//! spec is at hand; `spec(offset N): fault (errno text)` for a refused spec.
+
+use core::ffi::CStr;
+
+use crate::decode::{MountEntry, Spec};
+use crate::{errno, layout, Fault, Location};
+
+/// Where the words go: a fixed buffer in the helper, a `String` in a client.
+pub trait Out {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+/// An error record's fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub location: u32,
+    pub errno: i32,
+    pub index: u32,
+    pub detail: u32,
+}
+
+/// Writes `failure` in words; with `spec`, what its index refers to as well.
+pub fn failure(out: &mut impl Out, f: &Failure, spec: Option<&Spec>) {
+    let location = Location::from_u32(f.location);
+    match location {
+        Some(Location::Spec) => {
+            out.put(b"spec(offset ");
+            number(out, f.index as i64);
+            out.put(b"): ");
+            match Fault::from_u32(f.detail) {
+                Some(fault) => out.put(fault.describe().as_bytes()),
+                None => {
+                    out.put(b"fault ");
+                    number(out, f.detail as i64);
+                }
+            }
+            out.put(b" (");
+            errno_text(out, f.errno);
+            out.put(b")");
+            return;
+        }
+        Some(loc) => out.put(loc.name().as_bytes()),
+        None => {
+            out.put(b"unknown(");
+            number(out, f.location as i64);
+            out.put(b")");
+        }
+    }
+    out.put(b"(");
+    number(out, f.index as i64);
+    out.put(b")");
+    if let (Some(loc), Some(spec)) = (location, spec) {
+        subject(out, loc, f.index as usize, spec);
+    }
+    out.put(b": ");
+    errno_text(out, f.errno);
+}
+
+/// strerror's words for `n` (lowercased first letter), `unknown error N` as glibc says for a
+/// number it has no name for.
+pub fn errno_text(out: &mut impl Out, n: i32) {
+    match errno::text(n) {
+        Some(text) => out.put(text.as_bytes()),
+        None => {
+            out.put(b"unknown error ");
+            number(out, n as i64);
+        }
+    }
+}
+
+/// ` SUBJECT` for the entry `index` refers to at `loc`, when there is one worth naming.
+fn subject(out: &mut impl Out, loc: Location, index: usize, spec: &Spec) {
+    let mut put = |s: &[u8]| {
+        if !s.is_empty() {
+            out.put(b" ");
+            out.put(s);
+        }
+    };
+    match loc {
+        Location::Mount | Location::MountMkdir | Location::MountPath => {
+            if let Some(m) = spec.mount_entries().nth(index) {
+                put(match m {
+                    MountEntry::Raw(m) => m.target.to_bytes(),
+                    MountEntry::Op(op) => op.target.to_bytes(),
+                });
+            }
+        }
+        // What could not be opened or read: a bind's source, a file's content fd.
+        Location::MountSource => match spec.mount_entries().nth(index) {
+            Some(MountEntry::Op(op)) => match op.fd {
+                Some(fd) => fd_subject(&mut put, fd),
+                None => put(op.source.to_bytes()),
+            },
+            Some(MountEntry::Raw(m)) => put(m.source.to_bytes()),
+            None => {}
+        },
+        Location::SetRlimit => {
+            if let Some(name) = spec
+                .rlimits()
+                .nth(index)
+                .and_then(|r| layout::RLIMIT_NAMES.get(r.resource as usize))
+            {
+                put(name.as_bytes());
+            }
+        }
+        Location::Execve => match (spec.exec_path, spec.exec_fd) {
+            (Some(p), _) => put(p.to_bytes()),
+            (None, Some(fd)) => fd_subject(&mut put, fd),
+            (None, None) => put(path(spec.args.first())),
+        },
+        Location::Chdir => put(path(spec.work_dir)),
+        Location::MountTmpfs | Location::MountChdir | Location::PivotRoot => {
+            put(path(spec.pivot_root))
+        }
+        Location::SetHostName => put(path(spec.host_name)),
+        Location::SetDomainName => put(path(spec.domain_name)),
+        Location::Cgroup => put(path(spec.cgroup_path)),
+        _ => {}
+    }
+}
+
+/// A path's bytes, or nothing.
+fn path(p: Option<&CStr>) -> &[u8] {
+    p.map_or(&[], |p| p.to_bytes())
+}
+
+fn fd_subject(put: &mut impl FnMut(&[u8]), fd: u32) {
+    let mut digits = [0u8; 20];
+    let mut line = [0u8; 23];
+    line[..3].copy_from_slice(b"fd ");
+    let d = decimal(fd as i64, &mut digits);
+    line[3..3 + d.len()].copy_from_slice(d);
+    put(&line[..3 + d.len()]);
+}
+
+fn number(out: &mut impl Out, n: i64) {
+    let mut digits = [0u8; 20];
+    out.put(decimal(n, &mut digits));
+}
+
+/// `n` in decimal (with a `-` when negative), written into the end of `out`.
+fn decimal(n: i64, out: &mut [u8; 20]) -> &[u8] {
+    let mut v = n.unsigned_abs();
+    let mut i = out.len();
+    loop {
+        i -= 1;
+        out[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        out[i] = b'-';
+    }
+    &out[i..]
+}
