@@ -27,6 +27,7 @@ command -v "$CC" >/dev/null 2>&1 || { echo "bench: no C compiler ($CC) for the p
 
 $CARGO build --release -q -p forkexec
 $CARGO build --release -q -p forkexec-bench
+make -s cli CARGO="$CARGO"
 mkdir -p "$out"
 # The payload and the bare sandbox program: static, no libc, no start files.
 cflags=(-static -nostdlib -O2 -s -Wall -Wextra -ffreestanding
@@ -34,7 +35,11 @@ cflags=(-static -nostdlib -O2 -s -Wall -Wextra -ffreestanding
         -fno-asynchronous-unwind-tables -Wl,--build-id=none)
 "$CC" "${cflags[@]}" -o "$out/payload" bench/payload.c
 "$CC" "${cflags[@]}" -o "$out/bare" bench/bare.c
+# A static C program with glibc, the yardstick for forkexec-run's own start.
+"$CC" -O2 -static -s -o "$out/hello" bench/hello.c
 
-exec target/release/forkexec-bench --helper target/release/forkexec --payload "$out/payload" \
+exec target/release/forkexec-bench --helper target/release/forkexec --cli target/release/forkexec-run \
+  --hello "$out/hello" \
+  --payload "$out/payload" \
   --bare "$out/bare" --python-script bench/spawn.py --out "$out" \
   --docs docs --readme README.md "$@"

@@ -63,13 +63,14 @@ impl<T> At<T> for sys::Result<T> {
 /// Writes one status record. A socket gets `send(MSG_NOSIGNAL)` so a vanished runtime means
 /// EPIPE rather than SIGPIPE; pipes and files get a plain `write`.
 ///
-/// A read-only status fd means nobody reads records: they are dropped, but an error record
-/// fails here, so that [`fail`] says it on stderr instead.
+/// A read-only status fd means nobody reads records: the pid, exec and exit records are
+/// dropped; an error record fails here (so [`fail`] says it on stderr) and so does a sync
+/// record (no answer could come).
 pub fn send_record(chan: &Channel, record: &Record) -> sys::Result {
     if chan.status_unread {
         return match record {
-            Record::Error { .. } => Err(sys::EBADF),
-            _ => Ok(0),
+            Record::Error { .. } | Record::Sync { .. } => Err(sys::EBADF),
+            Record::Pid { .. } | Record::Exec { .. } | Record::Exit { .. } => Ok(0),
         };
     }
     let bytes = record.encode();

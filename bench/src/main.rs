@@ -33,6 +33,8 @@ forkexec-bench: spawn cost of forkexec next to the vfork+execve floor, bubblewra
 
 usage: forkexec-bench [options]
   --helper PATH      the forkexec helper          (target/release/forkexec)
+  --cli PATH         forkexec-run, for the command-line rows (left out without it)
+  --hello PATH       a static C hello (glibc), the yardstick for forkexec-run --version
   --payload PATH     the static payload           (bench/out/payload)
   --bare PATH        the bare C sandbox program   (bench/out/bare)
   --python-script P  bench/spawn.py               (bench/spawn.py)
@@ -53,6 +55,10 @@ usage: forkexec-bench [options]
 
 pub struct Config {
     pub helper: PathBuf,
+    /// forkexec-run (statically linked by `make cli`), for the command-line rows.
+    pub cli: Option<PathBuf>,
+    /// A static glibc C program printing one line (bench/hello.c).
+    pub hello: Option<PathBuf>,
     pub payload: PathBuf,
     pub bare: PathBuf,
     pub python_script: PathBuf,
@@ -77,6 +83,8 @@ pub struct Config {
 fn parse_args() -> Result<Config, String> {
     let mut c = Config {
         helper: "target/release/forkexec".into(),
+        cli: None,
+        hello: None,
         payload: "bench/out/payload".into(),
         bare: "bench/out/bare".into(),
         python_script: "bench/spawn.py".into(),
@@ -99,6 +107,8 @@ fn parse_args() -> Result<Config, String> {
         let number = |v: String| v.parse::<usize>().map_err(|e| format!("{v}: {e}"));
         match a.as_str() {
             "--helper" => c.helper = value()?.into(),
+            "--cli" => c.cli = Some(value()?.into()),
+            "--hello" => c.hello = Some(value()?.into()),
             "--payload" => c.payload = value()?.into(),
             "--bare" => c.bare = value()?.into(),
             "--python-script" => c.python_script = value()?.into(),
@@ -199,6 +209,12 @@ fn resolve_paths(c: &mut Config) -> io::Result<()> {
         }
         *path = path.canonicalize()?;
     }
+    for path in [&mut c.cli, &mut c.hello].into_iter().flatten() {
+        if !path.is_file() {
+            return Err(io::Error::other(format!("no file at {}", path.display())));
+        }
+        *path = path.canonicalize()?;
+    }
     fs::create_dir_all(&c.out)?;
     c.out = c.out.canonicalize()?;
     Ok(())
@@ -234,12 +250,13 @@ fn rounds(c: &Config, rs: &mut [Runner]) -> io::Result<()> {
         rng.shuffle(&mut order);
         for &i in &order {
             let r = &mut rs[i];
-            let took = r
+            let (took, cpu) = r
                 .how
-                .once()
+                .once_cpu()
                 .map_err(|e| io::Error::other(format!("{}: {e}", r.label)))?;
             if round >= c.warmup {
                 r.samples.push(took);
+                r.cpu.extend(cpu);
             }
         }
         if (round + 1) % 100 == 0 {

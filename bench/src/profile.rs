@@ -189,3 +189,22 @@ mod tests {
         }
     }
 }
+
+/// The command line of issue 17, the same words for forkexec-run and bwrap: every namespace,
+/// `/usr` and the payload bound read-only, a fresh proc, a minimal /dev, a tmpfs, the payload.
+pub fn cli_line(payload: &Path) -> Vec<std::ffi::OsString> {
+    let mut v: Vec<std::ffi::OsString> =
+        ["--unshare-all", "--ro-bind", "/usr", "/usr", "--ro-bind"]
+            .iter()
+            .map(Into::into)
+            .collect();
+    v.push(payload.into());
+    v.extend(
+        [
+            "/payload", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "/payload",
+        ]
+        .iter()
+        .map(Into::into),
+    );
+    v
+}

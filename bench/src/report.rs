@@ -34,9 +34,22 @@ impl Results<'_> {
             .map(|r| median_us(&r.samples))
     }
 
-    /// The bwrap row a runner is compared with: the one with the same net namespace choice.
+    /// The bwrap row a runner is compared with: bwrap's same command line for the
+    /// forkexec-run rows, else the one with the same net namespace choice.
     fn bwrap_for(&self, r: &Runner) -> Option<f64> {
-        self.median(if r.net { "bwrap_net" } else { "bwrap" })
+        self.median(match (r.group, r.net) {
+            (Group::Cli, _) => "bwrap_cli",
+            (_, true) => "bwrap_net",
+            (_, false) => "bwrap",
+        })
+    }
+
+    /// The median CPU time per run, for runners that spawn one process.
+    fn cpu(&self, key: &str) -> Option<f64> {
+        self.runners
+            .iter()
+            .find(|r| r.key == key && !r.cpu.is_empty())
+            .map(|r| median_us(&r.cpu))
     }
 
     fn machine_line(&self) -> String {
@@ -92,6 +105,33 @@ fn targets(r: &Results) -> Vec<(String, String, &'static str, bool)> {
             ));
         }
     }
+    if let (Some(cli), Some(bwrap)) = (r.median("cli"), r.median("bwrap_cli")) {
+        let x = bwrap / cli;
+        out.push((
+            "command line through forkexec-run: bwrap's time / forkexec-run's".into(),
+            format!("{x:.2}×"),
+            "≥ 2×",
+            x >= 2.0,
+        ));
+    }
+    if let (Some(cli), Some(bwrap)) = (r.cpu("cli"), r.cpu("bwrap_cli")) {
+        let x = cli / bwrap;
+        out.push((
+            "command line: forkexec-run's CPU per run / bwrap's".into(),
+            format!("{x:.2}×"),
+            "≤ 1.00×",
+            x <= 1.0,
+        ));
+    }
+    if let (Some(version), Some(hello)) = (r.median("cli_version"), r.median("c_hello")) {
+        let x = version / hello;
+        out.push((
+            "`forkexec-run --version` vs a static C program's start (glibc hello)".into(),
+            format!("{x:.2}×"),
+            "≤ 1.20×",
+            x <= 1.2,
+        ));
+    }
     out
 }
 
@@ -110,14 +150,19 @@ pub fn markdown_with_chart(r: &Results, chart: &str) -> String {
         c.rounds, c.warmup, m.payload_size, m.load.0, m.load.1
     );
     let _ = writeln!(s, "![spawn cost, median and p90]({chart})\n");
-    s.push_str("| runner | median µs | p90 µs | × floor | × bwrap |\n");
-    s.push_str("|---|---:|---:|---:|---:|\n");
+    s.push_str("| runner | median µs | p90 µs | CPU µs | × floor | × bwrap |\n");
+    s.push_str("|---|---:|---:|---:|---:|---:|\n");
     let floor = r.median("floor");
     for run in r.runners {
         let (med, p90) = (median_us(&run.samples), p90_us(&run.samples));
+        let cpu = if run.cpu.is_empty() {
+            "–".to_string()
+        } else {
+            format!("{:.0}", median_us(&run.cpu))
+        };
         let _ = writeln!(
             s,
-            "| {} | {:.0} | {:.0} | {} | {} |",
+            "| {} | {:.0} | {:.0} | {cpu} | {} | {} |",
             run.label,
             med,
             p90,
@@ -127,7 +172,9 @@ pub fn markdown_with_chart(r: &Results, chart: &str) -> String {
     }
     s.push_str(
         "\n× bwrap compares with bwrap's equivalent profile, the `+ net` rows with bwrap's \
-         `+ net` variant.\n",
+         `+ net` variant, the forkexec-run rows with bwrap given the same command line. CPU \
+         is the median user + system time of the spawned process and of what it waited for \
+         (wait4's rusage), for the runners that spawn one process.\n",
     );
 
     let t = targets(r);
@@ -272,6 +319,10 @@ pub fn headline(r: &Results) -> String {
         "bwrap_net",
         "py_direct",
         "py_sandbox",
+        "cli",
+        "bwrap_cli",
+        "cli_version",
+        "c_hello",
     ] {
         if let Some(run) = r.runners.iter().find(|x| x.key == key) {
             let (med, p90) = (median_us(&run.samples), p90_us(&run.samples));
@@ -332,6 +383,7 @@ fn color(g: Group) -> &'static str {
         Group::Peer => "#d97706",
         Group::Client => "#7c3aed",
         Group::Python => "#db2777",
+        Group::Cli => "#0891b2",
     }
 }
 

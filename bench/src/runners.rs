@@ -1,5 +1,6 @@
 //! The runners: what each row of the report spawns, and the files they share.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,8 @@ pub enum Group {
     Peer,
     Client,
     Python,
+    /// The same command line through forkexec-run and through bwrap (issue 17).
+    Cli,
 }
 
 pub struct Runner {
@@ -29,6 +32,9 @@ pub struct Runner {
     pub net: bool,
     pub how: How,
     pub samples: Vec<Duration>,
+    /// CPU time per run (user + system of the spawned process and what it waited for), for
+    /// the runners that spawn one process.
+    pub cpu: Vec<Duration>,
 }
 
 /// Files the runners share, written once into the out directory.
@@ -110,7 +116,7 @@ fn bare_how(c: &Config, p: &Prepared, mode: &str) -> How {
 }
 
 /// The order of the rows in the report and the chart.
-const ORDER: [&str; 18] = [
+const ORDER: [&str; 23] = [
     "floor",
     "bare_exec",
     "empty",
@@ -124,6 +130,11 @@ const ORDER: [&str; 18] = [
     "sandbox_net",
     "bare_net",
     "bwrap_net",
+    "cli",
+    "cli_stay",
+    "bwrap_cli",
+    "cli_version",
+    "c_hello",
     "client_empty",
     "client_sandbox",
     "py_direct",
@@ -288,6 +299,54 @@ pub fn all(
         ]),
         None => skipped.push("bubblewrap (bwrap not installed)".to_string()),
     }
+    if let Some(cli) = &c.cli {
+        // One command line, as a person types it (issue 17): the CLI finds the helper next to
+        // itself; in place by default, staying as the parent with --stay.
+        let line = profile::cli_line(&c.payload);
+        let with = |first: &[&OsStr]| {
+            let mut v: Vec<&OsStr> = vec![cli.as_os_str()];
+            v.extend_from_slice(first);
+            v.extend(line.iter().map(|a| a.as_os_str()));
+            plain(Exe::new(&v))
+        };
+        list.push((
+            "cli",
+            "forkexec-run, command line (in place)",
+            Cli,
+            true,
+            with(&[]),
+        ));
+        let stay = with(&[OsStr::new("--stay")]);
+        list.push((
+            "cli_stay",
+            "forkexec-run --stay, command line",
+            Cli,
+            true,
+            stay,
+        ));
+        let version = plain(Exe::new(&[cli.as_os_str(), OsStr::new("--version")]));
+        list.push(("cli_version", "forkexec-run --version", Cli, false, version));
+        if let Some(hello) = &c.hello {
+            let how = plain(Exe::new(&[hello]));
+            list.push(("c_hello", "static C hello (glibc), start", Cli, false, how));
+        }
+        match &t.bwrap {
+            Some(bwrap) => {
+                let mut v: Vec<&OsStr> = vec![bwrap.as_os_str()];
+                v.extend(line.iter().map(|a| a.as_os_str()));
+                list.push((
+                    "bwrap_cli",
+                    "bwrap, the same command line",
+                    Cli,
+                    true,
+                    plain(Exe::new(&v)),
+                ));
+            }
+            None => skipped.push("bwrap's command-line row (bwrap not installed)".to_string()),
+        }
+    } else {
+        skipped.push("the forkexec-run rows (no --cli)".to_string());
+    }
     match &t.unshare {
         Some(unshare) => {
             let how = plain(Exe::new(&profile::unshare_args(unshare, &c.payload)));
@@ -354,6 +413,7 @@ pub fn all(
             net,
             how,
             samples: Vec::new(),
+            cpu: Vec::new(),
         })
         .collect();
     (runners, skipped)

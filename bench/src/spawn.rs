@@ -73,13 +73,20 @@ impl Exe {
     }
 }
 
-/// waitpid, returning the raw wait status.
-pub fn wait(pid: libc::pid_t) -> io::Result<i32> {
+/// wait4, returning the raw wait status and the CPU time (user + system) the child used,
+/// with that of the descendants it waited for itself (bwrap's, a supervising helper's or
+/// forkexec-run's child).
+pub fn wait_cpu(pid: libc::pid_t) -> io::Result<(i32, Duration)> {
     let mut status = 0;
     loop {
-        // SAFETY: plain waitpid on our own child.
-        if unsafe { libc::waitpid(pid, &mut status, 0) } == pid {
-            return Ok(status);
+        // SAFETY: an all-zero rusage is valid; wait4 fills it.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: plain wait4 on our own child, into locals.
+        if unsafe { libc::wait4(pid, &mut status, 0, &mut ru) } == pid {
+            let tv = |t: libc::timeval| {
+                Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+            };
+            return Ok((status, tv(ru.ru_utime) + tv(ru.ru_stime)));
         }
         let e = io::Error::last_os_error();
         if e.kind() != io::ErrorKind::Interrupted {
@@ -221,6 +228,12 @@ pub enum How {
 impl How {
     /// One spawn+wait; the time from just before the spawn to the reaped exit.
     pub fn once(&self) -> io::Result<Duration> {
+        self.once_cpu().map(|(wall, _)| wall)
+    }
+
+    /// One spawn+wait: the wall time, and the CPU time the spawned process used (the
+    /// runners that spawn one process and wait for it; `None` for the client and Python).
+    pub fn once_cpu(&self) -> io::Result<(Duration, Option<Duration>)> {
         match self {
             How::Plain { exe, fd_file } => {
                 let file = match fd_file {
@@ -231,10 +244,10 @@ impl How {
                     file.iter().map(|(f, to)| (f.as_raw_fd(), *to)).collect();
                 let start = Instant::now();
                 let pid = exe.spawn(&fds)?;
-                let status = wait(pid)?;
+                let (status, cpu) = wait_cpu(pid)?;
                 let took = start.elapsed();
                 check_status("program", status)?;
-                Ok(took)
+                Ok((took, Some(cpu)))
             }
             How::Helper {
                 exe,
@@ -247,18 +260,18 @@ impl How {
                 let pid = exe.spawn(&[(theirs.as_raw_fd(), 3)])?;
                 drop(theirs);
                 let sent = write_all(&ours, spec);
-                let (read, status) = if *wait_first {
-                    let status = wait(pid)?;
-                    (sent.and_then(|()| read_records(&ours)), status)
+                let (read, (status, cpu)) = if *wait_first {
+                    let waited = wait_cpu(pid)?;
+                    (sent.and_then(|()| read_records(&ours)), waited)
                 } else {
                     let read = sent.and_then(|()| read_records(&ours));
-                    (read, wait(pid)?)
+                    (read, wait_cpu(pid)?)
                 };
                 drop(ours);
                 let took = start.elapsed();
                 read?;
                 check_status("helper", status)?;
-                Ok(took)
+                Ok((took, Some(cpu)))
             }
             How::Client { helper, spec } => {
                 let runner = forkexec_client::Runner::from_spec((**spec).clone()).helper(helper);
@@ -269,9 +282,9 @@ impl How {
                 if !status.success() {
                     return Err(io::Error::other(format!("client: target {status}")));
                 }
-                Ok(took)
+                Ok((took, None))
             }
-            How::Python { py, what } => py.once(what),
+            How::Python { py, what } => py.once(what).map(|took| (took, None)),
         }
     }
 

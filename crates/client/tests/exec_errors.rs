@@ -504,9 +504,9 @@ fn sync_read_epipe_without_an_answer_raw() {
     assert_never_ran(&ran);
 }
 
-/// A status fd that cannot be written (the raw harness's read-only /dev/null on fd 0): the
-/// sync record fails (`sync_write` EBADF) and, the error record failing the same way, the
-/// helper says so on stderr.
+/// A read-only status fd (the raw harness's /dev/null on fd 0) means nobody reads records:
+/// the sync record, which needs an answer, fails (`sync_write` EBADF) and the error goes to
+/// stderr.
 #[test]
 fn sync_write_ebadf_on_a_read_only_status_fd_raw() {
     let dir = TempDir::new("sync-write");
@@ -516,7 +516,7 @@ fn sync_write_ebadf_on_a_read_only_status_fd_raw() {
     spec.status_fd = Some(0);
     let res = raw_spec(&spec);
     assert_eq!(res.records, []);
-    assert_eq!(res.stderr, "forkexec: sync_write(0): errno 9\n");
+    assert_eq!(res.stderr, "forkexec: sync_write(0): bad file descriptor\n");
     assert_eq!(res.status.code(), Some(EXIT_SETUP_FAILED));
     assert_never_ran(&ran);
 }
