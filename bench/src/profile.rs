@@ -175,21 +175,6 @@ pub fn unshare_args(unshare: &Path, payload: &Path) -> Vec<String> {
     ]
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn filter_jumps_land_on_errno() {
-        let f = seccomp_filter();
-        let last = f.len() - 1;
-        assert_eq!(f[last].k, RET_ERRNO_EPERM);
-        for (i, ins) in f.iter().enumerate().skip(4).take(DENIED.len() + 1) {
-            assert_eq!(i + 1 + ins.jt as usize, last, "instruction {i}");
-        }
-    }
-}
-
 /// The command line of issue 17, the same words for forkexec-run and bwrap: every namespace,
 /// `/usr` and the payload bound read-only, a fresh proc, a minimal /dev, a tmpfs, the payload.
 pub fn cli_line(payload: &Path) -> Vec<std::ffi::OsString> {
@@ -207,4 +192,19 @@ pub fn cli_line(payload: &Path) -> Vec<std::ffi::OsString> {
         .map(Into::into),
     );
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_jumps_land_on_errno() {
+        let f = seccomp_filter();
+        let last = f.len() - 1;
+        assert_eq!(f[last].k, RET_ERRNO_EPERM);
+        for (i, ins) in f.iter().enumerate().skip(4).take(DENIED.len() + 1) {
+            assert_eq!(i + 1 + ins.jt as usize, last, "instruction {i}");
+        }
+    }
 }
