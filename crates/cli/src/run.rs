@@ -170,7 +170,9 @@ fn ensure_root(spec: &Spec) -> Result<(), Fail> {
 
 /// Whether forkexec-run has to stay the program's parent: when it has work after the start
 /// (`--stay`, or records only it would read). Otherwise it executes the helper in its own
-/// place (docs/cli.md, "Which path a command line takes").
+/// place (docs/cli.md, "Which path a command line takes"). A flag whose work comes after the
+/// start (limits to enforce, a result to write, output to capture) must make it stay: add it
+/// here.
 pub fn must_stay(stay: bool, spec: &Spec) -> bool {
     stay || spec.sync || spec.detach || spec.stops_before_exec()
 }
