@@ -8,8 +8,7 @@
 //! `$FORKEXEC_HELPER` (or the client's usual places) and the probe from `$FORKEXEC_PROBE`.
 //! Every test runs as root and as an ordinary user; the few that only make sense one way say
 //! so and return early.
-#[path = "../../client/tests/support/mod.rs"]
-mod support;
+use forkexec_testkit::support;
 
 use std::collections::BTreeSet;
 use std::fs;

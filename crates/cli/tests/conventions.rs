@@ -7,8 +7,7 @@
 //!
 //! Run as root and as an ordinary user (the install needs no privilege: it writes only under
 //! DESTDIR). The shells and man(1) must be installed (`.ci/run` installs zsh, fish, man-db).
-#[path = "../../client/tests/support/mod.rs"]
-mod support;
+use forkexec_testkit::support;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

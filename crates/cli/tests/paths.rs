@@ -3,8 +3,7 @@
 //! after the start), and forkexec-run staying as the program's parent (`--stay`). Both must
 //! end the same way: exit status, death by signal, error line and exit code, signals reaching
 //! the program. Runs as root and as an ordinary user.
-#[path = "../../client/tests/support/mod.rs"]
-mod support;
+use forkexec_testkit::support;
 
 use std::fs;
 use std::io::{BufRead, BufReader};

@@ -4,15 +4,13 @@
 // libc's constant types differ between targets (c_ulong, c_int, u32): the casts are needed.
 #![allow(clippy::unnecessary_cast)]
 
-mod common;
-
-use common::encodable_spec;
 use forkexec_client::{
     EncodeError, Fault, Mount, MountEntry, MountKind, MountOp, Namespace, Resource, Rlimit,
     SockFilter, Spec,
 };
 use forkexec_spec::layout::{self, cred_flag, mount_kind, mount_op, mount_opt, ns, opt, record};
 use forkexec_spec::{decode, SpecError};
+use forkexec_testkit::fixtures::encodable_spec;
 
 fn strings(list: forkexec_spec::decode::StrList<'_>) -> Vec<String> {
     list.iter()

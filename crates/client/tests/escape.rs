@@ -15,7 +15,7 @@
 //! Each test also runs the control that shows the check can fail (the same probe without the
 //! protection gets through). Every test runs as root and as an ordinary user; the ones that
 //! need root say so and return early.
-mod support;
+use forkexec_testkit::support;
 
 use std::fs;
 use std::net::TcpListener;

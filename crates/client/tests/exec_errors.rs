@@ -5,8 +5,8 @@
 //!
 //! Spec (decoder) errors belong to other test files. Tests that only make sense as root or
 //! only unprivileged say so on stderr and return early.
-mod chain_util;
-mod support;
+use forkexec_testkit::chain;
+use forkexec_testkit::support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -16,7 +16,7 @@ use forkexec_client::{Credential, Error, IdMap, Namespace, Resource, Runner, Soc
 use forkexec_spec::status::{Record, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, EXIT_SETUP_FAILED};
 use forkexec_spec::Location;
 
-use chain_util::*;
+use chain::*;
 use support::*;
 
 /// The error record the raw harness must have collected, alone.

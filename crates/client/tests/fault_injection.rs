@@ -10,7 +10,7 @@
 //!
 //! Every test runs as root and as an ordinary user; a step that needs privilege gets a new
 //! user namespace when not root.
-mod support;
+use forkexec_testkit::support;
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@
 //!
 //! Every test runs as root and as an ordinary user; the few that only make sense one way say
 //! so and return early.
-mod support;
+use forkexec_testkit::support;
 
 use std::fs::{self, File};
 use std::io::Read;

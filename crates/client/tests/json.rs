@@ -3,13 +3,11 @@
 // libc's constant types differ between targets (c_ulong, c_int, u32): the casts are needed.
 #![allow(clippy::unnecessary_cast)]
 
-mod common;
-
-use common::full_spec;
 use forkexec_client::{
     JsonError, Mount, MountEntry, MountFlag, MountKind, MountOp, Namespace, Resource, Runner, Spec,
     RLIM_INFINITY,
 };
+use forkexec_testkit::fixtures::full_spec;
 
 #[test]
 fn round_trips_through_json() {

@@ -6,7 +6,7 @@
 //! escaping targets, symlinks planted to lead out); mountinfo after pivot_root; the host's
 //! mountinfo unchanged after thousands of runs. Every test runs as root and as an ordinary user
 //! (in a user namespace).
-mod support;
+use forkexec_testkit::support;
 
 use std::os::fd::AsRawFd;
 use std::path::Path;

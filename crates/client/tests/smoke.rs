@@ -1,5 +1,5 @@
 //! The harness itself works: the probe runs through the real helper, in place and in a root.
-mod support;
+use forkexec_testkit::support;
 use support::*;
 
 #[test]

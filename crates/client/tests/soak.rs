@@ -10,7 +10,7 @@
 //! holding only the static probe (`escape-probe ids`), whose output is checked every time.
 //!
 //! One test only: the fd and child counts are of the whole test process.
-mod support;
+use forkexec_testkit::support;
 
 use std::fs;
 use std::path::{Path, PathBuf};

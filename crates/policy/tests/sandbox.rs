@@ -5,8 +5,7 @@
 //! and prints `{"ret": …}` or `{"ret": -1, "errno": …}`; and this test binary itself, run
 //! as [`target_main`] for what the probe cannot do (catch SIGSYS, run a second thread).
 
-#[path = "../../client/tests/support/mod.rs"]
-mod support;
+use forkexec_testkit::support;
 
 use std::fs::File;
 use std::io::Read;

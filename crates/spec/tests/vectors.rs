@@ -9,16 +9,16 @@
 //!   and compared with the hex, and the hex is decoded and compared with the JSON (valid vectors)
 //!   or with the recorded fault and offset (malformed vectors).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use common::{build, s, Owned, OwnedCredential, OwnedMount, OwnedMountEntry, OwnedMountOp};
 use forkexec_spec::decode::{decode, Fault, SpecError};
 use forkexec_spec::layout::{
     self, cred_flag, limit, mount_kind, mount_op, mount_opt, ns, opt, record, HEADER_LEN,
+};
+use forkexec_testkit::wire::{
+    build, s, Owned, OwnedCredential, OwnedMount, OwnedMountEntry, OwnedMountOp,
 };
 
 // ---------------------------------------------------------------------------------------------

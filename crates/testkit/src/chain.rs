@@ -1,7 +1,6 @@
-//! Helpers shared by `exec_chain.rs` and `exec_errors.rs` (on top of `support`): captured
-//! stdio with caller-chosen fd tables, a process guard that never leaves a child behind,
+//! Helpers for the exec-chain tests (`exec_chain`, `exec_errors`; on top of
+//! [`crate::support`]): captured stdio with caller-chosen fd tables, a process guard that never leaves a child behind,
 //! scratch directories removed on drop, seccomp programs, per-thread credential tricks.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -78,6 +77,12 @@ pub struct Stdio {
     pub out_w: Option<File>,
     pub err_r: File,
     pub err_w: Option<File>,
+}
+
+impl Default for Stdio {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Stdio {

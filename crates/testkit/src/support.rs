@@ -10,7 +10,6 @@
 //!   every status record, to test the helper's own validation.
 //! - [`static_probe`] / [`static_root`]: the static escape probe
 //!   (`crates/probe/static/escape-probe.c`) and a sandbox that holds nothing else.
-#![allow(dead_code)]
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -368,7 +367,7 @@ pub fn static_probe() -> PathBuf {
             // SAFETY: registers a plain function with no arguments.
             unsafe { libc::atexit(remove_dir) };
             let src = dir.join("escape-probe.c");
-            std::fs::write(&src, include_str!("../../../probe/static/escape-probe.c")).unwrap();
+            std::fs::write(&src, include_str!("../../probe/static/escape-probe.c")).unwrap();
             let exe = dir.join("escape-probe");
             let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
             let out = Command::new(&cc)

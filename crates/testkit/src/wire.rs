@@ -1,6 +1,5 @@
 //! Helpers shared by the integration tests: a `Vec<u8>` sink, spec builders, and an owned,
 //! comparable copy of a decoded spec that can be re-encoded in canonical record order.
-#![allow(dead_code)]
 
 use forkexec_spec::decode::{Mount, MountEntry, MountOp, Spec};
 use forkexec_spec::encode::{Sink, Writer};

@@ -1,5 +1,4 @@
-//! Shared fixtures.
-#![allow(dead_code)]
+//! Client spec fixtures: a [`Spec`] with every field set, and the nearest one the helper takes.
 
 use forkexec_client::{
     Credential, IdMap, Mount, MountFlag, Namespace, Resource, Rlimit, SockFilter, Spec,

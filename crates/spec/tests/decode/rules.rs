@@ -1,0 +1,300 @@
+//! Whole-spec rules and the process shape a spec asks for.
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------------
+// whole-spec rules
+
+#[test]
+fn missing_args() {
+    let buf = build(|w| w.env(s(&["A=1"])));
+    refused(&buf, buf.len(), Fault::MissingArgs);
+    let buf = build(|w| w.args(std::iter::empty()));
+    refused(&buf, buf.len(), Fault::MissingArgs);
+    let buf = build(|w| w.args(s(&[""])));
+    refused(&buf, buf.len(), Fault::MissingArgs);
+    let buf = build(|w| {
+        w.args(s(&["", "x"]));
+        w.work_dir(b"/");
+    });
+    refused(&buf, buf.len(), Fault::MissingArgs);
+}
+
+#[test]
+fn exec_path_and_exec_fd_conflict() {
+    let (buf, at) = build_at(base, |w| {
+        w.exec_path(b"/x");
+        w.exec_fd(3);
+    });
+    refused(&buf, at, Fault::Conflict);
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.exec_fd(3);
+        },
+        |w| w.exec_path(b"/x"),
+    );
+    refused(&buf, at, Fault::Conflict);
+}
+
+#[test]
+fn mounts_and_pivot_root_need_newns() {
+    for flags in [None, Some(ns::NEWUSER), Some(ns::KNOWN & !ns::NEWNS)] {
+        let prefix = |w: &mut W| {
+            base(w);
+            if let Some(f) = flags {
+                w.clone_flags(f);
+            }
+        };
+        let (buf, at) = build_at(prefix, |w| {
+            w.mount(0, 0, b"", b"a", b"", b"");
+            w.mount(0, 0, b"", b"b", b"", b"");
+        });
+        refused(&buf, at, Fault::Conflict);
+        let (buf, at) = build_at(prefix, |w| w.pivot_root(b"/r"));
+        refused(&buf, at, Fault::Conflict);
+    }
+    // The clone flags may come after the mounts.
+    accepted(&build(|w| {
+        base(w);
+        w.mount(0, 0, b"", b"a", b"", b"");
+        w.pivot_root(b"/r");
+        w.clone_flags(ns::NEWNS);
+    }));
+}
+
+#[test]
+fn uts_names_need_newuts() {
+    let (buf, at) = build_at(base, |w| w.host_name(b"h"));
+    refused(&buf, at, Fault::Conflict);
+    let (buf, at) = build_at(base, |w| w.domain_name(b"d"));
+    refused(&buf, at, Fault::Conflict);
+    // With both, the later record is named.
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.domain_name(b"d");
+        },
+        |w| w.host_name(b"h"),
+    );
+    refused(&buf, at, Fault::Conflict);
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.host_name(b"h");
+            w.clone_flags(ns::NEWNS);
+        },
+        |w| w.domain_name(b"d"),
+    );
+    refused(&buf, at, Fault::Conflict);
+}
+
+#[test]
+fn id_maps_need_newuser() {
+    let (buf, at) = build_at(base, |w| w.uid_map([(0, 0, 1)]));
+    refused(&buf, at, Fault::Conflict);
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.clone_flags(ns::NEWNS);
+        },
+        |w| w.gid_map([(0, 0, 1)]),
+    );
+    refused(&buf, at, Fault::Conflict);
+}
+
+#[test]
+fn ctty_with_no_setsid_conflicts() {
+    let (buf, at) = build_at(base, |w| w.options(opt::CTTY | opt::NO_SETSID));
+    refused(&buf, at + 8, Fault::Conflict);
+    accepted(&build(|w| {
+        base(w);
+        w.options(opt::CTTY);
+    }));
+    accepted(&build(|w| {
+        base(w);
+        w.options(opt::NO_SETSID);
+    }));
+}
+
+#[test]
+fn precedence_of_faults() {
+    // A record fault wins over whole-spec rules (no args, conflicts).
+    let (buf, at) = build_at(|w| w.host_name(b"h"), |w| w.options(1 << 40));
+    refused(&buf, at + 8, Fault::UnknownBits);
+    // Missing args wins over conflicts.
+    let buf = build(|w| {
+        w.exec_path(b"/x");
+        w.exec_fd(3);
+    });
+    refused(&buf, buf.len(), Fault::MissingArgs);
+    // Conflicts are checked in a fixed order: exec, mounts, pivot_root, uts, uid, gid, ctty.
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.options(opt::CTTY | opt::NO_SETSID);
+            w.uid_map([(0, 0, 1)]);
+            w.host_name(b"h");
+            w.pivot_root(b"/r");
+            w.mount(0, 0, b"", b"m", b"", b"");
+        },
+        |w| {
+            w.exec_path(b"/x");
+            w.exec_fd(1);
+        },
+    );
+    refused(&buf, at, Fault::Conflict);
+}
+
+// ---------------------------------------------------------------------------------------------
+// exec-in-place shape
+
+fn in_place(f: impl FnOnce(&mut W)) -> Vec<u8> {
+    build(|w| {
+        base(w);
+        f(w);
+    })
+}
+
+#[test]
+fn exec_in_place_is_the_default_shape() {
+    assert_eq!(shape(&in_place(|_| {}), 0, 0), Ok(Shape::InPlace));
+    let buf = in_place(|w| w.clone_flags(ns::IN_PLACE));
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::InPlace));
+    assert_eq!(ns::IN_PLACE & ns::NEWPID, 0);
+    // One entry of size 1 onto our own ids (any inside id) is written in place.
+    let buf = in_place(|w| {
+        w.clone_flags(ns::NEWUSER);
+        w.uid_map([(0, 1000, 1)]);
+        w.gid_map([(65_534, 100, 1)]);
+    });
+    assert_eq!(shape(&buf, 1000, 100), Ok(Shape::InPlace));
+    // setgroups left allowed without a gid map: still in place.
+    let buf = in_place(|w| {
+        w.clone_flags(ns::NEWUSER);
+        w.uid_map([(0, 7, 1)]);
+        w.options(opt::GID_MAPPINGS_ENABLE_SETGROUPS);
+    });
+    assert_eq!(shape(&buf, 7, 7), Ok(Shape::InPlace));
+}
+
+#[test]
+fn a_new_pid_namespace_is_supervised() {
+    let buf = in_place(|w| w.clone_flags(ns::NEWPID | ns::NEWNS));
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::Supervise));
+}
+
+#[test]
+fn maps_only_an_outer_process_may_write_are_supervised() {
+    let outer_maps: [&[(u32, u32, u32)]; 4] = [
+        &[(0, 1000, 1), (1, 100_000, 10)], // more than one entry
+        &[(0, 1000, 2)],                   // size != 1
+        &[(0, 1001, 1)],                   // not our own id
+        &[(0, 0, 1)],                      // not our own id (we are 1000)
+    ];
+    for uid in [true, false] {
+        for map in outer_maps {
+            let buf = in_place(|w| {
+                w.clone_flags(ns::NEWUSER);
+                if uid {
+                    w.uid_map(map.iter().copied())
+                } else {
+                    w.gid_map(map.iter().copied())
+                }
+            });
+            assert_eq!(shape(&buf, 1000, 1000), Ok(Shape::Supervise), "{map:?}");
+        }
+    }
+    // The uid map is checked against euid, the gid map against egid.
+    let buf = in_place(|w| {
+        w.clone_flags(ns::NEWUSER);
+        w.uid_map([(0, 1000, 1)]);
+        w.gid_map([(0, 1000, 1)]);
+    });
+    assert_eq!(shape(&buf, 1000, 100), Ok(Shape::Supervise));
+    assert_eq!(shape(&buf, 1000, 1000), Ok(Shape::InPlace));
+    // A gid map with setgroups allowed needs an outer writer too.
+    let buf = in_place(|w| {
+        w.clone_flags(ns::NEWUSER);
+        w.gid_map([(0, 7, 1)]);
+        w.options(opt::GID_MAPPINGS_ENABLE_SETGROUPS);
+    });
+    assert_eq!(shape(&buf, 7, 7), Ok(Shape::Supervise));
+}
+
+#[test]
+fn detach_and_init_are_asked_for() {
+    let buf = in_place(|w| w.options(opt::DETACH));
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::Detach));
+    let buf = in_place(|w| {
+        w.clone_flags(ns::NEWPID);
+        w.options(opt::INIT);
+    });
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::Init));
+    // Ptrace with a new pid namespace works detached: the runtime is the parent.
+    let buf = in_place(|w| {
+        w.clone_flags(ns::NEWPID);
+        w.options(opt::DETACH | opt::PTRACE | opt::STOP_BEFORE_SECCOMP);
+    });
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::Detach));
+}
+
+#[test]
+fn init_needs_a_pid_namespace_and_excludes_detach() {
+    let (buf, at) = build_at(base, |w| w.options(opt::INIT));
+    refused(&buf, at + 8, Fault::Conflict);
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.clone_flags(ns::NEWPID);
+        },
+        |w| w.options(opt::INIT | opt::DETACH),
+    );
+    refused(&buf, at + 8, Fault::Conflict);
+}
+
+#[test]
+fn a_supervised_clone_cannot_be_traced_by_the_runtime() {
+    for traced in [opt::PTRACE, opt::STOP_BEFORE_SECCOMP] {
+        for extra in [0, opt::INIT] {
+            let (buf, at) = build_at(
+                |w| {
+                    base(w);
+                    w.clone_flags(ns::NEWPID);
+                },
+                |w| w.options(traced | extra),
+            );
+            assert_eq!(
+                shape(&buf, 0, 0),
+                Err(SpecError {
+                    offset: (at + 8) as u32,
+                    fault: Fault::Conflict
+                })
+            );
+        }
+    }
+}
+
+#[test]
+fn cgroup_by_path_or_fd_not_both() {
+    let buf = in_place(|w| w.cgroup_path(b"/sys/fs/cgroup/unified/job"));
+    let spec = accepted(&buf);
+    assert_eq!(
+        spec.cgroup_path.unwrap().to_bytes(),
+        b"/sys/fs/cgroup/unified/job"
+    );
+    let buf = in_place(|w| w.cgroup_fd(7));
+    assert_eq!(accepted(&buf).cgroup_fd, Some(7));
+    let (buf, at) = build_at(base, |w| w.cgroup_path(b"relative/job"));
+    refused(&buf, at + 8, Fault::BadValue);
+    let (buf, at) = build_at(base, |w| w.cgroup_fd(1 << 20));
+    refused(&buf, at + 8, Fault::FdOutOfRange);
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.cgroup_path(b"/sys/fs/cgroup/x");
+        },
+        |w| w.cgroup_fd(7),
+    );
+    refused(&buf, at, Fault::Conflict);
+}

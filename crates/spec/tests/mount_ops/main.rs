@@ -1,0 +1,190 @@
+//! MOUNT_OP records (type 21) and the WRITABLE_ROOT option: every kind with the fields it
+//! takes, the shared mount list and its limit, every refusal of a mount operation with its
+//! exact fault and byte offset (and which refusal wins when several apply), the whole-spec
+//! rules, the writer's byte layout, and `decode::escapes_root`.
+
+use forkexec_spec::decode::{decode, escapes_root, Fault, MountEntry, Spec, SpecError};
+use forkexec_spec::layout::{
+    self, limit, mount_kind as k, mount_op as f, ns, opt, record, RECORD_HEADER_LEN,
+    RECORD_SKIP_IF_UNKNOWN,
+};
+use forkexec_testkit::wire::{
+    build, build_at, ms, s, Owned, OwnedMount, OwnedMountEntry, OwnedMountOp, W,
+};
+
+mod accepted;
+mod refusals;
+mod rules;
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+#[track_caller]
+fn refused(buf: &[u8], offset: usize, fault: Fault) {
+    let got = decode(buf).map(|s| Owned::of(&s));
+    assert_eq!(
+        got,
+        Err(SpecError {
+            offset: offset as u32,
+            fault
+        }),
+        "spec of {} bytes",
+        buf.len()
+    );
+}
+
+#[track_caller]
+fn accepted(buf: &[u8]) -> Spec<'_> {
+    match decode(buf) {
+        Ok(spec) => spec,
+        Err(e) => panic!("refused ({e}): {e:?}"),
+    }
+}
+
+const MODE: usize = 4;
+
+const FD: usize = 16;
+
+const SOURCE: usize = 20;
+
+const KINDS: [u16; 10] = [
+    k::BIND,
+    k::TMPFS,
+    k::PROC,
+    k::DEV,
+    k::MQUEUE,
+    k::DIR,
+    k::SYMLINK,
+    k::FILE,
+    k::REMOUNT_RO,
+    k::MASK,
+];
+
+/// A MOUNT_OP's fields as the writer takes them (fd -1 for none, empty source for none).
+#[derive(Clone, Copy, Debug)]
+struct Op<'a> {
+    kind: u16,
+    flags: u16,
+    mode: u32,
+    size: u64,
+    fd: i32,
+    source: &'a [u8],
+    target: &'a [u8],
+    content: &'a [u8],
+}
+
+impl<'a> Op<'a> {
+    fn new(kind: u16, target: &'a [u8]) -> Self {
+        Op {
+            kind,
+            flags: 0,
+            mode: 0,
+            size: 0,
+            fd: -1,
+            source: b"",
+            target,
+            content: b"",
+        }
+    }
+    /// The smallest valid operation of `kind`: a bind of `/s`, a symlink to `l`, else only
+    /// the target `/t`.
+    fn valid(kind: u16) -> Self {
+        let op = Op::new(kind, b"/t");
+        match kind {
+            k::BIND => op.source(b"/s"),
+            k::SYMLINK => op.source(b"l"),
+            _ => op,
+        }
+    }
+    fn flags(self, flags: u16) -> Self {
+        Op { flags, ..self }
+    }
+    fn mode(self, mode: u32) -> Self {
+        Op { mode, ..self }
+    }
+    fn size(self, size: u64) -> Self {
+        Op { size, ..self }
+    }
+    fn fd(self, fd: i32) -> Self {
+        Op { fd, ..self }
+    }
+    fn source(self, source: &'a [u8]) -> Self {
+        Op { source, ..self }
+    }
+    fn target(self, target: &'a [u8]) -> Self {
+        Op { target, ..self }
+    }
+    fn content(self, content: &'a [u8]) -> Self {
+        Op { content, ..self }
+    }
+    fn write(&self, w: &mut W) {
+        w.mount_op(
+            self.kind,
+            self.flags,
+            self.mode,
+            self.size,
+            self.fd,
+            self.source,
+            self.target,
+            self.content,
+        );
+    }
+    /// Offset of the target string in the payload.
+    fn target_at(&self) -> usize {
+        SOURCE + self.source.len() + 1
+    }
+    /// Offset of the content in the payload.
+    fn content_at(&self) -> usize {
+        self.target_at() + self.target.len() + 1
+    }
+    fn owned(&self) -> OwnedMountOp {
+        OwnedMountOp {
+            kind: self.kind,
+            flags: self.flags,
+            mode: self.mode,
+            size: self.size,
+            fd: (self.fd != -1).then_some(self.fd as u32),
+            source: self.source.to_vec(),
+            target: self.target.to_vec(),
+            content: self.content.to_vec(),
+        }
+    }
+}
+
+/// ARGS ["/bin/true"] (30 bytes with the header), CLONE_FLAGS newns (16).
+fn prelude(w: &mut W) {
+    w.args(s(&["/bin/true"]));
+    w.clone_flags(ns::NEWNS);
+}
+
+const PRELUDE_LEN: usize = 46;
+
+/// The prelude and one MOUNT_OP; returns the bytes and the payload's offset.
+fn with_op(op: Op) -> (Vec<u8>, usize) {
+    let (buf, at) = build_at(prelude, |w| op.write(w));
+    assert_eq!(at, PRELUDE_LEN);
+    (buf, at + RECORD_HEADER_LEN)
+}
+
+/// Decodes the spec of one op and returns it, checked against the other accessors.
+#[track_caller]
+fn op_accepted(op: Op) -> OwnedMountOp {
+    let (buf, _) = with_op(op);
+    let spec = accepted(&buf);
+    assert_eq!(spec.mount_count(), 1);
+    assert_eq!(spec.mounts().count(), 0, "a mount op is not a raw mount");
+    let entries: Vec<_> = spec.mount_entries().collect();
+    let [MountEntry::Op(m)] = entries[..] else {
+        panic!("not one op: {entries:?}");
+    };
+    for bit in [f::OPTIONAL, f::READONLY, f::DEV] {
+        assert_eq!(m.has(bit), op.flags & bit != 0);
+    }
+    let o = Owned::of(&spec);
+    let [OwnedMountEntry::Op(got)] = &o.mounts[..] else {
+        panic!("{:?}", o.mounts)
+    };
+    // The canonical re-encoding is the same bytes.
+    assert_eq!(o.encode(), buf);
+    got.clone()
+}
