@@ -31,7 +31,8 @@ if [ "${1:-}" = "--as-user" ]; then
   dir=$(mktemp -d /tmp/forkexec-python-tests.XXXXXX)
   trap 'rm -rf "$dir"' EXIT
   mkdir "$dir/python"
-  cp -r "$here/forkexec" "$here/tests" "$here/examples" "$here/README.md" "$dir/python/"
+  cp -rL "$here/forkexec" "$here/tests" "$here/examples" "$here/README.md" "$here/pyproject.toml" \
+    "$here/_build" "$here/LICENSE-MIT" "$here/LICENSE-APACHE" "$dir/python/"
   cp "$helper" "$dir/forkexec"
   cp -r "$vectors" "$dir/vectors"
   if [ -f "$spec_md" ]; then

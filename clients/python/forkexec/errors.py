@@ -44,6 +44,10 @@ class ChildError(ForkexecError):
         detail: the fault number for ``spec`` errors (location 34), else 0.
         exit_status: the raw wait status of the process that reported the error (the helper;
             in the detach shape the target), once reaped by :meth:`Runner.start`, else ``None``.
+        subject: what the index refers to in the spec that failed, set by
+            :meth:`Runner.start`: a mount's target, a bind's source (``mount(source)``), the
+            program (``execve``), the rlimit's resource, the directory… or ``None``. ``str()``
+            puts it after the location: ``mount(source)(1) /data: no such file or directory``.
     """
 
     def __init__(self, location, errno, index=0, detail=0):
@@ -52,6 +56,7 @@ class ChildError(ForkexecError):
         self.index = index
         self.detail = detail
         self.exit_status = None
+        self.subject = None
         super().__init__(location, errno, index, detail)
 
     @classmethod
@@ -92,11 +97,66 @@ class ChildError(ForkexecError):
         name = self.location_name
         if name is None:
             return f"unknown({self.location})({self.index}): {errno}"
-        return f"{name}({self.index}): {errno}"
+        subject = f" {self.subject}" if self.subject else ""
+        return f"{name}({self.index}){subject}: {errno}"
 
     def __repr__(self):
         return (f"ChildError(location={self.location}, errno={self.errno}, "
                 f"index={self.index}, detail={self.detail})")
+
+
+def _text(value):
+    return os.fsdecode(value) if isinstance(value, bytes) else str(value)
+
+
+def subject_of(error, spec):
+    """What ``error``'s location and index refer to in ``spec`` (a :class:`~forkexec.Spec`),
+    as ``forkexec-run`` names it: the mount's target (``mount``, ``mount(mkdir)``,
+    ``mount(path)``), what could not be opened (``mount(source)``: a bind's source or ``fd
+    N``), the rlimit's resource, the program (``execve``), the work directory, the new root,
+    the host or domain name, the cgroup; ``None`` for anything else or an index the spec does
+    not have."""
+    loc = names.LOCATIONS.get(error.location)
+    index = error.index
+
+    def nonempty(value):
+        return _text(value) if value else None
+
+    def mount():
+        return spec.mounts[index] if 0 <= index < len(spec.mounts) else None
+
+    if loc in ("mount", "mount(mkdir)", "mount(path)"):
+        m = mount()
+        return None if m is None else _text(m.target)
+    if loc == "mount(source)":
+        m = mount()
+        fd = None if m is None else (getattr(m, "source_fd", None)
+                                     if getattr(m, "source_fd", None) is not None
+                                     else getattr(m, "content_fd", None))
+        if fd is not None:
+            return f"fd {fd}"
+        return None if m is None else nonempty(m.source)
+    if loc == "setrlimit":
+        if not 0 <= index < len(spec.rlimits):
+            return None
+        return str(spec.rlimits[index].resource)
+    if loc == "execve":
+        if spec.exec_path is not None:
+            return _text(spec.exec_path)
+        if spec.exec_file is not None:
+            return f"fd {spec.exec_file}"
+        return _text(spec.args[0]) if spec.args else None
+    if loc == "chdir":
+        return nonempty(spec.work_dir)
+    if loc in ("mount(tmpfs)", "mount(chdir)", "pivot_root"):
+        return nonempty(spec.pivot_root)
+    if loc == "sethostname":
+        return _text(spec.host_name)
+    if loc == "setdomainname":
+        return _text(spec.domain_name)
+    if loc == "cgroup":
+        return nonempty(spec.cgroup)
+    return None
 
 
 class SpecError(ForkexecError, ValueError):

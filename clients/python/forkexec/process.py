@@ -7,7 +7,7 @@ import socket
 from typing import NamedTuple, Optional
 
 from . import names
-from .errors import ChildError, HelperError, SyncError
+from .errors import ChildError, HelperError, SyncError, subject_of
 from .status import (RECORD_LEN, ErrorRecord, ExecRecord, ExitRecord, PidRecord, SyncRecord,
                      UnknownRecordKind, decode_record)
 
@@ -320,13 +320,15 @@ class Process:
     Dropping a ``Process`` neither waits nor kills. (``subprocess`` reaps a dropped helper in
     the background; a dropped detached target stays a zombie until this process exits.)"""
 
-    def __init__(self, spawned, target_pid, stream=None, pending=False, supervised=False):
+    def __init__(self, spawned, target_pid, stream=None, pending=False, supervised=False,
+                 spec=None):
         self._spawned = spawned
         self.target_pid = target_pid
         self._stream = stream
         self._pending = pending
         self._supervised = supervised
         self._status = None
+        self._spec = spec
 
     @property
     def pid(self):
@@ -358,6 +360,9 @@ class Process:
         except (ChildError, SyncError) as e:
             settle(e, stream, self._spawned)
             self._status = self._spawned.status
+            child = e if isinstance(e, ChildError) else e.child_error
+            if child is not None and self._spec is not None:
+                child.subject = subject_of(child, self._spec)
             raise
         except BaseException:
             self._status = self._spawned.kill_and_reap()

@@ -35,7 +35,7 @@ import socket
 import subprocess
 
 from . import wire
-from .errors import ChildError, HelperError, SpecError, SyncError
+from .errors import ChildError, HelperError, SpecError, SyncError, subject_of
 from .helper import find_helper
 from .process import END, PID, SYNC, Process, Spawned, Stream, settle
 from .spec import Spec, _SPEC_KEYS, normalized
@@ -166,7 +166,8 @@ class _Start:
                 target_pid = pid
                 if self.spec.sync:
                     target_pid = self.stream.read_until(self.helper, pid, SYNC)
-                return Process(self.helper, target_pid, self.stream, pending=True)
+                return Process(self.helper, target_pid, self.stream, pending=True,
+                               spec=self.spec)
             target_pid = self.stream.read_until(self.helper, pid, END)
             if self.shape == wire.IN_PLACE:
                 self.stream.close()
@@ -176,6 +177,9 @@ class _Start:
             return Process(self.helper, target_pid, self.stream, supervised=True)
         except (ChildError, SyncError) as e:
             settle(e, self.stream, self.helper, self.target)
+            child = e if isinstance(e, ChildError) else e.child_error
+            if child is not None:
+                child.subject = subject_of(child, self.spec)
             raise
         except BaseException:
             for p in (self.target, self.helper):
@@ -198,7 +202,7 @@ class _Start:
             if self.spec.sync:
                 stream.read_until(target, target_pid, SYNC)
             self._reap_detaching_helper()
-            return Process(target, target_pid, stream, pending=True)
+            return Process(target, target_pid, stream, pending=True, spec=self.spec)
         stream.read_until(target, target_pid, END)
         self._reap_detaching_helper()
         stream.close()

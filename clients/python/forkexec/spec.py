@@ -728,6 +728,18 @@ def _each(convert):
     return each
 
 
+def _seccomp(value, path):
+    """A seccomp program: a sequence of instructions, or the name of a shipped policy
+    (``"judge"``, :mod:`forkexec.policies`), which becomes its compiled program."""
+    if isinstance(value, str):
+        from . import policies
+        try:
+            return policies.program(value)
+        except ValueError as e:
+            raise JsonError(path, str(e)) from None
+    return _each(_sock_filter)(value, path)
+
+
 def _optional(convert):
     def optional(value, path):
         return None if value is None else convert(value, path)
@@ -750,7 +762,7 @@ _SPEC_CONVERTERS = {
     "rlimits": _each(_rlimit),
     "files": _each(_i32),
     "work_dir": _str,
-    "seccomp": _optional(_each(_sock_filter)),
+    "seccomp": _optional(_seccomp),
     "clone_flags": _each(_clone_flag),
     "mounts": _each(_mount_entry),
     "pivot_root": _str,

@@ -162,7 +162,9 @@ class Errors(HelperTest):
         e = cm.exception
         self.assertEqual((e.location, e.location_name, e.errno, e.index), (32, "execve",
                                                                            errno.ENOENT, 0))
-        self.assertEqual(str(e), "execve(0): no such file or directory")
+        missing = os.path.join(self.tmp, "missing")
+        self.assertEqual(e.subject, missing)
+        self.assertEqual(str(e), f"execve(0) {missing}: no such file or directory")
         self.assertEqual(e.exit_code, 127)
 
     def test_not_executable_is_exit_126(self):
@@ -174,7 +176,7 @@ class Errors(HelperTest):
             Runner(args=[path], helper=self.helper).start()
         self.assertEqual((cm.exception.location_name, cm.exception.errno), ("execve",
                                                                            errno.EACCES))
-        self.assertEqual(str(cm.exception), "execve(0): permission denied")
+        self.assertEqual(str(cm.exception), f"execve(0) {path}: permission denied")
         self.assertEqual(cm.exception.exit_code, 126)
 
     def test_missing_bind_source_is_mount_0_enoent(self):
@@ -188,7 +190,7 @@ class Errors(HelperTest):
         e = cm.exception
         self.assertEqual((e.location, e.location_name, e.errno, e.index),
                          (16, "mount", errno.ENOENT, 0))
-        self.assertEqual(str(e), "mount(0): no such file or directory")
+        self.assertEqual(str(e), f"mount(0) {target}: no such file or directory")
         self.assertEqual(e.exit_code, 125)
 
     def test_error_index_names_the_mount(self):
@@ -199,7 +201,7 @@ class Errors(HelperTest):
         with self.assertRaises(ChildError) as cm:
             Runner(args=["/bin/true"], helper=self.helper, pivot_root=root,
                    **with_ns("newns", user=True), mounts=mounts).start()
-        self.assertEqual(str(cm.exception), "mount(1): no such file or directory")
+        self.assertEqual(str(cm.exception), "mount(1) x: no such file or directory")
 
     def test_malformed_vectors_are_refused_by_the_helper(self):
         """Each malformed vector, sent to the real helper as it is: an error record with
@@ -407,7 +409,8 @@ class Namespaces(HelperTest):
         with self.assertRaises(ChildError) as cm:
             Runner(args=[os.path.join(self.tmp, "missing")], detach=True, helper=self.helper,
                    **with_ns("newpid")).start()
-        self.assertEqual(str(cm.exception), "execve(0): no such file or directory")
+        self.assertEqual(str(cm.exception),
+                         f"execve(0) {self.tmp}/missing: no such file or directory")
         self.assertEqual(cm.exception.exit_code, 127)
 
     def test_outer_maps_need_the_clone_shape(self):
@@ -554,7 +557,9 @@ class MountOps(HelperTest):
         e = cm.exception
         self.assertEqual((e.location, e.location_name, e.errno, e.index),
                          (49, "mount(source)", errno.ENOENT, len(ops) + 1))
-        self.assertEqual(str(e), f"mount(source)({len(ops) + 1}): no such file or directory")
+        # The path that is missing, named (not just the mount's index).
+        self.assertEqual(str(e),
+                         f"mount(source)({len(ops) + 1}) {missing}: no such file or directory")
         self.assertEqual(e.exit_code, 125)
         # optional: skipped
         _, out, st = self.sandbox("test -e /x && echo x-exists || echo no-x",
@@ -586,7 +591,7 @@ class Example(HelperTest):
         self.assertIn("pid:       1 ", result.stdout)
         self.assertIn("write /usr: Read-only file system", result.stdout)
         self.assertIn("exit status: 3", result.stdout)
-        self.assertIn("a missing program: execve(0): no such file or directory",
+        self.assertIn("a missing program: execve(0) /no/such/program: no such file or directory",
                       result.stdout)
         self.assertEqual(result.stderr, "")
 
@@ -611,7 +616,8 @@ class Example(HelperTest):
         self.assertRegex(lines[0], r"^about to exec, pid \d+$")
         self.assertEqual(lines[1], "pid 1 on box")
         self.assertTrue(lines[2].startswith("exit status: 3 Rusage(user_time="), lines[2])
-        self.assertEqual(lines[3], "execve(0): no such file or directory execve 2 127")
+        self.assertEqual(lines[3],
+                         "execve(0) /no/such/program: no such file or directory execve 2 127")
 
 
 class StopBeforeExec(HelperTest):

@@ -577,10 +577,11 @@ fn rlimit(arg: &RlimitArg) -> Result<Rlimit, Fail> {
 }
 
 fn seccomp(policy: &str) -> Result<Vec<forkexec_client::SockFilter>, Fail> {
-    let policy = if policy == "judge" {
-        Policy::default_judge()
-    } else {
-        Policy::from_file(Path::new(policy)).map_err(|e| Fail::setup(format!("--seccomp: {e}")))?
+    // A shipped policy's name (`judge`) or a file (`./judge` for a file of that name).
+    let policy = match Policy::named(policy) {
+        Some(named) => named,
+        None => Policy::from_file(Path::new(policy))
+            .map_err(|e| Fail::setup(format!("--seccomp: {e}")))?,
     };
     policy
         .compile()

@@ -54,7 +54,13 @@ pub const MAX_INSTRUCTIONS: usize = 4096;
 pub const MAX_ERRNO: u16 = 4095;
 
 /// The shipped default policy, `policies/judge.json`.
-pub const JUDGE_JSON: &str = include_str!("../../../policies/judge.json");
+pub const JUDGE_JSON: &str = include_str!("../policies/judge.json");
+
+/// The shipped policies by name, each `policies/NAME.json` in the repository (the crate's
+/// `policies` directory links there): the names `forkexec-run --seccomp NAME` and the Python
+/// client's `seccomp="NAME"` accept. A test checks that this table and the directory list the
+/// same files, and that the Python package's compiled copies are this crate's output.
+pub const NAMED: &[(&str, &str)] = &[("judge", JUDGE_JSON)];
 
 /// A seccomp policy: what to do with each system call. See the crate documentation and
 /// `docs/policy.md` for the JSON form.
@@ -530,6 +536,14 @@ impl Policy {
     /// `docs/policy.md` for its choices).
     pub fn default_judge() -> Policy {
         Policy::from_json(JUDGE_JSON).expect("policies/judge.json is a valid policy")
+    }
+
+    /// A shipped policy by name ([`NAMED`]: `"judge"`), or `None` for a name not shipped.
+    pub fn named(name: &str) -> Option<Policy> {
+        NAMED.iter().find(|(n, _)| *n == name).map(|(n, json)| {
+            Policy::from_json(json)
+                .unwrap_or_else(|e| panic!("the shipped policies/{n}.json is invalid: {e}"))
+        })
     }
 
     /// The JSON form, indented.
