@@ -14,7 +14,7 @@ BWRAP_LINK ?= auto
 MAX_SIZE   := 65536
 
 
-.PHONY: all helper cli probe build check-helper fmt-check clippy test test-root test-user demo bench clean
+.PHONY: all helper cli probe build check-helper fmt-check clippy test test-root test-user test-go demo bench clean
 
 all: helper cli
 
@@ -46,7 +46,7 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: fmt-check clippy check-helper test-root test-user
+test: fmt-check clippy check-helper test-root test-user test-go
 
 ## Every test, as whoever runs make (root in CI).
 test-root: helper probe
@@ -57,6 +57,12 @@ test-root: helper probe
 test-user: helper probe
 	@scripts/test-as-user.sh $(TEST_USER)
 	@clients/python/run-tests.sh --as-user $(TEST_USER)
+
+## The Go client (clients/go, docs/go.md): gofmt, go vet, its tests against the vectors and
+## the real helper, as whoever runs make and, as root, again as $(TEST_USER).
+test-go: helper
+	FORKEXEC_HELPER=$(CURDIR)/$(HELPER) clients/go/run-tests.sh
+	@FORKEXEC_HELPER=$(CURDIR)/$(HELPER) clients/go/run-tests.sh --as-user $(TEST_USER)
 
 ## The rootfs scenarios alone (rootfs-tests/: scratch roots made of nothing but the static
 ## helper and static probes; pivot_root, the helper as pid 1, the helper nested in its own

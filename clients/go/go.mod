@@ -1,0 +1,3 @@
+module forkexec
+
+go 1.19
