@@ -4,13 +4,17 @@
 //! - [`cli`]: the flags and their help; [`help`] wraps the help text.
 //! - [`assemble`]: the command line to a [`forkexec_client::Spec`].
 //! - [`run`]: the new root's directory, signal forwarding, start, wait, the exit status.
-//! - [`report`]: one-line errors and the exit codes 125/126/127.
-//! - [`tools`]: the subcommands (the man page and completion generators).
+//! - [`report`]: one-line errors and the exit codes 125/126/127; [`explain`] adds why and
+//!   the fix when the host or the spec say more than the errno.
+//! - [`tools`]: the subcommands: [`check`] (what this host allows), the man page and
+//!   completion generators.
 
 #![cfg_attr(not(test), no_main)]
 
 mod assemble;
+mod check;
 mod cli;
+mod explain;
 mod help;
 mod report;
 mod run;

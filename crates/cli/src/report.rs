@@ -32,7 +32,11 @@ pub fn exit_code(e: &Error) -> i32 {
 /// A failed start as a [`Fail`].
 pub fn failure(e: &Error, spec: &Spec) -> Fail {
     let message = match e {
-        Error::Child(c) => child_line(c, spec),
+        // The line, then why and the fix when the host or the spec say more (explain.rs).
+        Error::Child(c) => match crate::explain::explain(c, spec) {
+            Some(x) => child_line(c, spec) + &x.render(),
+            None => child_line(c, spec),
+        },
         other => other.to_string(),
     };
     Fail {

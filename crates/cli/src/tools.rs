@@ -15,6 +15,10 @@ use crate::Fail;
 /// `forkexec-run SUBCOMMAND`. A COMMAND with one of these names runs after `--`.
 #[derive(Subcommand, Debug)]
 pub enum Tool {
+    /// What this host allows the current user (user namespaces, setgroups, cgroups, seccomp,
+    /// Landlock, clone3, openat2, the new mount API) and, for each "no", why and the fix.
+    Check(crate::check::CheckArgs),
+
     /// Print the completion script for SHELL (`make install` installs bash, zsh and fish).
     #[command(hide = true)]
     Completions {
@@ -34,6 +38,7 @@ pub enum Tool {
 /// Runs a subcommand and exits.
 pub fn run(tool: &Tool) -> ! {
     match tool {
+        Tool::Check(args) => crate::check::main(args),
         Tool::Completions { shell } => {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(&completion(*shell));
@@ -187,8 +192,17 @@ mod tests {
                 "fish completion lacks {flag}"
             );
         }
-        // The hidden generators are not advertised.
+        // The subcommand is there, the hidden generators are not advertised.
+        assert!(man.contains("forkexec-run-check(1)"), "{man}");
         assert!(!man.contains("completions"));
+        let check = cmd.find_subcommand("check").unwrap();
+        assert!(
+            fish.contains("__fish_forkexec_run_using_subcommand check"),
+            "{fish}"
+        );
+        for flag in visible_flags(check) {
+            assert!(bash.contains(flag.as_str()), "bash lacks check {flag}");
+        }
     }
 
     #[test]
@@ -200,7 +214,7 @@ mod tests {
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, ["forkexec-run.1"]);
+        assert_eq!(names, ["forkexec-run.1", "forkexec-run-check.1"]);
         for page in &pages {
             let text = std::fs::read_to_string(page).unwrap();
             assert!(text.starts_with(".ie \\n(.g .ds Aq"), "{text}");

@@ -72,10 +72,11 @@ fn install(c: &mut Cleanup, extra: &[(&str, &str)]) -> (PathBuf, String) {
     (dest, out)
 }
 
-const FILES: [&str; 6] = [
+const FILES: [&str; 7] = [
     "usr/bin/forkexec",
     "usr/bin/forkexec-run",
     "usr/share/man/man1/forkexec-run.1",
+    "usr/share/man/man1/forkexec-run-check.1",
     "usr/share/bash-completion/completions/forkexec-run",
     "usr/share/zsh/site-functions/_forkexec-run",
     "usr/share/fish/vendor_completions.d/forkexec-run.fish",
@@ -209,6 +210,7 @@ fn man_pages_render() {
         "HOW THE FLAGS BUILD THE SPEC",
         "EXIT STATUS",
         "EXAMPLES",
+        "forkexec-run-check(1)",
     ] {
         assert!(words.contains(want), "the man page lacks {want:?}:\n{page}");
     }
@@ -217,10 +219,12 @@ fn man_pages_render() {
         page.contains("\n           forkexec-run --spec spec.json\n"),
         "{page}"
     );
+    let check = render("forkexec-run-check.1");
+    assert!(check.contains("--json"), "{check}");
 }
 
 /// The installed bash completion, sourced into a bash, completes `--ro-b` to the three
-/// flags that start so.
+/// flags that start so, and `che` to the subcommand.
 #[test]
 fn bash_completion_completes() {
     let mut c = Cleanup::default();
@@ -236,6 +240,7 @@ fn bash_completion_completes() {
             printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' '; echo
         }
         complete_words forkexec-run --ro-b
+        complete_words forkexec-run che
     "#;
     let out = ok(Command::new(tool("bash"))
         .args(["--norc", "--noprofile", "-c", script, "bash"])
@@ -243,7 +248,11 @@ fn bash_completion_completes() {
         .output()
         .unwrap());
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines, ["--ro-bind --ro-bind-fd --ro-bind-try "], "{out}");
+    assert_eq!(
+        lines,
+        ["--ro-bind --ro-bind-fd --ro-bind-try ", "check "],
+        "{out}"
+    );
 }
 
 /// fish completes from the installed file; zsh parses its file and defines the completion
