@@ -82,9 +82,9 @@ EXIT STATUS
 same signal (core dumps off). When the sandbox cannot be set up, forkexec-run prints one \
 line such as
       forkexec-run: mount(3) /data: no such file or directory
-  (the helper's error location and index, what it refers to, and the errno; then `why:` and \
-`fix:` lines when the host or the spec say more, e.g. a namespace limit, or an ELF \
-interpreter missing from the sandbox) and exits
+  (the helper's error location and index, what it refers to, and the errno; with --stay, then \
+`why:` and `fix:` lines when the host or the spec say more, e.g. a namespace limit, or an \
+ELF interpreter missing from the sandbox) and exits
     125  a setup step failed, the spec or a flag is invalid, or the helper cannot be run
     126  the program was found but cannot be executed (execve: EACCES, ENOEXEC)
     127  the program was not found (execve: ENOENT, or COMMAND not in PATH)

@@ -3,7 +3,8 @@
 //! made for real (a user namespace whose `user.max_user_namespaces` is 0, a seccomp filter
 //! that answers ENOSYS and EPERM as a container's would, a sandbox without the program's
 //! interpreter, limits above what the caller may set, a directory that is not a cgroup).
-//! As root and as an ordinary user.
+//! As root and as an ordinary user. The explanations come from a forkexec-run that stays
+//! (`--stay`): in place, the helper's own error line is all there is (the same first line).
 #[path = "../../client/tests/support/mod.rs"]
 mod support;
 
@@ -294,7 +295,7 @@ fn a_namespace_limit_of_zero_is_found_and_explained() {
         ("--unshare-user", "unshare(0)"),
         ("--unshare-user --unshare-pid", "clone(0)"),
     ] {
-        let script = format!("{zero} exec \"$0\" {flags} -- /bin/true");
+        let script = format!("{zero} exec \"$0\" --stay {flags} -- /bin/true");
         let mut c = command(&[
             "--unshare-user",
             "--uid",
@@ -387,12 +388,24 @@ fn readelf_interp(path: &str) -> String {
         .to_string()
 }
 
-/// The stderr lines of a failed run, with its exit code checked.
+/// The stderr lines of a failed run of a forkexec-run that stays, with its exit code
+/// checked; the same run in place (the helper's own error line) must give the first line
+/// alone.
 #[track_caller]
 fn failure(args: &[&str], code: i32) -> Vec<String> {
-    let out = command(args).output().unwrap();
+    let mut stay = vec!["--stay"];
+    stay.extend_from_slice(args);
+    let out = command(&stay).output().unwrap();
     assert_eq!(out.status.code(), Some(code), "{args:?}: {out:?}");
-    text(&out.stderr).lines().map(str::to_string).collect()
+    let lines: Vec<String> = text(&out.stderr).lines().map(str::to_string).collect();
+    let in_place = command(args).output().unwrap();
+    assert_eq!(in_place.status.code(), Some(code), "{args:?}: {in_place:?}");
+    assert_eq!(
+        text(&in_place.stderr),
+        format!("{}\n", lines[0]),
+        "{args:?}"
+    );
+    lines
 }
 
 /// execve ENOENT for a file that is in the sandbox: its ELF interpreter is not; for a file
@@ -483,7 +496,7 @@ fn rlimit_refusals_are_explained() {
     );
 
     // forkexec-run itself started with a hard nofile limit of 256.
-    let mut c = command(&["--rlimit", "nofile=512", "--", "/bin/true"]);
+    let mut c = command(&["--stay", "--rlimit", "nofile=512", "--", "/bin/true"]);
     // SAFETY: setrlimit in the child before exec, with a local struct.
     unsafe {
         c.pre_exec(|| {
