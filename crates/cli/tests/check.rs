@@ -5,8 +5,7 @@
 //! interpreter, limits above what the caller may set, a directory that is not a cgroup).
 //! As root and as an ordinary user. The explanations come from a forkexec-run that stays
 //! (`--stay`): in place, the helper's own error line is all there is (the same first line).
-#[path = "../../client/tests/support/mod.rs"]
-mod support;
+use forkexec_testkit::support;
 
 use std::fs;
 use std::os::unix::process::CommandExt;
