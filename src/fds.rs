@@ -4,7 +4,6 @@
 //!
 //! With no FILES record (or an empty one) the target keeps fds 0, 1 and 2 as they are.
 
-use forkexec_spec::decode::MountEntry;
 use forkexec_spec::layout::limit;
 use forkexec_spec::{Location, Spec};
 
@@ -39,10 +38,10 @@ pub fn map_files(spec: &Spec, chan: &mut Channel) -> Result<(), Failure> {
         chan.handshake.unwrap_or(-1),
     ];
     // Mount operations read their fds after this stage: nothing may land on them either.
-    let op_fds = spec.mount_entries().filter_map(|entry| match entry {
-        MountEntry::Op(op) => op.fd.map(|fd| fd as i32),
-        MountEntry::Raw(_) => None,
-    });
+    let op_fds = spec
+        .mounts
+        .iter()
+        .map(|e| e.op_fd().map_or(-1, |fd| fd as i32));
     let mut next = fds
         .iter()
         .chain(&own)

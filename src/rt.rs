@@ -2,6 +2,7 @@
 //! LLVM emits calls to, the panic handler, and a cell for the helper's static buffers.
 
 use core::cell::UnsafeCell;
+use core::mem::MaybeUninit;
 
 /// Process entry: hands the initial stack pointer (argc, argv…, NULL, envp…) to `crate::main`.
 #[unsafe(naked)]
@@ -35,6 +36,27 @@ impl<T> Static<T> {
     pub fn get(&'static self) -> &'static mut T {
         // SAFETY: single-threaded, and every static is borrowed by exactly one call site.
         unsafe { &mut *self.0.get() }
+    }
+}
+
+/// Static storage written once at run time (the decoded spec). Uninitialised until then, so
+/// it lives in .bss: a large `T` whose default is not all zeros costs no bytes in the file.
+pub struct Slot<T>(UnsafeCell<MaybeUninit<T>>);
+
+// SAFETY: the helper is single-threaded (it never clones a thread), so no concurrent access.
+unsafe impl<T> Sync for Slot<T> {}
+
+impl<T> Slot<T> {
+    pub const fn new() -> Self {
+        Slot(UnsafeCell::new(MaybeUninit::uninit()))
+    }
+
+    /// Stores `v` and hands it out for the rest of the helper's life. Called once per slot.
+    #[allow(clippy::mut_from_ref)]
+    pub fn put(&'static self, v: T) -> &'static mut T {
+        // SAFETY: single-threaded, and each slot is written by exactly one call site, once,
+        // before anything reads it; `write` does not drop the uninitialised old value.
+        unsafe { (*self.0.get()).write(v) }
     }
 }
 

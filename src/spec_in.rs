@@ -5,7 +5,7 @@ use forkexec_spec::decode::{self, Shape, Spec};
 use forkexec_spec::layout::{limit, HEADER_LEN};
 use forkexec_spec::Location;
 
-use crate::rt::Static;
+use crate::rt::{Slot, Static};
 use crate::{sys, At, Failure};
 
 /// The spec lives here for the helper's whole life; decoded fields point into it.
@@ -13,7 +13,7 @@ static SPEC_BUF: Static<[u8; limit::SPEC_LEN]> = Static::new([0; limit::SPEC_LEN
 
 /// The decoded spec, kept for the helper's whole life (an error line names what its index
 /// refers to in it).
-static SPEC: Static<Option<Spec<'static>>> = Static::new(None);
+static SPEC: Slot<Spec<'static>> = Slot::new();
 
 /// Reads and validates the spec, and decides the process shape it needs.
 pub fn read_and_validate(fd: i32) -> Result<(&'static Spec<'static>, Shape), Failure> {
@@ -28,7 +28,7 @@ pub fn read_and_validate(fd: i32) -> Result<(&'static Spec<'static>, Shape), Fai
     // Read exactly the spec and no further: on a socket, the sync answer comes later.
     let spec = decode::decode(&buf[..got])?;
     let shape = spec.shape(sys::geteuid(), sys::getegid())?;
-    Ok((SPEC.get().insert(spec), shape))
+    Ok((SPEC.put(spec), shape))
 }
 
 /// Fills `buf` unless EOF comes first; returns how much was read. `base` is the offset of

@@ -5,7 +5,7 @@
 //!   `total_len` on the header agrees with `decode`'s header checks.
 //! - An acceptance: every accessor is walked (args/env iterators, exec path, files, seccomp,
 //!   rlimits, the mount list (raw mounts and mount operations in one order, against
-//!   `mounts()` and `mount_count()`), id maps, credential groups, options) and agrees with
+//!   the mount and rlimit lists), id maps, credential groups, options) and agrees with
 //!   the others; every count is within `layout::limit`, every string is a proper C string
 //!   within its limit, and the whole-spec rules hold; the fields written back with the
 //!   `Writer` (canonically, and in a record order chosen from the input with an advisory

@@ -324,7 +324,7 @@ fn use_spec(spec: &Spec, t: &mut Tables) {
     // then every entry's target inside the new root (or `/`), or a raw one as a host path.
     let inside_root = spec.pivot_root.is_some();
     let mut index = 0;
-    for entry in spec.mount_entries() {
+    for &entry in spec.mounts.iter() {
         let (target, in_root) = match entry {
             MountEntry::Op(op) => (op.target, true),
             MountEntry::Raw(m) => (m.target, inside_root),
@@ -349,7 +349,7 @@ fn use_spec(spec: &Spec, t: &mut Tables) {
         }
         index += 1;
     }
-    assert_eq!(index, spec.mount_count());
+    assert_eq!(index, spec.mounts.len());
     // src/ns.rs.
     for map in [spec.uid_map, spec.gid_map].into_iter().flatten() {
         let len = format_map(map, &mut t.map_text);
@@ -363,7 +363,7 @@ fn use_spec(spec: &Spec, t: &mut Tables) {
         assert!(c.group_count() <= limit::GROUPS);
         assert_eq!(c.groups_bytes().len(), 4 * c.group_count());
     }
-    for r in spec.rlimits() {
+    for r in spec.rlimits.iter() {
         assert!(r.resource < limit::RLIMIT_RESOURCES && r.cur <= r.max);
     }
 }

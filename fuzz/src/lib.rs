@@ -10,17 +10,18 @@
 pub mod mutate;
 pub mod reference;
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 
 use forkexec_spec::decode::{
-    decode, total_len, Fault, IdMap, Mount, MountEntry, MountOp, Shape, Spec, SpecError,
+    decode, total_len, Fault, IdMap, Mount, MountEntry, MountOp, Rlimit, Shape, Spec, SpecError,
 };
 use forkexec_spec::encode::{Sink, Writer};
 use forkexec_spec::layout::{
-    self, cred_flag, limit, mount_flags, mount_kind, mount_op, mount_opt, ns, opt, record,
-    HEADER_LEN, MAGIC, RECORD_HEADER_LEN, RECORD_SKIP_IF_UNKNOWN,
+    self, cred_flag, limit, mount_flags, mount_op, mount_opt, ns, opt, record, HEADER_LEN, MAGIC,
+    RECORD_HEADER_LEN, RECORD_SKIP_IF_UNKNOWN,
 };
 use forkexec_spec::status::{self, Record};
+use forkexec_spec::tables::{KindInfo, SourceRule};
 use forkexec_spec::Location;
 
 /// A growable sink for the [`Writer`].
@@ -170,25 +171,21 @@ impl Owned {
         assert_eq!(env.is_empty(), spec.env.is_empty());
         assert_eq!(env.first().cloned(), spec.env.first().map(owned));
 
-        let rlimits: Vec<_> = spec.rlimits().map(|r| (r.resource, r.cur, r.max)).collect();
-        assert_eq!(rlimits.len(), spec.rlimit_count(), "rlimit count");
-        let mounts: Vec<_> = spec
-            .mount_entries()
-            .map(|e| match e {
-                MountEntry::Raw(m) => OwnedMountEntry::Raw(OwnedMount::of(&m)),
-                MountEntry::Op(op) => OwnedMountEntry::Op(OwnedMountOp::of(&op)),
-            })
-            .collect();
-        assert_eq!(mounts.len(), spec.mount_count(), "mount count");
-        let raw: Vec<_> = spec.mounts().map(|m| OwnedMount::of(&m)).collect();
-        let raw_entries: Vec<_> = mounts
+        let rlimits: Vec<_> = spec
+            .rlimits
             .iter()
-            .filter_map(|e| match e {
-                OwnedMountEntry::Raw(m) => Some(m.clone()),
-                OwnedMountEntry::Op(_) => None,
+            .map(|r| (r.resource, r.cur, r.max))
+            .collect();
+        assert_eq!(rlimits.len(), spec.rlimits.len(), "rlimit count");
+        let mounts: Vec<_> = spec
+            .mounts
+            .iter()
+            .map(|e| match e {
+                MountEntry::Raw(m) => OwnedMountEntry::Raw(OwnedMount::of(m)),
+                MountEntry::Op(op) => OwnedMountEntry::Op(OwnedMountOp::of(op)),
             })
             .collect();
-        assert_eq!(raw, raw_entries, "mounts() is not the raw mount_entries()");
+        assert_eq!(mounts.len(), spec.mounts.len(), "mount count");
 
         let files: Vec<i32> = spec.files.iter().collect();
         assert_eq!(files.len(), spec.files.len(), "files len");
@@ -331,32 +328,30 @@ impl Owned {
             OwnedMountEntry::Op(op) => Some(op),
             OwnedMountEntry::Raw(_) => None,
         }) {
-            use mount_kind as k;
             let kind = op.kind;
-            assert!((1..=k::LAST).contains(&kind), "mount op kind {kind}");
+            let row = KindInfo::of(kind).unwrap_or_else(|| panic!("mount op kind {kind}"));
             assert_eq!(
                 op.flags & !mount_op::KNOWN,
                 0,
                 "mount op flags {:#x}",
                 op.flags
             );
-            let takes = match kind {
-                k::BIND => mount_op::KNOWN,
-                k::TMPFS => mount_op::READONLY,
-                k::MASK => mount_op::OPTIONAL,
-                _ => 0,
-            };
-            assert_eq!(op.flags & !takes, 0, "flags {:#x} on kind {kind}", op.flags);
+            assert_eq!(
+                op.flags & !row.flags,
+                0,
+                "flags {:#x} on kind {kind}",
+                op.flags
+            );
             assert!(op.mode <= limit::MODE, "mode {:o}", op.mode);
-            if !matches!(kind, k::TMPFS | k::DIR | k::FILE) {
+            if !row.takes.mode {
                 assert_eq!(op.mode, 0, "mode on kind {kind}");
             }
-            if kind != k::TMPFS {
+            if !row.takes.size {
                 assert_eq!(op.size, 0, "size on kind {kind}");
             }
             if let Some(fd) = op.fd {
                 assert!(fd < limit::FD, "fd {fd}");
-                assert!(matches!(kind, k::BIND | k::FILE), "fd on kind {kind}");
+                assert!(row.takes.fd, "fd on kind {kind}");
                 let replaced = s.files.get(fd as usize).is_some_and(|&f| f != fd as i32);
                 assert!(
                     !replaced,
@@ -364,13 +359,18 @@ impl Owned {
                     s.files
                 );
             }
-            match kind {
-                k::BIND => assert_ne!(op.source.is_empty(), op.fd.is_none(), "bind source/fd"),
-                k::SYMLINK => assert!(!op.source.is_empty(), "symlink without text"),
-                _ => assert!(op.source.is_empty(), "source on kind {kind}"),
+            match row.source {
+                SourceRule::PathOrFd => {
+                    assert_ne!(op.source.is_empty(), op.fd.is_none(), "bind source/fd")
+                }
+                SourceRule::Text => assert!(!op.source.is_empty(), "symlink without text"),
+                SourceRule::None => assert!(op.source.is_empty(), "source on kind {kind}"),
             }
             if !op.content.is_empty() {
-                assert!(kind == k::FILE && op.fd.is_none(), "content on kind {kind}");
+                assert!(
+                    row.takes.content && op.fd.is_none(),
+                    "content on kind {kind}"
+                );
             }
             assert!(op.source.len() < limit::PATH);
             assert!(op.target.len() < limit::PATH);
@@ -433,8 +433,8 @@ impl Owned {
             record::EXEC_PATH => self.exec_path.iter().for_each(|p| w.exec_path(p)),
             record::EXEC_FD => self.exec_fd.iter().for_each(|&fd| w.exec_fd(fd)),
             record::RLIMIT => {
-                for &(r, cur, max) in &self.rlimits {
-                    w.rlimit(r, cur, max);
+                for &(resource, cur, max) in &self.rlimits {
+                    w.rlimit(&Rlimit { resource, cur, max });
                 }
             }
             record::FILES if !self.files.is_empty() => w.files(&self.files),
@@ -456,20 +456,34 @@ impl Owned {
             // space, so it is never written on its own).
             record::MOUNT => {
                 for e in &self.mounts {
+                    // Decoded strings never hold a NUL, so they convert back.
+                    let c = |b: &[u8]| CString::new(b).expect("decoded string without NUL");
                     match e {
                         OwnedMountEntry::Raw(m) => {
-                            w.mount(m.flags, m.options, &m.source, &m.target, &m.fstype, &m.data)
+                            let [source, target, fstype, data] =
+                                [&m.source, &m.target, &m.fstype, &m.data].map(|s| c(s));
+                            w.mount(&Mount {
+                                flags: m.flags,
+                                options: m.options,
+                                source: &source,
+                                target: &target,
+                                fstype: &fstype,
+                                data: &data,
+                            })
                         }
-                        OwnedMountEntry::Op(op) => w.mount_op(
-                            op.kind,
-                            op.flags,
-                            op.mode,
-                            op.size,
-                            op.fd.map_or(-1, |fd| fd as i32),
-                            &op.source,
-                            &op.target,
-                            &op.content,
-                        ),
+                        OwnedMountEntry::Op(op) => {
+                            let (source, target) = (c(&op.source), c(&op.target));
+                            w.mount_op(&MountOp {
+                                kind: op.kind,
+                                flags: op.flags,
+                                mode: op.mode,
+                                size: op.size,
+                                fd: op.fd,
+                                source: &source,
+                                target: &target,
+                                content: &op.content,
+                            })
+                        }
                     }
                 }
             }

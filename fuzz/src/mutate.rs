@@ -5,7 +5,8 @@
 //! or one payload (with libFuzzer's own mutator), and writes the lengths back; half the time
 //! it leaves the bytes to libFuzzer's mutator alone, so broken framing is fuzzed as well.
 
-use forkexec_spec::layout::{mount_kind, ns, opt, record, HEADER_LEN, RECORD_HEADER_LEN};
+use forkexec_spec::layout::{ns, opt, record, HEADER_LEN, RECORD_HEADER_LEN};
+use forkexec_spec::tables::{KindInfo, SourceRule};
 
 use crate::ADVISORY_TYPE;
 
@@ -70,36 +71,24 @@ fn template(ty: u16, rng: &mut Rng) -> Vec<u8> {
 /// A mount operation of a random kind with the fields that kind takes (a valid one), now and
 /// then with one field too many, so both the acceptance and each kind's refusals are near.
 fn mount_op_template(rng: &mut Rng) -> Vec<u8> {
-    use mount_kind as k;
-    let kind = 1 + rng.below(k::LAST as usize) as u16;
-    let (mut flags, mut mode, mut size, mut fd) = (0u16, 0u32, 0u64, -1i32);
-    let (mut source, mut content): (&[u8], &[u8]) = (b"", b"");
-    match kind {
-        k::BIND => {
-            flags = rng.below(8) as u16;
-            if rng.below(2) == 0 {
-                source = b"/s";
-            } else {
-                fd = rng.below(8) as i32;
-            }
+    let row = &KindInfo::ALL[rng.below(KindInfo::ALL.len())];
+    let kind = row.kind;
+    let mut flags = rng.below(8) as u16 & row.flags;
+    let mut mode: u32 = row.default_mode;
+    let mut size: u64 = if row.takes.size { 1 << 20 } else { 0 };
+    let (mut source, mut content, mut fd): (&[u8], &[u8], i32) = (b"", b"", -1);
+    match row.source {
+        SourceRule::PathOrFd if rng.below(2) == 0 => source = b"/s",
+        SourceRule::PathOrFd => fd = rng.below(8) as i32,
+        SourceRule::Text => source = b"l",
+        SourceRule::None => {}
+    }
+    if row.takes.content {
+        match rng.below(3) {
+            0 => content = b"c\0d",
+            1 if row.takes.fd => fd = rng.below(8) as i32,
+            _ => {}
         }
-        k::TMPFS => {
-            flags = rng.below(2) as u16 * 2;
-            mode = 0o1777;
-            size = 1 << 20;
-        }
-        k::DIR => mode = 0o755,
-        k::SYMLINK => source = b"l",
-        k::FILE => {
-            mode = 0o644;
-            match rng.below(3) {
-                0 => content = b"c\0d",
-                1 => fd = rng.below(8) as i32,
-                _ => {}
-            }
-        }
-        k::MASK => flags = rng.below(2) as u16,
-        _ => {}
     }
     match rng.below(16) {
         0 => flags |= 1 << rng.below(16),

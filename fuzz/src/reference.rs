@@ -11,6 +11,7 @@
 
 use forkexec_spec::decode::Fault;
 use forkexec_spec::layout::{mount_flags, ns, opt};
+use forkexec_spec::tables::{KindInfo, SourceRule};
 
 type Refusal = (usize, Fault);
 
@@ -362,25 +363,19 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
 }
 
 /// One MOUNT_OP payload at `p` (`len` bytes): u16 kind, u16 flags, u32 mode, u64 size, i32 fd,
-/// `source\0`, `target\0`, content. Kinds: 1 bind, 2 tmpfs, 3 proc, 4 dev, 5 mqueue, 6 dir,
-/// 7 symlink, 8 file, 9 remount_ro, 10 mask. Flags: 1 optional (bind, mask), 2 readonly (bind,
-/// tmpfs), 4 dev (bind).
+/// `source\0`, `target\0`, content. What each kind takes is its row in the kind table
+/// (`docs/spec.md`, "Tables", generated from `forkexec_spec::tables`): this validator reads the
+/// rows, and checks the order and offsets of the refusals independently of the decoder.
 fn mount_op(buf: &[u8], p: usize, len: usize) -> Result<(), Refusal> {
-    const BIND: u16 = 1;
-    const TMPFS: u16 = 2;
-    const DIR: u16 = 6;
-    const SYMLINK: u16 = 7;
-    const FILE: u16 = 8;
-    const MASK: u16 = 10;
     if len < 20 {
         return Err((p - 4, Fault::BadRecordLength));
     }
     let end = p + len;
     let (kind, flags, mode) = (u16_at(buf, p), u16_at(buf, p + 2), u32_at(buf, p + 4));
     let (size, fd) = (u64_at(buf, p + 8), u32_at(buf, p + 16) as i32);
-    if kind == 0 || kind > 10 {
+    let Some(row) = KindInfo::ALL.iter().find(|k| k.kind == kind) else {
         return Err((p, Fault::BadValue));
-    }
+    };
     if flags & !7 != 0 {
         return Err((p + 2, Fault::UnknownBits));
     }
@@ -403,34 +398,29 @@ fn mount_op(buf: &[u8], p: usize, len: usize) -> Result<(), Refusal> {
         return Err((target_at, Fault::TooLong));
     }
     let content_at = target_at + target_len + 1;
-    let takes_flags = match kind {
-        BIND => 7,
-        TMPFS => 2,
-        MASK => 1,
-        _ => 0,
-    };
-    if flags & !takes_flags != 0 {
+    if flags & !row.flags != 0 {
         return Err((p + 2, Fault::BadValue));
     }
-    if mode > 0o7777 || (mode != 0 && !matches!(kind, TMPFS | DIR | FILE)) {
+    if mode > 0o7777 || (mode != 0 && !row.takes.mode) {
         return Err((p + 4, Fault::BadValue));
     }
-    if size != 0 && kind != TMPFS {
+    if size != 0 && !row.takes.size {
         return Err((p + 8, Fault::BadValue));
     }
     let has_fd = fd != -1;
-    if has_fd && !matches!(kind, BIND | FILE) {
+    if has_fd && !row.takes.fd {
         return Err((p + 16, Fault::BadValue));
     }
-    match kind {
-        BIND if (source_len == 0) == !has_fd => return Err((source_at, Fault::Conflict)),
-        SYMLINK if source_len == 0 => return Err((source_at, Fault::BadValue)),
-        BIND | SYMLINK => {}
-        _ if source_len != 0 => return Err((source_at, Fault::BadValue)),
+    match row.source {
+        SourceRule::PathOrFd if (source_len == 0) != has_fd => {
+            return Err((source_at, Fault::Conflict))
+        }
+        SourceRule::Text if source_len == 0 => return Err((source_at, Fault::BadValue)),
+        SourceRule::None if source_len != 0 => return Err((source_at, Fault::BadValue)),
         _ => {}
     }
     if content_at < end {
-        if kind != FILE {
+        if !row.takes.content {
             return Err((content_at, Fault::BadValue));
         }
         if has_fd {

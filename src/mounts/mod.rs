@@ -60,7 +60,12 @@ impl Root {
 
 pub fn mount_and_pivot(spec: &Spec<'static>) -> Result<(), Failure> {
     if spec.clone_flags & ns::NEWNS == 0 {
-        return Ok(()); // the decoder refuses mounts and pivot_root without a mount namespace
+        // The decoder refuses mounts and pivot_root without a mount namespace; were one here
+        // anyway, it fails the chain rather than being skipped.
+        if spec.mounts.is_empty() && spec.pivot_root.is_none() {
+            return Ok(());
+        }
+        return Err(sys::EINVAL).at(Location::MountRoot);
     }
     check_targets(spec)?;
     // Nothing done below may propagate back to the host.
@@ -86,7 +91,7 @@ pub fn mount_and_pivot(spec: &Spec<'static>) -> Result<(), Failure> {
 /// Refuses, before any mount, a target whose `..` climbs above the root: an entry's error
 /// must not come after earlier entries changed files in a bound host directory.
 fn check_targets(spec: &Spec) -> Result<(), Failure> {
-    for (i, entry) in spec.mount_entries().enumerate() {
+    for (i, entry) in spec.mounts.iter().enumerate() {
         let target = match entry {
             MountEntry::Op(op) => op.target,
             MountEntry::Raw(m) if spec.pivot_root.is_some() => m.target,
@@ -100,14 +105,14 @@ fn check_targets(spec: &Spec) -> Result<(), Failure> {
 }
 
 fn mount_entries(spec: &Spec<'static>, root: &mut Root) -> Result<(), Failure> {
-    for (i, entry) in spec.mount_entries().enumerate() {
+    for (i, entry) in spec.mounts.iter().enumerate() {
         let target = match entry {
             MountEntry::Raw(m) => {
-                raw::mount(root.fd.0, root.dir.is_some(), &m, i)?;
+                raw::mount(root.fd.0, root.dir.is_some(), m, i)?;
                 m.target
             }
             MountEntry::Op(op) => {
-                ops::perform(root.fd.0, &op, i)?;
+                ops::perform(root.fd.0, op, i)?;
                 op.target
             }
         };

@@ -134,26 +134,72 @@ MOUNT_MKDIR = 0x1
 MOUNT_FILE = 0x2
 MOUNT_OPTIONS_KNOWN = 0x3
 
-#: Kinds of MOUNT_OP record (the JSON ``type`` of a mount operation), in number order.
-MOUNT_KINDS = {
-    "bind": 1,
-    "tmpfs": 2,
-    "proc": 3,
-    "dev": 4,
-    "mqueue": 5,
-    "dir": 6,
-    "symlink": 7,
-    "file": 8,
-    "remount_ro": 9,
-    "mask": 10,
-}
-MOUNT_KIND_LAST = 10
-
 #: Flag bits of a MOUNT_OP record (the u16 after the kind).
 MOUNT_OP_OPTIONAL = 0x1  # bind: skip when the source is missing; mask: when the target is
 MOUNT_OP_READONLY = 0x2  # bind, tmpfs
 MOUNT_OP_DEV = 0x4  # bind: allow device nodes
 MOUNT_OP_FLAGS_KNOWN = 0x7
+#: The flag bits by JSON key.
+MOUNT_OP_FLAGS = {"optional": MOUNT_OP_OPTIONAL, "readonly": MOUNT_OP_READONLY,
+                  "dev": MOUNT_OP_DEV}
+
+
+class MountKind:
+    """One row of the mount operation kind table (docs/spec.md, "Tables"): its number, the
+    flag bits it accepts, whether it takes a mode, a size, an fd and content, its source rule
+    (``none``: empty; ``text``: required; ``path_or_fd``: exactly one of a path and the fd)
+    and the mode a client fills in. Everything the decoder and the JSON form check per kind
+    is read from here."""
+
+    def __init__(self, number, flags, mode, size, fd, content, source, default_mode):
+        self.number, self.flags, self.source, self.default_mode = number, flags, source, default_mode
+        self.mode, self.size, self.fd, self.content = mode, size, fd, content
+
+    @property
+    def fd_key(self):
+        """The JSON key of the record's fd: ``source_fd`` for a bind, else ``content_fd``."""
+        return "source_fd" if self.source == "path_or_fd" else "content_fd"
+
+    def takes(self, key):
+        """Whether the JSON key (other than ``type`` and ``target``) applies to this kind."""
+        if key == "source":
+            return self.source != "none"
+        if key in ("source_fd", "content_fd"):
+            return self.fd and key == self.fd_key
+        if key in MOUNT_OP_FLAGS:
+            return bool(self.flags & MOUNT_OP_FLAGS[key])
+        return {"size": self.size, "mode": self.mode, "content": self.content}.get(key, False)
+
+    @property
+    def keys(self):
+        """The JSON keys it takes besides ``type`` and ``target``, in the documented order."""
+        return tuple(k for k in MOUNT_OP_KEYS if self.takes(k))
+
+
+#: Every JSON key of a mount operation besides ``type`` and ``target``, in message order.
+MOUNT_OP_KEYS = ("source", "source_fd", "size", "mode", "content", "content_fd", "readonly",
+                 "dev", "optional")
+
+_O, _R, _D = MOUNT_OP_OPTIONAL, MOUNT_OP_READONLY, MOUNT_OP_DEV
+#: The mount operation kinds by JSON ``type``, in number order:
+#: number, flags, mode, size, fd, content, source rule, default mode.
+MOUNT_KIND_TABLE = {
+    "bind": MountKind(1, _O | _R | _D, False, False, True, False, "path_or_fd", 0),
+    "tmpfs": MountKind(2, _R, True, True, False, False, "none", 0o755),
+    "proc": MountKind(3, 0, False, False, False, False, "none", 0),
+    "dev": MountKind(4, 0, False, False, False, False, "none", 0),
+    "mqueue": MountKind(5, 0, False, False, False, False, "none", 0),
+    "dir": MountKind(6, 0, True, False, False, False, "none", 0o755),
+    "symlink": MountKind(7, 0, False, False, False, False, "text", 0),
+    "file": MountKind(8, 0, True, False, True, True, "none", 0o644),
+    "remount_ro": MountKind(9, 0, False, False, False, False, "none", 0),
+    "mask": MountKind(10, _O, False, False, False, False, "none", 0),
+}
+del _O, _R, _D
+
+#: Kinds of MOUNT_OP record (the JSON ``type`` of a mount operation), in number order.
+MOUNT_KINDS = {name: k.number for name, k in MOUNT_KIND_TABLE.items()}
+MOUNT_KIND_LAST = max(MOUNT_KINDS.values())
 #: Fixed part of a MOUNT_OP payload: u16 kind, u16 flags, u32 mode, u64 size, i32 fd.
 MOUNT_OP_FIXED_LEN = 20
 

@@ -162,22 +162,13 @@ class MountOp:
         return names.MOUNT_KINDS[self.type]
 
 
-#: The fields each mount operation type takes besides ``type`` and ``target``.
-MOUNT_OP_FIELDS = {
-    "bind": ("source", "source_fd", "readonly", "dev", "optional"),
-    "tmpfs": ("size", "mode", "readonly"),
-    "proc": (),
-    "dev": (),
-    "mqueue": (),
-    "dir": ("mode",),
-    "symlink": ("source",),
-    "file": ("mode", "content", "content_fd"),
-    "remount_ro": (),
-    "mask": ("optional",),
-}
+#: The fields each mount operation type takes besides ``type`` and ``target`` (from the kind
+#: table, ``names.MOUNT_KIND_TABLE``).
+MOUNT_OP_FIELDS = {name: k.keys for name, k in names.MOUNT_KIND_TABLE.items()}
 
-#: The mode a mount operation gets when none is given.
-MOUNT_OP_DEFAULT_MODE = {"tmpfs": 0o755, "dir": 0o755, "file": 0o644}
+#: The mode a mount operation gets when none is given (the types that take a mode).
+MOUNT_OP_DEFAULT_MODE = {name: k.default_mode for name, k in names.MOUNT_KIND_TABLE.items()
+                         if k.mode}
 
 
 @dataclass
@@ -598,18 +589,19 @@ def _check_op(kind, v, path):
     for key in ("source_fd", "content_fd"):
         if v.get(key) is not None and v[key] < 0:
             raise JsonError(path, f"`{key}` must be an fd (0 or more), not {v[key]}")
-    if kind == "bind":
+    row = names.MOUNT_KIND_TABLE[kind]
+    if row.source == "path_or_fd":
         if not source and v.get("source_fd") is None:
-            raise JsonError(path, "a bind needs `source` or `source_fd`")
+            raise JsonError(path, f"a {kind} needs `source` or `source_fd`")
         if source and v.get("source_fd") is not None:
-            raise JsonError(path, "a bind takes `source` or `source_fd`, not both")
-    elif kind == "symlink":
+            raise JsonError(path, f"a {kind} takes `source` or `source_fd`, not both")
+    elif row.source == "text":
         if not source:
-            raise JsonError(path, "a symlink needs `source` (the link's text)")
+            raise JsonError(path, f"a {kind} needs `source` (the link's text)")
     elif source:
         raise _does_not_apply(path, "source", kind)
-    if kind == "file" and content and v.get("content_fd") is not None:
-        raise JsonError(path, "a file takes `content` or `content_fd`, not both")
+    if row.content and content and v.get("content_fd") is not None:
+        raise JsonError(path, f"a {kind} takes `content` or `content_fd`, not both")
 
 
 def _finish_op(kind, values, path):

@@ -207,7 +207,8 @@ def _mount_op_field(p, at):
         if len(p) < 2:
             return None
         kind = struct.unpack_from("<H", p)[0]
-        return "content_fd" if kind == names.MOUNT_KINDS["file"] else "source_fd"
+        name = _KIND_NAMES.get(kind)
+        return names.MOUNT_KIND_TABLE[name].fd_key if name else "source_fd"
     source_end = p.find(b"\0", fixed)
     if source_end < 0:
         return None
@@ -396,35 +397,34 @@ def _mount_op_record(buf, r, p, length):
     (source_at, source), (target_at, target) = strings
     content = buf[at:end]
     name = _KIND_NAMES[kind]
-    allowed = {"bind": names.MOUNT_OP_FLAGS_KNOWN, "tmpfs": names.MOUNT_OP_READONLY,
-               "mask": names.MOUNT_OP_OPTIONAL}.get(name, 0)
-    if flags & ~allowed:
+    row = names.MOUNT_KIND_TABLE[name]
+    if flags & ~row.flags:
         _fail(Fault.BAD_VALUE, p + 2)
-    takes_mode = name in ("tmpfs", "dir", "file")
+    takes_mode = row.mode
     if mode > Limit.MODE or (not takes_mode and mode != 0):
         _fail(Fault.BAD_VALUE, p + 4)
-    if name != "tmpfs" and size != 0:
+    if not row.size and size != 0:
         _fail(Fault.BAD_VALUE, p + 8)
-    if fd is not None and name not in ("bind", "file"):
+    if fd is not None and not row.fd:
         _fail(Fault.BAD_VALUE, p + 16)
-    if name == "bind":
+    if row.source == "path_or_fd":
         if (not source) == (fd is None):  # exactly one of a source path and an fd
             _fail(Fault.CONFLICT, source_at)
-    elif name == "symlink":
+    elif row.source == "text":
         if not source:
             _fail(Fault.BAD_VALUE, source_at)
     elif source:
         _fail(Fault.BAD_VALUE, source_at)
-    if content and (name != "file" or fd is not None):
-        _fail(Fault.CONFLICT if name == "file" else Fault.BAD_VALUE, at)
+    if content and (not row.content or fd is not None):
+        _fail(Fault.CONFLICT if row.content else Fault.BAD_VALUE, at)
     if not target.startswith(b"/"):
         _fail(Fault.BAD_VALUE, target_at)
     values = {"type": name, "target": _s(target)}
     if source:
         values["source"] = _s(source)
     if fd is not None:
-        values["source_fd" if name == "bind" else "content_fd"] = fd
-    if name == "tmpfs":
+        values[row.fd_key] = fd
+    if row.size:
         values["size"] = size
     if takes_mode:
         values["mode"] = mode

@@ -137,15 +137,7 @@ fn mount_args(m: &ArgMatches) -> Vec<MountArg> {
             all.push((at, bind));
         }
     }
-    for (id, kind) in [
-        ("tmpfs", MountKind::Tmpfs),
-        ("proc", MountKind::Proc),
-        ("dev", MountKind::Dev),
-        ("mqueue", MountKind::Mqueue),
-        ("dir", MountKind::Dir),
-        ("remount_ro", MountKind::RemountRo),
-        ("mask", MountKind::Mask),
-    ] {
+    for &(kind, id, _) in MOUNT_FLAGS.iter().filter(|(_, id, _)| !id.is_empty()) {
         for (at, mut v) in occurrences(m, id) {
             all.push((at, MountArg::Simple(kind, v.pop().unwrap_or_default())));
         }
@@ -174,20 +166,57 @@ fn mount_args(m: &ArgMatches) -> Vec<MountArg> {
     all.into_iter().map(|(_, a)| a).collect()
 }
 
+/// The command line's mount flags per mount kind: the kind, the clap id of its one-argument
+/// flag (empty when its flags take more: binds, symlinks, files), and the flag as written in
+/// messages. The spec crate's kind table says what each kind takes; `--size` and `--perms`
+/// apply to the kinds that take a size or a mode.
+pub const MOUNT_FLAGS: &[(MountKind, &str, &str)] = &[
+    (MountKind::Bind, "", "a bind flag"),
+    (MountKind::Tmpfs, "tmpfs", "--tmpfs"),
+    (MountKind::Proc, "proc", "--proc"),
+    (MountKind::Dev, "dev", "--dev"),
+    (MountKind::Mqueue, "mqueue", "--mqueue"),
+    (MountKind::Dir, "dir", "--dir"),
+    (MountKind::Symlink, "", "--symlink"),
+    (MountKind::File, "", "--file/--write-file"),
+    (MountKind::RemountRo, "remount_ro", "--remount-ro"),
+    (MountKind::Mask, "mask", "--mask"),
+];
+
 /// The flag that made an operation of `kind`, for messages.
 fn flag_of(kind: MountKind) -> &'static str {
-    match kind {
-        MountKind::Bind => "a bind flag",
-        MountKind::Tmpfs => "--tmpfs",
-        MountKind::Proc => "--proc",
-        MountKind::Dev => "--dev",
-        MountKind::Mqueue => "--mqueue",
-        MountKind::Dir => "--dir",
-        MountKind::Symlink => "--symlink",
-        MountKind::File => "--file/--write-file",
-        MountKind::RemountRo => "--remount-ro",
-        MountKind::Mask => "--mask",
+    MOUNT_FLAGS
+        .iter()
+        .find(|(k, _, _)| *k == kind)
+        .map_or("a mount flag", |(_, _, flag)| flag)
+}
+
+/// "--tmpfs, --dir, --file or --write-file": the flags of the kinds `takes` says yes to.
+fn flags_taking(takes: impl Fn(MountKind) -> bool) -> String {
+    let flags: Vec<&str> = MOUNT_FLAGS
+        .iter()
+        .filter(|(k, _, _)| takes(*k))
+        .flat_map(|(_, _, flag)| flag.split('/'))
+        .collect();
+    match flags.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
     }
+}
+
+fn size_applies() -> String {
+    format!(
+        "--size applies to the next {}",
+        flags_taking(|k| k.info().takes.size)
+    )
+}
+
+fn perms_applies() -> String {
+    format!(
+        "--perms applies to the next {}",
+        flags_taking(|k| k.info().takes.mode)
+    )
 }
 
 /// An fd given on the command line (`--bind-fd FD DST`, `--file FD DST`).
@@ -281,19 +310,20 @@ fn mount_ops(args: Vec<MountArg>, pivot: bool) -> Result<Vec<MountOp>, Fail> {
         };
         let mut op = op;
         if let Some(bytes) = size.take() {
-            if op.kind != MountKind::Tmpfs {
+            if !op.kind.info().takes.size {
                 return Err(Fail::setup(format!(
-                    "--size applies to the next --tmpfs, but {} follows it",
+                    "{}, but {} follows it",
+                    size_applies(),
                     flag_of(op.kind)
                 )));
             }
             op.size = bytes;
         }
         if let Some(mode) = perms.take() {
-            if !matches!(op.kind, MountKind::Tmpfs | MountKind::Dir | MountKind::File) {
+            if !op.kind.info().takes.mode {
                 return Err(Fail::setup(format!(
-                    "--perms applies to the next --tmpfs, --dir, --file or --write-file, but {} \
-                     follows it",
+                    "{}, but {} follows it",
+                    perms_applies(),
                     flag_of(op.kind)
                 )));
             }
@@ -309,13 +339,14 @@ fn mount_ops(args: Vec<MountArg>, pivot: bool) -> Result<Vec<MountOp>, Fail> {
 fn check_no_modifier(size: Option<u64>, perms: Option<u32>, what: &str) -> Result<(), Fail> {
     if size.is_some() {
         return Err(Fail::setup(format!(
-            "--size applies to the next --tmpfs, but {what} follows it"
+            "{}, but {what} follows it",
+            size_applies()
         )));
     }
     if perms.is_some() {
         return Err(Fail::setup(format!(
-            "--perms applies to the next --tmpfs, --dir, --file or --write-file, but {what} \
-             follows it"
+            "{}, but {what} follows it",
+            perms_applies()
         )));
     }
     Ok(())

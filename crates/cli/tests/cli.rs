@@ -484,7 +484,7 @@ fn json_output_round_trips_and_dump_spec_decodes() {
 
     let bytes = fs::read(&dump).unwrap();
     let decoded = forkexec_spec::decode(&bytes).expect("the dumped spec decodes");
-    assert_eq!(decoded.mount_count(), spec.mounts.len());
+    assert_eq!(decoded.mounts.len(), spec.mounts.len());
     assert_eq!(bytes, spec.encode().unwrap());
 
     let file = dir.join("spec.json");

@@ -36,7 +36,11 @@
 use std::fmt;
 
 use forkexec_spec::encode::{Sink, Writer};
+use std::ffi::CString;
+
+use forkexec_spec::decode as wire;
 use forkexec_spec::layout::{self, cred_flag, mount_opt, opt, record};
+use forkexec_spec::tables::KindInfo;
 use forkexec_spec::SpecError;
 
 use crate::names::{MountFlag, Namespace};
@@ -134,7 +138,11 @@ impl Spec {
             w.exec_fd(fd as u32);
         }
         for r in &self.rlimits {
-            w.rlimit(r.resource.value(), r.cur, r.max);
+            w.rlimit(&wire::Rlimit {
+                resource: r.resource.value(),
+                cur: r.cur,
+                max: r.max,
+            });
         }
         if !self.files.is_empty() {
             w.files(&self.files);
@@ -151,24 +159,31 @@ impl Spec {
         }
         for entry in &self.mounts {
             match entry {
-                MountEntry::Raw(m) => w.mount(
-                    m.flags.iter().fold(0, |acc, f| acc | MountFlag::value(*f)),
-                    mount_options(m),
-                    m.source.as_bytes(),
-                    m.target.as_bytes(),
-                    m.fstype.as_bytes(),
-                    m.data.as_bytes(),
-                ),
-                MountEntry::Op(op) => w.mount_op(
-                    op.kind.value(),
-                    op.flag_bits(),
-                    op.mode,
-                    op.size,
-                    op.fd().unwrap_or(-1),
-                    op.source.as_bytes(),
-                    op.target.as_bytes(),
-                    &op.content,
-                ),
+                MountEntry::Raw(m) => {
+                    let strings = [&m.source, &m.target, &m.fstype, &m.data].map(|s| c(s));
+                    w.mount(&wire::Mount {
+                        flags: m.flags.iter().fold(0, |acc, f| acc | MountFlag::value(*f)),
+                        options: mount_options(m),
+                        source: &strings[0],
+                        target: &strings[1],
+                        fstype: &strings[2],
+                        data: &strings[3],
+                    })
+                }
+                MountEntry::Op(op) => {
+                    let (source, target) = (c(&op.source), c(&op.target));
+                    w.mount_op(&wire::MountOp {
+                        kind: op.kind.value(),
+                        flags: op.flag_bits(),
+                        mode: op.mode,
+                        size: op.size,
+                        // Negative fds are refused by check_mount_ops.
+                        fd: op.fd().map(|fd| fd as u32),
+                        source: &source,
+                        target: &target,
+                        content: &op.content,
+                    })
+                }
             }
         }
         if !self.pivot_root.is_empty() {
@@ -333,6 +348,11 @@ fn id_entries(maps: &[IdMap]) -> impl Iterator<Item = (u32, u32, u32)> + '_ {
     maps.iter().map(|m| (m.container_id, m.host_id, m.size))
 }
 
+/// A string for the writer; `check_nul` has refused every string with a NUL already.
+fn c(s: &str) -> CString {
+    CString::new(s).expect("NUL refused by check_nul")
+}
+
 fn has_nul(s: &str) -> bool {
     s.as_bytes().contains(&0)
 }
@@ -390,11 +410,7 @@ fn mount_op_field(p: &[u8], at: usize) -> Option<&'static str> {
         8..=15 => return Some("size"),
         16..=19 => {
             let kind = u16::from_le_bytes([*p.first()?, *p.get(1)?]);
-            return Some(if kind == layout::mount_kind::FILE {
-                "content_fd"
-            } else {
-                "source_fd"
-            });
+            return Some(KindInfo::of(kind).map_or("source_fd", |k| k.fd_key()));
         }
         _ => {}
     }

@@ -9,7 +9,8 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::str::FromStr;
 
-use forkexec_spec::layout::{mount_kind, ns};
+use forkexec_spec::layout;
+use forkexec_spec::tables::KindInfo;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -98,7 +99,7 @@ impl<T: Named> Visitor<'_> for NameVisitor<T> {
 macro_rules! named {
     (
         $(#[$meta:meta])*
-        pub enum $Enum:ident: $T:ty, $what:literal $(, numbers: $by_number:path)? {
+        pub enum $Enum:ident: $T:ty, $what:path $(, numbers: $by_number:path)? {
             $( $(#[$vdoc:meta])* $Variant:ident = $value:expr => $name:literal, )*
         }
     ) => {
@@ -172,113 +173,57 @@ macro_rules! named {
     };
 }
 
-named! {
-    /// A namespace to unshare (`clone_flags`): the `CLONE_NEW*` flags.
-    pub enum Namespace: u64, "clone flag" {
-        /// Mount namespace (`CLONE_NEWNS`); required by `mounts` and `pivot_root`.
-        NewNs = ns::NEWNS => "newns",
-        /// UTS namespace; required by `host_name` and `domain_name`.
-        NewUts = ns::NEWUTS => "newuts",
-        NewIpc = ns::NEWIPC => "newipc",
-        NewNet = ns::NEWNET => "newnet",
-        NewCgroup = ns::NEWCGROUP => "newcgroup",
-        /// User namespace; required by `uid_mappings` and `gid_mappings`.
-        NewUser = ns::NEWUSER => "newuser",
-        /// Pid namespace; needs the clone shape.
-        NewPid = ns::NEWPID => "newpid",
-    }
+/// Feeds a table's rows (`forkexec_spec::*_rows!`) to [`named!`]: the variants, numbers and
+/// names come from `crates/spec/src/tables.rs`, nowhere else.
+macro_rules! from_table {
+    ({ $(#[$meta:meta])* pub enum $Enum:ident: $T:ty, $what:path $(, numbers: $by_number:path)? }
+     $( $(#[$vdoc:meta])* $Variant:ident $CONST:ident = $value:expr => $name:literal
+        $({ $($rest:tt)* })?, )*) => {
+        named! {
+            $(#[$meta])*
+            pub enum $Enum: $T, $what $(, numbers: $by_number)? {
+                $( $(#[$vdoc])* $Variant = $value => $name, )*
+            }
+        }
+    };
 }
 
-named! {
+forkexec_spec::clone_flag_rows! { from_table! {
+    /// A namespace to unshare (`clone_flags`): the `CLONE_NEW*` flags.
+    pub enum Namespace: u64, layout::ns::WHAT
+} }
+
+forkexec_spec::mount_flag_rows! { from_table! {
     /// A `mount(2)` flag: Linux `MS_*` in lower case without the prefix (the numbers are the
     /// same on every architecture).
-    pub enum MountFlag: u64, "mount flag" {
-        ReadOnly = 0x1 => "rdonly",
-        NoSuid = 0x2 => "nosuid",
-        NoDev = 0x4 => "nodev",
-        NoExec = 0x8 => "noexec",
-        Synchronous = 0x10 => "synchronous",
-        Remount = 0x20 => "remount",
-        Mandlock = 0x40 => "mandlock",
-        DirSync = 0x80 => "dirsync",
-        NoSymFollow = 0x100 => "nosymfollow",
-        NoAtime = 0x400 => "noatime",
-        NoDirAtime = 0x800 => "nodiratime",
-        Bind = 0x1000 => "bind",
-        Move = 0x2000 => "move",
-        Rec = 0x4000 => "rec",
-        Silent = 0x8000 => "silent",
-        PosixAcl = 0x1_0000 => "posixacl",
-        Unbindable = 0x2_0000 => "unbindable",
-        Private = 0x4_0000 => "private",
-        Slave = 0x8_0000 => "slave",
-        Shared = 0x10_0000 => "shared",
-        RelAtime = 0x20_0000 => "relatime",
-        IVersion = 0x80_0000 => "i_version",
-        StrictAtime = 0x100_0000 => "strictatime",
-        LazyTime = 0x200_0000 => "lazytime",
-    }
-}
+    pub enum MountFlag: u64, layout::mount_flags::WHAT
+} }
 
-named! {
-    /// An rlimit resource. The numbers come from libc because a few architectures (mips,
-    /// sparc, alpha) number them differently, and the helper passes them to `prlimit64` as is.
-    /// JSON also accepts the bare number.
-    pub enum Resource: u32, "rlimit resource", numbers: Resource::by_number {
-        Cpu = libc::RLIMIT_CPU => "cpu",
-        Fsize = libc::RLIMIT_FSIZE => "fsize",
-        Data = libc::RLIMIT_DATA => "data",
-        Stack = libc::RLIMIT_STACK => "stack",
-        Core = libc::RLIMIT_CORE => "core",
-        Rss = libc::RLIMIT_RSS => "rss",
-        Nproc = libc::RLIMIT_NPROC => "nproc",
-        Nofile = libc::RLIMIT_NOFILE => "nofile",
-        Memlock = libc::RLIMIT_MEMLOCK => "memlock",
-        As = libc::RLIMIT_AS => "as",
-        Locks = libc::RLIMIT_LOCKS => "locks",
-        Sigpending = libc::RLIMIT_SIGPENDING => "sigpending",
-        Msgqueue = libc::RLIMIT_MSGQUEUE => "msgqueue",
-        Nice = libc::RLIMIT_NICE => "nice",
-        Rtprio = libc::RLIMIT_RTPRIO => "rtprio",
-        Rttime = libc::RLIMIT_RTTIME => "rttime",
-    }
-}
+forkexec_spec::rlimit_rows! { from_table! {
+    /// An rlimit resource (the numbering of x86, arm, riscv and most architectures, which the
+    /// helper passes to `prlimit64` as is). JSON also accepts the bare number.
+    pub enum Resource: u32, layout::rlimit::WHAT, numbers: Resource::by_number
+} }
 
-named! {
-    /// The kind of a mount operation ([`crate::MountOp`]): its JSON `"type"`.
-    pub enum MountKind: u16, "mount type" {
-        /// Recursive bind of a path or an fd (`source` / `source_fd`).
-        Bind = mount_kind::BIND => "bind",
-        /// A new tmpfs (`size`, `mode`).
-        Tmpfs = mount_kind::TMPFS => "tmpfs",
-        /// A new proc of the target's pid namespace.
-        Proc = mount_kind::PROC => "proc",
-        /// A minimal `/dev`.
-        Dev = mount_kind::DEV => "dev",
-        /// A new mqueue file system of the target's ipc namespace.
-        Mqueue = mount_kind::MQUEUE => "mqueue",
-        /// A directory (`mode`).
-        Dir = mount_kind::DIR => "dir",
-        /// A symlink whose text is `source`.
-        Symlink = mount_kind::SYMLINK => "symlink",
-        /// A file (`mode`) holding `content` or what `content_fd` holds.
-        File = mount_kind::FILE => "file",
-        /// Make the mount at the target, and every mount below it, read-only.
-        RemountRo = mount_kind::REMOUNT_RO => "remount_ro",
-        /// Hide the target under an empty read-only directory or file.
-        Mask = mount_kind::MASK => "mask",
-    }
-}
+forkexec_spec::mount_kind_rows! { from_table! {
+    /// The kind of a mount operation ([`crate::MountOp`]): its JSON `"type"`. What each kind
+    /// takes is its row in the spec crate ([`MountKind::info`]).
+    pub enum MountKind: u16, layout::mount_kind::WHAT
+} }
 
 impl MountKind {
+    /// The kind's row: which flags and fields it takes, its source rule, its default mode.
+    pub fn info(self) -> &'static KindInfo {
+        match KindInfo::of(self.value()) {
+            Some(info) => info,
+            None => unreachable!("MountKind is generated from the same table as KindInfo"),
+        }
+    }
+
     /// The mode an operation of this kind gets unless told otherwise: 0755 for a tmpfs or a
     /// directory, 0644 for a file, 0 (none) for the kinds that take no mode.
-    pub const fn default_mode(self) -> u32 {
-        match self {
-            MountKind::Tmpfs | MountKind::Dir => 0o755,
-            MountKind::File => 0o644,
-            _ => 0,
-        }
+    pub fn default_mode(self) -> u32 {
+        self.info().default_mode
     }
 }
 
@@ -287,5 +232,46 @@ impl MountKind {
 impl Resource {
     fn by_number(n: u64) -> Option<Self> {
         u32::try_from(n).ok().and_then(Self::from_value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tables' rlimit numbers are the ones libc uses on this architecture.
+    #[test]
+    fn resource_numbers_match_libc() {
+        let libc_numbers = [
+            (Resource::Cpu, libc::RLIMIT_CPU),
+            (Resource::Fsize, libc::RLIMIT_FSIZE),
+            (Resource::Data, libc::RLIMIT_DATA),
+            (Resource::Stack, libc::RLIMIT_STACK),
+            (Resource::Core, libc::RLIMIT_CORE),
+            (Resource::Rss, libc::RLIMIT_RSS),
+            (Resource::Nproc, libc::RLIMIT_NPROC),
+            (Resource::Nofile, libc::RLIMIT_NOFILE),
+            (Resource::Memlock, libc::RLIMIT_MEMLOCK),
+            (Resource::As, libc::RLIMIT_AS),
+            (Resource::Locks, libc::RLIMIT_LOCKS),
+            (Resource::Sigpending, libc::RLIMIT_SIGPENDING),
+            (Resource::Msgqueue, libc::RLIMIT_MSGQUEUE),
+            (Resource::Nice, libc::RLIMIT_NICE),
+            (Resource::Rtprio, libc::RLIMIT_RTPRIO),
+            (Resource::Rttime, libc::RLIMIT_RTTIME),
+        ];
+        assert_eq!(libc_numbers.len(), Resource::ALL.len());
+        for (r, n) in libc_numbers {
+            assert_eq!(u64::from(r.value()), n as u64, "{r}");
+        }
+    }
+
+    /// Every kind the spec crate knows has a variant, with its number and name.
+    #[test]
+    fn kinds_follow_the_table() {
+        assert_eq!(MountKind::ALL.len(), KindInfo::ALL.len());
+        for (kind, info) in MountKind::ALL.iter().zip(KindInfo::ALL) {
+            assert_eq!((kind.value(), kind.name()), (info.kind, info.name));
+        }
     }
 }

@@ -16,6 +16,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::names::{MountFlag, MountKind, Namespace, Resource};
+use forkexec_spec::tables::{SourceRule, MOUNT_OP_KEYS};
 
 /// `RLIM_INFINITY`: no limit. Written `"infinity"` in JSON, where numbers this large lose
 /// precision in many parsers.
@@ -695,7 +696,6 @@ impl MountOp {
     /// says what is wrong. (The target is checked by the helper's decoder: it must be an
     /// absolute path.)
     pub fn check(&self) -> Result<(), String> {
-        use MountKind::*;
         let kind = self.kind;
         let takes = |key: &str| kind_takes(kind, key);
         let not_for = |key: &str| -> Result<(), String> {
@@ -729,19 +729,21 @@ impl MountOp {
                 return Err(format!("`{key}` must be an fd (0 or more), not {fd}"));
             }
         }
-        match kind {
-            Bind => match (self.source.is_empty(), self.source_fd.is_some()) {
-                (true, false) => Err("a bind needs `source` or `source_fd`".to_owned()),
-                (false, true) => Err("a bind takes `source` or `source_fd`, not both".to_owned()),
+        let info = kind.info();
+        match info.source {
+            SourceRule::PathOrFd => match (self.source.is_empty(), self.source_fd.is_some()) {
+                (true, false) => Err(format!("a {kind} needs `source` or `source_fd`")),
+                (false, true) => Err(format!("a {kind} takes `source` or `source_fd`, not both")),
                 _ => Ok(()),
             },
-            Symlink if self.source.is_empty() => {
-                Err("a symlink needs `source` (the link's text)".to_owned())
+            SourceRule::Text if self.source.is_empty() => {
+                Err(format!("a {kind} needs `source` (the link's text)"))
             }
-            Symlink => Ok(()),
-            _ if !self.source.is_empty() => not_for("source"),
-            File if !self.content.is_empty() && self.content_fd.is_some() => {
-                Err("a file takes `content` or `content_fd`, not both".to_owned())
+            SourceRule::None if !self.source.is_empty() => not_for("source"),
+            _ if info.takes.content && !self.content.is_empty() && self.content_fd.is_some() => {
+                Err(format!(
+                    "a {kind} takes `content` or `content_fd`, not both"
+                ))
             }
             _ => Ok(()),
         }
@@ -751,22 +753,14 @@ impl MountOp {
 /// The JSON keys of every mount operation.
 const OP_COMMON_KEYS: [&str; 2] = ["type", "target"];
 
-/// The JSON keys a kind takes besides `type` and `target`.
-fn kind_keys(kind: MountKind) -> &'static [&'static str] {
-    use MountKind::*;
-    match kind {
-        Bind => &["source", "source_fd", "readonly", "dev", "optional"],
-        Tmpfs => &["size", "mode", "readonly"],
-        Dir => &["mode"],
-        Symlink => &["source"],
-        File => &["mode", "content", "content_fd"],
-        Mask => &["optional"],
-        Proc | Dev | Mqueue | RemountRo => &[],
-    }
+/// The JSON keys a kind takes besides `type` and `target`, read from its row in the table.
+fn kind_keys(kind: MountKind) -> impl Iterator<Item = &'static &'static str> {
+    let info = kind.info();
+    MOUNT_OP_KEYS.iter().filter(|k| info.takes_key(k))
 }
 
 fn kind_takes(kind: MountKind, key: &str) -> bool {
-    OP_COMMON_KEYS.contains(&key) || kind_keys(kind).contains(&key)
+    OP_COMMON_KEYS.contains(&key) || kind.info().takes_key(key)
 }
 
 /// "it takes `type`, `target`, `source`…", for messages.

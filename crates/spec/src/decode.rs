@@ -7,7 +7,8 @@
 
 use core::ffi::CStr;
 
-use crate::layout::{self, cred_flag, limit, mount_flags, mount_opt, ns, opt, record};
+use crate::layout::{self, cred_flag, limit, mount_flags, mount_opt, ns, off, opt, record};
+use crate::tables::{KindInfo, SourceRule};
 
 /// Why a spec was refused. Carried as `detail` in a `spec` error record; numbers are stable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,8 +179,69 @@ impl<'a> Iterator for StrIter<'a> {
     }
 }
 
+/// A list of at most `N` items, filled by [`decode`] and never beyond its documented limit:
+/// the helper gets every repeatable record typed, once, in spec order.
+#[derive(Clone, Copy)]
+pub struct List<T: Copy, const N: usize> {
+    items: [T; N],
+    len: usize,
+}
+
+impl<T: Copy + Default, const N: usize> Default for List<T, N> {
+    fn default() -> Self {
+        List {
+            items: [T::default(); N],
+            len: 0,
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> List<T, N> {
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// The items in order.
+    pub fn as_slice(&self) -> &[T] {
+        &self.items[..self.len]
+    }
+    /// The items in order.
+    pub fn iter(&self) -> core::slice::Iter<'_, T> {
+        self.as_slice().iter()
+    }
+    /// Appends, or gives the item back when the list is full.
+    fn push(&mut self, item: T) -> core::result::Result<(), T> {
+        match self.items.get_mut(self.len) {
+            Some(slot) => {
+                *slot = item;
+                self.len += 1;
+                Ok(())
+            }
+            None => Err(item),
+        }
+    }
+}
+
+impl<T: Copy + core::fmt::Debug, const N: usize> core::fmt::Debug for List<T, N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
+impl<'l, T: Copy, const N: usize> IntoIterator for &'l List<T, N> {
+    type Item = &'l T;
+    type IntoIter = core::slice::Iter<'l, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
 /// One rlimit: resource number, soft and hard limits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Rlimit {
     pub resource: u32,
     pub cur: u64,
@@ -187,7 +249,7 @@ pub struct Rlimit {
 }
 
 /// One mount (go-sandbox's `mount.SyscallParams`). Empty strings are passed as NULL.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Mount<'a> {
     pub flags: u64,
     pub options: u32,
@@ -197,8 +259,9 @@ pub struct Mount<'a> {
     pub data: &'a CStr,
 }
 
-/// One MOUNT_OP record: a mount operation of a [`mount_kind`]. Empty `source` means none.
-#[derive(Clone, Copy, Debug)]
+/// One MOUNT_OP record: a mount operation of a [`layout::mount_kind`] (what each kind takes:
+/// [`KindInfo`]). Empty `source` means none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MountOp<'a> {
     pub kind: u16,
     pub flags: u16,
@@ -219,10 +282,34 @@ impl MountOp<'_> {
 }
 
 /// One entry of the mount list: a raw mount or a mount operation, in spec order.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MountEntry<'a> {
     Raw(Mount<'a>),
     Op(MountOp<'a>),
+}
+
+impl Default for MountEntry<'_> {
+    fn default() -> Self {
+        MountEntry::Raw(Mount::default())
+    }
+}
+
+impl<'a> MountEntry<'a> {
+    /// The entry's target path.
+    pub fn target(&self) -> &'a CStr {
+        match self {
+            MountEntry::Raw(m) => m.target,
+            MountEntry::Op(op) => op.target,
+        }
+    }
+    /// The helper fd a mount operation reads after the fd stage (a bind source or a file's
+    /// content), if any.
+    pub fn op_fd(&self) -> Option<u32> {
+        match self {
+            MountEntry::Op(op) => op.fd,
+            MountEntry::Raw(_) => None,
+        }
+    }
 }
 
 /// Whether `..` components take an absolute or relative path above its starting directory,
@@ -265,9 +352,9 @@ impl<'a> IdMap<'a> {
         self.bytes
             .chunks_exact(layout::ID_MAP_ENTRY_LEN)
             .map(|c| IdMapEntry {
-                container_id: u32_at(c, 0),
-                host_id: u32_at(c, 4),
-                size: u32_at(c, 8),
+                container_id: u32_at(c, off::id_map::CONTAINER_ID),
+                host_id: u32_at(c, off::id_map::HOST_ID),
+                size: u32_at(c, off::id_map::SIZE),
             })
     }
 }
@@ -342,10 +429,12 @@ pub struct Spec<'a> {
     /// A cgroup (v2) directory to place the target in, by path or by fd.
     pub cgroup_path: Option<&'a CStr>,
     pub cgroup_fd: Option<u32>,
-    /// The record area (everything after the header), for re-walking repeatable records.
-    body: &'a [u8],
-    rlimit_count: usize,
-    mount_count: usize,
+    /// The RLIMIT records, in order (an rlimit's index is its position here).
+    pub rlimits: List<Rlimit, { limit::RLIMITS }>,
+    /// The MOUNT and MOUNT_OP records, in spec order (an entry's index is its position here).
+    pub mounts: List<MountEntry<'a>, { limit::MOUNTS }>,
+    /// Where each mount entry's payload starts, for refusals found after the record was read.
+    mount_offsets: List<u32, { limit::MOUNTS }>,
     /// Offsets of the records refused only by the exec-in-place shape check.
     uid_map_offset: usize,
     gid_map_offset: usize,
@@ -367,35 +456,6 @@ impl<'a> Spec<'a> {
     pub fn seccomp_len(&self) -> usize {
         self.seccomp
             .map_or(0, |s| s.len() / layout::SOCK_FILTER_LEN)
-    }
-
-    /// The rlimits in order.
-    pub fn rlimits(&self) -> impl Iterator<Item = Rlimit> + 'a {
-        payloads(self.body, record::RLIMIT).map(|(_, p)| Rlimit {
-            resource: u32_at(p, 0),
-            cur: u64_at(p, 4),
-            max: u64_at(p, 12),
-        })
-    }
-    pub fn rlimit_count(&self) -> usize {
-        self.rlimit_count
-    }
-
-    /// The raw mounts (MOUNT records) in order.
-    pub fn mounts(&self) -> impl Iterator<Item = Mount<'a>> + 'a {
-        payloads(self.body, record::MOUNT).filter_map(|(at, p)| parse_mount(p, at).ok())
-    }
-    /// Raw mounts and mount operations in spec order; an entry's index is its position here.
-    pub fn mount_entries(&self) -> impl Iterator<Item = MountEntry<'a>> + 'a {
-        records(self.body).filter_map(|(ty, at, p)| match ty {
-            record::MOUNT => parse_mount(p, at).ok().map(MountEntry::Raw),
-            record::MOUNT_OP => parse_mount_op(p, at).ok().map(MountEntry::Op),
-            _ => None,
-        })
-    }
-    /// Number of MOUNT and MOUNT_OP records.
-    pub fn mount_count(&self) -> usize {
-        self.mount_count
     }
 
     /// The process shape this spec needs when run by a process with these effective ids
@@ -447,10 +507,7 @@ pub enum Shape {
 pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
     check_header(buf)?;
     let body = &buf[layout::HEADER_LEN..];
-    let mut spec = Spec {
-        body,
-        ..Spec::default()
-    };
+    let mut spec = Spec::default();
     let mut seen: u64 = 0;
     let mut args_seen = false;
     let mut exec_path_at = 0;
@@ -465,15 +522,15 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
         if body.len() - at < layout::RECORD_HEADER_LEN {
             return err(buf.len(), Fault::Truncated);
         }
-        let ty = u16_at(body, at);
-        let rflags = u16_at(body, at + 2);
-        let len = u32_at(body, at + 4) as usize;
+        let ty = u16_at(body, at + off::record::TYPE);
+        let rflags = u16_at(body, at + off::record::FLAGS);
+        let len = u32_at(body, at + off::record::LEN) as usize;
         let start = at + layout::RECORD_HEADER_LEN;
         if len > body.len() - start {
             return err(buf.len(), Fault::Truncated);
         }
         if rflags & !layout::RECORD_FLAGS_KNOWN != 0 {
-            return err(abs + 2, Fault::UnknownBits);
+            return err(abs + off::record::FLAGS, Fault::UnknownBits);
         }
         let p = &body[start..start + len];
         let pat = layout::HEADER_LEN + start; // absolute offset of the payload
@@ -504,11 +561,11 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
             }
             record::EXEC_FD => spec.exec_fd = Some(parse_fd(p, pat)?),
             record::RLIMIT => {
-                if spec.rlimit_count == limit::RLIMITS {
+                if spec.rlimits.len() == limit::RLIMITS {
                     return err(abs, Fault::TooMany);
                 }
-                parse_rlimit(p, pat)?;
-                spec.rlimit_count += 1;
+                let rlimit = parse_rlimit(p, pat)?;
+                spec.rlimits.push(rlimit).or(err(abs, Fault::TooMany))?;
             }
             record::FILES => spec.files = parse_files(p, pat)?,
             record::WORK_DIR => spec.work_dir = Some(parse_path(p, pat, limit::PATH)?),
@@ -521,18 +578,21 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
                 spec.clone_flags = flags;
             }
             record::MOUNT | record::MOUNT_OP => {
-                if spec.mount_count == limit::MOUNTS {
+                if spec.mounts.len() == limit::MOUNTS {
                     return err(abs, Fault::TooMany);
                 }
-                if ty == record::MOUNT {
-                    parse_mount(p, pat)?;
+                let entry = if ty == record::MOUNT {
+                    MountEntry::Raw(parse_mount(p, pat)?)
                 } else {
-                    parse_mount_op(p, pat)?;
-                }
-                if spec.mount_count == 0 {
+                    MountEntry::Op(parse_mount_op(p, pat)?)
+                };
+                if spec.mounts.is_empty() {
                     mount_at = abs;
                 }
-                spec.mount_count += 1;
+                spec.mounts.push(entry).or(err(abs, Fault::TooMany))?;
+                spec.mount_offsets
+                    .push(pat as u32)
+                    .or(err(abs, Fault::TooMany))?;
             }
             record::PIVOT_ROOT => {
                 let root = parse_path(p, pat, limit::PATH)?;
@@ -597,7 +657,7 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
         return err(exec_path_at, Fault::Conflict);
     }
     let newns = spec.clone_flags & ns::NEWNS != 0;
-    if spec.mount_count > 0 && !newns {
+    if !spec.mounts.is_empty() && !newns {
         return err(mount_at, Fault::Conflict);
     }
     if spec.pivot_root.is_some() && !newns {
@@ -632,13 +692,11 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
     }
     // A mount operation's fd is used after the fd stage: it must not be one that the target's
     // fd table replaces.
-    for (ty, at, p) in records(body) {
-        if ty != record::MOUNT_OP {
-            continue;
-        }
-        let fd = u32_at(p, 16) as i32;
-        if fd >= 0 && (fd as usize) < spec.files.len() && spec.files.get(fd as usize) != fd {
-            return err(at + 16, Fault::Conflict);
+    for (entry, &at) in spec.mounts.iter().zip(spec.mount_offsets.iter()) {
+        let Some(fd) = entry.op_fd() else { continue };
+        let slot = fd as usize;
+        if slot < spec.files.len() && spec.files.get(slot) != fd as i32 {
+            return err(at as usize + off::mount_op::FD, Fault::Conflict);
         }
     }
     Ok(spec)
@@ -660,21 +718,21 @@ fn check_header(buf: &[u8]) -> Result<()> {
     if buf.len() < layout::HEADER_LEN {
         return err(buf.len(), Fault::Truncated);
     }
-    if u16_at(buf, 4) != layout::VERSION {
-        return err(4, Fault::BadVersion);
+    if u16_at(buf, off::header::VERSION) != layout::VERSION {
+        return err(off::header::VERSION, Fault::BadVersion);
     }
-    if u16_at(buf, 6) != 0 {
-        return err(6, Fault::UnknownBits);
+    if u16_at(buf, off::header::FLAGS) != 0 {
+        return err(off::header::FLAGS, Fault::UnknownBits);
     }
-    let total = u32_at(buf, 8) as usize;
+    let total = u32_at(buf, off::header::TOTAL_LEN) as usize;
     if !(layout::HEADER_LEN..=limit::SPEC_LEN).contains(&total) {
-        return err(8, Fault::BadTotalLength);
+        return err(off::header::TOTAL_LEN, Fault::BadTotalLength);
     }
     if total > buf.len() {
         return err(buf.len(), Fault::Truncated);
     }
     if total < buf.len() {
-        return err(8, Fault::BadTotalLength);
+        return err(off::header::TOTAL_LEN, Fault::BadTotalLength);
     }
     Ok(())
 }
@@ -683,38 +741,17 @@ fn check_header(buf: &[u8]) -> Result<()> {
 /// Returns the first fault if the prefix is not a plausible header.
 pub fn total_len(header: &[u8; layout::HEADER_LEN]) -> Result<usize> {
     check_magic(header)?;
-    if u16_at(header, 4) != layout::VERSION {
-        return err(4, Fault::BadVersion);
+    if u16_at(header, off::header::VERSION) != layout::VERSION {
+        return err(off::header::VERSION, Fault::BadVersion);
     }
-    if u16_at(header, 6) != 0 {
-        return err(6, Fault::UnknownBits);
+    if u16_at(header, off::header::FLAGS) != 0 {
+        return err(off::header::FLAGS, Fault::UnknownBits);
     }
-    let total = u32_at(header, 8) as usize;
+    let total = u32_at(header, off::header::TOTAL_LEN) as usize;
     if !(layout::HEADER_LEN..=limit::SPEC_LEN).contains(&total) {
-        return err(8, Fault::BadTotalLength);
+        return err(off::header::TOTAL_LEN, Fault::BadTotalLength);
     }
     Ok(total)
-}
-
-/// Walks the (already validated) record area and yields `(payload offset, payload)` for `ty`.
-/// Every record of a validated body: type, absolute payload offset, payload.
-fn records(body: &[u8]) -> impl Iterator<Item = (u16, usize, &[u8])> {
-    let mut at = 0;
-    core::iter::from_fn(move || {
-        if body.len() - at < layout::RECORD_HEADER_LEN {
-            return None;
-        }
-        let ty = u16_at(body, at);
-        let len = u32_at(body, at + 4) as usize;
-        let start = at + layout::RECORD_HEADER_LEN;
-        let p = body.get(start..start + len)?;
-        at = start + len;
-        Some((ty, layout::HEADER_LEN + start, p))
-    })
-}
-
-fn payloads(body: &[u8], ty: u16) -> impl Iterator<Item = (usize, &[u8])> {
-    records(body).filter_map(move |(t, at, p)| (t == ty).then_some((at, p)))
 }
 
 fn parse_str_list(p: &[u8], at: usize, max: usize) -> Result<StrList<'_>> {
@@ -769,17 +806,23 @@ fn parse_fd(p: &[u8], at: usize) -> Result<u32> {
     Ok(fd)
 }
 
-fn parse_rlimit(p: &[u8], at: usize) -> Result<()> {
+fn parse_rlimit(p: &[u8], at: usize) -> Result<Rlimit> {
+    use off::rlimit as o;
     if p.len() != layout::RLIMIT_LEN {
         return err(at - 4, Fault::BadRecordLength);
     }
-    if u32_at(p, 0) >= limit::RLIMIT_RESOURCES {
-        return err(at, Fault::BadValue);
+    let rlimit = Rlimit {
+        resource: u32_at(p, o::RESOURCE),
+        cur: u64_at(p, o::CUR),
+        max: u64_at(p, o::MAX),
+    };
+    if rlimit.resource >= limit::RLIMIT_RESOURCES {
+        return err(at + o::RESOURCE, Fault::BadValue);
     }
-    if u64_at(p, 4) > u64_at(p, 12) {
-        return err(at + 4, Fault::BadValue);
+    if rlimit.cur > rlimit.max {
+        return err(at + o::CUR, Fault::BadValue);
     }
-    Ok(())
+    Ok(rlimit)
 }
 
 fn parse_files(p: &[u8], at: usize) -> Result<Files<'_>> {
@@ -833,13 +876,13 @@ fn parse_credential(p: &[u8], at: usize) -> Result<Credential<'_>> {
     if (p.len() - fixed) / 4 > limit::GROUPS {
         return err(at + fixed, Fault::TooMany);
     }
-    let flags = u32_at(p, 8);
+    let flags = u32_at(p, off::credential::FLAGS);
     if flags & !cred_flag::KNOWN != 0 {
-        return err(at + 8, Fault::UnknownBits);
+        return err(at + off::credential::FLAGS, Fault::UnknownBits);
     }
     Ok(Credential {
-        uid: u32_at(p, 0),
-        gid: u32_at(p, 4),
+        uid: u32_at(p, off::credential::UID),
+        gid: u32_at(p, off::credential::GID),
         flags,
         groups: &p[fixed..],
     })
@@ -850,12 +893,13 @@ fn parse_mount(p: &[u8], at: usize) -> Result<Mount<'_>> {
     if p.len() < fixed {
         return err(at - 4, Fault::BadRecordLength);
     }
-    if u64_at(p, 0) & !mount_flags::KNOWN != 0 {
-        return err(at, Fault::UnknownBits);
+    let flags = u64_at(p, off::mount::FLAGS);
+    if flags & !mount_flags::KNOWN != 0 {
+        return err(at + off::mount::FLAGS, Fault::UnknownBits);
     }
-    let options = u32_at(p, 8);
+    let options = u32_at(p, off::mount::OPTIONS);
     if options & !mount_opt::KNOWN != 0 {
-        return err(at + 8, Fault::UnknownBits);
+        return err(at + off::mount::OPTIONS, Fault::UnknownBits);
     }
     let mut rest = &p[fixed..];
     let mut off = at + fixed;
@@ -883,7 +927,7 @@ fn parse_mount(p: &[u8], at: usize) -> Result<Mount<'_>> {
         return err(at + target_at, Fault::BadValue);
     }
     Ok(Mount {
-        flags: u64_at(p, 0),
+        flags,
         options,
         source,
         target,
@@ -893,47 +937,81 @@ fn parse_mount(p: &[u8], at: usize) -> Result<Mount<'_>> {
 }
 
 fn parse_mount_op(p: &[u8], at: usize) -> Result<MountOp<'_>> {
-    use layout::mount_kind as k;
-    use layout::mount_op as f;
+    use off::mount_op as o;
     let fixed = layout::MOUNT_OP_FIXED_LEN;
     if p.len() < fixed {
         return err(at - 4, Fault::BadRecordLength);
     }
-    let kind = u16_at(p, 0);
-    let flags = u16_at(p, 2);
-    let mode = u32_at(p, 4);
-    let size = u64_at(p, 8);
-    let fd = u32_at(p, 16) as i32;
-    if kind == 0 || kind > k::LAST {
-        return err(at, Fault::BadValue);
-    }
-    if flags & !f::KNOWN != 0 {
-        return err(at + 2, Fault::UnknownBits);
+    let kind = u16_at(p, o::KIND);
+    let flags = u16_at(p, o::FLAGS);
+    let mode = u32_at(p, o::MODE);
+    let size = u64_at(p, o::SIZE);
+    let fd = u32_at(p, o::FD) as i32;
+    let Some(info) = KindInfo::of(kind) else {
+        return err(at + o::KIND, Fault::BadValue);
+    };
+    if flags & !layout::mount_op::KNOWN != 0 {
+        return err(at + o::FLAGS, Fault::UnknownBits);
     }
     let fd = match fd {
         -1 => None,
-        fd if fd < 0 || fd as u32 >= limit::FD => return err(at + 16, Fault::FdOutOfRange),
+        fd if fd < 0 || fd as u32 >= limit::FD => return err(at + o::FD, Fault::FdOutOfRange),
         fd => Some(fd as u32),
     };
     let mut rest = &p[fixed..];
-    let mut off = at + fixed;
+    let mut str_at = at + fixed;
     let mut next = || -> Result<(&CStr, usize)> {
         let Some(nul) = rest.iter().position(|&b| b == 0) else {
             return err(at + p.len(), Fault::Unterminated);
         };
         if nul + 1 > limit::PATH {
-            return err(off, Fault::TooLong);
+            return err(str_at, Fault::TooLong);
         }
-        let s = CStr::from_bytes_with_nul(&rest[..=nul]).or(err(off, Fault::InteriorNul))?;
-        let s_at = off;
+        let s = CStr::from_bytes_with_nul(&rest[..=nul]).or(err(str_at, Fault::InteriorNul))?;
+        let s_at = str_at;
         rest = &rest[nul + 1..];
-        off += nul + 1;
+        str_at += nul + 1;
         Ok((s, s_at))
     };
     let (source, source_at) = next()?;
     let (target, target_at) = next()?;
     let content = rest;
-    let op = MountOp {
+    let content_at = str_at;
+
+    // What the kind's row says it takes; anything else it carries is refused, not ignored.
+    if flags & !info.flags != 0 {
+        return err(at + o::FLAGS, Fault::BadValue);
+    }
+    if mode > limit::MODE || (!info.takes.mode && mode != 0) {
+        return err(at + o::MODE, Fault::BadValue);
+    }
+    if !info.takes.size && size != 0 {
+        return err(at + o::SIZE, Fault::BadValue);
+    }
+    if fd.is_some() && !info.takes.fd {
+        return err(at + o::FD, Fault::BadValue);
+    }
+    match info.source {
+        // A bind takes a source path or an fd, exactly one.
+        SourceRule::PathOrFd if source.is_empty() == fd.is_none() => {
+            return err(source_at, Fault::Conflict)
+        }
+        SourceRule::Text if source.is_empty() => return err(source_at, Fault::BadValue),
+        SourceRule::None if !source.is_empty() => return err(source_at, Fault::BadValue),
+        _ => {}
+    }
+    if !content.is_empty() && (!info.takes.content || fd.is_some()) {
+        let fault = if info.takes.content {
+            Fault::Conflict // content and an fd
+        } else {
+            Fault::BadValue
+        };
+        return err(content_at, fault);
+    }
+    if target.to_bytes().first() != Some(&b'/') {
+        return err(target_at, Fault::BadValue);
+    }
+    Ok(MountOp {
         kind,
         flags,
         mode,
@@ -942,51 +1020,7 @@ fn parse_mount_op(p: &[u8], at: usize) -> Result<MountOp<'_>> {
         source,
         target,
         content,
-    };
-
-    // What each kind takes; anything else it carries is refused, not ignored.
-    let allowed_flags = match kind {
-        k::BIND => f::OPTIONAL | f::READONLY | f::DEV,
-        k::TMPFS => f::READONLY,
-        k::MASK => f::OPTIONAL,
-        _ => 0,
-    };
-    if flags & !allowed_flags != 0 {
-        return err(at + 2, Fault::BadValue);
-    }
-    let takes_mode = matches!(kind, k::TMPFS | k::DIR | k::FILE);
-    if mode > limit::MODE || (!takes_mode && mode != 0) {
-        return err(at + 4, Fault::BadValue);
-    }
-    if kind != k::TMPFS && size != 0 {
-        return err(at + 8, Fault::BadValue);
-    }
-    let takes_fd = matches!(kind, k::BIND | k::FILE);
-    if fd.is_some() && !takes_fd {
-        return err(at + 16, Fault::BadValue);
-    }
-    match kind {
-        // A bind takes a source path or an fd, exactly one.
-        k::BIND if source.is_empty() == fd.is_none() => return err(source_at, Fault::Conflict),
-        k::SYMLINK if source.is_empty() => return err(source_at, Fault::BadValue),
-        k::BIND | k::SYMLINK => {}
-        _ if !source.is_empty() => return err(source_at, Fault::BadValue),
-        _ => {}
-    }
-    if !content.is_empty() && (kind != k::FILE || fd.is_some()) {
-        return err(
-            off,
-            if kind == k::FILE {
-                Fault::Conflict
-            } else {
-                Fault::BadValue
-            },
-        );
-    }
-    if target.to_bytes().first() != Some(&b'/') {
-        return err(target_at, Fault::BadValue);
-    }
-    Ok(op)
+    })
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {

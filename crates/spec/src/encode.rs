@@ -3,7 +3,10 @@
 //! The writer is infallible and does not validate; clients validate what they wrote by
 //! running [`crate::decode`] on it, so both sides refuse the same specs. Strings handed to the
 //! writer must not contain NUL (a client checks that first: a NUL would split an argv entry).
+//! Repeatable records take the decoder's own structs ([`Rlimit`], [`Mount`], [`MountOp`]), so
+//! what is written is what [`crate::decode`] hands back.
 
+use crate::decode::{Mount, MountEntry, MountOp, Rlimit};
 use crate::layout::{self, record};
 
 /// Where encoded bytes go (a `Vec<u8>` in std clients, a fixed buffer elsewhere).
@@ -92,14 +95,14 @@ impl<S: Sink> Writer<S> {
         self.record(record::EXEC_FD, 0, &[&fd.to_le_bytes()]);
     }
     /// RLIMIT: one resource limit.
-    pub fn rlimit(&mut self, resource: u32, cur: u64, max: u64) {
+    pub fn rlimit(&mut self, r: &Rlimit) {
         self.record(
             record::RLIMIT,
             0,
             &[
-                &resource.to_le_bytes(),
-                &cur.to_le_bytes(),
-                &max.to_le_bytes(),
+                &r.resource.to_le_bytes(),
+                &r.cur.to_le_bytes(),
+                &r.max.to_le_bytes(),
             ],
         );
     }
@@ -130,62 +133,45 @@ impl<S: Sink> Writer<S> {
         self.record(record::CLONE_FLAGS, 0, &[&flags.to_le_bytes()]);
     }
     /// MOUNT: flags, options ([`layout::mount_opt`]) and the four strings (empty for NULL).
-    pub fn mount(
-        &mut self,
-        flags: u64,
-        options: u32,
-        source: &[u8],
-        target: &[u8],
-        fstype: &[u8],
-        data: &[u8],
-    ) {
+    pub fn mount(&mut self, m: &Mount) {
         self.record(
             record::MOUNT,
             0,
             &[
-                &flags.to_le_bytes(),
-                &options.to_le_bytes(),
-                source,
-                &[0],
-                target,
-                &[0],
-                fstype,
-                &[0],
-                data,
-                &[0],
+                &m.flags.to_le_bytes(),
+                &m.options.to_le_bytes(),
+                m.source.to_bytes_with_nul(),
+                m.target.to_bytes_with_nul(),
+                m.fstype.to_bytes_with_nul(),
+                m.data.to_bytes_with_nul(),
             ],
         );
     }
     /// MOUNT_OP: a [`layout::mount_kind`] with its flags ([`layout::mount_op`]), mode, size,
-    /// fd (-1 for none), source, target (empty for none) and content.
-    #[allow(clippy::too_many_arguments)]
-    pub fn mount_op(
-        &mut self,
-        kind: u16,
-        flags: u16,
-        mode: u32,
-        size: u64,
-        fd: i32,
-        source: &[u8],
-        target: &[u8],
-        content: &[u8],
-    ) {
+    /// fd (none: -1 on the wire), source, target (empty for none) and content.
+    pub fn mount_op(&mut self, op: &MountOp) {
+        let fd = op.fd.map_or(-1, |fd| fd as i32);
         self.record(
             record::MOUNT_OP,
             0,
             &[
-                &kind.to_le_bytes(),
-                &flags.to_le_bytes(),
-                &mode.to_le_bytes(),
-                &size.to_le_bytes(),
+                &op.kind.to_le_bytes(),
+                &op.flags.to_le_bytes(),
+                &op.mode.to_le_bytes(),
+                &op.size.to_le_bytes(),
                 &fd.to_le_bytes(),
-                source,
-                &[0],
-                target,
-                &[0],
-                content,
+                op.source.to_bytes_with_nul(),
+                op.target.to_bytes_with_nul(),
+                op.content,
             ],
         );
+    }
+    /// One mount entry, raw or operation.
+    pub fn mount_entry(&mut self, entry: &MountEntry) {
+        match entry {
+            MountEntry::Raw(m) => self.mount(m),
+            MountEntry::Op(op) => self.mount_op(op),
+        }
     }
     /// PIVOT_ROOT.
     pub fn pivot_root(&mut self, root: &[u8]) {

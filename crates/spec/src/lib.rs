@@ -2,7 +2,9 @@
 //! (which decodes) and every client (which encodes). `docs/spec.md` describes the same bytes
 //! in prose for encoders written in other languages.
 //!
-//! - [`layout`]: magic, record types, option bits, limits.
+//! - [`tables`]: one table per concept (record types, option bits, clone flags, mount flags,
+//!   mount kinds and what each takes, rlimit resources); [`layout`] re-exports them.
+//! - [`layout`]: magic, limits, field offsets.
 //! - [`decode`]: zero-copy, allocation-free validation of a whole spec into a [`decode::Spec`].
 //! - [`encode`]: a [`encode::Writer`] over any byte [`encode::Sink`].
 //! - [`status`]: the fixed-size records the helper writes back (error, sync, pid, exit).
@@ -19,6 +21,7 @@ pub mod layout;
 pub mod location;
 pub mod render;
 pub mod status;
+pub mod tables;
 
 pub use decode::{decode, Fault, Shape, Spec, SpecError};
 pub use location::Location;

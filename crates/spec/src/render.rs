@@ -84,15 +84,12 @@ fn subject(out: &mut impl Out, loc: Location, index: usize, spec: &Spec) {
     };
     match loc {
         Location::Mount | Location::MountMkdir | Location::MountPath => {
-            if let Some(m) = spec.mount_entries().nth(index) {
-                put(match m {
-                    MountEntry::Raw(m) => m.target.to_bytes(),
-                    MountEntry::Op(op) => op.target.to_bytes(),
-                });
+            if let Some(m) = spec.mounts.as_slice().get(index) {
+                put(m.target().to_bytes());
             }
         }
         // What could not be opened or read: a bind's source, a file's content fd.
-        Location::MountSource => match spec.mount_entries().nth(index) {
+        Location::MountSource => match spec.mounts.as_slice().get(index) {
             Some(MountEntry::Op(op)) => match op.fd {
                 Some(fd) => fd_subject(&mut put, fd),
                 None => put(op.source.to_bytes()),
@@ -102,8 +99,9 @@ fn subject(out: &mut impl Out, loc: Location, index: usize, spec: &Spec) {
         },
         Location::SetRlimit => {
             if let Some(name) = spec
-                .rlimits()
-                .nth(index)
+                .rlimits
+                .as_slice()
+                .get(index)
                 .and_then(|r| layout::RLIMIT_NAMES.get(r.resource as usize))
             {
                 put(name.as_bytes());

@@ -18,7 +18,7 @@ use forkexec_spec::layout::{
     self, cred_flag, limit, mount_kind, mount_op, mount_opt, ns, opt, record, HEADER_LEN,
 };
 use forkexec_testkit::wire::{
-    build, s, Owned, OwnedCredential, OwnedMount, OwnedMountEntry, OwnedMountOp,
+    build, s, Owned, OwnedCredential, OwnedMount, OwnedMountEntry, OwnedMountOp, WriteExt,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -223,24 +223,7 @@ impl Json {
 // the JSON form (DESIGN.md "JSON form") to the fields of a spec
 
 /// `RLIMIT_*` resources by name (Linux numbering).
-const RLIMIT_NAMES: [&str; 16] = [
-    "cpu",
-    "fsize",
-    "data",
-    "stack",
-    "core",
-    "rss",
-    "nproc",
-    "nofile",
-    "memlock",
-    "as",
-    "locks",
-    "sigpending",
-    "msgqueue",
-    "nice",
-    "rtprio",
-    "rttime",
-];
+const RLIMIT_NAMES: [&str; 16] = layout::RLIMIT_NAMES;
 
 /// `MS_*` mount flags by name.
 const MOUNT_FLAG_NAMES: [(&str, u64); 24] = [
@@ -902,7 +885,7 @@ fn defs() -> Vec<Def> {
                 build(|w| {
                     w.args(s(&["/bin/true"]));
                     w.clone_flags(ns::NEWNS);
-                    w.mount_op(mount_kind::LAST + 1, 0, 0, 0, -1, b"", b"/x", b"");
+                    w.op(mount_kind::LAST + 1, 0, 0, 0, -1, b"", b"/x", b"");
                 })
             }),
             expect: Some((Fault::BadValue, 54)),

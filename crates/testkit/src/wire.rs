@@ -1,8 +1,11 @@
 //! Helpers shared by the integration tests: a `Vec<u8>` sink, spec builders, and an owned,
 //! comparable copy of a decoded spec that can be re-encoded in canonical record order.
 
-use forkexec_spec::decode::{Mount, MountEntry, MountOp, Spec};
+use std::ffi::CString;
+
+use forkexec_spec::decode::{Mount, MountEntry, MountOp, Rlimit, Spec};
 use forkexec_spec::encode::{Sink, Writer};
+use forkexec_spec::layout::record;
 
 /// A growable sink for the [`Writer`].
 #[derive(Default)]
@@ -21,6 +24,122 @@ impl Sink for VecSink {
 }
 
 pub type W = Writer<VecSink>;
+
+/// Positional forms of the writer's struct methods, for tests that build specs field by
+/// field. Values the decoder's structs cannot hold (a string with a NUL inside, an fd below
+/// -1) are written as raw records, so refusals of such bytes stay testable.
+pub trait WriteExt {
+    fn raw_mount(
+        &mut self,
+        flags: u64,
+        options: u32,
+        src: &[u8],
+        tgt: &[u8],
+        fs: &[u8],
+        data: &[u8],
+    );
+    #[allow(clippy::too_many_arguments)]
+    fn op(
+        &mut self,
+        kind: u16,
+        flags: u16,
+        mode: u32,
+        size: u64,
+        fd: i32,
+        src: &[u8],
+        tgt: &[u8],
+        content: &[u8],
+    );
+    fn limit(&mut self, resource: u32, cur: u64, max: u64);
+}
+
+fn cstring(b: &[u8]) -> Option<CString> {
+    CString::new(b).ok()
+}
+
+impl WriteExt for W {
+    fn raw_mount(
+        &mut self,
+        flags: u64,
+        options: u32,
+        src: &[u8],
+        tgt: &[u8],
+        fs: &[u8],
+        data: &[u8],
+    ) {
+        match [src, tgt, fs, data].map(cstring) {
+            [Some(source), Some(target), Some(fstype), Some(data)] => self.mount(&Mount {
+                flags,
+                options,
+                source: &source,
+                target: &target,
+                fstype: &fstype,
+                data: &data,
+            }),
+            _ => self.record(
+                record::MOUNT,
+                0,
+                &[
+                    &flags.to_le_bytes(),
+                    &options.to_le_bytes(),
+                    src,
+                    &[0],
+                    tgt,
+                    &[0],
+                    fs,
+                    &[0],
+                    data,
+                    &[0],
+                ],
+            ),
+        }
+    }
+
+    fn op(
+        &mut self,
+        kind: u16,
+        flags: u16,
+        mode: u32,
+        size: u64,
+        fd: i32,
+        src: &[u8],
+        tgt: &[u8],
+        content: &[u8],
+    ) {
+        match (cstring(src), cstring(tgt)) {
+            (Some(source), Some(target)) if fd >= -1 => self.mount_op(&MountOp {
+                kind,
+                flags,
+                mode,
+                size,
+                fd: (fd >= 0).then_some(fd as u32),
+                source: &source,
+                target: &target,
+                content,
+            }),
+            _ => self.record(
+                record::MOUNT_OP,
+                0,
+                &[
+                    &kind.to_le_bytes(),
+                    &flags.to_le_bytes(),
+                    &mode.to_le_bytes(),
+                    &size.to_le_bytes(),
+                    &fd.to_le_bytes(),
+                    src,
+                    &[0],
+                    tgt,
+                    &[0],
+                    content,
+                ],
+            ),
+        }
+    }
+
+    fn limit(&mut self, resource: u32, cur: u64, max: u64) {
+        self.rlimit(&Rlimit { resource, cur, max });
+    }
+}
 
 /// Builds a whole spec.
 pub fn build(f: impl FnOnce(&mut W)) -> Vec<u8> {
@@ -119,7 +238,7 @@ impl OwnedMountOp {
 
     /// Written with the crate's `Writer`.
     pub fn write(&self, w: &mut W) {
-        w.mount_op(
+        w.op(
             self.kind,
             self.flags,
             self.mode,
@@ -207,26 +326,23 @@ impl Owned {
         assert_eq!(args.first().cloned(), spec.args.first().map(owned));
         let env: Vec<_> = spec.env.iter().map(owned).collect();
         assert_eq!(env.len(), spec.env.len(), "env count");
-        let rlimits: Vec<_> = spec.rlimits().map(|r| (r.resource, r.cur, r.max)).collect();
-        assert_eq!(rlimits.len(), spec.rlimit_count());
-        let mounts: Vec<_> = spec
-            .mount_entries()
-            .map(|e| match e {
-                MountEntry::Raw(m) => OwnedMountEntry::Raw(OwnedMount::of(&m)),
-                MountEntry::Op(op) => OwnedMountEntry::Op(OwnedMountOp::of(&op)),
-            })
-            .collect();
-        assert_eq!(mounts.len(), spec.mount_count());
-        // `mounts()` is the raw entries alone, in the same order.
-        let raw: Vec<_> = spec.mounts().map(|m| OwnedMount::of(&m)).collect();
-        let raw_entries: Vec<_> = mounts
+        let rlimits: Vec<_> = spec
+            .rlimits
             .iter()
-            .filter_map(|e| match e {
-                OwnedMountEntry::Raw(m) => Some(m.clone()),
-                OwnedMountEntry::Op(_) => None,
+            .map(|r| (r.resource, r.cur, r.max))
+            .collect();
+        assert_eq!(rlimits.len(), spec.rlimits.len());
+        assert_eq!(rlimits.is_empty(), spec.rlimits.is_empty());
+        let mounts: Vec<_> = spec
+            .mounts
+            .iter()
+            .map(|e| match e {
+                MountEntry::Raw(m) => OwnedMountEntry::Raw(OwnedMount::of(m)),
+                MountEntry::Op(op) => OwnedMountEntry::Op(OwnedMountOp::of(op)),
             })
             .collect();
-        assert_eq!(raw, raw_entries, "mounts() vs mount_entries()");
+        assert_eq!(mounts.len(), spec.mounts.len());
+        assert_eq!(mounts.is_empty(), spec.mounts.is_empty());
         let files: Vec<i32> = spec.files.iter().collect();
         assert_eq!(files.len(), spec.files.len());
         assert_eq!(files.is_empty(), spec.files.is_empty());
@@ -303,7 +419,7 @@ impl Owned {
                 w.exec_fd(fd);
             }
             for &(r, cur, max) in &self.rlimits {
-                w.rlimit(r, cur, max);
+                w.limit(r, cur, max);
             }
             if !self.files.is_empty() {
                 w.files(&self.files);
@@ -327,7 +443,7 @@ impl Owned {
             for entry in &self.mounts {
                 match entry {
                     OwnedMountEntry::Raw(m) => {
-                        w.mount(m.flags, m.options, &m.source, &m.target, &m.fstype, &m.data)
+                        w.raw_mount(m.flags, m.options, &m.source, &m.target, &m.fstype, &m.data)
                     }
                     OwnedMountEntry::Op(op) => op.write(w),
                 }
@@ -358,4 +474,15 @@ impl Owned {
             }
         })
     }
+}
+
+/// The raw MOUNT entries of a decoded spec, in order.
+pub fn raw_mounts<'a>(spec: &Spec<'a>) -> Vec<Mount<'a>> {
+    let mut raw = Vec::new();
+    for entry in spec.mounts.iter() {
+        if let MountEntry::Raw(m) = entry {
+            raw.push(*m);
+        }
+    }
+    raw
 }

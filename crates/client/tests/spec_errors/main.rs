@@ -18,7 +18,7 @@ use forkexec_client::{Error, Fault, IdMap, Mount, Namespace, Resource, Runner, S
 use forkexec_spec::encode::Writer;
 use forkexec_spec::layout::{self, cred_flag, mount_flags, mount_opt, ns, opt, record};
 use forkexec_spec::status::Record;
-use forkexec_testkit::wire::{VecSink, W};
+use forkexec_testkit::wire::{VecSink, WriteExt, W};
 use support::*;
 
 mod malformed;

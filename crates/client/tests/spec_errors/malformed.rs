@@ -253,12 +253,12 @@ fn unknown_bits_in_payloads() {
     // Mount flags: the kernel would silently ignore some unknown bits; the helper refuses.
     let flag = unknown_bit(mount_flags::KNOWN);
     let b = spec_bytes(|w| {
-        w.mount(flag, mount_opt::MKDIR, b"", b"/x", b"tmpfs", b"");
+        w.raw_mount(flag, mount_opt::MKDIR, b"", b"/x", b"tmpfs", b"");
         m.args(w);
     });
     assert_refused(&b, Fault::UnknownBits, P0, &m);
     let b = spec_bytes(|w| {
-        w.mount(
+        w.raw_mount(
             0,
             unknown_bit(mount_opt::KNOWN as u64) as u32,
             b"",
@@ -280,13 +280,13 @@ fn unknown_bits_in_payloads() {
 fn rlimit_and_id_map_values() {
     let m = Marker::new();
     let b = spec_bytes(|w| {
-        w.rlimit(16, 1, 1);
+        w.limit(16, 1, 1);
         m.args(w);
     });
     assert_refused(&b, Fault::BadValue, P0, &m);
     // soft over hard: the soft value's offset.
     let b = spec_bytes(|w| {
-        w.rlimit(libc::RLIMIT_NOFILE, 10, 5);
+        w.limit(libc::RLIMIT_NOFILE, 10, 5);
         m.args(w);
     });
     assert_refused(&b, Fault::BadValue, P0 + 4, &m);

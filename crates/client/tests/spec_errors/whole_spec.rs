@@ -29,7 +29,7 @@ fn conflicting_records() {
         })
     };
     // Each named by the offending record at offset 12.
-    let tmpfs = |w: &mut W| w.mount(0, mount_opt::MKDIR, b"tmpfs", b"/x", b"tmpfs", b"");
+    let tmpfs = |w: &mut W| w.raw_mount(0, mount_opt::MKDIR, b"tmpfs", b"/x", b"tmpfs", b"");
     assert_refused(&first_then_args(&tmpfs), Fault::Conflict, R0, &m);
     let b = first_then_args(&|w| w.pivot_root(b"/tmp"));
     assert_refused(&b, Fault::Conflict, R0, &m);
@@ -84,7 +84,7 @@ fn client_refuses_the_same_specs_up_front() {
             },
             Box::new(move |w: &mut W| {
                 args(w);
-                w.mount(
+                w.raw_mount(
                     tmpfs_flags,
                     mount_opt::MKDIR,
                     b"tmpfs",

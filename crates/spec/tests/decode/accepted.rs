@@ -82,13 +82,13 @@ fn minimal_spec_bytes_and_fields() {
     assert!(spec.env.is_empty());
     assert_eq!(spec.exec_path, None);
     assert_eq!(spec.exec_fd, None);
-    assert_eq!(spec.rlimit_count(), 0);
+    assert_eq!(spec.rlimits.len(), 0);
     assert!(spec.files.is_empty());
     assert_eq!(spec.work_dir, None);
     assert_eq!(spec.seccomp, None);
     assert_eq!(spec.seccomp_len(), 0);
     assert_eq!(spec.clone_flags, 0);
-    assert_eq!(spec.mount_count(), 0);
+    assert_eq!(spec.mounts.len(), 0);
     assert_eq!(spec.pivot_root, None);
     assert_eq!(spec.host_name, None);
     assert_eq!(spec.domain_name, None);
@@ -106,16 +106,16 @@ fn full_spec_exposes_every_field() {
     assert_eq!(Owned::of(&spec), full_owned());
     // Spot checks through the raw accessors.
     assert_eq!(spec.seccomp_len(), 3);
-    assert_eq!(spec.rlimit_count(), 3);
-    assert_eq!(spec.mount_count(), 2);
+    assert_eq!(spec.rlimits.len(), 3);
+    assert_eq!(spec.mounts.len(), 2);
     assert_eq!(spec.files.get(3), -1);
     assert!(spec.has(opt::SYNC) && spec.has(opt::CTTY) && !spec.has(opt::NO_SETSID));
     let cred = spec.credential.unwrap();
     assert!(cred.no_setgroups());
     assert_eq!(cred.groups_bytes(), &[3, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0]);
-    let r = spec.rlimits().nth(2).unwrap();
+    let r = spec.rlimits.iter().nth(2).unwrap();
     assert_eq!((r.resource, r.cur, r.max), (9, 1 << 33, u64::MAX));
-    let m = spec.mounts().next().unwrap();
+    let m = raw_mounts(&spec).into_iter().next().unwrap();
     assert!(m.fstype.is_empty() && m.data.is_empty());
     // The canonical re-encoding of the decoded fields is the same bytes (full() is canonical).
     assert_eq!(full_owned().encode(), buf);
@@ -181,14 +181,14 @@ fn empty_strings_where_allowed() {
         w.clone_flags(ns::NEWUTS | ns::NEWNS);
         w.host_name(b"");
         w.domain_name(b"");
-        w.mount(0, 0, b"", b"t", b"", b"");
+        w.raw_mount(0, 0, b"", b"t", b"", b"");
     });
     let spec = accepted(&buf);
     assert_eq!(spec.args.len(), 2);
     assert_eq!(spec.env.len(), 1);
     assert_eq!(spec.host_name.unwrap().to_bytes(), b"");
     assert_eq!(spec.domain_name.unwrap().to_bytes(), b"");
-    let m = spec.mounts().next().unwrap();
+    let m = raw_mounts(&spec).into_iter().next().unwrap();
     assert!(m.source.is_empty() && m.fstype.is_empty() && m.data.is_empty());
 }
 
@@ -222,7 +222,7 @@ fn limits_are_inclusive() {
         w.pivot_root(&path(limit::PATH - 1));
         w.host_name(&[b'h'; limit::UTS_NAME]);
         w.domain_name(&[b'd'; limit::UTS_NAME]);
-        w.mount(
+        w.raw_mount(
             0,
             0,
             &path(limit::PATH - 1),
@@ -233,7 +233,7 @@ fn limits_are_inclusive() {
         w.uid_map((0..limit::ID_MAP_ENTRIES as u32).map(|i| (i, i, 1)));
         w.gid_map([(u32::MAX - 1, 0, 1), (0, 1, u32::MAX - 1)]);
         for r in 0..limit::RLIMITS as u32 {
-            w.rlimit(r, u64::MAX, u64::MAX);
+            w.limit(r, u64::MAX, u64::MAX);
         }
         w.files(&vec![-1; limit::FILES]);
         w.seccomp((0..limit::SECCOMP_INSNS).map(|_| (6, 0, 0, 0)));
@@ -241,7 +241,7 @@ fn limits_are_inclusive() {
         w.status_fd(limit::FD - 1);
     });
     let spec = accepted(&buf);
-    assert_eq!(spec.rlimit_count(), limit::RLIMITS);
+    assert_eq!(spec.rlimits.len(), limit::RLIMITS);
     assert_eq!(spec.files.len(), limit::FILES);
     assert_eq!(spec.seccomp_len(), limit::SECCOMP_INSNS);
     assert_eq!(spec.uid_map.unwrap().len(), limit::ID_MAP_ENTRIES);
@@ -253,7 +253,7 @@ fn limits_are_inclusive() {
         w.env((0..limit::ENV).map(|_| &b"A="[..]));
         w.clone_flags(ns::NEWNS);
         for _ in 0..limit::MOUNTS {
-            w.mount(0, 0, b"none", b"m", b"tmpfs", b"");
+            w.raw_mount(0, 0, b"none", b"m", b"tmpfs", b"");
         }
         w.files(&[limit::FD as i32 - 1, -1, 0]);
         w.exec_fd(limit::FD - 1);
@@ -261,8 +261,8 @@ fn limits_are_inclusive() {
     let spec = accepted(&buf);
     assert_eq!(spec.args.len(), limit::ARGS);
     assert_eq!(spec.env.len(), limit::ENV);
-    assert_eq!(spec.mount_count(), limit::MOUNTS);
-    assert_eq!(spec.mounts().count(), limit::MOUNTS);
+    assert_eq!(spec.mounts.len(), limit::MOUNTS);
+    assert_eq!(raw_mounts(&spec).len(), limit::MOUNTS);
 }
 
 #[test]

@@ -100,7 +100,7 @@ fn over_long_strings() {
                 base(w);
                 w.clone_flags(ns::NEWNS);
             },
-            |w| w.mount(0, 0, src, tgt, fstype, data),
+            |w| w.raw_mount(0, 0, src, tgt, fstype, data),
         );
         refused(
             &buf,
@@ -137,10 +137,10 @@ fn too_many_rlimits_and_mounts() {
         |w| {
             base(w);
             for r in 0..limit::RLIMITS as u32 {
-                w.rlimit(r, 0, 0);
+                w.limit(r, 0, 0);
             }
         },
-        |w| w.rlimit(0, 0, 0),
+        |w| w.limit(0, 0, 0),
     );
     refused(&buf, at, Fault::TooMany);
     let (buf, at) = build_at(
@@ -148,10 +148,10 @@ fn too_many_rlimits_and_mounts() {
             base(w);
             w.clone_flags(ns::NEWNS);
             for _ in 0..limit::MOUNTS {
-                w.mount(0, 0, b"", b"m", b"", b"");
+                w.raw_mount(0, 0, b"", b"m", b"", b"");
             }
         },
-        |w| w.mount(0, 0, b"", b"m", b"", b""),
+        |w| w.raw_mount(0, 0, b"", b"m", b"", b""),
     );
     refused(&buf, at, Fault::TooMany);
 }
@@ -253,10 +253,17 @@ fn unknown_mount_option_bits() {
                 base(w);
                 w.clone_flags(ns::NEWNS);
             },
-            |w| w.mount(0, b, b"", b"t", b"", b""),
+            |w| w.raw_mount(0, b, b"", b"t", b"", b""),
         );
         if mount_opt::KNOWN & b != 0 {
-            assert_eq!(accepted(&buf).mounts().next().unwrap().options, b);
+            assert_eq!(
+                raw_mounts(&accepted(&buf))
+                    .into_iter()
+                    .next()
+                    .unwrap()
+                    .options,
+                b
+            );
         } else {
             refused(&buf, at + 8 + 8, Fault::UnknownBits);
         }
@@ -285,12 +292,16 @@ fn mount_flags_outside_the_named_set_are_refused() {
                 base(w);
                 w.clone_flags(ns::NEWNS);
             },
-            |w| w.mount(flags, 0, b"", b"t", b"", b""),
+            |w| w.raw_mount(flags, 0, b"", b"t", b"", b""),
         )
     };
     let (buf, _) = with(mount_flags::KNOWN);
     assert_eq!(
-        accepted(&buf).mounts().next().unwrap().flags,
+        raw_mounts(&accepted(&buf))
+            .into_iter()
+            .next()
+            .unwrap()
+            .flags,
         mount_flags::KNOWN
     );
     // MS_KERNMOUNT, the MS_MGC_VAL magic and any high bit: refused at the flags field.
@@ -306,15 +317,15 @@ fn mount_flags_outside_the_named_set_are_refused() {
 #[test]
 fn bad_rlimits() {
     for resource in [limit::RLIMIT_RESOURCES, 100, u32::MAX] {
-        let (buf, at) = build_at(base, |w| w.rlimit(resource, 0, 0));
+        let (buf, at) = build_at(base, |w| w.limit(resource, 0, 0));
         refused(&buf, at + 8, Fault::BadValue);
     }
-    let (buf, at) = build_at(base, |w| w.rlimit(0, 2, 1));
+    let (buf, at) = build_at(base, |w| w.limit(0, 2, 1));
     refused(&buf, at + 8 + 4, Fault::BadValue);
-    let (buf, at) = build_at(base, |w| w.rlimit(0, u64::MAX, 0));
+    let (buf, at) = build_at(base, |w| w.limit(0, u64::MAX, 0));
     refused(&buf, at + 8 + 4, Fault::BadValue);
     // Resource is checked before soft <= hard.
-    let (buf, at) = build_at(base, |w| w.rlimit(16, 2, 1));
+    let (buf, at) = build_at(base, |w| w.limit(16, 2, 1));
     refused(&buf, at + 8, Fault::BadValue);
 }
 
@@ -349,7 +360,7 @@ fn empty_mount_target() {
             base(w);
             w.clone_flags(ns::NEWNS);
         },
-        |w| w.mount(0, 0, b"/src", b"", b"tmpfs", b""),
+        |w| w.raw_mount(0, 0, b"/src", b"", b"tmpfs", b""),
     );
     refused(&buf, at + 8 + 12 + 5, Fault::BadValue);
 }

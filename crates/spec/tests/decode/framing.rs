@@ -204,8 +204,8 @@ fn consistent_truncation_inside_records() {
         w.args(s(&["/bin/prog", "-v"]));
         w.clone_flags(ns::KNOWN);
         w.env(s(&["A=1"]));
-        w.rlimit(1, 2, 3);
-        w.mount(ms::BIND, mount_opt::MKDIR, b"/a", b"b", b"", b"");
+        w.limit(1, 2, 3);
+        w.raw_mount(ms::BIND, mount_opt::MKDIR, b"/a", b"b", b"", b"");
         w.uid_map([(0, 0, 1)]);
         w.credential(0, 0, 0, &[1, 2]);
         w.host_name(b"h");
@@ -356,11 +356,11 @@ fn duplicate_records() {
 fn repeatable_records_keep_their_order() {
     let buf = build(|w| {
         base(w);
-        w.rlimit(3, 10, 20);
+        w.limit(3, 10, 20);
         w.clone_flags(ns::NEWNS);
-        w.mount(0, 0, b"a", b"1", b"", b"");
-        w.rlimit(3, 5, 6);
-        w.mount(0, 0, b"b", b"2", b"", b"");
+        w.raw_mount(0, 0, b"a", b"1", b"", b"");
+        w.limit(3, 5, 6);
+        w.raw_mount(0, 0, b"b", b"2", b"", b"");
     });
     let o = Owned::of(&accepted(&buf));
     assert_eq!(o.rlimits, vec![(3, 10, 20), (3, 5, 6)]);

@@ -7,7 +7,8 @@ use forkexec_spec::layout::{
 };
 use forkexec_spec::location::Location;
 use forkexec_testkit::wire::{
-    build, build_at, ms, s, Owned, OwnedCredential, OwnedMount, OwnedMountOp, W,
+    build, build_at, ms, raw_mounts, s, Owned, OwnedCredential, OwnedMount, OwnedMountOp, WriteExt,
+    W,
 };
 
 mod accepted;
@@ -63,9 +64,9 @@ fn full(w: &mut W) {
     w.args(s(&["/bin/prog", "-v", "", "last arg"]));
     w.env(s(&["PATH=/bin:/usr/bin", "HOME=/", "EMPTY="]));
     w.exec_path(b"/usr/bin/prog");
-    w.rlimit(0, 1, 2);
-    w.rlimit(7, 64, 64);
-    w.rlimit(9, 1 << 33, u64::MAX);
+    w.limit(0, 1, 2);
+    w.limit(7, 64, 64);
+    w.limit(9, 1 << 33, u64::MAX);
     w.files(&[0, 1, 2, -1, 9]);
     w.work_dir(b"/w");
     w.seccomp([
@@ -74,7 +75,7 @@ fn full(w: &mut W) {
         (0x06, 0, 0, 0x7fff_0000),
     ]);
     w.clone_flags(ns::KNOWN);
-    w.mount(
+    w.raw_mount(
         ms::BIND | ms::REC | ms::RDONLY,
         mount_opt::MKDIR,
         b"/usr",
@@ -82,7 +83,7 @@ fn full(w: &mut W) {
         b"",
         b"",
     );
-    w.mount(
+    w.raw_mount(
         ms::NOSUID | ms::NODEV,
         mount_opt::MKDIR | mount_opt::FILE,
         b"tmpfs",

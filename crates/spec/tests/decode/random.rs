@@ -114,7 +114,7 @@ fn random_mutations_never_panic() {
             w.args(s(&["/bin/sh"]));
             w.files(&[0, 1, 2]);
             w.clone_flags(ns::NEWNS);
-            w.mount_op(
+            w.op(
                 k::BIND,
                 f::READONLY | f::OPTIONAL,
                 0,
@@ -124,13 +124,13 @@ fn random_mutations_never_panic() {
                 b"/usr",
                 b"",
             );
-            w.mount_op(k::BIND, f::DEV, 0, 0, 5, b"", b"/data", b"");
-            w.mount(ms::BIND, 0, b"/a", b"/b", b"", b"");
-            w.mount_op(k::TMPFS, 0, 0o1777, 1 << 26, -1, b"", b"/tmp", b"");
-            w.mount_op(k::SYMLINK, 0, 0, 0, -1, b"usr/bin", b"/bin", b"");
-            w.mount_op(k::FILE, 0, 0o644, 0, -1, b"", b"/etc/hostname", b"box\n");
-            w.mount_op(k::FILE, 0, 0o600, 0, 7, b"", b"/in", b"");
-            w.mount_op(k::MASK, f::OPTIONAL, 0, 0, -1, b"", b"/proc/kcore", b"");
+            w.op(k::BIND, f::DEV, 0, 0, 5, b"", b"/data", b"");
+            w.raw_mount(ms::BIND, 0, b"/a", b"/b", b"", b"");
+            w.op(k::TMPFS, 0, 0o1777, 1 << 26, -1, b"", b"/tmp", b"");
+            w.op(k::SYMLINK, 0, 0, 0, -1, b"usr/bin", b"/bin", b"");
+            w.op(k::FILE, 0, 0o644, 0, -1, b"", b"/etc/hostname", b"box\n");
+            w.op(k::FILE, 0, 0o600, 0, 7, b"", b"/in", b"");
+            w.op(k::MASK, f::OPTIONAL, 0, 0, -1, b"", b"/proc/kcore", b"");
             w.pivot_root(b"/srv");
             w.options(opt::WRITABLE_ROOT);
         }),

@@ -47,8 +47,8 @@ fn mounts_and_pivot_root_need_newns() {
             }
         };
         let (buf, at) = build_at(prefix, |w| {
-            w.mount(0, 0, b"", b"a", b"", b"");
-            w.mount(0, 0, b"", b"b", b"", b"");
+            w.raw_mount(0, 0, b"", b"a", b"", b"");
+            w.raw_mount(0, 0, b"", b"b", b"", b"");
         });
         refused(&buf, at, Fault::Conflict);
         let (buf, at) = build_at(prefix, |w| w.pivot_root(b"/r"));
@@ -57,7 +57,7 @@ fn mounts_and_pivot_root_need_newns() {
     // The clone flags may come after the mounts.
     accepted(&build(|w| {
         base(w);
-        w.mount(0, 0, b"", b"a", b"", b"");
+        w.raw_mount(0, 0, b"", b"a", b"", b"");
         w.pivot_root(b"/r");
         w.clone_flags(ns::NEWNS);
     }));
@@ -136,7 +136,7 @@ fn precedence_of_faults() {
             w.uid_map([(0, 0, 1)]);
             w.host_name(b"h");
             w.pivot_root(b"/r");
-            w.mount(0, 0, b"", b"m", b"", b"");
+            w.raw_mount(0, 0, b"", b"m", b"", b"");
         },
         |w| {
             w.exec_path(b"/x");

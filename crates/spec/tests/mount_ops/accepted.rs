@@ -67,18 +67,20 @@ fn raw_mounts_and_mount_ops_share_one_list_in_record_order() {
     };
     let buf = build(|w| {
         w.args(s(&["/bin/true"]));
-        w.mount(ms::BIND, 0, b"/src", b"/r0", b"", b"");
-        w.rlimit(7, 1, 1);
+        w.raw_mount(ms::BIND, 0, b"/src", b"/r0", b"", b"");
+        w.limit(7, 1, 1);
         Op::new(k::TMPFS, b"/o1").mode(0o755).write(w);
         Op::new(k::PROC, b"/o2").write(w);
         w.clone_flags(ns::NEWNS);
-        w.mount(ms::BIND, 0, b"/src", b"/r3", b"", b"");
+        w.raw_mount(ms::BIND, 0, b"/src", b"/r3", b"", b"");
         Op::new(k::MASK, b"/o4").write(w);
     });
     let spec = accepted(&buf);
-    assert_eq!(spec.mount_count(), 5);
+    assert_eq!(spec.mounts.len(), 5);
     let targets: Vec<_> = spec
-        .mount_entries()
+        .mounts
+        .iter()
+        .copied()
         .map(|e| match e {
             MountEntry::Raw(m) => ("raw", m.target.to_bytes().to_vec()),
             MountEntry::Op(op) => (k::name(op.kind), op.target.to_bytes().to_vec()),
@@ -95,8 +97,8 @@ fn raw_mounts_and_mount_ops_share_one_list_in_record_order() {
     .map(|(n, t)| (*n, t.as_bytes().to_vec()))
     .collect();
     assert_eq!(targets, want);
-    let raw_targets: Vec<_> = spec
-        .mounts()
+    let raw_targets: Vec<_> = raw_mounts(&spec)
+        .into_iter()
         .map(|m| m.target.to_bytes().to_vec())
         .collect();
     assert_eq!(raw_targets, [b"/r0".to_vec(), b"/r3".to_vec()]);
@@ -129,7 +131,7 @@ fn mounts_and_mount_ops_share_the_count_limit() {
         w.clone_flags(ns::NEWNS);
         for i in 0..n {
             if i % 2 == 0 {
-                w.mount(0, 0, b"", b"/m", b"", b"");
+                w.raw_mount(0, 0, b"", b"/m", b"", b"");
             } else {
                 op.write(w);
             }
@@ -137,16 +139,16 @@ fn mounts_and_mount_ops_share_the_count_limit() {
     };
     let buf = build(|w| entries(w, limit::MOUNTS));
     let spec = accepted(&buf);
-    assert_eq!(spec.mount_count(), limit::MOUNTS);
-    assert_eq!(spec.mount_entries().count(), limit::MOUNTS);
-    assert_eq!(spec.mounts().count(), limit::MOUNTS / 2);
+    assert_eq!(spec.mounts.len(), limit::MOUNTS);
+    assert_eq!(spec.mounts.iter().copied().count(), limit::MOUNTS);
+    assert_eq!(raw_mounts(&spec).len(), limit::MOUNTS / 2);
     // A 257th of either kind is one too many, refused at its record header, before its payload
     // is looked at.
     let (buf, at) = build_at(|w| entries(w, limit::MOUNTS), |w| op.write(w));
     refused(&buf, at, Fault::TooMany);
     let (buf, at) = build_at(
         |w| entries(w, limit::MOUNTS),
-        |w| w.mount(0, 0, b"", b"/m", b"", b""),
+        |w| w.raw_mount(0, 0, b"", b"/m", b"", b""),
     );
     refused(&buf, at, Fault::TooMany);
     let (buf, at) = build_at(
@@ -162,7 +164,7 @@ fn mounts_and_mount_ops_share_the_count_limit() {
                 op.write(w);
             }
         },
-        |w| w.mount(0, 0, b"", b"/m", b"", b""),
+        |w| w.raw_mount(0, 0, b"", b"/m", b"", b""),
     );
     refused(&buf, at, Fault::TooMany);
 }

@@ -9,7 +9,8 @@ use forkexec_spec::layout::{
     RECORD_SKIP_IF_UNKNOWN,
 };
 use forkexec_testkit::wire::{
-    build, build_at, ms, s, Owned, OwnedMount, OwnedMountEntry, OwnedMountOp, W,
+    build, build_at, ms, raw_mounts, s, Owned, OwnedMount, OwnedMountEntry, OwnedMountOp, WriteExt,
+    W,
 };
 
 mod accepted;
@@ -118,7 +119,7 @@ impl<'a> Op<'a> {
         Op { content, ..self }
     }
     fn write(&self, w: &mut W) {
-        w.mount_op(
+        w.op(
             self.kind,
             self.flags,
             self.mode,
@@ -171,9 +172,9 @@ fn with_op(op: Op) -> (Vec<u8>, usize) {
 fn op_accepted(op: Op) -> OwnedMountOp {
     let (buf, _) = with_op(op);
     let spec = accepted(&buf);
-    assert_eq!(spec.mount_count(), 1);
-    assert_eq!(spec.mounts().count(), 0, "a mount op is not a raw mount");
-    let entries: Vec<_> = spec.mount_entries().collect();
+    assert_eq!(spec.mounts.len(), 1);
+    assert_eq!(raw_mounts(&spec).len(), 0, "a mount op is not a raw mount");
+    let entries: Vec<_> = spec.mounts.iter().copied().collect();
     let [MountEntry::Op(m)] = entries[..] else {
         panic!("not one op: {entries:?}");
     };

@@ -347,5 +347,32 @@ fn skip_if_unknown_does_not_exempt_a_mount_op() {
     let (buf, _) = build_at(prelude, |w| {
         w.record(record::MOUNT_OP, RECORD_SKIP_IF_UNKNOWN, &[&p])
     });
-    assert_eq!(accepted(&buf).mount_count(), 1);
+    assert_eq!(accepted(&buf).mounts.len(), 1);
+}
+
+/// Parse once, fail closed: the decoder hands out the typed entries it validated, so a
+/// corrupt entry after a good one refuses the whole spec at that entry; it is never skipped
+/// (which would shift every later index) and the good one is not handed out alone.
+#[test]
+fn a_corrupt_second_entry_is_refused_not_skipped() {
+    let good = |w: &mut W| {
+        w.args(s(&["/bin/true"]));
+        w.clone_flags(ns::NEWNS);
+        w.op(k::TMPFS, 0, 0o755, 0, -1, b"", b"/tmp", b"");
+    };
+    let ok = build(|w| {
+        good(w);
+        w.op(k::DIR, 0, 0o700, 0, -1, b"", b"/d", b"");
+    });
+    let spec = accepted(&ok);
+    assert_eq!(spec.mounts.len(), 2);
+    // The same second entry with a size its kind does not take.
+    let (bad, at) = build_at(good, |w| w.op(k::DIR, 0, 0o700, 1, -1, b"", b"/d", b""));
+    let e = decode(&bad).unwrap_err();
+    assert_eq!(e.fault, Fault::BadValue);
+    assert_eq!(
+        e.offset as usize,
+        at + 8 + 8,
+        "the second entry's size field"
+    );
 }

@@ -28,14 +28,14 @@ fn mount_ops_need_newns() {
         |w| w.args(s(&["/bin/true"])),
         |w| {
             op.write(w);
-            w.mount(0, 0, b"", b"/m", b"", b"");
+            w.raw_mount(0, 0, b"", b"/m", b"", b"");
         },
     );
     refused(&buf, at, Fault::Conflict);
     let (buf, at) = build_at(
         |w| w.args(s(&["/bin/true"])),
         |w| {
-            w.mount(0, 0, b"", b"/m", b"", b"");
+            w.raw_mount(0, 0, b"", b"/m", b"", b"");
             op.write(w);
         },
     );
@@ -211,7 +211,7 @@ fn precedence_of_the_whole_spec_rules() {
 
 #[test]
 fn writer_layout_of_a_mount_op() {
-    let buf = build(|w| w.mount_op(k::FILE, 0, 0o644, 0, -1, b"", b"/etc/hostname", b"box\n"));
+    let buf = build(|w| w.op(k::FILE, 0, 0o644, 0, -1, b"", b"/etc/hostname", b"box\n"));
     let hex: String = buf[12..].iter().map(|b| format!("{b:02x}")).collect();
     let want = concat!(
         "1500",
@@ -228,7 +228,7 @@ fn writer_layout_of_a_mount_op() {
     );
     assert_eq!(hex, want);
     let buf = build(|w| {
-        w.mount_op(
+        w.op(
             k::BIND,
             f::READONLY | f::DEV,
             0,
@@ -244,7 +244,7 @@ fn writer_layout_of_a_mount_op() {
         hex,
         "15000000180000000100060000000000000000000000000004030201002f6400"
     );
-    let tmpfs = build(|w| w.mount_op(k::TMPFS, 0, 0o1777, 1 << 26, -1, b"", b"/tmp", b""));
+    let tmpfs = build(|w| w.op(k::TMPFS, 0, 0o1777, 1 << 26, -1, b"", b"/tmp", b""));
     assert_eq!(&tmpfs[12 + 8 + 4..12 + 8 + 8], &0o1777u32.to_le_bytes());
     assert_eq!(&tmpfs[12 + 8 + 8..12 + 8 + 16], &(1u64 << 26).to_le_bytes());
 }

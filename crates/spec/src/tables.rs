@@ -1,0 +1,611 @@
+//! The tables: one row per record type, option bit, clone flag, mount flag, mount kind, mount
+//! operation flag and rlimit resource. Everything else reads these rows: the decoder, the
+//! writer, the helper, the Rust client's name enums (through the `*_rows!` macros), the CLI,
+//! the fuzz crate, and `docs/spec.md` (its "Tables" section is generated from them by
+//! [`markdown`] and compared in a test; the Python client's test checks its copy against it).
+//!
+//! Adding a row here is most of adding a concept: a new mount kind is one row in
+//! [`mount_kind_rows`] (what it takes and refuses is data), plus the helper's code that
+//! performs it.
+
+/// One named value of a table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry<T: 'static> {
+    /// The number on the wire.
+    pub value: T,
+    /// The name in JSON and messages.
+    pub name: &'static str,
+    /// The constant's name in `layout` (`NO_SETSID`).
+    pub ident: &'static str,
+}
+
+/// Finds the entry with this value.
+pub fn by_value<T: Copy + PartialEq>(
+    all: &'static [Entry<T>],
+    value: T,
+) -> Option<&'static Entry<T>> {
+    all.iter().find(|e| e.value == value)
+}
+
+/// Finds the entry with this name.
+pub fn by_name<T>(all: &'static [Entry<T>], name: &str) -> Option<&'static Entry<T>> {
+    all.iter().find(|e| e.name == name)
+}
+
+/// Builds a `layout` module from a table's rows: a constant per row, `ALL`, `KNOWN` (the union,
+/// for bit tables), `name()` and `from_name()`.
+macro_rules! table_module {
+    ({ $(#[$mdoc:meta])* $module:ident: $T:ty, $what:literal }
+     $( $(#[$doc:meta])* $Variant:ident $CONST:ident = $value:expr => $name:literal, )*) => {
+        $(#[$mdoc])*
+        pub mod $module {
+            use $crate::tables::Entry;
+            $( $(#[$doc])* pub const $CONST: $T = $value; )*
+            /// What a value of this table is called in messages.
+            pub const WHAT: &str = $what;
+            /// Every row, in table order.
+            pub const ALL: &[Entry<$T>] = &[
+                $( Entry { value: $CONST, name: $name, ident: stringify!($CONST) }, )*
+            ];
+            /// Every value or-ed together (the known bits, for a bit table).
+            pub const KNOWN: $T = 0 $( | $CONST )*;
+            /// The row's name, or `"unknown"`.
+            pub fn name(value: $T) -> &'static str {
+                match $crate::tables::by_value(ALL, value) {
+                    Some(e) => e.name,
+                    None => "unknown",
+                }
+            }
+            /// The value with this name.
+            pub fn from_name(name: &str) -> Option<$T> {
+                $crate::tables::by_name(ALL, name).map(|e| e.value)
+            }
+        }
+    };
+}
+
+/// Calls `$cb! { $args <rows> }` with the rows of the record type table: `Variant CONST = number
+/// => "name"`. A record is repeatable when it is listed in [`REPEATABLE_RECORDS`].
+#[macro_export]
+macro_rules! record_rows {
+    ($cb:ident ! $args:tt) => {
+        $cb! { $args
+            /// NUL-terminated strings back to back: the target's argv. Required, at least one.
+            Args ARGS = 1 => "args",
+            /// NUL-terminated strings back to back: the target's environment. Absent means empty.
+            Env ENV = 2 => "env",
+            /// One NUL-terminated path to execute; absent means `args[0]`.
+            ExecPath EXEC_PATH = 3 => "exec_path",
+            /// u32: a helper fd to execute with `execveat(fd, "", AT_EMPTY_PATH)`.
+            ExecFd EXEC_FD = 4 => "exec_file",
+            /// u32 resource, u64 soft, u64 hard (20 bytes). Repeatable; index = order among rlimits.
+            Rlimit RLIMIT = 5 => "rlimit",
+            /// i32 per target fd: target fd `i` = helper fd `files[i]`, or closed when -1.
+            Files FILES = 6 => "files",
+            /// One NUL-terminated path for `chdir`, after `pivot_root` when both are given.
+            WorkDir WORK_DIR = 7 => "work_dir",
+            /// Classic BPF program: 8 bytes per `sock_filter` (u16 code, u8 jt, u8 jf, u32 k).
+            Seccomp SECCOMP = 8 => "seccomp",
+            /// u64: `CLONE_NEW*` flags to unshare.
+            CloneFlags CLONE_FLAGS = 9 => "clone_flags",
+            /// u64 mount flags, u32 mount options, then source, target, fstype, data as
+            /// NUL-terminated strings (empty means NULL). Repeatable; index = order among mounts.
+            Mount MOUNT = 10 => "mount",
+            /// One NUL-terminated absolute path: the new root (go-sandbox's `PivotRoot`).
+            PivotRoot PIVOT_ROOT = 11 => "pivot_root",
+            /// One NUL-terminated host name (at most 64 bytes).
+            HostName HOST_NAME = 12 => "host_name",
+            /// One NUL-terminated NIS domain name (at most 64 bytes).
+            DomainName DOMAIN_NAME = 13 => "domain_name",
+            /// u32 container id, u32 host id, u32 size per entry (12 bytes).
+            UidMap UID_MAP = 14 => "uid_mappings",
+            /// Same layout as [`UID_MAP`].
+            GidMap GID_MAP = 15 => "gid_mappings",
+            /// u32 uid, u32 gid, u32 credential flags, then u32 per supplementary group.
+            Credential CREDENTIAL = 16 => "credential",
+            /// u64 option bits ([`super::opt`]).
+            Options OPTIONS = 17 => "options",
+            /// u32: the fd to write status records to (default: the spec fd).
+            StatusFd STATUS_FD = 18 => "status_fd",
+            /// One NUL-terminated absolute path of a cgroup (v2) directory to place the target in.
+            CgroupPath CGROUP_PATH = 19 => "cgroup",
+            /// u32: a helper fd open on a cgroup (v2) directory to place the target in.
+            CgroupFd CGROUP_FD = 20 => "cgroup_fd",
+            /// A mount operation ([`super::mount_kind`]): u16 kind, u16 flags
+            /// ([`super::mount_op`]), u32 mode, u64 size, i32 fd (-1 for none), then source and
+            /// target as NUL-terminated strings, then the rest of the payload as content (a file
+            /// operation's bytes). Repeatable; shares its index space with [`MOUNT`].
+            MountOp MOUNT_OP = 21 => "mount_op",
+        }
+    };
+}
+
+/// Record types that may appear more than once.
+pub const REPEATABLE_RECORDS: &[u16] = &[
+    crate::layout::record::RLIMIT,
+    crate::layout::record::MOUNT,
+    crate::layout::record::MOUNT_OP,
+];
+
+/// Calls `$cb! { $args <rows> }` with the option bits (record OPTIONS).
+#[macro_export]
+macro_rules! option_rows {
+    ($cb:ident ! $args:tt) => {
+        $cb! { $args
+            /// Write a sync record before exec and wait for the runtime's one-byte answer.
+            Sync SYNC = 1 << 0 => "sync",
+            /// `PTRACE_TRACEME` before exec.
+            Ptrace PTRACE = 1 << 1 => "ptrace",
+            /// `PR_SET_NO_NEW_PRIVS` (implied by a seccomp filter).
+            NoNewPrivs NO_NEW_PRIVS = 1 << 2 => "no_new_privs",
+            /// `kill(getpid(), SIGSTOP)` right before loading seccomp (implied by ptrace + seccomp).
+            StopBeforeSeccomp STOP_BEFORE_SECCOMP = 1 << 3 => "stop_before_seccomp",
+            /// Leave `/proc/self/setgroups` at "allow" in a new user namespace.
+            GidMappingsEnableSetgroups GID_MAPPINGS_ENABLE_SETGROUPS = 1 << 4 => "gid_mappings_enable_setgroups",
+            /// Clear every capability set before exec.
+            DropCaps DROP_CAPS = 1 << 5 => "drop_caps",
+            /// Unshare the cgroup namespace after the sync point.
+            UnshareCgroupAfterSync UNSHARE_CGROUP_AFTER_SYNC = 1 << 6 => "unshare_cgroup_after_sync",
+            /// Make fd 0 the controlling terminal (`TIOCSCTTY`); needs the new session.
+            Ctty CTTY = 1 << 7 => "ctty",
+            /// Stay in the caller's session (by default the target gets a new session, as in
+            /// go-sandbox). JSON spells it inverted: `"setsid": false`.
+            NoSetsid NO_SETSID = 1 << 8 => "no_setsid",
+            /// Clone shape: `CLONE_PARENT`, the target becomes the runtime's own child; the helper
+            /// reports its pid and exits (needed for ptrace with a new pid namespace).
+            Detach DETACH = 1 << 9 => "detach",
+            /// Clone shape with a new pid namespace: pid 1 is the helper's minimal init (reaps
+            /// zombies, forwards signals), the target runs as pid 2.
+            Init INIT = 1 << 10 => "init",
+            /// `PR_SET_PDEATHSIG(SIGKILL)` for the helper and the target, re-armed after id changes.
+            DieWithParent DIE_WITH_PARENT = 1 << 11 => "die_with_parent",
+            /// Leave the new root (the tmpfs at `pivot_root`) writable; by default it is remounted
+            /// read-only after `pivot_root`, as in go-sandbox. Needs `pivot_root`.
+            WritableRoot WRITABLE_ROOT = 1 << 12 => "writable_root",
+        }
+    };
+}
+
+/// Calls `$cb! { $args <rows> }` with the `CLONE_NEW*` namespace flags (record CLONE_FLAGS).
+#[macro_export]
+macro_rules! clone_flag_rows {
+    ($cb:ident ! $args:tt) => {
+        $cb! { $args
+            /// Mount namespace (`CLONE_NEWNS`); required by `mounts` and `pivot_root`.
+            NewNs NEWNS = 0x0002_0000 => "newns",
+            /// UTS namespace; required by `host_name` and `domain_name`.
+            NewUts NEWUTS = 0x0400_0000 => "newuts",
+            /// IPC namespace.
+            NewIpc NEWIPC = 0x0800_0000 => "newipc",
+            /// Network namespace.
+            NewNet NEWNET = 0x4000_0000 => "newnet",
+            /// Cgroup namespace.
+            NewCgroup NEWCGROUP = 0x0200_0000 => "newcgroup",
+            /// User namespace; required by `uid_mappings` and `gid_mappings`.
+            NewUser NEWUSER = 0x1000_0000 => "newuser",
+            /// Pid namespace; needs the clone shape.
+            NewPid NEWPID = 0x2000_0000 => "newpid",
+        }
+    };
+}
+
+/// Calls `$cb! { $args <rows> }` with the mount flags (`MS_*`) a MOUNT record may carry; any
+/// other bit is refused, so nothing the kernel might silently ignore reaches it.
+/// (`MS_KERNMOUNT` and the legacy `MS_MGC_VAL` magic in the high bits are not for user space.)
+#[macro_export]
+macro_rules! mount_flag_rows {
+    ($cb:ident ! $args:tt) => {
+        $cb! { $args
+            ReadOnly RDONLY = 0x1 => "rdonly",
+            NoSuid NOSUID = 0x2 => "nosuid",
+            NoDev NODEV = 0x4 => "nodev",
+            NoExec NOEXEC = 0x8 => "noexec",
+            Synchronous SYNCHRONOUS = 0x10 => "synchronous",
+            Remount REMOUNT = 0x20 => "remount",
+            Mandlock MANDLOCK = 0x40 => "mandlock",
+            DirSync DIRSYNC = 0x80 => "dirsync",
+            NoSymFollow NOSYMFOLLOW = 0x100 => "nosymfollow",
+            NoAtime NOATIME = 0x400 => "noatime",
+            NoDirAtime NODIRATIME = 0x800 => "nodiratime",
+            Bind BIND = 0x1000 => "bind",
+            Move MOVE = 0x2000 => "move",
+            Rec REC = 0x4000 => "rec",
+            Silent SILENT = 0x8000 => "silent",
+            PosixAcl POSIXACL = 0x1_0000 => "posixacl",
+            Unbindable UNBINDABLE = 0x2_0000 => "unbindable",
+            Private PRIVATE = 0x4_0000 => "private",
+            Slave SLAVE = 0x8_0000 => "slave",
+            Shared SHARED = 0x10_0000 => "shared",
+            RelAtime RELATIME = 0x20_0000 => "relatime",
+            IVersion I_VERSION = 0x80_0000 => "i_version",
+            StrictAtime STRICTATIME = 0x100_0000 => "strictatime",
+            LazyTime LAZYTIME = 0x200_0000 => "lazytime",
+        }
+    };
+}
+
+/// Calls `$cb! { $args <rows> }` with the rlimit resources (`RLIMIT_*`, the numbering of
+/// x86, arm, riscv and most architectures; the helper passes them to `prlimit64` as they are).
+#[macro_export]
+macro_rules! rlimit_rows {
+    ($cb:ident ! $args:tt) => {
+        $cb! { $args
+            Cpu CPU = 0 => "cpu",
+            Fsize FSIZE = 1 => "fsize",
+            Data DATA = 2 => "data",
+            Stack STACK = 3 => "stack",
+            Core CORE = 4 => "core",
+            Rss RSS = 5 => "rss",
+            Nproc NPROC = 6 => "nproc",
+            Nofile NOFILE = 7 => "nofile",
+            Memlock MEMLOCK = 8 => "memlock",
+            As AS = 9 => "as",
+            Locks LOCKS = 10 => "locks",
+            Sigpending SIGPENDING = 11 => "sigpending",
+            Msgqueue MSGQUEUE = 12 => "msgqueue",
+            Nice NICE = 13 => "nice",
+            Rtprio RTPRIO = 14 => "rtprio",
+            Rttime RTTIME = 15 => "rttime",
+        }
+    };
+}
+
+/// Calls `$cb! { $args <rows> }` with the flag bits of a MOUNT_OP record (the u16 after the
+/// kind). Which kind takes which is in [`mount_kind_rows`].
+#[macro_export]
+macro_rules! mount_op_flag_rows {
+    ($cb:ident ! $args:tt) => {
+        $cb! { $args
+            /// bind: skip the operation when the source does not exist; mask: when the target
+            /// does not.
+            Optional OPTIONAL = 1 << 0 => "optional",
+            /// bind, tmpfs: read-only (for a bind, every submount too).
+            Readonly READONLY = 1 << 1 => "readonly",
+            /// bind: allow device nodes (a dev-bind: no nodev).
+            Dev DEV = 1 << 2 => "dev",
+        }
+    };
+}
+
+/// Calls `$cb! { $args <rows> }` with the mount operation kinds (MOUNT_OP). Each row says what
+/// the kind takes; the decoder refuses every field a kind does not take:
+///
+/// - `flags`: the [`crate::layout::mount_op`] bits it accepts;
+/// - `takes`: which of `mode`, `size`, `fd`, `content` it accepts (the rest must be 0 / -1 /
+///   empty);
+/// - `source`: `none` (must be empty), `text` (required: a symlink's text) or `path_or_fd`
+///   (exactly one of a source path and the fd);
+/// - `default_mode`: the mode a client fills in when none is given (0 for kinds without one).
+///
+/// Every target is an absolute path resolved inside the new root (or `/`), never through a
+/// symlink out of it; missing parents (mode 0755) and a missing target are created.
+#[macro_export]
+macro_rules! mount_kind_rows {
+    ($cb:ident ! $args:tt) => {
+        $cb! { $args
+            /// Recursive bind of `source` (a path, or `fd`) on `target`, always nosuid, and nodev
+            /// unless `dev`; `readonly` makes every submount read-only too.
+            Bind BIND = 1 => "bind" {
+                flags: [OPTIONAL, READONLY, DEV], takes: [fd], source: path_or_fd, default_mode: 0
+            },
+            /// A new tmpfs: `size` bytes (0: the kernel default), root directory `mode`; nosuid,
+            /// nodev.
+            Tmpfs TMPFS = 2 => "tmpfs" {
+                flags: [READONLY], takes: [mode, size], source: none, default_mode: 0o755
+            },
+            /// A new proc (of the target's pid namespace); nosuid, nodev, noexec.
+            Proc PROC = 3 => "proc" {
+                flags: [], takes: [], source: none, default_mode: 0
+            },
+            /// A minimal `/dev`: a tmpfs with null, zero, full, random, urandom and tty bound
+            /// from the host, a new devpts instance at `pts` with `ptmx` linked to it, `shm`
+            /// (tmpfs, 1777), and the `fd`, `stdin`, `stdout`, `stderr` links to `/proc/self/fd`.
+            Dev DEV = 4 => "dev" {
+                flags: [], takes: [], source: none, default_mode: 0
+            },
+            /// A new mqueue filesystem (of the target's ipc namespace); nosuid, nodev, noexec.
+            Mqueue MQUEUE = 5 => "mqueue" {
+                flags: [], takes: [], source: none, default_mode: 0
+            },
+            /// A directory with exactly `mode`.
+            Dir DIR = 6 => "dir" {
+                flags: [], takes: [mode], source: none, default_mode: 0o755
+            },
+            /// A symlink at `target` whose content is `source`.
+            Symlink SYMLINK = 7 => "symlink" {
+                flags: [], takes: [], source: text, default_mode: 0
+            },
+            /// A file with exactly `mode` and the record's content, or what `fd` holds (read to
+            /// EOF).
+            File FILE = 8 => "file" {
+                flags: [], takes: [mode, fd, content], source: none, default_mode: 0o644
+            },
+            /// Make the mount at `target` and every mount below it read-only.
+            RemountRo REMOUNT_RO = 9 => "remount_ro" {
+                flags: [], takes: [], source: none, default_mode: 0
+            },
+            /// Hide `target`: a read-only empty directory (for a directory) or an empty file (for
+            /// anything else) mounted over it.
+            Mask MASK = 10 => "mask" {
+                flags: [OPTIONAL], takes: [], source: none, default_mode: 0
+            },
+        }
+    };
+}
+
+/// What a mount kind's `source` string is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceRule {
+    /// Must be empty.
+    None,
+    /// Required, any text (a symlink's content).
+    Text,
+    /// A bind's source: exactly one of a source path and the fd.
+    PathOrFd,
+}
+
+impl SourceRule {
+    /// The word used in the table (`none`, `text`, `path_or_fd`).
+    pub const fn word(self) -> &'static str {
+        match self {
+            SourceRule::None => "none",
+            SourceRule::Text => "text",
+            SourceRule::PathOrFd => "path_or_fd",
+        }
+    }
+}
+
+/// The fields of a MOUNT_OP record a kind may carry besides the target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Takes {
+    pub mode: bool,
+    pub size: bool,
+    pub fd: bool,
+    pub content: bool,
+}
+
+/// One mount kind's row: everything the decoder and the clients need to know about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KindInfo {
+    pub kind: u16,
+    pub name: &'static str,
+    /// The [`crate::layout::mount_op`] bits it accepts.
+    pub flags: u16,
+    pub takes: Takes,
+    pub source: SourceRule,
+    /// The mode a client fills in when none is given (0 when the kind takes none).
+    pub default_mode: u32,
+}
+
+impl KindInfo {
+    /// The JSON key of the record's fd for this kind: `source_fd` for a bind, `content_fd`
+    /// for a kind that takes content.
+    pub const fn fd_key(&self) -> &'static str {
+        match self.source {
+            SourceRule::PathOrFd => "source_fd",
+            _ => "content_fd",
+        }
+    }
+
+    /// Whether the JSON field `key` (other than `type` and `target`) applies to this kind.
+    pub fn takes_key(&self, key: &str) -> bool {
+        use crate::layout::mount_op as f;
+        match key {
+            "source" => !matches!(self.source, SourceRule::None),
+            "source_fd" => self.takes.fd && matches!(self.source, SourceRule::PathOrFd),
+            "content_fd" => self.takes.fd && !matches!(self.source, SourceRule::PathOrFd),
+            "size" => self.takes.size,
+            "mode" => self.takes.mode,
+            "content" => self.takes.content,
+            "readonly" => self.flags & f::READONLY != 0,
+            "dev" => self.flags & f::DEV != 0,
+            "optional" => self.flags & f::OPTIONAL != 0,
+            _ => false,
+        }
+    }
+}
+
+/// Every JSON key of a mount operation besides `type` and `target`, in the order messages and
+/// documentation list them.
+pub const MOUNT_OP_KEYS: [&str; 9] = [
+    "source",
+    "source_fd",
+    "size",
+    "mode",
+    "content",
+    "content_fd",
+    "readonly",
+    "dev",
+    "optional",
+];
+
+/// One field a kind takes, as named in its row.
+#[derive(Clone, Copy)]
+#[doc(hidden)]
+pub enum Take {
+    Mode,
+    Size,
+    Fd,
+    Content,
+}
+
+impl Takes {
+    #[doc(hidden)]
+    pub const fn of(list: &[Take]) -> Takes {
+        let mut t = Takes {
+            mode: false,
+            size: false,
+            fd: false,
+            content: false,
+        };
+        let mut i = 0;
+        while i < list.len() {
+            match list[i] {
+                Take::Mode => t.mode = true,
+                Take::Size => t.size = true,
+                Take::Fd => t.fd = true,
+                Take::Content => t.content = true,
+            }
+            i += 1;
+        }
+        t
+    }
+}
+
+macro_rules! take {
+    (mode) => {
+        Take::Mode
+    };
+    (size) => {
+        Take::Size
+    };
+    (fd) => {
+        Take::Fd
+    };
+    (content) => {
+        Take::Content
+    };
+}
+
+macro_rules! source_rule {
+    (none) => {
+        $crate::tables::SourceRule::None
+    };
+    (text) => {
+        $crate::tables::SourceRule::Text
+    };
+    (path_or_fd) => {
+        $crate::tables::SourceRule::PathOrFd
+    };
+}
+
+macro_rules! mount_kind_module {
+    ({ $(#[$mdoc:meta])* $module:ident: $T:ty, $what:literal }
+     $( $(#[$doc:meta])* $Variant:ident $CONST:ident = $value:literal => $name:literal {
+         flags: [$($flag:ident),*], takes: [$($take:ident),*], source: $source:ident,
+         default_mode: $mode:literal
+     }, )*) => {
+        table_module! { { $(#[$mdoc])* $module: $T, $what }
+            $( $(#[$doc])* $Variant $CONST = $value => $name, )*
+        }
+        impl KindInfo {
+            /// Every mount kind's row, in number order.
+            pub const ALL: &'static [KindInfo] = &[
+                $( KindInfo {
+                    kind: $value,
+                    name: $name,
+                    flags: 0 $( | crate::layout::mount_op::$flag )*,
+                    takes: Takes::of(&[$(take!($take)),*]),
+                    source: source_rule!($source),
+                    default_mode: $mode,
+                }, )*
+            ];
+        }
+    };
+}
+
+impl KindInfo {
+    /// The row of mount kind `kind`.
+    pub fn of(kind: u16) -> Option<&'static KindInfo> {
+        KindInfo::ALL.iter().find(|k| k.kind == kind)
+    }
+}
+
+record_rows! { table_module! {
+    /// Record types. Payload layouts are documented on each constant and in `docs/spec.md`.
+    record: u16, "record type"
+} }
+option_rows! { table_module! {
+    /// Bits of the OPTIONS record: go-sandbox's booleans, plus forkexec's own.
+    opt: u64, "option"
+} }
+clone_flag_rows! { table_module! {
+    /// `CLONE_NEW*` namespace flags accepted in the CLONE_FLAGS record.
+    ns: u64, "clone flag"
+} }
+mount_flag_rows! { table_module! {
+    /// Mount flags (`MS_*`) accepted in a MOUNT record.
+    mount_flags: u64, "mount flag"
+} }
+rlimit_rows! { table_module! {
+    /// Rlimit resources (the u32 at the start of an RLIMIT record).
+    rlimit: u32, "rlimit resource"
+} }
+mount_op_flag_rows! { table_module! {
+    /// Flag bits of a MOUNT_OP record (the u16 after the kind).
+    mount_op: u16, "mount operation flag"
+} }
+mount_kind_rows! { mount_kind_module! {
+    /// Kinds of MOUNT_OP record: the common mounts, so runtimes never hand-craft `MS_*` flags.
+    mount_kind: u16, "mount type"
+} }
+
+/// Writes every table above as markdown: the generated "Tables" section of `docs/spec.md`
+/// (between its markers), for encoders in other languages; the Python client's test reads it
+/// back.
+pub fn markdown(out: &mut impl core::fmt::Write) -> core::fmt::Result {
+    fn hex_table<T: Copy + Into<u64>>(
+        out: &mut impl core::fmt::Write,
+        title: &str,
+        all: &[Entry<T>],
+        hex: bool,
+    ) -> core::fmt::Result {
+        writeln!(out, "#### {title}\n")?;
+        writeln!(out, "| value | name | constant |")?;
+        writeln!(out, "|---|---|---|")?;
+        for e in all {
+            let v: u64 = e.value.into();
+            if hex {
+                writeln!(out, "| `{v:#x}` | `{}` | `{}` |", e.name, e.ident)?;
+            } else {
+                writeln!(out, "| {v} | `{}` | `{}` |", e.name, e.ident)?;
+            }
+        }
+        writeln!(out)
+    }
+    hex_table(out, "Record types", record::ALL, false)?;
+    write!(out, "Repeatable records:")?;
+    for (i, r) in REPEATABLE_RECORDS.iter().enumerate() {
+        let sep = if i + 1 == REPEATABLE_RECORDS.len() {
+            ".\n"
+        } else {
+            ","
+        };
+        write!(out, " `{}`{sep}", record::name(*r))?;
+    }
+    writeln!(out)?;
+    hex_table(out, "Option bits (OPTIONS)", opt::ALL, true)?;
+    hex_table(out, "Clone flags (CLONE_FLAGS)", ns::ALL, true)?;
+    hex_table(out, "Mount flags (MOUNT)", mount_flags::ALL, true)?;
+    hex_table(out, "Rlimit resources (RLIMIT)", rlimit::ALL, false)?;
+    hex_table(out, "Mount operation flags (MOUNT_OP)", mount_op::ALL, true)?;
+    writeln!(out, "#### Mount operation kinds (MOUNT_OP)\n")?;
+    writeln!(
+        out,
+        "| kind | name | flags | mode | size | fd | content | source | default mode |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    for k in KindInfo::ALL {
+        write!(out, "| {} | `{}` | ", k.kind, k.name)?;
+        let mut first = true;
+        for f in mount_op::ALL.iter().filter(|f| k.flags & f.value != 0) {
+            write!(out, "{}`{}`", if first { "" } else { ", " }, f.name)?;
+            first = false;
+        }
+        if first {
+            write!(out, "-")?;
+        }
+        writeln!(
+            out,
+            " | {} | {} | {} | {} | `{}` | `{:04o}` |",
+            yes(k.takes.mode),
+            yes(k.takes.size),
+            yes(k.takes.fd),
+            yes(k.takes.content),
+            k.source.word(),
+            k.default_mode
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! The tables in `crates/spec/src/tables.rs` are the one source of every number and name; the
+//! "Tables" section of `docs/spec.md` is generated from them and must match (the Python
+//! client's `tests/test_tables.py` reads its constants back from that section).
+//! `FORKEXEC_BLESS_TABLES=1 cargo test -p forkexec-spec --test tables` rewrites the section.
+
+use std::path::PathBuf;
+
+use forkexec_spec::layout::{mount_kind, mount_op, ns, opt, record};
+use forkexec_spec::tables::{self, KindInfo, SourceRule};
+
+const BEGIN: &str = "<!-- BEGIN GENERATED TABLES: crates/spec/src/tables.rs (FORKEXEC_BLESS_TABLES=1 cargo test -p forkexec-spec --test tables) -->\n";
+const END: &str = "<!-- END GENERATED TABLES -->\n";
+
+fn spec_md() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/spec.md")
+}
+
+fn generated() -> String {
+    let mut out = String::new();
+    tables::markdown(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn docs_spec_md_tables_are_generated_from_the_crate() {
+    let path = spec_md();
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let (Some(begin), Some(end)) = (doc.find(BEGIN), doc.find(END)) else {
+        panic!(
+            "{} has no generated tables section ({BEGIN:?} … {END:?})",
+            path.display()
+        );
+    };
+    let current = &doc[begin + BEGIN.len()..end];
+    let want = generated();
+    if current == want {
+        return;
+    }
+    if std::env::var_os("FORKEXEC_BLESS_TABLES").is_some() {
+        let updated = format!("{}{BEGIN}{want}{}", &doc[..begin], &doc[end..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    panic!(
+        "docs/spec.md's generated tables differ from crates/spec/src/tables.rs; run \
+         FORKEXEC_BLESS_TABLES=1 cargo test -p forkexec-spec --test tables\n--- want:\n{want}"
+    );
+}
+
+/// The markdown carries every row (a table macro that dropped one would show here).
+#[test]
+fn markdown_lists_every_row() {
+    let md = generated();
+    for e in record::ALL {
+        assert!(md.contains(&format!("| {} | `{}` | `{}` |", e.value, e.name, e.ident)));
+    }
+    for e in opt::ALL.iter().chain(ns::ALL) {
+        assert!(
+            md.contains(&format!("| `{:#x}` | `{}` |", e.value, e.name)),
+            "{e:?}"
+        );
+    }
+    for k in KindInfo::ALL {
+        assert!(
+            md.contains(&format!("| {} | `{}` |", k.kind, k.name)),
+            "{k:?}"
+        );
+    }
+}
+
+/// The tables hold what the wire format promises: numbers without gaps, unique names, bits
+/// that are single bits, and every kind's row consistent with itself.
+#[test]
+fn tables_are_consistent() {
+    for (i, e) in record::ALL.iter().enumerate() {
+        assert_eq!(e.value as usize, i + 1, "record numbers run 1..");
+    }
+    assert_eq!(record::LAST as usize, record::ALL.len());
+    for (i, k) in KindInfo::ALL.iter().enumerate() {
+        assert_eq!(k.kind as usize, i + 1, "kind numbers run 1..");
+        assert_eq!(mount_kind::name(k.kind), k.name);
+        assert_eq!(k.flags & !mount_op::KNOWN, 0, "{}", k.name);
+        assert_eq!(
+            k.default_mode != 0,
+            k.takes.mode,
+            "{}: default mode",
+            k.name
+        );
+        if k.source == SourceRule::PathOrFd {
+            assert!(k.takes.fd, "{}: a path-or-fd source needs the fd", k.name);
+        }
+    }
+    assert_eq!(mount_kind::LAST as usize, KindInfo::ALL.len());
+    fn names_unique<T>(all: &[tables::Entry<T>]) {
+        let mut names: Vec<_> = all.iter().map(|e| e.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+    }
+    names_unique(record::ALL);
+    names_unique(opt::ALL);
+    names_unique(ns::ALL);
+    names_unique(mount_op::ALL);
+    names_unique(mount_kind::ALL);
+    for bits in [
+        opt::ALL.iter().map(|e| e.value).collect::<Vec<_>>(),
+        ns::ALL.iter().map(|e| e.value).collect(),
+    ] {
+        for v in &bits {
+            assert_eq!(v.count_ones(), 1, "{v:#x} is one bit");
+        }
+    }
+    assert_eq!(opt::from_name("writable_root"), Some(opt::WRITABLE_ROOT));
+    assert_eq!(opt::name(opt::NO_SETSID), "no_setsid");
+    assert_eq!(opt::name(1 << 63), "unknown");
+}
