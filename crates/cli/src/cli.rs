@@ -407,6 +407,10 @@ pub struct Cli {
     #[arg(long, value_name = "VALUE", help_heading = PROC)]
     pub argv0: Option<String>,
 
+    /// Limits on the whole sandbox and a result with a verdict.
+    #[command(flatten)]
+    pub judge: crate::judge::JudgeArgs,
+
     /// The program and its arguments ("args"); required unless --spec gives "args".
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]
     pub command: Vec<String>,

@@ -8,6 +8,7 @@
 //!   the fix when the host or the spec say more than the errno.
 //! - [`tools`]: the subcommands: [`check`] (what this host allows), the man page and
 //!   completion generators.
+//! - [`judge`]: the judge flags (limits on the whole sandbox, `--result-json`).
 
 #![cfg_attr(not(test), no_main)]
 
@@ -16,6 +17,7 @@ mod check;
 mod cli;
 mod explain;
 mod help;
+mod judge;
 mod report;
 mod run;
 mod tools;
@@ -108,6 +110,9 @@ fn real_main() {
         let _ = writeln!(out, "{}", spec.to_json_pretty());
         let _ = out.flush();
         std::process::exit(0);
+    }
+    if cli.judge.active() {
+        judge::run(spec, &cli.judge, cli.die_with_parent)
     }
     run::run(spec, cli.stay, cli.die_with_parent)
 }

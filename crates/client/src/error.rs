@@ -27,6 +27,9 @@ pub enum Error {
     Helper(io::Error),
     /// The sync callback refused; the helper was told to abort and has been reaped.
     Sync(BoxError),
+    /// The spawn hook ([`crate::Runner::on_spawn`]) refused; the helper, which had not been
+    /// sent the spec, has been killed and reaped.
+    Spawn(BoxError),
 }
 
 impl fmt::Display for Error {
@@ -36,6 +39,7 @@ impl fmt::Display for Error {
             Error::Spec(e) => e.fmt(f),
             Error::Helper(e) => write!(f, "forkexec helper: {e}"),
             Error::Sync(e) => write!(f, "sync callback refused: {e}"),
+            Error::Spawn(e) => write!(f, "spawn hook refused: {e}"),
         }
     }
 }
@@ -171,3 +175,10 @@ impl render::Out for Text {
 }
 
 impl std::error::Error for ChildError {}
+
+/// strerror's words for `errno`, as the helper renders them (`no such file or directory`).
+pub(crate) fn errno_text(errno: i32) -> String {
+    let mut text = Text::default();
+    render::errno_text(&mut text, errno);
+    text.0
+}

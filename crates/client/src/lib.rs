@@ -15,10 +15,15 @@
 //! - [`helper`]: where the helper binary is looked for ([`find_helper`]).
 //! - [`process`]: [`Process`], `wait` with [`Rusage`], `kill`.
 //! - [`error`]: [`Error`] and [`ChildError`].
+//! - [`cgroup`]: per-run cgroups on v1, v2 and hybrid machines, and a [`cgroup::Pool`].
+//! - [`judge`]: [`judge::Judge`], a run under limits on the whole sandbox, with a verdict
+//!   ([`judge::JudgeResult`]).
 
+pub mod cgroup;
 pub mod encode;
 pub mod error;
 pub mod helper;
+pub mod judge;
 pub mod names;
 pub mod process;
 pub mod runner;
@@ -32,7 +37,7 @@ pub use forkexec_spec::{Fault, Location, SpecError};
 pub use helper::{find_helper, HELPER_ENV, HELPER_NAME};
 pub use names::{MountFlag, MountKind, Named, Namespace, Resource, UnknownName};
 pub use process::{Process, Rusage, WaitStatus};
-pub use runner::{Runner, SyncFunc};
+pub use runner::{Runner, SpawnFunc, SyncFunc};
 pub use spec::{
     Credential, IdMap, JsonError, Mount, MountEntry, MountOp, Rlimit, SockFilter, Spec,
     RLIM_INFINITY,

@@ -2,10 +2,11 @@
 
 use std::fmt;
 use std::io;
+use std::os::fd::AsFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::ExitStatus;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use forkexec_spec::status::Record;
 
@@ -114,6 +115,39 @@ impl Process {
     /// Like [`Process::wait`], but returns `None` at once if the process is still running.
     pub fn try_wait(&mut self) -> io::Result<Option<WaitStatus>> {
         self.wait_with(libc::WNOHANG)
+    }
+
+    /// Like [`Process::wait`], but returns `None` if the process is still running after
+    /// `timeout`. Sleeps on a pidfd (`pidfd_open` + `poll`, kernel 5.3+), so it wakes up the
+    /// moment the process ends; without pidfds it looks every millisecond.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> io::Result<Option<WaitStatus>> {
+        if let Some(status) = self.try_wait()? {
+            return Ok(Some(status));
+        }
+        let deadline = Instant::now() + timeout;
+        let pidfd = sys::pidfd_open(self.pid).ok();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match &pidfd {
+                Some(fd) => {
+                    let ms = left.as_millis().min(i32::MAX as u128) as i32;
+                    // Round up: poll's milliseconds must not end the wait early.
+                    let ms = if left > Duration::from_millis(ms as u64) {
+                        ms + 1
+                    } else {
+                        ms
+                    };
+                    sys::poll_readable(fd.as_fd(), ms)?;
+                }
+                None => std::thread::sleep(left.min(Duration::from_millis(1))),
+            }
+            if let Some(status) = self.try_wait()? {
+                return Ok(Some(status));
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+        }
     }
 
     fn wait_with(&mut self, options: i32) -> io::Result<Option<WaitStatus>> {

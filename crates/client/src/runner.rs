@@ -66,6 +66,10 @@ use crate::sys;
 /// limits, before seccomp). `Err` aborts the start: nothing is executed.
 pub type SyncFunc = Box<dyn FnOnce(u32) -> Result<(), BoxError> + Send>;
 
+/// The spawn hook: called with the helper's pid once it is spawned, before it is sent the
+/// spec (so before it has done anything: it is waiting for the spec). `Err` kills it.
+pub type SpawnFunc = Box<dyn FnOnce(u32) -> Result<(), BoxError> + Send>;
+
 /// A sandboxed program to start: the [`Spec`] plus what only a live runtime has (the sync
 /// callback, where the helper binary is).
 ///
@@ -85,6 +89,7 @@ pub struct Runner {
     /// Everything the helper is told.
     pub spec: Spec,
     sync_func: Option<SyncFunc>,
+    on_spawn: Option<SpawnFunc>,
     helper: Option<PathBuf>,
 }
 
@@ -93,6 +98,7 @@ impl fmt::Debug for Runner {
         f.debug_struct("Runner")
             .field("spec", &self.spec)
             .field("sync_func", &self.sync_func.as_ref().map(|_| "FnOnce(u32)"))
+            .field("on_spawn", &self.on_spawn.as_ref().map(|_| "FnOnce(u32)"))
             .field("helper", &self.helper)
             .finish()
     }
@@ -114,6 +120,7 @@ impl Runner {
         Runner {
             spec,
             sync_func: None,
+            on_spawn: None,
             helper: None,
         }
     }
@@ -225,6 +232,20 @@ impl Runner {
     {
         self.spec.sync = true;
         self.sync_func = Some(Box::new(move |pid| f(pid).map_err(Into::into)));
+        self
+    }
+
+    /// Calls `f` with the helper's pid right after it is spawned, before it is sent the spec:
+    /// nothing of the sandbox exists yet, and everything the helper starts (init, the target)
+    /// will be its descendant. `Err` aborts the start ([`Error::Spawn`]). Used to place the
+    /// helper into cgroup v1 hierarchies ([`crate::cgroup::Cgroup::place`]), which have no
+    /// `CLONE_INTO_CGROUP`.
+    pub fn on_spawn<F, E>(mut self, f: F) -> Self
+    where
+        F: FnOnce(u32) -> Result<(), E> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        self.on_spawn = Some(Box::new(move |pid| f(pid).map_err(Into::into)));
         self
     }
 
@@ -377,6 +398,9 @@ impl Runner {
         drop(theirs);
         drop(copies);
 
+        if let Some(hook) = self.on_spawn.take() {
+            hook(helper.pid).map_err(Error::Spawn)?;
+        }
         let mut stream = Stream::new(ours, self.sync_func.take());
         stream.send(&spec, "writing the spec")?;
         let pid = helper.pid;

@@ -11,6 +11,10 @@
 //!   size) and reading it (the first 64 bytes, or a directory's entries) give; plus the
 //!   numeric entries of `/proc` (the pids this process can see) and `mountinfo`.
 //! - `exit CODE`, `signal SIG`: end that way. `sleep SECONDS`.
+//! - Judge workloads (they never return on their own): `spin [PROCS]` burns CPU in PROCS
+//!   processes (default 1); `alloc MIB` allocates and touches MIB MiB, then exits 0;
+//!   `forkbomb` forks without end; `flood BYTES` writes BYTES zero bytes to stdout, then
+//!   exits 0.
 
 use std::ffi::CString;
 use std::fs;
@@ -38,6 +42,10 @@ fn main() {
             }
             std::process::exit(0);
         }
+        "spin" => spin(args.get(2).map_or(1, |n| n.parse().unwrap())),
+        "alloc" => alloc(args[2].parse().unwrap()),
+        "forkbomb" => forkbomb(),
+        "flood" => flood(args[2].parse().unwrap()),
         "sleep" => {
             std::thread::sleep(std::time::Duration::from_secs_f64(args[2].parse().unwrap()));
             json!({"slept": true})
@@ -49,6 +57,57 @@ fn main() {
     };
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{out}");
+}
+
+/// Burns CPU in `procs` processes (this one and `procs - 1` children) until killed.
+fn spin(procs: u32) -> Value {
+    for _ in 1..procs {
+        // SAFETY: fork in a single-threaded process; the child only loops.
+        if unsafe { libc::fork() } == 0 {
+            break;
+        }
+    }
+    let mut x: u64 = 0;
+    loop {
+        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+    }
+}
+
+/// Allocates `mib` MiB and writes to every page, so that all of it is charged.
+fn alloc(mib: usize) -> Value {
+    let mut chunks = Vec::new();
+    for _ in 0..mib {
+        let mut chunk = vec![0u8; 1 << 20];
+        for i in (0..chunk.len()).step_by(4096) {
+            chunk[i] = 1;
+        }
+        chunks.push(std::hint::black_box(chunk));
+    }
+    json!({"allocated_mib": chunks.len()})
+}
+
+/// Forks without end; each process forks again and spins.
+fn forkbomb() -> Value {
+    loop {
+        // SAFETY: fork; both sides go on looping.
+        unsafe { libc::fork() };
+    }
+}
+
+/// Writes `bytes` zero bytes to stdout.
+fn flood(bytes: u64) -> Value {
+    let buf = [0u8; 65536];
+    let mut out = std::io::stdout().lock();
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        if out.write_all(&buf[..n]).is_err() {
+            std::process::exit(1);
+        }
+        left -= n as u64;
+    }
+    let _ = out.flush();
+    std::process::exit(0);
 }
 
 fn errno() -> i32 {
