@@ -180,6 +180,8 @@ pub fn run(mut spec: Spec, args: &JudgeArgs, die_with_parent: bool) -> ! {
         .result_json
         .as_ref()
         .map(|target| open_result(target).unwrap_or_else(|f| f.exit()));
+    // The new root's mount point, made and checked as in a plain run.
+    crate::run::ensure_root(&spec).unwrap_or_else(|f| f.exit());
     let mut judge = Judge::new(Runner::from_spec(spec))
         .stop_when(&STOP)
         .limits(args.limits())

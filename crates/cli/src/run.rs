@@ -125,7 +125,7 @@ fn attach(pid: u32) {
 /// when missing, and kept: every run mounts over it in its own mount namespace). One that is
 /// not a real directory owned by this user, or is writable by others, is refused: another
 /// user could otherwise swap it for a symlink between the check and the mount.
-fn ensure_root(spec: &Spec) -> Result<(), Fail> {
+pub(crate) fn ensure_root(spec: &Spec) -> Result<(), Fail> {
     if spec.pivot_root.is_empty() {
         return Ok(());
     }
@@ -172,7 +172,7 @@ fn ensure_root(spec: &Spec) -> Result<(), Fail> {
 /// (`--stay`, or records only it would read). Otherwise it executes the helper in its own
 /// place (docs/cli.md, "Which path a command line takes"). A flag whose work comes after the
 /// start (limits to enforce, a result to write, output to capture) must make it stay: add it
-/// here.
+/// here. (The judge flags take their own path: [`crate::judge::run`] always stays.)
 pub fn must_stay(stay: bool, spec: &Spec) -> bool {
     stay || spec.sync || spec.detach || spec.stops_before_exec()
 }
