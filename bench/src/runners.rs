@@ -115,8 +115,54 @@ fn bare_how(c: &Config, p: &Prepared, mode: &str) -> How {
     }
 }
 
+type Row = (&'static str, &'static str, Group, bool, How);
+
+/// The judge rows (docs/judge.md, "Cost"): the sandbox profile through `Judge` without a
+/// cgroup, with a fresh cgroup per run, with one from a pool. The cgroup rows need root and
+/// a memory controller.
+fn judge_rows(c: &Config, p: &Prepared, list: &mut Vec<Row>, skipped: &mut Vec<String>) {
+    use crate::spawn::JudgeCgroup;
+    use forkexec_client::cgroup::{Layout, Pool};
+    let how = |cgroup| How::Judge {
+        helper: c.helper.clone(),
+        spec: Box::new(p.sandbox.clone()),
+        cgroup,
+    };
+    list.push((
+        "judge_none",
+        "Rust Judge, sandbox, no cgroup",
+        Group::Client,
+        false,
+        how(JudgeCgroup::None),
+    ));
+    // SAFETY: geteuid cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let layout = Layout::detect().ok().filter(|l| l.kind().is_some());
+    match (root, layout) {
+        (true, Some(layout)) => {
+            let pool = Pool::new(layout.clone(), "forkexec-bench", 4);
+            list.push((
+                "judge_fresh",
+                "Rust Judge, sandbox, fresh cgroup",
+                Group::Client,
+                false,
+                how(JudgeCgroup::Fresh(layout)),
+            ));
+            list.push((
+                "judge_pool",
+                "Rust Judge, sandbox, pooled cgroup",
+                Group::Client,
+                false,
+                how(JudgeCgroup::Pool(Arc::new(pool))),
+            ));
+        }
+        (false, _) => skipped.push("judge cgroup rows (need root)".to_string()),
+        (true, None) => skipped.push("judge cgroup rows (no memory controller)".to_string()),
+    }
+}
+
 /// The order of the rows in the report and the chart.
-const ORDER: [&str; 23] = [
+const ORDER: [&str; 26] = [
     "floor",
     "bare_exec",
     "empty",
@@ -137,6 +183,9 @@ const ORDER: [&str; 23] = [
     "c_hello",
     "client_empty",
     "client_sandbox",
+    "judge_none",
+    "judge_fresh",
+    "judge_pool",
     "py_direct",
     "py_empty",
     "py_sandbox",
@@ -157,7 +206,7 @@ pub fn all(
         spec: Box::new(spec.clone()),
     };
     // (key, label, group, net namespace, how)
-    let mut list: Vec<(&'static str, &str, Group, bool, How)> = vec![
+    let mut list: Vec<Row> = vec![
         (
             "floor",
             "floor: vfork+execve",
@@ -370,6 +419,7 @@ pub fn all(
             client(&p.sandbox),
         ),
     ]);
+    judge_rows(c, p, &mut list, &mut skipped);
     match py {
         Some(py) => {
             let how = |what| How::Python {

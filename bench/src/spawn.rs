@@ -218,6 +218,13 @@ pub enum How {
     },
     /// The Rust client: `Runner::start()` then `Process::wait()`.
     Client { helper: PathBuf, spec: Box<Spec> },
+    /// The Rust client's `Judge` (docs/judge.md): the same, plus its cgroup (none, a fresh
+    /// one, or one from a pool), the output pipes and the watcher.
+    Judge {
+        helper: PathBuf,
+        spec: Box<Spec>,
+        cgroup: JudgeCgroup,
+    },
     /// One spawn done and timed inside the Python coprocess (`bench/spawn.py serve`).
     Python {
         py: Arc<PythonServer>,
@@ -284,6 +291,27 @@ impl How {
                 }
                 Ok((took, None))
             }
+            How::Judge {
+                helper,
+                spec,
+                cgroup,
+            } => {
+                use forkexec_client::judge::{Judge, Status};
+                let runner = forkexec_client::Runner::from_spec((**spec).clone()).helper(helper);
+                let start = Instant::now();
+                let judge = Judge::new(runner).limits(judge_limits());
+                let judge = match cgroup {
+                    JudgeCgroup::None => judge.no_cgroup(),
+                    JudgeCgroup::Fresh(layout) => judge.layout(layout.clone()),
+                    JudgeCgroup::Pool(pool) => judge.pool(Arc::clone(pool)),
+                };
+                let result = judge.run();
+                let took = start.elapsed();
+                if result.status != Status::Normal {
+                    return Err(io::Error::other(format!("judge: {}", result.to_json())));
+                }
+                Ok((took, None))
+            }
             How::Python { py, what } => py.once(what).map(|took| (took, None)),
         }
     }
@@ -291,6 +319,23 @@ impl How {
     /// Whether two threads may run this runner at once.
     pub fn concurrent(&self) -> bool {
         !matches!(self, How::Python { .. })
+    }
+}
+
+/// Where a `How::Judge` run's cgroup comes from.
+pub enum JudgeCgroup {
+    None,
+    Fresh(forkexec_client::cgroup::Layout),
+    Pool(Arc<forkexec_client::cgroup::Pool>),
+}
+
+/// The limits of the judge rows: memory and pids (what needs the cgroup), no time limits
+/// (the payload ends at once).
+pub fn judge_limits() -> forkexec_client::judge::Limits {
+    forkexec_client::judge::Limits {
+        memory: Some(256 << 20),
+        pids: Some(64),
+        ..Default::default()
     }
 }
 

@@ -21,13 +21,16 @@ binary spec (wire format v1, docs/spec.md) and answers its status records::
   :class:`Process` with ``wait`` (``os.wait4``) → :class:`WaitStatus` ``(status, rusage)``.
 - :mod:`forkexec.errors`: :class:`ChildError` (``mount(3): operation not permitted``),
   :class:`SpecError`, :class:`JsonError`, :class:`SyncError`, :class:`HelperError`.
+- :mod:`forkexec.judge`: :class:`~forkexec.judge.Judge`, a run under limits on the whole
+  sandbox with a verdict (docs/judge.md); :mod:`forkexec.cgroup`: per-run cgroups on v1, v2
+  and hybrid machines.
 - :mod:`forkexec.names`: the numbers and names of the wire format (locations, faults, flags).
 """
 
 from .errors import (ChildError, ForkexecError, HelperError, JsonError, SpecError, SyncError,
                      errno_text, location_name)
 from .helper import HELPER_ENV, HELPER_NAME, find_helper
-from . import mount_ops
+from . import cgroup, judge, mount_ops
 from .names import CLONE_FLAGS, LOCATIONS, MOUNT_FLAGS, MOUNT_KINDS, RESOURCES, RLIM_INFINITY
 from .process import Process, Rusage, WaitStatus
 from .runner import Runner
@@ -38,7 +41,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Runner", "Process", "WaitStatus", "Rusage",
-    "Spec", "Mount", "MountOp", "mount_ops", "Rlimit", "IdMap", "Credential", "SockFilter",
+    "Spec", "Mount", "MountOp", "mount_ops", "cgroup", "judge", "Rlimit", "IdMap", "Credential", "SockFilter",
     "RLIM_INFINITY",
     "encode", "decode", "Decoded",
     "ChildError", "SpecError", "JsonError", "SyncError", "HelperError", "ForkexecError",

@@ -1,9 +1,13 @@
 """A started sandboxed program: its pid, ``wait`` with resource usage, ``kill``; and the
 runtime's half of the status protocol (the spec socket with the sync callback)."""
 
+import math
 import os
+import select
 import signal
 import socket
+import subprocess
+import time
 from typing import NamedTuple, Optional
 
 from . import names
@@ -372,13 +376,54 @@ class Process:
             return
         stream.close()
 
-    def wait(self):
+    def wait(self, timeout=None):
         """Waits for the process to change state and returns a :class:`WaitStatus`
         ``(status, rusage)``, via ``os.wait4``. Once the process has ended its status is
         remembered. A supervising helper's status is replaced by the target's own, exactly as
         its exit record gives it, with the target's CPU time and peak memory. A traced process
-        also reports its stops here (returned, not remembered)."""
-        return self._wait(0)
+        also reports its stops here (returned, not remembered).
+
+        With ``timeout`` (seconds), raises ``subprocess.TimeoutExpired`` if the process is
+        still running then (as ``subprocess.Popen.wait``). The wait sleeps on a pidfd
+        (``os.pidfd_open`` and ``poll``), so it returns the moment the process ends; without
+        pidfds it looks every millisecond."""
+        if timeout is None:
+            return self._wait(0)
+        status = self.wait_timeout(timeout)
+        if status is None:
+            raise subprocess.TimeoutExpired([str(self._spawned.path or self.pid)], timeout)
+        return status
+
+    def wait_timeout(self, timeout):
+        """Like :meth:`wait`, but ``None`` if the process is still running after ``timeout``
+        seconds."""
+        status = self._wait(os.WNOHANG)
+        if status is not None:
+            return status
+        deadline = time.monotonic() + timeout
+        pidfd = None
+        try:
+            try:
+                pidfd = os.pidfd_open(self.pid)
+            except (AttributeError, OSError):
+                pidfd = None
+            poller = select.poll() if pidfd is not None else None
+            if poller is not None:
+                poller.register(pidfd, select.POLLIN)
+            while True:
+                left = deadline - time.monotonic()
+                if poller is not None:
+                    poller.poll(max(0, math.ceil(left * 1000)))
+                else:
+                    time.sleep(max(0.0, min(left, 0.001)))
+                status = self._wait(os.WNOHANG)
+                if status is not None:
+                    return status
+                if time.monotonic() >= deadline:
+                    return None
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
 
     def try_wait(self):
         """Like :meth:`wait`, but ``None`` at once if the process is still running."""

@@ -55,9 +55,13 @@ class Runner:
     ``sync_func(pid)`` is called right before exec (after ids, mounts and limits, before
     seccomp); returning normally lets the target run, raising aborts (:class:`SyncError`).
     ``helper`` is the helper binary (default: :func:`~forkexec.find_helper`).
+    ``on_spawn(pid)`` is called with the helper's pid right after it is spawned, before it is
+    sent the spec (it has started nothing yet): e.g. to write it into cgroup v1
+    ``cgroup.procs`` files (:meth:`forkexec.cgroup.Cgroup.place`); raising kills the helper
+    and raises :class:`HelperError` ("spawn hook refused").
     """
 
-    def __init__(self, spec=None, *, sync_func=None, helper=None, **fields):
+    def __init__(self, spec=None, *, sync_func=None, helper=None, on_spawn=None, **fields):
         if spec is None:
             spec = Spec(**fields)
         else:
@@ -75,6 +79,7 @@ class Runner:
         object.__setattr__(self, "spec", spec)
         object.__setattr__(self, "sync_func", sync_func)
         object.__setattr__(self, "helper", helper)
+        object.__setattr__(self, "on_spawn", on_spawn)
 
     def __getattr__(self, name):
         if name in _SPEC_KEYS:
@@ -84,7 +89,7 @@ class Runner:
     def __setattr__(self, name, value):
         if name in _SPEC_KEYS:
             setattr(self.spec, name, value)
-        elif name in ("spec", "sync_func", "helper"):
+        elif name in ("spec", "sync_func", "helper", "on_spawn"):
             object.__setattr__(self, name, value)
         else:
             raise AttributeError(f"'Runner' object has no attribute '{name}'")
@@ -141,6 +146,13 @@ class Runner:
         finally:
             theirs.close()
         helper = Spawned(popen.pid, popen, path)
+        if self.on_spawn is not None:
+            try:
+                self.on_spawn(popen.pid)
+            except Exception as e:
+                helper.kill_and_reap()
+                ours.close()
+                raise HelperError(f"spawn hook refused: {e}") from e
         stream = Stream(ours, self.sync_func)
         return _Start(spec, shape, helper, stream).run(data)
 

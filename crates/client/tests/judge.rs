@@ -316,8 +316,15 @@ fn pid_namespace_gets_init_and_usage_survives_the_kill() {
 fn pooled_cgroups_are_reused() {
     let Some(layout) = root_cgroups() else { return };
     let pool = Arc::new(Pool::new(layout, "forkexec-test-pool", 2));
-    for _ in 0..3 {
+    // In place, and in a new pid namespace: a reused cgroup was emptied with `cgroup.kill`
+    // where there is one, after which this kernel kills what is cloned into it
+    // (CLONE_INTO_CGROUP), so it is entered through cgroup.procs.
+    for i in 0..4 {
         let (runner, marker) = workload(&["exit", "0"]);
+        let runner = match i % 2 {
+            0 => runner,
+            _ => runner.clone_flags([Namespace::NewPid]),
+        };
         let (r, json) = judge(
             Judge::new(runner).pool(pool.clone()).limits(small()),
             &marker,
@@ -395,7 +402,10 @@ fn no_cgroup_as_user() {
     let (r, json) = judge(Judge::new(runner).no_cgroup().limits(limits), &marker2);
     assert_eq!(json["status"], "time_limit_exceeded", "{json}");
     assert_eq!(json["cgroup"], Value::Null);
-    assert!(r.time >= secs(0.9), "{json}");
+    // RLIMIT_CPU ended it (SIGXCPU at the soft limit); the time is the process's rusage,
+    // which under a loaded machine has read below the limit (0.87 s): not checked closely.
+    assert_eq!(json["signal"], libc::SIGXCPU, "{json}");
+    assert!(r.time >= secs(0.5), "{json}");
     assert_eq!(survivors(&marker), Vec::<u32>::new());
 }
 

@@ -30,7 +30,7 @@ use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Limits a cgroup puts on everything in it.
@@ -120,6 +120,11 @@ pub struct Cgroup {
     peak: Option<File>,
     /// Whether dropping removes the directories.
     owned: bool,
+    /// Whether `cgroup.kill` was written to the v2 directory: from then on this kernel kills
+    /// every process cloned into it with `CLONE_INTO_CGROUP` (seen on 6.18: the clone's kill
+    /// sequence is compared with the wrong cgroup's), so a reused cgroup is entered through
+    /// `cgroup.procs` instead.
+    v2_killed: AtomicBool,
 }
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -152,6 +157,7 @@ impl Cgroup {
             base: Usage::default(),
             peak: None,
             owned: true,
+            v2_killed: AtomicBool::new(false),
         };
         let parent = relative(parent);
         match kind {
@@ -224,6 +230,7 @@ impl Cgroup {
             base: Usage::default(),
             peak: None,
             owned: false,
+            v2_killed: AtomicBool::new(false),
         };
         cg.open_peak();
         cg
@@ -242,14 +249,27 @@ impl Cgroup {
             .chain(self.v2.as_deref())
     }
 
-    /// The v2 directory, for the helper's placement ([`crate::Runner::cgroup_fd`]).
+    /// The v2 directory, if any.
     pub fn v2_dir(&self) -> Option<&Path> {
         self.v2.as_deref()
     }
 
-    /// The v1 directories a new process must be written into ([`Cgroup::place`]).
-    pub fn v1_dirs(&self) -> impl Iterator<Item = &Path> {
-        self.v1.iter().map(|(_, d)| d.as_path())
+    /// The v2 directory for the helper's placement ([`crate::Runner::cgroup_fd`]:
+    /// `CLONE_INTO_CGROUP`), unless [`Cgroup::place`] does it (after a `cgroup.kill`).
+    pub fn clone_into(&self) -> Option<&Path> {
+        self.v2
+            .as_deref()
+            .filter(|_| !self.v2_killed.load(Ordering::Acquire))
+    }
+
+    /// The directories [`Cgroup::place`] writes a pid into: every v1 directory, and the v2
+    /// one when [`Cgroup::clone_into`] does not name it.
+    pub fn place_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = self.v1.iter().map(|(_, d)| d.clone()).collect();
+        if let (Some(v2), true) = (&self.v2, self.v2_killed.load(Ordering::Acquire)) {
+            dirs.push(v2.clone());
+        }
+        dirs
     }
 
     fn dir_of(&self, controller: &str) -> Option<&Path> {
@@ -313,13 +333,9 @@ impl Cgroup {
         Ok(())
     }
 
-    /// Moves process `pid` into every v1 directory (its future children follow). The v2
-    /// directory is left to the helper ([`crate::Runner::cgroup_fd`]).
+    /// Moves process `pid` into [`Cgroup::place_dirs`] (its future children follow).
     pub fn place(&self, pid: u32) -> Result<(), CgroupError> {
-        for dir in self.v1_dirs() {
-            write_file(dir, "cgroup.procs", &pid.to_string())?;
-        }
-        Ok(())
+        place_into(&self.place_dirs(), pid)
     }
 
     /// What the members used since this cgroup was made (or taken from the pool).
@@ -448,6 +464,7 @@ impl Cgroup {
     pub fn kill(&self) -> io::Result<()> {
         let killed_v2 = match &self.v2 {
             Some(dir) if dir.join("cgroup.kill").exists() => {
+                self.v2_killed.store(true, Ordering::Release);
                 write_file(dir, "cgroup.kill", "1").map_err(to_io)?;
                 true
             }
@@ -562,6 +579,14 @@ impl Drop for Cgroup {
             let _ = self.remove_dirs();
         }
     }
+}
+
+/// Writes `pid` into each directory's `cgroup.procs`.
+pub fn place_into(dirs: &[PathBuf], pid: u32) -> Result<(), CgroupError> {
+    for dir in dirs {
+        write_file(dir, "cgroup.procs", &pid.to_string())?;
+    }
+    Ok(())
 }
 
 /// `cpu.max` for a quota in CPUs, per 100 ms.

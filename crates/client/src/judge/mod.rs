@@ -306,7 +306,12 @@ impl Judge {
         } else {
             rusage.user_time + rusage.system_time
         };
-        let memory = usage.memory_peak.max(rusage.max_rss_kib * 1024);
+        // The cgroup's peak when there is one: ru_maxrss counts the runtime's own RSS from
+        // before the helper's exec (the helper starts as a fork of this process).
+        let memory = match usage.memory_peak {
+            0 => rusage.max_rss_kib * 1024,
+            peak => peak,
+        };
 
         let (status_kind, limit) = verdict(&VerdictInput {
             reason,
@@ -382,7 +387,7 @@ fn prepare(
 ) -> Result<Vec<OwnedFd>, String> {
     let mut keep = Vec::new();
     if let Some(cg) = cg {
-        if let Some(dir) = cg.v2_dir() {
+        if let Some(dir) = cg.clone_into() {
             if runner.spec.cgroup.is_empty() && runner.spec.cgroup_fd.is_none() {
                 let fd = std::fs::File::open(dir)
                     .map_err(|e| format!("opening {}: {e}", dir.display()))?;
@@ -391,15 +396,9 @@ fn prepare(
                 keep.push(fd);
             }
         }
-        let v1: Vec<_> = cg.v1_dirs().map(|d| d.to_path_buf()).collect();
-        if !v1.is_empty() {
-            let placer = Cgroup::at(
-                cg.kind(),
-                v1.into_iter().map(|d| (vec![], d)).collect(),
-                None,
-            );
-            let hook = move |pid: u32| placer.place(pid);
-            take_on_spawn(runner, hook);
+        let dirs = cg.place_dirs();
+        if !dirs.is_empty() {
+            take_on_spawn(runner, move |pid| cgroup::place_into(&dirs, pid));
         }
     }
     if let Some(t) = limits.time {
