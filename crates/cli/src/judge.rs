@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::Args;
+use forkexec_client::cgroup;
 use forkexec_client::judge::{Judge, JudgeResult, Limits, Sink, Status};
 use forkexec_client::{Runner, Spec};
 
@@ -189,8 +190,16 @@ pub fn run(mut spec: Spec, args: &JudgeArgs, die_with_parent: bool) -> ! {
         .stderr(Sink::Write(Box::new(std::io::stderr())));
     if args.no_cgroup {
         judge = judge.no_cgroup();
-    } else if let Some(parent) = &args.cgroup_parent {
-        judge = judge.cgroup_parent(parent.clone());
+    } else {
+        let parent = args
+            .cgroup_parent
+            .as_deref()
+            .unwrap_or(cgroup::DEFAULT_PARENT);
+        // What an earlier forkexec-run killed with SIGKILL left behind goes first.
+        if let Ok(layout) = cgroup::Layout::detect() {
+            cgroup::reap_stale(&layout, parent);
+        }
+        judge = judge.cgroup_parent(parent);
     }
     let result = judge.run();
     if let Some(out) = result_out.as_mut() {

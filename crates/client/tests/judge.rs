@@ -427,3 +427,43 @@ fn captured_output_and_runner_error() {
     assert_eq!(json["error"]["location"], "execve", "{json}");
     assert_eq!(json["error"]["errno"], libc::ENOENT, "{json}");
 }
+
+/// A runtime killed with SIGKILL leaves its cgroup and what runs in it; `reap_stale` (which
+/// forkexec-run calls before a judge run) kills and removes it, and leaves a live maker's
+/// cgroups alone.
+#[test]
+fn stale_cgroups_of_a_dead_runtime_are_reaped() {
+    let Some(layout) = root_cgroups() else { return };
+    let parent = "forkexec-test-stale";
+    // A pid that is gone: a process that ran and was reaped.
+    let mut gone = std::process::Command::new("/bin/true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let mut left = std::process::Command::new(probe())
+        .args(["sleep", "100"])
+        .spawn()
+        .unwrap();
+    let live = Cgroup::create(&layout, parent, &Default::default()).unwrap();
+    let mut made = Vec::new();
+    for dir in live.dirs() {
+        // The same tree under the dead runtime's name.
+        let stale = dir.with_file_name(format!("run-{dead}-0"));
+        fs::create_dir(&stale).unwrap();
+        made.push(stale.clone());
+        fs::write(stale.join("cgroup.procs"), left.id().to_string()).unwrap();
+    }
+    assert_eq!(forkexec_client::cgroup::reap_stale(&layout, parent), 1);
+    let status = left.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGKILL)
+    );
+    for stale in made {
+        assert!(!stale.exists(), "{}", stale.display());
+    }
+    assert!(
+        live.dirs().all(|d| d.exists()),
+        "a live runtime's cgroup is kept"
+    );
+    live.remove().unwrap();
+}

@@ -589,6 +589,64 @@ pub fn place_into(dirs: &[PathBuf], pid: u32) -> Result<(), CgroupError> {
     Ok(())
 }
 
+/// Kills and removes the per-run cgroups under `parent` whose maker is gone: those named
+/// `run-<pid>-…` where no process `<pid>` exists (a runtime killed with SIGKILL cannot clean
+/// up; what it left running, a fork bomb say, would run on). A cgroup whose pid is alive is
+/// left alone, even if the pid was reused. Returns how many were removed.
+pub fn reap_stale(layout: &Layout, parent: &str) -> usize {
+    let parent = relative(parent);
+    let mut mounts: Vec<(Option<&'static str>, &Path)> = Vec::new();
+    for c in [MEMORY, PIDS, CPUACCT, FREEZER, CPU] {
+        if let Some(m) = layout.v1_mount(c) {
+            if !mounts.iter().any(|(_, p)| *p == m) {
+                mounts.push((Some(c), m));
+            }
+        }
+    }
+    if let Some(v2) = &layout.v2 {
+        mounts.push((None, v2.as_path()));
+    }
+    let mut stale: Vec<String> = Vec::new();
+    for (_, mount) in &mounts {
+        let Ok(entries) = fs::read_dir(mount.join(parent)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(pid) = name
+                .strip_prefix("run-")
+                .and_then(|r| r.split('-').next())
+                .and_then(|p| p.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if !Path::new(&format!("/proc/{pid}")).exists() && !stale.contains(&name) {
+                stale.push(name);
+            }
+        }
+    }
+    let kind = layout.kind().unwrap_or(Kind::V1);
+    for name in &stale {
+        let mut v1 = Vec::new();
+        let mut v2 = None;
+        for (c, mount) in &mounts {
+            let dir = mount.join(parent).join(name);
+            if !dir.is_dir() {
+                continue;
+            }
+            match c {
+                // The controllers co-mounted there come along (the kill only needs freezer).
+                Some(c) => v1.push((vec![*c], dir)),
+                None => v2 = Some(dir),
+            }
+        }
+        let mut cg = Cgroup::at(kind, v1, v2);
+        cg.owned = true;
+        drop(cg);
+    }
+    stale.len()
+}
+
 /// `cpu.max` for a quota in CPUs, per 100 ms.
 fn cpu_max(quota: Option<f64>) -> String {
     match quota {
