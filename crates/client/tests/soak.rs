@@ -9,7 +9,12 @@
 //! place, supervise and init, each a pivot_root sandbox in a new user and mount namespace
 //! holding only the static probe (`escape-probe ids`), whose output is checked every time.
 //!
-//! One test only: the fd and child counts are of the whole test process.
+//! One test only: the fd and process checks are of the whole test process. The checks are
+//! `forkexec_testkit::leaks`'s, each shown to catch its leak by tests/leaks.rs. Processes are
+//! counted as descendants of this process, a child subreaper (orphans come back to it). The
+//! spawns here use a user namespace each, whose mounts never propagate back: the mount check
+//! here proves nothing is mounted on the shared pivot_root directory; the MS_PRIVATE step is
+//! proven by tests/leaks.rs and, as root, by mounts.rs's runs in a shared peer group.
 use forkexec_testkit::support;
 
 use std::fs;
@@ -17,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use forkexec_client::{Mount, Namespace, Runner};
+use forkexec_testkit::leaks::{self, Descendants, Fds, Mounts};
 use serde_json::json;
 use support::*;
 
@@ -29,52 +35,6 @@ fn count(var: &str, default: usize) -> usize {
     }
 }
 
-fn open_fds() -> Vec<String> {
-    let mut fds: Vec<String> = fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| {
-            let link = fs::read_link(e.path()).ok()?;
-            Some(format!(
-                "{} -> {}",
-                e.file_name().to_string_lossy(),
-                link.display()
-            ))
-        })
-        .collect();
-    fds.sort();
-    fds
-}
-
-fn mountinfo_lines() -> usize {
-    fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .count()
-}
-
-/// `waitpid(-1, WNOHANG)`: None when this process has no child at all (ECHILD), else what it
-/// returned (0: a child still runs; a pid: a zombie it just reaped).
-fn any_child() -> Option<i32> {
-    // SAFETY: waitpid with a null status pointer.
-    let r = unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG | libc::__WALL) };
-    if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD) {
-        None
-    } else {
-        Some(r)
-    }
-}
-
-/// The mount point of the cgroup v2 hierarchy, when there is one.
-fn cgroup2() -> Option<PathBuf> {
-    fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .find(|l| l.contains(" - cgroup2 "))
-        .and_then(|l| l.split(' ').nth(4))
-        .map(PathBuf::from)
-}
-
 /// A cgroup directory removed on drop (also when the test fails).
 struct CgroupDir(PathBuf);
 
@@ -84,25 +44,13 @@ impl Drop for CgroupDir {
     }
 }
 
-/// Polls `cond` every 10 ms for up to 2 s (a reaped process may take a moment to leave its
-/// cgroup).
-fn soon(mut cond: impl FnMut() -> bool) -> bool {
-    for _ in 0..200 {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    cond()
-}
-
 /// The soak's cgroup: root only, with a cgroup v2 hierarchy; every target runs in it.
 fn soak_cgroup() -> Option<CgroupDir> {
     if !is_root() {
         eprintln!("note: no cgroup check (creating cgroups needs root)");
         return None;
     }
-    let Some(base) = cgroup2() else {
+    let Some(base) = forkexec_testkit::cgroup::v2() else {
         eprintln!("note: no cgroup v2 hierarchy; no cgroup check");
         return None;
     };
@@ -158,8 +106,7 @@ fn spawns_leave_nothing_behind() {
     for i in 0..SHAPES.len() {
         spawn_one(i, &root, cg);
     }
-    let (fds, mounts) = (open_fds(), mountinfo_lines());
-    assert_eq!(any_child(), None, "a child before the soak");
+    let (fds, mounts, processes) = (Fds::take(), Mounts::take(), Descendants::take());
 
     let start = Instant::now();
     for i in 0..seq {
@@ -185,9 +132,13 @@ fn spawns_leave_nothing_behind() {
         parallel.as_secs_f64()
     );
 
-    assert_eq!(open_fds(), fds, "the runtime's fds changed");
-    assert_eq!(any_child(), None, "a child (zombie or running) is left");
-    assert_eq!(mountinfo_lines(), mounts, "the host's mount table changed");
+    assert_eq!(fds.check(), Ok(()), "the runtime's fds changed");
+    assert_eq!(
+        processes.check(),
+        Ok(()),
+        "a process (zombie or running) is left"
+    );
+    assert_eq!(mounts.check(), Ok(()), "the mount table changed");
     let left: Vec<_> = fs::read_dir(&root)
         .unwrap()
         .flatten()
@@ -198,23 +149,6 @@ fn spawns_leave_nothing_behind() {
         "left in the pivot_root directory: {left:?}"
     );
     if let Some(CgroupDir(dir)) = &cgroup {
-        let procs = || fs::read_to_string(dir.join("cgroup.procs")).unwrap();
-        assert!(
-            soon(|| procs().is_empty()),
-            "left in the cgroup: {}",
-            procs()
-        );
-        let children: Vec<_> = fs::read_dir(dir)
-            .unwrap()
-            .flatten()
-            .filter(|e| e.path().is_dir())
-            .map(|e| e.path())
-            .collect();
-        assert!(children.is_empty(), "cgroups left: {children:?}");
-        assert!(
-            soon(|| fs::remove_dir(dir).is_ok()),
-            "cannot remove {}",
-            dir.display()
-        );
+        assert_eq!(leaks::cgroup_left(dir), Ok(()));
     }
 }

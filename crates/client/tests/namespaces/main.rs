@@ -5,6 +5,7 @@
 //! Every test runs as root and as an ordinary user (in a user namespace); the few that only
 //! make sense one way say so and return early. Temporary directories are removed by a
 //! [`Cleanup`] guard, mounts live only in the helper's private mount namespace.
+use forkexec_testkit::leaks;
 use forkexec_testkit::support;
 
 use std::ffi::CString;
