@@ -35,7 +35,10 @@ mkdir "$dir/scripts"
 cp scripts/install.sh "$dir/scripts/install.sh"
 mkdir "$dir/bin"
 while read -r exe; do cp "$exe" "$dir/bin/"; done <"$dir/list"
+# Skips (crates/testkit/src/skip.rs) go to a file the user can write, then to $FORKEXEC_SKIPS.
+: >"$dir/skips.tsv"
 chmod -R a+rX "$dir"
+chmod a+w "$dir/skips.tsv"
 
 # Run from a directory the user can enter (the checkout may not be one).
 cd "$dir"

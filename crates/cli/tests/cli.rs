@@ -9,6 +9,7 @@
 //! Every test runs as root and as an ordinary user; the few that only make sense one way say
 //! so and return early.
 use forkexec_testkit::support;
+use forkexec_testkit::{root_needs, root_only, user_only};
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -989,12 +990,9 @@ fn uid_and_gid_inside() {
 /// As an ordinary user, any namespace brings a user namespace with the caller's own ids.
 #[test]
 fn ordinary_user_gets_a_user_namespace_for_other_namespaces() {
-    if is_root() {
-        eprintln!("note: an ordinary user's rule; as root --unshare-ipc makes no user namespace");
-        let v = host_report(&["--unshare-ipc"]);
-        assert_eq!(v["ns"]["user"], own_ns("user"));
-        return;
-    }
+    user_only!("an ordinary user's rule; as root --unshare-ipc makes no user namespace");
+    let v = host_report(&["--unshare-ipc"]);
+    assert_eq!(v["ns"]["user"], own_ns("user"));
     let v = host_report(&["--unshare-ipc"]);
     assert_ne!(v["ns"]["user"], own_ns("user"));
     let own = u64::from(euid());
@@ -1314,13 +1312,11 @@ fn chdir_failure_names_the_directory() {
 /// root here).
 #[test]
 fn cgroup_placement() {
-    const CGROUP2: &str = "/sys/fs/cgroup/unified";
-    if !is_root() || !Path::new(CGROUP2).join("cgroup.procs").exists() {
-        eprintln!("note: cgroup placement needs root and cgroup v2 at {CGROUP2}; skipped");
-        return;
-    }
+    root_only!("cgroup placement needs root");
+    let v2 = forkexec_testkit::cgroup::v2();
+    root_needs!(v2.is_some(), "no cgroup v2 hierarchy here");
     let name = format!("forkexec-run-test-{}", std::process::id());
-    let dir = Path::new(CGROUP2).join(&name);
+    let dir = v2.unwrap().join(&name);
     fs::create_dir(&dir).unwrap();
     let v = host_report(&["--cgroup", &path_str(&dir)]);
     let _ = fs::remove_dir(&dir);

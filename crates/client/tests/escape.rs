@@ -16,6 +16,7 @@
 //! protection gets through). Every test runs as root and as an ordinary user; the ones that
 //! need root say so and return early.
 use forkexec_testkit::support;
+use forkexec_testkit::{root_only, skip};
 
 use std::fs;
 use std::net::TcpListener;
@@ -251,15 +252,11 @@ fn no_new_privs_is_set() {
 /// control: the same bind without `nosuid` and without no_new_privs does (euid and egid 0).
 #[test]
 fn a_setuid_binary_does_not_elevate() {
-    if !is_root() {
-        eprintln!("note: making a setuid-root binary takes root; skipped");
-        return;
-    }
+    root_only!("making a setuid-root binary takes root");
     let mut c = Cleanup::default();
     let dir = c.dir("suid");
     if on_nosuid_mount(&dir) {
-        eprintln!("note: {} is on a nosuid mount; skipped", dir.display());
-        return;
+        skip!("{} is on a nosuid mount", dir.display());
     }
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
     let suid = dir.join("suid-probe");
@@ -356,8 +353,7 @@ const MUST_DENY: &[&str] = &[
 #[test]
 fn the_judge_policy_denies_what_a_policy_must() {
     if !cfg!(target_arch = "x86_64") {
-        eprintln!("note: the judge policy compiles for x86_64 only; skipped");
-        return;
+        skip!("the judge policy compiles for x86_64 only");
     }
     let mut c = Cleanup::default();
     let filter = judge();
@@ -449,10 +445,7 @@ fn proc_sys_is_read_only() {
 /// (new UTS namespace's own) hostname. The host's hostname is untouched either way.
 #[test]
 fn proc_sys_bound_read_only_stops_a_root_target() {
-    if !is_root() {
-        eprintln!("note: a target that is the host's root needs root; skipped");
-        return;
-    }
+    root_only!("a target that is the host's root needs root");
     let mut c = Cleanup::default();
     let host_name = fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     let write_hostname = |c: &mut Cleanup, bind_ro: bool| {

@@ -7,6 +7,7 @@
 //! only unprivileged say so on stderr and return early.
 use forkexec_testkit::chain;
 use forkexec_testkit::support;
+use forkexec_testkit::{root_only, user_only};
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -112,10 +113,7 @@ fn chdir_enoent() {
 
 #[test]
 fn setrlimit_raising_the_hard_limit_unprivileged() {
-    if is_root() {
-        eprintln!("note: setrlimit_raising_the_hard_limit_unprivileged is for non-root; skipped");
-        return;
-    }
+    user_only!("setrlimit_raising_the_hard_limit_unprivileged is for non-root");
     let dir = TempDir::new("rlimit-user");
     let (runner, ran) = canary(&dir);
     let hard = hard_limit(libc::RLIMIT_NOFILE);
@@ -130,10 +128,7 @@ fn setrlimit_raising_the_hard_limit_unprivileged() {
 
 #[test]
 fn setrlimit_nofile_over_nr_open_as_root() {
-    if !is_root() {
-        eprintln!("note: setrlimit_nofile_over_nr_open_as_root needs root; skipped");
-        return;
-    }
+    root_only!("setrlimit_nofile_over_nr_open_as_root needs root");
     let nr_open: u64 = std::fs::read_to_string("/proc/sys/fs/nr_open")
         .unwrap()
         .trim()
@@ -290,10 +285,7 @@ fn fcntl_of_an_fd_kept_in_place_that_the_helper_lacks() {
 
 #[test]
 fn keep_capability_eperm_unprivileged() {
-    if is_root() {
-        eprintln!("note: keep_capability_eperm_unprivileged is for non-root; skipped");
-        return;
-    }
+    user_only!("keep_capability_eperm_unprivileged is for non-root");
     let dir = TempDir::new("keepcap");
     let (runner, ran) = canary(&dir);
     let runner = runner.credential(Credential::new(euid(), egid()));
@@ -305,10 +297,7 @@ fn keep_capability_eperm_unprivileged() {
 /// helper cannot set it.
 #[test]
 fn keep_capability_eperm_with_locked_securebits_as_root() {
-    if !is_root() {
-        eprintln!("note: keep_capability_eperm_with_locked_securebits_as_root needs root; skipped");
-        return;
-    }
+    root_only!("keep_capability_eperm_with_locked_securebits_as_root needs root");
     let dir = TempDir::new("keepcap-root");
     let (runner, ran) = canary(&dir);
     let result = on_fresh_thread(move || {
@@ -356,12 +345,7 @@ fn setuid_einval_for_an_unmapped_uid() {
 
 #[test]
 fn unshare_eperm_unprivileged_without_a_user_namespace() {
-    if is_root() {
-        eprintln!(
-            "note: unshare_eperm_unprivileged_without_a_user_namespace is for non-root; skipped"
-        );
-        return;
-    }
+    user_only!("unshare_eperm_unprivileged_without_a_user_namespace is for non-root");
     let dir = TempDir::new("unshare");
     let (runner, ran) = canary(&dir);
     assert_child_error(
@@ -378,10 +362,7 @@ fn unshare_eperm_unprivileged_without_a_user_namespace() {
 /// after sync (index 1) both fail.
 #[test]
 fn unshare_eperm_without_cap_sys_admin_as_root() {
-    if !is_root() {
-        eprintln!("note: unshare_eperm_without_cap_sys_admin_as_root needs root; skipped");
-        return;
-    }
+    root_only!("unshare_eperm_without_cap_sys_admin_as_root needs root");
     const CAP_SYS_ADMIN: libc::c_ulong = 21;
     let dir = TempDir::new("unshare-root");
     let (runner, ran) = canary(&dir);
@@ -417,10 +398,7 @@ fn unshare_eperm_without_cap_sys_admin_as_root() {
 /// drop cannot set it (drop_capability, index 0: the securebits step).
 #[test]
 fn drop_capability_eperm_with_locked_securebits_as_root() {
-    if !is_root() {
-        eprintln!("note: drop_capability_eperm_with_locked_securebits_as_root needs root; skipped");
-        return;
-    }
+    root_only!("drop_capability_eperm_with_locked_securebits_as_root needs root");
     let dir = TempDir::new("dropcap");
     let (runner, ran) = canary(&dir);
     let result = on_fresh_thread(move || {

@@ -11,6 +11,7 @@
 //! Every test runs as root and as an ordinary user; the few that only make sense one way say
 //! so and return early.
 use forkexec_testkit::support;
+use forkexec_testkit::{root_only, skip};
 
 use std::fs::{self, File};
 use std::io::Read;
@@ -127,15 +128,11 @@ fn run_installed(
 /// control: the same copy installed plainly runs the target as that user.
 #[test]
 fn a_setuid_setgid_or_file_capability_install_is_refused() {
-    if !is_root() {
-        eprintln!("note: installing the helper setuid root takes root; skipped");
-        return;
-    }
+    root_only!("installing the helper setuid root takes root");
     let mut c = Cleanup::default();
     let dir = c.dir("install");
     if on_nosuid_mount(&dir) {
-        eprintln!("note: {} is on a nosuid mount; skipped", dir.display());
-        return;
+        skip!("{} is on a nosuid mount", dir.display());
     }
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
     let ids =
@@ -230,8 +227,7 @@ fn raw_under_filter(spec: &Spec, filter: Vec<libc::sock_filter>) -> RawResult {
 #[test]
 fn set_dumpable_failures_are_reported() {
     if !cfg!(target_arch = "x86_64") {
-        eprintln!("note: the seccomp program here is x86_64's; skipped");
-        return;
+        skip!("the seccomp program here is x86_64's");
     }
     let mut c = Cleanup::default();
     let (r, marker) = {

@@ -5,6 +5,8 @@
 //! and prints `{"ret": …}` or `{"ret": -1, "errno": …}`; and this test binary itself, run
 //! as [`target_main`] for what the probe cannot do (catch SIGSYS, run a second thread).
 
+use forkexec_testkit::skip;
+use forkexec_testkit::skip::Kind::Env;
 use forkexec_testkit::support;
 
 use std::fs::File;
@@ -26,7 +28,7 @@ fn x86_64() -> bool {
     if cfg!(target_arch = "x86_64") {
         true
     } else {
-        eprintln!("note: seccomp policies compile for x86_64 only; skipped");
+        forkexec_testkit::skip::record(Env, "seccomp policies compile for x86_64 only");
         false
     }
 }
@@ -467,15 +469,18 @@ fn compiled_under_judge(
     match built {
         Ok(o) if o.status.success() => {}
         Ok(o) => {
-            eprintln!(
-                "note: {compiler} {flags:?} failed ({}); skipped: {}",
-                o.status,
-                String::from_utf8_lossy(&o.stderr)
+            forkexec_testkit::skip::record(
+                Env,
+                &format!(
+                    "{compiler} {flags:?} failed ({}): {}",
+                    o.status,
+                    String::from_utf8_lossy(&o.stderr)
+                ),
             );
             return None;
         }
         Err(e) => {
-            eprintln!("note: {compiler}: {e}; skipped");
+            forkexec_testkit::skip::record(Env, &format!("{compiler}: {e}"));
             return None;
         }
     }
@@ -546,8 +551,7 @@ fn judge_runs_python() {
     }
     let python = "/usr/bin/python3";
     if !Path::new(python).exists() {
-        eprintln!("note: {python} not found; skipped");
-        return;
+        skip!("{python} not found");
     }
     let script = "import sys, json, threading, collections\n\
                   r = []\n\
@@ -582,8 +586,7 @@ fn judge_runs_java() {
     }
     let java = "/usr/bin/java";
     if !Path::new(java).exists() {
-        eprintln!("note: {java} not found; skipped");
-        return;
+        skip!("{java} not found");
     }
     // The JVM: many threads (clone3 → ENOSYS → clone with CLONE_THREAD), signals, /proc.
     let out = run(Runner::new([java, "-Xshare:auto", "-version"]).seccomp(judge())).unwrap();

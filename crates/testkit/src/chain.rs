@@ -283,7 +283,10 @@ pub fn seccomp_arch_ok() -> bool {
     if cfg!(target_arch = "x86_64") {
         true
     } else {
-        eprintln!("note: the seccomp programs in these tests are written for x86_64; skipped");
+        crate::skip::record(
+            crate::skip::Kind::Env,
+            "the seccomp programs in these tests are written for x86_64",
+        );
         false
     }
 }

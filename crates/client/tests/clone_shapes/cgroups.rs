@@ -1,36 +1,33 @@
 //! Cgroups: the target placed in a cgroup directory, by path or by fd.
 
 use super::*;
+use forkexec_testkit::{skip, user_only};
 
 // ---------------------------------------------------------------------------------------------
 // Cgroups: the target placed in a cgroup (v2) directory, by path or by fd
 // ---------------------------------------------------------------------------------------------
 
-/// This machine's cgroup v2 hierarchy (a hybrid layout).
-const CGROUP2: &str = "/sys/fs/cgroup/unified";
-
-/// A fresh child cgroup of [`CGROUP2`], removed (rmdir) on drop once its processes are gone.
+/// A fresh child cgroup of the machine's cgroup v2 hierarchy (found, not assumed: see
+/// `forkexec_testkit::cgroup`), removed (rmdir) on drop once its processes are gone.
 struct Cgroup(PathBuf);
 
 impl Cgroup {
-    /// None (with a note) unless root on a machine with the v2 hierarchy at [`CGROUP2`].
+    /// None (a root-only skip, recorded) unless root on a machine with a cgroup v2
+    /// hierarchy; as root without one the test fails.
     fn new(tag: &str) -> Option<Cgroup> {
+        use forkexec_testkit::skip::{record, Kind};
         if !is_root() {
-            eprintln!("skipped: creating cgroups needs root");
+            record(Kind::RootOnly, "creating cgroups needs root");
             return None;
         }
-        let fstype = fs::read_to_string("/proc/self/mountinfo")
-            .unwrap()
-            .lines()
-            .any(|l| l.contains(&format!(" {CGROUP2} ")) && l.contains(" - cgroup2 "));
-        if !fstype {
-            eprintln!("skipped: no cgroup v2 hierarchy at {CGROUP2}");
+        let Some(base) = forkexec_testkit::cgroup::v2() else {
+            record(Kind::RootOnly, "no cgroup v2 hierarchy here");
             return None;
-        }
+        };
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = format!("forkexec-test-{}-{n}-{tag}", std::process::id());
-        let dir = Path::new(CGROUP2).join(name);
+        let dir = base.join(name);
         fs::create_dir(&dir).unwrap();
         Some(Cgroup(dir))
     }
@@ -154,7 +151,8 @@ fn missing_cgroup_fails_at_cgroup_0() {
     let mut c = Cleanup::default();
     for shape in [Shape::InPlace, Shape::Supervise, Shape::Init] {
         let (r, marker) = marker_target(&mut c);
-        let missing = format!("{CGROUP2}/forkexec-test-no-such-cgroup");
+        let base = forkexec_testkit::cgroup::v2().unwrap_or("/sys/fs/cgroup".into());
+        let missing = format!("{}/forkexec-test-no-such-cgroup", base.display());
         let r = shaped(r, shape).cgroup(missing);
         assert_child_error(r.start(), "cgroup", libc::ENOENT, 0);
         assert_never_ran(&marker);
@@ -195,17 +193,18 @@ fn non_cgroup_directory_is_refused() {
 /// check of the same permission).
 #[test]
 fn cgroup_without_write_access_is_refused_unprivileged() {
-    if is_root() {
-        eprintln!("skipped: root may write every cgroup.procs");
-        return;
-    }
+    user_only!("root may write every cgroup.procs");
+    let Some(v2) = forkexec_testkit::cgroup::v2() else {
+        skip!("no cgroup v2 hierarchy here");
+    };
+    let v2 = path_str(&v2);
     let mut c = Cleanup::default();
     let (r, marker) = marker_target(&mut c);
-    assert_child_error(r.cgroup(CGROUP2).start(), "cgroup", libc::EACCES, 1);
+    assert_child_error(r.cgroup(&v2).start(), "cgroup", libc::EACCES, 1);
     assert_never_ran(&marker);
     for shape in [Shape::Supervise, Shape::Init] {
         let (r, marker) = marker_target(&mut c);
-        let r = shaped(r, shape).cgroup(CGROUP2);
+        let r = shaped(r, shape).cgroup(&v2);
         assert_child_error(r.start(), "clone", libc::EACCES, 0);
         assert_never_ran(&marker);
     }

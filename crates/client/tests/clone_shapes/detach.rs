@@ -1,6 +1,7 @@
 //! Detach: the target is the runtime's own child (and traceable by it).
 
 use super::*;
+use forkexec_testkit::skip;
 
 // ---------------------------------------------------------------------------------------------
 // Detach: the runtime's own child
@@ -242,8 +243,7 @@ fn detached_tracer_sees_the_exec_stop() {
 #[test]
 fn detached_tracer_sees_the_seccomp_stop() {
     if !cfg!(target_arch = "x86_64") {
-        eprintln!("skipped: the filter is written for x86_64");
-        return;
+        skip!("the filter is written for x86_64");
     }
     const LD_W_ABS: u16 = 0x20;
     const JEQ_K: u16 = 0x15;

@@ -1,6 +1,7 @@
 //! Error locations of the clone shapes, provoked for real.
 
 use super::*;
+use forkexec_testkit::{root_needs, root_only, user_only};
 
 // ---------------------------------------------------------------------------------------------
 // Error locations of the clone shapes: `clone` (1), `unshare_user_read` (3), `supervise` (45)
@@ -102,10 +103,7 @@ fn helper_on_file(file: &Path) -> std::process::Output {
 /// of its own: clone3 fails with EPERM (the supervise shape, chosen for `newpid`).
 #[test]
 fn new_pid_namespace_without_a_user_namespace_fails_at_clone_unprivileged() {
-    if is_root() {
-        eprintln!("skipped: root may make a pid namespace (root's clone failures are below)");
-        return;
-    }
+    user_only!("root may make a pid namespace (root's clone failures are below)");
     let mut c = Cleanup::default();
     for init in [false, true] {
         let (r, marker) = marker_target(&mut c);
@@ -116,21 +114,18 @@ fn new_pid_namespace_without_a_user_namespace_fails_at_clone_unprivileged() {
     assert_no_children();
 }
 
-/// The v1 pids controller of this machine, for a process limit (root only).
-const PIDS_V1: &str = "/sys/fs/cgroup/pids";
-
-/// `clone` (1), EAGAIN, by a process limit (the v1 pids controller, root only): with room for
-/// the helper alone its clone fails (index 0); with room for the helper and init, init's clone
-/// of pid 2 fails (index 1), after the pid record.
+/// `clone` (1), EAGAIN, by a process limit (the pids controller, v1 or v2, root only): with
+/// room for the helper alone its clone fails (index 0); with room for the helper and init,
+/// init's clone of pid 2 fails (index 1), after the pid record.
 #[test]
 fn process_limit_fails_at_clone_0_and_init_clone_1() {
-    if !is_root() || !is_pids_v1() {
-        eprintln!("skipped: needs root and the v1 pids controller at {PIDS_V1}");
-        return;
-    }
+    root_only!("a process limit needs a cgroup of root's");
+    let pids = forkexec_testkit::cgroup::pids_parent();
+    root_needs!(pids.is_some(), "no pids controller (v1 or v2) here");
+    let pids = pids.unwrap();
     let mut c = Cleanup::default();
     for (max, index) in [(1, 0), (2, 1)] {
-        let group = Path::new(PIDS_V1).join(format!("forkexec-test-{}-{max}", std::process::id()));
+        let group = pids.join(format!("forkexec-test-{}-{max}", std::process::id()));
         fs::create_dir(&group).unwrap();
         let _rmdir = RmdirOnDrop(group.clone());
         fs::write(group.join("pids.max"), max.to_string()).unwrap();
@@ -168,13 +163,6 @@ fn process_limit_fails_at_clone_0_and_init_clone_1() {
         assert_never_ran(&marker);
     }
     assert_no_children();
-}
-
-fn is_pids_v1() -> bool {
-    fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .any(|l| l.contains(&format!(" {PIDS_V1} ")) && l.ends_with(",pids"))
 }
 
 struct RmdirOnDrop(PathBuf);

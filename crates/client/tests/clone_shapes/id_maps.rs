@@ -1,6 +1,7 @@
 //! Id maps written from outside by the helper.
 
 use super::*;
+use forkexec_testkit::{root_only, user_only};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -20,10 +21,7 @@ fn map_line(inside: u32, outside: u32, size: u32) -> String {
 /// target, uid/gid 0 inside, is 100000 on the host.
 #[test]
 fn multi_range_maps_read_back_exactly_as_root() {
-    if !is_root() {
-        eprintln!("skipped: only root may write multi-range maps (the unprivileged half is below)");
-        return;
-    }
+    root_only!("only root may write multi-range maps (the unprivileged half is below)");
     let uid_map = [
         IdMap::new(0, 100_000, 65_536),
         IdMap::new(70_000, 200_000, 10),
@@ -78,10 +76,7 @@ fn multi_range_maps_read_back_exactly_as_root() {
 /// valid uid map) at `write_gid_map` (38); the target never runs.
 #[test]
 fn multi_range_maps_are_refused_unprivileged() {
-    if is_root() {
-        eprintln!("skipped: root may write any map (the root half is above)");
-        return;
-    }
+    user_only!("root may write any map (the root half is above)");
     let mut c = Cleanup::default();
     let multi = |own: u32| [IdMap::new(0, own, 1), IdMap::new(1, 100_000, 10)];
     let (r, marker) = marker_target(&mut c);

@@ -1,6 +1,7 @@
 //! seccomp, no_new_privs, credential, capabilities, ptrace.
 
 use super::*;
+use forkexec_testkit::{root_only, user_only};
 
 // ---------------------------------------------------------------------------------------
 // seccomp, no_new_privs
@@ -60,10 +61,7 @@ fn no_new_privs() {
 
 #[test]
 fn credential_as_root() {
-    if !is_root() {
-        eprintln!("note: credential_as_root needs root; skipped");
-        return;
-    }
+    root_only!("credential_as_root needs root");
     let (runner, _exe) = probe_by_fd(&["report"]);
     let r = report(runner.credential(Credential {
         uid: 4242,
@@ -143,10 +141,7 @@ fn credential_in_a_user_namespace() {
 
 #[test]
 fn drop_caps_as_root() {
-    if !is_root() {
-        eprintln!("note: drop_caps_as_root needs root; skipped");
-        return;
-    }
+    root_only!("drop_caps_as_root needs root");
     let r = report(probe_runner(&["report"]).drop_caps(true));
     for set in ["cap_inh", "cap_prm", "cap_eff", "cap_bnd", "cap_amb"] {
         assert_eq!(r[set], ZERO_CAPS, "{set}");
@@ -174,10 +169,7 @@ fn drop_caps_in_a_user_namespace() {
 /// and is left as it is (docs/chain.md); the other sets are zero.
 #[test]
 fn drop_caps_unprivileged_keeps_the_bounding_set() {
-    if is_root() {
-        eprintln!("note: drop_caps_unprivileged_keeps_the_bounding_set is for non-root; skipped");
-        return;
-    }
+    user_only!("drop_caps_unprivileged_keeps_the_bounding_set is for non-root");
     let r = report(probe_runner(&["report"]).drop_caps(true));
     for set in ["cap_inh", "cap_prm", "cap_eff", "cap_amb"] {
         assert_eq!(r[set], ZERO_CAPS, "{set}");

@@ -1,6 +1,7 @@
 //! sync, session and controlling terminal, unshare_cgroup_after_sync, exit status and rusage.
 
 use super::*;
+use forkexec_testkit::root_only;
 
 // ---------------------------------------------------------------------------------------
 // sync
@@ -172,10 +173,7 @@ fn assert_new_cgroup_ns(r: &Value) {
 
 #[test]
 fn unshare_cgroup_after_sync_as_root() {
-    if !is_root() {
-        eprintln!("note: unshare_cgroup_after_sync_as_root needs root; skipped");
-        return;
-    }
+    root_only!("unshare_cgroup_after_sync_as_root needs root");
     let r = report(probe_runner(&["report"]).unshare_cgroup_after_sync(true));
     assert_new_cgroup_ns(&r);
     // Without it, the runtime's cgroup namespace.

@@ -1,6 +1,7 @@
 //! Error locations of the namespace and mount stages, provoked for real.
 
 use super::*;
+use forkexec_testkit::user_only;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -121,10 +122,7 @@ fn a_mount_on_old_root_is_just_a_mount() {
 /// An ordinary user cannot make a mount namespace without a user namespace: `unshare`, EPERM.
 #[test]
 fn unshare_without_a_user_namespace_is_refused_unprivileged() {
-    if is_root() {
-        eprintln!("skipped: root may unshare a mount namespace without a user namespace");
-        return;
-    }
+    user_only!("root may unshare a mount namespace without a user namespace");
     let mut c = Cleanup::default();
     let (r, marker) = marker_target(&mut c);
     let r = r.clone_flags([Namespace::NewNs]);
