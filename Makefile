@@ -49,10 +49,15 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: fmt-check clippy check-helper
+test: fmt-check clippy check-helper check-locations
 	@mkdir -p target && : >$(FORKEXEC_SKIPS)
 	@$(MAKE) --no-print-directory test-root test-user test-go
 	@scripts/skips.sh $(FORKEXEC_SKIPS)
+
+## Every error location is provoked by a test or listed with its reason (docs/testing.md).
+.PHONY: check-locations
+check-locations:
+	@scripts/check-locations.py
 
 ## Every test, as whoever runs make (root in CI).
 test-root: helper probe

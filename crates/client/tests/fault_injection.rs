@@ -1,7 +1,7 @@
 //! Fault injection: the error locations of the helper that no test can make fail for real
 //! (`close_range`, `set_no_new_privs`, `get_cap`, `set_cap`, `stop`, `drop_capability` 1 and 2,
-//! `sethostname`, `setdomainname`, `umount`, `mount(readonly)`, `supervise` 0, `pdeathsig`,
-//! `sync_write`) are provoked by a seccomp filter the test installs on the helper itself
+//! `sethostname`, `setdomainname`, `pivot_root`, `umount`, `mount(readonly)`, `supervise` 0,
+//! `pdeathsig`, `sync_write`) are provoked by a seccomp filter the test installs on the helper itself
 //! between fork and exec. The filter fails exactly one syscall (narrowed by argument where the
 //! helper makes the same call earlier) with an errno the call could not return for real (EIO,
 //! unless said otherwise), so each test proves the record carries the injected errno. Every
@@ -292,6 +292,17 @@ fn umount_fails() {
     );
     let res = run_filtered(&spec, filter);
     assert_injected(&res, &m, Location::Umount, libc::EIO, 0);
+}
+
+/// `pivot_root` (18): `pivot_root(".", ".")` in the new root (the kernel has no way to make
+/// it fail once the helper has mounted the new root's tmpfs itself).
+#[test]
+fn pivot_root_fails() {
+    let mut c = Cleanup::default();
+    let (dir, m) = marker(&mut c);
+    let spec = pivoting(&mut c, &dir);
+    let res = run_filtered(&spec, deny(libc::SYS_pivot_root, &[], libc::EIO));
+    assert_injected(&res, &m, Location::PivotRoot, libc::EIO, 0);
 }
 
 /// `mount(readonly)` (21): making the new `/` read-only, `mount_setattr` on the root mount

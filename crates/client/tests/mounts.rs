@@ -423,6 +423,24 @@ fn a_missing_source_is_an_error_with_its_index_and_nothing_runs() {
     assert_eq!(path(&v, "/x")["errno"], libc::ENOENT);
 }
 
+/// `mount(mkdir)` (17), for real: a symlink whose path is already taken (by the directory the
+/// entry before it made) fails in symlinkat with EEXIST, at its own index; the target never
+/// runs.
+#[test]
+fn a_symlink_over_a_taken_path_fails_at_mount_mkdir() {
+    let mut c = Cleanup::default();
+    let out = c.dir("mkdir-marker");
+    let out_s = out.to_string_lossy().to_string();
+    let r = in_root(&mut c, &["write", "/out/ran", "x"]);
+    let first = r.spec.mounts.len() as u32;
+    let r = r
+        .mount(MountOp::bind(&out_s, "/out"))
+        .mount(MountOp::dir("/x"))
+        .mount(MountOp::symlink("y", "/x"));
+    assert_child_error(run(r), "mount(mkdir)", libc::EEXIST, first + 2);
+    assert!(!out.join("ran").exists(), "the target never ran");
+}
+
 #[test]
 fn an_escaping_target_is_refused_before_any_mount() {
     let mut c = Cleanup::default();
