@@ -9,7 +9,7 @@
 //! Every test runs as root and as an ordinary user; the few that only make sense one way say
 //! so and return early.
 use forkexec_testkit::support;
-use forkexec_testkit::{root_needs, root_only, user_only};
+use forkexec_testkit::{root_needs, root_only};
 
 use std::collections::BTreeSet;
 use std::fs;
