@@ -48,6 +48,10 @@ for exe in "$dir"/bin/*; do
   runuser -u "$user" -- env -i PATH=/usr/bin:/bin HOME=/tmp \
     FORKEXEC_HELPER="$dir/forkexec" FORKEXEC_VECTORS_DIR="$dir/vectors" \
     FORKEXEC_PROBE="$dir/forkexec-probe" FORKEXEC_RUN="$dir/forkexec-run" \
-    FORKEXEC_INSTALL_SH="$dir/scripts/install.sh" "$exe" --test-threads=2 || status=1
+    FORKEXEC_INSTALL_SH="$dir/scripts/install.sh" FORKEXEC_SKIPS="$dir/skips.tsv" \
+    "$exe" --test-threads=2 || status=1
 done
+if [ -n "${FORKEXEC_SKIPS:-}" ]; then
+  cat "$dir/skips.tsv" >>"$FORKEXEC_SKIPS"
+fi
 exit $status
