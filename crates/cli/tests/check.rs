@@ -6,6 +6,7 @@
 //! As root and as an ordinary user. The explanations come from a forkexec-run that stays
 //! (`--stay`): in place, the helper's own error line is all there is (the same first line).
 use forkexec_testkit::support;
+use forkexec_testkit::{skip, user_only};
 
 use std::fs;
 use std::os::unix::process::CommandExt;
@@ -550,13 +551,11 @@ fn cgroup_refusals_are_explained() {
         format!("  why: {d} is not a cgroup: it is not on a cgroup file system")
     );
 
-    if is_root() {
-        return; // root may enter any cgroup
-    }
-    let v2 = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
-        .into_iter()
-        .find(|p| fs_type(p) == "cgroup2fs")
-        .expect("a cgroup2 mount");
+    user_only!("the rest is an ordinary user's refusal: root may enter any cgroup");
+    let Some(v2) = forkexec_testkit::cgroup::v2() else {
+        skip!("no cgroup v2 hierarchy here");
+    };
+    let v2 = v2.to_str().unwrap();
     let lines = failure(&["--cgroup", v2, "--", "/bin/true"], 125);
     assert_eq!(
         lines[0],
@@ -571,9 +570,7 @@ fn cgroup_refusals_are_explained() {
 /// An ordinary user's id map of another id: the rule, and what the spec asked.
 #[test]
 fn id_map_refusals_are_explained() {
-    if is_root() {
-        return; // root may map any id
-    }
+    user_only!("root may map any id");
     let mut c = Cleanup::default();
     let spec = c.dir("spec").join("map.json");
     fs::write(

@@ -20,7 +20,10 @@ fn repo() -> Option<PathBuf> {
     if root.join("clients/python/forkexec").is_dir() && root.join("policies").is_dir() {
         Some(root)
     } else {
-        eprintln!("note: not in the forkexec repository; the shipped-policy checks are skipped");
+        forkexec_testkit::skip::record(
+            forkexec_testkit::skip::Kind::Env,
+            "not in the forkexec repository (or it is not readable here)",
+        );
         None
     }
 }
