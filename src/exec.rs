@@ -1,7 +1,7 @@
 //! execve: argv and envp as pointer arrays into the spec buffer (zero copy), the file by path
 //! (`execve`) or by fd (`execveat` + `AT_EMPTY_PATH`), retried briefly on ETXTBSY as go-sandbox does.
 
-use forkexec_spec::decode::StrList;
+use forkexec_helper_core::pointers;
 use forkexec_spec::layout::limit;
 use forkexec_spec::{Location, Spec};
 
@@ -18,8 +18,10 @@ const ETXTBSY_RETRIES: usize = 50;
 
 /// Executes the target; returns only with the failure.
 pub fn exec(spec: &Spec, chan: &Channel) -> Failure {
-    let argv = pointers(&spec.args, ARGV.get());
-    let envp = pointers(&spec.env, ENVP.get());
+    let (argv, envp) = (ARGV.get(), ENVP.get());
+    pointers(&spec.args, argv);
+    pointers(&spec.env, envp);
+    let (argv, envp) = (argv.as_ptr(), envp.as_ptr());
     let empty_path = linux_raw_sys::general::AT_EMPTY_PATH;
     let mut attempt = 0;
     loop {
@@ -36,15 +38,4 @@ pub fn exec(spec: &Spec, chan: &Channel) -> Failure {
         attempt += 1;
         sys::sleep_ms(1);
     }
-}
-
-/// Fills `out` with a pointer to each string, then NULL (the decoder bounds the count).
-fn pointers(list: &StrList, out: &'static mut [*const u8]) -> *const *const u8 {
-    let mut n = 0;
-    for s in list.iter() {
-        out[n] = s.as_ptr() as *const u8;
-        n += 1;
-    }
-    out[n] = core::ptr::null();
-    out.as_ptr()
 }

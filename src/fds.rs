@@ -4,6 +4,7 @@
 //!
 //! With no FILES record (or an empty one) the target keeps fds 0, 1 and 2 as they are.
 
+use forkexec_helper_core::fdplan::{self, Own, Place};
 use forkexec_spec::layout::limit;
 use forkexec_spec::{Location, Spec};
 
@@ -27,71 +28,43 @@ pub fn map_files(spec: &Spec, chan: &mut Channel) -> Result<(), Failure> {
     }
     let fds = &mut table[..n];
 
-    // Pass 1: the first free number above every fd involved, the helper's own included (a
-    // move must not land on one of them); move there the helper's own fds that a target slot
-    // would overwrite (below n) and every entry that pass 2 would overwrite before using it
-    // (files[i] < i).
-    let own = [
-        chan.status,
-        chan.sync_in,
-        chan.exec_fd.unwrap_or(-1),
-        chan.handshake.unwrap_or(-1),
-    ];
-    // Mount operations read their fds after this stage: nothing may land on them either.
+    // Pass 1 (the core's plan): the helper's own fds and every entry that pass 2 would
+    // overwrite before using it go above every fd involved, mount operations' fds included
+    // (they are read after this stage).
+    let mut own = Own {
+        status: chan.status,
+        sync_in: chan.sync_in,
+        exec_fd: chan.exec_fd,
+        handshake: chan.handshake,
+    };
     let op_fds = spec
         .mounts
         .iter()
         .map(|e| e.op_fd().map_or(-1, |fd| fd as i32));
-    let mut next = fds
-        .iter()
-        .chain(&own)
-        .copied()
-        .chain(op_fds)
-        .fold(n as i32, |m, fd| m.max(fd + 1));
-    let mut move_up = |fd: &mut i32| -> Result<(), Failure> {
-        if *fd < n as i32 {
-            sys::dup3(*fd, next, O_CLOEXEC).at_index(Location::Dup3, *fd as usize)?;
-            *fd = next;
-            next += 1;
-        }
-        Ok(())
-    };
-    let shared = chan.sync_in == chan.status;
-    move_up(&mut chan.status)?;
-    if shared {
-        chan.sync_in = chan.status;
-    } else {
-        move_up(&mut chan.sync_in)?;
-    }
-    for internal in [chan.exec_fd.as_mut(), chan.handshake.as_mut()]
-        .into_iter()
-        .flatten()
-    {
-        move_up(internal)?;
-    }
-    for (i, fd) in fds.iter_mut().enumerate() {
-        if *fd >= 0 && (*fd as usize) < i {
-            sys::dup3(*fd, next, O_CLOEXEC).at_index(Location::Dup3, i)?;
-            *fd = next;
-            next += 1;
-        }
-    }
+    fdplan::move_out_of_the_way(fds, &mut own, op_fds, |from, to, index| {
+        sys::dup3(from, to, O_CLOEXEC)
+            .map(drop)
+            .at_index(Location::Dup3, index)
+    })?;
+    (chan.status, chan.sync_in) = (own.status, own.sync_in);
+    (chan.exec_fd, chan.handshake) = (own.exec_fd, own.handshake);
 
     // Pass 2: put each entry in place (without close-on-exec), or close it.
-    for (i, &fd) in fds.iter().enumerate() {
-        let target = i as i32;
-        if fd == -1 {
-            let _ = sys::close(target);
-        } else if fd == target {
+    for place in fdplan::placements(fds) {
+        match place {
+            Place::Close { slot } => {
+                let _ = sys::close(slot);
+            }
             // dup3(i, i) is refused, and dup2 would keep close-on-exec: clear it instead.
-            match sys::clear_cloexec(fd) {
+            Place::Keep { slot } => match sys::clear_cloexec(slot) {
                 Err(sys::EBADF) if inherit_stdio => {} // a closed stdio fd stays closed
                 other => {
-                    other.at_index(Location::Fcntl, i)?;
+                    other.at_index(Location::Fcntl, slot as usize)?;
                 }
+            },
+            Place::Dup { from, slot } => {
+                sys::dup3(from, slot, 0).at_index(Location::Dup3, slot as usize)?;
             }
-        } else {
-            sys::dup3(fd, target, 0).at_index(Location::Dup3, i)?;
         }
     }
 

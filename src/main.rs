@@ -29,13 +29,13 @@ mod spec_in;
 mod supervise;
 mod sync;
 mod sys;
-mod text;
 mod trace;
 
 use core::convert::Infallible;
 
 use forkexec_spec::{Shape, Spec};
 
+pub use forkexec_helper_core::text;
 pub use report::{status_exit, At, Failure};
 
 /// The helper's own fds: where records go, where sync answers come from, what to execute.

@@ -3,7 +3,7 @@
 //! may write for itself. Also the UTS names, set once the new UTS namespace exists.
 
 use forkexec_spec::decode::IdMap;
-use forkexec_spec::layout::{limit, ns, opt};
+use forkexec_spec::layout::{ns, opt};
 use forkexec_spec::{Location, Spec};
 
 use crate::rt::Static;
@@ -72,26 +72,12 @@ impl ProcPath {
     }
 }
 
-/// Up to 340 lines of "inside outside size\n", 33 bytes at most each.
-static MAP_TEXT: Static<[u8; limit::ID_MAP_ENTRIES * 33]> =
-    Static::new([0; limit::ID_MAP_ENTRIES * 33]);
+/// The id map's text (the core's `id_map_text`, at most 340 lines of 33 bytes).
+static MAP_TEXT: Static<[u8; text::MAP_TEXT_LEN]> = Static::new([0; text::MAP_TEXT_LEN]);
 
 fn format_map(map: IdMap) -> &'static [u8] {
     let out = MAP_TEXT.get();
-    let mut len = 0;
-    for entry in map.iter() {
-        for (n, sep) in [
-            (entry.container_id, b' '),
-            (entry.host_id, b' '),
-            (entry.size, b'\n'),
-        ] {
-            let mut digits = [0u8; 10];
-            let d = text::decimal(n, &mut digits);
-            out[len..len + d.len()].copy_from_slice(d);
-            out[len + d.len()] = sep;
-            len += d.len() + 1;
-        }
-    }
+    let len = text::id_map_text(map, out);
     &out[..len]
 }
 

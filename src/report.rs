@@ -1,7 +1,7 @@
 //! Failure records: the error status record, the exit code, and a stderr line as a last resort.
 
 use forkexec_spec::status::{self, Record};
-use forkexec_spec::{render, Location, SpecError};
+use forkexec_spec::{render, Location};
 
 use crate::{sys, text, Channel};
 
@@ -13,52 +13,7 @@ pub mod status_exit {
     };
 }
 
-/// A failed step: where, the errno, which item (mount, rlimit, fd…), and for spec errors the
-/// fault code.
-#[derive(Clone, Copy, Debug)]
-pub struct Failure {
-    pub loc: Location,
-    pub errno: i32,
-    pub index: u32,
-    pub detail: u32,
-}
-
-impl Failure {
-    pub fn new(loc: Location, errno: sys::Errno, index: usize) -> Self {
-        Failure {
-            loc,
-            errno: errno.0,
-            index: index as u32,
-            detail: 0,
-        }
-    }
-}
-
-impl From<SpecError> for Failure {
-    fn from(e: SpecError) -> Self {
-        Failure {
-            loc: Location::Spec,
-            errno: e.fault.errno(),
-            index: e.offset,
-            detail: e.fault as u32,
-        }
-    }
-}
-
-/// Tags a syscall result with the chain location (and item index) it belongs to.
-pub trait At<T> {
-    fn at(self, loc: Location) -> Result<T, Failure>;
-    fn at_index(self, loc: Location, index: usize) -> Result<T, Failure>;
-}
-
-impl<T> At<T> for sys::Result<T> {
-    fn at(self, loc: Location) -> Result<T, Failure> {
-        self.at_index(loc, 0)
-    }
-    fn at_index(self, loc: Location, index: usize) -> Result<T, Failure> {
-        self.map_err(|e| Failure::new(loc, e, index))
-    }
-}
+pub use forkexec_helper_core::{At, Failure};
 
 /// Writes one status record. A socket gets `send(MSG_NOSIGNAL)` so a vanished runtime means
 /// EPIPE rather than SIGPIPE; pipes and files get a plain `write`.

@@ -6,9 +6,8 @@ use core::ffi::CStr;
 
 use linux_raw_sys::general as g;
 
-/// A raw errno value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Errno(pub i32);
+/// A raw errno value (the helper core's: pure logic and syscalls share it).
+pub use forkexec_helper_core::Errno;
 
 pub const EINTR: Errno = Errno(linux_raw_sys::errno::EINTR as i32);
 pub const EBADF: Errno = Errno(linux_raw_sys::errno::EBADF as i32);

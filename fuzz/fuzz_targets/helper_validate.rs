@@ -5,9 +5,10 @@
 //! tables (argv/envp pointer arrays, the fd table, mount target paths and their parents, id
 //! map text).
 //!
-//! The helper binary is `no_std`, `no_main` and has no library target, so `read_and_validate`
-//! and `read_full` are replicated below line for line (with `sys::read` replaced by the fake fd
-//! and `geteuid`/`getegid` by ids from the input). Keep them in step with src/spec_in.rs.
+//! The helper's pure logic is the `forkexec-helper-core` library, which the helper binary links:
+//! this target calls the same code (`read::read_and_validate` over a fake fd instead of
+//! `sys::read`, ids from the input instead of `geteuid`/`getegid`; `RelPath`, `id_map_text`,
+//! `pointers`, the fd plan), nothing copied.
 //!
 //! Input layout (docs/fuzzing.md):
 //!
@@ -35,40 +36,17 @@
 use std::cell::RefCell;
 
 use forkexec_fuzz::{check_shape, check_status_record, decode_checked, Owned};
-use std::ffi::CStr;
 
+use forkexec_helper_core::fdplan::{self, Own, Place};
+use forkexec_helper_core::{pointers, read, text, Errno, Failure, RelPath};
 use forkexec_spec::decode::{self, MountEntry, Shape, Spec, SpecError};
 use forkexec_spec::layout::{limit, mount_kind, HEADER_LEN};
 use forkexec_spec::status::{Record, RECORD_LEN};
 use forkexec_spec::Location;
 use libfuzzer_sys::{fuzz_mutator, fuzz_target, fuzzer_mutate};
 
-// ---------------------------------------------------------------------------------------------
-// The helper's types, as in src/report.rs and src/sys.rs.
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Errno(i32);
 const EINTR: Errno = Errno(4);
 const EIO: Errno = Errno(5);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Failure {
-    loc: Location,
-    errno: i32,
-    index: u32,
-    detail: u32,
-}
-
-impl From<SpecError> for Failure {
-    fn from(e: SpecError) -> Self {
-        Failure {
-            loc: Location::Spec,
-            errno: e.fault.errno(),
-            index: e.offset,
-            detail: e.fault as u32,
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The spec fd.
@@ -110,47 +88,13 @@ impl FakeFd<'_> {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// src/spec_in.rs, line for line.
-
-/// Reads and validates the spec, and decides the process shape it needs.
+/// The helper's read path (src/spec_in.rs calls the same function with `sys::read`).
 fn read_and_validate<'b>(
     fd: &mut FakeFd,
     buf: &'b mut [u8],
     (euid, egid): (u32, u32),
 ) -> Result<(Spec<'b>, Shape), Failure> {
-    let mut got = read_full(fd, &mut buf[..HEADER_LEN], 0)?;
-    if got == HEADER_LEN {
-        let mut header = [0u8; HEADER_LEN];
-        header.copy_from_slice(&buf[..HEADER_LEN]);
-        let total = decode::total_len(&header)?;
-        got += read_full(fd, &mut buf[HEADER_LEN..total], HEADER_LEN)?;
-    }
-    // Read exactly the spec and no further: on a socket, the sync answer comes later.
-    let spec = decode::decode(&buf[..got])?;
-    let shape = spec.shape(euid, egid)?;
-    Ok((spec, shape))
-}
-
-/// Fills `buf` unless EOF comes first; returns how much was read.
-fn read_full(fd: &mut FakeFd, buf: &mut [u8], base: usize) -> Result<usize, Failure> {
-    let mut got = 0;
-    while got < buf.len() {
-        match fd.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(EINTR) => continue,
-            Err(e) => {
-                return Err(Failure {
-                    loc: Location::SpecRead,
-                    errno: e.0,
-                    index: (base + got) as u32,
-                    detail: 0,
-                })
-            }
-        }
-    }
-    Ok(got)
+    read::read_and_validate(|b: &mut [u8]| fd.read(b), buf, euid, egid)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,167 +103,99 @@ fn read_full(fd: &mut FakeFd, buf: &mut [u8], base: usize) -> Result<usize, Fail
 /// The static storage of the helper, allocated once (the helper's is in .bss).
 struct Tables {
     spec_buf: Vec<u8>,
-    argv: Vec<usize>,
-    envp: Vec<usize>,
+    argv: Vec<*const u8>,
+    envp: Vec<*const u8>,
     fd_table: Vec<i32>,
-    map_text: Vec<u8>,
+    map_text: Box<[u8; text::MAP_TEXT_LEN]>,
 }
 
 thread_local! {
     static TABLES: RefCell<Tables> = RefCell::new(Tables {
         spec_buf: vec![0; limit::SPEC_LEN],
-        argv: vec![0; limit::ARGS + 1],
-        envp: vec![0; limit::ENV + 1],
+        argv: vec![std::ptr::null(); limit::ARGS + 1],
+        envp: vec![std::ptr::null(); limit::ENV + 1],
         fd_table: vec![0; limit::FILES],
-        map_text: vec![0; limit::ID_MAP_ENTRIES * 33],
+        map_text: Box::new([0; text::MAP_TEXT_LEN]),
     });
 }
 
-/// src/exec.rs `pointers`: a pointer per string, then NULL.
-fn pointers(list: &decode::StrList, out: &mut [usize]) -> usize {
-    let mut n = 0;
-    for s in list.iter() {
-        out[n] = s.as_ptr() as usize;
-        n += 1;
-    }
-    out[n] = 0;
-    n
-}
-
-/// src/mounts/path.rs `RelPath`: a target without its leading `/`s (`.` for the root), in a
-/// buffer of the helper's size.
-struct RelPath {
-    buf: [u8; limit::PATH + 1],
-    len: usize,
-}
-
-impl RelPath {
-    /// `RelPath::new`.
-    fn new(target: &CStr) -> Self {
-        let mut bytes = target.to_bytes();
-        while let [b'/', rest @ ..] = bytes {
-            bytes = rest;
-        }
-        if bytes.is_empty() {
-            bytes = b".";
-        }
-        let mut buf = [0u8; limit::PATH + 1];
-        buf[..bytes.len()].copy_from_slice(bytes);
-        RelPath {
-            buf,
-            len: bytes.len(),
-        }
-    }
-    /// `RelPath::as_cstr`.
-    fn as_cstr(&self) -> &CStr {
-        cstr(&self.buf[..=self.len])
-    }
-    /// `RelPath::is_root`.
-    fn is_root(&self) -> bool {
-        self.buf[..self.len]
-            .split(|&b| b == b'/')
-            .all(|part| part.is_empty() || part == b".")
-    }
-    /// `RelPath::last_start`.
-    fn last_start(&self) -> usize {
-        let path = &self.buf[..self.len];
-        let end = path.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
-        path[..end]
-            .iter()
-            .rposition(|&b| b == b'/')
-            .map_or(0, |i| i + 1)
-    }
-}
-
-/// src/mounts/path.rs `cstr`.
-fn cstr(bytes_with_nul: &[u8]) -> &CStr {
-    CStr::from_bytes_until_nul(bytes_with_nul).unwrap_or(c"")
-}
-
-/// src/mounts/path.rs `open_parent`, its buffers only: the last component's name, and the
-/// parent prefix copied into a buffer of the helper's size (NUL-terminated); then
-/// `make_dirs`'s walk over the prefix's components.
+/// src/mounts/path.rs `open_parent`, its buffers only: the last component's name and the
+/// parent's components as `make_dirs` walks them (the core's `Prefix`).
 fn parent_and_name(path: &RelPath) -> (usize, usize) {
-    let last = path.last_start();
-    let name = cstr(&path.buf[last..=path.len]);
-    let mut prefix = [0u8; limit::PATH + 1];
-    prefix[..last].copy_from_slice(&path.buf[..last]);
-    let prefix = &mut prefix[..=last];
-    let len = prefix.len() - 1;
-    let mut start = 0;
+    let (mut prefix, name) = path.split();
     let mut components = 0;
-    while start < len {
-        let end = prefix[start..len]
-            .iter()
-            .position(|&b| b == b'/')
-            .map_or(len, |i| start + i);
-        if end > start {
-            let saved = prefix[end];
-            prefix[end] = 0;
-            assert!(!cstr(&prefix[..=end]).is_empty());
-            assert!(!cstr(&prefix[start..=end]).is_empty());
-            prefix[end] = saved;
-            components += 1;
-        }
-        start = end + 1;
+    let mut start = 0;
+    while let Some((upto, comp, next)) = prefix.next(start) {
+        assert!(!upto.is_empty() && !comp.is_empty());
+        components += 1;
+        prefix.rejoin(next);
+        start = next;
     }
     (name.to_bytes().len(), components)
-}
-
-/// src/mounts/raw.rs `mount_at_path`: a raw target outside a new root, in a buffer.
-fn copy_target(target: &CStr) -> [u8; limit::PATH + 1] {
-    let mut path = [0u8; limit::PATH + 1];
-    let bytes = target.to_bytes();
-    path[..bytes.len()].copy_from_slice(bytes);
-    path
-}
-
-/// src/text.rs `decimal`.
-fn decimal(mut n: u32, out: &mut [u8; 10]) -> &[u8] {
-    let mut i = out.len();
-    loop {
-        i -= 1;
-        out[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &out[i..]
-}
-
-/// src/ns.rs `format_map`.
-fn format_map(map: decode::IdMap, out: &mut [u8]) -> usize {
-    let mut len = 0;
-    for entry in map.iter() {
-        for (n, sep) in [
-            (entry.container_id, b' '),
-            (entry.host_id, b' '),
-            (entry.size, b'\n'),
-        ] {
-            let mut digits = [0u8; 10];
-            let d = decimal(n, &mut digits);
-            out[len..len + d.len()].copy_from_slice(d);
-            out[len + d.len()] = sep;
-            len += d.len() + 1;
-        }
-    }
-    len
 }
 
 fn use_spec(spec: &Spec, t: &mut Tables) {
     assert_eq!(pointers(&spec.args, &mut t.argv), spec.args.len());
     assert_eq!(pointers(&spec.env, &mut t.envp), spec.env.len());
+    assert!(t.argv[spec.args.len()].is_null() && t.envp[spec.env.len()].is_null());
     // src/fds.rs: the table, then the used part of it.
     let n = if spec.files.is_empty() {
         3
     } else {
         spec.files.len()
     };
+    if spec.files.is_empty() {
+        t.fd_table[..3].copy_from_slice(&[0, 1, 2]);
+    }
     for (slot, fd) in t.fd_table.iter_mut().zip(spec.files.iter()) {
         *slot = fd;
     }
-    let _ = &mut t.fd_table[..n];
+    // The core's plan, with a spec fd 3 and an exec fd when the spec has one: no move lands
+    // on an fd still needed, and every slot ends up with the fd its entry named.
+    let table = &mut t.fd_table[..n];
+    let wanted: Vec<i32> = table.to_vec();
+    let mut own = Own {
+        status: spec.status_fd.map_or(3, |fd| fd as i32),
+        sync_in: 3,
+        exec_fd: spec.exec_fd.map(|fd| fd as i32),
+        handshake: None,
+    };
+    let op_fds: Vec<i32> = spec
+        .mounts
+        .iter()
+        .filter_map(|e| e.op_fd())
+        .map(|fd| fd as i32)
+        .collect();
+    let mut needed: Vec<i32> = wanted
+        .iter()
+        .copied()
+        .chain(op_fds.iter().copied())
+        .collect();
+    needed.extend([own.status, own.sync_in]);
+    needed.extend(own.exec_fd);
+    let mut moved = std::collections::HashMap::new();
+    fdplan::move_out_of_the_way(table, &mut own, op_fds.iter().copied(), |from, to, _| {
+        assert!(
+            !needed.contains(&to),
+            "a move lands on fd {to}, still needed"
+        );
+        moved.insert(to, *moved.get(&from).unwrap_or(&from));
+        Ok::<(), ()>(())
+    })
+    .unwrap();
+    for (place, &want) in fdplan::placements(table).zip(&wanted) {
+        match place {
+            Place::Close { .. } => assert_eq!(want, -1),
+            Place::Keep { slot } => assert_eq!(want, slot),
+            Place::Dup { from, slot } => {
+                assert!(
+                    !op_fds.contains(&slot),
+                    "a mount operation's fd {slot} replaced"
+                );
+                assert_eq!(*moved.get(&from).unwrap_or(&from), want);
+            }
+        }
+    }
     // src/mounts/mod.rs: `check_targets` (`..` above the root, refused before any mount),
     // then every entry's target inside the new root (or `/`), or a raw one as a host path.
     let inside_root = spec.pivot_root.is_some();
@@ -332,7 +208,7 @@ fn use_spec(spec: &Spec, t: &mut Tables) {
         let _ = in_root && decode::escapes_root(target.to_bytes());
         if in_root {
             let path = RelPath::new(target);
-            assert_eq!(path.as_cstr().to_bytes().len(), path.len);
+            assert_eq!(path.as_cstr().to_bytes(), path.as_bytes());
             let _ = path.is_root();
             if let MountEntry::Op(op) = entry {
                 if matches!(
@@ -344,15 +220,17 @@ fn use_spec(spec: &Spec, t: &mut Tables) {
                 }
             }
         } else {
-            let path = copy_target(target);
-            assert!(path.contains(&0));
+            assert!(
+                target.to_bytes().len() < limit::PATH,
+                "a host target fits the helper's buffer"
+            );
         }
         index += 1;
     }
     assert_eq!(index, spec.mounts.len());
     // src/ns.rs.
     for map in [spec.uid_map, spec.gid_map].into_iter().flatten() {
-        let len = format_map(map, &mut t.map_text);
+        let len = text::id_map_text(map, &mut t.map_text);
         assert_eq!(
             t.map_text[..len].iter().filter(|&&b| b == b'\n').count(),
             map.len()

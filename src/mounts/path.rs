@@ -5,58 +5,13 @@
 
 use core::ffi::CStr;
 
-use forkexec_spec::layout::limit;
+pub use forkexec_helper_core::path::{cstr, Prefix, RelPath};
+
 use forkexec_spec::Location;
 use linux_raw_sys::general as g;
 
 use crate::sys::{self, Fd};
 use crate::{At, Failure};
-
-/// A path relative to the root, NUL-terminated, with its leading slashes dropped.
-pub struct RelPath {
-    buf: [u8; limit::PATH + 1],
-    len: usize,
-}
-
-impl RelPath {
-    /// `target` without its leading `/`s; `.` for the root itself.
-    pub fn new(target: &CStr) -> Self {
-        let mut bytes = target.to_bytes();
-        while let [b'/', rest @ ..] = bytes {
-            bytes = rest;
-        }
-        if bytes.is_empty() {
-            bytes = b".";
-        }
-        let mut buf = [0u8; limit::PATH + 1];
-        buf[..bytes.len()].copy_from_slice(bytes);
-        RelPath {
-            buf,
-            len: bytes.len(),
-        }
-    }
-
-    pub fn as_cstr(&self) -> &CStr {
-        cstr(&self.buf[..=self.len])
-    }
-
-    /// Whether this names the root itself (only `/` and `.` components).
-    pub fn is_root(&self) -> bool {
-        self.buf[..self.len]
-            .split(|&b| b == b'/')
-            .all(|part| part.is_empty() || part == b".")
-    }
-
-    /// The last component's start: the parent is everything before it.
-    fn last_start(&self) -> usize {
-        let path = &self.buf[..self.len];
-        let end = path.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
-        path[..end]
-            .iter()
-            .rposition(|&b| b == b'/')
-            .map_or(0, |i| i + 1)
-    }
-}
 
 /// What to create at the end of a target that does not exist yet.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -92,42 +47,29 @@ pub fn open_target(root: i32, target: &CStr, make: Make, index: usize) -> Result
 /// component's name, for the operations that create the target themselves (dir, symlink,
 /// file).
 pub fn open_parent(root: i32, path: &RelPath, index: usize) -> Result<(Fd, &CStr), Failure> {
-    let last = path.last_start();
-    let name = cstr(&path.buf[last..=path.len]);
-    let mut prefix = [0u8; limit::PATH + 1];
-    prefix[..last].copy_from_slice(&path.buf[..last]);
-    let dir = make_dirs(root, &mut prefix[..=last], index)?;
+    let (mut prefix, name) = path.split();
+    let dir = make_dirs(root, &mut prefix, index)?;
     Ok((dir, name))
 }
 
-/// Opens the directory `prefix` (NUL-terminated, may be empty for the root) inside `root`,
-/// creating each missing component below the already resolved one.
-fn make_dirs(root: i32, prefix: &mut [u8], index: usize) -> Result<Fd, Failure> {
+/// Opens the directory `prefix` (empty for the root) inside `root`, creating each missing
+/// component below the already resolved one.
+fn make_dirs(root: i32, prefix: &mut Prefix, index: usize) -> Result<Fd, Failure> {
     const DIR: u32 = g::O_PATH | g::O_DIRECTORY;
-    let len = prefix.len() - 1;
     let mut dir = sys::open_in_root(root, c".", DIR).at_index(Location::MountPath, index)?;
     let mut start = 0;
-    while start < len {
-        let end = prefix[start..len]
-            .iter()
-            .position(|&b| b == b'/')
-            .map_or(len, |i| start + i);
-        if end > start {
-            let saved = prefix[end];
-            prefix[end] = 0;
-            let next = match sys::open_in_root(root, cstr(&prefix[..=end]), DIR) {
-                Err(sys::ENOENT) => {
-                    let name = cstr(&prefix[start..=end]);
-                    ignore_exists(sys::mkdirat(dir.0, name, 0o755))
-                        .at_index(Location::MountMkdir, index)?;
-                    sys::open_in_root(root, cstr(&prefix[..=end]), DIR)
-                }
-                other => other,
-            };
-            prefix[end] = saved;
-            dir = next.at_index(Location::MountPath, index)?;
-        }
-        start = end + 1;
+    while let Some((upto, name, next)) = prefix.next(start) {
+        let opened = match sys::open_in_root(root, upto, DIR) {
+            Err(sys::ENOENT) => {
+                ignore_exists(sys::mkdirat(dir.0, name, 0o755))
+                    .at_index(Location::MountMkdir, index)?;
+                sys::open_in_root(root, upto, DIR)
+            }
+            other => other,
+        };
+        dir = opened.at_index(Location::MountPath, index)?;
+        prefix.rejoin(next);
+        start = next;
     }
     Ok(dir)
 }
@@ -137,8 +79,4 @@ fn ignore_exists(r: sys::Result) -> sys::Result<()> {
         Ok(_) | Err(sys::EEXIST) => Ok(()),
         Err(e) => Err(e),
     }
-}
-
-pub fn cstr(bytes_with_nul: &[u8]) -> &CStr {
-    CStr::from_bytes_until_nul(bytes_with_nul).unwrap_or(c"")
 }

@@ -1,0 +1,188 @@
+//! Mount targets as paths relative to the new root: the helper resolves them with
+//! `openat2(RESOLVE_IN_ROOT)` from an fd on the root, and creates missing parents one
+//! component at a time below an fd resolved the same way, never through a path string.
+
+use core::ffi::CStr;
+
+use forkexec_spec::layout::limit;
+
+/// A path relative to the root, NUL-terminated, with its leading slashes dropped.
+pub struct RelPath {
+    buf: [u8; limit::PATH + 1],
+    len: usize,
+}
+
+impl RelPath {
+    /// `target` without its leading `/`s; `.` for the root itself. A target longer than the
+    /// decoder's limit (it never hands one out) is cut at the limit.
+    pub fn new(target: &CStr) -> Self {
+        let mut bytes = target.to_bytes();
+        while let [b'/', rest @ ..] = bytes {
+            bytes = rest;
+        }
+        if bytes.is_empty() {
+            bytes = b".";
+        }
+        let len = bytes.len().min(limit::PATH);
+        let mut buf = [0u8; limit::PATH + 1];
+        buf[..len].copy_from_slice(&bytes[..len]);
+        RelPath { buf, len }
+    }
+
+    /// The path's bytes, without the NUL.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    pub fn as_cstr(&self) -> &CStr {
+        cstr(&self.buf[..=self.len])
+    }
+
+    /// Whether this names the root itself (only `/` and `.` components).
+    pub fn is_root(&self) -> bool {
+        self.as_bytes()
+            .split(|&b| b == b'/')
+            .all(|part| part.is_empty() || part == b".")
+    }
+
+    /// The last component's start: the parent is everything before it.
+    pub fn last_start(&self) -> usize {
+        let path = self.as_bytes();
+        let end = path.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
+        path[..end]
+            .iter()
+            .rposition(|&b| b == b'/')
+            .map_or(0, |i| i + 1)
+    }
+
+    /// The last component (what `mkdirat`/`symlinkat`/`openat` create in the parent) and the
+    /// parent as a [`Prefix`] (empty for a target directly below the root).
+    pub fn split(&self) -> (Prefix, &CStr) {
+        let last = self.last_start();
+        let mut prefix = Prefix {
+            buf: [0u8; limit::PATH + 1],
+            len: last,
+        };
+        prefix.buf[..last].copy_from_slice(&self.buf[..last]);
+        (prefix, cstr(&self.buf[last..=self.len]))
+    }
+}
+
+/// A target's parent directories, walked one component at a time: [`Prefix::next`] yields
+/// each component's name and the path up to it (both NUL-terminated).
+pub struct Prefix {
+    buf: [u8; limit::PATH + 1],
+    len: usize,
+}
+
+impl Prefix {
+    /// The component starting at `start` (skipping empty ones): `(path up to it, its name,
+    /// where the next one starts)`, or `None` after the last.
+    pub fn next(&mut self, mut start: usize) -> Option<(&CStr, &CStr, usize)> {
+        let len = self.len;
+        while start < len {
+            let end = self.buf[start..len]
+                .iter()
+                .position(|&b| b == b'/')
+                .map_or(len, |i| start + i);
+            if end > start {
+                // Cut the path at the component's end (the byte there is a '/' or the NUL
+                // already), then give out both views of it.
+                self.buf[end] = 0;
+                let (path, name) = (&self.buf[..=end], &self.buf[start..=end]);
+                return Some((cstr(path), cstr(name), end + 1));
+            }
+            start = end + 1;
+        }
+        None
+    }
+
+    /// Restores the `/` that [`Prefix::next`] cut at `end - 1` (its third value), so the next
+    /// component's path includes this one.
+    pub fn rejoin(&mut self, next_start: usize) {
+        if next_start > 0 && next_start - 1 < self.len {
+            self.buf[next_start - 1] = b'/';
+        }
+    }
+}
+
+/// The C string at the start of `bytes_with_nul` (empty when there is no NUL).
+pub fn cstr(bytes_with_nul: &[u8]) -> &CStr {
+    CStr::from_bytes_until_nul(bytes_with_nul).unwrap_or(c"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::ToOwned;
+    use std::vec::Vec;
+
+    fn rel(s: &CStr) -> RelPath {
+        RelPath::new(s)
+    }
+
+    #[test]
+    fn leading_slashes_go_and_the_root_is_dot() {
+        assert_eq!(rel(c"/usr/lib").as_cstr(), c"usr/lib");
+        assert_eq!(rel(c"///a").as_cstr(), c"a");
+        assert_eq!(rel(c"/").as_cstr(), c".");
+        assert_eq!(rel(c"").as_cstr(), c".");
+        assert!(rel(c"/").is_root());
+        assert!(rel(c"/././/").is_root());
+        assert!(!rel(c"/a/..").is_root(), "`..` is not the root lexically");
+        assert!(!rel(c"/tmp").is_root());
+    }
+
+    #[test]
+    fn split_gives_parent_and_name() {
+        let p = rel(c"/etc/ssl/cert.pem");
+        let (mut prefix, name) = p.split();
+        assert_eq!(name, c"cert.pem");
+        let mut parts = Vec::new();
+        let mut at = 0;
+        while let Some((path, comp, next)) = prefix.next(at) {
+            parts.push((path.to_owned(), comp.to_owned()));
+            prefix.rejoin(next);
+            at = next;
+        }
+        assert_eq!(
+            parts,
+            [
+                (c"etc".to_owned(), c"etc".to_owned()),
+                (c"etc/ssl".to_owned(), c"ssl".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn trailing_and_doubled_slashes() {
+        let p = rel(c"/a//b/c/");
+        assert_eq!(p.last_start(), 5);
+        let (mut prefix, name) = p.split();
+        assert_eq!(name, c"c/");
+        let mut names = Vec::new();
+        let mut at = 0;
+        while let Some((_, comp, next)) = prefix.next(at) {
+            names.push(comp.to_owned());
+            prefix.rejoin(next);
+            at = next;
+        }
+        assert_eq!(names, [c"a".to_owned(), c"b".to_owned()]);
+        let x = rel(c"/x");
+        let (mut top, name) = x.split();
+        assert_eq!(name, c"x");
+        assert!(
+            top.next(0).is_none(),
+            "a target below the root has no parents to make"
+        );
+    }
+
+    #[test]
+    fn longest_target_fits() {
+        let mut long = std::vec![b'a'; limit::PATH - 1];
+        long.insert(0, b'/');
+        long.push(0);
+        let p = rel(CStr::from_bytes_with_nul(&long).unwrap());
+        assert_eq!(p.as_bytes().len(), limit::PATH - 1);
+    }
+}
