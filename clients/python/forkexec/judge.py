@@ -180,6 +180,14 @@ class Judge:
                                      else f"cgroup: {e}", time.monotonic() - began)
         elif self.cgroup is not None:
             cg = self.cgroup
+        else:
+            for value, what in ((limits.memory, "a memory limit"), (limits.pids, "a pids limit"),
+                                (limits.cpu_quota, "a CPU quota")):
+                if value is not None:
+                    return _runner_error(
+                        f"{what} needs a cgroup, and cgroup=None was asked: without one only "
+                        "rlimits apply (RLIMIT_AS for memory, per process)",
+                        time.monotonic() - began)
         try:
             return self._run(runner, spec, cg, began)
         finally:

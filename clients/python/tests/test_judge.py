@@ -99,6 +99,14 @@ class JudgeTest(unittest.TestCase):
         self.assertIn(r.status, ("time_limit_exceeded", "nonzero_exit_status"), r)
         self.assertTrue(r.pids_limit_hit, r)
 
+    def test_usage_survives_a_wall_time_kill(self):
+        # A busy loop killed for wall time: its CPU time and memory are still reported (the
+        # cgroup's counters; without one, the killed process's rusage).
+        r = self.judge("while :; do :; done", Limits(wall_time=0.5), False)
+        self.assertEqual((r.status, r.limit), ("time_limit_exceeded", "wall"), r)
+        self.assertGreater(r.time, 0.1, r)
+        self.assertGreater(r.memory, 0, r)
+
     def test_exit_3(self):
         r = self.judge("exit 3", Limits(time=2.0), False)
         self.assertEqual((r.status, r.exit_status), ("nonzero_exit_status", 3), r)
@@ -122,6 +130,12 @@ class JudgeTest(unittest.TestCase):
         self.assertGreater(r.time, 0, r)
         self.assertGreater(r.memory, 0, r)
         self.assertEqual(json.loads(r.to_json())["status"], "normal")
+
+    def test_memory_limit_without_a_cgroup_is_refused(self):
+        runner, marker = workload("exit 0")
+        r = Judge(runner, Limits(memory=64 << 20), cgroup=None).run()
+        self.assertEqual(r.status, "runner_error")
+        self.assertIn("a memory limit needs a cgroup", r.error["message"])
 
     def test_runner_error_has_the_helpers_record(self):
         runner = Runner(args=["/nonexistent/program"], helper=helper_path())

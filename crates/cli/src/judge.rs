@@ -54,8 +54,9 @@ pub struct JudgeArgs {
     pub cgroup_parent: Option<String>,
 
     /// No per-run cgroup: rlimits only (CPU time per process, no memory or pids limit on the
-    /// whole sandbox, usage of the main process only).
-    #[arg(long, help_heading = JUDGE)]
+    /// whole sandbox, usage of the main process only). Refused with --memory-limit,
+    /// --pids-limit and --cpu-quota, which need one (use --rlimit as=… instead).
+    #[arg(long, help_heading = JUDGE, conflicts_with_all = ["memory_limit", "pids_limit", "cpu_quota"])]
     pub no_cgroup: bool,
 
     /// Write the result (status, exit_status, signal, time, wall_time, memory, setup_time…)

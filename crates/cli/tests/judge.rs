@@ -231,6 +231,16 @@ fn bad_values_are_refused_before_anything_runs() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(says), "{flag} {value}: {err}");
     }
+    // Limits only a cgroup enforces, with --no-cgroup: a usage error, nothing run.
+    for flag in ["--memory-limit", "--pids-limit", "--cpu-quota"] {
+        let out = Command::new(cli())
+            .args(["--no-cgroup", flag, "1", "--", "/bin/true"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(125), "{flag}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("cannot be used with"), "{flag}: {err}");
+    }
     let out = Command::new(cli())
         .args(["--result-json", "fd:99", "--", "/bin/true"])
         .env("FORKEXEC_HELPER", support::helper())

@@ -418,6 +418,20 @@ fn captured_output_and_runner_error() {
     let report: Value = serde_json::from_slice(&r.stdout).unwrap();
     assert!(report["pid"].is_number(), "{report}");
 
+    // A limit only a cgroup enforces, without one: refused, nothing run.
+    let (runner, marker) = workload(&["exit", "0"]);
+    let memory = Limits {
+        memory: Some(64 << 20),
+        ..Limits::default()
+    };
+    let (r, json) = judge(Judge::new(runner).no_cgroup().limits(memory), &marker);
+    assert_eq!(json["status"], "runner_error", "{json}");
+    let message = &r.error.unwrap().message;
+    assert!(
+        message.contains("a memory limit needs a cgroup"),
+        "{message}"
+    );
+
     let r = Judge::new(Runner::new(["/nonexistent/program"]))
         .no_cgroup()
         .run();
@@ -466,4 +480,30 @@ fn stale_cgroups_of_a_dead_runtime_are_reaped() {
         "a live runtime's cgroup is kept"
     );
     live.remove().unwrap();
+}
+
+/// In a new pid namespace the judge runs the target under init, as pid 2, so the kernel's
+/// SIGXCPU at the RLIMIT_CPU soft limit reaches it: without a cgroup the loop ends by
+/// SIGXCPU at the limit. As pid 1 it would ignore SIGXCPU and run on to the hard limit's
+/// SIGKILL a second later (issue 13: a `cpu=1:3` loop ran 3.07 s).
+#[test]
+fn target_in_a_new_pid_namespace_is_not_pid_1() {
+    let (runner, marker) = workload(&["spin"]);
+    let runner = if is_root() {
+        runner.clone_flags([Namespace::NewPid])
+    } else {
+        use forkexec_client::IdMap;
+        runner
+            .clone_flags([Namespace::NewUser, Namespace::NewPid])
+            .uid_mappings([IdMap::new(0, support::euid(), 1)])
+            .gid_mappings([IdMap::new(0, support::egid(), 1)])
+    };
+    let limits = Limits {
+        time: Some(secs(1.0)),
+        ..Limits::default()
+    };
+    let (r, json) = judge(Judge::new(runner).no_cgroup().limits(limits), &marker);
+    assert_eq!(json["status"], "time_limit_exceeded", "{json}");
+    assert_eq!(json["signal"], libc::SIGXCPU, "{json}");
+    assert!(r.time < secs(1.9), "{json}");
 }

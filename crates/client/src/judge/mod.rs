@@ -194,6 +194,12 @@ impl Judge {
         let fail = |e: RunnerError| JudgeResult::runner_error(e, began.elapsed());
 
         // 1. The cgroup.
+        if let (CgroupMode::Off, Some(what)) = (&mode, needs_cgroup(&limits)) {
+            return fail(RunnerError::message(format!(
+                "{what} needs a cgroup, and no_cgroup was asked: without one only rlimits \
+                 apply (RLIMIT_AS for memory, per process)"
+            )));
+        }
         let cg = match make_cgroup(&mode, layout, &limits) {
             Ok(cg) => cg,
             Err(e) => return fail(RunnerError::message(e.to_string())),
@@ -341,6 +347,19 @@ impl Judge {
             stderr,
         };
         finish_cgroup(&mode, cg, result)
+    }
+}
+
+/// The limit only a cgroup can enforce, if one is asked for.
+fn needs_cgroup(limits: &Limits) -> Option<&'static str> {
+    if limits.memory.is_some() {
+        Some("a memory limit")
+    } else if limits.pids.is_some() {
+        Some("a pids limit")
+    } else if limits.cpu_quota.is_some() {
+        Some("a CPU quota")
+    } else {
+        None
     }
 }
 
