@@ -105,7 +105,18 @@ fn judged(flags: &[&str], probe_args: &[&str], either: bool) -> Option<Run> {
     if !either {
         return None;
     }
-    let mut flags = flags.to_vec();
+    // Without a cgroup only what rlimits, the clock and the pipes enforce can be asked.
+    let needs_cgroup = ["--memory-limit", "--pids-limit", "--cpu-quota"];
+    let mut kept = Vec::new();
+    let mut rest = flags.iter();
+    while let Some(flag) = rest.next() {
+        if needs_cgroup.contains(flag) {
+            rest.next();
+        } else {
+            kept.push(*flag);
+        }
+    }
+    let mut flags = kept;
     flags.push("--no-cgroup");
     Some(judge(&flags, probe_args))
 }

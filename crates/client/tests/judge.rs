@@ -120,6 +120,13 @@ fn judged(
         );
         return None;
     }
+    // Without a cgroup only what rlimits, the clock and the pipes enforce can be asked.
+    let limits = Limits {
+        memory: None,
+        pids: None,
+        cpu_quota: None,
+        ..limits
+    };
     let (runner, marker) = workload(args);
     Some(judge(
         Judge::new(tweak(runner)).no_cgroup().limits(limits),
