@@ -79,6 +79,12 @@ test-go: helper
 ## helper and static probes; pivot_root, the helper as pid 1, the helper nested in its own
 ## sandbox), as whoever runs make and, as root, again as $(TEST_USER). `make test` runs them
 ## with everything else: the crate is a workspace member, so test-root and test-user include it.
+## bubblewrap's own test suite against the bubblewrap mode, as root and as $(TEST_USER)
+## (scripts/bwrap-compat.sh; skipped with a line when ../shared/peers/bubblewrap is absent).
+.PHONY: bwrap-compat
+bwrap-compat: cli
+	@scripts/bwrap-compat.sh $(TEST_USER)
+
 .PHONY: rootfs-test
 rootfs-test: helper
 	FORKEXEC_HELPER=$(CURDIR)/$(HELPER) $(CARGO) test -p forkexec-rootfs-tests

@@ -435,7 +435,7 @@ fn join(dir: &str, name: &str) -> String {
 /// never sees those mounts), so it is made once and kept, as bubblewrap keeps
 /// `/run/user/UID/.bwrap`. `$XDG_RUNTIME_DIR/forkexec-run-root` when that is set, else
 /// `$TMPDIR/forkexec-run-root-UID` (created and checked by [`crate::run`]).
-fn fresh_root() -> String {
+pub fn fresh_root() -> String {
     let runtime = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| Path::new(d).is_absolute());
     let path = match runtime {
         Some(dir) => Path::new(&dir).join("forkexec-run-root"),

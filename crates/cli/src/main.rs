@@ -9,10 +9,12 @@
 //! - [`tools`]: the subcommands: [`check`] (what this host allows), the man page and
 //!   completion generators.
 //! - [`judge`]: the judge flags (limits on the whole sandbox, `--result-json`).
+//! - [`bwrap`]: the bubblewrap mode (run as `bwrap`, or with a leading `--bwrap`).
 
 #![cfg_attr(not(test), no_main)]
 
 mod assemble;
+mod bwrap;
 mod check;
 mod cli;
 mod explain;
@@ -22,7 +24,9 @@ mod report;
 mod run;
 mod tools;
 
+use std::ffi::OsString;
 use std::io::Write;
+use std::sync::OnceLock;
 
 use clap::{CommandFactory, FromArgMatches};
 
@@ -41,9 +45,20 @@ impl Fail {
         Fail { code: 125, message }
     }
 
-    /// Prints `forkexec-run: MESSAGE` and exits with the code.
+    /// Prints `forkexec-run: MESSAGE` (`bwrap: MESSAGE` in bubblewrap mode) and exits with
+    /// the code (bubblewrap's 1 for a setup failure in bubblewrap mode).
     pub fn exit(self) -> ! {
-        let _ = writeln!(std::io::stderr(), "forkexec-run: {}", self.message);
+        let me = program();
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}{}: {}",
+            me.prefix,
+            me.name,
+            self.message
+        );
+        if me.name == "bwrap" && self.code == 125 {
+            std::process::exit(1)
+        }
         std::process::exit(self.code)
     }
 }
@@ -66,7 +81,27 @@ fn main() {
     real_main()
 }
 
+/// How forkexec-run names itself in messages: `forkexec-run`, or `bwrap` in bubblewrap mode
+/// (with `--level-prefix`, after a syslog level).
+pub struct Program {
+    pub name: &'static str,
+    pub prefix: &'static str,
+}
+
+static PROGRAM: OnceLock<Program> = OnceLock::new();
+
+pub fn program() -> &'static Program {
+    PROGRAM.get_or_init(|| Program {
+        name: "forkexec-run",
+        prefix: "",
+    })
+}
+
 fn real_main() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if bwrap::selected(&args) {
+        bwrap_main(args);
+    }
     let matches = match cli::Cli::command().try_get_matches() {
         Ok(m) => m,
         Err(e) => {
@@ -115,4 +150,49 @@ fn real_main() {
         judge::run(spec, &cli.judge, cli.die_with_parent)
     }
     run::run(spec, cli.stay, cli.die_with_parent)
+}
+
+/// bubblewrap mode: bubblewrap's command line read as bwrap reads it, the shared flags
+/// assembled as forkexec-run's own, then bubblewrap's defaults (bwrap.rs).
+fn bwrap_main(args: Vec<OsString>) -> ! {
+    let name = args[0].to_string_lossy().into_owned();
+    let refused = |r: bwrap::Refusal| -> ! { Fail::setup(r.0).exit() };
+    let level = args.iter().any(|a| a == "--level-prefix");
+    let _ = PROGRAM.set(Program {
+        name: "bwrap",
+        prefix: if level { "<3>" } else { "" },
+    });
+    let b = bwrap::parse(&name, args[1..].to_vec()).unwrap_or_else(|r| refused(r));
+    for warning in &b.warnings {
+        let me = program();
+        eprintln!(
+            "{}bwrap: {warning}",
+            if me.prefix.is_empty() { "" } else { "<4>" }
+        );
+    }
+    if b.help {
+        print!("{}", bwrap::usage(&name));
+        std::process::exit(0);
+    }
+    if b.version {
+        println!(
+            "bubblewrap 0.11.1 (forkexec-run {})",
+            env!("CARGO_PKG_VERSION")
+        );
+        std::process::exit(0);
+    }
+    let matches = match cli::Cli::command().try_get_matches_from(&b.native) {
+        Ok(m) => m,
+        Err(e) => {
+            let text = e.to_string();
+            let line = text.lines().next().unwrap_or_default();
+            Fail::setup(line.trim_start_matches("error: ").to_string()).exit()
+        }
+    };
+    let cli =
+        cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| Fail::setup(e.to_string()).exit());
+    let mut spec =
+        assemble::assemble(&cli, &matches, assemble::Ids::current()).unwrap_or_else(|f| f.exit());
+    bwrap::apply(&b, &mut spec).unwrap_or_else(|r| refused(r));
+    run::run(spec, false, cli.die_with_parent)
 }

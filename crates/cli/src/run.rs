@@ -183,7 +183,7 @@ pub fn run(spec: Spec, stay: bool, die_with_parent: bool) -> ! {
     ensure_root(&spec).unwrap_or_else(|f| f.exit());
     if !must_stay(stay, &spec) {
         let runner = Runner::from_spec(spec.clone());
-        let err = runner.exec_in_place("forkexec-run");
+        let err = runner.exec_in_place(crate::program().name);
         report::failure(&err, &spec).exit();
     }
     if die_with_parent {

@@ -1,0 +1,205 @@
+//! forkexec-run's bubblewrap mode from the outside (docs/cli.md, "bubblewrap mode"): selected
+//! by the name `bwrap` or a leading `--bwrap`, bubblewrap's defaults, `--args FD`,
+//! `--seccomp FD`, and options not supported yet refused by name with nothing run. Runs as
+//! root and as an ordinary user.
+use forkexec_testkit::support;
+
+use std::fs;
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::symlink;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use support::Cleanup;
+
+fn cli() -> PathBuf {
+    match std::env::var_os("FORKEXEC_RUN") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_forkexec-run")),
+    }
+}
+
+/// `forkexec-run --bwrap ARGS…`.
+fn bwrap(args: &[&str]) -> Command {
+    let mut c = Command::new(cli());
+    c.arg("--bwrap")
+        .args(args)
+        .env("FORKEXEC_HELPER", support::helper())
+        .env_remove("XDG_RUNTIME_DIR")
+        .stdin(Stdio::null());
+    c
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The system's programs, read-only, as bubblewrap's own tests give them.
+const HOST: [&str; 15] = [
+    "--ro-bind",
+    "/usr",
+    "/usr",
+    "--ro-bind-try",
+    "/lib",
+    "/lib",
+    "--ro-bind-try",
+    "/lib64",
+    "/lib64",
+    "--ro-bind-try",
+    "/bin",
+    "/bin",
+    "--proc",
+    "/proc",
+    "--unshare-pid",
+];
+
+fn host_sh(script: &str, extra: &[&str]) -> Output {
+    let mut args: Vec<&str> = HOST.to_vec();
+    args.extend_from_slice(extra);
+    args.extend(["/bin/sh", "-c", script]);
+    bwrap(&args).output().unwrap()
+}
+
+#[test]
+fn bubblewraps_defaults() {
+    // pid 2 under the helper's init; --as-pid-1 makes it pid 1.
+    let out = host_sh("echo $$", &[]);
+    assert_eq!(text(&out.stdout), "2\n", "{out:?}");
+    let out = host_sh("echo $$", &["--as-pid-1"]);
+    assert_eq!(text(&out.stdout), "1\n", "{out:?}");
+    // The root is a writable tmpfs.
+    let out = host_sh("echo x > /new && cat /new", &[]);
+    assert_eq!(text(&out.stdout), "x\n", "{out:?}");
+    // No new session unless --new-session: the session is the caller's (this test's).
+    let session = |extra: &[&str]| {
+        let out = host_sh("cut -d' ' -f6 /proc/self/stat", extra);
+        assert!(out.status.success(), "{out:?}");
+        text(&out.stdout).trim().parse::<i32>().unwrap()
+    };
+    // Without: the caller's session, which lies outside the new pid namespace (0 there).
+    assert_eq!(session(&[]), 0);
+    // With: the program (pid 2) leads a session of its own.
+    assert_eq!(session(&["--new-session"]), 2);
+}
+
+#[test]
+fn the_name_bwrap_selects_the_mode() {
+    let mut c = Cleanup::default();
+    let link = c.dir("bwrap-name").join("bwrap");
+    symlink(cli(), &link).unwrap();
+    let out = Command::new(&link).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        text(&out.stdout).starts_with(&format!(
+            "usage: {} [OPTIONS...] [--] COMMAND",
+            link.display()
+        )),
+        "{out:?}"
+    );
+    let out = Command::new(&link).arg("--version").output().unwrap();
+    assert!(
+        text(&out.stdout).starts_with("bubblewrap 0.11.1 (forkexec-run "),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn unsupported_options_are_refused_by_name_and_nothing_runs() {
+    let mut c = Cleanup::default();
+    let marker = c.dir("bwrap-refused").join("ran");
+    let m = marker.to_string_lossy().into_owned();
+    for opt in [
+        &["--overlay-src", "/usr"][..],
+        &["--info-fd", "1"],
+        &["--cap-add", "CAP_NET_ADMIN"],
+        &["--chmod", "0700", "/tmp"],
+    ] {
+        let mut args = vec!["--bind", "/", "/"];
+        args.extend_from_slice(opt);
+        args.extend(["/bin/touch", &m]);
+        let out = bwrap(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{opt:?}: {out:?}");
+        assert_eq!(
+            text(&out.stderr),
+            format!(
+                "bwrap: {} is not supported by forkexec-run's bubblewrap mode yet\n",
+                opt[0]
+            )
+        );
+        assert!(!marker.exists(), "{opt:?}: the command ran");
+    }
+    let out = bwrap(&["--bogus", "true"]).output().unwrap();
+    assert_eq!(
+        (out.status.code(), text(&out.stderr).as_str()),
+        (Some(1), "bwrap: Unknown option --bogus\n")
+    );
+    let out = bwrap(&["--level-prefix", "--bogus", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stderr), "<3>bwrap: Unknown option --bogus\n");
+}
+
+fn pipe_with(bytes: &[u8]) -> OwnedFd {
+    let (r, mut w) = std::io::pipe().unwrap();
+    w.write_all(bytes).unwrap();
+    r.into()
+}
+
+/// `--args FD` and `--seccomp FD`: the fds reach forkexec-run with their numbers.
+fn with_fds(mut c: Command, fds: Vec<OwnedFd>) -> Output {
+    let raw: Vec<i32> = fds.iter().map(|f| f.as_raw_fd()).collect();
+    // SAFETY: only fcntl between fork and exec.
+    unsafe {
+        c.pre_exec(move || {
+            for &fd in &raw {
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let out = c.output().unwrap();
+    drop(fds);
+    out
+}
+
+#[test]
+fn args_and_seccomp_come_from_fds() {
+    let args = pipe_with(b"--setenv\0FROM_FD\0yes\0");
+    let fd = args.as_raw_fd().to_string();
+    let mut argv: Vec<&str> = HOST.to_vec();
+    argv.extend(["--args", &fd, "/bin/sh", "-c", "echo $FROM_FD"]);
+    let out = with_fds(bwrap(&argv), vec![args]);
+    assert_eq!(text(&out.stdout), "yes\n", "{out:?}");
+
+    // A one-instruction program: return SECCOMP_RET_ALLOW. The program runs under it.
+    let mut bpf = Vec::new();
+    bpf.extend_from_slice(&0x06u16.to_ne_bytes()); // BPF_RET | BPF_K
+    bpf.extend_from_slice(&[0, 0]);
+    bpf.extend_from_slice(&0x7fff_0000u32.to_ne_bytes());
+    let filter = pipe_with(&bpf);
+    let fd = filter.as_raw_fd().to_string();
+    let mut argv: Vec<&str> = HOST.to_vec();
+    argv.extend([
+        "--seccomp",
+        &fd,
+        "/bin/sh",
+        "-c",
+        "grep '^Seccomp:' /proc/self/status",
+    ]);
+    let out = with_fds(bwrap(&argv), vec![filter]);
+    assert_eq!(text(&out.stdout), "Seccomp:\t2\n", "{out:?}");
+
+    let bad = pipe_with(&[1, 2, 3]);
+    let fd = bad.as_raw_fd().to_string();
+    let out = with_fds(bwrap(&["--seccomp", &fd, "true"]), vec![bad]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "bwrap: Invalid seccomp data, must be multiple of 8\n"
+    );
+    let _ = fs::metadata("/");
+}
