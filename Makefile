@@ -54,6 +54,15 @@ test: fmt-check clippy check-helper check-locations
 	@$(MAKE) --no-print-directory test-root test-user test-go
 	@scripts/skips.sh $(FORKEXEC_SKIPS)
 
+## Rewrites crates/spec/vectors from their definitions (crates/spec/tests/vectors.rs) after a
+## deliberate change, and shows the diff to review before committing. `make test` never
+## rewrites them: it checks them (Rust, and the Python encoder from each vector's build line).
+.PHONY: bless-vectors
+bless-vectors:
+	FORKEXEC_BLESS_VECTORS=1 $(CARGO) test -p forkexec-spec --test vectors
+	@git --no-pager diff --stat -- crates/spec/vectors
+	@git --no-pager diff -- crates/spec/vectors
+
 ## Every error location is provoked by a test or listed with its reason (docs/testing.md).
 .PHONY: check-locations
 check-locations:

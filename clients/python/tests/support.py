@@ -48,7 +48,7 @@ class Vector:
                     if line.startswith("# ") and ": " in line:
                         key, value = line[2:].split(": ", 1)
                         if key in ("expect", "fault", "offset", "errno", "json", "canonical",
-                                   "length"):
+                                   "build", "length"):
                             if key in self.meta:
                                 raise ValueError(f"{path}: `{key}` twice")
                             self.meta[key] = value

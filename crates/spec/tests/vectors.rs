@@ -18,7 +18,7 @@ use forkexec_spec::layout::{
     self, cred_flag, limit, mount_kind, mount_op, mount_opt, ns, opt, record, HEADER_LEN,
 };
 use forkexec_testkit::wire::{
-    build, s, Owned, OwnedCredential, OwnedMount, OwnedMountEntry, OwnedMountOp, WriteExt,
+    build, s, Owned, OwnedCredential, OwnedMount, OwnedMountEntry, OwnedMountOp,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -264,9 +264,6 @@ const CLONE_FLAG_NAMES: [(&str, u64); 7] = [
 ];
 
 /// JSON keys of the OPTIONS bits (`setsid` is the inverse of NO_SETSID and defaults to true).
-/// A record type far above any this version defines, so the vector stays unknown as types are added.
-const UNKNOWN_TYPE: u16 = 0x7fff;
-
 const OPTION_NAMES: [(&str, u64); 12] = [
     ("sync", opt::SYNC),
     ("ptrace", opt::PTRACE),
@@ -577,8 +574,9 @@ fn owned_from_json(j: &Json) -> Owned {
 enum Bytes {
     /// The canonical encoding of the vector's JSON.
     Canonical,
-    /// Built by hand (the comment lines say how).
-    Custom(fn() -> Vec<u8>),
+    /// Built by the steps of its `# build:` line (crates/spec/vectors/README.md, "How a vector
+    /// is built"), which every client replays with its own encoder.
+    Build(&'static str),
 }
 
 struct Def {
@@ -720,12 +718,7 @@ fn defs() -> Vec<Def> {
                 "01 02 03 04. A v1 decoder skips it, so this decodes exactly like minimal.",
             ],
             json: Some(MINIMAL_JSON),
-            bytes: Bytes::Custom(|| {
-                build(|w| {
-                    w.args(s(&["/bin/true"]));
-                    w.record(0x8000, layout::RECORD_SKIP_IF_UNKNOWN, &[&[1, 2, 3, 4]]);
-                })
-            }),
+            bytes: Bytes::Build(r#"[["json"],["record",32768,1,"01020304"]]"#),
             expect: None,
         },
         Def {
@@ -735,11 +728,7 @@ fn defs() -> Vec<Def> {
                 "(0x51): refused at the first byte that differs from \"FXSP\".",
             ],
             json: None,
-            bytes: Bytes::Custom(|| {
-                let mut b = minimal_bytes();
-                b[3] = b'Q';
-                b
-            }),
+            bytes: Bytes::Build(r#"[["encode",{"args":["/bin/true"]}],["set",3,"51"]]"#),
             expect: Some((Fault::BadMagic, 3)),
         },
         Def {
@@ -749,11 +738,7 @@ fn defs() -> Vec<Def> {
                 "buffer is longer than the header's total length, refused at the length field.",
             ],
             json: None,
-            bytes: Bytes::Custom(|| {
-                let mut b = minimal_bytes();
-                b.push(0);
-                b
-            }),
+            bytes: Bytes::Build(r#"[["encode",{"args":["/bin/true"]}],["append","00"]]"#),
             expect: Some((Fault::BadTotalLength, 8)),
         },
         Def {
@@ -763,11 +748,7 @@ fn defs() -> Vec<Def> {
                 "still says 30 bytes, so the spec is truncated where the bytes end (29).",
             ],
             json: None,
-            bytes: Bytes::Custom(|| {
-                let mut b = minimal_bytes();
-                b.pop();
-                b
-            }),
+            bytes: Bytes::Build(r#"[["encode",{"args":["/bin/true"]}],["truncate",29]]"#),
             expect: Some((Fault::Truncated, 29)),
         },
         Def {
@@ -777,7 +758,7 @@ fn defs() -> Vec<Def> {
                 "refused at the end of the spec.",
             ],
             json: None,
-            bytes: Bytes::Custom(|| build(|_| {})),
+            bytes: Bytes::Build(r#"[["header"]]"#),
             expect: Some((Fault::MissingArgs, 12)),
         },
         Def {
@@ -787,7 +768,7 @@ fn defs() -> Vec<Def> {
                 "(total length 29): refused at the end of the payload.",
             ],
             json: None,
-            bytes: Bytes::Custom(|| build(|w| w.record(record::ARGS, 0, &[b"/bin/true"]))),
+            bytes: Bytes::Build(r#"[["header"],["record",1,0,"2f62696e2f74727565"]]"#),
             expect: Some((Fault::Unterminated, 29)),
         },
         Def {
@@ -798,12 +779,9 @@ fn defs() -> Vec<Def> {
                 "refused at the start of its record header (30).",
             ],
             json: None,
-            bytes: Bytes::Custom(|| {
-                build(|w| {
-                    w.args(s(&["/bin/true"]));
-                    w.record(UNKNOWN_TYPE, 0, &[&[0; 4]]);
-                })
-            }),
+            bytes: Bytes::Build(
+                r#"[["encode",{"args":["/bin/true"]}],["record",32767,0,"00000000"]]"#,
+            ),
             expect: Some((Fault::UnknownRecord, 30)),
         },
         Def {
@@ -813,13 +791,9 @@ fn defs() -> Vec<Def> {
                 "refused at the start of the second WORK_DIR record (41).",
             ],
             json: None,
-            bytes: Bytes::Custom(|| {
-                build(|w| {
-                    w.args(s(&["/bin/true"]));
-                    w.work_dir(b"/a");
-                    w.work_dir(b"/b");
-                })
-            }),
+            bytes: Bytes::Build(
+                r#"[["encode",{"args":["/bin/true"],"work_dir":"/a"}],["record",7,0,"2f6200"]]"#,
+            ),
             expect: Some((Fault::DuplicateRecord, 41)),
         },
         Def {
@@ -881,13 +855,9 @@ fn defs() -> Vec<Def> {
                 "first byte of the payload.",
             ],
             json: None,
-            bytes: Bytes::Custom(|| {
-                build(|w| {
-                    w.args(s(&["/bin/true"]));
-                    w.clone_flags(ns::NEWNS);
-                    w.op(mount_kind::LAST + 1, 0, 0, 0, -1, b"", b"/x", b"");
-                })
-            }),
+            bytes: Bytes::Build(
+                r#"[["encode",{"args":["/bin/true"],"clone_flags":["newns"],"mounts":[{"type":"mask","target":"/x"}]}],["set",54,"0b00"]]"#,
+            ),
             expect: Some((Fault::BadValue, 54)),
         },
         Def {
@@ -904,11 +874,58 @@ fn defs() -> Vec<Def> {
     ]
 }
 
+/// The bytes a `# build:` line describes: a JSON array of steps, each an array naming the step
+/// first (crates/spec/vectors/README.md, "How a vector is built"). `json` is the vector's
+/// `json` line.
+fn build_steps(steps: &str, json: Option<&str>) -> Vec<u8> {
+    let hex_of = |h: &Json| -> Vec<u8> {
+        let s = h.str();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    let mut b = Vec::new();
+    for step in Parser::parse(steps).arr() {
+        let a = step.arr();
+        match a[0].str() {
+            "json" => b = owned_from_json(&Parser::parse(json.expect("a json line"))).encode(),
+            "encode" => b = owned_from_json(&a[1]).encode(),
+            "header" => b = build(|_| {}),
+            "record" => {
+                let payload = hex_of(&a[3]);
+                b.extend_from_slice(&a[1].num::<u16>().to_le_bytes());
+                b.extend_from_slice(&a[2].num::<u16>().to_le_bytes());
+                b.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+                b.extend_from_slice(&payload);
+                let total = (b.len() as u32).to_le_bytes();
+                b[8..12].copy_from_slice(&total);
+            }
+            "set" => {
+                let (at, v) = (a[1].num::<usize>(), hex_of(&a[2]));
+                b[at..at + v.len()].copy_from_slice(&v);
+            }
+            "append" => b.extend(hex_of(&a[1])),
+            "truncate" => b.truncate(a[1].num()),
+            other => panic!("unknown build step {other}"),
+        }
+    }
+    b
+}
+
 impl Def {
+    /// The `# build:` line's steps.
+    fn build_line(&self) -> &'static str {
+        match self.bytes {
+            Bytes::Canonical => r#"[["json"]]"#,
+            Bytes::Build(steps) => steps,
+        }
+    }
+
     fn bytes(&self) -> Vec<u8> {
         match self.bytes {
             Bytes::Canonical => owned_from_json(&Parser::parse(self.json.unwrap())).encode(),
-            Bytes::Custom(f) => f(),
+            Bytes::Build(steps) => build_steps(steps, self.json),
         }
     }
 }
@@ -1225,6 +1242,7 @@ fn render(def: &Def) -> String {
         let canonical = matches!(def.bytes, Bytes::Canonical);
         writeln!(out, "# canonical: {}", if canonical { "yes" } else { "no" }).unwrap();
     }
+    writeln!(out, "# build: {}", def.build_line()).unwrap();
     writeln!(out, "# length: {}", bytes.len()).unwrap();
     writeln!(out, "#").unwrap();
     annotate(&mut out, &bytes);
@@ -1243,13 +1261,14 @@ fn vectors_dir() -> PathBuf {
 // ---------------------------------------------------------------------------------------------
 // reading a vector file, as any client would
 
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 8] = [
     "expect",
     "fault",
     "offset",
     "errno",
     "json",
     "canonical",
+    "build",
     "length",
 ];
 
@@ -1332,6 +1351,14 @@ fn every_committed_vector_checks_out() {
             v.meta["length"].parse::<usize>().unwrap(),
             v.bytes.len(),
             "{ctx}"
+        );
+        // The build line, replayed as any client would (the Python client does it with its
+        // own encoder: clients/python/tests/test_vectors.py).
+        let json_line = v.meta.get("json").map(String::as_str);
+        assert_eq!(
+            build_steps(&v.meta["build"], json_line),
+            v.bytes,
+            "{ctx}: build"
         );
         let json = v
             .meta
