@@ -19,6 +19,7 @@ pub const ECANCELED: Errno = Errno(linux_raw_sys::errno::ECANCELED as i32);
 pub const EACCES: Errno = Errno(linux_raw_sys::errno::EACCES as i32);
 pub const ENOEXEC: Errno = Errno(linux_raw_sys::errno::ENOEXEC as i32);
 pub const ENOENT: Errno = Errno(linux_raw_sys::errno::ENOENT as i32);
+pub const EAGAIN: Errno = Errno(linux_raw_sys::errno::EAGAIN as i32);
 
 pub type Result<T = usize> = core::result::Result<T, Errno>;
 
@@ -715,24 +716,36 @@ impl Drop for Fd {
 
 /// `openat2` with `RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS`: `path` is resolved as if `root`
 /// were `/`, so neither `..` nor a symlink (absolute or relative) can lead out of it.
+/// The kernel answers EAGAIN when a mount or rename anywhere (any namespace) raced a `..`
+/// step of the walk; openat2(2) says to retry: up to [`OPEN_IN_ROOT_TRIES`] times.
 pub fn open_in_root(root: i32, path: &CStr, flags: u32) -> Result<Fd> {
     let how = g::open_how {
         flags: (flags | g::O_CLOEXEC) as u64,
         mode: 0,
         resolve: (g::RESOLVE_IN_ROOT | g::RESOLVE_NO_MAGICLINKS) as u64,
     };
-    // SAFETY: path is NUL-terminated; the kernel reads an open_how of the size we pass.
-    let fd = check(unsafe {
-        sc::syscall4(
-            nr!(__NR_openat2),
-            root as usize,
-            path.as_ptr() as usize,
-            &how as *const g::open_how as usize,
-            core::mem::size_of::<g::open_how>(),
-        )
-    })?;
-    Ok(Fd(fd as i32))
+    let mut tries = 1;
+    loop {
+        // SAFETY: path is NUL-terminated; the kernel reads an open_how of the size we pass.
+        let r = check(unsafe {
+            sc::syscall4(
+                nr!(__NR_openat2),
+                root as usize,
+                path.as_ptr() as usize,
+                &how as *const g::open_how as usize,
+                core::mem::size_of::<g::open_how>(),
+            )
+        });
+        match r {
+            Err(EAGAIN) if tries < OPEN_IN_ROOT_TRIES => tries += 1,
+            r => return r.map(|fd| Fd(fd as i32)),
+        }
+    }
 }
+
+/// How many times [`open_in_root`] tries a walk that raced a mount or rename (a fixed limit:
+/// a walk that keeps racing is reported with EAGAIN).
+pub const OPEN_IN_ROOT_TRIES: u32 = 64;
 
 /// `openat(dir, path, flags, mode)`, close-on-exec, for creating files.
 pub fn openat_mode(dir: i32, path: &CStr, flags: u32, mode: u32) -> Result<Fd> {

@@ -65,8 +65,8 @@ fn pivot_into_a_scratch_root() {
         l.file_op("read", "/run/marker"),
         Ok("made by a file op".into())
     );
-    // (The root tmpfs has the kernel's default mode, 1777, as in go-sandbox.)
-    assert!(l.file_op("stat", "/").unwrap().ends_with(" dir 0 0"));
+    // The root tmpfs is 0755 (the helper mounts it so; not the kernel's default 1777).
+    assert_eq!(l.file_op("stat", "/"), Ok("0755 dir 0 0".into()));
     assert_eq!(l.file_op("stat", "/run/marker"), Ok("0600 file 0 0".into()));
     assert_eq!(l.file_op("stat", "/var/empty"), Ok("0700 dir 0 0".into()));
     assert_eq!(l.file_op("stat", "/sbin"), Ok("0777 link 0 0".into()));

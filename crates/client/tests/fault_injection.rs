@@ -305,6 +305,18 @@ fn pivot_root_fails() {
     assert_injected(&res, &m, Location::PivotRoot, libc::EIO, 0);
 }
 
+/// openat2 with RESOLVE_IN_ROOT answers EAGAIN when a mount or rename anywhere raced a `..`
+/// of the walk; the helper retries, a fixed number of times (`sys::OPEN_IN_ROOT_TRIES`): a
+/// walk that always races ends with the error at the first mount entry's target, not a hang.
+#[test]
+fn open_in_root_eagain_is_retried_a_bounded_number_of_times() {
+    let mut c = Cleanup::default();
+    let (dir, m) = marker(&mut c);
+    let spec = pivoting(&mut c, &dir);
+    let res = run_filtered(&spec, deny(libc::SYS_openat2, &[], libc::EAGAIN));
+    assert_injected(&res, &m, Location::MountPath, libc::EAGAIN, 0);
+}
+
 /// `mount(readonly)` (21): making the new `/` read-only, `mount_setattr` on the root mount
 /// alone (`AT_EMPTY_PATH` without `AT_RECURSIVE`; the binds before it are set up
 /// recursively).

@@ -457,6 +457,12 @@ fn an_escaping_target_is_refused_before_any_mount() {
     assert!(!out.join("before").exists(), "refused before any entry ran");
 }
 
+/// A bound host tree holding symlinks that point out of it (`abs`: an absolute path, `rel`: a
+/// climb of `..`s) cannot lead an entry out of the new root: the link is followed inside the
+/// root. Where its target does not exist in the root the entry fails there (`mount(path)`,
+/// ENOENT, at its own index); where the same path is made inside the root first, the entry
+/// follows the link to it and succeeds (the control: the failure is the in-root resolution,
+/// nothing else). The host directory the links name stays empty either way.
 #[test]
 fn symlinks_in_a_bound_tree_never_lead_out_of_the_root() {
     let mut c = Cleanup::default();
@@ -470,19 +476,43 @@ fn symlinks_in_a_bound_tree_never_lead_out_of_the_root() {
     );
     std::os::unix::fs::symlink(&up, host.join("rel")).unwrap();
     let src = host.to_string_lossy().to_string();
+    // The directories of `outside`'s path, made inside the new root for the control.
+    let mut in_root_copy: Vec<&Path> = outside
+        .ancestors()
+        .filter(|p| p.parent().is_some())
+        .collect();
+    in_root_copy.reverse();
     for link in ["abs", "rel"] {
-        for op in [
-            MountOp::file(format!("/trap/{link}/pwned"), "x"),
-            MountOp::dir(format!("/trap/{link}/pwned")),
-            MountOp::tmpfs(format!("/trap/{link}/pwned")),
-            MountOp::symlink("/", format!("/trap/{link}/pwned")),
-        ] {
-            let r = in_root(&mut c, &["report"])
-                .mount(MountOp::bind(&src, "/trap"))
-                .mount(op);
-            // Resolved inside the new root, where the link's target does not exist.
-            let _ = run(r);
-            assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "{link}");
+        let ops = || {
+            [
+                MountOp::file(format!("/trap/{link}/pwned"), "x"),
+                MountOp::dir(format!("/trap/{link}/pwned")),
+                MountOp::tmpfs(format!("/trap/{link}/pwned")),
+                MountOp::symlink("/", format!("/trap/{link}/pwned")),
+            ]
+        };
+        for (k, op) in ops().into_iter().enumerate() {
+            let r = in_root(&mut c, &["exit", "0"]).mount(MountOp::bind(&src, "/trap"));
+            let index = r.spec.mounts.len() as u32;
+            assert_child_error(run(r.mount(op)), "mount(path)", libc::ENOENT, index);
+            assert_eq!(
+                std::fs::read_dir(&outside).unwrap().count(),
+                0,
+                "{link} {k}"
+            );
+        }
+        for (k, op) in ops().into_iter().enumerate() {
+            let mut r = in_root(&mut c, &["exit", "0"]);
+            for dir in &in_root_copy {
+                r = r.mount(MountOp::dir(dir.to_string_lossy().into_owned()));
+            }
+            let out = run(r.mount(MountOp::bind(&src, "/trap")).mount(op)).unwrap();
+            assert!(out.status.success(), "{link} {k}: {}", out.stderr);
+            assert_eq!(
+                std::fs::read_dir(&outside).unwrap().count(),
+                0,
+                "{link} {k}"
+            );
         }
     }
 }

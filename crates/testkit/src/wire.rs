@@ -486,3 +486,29 @@ pub fn raw_mounts<'a>(spec: &Spec<'a>) -> Vec<Mount<'a>> {
     }
     raw
 }
+
+/// Bytes from hex digits as `xxd -p` or `od -An -tx1` print them (whitespace and newlines are
+/// ignored): for regression inputs pasted from a fuzz run.
+pub fn hex(text: &str) -> Vec<u8> {
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    assert!(digits.len().is_multiple_of(2), "odd number of hex digits");
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).expect("hex digit"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    /// `vectors/minimal.hex`'s bytes in the forms `xxd -p` and `od -An -tx1` print it.
+    #[test]
+    fn hex_reads_what_xxd_and_od_print() {
+        let xxd = "46585350010000001e000000010000000a0000002f62696e2f7472756500\n";
+        let od = " 46 58 53 50 01 00 00 00 1e 00 00 00 01 00 00 00\n 0a 00 00 00 2f 62 69 6e 2f 74 72 75 65 00\n";
+        let mut want = b"FXSP\x01\0\0\0\x1e\0\0\0\x01\0\0\0\x0a\0\0\0".to_vec();
+        want.extend_from_slice(b"/bin/true\0");
+        for text in [xxd, od] {
+            assert_eq!(super::hex(text), want);
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Each namespace really new: clone_flags, user namespaces and id maps, UTS names.
 
 use super::*;
+use forkexec_testkit::root_needs;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -94,16 +95,50 @@ fn new_network_namespace_has_only_loopback() {
     assert_eq!(ifaces, ["lo"], "{}", out.stdout);
 }
 
-/// In a new cgroup namespace the target's own cgroup is the root of every hierarchy.
+/// In a new cgroup namespace the target's own cgroup is the root of every hierarchy. As root
+/// the target is first placed in a fresh cgroup v2 directory, so that the check can fail: its
+/// v2 line is `0::/<name>` without the namespace (the control) and `0::/` with it. As a user
+/// every line ends in `:/` inside, also those that do not in the runtime's own view.
 #[test]
 fn new_cgroup_namespace_is_rooted_at_the_targets_cgroup() {
     let flags = with_user_ns_unless_root(&[Namespace::NewCgroup]);
-    let r = report(probe_runner(&["report"]).clone_flags(flags));
+    let r = report(probe_runner(&["report"]).clone_flags(flags.clone()));
     let cgroup = r["cgroup"].as_str().unwrap();
     assert!(!cgroup.is_empty());
     for line in cgroup.lines() {
         assert!(line.ends_with(":/"), "{line:?} in {cgroup}");
     }
+    if !is_root() {
+        return;
+    }
+    let v2 = forkexec_testkit::cgroup::v2();
+    root_needs!(v2.is_some(), "no cgroup v2 hierarchy here");
+    let name = format!("forkexec-test-cgns-{}", std::process::id());
+    let dir = v2.unwrap().join(&name);
+    fs::create_dir(&dir).unwrap();
+    let placed = |flags: Vec<Namespace>| {
+        let r = report(
+            probe_runner(&["report"])
+                .clone_flags(flags)
+                .cgroup(dir.to_string_lossy().into_owned()),
+        );
+        let v2_line = r["cgroup"]
+            .as_str()
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with("0::"))
+            .map(str::to_string);
+        v2_line
+    };
+    let outside = placed(vec![]);
+    let inside = placed(flags);
+    assert_eq!(forkexec_testkit::leaks::cgroup_left(&dir), Ok(()));
+    assert_eq!(
+        outside.as_deref(),
+        Some(format!("0::/{name}").as_str()),
+        "control"
+    );
+    assert_eq!(inside.as_deref(), Some("0::/"));
 }
 
 // ---------------------------------------------------------------------------------------------
