@@ -17,7 +17,7 @@ MAX_SIZE   := 65536
 export FORKEXEC_SKIPS ?= $(CURDIR)/target/skips.tsv
 
 
-.PHONY: all helper cli probe build check-helper fmt-check clippy test test-root test-user test-go demo bench clean
+.PHONY: all helper cli probe build check-helper fmt-check clippy test test-root test-user test-go test-node demo bench clean
 
 all: helper cli
 
@@ -51,7 +51,7 @@ clippy:
 
 test: fmt-check clippy check-helper check-locations
 	@mkdir -p target && : >$(FORKEXEC_SKIPS)
-	@$(MAKE) --no-print-directory test-root test-user test-go
+	@$(MAKE) --no-print-directory test-root test-user test-go test-node
 	@scripts/skips.sh $(FORKEXEC_SKIPS)
 
 ## Rewrites crates/spec/vectors from their definitions (crates/spec/tests/vectors.rs) after a
@@ -83,6 +83,12 @@ test-user: helper probe
 test-go: helper
 	FORKEXEC_HELPER=$(CURDIR)/$(HELPER) clients/go/run-tests.sh
 	@FORKEXEC_HELPER=$(CURDIR)/$(HELPER) clients/go/run-tests.sh --as-user $(TEST_USER)
+
+## The Node client (clients/node: node:test, the shared vectors, the real helper; the type check
+## when tsc is installed), as whoever runs make and, as root, again as $(TEST_USER).
+test-node: helper
+	FORKEXEC_HELPER=$(CURDIR)/$(HELPER) clients/node/run-tests.sh
+	@clients/node/run-tests.sh --as-user $(TEST_USER)
 
 ## The rootfs scenarios alone (rootfs-tests/: scratch roots made of nothing but the static
 ## helper and static probes; pivot_root, the helper as pid 1, the helper nested in its own

@@ -1,0 +1,169 @@
+'use strict';
+// The numbers of wire format v1 (docs/spec.md) and the names of the JSON form. Every table here
+// is copied from docs/spec.md; test/names.test.js compares them with its tables.
+
+const MAGIC = Buffer.from('FXSP', 'latin1');
+const VERSION = 1;
+const HEADER_LEN = 12;
+const RECORD_HEADER_LEN = 8;
+const STATUS_RECORD_LEN = 32;
+/** RLIM_INFINITY: no limit. */
+const RLIM_INFINITY = 0xffffffffffffffffn;
+
+/** Record types (the u16 at the start of every record). */
+const Record = Object.freeze({
+  ARGS: 1, ENV: 2, EXEC_PATH: 3, EXEC_FD: 4, RLIMIT: 5, FILES: 6, WORK_DIR: 7, SECCOMP: 8,
+  CLONE_FLAGS: 9, MOUNT: 10, PIVOT_ROOT: 11, HOST_NAME: 12, DOMAIN_NAME: 13, UID_MAP: 14,
+  GID_MAP: 15, CREDENTIAL: 16, OPTIONS: 17, STATUS_FD: 18, CGROUP_PATH: 19, CGROUP_FD: 20,
+  MOUNT_OP: 21,
+});
+const RECORD_LAST = 21;
+
+/** Printable record names: the JSON key each record carries. */
+const RECORD_NAMES = Object.freeze({
+  1: 'args', 2: 'env', 3: 'exec_path', 4: 'exec_file', 5: 'rlimits', 6: 'files', 7: 'work_dir',
+  8: 'seccomp', 9: 'clone_flags', 10: 'mounts', 11: 'pivot_root', 12: 'host_name',
+  13: 'domain_name', 14: 'uid_mappings', 15: 'gid_mappings', 16: 'credential', 17: 'options',
+  18: 'status_fd', 19: 'cgroup', 20: 'cgroup_fd', 21: 'mounts',
+});
+
+const SKIP_IF_UNKNOWN = 0x1;
+
+/** Option bits (record OPTIONS) by JSON key; `setsid` is inverted (false sets NO_SETSID). */
+const OPTION_BITS = Object.freeze({
+  sync: 0x1, ptrace: 0x2, no_new_privs: 0x4, stop_before_seccomp: 0x8,
+  gid_mappings_enable_setgroups: 0x10, drop_caps: 0x20, unshare_cgroup_after_sync: 0x40,
+  ctty: 0x80, setsid: 0x100, detach: 0x200, init: 0x400, die_with_parent: 0x800,
+  writable_root: 0x1000,
+});
+const OPTIONS_KNOWN = 0x1fff;
+const Opt = Object.freeze({
+  SYNC: 0x1, PTRACE: 0x2, NO_NEW_PRIVS: 0x4, STOP_BEFORE_SECCOMP: 0x8,
+  GID_MAPPINGS_ENABLE_SETGROUPS: 0x10, DROP_CAPS: 0x20, UNSHARE_CGROUP_AFTER_SYNC: 0x40,
+  CTTY: 0x80, NO_SETSID: 0x100, DETACH: 0x200, INIT: 0x400, DIE_WITH_PARENT: 0x800,
+  WRITABLE_ROOT: 0x1000,
+});
+
+/** Clone flags (record CLONE_FLAGS), in the order the decoder lists them. */
+const CLONE_FLAGS = Object.freeze({
+  newns: 0x00020000, newcgroup: 0x02000000, newuts: 0x04000000, newipc: 0x08000000,
+  newuser: 0x10000000, newpid: 0x20000000, newnet: 0x40000000,
+});
+const CLONE_KNOWN = 0x7e020000;
+
+/** Mount flags (MS_* in lower case), passed to mount(2) as they are. */
+const MOUNT_FLAGS = Object.freeze({
+  rdonly: 0x1, nosuid: 0x2, nodev: 0x4, noexec: 0x8, synchronous: 0x10, remount: 0x20,
+  mandlock: 0x40, dirsync: 0x80, nosymfollow: 0x100, noatime: 0x400, nodiratime: 0x800,
+  bind: 0x1000, move: 0x2000, rec: 0x4000, silent: 0x8000, posixacl: 0x10000,
+  unbindable: 0x20000, private: 0x40000, slave: 0x80000, shared: 0x100000, relatime: 0x200000,
+  i_version: 0x800000, strictatime: 0x1000000, lazytime: 0x2000000,
+});
+const MOUNT_FLAGS_KNOWN = Object.values(MOUNT_FLAGS).reduce((a, b) => a | b, 0);
+
+/** Mount options (the u32 after a MOUNT record's flags). */
+const MOUNT_MKDIR = 0x1;
+const MOUNT_FILE = 0x2;
+const MOUNT_OPTIONS_KNOWN = 0x3;
+
+/** MOUNT_OP kinds by JSON `type`. */
+const MOUNT_KINDS = Object.freeze({
+  bind: 1, tmpfs: 2, proc: 3, dev: 4, mqueue: 5, dir: 6, symlink: 7, file: 8, remount_ro: 9,
+  mask: 10,
+});
+const MOUNT_KIND_LAST = 10;
+const MOUNT_OP_OPTIONAL = 0x1;
+const MOUNT_OP_READONLY = 0x2;
+const MOUNT_OP_DEV = 0x4;
+const MOUNT_OP_FLAGS_KNOWN = 0x7;
+const MOUNT_OP_FIXED_LEN = 20;
+/** The fields each mount operation type takes besides `type` and `target`. */
+const MOUNT_OP_FIELDS = Object.freeze({
+  bind: ['source', 'source_fd', 'readonly', 'dev', 'optional'],
+  tmpfs: ['size', 'mode', 'readonly'],
+  proc: [], dev: [], mqueue: [],
+  dir: ['mode'],
+  symlink: ['source'],
+  file: ['mode', 'content', 'content_fd'],
+  remount_ro: [],
+  mask: ['optional'],
+});
+/** The mode a mount operation gets when none is given. */
+const MOUNT_OP_DEFAULT_MODE = Object.freeze({ tmpfs: 0o755, dir: 0o755, file: 0o644 });
+
+const CRED_NO_SETGROUPS = 0x1;
+const CRED_FLAGS_KNOWN = 0x1;
+
+/** rlimit resources, RLIMIT_* numbers 0-15 in order. */
+const RESOURCES = Object.freeze([
+  'cpu', 'fsize', 'data', 'stack', 'core', 'rss', 'nproc', 'nofile', 'memlock', 'as', 'locks',
+  'sigpending', 'msgqueue', 'nice', 'rtprio', 'rttime',
+]);
+
+/** The limits of docs/spec.md ("Limits"). */
+const Limit = Object.freeze({
+  SPEC: 4 * 1024 * 1024, STRINGS: 262144, PATH: 4096, MOUNT_DATA: 4096, FSTYPE: 256, NAME: 65,
+  RLIMITS: 16, RESOURCE: 16, FILES: 4096, FD: 1 << 20, SECCOMP: 4096, MOUNTS: 256, MODE: 0o7777,
+  ID_MAP: 340, GROUPS: 65536,
+});
+
+/** Fault numbers of a refused spec (`detail` of a `spec` error record). */
+const Fault = Object.freeze({
+  TRUNCATED: 1, BAD_MAGIC: 2, BAD_VERSION: 3, BAD_TOTAL_LENGTH: 4, UNKNOWN_RECORD: 5,
+  DUPLICATE_RECORD: 6, BAD_RECORD_LENGTH: 7, UNTERMINATED: 8, INTERIOR_NUL: 9, TOO_LONG: 10,
+  TOO_MANY: 11, FD_OUT_OF_RANGE: 12, UNKNOWN_BITS: 13, BAD_VALUE: 14, MISSING_ARGS: 15,
+  CONFLICT: 16, NEEDS_CLONE_SHAPE: 17,
+});
+
+/** fault number -> [name, description (Fault::describe), errno]. */
+const FAULTS = Object.freeze({
+  1: ['Truncated', 'truncated', 22],
+  2: ['BadMagic', 'bad magic (not a forkexec spec)', 22],
+  3: ['BadVersion', 'unsupported version', 22],
+  4: ['BadTotalLength', 'bad total length', 22],
+  5: ['UnknownRecord', 'unknown record type', 22],
+  6: ['DuplicateRecord', 'duplicate record', 22],
+  7: ['BadRecordLength', 'bad record length', 22],
+  8: ['Unterminated', 'unterminated string', 22],
+  9: ['InteriorNul', 'NUL inside a string', 22],
+  10: ['TooLong', 'over the length limit', 7],
+  11: ['TooMany', 'over the count limit', 7],
+  12: ['FdOutOfRange', 'fd out of range', 9],
+  13: ['UnknownBits', 'unknown flag bits', 22],
+  14: ['BadValue', 'value out of range', 22],
+  15: ['MissingArgs', 'missing args', 22],
+  16: ['Conflict', 'conflicting fields', 22],
+  17: ['NeedsCloneShape', 'needs the clone shape (not supported in place)', 95],
+});
+
+/** Error locations 1-49 (docs/spec.md, "Error locations"): number -> name. */
+const LOCATIONS = Object.freeze({
+  1: 'clone', 2: 'close_write', 3: 'unshare_user_read', 4: 'getpid', 5: 'keep_capability',
+  6: 'setgroups', 7: 'setgid', 8: 'setuid', 9: 'dup3', 10: 'fcntl', 11: 'setsid', 12: 'ioctl',
+  13: 'mount(root)', 14: 'mount(tmpfs)', 15: 'mount(chdir)', 16: 'mount', 17: 'mount(mkdir)',
+  18: 'pivot_root', 19: 'umount', 20: 'unlink', 21: 'mount(readonly)', 22: 'chdir',
+  23: 'setrlimit', 24: 'set_no_new_privs', 25: 'drop_capability', 26: 'set_cap',
+  27: 'ptrace_me', 28: 'stop', 29: 'seccomp', 30: 'sync_write', 31: 'sync_read', 32: 'execve',
+  33: 'spec_read', 34: 'spec', 35: 'unshare', 36: 'write_setgroups', 37: 'write_uid_map',
+  38: 'write_gid_map', 39: 'sethostname', 40: 'setdomainname', 41: 'close_range',
+  42: 'get_cap', 43: 'cgroup', 44: 'pdeathsig', 45: 'supervise', 46: 'privileged_install',
+  47: 'set_dumpable', 48: 'mount(path)', 49: 'mount(source)',
+});
+const Loc = Object.freeze({ SYNC_READ: 31, EXECVE: 32, SPEC_READ: 33, SPEC: 34 });
+
+/** Status record kinds. */
+const Kind = Object.freeze({ ERROR: 1, SYNC: 2, PID: 3, EXIT: 4, EXEC: 5 });
+
+/** The runtime's answers to a sync record. */
+const SYNC_CONTINUE = Buffer.from([0]);
+const SYNC_ABORT = Buffer.from([1]);
+
+module.exports = {
+  MAGIC, VERSION, HEADER_LEN, RECORD_HEADER_LEN, STATUS_RECORD_LEN, RLIM_INFINITY, Record,
+  RECORD_LAST, RECORD_NAMES, SKIP_IF_UNKNOWN, OPTION_BITS, OPTIONS_KNOWN, Opt, CLONE_FLAGS,
+  CLONE_KNOWN, MOUNT_FLAGS, MOUNT_FLAGS_KNOWN, MOUNT_MKDIR, MOUNT_FILE, MOUNT_OPTIONS_KNOWN,
+  MOUNT_KINDS, MOUNT_KIND_LAST, MOUNT_OP_OPTIONAL, MOUNT_OP_READONLY, MOUNT_OP_DEV,
+  MOUNT_OP_FLAGS_KNOWN, MOUNT_OP_FIXED_LEN, MOUNT_OP_FIELDS, MOUNT_OP_DEFAULT_MODE,
+  CRED_NO_SETGROUPS, CRED_FLAGS_KNOWN, RESOURCES, Limit, Fault, FAULTS, LOCATIONS, Loc, Kind,
+  SYNC_CONTINUE, SYNC_ABORT,
+};

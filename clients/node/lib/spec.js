@@ -1,0 +1,399 @@
+'use strict';
+// The JSON form of a spec (docs/json.md, crates/spec/vectors/README.md) checked and normalized:
+// `normalize(spec)` takes an object with the JSON form's keys and returns a new object with every
+// key present, every value checked (a bad one throws JsonError naming its key path) and in one
+// shape the encoder reads: strings stay strings (written as UTF-8) or Buffers (written as they
+// are), u64 values become BigInt, mount entries get their defaults, booleans are booleans.
+//
+// `parseJson(text)` is JSON.parse keeping integers above 2^53 exact (as BigInt), because the
+// JSON form has u64 values (an rlimit of 18446744073709551615 = RLIM_INFINITY).
+
+const names = require('./names');
+const { JsonError } = require('./errors');
+
+/** Marks an object normalize() made (not enumerable), so that it is not checked twice. */
+const NORMALIZED = Symbol('forkexec.normalized');
+const U64_MAX = 0xffffffffffffffffn;
+const BOOL_KEYS = Object.freeze([
+  'sync', 'ptrace', 'no_new_privs', 'stop_before_seccomp', 'gid_mappings_enable_setgroups',
+  'drop_caps', 'unshare_cgroup_after_sync', 'ctty', 'setsid', 'detach', 'init',
+  'die_with_parent', 'writable_root',
+]);
+const STRING_KEYS = Object.freeze(['work_dir', 'pivot_root', 'host_name', 'domain_name', 'cgroup']);
+const FD_KEYS = Object.freeze(['exec_file', 'status_fd', 'cgroup_fd']);
+const SPEC_KEYS = Object.freeze([
+  'args', 'env', 'exec_path', 'exec_file', 'rlimits', 'files', 'work_dir', 'seccomp',
+  'clone_flags', 'mounts', 'pivot_root', 'host_name', 'domain_name', 'uid_mappings',
+  'gid_mappings', 'credential', ...BOOL_KEYS.filter((k) => k !== 'setsid'), 'setsid',
+  'status_fd', 'cgroup', 'cgroup_fd',
+]);
+
+function fail(path, message) {
+  throw new JsonError(path, message);
+}
+
+function isObject(v) {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)
+    && !(v instanceof Uint8Array);
+}
+
+function checkKeys(obj, allowed, path) {
+  for (const key of Object.keys(obj)) {
+    if (obj[key] === undefined) continue;
+    if (!allowed.includes(key)) fail(join(path, key), 'unknown key');
+  }
+}
+
+function join(path, key) {
+  return typeof key === 'number' ? `${path}[${key}]` : (path ? `${path}.${key}` : key);
+}
+
+/** Flag names as a set: each once, in bit order (in place). */
+function sortBits(list, table) {
+  const unique = [...new Set(list)].sort((a, b) => table[a] - table[b]);
+  list.splice(0, list.length, ...unique);
+}
+
+/** A string value: a JS string or bytes (Buffer / Uint8Array). */
+function str(v, path) {
+  if (typeof v === 'string') return v;
+  if (Buffer.isBuffer(v)) return Buffer.from(v);
+  if (v instanceof Uint8Array) return Buffer.from(v);
+  return fail(path, `expected a string, got ${typeName(v)}`);
+}
+
+function typeName(v) {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'bigint') return 'an integer';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+function list(v, path) {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) fail(path, `expected a list, got ${typeName(v)}`);
+  return v;
+}
+
+function bool(v, path, dflt) {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'boolean') fail(path, `expected true or false, got ${typeName(v)}`);
+  return v;
+}
+
+/** An integer in [lo, hi] as a Number (hi at most 2^53). */
+function int(v, path, lo, hi) {
+  if (typeof v === 'bigint') {
+    if (v < BigInt(lo) || v > BigInt(hi)) fail(path, `${v} is out of range (${lo} to ${hi})`);
+    return Number(v);
+  }
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    fail(path, `expected an integer, got ${typeName(v)}`);
+  }
+  if (v < lo || v > hi) fail(path, `${v} is out of range (${lo} to ${hi})`);
+  return v;
+}
+
+/** A u64 as a BigInt. */
+function u64(v, path) {
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) {
+      fail(path, Number.isInteger(v) ? `${v} is above 2^53: give it as a BigInt`
+        : `expected an integer, got ${typeName(v)}`);
+    }
+    v = BigInt(v);
+  }
+  if (typeof v !== 'bigint') fail(path, `expected an integer, got ${typeName(v)}`);
+  if (v < 0n || v > U64_MAX) fail(path, `${v} is out of range (0 to 2^64-1)`);
+  return v;
+}
+
+const u32 = (v, path) => int(v, path, 0, 0xffffffff);
+/** An fd (the decoder refuses one out of range with the helper's fault). */
+const fd = (v, path) => int(v, path, -(2 ** 31), 2 ** 31 - 1);
+
+function optFd(v, path) {
+  return v === undefined || v === null ? null : fd(v, path);
+}
+
+function optStr(v, path) {
+  return v === undefined || v === null ? null : str(v, path);
+}
+
+function rlimitValue(v, path) {
+  if (v === 'infinity' || v === 'unlimited') return U64_MAX;
+  return u64(v, path);
+}
+
+function rlimit(v, path) {
+  if (!isObject(v)) fail(path, `expected an object, got ${typeName(v)}`);
+  checkKeys(v, ['resource', 'cur', 'max'], path);
+  let resource = v.resource;
+  if (typeof resource === 'number' || typeof resource === 'bigint') {
+    resource = names.RESOURCES[int(resource, join(path, 'resource'), 0, 15)];
+  } else if (!names.RESOURCES.includes(resource)) {
+    fail(join(path, 'resource'), `unknown resource ${JSON.stringify(resource)} (one of ${names.RESOURCES.join(', ')})`);
+  }
+  if (v.cur === undefined) fail(join(path, 'cur'), 'missing');
+  if (v.max === undefined) fail(join(path, 'max'), 'missing');
+  return { resource, cur: rlimitValue(v.cur, join(path, 'cur')), max: rlimitValue(v.max, join(path, 'max')) };
+}
+
+function sockFilter(v, path) {
+  if (!isObject(v)) fail(path, `expected an object, got ${typeName(v)}`);
+  checkKeys(v, ['code', 'jt', 'jf', 'k'], path);
+  return {
+    code: int(v.code ?? 0, join(path, 'code'), 0, 0xffff),
+    jt: int(v.jt ?? 0, join(path, 'jt'), 0, 0xff),
+    jf: int(v.jf ?? 0, join(path, 'jf'), 0, 0xff),
+    k: u32(v.k ?? 0, join(path, 'k')),
+  };
+}
+
+function idMap(v, path) {
+  if (!isObject(v)) fail(path, `expected an object, got ${typeName(v)}`);
+  checkKeys(v, ['container_id', 'host_id', 'size'], path);
+  for (const k of ['container_id', 'host_id', 'size']) {
+    if (v[k] === undefined) fail(join(path, k), 'missing');
+  }
+  return {
+    container_id: u32(v.container_id, join(path, 'container_id')),
+    host_id: u32(v.host_id, join(path, 'host_id')),
+    size: u32(v.size, join(path, 'size')),
+  };
+}
+
+function credential(v, path) {
+  if (v === undefined || v === null) return null;
+  if (!isObject(v)) fail(path, `expected an object, got ${typeName(v)}`);
+  checkKeys(v, ['uid', 'gid', 'groups', 'no_set_groups'], path);
+  if (v.uid === undefined) fail(join(path, 'uid'), 'missing');
+  if (v.gid === undefined) fail(join(path, 'gid'), 'missing');
+  return {
+    uid: u32(v.uid, join(path, 'uid')),
+    gid: u32(v.gid, join(path, 'gid')),
+    groups: list(v.groups, join(path, 'groups')).map((g, i) => u32(g, join(join(path, 'groups'), i))),
+    no_set_groups: bool(v.no_set_groups, join(path, 'no_set_groups'), false),
+  };
+}
+
+function rawMount(v, path) {
+  checkKeys(v, ['source', 'target', 'fstype', 'flags', 'data', 'mkdir', 'file', 'make_nod'], path);
+  if (v.target === undefined) fail(join(path, 'target'), 'missing');
+  const flags = list(v.flags, join(path, 'flags')).map((f, i) => {
+    if (!Object.hasOwn(names.MOUNT_FLAGS, f)) {
+      fail(join(join(path, 'flags'), i), `unknown mount flag ${JSON.stringify(f)}`);
+    }
+    return f;
+  });
+  sortBits(flags, names.MOUNT_FLAGS);
+  if (v.file !== undefined && v.make_nod !== undefined) {
+    fail(join(path, 'make_nod'), 'give file or make_nod, not both');
+  }
+  return {
+    source: str(v.source ?? '', join(path, 'source')),
+    target: str(v.target, join(path, 'target')),
+    fstype: str(v.fstype ?? '', join(path, 'fstype')),
+    flags,
+    data: str(v.data ?? '', join(path, 'data')),
+    mkdir: bool(v.mkdir, join(path, 'mkdir'), true),
+    file: bool(v.file ?? v.make_nod, join(path, v.file !== undefined ? 'file' : 'make_nod'), false),
+  };
+}
+
+function mode(v, path) {
+  if (typeof v === 'string') {
+    if (!/^[0-7]{1,4}$/.test(v)) fail(path, `expected an octal mode such as "0755", got ${JSON.stringify(v)}`);
+    return parseInt(v, 8);
+  }
+  return u32(v, path);
+}
+
+function size(v, path) {
+  if (typeof v === 'string') {
+    const m = /^([0-9]+)([kmg]?)$/i.exec(v);
+    if (!m) fail(path, `expected bytes or a size such as "64m", got ${JSON.stringify(v)}`);
+    const shift = { '': 0n, k: 10n, m: 20n, g: 30n }[m[2].toLowerCase()];
+    return u64(BigInt(m[1]) << shift, path);
+  }
+  return u64(v, path);
+}
+
+function content(v, path) {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'string') return Buffer.from(v, 'utf8');
+  if (Buffer.isBuffer(v) || v instanceof Uint8Array) return Buffer.from(v);
+  return fail(path, `expected a string or bytes, got ${typeName(v)}`);
+}
+
+function mountOp(v, path) {
+  const type = v.type;
+  if (!Object.hasOwn(names.MOUNT_KINDS, type)) {
+    fail(join(path, 'type'), `unknown mount operation type ${JSON.stringify(type)} (one of ${Object.keys(names.MOUNT_KINDS).join(', ')})`);
+  }
+  const takes = names.MOUNT_OP_FIELDS[type];
+  for (const key of Object.keys(v)) {
+    if (v[key] === undefined || key === 'type' || key === 'target') continue;
+    if (!['source', 'source_fd', 'mode', 'size', 'content', 'content_fd', 'readonly', 'dev', 'optional'].includes(key)) {
+      fail(join(path, key), 'unknown key');
+    }
+    if (!takes.includes(key)) fail(join(path, key), `a ${type} mount operation does not take ${key}`);
+  }
+  if (v.target === undefined) fail(join(path, 'target'), 'missing');
+  const op = {
+    type,
+    source: str(v.source ?? '', join(path, 'source')),
+    source_fd: optFd(v.source_fd, join(path, 'source_fd')),
+    target: str(v.target, join(path, 'target')),
+    mode: v.mode === undefined || v.mode === null ? (names.MOUNT_OP_DEFAULT_MODE[type] ?? 0)
+      : mode(v.mode, join(path, 'mode')),
+    size: v.size === undefined || v.size === null ? 0n : size(v.size, join(path, 'size')),
+    content: content(v.content, join(path, 'content')),
+    content_fd: optFd(v.content_fd, join(path, 'content_fd')),
+    readonly: bool(v.readonly, join(path, 'readonly'), false),
+    dev: bool(v.dev, join(path, 'dev'), false),
+    optional: bool(v.optional, join(path, 'optional'), false),
+  };
+  if (op.source_fd !== null && op.content_fd !== null) fail(path, 'at most one fd');
+  return op;
+}
+
+function mountEntry(v, path) {
+  if (!isObject(v)) fail(path, `expected an object, got ${typeName(v)}`);
+  return v.type === undefined ? rawMount(v, path) : mountOp(v, path);
+}
+
+/**
+ * The spec `spec` (an object with the JSON form's keys, or an argv array) checked and with
+ * every key present. Throws JsonError naming the key path of the first bad value.
+ */
+function normalize(spec) {
+  if (spec && spec[NORMALIZED]) return spec;
+  if (Array.isArray(spec)) spec = { args: spec };
+  if (!isObject(spec)) fail('', `a spec is an object in the JSON form, not ${typeName(spec)}`);
+  checkKeys(spec, SPEC_KEYS, '');
+  const out = {};
+  out.args = list(spec.args, 'args').map((s, i) => str(s, join('args', i)));
+  out.env = list(spec.env, 'env').map((s, i) => str(s, join('env', i)));
+  out.exec_path = optStr(spec.exec_path, 'exec_path');
+  for (const key of FD_KEYS) out[key] = optFd(spec[key], key);
+  out.rlimits = list(spec.rlimits, 'rlimits').map((r, i) => rlimit(r, join('rlimits', i)));
+  out.files = list(spec.files, 'files').map((f, i) => fd(f, join('files', i)));
+  for (const key of STRING_KEYS) out[key] = str(spec[key] ?? '', key);
+  out.seccomp = spec.seccomp === undefined || spec.seccomp === null ? null
+    : list(spec.seccomp, 'seccomp').map((s, i) => sockFilter(s, join('seccomp', i)));
+  out.clone_flags = list(spec.clone_flags, 'clone_flags').map((f, i) => {
+    if (!Object.hasOwn(names.CLONE_FLAGS, f)) {
+      fail(join('clone_flags', i), `unknown clone flag ${JSON.stringify(f)} (one of ${Object.keys(names.CLONE_FLAGS).join(', ')})`);
+    }
+    return f;
+  });
+  sortBits(out.clone_flags, names.CLONE_FLAGS);
+  out.mounts = list(spec.mounts, 'mounts').map((m, i) => mountEntry(m, join('mounts', i)));
+  out.uid_mappings = list(spec.uid_mappings, 'uid_mappings').map((m, i) => idMap(m, join('uid_mappings', i)));
+  out.gid_mappings = list(spec.gid_mappings, 'gid_mappings').map((m, i) => idMap(m, join('gid_mappings', i)));
+  out.credential = credential(spec.credential, 'credential');
+  for (const key of BOOL_KEYS) out[key] = bool(spec[key], key, key === 'setsid');
+  Object.defineProperty(out, NORMALIZED, { value: true });
+  return out;
+}
+
+/** A normalized spec with some keys replaced (the values must be normalized already). */
+function withValues(spec, values) {
+  const out = { ...normalize(spec), ...values };
+  Object.defineProperty(out, NORMALIZED, { value: true });
+  return out;
+}
+
+/** The OPTIONS bits of a normalized spec. */
+function optionBits(spec) {
+  let bits = 0;
+  for (const key of BOOL_KEYS) {
+    if (key === 'setsid' ? !spec.setsid : spec[key]) bits |= names.OPTION_BITS[key];
+  }
+  return bits;
+}
+
+/** The CLONE_FLAGS bits of a normalized spec. */
+function cloneFlagBits(spec) {
+  return spec.clone_flags.reduce((bits, f) => (bits | names.CLONE_FLAGS[f]) >>> 0, 0);
+}
+
+/** Whether the helper stops itself (SIGSTOP) before exec: stop_before_seccomp, or ptrace with seccomp. */
+function stopsBeforeExec(spec) {
+  return spec.stop_before_seccomp || (spec.ptrace && spec.seccomp !== null);
+}
+
+// --- JSON with exact big integers --------------------------------------------------------------
+
+/** JSON.parse, with integers outside ±2^53 parsed as BigInt (the others as Numbers). */
+function parseJson(text) {
+  let at = 0;
+  const ws = () => { while (at < text.length && ' \t\n\r'.includes(text[at])) at++; };
+  const err = (what) => { throw new SyntaxError(`JSON: ${what} at position ${at}`); };
+  function value() {
+    ws();
+    const c = text[at];
+    if (c === '{') {
+      at++;
+      const obj = {};
+      ws();
+      if (text[at] === '}') { at++; return obj; }
+      for (;;) {
+        ws();
+        if (text[at] !== '"') err('expected a key');
+        const key = string();
+        ws();
+        if (text[at++] !== ':') err("expected ':'");
+        obj[key] = value();
+        ws();
+        const d = text[at++];
+        if (d === '}') return obj;
+        if (d !== ',') err("expected ',' or '}'");
+      }
+    }
+    if (c === '[') {
+      at++;
+      const arr = [];
+      ws();
+      if (text[at] === ']') { at++; return arr; }
+      for (;;) {
+        arr.push(value());
+        ws();
+        const d = text[at++];
+        if (d === ']') return arr;
+        if (d !== ',') err("expected ',' or ']'");
+      }
+    }
+    if (c === '"') return string();
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(at, at + 400));
+    if (m && m[0]) {
+      at += m[0].length;
+      if (m[2] === undefined && m[3] === undefined) {
+        const n = Number(m[0]);
+        return Number.isSafeInteger(n) ? n : BigInt(m[0]);
+      }
+      return Number(m[0]);
+    }
+    for (const [word, v] of [['true', true], ['false', false], ['null', null]]) {
+      if (text.startsWith(word, at)) { at += word.length; return v; }
+    }
+    return err('unexpected character');
+  }
+  function string() {
+    const start = at;
+    at++;
+    while (at < text.length && text[at] !== '"') at += text[at] === '\\' ? 2 : 1;
+    if (at >= text.length) err('unterminated string');
+    at++;
+    return JSON.parse(text.slice(start, at));
+  }
+  const v = value();
+  ws();
+  if (at !== text.length) err('trailing characters');
+  return v;
+}
+
+module.exports = {
+  normalize, withValues, optionBits, cloneFlagBits, stopsBeforeExec, parseJson, SPEC_KEYS, BOOL_KEYS,
+};
