@@ -324,12 +324,16 @@ function mountOpRecord(buf, r, p, len) {
   const [[sourceAt, source], [targetAt, target]] = strs;
   const content = buf.subarray(at, end);
   const type = KIND_NAMES[kind];
-  const allowed = { bind: names.MOUNT_OP_FLAGS_KNOWN, tmpfs: names.MOUNT_OP_READONLY, mask: names.MOUNT_OP_OPTIONAL }[type] || 0;
+  // What each kind takes: names.MOUNT_OP_FIELDS (the JSON keys), one table for both directions.
+  const takes = names.MOUNT_OP_FIELDS[type];
+  const allowed = (takes.includes('optional') ? names.MOUNT_OP_OPTIONAL : 0)
+    | (takes.includes('readonly') ? names.MOUNT_OP_READONLY : 0) | (takes.includes('dev') ? names.MOUNT_OP_DEV : 0);
   if (flags & ~allowed) fail(Fault.BAD_VALUE, p + 2);
-  const takesMode = ['tmpfs', 'dir', 'file'].includes(type);
+  const takesMode = takes.includes('mode');
   if (mode > Limit.MODE || (!takesMode && mode !== 0)) fail(Fault.BAD_VALUE, p + 4);
-  if (type !== 'tmpfs' && size !== 0n) fail(Fault.BAD_VALUE, p + 8);
-  if (fd !== null && type !== 'bind' && type !== 'file') fail(Fault.BAD_VALUE, p + 16);
+  if (!takes.includes('size') && size !== 0n) fail(Fault.BAD_VALUE, p + 8);
+  const fdKey = ['source_fd', 'content_fd'].find((k) => takes.includes(k));
+  if (fd !== null && !fdKey) fail(Fault.BAD_VALUE, p + 16);
   if (type === 'bind') {
     if ((source.length === 0) === (fd === null)) fail(Fault.CONFLICT, sourceAt);
   } else if (type === 'symlink') {
@@ -337,12 +341,14 @@ function mountOpRecord(buf, r, p, len) {
   } else if (source.length) {
     fail(Fault.BAD_VALUE, sourceAt);
   }
-  if (content.length && (type !== 'file' || fd !== null)) fail(type === 'file' ? Fault.CONFLICT : Fault.BAD_VALUE, at);
+  if (content.length && (!takes.includes('content') || fd !== null)) {
+    fail(takes.includes('content') ? Fault.CONFLICT : Fault.BAD_VALUE, at);
+  }
   if (target[0] !== 0x2f) fail(Fault.BAD_VALUE, targetAt);
   const op = { type, target: text(target) };
   if (source.length) op.source = text(source);
-  if (fd !== null) op[type === 'bind' ? 'source_fd' : 'content_fd'] = fd;
-  if (type === 'tmpfs') op.size = size;
+  if (fd !== null) op[fdKey] = fd;
+  if (takes.includes('size')) op.size = size;
   if (takesMode) op.mode = mode;
   if (content.length) op.content = Buffer.from(content);
   if (flags & names.MOUNT_OP_READONLY) op.readonly = true;

@@ -69,3 +69,48 @@ test('error messages are go-sandbox\'s', () => {
   assert.equal(errnoText(125), 'operation canceled');
   assert.equal(errnoText(4095), 'errno 4095');
 });
+
+// docs/spec.md "Tables": generated from crates/spec/src/tables.rs, the one table per concept.
+function generated(title) {
+  const begin = doc.indexOf('<!-- BEGIN GENERATED TABLES');
+  const end = doc.indexOf('<!-- END GENERATED TABLES');
+  assert.ok(begin >= 0 && end > begin, 'docs/spec.md has no generated tables');
+  const block = doc.slice(begin, end);
+  const at = block.indexOf(`#### ${title}`);
+  assert.ok(at >= 0, `no generated table "${title}"`);
+  const next = block.indexOf('\n#### ', at + 5);
+  const table = block.slice(at, next < 0 ? undefined : next);
+  return table.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('|---'))
+    .slice(1).map((l) => l.slice(2, -2).split(' | ').map((c) => c.replace(/`/g, '')));
+}
+const num = (v) => (v.startsWith('0x') ? parseInt(v, 16) : Number(v));
+const skipGen = doc && doc.includes('<!-- BEGIN GENERATED TABLES') ? false : 'no generated tables in docs/spec.md';
+
+test('the generated tables of docs/spec.md: records, options, clone and mount flags, resources', { skip: skipGen }, () => {
+  assert.deepEqual(Object.fromEntries(generated('Record types').map(([v, , c]) => [c, num(v)])), { ...names.Record });
+  const options = Object.fromEntries(Object.entries(names.OPTION_BITS).map(([k, v]) => [k === 'setsid' ? 'no_setsid' : k, v]));
+  assert.deepEqual(Object.fromEntries(generated('Option bits').map(([v, n]) => [n, num(v)])), options);
+  assert.deepEqual(Object.fromEntries(generated('Clone flags').map(([v, n]) => [n, num(v)])), { ...names.CLONE_FLAGS });
+  assert.deepEqual(Object.fromEntries(generated('Mount flags').map(([v, n]) => [n, num(v)])), { ...names.MOUNT_FLAGS });
+  assert.deepEqual(generated('Rlimit resources').map(([v, n]) => [num(v), n]), names.RESOURCES.map((n, i) => [i, n]));
+  assert.deepEqual(Object.fromEntries(generated('Mount operation flags').map(([v, n]) => [n, num(v)])),
+    { optional: names.MOUNT_OP_OPTIONAL, readonly: names.MOUNT_OP_READONLY, dev: names.MOUNT_OP_DEV });
+});
+
+test('the generated mount operation kinds: what each takes and its default mode', { skip: skipGen }, () => {
+  const rows = generated('Mount operation kinds');
+  assert.equal(rows.length, Object.keys(names.MOUNT_KINDS).length);
+  for (const [kind, name, flags, mode, size, fd, content, source, dflt] of rows) {
+    assert.equal(names.MOUNT_KINDS[name], Number(kind), name);
+    const takes = names.MOUNT_OP_FIELDS[name];
+    const expect = [
+      ...(flags === '-' ? [] : flags.split(', ')),
+      ...(mode === 'yes' ? ['mode'] : []), ...(size === 'yes' ? ['size'] : []),
+      ...(fd === 'yes' ? [name === 'bind' ? 'source_fd' : 'content_fd'] : []),
+      ...(content === 'yes' ? ['content'] : []),
+      ...(source === 'none' ? [] : ['source']),
+    ];
+    assert.deepEqual([...takes].sort(), expect.sort(), name);
+    assert.equal(names.MOUNT_OP_DEFAULT_MODE[name] ?? 0, parseInt(dflt, 8), name);
+  }
+});
