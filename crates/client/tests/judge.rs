@@ -6,6 +6,7 @@
 //! user without a delegated cgroup, a per-run cgroup is a clear `runner_error`, and the
 //! rlimit-only fallback (`no_cgroup`) still ends a loop with `time_limit_exceeded`.
 
+use forkexec_testkit::skip::{self, Kind as Skip};
 use forkexec_testkit::support;
 
 use std::fs;
@@ -63,7 +64,7 @@ const CLEAR_ERROR: [&str; 2] = ["delegated cgroup v2 subtree", "--no-cgroup"];
 fn cgroups() -> Option<Layout> {
     let layout = Layout::detect().unwrap();
     if layout.kind().is_none() {
-        eprintln!("skipped: no memory controller ({layout})");
+        skip::record(Skip::Env, &format!("no memory controller ({layout})"));
         return None;
     }
     Some(layout)
@@ -114,10 +115,8 @@ fn judged(
     let message = &r.error.as_ref().unwrap().message;
     assert!(CLEAR_ERROR.iter().all(|t| message.contains(t)), "{message}");
     if needs == Needs::Cgroup {
-        eprintln!(
-            "as uid {}: the documented clear error: {message}",
-            support::euid()
-        );
+        // The documented clear error was checked; the verdict itself needs the cgroup.
+        skip::record(Skip::RootOnly, &format!("a per-run cgroup: {message}"));
         return None;
     }
     // Without a cgroup only what rlimits, the clock and the pipes enforce can be asked.
@@ -141,7 +140,7 @@ fn same(r: Runner) -> Runner {
 /// As root: the layout (per-run cgroups can be made); otherwise `None`, printed.
 fn root_cgroups() -> Option<Layout> {
     if !is_root() {
-        eprintln!("skipped: needs root (making cgroups directly)");
+        skip::record(Skip::RootOnly, "making cgroups directly needs root");
         return None;
     }
     cgroups()
@@ -247,7 +246,7 @@ fn fork_bomb_is_contained_on_v1_alone() {
         return;
     };
     if layout.kind() == Some(Kind::V2) {
-        eprintln!("skipped: no v1 hierarchies here ({layout})");
+        skip::record(Skip::Env, &format!("no v1 hierarchies here ({layout})"));
         return;
     }
     layout.v2 = None;
@@ -360,7 +359,7 @@ fn v2_placement_events_and_kill() {
     let Some(layout) = root_cgroups() else { return };
     let cg = Cgroup::create(&layout, "forkexec-test", &Default::default()).unwrap();
     let Some(v2) = cg.v2_dir().map(|d| d.to_path_buf()) else {
-        eprintln!("skipped: no writable v2 tree here ({layout})");
+        skip::record(Skip::Env, &format!("no writable v2 tree here ({layout})"));
         return;
     };
     let (runner, marker) = workload(&["sleep", "100"]);
