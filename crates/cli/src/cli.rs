@@ -146,6 +146,12 @@ pub struct Cli {
     #[arg(long, requires = "json", help_heading = SPEC)]
     pub inherit_env: bool,
 
+    /// Tell on stderr each stage as forkexec-run sees it happen: the spec, the helper
+    /// started, its setup done (the sync record), the program executed or the step that
+    /// failed, how the program ended. Implies --stay.
+    #[arg(short, long, help_heading = SPEC)]
+    pub verbose: bool,
+
     /// `check`, or the hidden generators (`completions`, `manpage`).
     #[command(subcommand)]
     pub tool: Option<crate::tools::Tool>,

@@ -10,6 +10,7 @@
 //!   completion generators.
 //! - [`judge`]: the judge flags (limits on the whole sandbox, `--result-json`).
 //! - [`bwrap`]: the bubblewrap mode (run as `bwrap`, or with a leading `--bwrap`).
+//! - [`verbose`]: `-v`, the stages told as they happen.
 
 #![cfg_attr(not(test), no_main)]
 
@@ -23,6 +24,7 @@ mod judge;
 mod report;
 mod run;
 mod tools;
+mod verbose;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -146,10 +148,13 @@ fn real_main() {
         let _ = out.flush();
         std::process::exit(0);
     }
+    if cli.verbose {
+        verbose::enable();
+    }
     if cli.judge.active() {
         judge::run(spec, &cli.judge, cli.die_with_parent)
     }
-    run::run(spec, cli.stay, cli.die_with_parent)
+    run::run(spec, cli.stay || cli.verbose, cli.die_with_parent)
 }
 
 /// bubblewrap mode: bubblewrap's command line read as bwrap reads it, the shared flags

@@ -193,11 +193,15 @@ pub fn run(spec: Spec, stay: bool, die_with_parent: bool) -> ! {
         unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
     }
     start_forwarding();
-    let started = Runner::from_spec(spec.clone()).start();
-    let mut process = match started {
+    let runner = crate::verbose::before_start(Runner::from_spec(spec.clone()), &spec);
+    let mut process = match runner.start() {
         Ok(p) => p,
-        Err(e) => report::failure(&e, &spec).exit(),
+        Err(e) => {
+            crate::verbose::failed(&e);
+            report::failure(&e, &spec).exit()
+        }
     };
+    crate::verbose::started(&spec, process.target_pid());
     attach(process.pid());
     let status = loop {
         match process.wait() {
@@ -207,6 +211,7 @@ pub fn run(spec: Spec, stay: bool, die_with_parent: bool) -> ! {
             Err(e) => Fail::setup(format!("waiting for the program: {e}")).exit(),
         }
     };
+    crate::verbose::ended(&status);
     end_like(status)
 }
 
