@@ -184,6 +184,7 @@ pub fn run(mut spec: Spec, args: &JudgeArgs, die_with_parent: bool) -> ! {
         .map(|target| open_result(target).unwrap_or_else(|f| f.exit()));
     // The new root's mount point, made and checked as in a plain run.
     crate::run::ensure_root(&spec).unwrap_or_else(|f| f.exit());
+    crate::verbose::tell_spec(&spec);
     let mut judge = Judge::new(Runner::from_spec(spec))
         .stop_when(&STOP)
         .limits(args.limits())
@@ -203,6 +204,7 @@ pub fn run(mut spec: Spec, args: &JudgeArgs, die_with_parent: bool) -> ! {
         judge = judge.cgroup_parent(parent);
     }
     let result = judge.run();
+    crate::verbose::judged(&result.to_json().to_string());
     if let Some(out) = result_out.as_mut() {
         let written = writeln!(out, "{}", result.to_json()).and_then(|()| out.flush());
         if let Err(e) = written {

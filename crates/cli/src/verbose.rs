@@ -6,7 +6,8 @@
 //! directory, limits, privileges), the program executed (the end of the status stream), a
 //! failed step's error record, and how the program ended with its resource usage. The helper
 //! reports no record per stage, so the stages inside its setup are not told one by one. A
-//! verbose run stays (it must read the records), so it takes the staying path.
+//! verbose run stays (it must read the records), so it takes the staying path. With the
+//! judge flags the judge owns the start and the records: the spec and its result are told.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -113,13 +114,28 @@ fn describe(spec: &Spec) -> String {
     parts.join("; ")
 }
 
+/// Tells the spec (the `spec:` line).
+pub fn tell_spec(spec: &Spec) {
+    if on() {
+        say(&format!("spec: {}", describe(spec)));
+    }
+}
+
+/// With the judge flags: the judge runs the program and owns its records, so only its
+/// result is told (the JSON of --result-json).
+pub fn judged(result_json: &str) {
+    if on() {
+        say(&format!("the judge's result: {result_json}"));
+    }
+}
+
 /// Before the start: tells the spec and the helper, and when the spec lets it, asks the
 /// helper for its sync record so that the end of the setup can be told when it happens.
 pub fn before_start(runner: Runner, spec: &Spec) -> Runner {
     if !on() {
         return runner;
     }
-    say(&format!("spec: {}", describe(spec)));
+    tell_spec(spec);
     match runner.find_helper() {
         Ok(path) => say(&format!(
             "helper: starting {} with the spec on a socket",

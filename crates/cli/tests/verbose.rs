@@ -162,3 +162,25 @@ fn verbose_stays_and_quiet_says_nothing() {
         assert_eq!(out.stderr.is_empty(), !verbose, "{out:?}");
     }
 }
+
+/// With the judge flags, the judge owns the start and the records: the spec and the judge's
+/// result are told (an ordinary user's run goes without a cgroup, which needs root here).
+#[test]
+fn a_judged_run_tells_the_spec_and_the_result() {
+    let mut args = vec!["-v", "--time-limit", "5"];
+    if !support::is_root() {
+        args.push("--no-cgroup");
+    }
+    args.extend(["--", "/bin/sh", "-c", "exit 2"]);
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let l = lines(&out);
+    assert_eq!(l.len(), 2, "{l:#?}");
+    assert!(l[0].starts_with("forkexec-run: spec: "), "{l:#?}");
+    let json = l[1]
+        .strip_prefix("forkexec-run: the judge's result: ")
+        .unwrap_or_else(|| panic!("{l:#?}"));
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(v["exit_status"], 2, "{v:#}");
+    assert_eq!(v["status"], "nonzero_exit_status", "{v:#}");
+}
