@@ -35,7 +35,7 @@ function loadVectors() {
     for (const line of fs.readFileSync(path.join(dir, file), 'utf8').split('\n')) {
       if (line.startsWith('#')) {
         const m = /^# ([a-z]+): (.*)$/.exec(line);
-        if (m && ['expect', 'fault', 'offset', 'errno', 'json', 'canonical', 'length'].includes(m[1])) {
+        if (m && ['expect', 'fault', 'offset', 'errno', 'json', 'canonical', 'build', 'length'].includes(m[1])) {
           if (Object.hasOwn(meta, m[1])) throw new Error(`${file}: ${m[1]} given twice`);
           meta[m[1]] = m[2];
         }
@@ -45,6 +45,7 @@ function loadVectors() {
     }
     if (!/^([0-9a-f]{2})*$/.test(hex)) throw new Error(`${file}: bad hex data`);
     if (meta.json !== undefined) meta.json = parseJson(meta.json);
+    if (meta.build !== undefined) meta.build = parseJson(meta.build);
     return { name: file.replace(/\.hex$/, ''), bytes: Buffer.from(hex, 'hex'), meta };
   });
 }
