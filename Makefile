@@ -55,13 +55,13 @@ test: fmt-check clippy check-helper check-locations
 	@scripts/skips.sh $(FORKEXEC_SKIPS)
 
 ## Mutation testing (docs/testing.md, "Mutation score"): cargo-mutants on crates/spec and the
-## helper's pure core, crates/helper-core (installed when missing), in place, one job, each
-## test run cut at 120 s. Long and CPU-heavy, so not part of make test. MUTANTS_ARGS narrows
+## helper's pure core, crates/helper-core (installed when missing), in place (so one mutant
+## at a time), each test run cut at 120 s. Long and CPU-heavy, so not part of make test. MUTANTS_ARGS narrows
 ## it, e.g. MUTANTS_ARGS="--file crates/spec/src/status.rs"; results in mutants.out/.
 .PHONY: mutants
 mutants:
 	@command -v cargo-mutants >/dev/null 2>&1 || $(CARGO) install cargo-mutants --locked
-	$(CARGO) mutants --in-place --jobs 1 --timeout 120 \
+	$(CARGO) mutants --in-place --timeout 120 \
 	  --package forkexec-helper-core --package forkexec-spec $(MUTANTS_ARGS)
 
 ## Rewrites crates/spec/vectors from their definitions (crates/spec/tests/vectors.rs) after a

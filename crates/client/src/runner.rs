@@ -603,10 +603,15 @@ mod tests {
         let dir = File::open("/").unwrap();
         let file = File::open("/proc/self/status").unwrap();
         let (d, f) = (dir.as_raw_fd(), file.as_raw_fd());
-        // files[d] is 0, so d would be replaced; files[f] = f keeps f (f < d or not).
+        // files[d] is 0, so d would be replaced; files[f] = f keeps f (f < d or not). The
+        // other entries are closed (-1): fds of other tests running in parallel come and go.
         let len = d.max(f) as usize + 1;
         let files: Vec<RawFd> = (0..len as RawFd)
-            .map(|i| if i == d { 0 } else { i })
+            .map(|i| match i {
+                _ if i == d => 0,
+                _ if i == f => f,
+                _ => -1,
+            })
             .collect();
         let mut spec = Spec {
             files,
