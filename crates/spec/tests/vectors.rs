@@ -220,7 +220,7 @@ impl Json {
 }
 
 // ---------------------------------------------------------------------------------------------
-// the JSON form (DESIGN.md "JSON form") to the fields of a spec
+// the JSON form (docs/json.md) to the fields of a spec
 
 /// `RLIMIT_*` resources by name (Linux numbering).
 const RLIMIT_NAMES: [&str; 16] = layout::RLIMIT_NAMES;
@@ -559,6 +559,8 @@ fn owned_from_json(j: &Json) -> Owned {
             "credential" => {}
             "setsid" => setsid = v.bool(),
             "status_fd" => o.status_fd = (*v != Json::Null).then(|| v.num()),
+            "cgroup" => o.cgroup_path = nonempty(v),
+            "cgroup_fd" => o.cgroup_fd = (*v != Json::Null).then(|| v.num()),
             _ => panic!("unknown JSON key {key}"),
         }
     }
@@ -700,10 +702,14 @@ fn defs() -> Vec<Def> {
         Def {
             name: "all_fields",
             about: &[
-                "Every record type but EXEC_FD, every option bit but NO_SETSID, every",
-                "namespace flag, both mount options (a file bind with mkdir + file),",
-                "multi-entry id maps, an rlimit of RLIM_INFINITY (2^64-1), a credential",
-                "without setgroups, and the largest status fd (2^20 - 1).",
+                "Every record type of the first version of the format (1-18) but EXEC_FD, the",
+                "eight go-sandbox option bits (SYNC to CTTY), every namespace flag, both",
+                "mount options (a file bind with mkdir + file), multi-entry id maps, an",
+                "rlimit of RLIM_INFINITY (2^64-1), a credential without setgroups, and the",
+                "largest status fd (2^20 - 1). The rest is in other vectors: EXEC_FD in",
+                "exec_file, CGROUP_PATH (19) and DETACH in cgroup_path, CGROUP_FD (20) and",
+                "INIT in cgroup_fd, DIE_WITH_PARENT in both, MOUNT_OP (21) and WRITABLE_ROOT",
+                "in mount_ops, NO_SETSID in exec_file.",
                 "Decode-valid; needs the clone shape (new pid namespace, multi-entry maps).",
             ],
             json: Some(ALL_FIELDS_JSON),
@@ -871,6 +877,56 @@ fn defs() -> Vec<Def> {
             bytes: Bytes::Canonical,
             expect: Some((Fault::Conflict, 101)),
         },
+        Def {
+            name: "cgroup_path",
+            about: &[
+                "CGROUP_PATH (type 19): the target starts in the cgroup (v2) directory",
+                "/sys/fs/cgroup/sandbox/job1. Options DETACH (the target is the runtime's own",
+                "child; the helper exits after the pid record) and DIE_WITH_PARENT.",
+            ],
+            json: Some(concat!(
+                r#"{"args":["/bin/true"],"detach":true,"die_with_parent":true,"#,
+                r#""cgroup":"/sys/fs/cgroup/sandbox/job1"}"#
+            )),
+            bytes: Bytes::Canonical,
+            expect: None,
+        },
+        Def {
+            name: "cgroup_fd",
+            about: &[
+                "CGROUP_FD (type 20): the target starts in the cgroup (v2) directory open on",
+                "helper fd 5. A new pid namespace with option INIT (the helper's init is pid 1,",
+                "the target pid 2) and DIE_WITH_PARENT.",
+            ],
+            json: Some(concat!(
+                r#"{"args":["/bin/true"],"clone_flags":["newpid"],"init":true,"#,
+                r#""die_with_parent":true,"cgroup_fd":5}"#
+            )),
+            bytes: Bytes::Canonical,
+            expect: None,
+        },
+        Def {
+            name: "cgroup_conflict",
+            about: &[
+                "Both CGROUP_PATH \"/sys/fs/cgroup/x\" and CGROUP_FD 3: refused at the start",
+                "of the later of the two records (CGROUP_FD, 55).",
+            ],
+            json: Some(r#"{"args":["/bin/true"],"cgroup":"/sys/fs/cgroup/x","cgroup_fd":3}"#),
+            bytes: Bytes::Canonical,
+            expect: Some((Fault::Conflict, 55)),
+        },
+        Def {
+            name: "detach_with_init",
+            about: &[
+                "Options DETACH and INIT together (with newpid): the two shapes exclude each",
+                "other; refused at the OPTIONS payload (54).",
+            ],
+            json: Some(
+                r#"{"args":["/bin/true"],"clone_flags":["newpid"],"detach":true,"init":true}"#,
+            ),
+            bytes: Bytes::Canonical,
+            expect: Some((Fault::Conflict, 54)),
+        },
     ]
 }
 
@@ -994,8 +1050,11 @@ fn describe(ty: u16, p: &[u8]) -> String {
         | record::WORK_DIR
         | record::PIVOT_ROOT
         | record::HOST_NAME
-        | record::DOMAIN_NAME => quote(p),
-        record::EXEC_FD | record::STATUS_FD if p.len() == 4 => format!("fd {}", u32_at(p, 0)),
+        | record::DOMAIN_NAME
+        | record::CGROUP_PATH => quote(p),
+        record::EXEC_FD | record::STATUS_FD | record::CGROUP_FD if p.len() == 4 => {
+            format!("fd {}", u32_at(p, 0))
+        }
         record::RLIMIT if p.len() == layout::RLIMIT_LEN => {
             let r = u32_at(p, 0);
             let name = RLIMIT_NAMES.get(r as usize).copied().unwrap_or("?");

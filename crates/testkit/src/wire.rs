@@ -311,6 +311,8 @@ pub struct Owned {
     pub credential: Option<OwnedCredential>,
     pub options: u64,
     pub status_fd: Option<u32>,
+    pub cgroup_path: Option<Vec<u8>>,
+    pub cgroup_fd: Option<u32>,
 }
 
 fn owned(c: &std::ffi::CStr) -> Vec<u8> {
@@ -399,6 +401,8 @@ impl Owned {
             credential,
             options: spec.options,
             status_fd: spec.status_fd,
+            cgroup_path: spec.cgroup_path.map(owned),
+            cgroup_fd: spec.cgroup_fd,
         }
     }
 
@@ -471,6 +475,12 @@ impl Owned {
             }
             if let Some(fd) = self.status_fd {
                 w.status_fd(fd);
+            }
+            if let Some(p) = &self.cgroup_path {
+                w.cgroup_path(p);
+            }
+            if let Some(fd) = self.cgroup_fd {
+                w.cgroup_fd(fd);
             }
         })
     }
