@@ -449,3 +449,50 @@ func TestEncodeIsTheSpecStartSends(t *testing.T) {
 		t.Fatal("a NUL inside an argument was encoded")
 	}
 }
+
+// startReady starts r with fd 1 on a pipe and returns once the target wrote a line.
+func startReady(t *testing.T, r *Runner) int {
+	t.Helper()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	r.Files = []uintptr{0, pw.Fd(), 2}
+	pid, err := r.Start()
+	pw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(pr, buf); err != nil || string(buf) != "ready\n" {
+		t.Fatalf("%q, %v", buf, err)
+	}
+	return pid
+}
+
+// A signal sent to a supervising helper is forwarded; a pid-1 target only gets it when it
+// handles it (docs/spec.md, "Process shapes"), so this target traps SIGTERM.
+func TestSignalForwardedToASupervisedTarget(t *testing.T) {
+	r := userns(&Runner{Args: []string{"/bin/sh", "-c", `trap "exit 9" TERM; echo ready; while :; do sleep 0.05; done`}},
+		syscall.CLONE_NEWPID)
+	pid := startReady(t, r)
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	wantExit(t, waitPid(t, pid), 9)
+}
+
+// With init the target is pid 2: a forwarded signal's default action applies.
+func TestSignalForwardedByInit(t *testing.T) {
+	r := userns(&Runner{Args: []string{"/bin/sh", "-c", "echo ready; exec sleep 60"}, Init: true},
+		syscall.CLONE_NEWPID)
+	pid := startReady(t, r)
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	ws := waitPid(t, pid)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+		t.Fatalf("ended %#x, want SIGTERM", uint32(ws))
+	}
+}
