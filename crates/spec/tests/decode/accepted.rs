@@ -54,6 +54,8 @@ fn full_owned() -> Owned {
         }),
         options: opt::KNOWN & !opt::NO_SETSID & !opt::DETACH,
         status_fd: Some(7),
+        cgroup_path: None,
+        cgroup_fd: None,
     }
 }
 
