@@ -12,12 +12,15 @@ import (
 type ErrorLocation int
 
 // ChildError is a step that failed: nothing of the target ran. Err, Location and Index are
-// go-sandbox's; Detail is the fault number of a LocSpec error (the byte offset is Index).
+// go-sandbox's; Detail is the fault number of a LocSpec error (the byte offset is Index), and
+// Subject what Index refers to in the spec (a mount's target, a bind's source, the rlimit's
+// resource, the program, the directory…; empty when nothing is worth naming), for Words.
 type ChildError struct {
 	Err      syscall.Errno
 	Location ErrorLocation
 	Index    int
 	Detail   int
+	Subject  string
 }
 
 // Location constants: go-sandbox's (1-32), then forkexec's own steps.

@@ -291,7 +291,7 @@ func (r *Runner) Start() (int, error) {
 		syscall.Close(fds[0])
 		return 0, err
 	}
-	c := &conversation{fd: fds[0], helper: pid, path: helper, sync: r.SyncFunc}
+	c := &conversation{fd: fds[0], helper: pid, path: helper, sync: r.SyncFunc, spec: s}
 	stops := r.StopBeforeSeccomp || (r.Ptrace && r.Seccomp != nil)
 	return c.run(data, r.Detach, stops)
 }
@@ -302,8 +302,9 @@ type conversation struct {
 	helper int    // the helper's pid
 	path   string // the helper binary
 	sync   func(int) error
-	target int   // the pid record's pid, once read (0 before)
-	hungUp error // the first write the helper was no longer there to read
+	spec   *spec.Spec // what was sent, for the subject of an error
+	target int        // the pid record's pid, once read (0 before)
+	hungUp error      // the first write the helper was no longer there to read
 }
 
 func (c *conversation) send(b []byte) {
@@ -379,7 +380,9 @@ func (c *conversation) readUntil(until int) error {
 		}
 		switch rec.Kind {
 		case spec.KindError:
-			return childError(rec)
+			e := childError(rec)
+			e.Subject = subjectOf(c.spec, e.Location, e.Index)
+			return e
 		case spec.KindPid:
 			c.target = int(rec.Pid)
 			if until == untilPid {
