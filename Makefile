@@ -17,7 +17,7 @@ MAX_SIZE   := 65536
 export FORKEXEC_SKIPS ?= $(CURDIR)/target/skips.tsv
 
 
-.PHONY: all helper cli probe build check-helper fmt-check clippy test test-root test-user test-go test-node demo bench clean
+.PHONY: all helper cli probe build check-helper check-docs fmt-check clippy test test-root test-user test-go test-node demo bench clean
 
 all: helper cli
 
@@ -42,6 +42,10 @@ check-helper: helper
 	@! readelf -d $(HELPER) 2>/dev/null | grep -q NEEDED || { echo "$(HELPER) has a dynamic section"; exit 1; }
 	@size=$$(stat -c %s $(HELPER)); echo "helper: $(HELPER), static, $$size bytes"; \
 	  [ $$size -le $(MAX_SIZE) ] || { echo "helper is over $(MAX_SIZE) bytes"; exit 1; }
+	@# Where the bytes are: .text per source module, largest first (scripts/helper-sizes.py on
+	@# the `measure` profile, the same build with line tables).
+	@$(CARGO) build -q --profile measure -p forkexec
+	@scripts/helper-sizes.py target/measure/forkexec
 
 fmt-check:
 	$(CARGO) fmt --all --check
@@ -49,7 +53,7 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: fmt-check clippy check-helper check-locations
+test: fmt-check clippy check-docs check-helper check-locations
 	@mkdir -p target && : >$(FORKEXEC_SKIPS)
 	@$(MAKE) --no-print-directory test-root test-user test-go test-node
 	@scripts/skips.sh $(FORKEXEC_SKIPS)
@@ -77,6 +81,12 @@ bless-vectors:
 .PHONY: check-locations
 check-locations:
 	@scripts/check-locations.py
+
+## Every relative link, anchor and repository path named in the *.md pages exists (and the
+## checker catches a planted bad one).
+check-docs:
+	@scripts/check-docs.py --self-test
+	@scripts/check-docs.py
 
 ## Every test, as whoever runs make (root in CI).
 test-root: helper probe

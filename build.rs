@@ -1,4 +1,4 @@
-// Link the helper as a static, libc-free executable (see shared/notes/static-no-std.md):
+// Link the helper as a static, libc-free executable (docs/design.md, "What forkexec is"):
 // no C runtime start files, no libc, no PIE (a static PIE has no loader to relocate it).
 fn main() {
     for arg in [

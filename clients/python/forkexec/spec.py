@@ -1,7 +1,7 @@
 """The spec model and its JSON form.
 
 :class:`Spec` holds go-sandbox's ``Runner`` fields under their snake_case names (the JSON form
-of DESIGN.md and docs/spec.md), plus forkexec's own ``exec_path``, ``setsid``, ``status_fd``,
+of docs/design.md, docs/json.md and docs/spec.md), plus forkexec's own ``exec_path``, ``setsid``, ``status_fd``,
 ``detach``, ``init``, ``die_with_parent``, ``cgroup`` and ``cgroup_fd``. Every key is optional;
 unknown keys are refused with their key path. Defaults: everything empty / ``False`` / ``None``,
 except ``setsid`` (``True``, a new session as in go-sandbox) and a mount's ``mkdir`` (``True``).

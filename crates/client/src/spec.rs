@@ -1,6 +1,6 @@
 //! The owned spec and its JSON form.
 //!
-//! [`Spec`] holds go-sandbox's `Runner` fields under their snake_case names (see DESIGN.md,
+//! [`Spec`] holds go-sandbox's `Runner` fields under their snake_case names (see docs/design.md and docs/json.md,
 //! "JSON form"), plus forkexec's own `exec_path`, `setsid` and `status_fd`. Every key is
 //! optional and unknown keys are errors; serializing skips defaults so a spec stays as short
 //! as what a person would write by hand.

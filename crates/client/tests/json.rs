@@ -38,7 +38,7 @@ fn non_default_booleans_are_serialized() {
     assert_eq!(spec.to_json(), r#"{"ptrace":true,"setsid":false}"#);
 }
 
-/// Every key DESIGN.md's JSON form names, plus forkexec's own (`exec_path`, `setsid`,
+/// Every key the JSON form (docs/json.md) names, plus forkexec's own (`exec_path`, `setsid`,
 /// `status_fd`, `mkdir`, `file`, `writable_root`, and the clone shapes' `detach`, `init`,
 /// `die_with_parent`, `cgroup`, `cgroup_fd`).
 #[test]

@@ -1,4 +1,4 @@
-//! The clone shapes (DESIGN.md "Process shapes", docs/spec.md): supervise, init and detach,
+//! The clone shapes (docs/design.md and docs/spec.md, "Process shapes"): supervise, init and detach,
 //! with die-with-parent and cgroup placement, through the real helper. What the target sees
 //! from inside (its pid, a fresh /proc), what the runtime gets (the pid, the target's exact
 //! status and rusage, ptrace stops of its own child), and what the host sees (id maps, cgroup
