@@ -36,6 +36,9 @@ use core::convert::Infallible;
 use forkexec_spec::{Shape, Spec};
 
 pub use forkexec_helper_core::text;
+
+const SIGPIPE: u32 = linux_raw_sys::general::SIGPIPE;
+
 pub use report::{status_exit, At, Failure};
 
 /// The helper's own fds: where records go, where sync answers come from, what to execute.
@@ -57,10 +60,18 @@ pub struct Channel {
     pub status_unread: bool,
     pub sync_in: i32,
     pub exec_fd: Option<i32>,
+    /// SIGPIPE is ignored during setup (a status pipe with no reader is then EPIPE, exit 125
+    /// with the record on stderr, not death by signal); whether the runtime had it ignored,
+    /// so that the target gets the disposition it would have had.
+    pub sigpipe_was_ignored: bool,
+    /// Set when SIGPIPE is restored for the target and the status fd is a pipe nobody reads:
+    /// a failure after that (execve) goes to stderr only, so it still exits 125/126/127.
+    pub status_has_no_reader: bool,
 }
 
 /// Entry from `_start`: `sp` points at argc, then argv, NULL, envp.
 extern "C" fn main(sp: *const usize) -> ! {
+    let sigpipe_was_ignored = sys::set_signal_action(SIGPIPE, true).unwrap_or(false);
     let spec_fd = cli::spec_fd(sp);
     let mut chan = Channel {
         name: cli::program_name(sp),
@@ -72,6 +83,8 @@ extern "C" fn main(sp: *const usize) -> ! {
         status_unread: sys::is_read_only(spec_fd),
         sync_in: spec_fd,
         exec_fd: None,
+        sigpipe_was_ignored,
+        status_has_no_reader: false,
     };
     // Before anything else: refuse a setuid/setgid/file-capability install, and become
     // non-dumpable for the whole setup.
@@ -124,7 +137,7 @@ fn run(spec: &Spec<'static>, chan: &mut Channel) -> Result<Infallible, Failure> 
     ids::set_credential(spec)?; // keep caps, setgroups, setgid, setuid
     lifeline::arm(spec, chan, 1)?; // an id change cleared the parent-death signal
     fds::map_files(spec, chan)?; // two-pass dup3, everything else close-on-exec
-    session::new_session(spec)?; // setsid, controlling tty
+    session::new_session(spec)?; // setsid, controlling tty, session keyring
     mounts::mount_and_pivot(spec)?; // private /, mounts, pivot_root, read-only /
     ns::set_uts_names(spec)?; // sethostname, setdomainname
     mounts::enter_work_dir(spec)?; // chdir
@@ -134,6 +147,6 @@ fn run(spec: &Spec<'static>, chan: &mut Channel) -> Result<Infallible, Failure> 
     sync::sync_point(spec, chan)?; // sync record and answer, cgroup namespace after sync
     trace::trace_me(spec)?; // PTRACE_TRACEME
     trace::stop_before_seccomp(spec)?; // SIGSTOP for the tracer
-    seccomp::load_filter(spec)?; // last step before execve
+    seccomp::load_filter(spec, chan)?; // SIGPIPE as it was, the filter: last before execve
     Err(exec::exec(spec, chan))
 }

@@ -51,7 +51,7 @@ pub fn fail(chan: &Channel, failure: Failure) -> ! {
         index: failure.index,
         detail: failure.detail,
     };
-    if send_record(chan, &record).is_err() {
+    if chan.status_has_no_reader || send_record(chan, &record).is_err() {
         // Nobody to read the record (no status fd, or it is read-only): say it on stderr.
         stderr_line(chan, &failure);
     }

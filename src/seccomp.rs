@@ -4,9 +4,17 @@
 
 use forkexec_spec::{Location, Spec};
 
-use crate::{sys, At, Failure};
+use crate::{sys, At, Channel, Failure};
 
-pub fn load_filter(spec: &Spec) -> Result<(), Failure> {
+/// SIGPIPE goes back to the disposition the runtime gave (ignored during setup, see
+/// [`Channel::sigpipe_was_ignored`]), then the filter is loaded.
+pub fn load_filter(spec: &Spec, chan: &mut Channel) -> Result<(), Failure> {
+    let sigpipe = linux_raw_sys::general::SIGPIPE;
+    // Cannot fail: a valid signal, SIG_IGN or SIG_DFL, structs of the right size.
+    let _ = sys::set_signal_action(sigpipe, chan.sigpipe_was_ignored);
+    // A failure record from here on (the filter, execve) must not meet a readerless pipe:
+    // the filter may not allow rt_sigaction to ignore SIGPIPE again.
+    chan.status_has_no_reader = !chan.status_is_socket && sys::has_no_reader(chan.status);
     if let Some(insns) = spec.seccomp {
         sys::seccomp_filter(insns).at(Location::Seccomp)?;
     }

@@ -1,5 +1,6 @@
-//! A new session (so the target cannot reach the caller's terminal with TIOCSTI), and on
-//! request fd 0 as the controlling terminal.
+//! A new session (so the target cannot reach the caller's terminal with TIOCSTI), on request
+//! fd 0 as the controlling terminal, and on request a new session keyring (so the target
+//! cannot read the keys the runtime keeps in its own).
 
 use forkexec_spec::layout::opt;
 use forkexec_spec::{Location, Spec};
@@ -14,6 +15,10 @@ pub fn new_session(spec: &Spec) -> Result<(), Failure> {
     }
     if spec.has(opt::CTTY) {
         sys::set_controlling_tty(0).at(Location::Ioctl)?;
+    }
+    // After the ids (the keyring belongs to the target's uid), in every shape.
+    if spec.has(opt::NEW_SESSION_KEYRING) {
+        sys::join_new_session_keyring().at(Location::Keyring)?;
     }
     Ok(())
 }

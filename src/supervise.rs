@@ -11,6 +11,8 @@ use crate::{report, sys, Channel, Failure};
 const SIGKILL: u32 = linux_raw_sys::general::SIGKILL;
 const SIGSTOP: u32 = linux_raw_sys::general::SIGSTOP;
 const SIGCHLD: u32 = linux_raw_sys::general::SIGCHLD;
+const SIGTERM: u32 = linux_raw_sys::general::SIGTERM;
+const SIGINT: u32 = linux_raw_sys::general::SIGINT;
 const WNOHANG: u32 = linux_raw_sys::general::WNOHANG;
 const SIG_UNBLOCK: u32 = linux_raw_sys::general::SIG_UNBLOCK;
 const RLIMIT_CORE: u32 = linux_raw_sys::general::RLIMIT_CORE;
@@ -52,7 +54,7 @@ pub fn run(chan: &Channel, target: i32, handshake: i32, init_report: Option<i32>
             }
         }
         if ready & 2 != 0 {
-            forward(signals, target);
+            forward_or_abort(chan, signals, target);
         }
     }
     let _ = sys::close(handshake);
@@ -73,9 +75,18 @@ pub fn run(chan: &Channel, target: i32, handshake: i32, init_report: Option<i32>
     }
 }
 
-fn forward(signals: i32, target: i32) {
-    if let Ok(sig) = sys::read_signal(signals) {
-        if sig != SIGCHLD {
+/// Before exec: SIGTERM or SIGINT aborts the start (the target, still in setup, is killed
+/// and reaped, and the error record says EINTR at `supervise(3)`): a target in a new pid
+/// namespace would ignore them as its pid 1, and a stuck setup could not be stopped. Other
+/// signals are forwarded.
+fn forward_or_abort(chan: &Channel, signals: i32, target: i32) {
+    match sys::read_signal(signals) {
+        Ok(SIGTERM | SIGINT) => {
+            kill_and_reap(target);
+            report::fail(chan, Failure::new(Location::Supervise, sys::EINTR, 3));
+        }
+        Ok(SIGCHLD) | Err(_) => {}
+        Ok(sig) => {
             let _ = sys::kill(target, sig);
         }
     }

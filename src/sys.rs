@@ -20,6 +20,7 @@ pub const EACCES: Errno = Errno(linux_raw_sys::errno::EACCES as i32);
 pub const ENOEXEC: Errno = Errno(linux_raw_sys::errno::ENOEXEC as i32);
 pub const ENOENT: Errno = Errno(linux_raw_sys::errno::ENOENT as i32);
 pub const EAGAIN: Errno = Errno(linux_raw_sys::errno::EAGAIN as i32);
+pub const ENXIO: Errno = Errno(linux_raw_sys::errno::ENXIO as i32);
 
 pub type Result<T = usize> = core::result::Result<T, Errno>;
 
@@ -643,6 +644,25 @@ pub fn read_signal(fd: i32) -> Result<u32> {
     Ok(u32::from_le_bytes([info[0], info[1], info[2], info[3]]))
 }
 
+/// Whether `fd` is the write end of a pipe whose read end is closed (poll says POLLERR):
+/// a write would raise SIGPIPE.
+pub fn has_no_reader(fd: i32) -> bool {
+    #[repr(C)]
+    struct PollFd {
+        fd: i32,
+        events: i16,
+        revents: i16,
+    }
+    let mut p = PollFd {
+        fd,
+        events: g::POLLOUT as i16,
+        revents: 0,
+    };
+    // SAFETY: the kernel reads and updates one pollfd we own; timeout 0 never blocks.
+    let r = unsafe { sc::syscall3(nr!(__NR_poll), &mut p as *mut PollFd as usize, 1, 0) };
+    check(r).is_ok() && p.revents & g::POLLERR as i16 != 0
+}
+
 /// Waits until one of `fds` is readable (or hung up); returns which, as a bit per fd.
 pub fn poll_read(fds: &[i32; 2]) -> Result<u32> {
     #[repr(C)]
@@ -670,22 +690,49 @@ pub fn poll_read(fds: &[i32; 2]) -> Result<u32> {
 
 /// Resets `sig` to its default action.
 pub fn default_signal(sig: u32) -> Result {
+    set_signal_action(sig, false).map(|_| 0)
+}
+
+/// Sets `sig` to SIG_IGN (`ignore`) or SIG_DFL; returns whether it was ignored before.
+pub fn set_signal_action(sig: u32, ignore: bool) -> Result<bool> {
+    // SIG_IGN is the handler value 1; SIG_DFL is 0 (None).
+    let handler: g::__kernel_sighandler_t = if ignore {
+        // SAFETY: SIG_IGN is a sentinel the kernel never calls; the value is only stored.
+        unsafe { core::mem::transmute::<usize, g::__kernel_sighandler_t>(1) }
+    } else {
+        None
+    };
     let act = g::kernel_sigaction {
+        sa_handler_kernel: handler,
+        sa_flags: 0,
+        sa_restorer: None,
+        sa_mask: g::kernel_sigset_t { sig: [0] },
+    };
+    let mut old = g::kernel_sigaction {
         sa_handler_kernel: None,
         sa_flags: 0,
         sa_restorer: None,
         sa_mask: g::kernel_sigset_t { sig: [0] },
     };
-    // SAFETY: SIG_DFL needs no handler or restorer; the kernel reads a struct we own.
+    // SAFETY: SIG_IGN/SIG_DFL need no handler or restorer; the kernel reads `act` and writes
+    // `old`, two structs we own.
     check(unsafe {
         sc::syscall4(
             nr!(__NR_rt_sigaction),
             sig as usize,
             &act as *const _ as usize,
-            0,
+            &mut old as *mut _ as usize,
             SIGSET_SIZE,
         )
-    })
+    })?;
+    Ok(old.sa_handler_kernel.map(|h| h as usize) == Some(1))
+}
+
+/// `keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)`: a new anonymous session keyring.
+pub fn join_new_session_keyring() -> Result {
+    const KEYCTL_JOIN_SESSION_KEYRING: usize = 1;
+    // SAFETY: a NULL name asks for an anonymous keyring; nothing is read or written.
+    check(unsafe { sc::syscall2(nr!(__NR_keyctl), KEYCTL_JOIN_SESSION_KEYRING, 0) })
 }
 
 pub fn openat(dirfd: i32, path: &CStr, flags: u32) -> Result<i32> {
@@ -719,10 +766,15 @@ impl Drop for Fd {
 /// The kernel answers EAGAIN when a mount or rename anywhere (any namespace) raced a `..`
 /// step of the walk; openat2(2) says to retry: up to [`OPEN_IN_ROOT_TRIES`] times.
 pub fn open_in_root(root: i32, path: &CStr, flags: u32) -> Result<Fd> {
+    open_in_root_resolving(root, path, flags, 0)
+}
+
+/// [`open_in_root`] with more `RESOLVE_*` flags (`RESOLVE_NO_SYMLINKS` for a mask).
+pub fn open_in_root_resolving(root: i32, path: &CStr, flags: u32, resolve: u32) -> Result<Fd> {
     let how = g::open_how {
         flags: (flags | g::O_CLOEXEC) as u64,
         mode: 0,
-        resolve: (g::RESOLVE_IN_ROOT | g::RESOLVE_NO_MAGICLINKS) as u64,
+        resolve: (g::RESOLVE_IN_ROOT | g::RESOLVE_NO_MAGICLINKS | resolve) as u64,
     };
     let mut tries = 1;
     loop {
@@ -790,6 +842,11 @@ pub fn symlinkat(text: &CStr, dir: i32, name: &CStr) -> Result {
 pub fn fchdir(fd: i32) -> Result {
     // SAFETY: no memory arguments.
     check(unsafe { sc::syscall1(nr!(__NR_fchdir), fd as usize) })
+}
+
+pub fn ftruncate(fd: i32, len: u64) -> Result {
+    // SAFETY: no memory arguments.
+    check(unsafe { sc::syscall2(nr!(__NR_ftruncate), fd as usize, len as usize) })
 }
 
 pub fn fchmod(fd: i32, mode: u32) -> Result {

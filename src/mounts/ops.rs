@@ -161,12 +161,25 @@ fn dir(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
 }
 
 /// A file with exactly `mode` holding the op's content, or everything read from its fd.
+/// The target is opened without following a link and without blocking (a FIFO with no
+/// reader would hang the start; with one, it would swallow the content), and anything that
+/// is not a regular file is refused with EINVAL before a byte is written or truncated.
 fn file(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
     let target = RelPath::new(op.target);
     let (parent, name) = path::open_parent(root, &target, index)?;
-    let flags = g::O_CREAT | g::O_WRONLY | g::O_TRUNC | g::O_NOFOLLOW;
-    let out =
-        sys::openat_mode(parent.0, name, flags, op.mode).at_index(Location::MountMkdir, index)?;
+    let flags = g::O_CREAT | g::O_WRONLY | g::O_NOFOLLOW | g::O_NONBLOCK;
+    let out = match sys::openat_mode(parent.0, name, flags, op.mode) {
+        Err(sys::ENXIO) => Err(sys::EINVAL), // a FIFO with no reader
+        other => other,
+    };
+    let out = out.at_index(Location::MountMkdir, index)?;
+    let mode = sys::fstat(out.0)
+        .at_index(Location::MountMkdir, index)?
+        .mode;
+    if mode & g::S_IFMT != g::S_IFREG {
+        return Err(sys::EINVAL).at_index(Location::MountMkdir, index);
+    }
+    sys::ftruncate(out.0, 0).at_index(Location::MountMkdir, index)?;
     sys::fchmod(out.0, op.mode).at_index(Location::MountMkdir, index)?;
     match op.fd {
         None => write_all(out.0, op.content).at_index(Location::MountMkdir, index),
@@ -203,7 +216,11 @@ fn write_all(fd: i32, mut bytes: &[u8]) -> sys::Result<()> {
 /// over anything else, both from a private tmpfs.
 fn mask(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
     let path = RelPath::new(op.target);
-    let target = match sys::open_in_root(root, path.as_cstr(), g::O_PATH) {
+    // Never through a symlink: `/proc/net` or `/proc/mounts` lead through `/proc/self`, so
+    // the mask would cover only this process's copy and any child of the target would read
+    // the real one. ELOOP refuses it before anything is mounted.
+    let no_links = g::RESOLVE_NO_SYMLINKS;
+    let target = match sys::open_in_root_resolving(root, path.as_cstr(), g::O_PATH, no_links) {
         Err(sys::ENOENT) if op.has(flag::OPTIONAL) => return Ok(()),
         other => other.at_index(Location::MountPath, index)?,
     };

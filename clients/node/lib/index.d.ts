@@ -133,6 +133,7 @@ export interface Spec {
   /** Refused from a worker thread (UnsupportedError). */
   die_with_parent?: boolean;
   writable_root?: boolean;
+  new_session_keyring?: boolean;
   status_fd?: number | null;
   cgroup?: Str;
   cgroup_fd?: number | null;

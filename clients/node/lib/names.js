@@ -34,14 +34,14 @@ const OPTION_BITS = Object.freeze({
   sync: 0x1, ptrace: 0x2, no_new_privs: 0x4, stop_before_seccomp: 0x8,
   gid_mappings_enable_setgroups: 0x10, drop_caps: 0x20, unshare_cgroup_after_sync: 0x40,
   ctty: 0x80, setsid: 0x100, detach: 0x200, init: 0x400, die_with_parent: 0x800,
-  writable_root: 0x1000,
+  writable_root: 0x1000, new_session_keyring: 0x2000,
 });
-const OPTIONS_KNOWN = 0x1fff;
+const OPTIONS_KNOWN = 0x3fff;
 const Opt = Object.freeze({
   SYNC: 0x1, PTRACE: 0x2, NO_NEW_PRIVS: 0x4, STOP_BEFORE_SECCOMP: 0x8,
   GID_MAPPINGS_ENABLE_SETGROUPS: 0x10, DROP_CAPS: 0x20, UNSHARE_CGROUP_AFTER_SYNC: 0x40,
   CTTY: 0x80, NO_SETSID: 0x100, DETACH: 0x200, INIT: 0x400, DIE_WITH_PARENT: 0x800,
-  WRITABLE_ROOT: 0x1000,
+  WRITABLE_ROOT: 0x1000, NEW_SESSION_KEYRING: 0x2000,
 });
 
 /** Clone flags (record CLONE_FLAGS), in the order the decoder lists them. */
@@ -136,7 +136,7 @@ const FAULTS = Object.freeze({
   17: ['NeedsCloneShape', 'needs the clone shape (not supported in place)', 95],
 });
 
-/** Error locations 1-49 (docs/spec.md, "Error locations"): number -> name. */
+/** Error locations 1-50 (docs/spec.md, "Error locations"): number -> name. */
 const LOCATIONS = Object.freeze({
   1: 'clone', 2: 'close_write', 3: 'unshare_user_read', 4: 'getpid', 5: 'keep_capability',
   6: 'setgroups', 7: 'setgid', 8: 'setuid', 9: 'dup3', 10: 'fcntl', 11: 'setsid', 12: 'ioctl',
@@ -147,7 +147,7 @@ const LOCATIONS = Object.freeze({
   33: 'spec_read', 34: 'spec', 35: 'unshare', 36: 'write_setgroups', 37: 'write_uid_map',
   38: 'write_gid_map', 39: 'sethostname', 40: 'setdomainname', 41: 'close_range',
   42: 'get_cap', 43: 'cgroup', 44: 'pdeathsig', 45: 'supervise', 46: 'privileged_install',
-  47: 'set_dumpable', 48: 'mount(path)', 49: 'mount(source)',
+  47: 'set_dumpable', 48: 'mount(path)', 49: 'mount(source)', 50: 'keyring',
 });
 const Loc = Object.freeze({ SYNC_READ: 31, EXECVE: 32, SPEC_READ: 33, SPEC: 34 });
 

@@ -69,6 +69,7 @@ OPTION_BITS = {
     "init": 0x400,
     "die_with_parent": 0x800,
     "writable_root": 0x1000,
+    "new_session_keyring": 0x2000,
 }
 OPT_SYNC = 0x001
 OPT_PTRACE = 0x002
@@ -79,7 +80,7 @@ OPT_NO_SETSID = 0x100
 OPT_DETACH = 0x200
 OPT_INIT = 0x400
 OPT_WRITABLE_ROOT = 0x1000
-OPTIONS_KNOWN = 0x1FFF
+OPTIONS_KNOWN = 0x3FFF
 
 #: Clone flags (record CLONE_FLAGS), in the Rust client's table order.
 CLONE_FLAGS = {
@@ -278,7 +279,7 @@ FAULTS = {
     17: ("NeedsCloneShape", "needs the clone shape (not supported in place)", 95),
 }
 
-#: Error locations 1-49 (docs/spec.md, "Error locations"): number -> name.
+#: Error locations 1-50 (docs/spec.md, "Error locations"): number -> name.
 LOCATIONS = {
     1: "clone",
     2: "close_write",
@@ -329,6 +330,7 @@ LOCATIONS = {
     47: "set_dumpable",
     48: "mount(path)",
     49: "mount(source)",
+    50: "keyring",
 }
 
 LOC_SYNC_READ = 31

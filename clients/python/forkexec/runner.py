@@ -81,6 +81,16 @@ class Runner:
         object.__setattr__(self, "helper", helper)
         object.__setattr__(self, "on_spawn", on_spawn)
 
+    @classmethod
+    def safe(cls, spec=None, **kwargs):
+        """A runner with forkexec-run's safe defaults (docs/cli.md, "Safe defaults"): every
+        capability dropped, ``no_new_privs``, a new session keyring. ``Runner(...)`` and the
+        spec keep go-sandbox's zero values; a keyword given here (``drop_caps=False``) wins."""
+        defaults = {"drop_caps": True, "no_new_privs": True, "new_session_keyring": True}
+        for key, value in defaults.items():
+            kwargs.setdefault(key, value)
+        return cls(spec, **kwargs)
+
     def __getattr__(self, name):
         if name in _SPEC_KEYS:
             return getattr(self.spec, name)

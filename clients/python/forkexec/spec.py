@@ -244,6 +244,8 @@ class Spec:
     die_with_parent: bool = False
     #: leave the new root (the tmpfs at ``pivot_root``) writable instead of read-only
     writable_root: bool = False
+    #: a new anonymous session keyring for the target (KEYCTL_JOIN_SESSION_KEYRING)
+    new_session_keyring: bool = False
     #: a cgroup (v2) directory the target starts in
     cgroup: Str = ""
     #: the same, as an fd of the runtime open on the directory
@@ -308,7 +310,8 @@ class Spec:
 _SPEC_KEYS = [f.name for f in dataclasses.fields(Spec)]
 _BOOLS = ("sync", "ptrace", "no_new_privs", "stop_before_seccomp",
           "gid_mappings_enable_setgroups", "drop_caps", "unshare_cgroup_after_sync", "ctty",
-          "setsid", "detach", "init", "die_with_parent", "writable_root")
+          "setsid", "detach", "init", "die_with_parent", "writable_root",
+          "new_session_keyring")
 
 
 class _Object(dict):
@@ -878,7 +881,7 @@ def _spec_to_dict(spec):
         d["setsid"] = False
     if spec.status_fd is not None:
         d["status_fd"] = spec.status_fd
-    for key in ("detach", "init", "die_with_parent", "writable_root"):
+    for key in ("detach", "init", "die_with_parent", "writable_root", "new_session_keyring"):
         if getattr(spec, key):
             d[key] = True
     if spec.cgroup:

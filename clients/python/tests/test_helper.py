@@ -635,3 +635,39 @@ class StopBeforeExec(HelperTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SafeDefaults(HelperTest):
+    """``Runner.safe``: no capability, no_new_privs and a new session keyring, where
+    ``Runner(...)`` keeps go-sandbox's zero values (as uid 0: root, or root of a user
+    namespace for an ordinary user, so that there is something to drop)."""
+
+    STATUS = "grep -E '^(CapEff|NoNewPrivs):' /proc/self/status; cat /proc/self/stat >/dev/null"
+
+    def status_of(self, make):
+        r, w = os.pipe()
+        try:
+            fields = userns() if not privileged() else {}
+            runner = make(args=[SH, "-c", self.STATUS], files=[0, w, w], env=PATH_ENV,
+                          helper=self.helper, **fields)
+            process = runner.start()
+        finally:
+            os.close(w)
+        out = read_all(r).decode()
+        self.assertTrue(process.wait().success, out)
+        return dict(line.split(":\t") for line in out.splitlines())
+
+    def test_safe_drops_capabilities_and_sets_no_new_privs(self):
+        safe = self.status_of(Runner.safe)
+        self.assertEqual(safe, {"CapEff": "0000000000000000", "NoNewPrivs": "1"})
+        plain = self.status_of(Runner)
+        self.assertNotEqual(plain["CapEff"], "0000000000000000", plain)
+        self.assertEqual(plain["NoNewPrivs"], "0")
+
+    def test_safe_keeps_each_default_overridable_and_sets_the_keyring(self):
+        runner = Runner.safe(["/bin/true"], drop_caps=False)
+        self.assertFalse(runner.drop_caps)
+        self.assertTrue(runner.no_new_privs)
+        self.assertTrue(runner.new_session_keyring)
+        self.assertEqual(runner.spec.option_bits() & names.OPTION_BITS["new_session_keyring"],
+                         0x2000)

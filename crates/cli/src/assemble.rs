@@ -16,7 +16,7 @@ use forkexec_client::{
 use forkexec_policy::Policy;
 
 use crate::cli::{Cli, RlimitArg};
-use crate::Fail;
+use crate::{defaults, Fail};
 
 /// `execvp`'s search path when the environment has no `PATH` (glibc's `_CS_PATH`).
 const DEFAULT_PATH: &str = "/bin:/usr/bin";
@@ -725,17 +725,6 @@ pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail>
             None => spec.rlimits.push(limit),
         }
     }
-    if let Some(dir) = &cli.chdir {
-        spec.work_dir = dir.clone();
-    } else if fresh && spec.work_dir.is_empty() {
-        // Start where the caller is when that same path is visible inside (and the caller
-        // may still enter it: after su/runuser the cwd can be a directory it cannot search).
-        if let Ok(cwd) = std::env::current_dir() {
-            if host_view(&spec, &cwd).is_some_and(|h| h == cwd) && searchable(&cwd) {
-                spec.work_dir = cwd.to_string_lossy().into_owned();
-            }
-        }
-    }
     if let Some(policy) = &cli.seccomp {
         spec.seccomp = Some(seccomp(policy)?);
     }
@@ -745,7 +734,7 @@ pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail>
     }
     spec.no_new_privs |= cli.no_new_privs;
     spec.drop_caps |= cli.drop_caps;
-    spec.die_with_parent |= cli.die_with_parent;
+    defaults::die_with_parent(&mut spec, cli);
     if cli.init {
         spec.init = true;
         add_ns(&mut spec, Namespace::NewPid);
@@ -758,8 +747,12 @@ pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail>
         spec.ctty = false;
     }
 
-    // Ids: a user namespace where an ordinary user needs one, then the maps or credential.
-    user_namespace(&mut spec, cli, ids);
+    // Ids: a user namespace where an ordinary user needs one, then the maps or credential;
+    // then the safe defaults (capabilities, no_new_privs, keyring).
+    user_namespace(&mut spec, cli, ids)?;
+    defaults::root_user_namespace(&mut spec, cli, ids)?;
+    defaults::apply(&mut spec, cli, ids)?;
+    default_work_dir(&mut spec, cli, ids, fresh);
 
     // What to run.
     if !cli.command.is_empty() {
@@ -798,10 +791,64 @@ pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail>
     Ok(spec)
 }
 
+/// `--chdir`, or without it in a fresh root the caller's working directory when that same
+/// path is visible inside and the program may enter it.
+fn default_work_dir(spec: &mut Spec, cli: &Cli, ids: Ids, fresh: bool) {
+    if let Some(dir) = &cli.chdir {
+        spec.work_dir = dir.clone();
+    } else if fresh && spec.work_dir.is_empty() {
+        // (After su/runuser the cwd can be a directory the caller cannot search; as root with
+        // a user namespace the program is another host uid.)
+        if let Ok(cwd) = std::env::current_dir() {
+            if host_view(spec, &cwd).is_some_and(|h| h == cwd) && target_may_enter(spec, ids, &cwd)
+            {
+                spec.work_dir = cwd.to_string_lossy().into_owned();
+            }
+        }
+    }
+}
+
+/// Whether the program may enter `dir`: the caller's own check (`access`), unless root's
+/// program runs as other host ids through a user namespace; then each directory's mode bits
+/// are read for those ids (its capabilities there do not apply to host-owned files).
+fn target_may_enter(spec: &Spec, ids: Ids, dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if !(defaults::is_host_root(ids) && has_ns(spec, Namespace::NewUser)) {
+        return searchable(dir);
+    }
+    let host = |maps: &[IdMap], inside: u32| {
+        maps.iter()
+            .find(|m| inside >= m.container_id && inside - m.container_id < m.size)
+            .map(|m| m.host_id + (inside - m.container_id))
+    };
+    let Some(cred) = &spec.credential else {
+        return searchable(dir);
+    };
+    let (Some(uid), Some(gid)) = (
+        host(&spec.uid_mappings, cred.uid),
+        host(&spec.gid_mappings, cred.gid),
+    ) else {
+        return false;
+    };
+    dir.ancestors().all(|d| {
+        d.metadata().is_ok_and(|m| {
+            let bits = if m.uid() == uid {
+                m.mode() >> 6
+            } else if m.gid() == gid {
+                m.mode() >> 3
+            } else {
+                m.mode()
+            };
+            bits & 0o1 != 0
+        })
+    })
+}
+
 /// The user-namespace rules of `--help`: an ordinary user gets a user namespace whenever
 /// anything else needs one; in a user namespace the caller is mapped to `--uid`/`--gid`
-/// (default: the caller's own ids); as root without one, `--uid`/`--gid` are the credential.
-fn user_namespace(spec: &mut Spec, cli: &Cli, ids: Ids) {
+/// (default: the caller's own ids) onto the host ids of [`defaults::host_ids`]; as root
+/// without one, `--uid`/`--gid` are the credential.
+fn user_namespace(spec: &mut Spec, cli: &Cli, ids: Ids) -> Result<(), Fail> {
     let root = ids.euid == 0;
     let other_ns = spec.clone_flags.iter().any(|&ns| ns != Namespace::NewUser);
     let other_ids =
@@ -810,13 +857,14 @@ fn user_namespace(spec: &mut Spec, cli: &Cli, ids: Ids) {
         add_ns(spec, Namespace::NewUser);
     }
     if has_ns(spec, Namespace::NewUser) {
+        let (host_uid, host_gid) = defaults::host_ids(cli, ids)?;
         if cli.uid.is_some() || spec.uid_mappings.is_empty() {
             let inside = cli.uid.unwrap_or(ids.euid);
-            spec.uid_mappings = vec![IdMap::new(inside, ids.euid, 1)];
+            spec.uid_mappings = vec![IdMap::new(inside, host_uid, 1)];
         }
         if cli.gid.is_some() || spec.gid_mappings.is_empty() {
             let inside = cli.gid.unwrap_or(ids.egid);
-            spec.gid_mappings = vec![IdMap::new(inside, ids.egid, 1)];
+            spec.gid_mappings = vec![IdMap::new(inside, host_gid, 1)];
         }
     } else if root && (cli.uid.is_some() || cli.gid.is_some()) {
         let mut cred = spec
@@ -831,6 +879,7 @@ fn user_namespace(spec: &mut Spec, cli: &Cli, ids: Ids) {
         }
         spec.credential = Some(cred);
     }
+    Ok(())
 }
 
 /// Whether this process may enter `dir` (`access(dir, X_OK)`).

@@ -14,6 +14,7 @@ const SPEC: &str = "Spec";
 const NS: &str = "Namespaces and ids";
 const FS: &str = "Filesystem (mounts are made in command-line order)";
 const PROC: &str = "Process";
+const SAFE: &str = "Safe defaults (unsafe power is asked for by name)";
 
 const ABOUT: &str =
     "Run a program in a forkexec sandbox: a JSON spec and/or bubblewrap-style flags in, \
@@ -76,6 +77,18 @@ running anything.
 
   `forkexec-run check` tells what this host allows you (user namespaces, cgroups, seccomp, \
 Landlock, ...) and, for each \"no\", why and the fix. A program named check runs after --.
+
+SAFE DEFAULTS
+  The raw spec keeps go-sandbox's zero values; forkexec-run does not. By default the program \
+keeps no capability (so uid 0 inside cannot remount a read-only bind writable, unmount a \
+--mask, write sysctls, use open_by_handle_at or TIOCSTI), runs with no_new_privs (no setuid \
+gains), and gets a new, empty session keyring (your keys stay yours). As root with a user \
+namespace the program is host uid/gid 65534, never host root, so it cannot read a root-owned \
+0600 file even through a read-only bind. Each is turned off by a flag that names it: \
+--cap-add ALL, --allow-new-privs, --share-keyring, --host-uid/--host-gid, --allow-host-root. \
+--die-with-parent brings a pid namespace, so the program's children die too. RLIMIT_NPROC \
+does not bind host uid 0 (a kernel exemption): use a cgroup's pids.max. SIGTERM or SIGINT \
+during the setup abort the start.
 
 EXIT STATUS
   The program's exit code; or, when a signal killed it, forkexec-run kills itself with the \
@@ -368,16 +381,52 @@ pub struct Cli {
     #[arg(long, value_name = "POLICY", help_heading = PROC)]
     pub seccomp: Option<String>,
 
-    /// Set no_new_privs ("no_new_privs"): no setuid or file-capability gains across execve.
-    #[arg(long, help_heading = PROC)]
+    /// Set no_new_privs ("no_new_privs"): the default; see --allow-new-privs.
+    #[arg(long, help_heading = SAFE, conflicts_with = "allow_new_privs")]
     pub no_new_privs: bool,
 
-    /// Clear every capability set of the program before execve ("drop_caps").
-    #[arg(long, help_heading = PROC)]
+    /// Turn no_new_privs off: setuid/setgid binaries and file capabilities work again in the
+    /// sandbox (by default execve grants no privilege the program did not have).
+    #[arg(long, help_heading = SAFE)]
+    pub allow_new_privs: bool,
+
+    /// Clear every capability set of the program before execve ("drop_caps"): the default;
+    /// see --cap-add.
+    #[arg(long, help_heading = SAFE, conflicts_with = "cap_add")]
     pub drop_caps: bool,
 
+    /// Keep the program's capabilities (`ALL`; single capabilities are not supported yet).
+    /// By default every one is dropped, so even uid 0 inside cannot remount a read-only bind
+    /// writable, unmount a --mask, write a sysctl or inject terminal input (TIOCSTI). As root
+    /// without a user namespace this needs --allow-host-root too.
+    #[arg(long, value_name = "CAP", action = ArgAction::Append, help_heading = SAFE)]
+    pub cap_add: Vec<String>,
+
+    /// Keep forkexec-run's session keyring. By default the program joins a new, empty one
+    /// ("new_session_keyring"), so it cannot read the keys stored in the caller's.
+    #[arg(long, help_heading = SAFE)]
+    pub share_keyring: bool,
+
+    /// As root with a user namespace: the host uid the program is mapped onto (default
+    /// 65534, which owns nothing), and which it really runs as. 0 needs --allow-host-root.
+    #[arg(long, value_name = "UID", help_heading = SAFE)]
+    pub host_uid: Option<u32>,
+
+    /// As root with a user namespace: the host gid the program is mapped onto (default
+    /// 65534). 0 needs --allow-host-root.
+    #[arg(long, value_name = "GID", help_heading = SAFE)]
+    pub host_gid: Option<u32>,
+
+    /// As root: let the program be host root. With a user namespace, map it onto host uid and
+    /// gid 0 (it then owns every root-owned file it can see, e.g. through --ro-bind / /); without
+    /// one, allow --cap-add ALL with uid 0 (full host root: remounts, sysctls,
+    /// open_by_handle_at, TIOCSTI).
+    #[arg(long, help_heading = SAFE)]
+    pub allow_host_root: bool,
+
     /// Kill the sandbox (SIGKILL) when the process that ran forkexec-run dies
-    /// ("die_with_parent"), as bubblewrap's flag does.
+    /// ("die_with_parent"), as bubblewrap's flag does. Brings a pid namespace
+    /// (--unshare-pid), so the program's own children die with it too.
     #[arg(long, help_heading = PROC)]
     pub die_with_parent: bool,
 

@@ -12,7 +12,7 @@ use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
-use forkexec_client::{ChildError, Location, MountEntry, Namespace, Resource, Spec};
+use forkexec_client::{ChildError, Location, MountEntry, MountKind, Namespace, Resource, Spec};
 
 use crate::assemble::host_view;
 use crate::check::{errno_name, read_number, Host};
@@ -70,6 +70,7 @@ pub fn explain(e: &ChildError, spec: &Spec) -> Option<Explanation> {
             let (why, fix) = host.userns_refusal(libc::EPERM)?;
             Explanation::new(why, fix)
         }
+        Location::MountPath | Location::MountMkdir => refused_mount_op(e, spec),
         Location::Execve => execve(errno, spec),
         Location::SetRlimit if errno == libc::EPERM => rlimit(e.index() as usize, spec, &host),
         Location::Cgroup => cgroup(errno, e.index(), spec),
@@ -81,6 +82,28 @@ pub fn explain(e: &ChildError, spec: &Spec) -> Option<Explanation> {
         Location::Seccomp if errno == libc::EACCES => Explanation::new(
             "loading a filter without no_new_privs needs CAP_SYS_ADMIN",
             "add --no-new-privs (\"no_new_privs\": true)",
+        ),
+        _ => None,
+    }
+}
+
+/// The mount operations the helper refuses rather than half do: a mask through a symlink,
+/// a file operation onto something that is not a regular file.
+fn refused_mount_op(e: &ChildError, spec: &Spec) -> Option<Explanation> {
+    let MountEntry::Op(op) = spec.mounts.get(e.index() as usize)? else {
+        return None;
+    };
+    match (e.location()?, e.errno(), op.kind) {
+        (Location::MountPath, libc::ELOOP, MountKind::Mask) => Explanation::new(
+            "a --mask target must not lead through a symlink: /proc/net or /proc/mounts go \
+             through /proc/self, so only the setup process's own copy would be hidden",
+            "mask what the program reaches without a symlink, or use a namespace instead \
+             (--unshare-net for /proc/net)",
+        ),
+        (Location::MountMkdir, libc::EINVAL, MountKind::File) => Explanation::new(
+            "the target exists and is not a regular file (a FIFO, device or socket): writing \
+             it could hang the start or feed whoever reads it",
+            "write the file somewhere else, or remove what is there",
         ),
         _ => None,
     }

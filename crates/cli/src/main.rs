@@ -18,6 +18,7 @@ mod assemble;
 mod bwrap;
 mod check;
 mod cli;
+mod defaults;
 mod explain;
 mod help;
 mod judge;

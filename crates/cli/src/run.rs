@@ -2,6 +2,7 @@
 //! way the program ended.
 
 use std::fs::DirBuilder;
+use std::io::Write;
 use std::mem::MaybeUninit;
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::fs::MetadataExt;
@@ -36,6 +37,26 @@ static SAME_GROUP: AtomicBool = AtomicBool::new(false);
 /// Signals that came before the start (bit `sig`), and which of them the kernel sent.
 static PENDING: AtomicU64 = AtomicU64::new(0);
 static PENDING_FROM_KERNEL: AtomicU64 = AtomicU64::new(0);
+/// The helper, from its spawn until the program has started (0 before the spawn).
+static HELPER_PID: AtomicI32 = AtomicI32::new(0);
+/// SIGTERM or SIGINT that came during the setup (0 if none): the start is aborted.
+static ABORTED_BY: AtomicI32 = AtomicI32::new(0);
+
+/// During the setup, these abort the start instead of waiting for the program: a setup
+/// stuck on a bind source or a content fd could not be stopped by `timeout` otherwise.
+fn aborts_setup(sig: i32) -> bool {
+    sig == libc::SIGTERM || sig == libc::SIGINT
+}
+
+/// Passes an aborting signal to the helper (async-signal-safe: one syscall). A signal the
+/// terminal sent to the whole foreground group reached it already.
+fn abort_setup(sig: i32, from_kernel: bool) {
+    let helper = HELPER_PID.load(Ordering::Acquire);
+    if helper > 0 && !from_kernel {
+        // SAFETY: kill() of our own unreaped child (the client reaps it only after `start`).
+        unsafe { libc::kill(helper, sig) };
+    }
+}
 
 /// Sends `sig` to the target; async-signal-safe (two syscalls).
 fn send(sig: i32) {
@@ -69,7 +90,10 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut li
     // thread's, saved and restored around the syscalls so the interrupted code keeps its own.
     let from_kernel = !info.is_null() && unsafe { (*info).si_code } == libc::SI_KERNEL;
     let errno = unsafe { *libc::__errno_location() };
-    if TARGET_PID.load(Ordering::Acquire) == 0 {
+    if TARGET_PID.load(Ordering::Acquire) == 0 && aborts_setup(sig) {
+        ABORTED_BY.store(sig, Ordering::Release);
+        abort_setup(sig, from_kernel);
+    } else if TARGET_PID.load(Ordering::Acquire) == 0 {
         PENDING.fetch_or(1 << sig, Ordering::AcqRel);
         if from_kernel {
             PENDING_FROM_KERNEL.fetch_or(1 << sig, Ordering::AcqRel);
@@ -193,13 +217,34 @@ pub fn run(spec: Spec, stay: bool, die_with_parent: bool) -> ! {
         unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
     }
     start_forwarding();
-    let runner = crate::verbose::before_start(Runner::from_spec(spec.clone()), &spec);
+    let runner = Runner::from_spec(spec.clone()).on_spawn(|pid| {
+        HELPER_PID.store(pid as i32, Ordering::Release);
+        // A signal that came before the spawn.
+        let sig = ABORTED_BY.load(Ordering::Acquire);
+        if sig != 0 {
+            abort_setup(sig, false);
+        }
+        Ok::<(), std::io::Error>(())
+    });
+    let runner = crate::verbose::before_start(runner, &spec);
     let mut process = match runner.start() {
         Ok(p) => p,
-        Err(e) => {
-            crate::verbose::failed(&e);
-            report::failure(&e, &spec).exit()
-        }
+        Err(e) => match ABORTED_BY.load(Ordering::Acquire) {
+            0 => {
+                crate::verbose::failed(&e);
+                report::failure(&e, &spec).exit()
+            }
+            // The helper (or the supervised target) is gone and reaped: end as the signal
+            // would have ended us.
+            sig => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "forkexec-run: start aborted by signal {sig}"
+                );
+                TARGET_PID.store(0, Ordering::Release);
+                die_of(sig)
+            }
+        },
     };
     crate::verbose::started(&spec, process.target_pid());
     attach(process.pid());
@@ -225,6 +270,11 @@ fn end_like(status: WaitStatus) -> ! {
         std::process::exit(125);
     };
     TARGET_PID.store(0, Ordering::Release);
+    die_of(sig)
+}
+
+/// Dies of `sig` (core dumps off, so that forkexec-run leaves no core of its own).
+fn die_of(sig: i32) -> ! {
     // SAFETY: plain libc calls on this process: the core limit, the signal's disposition,
     // the mask (unblocked in case the caller blocked it), and a signal to this thread
     // (raise), which its default action turns into the death of the whole process.

@@ -266,13 +266,27 @@ fn check_text_lists_every_answer() {
     }
 }
 
-/// Inside a user namespace whose user.max_user_namespaces is 0 (its root may set its own
-/// limits): check says no, why and the fix; and a start that needs a user namespace fails
+/// Inside a user namespace whose user.max_user_namespaces is 0 (its root, keeping its
+/// capabilities, may set its own limits): check says no, why and the fix; and a start that needs a user namespace fails
 /// with `unshare(0)` (in place) or `clone(0)` (a new pid namespace) ENOSPC, explained.
 #[test]
 fn a_namespace_limit_of_zero_is_found_and_explained() {
     let zero = "echo 0 > /proc/sys/user/max_user_namespaces || exit 99;";
-    let v = check_inside(&["--unshare-user", "--uid", "0", "--gid", "0"], zero);
+    // Root of the namespace with its capabilities (dropped by default), as root mapped onto
+    // host root (by default 65534 owns nothing, and could not reach this checkout's binaries).
+    let mut flags = vec![
+        "--unshare-user",
+        "--uid",
+        "0",
+        "--gid",
+        "0",
+        "--cap-add",
+        "ALL",
+    ];
+    if support::is_root() {
+        flags.push("--allow-host-root");
+    }
+    let v = check_inside(&flags, zero);
     let u = &v["user_namespaces"];
     assert_eq!(u["ok"], false, "{u:#}");
     assert_eq!(u["max_user_namespaces"], 0, "{u:#}");
@@ -296,17 +310,20 @@ fn a_namespace_limit_of_zero_is_found_and_explained() {
         ("--unshare-user --unshare-pid", "clone(0)"),
     ] {
         let script = format!("{zero} exec \"$0\" --stay {flags} -- /bin/true");
-        let mut c = command(&[
+        let mut outer = vec![
             "--unshare-user",
             "--uid",
             "0",
             "--gid",
             "0",
-            "--",
-            "/bin/sh",
-            "-c",
-            &script,
-        ]);
+            "--cap-add",
+            "ALL",
+        ];
+        if support::is_root() {
+            outer.push("--allow-host-root");
+        }
+        outer.extend(["--", "/bin/sh", "-c", &script]);
+        let mut c = command(&outer);
         c.arg(cli());
         let out = c.output().unwrap();
         assert_eq!(out.status.code(), Some(125), "{out:?}");

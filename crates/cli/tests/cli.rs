@@ -941,25 +941,31 @@ fn unshare_all_namespaces_differ() {
     }
 }
 
-/// --uid/--gid: the caller mapped to them in a user namespace (its own ids by default); as
-/// root without one, the credential; as an ordinary user, they imply a user namespace.
+/// --uid/--gid: the caller mapped to them in a user namespace (its own ids by default) onto
+/// the host ids (the caller's own; as root 65534, see tests/safe.rs); as root without one,
+/// the credential; as an ordinary user, they imply a user namespace.
 #[test]
 fn uid_and_gid_inside() {
+    let (host_uid, host_gid) = if is_root() {
+        (65534, 65534)
+    } else {
+        (euid(), egid())
+    };
     let v = host_report(&["--unshare-user", "--uid", "0", "--gid", "0"]);
     assert_eq!(ids(&v, "uid"), [0, 0, 0]);
     assert_eq!(ids(&v, "gid"), [0, 0, 0]);
-    assert_eq!(v["uid_map"], map_line(0, euid(), 1));
-    assert_eq!(v["gid_map"], map_line(0, egid(), 1));
+    assert_eq!(v["uid_map"], map_line(0, host_uid, 1));
+    assert_eq!(v["gid_map"], map_line(0, host_gid, 1));
 
     let v = host_report(&["--unshare-user", "--uid", "1234", "--gid", "4321"]);
     assert_eq!(ids(&v, "uid"), [1234, 1234, 1234]);
     assert_eq!(ids(&v, "gid"), [4321, 4321, 4321]);
-    assert_eq!(v["uid_map"], map_line(1234, euid(), 1));
+    assert_eq!(v["uid_map"], map_line(1234, host_uid, 1));
 
     let v = host_report(&["--unshare-user"]);
     let own = u64::from(euid());
     assert_eq!(ids(&v, "uid"), [own, own, own]);
-    assert_eq!(v["uid_map"], map_line(euid(), euid(), 1));
+    assert_eq!(v["uid_map"], map_line(euid(), host_uid, 1));
 
     // As root this becomes a credential: uid 1234 must be able to reach the probe, which a
     // checkout under a private directory does not allow. Run a world-readable copy.
@@ -1104,7 +1110,8 @@ fn init_runs_the_program_as_pid_2() {
 
 /// --die-with-parent: SIGKILL of the process that ran forkexec-run takes the program down,
 /// whether forkexec-run executed the helper in its place or stayed (--stay); without it the
-/// program outlives that process.
+/// program outlives that process. (With it the program is pid 1 of a pid namespace, so its
+/// host pid is found by a command line of its own; tests/safe.rs has its children too.)
 #[test]
 fn die_with_parent() {
     for stay in [false, true] {
@@ -1117,7 +1124,13 @@ fn die_with_parent() {
             if stay {
                 v.push("--stay".to_string());
             }
-            let script = format!("echo $$; exec {} sleep 30", probe());
+            let token = format!(
+                "{}.{}{}",
+                600_000 + std::process::id() % 100_000,
+                on as u8,
+                stay as u8
+            );
+            let script = format!("echo ready; exec /bin/sleep {token}");
             v.extend(strings(&["--", "/bin/sh", "-c", &script]));
             let mut c = Command::new(&v[0]);
             c.args(&v[1..])
@@ -1125,7 +1138,20 @@ fn die_with_parent() {
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped());
             let mut s = Started::from(c);
-            let target: u32 = s.line().parse().unwrap();
+            assert_eq!(s.line(), "ready");
+            let with_token = || -> Vec<u32> {
+                fs::read_dir("/proc")
+                    .unwrap()
+                    .flatten()
+                    .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                    .filter(|pid| {
+                        fs::read(format!("/proc/{pid}/cmdline"))
+                            .is_ok_and(|c| c == format!("/bin/sleep\0{token}\0").as_bytes())
+                    })
+                    .collect()
+            };
+            assert!(eventually(5.0, || with_token().len() == 1));
+            let target = with_token()[0];
             assert!(alive(target));
             s.child.kill().unwrap();
             s.child.wait().unwrap();

@@ -256,6 +256,7 @@ impl Spec {
             (self.init, opt::INIT),
             (self.die_with_parent, opt::DIE_WITH_PARENT),
             (self.writable_root, opt::WRITABLE_ROOT),
+            (self.new_session_keyring, opt::NEW_SESSION_KEYRING),
         ]
         .iter()
         .filter(|(on, _)| *on)

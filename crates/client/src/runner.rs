@@ -105,6 +105,21 @@ impl fmt::Debug for Runner {
 }
 
 impl Runner {
+    /// [`Runner::new`] with forkexec-run's safe defaults (docs/cli.md, "Safe defaults"): every
+    /// capability dropped, `no_new_privs`, a new session keyring. `new` and the spec keep
+    /// go-sandbox's zero values; each default here is turned off by its builder method
+    /// (`drop_caps(false)`, `no_new_privs(false)`, `new_session_keyring(false)`).
+    pub fn safe<I, S>(args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Runner::new(args)
+            .drop_caps(true)
+            .no_new_privs(true)
+            .new_session_keyring(true)
+    }
+
     /// Runs `args` (`args[0]` is the file executed, as given: no `PATH` search). The target
     /// gets an empty environment and keeps only fds 0, 1 and 2 unless told otherwise.
     pub fn new<I, S>(args: I) -> Self
@@ -239,7 +254,10 @@ impl Runner {
     /// nothing of the sandbox exists yet, and everything the helper starts (init, the target)
     /// will be its descendant. `Err` aborts the start ([`Error::Spawn`]). Used to place the
     /// helper into cgroup v1 hierarchies ([`crate::cgroup::Cgroup::place`]), which have no
-    /// `CLONE_INTO_CGROUP`.
+    /// `CLONE_INTO_CGROUP`; and by forkexec-run to learn whom to signal when a start hangs
+    /// (SIGTERM or SIGINT to the helper before the target executes aborts the start in every
+    /// shape: in place the helper dies of it, a supervising helper kills the target and
+    /// reports `supervise(3)` EINTR).
     pub fn on_spawn<F, E>(mut self, f: F) -> Self
     where
         F: FnOnce(u32) -> Result<(), E> + Send + 'static,
@@ -265,6 +283,12 @@ impl Runner {
     /// SIGKILL the helper and the target when the thread that called `start` exits.
     pub fn die_with_parent(mut self, on: bool) -> Self {
         self.spec.die_with_parent = on;
+        self
+    }
+
+    /// A fresh session keyring for the target ([`Spec::new_session_keyring`]).
+    pub fn new_session_keyring(mut self, on: bool) -> Self {
+        self.spec.new_session_keyring = on;
         self
     }
 

@@ -133,6 +133,10 @@ pub struct Spec {
     /// Kill the helper and the target (SIGKILL) when the thread that started them exits.
     #[serde(skip_serializing_if = "is_false")]
     pub die_with_parent: bool,
+    /// A new anonymous session keyring for the target (`KEYCTL_JOIN_SESSION_KEYRING`), so it
+    /// cannot read the keys of the runtime's session keyring.
+    #[serde(skip_serializing_if = "is_false")]
+    pub new_session_keyring: bool,
     /// A cgroup (v2) directory to place the target in from its first instruction.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub cgroup: String,
@@ -174,6 +178,7 @@ impl Default for Spec {
             detach: false,
             init: false,
             die_with_parent: false,
+            new_session_keyring: false,
             cgroup: String::new(),
             cgroup_fd: None,
         }

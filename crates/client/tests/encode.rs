@@ -136,7 +136,10 @@ fn every_field_survives_the_decoder() {
         | opt::UNSHARE_CGROUP_AFTER_SYNC
         | opt::CTTY
         | opt::DIE_WITH_PARENT;
-    assert_eq!(d.options, go_sandbox_options | opt::WRITABLE_ROOT);
+    assert_eq!(
+        d.options,
+        go_sandbox_options | opt::WRITABLE_ROOT | opt::NEW_SESSION_KEYRING
+    );
     assert_eq!(d.status_fd, Some(9));
     assert_eq!(d.cgroup_path.unwrap().to_bytes(), b"/sys/fs/cgroup/box");
     assert_eq!(d.cgroup_fd, None);

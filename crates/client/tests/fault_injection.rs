@@ -443,3 +443,15 @@ fn without_the_injected_failure_every_target_runs() {
         assert!(m.exists(), "{spec:?}: the target did not run");
     }
 }
+
+/// `keyring` (50): `keyctl(KEYCTL_JOIN_SESSION_KEYRING)` with new_session_keyring, index 0.
+#[test]
+fn keyring_fails() {
+    let mut c = Cleanup::default();
+    let (_, m) = marker(&mut c);
+    let mut spec = touching(&m);
+    spec.new_session_keyring = true;
+    let filter = deny(libc::SYS_keyctl, &[(0, 1)], libc::EIO);
+    let res = run_filtered(&spec, filter);
+    assert_injected(&res, &m, Location::Keyring, libc::EIO, 0);
+}

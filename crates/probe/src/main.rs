@@ -10,6 +10,8 @@
 //! - `inspect PATH…`: per path, what `lstat`, `readlink`, `statvfs` (read-only, nosuid, nodev,
 //!   size) and reading it (the first 64 bytes, or a directory's entries) give; plus the
 //!   numeric entries of `/proc` (the pids this process can see) and `mountinfo`.
+//! - `key DESCRIPTION`: searches the session keyring for a `user` key of that description and
+//!   reads it: `{"session": ID, "secret": TEXT or null, "errno": E}`.
 //! - `exit CODE`, `signal SIG`: end that way. `sleep SECONDS`.
 //! - Judge workloads (they never return on their own): `spin [PROCS]` burns CPU in PROCS
 //!   processes (default 1); `alloc MIB` allocates and touches MIB MiB, then exits 0;
@@ -30,6 +32,7 @@ fn main() {
         "write" => write_file(&args[2], &args[3]),
         "syscall" => try_syscall(&args[2]),
         "inspect" => inspect(&args[2..]),
+        "key" => key(&args[2]),
         "exit" => std::process::exit(args[2].parse().unwrap()),
         "signal" => {
             let sig = args[2].parse().unwrap();
@@ -108,6 +111,44 @@ fn flood(bytes: u64) -> Value {
     }
     let _ = out.flush();
     std::process::exit(0);
+}
+
+/// What the session keyring gives for a `user` key named `description`.
+fn key(description: &str) -> Value {
+    const KEYCTL_GET_KEYRING_ID: libc::c_long = 0;
+    const KEYCTL_SEARCH: libc::c_long = 10;
+    const KEYCTL_READ: libc::c_long = 11;
+    const SESSION: libc::c_long = -3;
+    let desc = CString::new(description).unwrap();
+    // SAFETY: keyctl with integer arguments and NUL-terminated strings that outlive the call;
+    // KEYCTL_READ writes at most buf.len() bytes into buf.
+    unsafe {
+        let session = libc::syscall(libc::SYS_keyctl, KEYCTL_GET_KEYRING_ID, SESSION, 0);
+        let found = libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_SEARCH,
+            SESSION,
+            c"user".as_ptr(),
+            desc.as_ptr(),
+            0,
+        );
+        if found < 0 {
+            return json!({"session": session, "secret": null, "errno": errno()});
+        }
+        let mut buf = [0u8; 256];
+        let n = libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_READ,
+            found,
+            buf.as_mut_ptr(),
+            buf.len(),
+        );
+        if n < 0 {
+            return json!({"session": session, "secret": null, "errno": errno()});
+        }
+        let text = String::from_utf8_lossy(&buf[..(n as usize).min(buf.len())]).into_owned();
+        json!({"session": session, "secret": text, "errno": 0})
+    }
 }
 
 fn errno() -> i32 {

@@ -104,7 +104,8 @@ locations! {
     /// `PR_SET_PDEATHSIG` (index 0 helper, 1 target); ESRCH when the parent was already gone.
     Pdeathsig = 44 => "pdeathsig",
     /// Setting up a supervisor (helper or init): the signal mask (index 0), the signalfd (1),
-    /// the handshake socket, the report pipe or the pid record (2).
+    /// the handshake socket, the report pipe or the pid record (2); or the start aborted by
+    /// SIGTERM/SIGINT before the target executed (3, EINTR: the target was killed).
     Supervise = 45 => "supervise",
     /// Refused at start: the helper was installed setuid (index 0: real and effective uid
     /// differ), setgid (1: real and effective gid differ) or with file capabilities (2: the
@@ -120,6 +121,9 @@ locations! {
     /// A mount operation's source: the bind source (path or fd; ENOENT when missing and not
     /// optional) or a file operation's content fd (index: mount entry).
     MountSource = 49 => "mount(source)",
+    /// `KEYCTL_JOIN_SESSION_KEYRING`: the target's new session keyring (option
+    /// NEW_SESSION_KEYRING).
+    Keyring = 50 => "keyring",
 }
 
 impl core::fmt::Display for Location {

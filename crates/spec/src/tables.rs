@@ -162,6 +162,10 @@ macro_rules! option_rows {
             /// Leave the new root (the tmpfs at `pivot_root`) writable; by default it is remounted
             /// read-only after `pivot_root`, as in go-sandbox. Needs `pivot_root`.
             WritableRoot WRITABLE_ROOT = 1 << 12 => "writable_root",
+            /// Join a new anonymous session keyring (`KEYCTL_JOIN_SESSION_KEYRING`) after the
+            /// ids are set, in every shape, so the target cannot read or use the keys of the
+            /// runtime's session keyring.
+            NewSessionKeyring NEW_SESSION_KEYRING = 1 << 13 => "new_session_keyring",
         }
     };
 }

@@ -64,6 +64,7 @@ pub fn full_spec() -> Spec {
         detach: true,
         init: true,
         die_with_parent: true,
+        new_session_keyring: true,
         cgroup: "/sys/fs/cgroup/box".into(),
         cgroup_fd: Some(7),
     }

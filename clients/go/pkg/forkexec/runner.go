@@ -119,4 +119,8 @@ type Runner struct {
 
 	// WritableRoot leaves the new root (PivotRoot's tmpfs) writable.
 	WritableRoot bool
+
+	// NewSessionKeyring: the target joins a new, empty session keyring, so it cannot read
+	// the keys of this process's session keyring.
+	NewSessionKeyring bool
 }

@@ -147,6 +147,7 @@ func (r *Runner) Spec() (*spec.Spec, error) {
 		{r.Init, spec.OptInit},
 		{r.DieWithParent, spec.OptDieWithParent},
 		{r.WritableRoot, spec.OptWritableRoot},
+		{r.NewSessionKeyring, spec.OptNewSessionKeyring},
 	} {
 		if o.on {
 			s.Options |= o.bit

@@ -68,6 +68,7 @@ const (
 	OptInit                       uint64 = 1 << 10
 	OptDieWithParent              uint64 = 1 << 11
 	OptWritableRoot               uint64 = 1 << 12
+	OptNewSessionKeyring          uint64 = 1 << 13
 )
 
 // OptionNames are the option bits' names in docs/spec.md (upper case) with their JSON keys.
@@ -89,6 +90,7 @@ var OptionNames = []struct {
 	{"INIT", "init", OptInit},
 	{"DIE_WITH_PARENT", "die_with_parent", OptDieWithParent},
 	{"WRITABLE_ROOT", "writable_root", OptWritableRoot},
+	{"NEW_SESSION_KEYRING", "new_session_keyring", OptNewSessionKeyring},
 }
 
 // Clone flags (record CLONE_FLAGS): the CLONE_NEW* namespaces, by JSON name.

@@ -99,7 +99,7 @@ func (r Record) Encode() []byte {
 const (
 	LocSpecRead = 33
 	LocSpec     = 34
-	LocLast     = 49
+	LocLast     = 50
 )
 
 // LocationNames are the error locations' names (index = number; 0 is unused).
@@ -111,7 +111,7 @@ var LocationNames = [...]string{
 	"ptrace_me", "stop", "seccomp", "sync_write", "sync_read", "execve", "spec_read", "spec",
 	"unshare", "write_setgroups", "write_uid_map", "write_gid_map", "sethostname",
 	"setdomainname", "close_range", "get_cap", "cgroup", "pdeathsig", "supervise",
-	"privileged_install", "set_dumpable", "mount(path)", "mount(source)",
+	"privileged_install", "set_dumpable", "mount(path)", "mount(source)", "keyring",
 }
 
 // LocationName is a location's name, or "unknown(N)" for a number this client does not know.

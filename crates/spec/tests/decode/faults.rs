@@ -96,7 +96,7 @@ fn locations_1_to_32_are_go_sandboxs() {
 
 #[test]
 fn every_location_round_trips() {
-    assert_eq!(Location::ALL.len(), 49);
+    assert_eq!(Location::ALL.len(), 50);
     let mut names = std::collections::HashSet::new();
     for (i, &loc) in Location::ALL.iter().enumerate() {
         let n = i as u32 + 1;
@@ -105,7 +105,7 @@ fn every_location_round_trips() {
         assert!(names.insert(loc.name()), "duplicate name {}", loc.name());
     }
     assert_eq!(Location::from_u32(0), None);
-    assert_eq!(Location::from_u32(50), None);
+    assert_eq!(Location::from_u32(Location::ALL.len() as u32 + 1), None);
     assert_eq!(Location::from_u32(u32::MAX), None);
     let own = [
         (33, "spec_read"),
@@ -125,6 +125,7 @@ fn every_location_round_trips() {
         (47, "set_dumpable"),
         (48, "mount(path)"),
         (49, "mount(source)"),
+        (50, "keyring"),
     ];
     for (n, name) in own {
         assert_eq!(Location::from_u32(n).unwrap().name(), name);

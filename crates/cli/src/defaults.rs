@@ -1,0 +1,169 @@
+//! Safe defaults: what forkexec-run turns on that the raw spec and its JSON form leave off
+//! (they keep go-sandbox's zero values), and the flags that ask for the unsafe power by name.
+//! docs/cli.md ("Safe defaults") says what each one protects against.
+//!
+//! | default                                   | turned off by            |
+//! |-------------------------------------------|--------------------------|
+//! | every capability dropped (`drop_caps`)    | `--cap-add ALL`          |
+//! | `no_new_privs`                            | `--allow-new-privs`      |
+//! | a new session keyring                     | `--share-keyring`        |
+//! | root + user namespace: host uid/gid 65534 | `--host-uid`/`--host-gid`, `--allow-host-root` |
+//! | root without one: uid 0 keeps no caps     | `--allow-host-root`      |
+//! | `--die-with-parent` brings a pid namespace | (always)                |
+
+use forkexec_client::{Credential, IdMap, Namespace, Spec};
+
+use crate::assemble::Ids;
+use crate::cli::Cli;
+use crate::Fail;
+
+/// The host uid and gid a root caller's user namespace maps the program onto by default:
+/// the overflow ids ("nobody"/"nogroup"), which own nothing on the host.
+pub const NOBODY: u32 = 65534;
+
+/// `--cap-add`'s word for every capability.
+const ALL: &str = "ALL";
+
+/// The host ids the program is mapped onto in a user namespace: the caller's own for an
+/// ordinary user; as root `--host-uid`/`--host-gid` (65534 by default), or host root itself
+/// with `--allow-host-root`. Host id 0 without `--allow-host-root` is refused.
+pub fn host_ids(cli: &Cli, ids: Ids) -> Result<(u32, u32), Fail> {
+    if !is_host_root(ids) {
+        if cli.host_uid.is_some() || cli.host_gid.is_some() {
+            return Err(Fail::setup(
+                "--host-uid/--host-gid: only root chooses the host ids (an ordinary user's \
+                 namespace can map only its own)"
+                    .to_string(),
+            ));
+        }
+        return Ok((ids.euid, ids.egid));
+    }
+    let fallback = if cli.allow_host_root { 0 } else { NOBODY };
+    let uid = cli.host_uid.unwrap_or(fallback);
+    let gid = cli.host_gid.unwrap_or(fallback);
+    if (uid == 0 || gid == 0) && !cli.allow_host_root {
+        return Err(Fail::setup(
+            "--host-uid 0/--host-gid 0 would map the program onto host root (it could read \
+             and change every root-owned file it can see): add --allow-host-root to mean it"
+                .to_string(),
+        ));
+    }
+    Ok((uid, gid))
+}
+
+/// Whether this process is host root: uid 0 of the initial user namespace (whose map is the
+/// identity over every id). uid 0 of a user namespace (forkexec-run inside a sandbox) owns
+/// only what its namespace maps, and maps like an ordinary user.
+pub fn is_host_root(ids: Ids) -> bool {
+    ids.euid == 0
+        && std::fs::read_to_string("/proc/self/uid_map")
+            .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
+}
+
+/// As root with a user namespace, the program must really *be* its host ids: without a
+/// credential it would keep host uid 0 (the maps only rename it), which owns every
+/// root-owned file it can see. So a credential is added for the ids inside that map onto the
+/// host ids (`--uid`/`--gid`, else the first map's); refused when a map covers host id 0.
+pub fn root_user_namespace(spec: &mut Spec, cli: &Cli, ids: Ids) -> Result<(), Fail> {
+    if !is_host_root(ids) || cli.allow_host_root || !spec.clone_flags.contains(&Namespace::NewUser)
+    {
+        return Ok(());
+    }
+    let covers_root = |maps: &[IdMap]| {
+        maps.iter()
+            .any(|m| m.host_id == 0 || (m.host_id as u64 + m.size as u64) > (1u64 << 32))
+    };
+    if covers_root(&spec.uid_mappings) || covers_root(&spec.gid_mappings) {
+        return Err(Fail::setup(
+            "the spec's uid/gid maps include host id 0: the program would be host root; add \
+             --allow-host-root to mean it"
+                .to_string(),
+        ));
+    }
+    let first = |maps: &[IdMap]| maps.first().map_or(0, |m| m.container_id);
+    let mut cred = spec
+        .credential
+        .take()
+        .unwrap_or_else(|| Credential::new(first(&spec.uid_mappings), first(&spec.gid_mappings)));
+    // --uid/--gid remapped the ids inside: the credential follows them.
+    if let Some(uid) = cli.uid {
+        cred.uid = uid;
+    }
+    if let Some(gid) = cli.gid {
+        cred.gid = gid;
+    }
+    spec.credential = Some(cred);
+    Ok(())
+}
+
+/// `--die-with-parent` brings a pid namespace: without one, the program's own children would
+/// outlive forkexec-run (the parent-death signal reaches only the program); in one, the
+/// program is its pid 1, and its death ends every process of the namespace.
+pub fn die_with_parent(spec: &mut Spec, cli: &Cli) {
+    if cli.die_with_parent || spec.die_with_parent {
+        spec.die_with_parent = true;
+        if !spec.clone_flags.contains(&Namespace::NewPid) {
+            spec.clone_flags.push(Namespace::NewPid);
+        }
+    }
+}
+
+/// Capabilities, no_new_privs and the session keyring, after the ids are decided.
+pub fn apply(spec: &mut Spec, cli: &Cli, ids: Ids) -> Result<(), Fail> {
+    let keep_caps = cap_add(cli)?;
+    if !keep_caps {
+        spec.drop_caps = true;
+    } else {
+        host_root_with_caps(spec, cli, ids)?;
+    }
+    if !cli.allow_new_privs {
+        spec.no_new_privs = true;
+    }
+    if !cli.share_keyring {
+        spec.new_session_keyring = true;
+    }
+    Ok(())
+}
+
+/// Whether `--cap-add` keeps the capabilities (`ALL`). Single capabilities need the helper
+/// to keep a set, which it cannot yet: they are refused by name.
+fn cap_add(cli: &Cli) -> Result<bool, Fail> {
+    let mut keep = false;
+    for cap in &cli.cap_add {
+        if cap.eq_ignore_ascii_case(ALL) {
+            keep = true;
+        } else {
+            return Err(Fail::setup(format!(
+                "--cap-add {cap}: only --cap-add ALL is supported (the helper drops every \
+                 capability or none)"
+            )));
+        }
+    }
+    Ok(keep)
+}
+
+/// `--cap-add ALL` where the program would be uid 0 of the host's own user namespace (root
+/// without a user namespace, no other `--uid`), or host root through the maps: that is full
+/// host root (remounting binds writable, writing sysctls, TIOCSTI, `open_by_handle_at`),
+/// refused unless `--allow-host-root`. With a credential the helper drops every capability
+/// anyway, so `--cap-add` could not keep them: refused too, rather than ignored.
+fn host_root_with_caps(spec: &Spec, cli: &Cli, ids: Ids) -> Result<(), Fail> {
+    let userns = spec.clone_flags.contains(&Namespace::NewUser);
+    if spec.credential.is_some() {
+        return Err(Fail::setup(
+            "--cap-add ALL: the program changes ids (a credential: --uid/--gid as root, or root \
+             with a user namespace mapping it onto --host-uid), and the helper drops every \
+             capability then; as root, add --allow-host-root to keep host root's ids and \
+             capabilities"
+                .to_string(),
+        ));
+    }
+    if is_host_root(ids) && !userns && !cli.allow_host_root {
+        return Err(Fail::setup(
+            "--cap-add ALL as root without a user namespace runs the program as host root with \
+             every capability: add --allow-host-root to mean it"
+                .to_string(),
+        ));
+    }
+    Ok(())
+}
