@@ -17,7 +17,7 @@ MAX_SIZE   := 65536
 export FORKEXEC_SKIPS ?= $(CURDIR)/target/skips.tsv
 
 
-.PHONY: all helper cli probe build check-helper check-docs fmt-check clippy test test-root test-user test-go test-node demo bench clean
+.PHONY: all helper cli probe build check-helper check-docs fmt-check clippy typecheck-python check-packages test test-root test-user test-go test-node demo bench clean
 
 all: helper cli
 
@@ -53,7 +53,21 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: fmt-check clippy check-docs check-helper check-locations
+## The Python client's types: mypy --strict over the package (its public API is typed; the
+## wheel ships py.typed) and over its build backend. mypy is whichever python3 has it (.ci/run
+## installs Debian's python3-mypy).
+MYPY ?= $(shell for p in python3 /usr/bin/python3; do $$p -c 'import mypy' 2>/dev/null && { echo "$$p -m mypy"; break; }; done)
+typecheck-python:
+	@[ -n "$(MYPY)" ] || { echo "mypy not found: apt-get install python3-mypy (or pip install mypy)"; exit 1; }
+	$(MYPY) --strict --python-version 3.10 clients/python/forkexec
+	$(MYPY) --strict clients/python/_build/backend.py
+
+## What `cargo publish` would upload for each publishable crate (cargo package --list, offline),
+## and their crates.io metadata (scripts/check-packages.sh).
+check-packages:
+	CARGO=$(CARGO) scripts/check-packages.sh
+
+test: fmt-check clippy check-docs check-helper check-locations typecheck-python check-packages
 	@mkdir -p target && : >$(FORKEXEC_SKIPS)
 	@$(MAKE) --no-print-directory test-root test-user test-go test-node
 	@scripts/skips.sh $(FORKEXEC_SKIPS)

@@ -41,7 +41,7 @@ pub fn spec_fd(sp: *const usize) -> i32 {
     fd
 }
 
-/// How the helper names itself on stderr: the last part of its argv[0] (`forkexec`, or
+/// How the helper names itself on stderr: the last part of its `argv[0]` (`forkexec`, or
 /// `forkexec-run` when the CLI executes it in its own place), `forkexec` when there is none.
 pub fn program_name(sp: *const usize) -> &'static [u8] {
     let arg0 = rt::Args::from_stack(sp)

@@ -44,7 +44,7 @@ pub use report::{status_exit, At, Failure};
 /// The helper's own fds: where records go, where sync answers come from, what to execute.
 /// The fd stage may move them out of the target's way.
 pub struct Channel {
-    /// How the helper names itself in an error line on stderr (argv[0]'s last part).
+    /// How the helper names itself in an error line on stderr (`argv[0]`'s last part).
     pub name: &'static [u8],
     /// The spec, once read: an error line on stderr names what the failure's index refers to.
     pub spec: Option<&'static Spec<'static>>,

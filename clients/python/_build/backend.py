@@ -155,14 +155,15 @@ def build_sdist(sdist_directory: str, config_settings: Config = None) -> str:
     members += [(f"{top}/{path}", _read(path)) for path in sorted(SDIST_EXTRA)]
     members += [(f"{top}/{path}", _read(path)) for path in _package_files()]
     filename = f"{top}.tar.gz"
-    with open(os.path.join(sdist_directory, filename), "wb") as raw:
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path, data in sorted(members):
+            entry = tarfile.TarInfo(path)
+            entry.size = len(data)
+            entry.mtime = _timestamp()
+            entry.mode = 0o644
+            tar.addfile(entry, io.BytesIO(data))
+    with open(os.path.join(sdist_directory, filename), "wb") as f:
         # mtime=0 in the gzip header: the same tree gives the same bytes.
-        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-            with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-                for path, data in sorted(members):
-                    entry = tarfile.TarInfo(path)
-                    entry.size = len(data)
-                    entry.mtime = _timestamp()
-                    entry.mode = 0o644
-                    tar.addfile(entry, io.BytesIO(data))
+        f.write(gzip.compress(archive.getvalue(), mtime=0))
     return filename

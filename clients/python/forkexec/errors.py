@@ -13,21 +13,26 @@ All derive from :class:`ForkexecError`.
 """
 
 import os
+from typing import TYPE_CHECKING, Optional, Union
 
 from . import names
+
+if TYPE_CHECKING:
+    from .spec import Mount, MountOp, Spec
+    from .status import ErrorRecord
 
 
 class ForkexecError(Exception):
     """Base class of this package's errors."""
 
 
-def errno_text(errno):
+def errno_text(errno: int) -> str:
     """``strerror`` as Go prints a ``syscall.Errno``: first letter in lower case."""
     text = os.strerror(errno)
     return text[:1].lower() + text[1:]
 
 
-def location_name(location):
+def location_name(location: int) -> Optional[str]:
     """The name of an error location (``"mount"``), or ``None`` for an unknown number."""
     return names.LOCATIONS.get(location)
 
@@ -50,30 +55,32 @@ class ChildError(ForkexecError):
             puts it after the location: ``mount(source)(1) /data: no such file or directory``.
     """
 
-    def __init__(self, location, errno, index=0, detail=0):
+    def __init__(self, location: int, errno: int, index: int = 0, detail: int = 0) -> None:
         self.location = location
         self.errno = errno
         self.index = index
         self.detail = detail
-        self.exit_status = None
-        self.subject = None
+        self.exit_status: Optional[int] = None
+        self.subject: Optional[str] = None
         super().__init__(location, errno, index, detail)
 
     @classmethod
-    def from_record(cls, record):
+    def from_record(cls, record: "ErrorRecord") -> "ChildError":
+        """The exception for an error status record."""
         return cls(record.location, record.errno, record.index, record.detail)
 
     @property
-    def location_name(self):
+    def location_name(self) -> Optional[str]:
+        """The location's name (``"mount"``), ``None`` for an unknown number."""
         return location_name(self.location)
 
     @property
-    def fault(self):
+    def fault(self) -> Optional[int]:
         """For ``spec`` errors, the fault number (``detail``); otherwise ``None``."""
         return self.detail if self.location == names.LOC_SPEC else None
 
     @property
-    def fault_name(self):
+    def fault_name(self) -> Optional[str]:
         """For ``spec`` errors, the fault's name (``"FdOutOfRange"``); otherwise ``None``."""
         if self.location != names.LOC_SPEC:
             return None
@@ -81,14 +88,14 @@ class ChildError(ForkexecError):
         return entry[0] if entry else None
 
     @property
-    def exit_code(self):
+    def exit_code(self) -> Optional[int]:
         """The exit code of the process that reported the error (125, 126 or 127), or
         ``None`` if it was not reaped or was killed by a signal."""
         if self.exit_status is None or not os.WIFEXITED(self.exit_status):
             return None
         return os.WEXITSTATUS(self.exit_status)
 
-    def __str__(self):
+    def __str__(self) -> str:
         errno = errno_text(self.errno)
         if self.location == names.LOC_SPEC:
             fault = names.FAULTS.get(self.detail)
@@ -100,16 +107,16 @@ class ChildError(ForkexecError):
         subject = f" {self.subject}" if self.subject else ""
         return f"{name}({self.index}){subject}: {errno}"
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"ChildError(location={self.location}, errno={self.errno}, "
                 f"index={self.index}, detail={self.detail})")
 
 
-def _text(value):
+def _text(value: Union[str, bytes, int]) -> str:
     return os.fsdecode(value) if isinstance(value, bytes) else str(value)
 
 
-def subject_of(error, spec):
+def subject_of(error: ChildError, spec: "Spec") -> Optional[str]:
     """What ``error``'s location and index refer to in ``spec`` (a :class:`~forkexec.Spec`),
     as ``forkexec-run`` names it: the mount's target (``mount``, ``mount(mkdir)``,
     ``mount(path)``), what could not be opened (``mount(source)``: a bind's source or ``fd
@@ -119,10 +126,10 @@ def subject_of(error, spec):
     loc = names.LOCATIONS.get(error.location)
     index = error.index
 
-    def nonempty(value):
+    def nonempty(value: Union[str, bytes]) -> Optional[str]:
         return _text(value) if value else None
 
-    def mount():
+    def mount() -> "Optional[Union[Mount, MountOp]]":
         return spec.mounts[index] if 0 <= index < len(spec.mounts) else None
 
     if loc in ("mount", "mount(mkdir)", "mount(path)"):
@@ -168,7 +175,8 @@ class SpecError(ForkexecError, ValueError):
     ``header`` or ``end of spec``).
     """
 
-    def __init__(self, fault=None, offset=None, record=None, field=None):
+    def __init__(self, fault: Optional[int] = None, offset: Optional[int] = None,
+                 record: Optional[str] = None, field: Optional[str] = None) -> None:
         self.fault = fault
         self.offset = offset
         self.record = record
@@ -176,18 +184,19 @@ class SpecError(ForkexecError, ValueError):
         super().__init__(str(self))
 
     @property
-    def fault_name(self):
+    def fault_name(self) -> Optional[str]:
+        """The fault's name (``"FdOutOfRange"``), ``None`` for a NUL byte."""
         return names.FAULTS[self.fault][0] if self.fault in names.FAULTS else None
 
     @property
-    def errno(self):
+    def errno(self) -> Optional[int]:
         """The errno the helper's ``spec`` error record would carry."""
         return names.FAULTS[self.fault][2] if self.fault in names.FAULTS else None
 
-    def __str__(self):
+    def __str__(self) -> str:
         if self.field is not None:
             return f"spec: {self.field} contains a NUL byte"
-        fault = names.FAULTS.get(self.fault)
+        fault = names.FAULTS.get(self.fault) if self.fault is not None else None
         what = fault[1] if fault else f"fault {self.fault}"
         text = f"spec: {what} at byte {self.offset}"
         return f"{text} ({self.record})" if self.record else text
@@ -197,19 +206,19 @@ class JsonError(ForkexecError, ValueError):
     """The JSON form is not a spec. ``path`` is the key path (``mounts[0].flags[1]``; empty
     at the top level), ``message`` what is wrong there."""
 
-    def __init__(self, path, message):
+    def __init__(self, path: str, message: str) -> None:
         self.path = path
         self.message = message
         super().__init__(str(self))
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
 
 
 class HelperError(ForkexecError):
     """The helper could not be found, spawned or talked to, or it ended without saying why."""
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"forkexec helper: {self.args[0] if self.args else ''}"
 
 
@@ -220,10 +229,10 @@ class SyncError(ForkexecError):
     resulting error record (``sync_read(0): operation canceled``) when it sent one.
     """
 
-    def __init__(self, error, child_error=None):
+    def __init__(self, error: BaseException, child_error: Optional[ChildError] = None) -> None:
         self.error = error
         self.child_error = child_error
         super().__init__(error)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"sync callback refused: {self.error}"

@@ -9,11 +9,11 @@ HELPER_ENV = "FORKEXEC_HELPER"
 HELPER_NAME = "forkexec"
 
 
-def _executable(path):
+def _executable(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
-def find_helper():
+def find_helper() -> str:
     """The helper binary: ``$FORKEXEC_HELPER`` if set; else a ``forkexec`` file next to the
     running script (``sys.argv[0]``); else ``target/release/forkexec`` of the source checkout
     this package sits in (``clients/python/forkexec`` → the repository root); else the first

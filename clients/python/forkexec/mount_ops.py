@@ -18,13 +18,18 @@ with the same number (as ``files`` fds are), and refuses one the target's ``file
 replace (``files[fd] != fd``).
 """
 
-from .spec import MountOp
+from typing import Optional, Union
+
+from .spec import MountOp, Str
+
+Mode = Optional[Union[int, str]]
 
 __all__ = ["bind", "ro_bind", "dev_bind", "bind_fd", "tmpfs", "proc", "dev", "mqueue", "dir",
            "symlink", "file", "file_from_fd", "remount_ro", "mask"]
 
 
-def bind(source, target=None, *, read_only=False, dev=False, optional=False):
+def bind(source: Str, target: Optional[Str] = None, *, read_only: bool = False,
+         dev: bool = False, optional: bool = False) -> MountOp:
     """A recursive bind of ``source`` on ``target`` (default: the same path), always nosuid,
     nodev unless ``dev``; ``read_only`` makes every submount read-only too; ``optional`` skips
     it when ``source`` does not exist (else: ``mount(source)``, ENOENT)."""
@@ -32,73 +37,77 @@ def bind(source, target=None, *, read_only=False, dev=False, optional=False):
                    readonly=read_only, dev=dev, optional=optional)
 
 
-def ro_bind(source, target=None, *, dev=False, optional=False):
+def ro_bind(source: Str, target: Optional[Str] = None, *, dev: bool = False,
+            optional: bool = False) -> MountOp:
     """:func:`bind` with ``read_only=True``."""
     return bind(source, target, read_only=True, dev=dev, optional=optional)
 
 
-def dev_bind(source, target=None, *, read_only=False, optional=False):
+def dev_bind(source: Str, target: Optional[Str] = None, *, read_only: bool = False,
+             optional: bool = False) -> MountOp:
     """:func:`bind` with ``dev=True``: device nodes under it work."""
     return bind(source, target, read_only=read_only, dev=True, optional=optional)
 
 
-def bind_fd(fd, target, *, read_only=False, dev=False):
+def bind_fd(fd: int, target: Str, *, read_only: bool = False, dev: bool = False) -> MountOp:
     """A recursive bind of what ``fd`` (an fd of this process, e.g. an ``O_PATH`` one of a
     directory) refers to, on ``target``."""
     return MountOp(type="bind", source_fd=fd, target=target, readonly=read_only, dev=dev)
 
 
-def tmpfs(target, *, size=0, mode=None, read_only=False):
+def tmpfs(target: Str, *, size: Union[int, str] = 0, mode: Mode = None,
+          read_only: bool = False) -> MountOp:
     """A new tmpfs, nosuid and nodev: ``size`` in bytes (an integer or ``"64m"``; 0 = the
     kernel default), root directory ``mode`` (default 0o755)."""
     return MountOp(type="tmpfs", target=target, size=size, mode=mode, readonly=read_only)
 
 
-def proc(target="/proc"):
+def proc(target: Str = "/proc") -> MountOp:
     """A new proc of the target's pid namespace; nosuid, nodev, noexec."""
     return MountOp(type="proc", target=target)
 
 
-def dev(target="/dev"):
+def dev(target: Str = "/dev") -> MountOp:
     """A minimal ``/dev``: a tmpfs with null, zero, full, random, urandom and tty bound from
     the host, a new devpts instance at ``pts`` (``ptmx`` linked to it), ``shm`` (tmpfs, 1777)
     and the ``fd``, ``stdin``, ``stdout``, ``stderr`` links to ``/proc/self/fd``."""
     return MountOp(type="dev", target=target)
 
 
-def mqueue(target="/dev/mqueue"):
+def mqueue(target: Str = "/dev/mqueue") -> MountOp:
     """A new mqueue filesystem of the target's ipc namespace; nosuid, nodev, noexec."""
     return MountOp(type="mqueue", target=target)
 
 
-def dir(target, *, mode=None):  # pylint: disable=redefined-builtin
+def dir(target: Str, *, mode: Mode = None) -> MountOp:  # pylint: disable=redefined-builtin
     """A directory with exactly ``mode`` (default 0o755)."""
     return MountOp(type="dir", target=target, mode=mode)
 
 
-def symlink(source, target):
+def symlink(source: Str, target: Str) -> MountOp:
     """A symlink at ``target`` whose text is ``source`` (as ``ln -s source target``)."""
     return MountOp(type="symlink", source=source, target=target)
 
 
-def file(target, content=None, *, mode=None):  # pylint: disable=redefined-builtin
+def file(target: Str, content: Optional[Str] = None, *,  # pylint: disable=redefined-builtin
+         mode: Mode = None) -> MountOp:
     """A file with exactly ``mode`` (default 0o644) holding ``content`` (``str`` as UTF-8, or
     ``bytes``; none = an empty file)."""
     return MountOp(type="file", target=target, content=content, mode=mode)
 
 
-def file_from_fd(fd, target, *, mode=None):
+def file_from_fd(fd: int, target: Str, *, mode: Mode = None) -> MountOp:
     """A file with exactly ``mode`` (default 0o644) holding what the helper reads from ``fd``
     (an fd of this process) to its end."""
     return MountOp(type="file", target=target, content_fd=fd, mode=mode)
 
 
-def remount_ro(target):
+def remount_ro(target: Str) -> MountOp:
     """Make the mount at ``target`` and every mount below it read-only."""
     return MountOp(type="remount_ro", target=target)
 
 
-def mask(target, *, optional=False):
+def mask(target: Str, *, optional: bool = False) -> MountOp:
     """Hide ``target``: a read-only empty directory (over a directory) or empty file (over
     anything else) mounted on it; ``optional`` skips it when ``target`` does not exist."""
     return MountOp(type="mask", target=target, optional=optional)

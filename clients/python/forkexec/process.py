@@ -8,12 +8,15 @@ import signal
 import socket
 import subprocess
 import time
-from typing import NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, List, NamedTuple, Optional
 
 from . import names
+
+if TYPE_CHECKING:
+    from .spec import Spec
 from .errors import ChildError, HelperError, SyncError, subject_of
-from .status import (RECORD_LEN, ErrorRecord, ExecRecord, ExitRecord, PidRecord, SyncRecord,
-                     UnknownRecordKind, decode_record)
+from .status import (RECORD_LEN, ErrorRecord, ExecRecord, ExitRecord, PidRecord, Record,
+                     SyncRecord, UnknownRecordKind, decode_record)
 
 
 class Rusage(NamedTuple):
@@ -25,12 +28,13 @@ class Rusage(NamedTuple):
     max_rss_kib: int
 
     @classmethod
-    def from_struct(cls, ru):
+    def from_struct(cls, ru: Any) -> "Rusage":
         """From the ``resource.struct_rusage`` that ``os.wait4`` returns."""
         return cls(ru.ru_utime, ru.ru_stime, ru.ru_maxrss)
 
     @classmethod
-    def from_exit_record(cls, rec):
+    def from_exit_record(cls, rec: ExitRecord) -> "Rusage":
+        """From a supervising helper's exit record."""
         return cls(rec.utime_us / 1e6, rec.stime_us / 1e6, rec.maxrss_kib)
 
 
@@ -43,7 +47,8 @@ class WaitStatus(NamedTuple):
     rusage: Rusage
 
     @property
-    def exited(self):
+    def exited(self) -> bool:
+        """Whether it exited or was killed (not a stop)."""
         return os.WIFEXITED(self.status)
 
     @property
@@ -57,11 +62,13 @@ class WaitStatus(NamedTuple):
         return os.WTERMSIG(self.status) if os.WIFSIGNALED(self.status) else None
 
     @property
-    def stopped(self):
+    def stopped(self) -> bool:
+        """Whether this is a stop (a traced process)."""
         return os.WIFSTOPPED(self.status)
 
     @property
     def stop_signal(self) -> Optional[int]:
+        """The stopping signal, for a stop."""
         return os.WSTOPSIG(self.status) if os.WIFSTOPPED(self.status) else None
 
     @property
@@ -74,10 +81,11 @@ class WaitStatus(NamedTuple):
         return None
 
     @property
-    def success(self):
+    def success(self) -> bool:
+        """Whether it exited with code 0."""
         return self.code == 0
 
-    def __str__(self):
+    def __str__(self) -> str:
         if self.code is not None:
             return f"exit status: {self.code}"
         if self.signal is not None:
@@ -91,29 +99,31 @@ class WaitStatus(NamedTuple):
         return f"wait status {self.status:#x}"
 
 
-def _ended(status):
+def _ended(status: int) -> bool:
     return os.WIFEXITED(status) or os.WIFSIGNALED(status)
 
 
 class Spawned:
     """A child process of ours (the helper, or a detached target) until it has been reaped."""
 
-    def __init__(self, pid, popen=None, path=None):
+    def __init__(self, pid: int, popen: "Optional[subprocess.Popen[bytes]]" = None,
+                 path: Optional[str] = None) -> None:
         self.pid = pid
         self.popen = popen
         self.path = path
-        self.status = None  # WaitStatus once reaped
+        self.status: Optional[WaitStatus] = None  # once reaped
 
-    def describe(self):
+    def describe(self) -> str:
+        """The program and pid, for messages."""
         return f"{self.path} (pid {self.pid})" if self.path else f"pid {self.pid}"
 
-    def record(self, status):
+    def record(self, status: WaitStatus) -> None:
         """Remembers a final status (and tells ``subprocess`` not to wait for the pid again)."""
         self.status = status
         if self.popen is not None and self.popen.returncode is None:
             self.popen.returncode = status.returncode
 
-    def wait(self, options=0):
+    def wait(self, options: int = 0) -> Optional[WaitStatus]:
         """``wait4`` on the pid: the status, or ``None`` with ``WNOHANG`` while it runs.
         A final status is remembered and returned again by later calls."""
         if self.status is not None:
@@ -126,14 +136,14 @@ class Spawned:
             self.record(status)
         return status
 
-    def reap(self):
+    def reap(self) -> WaitStatus:
         """Waits until the process has ended."""
         while True:
             status = self.wait(0)
-            if _ended(status.status):
+            if status is not None and _ended(status.status):
                 return status
 
-    def kill_and_reap(self):
+    def kill_and_reap(self) -> Optional[WaitStatus]:
         """Kills (unless already reaped) and reaps; never raises."""
         if self.status is not None:
             return self.status
@@ -156,36 +166,38 @@ class Stream:
     """The runtime's end of the spec socket: sends the spec and the sync answer, reads the
     status records."""
 
-    def __init__(self, sock, sync_func):
-        self.sock = sock
+    def __init__(self, sock: socket.socket,
+                 sync_func: Optional[Callable[[int], object]]) -> None:
+        self.sock: Optional[socket.socket] = sock
         self.sync_func = sync_func
         #: the first write the helper was no longer there to read
-        self.hung_up = None
+        self.hung_up: Optional[OSError] = None
         #: the pid record's pid (clone shapes): the one the runtime can use
-        self.pid_record = None
+        self.pid_record: Optional[int] = None
 
-    def close(self):
+    def close(self) -> None:
+        """Closes the socket (again: nothing)."""
         if self.sock is not None:
             self.sock.close()
             self.sock = None
 
-    def send(self, data, what):
+    def send(self, data: bytes, what: str) -> None:
         """Writes ``data``. A helper that hung up is not an error yet: what it wrote before
         leaving is still to be read."""
         try:
-            self.sock.sendall(data, socket.MSG_NOSIGNAL)
+            self._sock().sendall(data, socket.MSG_NOSIGNAL)
         except (BrokenPipeError, ConnectionResetError) as e:
             if self.hung_up is None:
                 self.hung_up = e
         except OSError as e:
             raise HelperError(f"{what}: {e}") from e
 
-    def read_record(self):
+    def read_record(self) -> Optional[Record]:
         """One record, or ``None`` at end of stream."""
         buf = bytearray()
         while len(buf) < RECORD_LEN:
             try:
-                chunk = self.sock.recv(RECORD_LEN - len(buf))
+                chunk = self._sock().recv(RECORD_LEN - len(buf))
             except ConnectionResetError:
                 chunk = b""  # the helper left with some of our bytes unread: end of stream
             except OSError as e:
@@ -203,7 +215,7 @@ class Stream:
         except UnknownRecordKind as e:
             raise HelperError(f"status: {e}") from None
 
-    def read_until(self, helper, target_pid, stop_at):
+    def read_until(self, helper: Spawned, target_pid: int, stop_at: str) -> int:
         """Reads records until end of stream (``END``), or up to and including the pid record
         (``PID``) or the answered sync record (``SYNC``), or an exec record. Returns the
         target's pid. Raises :class:`ChildError` for an error record, :class:`SyncError` when
@@ -223,7 +235,7 @@ class Stream:
                         func(pid)
                     except Exception as e:  # the callback refused
                         try:
-                            self.sock.sendall(names.SYNC_ABORT, socket.MSG_NOSIGNAL)
+                            self._sock().sendall(names.SYNC_ABORT, socket.MSG_NOSIGNAL)
                         except OSError:
                             pass
                         raise SyncError(e, self._drain_error()) from e
@@ -244,12 +256,17 @@ class Stream:
         if self.hung_up is None:
             return target_pid
         # ...unless the helper hung up before it had the whole spec or its sync answer.
-        e, self.hung_up = self.hung_up, None
+        hung_up, self.hung_up = self.hung_up, None
         status = helper.reap()
         raise HelperError(f"{helper.describe()} ended ({status}) without an error record, "
-                          f"before it had the whole spec or the sync answer ({e})")
+                          f"before it had the whole spec or the sync answer ({hung_up})")
 
-    def _drain_error(self):
+    def _sock(self) -> socket.socket:
+        if self.sock is None:
+            raise HelperError("the status stream is closed")
+        return self.sock
+
+    def _drain_error(self) -> Optional[ChildError]:
         """After an abort: reads up to the helper's error record; returns it as a
         :class:`ChildError` (or ``None`` at end of stream)."""
         try:
@@ -262,7 +279,7 @@ class Stream:
         except HelperError:
             return None
 
-    def drain(self, timeout):
+    def drain(self, timeout: float) -> bool:
         """Reads (and drops) records until end of stream; ``False`` on timeout."""
         if self.sock is None:
             return True
@@ -277,7 +294,7 @@ class Stream:
             if self.sock is not None:
                 self.sock.settimeout(None)
 
-    def exit_record(self):
+    def exit_record(self) -> Optional[ExitRecord]:
         """After a supervising helper has ended: the target's exit record, if it sent one."""
         try:
             while self.sock is not None:
@@ -291,7 +308,8 @@ class Stream:
         return None
 
 
-def settle(error, stream, helper, target=None, timeout=10.0):
+def settle(error: BaseException, stream: Stream, helper: Spawned,
+           target: Optional[Spawned] = None, timeout: float = 10.0) -> None:
     """After an error record (or a sync abort): lets the processes end on their own (they
     exit right after the record), reaps them, and puts the exit status on the error. A process
     still there after ``timeout`` seconds is killed."""
@@ -300,10 +318,11 @@ def settle(error, stream, helper, target=None, timeout=10.0):
             if p is not None:
                 p.kill_and_reap()
     stream.close()
-    statuses = []
+    statuses: List[WaitStatus] = []
     for p in (target, helper):
         if p is None:
             continue
+        status: Optional[WaitStatus]
         try:
             status = p.reap()
         except ChildProcessError:
@@ -324,33 +343,34 @@ class Process:
     Dropping a ``Process`` neither waits nor kills. (``subprocess`` reaps a dropped helper in
     the background; a dropped detached target stays a zombie until this process exits.)"""
 
-    def __init__(self, spawned, target_pid, stream=None, pending=False, supervised=False,
-                 spec=None):
+    def __init__(self, spawned: Spawned, target_pid: int, stream: Optional[Stream] = None,
+                 pending: bool = False, supervised: bool = False,
+                 spec: "Optional[Spec]" = None) -> None:
         self._spawned = spawned
         self.target_pid = target_pid
         self._stream = stream
         self._pending = pending
         self._supervised = supervised
-        self._status = None
+        self._status: Optional[WaitStatus] = None
         self._spec = spec
 
     @property
-    def pid(self):
+    def pid(self) -> int:
         """The pid of our child: the one to wait for (and the target in place and detached)."""
         return self._spawned.pid
 
     @property
-    def popen(self):
+    def popen(self) -> "Optional[subprocess.Popen[bytes]]":
         """The ``subprocess.Popen`` of the helper (``None`` for a detached target)."""
         return self._spawned.popen
 
     @property
-    def start_pending(self):
+    def start_pending(self) -> bool:
         """Whether the status stream is still to be read by :meth:`finish_start` (the helper
         stops itself before exec: ``Spec.stops_before_exec``)."""
         return self._pending
 
-    def finish_start(self):
+    def finish_start(self) -> None:
         """Reads the rest of the status stream of a helper that stopped itself before exec:
         call it once the tracer has let it go on (it blocks until the exec or an error record).
         Returns at once if nothing is pending. On error the process has been reaped (its
@@ -359,6 +379,8 @@ class Process:
             return
         self._pending = False
         stream = self._stream
+        if stream is None:
+            return
         try:
             self.target_pid = stream.read_until(self._spawned, self.target_pid, END)
         except (ChildError, SyncError) as e:
@@ -376,7 +398,7 @@ class Process:
             return
         stream.close()
 
-    def wait(self, timeout=None):
+    def wait(self, timeout: Optional[float] = None) -> WaitStatus:
         """Waits for the process to change state and returns a :class:`WaitStatus`
         ``(status, rusage)``, via ``os.wait4``. Once the process has ended its status is
         remembered. A supervising helper's status is replaced by the target's own, exactly as
@@ -425,16 +447,16 @@ class Process:
             if pidfd is not None:
                 os.close(pidfd)
 
-    def try_wait(self):
+    def try_wait(self) -> Optional[WaitStatus]:
         """Like :meth:`wait`, but ``None`` at once if the process is still running."""
         return self._wait(os.WNOHANG)
 
-    def poll(self):
+    def poll(self) -> Optional[int]:
         """As ``subprocess.Popen.poll``: the return code, or ``None`` while running."""
         status = self.try_wait()
         return None if status is None else status.returncode
 
-    def _wait(self, options):
+    def _wait(self, options: int) -> Optional[WaitStatus]:
         if self._status is not None:
             return self._status
         status = self._spawned.wait(options)
@@ -450,7 +472,7 @@ class Process:
         self._status = status
         return status
 
-    def kill(self, sig=signal.SIGKILL):
+    def kill(self, sig: int = signal.SIGKILL) -> None:
         """Sends ``sig``. A supervising helper forwards signals to the target, except SIGKILL,
         which cannot be caught: that one goes to the target itself (with init: to init, which
         takes the pid namespace down), and the helper then ends the same way."""
@@ -461,5 +483,5 @@ class Process:
         else:
             os.kill(self.pid, sig)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<forkexec.Process pid={self.pid} target_pid={self.target_pid}>"

@@ -33,6 +33,7 @@ import dataclasses
 import os
 import socket
 import subprocess
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Union
 
 from . import wire
 from .errors import ChildError, HelperError, SpecError, SyncError, subject_of
@@ -61,7 +62,10 @@ class Runner:
     and raises :class:`HelperError` ("spawn hook refused").
     """
 
-    def __init__(self, spec=None, *, sync_func=None, helper=None, on_spawn=None, **fields):
+    def __init__(self, spec: Union[Spec, Dict[str, Any], Sequence[Union[str, bytes]], None] = None,
+                 *, sync_func: Optional[Callable[[int], object]] = None,
+                 helper: Optional[str] = None,
+                 on_spawn: Optional[Callable[[int], object]] = None, **fields: Any) -> None:
         if spec is None:
             spec = Spec(**fields)
         else:
@@ -82,7 +86,7 @@ class Runner:
         object.__setattr__(self, "on_spawn", on_spawn)
 
     @classmethod
-    def safe(cls, spec=None, **kwargs):
+    def safe(cls, spec: Any = None, **kwargs: Any) -> "Runner":
         """A runner with forkexec-run's safe defaults (docs/cli.md, "Safe defaults"): every
         capability dropped, ``no_new_privs``, a new session keyring. ``Runner(...)`` and the
         spec keep go-sandbox's zero values; a keyword given here (``drop_caps=False``) wins."""
@@ -91,12 +95,12 @@ class Runner:
             kwargs.setdefault(key, value)
         return cls(spec, **kwargs)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         if name in _SPEC_KEYS:
             return getattr(self.spec, name)
         raise AttributeError(f"'Runner' object has no attribute '{name}'")
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         if name in _SPEC_KEYS:
             setattr(self.spec, name, value)
         elif name in ("spec", "sync_func", "helper", "on_spawn"):
@@ -104,24 +108,24 @@ class Runner:
         else:
             raise AttributeError(f"'Runner' object has no attribute '{name}'")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Runner({self.spec!r}, sync_func={self.sync_func!r}, helper={self.helper!r})"
 
-    def find_helper(self):
+    def find_helper(self) -> str:
         """The helper binary :meth:`start` runs."""
         return self.helper or find_helper()
 
-    def encode(self):
+    def encode(self) -> bytes:
         """The spec bytes :meth:`start` would send."""
         return wire.encode(self._spec())
 
-    def _spec(self):
+    def _spec(self) -> Spec:
         spec = normalized(self.spec)
         if self.sync_func is not None:
             spec.sync = True
         return spec
 
-    def start(self):
+    def start(self) -> Process:
         """Spawns the helper, hands it the spec and answers its status records until the
         target is executed. Returns the running :class:`Process`.
 
@@ -170,14 +174,14 @@ class Runner:
 class _Start:
     """One ``start`` after the spawn: owns the cleanup of every process it made."""
 
-    def __init__(self, spec, shape, helper, stream):
+    def __init__(self, spec: Spec, shape: str, helper: Spawned, stream: Stream) -> None:
         self.spec = spec
         self.shape = shape
         self.helper = helper
         self.stream = stream
-        self.target = None  # a detached target, once its pid is known
+        self.target: Optional[Spawned] = None  # a detached target, once its pid is known
 
-    def run(self, data):
+    def run(self, data: bytes) -> Process:
         try:
             self.stream.send(data, "writing the spec")
             if self.shape == wire.DETACH:
@@ -210,7 +214,7 @@ class _Start:
             self.stream.close()
             raise
 
-    def _detached(self):
+    def _detached(self) -> Process:
         """Detach: the helper exits right after the pid record; from that record on the target
         is our own child."""
         helper, stream = self.helper, self.stream
@@ -230,14 +234,14 @@ class _Start:
         stream.close()
         return Process(target, target_pid)
 
-    def _reap_detaching_helper(self):
+    def _reap_detaching_helper(self) -> None:
         status = self.helper.reap()
         if not status.success:
             raise HelperError(f"{self.helper.describe()} ended ({status}) after starting a "
                               "detached target")
 
 
-def _inherited_fds(spec):
+def _inherited_fds(spec: Spec) -> List[int]:
     """The fds of ours the helper must inherit with their numbers, checked to be open."""
     named = [(f"files[{i}]", fd) for i, fd in enumerate(spec.files) if fd >= 0]
     for key in ("exec_file", "status_fd", "cgroup_fd"):
@@ -251,7 +255,7 @@ def _inherited_fds(spec):
             fd = getattr(m, key, None)
             if fd is not None:
                 named.append((f"mounts[{i}].{key}", fd))
-    fds = set()
+    fds: Set[int] = set()
     for field, fd in named:
         if fd < 0:
             continue  # refused by the decoder already

@@ -26,7 +26,7 @@ import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
-from typing import List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from . import names
 from .errors import JsonError
@@ -50,7 +50,7 @@ class Rlimit:
     cur: int
     max: int
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _fill(self, _rlimit(self, ""))
 
 
@@ -64,16 +64,16 @@ class SockFilter:
     k: int
 
     @classmethod
-    def stmt(cls, code, k):
+    def stmt(cls, code: int, k: int) -> "SockFilter":
         """``BPF_STMT(code, k)``."""
         return cls(code, 0, 0, k)
 
     @classmethod
-    def jump(cls, code, k, jt, jf):
+    def jump(cls, code: int, k: int, jt: int, jf: int) -> "SockFilter":
         """``BPF_JUMP(code, k, jt, jf)``."""
         return cls(code, jt, jf, k)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _fill(self, _sock_filter(self, ""))
 
 
@@ -92,11 +92,11 @@ class Mount:
     #: create the target as a file (``mknod``) rather than a directory, to bind a file
     file: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _fill(self, _mount(self, ""))
 
     @classmethod
-    def bind(cls, source, target, read_only=False):
+    def bind(cls, source: Str, target: Str, read_only: bool = False) -> "Mount":
         """A bind mount as go-sandbox's ``WithBind`` makes it (``bind``, ``nosuid``,
         ``private``, ``rec``, plus ``rdonly``); ``file`` when ``source`` is not a directory."""
         flags = ["bind", "nosuid", "private", "rec"] + (["rdonly"] if read_only else [])
@@ -104,13 +104,13 @@ class Mount:
         return cls(source=source, target=target, flags=flags, file=is_file)
 
     @classmethod
-    def tmpfs(cls, target, data=""):
+    def tmpfs(cls, target: Str, data: Str = "") -> "Mount":
         """A tmpfs as go-sandbox's ``WithTmpfs`` makes it (``nosuid``, ``noatime``, ``nodev``)."""
         return cls(source="tmpfs", target=target, fstype="tmpfs",
                    flags=["nosuid", "noatime", "nodev"], data=data)
 
     @classmethod
-    def proc(cls, target):
+    def proc(cls, target: Str) -> "Mount":
         """A read-only proc (``nosuid``, ``nodev``, ``noexec``, ``rdonly``)."""
         return cls(source="proc", target=target, fstype="proc",
                    flags=["nosuid", "nodev", "noexec", "rdonly"])
@@ -146,18 +146,20 @@ class MountOp:
     source: Str = ""
     source_fd: Optional[int] = None
     target: Str
-    mode: Optional[int] = None
-    size: int = 0
+    #: after normalization an int or ``None``; an octal string is accepted
+    mode: Optional[Union[int, str]] = None
+    #: after normalization an int; a string such as ``"64m"`` is accepted
+    size: Union[int, str] = 0
     content: Optional[Str] = None
     content_fd: Optional[int] = None
     readonly: bool = False
     dev: bool = False
     optional: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _fill(self, _mount_op(self, ""))
 
-    def kind(self):
+    def kind(self) -> int:
         """The MOUNT_OP kind number (``names.MOUNT_KINDS[type]``)."""
         return names.MOUNT_KINDS[self.type]
 
@@ -179,7 +181,7 @@ class IdMap:
     host_id: int
     size: int
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _fill(self, _id_map(self, ""))
 
 
@@ -192,7 +194,7 @@ class Credential:
     groups: List[int] = field(default_factory=list)
     no_set_groups: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _fill(self, _credential(self, ""))
 
 
@@ -213,7 +215,7 @@ class Spec:
     files: List[int] = field(default_factory=list)
     work_dir: Str = ""
     #: a classic BPF filter loaded last before execve; ``None`` = no filter
-    seccomp: Optional[List[SockFilter]] = None
+    seccomp: Optional[Union[List[SockFilter], str]] = None
     #: namespaces: ``newns``, ``newuts``, ``newipc``, ``newnet``, ``newcgroup``, ``newuser``,
     #: ``newpid``
     clone_flags: List[str] = field(default_factory=list)
@@ -251,11 +253,11 @@ class Spec:
     #: the same, as an fd of the runtime open on the directory
     cgroup_fd: Optional[int] = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _fill(self, _spec(self, ""))
 
     @classmethod
-    def from_json(cls, source):
+    def from_json(cls, source: Union[str, bytes, bytearray, Dict[str, Any]]) -> "Spec":
         """Reads the JSON form from a ``str``/``bytes`` document or an already parsed dict.
 
         Unknown keys, wrong types and unknown names are refused with a :class:`JsonError`
@@ -271,19 +273,20 @@ class Spec:
             obj = source
         return _spec(obj, "")
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         """The JSON form as a dict, defaults left out (keys in the Rust client's order)."""
         return _spec_to_dict(self)
 
-    def to_json(self, indent=None):
+    def to_json(self, indent: Optional[int] = None) -> str:
         """The JSON form, defaults left out; compact unless ``indent`` is given."""
         seps = (",", ":") if indent is None else (",", ": ")
         return json.dumps(self.to_dict(), indent=indent, separators=seps, ensure_ascii=False)
 
-    def copy(self):
+    def copy(self) -> "Spec":
+        """A deep copy."""
         return copy.deepcopy(self)
 
-    def option_bits(self):
+    def option_bits(self) -> int:
         """The OPTIONS record's bits for the booleans (``setsid=False`` is NO_SETSID)."""
         bits = 0
         for key, bit in names.OPTION_BITS.items():
@@ -292,14 +295,14 @@ class Spec:
                 bits |= bit
         return bits
 
-    def clone_flag_bits(self):
+    def clone_flag_bits(self) -> int:
         """The CLONE_FLAGS record's bits: the OR of ``clone_flags``."""
         bits = 0
         for name in self.clone_flags:
             bits |= names.CLONE_FLAGS[name]
         return bits
 
-    def stops_before_exec(self):
+    def stops_before_exec(self) -> bool:
         """Whether the helper stops itself (SIGSTOP) before exec to wait for a tracer:
         ``stop_before_seccomp``, implied by ``ptrace`` with a ``seccomp`` filter."""
         return self.stop_before_seccomp or (self.ptrace and self.seccomp is not None)
@@ -314,29 +317,29 @@ _BOOLS = ("sync", "ptrace", "no_new_privs", "stop_before_seccomp",
           "new_session_keyring")
 
 
-class _Object(dict):
+class _Object(Dict[str, Any]):
     """A parsed JSON object that remembers its pairs, duplicates included, in order."""
 
-    def __init__(self, pairs):
+    def __init__(self, pairs: List[Tuple[str, Any]]) -> None:
         super().__init__(pairs)
         self.pairs = pairs
 
 
-def _pairs(obj):
+def _pairs(obj: Any) -> Any:
     return obj.pairs if isinstance(obj, _Object) else list(obj.items())
 
 
-def _no_constant(name):
+def _no_constant(name: Any) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _join(path, key):
+def _join(path: Any, key: Any) -> Any:
     if isinstance(key, int):
         return f"{path}[{key}]"
     return f"{path}.{key}" if path else key
 
 
-def _describe(value):
+def _describe(value: Any) -> Any:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -354,11 +357,11 @@ def _describe(value):
     return type(value).__name__
 
 
-def _bad_type(path, value, expected):
+def _bad_type(path: Any, value: Any, expected: Any) -> Any:
     return JsonError(path, f"invalid type: {_describe(value)}, expected {expected}")
 
 
-def _int(value, path, bounds, what="an integer"):
+def _int(value: Any, path: Any, bounds: Any, what: Any = "an integer") -> Any:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _bad_type(path, value, what)
     lo, hi = bounds
@@ -367,13 +370,13 @@ def _int(value, path, bounds, what="an integer"):
     return value
 
 
-def _bool(value, path):
+def _bool(value: Any, path: Any) -> Any:
     if not isinstance(value, bool):
         raise _bad_type(path, value, "a boolean")
     return value
 
 
-def _str(value, path):
+def _str(value: Any, path: Any) -> Any:
     if isinstance(value, bytearray):
         value = bytes(value)
     if not isinstance(value, (str, bytes)):
@@ -381,13 +384,14 @@ def _str(value, path):
     return value
 
 
-def _list(value, path):
+def _list(value: Any, path: Any) -> Any:
     if isinstance(value, (str, bytes, dict)) or not isinstance(value, (list, tuple)):
         raise _bad_type(path, value, "a sequence")
     return list(value)
 
 
-def _fields(obj, path, cls, keys, required, aliases=None, convert=None):
+def _fields(obj: Any, path: Any, cls: Any, keys: Any, required: Any, aliases: Any = None,
+            convert: Any = None) -> Any:
     """The fields of a nested object given as an instance of ``cls``, a dict (the JSON form)
     or a tuple of the fields in order: a dict key -> ``convert(key, value)``, in document
     order, refusing unknown, duplicate (``file`` and ``make_nod``) and missing keys."""
@@ -414,13 +418,13 @@ def _fields(obj, path, cls, keys, required, aliases=None, convert=None):
     return out
 
 
-def _fill(instance, normalized):
+def _fill(instance: Any, normalized: Any) -> Any:
     """Copies a normalized instance's fields into ``instance`` (for ``__post_init__``)."""
     for f in dataclasses.fields(instance):
         object.__setattr__(instance, f.name, getattr(normalized, f.name))
 
 
-def _make(cls, values):
+def _make(cls: Any, values: Any) -> Any:
     """An instance of ``cls`` from already normalized values, without ``__post_init__``."""
     obj = object.__new__(cls)
     for f in dataclasses.fields(cls):
@@ -429,12 +433,12 @@ def _make(cls, values):
         elif f.default is not dataclasses.MISSING:
             value = f.default
         else:
-            value = f.default_factory()
+            value = f.default_factory()  # type: ignore[misc]
         object.__setattr__(obj, f.name, value)
     return obj
 
 
-def _name(value, path, table, what):
+def _name(value: Any, path: Any, table: Any, what: Any) -> Any:
     if not isinstance(value, str):
         raise _bad_type(path, value, f"a {what} name")
     if value not in table:
@@ -442,7 +446,7 @@ def _name(value, path, table, what):
     return value
 
 
-def _limit_value(value, path):
+def _limit_value(value: Any, path: Any) -> Any:
     if isinstance(value, str):
         if value in ("infinity", "unlimited"):
             return RLIM_INFINITY
@@ -451,7 +455,7 @@ def _limit_value(value, path):
     return _int(value, path, _U64, 'a non-negative integer, "infinity" or "unlimited"')
 
 
-def _resource(value, path):
+def _resource(value: Any, path: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         if not 0 <= value < len(names.RESOURCES):
             raise JsonError(path, f"invalid value: integer `{value}`, expected an rlimit "
@@ -460,7 +464,8 @@ def _resource(value, path):
     return _name(value, path, names.RESOURCES, "rlimit resource")
 
 
-def _convert(cls, obj, path, converters, required, aliases=None, defaults=None):
+def _convert(cls: Any, obj: Any, path: Any, converters: Any, required: Any, aliases: Any = None,
+             defaults: Any = None) -> Any:
     """Checks and converts the fields of a nested object (an instance of ``cls``, a dict in
     the JSON form, or a tuple of the fields in order), in document order so that the first
     error reported is the first one in the document."""
@@ -469,13 +474,13 @@ def _convert(cls, obj, path, converters, required, aliases=None, defaults=None):
     return _make(cls, {**(defaults or {}), **values})
 
 
-def _rlimit(obj, path):
+def _rlimit(obj: Any, path: Any) -> Any:
     return _convert(Rlimit, obj, path, {
         "resource": _resource, "cur": _limit_value, "max": _limit_value,
     }, ("resource", "cur", "max"))
 
 
-def _sock_filter(obj, path):
+def _sock_filter(obj: Any, path: Any) -> Any:
     return _convert(SockFilter, obj, path, {
         "code": lambda v, p: _int(v, p, _U16),
         "jt": lambda v, p: _int(v, p, _U8),
@@ -484,12 +489,12 @@ def _sock_filter(obj, path):
     }, ("code", "k"), defaults={"jt": 0, "jf": 0})
 
 
-def _mount_flags(value, path):
+def _mount_flags(value: Any, path: Any) -> Any:
     return [_name(f, _join(path, i), names.MOUNT_FLAGS, "mount flag")
             for i, f in enumerate(_list(value, path))]
 
 
-def _mount(obj, path):
+def _mount(obj: Any, path: Any) -> Any:
     return _convert(Mount, obj, path, {
         "source": _str, "target": _str, "fstype": _str, "flags": _mount_flags,
         "data": _str, "mkdir": _bool, "file": _bool,
@@ -502,17 +507,17 @@ _RAW_MOUNT_KEYS = ("source", "target", "fstype", "flags", "data", "mkdir", "file
 _SIZE_SUFFIX = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
-def _mount_type(value, path):
+def _mount_type(value: Any, path: Any) -> Any:
     return _name(value, path, names.MOUNT_KINDS, "mount type")
 
 
-def _op_fd(value, path):
+def _op_fd(value: Any, path: Any) -> Any:
     """An fd of this process for a mount operation (an i32; checked to be 0 or more once the
     whole entry is read, since -1 on the wire means "no fd")."""
     return _i32(value, path)
 
 
-def _mode(value, path):
+def _mode(value: Any, path: Any) -> Any:
     """An octal string (``"1777"``, ``"0755"``) or an integer taken as is; at most 0o7777
     (permission bits, setuid, setgid, sticky)."""
     if isinstance(value, str):
@@ -528,7 +533,7 @@ def _mode(value, path):
     return value
 
 
-def _size(value, path):
+def _size(value: Any, path: Any) -> Any:
     """Bytes: an integer, or a string of digits with an optional suffix k, m or g (1024-based,
     ``"64m"``)."""
     if isinstance(value, str):
@@ -544,7 +549,7 @@ def _size(value, path):
     return _int(value, path, _U64, 'a size in bytes (an integer, or a string such as "64m")')
 
 
-def _content(value, path):
+def _content(value: Any, path: Any) -> Any:
     """A string (UTF-8), bytes, or a list of byte values (how JSON carries non-UTF-8 bytes)."""
     if isinstance(value, bytearray):
         value = bytes(value)
@@ -562,18 +567,18 @@ _MOUNT_OP_CONVERTERS = {
 }
 
 
-def _takes(kind):
+def _takes(kind: Any) -> Any:
     """``a bind takes `type`, `target`, `source`…``, for messages."""
     return f"a {kind} takes " + ", ".join(f"`{k}`" for k in ("type", "target")
                                           + MOUNT_OP_FIELDS[kind])
 
 
-def _does_not_apply(path, key, kind):
+def _does_not_apply(path: Any, key: Any, kind: Any) -> Any:
     return JsonError(path, f"`{key}` does not apply to a {kind} mount operation "
                            f"({_takes(kind)})")
 
 
-def _check_op(kind, v, path):
+def _check_op(kind: Any, v: Any, path: Any) -> Any:
     """The rules between a mount operation's fields, as the Rust client's ``MountOp::check``
     words and orders them (the error names the entry): every field one the kind takes, a
     mode of at most 0o7777, fds of 0 or more, a bind with exactly one of ``source`` and
@@ -607,7 +612,7 @@ def _check_op(kind, v, path):
         raise JsonError(path, f"a {kind} takes `content` or `content_fd`, not both")
 
 
-def _finish_op(kind, values, path):
+def _finish_op(kind: Any, values: Any, path: Any) -> Any:
     """A normalized MountOp from converted values: checked, the type's default mode filled in
     (``None`` for the types without a mode), empty content dropped."""
     _check_op(kind, values, path)
@@ -622,7 +627,7 @@ def _finish_op(kind, values, path):
     return _make(MountOp, values)
 
 
-def _mount_op(obj, path):
+def _mount_op(obj: Any, path: Any) -> Any:
     """A normalized MountOp from a MountOp (or a mount entry in the JSON form, with its
     ``type``)."""
     if not isinstance(obj, MountOp):
@@ -647,7 +652,7 @@ _RAW_MOUNT_CONVERTERS = {
 }
 
 
-def _mount_entry_map(obj, path):
+def _mount_entry_map(obj: Any, path: Any) -> Any:
     """A ``mounts`` entry in the JSON form, read as the Rust client reads it: keys in
     document order, each value checked as it comes; a raw mount unless a ``type`` makes it a
     mount operation, after which a key that type does not take is refused at once (one that
@@ -690,7 +695,7 @@ def _mount_entry_map(obj, path):
     return _finish_op(kind, values, path)
 
 
-def _mount_entry(obj, path):
+def _mount_entry(obj: Any, path: Any) -> Any:
     """A ``mounts`` entry: a MountOp, a Mount (or its fields as a tuple), or a map in the
     JSON form (a mount operation when it has a ``type``)."""
     if isinstance(obj, MountOp):
@@ -700,16 +705,16 @@ def _mount_entry(obj, path):
     return _mount(obj, path)
 
 
-def _u32(value, path):
+def _u32(value: Any, path: Any) -> Any:
     return _int(value, path, _U32)
 
 
-def _id_map(obj, path):
+def _id_map(obj: Any, path: Any) -> Any:
     return _convert(IdMap, obj, path, {"container_id": _u32, "host_id": _u32, "size": _u32},
                     ("container_id", "host_id", "size"))
 
 
-def _credential(obj, path):
+def _credential(obj: Any, path: Any) -> Any:
     return _convert(Credential, obj, path, {
         "uid": _u32, "gid": _u32,
         "groups": lambda v, p: [_u32(g, _join(p, i)) for i, g in enumerate(_list(v, p))],
@@ -717,13 +722,13 @@ def _credential(obj, path):
     }, ("uid", "gid"))
 
 
-def _each(convert):
-    def each(value, path):
+def _each(convert: Any) -> Any:
+    def each(value: Any, path: Any) -> Any:
         return [convert(item, _join(path, i)) for i, item in enumerate(_list(value, path))]
     return each
 
 
-def _seccomp(value, path):
+def _seccomp(value: Any, path: Any) -> Any:
     """A seccomp program: a sequence of instructions, or the name of a shipped policy
     (``"judge"``, :mod:`forkexec.policies`), which becomes its compiled program."""
     if isinstance(value, str):
@@ -735,17 +740,17 @@ def _seccomp(value, path):
     return _each(_sock_filter)(value, path)
 
 
-def _optional(convert):
-    def optional(value, path):
+def _optional(convert: Any) -> Any:
+    def optional(value: Any, path: Any) -> Any:
         return None if value is None else convert(value, path)
     return optional
 
 
-def _i32(value, path):
+def _i32(value: Any, path: Any) -> Any:
     return _int(value, path, _I32)
 
 
-def _clone_flag(value, path):
+def _clone_flag(value: Any, path: Any) -> Any:
     return _name(value, path, names.CLONE_FLAGS, "clone flag")
 
 
@@ -775,7 +780,7 @@ for _key in _BOOLS:
 assert set(_SPEC_CONVERTERS) == set(_SPEC_KEYS)
 
 
-def _spec(obj, path):
+def _spec(obj: Any, path: str) -> "Spec":
     """A normalized Spec from a Spec or a dict (the JSON form), checked in document order."""
     if isinstance(obj, Spec):
         items = [(k, getattr(obj, k)) for k in _SPEC_KEYS]
@@ -792,22 +797,23 @@ def _spec(obj, path):
         if key in out:
             raise JsonError(_join(path, key), f"duplicate field `{key}`")
         out[key] = convert(value, _join(path, key))
-    return _make(Spec, out)
+    spec: Spec = _make(Spec, out)
+    return spec
 
 
 # --- back to the JSON form ----------------------------------------------------------------------
 
-def _json_str(s):
+def _json_str(s: Any) -> Any:
     return os.fsdecode(s) if isinstance(s, bytes) else s
 
 
-def _limit_json(n):
+def _limit_json(n: Any) -> Any:
     return "infinity" if n == RLIM_INFINITY else n
 
 
-def _spec_to_dict(spec):
+def _spec_to_dict(spec: "Spec") -> Dict[str, Any]:
     spec = _spec(spec, "")
-    d = {}
+    d: Dict[str, Any] = {}
     if spec.args:
         d["args"] = [_json_str(s) for s in spec.args]
     if spec.env:
@@ -823,10 +829,11 @@ def _spec_to_dict(spec):
         d["files"] = list(spec.files)
     if spec.work_dir:
         d["work_dir"] = _json_str(spec.work_dir)
-    if spec.seccomp is not None:
+    program = seccomp_program(spec)
+    if program is not None:
         out = []
-        for i in spec.seccomp:
-            item = {"code": i.code}
+        for i in program:
+            item: Dict[str, Any] = {"code": i.code}
             if i.jt:
                 item["jt"] = i.jt
             if i.jf:
@@ -891,11 +898,11 @@ def _spec_to_dict(spec):
     return d
 
 
-def _mount_op_to_dict(m):
+def _mount_op_to_dict(m: Any) -> Any:
     """As the Rust client writes it: ``type`` first, then the fields away from their
     defaults; ``mode`` as a 4-digit octal string (left out at the type's default), ``content``
     as a string when it is UTF-8, else as a list of byte values."""
-    item = {"type": m.type}
+    item: Dict[str, Any] = {"type": m.type}
     if m.source:
         item["source"] = _json_str(m.source)
     if m.source_fd is not None:
@@ -920,7 +927,15 @@ def _mount_op_to_dict(m):
     return item
 
 
-def normalized(spec):
+def seccomp_program(spec: Spec) -> Optional[List[SockFilter]]:
+    """``spec.seccomp`` of a normalized spec: the program (a policy name given to the
+    constructor has become its program), or ``None``."""
+    if isinstance(spec.seccomp, str):
+        raise TypeError("seccomp: a policy name in a spec that was not normalized")
+    return spec.seccomp
+
+
+def normalized(spec: "Spec") -> "Spec":
     """A checked, normalized copy of a :class:`Spec` (after its lists may have been changed in
     place, e.g. ``spec.mounts.append({...})``)."""
     return _spec(spec, "")

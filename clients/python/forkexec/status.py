@@ -11,7 +11,7 @@
 """
 
 import struct
-from typing import NamedTuple
+from typing import NamedTuple, Union
 
 from . import names
 
@@ -23,7 +23,8 @@ class ErrorRecord(NamedTuple):
 
     location: int
     errno: int
-    index: int
+    # A field named like tuple.index (which it shadows), as in the Rust client and spec.md.
+    index: int  # type: ignore[assignment]
     detail: int
 
 
@@ -54,15 +55,19 @@ class ExecRecord(NamedTuple):
     pid: int
 
 
+#: Any status record.
+Record = Union[ErrorRecord, SyncRecord, PidRecord, ExitRecord, ExecRecord]
+
+
 class UnknownRecordKind(ValueError):
     """A record of a kind this client does not know (a protocol error)."""
 
-    def __init__(self, kind):
+    def __init__(self, kind: int) -> None:
         self.kind = kind
         super().__init__(f"unknown status record kind {kind}")
 
 
-def decode_record(data):
+def decode_record(data: bytes) -> "Record":
     """Decodes one 32-byte record; raises :class:`UnknownRecordKind` for an unknown kind."""
     if len(data) != RECORD_LEN:
         raise ValueError(f"a status record is {RECORD_LEN} bytes, not {len(data)}")
@@ -80,7 +85,7 @@ def decode_record(data):
     raise UnknownRecordKind(kind)
 
 
-def encode_record(record):
+def encode_record(record: "Record") -> bytes:
     """The 32 bytes of a record (for tests and fake helpers)."""
     if isinstance(record, ErrorRecord):
         body = struct.pack("<IIiII", names.KIND_ERROR, *record)

@@ -11,11 +11,13 @@ with the helper's fault and offset (:class:`~forkexec.errors.SpecError`).
 """
 
 import struct
+from typing import Any, Dict, List, NoReturn, Optional, Tuple, Union
 
 from . import names
 from .errors import SpecError
 from .names import Fault, Limit, Record
-from .spec import Credential, IdMap, Mount, MountOp, Rlimit, SockFilter, Spec, normalized
+from .spec import (Credential, IdMap, Mount, MountOp, Rlimit, SockFilter, Spec, normalized,
+                   seccomp_program)
 
 _REPEATABLE = (Record.RLIMIT, Record.MOUNT, Record.MOUNT_OP)
 _MOUNT_RECORDS = (Record.MOUNT, Record.MOUNT_OP)
@@ -28,28 +30,28 @@ DETACH = "detach"
 INIT = "init"
 
 
-def _b(s):
+def _b(s: Union[str, bytes]) -> bytes:
     """A string's wire bytes: ``str`` as UTF-8 (lone surrogates back to their bytes)."""
     if isinstance(s, str):
         return s.encode("utf-8", "surrogateescape")
     return bytes(s)
 
 
-def _record(out, rtype, payload):
+def _record(out: Any, rtype: Any, payload: Any) -> Any:
     out += struct.pack("<HHI", rtype, 0, len(payload))
     out += payload
 
 
-def _strings(items):
+def _strings(items: Any) -> Any:
     return b"".join(_b(s) + b"\0" for s in items)
 
 
-def _u32(n):
+def _u32(n: Any) -> Any:
     """An fd as u32: negative numbers as their two's complement (refused as out of range)."""
     return struct.pack("<I", n & 0xFFFF_FFFF)
 
 
-def _check_nul(spec):
+def _check_nul(spec: Any) -> Any:
     for key in ("args", "env"):
         for i, s in enumerate(getattr(spec, key)):
             if b"\0" in _b(s):
@@ -67,7 +69,7 @@ def _check_nul(spec):
                 raise SpecError(field=f"mounts[{i}].{key}")
 
 
-def mount_op_payload(op):
+def mount_op_payload(op: MountOp) -> bytes:
     """A MOUNT_OP record's payload: u16 kind, u16 flags, u32 mode, u64 size, i32 fd (-1 for
     none), ``source`` and ``target`` with their NULs, then the content bytes."""
     flags = ((names.MOUNT_OP_OPTIONAL if op.optional else 0)
@@ -80,7 +82,7 @@ def mount_op_payload(op):
             + (b"" if op.content is None else _b(op.content)))
 
 
-def encode_unchecked(spec):
+def encode_unchecked(spec: Spec) -> bytes:
     """The canonical bytes of ``spec`` without running the decoder over them (NUL bytes in
     strings are still refused). For tests that want to see what a refused spec looks like."""
     spec = normalized(spec)
@@ -100,9 +102,10 @@ def encode_unchecked(spec):
         _record(out, Record.FILES, struct.pack(f"<{len(spec.files)}i", *spec.files))
     if spec.work_dir:
         _record(out, Record.WORK_DIR, _b(spec.work_dir) + b"\0")
-    if spec.seccomp is not None:
+    program = seccomp_program(spec)
+    if program is not None:
         _record(out, Record.SECCOMP,
-                b"".join(struct.pack("<HBBI", i.code, i.jt, i.jf, i.k) for i in spec.seccomp))
+                b"".join(struct.pack("<HBBI", i.code, i.jt, i.jf, i.k) for i in program))
     clone_flags = spec.clone_flag_bits()
     if clone_flags:
         _record(out, Record.CLONE_FLAGS, struct.pack("<Q", clone_flags))
@@ -147,7 +150,7 @@ def encode_unchecked(spec):
     return bytes(out)
 
 
-def encode(spec):
+def encode(spec: Union[Spec, Dict[str, Any]]) -> bytes:
     """The wire bytes of ``spec`` (a :class:`Spec`, or a dict in the JSON form) in the
     canonical record order, checked by :func:`decode`: a spec the helper would refuse raises
     :class:`SpecError` with the helper's fault and offset, and ``record`` naming what is there.
@@ -164,11 +167,11 @@ def encode(spec):
     return data
 
 
-def record_at(data, offset):
+def record_at(data: bytes, offset: Optional[int]) -> str:
     """What sits at byte ``offset`` of a well-framed spec, for messages: ``header``, a record
     name (``clone_flags``; ``rlimits[i]`` and ``mounts[i]`` counted in order, MOUNT and
     MOUNT_OP records together) or ``end of spec``."""
-    if offset < names.HEADER_LEN:
+    if offset is None or offset < names.HEADER_LEN:
         return "header"
     at, counts = names.HEADER_LEN, {Record.RLIMIT: 0, Record.MOUNT: 0}
     while at + names.RECORD_HEADER_LEN <= len(data):
@@ -193,7 +196,7 @@ def record_at(data, offset):
     return "end of spec"
 
 
-def _mount_op_field(p, at):
+def _mount_op_field(p: Any, at: Any) -> Any:
     """The JSON key of a MOUNT_OP payload's byte ``at`` (``type``, ``mode``, ``size``,
     ``source_fd`` or ``content_fd``, ``source``, ``target``, ``content``), as the Rust client
     names it; ``None`` for the flag bits (several keys) or a byte outside the payload."""
@@ -230,7 +233,9 @@ class Decoded:
     types to the offset ``R`` of (the first of) their records; ``options_offset`` is ``P`` of
     OPTIONS."""
 
-    def __init__(self, spec, offsets, options_offset, clone_flags, options, uid_map, gid_map):
+    def __init__(self, spec: Spec, offsets: Dict[int, int], options_offset: Optional[int],
+                 clone_flags: int, options: int, uid_map: Optional[List[Tuple[int, int, int]]],
+                 gid_map: Optional[List[Tuple[int, int, int]]]) -> None:
         self.spec = spec
         self.offsets = offsets
         self.options_offset = options_offset
@@ -239,13 +244,13 @@ class Decoded:
         self._uid_map = uid_map
         self._gid_map = gid_map
 
-    def shape(self, euid, egid):
+    def shape(self, euid: int, egid: int) -> str:
         """The process shape the helper picks when it runs with these effective ids (step 4
         of the checks): ``"in_place"``, ``"supervise"``, ``"detach"`` or ``"init"``. Raises
         :class:`SpecError` (Conflict at ``P`` of OPTIONS) for ptrace or stop_before_seccomp in
         a supervised shape."""
 
-        def self_map(entries, own):
+        def self_map(entries: Any, own: Any) -> Any:
             return entries is None or (
                 len(entries) == 1 and entries[0][2] == 1 and entries[0][1] == own)
 
@@ -266,15 +271,15 @@ class Decoded:
         return shape
 
 
-def _fail(fault, offset):
+def _fail(fault: int, offset: Optional[int]) -> NoReturn:
     raise SpecError(fault, offset)
 
 
-def _s(raw):
+def _s(raw: Any) -> Any:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def _check_header(buf):
+def _check_header(buf: Any) -> Any:
     n = len(buf)
     for i in range(min(4, n)):
         if buf[i] != names.MAGIC[i]:
@@ -295,7 +300,7 @@ def _check_header(buf):
     return total
 
 
-def _string_list(buf, p, length, limit):
+def _string_list(buf: Any, p: Any, length: Any, limit: Any) -> Any:
     payload = buf[p:p + length]
     if length and payload[-1] != 0:
         _fail(Fault.UNTERMINATED, p + length)
@@ -305,7 +310,7 @@ def _string_list(buf, p, length, limit):
     return [_s(x) for x in payload.split(b"\0")[:-1]] if length else []
 
 
-def _single_string(buf, p, length, limit):
+def _single_string(buf: Any, p: Any, length: Any, limit: Any) -> Any:
     payload = buf[p:p + length]
     nul = payload.find(0)
     if nul < 0:
@@ -317,7 +322,7 @@ def _single_string(buf, p, length, limit):
     return payload[:-1]
 
 
-def _fd(buf, r, p, length):
+def _fd(buf: Any, r: Any, p: Any, length: Any) -> Any:
     if length != 4:
         _fail(Fault.BAD_RECORD_LENGTH, r + 4)
     (fd,) = struct.unpack_from("<I", buf, p)
@@ -326,7 +331,7 @@ def _fd(buf, r, p, length):
     return fd
 
 
-def _id_entries(buf, r, p, length):
+def _id_entries(buf: Any, r: Any, p: Any, length: Any) -> Any:
     if length == 0 or length % 12:
         _fail(Fault.BAD_RECORD_LENGTH, r + 4)
     if length // 12 > Limit.ID_MAP:
@@ -338,7 +343,7 @@ def _id_entries(buf, r, p, length):
     return entries
 
 
-def _mount_record(buf, r, p, length):
+def _mount_record(buf: Any, r: Any, p: Any, length: Any) -> Any:
     if length < 12:
         _fail(Fault.BAD_RECORD_LENGTH, r + 4)
     flags, options = struct.unpack_from("<QI", buf, p)
@@ -370,7 +375,7 @@ def _mount_record(buf, r, p, length):
         file=bool(options & names.MOUNT_FILE))
 
 
-def _mount_op_record(buf, r, p, length):
+def _mount_op_record(buf: Any, r: Any, p: Any, length: Any) -> Any:
     """A MOUNT_OP payload, checked as ``parse_mount_op`` (crates/spec/src/decode.rs) checks
     it, in the same order."""
     if length < names.MOUNT_OP_FIXED_LEN:
@@ -436,15 +441,16 @@ def _mount_op_record(buf, r, p, length):
     return MountOp(**values), fd
 
 
-def decode(buf):
+def decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
     """Decodes and validates a whole spec as the helper does, returning a :class:`Decoded`,
     or raises :class:`SpecError` with the first failing check's fault and byte offset.
     ``buf`` must be exactly the spec."""
     buf = bytes(buf)
     total = _check_header(buf)
-    seen = {}  # record type -> offset R of its first record
-    spec = {}
-    rlimits, mounts = [], []
+    seen: Dict[int, int] = {}  # record type -> offset R of its first record
+    spec: Dict[str, Any] = {}
+    rlimits: List[Rlimit] = []
+    mounts: List[Union[Mount, MountOp]] = []
     op_fds = []  # (offset P + 16, fd) of each MOUNT_OP with an fd
     first_mount = None  # R of the first MOUNT or MOUNT_OP
     clone_flags = options = 0
