@@ -13,6 +13,7 @@
 //! - [`verbose`]: `-v`, the stages told as they happen.
 
 #![cfg_attr(not(test), no_main)]
+#![warn(missing_docs)]
 
 mod assemble;
 mod bwrap;
@@ -38,7 +39,9 @@ use clap::{CommandFactory, FromArgMatches};
 /// found).
 #[derive(Debug)]
 pub struct Fail {
+    /// The exit code.
     pub code: i32,
+    /// The line for stderr (without the `forkexec-run: ` prefix).
     pub message: String,
 }
 

@@ -64,6 +64,7 @@ pub enum EncodeError {
     },
     /// The helper's decoder refuses the encoded bytes.
     Refused {
+        /// The decoder's refusal: its fault and byte offset.
         error: SpecError,
         /// What sits at the offending offset: a record name (`clone_flags`, `mounts[2]`),
         /// `header`, or `end of spec`.

@@ -72,6 +72,8 @@ pub struct ChildError {
 }
 
 impl ChildError {
+    /// The error of a record with these fields (`location` as a number, so that one this
+    /// client does not know is kept).
     pub fn new(location: u32, errno: i32, index: u32, detail: u32) -> Self {
         ChildError {
             location,

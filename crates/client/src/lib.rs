@@ -19,6 +19,8 @@
 //! - [`judge`]: [`judge::Judge`], a run under limits on the whole sandbox, with a verdict
 //!   ([`judge::JudgeResult`]).
 
+#![warn(missing_docs)]
+
 pub mod cgroup;
 pub mod encode;
 pub mod error;

@@ -208,7 +208,9 @@ impl Process {
 /// How a process ended (or stopped), with what it used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WaitStatus {
+    /// The raw wait status, as [`std::process::ExitStatus`].
     pub status: ExitStatus,
+    /// What the process used (for a supervised target: the target's own usage).
     pub rusage: Rusage,
 }
 

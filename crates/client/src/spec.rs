@@ -280,6 +280,7 @@ pub struct Rlimit {
 }
 
 impl Rlimit {
+    /// `resource` limited to `cur` (soft) and `max` (hard).
     pub fn new(resource: Resource, cur: u64, max: u64) -> Self {
         Rlimit { resource, cur, max }
     }
@@ -327,11 +328,15 @@ mod limit_value {
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct SockFilter {
+    /// The instruction (`BPF_LD | BPF_W | BPF_ABS`, ...).
     pub code: u16,
+    /// Jump offset when the condition holds.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub jt: u8,
+    /// Jump offset when it does not.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub jf: u8,
+    /// The constant (an offset, a value, a return value).
     pub k: u32,
 }
 
@@ -356,13 +361,18 @@ impl SockFilter {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Mount {
+    /// What to mount: a path for a bind, a name (`tmpfs`, `proc`) otherwise.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub source: String,
+    /// Where.
     pub target: String,
+    /// The file system type (`tmpfs`, `proc`); empty for a bind or a remount.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fstype: String,
+    /// `MS_*` flags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<MountFlag>,
+    /// File system options (`size=64m,mode=755`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub data: String,
     /// Create the target (and its missing parents) first; default `true`.
@@ -520,6 +530,7 @@ impl MountEntry {
 /// say) is refused by [`Spec::encode`] ([`MountOp::check`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MountOp {
+    /// The operation (its JSON `"type"`).
     pub kind: MountKind,
     /// bind: the host path to bind; symlink: the link's text. Empty for none.
     pub source: String,
@@ -1193,12 +1204,16 @@ impl<'de> Deserialize<'de> for MountOp {
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct IdMap {
+    /// The first id inside the namespace.
     pub container_id: u32,
+    /// The id it stands for outside.
     pub host_id: u32,
+    /// How many consecutive ids.
     pub size: u32,
 }
 
 impl IdMap {
+    /// `size` ids from `host_id` seen as `container_id` onwards.
     pub const fn new(container_id: u32, host_id: u32, size: u32) -> Self {
         IdMap {
             container_id,
@@ -1212,7 +1227,9 @@ impl IdMap {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Credential {
+    /// The user id to become (`setuid`).
     pub uid: u32,
+    /// The group id to become (`setgid`).
     pub gid: u32,
     /// Supplementary groups; empty clears them (unless `no_set_groups`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

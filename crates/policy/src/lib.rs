@@ -30,6 +30,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![warn(missing_docs)]
+
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -86,6 +88,7 @@ pub struct Rule {
     pub comment: Option<String>,
     /// x86_64 system call names, as in `<asm/unistd_64.h>` (`"openat"`, `"newfstatat"`).
     pub names: Vec<String>,
+    /// What happens to those calls when the comparisons hold.
     pub action: Action,
     /// Argument comparisons, all of which must hold (none: the rule always applies).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -100,6 +103,7 @@ pub struct ArgCmp {
     /// Which argument, 0 to 5.
     #[serde(deserialize_with = "de_index")]
     pub index: u8,
+    /// How the argument is compared with `value`.
     pub op: CmpOp,
     /// A number, a negative number (as its 64-bit two's complement, e.g. `-100` for
     /// `AT_FDCWD`), or a string `"0x…"`, `"0o…"`, `"0b…"` or decimal.
@@ -118,12 +122,19 @@ pub struct ArgCmp {
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum CmpOp {
+    /// `arg == value`.
     Eq,
+    /// `arg != value`.
     Ne,
+    /// `arg < value`.
     Lt,
+    /// `arg <= value`.
     Le,
+    /// `arg > value`.
     Gt,
+    /// `arg >= value`.
     Ge,
+    /// `(arg & mask) == value`.
     MaskedEq,
 }
 
