@@ -179,11 +179,11 @@ macro_rules! clone_flag_rows {
             NewNs NEWNS = 0x0002_0000 => "newns",
             /// UTS namespace; required by `host_name` and `domain_name`.
             NewUts NEWUTS = 0x0400_0000 => "newuts",
-            /// IPC namespace.
+            /// IPC namespace (`CLONE_NEWIPC`): System V IPC and POSIX message queues.
             NewIpc NEWIPC = 0x0800_0000 => "newipc",
-            /// Network namespace.
+            /// Network namespace (`CLONE_NEWNET`): only a loopback interface, down.
             NewNet NEWNET = 0x4000_0000 => "newnet",
-            /// Cgroup namespace.
+            /// Cgroup namespace (`CLONE_NEWCGROUP`): the current cgroup becomes the root.
             NewCgroup NEWCGROUP = 0x0200_0000 => "newcgroup",
             /// User namespace; required by `uid_mappings` and `gid_mappings`.
             NewUser NEWUSER = 0x1000_0000 => "newuser",
@@ -200,29 +200,53 @@ macro_rules! clone_flag_rows {
 macro_rules! mount_flag_rows {
     ($cb:ident ! $args:tt) => {
         $cb! { $args
+            /// `MS_RDONLY`: read-only.
             ReadOnly RDONLY = 0x1 => "rdonly",
+            /// `MS_NOSUID`: setuid and setgid bits and file capabilities ignored.
             NoSuid NOSUID = 0x2 => "nosuid",
+            /// `MS_NODEV`: device nodes unusable.
             NoDev NODEV = 0x4 => "nodev",
+            /// `MS_NOEXEC`: no execution.
             NoExec NOEXEC = 0x8 => "noexec",
+            /// `MS_SYNCHRONOUS`: writes synchronous.
             Synchronous SYNCHRONOUS = 0x10 => "synchronous",
+            /// `MS_REMOUNT`: change an existing mount.
             Remount REMOUNT = 0x20 => "remount",
+            /// `MS_MANDLOCK`: mandatory locking.
             Mandlock MANDLOCK = 0x40 => "mandlock",
+            /// `MS_DIRSYNC`: directory changes synchronous.
             DirSync DIRSYNC = 0x80 => "dirsync",
+            /// `MS_NOSYMFOLLOW`: symlinks not followed.
             NoSymFollow NOSYMFOLLOW = 0x100 => "nosymfollow",
+            /// `MS_NOATIME`: no access times.
             NoAtime NOATIME = 0x400 => "noatime",
+            /// `MS_NODIRATIME`: no directory access times.
             NoDirAtime NODIRATIME = 0x800 => "nodiratime",
+            /// `MS_BIND`: a bind mount.
             Bind BIND = 0x1000 => "bind",
+            /// `MS_MOVE`: move a mount.
             Move MOVE = 0x2000 => "move",
+            /// `MS_REC`: recursive (with bind or a propagation flag).
             Rec REC = 0x4000 => "rec",
+            /// `MS_SILENT`: fewer kernel messages.
             Silent SILENT = 0x8000 => "silent",
+            /// `MS_POSIXACL`: POSIX ACLs.
             PosixAcl POSIXACL = 0x1_0000 => "posixacl",
+            /// `MS_UNBINDABLE`: propagation: unbindable.
             Unbindable UNBINDABLE = 0x2_0000 => "unbindable",
+            /// `MS_PRIVATE`: propagation: private.
             Private PRIVATE = 0x4_0000 => "private",
+            /// `MS_SLAVE`: propagation: slave.
             Slave SLAVE = 0x8_0000 => "slave",
+            /// `MS_SHARED`: propagation: shared.
             Shared SHARED = 0x10_0000 => "shared",
+            /// `MS_RELATIME`: relative access times.
             RelAtime RELATIME = 0x20_0000 => "relatime",
+            /// `MS_I_VERSION`: inode versions.
             IVersion I_VERSION = 0x80_0000 => "i_version",
+            /// `MS_STRICTATIME`: always update access times.
             StrictAtime STRICTATIME = 0x100_0000 => "strictatime",
+            /// `MS_LAZYTIME`: lazy time updates.
             LazyTime LAZYTIME = 0x200_0000 => "lazytime",
         }
     };
@@ -234,21 +258,37 @@ macro_rules! mount_flag_rows {
 macro_rules! rlimit_rows {
     ($cb:ident ! $args:tt) => {
         $cb! { $args
+            /// `RLIMIT_CPU`: CPU time in seconds.
             Cpu CPU = 0 => "cpu",
+            /// `RLIMIT_FSIZE`: largest file size in bytes.
             Fsize FSIZE = 1 => "fsize",
+            /// `RLIMIT_DATA`: data segment size in bytes.
             Data DATA = 2 => "data",
+            /// `RLIMIT_STACK`: stack size in bytes.
             Stack STACK = 3 => "stack",
+            /// `RLIMIT_CORE`: core file size in bytes.
             Core CORE = 4 => "core",
+            /// `RLIMIT_RSS`: resident set size (not enforced by Linux).
             Rss RSS = 5 => "rss",
+            /// `RLIMIT_NPROC`: processes (threads) of the real user id.
             Nproc NPROC = 6 => "nproc",
+            /// `RLIMIT_NOFILE`: one more than the largest fd number.
             Nofile NOFILE = 7 => "nofile",
+            /// `RLIMIT_MEMLOCK`: locked memory in bytes.
             Memlock MEMLOCK = 8 => "memlock",
+            /// `RLIMIT_AS`: address space in bytes.
             As AS = 9 => "as",
+            /// `RLIMIT_LOCKS`: file locks (not enforced).
             Locks LOCKS = 10 => "locks",
+            /// `RLIMIT_SIGPENDING`: queued signals.
             Sigpending SIGPENDING = 11 => "sigpending",
+            /// `RLIMIT_MSGQUEUE`: bytes in POSIX message queues.
             Msgqueue MSGQUEUE = 12 => "msgqueue",
+            /// `RLIMIT_NICE`: ceiling of the nice value (20 - nice).
             Nice NICE = 13 => "nice",
+            /// `RLIMIT_RTPRIO`: real-time priority ceiling.
             Rtprio RTPRIO = 14 => "rtprio",
+            /// `RLIMIT_RTTIME`: real-time CPU time in microseconds without a blocking call.
             Rttime RTTIME = 15 => "rttime",
         }
     };
