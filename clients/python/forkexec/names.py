@@ -5,6 +5,8 @@ flags and options, mount operation kinds and flags, rlimit resources, fault numb
 locations.
 """
 
+from typing import Tuple
+
 MAGIC = b"FXSP"
 VERSION = 1
 HEADER_LEN = 12
@@ -152,16 +154,17 @@ class MountKind:
     and the mode a client fills in. Everything the decoder and the JSON form check per kind
     is read from here."""
 
-    def __init__(self, number, flags, mode, size, fd, content, source, default_mode):
+    def __init__(self, number: int, flags: int, mode: bool, size: bool, fd: bool,
+                 content: bool, source: str, default_mode: int) -> None:
         self.number, self.flags, self.source, self.default_mode = number, flags, source, default_mode
         self.mode, self.size, self.fd, self.content = mode, size, fd, content
 
     @property
-    def fd_key(self):
+    def fd_key(self) -> str:
         """The JSON key of the record's fd: ``source_fd`` for a bind, else ``content_fd``."""
         return "source_fd" if self.source == "path_or_fd" else "content_fd"
 
-    def takes(self, key):
+    def takes(self, key: str) -> bool:
         """Whether the JSON key (other than ``type`` and ``target``) applies to this kind."""
         if key == "source":
             return self.source != "none"
@@ -172,7 +175,7 @@ class MountKind:
         return {"size": self.size, "mode": self.mode, "content": self.content}.get(key, False)
 
     @property
-    def keys(self):
+    def keys(self) -> Tuple[str, ...]:
         """The JSON keys it takes besides ``type`` and ``target``, in the documented order."""
         return tuple(k for k in MOUNT_OP_KEYS if self.takes(k))
 
