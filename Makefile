@@ -69,7 +69,7 @@ check-packages:
 
 ## The library crates' API docs build without a warning (every public item documented:
 ## #![warn(missing_docs)]; no broken link).
-DOC_CRATES := -p forkexec-client -p forkexec-policy
+DOC_CRATES := -p forkexec-spec -p forkexec-client -p forkexec-policy
 doc-check:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps $(DOC_CRATES)
 

@@ -118,7 +118,9 @@ impl Fault {
 /// A refused spec: the fault and the byte offset (from the start of the spec) it was found at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SpecError {
+    /// Where, in bytes from the start of the spec.
     pub offset: u32,
+    /// What is wrong.
     pub fault: Fault,
 }
 
@@ -243,19 +245,28 @@ impl<'l, T: Copy, const N: usize> IntoIterator for &'l List<T, N> {
 /// One rlimit: resource number, soft and hard limits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Rlimit {
+    /// The `RLIMIT_*` number ([`layout::rlimit`]).
     pub resource: u32,
+    /// The soft limit (`u64::MAX`: none).
     pub cur: u64,
+    /// The hard limit (`u64::MAX`: none).
     pub max: u64,
 }
 
 /// One mount (go-sandbox's `mount.SyscallParams`). Empty strings are passed as NULL.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Mount<'a> {
+    /// `MS_*` flags ([`layout::mount_flags`]).
     pub flags: u64,
+    /// forkexec's own options ([`layout::mount_opt`]: mkdir, make a file).
     pub options: u32,
+    /// What to mount.
     pub source: &'a CStr,
+    /// Where.
     pub target: &'a CStr,
+    /// The file system type.
     pub fstype: &'a CStr,
+    /// File system options.
     pub data: &'a CStr,
 }
 
@@ -263,19 +274,26 @@ pub struct Mount<'a> {
 /// [`KindInfo`]). Empty `source` means none.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MountOp<'a> {
+    /// The operation ([`layout::mount_kind`]).
     pub kind: u16,
+    /// Its flags ([`layout::mount_op`]: optional, read-only, dev).
     pub flags: u16,
+    /// The mode of what it creates (0: the kind's default).
     pub mode: u32,
+    /// A tmpfs's size in bytes (0: the kernel's default).
     pub size: u64,
     /// A helper fd: a bind's source, or a file's content.
     pub fd: Option<u32>,
+    /// A bind's source path or a symlink's text.
     pub source: &'a CStr,
+    /// Where, inside the new root.
     pub target: &'a CStr,
     /// A file operation's content.
     pub content: &'a [u8],
 }
 
 impl MountOp<'_> {
+    /// Whether `flag` ([`layout::mount_op`]) is set.
     pub fn has(&self, flag: u16) -> bool {
         self.flags & flag != 0
     }
@@ -284,7 +302,9 @@ impl MountOp<'_> {
 /// One entry of the mount list: a raw mount or a mount operation, in spec order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MountEntry<'a> {
+    /// A MOUNT record: `mount(2)`'s parameters.
     Raw(Mount<'a>),
+    /// A MOUNT_OP record.
     Op(MountOp<'a>),
 }
 
@@ -330,8 +350,11 @@ pub fn escapes_root(path: &[u8]) -> bool {
 /// One id map entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IdMapEntry {
+    /// The first id inside the namespace.
     pub container_id: u32,
+    /// The id it stands for outside.
     pub host_id: u32,
+    /// How many consecutive ids.
     pub size: u32,
 }
 
@@ -342,12 +365,15 @@ pub struct IdMap<'a> {
 }
 
 impl<'a> IdMap<'a> {
+    /// The number of entries.
     pub fn len(&self) -> usize {
         self.bytes.len() / layout::ID_MAP_ENTRY_LEN
     }
+    /// Whether there is none.
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }
+    /// The entries, in order.
     pub fn iter(&self) -> impl Iterator<Item = IdMapEntry> + 'a {
         self.bytes
             .chunks_exact(layout::ID_MAP_ENTRY_LEN)
@@ -366,15 +392,20 @@ pub struct Files<'a> {
 }
 
 impl<'a> Files<'a> {
+    /// The number of target fds (0 to len - 1).
     pub fn len(&self) -> usize {
         self.bytes.len() / 4
     }
+    /// Whether the table is empty (the target keeps 0, 1 and 2).
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }
+    /// The helper fd that becomes target fd `i`, or -1 (closed). `i` must be below
+    /// [`Files::len`].
     pub fn get(&self, i: usize) -> i32 {
         u32_at(self.bytes, i * 4) as i32
     }
+    /// The entries, in target fd order.
     pub fn iter(&self) -> impl Iterator<Item = i32> + 'a {
         self.bytes.chunks_exact(4).map(|c| u32_at(c, 0) as i32)
     }
@@ -384,8 +415,11 @@ impl<'a> Files<'a> {
 /// `setgroups` reads them on little-endian machines).
 #[derive(Clone, Copy, Debug)]
 pub struct Credential<'a> {
+    /// The user id to become.
     pub uid: u32,
+    /// The group id to become.
     pub gid: u32,
+    /// [`layout::cred_flag`] bits (`NO_SETGROUPS`).
     pub flags: u32,
     groups: &'a [u8],
 }
@@ -395,12 +429,15 @@ impl<'a> Credential<'a> {
     pub fn groups_bytes(&self) -> &'a [u8] {
         self.groups
     }
+    /// The number of supplementary groups.
     pub fn group_count(&self) -> usize {
         self.groups.len() / 4
     }
+    /// The supplementary groups.
     pub fn groups(&self) -> impl Iterator<Item = u32> + 'a {
         self.groups.chunks_exact(4).map(|c| u32_at(c, 0))
     }
+    /// Whether `setgroups` is to be left alone (go-sandbox's `NoSetGroups`).
     pub fn no_setgroups(&self) -> bool {
         self.flags & cred_flag::NO_SETGROUPS != 0
     }
@@ -409,25 +446,41 @@ impl<'a> Credential<'a> {
 /// A validated spec, pointing into the buffer it was decoded from.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Spec<'a> {
+    /// ARGS: the target's argv.
     pub args: StrList<'a>,
+    /// ENV: its environment.
     pub env: StrList<'a>,
+    /// EXEC_PATH: the file to execute instead of `args[0]`.
     pub exec_path: Option<&'a CStr>,
+    /// EXEC_FD: a helper fd to execute (`execveat(fd, "", AT_EMPTY_PATH)`).
     pub exec_fd: Option<u32>,
+    /// FILES: the target's fd table.
     pub files: Files<'a>,
+    /// WORK_DIR: the directory to change to.
     pub work_dir: Option<&'a CStr>,
     /// Raw `sock_filter` bytes, 8 per instruction.
     pub seccomp: Option<&'a [u8]>,
+    /// CLONE_FLAGS: `CLONE_NEW*` bits ([`layout::ns`]).
     pub clone_flags: u64,
+    /// PIVOT_ROOT: the directory that becomes the new root.
     pub pivot_root: Option<&'a CStr>,
+    /// HOST_NAME.
     pub host_name: Option<&'a CStr>,
+    /// DOMAIN_NAME.
     pub domain_name: Option<&'a CStr>,
+    /// UID_MAP.
     pub uid_map: Option<IdMap<'a>>,
+    /// GID_MAP.
     pub gid_map: Option<IdMap<'a>>,
+    /// CREDENTIAL: the user to become.
     pub credential: Option<Credential<'a>>,
+    /// OPTIONS bits ([`layout::opt`]).
     pub options: u64,
+    /// STATUS_FD: where the status records go instead of the spec socket.
     pub status_fd: Option<u32>,
     /// A cgroup (v2) directory to place the target in, by path or by fd.
     pub cgroup_path: Option<&'a CStr>,
+    /// CGROUP_FD: the cgroup as a helper fd.
     pub cgroup_fd: Option<u32>,
     /// The RLIMIT records, in order (an rlimit's index is its position here).
     pub rlimits: List<Rlimit, { limit::RLIMITS }>,

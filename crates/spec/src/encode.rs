@@ -1,10 +1,10 @@
-//! Encoding: a [`Writer`] that lays records out exactly as [`crate::decode`] reads them.
+//! Encoding: a [`Writer`] that lays records out exactly as [`crate::decode`](mod@crate::decode) reads them.
 //!
 //! The writer is infallible and does not validate; clients validate what they wrote by
-//! running [`crate::decode`] on it, so both sides refuse the same specs. Strings handed to the
+//! running [`crate::decode()`](fn@crate::decode) on it, so both sides refuse the same specs. Strings handed to the
 //! writer must not contain NUL (a client checks that first: a NUL would split an argv entry).
 //! Repeatable records take the decoder's own structs ([`Rlimit`], [`Mount`], [`MountOp`]), so
-//! what is written is what [`crate::decode`] hands back.
+//! what is written is what [`crate::decode()`](fn@crate::decode) hands back.
 
 use crate::decode::{Mount, MountEntry, MountOp, Rlimit};
 use crate::layout::{self, record};
@@ -234,7 +234,9 @@ impl<S: Sink> Writer<S> {
 /// A fixed buffer as a [`Sink`]; writes past its end are counted but dropped, so check
 /// [`SliceSink::overflowed`].
 pub struct SliceSink<'a> {
+    /// The buffer.
     pub buf: &'a mut [u8],
+    /// Bytes written so far, dropped ones included.
     pub len: usize,
 }
 

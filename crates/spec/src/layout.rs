@@ -158,48 +158,73 @@ pub const CREDENTIAL_FIXED_LEN: usize = off::credential::GROUPS;
 pub mod off {
     /// RLIMIT: u32 resource, u64 soft, u64 hard.
     pub mod rlimit {
+        /// u32 resource number.
         pub const RESOURCE: usize = 0;
+        /// u64 soft limit.
         pub const CUR: usize = 4;
+        /// u64 hard limit.
         pub const MAX: usize = 12;
     }
     /// MOUNT: u64 flags, u32 options, then the strings.
     pub mod mount {
+        /// u64 `MS_*` flags.
         pub const FLAGS: usize = 0;
+        /// u32 mount options.
         pub const OPTIONS: usize = 8;
+        /// source, target, fstype and data, each NUL-terminated.
         pub const STRINGS: usize = 12;
     }
     /// MOUNT_OP: u16 kind, u16 flags, u32 mode, u64 size, i32 fd, then the strings.
     pub mod mount_op {
+        /// u16 kind.
         pub const KIND: usize = 0;
+        /// u16 flags.
         pub const FLAGS: usize = 2;
+        /// u32 mode.
         pub const MODE: usize = 4;
+        /// u64 size.
         pub const SIZE: usize = 8;
+        /// i32 fd (-1: none).
         pub const FD: usize = 16;
+        /// source and target, each NUL-terminated, then the content bytes.
         pub const STRINGS: usize = 20;
     }
     /// CREDENTIAL: u32 uid, u32 gid, u32 flags, then u32 per group.
     pub mod credential {
+        /// u32 uid.
         pub const UID: usize = 0;
+        /// u32 gid.
         pub const GID: usize = 4;
+        /// u32 flags.
         pub const FLAGS: usize = 8;
+        /// u32 per supplementary group.
         pub const GROUPS: usize = 12;
     }
     /// One id map entry: u32 container id, u32 host id, u32 size.
     pub mod id_map {
+        /// u32 first id inside.
         pub const CONTAINER_ID: usize = 0;
+        /// u32 first id outside.
         pub const HOST_ID: usize = 4;
+        /// u32 count.
         pub const SIZE: usize = 8;
     }
     /// The spec header: magic, u16 version, u16 flags, u32 total length.
     pub mod header {
+        /// u16 version.
         pub const VERSION: usize = 4;
+        /// u16 flags (0).
         pub const FLAGS: usize = 6;
+        /// u32 length of the whole spec.
         pub const TOTAL_LEN: usize = 8;
     }
     /// A record header: u16 type, u16 flags, u32 payload length.
     pub mod record {
+        /// u16 record type.
         pub const TYPE: usize = 0;
+        /// u16 flags (0).
         pub const FLAGS: usize = 2;
+        /// u32 payload length.
         pub const LEN: usize = 4;
     }
 }

@@ -5,7 +5,7 @@
 //! - [`tables`]: one table per concept (record types, option bits, clone flags, mount flags,
 //!   mount kinds and what each takes, rlimit resources); [`layout`] re-exports them.
 //! - [`layout`]: magic, limits, field offsets.
-//! - [`decode`]: zero-copy, allocation-free validation of a whole spec into a [`decode::Spec`].
+//! - [`decode`](mod@decode): zero-copy, allocation-free validation of a whole spec into a [`decode::Spec`].
 //! - [`encode`]: a [`encode::Writer`] over any byte [`encode::Sink`].
 //! - [`status`]: the fixed-size records the helper writes back (error, sync, pid, exit).
 //! - [`render`]: a failed start in words (one wording for the helper, the clients and the
@@ -13,6 +13,7 @@
 //! - [`location`]: error locations 1–32 as in go-sandbox, 33 and up for forkexec's own steps.
 #![no_std]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod decode;
 pub mod encode;

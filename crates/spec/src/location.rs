@@ -35,18 +35,25 @@ macro_rules! locations {
 locations! {
     /// clone (go-sandbox's fork); reserved for the clone shape.
     Clone = 1 => "clone",
+    /// Closing the write end of the go-sandbox pipe (not used by the helper).
     CloseWrite = 2 => "close_write",
+    /// go-sandbox's read of the user namespace sync (not used by the helper).
     UnshareUserRead = 3 => "unshare_user_read",
+    /// getpid after clone (not used by the helper).
     GetPid = 4 => "getpid",
     /// `PR_SET_SECUREBITS` keeping capabilities across setuid.
     KeepCapability = 5 => "keep_capability",
+    /// setgroups (the credential's supplementary groups).
     SetGroups = 6 => "setgroups",
+    /// setgid (the credential's gid).
     SetGid = 7 => "setgid",
+    /// setuid (the credential's uid).
     SetUid = 8 => "setuid",
     /// Moving an fd for the target (index: target fd, or the internal fd being moved).
     Dup3 = 9 => "dup3",
     /// Clearing close-on-exec on an fd kept in place (index: target fd).
     Fcntl = 10 => "fcntl",
+    /// setsid (a new session).
     SetSid = 11 => "setsid",
     /// `TIOCSCTTY` on fd 0.
     Ioctl = 12 => "ioctl",
@@ -60,22 +67,31 @@ locations! {
     Mount = 16 => "mount",
     /// Creating a mount target or its parents (index: mount number).
     MountMkdir = 17 => "mount(mkdir)",
+    /// pivot_root into the new root.
     PivotRoot = 18 => "pivot_root",
+    /// Detaching the old root after pivot_root.
     Umount = 19 => "umount",
+    /// Removing the old root's mount point.
     Unlink = 20 => "unlink",
+    /// Remounting the new root read-only (unless `writable_root`).
     MountRootReadonly = 21 => "mount(readonly)",
+    /// chdir to `work_dir`.
     Chdir = 22 => "chdir",
     /// prlimit64 (index: rlimit number). go-sandbox spells it "setrlimt".
     SetRlimit = 23 => "setrlimit",
+    /// `PR_SET_NO_NEW_PRIVS`.
     SetNoNewPrivs = 24 => "set_no_new_privs",
     /// Securebits, bounding set or ambient set while dropping (index: capability or step).
     DropCapability = 25 => "drop_capability",
     /// capset to zero.
     SetCap = 26 => "set_cap",
+    /// `PTRACE_TRACEME`.
     PtraceMe = 27 => "ptrace_me",
     /// kill(self, SIGSTOP) before seccomp.
     Stop = 28 => "stop",
+    /// Loading the seccomp filter.
     Seccomp = 29 => "seccomp",
+    /// Writing the sync record.
     SyncWrite = 30 => "sync_write",
     /// The runtime's answer: EOF (EPIPE) or a refusal (ECANCELED).
     SyncRead = 31 => "sync_read",
@@ -93,7 +109,9 @@ locations! {
     WriteUidMap = 37 => "write_uid_map",
     /// Writing `/proc/self/gid_map`.
     WriteGidMap = 38 => "write_gid_map",
+    /// sethostname.
     SetHostName = 39 => "sethostname",
+    /// setdomainname.
     SetDomainName = 40 => "setdomainname",
     /// Marking every fd the target does not get close-on-exec.
     CloseRange = 41 => "close_range",

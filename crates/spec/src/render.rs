@@ -13,15 +13,20 @@ use crate::{errno, layout, Fault, Location};
 
 /// Where the words go: a fixed buffer in the helper, a `String` in a client.
 pub trait Out {
+    /// Appends `bytes`.
     fn put(&mut self, bytes: &[u8]);
 }
 
 /// An error record's fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Failure {
+    /// The location number ([`Location`]).
     pub location: u32,
+    /// The errno.
     pub errno: i32,
+    /// Which entry (a mount, an rlimit, an fd…); a byte offset for `spec`.
     pub index: u32,
+    /// For `spec`, the [`Fault`]; otherwise 0.
     pub detail: u32,
 }
 

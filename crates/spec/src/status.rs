@@ -18,10 +18,15 @@ pub const RECORD_LEN: usize = 32;
 
 /// Record kinds (the u32 at offset 0).
 pub mod kind {
+    /// [`super::Record::Error`].
     pub const ERROR: u32 = 1;
+    /// [`super::Record::Sync`].
     pub const SYNC: u32 = 2;
+    /// [`super::Record::Pid`].
     pub const PID: u32 = 3;
+    /// [`super::Record::Exit`].
     pub const EXIT: u32 = 4;
+    /// [`super::Record::Exec`].
     pub const EXEC: u32 = 5;
 }
 
@@ -42,24 +47,40 @@ pub const EXIT_NOT_FOUND: i32 = 127;
 pub enum Record {
     /// A step failed; the helper exits after writing this.
     Error {
+        /// Where ([`crate::Location`] number).
         location: u32,
+        /// The errno of the failed step.
         errno: i32,
+        /// Which entry; the byte offset for `spec` errors.
         index: u32,
         /// For `spec` errors, the [`crate::Fault`] code; otherwise 0.
         detail: u32,
     },
     /// About to exec; the helper waits for one byte.
-    Sync { pid: u32 },
+    Sync {
+        /// The target's pid in its own pid namespace.
+        pid: u32,
+    },
     /// The target's pid as the runtime sees it (clone shapes).
-    Pid { pid: u32 },
+    Pid {
+        /// The target's pid (with init: init's) in the runtime's pid namespace.
+        pid: u32,
+    },
     /// The target was executed (clone shapes that supervise it, where the helper keeps the
     /// status fd open, so EOF cannot say it).
-    Exec { pid: u32 },
+    Exec {
+        /// The target's pid as the runtime sees it.
+        pid: u32,
+    },
     /// The supervised target ended.
     Exit {
+        /// Its raw wait status.
         status: i32,
+        /// User CPU time, microseconds.
         utime_us: u64,
+        /// System CPU time, microseconds.
         stime_us: u64,
+        /// Peak resident set size, KiB.
         maxrss_kib: u64,
     },
 }

@@ -5,7 +5,7 @@
 //! [`markdown`] and compared in a test; the Python client's test checks its copy against it).
 //!
 //! Adding a row here is most of adding a concept: a new mount kind is one row in
-//! [`mount_kind_rows`] (what it takes and refuses is data), plus the helper's code that
+//! [`mount_kind_rows!`](crate::mount_kind_rows) (what it takes and refuses is data), plus the helper's code that
 //! performs it.
 
 /// One named value of a table.
@@ -295,7 +295,7 @@ macro_rules! rlimit_rows {
 }
 
 /// Calls `$cb! { $args <rows> }` with the flag bits of a MOUNT_OP record (the u16 after the
-/// kind). Which kind takes which is in [`mount_kind_rows`].
+/// kind). Which kind takes which is in [`mount_kind_rows!`](crate::mount_kind_rows).
 #[macro_export]
 macro_rules! mount_op_flag_rows {
     ($cb:ident ! $args:tt) => {
@@ -402,20 +402,28 @@ impl SourceRule {
 /// The fields of a MOUNT_OP record a kind may carry besides the target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Takes {
+    /// A mode.
     pub mode: bool,
+    /// A size.
     pub size: bool,
+    /// An fd (a bind's source, a file's content).
     pub fd: bool,
+    /// Content bytes.
     pub content: bool,
 }
 
 /// One mount kind's row: everything the decoder and the clients need to know about it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KindInfo {
+    /// The kind number.
     pub kind: u16,
+    /// Its JSON `"type"`.
     pub name: &'static str,
     /// The [`crate::layout::mount_op`] bits it accepts.
     pub flags: u16,
+    /// The fields it takes besides the target.
     pub takes: Takes,
+    /// Whether it needs, takes or refuses a source.
     pub source: SourceRule,
     /// The mode a client fills in when none is given (0 when the kind takes none).
     pub default_mode: u32,
