@@ -4,6 +4,10 @@
 //! [`clap::ArgMatches`] with their positions by [`crate::assemble`]; the fields here keep
 //! clap's derive in charge of parsing, `--help` and usage errors.
 
+// The doc comments below are the `--help` text, written for a terminal (`argv[0]`), not
+// rustdoc markdown.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 use std::path::PathBuf;
 use std::str::FromStr;
 
