@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 MEMORY, PIDS, CPU, CPUACCT, FREEZER = "memory", "pids", "cpu", "cpuacct", "freezer"
 DEFAULT_PARENT = "forkexec"
@@ -33,7 +33,7 @@ class CgroupError(OSError):
     """A cgroup could not be made or used; the message says what, where, and what to do."""
 
 
-def _unescape(s):
+def _unescape(s: Any) -> Any:
     out, i = [], 0
     while i < len(s):
         if s[i] == "\\" and i + 3 < len(s) and all(c in "01234567" for c in s[i + 1:i + 4]):
@@ -52,11 +52,13 @@ class Layout:
 
     v1: Dict[str, str]
     v2: Optional[str] = None
-    v2_controllers: tuple = ()
+    v2_controllers: Tuple[str, ...] = ()
 
     @classmethod
-    def from_mountinfo(cls, text):
-        v1, v2 = {}, None
+    def from_mountinfo(cls, text: str) -> "Layout":
+        """The layout /proc/self/mountinfo's ``text`` describes."""
+        v1: Dict[str, str] = {}
+        v2: Optional[str] = None
         for line in text.splitlines():
             left, sep, right = line.partition(" - ")
             if not sep:
@@ -74,7 +76,8 @@ class Layout:
         return cls(v1, v2)
 
     @classmethod
-    def detect(cls):
+    def detect(cls) -> "Layout":
+        """This process's cgroup mounts."""
         with open("/proc/self/mountinfo", encoding="utf-8") as f:
             layout = cls.from_mountinfo(f.read())
         if layout.v2:
@@ -86,7 +89,7 @@ class Layout:
         return layout
 
     @property
-    def kind(self):
+    def kind(self) -> Optional[str]:
         """``"v1"``, ``"v2"``, ``"hybrid"``, or ``None`` without a memory controller."""
         if MEMORY in self.v1:
             return "hybrid" if self.v2 else "v1"
@@ -94,7 +97,7 @@ class Layout:
             return "v2"
         return None
 
-    def __str__(self):
+    def __str__(self) -> str:
         parts = [self.kind or "no memory controller"]
         parts += [f"{c} (v1) at {p}" for c, p in sorted(self.v1.items())]
         if self.v2:
@@ -121,7 +124,7 @@ class Usage:
     pids_limit_hits: int = 0
 
 
-def _io_error(what, e):
+def _io_error(what: Any, e: Any) -> Any:
     hint = ""
     if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         hint = (f" (as uid {os.geteuid()}: a per-run cgroup needs root, or a delegated cgroup "
@@ -132,7 +135,7 @@ def _io_error(what, e):
     return err
 
 
-def _write(d, name, value):
+def _write(d: Any, name: Any, value: Any) -> Any:
     path = os.path.join(d, name)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
@@ -144,7 +147,7 @@ def _write(d, name, value):
         raise _io_error(f"writing {str(value)!r} to {path}", e) from None
 
 
-def _read(d, name):
+def _read(d: Any, name: Any) -> Any:
     try:
         with open(os.path.join(d, name)) as f:
             return f.read()
@@ -152,7 +155,7 @@ def _read(d, name):
         return None
 
 
-def _read_int(d, name):
+def _read_int(d: Any, name: Any) -> Any:
     text = _read(d, name)
     try:
         return int(text.strip()) if text is not None else None
@@ -160,7 +163,7 @@ def _read_int(d, name):
         return None
 
 
-def _keyed(d, name, key):
+def _keyed(d: Any, name: Any, key: Any) -> Any:
     text = _read(d, name)
     if text is None:
         return None
@@ -174,10 +177,10 @@ def _keyed(d, name, key):
     return None
 
 
-def _make_v2(root, parent, name, controllers):
+def _make_v2(root: Any, parent: Any, name: Any, controllers: Any) -> Any:
     enable = " ".join(f"+{c}" for c in controllers)
 
-    def enable_here(d):
+    def enable_here(d: Any) -> Any:
         if not controllers:
             return
         have = (_read(d, "cgroup.subtree_control") or "").split()
@@ -207,7 +210,8 @@ class Cgroup:
     """One per-run cgroup: a directory in each hierarchy it uses. ``remove()`` (or leaving a
     ``with`` block) kills what is left in it and removes the directories."""
 
-    def __init__(self, kind, v1, v2, owned=False):
+    def __init__(self, kind: str, v1: List[Tuple[List[str], str]], v2: Optional[str],
+                 owned: bool = False) -> None:
         self.kind = kind
         self.v1 = v1          # list of ([controllers], directory)
         self.v2 = v2          # directory or None
@@ -218,7 +222,8 @@ class Cgroup:
         self.v2_killed = False
 
     @classmethod
-    def create(cls, layout, parent=DEFAULT_PARENT, limits=None):
+    def create(cls, layout: Layout, parent: str = DEFAULT_PARENT,
+               limits: Optional[Limits] = None) -> "Cgroup":
         """Makes ``<mount>/<parent>/<unique name>`` in each hierarchy needed and sets
         ``limits``; on any error nothing is left behind."""
         limits = limits or Limits()
@@ -268,16 +273,17 @@ class Cgroup:
         cg._base = cg._raw_usage()
         return cg
 
-    def __enter__(self):
+    def __enter__(self) -> "Cgroup":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.remove()
 
-    def dirs(self):
+    def dirs(self) -> List[str]:
+        """Its directories, one per hierarchy."""
         return [d for _, d in self.v1] + ([self.v2] if self.v2 else [])
 
-    def _dir(self, controller):
+    def _dir(self, controller: Any) -> Any:
         if self.kind == "v2":
             return self.v2
         for cs, d in self.v1:
@@ -285,8 +291,8 @@ class Cgroup:
                 return d
         return None
 
-    def set_limits(self, limits):
-        if self.kind == "v2":
+    def set_limits(self, limits: Limits) -> None:
+        if self.kind == "v2" and self.v2 is not None:
             d = self.v2
             _write(d, "memory.max", limits.memory if limits.memory is not None else "max")
             if os.path.exists(os.path.join(d, "memory.swap.max")):
@@ -318,31 +324,31 @@ class Cgroup:
             _write(cpu, "cpu.cfs_quota_us",
                    max(1000, round(limits.cpu_quota * 100000)) if limits.cpu_quota else -1)
 
-    def clone_into(self):
+    def clone_into(self) -> Optional[str]:
         """The v2 directory for the helper's ``CLONE_INTO_CGROUP`` (``cgroup_fd``), unless
         :meth:`place` does it (after a ``cgroup.kill``)."""
         return None if self.v2_killed else self.v2
 
-    def place_dirs(self):
+    def place_dirs(self) -> List[str]:
         """Where :meth:`place` writes a pid: every v1 directory, and the v2 one when
         :meth:`clone_into` does not name it."""
         return [d for _, d in self.v1] + ([self.v2] if self.v2 and self.v2_killed else [])
 
-    def place(self, pid):
+    def place(self, pid: int) -> None:
         """Moves ``pid`` into :meth:`place_dirs` (its future children follow)."""
         for d in self.place_dirs():
             _write(d, "cgroup.procs", pid)
 
-    def _cpu_raw(self):
+    def _cpu_raw(self) -> float:
         if self.kind == "v2":
-            return (_keyed(self.v2, "cpu.stat", "usage_usec") or 0) / 1e6
+            return float((_keyed(self.v2, "cpu.stat", "usage_usec") or 0) / 1e6)
         d = self._dir(CPUACCT)
-        return ((_read_int(d, "cpuacct.usage") or 0) / 1e9) if d else 0.0
+        return float((_read_int(d, "cpuacct.usage") or 0) / 1e9) if d else 0.0
 
-    def cpu_time(self):
+    def cpu_time(self) -> float:
         return max(0.0, self._cpu_raw() - self._base.cpu)
 
-    def _raw_usage(self):
+    def _raw_usage(self) -> Any:
         cpu = self._cpu_raw()
         if self.kind == "v2":
             d = self.v2
@@ -361,7 +367,7 @@ class Cgroup:
         return Usage(cpu, peak, ooms, hits,
                      (_keyed(pids, "pids.events", "max") or 0) if pids else 0)
 
-    def usage(self):
+    def usage(self) -> Usage:
         """What the members used since the cgroup was made: it survives their kill."""
         raw, base = self._raw_usage(), self._base
         return Usage(max(0.0, raw.cpu - base.cpu), raw.memory_peak,
@@ -369,26 +375,26 @@ class Cgroup:
                      raw.memory_limit_hits - base.memory_limit_hits,
                      raw.pids_limit_hits - base.pids_limit_hits)
 
-    def procs(self):
+    def procs(self) -> List[int]:
         pids = set()
         for d in self.dirs():
             for line in (_read(d, "cgroup.procs") or "").split():
                 pids.add(int(line))
         return sorted(pids)
 
-    def is_empty(self):
+    def is_empty(self) -> bool:
         if self.v2 and _keyed(self.v2, "cgroup.events", "populated"):
             return False
         return not self.procs()
 
-    def _kill_pass(self):
+    def _kill_pass(self) -> Any:
         for pid in self.procs():
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
 
-    def kill(self, timeout=5.0):
+    def kill(self, timeout: float = 5.0) -> None:
         """Kills every member and waits until none is left: ``cgroup.kill`` on v2, the v1
         freezer (freeze, SIGKILL each, thaw), else SIGKILL passes."""
         if self.v2 and os.path.exists(os.path.join(self.v2, "cgroup.kill")):
@@ -412,7 +418,7 @@ class Cgroup:
             self._kill_pass()
             time.sleep(0.001)
 
-    def remove(self):
+    def remove(self) -> None:
         """Kills what is left and removes the directories (only those this object made)."""
         if not self.owned:
             return

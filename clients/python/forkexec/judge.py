@@ -27,10 +27,13 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import IO, TYPE_CHECKING, Any, Dict, Optional, Union
 
 from . import cgroup as cg_mod
 from .errors import ChildError, ForkexecError, errno_text
+
+if TYPE_CHECKING:
+    from .runner import Runner
 
 NORMAL = "normal"
 NONZERO_EXIT_STATUS = "nonzero_exit_status"
@@ -57,7 +60,8 @@ class Limits:
     output: Optional[int] = None        # stdout + stderr
     cpu_quota: Optional[float] = None   # CPUs
 
-    def any(self):
+    def any(self) -> bool:
+        """Whether any limit is set."""
         return any(v is not None for v in dataclasses.astuple(self))
 
 
@@ -73,24 +77,27 @@ class JudgeResult:
     wall_time: float = 0.0
     memory: int = 0
     setup_time: float = 0.0
-    error: Optional[dict] = None        # message, location, errno, errno_text, index
+    error: Optional[Dict[str, Any]] = None        # message, location, errno, errno_text, index
     cgroup: Optional[str] = None
     output_bytes: int = 0
     pids_limit_hit: bool = False
     stdout: bytes = field(default=b"", repr=False)
     stderr: bytes = field(default=b"", repr=False)
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
+        """The result as JSON values (without the captured output)."""
         d = dataclasses.asdict(self)
         del d["stdout"], d["stderr"]
         return d
 
-    def to_json(self):
+    def to_json(self) -> str:
+        """:meth:`to_dict` as JSON."""
         return json.dumps(self.to_dict(), sort_keys=True)
 
 
-def _runner_error(message, setup_time, child=None):
-    err = {"message": message, "location": None, "errno": None, "errno_text": None,
+def _runner_error(message: str, setup_time: float,
+                  child: Optional[ChildError] = None) -> "JudgeResult":
+    err: Dict[str, Any] = {"message": message, "location": None, "errno": None, "errno_text": None,
            "index": None}
     if child is not None:
         err.update(location=child.location_name, errno=child.errno,
@@ -102,12 +109,12 @@ def _runner_error(message, setup_time, child=None):
 class _Reader(threading.Thread):
     """Reads one pipe to its end; keeps (or passes on) what fits under the shared limit."""
 
-    def __init__(self, fd, sink, limit, meter):
+    def __init__(self, fd: int, sink: Any, limit: Optional[int], meter: Dict[str, Any]) -> None:
         super().__init__(daemon=True)
         self.fd, self.sink, self.limit, self.meter = fd, sink, limit, meter
         self.kept = bytearray()
 
-    def run(self):
+    def run(self) -> None:
         poller = select.poll()
         poller.register(self.fd, select.POLLIN)
         try:
@@ -149,9 +156,12 @@ class Judge:
     the caller made. ``stdout``/``stderr``: ``"capture"`` (into the result), ``"discard"``, or
     a binary file object to pass it on to."""
 
-    def __init__(self, runner, limits=None, *, cgroup="fresh",
-                 cgroup_parent=cg_mod.DEFAULT_PARENT, layout=None, stdout="capture",
-                 stderr="capture"):
+    def __init__(self, runner: "Runner", limits: Optional[Limits] = None, *,
+                 cgroup: Union[str, cg_mod.Cgroup, None] = "fresh",
+                 cgroup_parent: str = cg_mod.DEFAULT_PARENT,
+                 layout: Optional[cg_mod.Layout] = None,
+                 stdout: Union[str, IO[bytes]] = "capture",
+                 stderr: Union[str, IO[bytes]] = "capture") -> None:
         self.runner = runner
         self.limits = limits or Limits()
         self.cgroup = cgroup
@@ -160,14 +170,14 @@ class Judge:
         self.stdout = stdout
         self.stderr = stderr
 
-    def run(self):
+    def run(self) -> JudgeResult:
         """Runs the program to its end (or a limit's); never raises for a sandbox that cannot
         be set up: that is a ``runner_error`` result."""
         began = time.monotonic()
         limits = self.limits
         runner = self.runner
         spec = runner.spec
-        cg = None
+        cg: Optional[cg_mod.Cgroup] = None
         own_cg = False
         if self.cgroup == "fresh":
             try:
@@ -178,7 +188,7 @@ class Judge:
             except OSError as e:
                 return _runner_error(str(e) if isinstance(e, cg_mod.CgroupError)
                                      else f"cgroup: {e}", time.monotonic() - began)
-        elif self.cgroup is not None:
+        elif isinstance(self.cgroup, cg_mod.Cgroup):
             cg = self.cgroup
         else:
             for value, what in ((limits.memory, "a memory limit"), (limits.pids, "a pids limit"),
@@ -191,20 +201,23 @@ class Judge:
         try:
             return self._run(runner, spec, cg, began)
         finally:
-            if own_cg:
+            if own_cg and cg is not None:
                 cg.remove()
 
-    def _run(self, runner, spec, cg, began):
+    def _run(self, runner: "Runner", spec: Any, cg: Optional[cg_mod.Cgroup],
+             began: float) -> JudgeResult:
         limits = self.limits
         saved = (spec.files, spec.cgroup_fd, spec.rlimits, spec.init, runner.on_spawn)
         to_close = []
         readers = []
-        meter = {"total": 0, "exceeded": False, "stop": False, "lock": threading.Lock()}
+        meter: Dict[str, Any] = {"total": 0, "exceeded": False, "stop": False,
+                                 "lock": threading.Lock()}
         try:
             files = list(spec.files)
             if cg is not None:
-                if cg.clone_into() and not spec.cgroup and spec.cgroup_fd is None:
-                    fd = os.open(cg.clone_into(), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+                into = cg.clone_into()
+                if into and not spec.cgroup and spec.cgroup_fd is None:
+                    fd = os.open(into, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
                     to_close.append(fd)
                     spec.cgroup_fd = fd
                 if cg.place_dirs():
@@ -291,11 +304,11 @@ class Judge:
                            meter["total"], usage.pids_limit_hits > 0, out[1], out[2])
 
 
-def _is_cpu(rlimit):
+def _is_cpu(rlimit: Any) -> Any:
     return rlimit.resource == "cpu"  # normalised to the name by Rlimit
 
 
-def _kill_all(cg, process):
+def _kill_all(cg: Any, process: Any) -> Any:
     if cg is not None:
         try:
             cg.kill()
@@ -307,7 +320,8 @@ def _kill_all(cg, process):
         pass
 
 
-def _verdict(reason, code, sig, cpu, limits, oom_kills, memory_limit_hits, seccomp):
+def _verdict(reason: Any, code: Any, sig: Any, cpu: Any, limits: Any, oom_kills: Any,
+             memory_limit_hits: Any, seccomp: Any) -> Any:
     if reason == "output":
         return OUTPUT_LIMIT_EXCEEDED, "output"
     if reason in ("cpu", "wall"):

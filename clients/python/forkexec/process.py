@@ -410,13 +410,16 @@ class Process:
         (``os.pidfd_open`` and ``poll``), so it returns the moment the process ends; without
         pidfds it looks every millisecond."""
         if timeout is None:
-            return self._wait(0)
+            waited = self._wait(0)
+            if waited is None:  # wait4 without WNOHANG always has a status
+                raise HelperError(f"wait4({self.pid}) returned no status")
+            return waited
         status = self.wait_timeout(timeout)
         if status is None:
             raise subprocess.TimeoutExpired([str(self._spawned.path or self.pid)], timeout)
         return status
 
-    def wait_timeout(self, timeout):
+    def wait_timeout(self, timeout: float) -> Optional[WaitStatus]:
         """Like :meth:`wait`, but ``None`` if the process is still running after ``timeout``
         seconds."""
         status = self._wait(os.WNOHANG)
@@ -430,7 +433,7 @@ class Process:
             except (AttributeError, OSError):
                 pidfd = None
             poller = select.poll() if pidfd is not None else None
-            if poller is not None:
+            if poller is not None and pidfd is not None:
                 poller.register(pidfd, select.POLLIN)
             while True:
                 left = deadline - time.monotonic()

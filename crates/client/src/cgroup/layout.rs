@@ -9,9 +9,13 @@ use std::path::{Path, PathBuf};
 
 /// The controllers a judge run uses.
 pub const MEMORY: &str = "memory";
+/// The pids controller (the process limit).
 pub const PIDS: &str = "pids";
+/// The cpu controller (the CPU quota; CPU time on v2).
 pub const CPU: &str = "cpu";
+/// The v1 cpuacct controller (CPU time on v1).
 pub const CPUACCT: &str = "cpuacct";
+/// The v1 freezer controller (killing everything at once on v1).
 pub const FREEZER: &str = "freezer";
 
 /// How the machine's cgroups are arranged.
@@ -28,6 +32,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// `v1`, `v2` or `hybrid`.
     pub fn name(self) -> &'static str {
         match self {
             Kind::V1 => "v1",

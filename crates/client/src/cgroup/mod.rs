@@ -62,7 +62,9 @@ pub struct Usage {
 /// Why a cgroup could not be made or used: what, where, and the OS error.
 #[derive(Debug)]
 pub struct CgroupError {
+    /// What could not be done, and where.
     pub message: String,
+    /// The OS error, when there is one.
     pub source: Option<io::Error>,
 }
 

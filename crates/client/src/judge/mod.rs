@@ -76,7 +76,10 @@ impl Limits {
 pub enum CgroupMode {
     /// A new one under this parent (relative to each hierarchy's mount), removed after the
     /// run.
-    Fresh { parent: String },
+    Fresh {
+        /// The parent directory, relative to each hierarchy's mount.
+        parent: String,
+    },
     /// One from this pool, given back after the run.
     Pooled(Arc<Pool>),
     /// None: rlimits only (CPU time per process, no memory or pids limit on the whole
@@ -137,6 +140,7 @@ impl Judge {
         self
     }
 
+    /// The limits on the whole sandbox.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
@@ -168,11 +172,13 @@ impl Judge {
         self
     }
 
+    /// Where the program's stdout goes (default: captured into the result).
     pub fn stdout(mut self, sink: Sink) -> Self {
         self.stdout = sink;
         self
     }
 
+    /// Where the program's stderr goes (default: captured into the result).
     pub fn stderr(mut self, sink: Sink) -> Self {
         self.stderr = sink;
         self

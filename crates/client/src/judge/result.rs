@@ -71,11 +71,14 @@ pub enum Limit {
     Cpu,
     /// Wall-clock time.
     Wall,
+    /// Memory (the cgroup's limit).
     Memory,
+    /// Bytes written to stdout and stderr.
     Output,
 }
 
 impl Limit {
+    /// `cpu`, `wall`, `memory` or `output`.
     pub fn name(self) -> &'static str {
         match self {
             Limit::Cpu => "cpu",
@@ -90,14 +93,18 @@ impl Limit {
 /// one (its location, errno and index).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunnerError {
+    /// What went wrong, in one line.
     pub message: String,
     /// The helper's failed step (`mount`, `execve`…), when the helper reported it.
     pub location: Option<String>,
+    /// Its errno.
     pub errno: Option<i32>,
+    /// Its index (which mount, rlimit, fd…).
     pub index: Option<u32>,
 }
 
 impl RunnerError {
+    /// An error with only a message (no helper record).
     pub fn message(message: impl Into<String>) -> Self {
         RunnerError {
             message: message.into(),
@@ -126,6 +133,7 @@ impl RunnerError {
 /// What a judged run did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JudgeResult {
+    /// The verdict.
     pub status: Status,
     /// The exit code, when the program exited.
     pub exit_status: Option<i32>,
@@ -151,6 +159,7 @@ pub struct JudgeResult {
     pub pids_limit_hit: bool,
     /// Captured stdout and stderr (up to the output limit), when captured.
     pub stdout: Vec<u8>,
+    /// Captured stderr, likewise.
     pub stderr: Vec<u8>,
 }
 
