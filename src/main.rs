@@ -5,6 +5,7 @@
 //! writes an error record `(location, errno, index)` on the status fd, runs nothing, and exits
 //! 125 (126 / 127 for execve's EACCES / ENOENT). Success is EOF on the close-on-exec status fd.
 #![no_std]
+#![warn(missing_docs)]
 #![no_main]
 
 mod cgroup;
@@ -52,13 +53,16 @@ pub struct Channel {
     pub parent: Option<i32>,
     /// After a clone: the target's end of the handshake with the supervisor.
     pub handshake: Option<i32>,
+    /// The fd the status records go to (the spec socket, or STATUS_FD).
     pub status: i32,
     /// Decided once, so a seccomp filter only has to allow the one call that writes records.
     pub status_is_socket: bool,
     /// The status fd is open read-only: nobody reads records (forkexec-run executing the
     /// helper in its own place). Records are dropped, and an error becomes a stderr line.
     pub status_unread: bool,
+    /// The fd the runtime's answer to a sync record is read from.
     pub sync_in: i32,
+    /// The fd to execute (EXEC_FD, after the fd stage moved it), if any.
     pub exec_fd: Option<i32>,
     /// SIGPIPE is ignored during setup (a status pipe with no reader is then EPIPE, exit 125
     /// with the record on stderr, not death by signal); whether the runtime had it ignored,
