@@ -13,13 +13,18 @@ pub const EINTR: Errno = Errno(4);
 /// fault code. The helper writes it as an error status record and exits 125 (or 126/127).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Failure {
+    /// The step.
     pub loc: Location,
+    /// Its errno.
     pub errno: i32,
+    /// Which item; the byte offset for spec errors.
     pub index: u32,
+    /// For spec errors, the fault code; otherwise 0.
     pub detail: u32,
 }
 
 impl Failure {
+    /// The failure of item `index` of step `loc` with `errno`.
     pub fn new(loc: Location, errno: Errno, index: usize) -> Self {
         Failure {
             loc,
@@ -43,7 +48,9 @@ impl From<SpecError> for Failure {
 
 /// Tags a syscall result with the chain location (and item index) it belongs to.
 pub trait At<T> {
+    /// An error becomes a failure of step `loc` (index 0).
     fn at(self, loc: Location) -> Result<T, Failure>;
+    /// An error becomes a failure of item `index` of step `loc`.
     fn at_index(self, loc: Location, index: usize) -> Result<T, Failure>;
 }
 

@@ -8,9 +8,13 @@
 /// The helper's own fds, moved when a target slot would overwrite them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Own {
+    /// The status fd.
     pub status: i32,
+    /// The fd the sync answer is read from.
     pub sync_in: i32,
+    /// The fd to execute (EXEC_FD), if any.
     pub exec_fd: Option<i32>,
+    /// The target's end of the supervisor handshake, if any.
     pub handshake: Option<i32>,
 }
 
@@ -72,11 +76,22 @@ pub fn move_out_of_the_way<E>(
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Place {
     /// Close it (the entry is -1).
-    Close { slot: i32 },
+    Close {
+        /// The target fd.
+        slot: i32,
+    },
     /// It is already the right fd: clear close-on-exec (`dup3(i, i)` is refused).
-    Keep { slot: i32 },
+    Keep {
+        /// The target fd.
+        slot: i32,
+    },
     /// `dup3(from, slot, 0)`.
-    Dup { from: i32, slot: i32 },
+    Dup {
+        /// The helper fd copied.
+        from: i32,
+        /// The target fd.
+        slot: i32,
+    },
 }
 
 /// Pass 2, after [`move_out_of_the_way`]: each slot in order.

@@ -10,6 +10,7 @@
 //! - [`pointers`]: the argv and envp pointer arrays.
 #![no_std]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 #[cfg(test)]
 extern crate std;

@@ -34,6 +34,7 @@ impl RelPath {
         &self.buf[..self.len]
     }
 
+    /// The path as a C string.
     pub fn as_cstr(&self) -> &CStr {
         cstr(&self.buf[..=self.len])
     }

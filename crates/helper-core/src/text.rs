@@ -19,6 +19,7 @@ impl<const N: usize> Default for Line<N> {
 }
 
 impl<const N: usize> Line<N> {
+    /// An empty line.
     pub const fn new() -> Self {
         Line {
             buf: [0; N],
@@ -26,6 +27,7 @@ impl<const N: usize> Line<N> {
         }
     }
 
+    /// Appends `bytes` (what does not fit is dropped).
     pub fn push(&mut self, bytes: &[u8]) {
         for &b in bytes {
             if self.len < self.buf.len() {
@@ -35,11 +37,13 @@ impl<const N: usize> Line<N> {
         }
     }
 
+    /// Appends `n` in decimal.
     pub fn push_u32(&mut self, n: u32) {
         let mut digits = [0u8; 10];
         self.push(decimal(n, &mut digits));
     }
 
+    /// The bytes so far.
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
