@@ -8,7 +8,7 @@
 //! - [`fixtures`]: client [`forkexec_client::Spec`]s with every field set.
 //! - [`wire`]: the wire-format side: a `Vec<u8>` [`wire::VecSink`] for the spec crate's
 //!   `Writer`, spec builders, and an owned, comparable copy of a decoded spec.
-//! - [`skip`]: visible, counted skips (`skip!`, `root_only!`, `user_only!`, `root_needs!`).
+//! - [`skip`](mod@skip): visible, counted skips (`skip!`, `root_only!`, `user_only!`, `root_needs!`).
 //! - [`cgroup`]: the machine's cgroup layout (v1, v2, hybrid), found instead of assumed.
 //! - [`leaks`]: the leak checks (fds, children, mounts, cgroups) the suites share, each
 //!   shown to catch its leak by `crates/client/tests/leaks.rs`.

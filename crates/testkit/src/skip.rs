@@ -7,7 +7,7 @@
 //!   is skipped.
 //! - [`root_needs!`](crate::root_needs): inside a root-only test, something else it needs (a
 //!   cgroup controller, a filesystem): as a user it is a skip, **as root it fails the test**.
-//! - [`skip!`](crate::skip): the environment lacks something (another architecture, a tool, a
+//! - [`skip!`](macro@crate::skip): the environment lacks something (another architecture, a tool, a
 //!   nosuid mount); skipped as anyone.
 //!
 //! Each skip writes one line to the test's real stderr (libtest does not capture it, so it shows
