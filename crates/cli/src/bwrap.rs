@@ -145,7 +145,7 @@ fn option(name: &[u8]) -> Option<(&'static str, usize, Handling)> {
         .find(|(n, _, _)| n.as_bytes() == name)
 }
 
-/// Reads bubblewrap's command line (`args` without argv[0]).
+/// Reads bubblewrap's command line (`args` without `argv[0]`).
 pub fn parse(name: &str, args: Vec<OsString>) -> Result<Bwrap, Refusal> {
     let mut b = Bwrap {
         native: vec![OsString::from(name)],

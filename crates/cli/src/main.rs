@@ -90,12 +90,15 @@ fn main() {
 /// How forkexec-run names itself in messages: `forkexec-run`, or `bwrap` in bubblewrap mode
 /// (with `--level-prefix`, after a syslog level).
 pub struct Program {
+    /// The name (`forkexec-run` or `bwrap`).
     pub name: &'static str,
+    /// What goes before it on each line (a syslog level such as `<3>`, or nothing).
     pub prefix: &'static str,
 }
 
 static PROGRAM: OnceLock<Program> = OnceLock::new();
 
+/// This run's [`Program`] (`forkexec-run` unless bubblewrap mode set it).
 pub fn program() -> &'static Program {
     PROGRAM.get_or_init(|| Program {
         name: "forkexec-run",
