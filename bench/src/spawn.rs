@@ -299,7 +299,8 @@ impl How {
                 use forkexec_client::judge::{Judge, Status};
                 let runner = forkexec_client::Runner::from_spec((**spec).clone()).helper(helper);
                 let start = Instant::now();
-                let judge = Judge::new(runner).limits(judge_limits());
+                let with_cgroup = !matches!(cgroup, JudgeCgroup::None);
+                let judge = Judge::new(runner).limits(judge_limits(with_cgroup));
                 let judge = match cgroup {
                     JudgeCgroup::None => judge.no_cgroup(),
                     JudgeCgroup::Fresh(layout) => judge.layout(layout.clone()),
@@ -329,13 +330,22 @@ pub enum JudgeCgroup {
     Pool(Arc<forkexec_client::cgroup::Pool>),
 }
 
-/// The limits of the judge rows: memory and pids (what needs the cgroup), no time limits
-/// (the payload ends at once).
-pub fn judge_limits() -> forkexec_client::judge::Limits {
-    forkexec_client::judge::Limits {
-        memory: Some(256 << 20),
-        pids: Some(64),
-        ..Default::default()
+/// The limits of the judge rows: memory and pids (what needs the cgroup) for the rows with
+/// one; CPU and wall time (which need none, and which the judge refuses to pretend it can
+/// hold memory to without one) for the row without. The payload ends at once either way.
+pub fn judge_limits(cgroup: bool) -> forkexec_client::judge::Limits {
+    if cgroup {
+        forkexec_client::judge::Limits {
+            memory: Some(256 << 20),
+            pids: Some(64),
+            ..Default::default()
+        }
+    } else {
+        forkexec_client::judge::Limits {
+            time: Some(Duration::from_secs(10)),
+            wall_time: Some(Duration::from_secs(10)),
+            ..Default::default()
+        }
     }
 }
 

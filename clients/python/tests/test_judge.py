@@ -107,7 +107,8 @@ class JudgeTest(unittest.TestCase):
         # cgroup's counters; without one, the killed process's rusage).
         r = self.judge("while :; do :; done", Limits(wall_time=0.5), False)
         self.assertEqual((r.status, r.limit), ("time_limit_exceeded", "wall"), r)
-        self.assertGreater(r.time, 0.1, r)
+        # Some CPU time, not how much: a loaded machine may give the loop little of it.
+        self.assertGreater(r.time, 0, r)
         self.assertGreater(r.memory, 0, r)
 
     def test_exit_3(self):
