@@ -70,6 +70,9 @@ def check_page(page, root):
     with open(page, encoding="utf-8") as f:
         lines = f.readlines()
     for no, line in enumerate(lines, 1):
+        if line.startswith(("<<<<<<< ", ">>>>>>> ")):
+            problems.append(f"{page}:{no}: a merge-conflict marker")
+            continue
         if line.lstrip().startswith("```"):
             in_fence = not in_fence
             continue
