@@ -108,8 +108,14 @@ check-docs:
 	@scripts/check-docs.py
 
 ## Every test, as whoever runs make (root in CI).
+## The probe runs inside sandboxes, as root by default as host uid 65534 (the safe defaults):
+## it is copied to a directory every user can reach, since the checkout may be in one that
+## only its owner can enter (a mktemp clone, /root).
 test-root: helper probe
-	FORKEXEC_HELPER=$(CURDIR)/$(HELPER) FORKEXEC_PROBE=$(CURDIR)/$(PROBE) $(CARGO) test --workspace
+	@probe_dir=$$(mktemp -d /tmp/forkexec-probe.XXXXXX) && chmod 755 $$probe_dir && \
+	  cp $(PROBE) $$probe_dir/ && chmod 755 $$probe_dir/forkexec-probe && \
+	  FORKEXEC_HELPER=$(CURDIR)/$(HELPER) FORKEXEC_PROBE=$$probe_dir/forkexec-probe \
+	    $(CARGO) test --workspace --no-fail-fast; status=$$?; rm -rf $$probe_dir; exit $$status
 	FORKEXEC_HELPER=$(CURDIR)/$(HELPER) clients/python/run-tests.sh
 
 ## The same compiled tests again as an ordinary user (created when missing).
