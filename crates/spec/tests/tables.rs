@@ -11,8 +11,13 @@ use forkexec_spec::tables::{self, KindInfo, SourceRule};
 const BEGIN: &str = "<!-- BEGIN GENERATED TABLES: crates/spec/src/tables.rs (FORKEXEC_BLESS_TABLES=1 cargo test -p forkexec-spec --test tables) -->\n";
 const END: &str = "<!-- END GENERATED TABLES -->\n";
 
+/// docs/spec.md: in `$FORKEXEC_DOCS_DIR` when set (the ordinary user's run gets a copy, as
+/// the checkout may be in a directory only its owner can enter), else in the checkout.
 fn spec_md() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/spec.md")
+    match std::env::var_os("FORKEXEC_DOCS_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("spec.md"),
+        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/spec.md"),
+    }
 }
 
 fn generated() -> String {
