@@ -17,6 +17,7 @@ mod fds;
 mod ids;
 mod init;
 mod install;
+mod landlock;
 mod lifeline;
 mod limits;
 mod mounts;
@@ -147,6 +148,7 @@ fn run(spec: &Spec<'static>, chan: &mut Channel) -> Result<Infallible, Failure> 
     mounts::enter_work_dir(spec)?; // chdir
     limits::set_rlimits(spec)?; // prlimit64
     privs::set_no_new_privs(spec)?; // PR_SET_NO_NEW_PRIVS
+    landlock::restrict(spec)?; // Landlock: paths, TCP ports, scopes
     privs::drop_caps_unless_deferred(spec)?; // securebits, bounding, ambient, capset
     sync::sync_point(spec, chan)?; // sync record and answer, cgroup namespace after sync
     trace::trace_me(spec)?; // PTRACE_TRACEME

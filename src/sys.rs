@@ -1023,3 +1023,75 @@ pub fn fs_create_mount(fs: i32, attrs: u32) -> Result<Fd> {
     })?;
     Ok(Fd(fd as i32))
 }
+
+// ---- Landlock (`landlock.rs`) ----
+
+/// `landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)`: the kernel's ABI
+/// version (ENOSYS or EOPNOTSUPP without Landlock).
+pub fn landlock_abi() -> Result<usize> {
+    const LANDLOCK_CREATE_RULESET_VERSION: usize = 1;
+    // SAFETY: a NULL attribute with size 0 only asks for the version.
+    check(unsafe {
+        sc::syscall3(
+            nr!(__NR_landlock_create_ruleset),
+            0,
+            0,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    })
+}
+
+/// A ruleset handling these filesystem and network rights and scopes.
+pub fn landlock_create_ruleset(fs: u64, net: u64, scoped: u64) -> Result<Fd> {
+    let attr: [u64; 3] = [fs, net, scoped];
+    // SAFETY: the kernel reads the 24-byte struct landlock_ruleset_attr we own (older kernels
+    // accept the larger size when the fields they do not know are zero).
+    let fd = check(unsafe {
+        sc::syscall3(
+            nr!(__NR_landlock_create_ruleset),
+            attr.as_ptr() as usize,
+            core::mem::size_of_val(&attr),
+            0,
+        )
+    })?;
+    Ok(Fd(fd as i32))
+}
+
+/// `LANDLOCK_RULE_PATH_BENEATH`: `access` beneath what `fd` (O_PATH) is open on.
+pub fn landlock_add_path_rule(ruleset: i32, access: u64, fd: i32) -> Result {
+    // struct landlock_path_beneath_attr is packed: u64 allowed_access, s32 parent_fd.
+    let mut attr = [0u8; 12];
+    attr[..8].copy_from_slice(&access.to_ne_bytes());
+    attr[8..].copy_from_slice(&fd.to_ne_bytes());
+    // SAFETY: the kernel reads the 12 bytes we own.
+    check(unsafe {
+        sc::syscall4(
+            nr!(__NR_landlock_add_rule),
+            ruleset as usize,
+            1,
+            attr.as_ptr() as usize,
+            0,
+        )
+    })
+}
+
+/// `LANDLOCK_RULE_NET_PORT`: `access` (bind, connect) for TCP `port`.
+pub fn landlock_add_port_rule(ruleset: i32, access: u64, port: u64) -> Result {
+    let attr: [u64; 2] = [access, port];
+    // SAFETY: the kernel reads the struct landlock_net_port_attr we own.
+    check(unsafe {
+        sc::syscall4(
+            nr!(__NR_landlock_add_rule),
+            ruleset as usize,
+            2,
+            attr.as_ptr() as usize,
+            0,
+        )
+    })
+}
+
+/// `landlock_restrict_self(ruleset, 0)`: this thread (and what it executes) is confined.
+pub fn landlock_restrict_self(ruleset: i32) -> Result {
+    // SAFETY: no memory arguments.
+    check(unsafe { sc::syscall2(nr!(__NR_landlock_restrict_self), ruleset as usize, 0) })
+}

@@ -15,9 +15,9 @@ const Record = Object.freeze({
   ARGS: 1, ENV: 2, EXEC_PATH: 3, EXEC_FD: 4, RLIMIT: 5, FILES: 6, WORK_DIR: 7, SECCOMP: 8,
   CLONE_FLAGS: 9, MOUNT: 10, PIVOT_ROOT: 11, HOST_NAME: 12, DOMAIN_NAME: 13, UID_MAP: 14,
   GID_MAP: 15, CREDENTIAL: 16, OPTIONS: 17, STATUS_FD: 18, CGROUP_PATH: 19, CGROUP_FD: 20,
-  MOUNT_OP: 21,
+  MOUNT_OP: 21, LANDLOCK: 22, LANDLOCK_PATH: 23, LANDLOCK_PORT: 24,
 });
-const RECORD_LAST = 21;
+const RECORD_LAST = 24;
 
 /** Printable record names: the JSON key each record carries. */
 const RECORD_NAMES = Object.freeze({
@@ -25,6 +25,7 @@ const RECORD_NAMES = Object.freeze({
   8: 'seccomp', 9: 'clone_flags', 10: 'mounts', 11: 'pivot_root', 12: 'host_name',
   13: 'domain_name', 14: 'uid_mappings', 15: 'gid_mappings', 16: 'credential', 17: 'options',
   18: 'status_fd', 19: 'cgroup', 20: 'cgroup_fd', 21: 'mounts',
+  22: 'landlock', 23: 'landlock', 24: 'landlock',
 });
 
 const SKIP_IF_UNKNOWN = 0x1;
@@ -136,7 +137,7 @@ const FAULTS = Object.freeze({
   17: ['NeedsCloneShape', 'needs the clone shape (not supported in place)', 95],
 });
 
-/** Error locations 1-50 (docs/spec.md, "Error locations"): number -> name. */
+/** Error locations 1-53 (docs/spec.md, "Error locations"): number -> name. */
 const LOCATIONS = Object.freeze({
   1: 'clone', 2: 'close_write', 3: 'unshare_user_read', 4: 'getpid', 5: 'keep_capability',
   6: 'setgroups', 7: 'setgid', 8: 'setuid', 9: 'dup3', 10: 'fcntl', 11: 'setsid', 12: 'ioctl',
@@ -148,6 +149,7 @@ const LOCATIONS = Object.freeze({
   38: 'write_gid_map', 39: 'sethostname', 40: 'setdomainname', 41: 'close_range',
   42: 'get_cap', 43: 'cgroup', 44: 'pdeathsig', 45: 'supervise', 46: 'privileged_install',
   47: 'set_dumpable', 48: 'mount(path)', 49: 'mount(source)', 50: 'keyring',
+  51: 'landlock', 52: 'landlock(path)', 53: 'landlock(port)',
 });
 const Loc = Object.freeze({ SYNC_READ: 31, EXECVE: 32, SPEC_READ: 33, SPEC: 34 });
 

@@ -41,7 +41,10 @@ class Record:
     CGROUP_PATH = 19
     CGROUP_FD = 20
     MOUNT_OP = 21
-    LAST = 21
+    LANDLOCK = 22
+    LANDLOCK_PATH = 23
+    LANDLOCK_PORT = 24
+    LAST = 24
 
 
 #: Printable record names (the JSON key of the field each record carries).
@@ -50,8 +53,27 @@ RECORD_NAMES = {
     7: "work_dir", 8: "seccomp", 9: "clone_flags", 10: "mount", 11: "pivot_root",
     12: "host_name", 13: "domain_name", 14: "uid_mappings", 15: "gid_mappings",
     16: "credential", 17: "options", 18: "status_fd", 19: "cgroup", 20: "cgroup_fd",
-    21: "mount_op",
+    21: "mount_op", 22: "landlock", 23: "landlock_path", 24: "landlock_port",
 }
+
+#: Landlock (records LANDLOCK, LANDLOCK_PATH, LANDLOCK_PORT; docs/spec.md "Tables"): the
+#: kernel's own bits, by name.
+LANDLOCK_FS = {
+    "execute": 1 << 0, "write_file": 1 << 1, "read_file": 1 << 2, "read_dir": 1 << 3,
+    "remove_dir": 1 << 4, "remove_file": 1 << 5, "make_char": 1 << 6, "make_dir": 1 << 7,
+    "make_reg": 1 << 8, "make_sock": 1 << 9, "make_fifo": 1 << 10, "make_block": 1 << 11,
+    "make_sym": 1 << 12, "refer": 1 << 13, "truncate": 1 << 14, "ioctl_dev": 1 << 15,
+}
+LANDLOCK_FS_KNOWN = 0xFFFF
+#: The groups a rule may name: ``read`` (read_file, read_dir) and ``write`` (every right but
+#: execute and the reading ones).
+LANDLOCK_FS_GROUPS = {"read": 0x000C, "write": 0xFFF2}
+LANDLOCK_NET = {"bind_tcp": 1 << 0, "connect_tcp": 1 << 1}
+LANDLOCK_NET_KNOWN = 0x3
+LANDLOCK_SCOPES = {"abstract_unix_socket": 1 << 0, "signal": 1 << 1}
+LANDLOCK_SCOPES_KNOWN = 0x3
+#: LANDLOCK flag: refuse when the kernel lacks a requested right (else best effort).
+LANDLOCK_EXACT = 0x1
 
 #: Record flag bit 0: a decoder that does not know the type skips the record.
 SKIP_IF_UNKNOWN = 0x0001
@@ -233,6 +255,7 @@ class Limit:
     FD = 1 << 20
     SECCOMP = 4096
     MOUNTS = 256  # MOUNT and MOUNT_OP records together
+    LANDLOCK_RULES = 64  # LANDLOCK_PATH records, and LANDLOCK_PORT records
     MODE = 0o7777  # largest mode of a mount operation
     ID_MAP = 340
     GROUPS = 65_536
@@ -282,7 +305,7 @@ FAULTS = {
     17: ("NeedsCloneShape", "needs the clone shape (not supported in place)", 95),
 }
 
-#: Error locations 1-50 (docs/spec.md, "Error locations"): number -> name.
+#: Error locations 1-53 (docs/spec.md, "Error locations"): number -> name.
 LOCATIONS = {
     1: "clone",
     2: "close_write",
@@ -334,6 +357,9 @@ LOCATIONS = {
     48: "mount(path)",
     49: "mount(source)",
     50: "keyring",
+    51: "landlock",
+    52: "landlock(path)",
+    53: "landlock(port)",
 }
 
 LOC_SYNC_READ = 31

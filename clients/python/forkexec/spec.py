@@ -198,6 +198,22 @@ class Credential:
         _fill(self, _credential(self, ""))
 
 
+@dataclass
+class Landlock:
+    """Landlock confinement (JSON key ``landlock``): ``fs`` rules (``{"path", "access"}``;
+    ``None`` leaves the filesystem alone, a list, even empty, confines it), ``net`` rules
+    (``{"port", "access"}``, likewise for TCP), ``scope`` names, and ``exact`` (refuse when the
+    kernel lacks a requested right instead of using what it has)."""
+
+    exact: bool = False
+    fs: Optional[List[Dict[str, Any]]] = None
+    net: Optional[List[Dict[str, Any]]] = None
+    scope: List[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        _fill(self, _landlock(self, ""))
+
+
 @dataclass(kw_only=True)
 class Spec:
     """A whole sandbox spec: what the helper does between being spawned and ``execve``."""
@@ -252,6 +268,8 @@ class Spec:
     cgroup: Str = ""
     #: the same, as an fd of the runtime open on the directory
     cgroup_fd: Optional[int] = None
+    #: Landlock confinement (:class:`Landlock`)
+    landlock: Optional[Landlock] = None
 
     def __post_init__(self) -> None:
         _fill(self, _spec(self, ""))
@@ -722,6 +740,50 @@ def _credential(obj: Any, path: Any) -> Any:
     }, ("uid", "gid"))
 
 
+def _landlock_names(table: Dict[str, int], groups: Dict[str, int], what: str) -> Any:
+    def names_of(value: Any, path: Any) -> List[str]:
+        out: List[str] = []
+        for i, n in enumerate(_list(value, path)):
+            n = _str(n, _join(path, i))
+            if n not in table and n not in groups:
+                valid = ", ".join(list(groups) + list(table))
+                raise JsonError(_join(path, i), f"unknown Landlock {what} `{n}` ({valid})")
+            out.append(n)
+        return out
+    return names_of
+
+
+def _landlock_path(obj: Any, path: Any) -> Dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise _bad_type(path, obj, "a Landlock path rule (path, access)")
+    unknown = set(obj) - {"path", "access"}
+    if unknown or "path" not in obj or "access" not in obj:
+        raise JsonError(path, "a Landlock path rule has exactly `path` and `access`")
+    return {"path": _str(obj["path"], _join(path, "path")),
+            "access": _landlock_names(names.LANDLOCK_FS, names.LANDLOCK_FS_GROUPS,
+                                      "filesystem right")(obj["access"], _join(path, "access"))}
+
+
+def _landlock_port(obj: Any, path: Any) -> Dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise _bad_type(path, obj, "a Landlock port rule (port, access)")
+    unknown = set(obj) - {"port", "access"}
+    if unknown or "port" not in obj or "access" not in obj:
+        raise JsonError(path, "a Landlock port rule has exactly `port` and `access`")
+    return {"port": _int(obj["port"], _join(path, "port"), _U16),
+            "access": _landlock_names(names.LANDLOCK_NET, {}, "network right")(
+                obj["access"], _join(path, "access"))}
+
+
+def _landlock(obj: Any, path: Any) -> Any:
+    return _convert(Landlock, obj, path, {
+        "exact": _bool,
+        "fs": _optional(_each(_landlock_path)),
+        "net": _optional(_each(_landlock_port)),
+        "scope": _landlock_names(names.LANDLOCK_SCOPES, {}, "scope"),
+    }, ())
+
+
 def _each(convert: Any) -> Any:
     def each(value: Any, path: Any) -> Any:
         return [convert(item, _join(path, i)) for i, item in enumerate(_list(value, path))]
@@ -774,6 +836,7 @@ _SPEC_CONVERTERS = {
     "status_fd": _optional(_i32),
     "cgroup": _str,
     "cgroup_fd": _optional(_i32),
+    "landlock": _optional(lambda v, p: _landlock(v, p)),
 }
 for _key in _BOOLS:
     _SPEC_CONVERTERS[_key] = _bool
@@ -895,6 +958,11 @@ def _spec_to_dict(spec: "Spec") -> Dict[str, Any]:
         d["cgroup"] = _json_str(spec.cgroup)
     if spec.cgroup_fd is not None:
         d["cgroup_fd"] = spec.cgroup_fd
+    if spec.landlock is not None:
+        ll = spec.landlock
+        d["landlock"] = {k: v for k, v in (("exact", ll.exact), ("fs", ll.fs), ("net", ll.net),
+                                           ("scope", ll.scope)) if v not in (False, None, [])
+                         or (k in ("fs", "net") and v == [])}
     return d
 
 

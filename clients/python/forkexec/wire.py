@@ -16,10 +16,11 @@ from typing import Any, Dict, List, NoReturn, Optional, Tuple, Union
 from . import names
 from .errors import SpecError
 from .names import Fault, Limit, Record
-from .spec import (Credential, IdMap, Mount, MountOp, Rlimit, SockFilter, Spec, normalized,
-                   seccomp_program)
+from .spec import (Credential, IdMap, Landlock, Mount, MountOp, Rlimit, SockFilter, Spec,
+                   normalized, seccomp_program)
 
-_REPEATABLE = (Record.RLIMIT, Record.MOUNT, Record.MOUNT_OP)
+_REPEATABLE = (Record.RLIMIT, Record.MOUNT, Record.MOUNT_OP, Record.LANDLOCK_PATH,
+               Record.LANDLOCK_PORT)
 _MOUNT_RECORDS = (Record.MOUNT, Record.MOUNT_OP)
 _KIND_NAMES = {v: k for k, v in names.MOUNT_KINDS.items()}
 
@@ -144,10 +145,41 @@ def encode_unchecked(spec: Spec) -> bytes:
         _record(out, Record.CGROUP_PATH, _b(spec.cgroup) + b"\0")
     if spec.cgroup_fd is not None:
         _record(out, Record.CGROUP_FD, _u32(spec.cgroup_fd))
+    if spec.landlock is not None:
+        _landlock_records(out, spec.landlock)
     if len(out) > 0xFFFF_FFFF:
         raise SpecError(Fault.BAD_TOTAL_LENGTH, 8, "header")
     out[8:12] = struct.pack("<I", len(out))
     return bytes(out)
+
+
+def _rights(names_: List[str], table: Dict[str, int], groups: Dict[str, int]) -> int:
+    bits = 0
+    for n in names_:
+        bits |= groups.get(n) or table[n]
+    return bits
+
+
+def _landlock_records(out: bytearray, ll: Landlock) -> None:
+    """LANDLOCK, then its rules: ``fs``/``net`` present (even empty) handle every right of
+    their kind."""
+    fs = names.LANDLOCK_FS_KNOWN if ll.fs is not None else 0
+    net = names.LANDLOCK_NET_KNOWN if ll.net is not None else 0
+    scoped = _rights(ll.scope, names.LANDLOCK_SCOPES, {})
+    if not (fs or net or scoped):
+        raise ValueError("landlock restricts nothing: give fs, net (even empty) or scope")
+    flags = names.LANDLOCK_EXACT if ll.exact else 0
+    _record(out, Record.LANDLOCK, struct.pack("<QQQI", fs, net, scoped, flags))
+    for rule in ll.fs or []:
+        access = _rights(rule["access"], names.LANDLOCK_FS, names.LANDLOCK_FS_GROUPS)
+        _record(out, Record.LANDLOCK_PATH, struct.pack("<Q", access) + _b(rule["path"]) + b"\0")
+    for rule in ll.net or []:
+        access = _rights(rule["access"], names.LANDLOCK_NET, {})
+        _record(out, Record.LANDLOCK_PORT, struct.pack("<QQ", access, rule["port"]))
+
+
+def _names_of(bits: int, table: Dict[str, int]) -> List[str]:
+    return [n for n, b in table.items() if bits & b]
 
 
 def encode(spec: Union[Spec, Dict[str, Any]]) -> bytes:
@@ -452,6 +484,9 @@ def decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
     rlimits: List[Rlimit] = []
     mounts: List[Union[Mount, MountOp]] = []
     op_fds = []  # (offset P + 16, fd) of each MOUNT_OP with an fd
+    landlock = None  # (fs, net, scopes, flags) of the LANDLOCK record
+    ll_paths: List[Tuple[int, int, Any]] = []  # (P, access, path) of each LANDLOCK_PATH
+    ll_ports: List[Tuple[int, int, Any]] = []  # (P, access, port) of each LANDLOCK_PORT
     first_mount = None  # R of the first MOUNT or MOUNT_OP
     clone_flags = options = 0
     options_at = None
@@ -565,6 +600,46 @@ def decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
             groups = list(struct.unpack_from(f"<{ngroups}I", buf, p + 12))
             spec["credential"] = Credential(uid, gid, groups,
                                             bool(cflags & names.CRED_NO_SETGROUPS))
+        elif rtype == Record.LANDLOCK:
+            if length != 28:
+                _fail(Fault.BAD_RECORD_LENGTH, r + 4)
+            fs, net, scoped, lflags = struct.unpack_from("<QQQI", buf, p)
+            for bits, known, off in ((fs, names.LANDLOCK_FS_KNOWN, 0),
+                                     (net, names.LANDLOCK_NET_KNOWN, 8),
+                                     (scoped, names.LANDLOCK_SCOPES_KNOWN, 16),
+                                     (lflags, names.LANDLOCK_EXACT, 24)):
+                if bits & ~known:
+                    _fail(Fault.UNKNOWN_BITS, p + off)
+            if not (fs or net or scoped):
+                _fail(Fault.BAD_VALUE, p)
+            landlock = (fs, net, scoped, lflags)
+        elif rtype in (Record.LANDLOCK_PATH, Record.LANDLOCK_PORT):
+            rules = ll_paths if rtype == Record.LANDLOCK_PATH else ll_ports
+            if len(rules) >= Limit.LANDLOCK_RULES:
+                _fail(Fault.TOO_MANY, r)
+            if rtype == Record.LANDLOCK_PATH:
+                if length < 9:
+                    _fail(Fault.BAD_RECORD_LENGTH, r + 4)
+                (access,) = struct.unpack_from("<Q", buf, p)
+                known = names.LANDLOCK_FS_KNOWN
+            else:
+                if length != 16:
+                    _fail(Fault.BAD_RECORD_LENGTH, r + 4)
+                access, port = struct.unpack_from("<QQ", buf, p)
+                known = names.LANDLOCK_NET_KNOWN
+            if access & ~known:
+                _fail(Fault.UNKNOWN_BITS, p)
+            if not access:
+                _fail(Fault.BAD_VALUE, p)
+            if rtype == Record.LANDLOCK_PATH:
+                s = _single_string(buf, p + 8, length - 8, Limit.PATH)
+                if not s.startswith(b"/"):
+                    _fail(Fault.BAD_VALUE, p + 8)
+                rules.append((p, access, _s(s)))
+            else:
+                if port > 65535:
+                    _fail(Fault.BAD_VALUE, p + 8)
+                rules.append((p, access, port))
         elif rtype == Record.OPTIONS:
             if length != 8:
                 _fail(Fault.BAD_RECORD_LENGTH, r + 4)
@@ -611,6 +686,20 @@ def decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
     for at_fd, fd in op_fds:
         if fd < len(files) and files[fd] != fd:
             _fail(Fault.CONFLICT, at_fd)
+    # A Landlock rule needs the LANDLOCK record, and only rights its ruleset handles.
+    fs, net, scoped, lflags = landlock or (0, 0, 0, 0)
+    for rules, handled in ((ll_paths, fs), (ll_ports, net)):
+        for at_rule, access, _ in rules:
+            if access & ~handled:
+                _fail(Fault.CONFLICT, at_rule)
+    if landlock is not None:
+        spec["landlock"] = Landlock(
+            exact=bool(lflags & names.LANDLOCK_EXACT),
+            fs=[{"path": path, "access": _names_of(a, names.LANDLOCK_FS)}
+                for _, a, path in ll_paths] if fs else None,
+            net=[{"port": port, "access": _names_of(a, names.LANDLOCK_NET)}
+                 for _, a, port in ll_ports] if net else None,
+            scope=_names_of(scoped, names.LANDLOCK_SCOPES))
 
     if rlimits:
         spec["rlimits"] = rlimits

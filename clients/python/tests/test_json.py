@@ -286,3 +286,25 @@ class PythonValues(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class LandlockJson(unittest.TestCase):
+    """The ``landlock`` key: names checked, encoded as LANDLOCK records and decoded back."""
+
+    def test_round_trip_through_the_wire(self):
+        from forkexec import decode, encode, Spec
+        spec = Spec.from_json({"args": ["/bin/true"], "landlock": {
+            "exact": True, "fs": [{"path": "/usr", "access": ["read", "execute"]}],
+            "net": [{"port": 443, "access": ["connect_tcp"]}], "scope": ["signal"]}})
+        back = decode(encode(spec)).spec
+        self.assertEqual(back.landlock.exact, True)
+        self.assertEqual(back.landlock.fs,
+                         [{"path": "/usr", "access": ["execute", "read_file", "read_dir"]}])
+        self.assertEqual(back.landlock.net, [{"port": 443, "access": ["connect_tcp"]}])
+        self.assertEqual(back.landlock.scope, ["signal"])
+
+    def test_unknown_names_are_refused_by_path(self):
+        from forkexec import JsonError, Spec
+        with self.assertRaises(JsonError) as e:
+            Spec.from_json({"args": ["/bin/true"], "landlock": {"scope": ["everything"]}})
+        self.assertIn("landlock.scope[0]", str(e.exception))

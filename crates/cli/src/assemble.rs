@@ -752,6 +752,7 @@ pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail>
     user_namespace(&mut spec, cli, ids)?;
     defaults::root_user_namespace(&mut spec, cli, ids)?;
     defaults::apply(&mut spec, cli, ids)?;
+    landlock(&mut spec, cli);
     default_work_dir(&mut spec, cli, ids, fresh);
 
     // What to run.
@@ -789,6 +790,44 @@ pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail>
         ));
     }
     Ok(spec)
+}
+
+/// The Landlock flags: rules add to a spec's own, each kind present only when asked for.
+fn landlock(spec: &mut Spec, cli: &Cli) {
+    use forkexec_client::{LandlockPath, LandlockPort};
+    let fs: Vec<LandlockPath> = [
+        (&cli.landlock_read, &["read"][..]),
+        (&cli.landlock_exec, &["read", "execute"]),
+        (&cli.landlock_write, &["read", "write"]),
+    ]
+    .into_iter()
+    .flat_map(|(paths, access)| {
+        paths
+            .iter()
+            .map(move |p| LandlockPath::new(p.clone(), access))
+    })
+    .collect();
+    let net: Vec<LandlockPort> = [
+        (&cli.landlock_bind, "bind_tcp"),
+        (&cli.landlock_connect, "connect_tcp"),
+    ]
+    .into_iter()
+    .flat_map(|(ports, access)| ports.iter().map(move |&p| LandlockPort::new(p, &[access])))
+    .collect();
+    let tcp = cli.landlock_no_tcp || !net.is_empty();
+    let asked = !fs.is_empty() || tcp || !cli.landlock_scope.is_empty() || cli.landlock_exact;
+    if !asked {
+        return;
+    }
+    let l = spec.landlock.get_or_insert_with(Default::default);
+    if !fs.is_empty() {
+        l.fs.get_or_insert_with(Vec::new).extend(fs);
+    }
+    if tcp {
+        l.net.get_or_insert_with(Vec::new).extend(net);
+    }
+    l.scope.extend(cli.landlock_scope.iter().cloned());
+    l.exact |= cli.landlock_exact;
 }
 
 /// `--chdir`, or without it in a fresh root the caller's working directory when that same

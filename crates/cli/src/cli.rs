@@ -19,6 +19,8 @@ const NS: &str = "Namespaces and ids";
 const FS: &str = "Filesystem (mounts are made in command-line order)";
 const PROC: &str = "Process";
 const SAFE: &str = "Safe defaults (unsafe power is asked for by name)";
+const LANDLOCK: &str =
+    "Landlock (works without any namespace, e.g. where user namespaces are refused)";
 
 const ABOUT: &str =
     "Run a program in a forkexec sandbox: a JSON spec and/or bubblewrap-style flags in, \
@@ -427,6 +429,44 @@ pub struct Cli {
     /// open_by_handle_at, TIOCSTI).
     #[arg(long, help_heading = SAFE)]
     pub allow_host_root: bool,
+
+    /// Landlock: allow reading files and listing directories beneath PATH ("landlock.fs":
+    /// read). Any --landlock-read/-exec/-write confines the filesystem: what no rule allows is
+    /// refused (EACCES), for root too.
+    #[arg(long, value_name = "PATH", action = ArgAction::Append, help_heading = LANDLOCK)]
+    pub landlock_read: Vec<String>,
+
+    /// Landlock: allow reading and executing beneath PATH (read, execute).
+    #[arg(long, value_name = "PATH", action = ArgAction::Append, help_heading = LANDLOCK)]
+    pub landlock_exec: Vec<String>,
+
+    /// Landlock: allow reading and writing beneath PATH (read, write: every right but
+    /// execute).
+    #[arg(long, value_name = "PATH", action = ArgAction::Append, help_heading = LANDLOCK)]
+    pub landlock_write: Vec<String>,
+
+    /// Landlock: allow binding TCP PORT. Any --landlock-bind/-connect (or --landlock-no-tcp)
+    /// confines TCP: what no rule allows is refused.
+    #[arg(long, value_name = "PORT", action = ArgAction::Append, help_heading = LANDLOCK)]
+    pub landlock_bind: Vec<u16>,
+
+    /// Landlock: allow connecting to TCP PORT.
+    #[arg(long, value_name = "PORT", action = ArgAction::Append, help_heading = LANDLOCK)]
+    pub landlock_connect: Vec<u16>,
+
+    /// Landlock: refuse every TCP bind and connect but the --landlock-bind/-connect ports.
+    #[arg(long, help_heading = LANDLOCK)]
+    pub landlock_no_tcp: bool,
+
+    /// Landlock scope: `abstract_unix_socket` (no connecting to abstract unix sockets made
+    /// outside the sandbox) or `signal` (no signals to processes outside it). Repeatable.
+    #[arg(long, value_name = "SCOPE", action = ArgAction::Append, help_heading = LANDLOCK)]
+    pub landlock_scope: Vec<String>,
+
+    /// Refuse to start (landlock(2): operation not supported) when the kernel lacks a
+    /// requested Landlock right or scope, instead of using what it has ("best effort").
+    #[arg(long, help_heading = LANDLOCK)]
+    pub landlock_exact: bool,
 
     /// Kill the sandbox (SIGKILL) when the process that ran forkexec-run dies
     /// ("die_with_parent"), as bubblewrap's flag does. Brings a pid namespace

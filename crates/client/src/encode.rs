@@ -223,6 +223,9 @@ impl Spec {
         if let Some(fd) = self.cgroup_fd {
             w.cgroup_fd(fd as u32);
         }
+        if let Some(l) = &self.landlock {
+            write_landlock(&mut w, l)?;
+        }
         let bytes = w.finish().0;
         forkexec_spec::decode(&bytes).map_err(|e| EncodeError::refused(&bytes, e))?;
         Ok(bytes)
@@ -344,6 +347,47 @@ fn mount_options(m: &Mount) -> u32 {
         options |= mount_opt::FILE;
     }
     options
+}
+
+/// The LANDLOCK records: `fs`/`net` present (even empty) handle every right of their kind.
+fn write_landlock(w: &mut Writer<VecSink>, l: &crate::Landlock) -> Result<(), EncodeError> {
+    use crate::landlock::{fs_bits, net_bits, scope_bits};
+    use forkexec_spec::layout::landlock::EXACT;
+    use forkexec_spec::tables::{landlock_fs, landlock_net};
+    let invalid = |field: String| move |reason: String| EncodeError::Invalid { field, reason };
+    let scoped = scope_bits(&l.scope).map_err(invalid("landlock.scope".into()))?;
+    let fs = if l.fs.is_some() {
+        landlock_fs::KNOWN
+    } else {
+        0
+    };
+    let net = if l.net.is_some() {
+        landlock_net::KNOWN
+    } else {
+        0
+    };
+    if fs == 0 && net == 0 && scoped == 0 {
+        return Err(EncodeError::Invalid {
+            field: "landlock".into(),
+            reason: "restricts nothing: give `fs`, `net` (even empty) or `scope`".into(),
+        });
+    }
+    w.landlock(fs, net, scoped, if l.exact { EXACT } else { 0 });
+    for (i, rule) in l.fs.iter().flatten().enumerate() {
+        let field = format!("landlock.fs[{i}]");
+        let access = fs_bits(&rule.access).map_err(invalid(field.clone()))?;
+        if has_nul(&rule.path) {
+            return Err(EncodeError::Nul {
+                field: field + ".path",
+            });
+        }
+        w.landlock_path(access, rule.path.as_bytes());
+    }
+    for (i, rule) in l.net.iter().flatten().enumerate() {
+        let access = net_bits(&rule.access).map_err(invalid(format!("landlock.net[{i}]")))?;
+        w.landlock_port(access, rule.port as u64);
+    }
+    Ok(())
 }
 
 fn id_entries(maps: &[IdMap]) -> impl Iterator<Item = (u32, u32, u32)> + '_ {

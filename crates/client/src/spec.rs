@@ -137,6 +137,9 @@ pub struct Spec {
     /// cannot read the keys of the runtime's session keyring.
     #[serde(skip_serializing_if = "is_false")]
     pub new_session_keyring: bool,
+    /// Landlock confinement ([`crate::Landlock`]): rights beneath paths, TCP ports, scopes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub landlock: Option<crate::Landlock>,
     /// A cgroup (v2) directory to place the target in from its first instruction.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub cgroup: String,
@@ -179,6 +182,7 @@ impl Default for Spec {
             init: false,
             die_with_parent: false,
             new_session_keyring: false,
+            landlock: None,
             cgroup: String::new(),
             cgroup_fd: None,
         }

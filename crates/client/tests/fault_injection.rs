@@ -16,7 +16,9 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use forkexec_client::{IdMap, Location, Mount, Namespace, Spec};
+use forkexec_client::{
+    IdMap, Landlock, LandlockPath, LandlockPort, Location, Mount, Namespace, Spec,
+};
 use forkexec_spec::status::Record;
 use support::*;
 
@@ -454,4 +456,83 @@ fn keyring_fails() {
     let filter = deny(libc::SYS_keyctl, &[(0, 1)], libc::EIO);
     let res = run_filtered(&spec, filter);
     assert_injected(&res, &m, Location::Keyring, libc::EIO, 0);
+}
+
+/// `landlock` (51), index 2, EOPNOTSUPP: on a kernel without Landlock (here
+/// `landlock_create_ruleset` fails with ENOSYS, as it does where Landlock is not built in),
+/// EXACT refuses and the target never runs; best effort (the control) runs it unconfined.
+#[test]
+fn landlock_exact_refuses_a_kernel_without_landlock() {
+    for exact in [true, false] {
+        let mut c = Cleanup::default();
+        let (_, m) = marker(&mut c);
+        let mut spec = touching(&m);
+        spec.no_new_privs = true;
+        spec.landlock = Some(Landlock {
+            exact,
+            scope: vec!["signal".into()],
+            ..Landlock::default()
+        });
+        let filter = deny(libc::SYS_landlock_create_ruleset, &[], libc::ENOSYS);
+        let res = run_filtered(&spec, filter);
+        if exact {
+            assert_injected(&res, &m, Location::Landlock, libc::EOPNOTSUPP, 2);
+        } else {
+            assert_eq!(res.records, [], "stderr: {}", res.stderr);
+            assert!(res.status.success(), "{:?} {}", res.status, res.stderr);
+            assert!(m.exists(), "best effort runs the target");
+        }
+    }
+}
+
+/// `landlock` (51), index 1: `landlock_restrict_self` failing (EIO) stops the start.
+#[test]
+fn landlock_restrict_self_fails() {
+    let mut c = Cleanup::default();
+    let (_, m) = marker(&mut c);
+    let mut spec = touching(&m);
+    spec.no_new_privs = true;
+    spec.landlock = Some(Landlock {
+        scope: vec!["signal".into()],
+        ..Landlock::default()
+    });
+    let filter = deny(libc::SYS_landlock_restrict_self, &[], libc::EIO);
+    let res = run_filtered(&spec, filter);
+    assert_injected(&res, &m, Location::Landlock, libc::EIO, 1);
+}
+
+/// `landlock(path)` (52): a rule whose path does not exist, for real (ENOENT), index 1 (the
+/// second rule).
+#[test]
+fn landlock_path_missing() {
+    let mut c = Cleanup::default();
+    let (_, m) = marker(&mut c);
+    let mut spec = touching(&m);
+    spec.no_new_privs = true;
+    spec.landlock = Some(Landlock {
+        fs: Some(vec![
+            LandlockPath::new("/", &["read", "execute", "write"]),
+            LandlockPath::new("/nonexistent-landlock-rule", &["read"]),
+        ]),
+        ..Landlock::default()
+    });
+    let res = run_filtered(&spec, deny(libc::SYS_getppid, &[(0, 12345)], libc::EIO));
+    assert_injected(&res, &m, Location::LandlockPath, libc::ENOENT, 1);
+}
+
+/// `landlock(port)` (53): adding a TCP port rule (`landlock_add_rule` with
+/// LANDLOCK_RULE_NET_PORT) failing (EIO), index 0.
+#[test]
+fn landlock_port_rule_fails() {
+    let mut c = Cleanup::default();
+    let (_, m) = marker(&mut c);
+    let mut spec = touching(&m);
+    spec.no_new_privs = true;
+    spec.landlock = Some(Landlock {
+        net: Some(vec![LandlockPort::new(443, &["connect_tcp"])]),
+        ..Landlock::default()
+    });
+    let filter = deny(libc::SYS_landlock_add_rule, &[(1, 2)], libc::EIO);
+    let res = run_filtered(&spec, filter);
+    assert_injected(&res, &m, Location::LandlockPort, libc::EIO, 0);
 }

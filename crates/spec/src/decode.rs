@@ -7,8 +7,10 @@
 
 use core::ffi::CStr;
 
-use crate::layout::{self, cred_flag, limit, mount_flags, mount_opt, ns, off, opt, record};
-use crate::tables::{KindInfo, SourceRule};
+use crate::layout::{
+    self, cred_flag, landlock, limit, mount_flags, mount_opt, ns, off, opt, record,
+};
+use crate::tables::{self, KindInfo, SourceRule};
 
 /// Why a spec was refused. Carried as `detail` in a `spec` error record; numbers are stable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -443,6 +445,31 @@ impl<'a> Credential<'a> {
     }
 }
 
+/// The LANDLOCK record: what the ruleset handles, and how strictly ([`landlock::EXACT`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Landlock {
+    pub handled_fs: u64,
+    pub handled_net: u64,
+    pub scoped: u64,
+    pub flags: u32,
+}
+
+/// A LANDLOCK_PATH rule: the rights allowed beneath `path`; `at` is the payload's offset.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LandlockPath<'a> {
+    pub access: u64,
+    pub path: &'a CStr,
+    pub at: u32,
+}
+
+/// A LANDLOCK_PORT rule: the rights allowed on TCP `port`; `at` is the payload's offset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LandlockPort {
+    pub access: u64,
+    pub port: u64,
+    pub at: u32,
+}
+
 /// A validated spec, pointing into the buffer it was decoded from.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Spec<'a> {
@@ -488,6 +515,12 @@ pub struct Spec<'a> {
     pub mounts: List<MountEntry<'a>, { limit::MOUNTS }>,
     /// Where each mount entry's payload starts, for refusals found after the record was read.
     mount_offsets: List<u32, { limit::MOUNTS }>,
+    /// The LANDLOCK record: the target is confined.
+    pub landlock: Option<Landlock>,
+    /// The LANDLOCK_PATH rules, in order (a rule's index is its position here).
+    pub landlock_paths: List<LandlockPath<'a>, { limit::LANDLOCK_RULES }>,
+    /// The LANDLOCK_PORT rules, in order.
+    pub landlock_ports: List<LandlockPort, { limit::LANDLOCK_RULES }>,
     /// Offsets of the records refused only by the exec-in-place shape check.
     uid_map_offset: usize,
     gid_map_offset: usize,
@@ -693,6 +726,19 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
                 spec.cgroup_fd = Some(parse_fd(p, pat)?);
                 cgroup_at = abs;
             }
+            record::LANDLOCK => spec.landlock = Some(parse_landlock(p, pat)?),
+            record::LANDLOCK_PATH => {
+                let rule = parse_landlock_path(p, pat)?;
+                spec.landlock_paths
+                    .push(rule)
+                    .or(err(abs, Fault::TooMany))?;
+            }
+            record::LANDLOCK_PORT => {
+                let rule = parse_landlock_port(p, pat)?;
+                spec.landlock_ports
+                    .push(rule)
+                    .or(err(abs, Fault::TooMany))?;
+            }
             _ => return err(abs, Fault::UnknownRecord),
         }
     }
@@ -742,6 +788,20 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
     }
     if spec.has(opt::WRITABLE_ROOT) && spec.pivot_root.is_none() {
         return err(spec.options_offset, Fault::Conflict);
+    }
+    // A Landlock rule needs the LANDLOCK record, and only rights its ruleset handles.
+    let (handled_fs, handled_net) = spec
+        .landlock
+        .map_or((0, 0), |l| (l.handled_fs, l.handled_net));
+    for rule in spec.landlock_paths.iter() {
+        if rule.access & !handled_fs != 0 {
+            return err(rule.at as usize, Fault::Conflict);
+        }
+    }
+    for rule in spec.landlock_ports.iter() {
+        if rule.access & !handled_net != 0 {
+            return err(rule.at as usize, Fault::Conflict);
+        }
     }
     // A mount operation's fd is used after the fd stage: it must not be one that the target's
     // fd table replaces.
@@ -839,6 +899,78 @@ fn parse_path(p: &[u8], at: usize, max: usize) -> Result<&CStr> {
         return err(at, Fault::BadValue);
     }
     Ok(s)
+}
+
+/// LANDLOCK: known bits only, and something to handle.
+fn parse_landlock(p: &[u8], at: usize) -> Result<Landlock> {
+    if p.len() != layout::LANDLOCK_LEN {
+        return err(at, Fault::BadRecordLength);
+    }
+    let l = Landlock {
+        handled_fs: u64_at(p, 0),
+        handled_net: u64_at(p, 8),
+        scoped: u64_at(p, 16),
+        flags: u32_at(p, 24),
+    };
+    let unknown = [
+        (l.handled_fs & !tables::landlock_fs::KNOWN, 0),
+        (l.handled_net & !tables::landlock_net::KNOWN, 8),
+        (l.scoped & !tables::landlock_scope::KNOWN, 16),
+        ((l.flags & !landlock::FLAGS_KNOWN) as u64, 24),
+    ];
+    if let Some((_, off)) = unknown.iter().find(|(bits, _)| *bits != 0) {
+        return err(at + off, Fault::UnknownBits);
+    }
+    if l.handled_fs == 0 && l.handled_net == 0 && l.scoped == 0 {
+        return err(at, Fault::BadValue);
+    }
+    Ok(l)
+}
+
+/// LANDLOCK_PATH: known, non-empty rights and an absolute path.
+fn parse_landlock_path(p: &[u8], at: usize) -> Result<LandlockPath<'_>> {
+    if p.len() < 9 {
+        return err(at, Fault::BadRecordLength);
+    }
+    let access = u64_at(p, 0);
+    if access & !tables::landlock_fs::KNOWN != 0 {
+        return err(at, Fault::UnknownBits);
+    }
+    if access == 0 {
+        return err(at, Fault::BadValue);
+    }
+    let path = parse_path(&p[8..], at + 8, limit::PATH)?;
+    if path.to_bytes().first() != Some(&b'/') {
+        return err(at + 8, Fault::BadValue);
+    }
+    Ok(LandlockPath {
+        access,
+        path,
+        at: at as u32,
+    })
+}
+
+/// LANDLOCK_PORT: known, non-empty rights and a TCP port.
+fn parse_landlock_port(p: &[u8], at: usize) -> Result<LandlockPort> {
+    if p.len() != layout::LANDLOCK_PORT_LEN {
+        return err(at, Fault::BadRecordLength);
+    }
+    let access = u64_at(p, 0);
+    if access & !tables::landlock_net::KNOWN != 0 {
+        return err(at, Fault::UnknownBits);
+    }
+    if access == 0 {
+        return err(at, Fault::BadValue);
+    }
+    let port = u64_at(p, 8);
+    if port > 65_535 {
+        return err(at + 8, Fault::BadValue);
+    }
+    Ok(LandlockPort {
+        access,
+        port,
+        at: at as u32,
+    })
 }
 
 fn parse_u64(p: &[u8], at: usize) -> Result<u64> {

@@ -128,6 +128,32 @@ impl<S: Sink> Writer<S> {
             }
         });
     }
+    /// LANDLOCK: handled rights and scopes, flags ([`crate::layout::landlock::EXACT`]).
+    pub fn landlock(&mut self, fs: u64, net: u64, scoped: u64, flags: u32) {
+        let parts: [&[u8]; 4] = [
+            &fs.to_le_bytes(),
+            &net.to_le_bytes(),
+            &scoped.to_le_bytes(),
+            &flags.to_le_bytes(),
+        ];
+        self.record(record::LANDLOCK, 0, &parts);
+    }
+    /// LANDLOCK_PATH: rights allowed beneath `path`.
+    pub fn landlock_path(&mut self, access: u64, path: &[u8]) {
+        self.record(
+            record::LANDLOCK_PATH,
+            0,
+            &[&access.to_le_bytes(), path, &[0]],
+        );
+    }
+    /// LANDLOCK_PORT: rights allowed on TCP `port`.
+    pub fn landlock_port(&mut self, access: u64, port: u64) {
+        self.record(
+            record::LANDLOCK_PORT,
+            0,
+            &[&access.to_le_bytes(), &port.to_le_bytes()],
+        );
+    }
     /// CLONE_FLAGS.
     pub fn clone_flags(&mut self, flags: u64) {
         self.record(record::CLONE_FLAGS, 0, &[&flags.to_le_bytes()]);

@@ -23,7 +23,7 @@ pub mod record {
     pub use crate::tables::record::*;
 
     /// Highest record type this version knows.
-    pub const LAST: u16 = MOUNT_OP;
+    pub const LAST: u16 = LANDLOCK_PORT;
 
     /// Whether a record type may appear more than once.
     pub fn repeatable(ty: u16) -> bool {
@@ -41,6 +41,59 @@ pub mod opt {
     /// comes after the sync point.
     pub fn stops_before_exec(options: u64, has_seccomp: bool) -> bool {
         options & STOP_BEFORE_SECCOMP != 0 || (options & PTRACE != 0 && has_seccomp)
+    }
+}
+
+/// Landlock (records LANDLOCK, LANDLOCK_PATH, LANDLOCK_PORT): the rights and scopes are the
+/// tables [`crate::tables::landlock_fs`], [`crate::tables::landlock_net`] and
+/// [`crate::tables::landlock_scope`] (the kernel's own bit values).
+pub mod landlock {
+    use crate::tables::{landlock_fs as fs, landlock_net as net, landlock_scope as scope};
+
+    /// LANDLOCK flag: refuse (`landlock(2)`, EOPNOTSUPP) when the kernel lacks a requested
+    /// right or scope, or Landlock itself, instead of using what it has ("best effort").
+    pub const EXACT: u32 = 1 << 0;
+    /// Every LANDLOCK flag this version defines.
+    pub const FLAGS_KNOWN: u32 = EXACT;
+    /// The rights that apply to a file (not a directory): a rule on a file keeps only these.
+    pub const FS_FILE: u64 =
+        fs::EXECUTE | fs::WRITE_FILE | fs::READ_FILE | fs::TRUNCATE | fs::IOCTL_DEV;
+    /// Reading files and listing directories.
+    pub const FS_READ: u64 = fs::READ_FILE | fs::READ_DIR;
+    /// Every right but execute and the reading ones.
+    pub const FS_WRITE: u64 = fs::KNOWN & !(fs::EXECUTE | FS_READ);
+
+    /// The Landlock ABI version that brought a filesystem right.
+    pub fn fs_since(bit: u64) -> u32 {
+        match bit {
+            fs::REFER => 2,
+            fs::TRUNCATE => 3,
+            fs::IOCTL_DEV => 5,
+            _ => 1,
+        }
+    }
+    /// The filesystem rights a kernel with ABI `abi` knows.
+    pub fn fs_supported(abi: u32) -> u64 {
+        fs::ALL
+            .iter()
+            .filter(|e| abi >= fs_since(e.value))
+            .fold(0, |a, e| a | e.value)
+    }
+    /// The network rights a kernel with ABI `abi` knows (ABI 4).
+    pub fn net_supported(abi: u32) -> u64 {
+        if abi >= 4 {
+            net::KNOWN
+        } else {
+            0
+        }
+    }
+    /// The scopes a kernel with ABI `abi` knows (ABI 6).
+    pub fn scope_supported(abi: u32) -> u64 {
+        if abi >= 6 {
+            scope::KNOWN
+        } else {
+            0
+        }
     }
 }
 
@@ -125,6 +178,8 @@ pub mod limit {
     pub const ID_MAP_ENTRIES: usize = 340;
     /// Most supplementary groups (`NGROUPS_MAX`).
     pub const GROUPS: usize = 65_536;
+    /// Most LANDLOCK_PATH records, and most LANDLOCK_PORT records.
+    pub const LANDLOCK_RULES: usize = 64;
 }
 
 /// Size of one seccomp `sock_filter` instruction on the wire.
@@ -147,6 +202,10 @@ pub const RLIMIT_NAMES: [&str; limit::RLIMIT_RESOURCES as usize] = {
 
 /// Size of an RLIMIT payload.
 pub const RLIMIT_LEN: usize = 20;
+/// Size of a LANDLOCK payload: u64 fs, u64 net, u64 scopes, u32 flags.
+pub const LANDLOCK_LEN: usize = 28;
+/// Size of a LANDLOCK_PORT payload: u64 rights, u64 port.
+pub const LANDLOCK_PORT_LEN: usize = 16;
 /// Fixed part of a MOUNT payload: u64 flags + u32 options.
 pub const MOUNT_FIXED_LEN: usize = off::mount::STRINGS;
 /// Fixed part of a MOUNT_OP payload: u16 kind, u16 flags, u32 mode, u64 size, i32 fd.

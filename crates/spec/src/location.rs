@@ -142,6 +142,14 @@ locations! {
     /// `KEYCTL_JOIN_SESSION_KEYRING`: the target's new session keyring (option
     /// NEW_SESSION_KEYRING).
     Keyring = 50 => "keyring",
+    /// Landlock: the ABI query or creating the ruleset (index 0), `landlock_restrict_self`
+    /// (1), or EXACT and the kernel lacks a requested right, scope or Landlock itself (2,
+    /// EOPNOTSUPP).
+    Landlock = 51 => "landlock",
+    /// A LANDLOCK_PATH rule: opening its path (ENOENT…) or adding the rule (index: the rule).
+    LandlockPath = 52 => "landlock(path)",
+    /// A LANDLOCK_PORT rule: adding it (index: the rule).
+    LandlockPort = 53 => "landlock(port)",
 }
 
 impl core::fmt::Display for Location {

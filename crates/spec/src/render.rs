@@ -124,6 +124,11 @@ fn subject(out: &mut impl Out, loc: Location, index: usize, spec: &Spec) {
         Location::SetHostName => put(path(spec.host_name)),
         Location::SetDomainName => put(path(spec.domain_name)),
         Location::Cgroup => put(path(spec.cgroup_path)),
+        Location::LandlockPath => {
+            if let Some(rule) = spec.landlock_paths.as_slice().get(index) {
+                put(rule.path.to_bytes());
+            }
+        }
         _ => {}
     }
 }

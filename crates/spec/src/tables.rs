@@ -116,6 +116,17 @@ macro_rules! record_rows {
             /// target as NUL-terminated strings, then the rest of the payload as content (a file
             /// operation's bytes). Repeatable; shares its index space with [`MOUNT`].
             MountOp MOUNT_OP = 21 => "mount_op",
+            /// Landlock: u64 handled filesystem rights ([`super::landlock_fs`]), u64 handled
+            /// network rights ([`super::landlock_net`]), u64 scopes ([`super::landlock_scope`]),
+            /// u32 flags ([`super::landlock::EXACT`]) (28 bytes). Present: the target is
+            /// confined (after `no_new_privs`, before seccomp).
+            Landlock LANDLOCK = 22 => "landlock",
+            /// u64 filesystem rights allowed beneath an absolute path (NUL-terminated, resolved
+            /// in the target's root). Repeatable; index = order among LANDLOCK_PATH records.
+            LandlockPath LANDLOCK_PATH = 23 => "landlock_path",
+            /// u64 network rights allowed on a u64 TCP port (16 bytes). Repeatable; index =
+            /// order among LANDLOCK_PORT records.
+            LandlockPort LANDLOCK_PORT = 24 => "landlock_port",
         }
     };
 }
@@ -125,7 +136,78 @@ pub const REPEATABLE_RECORDS: &[u16] = &[
     crate::layout::record::RLIMIT,
     crate::layout::record::MOUNT,
     crate::layout::record::MOUNT_OP,
+    crate::layout::record::LANDLOCK_PATH,
+    crate::layout::record::LANDLOCK_PORT,
 ];
+
+/// Calls `$cb! { $args <rows> }` with Landlock's filesystem rights (the kernel's
+/// `LANDLOCK_ACCESS_FS_*`); [`crate::layout::landlock::since`] gives the ABI of each.
+#[macro_export]
+macro_rules! landlock_fs_rows {
+    ($cb:ident ! $args:tt) => {
+        $cb! { $args
+            /// Execute a file.
+            Execute EXECUTE = 1 << 0 => "execute",
+            /// Open a file for writing.
+            WriteFile WRITE_FILE = 1 << 1 => "write_file",
+            /// Open a file for reading.
+            ReadFile READ_FILE = 1 << 2 => "read_file",
+            /// List a directory.
+            ReadDir READ_DIR = 1 << 3 => "read_dir",
+            /// Remove a directory.
+            RemoveDir REMOVE_DIR = 1 << 4 => "remove_dir",
+            /// Unlink a file.
+            RemoveFile REMOVE_FILE = 1 << 5 => "remove_file",
+            /// Create a character device.
+            MakeChar MAKE_CHAR = 1 << 6 => "make_char",
+            /// Create a directory.
+            MakeDir MAKE_DIR = 1 << 7 => "make_dir",
+            /// Create a regular file.
+            MakeReg MAKE_REG = 1 << 8 => "make_reg",
+            /// Create a unix socket.
+            MakeSock MAKE_SOCK = 1 << 9 => "make_sock",
+            /// Create a FIFO.
+            MakeFifo MAKE_FIFO = 1 << 10 => "make_fifo",
+            /// Create a block device.
+            MakeBlock MAKE_BLOCK = 1 << 11 => "make_block",
+            /// Create a symlink.
+            MakeSym MAKE_SYM = 1 << 12 => "make_sym",
+            /// Link or rename a file from or to another directory (ABI 2).
+            Refer REFER = 1 << 13 => "refer",
+            /// Truncate a file (ABI 3).
+            Truncate TRUNCATE = 1 << 14 => "truncate",
+            /// ioctl on a device file (ABI 5).
+            IoctlDev IOCTL_DEV = 1 << 15 => "ioctl_dev",
+        }
+    };
+}
+
+/// Calls `$cb! { $args <rows> }` with Landlock's network rights (ABI 4).
+#[macro_export]
+macro_rules! landlock_net_rows {
+    ($cb:ident ! $args:tt) => {
+        $cb! { $args
+            /// Bind a TCP socket to the port.
+            BindTcp BIND_TCP = 1 << 0 => "bind_tcp",
+            /// Connect a TCP socket to the port.
+            ConnectTcp CONNECT_TCP = 1 << 1 => "connect_tcp",
+        }
+    };
+}
+
+/// Calls `$cb! { $args <rows> }` with Landlock's scopes (ABI 6): what the target may not
+/// reach outside its Landlock domain.
+#[macro_export]
+macro_rules! landlock_scope_rows {
+    ($cb:ident ! $args:tt) => {
+        $cb! { $args
+            /// Connecting to an abstract unix socket made outside the domain.
+            AbstractUnixSocket ABSTRACT_UNIX_SOCKET = 1 << 0 => "abstract_unix_socket",
+            /// Sending a signal to a process outside the domain.
+            Signal SIGNAL = 1 << 1 => "signal",
+        }
+    };
+}
 
 /// Calls `$cb! { $args <rows> }` with the option bits (record OPTIONS).
 #[macro_export]
@@ -587,6 +669,18 @@ mount_op_flag_rows! { table_module! {
     /// Flag bits of a MOUNT_OP record (the u16 after the kind).
     mount_op: u16, "mount operation flag"
 } }
+landlock_fs_rows! { table_module! {
+    /// Landlock filesystem rights (LANDLOCK, LANDLOCK_PATH).
+    landlock_fs: u64, "Landlock filesystem right"
+} }
+landlock_net_rows! { table_module! {
+    /// Landlock network rights (LANDLOCK, LANDLOCK_PORT).
+    landlock_net: u64, "Landlock network right"
+} }
+landlock_scope_rows! { table_module! {
+    /// Landlock scopes (LANDLOCK).
+    landlock_scope: u64, "Landlock scope"
+} }
 mount_kind_rows! { mount_kind_module! {
     /// Kinds of MOUNT_OP record: the common mounts, so runtimes never hand-craft `MS_*` flags.
     mount_kind: u16, "mount type"
@@ -659,5 +753,19 @@ pub fn markdown(out: &mut impl core::fmt::Write) -> core::fmt::Result {
             k.default_mode
         )?;
     }
+    writeln!(out)?;
+    hex_table(
+        out,
+        "Landlock filesystem rights (LANDLOCK, LANDLOCK_PATH)",
+        landlock_fs::ALL,
+        true,
+    )?;
+    hex_table(
+        out,
+        "Landlock network rights (LANDLOCK, LANDLOCK_PORT)",
+        landlock_net::ALL,
+        true,
+    )?;
+    hex_table(out, "Landlock scopes (LANDLOCK)", landlock_scope::ALL, true)?;
     Ok(())
 }

@@ -65,6 +65,7 @@ pub fn full_spec() -> Spec {
         init: true,
         die_with_parent: true,
         new_session_keyring: true,
+        landlock: None,
         cgroup: "/sys/fs/cgroup/box".into(),
         cgroup_fd: Some(7),
     }

@@ -43,6 +43,10 @@ const (
 	RecCgroupPath uint16 = 19
 	RecCgroupFd   uint16 = 20
 	RecMountOp    uint16 = 21
+	// Landlock (LANDLOCK, LANDLOCK_PATH, LANDLOCK_PORT): not written by this client yet.
+	RecLandlock     uint16 = 22
+	RecLandlockPath uint16 = 23
+	RecLandlockPort uint16 = 24
 )
 
 // RecordNames are the JSON keys of the record types (index = type), as docs/spec.md's
@@ -51,6 +55,7 @@ var RecordNames = [...]string{
 	"", "args", "env", "exec_path", "exec_file", "rlimits", "files", "work_dir", "seccomp",
 	"clone_flags", "mounts", "pivot_root", "host_name", "domain_name", "uid_mappings",
 	"gid_mappings", "credential", "options", "status_fd", "cgroup", "cgroup_fd", "mounts",
+	"landlock", "landlock", "landlock",
 }
 
 // Option bits (record OPTIONS, docs/spec.md "Option bits").

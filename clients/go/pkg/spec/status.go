@@ -99,7 +99,7 @@ func (r Record) Encode() []byte {
 const (
 	LocSpecRead = 33
 	LocSpec     = 34
-	LocLast     = 50
+	LocLast     = 53
 )
 
 // LocationNames are the error locations' names (index = number; 0 is unused).
@@ -112,6 +112,7 @@ var LocationNames = [...]string{
 	"unshare", "write_setgroups", "write_uid_map", "write_gid_map", "sethostname",
 	"setdomainname", "close_range", "get_cap", "cgroup", "pdeathsig", "supervise",
 	"privileged_install", "set_dumpable", "mount(path)", "mount(source)", "keyring",
+	"landlock", "landlock(path)", "landlock(port)",
 }
 
 // LocationName is a location's name, or "unknown(N)" for a number this client does not know.

@@ -96,7 +96,7 @@ fn locations_1_to_32_are_go_sandboxs() {
 
 #[test]
 fn every_location_round_trips() {
-    assert_eq!(Location::ALL.len(), 50);
+    assert_eq!(Location::ALL.len(), 53);
     let mut names = std::collections::HashSet::new();
     for (i, &loc) in Location::ALL.iter().enumerate() {
         let n = i as u32 + 1;
@@ -126,6 +126,9 @@ fn every_location_round_trips() {
         (48, "mount(path)"),
         (49, "mount(source)"),
         (50, "keyring"),
+        (51, "landlock"),
+        (52, "landlock(path)"),
+        (53, "landlock(port)"),
     ];
     for (n, name) in own {
         assert_eq!(Location::from_u32(n).unwrap().name(), name);

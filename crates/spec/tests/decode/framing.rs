@@ -392,6 +392,9 @@ fn record_names() {
         (record::CGROUP_PATH, "cgroup"),
         (record::CGROUP_FD, "cgroup_fd"),
         (record::MOUNT_OP, "mount_op"),
+        (record::LANDLOCK, "landlock"),
+        (record::LANDLOCK_PATH, "landlock_path"),
+        (record::LANDLOCK_PORT, "landlock_port"),
     ];
     for (i, (ty, name)) in names.iter().enumerate() {
         assert_eq!(*ty as usize, i + 1);
