@@ -448,25 +448,35 @@ impl<'a> Credential<'a> {
 /// The LANDLOCK record: what the ruleset handles, and how strictly ([`landlock::EXACT`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Landlock {
+    /// The filesystem rights the ruleset handles (denied unless a path rule allows them).
     pub handled_fs: u64,
+    /// The network rights the ruleset handles (denied unless a port rule allows them).
     pub handled_net: u64,
+    /// The scopes (abstract unix sockets, signals) restricted to the sandbox.
     pub scoped: u64,
+    /// The LANDLOCK flags ([`landlock::EXACT`]).
     pub flags: u32,
 }
 
 /// A LANDLOCK_PATH rule: the rights allowed beneath `path`; `at` is the payload's offset.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LandlockPath<'a> {
+    /// The rights allowed beneath `path`.
     pub access: u64,
+    /// The file or directory the rule is for.
     pub path: &'a CStr,
+    /// The record payload's offset in the spec.
     pub at: u32,
 }
 
 /// A LANDLOCK_PORT rule: the rights allowed on TCP `port`; `at` is the payload's offset.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LandlockPort {
+    /// The rights allowed on `port`.
     pub access: u64,
+    /// The TCP port.
     pub port: u64,
+    /// The record payload's offset in the spec.
     pub at: u32,
 }
 
