@@ -35,6 +35,7 @@ pub struct Landlock {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct LandlockPath {
+    /// The file or directory the rights are granted beneath.
     pub path: String,
     /// Right names ([`landlock_fs`]: `execute`, `read_file`, …) or the groups `read`
     /// (read_file, read_dir) and `write` (every right but execute and the reading ones).
@@ -45,6 +46,7 @@ pub struct LandlockPath {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct LandlockPort {
+    /// The TCP port.
     pub port: u16,
     /// `bind_tcp`, `connect_tcp`.
     pub access: Vec<String>,
