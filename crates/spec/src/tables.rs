@@ -141,7 +141,7 @@ pub const REPEATABLE_RECORDS: &[u16] = &[
 ];
 
 /// Calls `$cb! { $args <rows> }` with Landlock's filesystem rights (the kernel's
-/// `LANDLOCK_ACCESS_FS_*`); [`crate::layout::landlock::since`] gives the ABI of each.
+/// `LANDLOCK_ACCESS_FS_*`); [`crate::layout::landlock::fs_since`] gives the ABI of each.
 #[macro_export]
 macro_rules! landlock_fs_rows {
     ($cb:ident ! $args:tt) => {
