@@ -118,7 +118,7 @@ macro_rules! record_rows {
             MountOp MOUNT_OP = 21 => "mount_op",
             /// Landlock: u64 handled filesystem rights ([`super::landlock_fs`]), u64 handled
             /// network rights ([`super::landlock_net`]), u64 scopes ([`super::landlock_scope`]),
-            /// u32 flags ([`super::landlock::EXACT`]) (28 bytes). Present: the target is
+            /// u32 flags (`layout::landlock::EXACT`) (28 bytes). Present: the target is
             /// confined (after `no_new_privs`, before seccomp).
             Landlock LANDLOCK = 22 => "landlock",
             /// u64 filesystem rights allowed beneath an absolute path (NUL-terminated, resolved
