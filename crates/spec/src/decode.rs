@@ -632,7 +632,7 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
         let pat = layout::HEADER_LEN + start; // absolute offset of the payload
         at = start + len;
 
-        if ty == 0 || ty > record::LAST {
+        if !record::known(ty) {
             if rflags & layout::RECORD_SKIP_IF_UNKNOWN != 0 {
                 continue;
             }

@@ -22,8 +22,28 @@ pub const RECORD_FLAGS_KNOWN: u16 = RECORD_SKIP_IF_UNKNOWN;
 pub mod record {
     pub use crate::tables::record::*;
 
-    /// Highest record type this version knows.
-    pub const LAST: u16 = LANDLOCK_PORT;
+    /// Highest record type this version knows (the table's largest number; the decoder keeps
+    /// one bit per non-repeatable type in a u64, so it must stay below 64).
+    pub const LAST: u16 = {
+        let mut i = 0;
+        let mut max = 0;
+        while i < ALL.len() {
+            if ALL[i].value > max {
+                max = ALL[i].value;
+            }
+            i += 1;
+        }
+        assert!(
+            max < 64,
+            "record types must stay below 64 (the decoder's `seen` bits)"
+        );
+        max
+    };
+
+    /// Whether this version knows the record type (a gap in the numbering is unknown).
+    pub fn known(ty: u16) -> bool {
+        crate::tables::by_value(ALL, ty).is_some()
+    }
 
     /// Whether a record type may appear more than once.
     pub fn repeatable(ty: u16) -> bool {

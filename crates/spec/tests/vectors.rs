@@ -1208,7 +1208,7 @@ fn describe(ty: u16, p: &[u8]) -> String {
                 groups.join(", ")
             )
         }
-        _ if ty == 0 || ty > record::LAST => "(unknown type)".into(),
+        _ if !record::known(ty) => "(unknown type)".into(),
         _ => "(malformed)".into(),
     }
 }
