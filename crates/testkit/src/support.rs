@@ -270,7 +270,7 @@ fn spawn_helper(
     unsafe {
         cmd.pre_exec(move || clear_cloexec(fd));
     }
-    let mut child = cmd.spawn().unwrap();
+    let mut child = spawn_retrying_etxtbsy(&mut cmd);
     drop(theirs);
     let _ = ours.write_all(bytes);
     if half_close {
@@ -441,4 +441,20 @@ pub fn on_nosuid_mount(path: &Path) -> bool {
     assert_eq!(unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) }, 0);
     // SAFETY: filled by the successful call.
     unsafe { st.assume_init() }.f_flag & libc::ST_NOSUID != 0
+}
+
+/// `cmd.spawn()`, retried for a while on ETXTBSY: a test that has just copied an executable
+/// (fs::copy keeps a write fd open) races every other test thread that forks meanwhile, whose
+/// child holds that fd until its own exec. The helper retries its exec the same way.
+pub fn spawn_retrying_etxtbsy(cmd: &mut Command) -> std::process::Child {
+    let mut attempt = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && attempt < 100 => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            r => return r.unwrap(),
+        }
+    }
 }
