@@ -253,6 +253,56 @@ mod tests {
         );
     }
 
+    /// The pass-1 moves of `table` and `own` (no mount operation fds): (from, to, index).
+    fn moves(table: &mut [i32], own: &mut Own) -> Vec<(i32, i32, usize)> {
+        let mut dups = Vec::new();
+        move_out_of_the_way(table, own, core::iter::empty(), |f, t, i| {
+            dups.push((f, t, i));
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        dups
+    }
+
+    /// Only what a slot would overwrite moves: an own fd at or past the table's end stays
+    /// where it is (one number past the last slot is the first one the target does not get).
+    #[test]
+    fn an_own_fd_just_past_the_table_stays() {
+        let mut table = [-1, -1];
+        let mut own = Own {
+            status: 2,
+            sync_in: 3,
+            exec_fd: Some(2),
+            handshake: Some(4),
+        };
+        assert_eq!(moves(&mut table, &mut own), []);
+        assert_eq!(
+            own,
+            Own {
+                status: 2,
+                sync_in: 3,
+                exec_fd: Some(2),
+                handshake: Some(4)
+            }
+        );
+    }
+
+    /// A move goes to the lowest number above every fd involved; an own fd that is absent
+    /// (no EXEC_FD, no handshake) takes no number: with only fd 0 in use, the status fd under
+    /// a one-slot table moves to 1, not further up.
+    #[test]
+    fn a_move_goes_to_the_lowest_number_above_the_fds_involved() {
+        let mut table = [-1];
+        let mut own = Own {
+            status: 0,
+            sync_in: 0,
+            exec_fd: None,
+            handshake: None,
+        };
+        assert_eq!(moves(&mut table, &mut own), [(0, 1, 0)]);
+        assert_eq!((own.status, own.sync_in), (1, 1));
+    }
+
     #[test]
     fn an_error_stops_the_plan() {
         let mut table = [1, 0];

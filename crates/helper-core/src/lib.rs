@@ -40,3 +40,38 @@ pub fn pointers(list: &StrList, out: &mut [*const u8]) -> usize {
 
 pub use failure::{At, Errno, Failure};
 pub use path::RelPath;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each pointer is the start of its string, in order, then NULL; the count is the number
+    /// of strings (execve's argc), for an empty list and a full one.
+    #[test]
+    fn pointers_are_the_strings_then_null() {
+        let bytes = testing::spec(b"/bin/echo", |w| {
+            w.env([&b"A=1"[..], b"BB=22", b"CCC=333"]);
+        });
+        let spec = forkexec_spec::decode(&bytes).unwrap();
+        let mut out = [1 as *const u8; 5];
+        assert_eq!(pointers(&spec.env, &mut out), 3);
+        let got: std::vec::Vec<&[u8]> = out[..3]
+            .iter()
+            .zip(spec.env.iter())
+            .map(|(&p, s)| {
+                assert_eq!(p, s.as_ptr() as *const u8, "a pointer into the spec itself");
+                s.to_bytes()
+            })
+            .collect();
+        assert_eq!(got, [&b"A=1"[..], b"BB=22", b"CCC=333"]);
+        assert!(out[3].is_null(), "the list ends with NULL");
+        assert_eq!(out[4], 1 as *const u8, "nothing written past the NULL");
+        assert_eq!(pointers(&spec.args, &mut out), 1);
+        assert_eq!(out[0], spec.args.iter().next().unwrap().as_ptr() as *const u8);
+        assert!(out[1].is_null());
+        let none = testing::spec(b"/bin/true", |_| {});
+        let none = forkexec_spec::decode(&none).unwrap();
+        assert_eq!(pointers(&none.env, &mut out), 0, "an empty envp is just NULL");
+        assert!(out[0].is_null());
+    }
+}

@@ -48,12 +48,11 @@ impl RelPath {
 
     /// The last component's start: the parent is everything before it.
     pub fn last_start(&self) -> usize {
-        let path = self.as_bytes();
-        let end = path.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
-        path[..end]
-            .iter()
-            .rposition(|&b| b == b'/')
-            .map_or(0, |i| i + 1)
+        let mut path = self.as_bytes();
+        while let [rest @ .., b'/'] = path {
+            path = rest;
+        }
+        path.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1)
     }
 
     /// The last component (what `mkdirat`/`symlinkat`/`openat` create in the parent) and the
@@ -176,6 +175,53 @@ mod tests {
             top.next(0).is_none(),
             "a target below the root has no parents to make"
         );
+    }
+
+    /// Each parent's path and name, walked as the helper walks them (rejoining each one).
+    fn walk(prefix: &mut Prefix) -> Vec<(std::ffi::CString, std::ffi::CString)> {
+        let mut parts = Vec::new();
+        let mut at = 0;
+        while let Some((path, name, next)) = prefix.next(at) {
+            parts.push((path.to_owned(), name.to_owned()));
+            prefix.rejoin(next);
+            at = next;
+        }
+        parts
+    }
+
+    /// After a walk the prefix is byte for byte what `split` made (every cut restored, the
+    /// NUL after the last parent kept), so a second walk gives the same parents; a rejoin at
+    /// an offset `next` never returns (0, or past the end) changes nothing and does not panic.
+    #[test]
+    fn a_walk_leaves_the_prefix_whole() {
+        let p = rel(c"/a/bc/d/name");
+        let (mut prefix, _) = p.split();
+        let whole = prefix.buf;
+        let parents = walk(&mut prefix);
+        assert_eq!(parents.len(), 3);
+        assert_eq!(parents[2].0.as_c_str(), c"a/bc/d");
+        assert_eq!(&prefix.buf[..], &whole[..], "a cut left in the prefix");
+        assert_eq!(walk(&mut prefix), parents);
+        for off in [0, prefix.len + 1, prefix.len + 2, usize::MAX] {
+            prefix.rejoin(off);
+            assert_eq!(&prefix.buf[..], &whole[..], "rejoin({off}) wrote a byte");
+        }
+    }
+
+    /// The last component's start with one-byte names, trailing slashes and no parent.
+    #[test]
+    fn last_start_at_the_edges() {
+        for (path, start) in [
+            (c"/a/b", 2),
+            (c"/a/b//", 2),
+            (c"/ab", 0),
+            (c"/a///", 0),
+            (c"/x/yz/", 2),
+            (c"/x/yz/w", 5),
+            (c"/", 0),
+        ] {
+            assert_eq!(rel(path).last_start(), start, "{path:?}");
+        }
     }
 
     #[test]

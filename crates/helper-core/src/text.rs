@@ -151,6 +151,29 @@ mod tests {
         assert_eq!(line.as_bytes().len(), 256, "cut at the capacity");
     }
 
+    /// The helper's stderr line is rendered into a `Line` (`render::Out`): what the renderer
+    /// puts arrives in order after what was pushed, and is cut at the capacity too.
+    #[test]
+    fn a_rendered_failure_reads_back_from_a_line() {
+        use forkexec_spec::render;
+        let record = render::Failure {
+            location: forkexec_spec::Location::MountPath as u32,
+            errno: 2,
+            index: 3,
+            detail: 0,
+        };
+        let mut line = Line::<128>::new();
+        line.push(b"forkexec: ");
+        render::failure(&mut line, &record, None);
+        assert_eq!(
+            line.as_bytes(),
+            b"forkexec: mount(path)(3): no such file or directory"
+        );
+        let mut short = Line::<16>::new();
+        render::failure(&mut short, &record, None);
+        assert_eq!(short.as_bytes(), b"mount(path)(3): ");
+    }
+
     #[test]
     fn id_map_text_is_one_line_per_entry_and_fits_the_largest_map() {
         let entries: Vec<(u32, u32, u32)> = (0..limit::ID_MAP_ENTRIES as u32)
