@@ -67,11 +67,18 @@ mod tests {
         assert!(out[3].is_null(), "the list ends with NULL");
         assert_eq!(out[4], 1 as *const u8, "nothing written past the NULL");
         assert_eq!(pointers(&spec.args, &mut out), 1);
-        assert_eq!(out[0], spec.args.iter().next().unwrap().as_ptr() as *const u8);
+        assert_eq!(
+            out[0],
+            spec.args.iter().next().unwrap().as_ptr() as *const u8
+        );
         assert!(out[1].is_null());
         let none = testing::spec(b"/bin/true", |_| {});
         let none = forkexec_spec::decode(&none).unwrap();
-        assert_eq!(pointers(&none.env, &mut out), 0, "an empty envp is just NULL");
+        assert_eq!(
+            pointers(&none.env, &mut out),
+            0,
+            "an empty envp is just NULL"
+        );
         assert!(out[0].is_null());
     }
 }
