@@ -53,7 +53,7 @@ mod tests {
             w.env([&b"A=1"[..], b"BB=22", b"CCC=333"]);
         });
         let spec = forkexec_spec::decode(&bytes).unwrap();
-        let mut out = [1 as *const u8; 5];
+        let mut out = [core::ptr::dangling::<u8>(); 5];
         assert_eq!(pointers(&spec.env, &mut out), 3);
         let got: std::vec::Vec<&[u8]> = out[..3]
             .iter()
@@ -65,7 +65,11 @@ mod tests {
             .collect();
         assert_eq!(got, [&b"A=1"[..], b"BB=22", b"CCC=333"]);
         assert!(out[3].is_null(), "the list ends with NULL");
-        assert_eq!(out[4], 1 as *const u8, "nothing written past the NULL");
+        assert_eq!(
+            out[4],
+            core::ptr::dangling(),
+            "nothing written past the NULL"
+        );
         assert_eq!(pointers(&spec.args, &mut out), 1);
         assert_eq!(
             out[0],
