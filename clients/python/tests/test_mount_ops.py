@@ -257,7 +257,7 @@ class Decoder(unittest.TestCase):
         cases = [
             ("short", op_spec(op_payload(3)[:19]), ("BadRecordLength", R + 4)),
             ("kind 0", op_spec(op_payload(0)), ("BadValue", P)),
-            ("kind 11", op_spec(op_payload(11)), ("BadValue", P)),
+            ("kind 65535", op_spec(op_payload(65535)), ("BadValue", P)),
             ("unknown flag", op_spec(op_payload(1, flags=8, source=b"/s")),
              ("UnknownBits", P + 2)),
             ("fd -2", op_spec(op_payload(1, fd=-2)), ("FdOutOfRange", P + 16)),

@@ -857,13 +857,14 @@ fn defs() -> Vec<Def> {
         Def {
             name: "mount_op_bad_kind",
             about: &[
-                "argv [\"/bin/true\"], clone flags newns, and a MOUNT_OP of kind 11 (past",
-                "mask, the last kind v1 defines) on target \"/x\": refused at the kind, the",
-                "first byte of the payload.",
+                "argv [\"/bin/true\"], clone flags newns, and a MOUNT_OP of kind 65535 (the",
+                "highest kind number, never given to a kind, so adding a kind leaves this",
+                "vector as it is) on target \"/x\": refused at the kind, the first byte of",
+                "the payload.",
             ],
             json: None,
             bytes: Bytes::Build(
-                r#"[["encode",{"args":["/bin/true"],"clone_flags":["newns"],"mounts":[{"type":"mask","target":"/x"}]}],["set",54,"0b00"]]"#,
+                r#"[["encode",{"args":["/bin/true"],"clone_flags":["newns"],"mounts":[{"type":"mask","target":"/x"}]}],["set",54,"ffff"]]"#,
             ),
             expect: Some((Fault::BadValue, 54)),
         },
