@@ -55,6 +55,7 @@ pub fn perform(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
             Ok(())
         }
         kind::MASK => mask(root, op, index),
+        kind::BIND_DATA => bind_data(root, op, index),
         // The decoder refuses every other kind.
         _ => Err(sys::EINVAL).at_index(Location::Mount, index),
     }
@@ -181,9 +182,31 @@ fn file(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
     }
     sys::ftruncate(out.0, 0).at_index(Location::MountMkdir, index)?;
     sys::fchmod(out.0, op.mode).at_index(Location::MountMkdir, index)?;
+    fill(out.0, op, index)
+}
+
+/// A file with exactly `mode` holding the op's content (or what its fd holds), made on a
+/// private tmpfs and bind-mounted on the target (created as an empty file when missing), so
+/// the target may be an existing file or on a read-only filesystem. The bind is the tmpfs's
+/// only mount once its fd is closed: nothing else of it is reachable.
+fn bind_data(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
+    // Not noexec: the bind would inherit it (bubblewrap's bind of the data allows exec).
+    let tmp = new_tmpfs(0, 0o700, NOSUID | NODEV, index)?;
+    let flags = g::O_CREAT | g::O_EXCL | g::O_WRONLY;
+    let data = sys::openat_mode(tmp.0, c"data", flags, op.mode);
+    let data = data.at_index(Location::MountMkdir, index)?;
+    fill(data.0, op, index)?;
+    let bound = sys::open_tree_clone(tmp.0, c"data", false).at_index(Location::Mount, index)?;
+    let ro = if op.has(flag::READONLY) { RDONLY } else { 0 };
+    sys::mount_setattr(bound.0, NOSUID | NODEV | ro, false).at_index(Location::Mount, index)?;
+    attach(&bound, root, op, Make::File(0o444), index)
+}
+
+/// Writes the op's content, or everything read from its fd, to `out`.
+fn fill(out: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
     match op.fd {
-        None => write_all(out.0, op.content).at_index(Location::MountMkdir, index),
-        Some(fd) => copy_fd(fd as i32, out.0, index),
+        None => write_all(out, op.content).at_index(Location::MountMkdir, index),
+        Some(fd) => copy_fd(fd as i32, out, index),
     }
 }
 

@@ -78,9 +78,12 @@ export interface SymlinkOp extends MountOpBase { type: 'symlink'; source: Str }
 export interface FileOp extends MountOpBase { type: 'file'; mode?: Mode; content?: Str; content_fd?: number }
 export interface RemountRoOp extends MountOpBase { type: 'remount_ro' }
 export interface MaskOp extends MountOpBase { type: 'mask'; optional?: boolean }
+/** bubblewrap's --bind-data / --ro-bind-data: the data in a file of its own, bound on the target (mode 0600 unless given). */
+export interface BindDataOp extends MountOpBase { type: 'bind_data'; mode?: Mode; content?: Str; content_fd?: number; readonly?: boolean }
 /** A mount operation (record MOUNT_OP): an entry of `mounts` with `type`. */
 export type MountOp =
-  | BindOp | TmpfsOp | ProcOp | DevOp | MqueueOp | DirOp | SymlinkOp | FileOp | RemountRoOp | MaskOp;
+  | BindOp | TmpfsOp | ProcOp | DevOp | MqueueOp | DirOp | SymlinkOp | FileOp | RemountRoOp | MaskOp
+  | BindDataOp;
 export type MountEntry = RawMount | MountOp;
 
 export interface IdMap {

@@ -70,9 +70,9 @@ const MOUNT_OPTIONS_KNOWN = 0x3;
 /** MOUNT_OP kinds by JSON `type`. */
 const MOUNT_KINDS = Object.freeze({
   bind: 1, tmpfs: 2, proc: 3, dev: 4, mqueue: 5, dir: 6, symlink: 7, file: 8, remount_ro: 9,
-  mask: 10,
+  mask: 10, bind_data: 11,
 });
-const MOUNT_KIND_LAST = 10;
+const MOUNT_KIND_LAST = 11;
 const MOUNT_OP_OPTIONAL = 0x1;
 const MOUNT_OP_READONLY = 0x2;
 const MOUNT_OP_DEV = 0x4;
@@ -88,9 +88,10 @@ const MOUNT_OP_FIELDS = Object.freeze({
   file: ['mode', 'content', 'content_fd'],
   remount_ro: [],
   mask: ['optional'],
+  bind_data: ['mode', 'content', 'content_fd', 'readonly'],
 });
 /** The mode a mount operation gets when none is given. */
-const MOUNT_OP_DEFAULT_MODE = Object.freeze({ tmpfs: 0o755, dir: 0o755, file: 0o644 });
+const MOUNT_OP_DEFAULT_MODE = Object.freeze({ tmpfs: 0o755, dir: 0o755, file: 0o644, bind_data: 0o600 });
 
 const CRED_NO_SETGROUPS = 0x1;
 const CRED_FLAGS_KNOWN = 0x1;

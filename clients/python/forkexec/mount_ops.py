@@ -25,7 +25,8 @@ from .spec import MountOp, Str
 Mode = Optional[Union[int, str]]
 
 __all__ = ["bind", "ro_bind", "dev_bind", "bind_fd", "tmpfs", "proc", "dev", "mqueue", "dir",
-           "symlink", "file", "file_from_fd", "remount_ro", "mask"]
+           "symlink", "file", "file_from_fd", "bind_data", "bind_data_from_fd", "remount_ro",
+           "mask"]
 
 
 def bind(source: Str, target: Optional[Str] = None, *, read_only: bool = False,
@@ -100,6 +101,24 @@ def file_from_fd(fd: int, target: Str, *, mode: Mode = None) -> MountOp:
     """A file with exactly ``mode`` (default 0o644) holding what the helper reads from ``fd``
     (an fd of this process) to its end."""
     return MountOp(type="file", target=target, content_fd=fd, mode=mode)
+
+
+def bind_data(target: Str, content: Optional[Str] = None, *, mode: Mode = None,
+              read_only: bool = False) -> MountOp:
+    """A file with exactly ``mode`` (default 0o600, as bubblewrap's ``--bind-data``) holding
+    ``content``, made on a private tmpfs and bind-mounted on ``target``: unlike :func:`file`,
+    ``target`` may be an existing file or on a read-only filesystem. ``read_only`` makes the
+    bind read-only (``--ro-bind-data``)."""
+    return MountOp(type="bind_data", target=target, content=content, mode=mode,
+                   readonly=read_only)
+
+
+def bind_data_from_fd(fd: int, target: Str, *, mode: Mode = None,
+                      read_only: bool = False) -> MountOp:
+    """:func:`bind_data` holding what the helper reads from ``fd`` (an fd of this process) to
+    its end."""
+    return MountOp(type="bind_data", target=target, content_fd=fd, mode=mode,
+                   readonly=read_only)
 
 
 def remount_ro(target: Str) -> MountOp:

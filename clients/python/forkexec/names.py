@@ -220,6 +220,7 @@ MOUNT_KIND_TABLE = {
     "file": MountKind(8, 0, True, False, True, True, "none", 0o644),
     "remount_ro": MountKind(9, 0, False, False, False, False, "none", 0),
     "mask": MountKind(10, _O, False, False, False, False, "none", 0),
+    "bind_data": MountKind(11, _R, True, False, True, True, "none", 0o600),
 }
 del _O, _R, _D
 

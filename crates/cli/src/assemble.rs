@@ -52,16 +52,17 @@ enum MountArg {
         optional: bool,
         dev: bool,
     },
-    BindFd {
+    /// `FD DST` flags: `--bind-fd`, `--file`, `--bind-data` and their read-only forms.
+    Fd {
         flag: &'static str,
         fd: String,
         dst: String,
+        make: fn(RawFd, String) -> MountOp,
         read_only: bool,
     },
     /// `--tmpfs`, `--proc`, `--dev`, `--mqueue`, `--dir`, `--remount-ro`, `--mask`.
     Simple(MountKind, String),
     Symlink(String, String),
-    FileFd(String, String),
     WriteFile(String, String),
     Size(String),
     Perms(String),
@@ -122,19 +123,29 @@ fn mount_args(m: &ArgMatches) -> Vec<MountArg> {
             all.push((at, bind));
         }
     }
-    for (id, flag, read_only) in [
-        ("bind_fd", "--bind-fd", false),
-        ("ro_bind_fd", "--ro-bind-fd", true),
+    type MakeFd = fn(RawFd, String) -> MountOp;
+    let (bind, file, data): (MakeFd, MakeFd, MakeFd) = (
+        MountOp::bind_fd,
+        MountOp::file_from_fd,
+        MountOp::bind_data_from_fd,
+    );
+    for (id, flag, make, read_only) in [
+        ("bind_fd", "--bind-fd", bind, false),
+        ("ro_bind_fd", "--ro-bind-fd", bind, true),
+        ("file", "--file", file, false),
+        ("bind_data", "--bind-data", data, false),
+        ("ro_bind_data", "--ro-bind-data", data, true),
     ] {
         for (at, v) in occurrences(m, id) {
             let (fd, dst) = pair(v);
-            let bind = MountArg::BindFd {
+            let op = MountArg::Fd {
                 flag,
                 fd,
                 dst,
+                make,
                 read_only,
             };
-            all.push((at, bind));
+            all.push((at, op));
         }
     }
     for &(kind, id, _) in MOUNT_FLAGS.iter().filter(|(_, id, _)| !id.is_empty()) {
@@ -145,7 +156,6 @@ fn mount_args(m: &ArgMatches) -> Vec<MountArg> {
     type Make2 = fn(String, String) -> MountArg;
     for (id, make) in [
         ("symlink", MountArg::Symlink as Make2),
-        ("file", MountArg::FileFd),
         ("write_file", MountArg::WriteFile),
     ] {
         for (at, v) in occurrences(m, id) {
@@ -181,6 +191,7 @@ pub const MOUNT_FLAGS: &[(MountKind, &str, &str)] = &[
     (MountKind::File, "", "--file/--write-file"),
     (MountKind::RemountRo, "remount_ro", "--remount-ro"),
     (MountKind::Mask, "mask", "--mask"),
+    (MountKind::BindData, "", "--bind-data/--ro-bind-data"),
 ];
 
 /// The flag that made an operation of `kind`, for messages.
@@ -279,13 +290,14 @@ fn mount_ops(args: Vec<MountArg>, pivot: bool) -> Result<Vec<MountOp>, Fail> {
                 }
                 op
             }
-            MountArg::BindFd {
+            MountArg::Fd {
                 flag,
                 fd,
                 dst,
+                make,
                 read_only,
             } => {
-                let mut op = MountOp::bind_fd(fd_arg(flag, &fd)?, target(&dst, pivot)?);
+                let mut op = make(fd_arg(flag, &fd)?, target(&dst, pivot)?);
                 op.readonly = read_only;
                 op
             }
@@ -302,9 +314,6 @@ fn mount_ops(args: Vec<MountArg>, pivot: bool) -> Result<Vec<MountOp>, Fail> {
                     return Err(Fail::setup("--symlink: an empty link text".to_string()));
                 }
                 MountOp::symlink(link, target(&dst, pivot)?)
-            }
-            MountArg::FileFd(fd, dst) => {
-                MountOp::file_from_fd(fd_arg("--file", &fd)?, target(&dst, pivot)?)
             }
             MountArg::WriteFile(dst, content) => MountOp::file(target(&dst, pivot)?, content),
         };

@@ -329,6 +329,18 @@ pub struct Cli {
           help_heading = FS)]
     pub file: Vec<String>,
 
+    /// A file holding what FD holds, read to its end, bind-mounted on DST ("bind_data",
+    /// "content_fd"): DST may be an existing file or on a read-only filesystem; mode 0600
+    /// unless --perms (bubblewrap's --bind-data).
+    #[arg(long, num_args = 2, value_names = ["FD", "DST"], action = ArgAction::Append,
+          help_heading = FS)]
+    pub bind_data: Vec<String>,
+
+    /// As --bind-data, the bind read-only ("readonly").
+    #[arg(long, num_args = 2, value_names = ["FD", "DST"], action = ArgAction::Append,
+          help_heading = FS)]
+    pub ro_bind_data: Vec<String>,
+
     /// A file at DST holding CONTENT ("content"), as given (add a newline yourself); mode
     /// 0644 unless --perms.
     #[arg(long, num_args = 2, value_names = ["DST", "CONTENT"], action = ArgAction::Append,

@@ -287,6 +287,8 @@ fn help_lists_every_flag() {
         "--symlink",
         "--file",
         "--write-file",
+        "--bind-data",
+        "--ro-bind-data",
         "--remount-ro",
         "--mask",
         "--writable-root",
@@ -574,6 +576,14 @@ fn filesystem_flags_are_mount_ops_in_order() {
         "/usr",
         "--mask",
         "/proc/kcore",
+        "--bind-data",
+        "6",
+        "/etc/passwd",
+        "--perms",
+        "0644",
+        "--ro-bind-data",
+        "7",
+        "/etc/group",
         "--writable-root",
         "--",
         "/bin/true",
@@ -602,8 +612,14 @@ fn filesystem_flags_are_mount_ops_in_order() {
         MountOp::file("/etc/hostname", "box\n").mode(0o600).into(),
         MountOp::remount_ro("/usr").into(),
         MountOp::mask("/proc/kcore").into(),
+        MountOp::bind_data_from_fd(6, "/etc/passwd").into(),
+        MountOp::bind_data_from_fd(7, "/etc/group")
+            .mode(0o644)
+            .read_only()
+            .into(),
     ];
     assert_eq!(spec.mounts, expected);
+    assert_eq!(spec.mounts[19].as_op().unwrap().mode, 0o600);
     assert!(spec.writable_root);
     assert!(!spec.pivot_root.is_empty(), "a fresh root");
     for ns in [Namespace::NewNs, Namespace::NewPid, Namespace::NewIpc] {
@@ -659,13 +675,13 @@ fn filesystem_flag_refusals() {
         ),
         (
             &["--perms", "700", "--proc", "/proc"],
-            "--perms applies to the next --tmpfs, --dir, --file or --write-file, but --proc \
-             follows it",
+            "--perms applies to the next --tmpfs, --dir, --file, --write-file, --bind-data or \
+             --ro-bind-data, but --proc follows it",
         ),
         (
             &["--perms", "700", "--ro-bind", "/", "/"],
-            "--perms applies to the next --tmpfs, --dir, --file or --write-file, but --ro-bind \
-             follows it",
+            "--perms applies to the next --tmpfs, --dir, --file, --write-file, --bind-data or \
+             --ro-bind-data, but --ro-bind follows it",
         ),
         (
             &["--tmpfs", "/t", "--size", "1m"],
@@ -694,6 +710,10 @@ fn filesystem_flag_refusals() {
         (
             &["--file", "fd3", "/f"],
             "--file: `fd3` is not an fd number",
+        ),
+        (
+            &["--ro-bind-data", "stdin", "/f"],
+            "--ro-bind-data: `stdin` is not an fd number",
         ),
         (&["--symlink", "", "/l"], "--symlink: an empty link text"),
         (&["--dir", ""], "an empty mount target"),

@@ -226,8 +226,8 @@ fn man_pages_render() {
     assert!(check.contains("--json"), "{check}");
 }
 
-/// The installed bash completion, sourced into a bash, completes `--ro-b` to the three
-/// flags that start so, and `che` to the subcommand.
+/// The installed bash completion, sourced into a bash, completes `--dev-b` to the two flags
+/// that start so, and `che` to the subcommand.
 #[test]
 fn bash_completion_completes() {
     let mut c = Cleanup::default();
@@ -242,7 +242,7 @@ fn bash_completion_completes() {
             "$func" forkexec-run "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
             printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' '; echo
         }
-        complete_words forkexec-run --ro-b
+        complete_words forkexec-run --dev-b
         complete_words forkexec-run che
     "#;
     let out = ok(Command::new(tool("bash"))
@@ -251,11 +251,7 @@ fn bash_completion_completes() {
         .output()
         .unwrap());
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(
-        lines,
-        ["--ro-bind --ro-bind-fd --ro-bind-try ", "check "],
-        "{out}"
-    );
+    assert_eq!(lines, ["--dev-bind --dev-bind-try ", "check "], "{out}");
 }
 
 /// fish completes from the installed file; zsh parses its file and defines the completion
@@ -269,7 +265,7 @@ fn fish_and_zsh_completions() {
         .arg("--no-config")
         .arg("-c")
         .arg(format!(
-            "source {}; complete -C 'forkexec-run --ro-b'",
+            "source {}; complete -C 'forkexec-run --dev-b'",
             fish_file.display()
         ))
         .env("HOME", c.dir("fish-home"))
@@ -277,7 +273,7 @@ fn fish_and_zsh_completions() {
         .unwrap());
     let mut got: Vec<&str> = out.lines().map(|l| l.split('\t').next().unwrap()).collect();
     got.sort();
-    assert_eq!(got, ["--ro-bind", "--ro-bind-fd", "--ro-bind-try"], "{out}");
+    assert_eq!(got, ["--dev-bind", "--dev-bind-try"], "{out}");
 
     let zsh_file = dest.join("usr/share/zsh/site-functions/_forkexec-run");
     let out = ok(Command::new(tool("zsh"))

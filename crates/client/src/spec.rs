@@ -657,6 +657,25 @@ impl MountOp {
         }
     }
 
+    /// A file holding `content`, mode 0600 (as bubblewrap's `--bind-data`; see
+    /// [`MountOp::mode`]), made on a private tmpfs and bind-mounted on `target`: unlike
+    /// [`MountOp::file`], `target` may be an existing file or on a read-only filesystem.
+    /// [`MountOp::read_only`] makes the bind read-only (`--ro-bind-data`).
+    pub fn bind_data(target: impl Into<String>, content: impl Into<Vec<u8>>) -> Self {
+        MountOp {
+            content: content.into(),
+            ..MountOp::new(MountKind::BindData, target)
+        }
+    }
+
+    /// [`MountOp::bind_data`] holding what `fd` (an fd of this process) holds, read to its end.
+    pub fn bind_data_from_fd(fd: RawFd, target: impl Into<String>) -> Self {
+        MountOp {
+            content_fd: Some(fd),
+            ..MountOp::new(MountKind::BindData, target)
+        }
+    }
+
     /// Make the mount at `target`, and every mount below it, read-only.
     pub fn remount_ro(target: impl Into<String>) -> Self {
         MountOp::new(MountKind::RemountRo, target)

@@ -7,7 +7,7 @@ use forkexec_client::{
     JsonError, Mount, MountEntry, MountFlag, MountKind, MountOp, Namespace, Resource, Runner, Spec,
     RLIM_INFINITY,
 };
-use forkexec_testkit::fixtures::full_spec;
+use forkexec_testkit::fixtures::{every_field_ops, full_spec};
 
 #[test]
 fn round_trips_through_json() {
@@ -378,28 +378,42 @@ fn every_mount_op_type_reads_as_its_constructor() {
             MountOp::mask("/proc/kcore").optional(),
         ),
     ];
-    let mut kinds = Vec::new();
     for (json, op) in cases {
         let got = entry(json);
         assert_eq!(got, MountEntry::Op(op.clone()), "{json}");
-        kinds.push(op.kind);
-        // Written out and read back: the same operation.
-        let spec = Spec {
-            mounts: vec![op.clone().into()],
-            ..Spec::default()
-        };
-        assert_eq!(Spec::from_json(&spec.to_json()).unwrap(), spec, "{json}");
-        assert_eq!(
-            Spec::from_json(&spec.to_json_pretty()).unwrap(),
-            spec,
-            "{json}"
-        );
+        written_and_read_back(&op);
         // MountOp reads on its own too.
         assert_eq!(serde_json::from_str::<MountOp>(json).unwrap(), op);
     }
+    // Every kind of the table (one without a case above too), with every field it takes.
     for kind in MountKind::ALL {
-        assert!(kinds.contains(kind), "{kind} has a case");
+        for op in every_field_ops(*kind) {
+            written_and_read_back(&op);
+        }
     }
+}
+
+/// Written out (compact and pretty) and read back: the same operation, with a `type` key
+/// first and only the keys its kind takes.
+#[track_caller]
+fn written_and_read_back(op: &MountOp) {
+    let spec = Spec {
+        mounts: vec![op.clone().into()],
+        ..Spec::default()
+    };
+    let json = spec.to_json();
+    assert_eq!(Spec::from_json(&json).unwrap(), spec, "{json}");
+    assert_eq!(
+        Spec::from_json(&spec.to_json_pretty()).unwrap(),
+        spec,
+        "{json}"
+    );
+    let alone = serde_json::to_string(op).unwrap();
+    assert!(
+        alone.starts_with(&format!(r#"{{"type":"{}""#, op.kind)),
+        "{alone}"
+    );
+    assert_eq!(serde_json::from_str::<MountOp>(&alone).unwrap(), *op);
 }
 
 #[test]

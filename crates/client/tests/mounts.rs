@@ -1,7 +1,8 @@
 //! Mount operations (MOUNT_OP records), checked from inside the sandbox with the probe's
 //! `inspect` and `write`: read-only binds (submounts too) and the host file unchanged, nosuid
 //! and nodev on every bind but a dev-bind, tmpfs size and mode, a new proc with only the
-//! sandbox's pids, the minimal /dev, dir / symlink / file content and modes, masks, remounts,
+//! sandbox's pids, the minimal /dev, dir / symlink / file content and modes, bind_data over a
+//! read-only file, masks, remounts,
 //! binds by fd; refusals with the entry's index before anything runs (missing sources,
 //! escaping targets, symlinks planted to lead out); mountinfo after pivot_root; the host's
 //! mountinfo unchanged after thousands of runs. Every test runs as root and as an ordinary user
@@ -311,6 +312,75 @@ fn dir_symlink_and_file_have_exact_content_and_modes() {
     file("/etc/secret", 0o600, b"\x00\x01binary");
     file("/in", 0o444, b"from an fd\n");
     file("/empty", 0o644, b"");
+}
+
+/// bind_data (bubblewrap's `--bind-data`): the data in a file of its own, bound over an
+/// existing file of a read-only bind (where `file` fails with EROFS) or at a new path; mode
+/// 0600 unless asked; read-only only when asked; the host file never changes.
+#[test]
+fn bind_data_covers_files_a_file_operation_cannot_write() {
+    let mut c = Cleanup::default();
+    let host = c.dir("bind-data");
+    std::fs::write(host.join("f"), "host").unwrap();
+    std::fs::write(host.join("input"), "host input").unwrap();
+    let src = host.to_string_lossy().to_string();
+    let data = c.dir("bind-data-input").join("data");
+    std::fs::write(&data, b"from an fd\n").unwrap();
+    let input = std::fs::File::open(&data).unwrap();
+    let r = inspect(&mut c, &["/ro/f", "/ro/input", "/etc/new"])
+        .mount(MountOp::ro_bind(&src, "/ro"))
+        .mount(MountOp::bind_data("/ro/f", b"\x00data\n".to_vec()))
+        .mount(
+            MountOp::bind_data_from_fd(input.as_raw_fd(), "/ro/input")
+                .mode(0o444)
+                .read_only(),
+        )
+        .mount(MountOp::bind_data("/etc/new", "new"));
+    let v = run_json(r);
+    drop(input);
+    let file = |p: &str, mode: u32, content: &[u8], ro: bool| {
+        let e = path(&v, p);
+        assert_eq!(e["type"], "file", "{p}: {e}");
+        assert_eq!(e["mode"], mode, "{p}");
+        assert_eq!(e["read"], serde_json::json!(content), "{p}");
+        assert_eq!(e["ro"], ro, "{p}");
+    };
+    file("/ro/f", 0o600, b"\x00data\n", false);
+    file("/ro/input", 0o444, b"from an fd\n", true);
+    file("/etc/new", 0o600, b"new", false);
+
+    // Writes reach the copy only; read_only() refuses them.
+    for (read_only, errno) in [(false, None), (true, Some(EROFS))] {
+        let mut op = MountOp::bind_data("/ro/f", "data");
+        op.readonly = read_only;
+        let r = in_root(&mut c, &["write", "/ro/f", "changed"])
+            .mount(MountOp::ro_bind(&src, "/ro"))
+            .mount(op);
+        assert_eq!(write_errno(r), errno);
+    }
+    assert_eq!(std::fs::read_to_string(host.join("f")).unwrap(), "host");
+    assert_eq!(
+        std::fs::read_to_string(host.join("input")).unwrap(),
+        "host input"
+    );
+
+    // A file operation at the same place cannot write there; and a bind_data onto a directory
+    // fails at its own index; neither target runs.
+    let out = c.dir("bind-data-marker");
+    let out_s = out.to_string_lossy().to_string();
+    for (last, location, errno) in [
+        (MountOp::file("/ro/f", "data"), "mount(mkdir)", libc::EROFS),
+        (MountOp::bind_data("/ro", "data"), "mount", libc::EINVAL),
+    ] {
+        let r = in_root(&mut c, &["write", "/out/ran", "x"]);
+        let first = r.spec.mounts.len() as u32;
+        let r = r
+            .mount(MountOp::bind(&out_s, "/out"))
+            .mount(MountOp::ro_bind(&src, "/ro"))
+            .mount(last);
+        assert_child_error(run(r), location, errno, first + 2);
+        assert!(!out.join("ran").exists(), "the target never ran");
+    }
 }
 
 #[test]

@@ -455,6 +455,14 @@ macro_rules! mount_kind_rows {
             Mask MASK = 10 => "mask" {
                 flags: [OPTIONAL], takes: [], source: none, default_mode: 0
             },
+            /// A file holding the record's content, or what `fd` holds (read to EOF), with
+            /// exactly `mode`, made on a private tmpfs and bind-mounted on `target` (nosuid,
+            /// nodev; `readonly`: read-only). Unlike `file` it works where `target` is an
+            /// existing file or on a read-only filesystem (bubblewrap's `--bind-data` and
+            /// `--ro-bind-data`; its default mode, 0600, too).
+            BindData BIND_DATA = 11 => "bind_data" {
+                flags: [READONLY], takes: [mode, fd, content], source: none, default_mode: 0o600
+            },
         }
     };
 }

@@ -1,9 +1,11 @@
 //! Client spec fixtures: a [`Spec`] with every field set, and the nearest one the helper takes.
 
 use forkexec_client::{
-    Credential, IdMap, Mount, MountFlag, Namespace, Resource, Rlimit, SockFilter, Spec,
-    RLIM_INFINITY,
+    Credential, IdMap, Mount, MountFlag, MountKind, MountOp, Namespace, Resource, Rlimit,
+    SockFilter, Spec, RLIM_INFINITY,
 };
+use forkexec_spec::layout::mount_op as f;
+use forkexec_spec::tables::SourceRule;
 
 /// A spec with every field away from its default. The helper would refuse it (`exec_path`
 /// with `exec_file`, `ctty` without `setsid`, `detach` with `init`, …); [`encodable_spec`] is
@@ -82,4 +84,47 @@ pub fn encodable_spec() -> Spec {
         cgroup_fd: None,
         ..full_spec()
     }
+}
+
+/// Operations of `kind` at `/t` with every field its row in the spec crate's table says it
+/// takes set away from its default: every flag it takes, mode `0o1234`, size 4096, the source
+/// its rule wants (`/s`, `l`), content `c\0d`; and, for a kind that takes an fd, the same with
+/// fd 5 in place of the source or content. Tests run them through the encoder and the JSON
+/// form, so a new kind is covered before anyone writes a case for it.
+pub fn every_field_ops(kind: MountKind) -> Vec<MountOp> {
+    let info = kind.info();
+    let mut op = MountOp::new(kind, "/t");
+    op.readonly = info.flags & f::READONLY != 0;
+    op.dev = info.flags & f::DEV != 0;
+    op.optional = info.flags & f::OPTIONAL != 0;
+    if info.takes.mode {
+        op.mode = 0o1234;
+    }
+    if info.takes.size {
+        op.size = 4096;
+    }
+    match info.source {
+        SourceRule::PathOrFd => op.source = "/s".into(),
+        SourceRule::Text => op.source = "l".into(),
+        SourceRule::None => {}
+    }
+    if info.takes.content {
+        op.content = b"c\0d".to_vec();
+    }
+    let mut ops = vec![op.clone()];
+    if info.takes.fd {
+        let mut by_fd = op;
+        match info.source {
+            SourceRule::PathOrFd => {
+                by_fd.source.clear();
+                by_fd.source_fd = Some(5);
+            }
+            _ => {
+                by_fd.content.clear();
+                by_fd.content_fd = Some(5);
+            }
+        }
+        ops.push(by_fd);
+    }
+    ops
 }

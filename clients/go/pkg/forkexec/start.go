@@ -89,12 +89,7 @@ func (r *Runner) Spec() (*spec.Spec, error) {
 				mo.Fd = fdOf(op.Fd)
 			}
 			if mo.Mode == 0 {
-				switch op.Kind {
-				case mount.KindTmpfs, mount.KindDir:
-					mo.Mode = 0o755
-				case mount.KindFile:
-					mo.Mode = 0o644
-				}
+				mo.Mode = spec.MountKindDefaultMode[mo.Kind]
 			}
 			if op.Optional {
 				mo.Flags |= spec.OpOptional

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"unsafe"
+
+	"forkexec/pkg/spec"
 )
 
 // Mount defines one mount: mount(2)'s arguments, or a mount operation when Op is set (then
@@ -55,13 +57,13 @@ const (
 	KindFile      Kind = 8  // a file with exactly Mode holding Content, or what Fd reads to EOF
 	KindRemountRO Kind = 9  // the mount at the target and every mount below it read-only
 	KindMask      Kind = 10 // hides the target (an empty read-only directory or file over it)
+	KindBindData  Kind = 11 // a file holding Content (or what Fd reads), bound on the target
 )
 
-var kindNames = [...]string{"", "bind", "tmpfs", "proc", "dev", "mqueue", "dir", "symlink", "file", "remount_ro", "mask"}
-
+// String is the kind's JSON name (docs/spec.md).
 func (k Kind) String() string {
-	if int(k) < len(kindNames) && k > 0 {
-		return kindNames[k]
+	if int(k) < len(spec.MountKindNames) && k > 0 {
+		return spec.MountKindNames[k]
 	}
 	return fmt.Sprintf("kind(%d)", uint16(k))
 }
@@ -77,11 +79,12 @@ type Op struct {
 	Fd uintptr
 	// Content is a file's bytes.
 	Content []byte
-	// Mode is exact (umask 0); 0 takes the default: 0755 for tmpfs and dir, 0644 for file.
+	// Mode is exact (umask 0); 0 takes the default: 0755 for tmpfs and dir, 0644 for file,
+	// 0600 for bind_data.
 	Mode uint32
 	// Size is a tmpfs's size in bytes (0: the kernel's default).
 	Size uint64
-	// Readonly (bind, tmpfs), Dev (bind: device nodes usable), Optional (bind: skip a missing
+	// Readonly (bind, tmpfs, bind_data), Dev (bind: device nodes usable), Optional (bind: skip a missing
 	// source; mask: skip a missing target).
 	Readonly, Dev, Optional bool
 }

@@ -289,14 +289,10 @@ func mountOf(raw json.RawMessage) (Mount, error) {
 			op.Kind = uint16(k)
 		}
 	}
-	switch op.Kind {
-	case 0:
+	if op.Kind == 0 {
 		return nil, fmt.Errorf("unknown mount type %q", m.Type)
-	case KindTmpfs, KindDir:
-		op.Mode = 0o755
-	case KindFile:
-		op.Mode = 0o644
 	}
+	op.Mode = MountKindDefaultMode[op.Kind]
 	if m.Source != nil {
 		op.Source = *m.Source
 	}

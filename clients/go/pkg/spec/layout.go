@@ -146,11 +146,19 @@ const (
 	KindFile      uint16 = 8
 	KindRemountRO uint16 = 9
 	KindMask      uint16 = 10
+	KindBindData  uint16 = 11
 )
 
 // MountKindNames are the mount operation kinds' JSON names (index = kind).
 var MountKindNames = [...]string{
 	"", "bind", "tmpfs", "proc", "dev", "mqueue", "dir", "symlink", "file", "remount_ro", "mask",
+	"bind_data",
+}
+
+// MountKindDefaultMode is the mode a client fills in for a kind when none is given (the
+// "default mode" column of docs/spec.md's kinds table; 0 for the kinds without a mode).
+var MountKindDefaultMode = map[uint16]uint32{
+	KindTmpfs: 0o755, KindDir: 0o755, KindFile: 0o644, KindBindData: 0o600,
 }
 
 // Mount operation flags (record MOUNT_OP).
