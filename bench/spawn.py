@@ -1,19 +1,26 @@
 #!/usr/bin/env python3
-"""make bench's Python runners: the forkexec helper driven from `subprocess`, next to Python
-spawning the payload directly. The Rust driver (bench/src/main.rs) interleaves these with its
-own runners: it writes one runner name per line, this process does one spawn+wait, timed
-here with time.perf_counter_ns, and answers `ok NANOSECONDS`.
+"""make bench's Python runners: the forkexec helper driven from `subprocess`, and through the
+Python client (clients/python: `Runner.start()` then `wait()`), next to Python spawning the
+payload directly. The Rust driver (bench/src/main.rs) interleaves these with its own runners:
+it writes one runner name per line, this process does one spawn+wait, timed here with
+time.perf_counter_ns, and answers `ok NANOSECONDS`.
 
     spawn.py serve HELPER PAYLOAD EMPTY_SPEC SANDBOX_SPEC
 
-The specs are pre-encoded by the driver, so no encoder is needed here. Every child gets an
-empty environment, as the driver's own runners do.
+The specs are pre-encoded by the driver; the client's runners decode them into a `Spec`
+(outside the timed region, as the driver's Rust client rows build their `Runner`). Every
+child gets an empty environment, as the driver's own runners do.
 """
+import os
 import socket
 import struct
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients",
+                                "python"))
+from forkexec import Runner, wire  # noqa: E402
 
 
 def direct(payload):
@@ -39,16 +46,26 @@ def helper(path, spec):
         raise RuntimeError(f"helper exited with {status}")
 
 
+def client(runner):
+    status = runner.start().wait()
+    if not status.success:
+        raise RuntimeError(f"client: target {status}")
+
+
 def serve(helper_path, payload, empty_path, sandbox_path):
     with open(empty_path, "rb") as f:
         empty = f.read()
     with open(sandbox_path, "rb") as f:
         sandbox = f.read()
+    empty_runner = Runner(wire.decode(empty).spec, helper=helper_path)
+    sandbox_runner = Runner(wire.decode(sandbox).spec, helper=helper_path)
     runners = {
         "ping": lambda: None,
         "direct": lambda: direct(payload),
         "empty": lambda: helper(helper_path, empty),
         "sandbox": lambda: helper(helper_path, sandbox),
+        "client_empty": lambda: client(empty_runner),
+        "client_sandbox": lambda: client(sandbox_runner),
     }
     for line in sys.stdin:
         name = line.strip()

@@ -81,6 +81,28 @@ fn targets(r: &Results) -> Vec<(String, String, &'static str, bool)> {
             x <= 1.10,
         ));
     }
+    // Issue 14: a client's one-shot start next to the driver's own spawn of the helper.
+    if let Some(empty) = empty {
+        for (key, what, goal, max) in [
+            ("client_empty", "Rust client, empty spec", "≤ 1.15×", 1.15),
+            (
+                "py_client_empty",
+                "Python client, empty spec",
+                "≤ 1.20×",
+                1.20,
+            ),
+        ] {
+            if let Some(client) = r.median(key) {
+                let x = client / empty;
+                out.push((
+                    format!("{what} vs the driver's own helper spawn"),
+                    format!("{x:.2}×"),
+                    goal,
+                    x <= max,
+                ));
+            }
+        }
+    }
     for (sandbox, bwrap, bare, net) in [
         ("sandbox", "bwrap", "bare", ""),
         ("sandbox_net", "bwrap_net", "bare_net", " + net"),
@@ -311,6 +333,8 @@ pub fn headline(r: &Results) -> String {
     for key in [
         "floor",
         "empty",
+        "client_empty",
+        "py_client_empty",
         "sandbox",
         "bare",
         "bwrap",

@@ -162,7 +162,7 @@ fn judge_rows(c: &Config, p: &Prepared, list: &mut Vec<Row>, skipped: &mut Vec<S
 }
 
 /// The order of the rows in the report and the chart.
-const ORDER: [&str; 26] = [
+const ORDER: [&str; 28] = [
     "floor",
     "bare_exec",
     "empty",
@@ -189,6 +189,8 @@ const ORDER: [&str; 26] = [
     "py_direct",
     "py_empty",
     "py_sandbox",
+    "py_client_empty",
+    "py_client_sandbox",
 ];
 
 /// Every runner, in report order. Runners whose tool is missing are named in the second list.
@@ -447,6 +449,20 @@ pub fn all(
                     Python,
                     false,
                     how("sandbox"),
+                ),
+                (
+                    "py_client_empty",
+                    "Python client Runner, empty spec",
+                    Python,
+                    false,
+                    how("client_empty"),
+                ),
+                (
+                    "py_client_sandbox",
+                    "Python client Runner, sandbox profile",
+                    Python,
+                    false,
+                    how("client_sandbox"),
                 ),
             ]);
         }

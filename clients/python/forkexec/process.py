@@ -103,14 +103,41 @@ def _ended(status: int) -> bool:
     return os.WIFEXITED(status) or os.WIFSIGNALED(status)
 
 
+#: Helpers whose :class:`Process` was dropped unreaped: reaped (if they have ended) by the
+#: next :meth:`Runner.start`, as ``subprocess`` reaps a dropped ``Popen``.
+_DROPPED: List[int] = []
+
+
+def reap_dropped() -> None:
+    """Reaps the dropped helpers that have ended (never blocks, never raises)."""
+    for pid in list(_DROPPED):
+        try:
+            done = os.waitpid(pid, os.WNOHANG)[0] != 0
+        except ChildProcessError:
+            done = True  # reaped by somebody else
+        except OSError:
+            continue
+        if done:
+            try:
+                _DROPPED.remove(pid)
+            except ValueError:
+                pass  # another thread took it
+
+
 class Spawned:
-    """A child process of ours (the helper, or a detached target) until it has been reaped."""
+    """A child process of ours (the helper, or a detached target) until it has been reaped.
+
+    ``popen`` is ``None`` since the helper is spawned with ``os.posix_spawn`` (the parameter
+    stays for callers that pass one). ``reap_if_dropped``: when the :class:`Process` owning
+    it is dropped unreaped, the pid is reaped later (set for the helper, not for a detached
+    target)."""
 
     def __init__(self, pid: int, popen: "Optional[subprocess.Popen[bytes]]" = None,
-                 path: Optional[str] = None) -> None:
+                 path: Optional[str] = None, reap_if_dropped: bool = False) -> None:
         self.pid = pid
         self.popen = popen
         self.path = path
+        self.reap_if_dropped = reap_if_dropped
         self.status: Optional[WaitStatus] = None  # once reaped
 
     def describe(self) -> str:
@@ -340,8 +367,9 @@ class Process:
     the target; in the supervise and init shapes it is the helper that supervises it (which
     ends the way the target ends); in the detach shape it is the target itself.
 
-    Dropping a ``Process`` neither waits nor kills. (``subprocess`` reaps a dropped helper in
-    the background; a dropped detached target stays a zombie until this process exits.)"""
+    Dropping a ``Process`` neither waits nor kills. A dropped helper is reaped once it has
+    ended by a later :meth:`Runner.start` (as ``subprocess`` does for a dropped ``Popen``); a
+    dropped detached target stays a zombie until this process exits."""
 
     def __init__(self, spawned: Spawned, target_pid: int, stream: Optional[Stream] = None,
                  pending: bool = False, supervised: bool = False,
@@ -361,8 +389,17 @@ class Process:
 
     @property
     def popen(self) -> "Optional[subprocess.Popen[bytes]]":
-        """The ``subprocess.Popen`` of the helper (``None`` for a detached target)."""
+        """``None``: the helper is spawned with ``os.posix_spawn``, not ``subprocess.Popen``
+        (kept so that code reading it still runs; :meth:`wait` and :attr:`pid` are the way)."""
         return self._spawned.popen
+
+    def __del__(self) -> None:
+        spawned = getattr(self, "_spawned", None)
+        if spawned is not None and spawned.reap_if_dropped and spawned.status is None:
+            try:
+                _DROPPED.append(spawned.pid)
+            except Exception:  # interpreter shutdown: nobody is left to reap it anyway
+                pass
 
     @property
     def start_pending(self) -> bool:

@@ -5,11 +5,12 @@ How :meth:`Runner.start` talks to the helper (docs/spec.md, "The conversation"):
 1. The spec is encoded and checked by this package's copy of the helper's decoder, and the
    process shape is worked out with our effective ids: a spec the helper would refuse raises
    :class:`SpecError` before any process exists.
-2. ``socket.socketpair()``; the helper is spawned with ``subprocess.Popen([helper,
-   "--spec-fd", N], pass_fds=...)``, where N is its end. ``pass_fds`` keeps the spec's
-   ``files``, ``exec_file``, ``status_fd`` and ``cgroup_fd``, and the ``source_fd`` and
-   ``content_fd`` of its mount operations, at their numbers. Our copy of
-   the helper's end is closed, so that its exec shows as end of stream.
+2. ``socket.socketpair()``; the helper is spawned with ``os.posix_spawn([helper,
+   "--spec-fd", N])`` (``clone(CLONE_VM | CLONE_VFORK)`` + ``execve``, no fork), where N is
+   its end. Its file actions keep that end, the spec's ``files``, ``exec_file``,
+   ``status_fd`` and ``cgroup_fd``, and the ``source_fd`` and ``content_fd`` of its mount
+   operations, at their numbers (see :func:`_spawn`). Our copy of the helper's end is
+   closed, so that its exec shows as end of stream.
 3. The spec is written, then 32-byte status records are read: an **error** record raises
    :class:`ChildError` (after the helper has ended and been reaped, so ``exit_code`` is
    known); a **sync** record calls ``sync_func(pid)`` and answers one byte (0 = go on; when
@@ -31,14 +32,14 @@ not ending by itself, so a failed ``start`` leaves neither a process nor a zombi
 
 import dataclasses
 import os
+import signal
 import socket
-import subprocess
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Union
 
 from . import wire
 from .errors import ChildError, HelperError, SpecError, SyncError, subject_of
 from .helper import find_helper
-from .process import END, PID, SYNC, Process, Spawned, Stream, settle
+from .process import END, PID, SYNC, Process, Spawned, Stream, reap_dropped, settle
 from .spec import Spec, _SPEC_KEYS, normalized
 
 
@@ -137,21 +138,19 @@ class Runner:
             raise HelperError("status_fd with sync: the sync record would go to status_fd, "
                               "which start() does not read; answer it yourself or drop "
                               "status_fd")
-        data = wire.encode(spec)
+        data, decoded = wire.encode_checked(spec)
         try:
-            shape = wire.decode(data).shape(os.geteuid(), os.getegid())
+            shape = decoded.shape(os.geteuid(), os.getegid())
         except SpecError as e:
             raise SpecError(e.fault, e.offset, wire.record_at(data, e.offset)) from None
         path = self.find_helper()
         keep = _inherited_fds(spec)
+        reap_dropped()
 
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             try:
-                popen = subprocess.Popen(
-                    [path, "--spec-fd", str(theirs.fileno())],
-                    pass_fds=sorted(set(keep) | {theirs.fileno()}),
-                    close_fds=True)
+                pid = _spawn(path, theirs.fileno(), keep)
             except OSError as e:
                 raise HelperError(f"cannot run {path}: {e}") from e
         except BaseException:
@@ -159,10 +158,10 @@ class Runner:
             raise
         finally:
             theirs.close()
-        helper = Spawned(popen.pid, popen, path)
+        helper = Spawned(pid, None, path, reap_if_dropped=True)
         if self.on_spawn is not None:
             try:
-                self.on_spawn(popen.pid)
+                self.on_spawn(pid)
             except Exception as e:
                 helper.kill_and_reap()
                 ours.close()
@@ -239,6 +238,29 @@ class _Start:
         if not status.success:
             raise HelperError(f"{self.helper.describe()} ended ({status}) after starting a "
                               "detached target")
+
+
+#: Reset to their default action in the helper, as ``subprocess`` does (``restore_signals``):
+#: Python ignores them, and an ignored signal stays ignored across ``execve``.
+_RESTORED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ")
+                          if hasattr(signal, name))
+
+
+def _spawn(path: str, spec_fd: int, keep: List[int]) -> int:
+    """Starts the helper with ``os.posix_spawn`` (libc's: ``clone(CLONE_VM | CLONE_VFORK)``
+    and ``execve``, no fork of this interpreter) and returns its pid once it has executed.
+
+    ``spec_fd`` and ``keep`` reach it with their numbers: a ``dup2(fd, fd)`` file action
+    clears close-on-exec in the child only (POSIX 2024; glibc 2.29+, musl 1.1.24+), so
+    processes that other threads spawn meanwhile inherit none of them. Every other fd of ours
+    that is inheritable (Python makes none so unless asked: PEP 446) reaches the helper too,
+    which closes every fd outside the target's table before the target runs. The signal mask
+    is emptied, SIGPIPE and SIGXFSZ get their default action; the environment is ours. A path
+    without ``/`` is looked up on ``PATH``, as ``subprocess`` does."""
+    actions = [(os.POSIX_SPAWN_DUP2, fd, fd) for fd in sorted({*keep, spec_fd})]
+    spawn = os.posix_spawn if "/" in path else os.posix_spawnp
+    return spawn(path, [path, "--spec-fd", str(spec_fd)], os.environ, file_actions=actions,
+                 setsigmask=(), setsigdef=_RESTORED_SIGNALS)
 
 
 def _inherited_fds(spec: Spec) -> List[int]:

@@ -86,7 +86,11 @@ def mount_op_payload(op: MountOp) -> bytes:
 def encode_unchecked(spec: Spec) -> bytes:
     """The canonical bytes of ``spec`` without running the decoder over them (NUL bytes in
     strings are still refused). For tests that want to see what a refused spec looks like."""
-    spec = normalized(spec)
+    return _encode_normalized(normalized(spec))
+
+
+def _encode_normalized(spec: Spec) -> bytes:
+    """:func:`encode_unchecked` of a spec :func:`~forkexec.spec.normalized` already."""
     _check_nul(spec)
     out = bytearray(names.MAGIC + struct.pack("<HHI", names.VERSION, 0, 0))
     _record(out, Record.ARGS, _strings(spec.args))
@@ -191,12 +195,19 @@ def encode(spec: Union[Spec, Dict[str, Any]]) -> bytes:
     clone) are checked by :meth:`Decoded.shape`, which :meth:`Runner.start` calls."""
     if not isinstance(spec, Spec):
         spec = Spec.from_json(spec)
-    data = encode_unchecked(spec)
+    return encode_checked(normalized(spec))[0]
+
+
+def encode_checked(spec: Spec) -> Tuple[bytes, "Decoded"]:
+    """:func:`encode` of a spec :func:`~forkexec.spec.normalized` already (as
+    :meth:`Runner.start` has it), with the :class:`Decoded` the check produced (for its
+    :meth:`~Decoded.shape`): one normalization and one decoder pass per start."""
+    data = _encode_normalized(spec)
     try:
-        decode(data)
+        decoded = _decode(data)
     except SpecError as e:
         raise SpecError(e.fault, e.offset, record_at(data, e.offset)) from None
-    return data
+    return data, decoded
 
 
 def record_at(data: bytes, offset: Optional[int]) -> str:
@@ -261,20 +272,29 @@ class Decoded:
     """A spec that passed every check of docs/spec.md ("Order of checks", steps 1-3).
 
     ``spec`` is the :class:`Spec` it describes (strings decoded as UTF-8 with
-    ``surrogateescape``, so non-UTF-8 bytes survive a round trip); ``offsets`` maps record
-    types to the offset ``R`` of (the first of) their records; ``options_offset`` is ``P`` of
-    OPTIONS."""
+    ``surrogateescape``, so non-UTF-8 bytes survive a round trip), built when first read
+    (given as the decoded fields, so a decode that is only a check, such as
+    :meth:`Runner.start`'s, does not pay for it); ``offsets`` maps record types to the offset
+    ``R`` of (the first of) their records; ``options_offset`` is ``P`` of OPTIONS."""
 
-    def __init__(self, spec: Spec, offsets: Dict[int, int], options_offset: Optional[int],
-                 clone_flags: int, options: int, uid_map: Optional[List[Tuple[int, int, int]]],
+    def __init__(self, spec: Union[Spec, Dict[str, Any]], offsets: Dict[int, int],
+                 options_offset: Optional[int], clone_flags: int, options: int,
+                 uid_map: Optional[List[Tuple[int, int, int]]],
                  gid_map: Optional[List[Tuple[int, int, int]]]) -> None:
-        self.spec = spec
+        self._spec = spec
         self.offsets = offsets
         self.options_offset = options_offset
         self.clone_flags = clone_flags
         self.options = options
         self._uid_map = uid_map
         self._gid_map = gid_map
+
+    @property
+    def spec(self) -> Spec:
+        """The :class:`Spec` the bytes describe."""
+        if not isinstance(self._spec, Spec):
+            self._spec = Spec(**self._spec)
+        return self._spec
 
     def shape(self, euid: int, egid: int) -> str:
         """The process shape the helper picks when it runs with these effective ids (step 4
@@ -477,6 +497,13 @@ def decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
     """Decodes and validates a whole spec as the helper does, returning a :class:`Decoded`,
     or raises :class:`SpecError` with the first failing check's fault and byte offset.
     ``buf`` must be exactly the spec."""
+    decoded = _decode(buf)
+    decoded.spec  # built now, as it always was: its own checks raise here
+    return decoded
+
+
+def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
+    """:func:`decode`, with :attr:`Decoded.spec` built only when read."""
     buf = bytes(buf)
     total = _check_header(buf)
     seen: Dict[int, int] = {}  # record type -> offset R of its first record
@@ -705,4 +732,4 @@ def decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
         spec["rlimits"] = rlimits
     if mounts:
         spec["mounts"] = mounts
-    return Decoded(Spec(**spec), seen, options_at, clone_flags, options, uid_map, gid_map)
+    return Decoded(spec, seen, options_at, clone_flags, options, uid_map, gid_map)

@@ -1,6 +1,5 @@
 //! A started sandboxed program: its pid, `wait` with resource usage, `kill`.
 
-use std::fmt;
 use std::io;
 use std::os::fd::AsFd;
 use std::os::unix::process::ExitStatusExt;
@@ -11,6 +10,7 @@ use std::time::{Duration, Instant};
 use forkexec_spec::status::Record;
 
 use crate::error::Error;
+pub use crate::status::{Rusage, WaitStatus};
 use crate::status::{Spawned, Stream};
 use crate::sys;
 
@@ -202,68 +202,5 @@ impl Process {
             return sys::kill(self.target_pid, sig);
         }
         sys::kill(self.pid, sig)
-    }
-}
-
-/// How a process ended (or stopped), with what it used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct WaitStatus {
-    /// The raw wait status, as [`std::process::ExitStatus`].
-    pub status: ExitStatus,
-    /// What the process used (for a supervised target: the target's own usage).
-    pub rusage: Rusage,
-}
-
-impl WaitStatus {
-    /// A status as `wait4` returned it.
-    pub(crate) fn from_raw(raw: i32, rusage: &libc::rusage) -> Self {
-        WaitStatus {
-            status: ExitStatus::from_raw(raw),
-            rusage: Rusage::from_libc(rusage),
-        }
-    }
-
-    /// The exit code, if it exited.
-    pub fn code(&self) -> Option<i32> {
-        self.status.code()
-    }
-    /// The terminating signal, if a signal ended it.
-    pub fn signal(&self) -> Option<i32> {
-        self.status.signal()
-    }
-    /// Whether it exited with code 0.
-    pub fn success(&self) -> bool {
-        self.status.success()
-    }
-}
-
-impl fmt::Display for WaitStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.status.fmt(f)
-    }
-}
-
-/// Resource usage from `wait4`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Rusage {
-    /// CPU time in user mode.
-    pub user_time: Duration,
-    /// CPU time in the kernel.
-    pub system_time: Duration,
-    /// Peak resident set size in KiB (Linux reports `ru_maxrss` in KiB).
-    pub max_rss_kib: u64,
-}
-
-impl Rusage {
-    fn from_libc(r: &libc::rusage) -> Self {
-        let time = |tv: libc::timeval| {
-            Duration::new(tv.tv_sec.max(0) as u64, 0)
-                + Duration::from_micros(tv.tv_usec.max(0) as u64)
-        };
-        Rusage {
-            user_time: time(r.ru_utime),
-            system_time: time(r.ru_stime),
-            max_rss_kib: r.ru_maxrss.max(0) as u64,
-        }
     }
 }

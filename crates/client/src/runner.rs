@@ -5,10 +5,13 @@
 //! 1. The spec is encoded and checked by the helper's own decoder (so a bad spec fails here,
 //!    before any process exists).
 //! 2. A close-on-exec `socketpair` is made; the helper is spawned with `--spec-fd N`, where
-//!    `N` is its end. Between fork and exec only that end, the `files`, `exec_file`,
-//!    `status_fd`, `cgroup_fd` and the mount operations' fds (`source_fd`, `content_fd`) lose
-//!    close-on-exec, so they reach the helper with their numbers while processes spawned
-//!    concurrently by other threads inherit none of them. A mount operation's fd that the
+//!    `N` is its end, the way `posix_spawn` spawns (libc's, which is
+//!    `clone(CLONE_VM | CLONE_VFORK)` + `execve`: no `fork` copying this process, nothing
+//!    allocated after the clone; argv, file actions and attributes are built before). Its file
+//!    actions clear close-on-exec, in the child only, on that end, the `files`, `exec_file`,
+//!    `status_fd`, `cgroup_fd` and the mount operations' fds (`source_fd`, `content_fd`), so
+//!    they reach the helper with their numbers while processes spawned concurrently by other
+//!    threads inherit none of them. A mount operation's fd that the
 //!    target's fd table would replace (`fd < files.len()` and `files[fd] != fd`: the helper
 //!    uses it after setting up that table, and refuses it) is first duplicated to a free
 //!    number at or above `files.len()`, and the helper is given the copy's number.
@@ -42,12 +45,11 @@
 //! [`Process::finish_start`] reads the rest of the stream after the tracer has resumed the
 //! helper, as go-sandbox's `Start` returns early for ptrace.
 
+use std::ffi::OsStr;
 use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::Command;
 
 use forkexec_spec::Shape;
 
@@ -57,14 +59,11 @@ use crate::helper::find_helper;
 use crate::names::{Namespace, Resource};
 use crate::process::Process;
 use crate::spec::{Credential, IdMap, MountEntry, Rlimit, SockFilter, Spec};
+pub use crate::status::SyncFunc;
 use crate::status::{helper_error, Spawned, Stream};
 
 mod in_place;
 use crate::sys;
-
-/// The sync callback: called with the target's pid right before exec (after ids, mounts and
-/// limits, before seccomp). `Err` aborts the start: nothing is executed.
-pub type SyncFunc = Box<dyn FnOnce(u32) -> Result<(), BoxError> + Send>;
 
 /// The spawn hook: called with the helper's pid once it is spawned, before it is sent the
 /// spec (so before it has done anything: it is waiting for the spec). `Err` kills it.
@@ -404,21 +403,17 @@ impl Runner {
 
         let (ours, theirs) = sys::socketpair().map_err(|e| helper_error(e, "socketpair"))?;
         keep.push(theirs.as_raw_fd());
-        let mut command = Command::new(&path);
-        command.arg("--spec-fd").arg(theirs.as_raw_fd().to_string());
-        // SAFETY: the closure runs between fork and exec, where only async-signal-safe calls
-        // are allowed: it calls fcntl and allocates nothing (`keep` was built before).
-        unsafe {
-            command.pre_exec(move || keep.iter().try_for_each(|&fd| sys::clear_cloexec(fd)));
-        }
-        let child = command
-            .spawn()
-            .map_err(|e| helper_error(e, &format!("cannot run {}", path.display())))?;
-        // From here on `Spawned` owns the pid: it kills and reaps on every failure path.
-        // The `Child` is dropped without waiting (std never waits on drop); `Process::wait`
-        // uses wait4 for the rusage.
-        let mut helper = Spawned::new(child.id(), path);
-        drop(child);
+        // Everything the spawn needs is built first: nothing is allocated between the
+        // clone and the helper's execve.
+        let spec_fd = theirs.as_raw_fd().to_string();
+        let args = [OsStr::new("--spec-fd"), OsStr::new(&spec_fd)];
+        let cannot_run = |e| helper_error(e, &format!("cannot run {}", path.display()));
+        let pid = sys::Spawn::new(&path, &args, &keep)
+            .and_then(|spawn| spawn.spawn())
+            .map_err(cannot_run)?;
+        // From here on `Spawned` owns the pid: it kills and reaps on every failure path;
+        // `Process::wait` uses wait4 for the rusage.
+        let mut helper = Spawned::new(pid, path);
         drop(theirs);
         drop(copies);
 

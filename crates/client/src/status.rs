@@ -1,17 +1,25 @@
 //! The runtime's half of the status protocol (described in [`crate::runner`]'s docs): the
-//! socket with the sync callback, and the spawned helper's pid with its clean-up duty.
+//! socket with the sync callback, the spawned helper's pid with its clean-up duty, and how a
+//! process ended ([`WaitStatus`]).
+//!
+//! The bottom of the client's chain (runner -> process -> status): it uses neither.
 
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::time::Duration;
 
 use forkexec_spec::status::{self, Record, RECORD_LEN};
 
-use crate::error::{ChildError, Error};
-use crate::process::WaitStatus;
-use crate::runner::SyncFunc;
+use crate::error::{BoxError, ChildError, Error};
 use crate::sys;
+
+/// The sync callback: called with the target's pid right before exec (after ids, mounts and
+/// limits, before seccomp). `Err` aborts the start: nothing is executed.
+pub type SyncFunc = Box<dyn FnOnce(u32) -> Result<(), BoxError> + Send>;
 
 /// The spawned helper's pid, until it has executed the target or been reaped. Dropping it
 /// while armed kills and reaps it, so early returns and panics leave no process or zombie.
@@ -257,4 +265,67 @@ fn is_disconnect(e: &io::Error) -> bool {
 /// An `io::Error` with what was being done, as [`Error::Helper`].
 pub(crate) fn helper_error(e: io::Error, what: &str) -> Error {
     Error::Helper(io::Error::new(e.kind(), format!("{what}: {e}")))
+}
+
+/// How a process ended (or stopped), with what it used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitStatus {
+    /// The raw wait status, as [`std::process::ExitStatus`].
+    pub status: ExitStatus,
+    /// What the process used (for a supervised target: the target's own usage).
+    pub rusage: Rusage,
+}
+
+impl WaitStatus {
+    /// A status as `wait4` returned it.
+    pub(crate) fn from_raw(raw: i32, rusage: &libc::rusage) -> Self {
+        WaitStatus {
+            status: ExitStatus::from_raw(raw),
+            rusage: Rusage::from_libc(rusage),
+        }
+    }
+
+    /// The exit code, if it exited.
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+    /// The terminating signal, if a signal ended it.
+    pub fn signal(&self) -> Option<i32> {
+        self.status.signal()
+    }
+    /// Whether it exited with code 0.
+    pub fn success(&self) -> bool {
+        self.status.success()
+    }
+}
+
+impl fmt::Display for WaitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.status.fmt(f)
+    }
+}
+
+/// Resource usage from `wait4`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rusage {
+    /// CPU time in user mode.
+    pub user_time: Duration,
+    /// CPU time in the kernel.
+    pub system_time: Duration,
+    /// Peak resident set size in KiB (Linux reports `ru_maxrss` in KiB).
+    pub max_rss_kib: u64,
+}
+
+impl Rusage {
+    fn from_libc(r: &libc::rusage) -> Self {
+        let time = |tv: libc::timeval| {
+            Duration::new(tv.tv_sec.max(0) as u64, 0)
+                + Duration::from_micros(tv.tv_usec.max(0) as u64)
+        };
+        Rusage {
+            user_time: time(r.ru_utime),
+            system_time: time(r.ru_stime),
+            max_rss_kib: r.ru_maxrss.max(0) as u64,
+        }
+    }
 }

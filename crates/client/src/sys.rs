@@ -1,9 +1,12 @@
 //! The few libc calls the runner and [`crate::Process`] make. All of the crate's `unsafe`
 //! lives here, each call retried on `EINTR` where that applies.
 
+use std::ffi::{CString, OsStr};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
     if r == -1 {
@@ -241,4 +244,132 @@ pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
     // SAFETY: both fds were just created and are owned by nobody else.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+extern "C" {
+    /// The process environment (glibc and musl both export it).
+    static environ: *const *const libc::c_char;
+}
+
+/// A program ready to be spawned the way `posix_spawn` spawns: everything the spawn needs
+/// (argv as C strings, the file actions, the attributes) is built here, before any process
+/// exists, so that nothing is allocated between the clone and the `execve`.
+pub(crate) struct Spawn {
+    path: CString,
+    /// Owns the strings `argv` points into.
+    _args: Vec<CString>,
+    argv: Vec<*mut libc::c_char>,
+    /// No `/` in the path: looked up on `PATH` (`posix_spawnp`), as `Command` does.
+    search: bool,
+    actions: libc::posix_spawn_file_actions_t,
+    attr: libc::posix_spawnattr_t,
+}
+
+/// A libc `posix_spawn*` return code (an errno value, not -1).
+fn cvt_spawn(rc: libc::c_int) -> io::Result<()> {
+    match rc {
+        0 => Ok(()),
+        e => Err(io::Error::from_raw_os_error(e)),
+    }
+}
+
+impl Spawn {
+    /// `path` run with `args` (argv[0] is `path`), inheriting `keep` with their numbers and
+    /// close-on-exec cleared in the child only (file action `dup2(fd, fd)`, which POSIX 2024
+    /// and glibc 2.29+ / musl 1.1.24+ define to clear `FD_CLOEXEC`), so that processes other
+    /// threads spawn meanwhile inherit none of them. As `std::process::Command`: the signal
+    /// mask is emptied and SIGPIPE (which the Rust runtime ignores) is reset to its default in
+    /// the child; the environment is this process's.
+    pub(crate) fn new(path: &Path, args: &[&OsStr], keep: &[RawFd]) -> io::Result<Spawn> {
+        let cstr = |s: &OsStr| CString::new(s.as_bytes()).map_err(io::Error::other);
+        let path_c = cstr(path.as_os_str())?;
+        let mut owned = vec![path_c.clone()];
+        for a in args {
+            owned.push(cstr(a)?);
+        }
+        let mut argv: Vec<*mut libc::c_char> =
+            owned.iter().map(|a| a.as_ptr().cast_mut()).collect();
+        argv.push(std::ptr::null_mut());
+        // SAFETY: zeroed storage is what the init functions expect to initialise; each is
+        // destroyed in Drop, which runs only once both inits have succeeded (`spawn` is built
+        // only then).
+        let mut actions: libc::posix_spawn_file_actions_t = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        let mut attr: libc::posix_spawnattr_t = unsafe { std::mem::zeroed() };
+        // SAFETY: initialising our own zeroed objects.
+        cvt_spawn(unsafe { libc::posix_spawn_file_actions_init(&mut actions) })?;
+        // SAFETY: as above.
+        if let Err(e) = cvt_spawn(unsafe { libc::posix_spawnattr_init(&mut attr) }) {
+            // SAFETY: initialised just above, destroyed once.
+            unsafe { libc::posix_spawn_file_actions_destroy(&mut actions) };
+            return Err(e);
+        }
+        let spawn = Spawn {
+            search: !path.as_os_str().as_bytes().contains(&b'/'),
+            path: path_c,
+            _args: owned,
+            argv,
+            actions,
+            attr,
+        };
+        spawn.prepare(keep)
+    }
+
+    fn prepare(mut self, keep: &[RawFd]) -> io::Result<Spawn> {
+        for &fd in keep {
+            // SAFETY: an initialised file-actions object of ours; adding an action only
+            // records it (allocating here, in this process, before the spawn).
+            cvt_spawn(unsafe {
+                libc::posix_spawn_file_actions_adddup2(&mut self.actions, fd, fd)
+            })?;
+        }
+        // SAFETY: sigset_t is plain data; sigemptyset/sigaddset initialise it.
+        let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid sigset of ours and an initialised attribute object.
+        unsafe {
+            libc::sigemptyset(&mut set);
+            cvt_spawn(libc::posix_spawnattr_setsigmask(&mut self.attr, &set))?;
+            libc::sigaddset(&mut set, libc::SIGPIPE);
+            cvt_spawn(libc::posix_spawnattr_setsigdefault(&mut self.attr, &set))?;
+            let flags = libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF;
+            cvt_spawn(libc::posix_spawnattr_setflags(&mut self.attr, flags as _))?;
+        }
+        Ok(self)
+    }
+
+    /// Spawns it: libc's `posix_spawn`, `clone(CLONE_VM | CLONE_VFORK)` with the file actions
+    /// and `execve` in the child, no `fork`. Returns once the child has executed the program
+    /// (or failed to: that errno is the error).
+    pub(crate) fn spawn(&self) -> io::Result<u32> {
+        let mut pid: libc::pid_t = 0;
+        let spawn = if self.search {
+            libc::posix_spawnp
+        } else {
+            libc::posix_spawn
+        };
+        // SAFETY: `path` and every `argv` entry are NUL-terminated strings owned by `self`,
+        // `argv` is NULL-terminated, the file actions and attributes are initialised, and
+        // `environ` is the process environment (as `std::process::Command` reads it).
+        cvt_spawn(unsafe {
+            spawn(
+                &mut pid,
+                self.path.as_ptr(),
+                &self.actions,
+                &self.attr,
+                self.argv.as_ptr(),
+                environ.cast(),
+            )
+        })?;
+        Ok(pid as u32)
+    }
+}
+
+impl Drop for Spawn {
+    fn drop(&mut self) {
+        // SAFETY: both were initialised in `new` and are destroyed only here.
+        unsafe {
+            libc::posix_spawn_file_actions_destroy(&mut self.actions);
+            libc::posix_spawnattr_destroy(&mut self.attr);
+        }
+    }
 }

@@ -195,3 +195,43 @@ fn rlimits_apply_in_order() {
         json!([20, 30])
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// what the spawn of the helper hands on
+
+/// The helper is spawned as `std::process::Command` spawns: this (Rust) process ignores
+/// SIGPIPE and the starting thread blocks SIGUSR1 and SIGTERM here, yet the target starts with
+/// SIGPIPE at its default and an empty signal mask (the spawn resets both in the child).
+#[test]
+fn the_spawn_resets_sigpipe_and_the_signal_mask() {
+    let out = on_fresh_thread(|| {
+        // SAFETY: sigset_t is plain data, initialised by sigemptyset; pthread_sigmask on
+        // this (fresh, test-only) thread.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            libc::sigaddset(&mut set, libc::SIGTERM);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        }
+        let args = ["/bin/grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status"];
+        run_mapped(Runner::new(args), |s| s.std3()).expect("start")
+    });
+    assert!(out.status.success(), "{} {}", out.status, out.stderr);
+    let field = |name: &str| {
+        let line = out.stdout.lines().find_map(|l| l.strip_prefix(name));
+        let hex = line.unwrap_or_else(|| panic!("no {name} in {:?}", out.stdout));
+        u64::from_str_radix(hex.trim(), 16).unwrap()
+    };
+    assert_eq!(
+        field("SigBlk:"),
+        0,
+        "the thread's blocked signals reached the target"
+    );
+    let sigpipe = 1u64 << (libc::SIGPIPE - 1);
+    assert_eq!(
+        field("SigIgn:") & sigpipe,
+        0,
+        "SIGPIPE ignored in the target"
+    );
+}
