@@ -914,7 +914,7 @@ fn parse_path(p: &[u8], at: usize, max: usize) -> Result<&CStr> {
 /// LANDLOCK: known bits only, and something to handle.
 fn parse_landlock(p: &[u8], at: usize) -> Result<Landlock> {
     if p.len() != layout::LANDLOCK_LEN {
-        return err(at, Fault::BadRecordLength);
+        return err(at - 4, Fault::BadRecordLength);
     }
     let l = Landlock {
         handled_fs: u64_at(p, 0),
@@ -940,7 +940,7 @@ fn parse_landlock(p: &[u8], at: usize) -> Result<Landlock> {
 /// LANDLOCK_PATH: known, non-empty rights and an absolute path.
 fn parse_landlock_path(p: &[u8], at: usize) -> Result<LandlockPath<'_>> {
     if p.len() < 9 {
-        return err(at, Fault::BadRecordLength);
+        return err(at - 4, Fault::BadRecordLength);
     }
     let access = u64_at(p, 0);
     if access & !tables::landlock_fs::KNOWN != 0 {
@@ -963,7 +963,7 @@ fn parse_landlock_path(p: &[u8], at: usize) -> Result<LandlockPath<'_>> {
 /// LANDLOCK_PORT: known, non-empty rights and a TCP port.
 fn parse_landlock_port(p: &[u8], at: usize) -> Result<LandlockPort> {
     if p.len() != layout::LANDLOCK_PORT_LEN {
-        return err(at, Fault::BadRecordLength);
+        return err(at - 4, Fault::BadRecordLength);
     }
     let access = u64_at(p, 0);
     if access & !tables::landlock_net::KNOWN != 0 {

@@ -18,6 +18,21 @@ fn missing_args() {
         w.work_dir(b"/");
     });
     refused(&buf, buf.len(), Fault::MissingArgs);
+    // An ARGS record with no strings is refused even when EXEC_PATH or EXEC_FD names the
+    // program: the target gets an argv[0] always.
+    let execs: [fn(&mut W); 2] = [|w| w.exec_path(b"/bin/true"), |w| w.exec_fd(3)];
+    for exec in execs {
+        let buf = build(|w| {
+            w.args(std::iter::empty());
+            exec(w);
+        });
+        refused(&buf, buf.len(), Fault::MissingArgs);
+        let buf = build(|w| {
+            w.args(s(&[""]));
+            exec(w);
+        });
+        accepted(&buf);
+    }
 }
 
 #[test]
