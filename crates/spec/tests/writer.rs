@@ -56,7 +56,7 @@ fn plain<S: Sink>(w: &mut Writer<S>) {
 }
 
 /// A fixed buffer of exactly the spec's size holds it; one byte less overflows (the bytes
-/// that fit are still written, and the count says how many were meant).
+/// that fit whole are still written, and the count says how many were meant).
 #[test]
 fn a_slice_sink_says_when_the_spec_did_not_fit() {
     let bytes = build(plain);
