@@ -28,6 +28,7 @@ impl<const N: usize> Line<N> {
     }
 
     /// Appends `bytes` (what does not fit is dropped).
+    #[inline(never)]
     pub fn push(&mut self, bytes: &[u8]) {
         for &b in bytes {
             if self.len < self.buf.len() {

@@ -40,9 +40,21 @@ pub mod record {
         max
     };
 
+    /// One bit per record type this version knows (computed from the table, so the helper
+    /// does not carry the table's names to answer [`known`]).
+    const KNOWN_TYPES: u64 = {
+        let mut i = 0;
+        let mut bits = 0u64;
+        while i < ALL.len() {
+            bits |= 1 << ALL[i].value;
+            i += 1;
+        }
+        bits
+    };
+
     /// Whether this version knows the record type (a gap in the numbering is unknown).
     pub fn known(ty: u16) -> bool {
-        crate::tables::by_value(ALL, ty).is_some()
+        ty < 64 && KNOWN_TYPES & (1 << ty) != 0
     }
 
     /// Whether a record type may appear more than once.
