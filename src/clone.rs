@@ -12,7 +12,7 @@ use forkexec_spec::layout::ns;
 use forkexec_spec::status::Record;
 use forkexec_spec::{Location, Shape, Spec};
 
-use crate::{cgroup, dumpable, init, lifeline, report, supervise, sys, At, Channel, Failure};
+use crate::{cgroup, dumpable, info, init, lifeline, report, supervise, sys, At, Channel, Failure};
 
 const CLONE_PARENT: u64 = linux_raw_sys::general::CLONE_PARENT as u64;
 const SIG_BLOCK: u32 = linux_raw_sys::general::SIG_BLOCK;
@@ -122,6 +122,7 @@ fn after_clone(spec: &Spec, shape: Shape, chan: &Channel, pid: i32, ours: i32, r
         if spec.clone_flags & ns::NEWUSER != 0 {
             crate::ns::write_id_maps(spec, Some(pid))?;
         }
+        info::report_start(spec, pid, Some(pid))?; // bubblewrap's info and JSON status
         sys::write(ours, &[0]).at_index(Location::Supervise, 2)?;
         Ok(())
     })();
@@ -134,6 +135,7 @@ fn after_clone(spec: &Spec, shape: Shape, chan: &Channel, pid: i32, ours: i32, r
         sys::exit_group(0);
     }
     // The supervisor keeps no copy of the runtime's other fds (the target's stdio, pipes…).
-    sys::close_all_except(&[chan.status, ours, report]);
+    let json_status = spec.json_status_fd.map_or(-1, |fd| fd as i32);
+    sys::close_all_except(&[chan.status, ours, report, json_status]);
     supervise::run(chan, pid, ours, (report >= 0).then_some(report))
 }

@@ -15,6 +15,7 @@ mod dumpable;
 mod exec;
 mod fds;
 mod ids;
+mod info;
 mod init;
 mod install;
 mod landlock;
@@ -121,6 +122,7 @@ fn exec_in_place(spec: &Spec<'static>, chan: &mut Channel) -> Result<Infallible,
     lifeline::arm(spec, chan, 0)?; // die with the runtime
     cgroup::enter_in_place(spec)?; // cgroup.procs
     ns::unshare_namespaces(spec)?; // unshare, setgroups "deny", uid_map, gid_map
+    info::report_start(spec, sys::getpid(), None)?; // bubblewrap's info fd
     run(spec, chan)
 }
 

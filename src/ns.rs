@@ -42,13 +42,13 @@ pub fn write_id_maps(spec: &Spec, pid: Option<i32>) -> Result<(), Failure> {
 }
 
 /// `/proc/self/NAME` or `/proc/PID/NAME`, NUL-terminated, without an allocator.
-struct ProcPath {
+pub struct ProcPath {
     buf: [u8; 40],
     dir_len: usize,
 }
 
 impl ProcPath {
-    fn new(pid: Option<i32>) -> Self {
+    pub fn new(pid: Option<i32>) -> Self {
         let mut buf = [0u8; 40];
         let mut digits = [0u8; 10];
         let dir: &[u8] = match pid {
@@ -65,8 +65,19 @@ impl ProcPath {
     }
 
     fn file(&mut self, name: &[u8]) -> &core::ffi::CStr {
-        let end = self.dir_len + name.len();
-        self.buf[self.dir_len..end].copy_from_slice(name);
+        self.file_in(b"", name)
+    }
+
+    /// `/proc/…/ns/NAME`.
+    pub fn ns_file(&mut self, name: &[u8]) -> &core::ffi::CStr {
+        self.file_in(b"ns/", name)
+    }
+
+    fn file_in(&mut self, dir: &[u8], name: &[u8]) -> &core::ffi::CStr {
+        let start = self.dir_len + dir.len();
+        let end = start + name.len();
+        self.buf[self.dir_len..start].copy_from_slice(dir);
+        self.buf[start..end].copy_from_slice(name);
         self.buf[end] = 0;
         core::ffi::CStr::from_bytes_until_nul(&self.buf).unwrap_or(c"/proc/self/")
     }

@@ -113,6 +113,9 @@ fn finish(chan: &Channel, waited: sys::Waited, init_report: Option<i32>) -> ! {
     let Record::Exit { status, .. } = record else {
         unreachable!()
     };
+    if let Some(spec) = chan.spec {
+        crate::info::report_exit(spec, status);
+    }
     mirror(status)
 }
 

@@ -140,6 +140,10 @@ export interface Spec {
   status_fd?: number | null;
   cgroup?: Str;
   cgroup_fd?: number | null;
+  /** An fd for bubblewrap's `--info-fd` JSON (docs/spec.md, INFO_FD). */
+  info_fd?: number | null;
+  /** An fd for bubblewrap's `--json-status-fd` JSON lines; the helper supervises the target. */
+  json_status_fd?: number | null;
 }
 
 /** What fds 0-2 of the helper (and so of the target, unless `files` says otherwise) are. */

@@ -15,9 +15,10 @@ const Record = Object.freeze({
   ARGS: 1, ENV: 2, EXEC_PATH: 3, EXEC_FD: 4, RLIMIT: 5, FILES: 6, WORK_DIR: 7, SECCOMP: 8,
   CLONE_FLAGS: 9, MOUNT: 10, PIVOT_ROOT: 11, HOST_NAME: 12, DOMAIN_NAME: 13, UID_MAP: 14,
   GID_MAP: 15, CREDENTIAL: 16, OPTIONS: 17, STATUS_FD: 18, CGROUP_PATH: 19, CGROUP_FD: 20,
-  MOUNT_OP: 21, LANDLOCK: 22, LANDLOCK_PATH: 23, LANDLOCK_PORT: 24,
+  MOUNT_OP: 21, LANDLOCK: 22, LANDLOCK_PATH: 23, LANDLOCK_PORT: 24, INFO_FD: 25,
+  JSON_STATUS_FD: 26,
 });
-const RECORD_LAST = 24;
+const RECORD_LAST = 26;
 
 /** Printable record names: the JSON key each record carries. */
 const RECORD_NAMES = Object.freeze({
@@ -25,7 +26,7 @@ const RECORD_NAMES = Object.freeze({
   8: 'seccomp', 9: 'clone_flags', 10: 'mounts', 11: 'pivot_root', 12: 'host_name',
   13: 'domain_name', 14: 'uid_mappings', 15: 'gid_mappings', 16: 'credential', 17: 'options',
   18: 'status_fd', 19: 'cgroup', 20: 'cgroup_fd', 21: 'mounts',
-  22: 'landlock', 23: 'landlock', 24: 'landlock',
+  22: 'landlock', 23: 'landlock', 24: 'landlock', 25: 'info_fd', 26: 'json_status_fd',
 });
 
 const SKIP_IF_UNKNOWN = 0x1;
@@ -150,7 +151,7 @@ const LOCATIONS = Object.freeze({
   38: 'write_gid_map', 39: 'sethostname', 40: 'setdomainname', 41: 'close_range',
   42: 'get_cap', 43: 'cgroup', 44: 'pdeathsig', 45: 'supervise', 46: 'privileged_install',
   47: 'set_dumpable', 48: 'mount(path)', 49: 'mount(source)', 50: 'keyring',
-  51: 'landlock', 52: 'landlock(path)', 53: 'landlock(port)',
+  51: 'landlock', 52: 'landlock(path)', 53: 'landlock(port)', 61: 'info_fd',
 });
 const Loc = Object.freeze({ SYNC_READ: 31, EXECVE: 32, SPEC_READ: 33, SPEC: 34 });
 

@@ -89,7 +89,9 @@ function checkSupported(spec) {
 function inheritedFds(spec) {
   const named = [];
   spec.files.forEach((fd, i) => named.push([`files[${i}]`, fd]));
-  for (const key of ['exec_file', 'status_fd', 'cgroup_fd']) if (spec[key] !== null) named.push([key, spec[key]]);
+  for (const key of ['exec_file', 'status_fd', 'cgroup_fd', 'info_fd', 'json_status_fd']) {
+    if (spec[key] !== null) named.push([key, spec[key]]);
+  }
   spec.mounts.forEach((m, i) => {
     for (const key of ['source_fd', 'content_fd']) if (m[key] !== null && m[key] !== undefined) named.push([`mounts[${i}].${key}`, m[key]]);
   });

@@ -20,12 +20,12 @@ const BOOL_KEYS = Object.freeze([
   'die_with_parent', 'writable_root', 'new_session_keyring',
 ]);
 const STRING_KEYS = Object.freeze(['work_dir', 'pivot_root', 'host_name', 'domain_name', 'cgroup']);
-const FD_KEYS = Object.freeze(['exec_file', 'status_fd', 'cgroup_fd']);
+const FD_KEYS = Object.freeze(['exec_file', 'status_fd', 'cgroup_fd', 'info_fd', 'json_status_fd']);
 const SPEC_KEYS = Object.freeze([
   'args', 'env', 'exec_path', 'exec_file', 'rlimits', 'files', 'work_dir', 'seccomp',
   'clone_flags', 'mounts', 'pivot_root', 'host_name', 'domain_name', 'uid_mappings',
   'gid_mappings', 'credential', ...BOOL_KEYS.filter((k) => k !== 'setsid'), 'setsid',
-  'status_fd', 'cgroup', 'cgroup_fd',
+  'status_fd', 'cgroup', 'cgroup_fd', 'info_fd', 'json_status_fd',
 ]);
 
 function fail(path, message) {

@@ -154,6 +154,8 @@ function encodeUnchecked(spec) {
   if (spec.status_fd !== null) out.record(Record.STATUS_FD, u32(spec.status_fd));
   if (spec.cgroup.length) out.record(Record.CGROUP_PATH, cstr(spec.cgroup));
   if (spec.cgroup_fd !== null) out.record(Record.CGROUP_FD, u32(spec.cgroup_fd));
+  if (spec.info_fd !== null) out.record(Record.INFO_FD, u32(spec.info_fd));
+  if (spec.json_status_fd !== null) out.record(Record.JSON_STATUS_FD, u32(spec.json_status_fd));
   if (out.length > 0xffffffff) throw new SpecError({ fault: Fault.BAD_TOTAL_LENGTH, offset: 8, record: 'header' });
   const data = Buffer.concat(out.chunks, out.length);
   data.writeUInt32LE(data.length, 8);
@@ -381,7 +383,10 @@ function decode(buf) {
     [Record.EXEC_PATH]: 'exec_path', [Record.WORK_DIR]: 'work_dir', [Record.PIVOT_ROOT]: 'pivot_root',
     [Record.HOST_NAME]: 'host_name', [Record.DOMAIN_NAME]: 'domain_name', [Record.CGROUP_PATH]: 'cgroup',
   };
-  const fdKeys = { [Record.EXEC_FD]: 'exec_file', [Record.STATUS_FD]: 'status_fd', [Record.CGROUP_FD]: 'cgroup_fd' };
+  const fdKeys = {
+    [Record.EXEC_FD]: 'exec_file', [Record.STATUS_FD]: 'status_fd', [Record.CGROUP_FD]: 'cgroup_fd',
+    [Record.INFO_FD]: 'info_fd', [Record.JSON_STATUS_FD]: 'json_status_fd',
+  };
   while (at < total) {
     const r = at;
     if (total - r < names.RECORD_HEADER_LEN) fail(Fault.TRUNCATED, total);
@@ -392,7 +397,7 @@ function decode(buf) {
     if (len > total - p) fail(Fault.TRUNCATED, total);
     at = p + len;
     if (rflags & ~names.SKIP_IF_UNKNOWN) fail(Fault.UNKNOWN_BITS, r + 2);
-    if (type === 0 || type > names.RECORD_LAST) {
+    if (!(type in names.RECORD_NAMES)) { // (a gap in the numbering is unknown too)
       if (rflags & names.SKIP_IF_UNKNOWN) continue;
       fail(Fault.UNKNOWN_RECORD, r);
     }
@@ -502,6 +507,8 @@ function decode(buf) {
   if (options & Opt.DETACH && options & Opt.INIT) fail(Fault.CONFLICT, optionsAt);
   if (options & Opt.INIT && !(clone & names.CLONE_FLAGS.newpid)) fail(Fault.CONFLICT, optionsAt);
   if (options & Opt.WRITABLE_ROOT && !seen.has(Record.PIVOT_ROOT)) fail(Fault.CONFLICT, optionsAt);
+  // The exit code needs a helper that stays to see the end; a detached one exits at once.
+  if (seen.has(Record.JSON_STATUS_FD) && options & Opt.DETACH) fail(Fault.CONFLICT, seen.get(Record.JSON_STATUS_FD));
   // A mount operation's fd is used after the fd stage: the target's fd table must not replace it.
   const files = spec.files || [];
   for (const [fdAt, fd] of opFds) if (fd < files.length && files[fd] !== fd) fail(Fault.CONFLICT, fdAt);

@@ -44,7 +44,9 @@ class Record:
     LANDLOCK = 22
     LANDLOCK_PATH = 23
     LANDLOCK_PORT = 24
-    LAST = 24
+    INFO_FD = 25
+    JSON_STATUS_FD = 26
+    LAST = 26
 
 
 #: Printable record names (the JSON key of the field each record carries).
@@ -54,6 +56,7 @@ RECORD_NAMES = {
     12: "host_name", 13: "domain_name", 14: "uid_mappings", 15: "gid_mappings",
     16: "credential", 17: "options", 18: "status_fd", 19: "cgroup", 20: "cgroup_fd",
     21: "mount_op", 22: "landlock", 23: "landlock_path", 24: "landlock_port",
+    25: "info_fd", 26: "json_status_fd",
 }
 
 #: Landlock (records LANDLOCK, LANDLOCK_PATH, LANDLOCK_PORT; docs/spec.md "Tables"): the
@@ -361,6 +364,7 @@ LOCATIONS = {
     51: "landlock",
     52: "landlock(path)",
     53: "landlock(port)",
+    61: "info_fd",
 }
 
 LOC_SYNC_READ = 31

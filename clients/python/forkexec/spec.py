@@ -2,7 +2,8 @@
 
 :class:`Spec` holds go-sandbox's ``Runner`` fields under their snake_case names (the JSON form
 of docs/design.md, docs/json.md and docs/spec.md), plus forkexec's own ``exec_path``, ``setsid``, ``status_fd``,
-``detach``, ``init``, ``die_with_parent``, ``cgroup`` and ``cgroup_fd``. Every key is optional;
+``detach``, ``init``, ``die_with_parent``, ``cgroup``, ``cgroup_fd``, ``info_fd`` and
+``json_status_fd``. Every key is optional;
 unknown keys are refused with their key path. Defaults: everything empty / ``False`` / ``None``,
 except ``setsid`` (``True``, a new session as in go-sandbox) and a mount's ``mkdir`` (``True``).
 
@@ -270,6 +271,12 @@ class Spec:
     cgroup_fd: Optional[int] = None
     #: Landlock confinement (:class:`Landlock`)
     landlock: Optional[Landlock] = None
+    #: an fd of the runtime for bubblewrap's ``--info-fd`` JSON (the target's pid and the ids
+    #: of its new namespaces, once it is started)
+    info_fd: Optional[int] = None
+    #: an fd of the runtime for bubblewrap's ``--json-status-fd`` JSON lines (the start, then
+    #: the exit code of a target that executed); the helper supervises the target
+    json_status_fd: Optional[int] = None
 
     def __post_init__(self) -> None:
         _fill(self, _spec(self, ""))
@@ -837,6 +844,8 @@ _SPEC_CONVERTERS = {
     "cgroup": _str,
     "cgroup_fd": _optional(_i32),
     "landlock": _optional(lambda v, p: _landlock(v, p)),
+    "info_fd": _optional(_i32),
+    "json_status_fd": _optional(_i32),
 }
 for _key in _BOOLS:
     _SPEC_CONVERTERS[_key] = _bool
@@ -958,6 +967,9 @@ def _spec_to_dict(spec: "Spec") -> Dict[str, Any]:
         d["cgroup"] = _json_str(spec.cgroup)
     if spec.cgroup_fd is not None:
         d["cgroup_fd"] = spec.cgroup_fd
+    for key in ("info_fd", "json_status_fd"):
+        if getattr(spec, key) is not None:
+            d[key] = getattr(spec, key)
     if spec.landlock is not None:
         ll = spec.landlock
         d["landlock"] = {k: v for k, v in (("exact", ll.exact), ("fs", ll.fs), ("net", ll.net),

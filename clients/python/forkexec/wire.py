@@ -151,6 +151,10 @@ def _encode_normalized(spec: Spec) -> bytes:
         _record(out, Record.CGROUP_FD, _u32(spec.cgroup_fd))
     if spec.landlock is not None:
         _landlock_records(out, spec.landlock)
+    if spec.info_fd is not None:
+        _record(out, Record.INFO_FD, _u32(spec.info_fd))
+    if spec.json_status_fd is not None:
+        _record(out, Record.JSON_STATUS_FD, _u32(spec.json_status_fd))
     if len(out) > 0xFFFF_FFFF:
         raise SpecError(Fault.BAD_TOTAL_LENGTH, 8, "header")
     out[8:12] = struct.pack("<I", len(out))
@@ -531,7 +535,7 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
         at = p + length
         if rflags & ~names.SKIP_IF_UNKNOWN:
             _fail(Fault.UNKNOWN_BITS, r + 2)
-        if rtype == 0 or rtype > Record.LAST:
+        if rtype not in names.RECORD_NAMES:  # (a gap in the numbering is unknown too)
             if rflags & names.SKIP_IF_UNKNOWN:
                 continue
             _fail(Fault.UNKNOWN_RECORD, r)
@@ -556,9 +560,11 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
                    Record.PIVOT_ROOT: "pivot_root", Record.HOST_NAME: "host_name",
                    Record.DOMAIN_NAME: "domain_name", Record.CGROUP_PATH: "cgroup"}[rtype]
             spec[key] = _s(s)
-        elif rtype in (Record.EXEC_FD, Record.STATUS_FD, Record.CGROUP_FD):
+        elif rtype in (Record.EXEC_FD, Record.STATUS_FD, Record.CGROUP_FD, Record.INFO_FD,
+                       Record.JSON_STATUS_FD):
             key = {Record.EXEC_FD: "exec_file", Record.STATUS_FD: "status_fd",
-                   Record.CGROUP_FD: "cgroup_fd"}[rtype]
+                   Record.CGROUP_FD: "cgroup_fd", Record.INFO_FD: "info_fd",
+                   Record.JSON_STATUS_FD: "json_status_fd"}[rtype]
             spec[key] = _fd(buf, r, p, length)
         elif rtype == Record.RLIMIT:
             if len(rlimits) >= Limit.RLIMITS:
@@ -707,6 +713,9 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
         _fail(Fault.CONFLICT, options_at)
     if options & names.OPT_WRITABLE_ROOT and Record.PIVOT_ROOT not in seen:
         _fail(Fault.CONFLICT, options_at)
+    # The exit code needs a helper that stays to see the end; a detached one exits at once.
+    if Record.JSON_STATUS_FD in seen and options & names.OPT_DETACH:
+        _fail(Fault.CONFLICT, seen[Record.JSON_STATUS_FD])
     # A mount operation's fd is used after the fd stage: the target's fd table must not
     # replace it.
     files = spec.get("files", [])

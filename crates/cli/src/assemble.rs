@@ -741,6 +741,12 @@ pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail>
         spec.cgroup = absolute(dir)?;
         spec.cgroup_fd = None;
     }
+    if cli.info_fd.is_some() {
+        spec.info_fd = cli.info_fd;
+    }
+    if cli.json_status_fd.is_some() {
+        spec.json_status_fd = cli.json_status_fd;
+    }
     spec.no_new_privs |= cli.no_new_privs;
     spec.drop_caps |= cli.drop_caps;
     defaults::die_with_parent(&mut spec, cli);

@@ -508,6 +508,17 @@ pub struct Cli {
     #[arg(long, help_heading = PROC)]
     pub no_setsid: bool,
 
+    /// Write bubblewrap's --info-fd JSON to FD (an fd of forkexec-run, e.g. `42>info.json`)
+    /// once the program is started: its pid and the ids of its new namespaces ("info_fd").
+    #[arg(long, value_name = "FD", help_heading = PROC)]
+    pub info_fd: Option<i32>,
+
+    /// Write bubblewrap's --json-status-fd JSON lines to FD: the pid and namespace ids once
+    /// the program is started, then `{ "exit-code": N }` when it ends ("json_status_fd"). The
+    /// helper stays to see the end.
+    #[arg(long, value_name = "FD", help_heading = PROC)]
+    pub json_status_fd: Option<i32>,
+
     /// Place the program in this cgroup (v2) directory from its first instruction
     /// ("cgroup").
     #[arg(long, value_name = "DIR", help_heading = PROC)]

@@ -112,7 +112,6 @@ fn unsupported_options_are_refused_by_name_and_nothing_runs() {
     let m = marker.to_string_lossy().into_owned();
     for opt in [
         &["--overlay-src", "/usr"][..],
-        &["--info-fd", "1"],
         &["--cap-add", "CAP_NET_ADMIN"],
         &["--chmod", "0700", "/tmp"],
     ] {
@@ -202,4 +201,49 @@ fn args_and_seccomp_come_from_fds() {
         "bwrap: Invalid seccomp data, must be multiple of 8\n"
     );
     let _ = fs::metadata("/");
+}
+
+/// `--info-fd FD` and `--json-status-fd FD`, as bubblewrap's suite uses them: the pid and the
+/// namespace ids the program sees, then its exit code.
+#[test]
+fn info_and_json_status_fds() {
+    let (info_r, info_w) = std::io::pipe().unwrap();
+    let (json_r, json_w) = std::io::pipe().unwrap();
+    let (info_fd, json_fd) = (
+        info_w.as_raw_fd().to_string(),
+        json_w.as_raw_fd().to_string(),
+    );
+    let mut argv: Vec<&str> = HOST.to_vec();
+    argv.extend([
+        "--unshare-all",
+        "--info-fd",
+        &info_fd,
+        "--json-status-fd",
+        &json_fd,
+    ]);
+    argv.extend(["/bin/sh", "-c", "readlink /proc/self/ns/net; exit 42"]);
+    let out = with_fds(bwrap(&argv), vec![info_w.into(), json_w.into()]);
+    assert_eq!(out.status.code(), Some(42), "{out:?}");
+    let net = text(&out.stdout);
+    let net = net.trim().trim_start_matches("net:[").trim_end_matches(']');
+    let read = |mut r: std::io::PipeReader| {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut r, &mut s).unwrap();
+        s
+    };
+    let (info, json) = (read(info_r), read(json_r));
+    assert!(info.starts_with("{\n    \"child-pid\": "), "{info}");
+    assert!(
+        info.contains(&format!(",\n    \"net-namespace\": {net},\n")),
+        "{info}"
+    );
+    assert!(info.ends_with("\n}\n"), "{info}");
+    let lines: Vec<&str> = json.lines().collect();
+    assert_eq!(lines.len(), 2, "{json}");
+    assert!(lines[0].starts_with("{ \"child-pid\": "), "{json}");
+    assert!(
+        lines[0].contains(&format!(", \"net-namespace\": {net}, ")),
+        "{json}"
+    );
+    assert_eq!(lines[1], "{ \"exit-code\": 42 }");
 }

@@ -226,6 +226,12 @@ impl Spec {
         if let Some(l) = &self.landlock {
             write_landlock(&mut w, l)?;
         }
+        if let Some(fd) = self.info_fd {
+            w.info_fd(fd as u32);
+        }
+        if let Some(fd) = self.json_status_fd {
+            w.json_status_fd(fd as u32);
+        }
         let bytes = w.finish().0;
         forkexec_spec::decode(&bytes).map_err(|e| EncodeError::refused(&bytes, e))?;
         Ok(bytes)

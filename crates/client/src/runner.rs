@@ -303,6 +303,19 @@ impl Runner {
         self
     }
 
+    /// Write bubblewrap's `--info-fd` JSON (the target's pid, its namespace ids) to this fd.
+    pub fn info_fd(mut self, fd: RawFd) -> Self {
+        self.spec.info_fd = Some(fd);
+        self
+    }
+
+    /// Write bubblewrap's `--json-status-fd` JSON lines (the start, then the exit code) to
+    /// this fd; the helper then supervises the target.
+    pub fn json_status_fd(mut self, fd: RawFd) -> Self {
+        self.spec.json_status_fd = Some(fd);
+        self
+    }
+
     /// `PTRACE_TRACEME` before exec; this process becomes the tracer.
     pub fn ptrace(mut self, on: bool) -> Self {
         self.spec.ptrace = on;
@@ -588,6 +601,11 @@ fn inherited_fds(spec: &Spec) -> io::Result<Vec<RawFd>> {
         .chain(spec.exec_file.map(|fd| ("exec_file".to_owned(), fd)))
         .chain(spec.status_fd.map(|fd| ("status_fd".to_owned(), fd)))
         .chain(spec.cgroup_fd.map(|fd| ("cgroup_fd".to_owned(), fd)))
+        .chain(spec.info_fd.map(|fd| ("info_fd".to_owned(), fd)))
+        .chain(
+            spec.json_status_fd
+                .map(|fd| ("json_status_fd".to_owned(), fd)),
+        )
         .chain(mount_op_fds(spec));
     let mut fds = Vec::new();
     for (field, fd) in named {

@@ -146,6 +146,14 @@ pub struct Spec {
     /// The same, as an fd of this process open on the directory.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cgroup_fd: Option<i32>,
+    /// An fd of this process to write bubblewrap's `--info-fd` JSON to once the target is
+    /// started (its pid and the ids of its new namespaces; docs/spec.md, INFO_FD).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info_fd: Option<i32>,
+    /// An fd of this process for bubblewrap's `--json-status-fd` JSON lines: the start, then
+    /// the exit code of a target that executed. Makes the helper supervise the target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub json_status_fd: Option<i32>,
 }
 
 impl Default for Spec {
@@ -185,6 +193,8 @@ impl Default for Spec {
             landlock: None,
             cgroup: String::new(),
             cgroup_fd: None,
+            info_fd: None,
+            json_status_fd: None,
         }
     }
 }

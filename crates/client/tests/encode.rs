@@ -143,6 +143,7 @@ fn every_field_survives_the_decoder() {
     assert_eq!(d.status_fd, Some(9));
     assert_eq!(d.cgroup_path.unwrap().to_bytes(), b"/sys/fs/cgroup/box");
     assert_eq!(d.cgroup_fd, None);
+    assert_eq!((d.info_fd, d.json_status_fd), (Some(11), Some(12)));
 }
 
 #[test]
@@ -193,7 +194,9 @@ fn records_come_in_the_documented_order() {
             CREDENTIAL,
             OPTIONS,
             STATUS_FD,
-            CGROUP_PATH
+            CGROUP_PATH,
+            INFO_FD,
+            JSON_STATUS_FD
         ]
     );
     let spec = Spec {

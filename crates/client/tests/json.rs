@@ -83,7 +83,9 @@ fn every_documented_key_is_accepted() {
         "die_with_parent": true,
         "new_session_keyring": true,
         "cgroup": "/sys/fs/cgroup/box",
-        "cgroup_fd": 7
+        "cgroup_fd": 7,
+        "info_fd": 11,
+        "json_status_fd": 12
     }"#;
     assert_eq!(Spec::from_json(json).unwrap(), full_spec());
 }

@@ -7,6 +7,7 @@
 //! - [`path`]: mount targets as paths relative to the new root ([`RelPath`]);
 //! - [`text`]: numbers as text without an allocator, and the id-map file content;
 //! - [`fdplan`]: the order of `dup3`s that builds the target's fd table;
+//! - [`info`]: bubblewrap's info and JSON status documents;
 //! - [`pointers`]: the argv and envp pointer arrays.
 #![no_std]
 #![forbid(unsafe_code)]
@@ -17,6 +18,7 @@ extern crate std;
 
 pub mod failure;
 pub mod fdplan;
+pub mod info;
 pub mod path;
 pub mod read;
 pub mod text;

@@ -515,6 +515,10 @@ pub struct Spec<'a> {
     pub options: u64,
     /// STATUS_FD: where the status records go instead of the spec socket.
     pub status_fd: Option<u32>,
+    /// INFO_FD: where the start of the target is reported as bubblewrap's `--info-fd` JSON.
+    pub info_fd: Option<u32>,
+    /// JSON_STATUS_FD: bubblewrap's `--json-status-fd` JSON lines (start, then exit code).
+    pub json_status_fd: Option<u32>,
     /// A cgroup (v2) directory to place the target in, by path or by fd.
     pub cgroup_path: Option<&'a CStr>,
     /// CGROUP_FD: the cgroup as a helper fd.
@@ -535,6 +539,7 @@ pub struct Spec<'a> {
     uid_map_offset: usize,
     gid_map_offset: usize,
     options_offset: usize,
+    json_status_offset: usize,
 }
 
 impl<'a> Spec<'a> {
@@ -556,7 +561,8 @@ impl<'a> Spec<'a> {
 
     /// The process shape this spec needs when run by a process with these effective ids
     /// (docs/spec.md, "Process shapes"): exec in place whenever possible; a clone for a new pid
-    /// namespace, for id maps only an outer process may write, or when asked (detach, init).
+    /// namespace, for id maps only an outer process may write, for a JSON status fd (whose
+    /// exit code only a supervising helper sees), or when asked (detach, init).
     /// Refuses ptrace or a stop before seccomp in a supervised clone, where the helper, not
     /// the runtime, would be the parent (detach makes the runtime the parent).
     pub fn shape(&self, euid: u32, egid: u32) -> Result<Shape> {
@@ -570,7 +576,8 @@ impl<'a> Spec<'a> {
             Shape::Init
         } else if self.has(opt::DETACH) {
             Shape::Detach
-        } else if outer_maps || self.clone_flags & ns::NEWPID != 0 {
+        } else if outer_maps || self.clone_flags & ns::NEWPID != 0 || self.json_status_fd.is_some()
+        {
             Shape::Supervise
         } else {
             Shape::InPlace
@@ -749,6 +756,11 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
                     .push(rule)
                     .or(err(abs, Fault::TooMany))?;
             }
+            record::INFO_FD => spec.info_fd = Some(parse_fd(p, pat)?),
+            record::JSON_STATUS_FD => {
+                spec.json_status_fd = Some(parse_fd(p, pat)?);
+                spec.json_status_offset = abs;
+            }
             _ => return err(abs, Fault::UnknownRecord),
         }
     }
@@ -798,6 +810,10 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
     }
     if spec.has(opt::WRITABLE_ROOT) && spec.pivot_root.is_none() {
         return err(spec.options_offset, Fault::Conflict);
+    }
+    // The exit code needs a helper that stays to see the end; a detached one exits at once.
+    if spec.json_status_fd.is_some() && spec.has(opt::DETACH) {
+        return err(spec.json_status_offset, Fault::Conflict);
     }
     // A Landlock rule needs the LANDLOCK record, and only rights its ruleset handles.
     let (handled_fs, handled_net) = spec

@@ -251,6 +251,14 @@ impl<S: Sink> Writer<S> {
     pub fn cgroup_fd(&mut self, fd: u32) {
         self.record(record::CGROUP_FD, 0, &[&fd.to_le_bytes()]);
     }
+    /// INFO_FD: bubblewrap's `--info-fd` JSON goes to this helper fd.
+    pub fn info_fd(&mut self, fd: u32) {
+        self.record(record::INFO_FD, 0, &[&fd.to_le_bytes()]);
+    }
+    /// JSON_STATUS_FD: bubblewrap's `--json-status-fd` JSON lines go to this helper fd.
+    pub fn json_status_fd(&mut self, fd: u32) {
+        self.record(record::JSON_STATUS_FD, 0, &[&fd.to_le_bytes()]);
+    }
     /// STATUS_FD: write status records here instead of the spec fd.
     pub fn status_fd(&mut self, fd: u32) {
         self.record(record::STATUS_FD, 0, &[&fd.to_le_bytes()]);

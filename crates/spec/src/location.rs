@@ -150,6 +150,9 @@ locations! {
     LandlockPath = 52 => "landlock(path)",
     /// A LANDLOCK_PORT rule: adding it (index: the rule).
     LandlockPort = 53 => "landlock(port)",
+    /// Writing the start of the target (its pid and namespace ids, as bubblewrap's JSON) to
+    /// the info fd (index 0) or the JSON status fd (1).
+    InfoFd = 61 => "info_fd",
 }
 
 impl core::fmt::Display for Location {

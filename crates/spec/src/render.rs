@@ -129,6 +129,15 @@ fn subject(out: &mut impl Out, loc: Location, index: usize, spec: &Spec) {
                 put(rule.path.to_bytes());
             }
         }
+        Location::InfoFd => {
+            if let Some(fd) = [spec.info_fd, spec.json_status_fd]
+                .get(index)
+                .copied()
+                .flatten()
+            {
+                fd_subject(&mut put, fd);
+            }
+        }
         _ => {}
     }
 }

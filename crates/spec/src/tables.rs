@@ -127,6 +127,12 @@ macro_rules! record_rows {
             /// u64 network rights allowed on a u64 TCP port (16 bytes). Repeatable; index =
             /// order among LANDLOCK_PORT records.
             LandlockPort LANDLOCK_PORT = 24 => "landlock_port",
+            /// u32: a helper fd to write bubblewrap's `--info-fd` JSON to once the target is
+            /// started: its pid and the ids of the namespaces the helper created.
+            InfoFd INFO_FD = 25 => "info_fd",
+            /// u32: a helper fd for bubblewrap's `--json-status-fd` JSON lines: the pid and
+            /// namespace ids once the target is started, its exit code when it ends.
+            JsonStatusFd JSON_STATUS_FD = 26 => "json_status_fd",
         }
     };
 }

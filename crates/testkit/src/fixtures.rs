@@ -70,11 +70,13 @@ pub fn full_spec() -> Spec {
         landlock: None,
         cgroup: "/sys/fs/cgroup/box".into(),
         cgroup_fd: Some(7),
+        info_fd: Some(11),
+        json_status_fd: Some(12),
     }
 }
 
 /// [`full_spec`] without its conflicts: no `exec_file`, `setsid` left on for `ctty`, no
-/// `detach` with `init` (which needs `newpid`), one way to name the cgroup.
+/// `detach` with `init` (which needs `newpid`) or `json_status_fd`, one way to name the cgroup.
 pub fn encodable_spec() -> Spec {
     Spec {
         exec_file: None,

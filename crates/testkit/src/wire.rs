@@ -313,6 +313,8 @@ pub struct Owned {
     pub status_fd: Option<u32>,
     pub cgroup_path: Option<Vec<u8>>,
     pub cgroup_fd: Option<u32>,
+    pub info_fd: Option<u32>,
+    pub json_status_fd: Option<u32>,
 }
 
 fn owned(c: &std::ffi::CStr) -> Vec<u8> {
@@ -403,6 +405,8 @@ impl Owned {
             status_fd: spec.status_fd,
             cgroup_path: spec.cgroup_path.map(owned),
             cgroup_fd: spec.cgroup_fd,
+            info_fd: spec.info_fd,
+            json_status_fd: spec.json_status_fd,
         }
     }
 
@@ -481,6 +485,12 @@ impl Owned {
             }
             if let Some(fd) = self.cgroup_fd {
                 w.cgroup_fd(fd);
+            }
+            if let Some(fd) = self.info_fd {
+                w.info_fd(fd);
+            }
+            if let Some(fd) = self.json_status_fd {
+                w.json_status_fd(fd);
             }
         })
     }

@@ -47,6 +47,10 @@ const (
 	RecLandlock     uint16 = 22
 	RecLandlockPath uint16 = 23
 	RecLandlockPort uint16 = 24
+	// bubblewrap's info and JSON status fds (INFO_FD, JSON_STATUS_FD): not written by this
+	// client yet.
+	RecInfoFd       uint16 = 25
+	RecJSONStatusFd uint16 = 26
 )
 
 // RecordNames are the JSON keys of the record types (index = type), as docs/spec.md's
@@ -55,7 +59,7 @@ var RecordNames = [...]string{
 	"", "args", "env", "exec_path", "exec_file", "rlimits", "files", "work_dir", "seccomp",
 	"clone_flags", "mounts", "pivot_root", "host_name", "domain_name", "uid_mappings",
 	"gid_mappings", "credential", "options", "status_fd", "cgroup", "cgroup_fd", "mounts",
-	"landlock", "landlock", "landlock",
+	"landlock", "landlock", "landlock", "info_fd", "json_status_fd",
 }
 
 // Option bits (record OPTIONS, docs/spec.md "Option bits").

@@ -99,10 +99,11 @@ func (r Record) Encode() []byte {
 const (
 	LocSpecRead = 33
 	LocSpec     = 34
-	LocLast     = 53
+	LocLast     = 61
 )
 
-// LocationNames are the error locations' names (index = number; 0 is unused).
+// LocationNames are the error locations' names (index = number; 0 is unused, and so is a
+// number in a range not handed out yet: an empty name).
 var LocationNames = [...]string{
 	"unknown", "clone", "close_write", "unshare_user_read", "getpid", "keep_capability",
 	"setgroups", "setgid", "setuid", "dup3", "fcntl", "setsid", "ioctl", "mount(root)",
@@ -113,11 +114,12 @@ var LocationNames = [...]string{
 	"setdomainname", "close_range", "get_cap", "cgroup", "pdeathsig", "supervise",
 	"privileged_install", "set_dumpable", "mount(path)", "mount(source)", "keyring",
 	"landlock", "landlock(path)", "landlock(port)",
+	61: "info_fd",
 }
 
 // LocationName is a location's name, or "unknown(N)" for a number this client does not know.
 func LocationName(loc uint32) string {
-	if loc >= 1 && int(loc) < len(LocationNames) {
+	if loc >= 1 && int(loc) < len(LocationNames) && LocationNames[loc] != "" {
 		return LocationNames[loc]
 	}
 	return fmt.Sprintf("unknown(%d)", loc)

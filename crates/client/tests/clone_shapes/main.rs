@@ -30,6 +30,7 @@ mod detach;
 mod die_with_parent;
 mod error_locations;
 mod id_maps;
+mod info;
 mod pids;
 mod signals_and_exits;
 

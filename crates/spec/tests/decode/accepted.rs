@@ -56,6 +56,8 @@ fn full_owned() -> Owned {
         status_fd: Some(7),
         cgroup_path: None,
         cgroup_fd: None,
+        info_fd: Some(11),
+        json_status_fd: Some(12),
     }
 }
 
@@ -146,7 +148,7 @@ fn record_order_does_not_matter() {
         records.push(&canonical[at..at + RECORD_HEADER_LEN + len]);
         at += RECORD_HEADER_LEN + len;
     }
-    assert_eq!(records.len(), 20);
+    assert_eq!(records.len(), 22);
     let mut reversed = canonical[..HEADER_LEN].to_vec();
     for r in records.iter().rev() {
         reversed.extend_from_slice(r);

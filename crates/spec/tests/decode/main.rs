@@ -99,6 +99,8 @@ fn full(w: &mut W) {
     w.credential(1, 2, cred_flag::NO_SETGROUPS, &[3, 4, 5]);
     w.options(opt::KNOWN & !opt::NO_SETSID & !opt::DETACH);
     w.status_fd(7);
+    w.info_fd(11);
+    w.json_status_fd(12);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -313,3 +313,49 @@ fn cgroup_by_path_or_fd_not_both() {
     );
     refused(&buf, at, Fault::Conflict);
 }
+
+#[test]
+fn info_and_json_status_fds() {
+    let buf = in_place(|w| w.info_fd(42));
+    let spec = accepted(&buf);
+    assert_eq!((spec.info_fd, spec.json_status_fd), (Some(42), None));
+    // The info fd is written wherever the helper is: in place too.
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::InPlace));
+    // The exit code needs a helper that stays: a JSON status fd is supervised ...
+    let buf = in_place(|w| w.json_status_fd(43));
+    assert_eq!(accepted(&buf).json_status_fd, Some(43));
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::Supervise));
+    let buf = in_place(|w| {
+        w.clone_flags(ns::NEWPID);
+        w.options(opt::INIT);
+        w.json_status_fd(43);
+    });
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::Init));
+    // ... so it cannot be traced by the runtime, nor detached (the helper would be gone).
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.json_status_fd(43);
+        },
+        |w| w.options(opt::PTRACE),
+    );
+    assert_eq!(
+        shape(&buf, 0, 0),
+        Err(SpecError {
+            offset: (at + 8) as u32,
+            fault: Fault::Conflict
+        })
+    );
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.options(opt::DETACH);
+        },
+        |w| w.json_status_fd(43),
+    );
+    refused(&buf, at, Fault::Conflict);
+    for record in [record::INFO_FD, record::JSON_STATUS_FD] {
+        let (buf, at) = base_and(record, 0, &(1u32 << 20).to_le_bytes());
+        refused(&buf, at + 8, Fault::FdOutOfRange);
+    }
+}
