@@ -198,12 +198,17 @@ pub fn mkdir(path: &CStr, mode: u32) -> Result {
 }
 
 pub fn mknod_file(path: &CStr, mode: u32) -> Result {
+    mknodat_file(g::AT_FDCWD, path, mode)
+}
+
+/// An empty regular file `path` (below `dir`), made without opening it.
+pub fn mknodat_file(dir: i32, path: &CStr, mode: u32) -> Result {
     let mode = (g::S_IFREG | mode) as usize;
     // SAFETY: path is NUL-terminated and alive across the call; a regular file needs no dev.
     check(unsafe {
         sc::syscall4(
             nr!(__NR_mknodat),
-            g::AT_FDCWD as usize,
+            dir as usize,
             path.as_ptr() as usize,
             mode,
             0,

@@ -35,8 +35,7 @@ pub fn populate(dev: i32, index: usize) -> Result<(), Failure> {
         let node = sys::open_tree_clone(g::AT_FDCWD, host, false)
             .at_index(Location::MountSource, index)?;
         sys::mount_setattr(node.0, NOSUID | NOEXEC, false).at_index(Location::Mount, index)?;
-        let flags = g::O_CREAT | g::O_EXCL | g::O_WRONLY;
-        sys::openat_mode(dev, name, flags, 0o666).at_index(Location::MountMkdir, index)?;
+        sys::mknodat_file(dev, name, 0o666).at_index(Location::MountMkdir, index)?;
         sys::move_mount(node.0, dev, name).at_index(Location::Mount, index)?;
     }
 

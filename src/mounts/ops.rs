@@ -257,8 +257,7 @@ fn mask(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
     let cover = if is_dir {
         empty
     } else {
-        let flags = g::O_CREAT | g::O_EXCL | g::O_WRONLY;
-        sys::openat_mode(empty.0, c"empty", flags, 0o444).at_index(Location::MountMkdir, index)?;
+        sys::mknodat_file(empty.0, c"empty", 0o444).at_index(Location::MountMkdir, index)?;
         sys::open_tree_clone(empty.0, c"empty", false).at_index(Location::Mount, index)?
     };
     sys::mount_setattr(cover.0, attrs, false).at_index(Location::Mount, index)?;

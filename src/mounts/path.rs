@@ -33,10 +33,9 @@ pub fn open_target(root: i32, target: &CStr, make: Make, index: usize) -> Result
     let (parent, name) = open_parent(root, &path, index)?;
     let made = match make {
         Make::Dir(mode) => sys::mkdirat(parent.0, name, mode),
-        Make::File(mode) => {
-            let flags = g::O_CREAT | g::O_EXCL | g::O_WRONLY | g::O_NOFOLLOW;
-            sys::openat_mode(parent.0, name, flags, mode).map(|_| 0)
-        }
+        // mknodat makes the empty file without an fd to close; like O_CREAT|O_EXCL it
+        // follows no symlink at the name (EEXIST).
+        Make::File(mode) => sys::mknodat_file(parent.0, name, mode),
         Make::Nothing => Ok(0),
     };
     ignore_exists(made).at_index(Location::MountMkdir, index)?;
@@ -54,8 +53,15 @@ pub fn open_parent(root: i32, path: &RelPath, index: usize) -> Result<(Fd, &CStr
 
 /// Opens the directory `prefix` (empty for the root) inside `root`, creating each missing
 /// component below the already resolved one.
+///
+/// The parent usually exists (`/dev/null` once `/dev` is mounted): the whole prefix is looked
+/// up first, in one `openat2`; only when some component is missing (ENOENT) is it walked.
 fn make_dirs(root: i32, prefix: &mut Prefix, index: usize) -> Result<Fd, Failure> {
     const DIR: u32 = g::O_PATH | g::O_DIRECTORY;
+    match sys::open_in_root(root, prefix.whole(), DIR) {
+        Err(sys::ENOENT) => {}
+        other => return other.at_index(Location::MountPath, index),
+    }
     let mut dir = sys::open_in_root(root, c".", DIR).at_index(Location::MountPath, index)?;
     let mut start = 0;
     while let Some((upto, name, next)) = prefix.next(start) {

@@ -259,7 +259,13 @@ def _spawn(path: str, spec_fd: int, keep: List[int]) -> int:
     without ``/`` is looked up on ``PATH``, as ``subprocess`` does."""
     actions = [(os.POSIX_SPAWN_DUP2, fd, fd) for fd in sorted({*keep, spec_fd})]
     spawn = os.posix_spawn if "/" in path else os.posix_spawnp
-    return spawn(path, [path, "--spec-fd", str(spec_fd)], os.environ, file_actions=actions,
+    # The environment as os.environ keeps it encoded (a plain dict of bytes, which
+    # posix_spawn reads without calling back into Python for every variable); os.environ
+    # itself where there is no such dict.
+    env = getattr(os.environ, "_data", None)
+    if not isinstance(env, dict):
+        env = os.environ
+    return spawn(path, [path, "--spec-fd", str(spec_fd)], env, file_actions=actions,
                  setsigmask=(), setsigdef=_RESTORED_SIGNALS)
 
 

@@ -112,6 +112,24 @@ class Basics(HelperTest):
         Runner(args=["/bin/true"], helper=self.helper).start().wait()
         self.assertNotIn(pid, children(), "the dropped helper was reaped")
 
+    def test_the_helper_gets_our_environment(self):
+        # As subprocess would give it: a helper behind a wrapper script (a debugger, strace)
+        # sees this process's environment, changes made through os.environ included.
+        seen = os.path.join(self.tmp, "seen")
+        wrapper = os.path.join(self.tmp, "wrapper")
+        with open(wrapper, "w") as f:
+            f.write(f'#!/bin/sh\nprintf %s "$FORKEXEC_WRAPPER_TEST" > {seen}\n'
+                    f'exec {self.helper} "$@"\n')
+        os.chmod(wrapper, 0o755)
+        os.environ["FORKEXEC_WRAPPER_TEST"] = "from os.environ"
+        try:
+            st = Runner(args=["/bin/true"], helper=wrapper).start().wait()
+        finally:
+            del os.environ["FORKEXEC_WRAPPER_TEST"]
+        self.assertTrue(st.success, st)
+        with open(seen) as f:
+            self.assertEqual(f.read(), "from os.environ")
+
     def test_the_spawn_resets_sigpipe_and_the_signal_mask(self):
         # Python ignores SIGPIPE and SIGXFSZ; this thread blocks SIGUSR1 here. The target
         # starts with both at their default action and an empty mask (os.posix_spawn's

@@ -97,6 +97,16 @@ impl Prefix {
         None
     }
 
+    /// The whole prefix, NUL-terminated (`.` when empty: the target is right below the root).
+    /// Only between walks: [`Prefix::next`] cuts it until [`Prefix::rejoin`].
+    pub fn whole(&self) -> &CStr {
+        if self.len == 0 {
+            c"."
+        } else {
+            cstr(&self.buf[..=self.len])
+        }
+    }
+
     /// Restores the `/` that [`Prefix::next`] cut at `end - 1` (its third value), so the next
     /// component's path includes this one.
     pub fn rejoin(&mut self, next_start: usize) {
@@ -152,6 +162,19 @@ mod tests {
                 (c"etc/ssl".to_owned(), c"ssl".to_owned())
             ]
         );
+    }
+
+    #[test]
+    fn whole_is_the_parent_or_dot() {
+        assert_eq!(rel(c"/dev/null").split().0.whole(), c"dev/");
+        assert_eq!(rel(c"/etc/ssl/cert.pem").split().0.whole(), c"etc/ssl/");
+        assert_eq!(rel(c"/usr").split().0.whole(), c".");
+        // Whole again after a walk.
+        let p = rel(c"/a/b/c");
+        let (mut prefix, _) = p.split();
+        let (_, _, next) = prefix.next(0).unwrap();
+        prefix.rejoin(next);
+        assert_eq!(prefix.whole(), c"a/b/");
     }
 
     #[test]
