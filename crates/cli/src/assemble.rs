@@ -448,12 +448,30 @@ pub fn fresh_root() -> String {
     let runtime = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| Path::new(d).is_absolute());
     let path = match runtime {
         Some(dir) => Path::new(&dir).join("forkexec-run-root"),
-        // SAFETY: geteuid has no memory effects and cannot fail.
-        None => {
-            std::env::temp_dir().join(format!("forkexec-run-root-{}", unsafe { libc::geteuid() }))
-        }
+        None => std::env::temp_dir().join(format!("forkexec-run-root-{}", outer_uid())),
     };
     path.to_string_lossy().into_owned()
+}
+
+/// This user's uid as the parent user namespace knows it (`/proc/self/uid_map`; the host's
+/// own map is the identity): forkexec-run run inside a sandbox (as uid 0 of a user namespace
+/// over the host's /tmp) then uses its user's own directory, which it sees as its own, and
+/// not host root's, which it sees as owned by the overflow uid.
+fn outer_uid() -> u32 {
+    // SAFETY: geteuid has no memory effects and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    let map = fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    map.lines()
+        .find_map(|line| {
+            let v: Vec<u64> = line
+                .split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            let (inside, outside, size) = (*v.first()?, *v.get(1)?, *v.get(2)?);
+            let id = u64::from(euid);
+            (id >= inside && id - inside < size).then(|| (outside + id - inside) as u32)
+        })
+        .unwrap_or(euid)
 }
 
 /// What the host path behind `path` (a path as the program will see it) is, judging by the

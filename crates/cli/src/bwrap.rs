@@ -1,32 +1,34 @@
 //! bubblewrap mode (docs/cli.md, "bubblewrap mode"): forkexec-run run under the name `bwrap`
 //! (a symlink; `make install` makes one) or with a leading `--bwrap` takes bubblewrap 0.11's
-//! command line and defaults.
+//! command line and behaves as bubblewrap 0.11.1 does.
 //!
 //! bubblewrap's options are read the way bwrap reads them: in order, each with a fixed number
 //! of values, `--args FD` splicing NUL-separated arguments in at its place, the first
-//! non-option (or `--`) starting the command. Each is then either one of forkexec-run's own
-//! flags with the same name and meaning, translated (`--unshare-user-try`), applied to the
-//! spec after it is assembled (bubblewrap's defaults, `--seccomp FD`, `--as-pid-1`), or
-//! refused by name with "not supported yet" — never silently ignored. [`OPTIONS`] is the one
-//! table of all of them.
+//! non-option (or `--`) starting the command, and bwrap's own checks with its words. The
+//! result is forkexec-run's own command line ([`Bwrap::native`]): the mount flags in order, the
+//! rest from what bwrap decided (namespaces, ids, environment), and bubblewrap's defaults asked
+//! for by the names of the flags that turn forkexec-run's safe defaults off
+//! ([`Bwrap::native`] is built in [`Parser::finish`]). What has no flag is applied to the
+//! assembled spec ([`apply`]: `--seccomp FD`, `--die-with-parent` without a pid namespace,
+//! `PWD`, a repeated `--symlink`). Options the helper cannot do yet are refused by name, never
+//! ignored. [`OPTIONS`] is the one table of all of them.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::FromRawFd;
+use std::os::fd::{FromRawFd, IntoRawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
-use forkexec_client::{Namespace, SockFilter, Spec};
+use forkexec_client::{MountEntry, MountKind, SockFilter, Spec};
 
 /// What forkexec-run does with a bubblewrap option.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Handling {
-    /// forkexec-run's own flag of the same name takes it as it is.
+    /// Passed on in command-line order as forkexec-run's own flag of the same name.
     Same,
-    /// Becomes forkexec-run's flag named here (when the host allows it, for the `-try`s).
-    As(&'static str),
-    /// Read by the bubblewrap mode itself.
+    /// Read by the bubblewrap mode, which gives forkexec-run the flags (or the spec the
+    /// values) that do what bwrap does with it.
     Own,
     /// Not supported yet: refused by name, the sandbox is not started.
     Refused,
@@ -37,34 +39,34 @@ pub const OPTIONS: &[(&str, usize, Handling)] = &[
     ("--help", 0, Handling::Own),
     ("--version", 0, Handling::Own),
     ("--args", 1, Handling::Own),
-    ("--argv0", 1, Handling::Same),
+    ("--argv0", 1, Handling::Own),
     ("--level-prefix", 0, Handling::Own),
-    ("--unshare-all", 0, Handling::Same),
-    ("--share-net", 0, Handling::Same),
-    ("--unshare-user", 0, Handling::Same),
-    ("--unshare-user-try", 0, Handling::As("--unshare-user")),
-    ("--unshare-ipc", 0, Handling::Same),
-    ("--unshare-pid", 0, Handling::Same),
-    ("--unshare-net", 0, Handling::Same),
-    ("--unshare-uts", 0, Handling::Same),
-    ("--unshare-cgroup", 0, Handling::Same),
-    ("--unshare-cgroup-try", 0, Handling::As("--unshare-cgroup")),
+    ("--unshare-all", 0, Handling::Own),
+    ("--share-net", 0, Handling::Own),
+    ("--unshare-user", 0, Handling::Own),
+    ("--unshare-user-try", 0, Handling::Own),
+    ("--unshare-ipc", 0, Handling::Own),
+    ("--unshare-pid", 0, Handling::Own),
+    ("--unshare-net", 0, Handling::Own),
+    ("--unshare-uts", 0, Handling::Own),
+    ("--unshare-cgroup", 0, Handling::Own),
+    ("--unshare-cgroup-try", 0, Handling::Own),
     ("--userns", 1, Handling::Refused),
     ("--userns2", 1, Handling::Refused),
     ("--disable-userns", 0, Handling::Refused),
     ("--assert-userns-disabled", 0, Handling::Refused),
     ("--pidns", 1, Handling::Refused),
-    ("--uid", 1, Handling::Same),
-    ("--gid", 1, Handling::Same),
-    ("--hostname", 1, Handling::Same),
-    ("--chdir", 1, Handling::Same),
-    ("--clearenv", 0, Handling::Same),
-    ("--setenv", 2, Handling::Same),
-    ("--unsetenv", 1, Handling::Same),
+    ("--uid", 1, Handling::Own),
+    ("--gid", 1, Handling::Own),
+    ("--hostname", 1, Handling::Own),
+    ("--chdir", 1, Handling::Own),
+    ("--clearenv", 0, Handling::Own),
+    ("--setenv", 2, Handling::Own),
+    ("--unsetenv", 1, Handling::Own),
     ("--lock-file", 1, Handling::Refused),
     ("--sync-fd", 1, Handling::Refused),
-    ("--perms", 1, Handling::Same),
-    ("--size", 1, Handling::Same),
+    ("--perms", 1, Handling::Own),
+    ("--size", 1, Handling::Own),
     ("--bind", 2, Handling::Same),
     ("--bind-try", 2, Handling::Same),
     ("--dev-bind", 2, Handling::Same),
@@ -97,14 +99,62 @@ pub const OPTIONS: &[(&str, usize, Handling)] = &[
     ("--info-fd", 1, Handling::Same),
     ("--json-status-fd", 1, Handling::Same),
     ("--new-session", 0, Handling::Own),
-    ("--die-with-parent", 0, Handling::Same),
+    ("--die-with-parent", 0, Handling::Own),
     ("--as-pid-1", 0, Handling::Own),
-    ("--cap-add", 1, Handling::Refused),
+    ("--cap-add", 1, Handling::Own),
     ("--cap-drop", 1, Handling::Own),
 ];
 
-/// How deep `--args FD` may nest (bubblewrap's own limit).
-const MAX_ARGS_DEPTH: u32 = 5;
+/// bwrap's limit on the number of arguments, `--args` included.
+const MAX_ARGS: usize = 9000;
+
+/// bwrap's limit on `--size`: `SIZE_MAX >> 1`.
+const MAX_TMPFS_BYTES: u64 = u64::MAX >> 1;
+
+/// The capabilities by number, as libcap names them (`cap_from_name`).
+const CAPABILITIES: &[&str] = &[
+    "chown",
+    "dac_override",
+    "dac_read_search",
+    "fowner",
+    "fsetid",
+    "kill",
+    "setgid",
+    "setuid",
+    "setpcap",
+    "linux_immutable",
+    "net_bind_service",
+    "net_broadcast",
+    "net_admin",
+    "net_raw",
+    "ipc_lock",
+    "ipc_owner",
+    "sys_module",
+    "sys_rawio",
+    "sys_chroot",
+    "sys_ptrace",
+    "sys_pacct",
+    "sys_admin",
+    "sys_boot",
+    "sys_nice",
+    "sys_resource",
+    "sys_time",
+    "sys_tty_config",
+    "mknod",
+    "lease",
+    "audit_write",
+    "audit_control",
+    "setfcap",
+    "mac_override",
+    "mac_admin",
+    "syslog",
+    "wake_alarm",
+    "block_suspend",
+    "audit_read",
+    "perfmon",
+    "bpf",
+    "checkpoint_restore",
+];
 
 /// Whether this invocation is in bubblewrap mode: the program's name is `bwrap`, or the first
 /// argument is `--bwrap`.
@@ -116,19 +166,85 @@ pub fn selected(args: &[OsString]) -> bool {
     name || args.get(1).is_some_and(|a| a == "--bwrap")
 }
 
+/// What bubblewrap looks at on the host before it decides: who runs it, which namespaces the
+/// kernel offers, the caller's capabilities and environment. [`Host::current`] reads them;
+/// tests make their own.
+#[derive(Clone, Debug)]
+pub struct Host {
+    /// The real uid (bwrap's `real_uid`: 0 keeps its capabilities).
+    pub uid: u32,
+    /// The real gid.
+    pub gid: u32,
+    /// Whether this is root of the host's own user namespace (forkexec-run's
+    /// `--allow-host-root` is then what bwrap does).
+    pub host_root: bool,
+    /// The effective capabilities (bwrap as uid 0 keeps these by default).
+    pub caps: u64,
+    /// Every capability this kernel has (up to `cap_last_cap`).
+    pub all_caps: u64,
+    /// Whether user namespaces can be made (`--unshare-user-try`).
+    pub userns: bool,
+    /// Whether the kernel has cgroup namespaces.
+    pub cgroupns: bool,
+    /// The caller's environment.
+    pub env: Vec<(OsString, OsString)>,
+}
+
+impl Host {
+    /// This process's host.
+    pub fn current() -> Host {
+        // SAFETY: getuid and getgid cannot fail.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let caps = status
+            .lines()
+            .find_map(|l| l.strip_prefix("CapEff:"))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .unwrap_or(0);
+        let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .unwrap_or(CAPABILITIES.len() as u32 - 1)
+            .min(63);
+        let disabled = std::fs::read_to_string("/proc/sys/user/max_user_namespaces")
+            .is_ok_and(|v| v.trim() == "0")
+            || std::fs::read_to_string("/sys/module/user_namespace/parameters/enable")
+                .is_ok_and(|v| v.starts_with('N'));
+        let ids = crate::assemble::Ids::current();
+        Host {
+            uid,
+            gid,
+            host_root: crate::defaults::is_host_root(ids),
+            caps,
+            all_caps: if last == 63 {
+                u64::MAX
+            } else {
+                (1u64 << (last + 1)) - 1
+            },
+            userns: Path::new("/proc/self/ns/user").exists() && !disabled,
+            cgroupns: Path::new("/proc/self/ns/cgroup").exists(),
+            env: std::env::vars_os().collect(),
+        }
+    }
+}
+
 /// A bubblewrap command line, read.
 #[derive(Debug, Default)]
 pub struct Bwrap {
-    /// forkexec-run's own command line for what it shares with bubblewrap.
+    /// forkexec-run's own command line that does what this one asks (the program name, the
+    /// flags, `--`, the command); empty for `--help`, `--version` and a missing command.
     pub native: Vec<OsString>,
+    /// `--help` came (bwrap prints its usage at once and exits 0).
     pub help: bool,
+    /// `--version` came.
     pub version: bool,
+    /// `--level-prefix`: messages start with a syslog level.
     pub level_prefix: bool,
-    pub new_session: bool,
-    pub as_pid_1: bool,
-    pub drop_all_caps: bool,
+    /// `--die-with-parent`: the sandbox dies with bwrap's parent (no pid namespace brought).
+    pub die_with_parent: bool,
     /// Compiled BPF programs from `--seccomp FD` / `--add-seccomp-fd FD`, in order.
     pub seccomp_fds: Vec<i32>,
+    /// The command and its arguments (empty: bwrap prints its usage and exits 1).
     pub command: Vec<OsString>,
     /// Warnings bubblewrap prints and goes on (a repeated `--chdir`).
     pub warnings: Vec<String>,
@@ -138,6 +254,10 @@ pub struct Bwrap {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Refusal(pub String);
 
+fn refuse<T>(text: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal(text.into()))
+}
+
 fn option(name: &[u8]) -> Option<(&'static str, usize, Handling)> {
     OPTIONS
         .iter()
@@ -145,164 +265,523 @@ fn option(name: &[u8]) -> Option<(&'static str, usize, Handling)> {
         .find(|(n, _, _)| n.as_bytes() == name)
 }
 
-/// Reads bubblewrap's command line (`args` without `argv[0]`).
-pub fn parse(name: &str, args: Vec<OsString>) -> Result<Bwrap, Refusal> {
-    let mut b = Bwrap {
-        native: vec![OsString::from(name)],
-        ..Bwrap::default()
+/// bwrap's words for a missing value.
+fn takes(opt: &str, arity: usize) -> String {
+    let what = match (opt, arity) {
+        ("--argv0" | "--chdir" | "--remount-ro", _) => "one argument",
+        (_, 1) => "an argument",
+        (_, 2) => "two arguments",
+        _ => "three arguments",
     };
-    // A --perms given for the next operation (bubblewrap's tmpfs is 0755 without one), and
-    // where the last --chdir went (only the last one counts).
-    let mut perms_pending = false;
-    let mut chdir_at: Option<usize> = None;
-    let mut queue: std::collections::VecDeque<(OsString, u32)> =
-        args.into_iter().map(|a| (a, 0)).collect();
-    if queue.front().is_some_and(|(a, _)| a == "--bwrap") {
-        queue.pop_front();
+    format!("{opt} takes {what}")
+}
+
+/// The namespaces asked for, as bwrap keeps them.
+#[derive(Debug, Default)]
+struct Unshare {
+    user: bool,
+    user_try: bool,
+    ipc: bool,
+    pid: bool,
+    net: bool,
+    uts: bool,
+    cgroup: bool,
+    cgroup_try: bool,
+}
+
+/// The state of bwrap's option reading.
+struct Parser<'h> {
+    host: &'h Host,
+    b: Bwrap,
+    /// The mount flags, in order, as forkexec-run's own.
+    mounts: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    unshare: Unshare,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    hostname: Option<OsString>,
+    chdir: Option<OsString>,
+    argv0: Option<OsString>,
+    caps: u64,
+    caps_used: bool,
+    seccomp: Option<i32>,
+    new_session: bool,
+    as_pid_1: bool,
+    next_perms: Option<u32>,
+    next_size: Option<u64>,
+    /// `--symlink`s so far (text, destination): the same one again is skipped.
+    symlinks: Vec<(OsString, OsString)>,
+    total: usize,
+}
+
+/// Reads bubblewrap's command line (`args` without `argv[0]`, with or without the leading
+/// `--bwrap`) as bwrap would on `host`.
+pub fn parse(name: &str, args: Vec<OsString>, host: &Host) -> Result<Bwrap, Refusal> {
+    let mut p = Parser {
+        host,
+        b: Bwrap::default(),
+        mounts: Vec::new(),
+        env: host.env.clone(),
+        unshare: Unshare::default(),
+        uid: None,
+        gid: None,
+        hostname: None,
+        chdir: None,
+        argv0: None,
+        // bwrap as uid 0 starts from its own capabilities; anyone else from none.
+        caps: if host.uid == 0 { host.caps } else { 0 },
+        caps_used: false,
+        seccomp: None,
+        new_session: false,
+        as_pid_1: false,
+        next_perms: None,
+        next_size: None,
+        symlinks: Vec::new(),
+        total: args.len(),
+    };
+    let skip = usize::from(args.first().is_some_and(|a| a == "--bwrap"));
+    let rest = p.read(&args[skip..], false)?;
+    if p.b.help || p.b.version {
+        return Ok(p.b);
     }
-    while let Some((arg, depth)) = queue.pop_front() {
-        let bytes = arg.as_bytes();
-        if bytes == b"--" {
-            break;
+    p.b.command = args[skip + rest..].to_vec();
+    if p.b.command.first().is_some_and(|a| a == "--") {
+        p.b.command.remove(0);
+    }
+    p.finish(name)?;
+    Ok(p.b)
+}
+
+impl Parser<'_> {
+    /// Reads options from `args` up to the command; returns where it starts. In an `--args`
+    /// file, a non-option ends the file's options (bwrap takes the command from the command
+    /// line only).
+    fn read(&mut self, args: &[OsString], in_file: bool) -> Result<usize, Refusal> {
+        if self.total > MAX_ARGS {
+            return refuse(format!("Exceeded maximum number of arguments {MAX_ARGS}"));
         }
-        if !bytes.starts_with(b"--") {
-            queue.push_front((arg, depth));
-            break;
-        }
-        let Some((opt, arity, handling)) = option(bytes) else {
-            return Err(Refusal(format!(
-                "Unknown option {}",
-                String::from_utf8_lossy(bytes)
-            )));
-        };
-        let mut values = Vec::with_capacity(arity);
-        for _ in 0..arity {
-            match queue.pop_front() {
-                Some((v, _)) => values.push(v),
-                None => {
-                    return Err(Refusal(format!(
-                        "{opt} takes {arity} argument{}",
-                        if arity == 1 { "" } else { "s" }
-                    )))
+        let mut i = 0;
+        while i < args.len() {
+            let arg = args[i].as_bytes();
+            if arg == b"--" || !arg.starts_with(b"-") {
+                // `--` itself is left for the caller to drop.
+                return Ok(i);
+            }
+            let Some((opt, arity, handling)) = option(arg) else {
+                return refuse(format!("Unknown option {}", String::from_utf8_lossy(arg)));
+            };
+            if args.len() - i - 1 < arity {
+                return refuse(takes(opt, arity));
+            }
+            let values = &args[i + 1..i + 1 + arity];
+            i += 1 + arity;
+            match handling {
+                Handling::Refused => {
+                    return refuse(format!(
+                        "{opt} is not supported by forkexec-run's bubblewrap mode yet"
+                    ))
+                }
+                Handling::Same => self.mount(opt, values)?,
+                Handling::Own => {
+                    if self.own(opt, values, in_file)? {
+                        return Ok(i);
+                    }
+                }
+            }
+            // A --perms or --size not taken by this option: bwrap's checks.
+            if opt != "--perms" && opt != "--size" {
+                if self.next_perms.is_some() {
+                    return refuse("--perms must be followed by an option that creates a file");
+                }
+                if self.next_size.is_some() {
+                    return refuse("--size must be followed by --tmpfs");
                 }
             }
         }
+        Ok(i)
+    }
+
+    /// A mount option, passed on in order (with the mode and size bwrap gives it).
+    fn mount(&mut self, opt: &str, values: &[OsString]) -> Result<(), Refusal> {
+        // bwrap's default modes where forkexec-run's differ: a tmpfs 0755 (not 1777), a file
+        // 0666 (not 0644); a --dir is 0755 in both.
+        let default_mode = match opt {
+            "--tmpfs" => Some(0o755),
+            "--file" => Some(0o666),
+            "--dir" => Some(0o755),
+            _ => None,
+        };
+        if let Some(mode) = default_mode {
+            let mode = self.next_perms.take().unwrap_or(mode);
+            self.mounts
+                .extend(["--perms".into(), format!("{mode:04o}").into()]);
+        }
+        if opt == "--tmpfs" {
+            if let Some(size) = self.next_size.take() {
+                self.mounts
+                    .extend(["--size".into(), size.to_string().into()]);
+            }
+        }
         match opt {
-            "--size" => check_size(&values[0])?,
-            "--tmpfs" if !perms_pending => b.native.extend(["--perms".into(), "0755".into()]),
-            "--chdir" => {
-                if let Some(at) = chdir_at {
-                    b.native.drain(at..at + 2);
-                    b.warnings
-                        .push("Only the last --chdir option will take effect".into());
-                }
-                chdir_at = Some(b.native.len());
+            "--file" => {
+                fd_value(&values[0])?;
             }
             "--bind" | "--ro-bind" | "--dev-bind" => {
                 let src = Path::new(&values[0]);
                 if let Err(e) = std::fs::metadata(src) {
-                    return Err(Refusal(format!(
+                    return refuse(format!(
                         "Can't find source path {}: {}",
                         src.display(),
                         strerror(&e)
-                    )));
+                    ));
                 }
+            }
+            "--symlink" => {
+                let pair = (values[0].clone(), values[1].clone());
+                if let Some((text, _)) = self.symlinks.iter().find(|(_, d)| *d == pair.1) {
+                    if *text == pair.0 {
+                        return Ok(());
+                    }
+                    return refuse(format!(
+                        "Can't make symlink at {}: existing destination is {}",
+                        pair.1.to_string_lossy(),
+                        text.to_string_lossy()
+                    ));
+                }
+                self.symlinks.push(pair);
             }
             _ => {}
         }
-        perms_pending = opt == "--perms";
-        match handling {
-            Handling::Same => {
-                b.native.push(opt.into());
-                b.native.extend(values);
+        self.mounts.push(opt.into());
+        self.mounts.extend(values.iter().cloned());
+        Ok(())
+    }
+
+    /// An option bwrap mode reads itself; `true` when reading stops (`--help`, `--version`).
+    fn own(&mut self, opt: &str, values: &[OsString], in_file: bool) -> Result<bool, Refusal> {
+        let value = || values[0].clone();
+        let text = || values[0].to_string_lossy().into_owned();
+        let u = &mut self.unshare;
+        match opt {
+            "--help" => self.b.help = true,
+            "--version" => self.b.version = true,
+            "--level-prefix" => self.b.level_prefix = true,
+            "--args" => {
+                if in_file {
+                    return refuse("--args not supported in arguments file");
+                }
+                let spliced = read_args(&values[0])?;
+                self.total += spliced.len();
+                if self.total > MAX_ARGS {
+                    return refuse(format!("Exceeded maximum number of arguments {MAX_ARGS}"));
+                }
+                self.read(&spliced, true)?;
+                return Ok(self.b.help || self.b.version);
             }
-            Handling::As(native) => {
-                let ns = if opt == "--unshare-user-try" {
-                    "user"
+            "--argv0" => {
+                if self.argv0.is_some() {
+                    return refuse("--argv0 used multiple times");
+                }
+                self.argv0 = Some(value());
+            }
+            "--unshare-all" => {
+                // bwrap's own choice: the -try variants of user and cgroup.
+                u.user_try = true;
+                u.ipc = true;
+                u.pid = true;
+                u.uts = true;
+                u.cgroup_try = true;
+                u.net = true;
+            }
+            "--share-net" => u.net = false,
+            "--unshare-user" => u.user = true,
+            "--unshare-user-try" => u.user_try = true,
+            "--unshare-ipc" => u.ipc = true,
+            "--unshare-pid" => u.pid = true,
+            "--unshare-net" => u.net = true,
+            "--unshare-uts" => u.uts = true,
+            "--unshare-cgroup" => u.cgroup = true,
+            "--unshare-cgroup-try" => u.cgroup_try = true,
+            "--uid" | "--gid" => {
+                let what = &opt[2..];
+                let id = text()
+                    .parse::<i32>()
+                    .ok()
+                    .filter(|&id| id >= 0)
+                    .ok_or_else(|| Refusal(format!("Invalid {what}: {}", text())))?;
+                let slot = if opt == "--uid" {
+                    &mut self.uid
                 } else {
-                    "cgroup"
+                    &mut self.gid
                 };
-                if Path::new("/proc/self/ns").join(ns).exists() {
-                    b.native.push(native.into());
+                if slot.is_some() {
+                    self.b.warnings.push(last_only(opt));
+                }
+                *slot = Some(id as u32);
+            }
+            "--hostname" | "--chdir" => {
+                let slot = if opt == "--hostname" {
+                    &mut self.hostname
+                } else {
+                    &mut self.chdir
+                };
+                if slot.is_some() {
+                    self.b.warnings.push(last_only(opt));
+                }
+                *slot = Some(value());
+            }
+            "--clearenv" => self.env.clear(),
+            "--setenv" => {
+                self.env.retain(|(k, _)| *k != values[0]);
+                self.env.push((values[0].clone(), values[1].clone()));
+            }
+            "--unsetenv" => self.env.retain(|(k, _)| *k != values[0]),
+            "--perms" => {
+                if self.next_perms.is_some() {
+                    return refuse("--perms given twice for the same action");
+                }
+                self.next_perms =
+                    Some(parse_octal(&values[0]).ok_or_else(|| {
+                        Refusal("--perms takes an octal argument <= 07777".into())
+                    })?);
+            }
+            "--size" => {
+                if self.next_size.is_some() {
+                    return refuse("--size given twice for the same action");
+                }
+                self.next_size = Some(parse_size(&values[0])?);
+            }
+            "--seccomp" => {
+                if !self.b.seccomp_fds.is_empty() && self.seccomp.is_none() {
+                    return refuse("--seccomp cannot be combined with --add-seccomp-fd");
+                }
+                if self.seccomp.is_some() {
+                    self.b.warnings.push(last_only(opt));
+                }
+                let fd = fd_value(&values[0])?;
+                self.seccomp = Some(fd);
+                self.b.seccomp_fds = vec![fd];
+            }
+            "--add-seccomp-fd" => {
+                if self.seccomp.is_some() {
+                    return refuse("--add-seccomp-fd cannot be combined with --seccomp");
+                }
+                self.b.seccomp_fds.push(fd_value(&values[0])?);
+            }
+            "--new-session" => self.new_session = true,
+            "--die-with-parent" => self.b.die_with_parent = true,
+            "--as-pid-1" => self.as_pid_1 = true,
+            "--cap-add" | "--cap-drop" => {
+                self.caps_used = true;
+                let bits = if values[0].as_bytes().eq_ignore_ascii_case(b"ALL") {
+                    u64::MAX
+                } else {
+                    1u64 << capability(&values[0])
+                        .ok_or_else(|| Refusal(format!("unknown cap: {}", text())))?
+                };
+                if opt == "--cap-add" {
+                    self.caps |= bits;
+                } else {
+                    self.caps &= !bits;
                 }
             }
-            Handling::Refused => {
-                return Err(Refusal(format!(
-                    "{opt} is not supported by forkexec-run's bubblewrap mode yet"
-                )))
+            other => unreachable!("{other} is not read by the bubblewrap mode"),
+        }
+        Ok(self.b.help || self.b.version)
+    }
+
+    /// bwrap's checks after reading, then forkexec-run's command line: bubblewrap's defaults
+    /// by the names of the flags that turn forkexec-run's own safe defaults off.
+    fn finish(&mut self, name: &str) -> Result<(), Refusal> {
+        let host = self.host;
+        let keep_caps = self.keep_caps();
+        let u = &mut self.unshare;
+        if self.b.seccomp_fds.len() > 1 {
+            return refuse(
+                "more than one seccomp program (--add-seccomp-fd) is not supported by \
+                 forkexec-run's bubblewrap mode yet",
+            );
+        }
+        // An ordinary user always gets a user namespace (bwrap is not setuid here).
+        if host.uid != 0 {
+            u.user = true;
+        }
+        if u.user_try && host.userns {
+            u.user = true;
+        }
+        if self.b.command.is_empty() {
+            // bwrap prints its usage and exits 1.
+            return Ok(());
+        }
+        if !u.user && self.uid.is_some_and(|id| id != host.uid) {
+            return refuse("Specifying --uid requires --unshare-user or --userns");
+        }
+        if !u.user && self.gid.is_some_and(|id| id != host.gid) {
+            return refuse("Specifying --gid requires --unshare-user or --userns");
+        }
+        if !u.uts && self.hostname.is_some() {
+            return refuse("Specifying --hostname requires --unshare-uts");
+        }
+        if self.as_pid_1 && !u.pid {
+            return refuse("Specifying --as-pid-1 requires --unshare-pid");
+        }
+        if u.cgroup && !host.cgroupns {
+            return refuse(
+                "Cannot create new cgroup namespace because the kernel does not support it",
+            );
+        }
+        if u.cgroup_try && host.cgroupns {
+            u.cgroup = true;
+        }
+        let keep_caps = keep_caps?;
+
+        let n = &mut self.b.native;
+        let flag = |n: &mut Vec<OsString>, f: &str| n.push(f.into());
+        n.push(name.into());
+        // bubblewrap's root: a new one, a tmpfs, writable.
+        flag(n, "--writable-root");
+        // bubblewrap leaves the session keyring alone.
+        flag(n, "--share-keyring");
+        // bubblewrap as host root maps the program onto host root (uid 0 outside) in a user
+        // namespace, and without one it runs as uid 0 with root's capabilities.
+        if host.host_root {
+            flag(n, "--allow-host-root");
+        }
+        if keep_caps {
+            n.extend(["--cap-add".into(), "ALL".into()]);
+        }
+        // no_new_privs: bubblewrap always sets it, as forkexec-run's default does.
+        for (on, f) in [
+            (u.user, "--unshare-user"),
+            (u.pid, "--unshare-pid"),
+            (u.net, "--unshare-net"),
+            (u.ipc, "--unshare-ipc"),
+            (u.uts, "--unshare-uts"),
+            (u.cgroup, "--unshare-cgroup"),
+        ] {
+            if on {
+                flag(n, f);
             }
-            Handling::Own => match opt {
-                "--help" => b.help = true,
-                "--version" => b.version = true,
-                "--level-prefix" => b.level_prefix = true,
-                "--new-session" => b.new_session = true,
-                "--as-pid-1" => b.as_pid_1 = true,
-                "--args" => {
-                    if depth >= MAX_ARGS_DEPTH {
-                        return Err(Refusal("--args nested too deeply".into()));
-                    }
-                    let spliced = read_args(&values[0])?;
-                    for a in spliced.into_iter().rev() {
-                        queue.push_front((a, depth + 1));
-                    }
-                }
-                "--seccomp" | "--add-seccomp-fd" => b.seccomp_fds.push(fd_value(opt, &values[0])?),
-                "--cap-drop" => {
-                    if values[0].as_bytes().eq_ignore_ascii_case(b"ALL") {
-                        b.drop_all_caps = true;
-                    } else {
-                        return Err(Refusal(format!(
-                            "--cap-drop {} is not supported by forkexec-run's bubblewrap mode \
-                             yet (only ALL)",
-                            values[0].to_string_lossy()
-                        )));
-                    }
-                }
-                other => unreachable!("{other} is not read by the bubblewrap mode"),
+        }
+        // bubblewrap's own init is pid 1 of its pid namespace, unless --as-pid-1.
+        if u.pid && !self.as_pid_1 {
+            flag(n, "--init");
+        }
+        flag(
+            n,
+            if self.new_session {
+                "--new-session"
+            } else {
+                "--no-setsid"
             },
+        );
+        if u.user {
+            for (f, id) in [("--uid", self.uid), ("--gid", self.gid)] {
+                if let Some(id) = id {
+                    n.extend([f.into(), id.to_string().into()]);
+                }
+            }
+        }
+        for (f, v) in [
+            ("--hostname", &self.hostname),
+            ("--chdir", &self.chdir),
+            ("--argv0", &self.argv0),
+        ] {
+            if let Some(v) = v {
+                n.extend([f.into(), v.clone()]);
+            }
+        }
+        // The environment bwrap would pass: the caller's, changed in command-line order.
+        flag(n, "--clearenv");
+        for (k, v) in &self.env {
+            if k.to_str().is_some() && v.to_str().is_some() && !k.is_empty() {
+                n.extend(["--setenv".into(), k.clone(), v.clone()]);
+            }
+        }
+        n.append(&mut self.mounts);
+        n.push("--".into());
+        n.extend(self.b.command.iter().cloned());
+        Ok(())
+    }
+
+    /// Whether the program keeps its capabilities: bwrap as uid 0 keeps its own unless
+    /// `--cap-drop`; anyone else (uid 0 of a new user namespace included) keeps none unless
+    /// `--cap-add`. The helper keeps all or none: a set in between is refused by name.
+    fn keep_caps(&self) -> Result<bool, Refusal> {
+        let host = self.host;
+        if !self.caps_used {
+            return Ok(host.uid == 0);
+        }
+        let full = if host.uid == 0 {
+            host.caps
+        } else {
+            host.all_caps
+        };
+        if self.caps == 0 {
+            Ok(false)
+        } else if self.caps & full == full {
+            Ok(true)
+        } else {
+            refuse(
+                "--cap-add/--cap-drop leave some capabilities but not all, which forkexec-run's \
+                 bubblewrap mode does not support yet (the helper keeps all or none)",
+            )
         }
     }
-    b.command = queue.into_iter().map(|(a, _)| a).collect();
-    if b.help || b.version {
-        return Ok(b);
-    }
-    if b.command.is_empty() {
-        return Err(Refusal("No command specified".into()));
-    }
-    if b.as_pid_1
-        && !b
-            .native
-            .iter()
-            .any(|a| a == "--unshare-pid" || a == "--unshare-all")
-    {
-        return Err(Refusal(
-            "Specifying --as-pid-1 requires --unshare-pid".into(),
-        ));
-    }
-    if b.seccomp_fds.len() > 1 {
-        return Err(Refusal(
-            "more than one seccomp program (--seccomp, --add-seccomp-fd) is not supported by \
-             forkexec-run's bubblewrap mode yet"
-                .into(),
-        ));
-    }
-    b.native.push("--".into());
-    b.native.extend(b.command.iter().cloned());
-    Ok(b)
 }
 
-/// bubblewrap's rule for `--size`: decimal digits, more than 0, at most `SIZE_MAX / 2`.
-fn check_size(v: &OsStr) -> Result<(), Refusal> {
-    let ok = v
-        .to_str()
-        .filter(|s| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
-        .and_then(|s| s.parse::<u64>().ok())
-        .is_some_and(|n| n > 0 && n <= u64::MAX / 2);
-    if ok {
-        Ok(())
-    } else {
-        Err(Refusal(format!("Invalid size: {}", v.to_string_lossy())))
+fn last_only(opt: &str) -> String {
+    format!("Only the last {opt} option will take effect")
+}
+
+/// A capability's number from its name (`CAP_KILL`, `cap_kill`) or number, as libcap's
+/// `cap_from_name` reads it.
+fn capability(name: &OsStr) -> Option<u32> {
+    let name = name.to_str()?.to_ascii_lowercase();
+    if let Ok(n) = name.parse::<u32>() {
+        return (n < 64).then_some(n);
     }
+    let bare = name.strip_prefix("cap_")?;
+    CAPABILITIES
+        .iter()
+        .position(|c| *c == bare)
+        .map(|n| n as u32)
+}
+
+/// `--perms`: octal, at most 07777 (bwrap's `strtoul(…, 8)`).
+fn parse_octal(v: &OsStr) -> Option<u32> {
+    let s = v.to_str()?;
+    if s.is_empty() || !s.bytes().all(|c| (b'0'..=b'7').contains(&c)) {
+        return None;
+    }
+    u32::from_str_radix(s, 8).ok().filter(|&m| m <= 0o7777)
+}
+
+/// `--size`: a number in C's notation (decimal, `0x` hex, `0` octal) that starts with a digit,
+/// above 0 and at most [`MAX_TMPFS_BYTES`] (bwrap's `strtoull(…, 0)` rules).
+fn parse_size(v: &OsStr) -> Result<u64, Refusal> {
+    let bad = || Refusal("--size takes a non-zero number of bytes".into());
+    let s = v.to_str().ok_or_else(bad)?;
+    if !s.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let (digits, radix) = if let Some(hex) = s.strip_prefix("0x").or(s.strip_prefix("0X")) {
+        (hex, 16)
+    } else if s.len() > 1 && s.starts_with('0') {
+        (&s[1..], 8)
+    } else {
+        (s, 10)
+    };
+    let size = u64::from_str_radix(digits, radix).map_err(|_| bad())?;
+    if size == 0 {
+        return Err(bad());
+    }
+    if size > MAX_TMPFS_BYTES {
+        return refuse(format!(
+            "--size (for tmpfs) is limited to {MAX_TMPFS_BYTES}"
+        ));
+    }
+    Ok(size)
 }
 
 /// The C library's words for an I/O error, as bubblewrap prints them.
@@ -314,22 +793,22 @@ fn strerror(e: &std::io::Error) -> String {
     }
 }
 
-fn fd_value(opt: &str, v: &OsStr) -> Result<i32, Refusal> {
+/// An fd number as bwrap reads it (`Invalid fd: X`).
+fn fd_value(v: &OsStr) -> Result<i32, Refusal> {
     v.to_str()
+        .filter(|s| s.bytes().all(|c| c.is_ascii_digit()))
         .and_then(|s| s.parse::<i32>().ok())
-        .filter(|&fd| fd >= 0)
         .ok_or_else(|| Refusal(format!("Invalid fd: {}", v.to_string_lossy())))
-        .map_err(|e| Refusal(format!("{opt}: {}", e.0)))
 }
 
 /// `--args FD`: NUL-separated arguments read from FD to its end (FD is closed).
 fn read_args(v: &OsStr) -> Result<Vec<OsString>, Refusal> {
-    let fd = fd_value("--args", v)?;
+    let fd = fd_value(v)?;
     // SAFETY: the caller handed this fd to bubblewrap to be read and closed, as bwrap does.
     let mut file = unsafe { File::from_raw_fd(fd) };
     let mut data = Vec::new();
     file.read_to_end(&mut data)
-        .map_err(|e| Refusal(format!("Failed to read --args fd {fd}: {e}")))?;
+        .map_err(|e| Refusal(format!("Can't read --args data: {}", strerror(&e))))?;
     if data.last() == Some(&0) {
         data.pop();
     }
@@ -342,24 +821,11 @@ fn read_args(v: &OsStr) -> Result<Vec<OsString>, Refusal> {
         .collect())
 }
 
-/// bubblewrap's defaults and its own options, applied to the spec forkexec-run assembled from
-/// the shared flags.
+/// What bubblewrap does that has no forkexec-run flag, applied to the assembled spec.
 pub fn apply(b: &Bwrap, spec: &mut Spec) -> Result<(), Refusal> {
-    // Always a new mount namespace and a root of its own, writable as bubblewrap's tmpfs is.
-    if !spec.clone_flags.contains(&Namespace::NewNs) {
-        spec.clone_flags.push(Namespace::NewNs);
-    }
-    if spec.pivot_root.is_empty() {
-        spec.pivot_root = crate::assemble::fresh_root();
-    }
-    spec.writable_root = true;
-    // No new session unless asked (bubblewrap filters TIOCSTI instead).
-    spec.setsid = b.new_session;
-    // bubblewrap's own init is pid 1 of a new pid namespace unless --as-pid-1.
-    spec.init = spec.clone_flags.contains(&Namespace::NewPid) && !b.as_pid_1;
-    if b.drop_all_caps {
-        spec.drop_caps = true;
-    }
+    // bwrap's --die-with-parent: PR_SET_PDEATHSIG down the chain (the caller, bwrap, the
+    // program), without the pid namespace forkexec-run's flag brings.
+    spec.die_with_parent = b.die_with_parent;
     if let Some(&fd) = b.seccomp_fds.first() {
         spec.seccomp = Some(read_bpf(fd)?);
     }
@@ -371,6 +837,65 @@ pub fn apply(b: &Bwrap, spec: &mut Spec) -> Result<(), Refusal> {
     };
     spec.env.retain(|e| !e.starts_with("PWD="));
     spec.env.push(format!("PWD={pwd}"));
+    symlinks_onto_the_host(spec)?;
+    // `/proc/self/exe` is bwrap itself under bubblewrap: here it is forkexec-run (the helper
+    // would find itself), run by its fd and told its mode.
+    if spec.args.first().is_some_and(|a| a == "/proc/self/exe") {
+        let me = std::env::current_exe()
+            .and_then(File::open)
+            .map_err(|e| Refusal(format!("/proc/self/exe: {}", strerror(&e))))?;
+        spec.exec_path = None;
+        spec.exec_file = Some(me.into_raw_fd());
+        spec.args.insert(1, "--bwrap".into());
+    }
+    Ok(())
+}
+
+/// A `--symlink` onto a path the host shows through a bind (`--bind "$PWD" "$PWD" --symlink
+/// X "$PWD/link"`): bwrap accepts an existing link with the same text and refuses anything
+/// else there, in its words; the helper would fail with EEXIST. So the link already there is
+/// read here: the same text drops the operation, another one is refused.
+fn symlinks_onto_the_host(spec: &mut Spec) -> Result<(), Refusal> {
+    let mut i = 0;
+    while i < spec.mounts.len() {
+        let MountEntry::Op(op) = &spec.mounts[i] else {
+            i += 1;
+            continue;
+        };
+        if op.kind != MountKind::Symlink {
+            i += 1;
+            continue;
+        }
+        // What the host shows at the target, by the mounts before this one.
+        let before = Spec {
+            mounts: spec.mounts[..i].to_vec(),
+            pivot_root: spec.pivot_root.clone(),
+            ..Spec::default()
+        };
+        let host = crate::assemble::host_view(&before, Path::new(&op.target));
+        let existing = host.as_deref().and_then(|h| h.symlink_metadata().ok());
+        match existing {
+            None => i += 1,
+            Some(meta) if !meta.file_type().is_symlink() => {
+                return refuse(format!(
+                    "Can't make symlink at {}: destination exists and is not a symlink",
+                    op.target
+                ))
+            }
+            Some(_) => {
+                let text = std::fs::read_link(host.unwrap_or_default()).unwrap_or_default();
+                if text.as_os_str() == OsStr::new(&op.source) {
+                    spec.mounts.remove(i);
+                } else {
+                    return refuse(format!(
+                        "Can't make symlink at {}: existing destination is {}",
+                        op.target,
+                        text.display()
+                    ));
+                }
+            }
+        }
+    }
     Ok(())
 }
 
@@ -380,11 +905,9 @@ fn read_bpf(fd: i32) -> Result<Vec<SockFilter>, Refusal> {
     let mut file = unsafe { File::from_raw_fd(fd) };
     let mut data = Vec::new();
     file.read_to_end(&mut data)
-        .map_err(|e| Refusal(format!("Can't read seccomp data: {e}")))?;
+        .map_err(|e| Refusal(format!("Can't read seccomp data: {}", strerror(&e))))?;
     if data.is_empty() || data.len() % 8 != 0 {
-        return Err(Refusal(
-            "Invalid seccomp data, must be multiple of 8".into(),
-        ));
+        return refuse("Invalid seccomp data, must be multiple of 8");
     }
     Ok(data
         .chunks_exact(8)
@@ -397,21 +920,49 @@ fn read_bpf(fd: i32) -> Result<Vec<SockFilter>, Refusal> {
         .collect())
 }
 
-/// bubblewrap's `--help`.
+/// The names of an option's values in the usage text.
+fn metavars(opt: &str, arity: usize) -> String {
+    let names: &[&str] = match opt {
+        "--argv0" => &["VALUE"],
+        "--setenv" => &["VAR", "VALUE"],
+        "--unsetenv" => &["VAR"],
+        "--uid" => &["UID"],
+        "--gid" => &["GID"],
+        "--hostname" => &["NAME"],
+        "--chdir" => &["DIR"],
+        "--perms" => &["OCTAL"],
+        "--chmod" => &["OCTAL", "PATH"],
+        "--size" => &["BYTES"],
+        "--cap-add" | "--cap-drop" => &["CAP"],
+        "--exec-label" | "--file-label" => &["LABEL"],
+        "--overlay" => &["RWSRC", "WORKDIR", "DEST"],
+        "--overlay-src" => &["SRC"],
+        "--symlink" => &["SRC", "DEST"],
+        o if o.ends_with("-fd") || o.ends_with("-data") || o == "--file" => &["FD", "DEST"],
+        _ if arity == 2 => &["SRC", "DEST"],
+        "--args" | "--seccomp" | "--userns" | "--userns2" | "--pidns" => &["FD"],
+        _ if opt.ends_with("-fd") => &["FD"],
+        _ if arity == 1 => &["DEST"],
+        _ => &[],
+    };
+    names.iter().take(arity).map(|n| format!(" {n}")).collect()
+}
+
+/// bubblewrap's usage text: its first line, then every option with its values.
 pub fn usage(name: &str) -> String {
     let mut s = format!("usage: {name} [OPTIONS...] [--] COMMAND [ARGS...]\n\n");
-    s.push_str(
-        "forkexec-run's bubblewrap mode: bubblewrap 0.11's command line on the forkexec helper \
-         (docs/cli.md, \"bubblewrap mode\").\n\n",
-    );
     for (opt, arity, handling) in OPTIONS {
-        let values = ["", " VALUE", " VALUE VALUE", " VALUE VALUE VALUE"][*arity];
+        let values = metavars(opt, *arity);
         let note = match handling {
-            Handling::Refused => "  (not supported yet)",
+            Handling::Refused => "  (not supported by forkexec-run yet)",
             _ => "",
         };
         s.push_str(&format!("    {opt}{values}{note}\n"));
     }
+    s.push_str(
+        "\nforkexec-run's bubblewrap mode: bubblewrap 0.11's command line on the forkexec \
+         helper (docs/cli.md, \"bubblewrap mode\").\n",
+    );
     s
 }
 
@@ -423,60 +974,221 @@ mod tests {
         v.iter().map(OsString::from).collect()
     }
 
+    /// An ordinary user's host with user and cgroup namespaces and an empty environment.
+    fn user() -> Host {
+        Host {
+            uid: 1000,
+            gid: 1000,
+            host_root: false,
+            caps: 0,
+            all_caps: (1 << 41) - 1,
+            userns: true,
+            cgroupns: true,
+            env: Vec::new(),
+        }
+    }
+
+    /// Host root, without CAP_SYS_RESOURCE (as on this machine kind).
+    fn root() -> Host {
+        Host {
+            uid: 0,
+            gid: 0,
+            host_root: true,
+            caps: ((1 << 41) - 1) & !(1 << 24),
+            ..user()
+        }
+    }
+
+    fn native(host: &Host, args: &[&str]) -> Vec<OsString> {
+        parse("bwrap", os(args), host).unwrap().native
+    }
+
+    /// The flags before the mounts (bubblewrap's defaults by name) are these.
+    const USER_DEFAULTS: [&str; 6] = [
+        "bwrap",
+        "--writable-root",
+        "--share-keyring",
+        "--unshare-user",
+        "--no-setsid",
+        "--clearenv",
+    ];
+
     #[test]
-    fn shared_flags_pass_through_in_order_and_the_command_follows() {
-        let b = parse(
-            "bwrap",
-            os(&[
+    fn mount_flags_pass_through_in_order_and_the_command_follows() {
+        let n = native(
+            &user(),
+            &[
                 "--ro-bind",
                 "/usr",
                 "/usr",
-                "--unshare-user-try",
                 "--perms",
                 "0700",
                 "--dir",
                 "/d",
+                "--symlink",
+                "usr/lib",
+                "/lib",
                 "sh",
                 "-c",
                 "--bind",
-            ]),
-        )
-        .unwrap();
-        assert_eq!(
-            b.native,
-            os(&[
-                "bwrap",
-                "--ro-bind",
-                "/usr",
-                "/usr",
-                "--unshare-user",
-                "--perms",
-                "0700",
-                "--dir",
-                "/d",
-                "--",
-                "sh",
-                "-c",
-                "--bind"
-            ])
+            ],
         );
-        assert_eq!(b.command, os(&["sh", "-c", "--bind"]));
+        let mut want = os(&USER_DEFAULTS);
+        want.extend(os(&[
+            "--ro-bind",
+            "/usr",
+            "/usr",
+            "--perms",
+            "0700",
+            "--dir",
+            "/d",
+            "--symlink",
+            "usr/lib",
+            "/lib",
+            "--",
+            "sh",
+            "-c",
+            "--bind",
+        ]));
+        assert_eq!(n, want);
+    }
+
+    /// The safe defaults forkexec-run keeps natively are turned off here by name, and only as
+    /// bubblewrap would: root keeps its capabilities (and host root's ids), an ordinary user
+    /// gets none unless --cap-add.
+    #[test]
+    fn bubblewraps_defaults_are_asked_for_by_name() {
+        let has = |n: &[OsString], f: &str| n.iter().any(|a| a == f);
+        let n = native(&root(), &["true"]);
+        for f in [
+            "--writable-root",
+            "--share-keyring",
+            "--allow-host-root",
+            "--cap-add",
+            "--no-setsid",
+        ] {
+            assert!(has(&n, f), "root: {f} missing from {n:?}");
+        }
+        assert!(!has(&n, "--unshare-user"), "{n:?}");
+        let n = native(&root(), &["--cap-drop", "ALL", "true"]);
+        assert!(!has(&n, "--cap-add"), "{n:?}");
+        // --cap-drop ALL then --cap-add ALL: in order, as bwrap reads them.
+        let n = native(&root(), &["--cap-drop", "ALL", "--cap-add", "all", "true"]);
+        assert!(has(&n, "--cap-add"), "{n:?}");
+        let n = native(&user(), &["--uid", "0", "true"]);
+        assert!(
+            !has(&n, "--cap-add") && !has(&n, "--allow-host-root"),
+            "{n:?}"
+        );
+        let n = native(&user(), &["--uid", "0", "--cap-add", "ALL", "true"]);
+        assert!(has(&n, "--cap-add"), "{n:?}");
+        // A set the helper cannot keep: refused, by name.
+        for args in [
+            &["--cap-drop", "CAP_KILL", "true"][..],
+            &["--cap-add", "CAP_NET_ADMIN", "true"],
+        ] {
+            let host = if args[0] == "--cap-drop" {
+                root()
+            } else {
+                user()
+            };
+            let e = parse("bwrap", os(args), &host).unwrap_err();
+            assert!(e.0.starts_with("--cap-add/--cap-drop leave some"), "{e:?}");
+        }
+        // A capability already there, added again: still all of them.
+        let n = native(&root(), &["--cap-add", "cap_kill", "true"]);
+        assert!(has(&n, "--cap-add"), "{n:?}");
+        let e = parse("bwrap", os(&["--cap-add", "CAP_BOGUS", "true"]), &root()).unwrap_err();
+        assert_eq!(e.0, "unknown cap: CAP_BOGUS");
+        // The pid namespace gets bubblewrap's init unless --as-pid-1; --die-with-parent
+        // brings no pid namespace.
+        let n = native(&user(), &["--unshare-pid", "true"]);
+        assert!(has(&n, "--init"), "{n:?}");
+        let n = native(&user(), &["--unshare-pid", "--as-pid-1", "true"]);
+        assert!(!has(&n, "--init"), "{n:?}");
+        let b = parse("bwrap", os(&["--die-with-parent", "true"]), &user()).unwrap();
+        assert!(b.die_with_parent);
+        assert!(!has(&b.native, "--die-with-parent") && !has(&b.native, "--unshare-pid"));
+        let n = native(&user(), &["--new-session", "true"]);
+        assert!(has(&n, "--new-session") && !has(&n, "--no-setsid"), "{n:?}");
     }
 
     #[test]
-    fn bubblewraps_rules_for_tmpfs_size_and_chdir() {
-        let b = parse(
-            "bwrap",
-            os(&["--tmpfs", "/a", "--perms", "1777", "--tmpfs", "/b", "true"]),
-        )
-        .unwrap();
-        assert_eq!(
-            b.native,
-            os(&[
-                "bwrap", "--perms", "0755", "--tmpfs", "/a", "--perms", "1777", "--tmpfs", "/b",
-                "--", "true"
-            ])
+    fn namespaces_as_bwrap_decides_them() {
+        let has = |n: &[OsString], f: &str| n.iter().any(|a| a == f);
+        let n = native(&root(), &["--unshare-all", "true"]);
+        for f in [
+            "--unshare-user",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup",
+        ] {
+            assert!(has(&n, f), "{f}: {n:?}");
+        }
+        // --share-net only undoes what came before it.
+        let n = native(&root(), &["--unshare-all", "--share-net", "true"]);
+        assert!(!has(&n, "--unshare-net"), "{n:?}");
+        let n = native(&root(), &["--share-net", "--unshare-all", "true"]);
+        assert!(has(&n, "--unshare-net"), "{n:?}");
+        // The -try variants follow the kernel.
+        let none = Host {
+            userns: false,
+            cgroupns: false,
+            ..root()
+        };
+        let n = native(&none, &["--unshare-all", "true"]);
+        assert!(
+            !has(&n, "--unshare-user") && !has(&n, "--unshare-cgroup"),
+            "{n:?}"
         );
+        let e = parse("bwrap", os(&["--unshare-cgroup", "true"]), &none).unwrap_err();
+        assert!(
+            e.0.starts_with("Cannot create new cgroup namespace"),
+            "{e:?}"
+        );
+        // bwrap's rules for what needs which namespace.
+        for (args, text) in [
+            (
+                &["--uid", "5", "true"][..],
+                "Specifying --uid requires --unshare-user or --userns",
+            ),
+            (
+                &["--gid", "5", "true"],
+                "Specifying --gid requires --unshare-user or --userns",
+            ),
+            (
+                &["--hostname", "h", "true"],
+                "Specifying --hostname requires --unshare-uts",
+            ),
+            (
+                &["--as-pid-1", "true"],
+                "Specifying --as-pid-1 requires --unshare-pid",
+            ),
+        ] {
+            let e = parse("bwrap", os(args), &root()).unwrap_err();
+            assert_eq!(e.0, text, "{args:?}");
+        }
+        let n = native(&root(), &["--uid", "0", "true"]);
+        assert!(!has(&n, "--uid"), "{n:?}");
+    }
+
+    #[test]
+    fn bubblewraps_rules_for_perms_size_and_modes() {
+        let n = native(
+            &user(),
+            &[
+                "--tmpfs", "/a", "--perms", "1777", "--size", "0x100", "--tmpfs", "/b", "--size",
+                "010", "--perms", "01777", "--tmpfs", "/c", "--file", "0", "/f", "true",
+            ],
+        );
+        let want = os(&[
+            "--perms", "0755", "--tmpfs", "/a", "--perms", "1777", "--size", "256", "--tmpfs",
+            "/b", "--perms", "1777", "--size", "8", "--tmpfs", "/c", "--perms", "0666", "--file",
+            "0", "/f", "--", "true",
+        ]);
+        assert_eq!(n[USER_DEFAULTS.len()..], want[..]);
         for bad in [
             "0",
             "123bogus",
@@ -484,18 +1196,121 @@ mod tests {
             "-1",
             " 1",
             "18446744073709551616",
-            "9223372036854775809",
+            "0x",
         ] {
-            let e = parse("bwrap", os(&["--size", bad, "--tmpfs", "/a", "true"])).unwrap_err();
-            assert_eq!(e.0, format!("Invalid size: {bad}"));
+            let e = parse(
+                "bwrap",
+                os(&["--size", bad, "--tmpfs", "/a", "true"]),
+                &user(),
+            )
+            .unwrap_err();
+            assert_eq!(e.0, "--size takes a non-zero number of bytes", "{bad:?}");
         }
-        let b = parse("bwrap", os(&["--chdir", "/a", "--chdir", "/b", "true"])).unwrap();
-        assert_eq!(b.native, os(&["bwrap", "--chdir", "/b", "--", "true"]));
+        let e = parse(
+            "bwrap",
+            os(&["--size", "9223372036854775808", "--tmpfs", "/a", "true"]),
+            &user(),
+        )
+        .unwrap_err();
+        assert!(e.0.starts_with("--size (for tmpfs) is limited to"), "{e:?}");
+        for (args, text) in [
+            (
+                &["--perms", "0755", "--perms", "0700", "--dir", "/d", "true"][..],
+                "--perms given twice for the same action",
+            ),
+            (
+                &["--size", "1", "--size", "2", "--tmpfs", "/d", "true"],
+                "--size given twice for the same action",
+            ),
+            (
+                &["--perms", "0755", "--bind", "/", "/x", "true"],
+                "--perms must be followed by an option that creates a file",
+            ),
+            (
+                &["--size", "1", "--dir", "/d", "true"],
+                "--size must be followed by --tmpfs",
+            ),
+            (
+                &["--perms", "8", "--dir", "/d", "true"],
+                "--perms takes an octal argument <= 07777",
+            ),
+            (
+                &["--perms", "10000", "--dir", "/d", "true"],
+                "--perms takes an octal argument <= 07777",
+            ),
+        ] {
+            let e = parse("bwrap", os(args), &user()).unwrap_err();
+            assert_eq!(e.0, text, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn chdir_environment_and_repeated_symlinks() {
+        let host = Host {
+            env: vec![("FOO".into(), "1".into()), ("BAR".into(), "2".into())],
+            ..user()
+        };
+        let b = parse(
+            "bwrap",
+            os(&[
+                "--chdir",
+                "/a",
+                "--setenv",
+                "X",
+                "y",
+                "--clearenv",
+                "--setenv",
+                "Z",
+                "z",
+                "--chdir",
+                "/b",
+                "true",
+            ]),
+            &host,
+        )
+        .unwrap();
+        let at = USER_DEFAULTS.len() - 1;
+        assert_eq!(
+            b.native[at..],
+            os(&[
+                "--chdir",
+                "/b",
+                "--clearenv",
+                "--setenv",
+                "Z",
+                "z",
+                "--",
+                "true"
+            ])[..]
+        );
         assert_eq!(
             b.warnings,
             ["Only the last --chdir option will take effect"]
         );
-        let e = parse("bwrap", os(&["--bind", "/nonexistent-src", "/d", "true"])).unwrap_err();
+        let b = parse("bwrap", os(&["--unsetenv", "FOO", "true"]), &host).unwrap();
+        assert_eq!(
+            b.native[at..at + 4],
+            os(&["--clearenv", "--setenv", "BAR", "2"])[..]
+        );
+        // The same symlink twice is one; another text at the same place is bwrap's refusal.
+        let n = native(
+            &user(),
+            &["--symlink", "a", "/l", "--symlink", "a", "/l", "true"],
+        );
+        assert_eq!(n.iter().filter(|a| *a == "--symlink").count(), 1, "{n:?}");
+        let e = parse(
+            "bwrap",
+            os(&["--symlink", "a", "/l", "--symlink", "b", "/l", "true"]),
+            &user(),
+        )
+        .unwrap_err();
+        assert_eq!(e.0, "Can't make symlink at /l: existing destination is a");
+        let e = parse(
+            "bwrap",
+            os(&["--bind", "/nonexistent-src", "/d", "true"]),
+            &user(),
+        )
+        .unwrap_err();
         assert_eq!(
             e.0,
             "Can't find source path /nonexistent-src: No such file or directory"
@@ -504,22 +1319,44 @@ mod tests {
 
     #[test]
     fn double_dash_ends_the_options() {
-        let b = parse("bwrap", os(&["--", "--dev-bind", "x"])).unwrap();
+        let b = parse("bwrap", os(&["--", "--dev-bind", "x"]), &user()).unwrap();
         assert_eq!(b.command, os(&["--dev-bind", "x"]));
+        let b = parse("bwrap", os(&["--bwrap", "--unshare-pid"]), &user()).unwrap();
+        assert!(b.command.is_empty() && b.native.is_empty(), "{b:?}");
+        // --help stops reading at once.
+        let b = parse("bwrap", os(&["--help", "--bogus"]), &user()).unwrap();
+        assert!(b.help);
     }
 
     #[test]
-    fn refusals_name_the_option() {
-        let e = parse("bwrap", os(&["--overlay-src", "/a", "true"])).unwrap_err();
+    fn refusals_in_bubblewraps_words() {
+        let e = parse("bwrap", os(&["--overlay-src", "/a", "true"]), &user()).unwrap_err();
         assert!(e.0.starts_with("--overlay-src is not supported"), "{e:?}");
-        let e = parse("bwrap", os(&["--bogus", "true"])).unwrap_err();
-        assert_eq!(e.0, "Unknown option --bogus");
-        let e = parse("bwrap", os(&["--bind", "/a"])).unwrap_err();
-        assert_eq!(e.0, "--bind takes 2 arguments");
-        let e = parse("bwrap", os(&["--unshare-pid"])).unwrap_err();
-        assert_eq!(e.0, "No command specified");
-        let e = parse("bwrap", os(&["--as-pid-1", "true"])).unwrap_err();
-        assert_eq!(e.0, "Specifying --as-pid-1 requires --unshare-pid");
+        for (args, text) in [
+            (&["--bogus", "true"][..], "Unknown option --bogus"),
+            (&["-x", "true"], "Unknown option -x"),
+            (&["--bind", "/a"], "--bind takes two arguments"),
+            (&["--chdir"], "--chdir takes one argument"),
+            (&["--tmpfs"], "--tmpfs takes an argument"),
+            (&["--uid", "x", "true"], "Invalid uid: x"),
+            (&["--gid", "-1", "true"], "Invalid gid: -1"),
+            (&["--file", "x", "/f", "true"], "Invalid fd: x"),
+            (
+                &["--argv0", "a", "--argv0", "b", "true"],
+                "--argv0 used multiple times",
+            ),
+            (
+                &["--seccomp", "5", "--add-seccomp-fd", "6", "true"],
+                "--add-seccomp-fd cannot be combined with --seccomp",
+            ),
+            (
+                &["--add-seccomp-fd", "6", "--seccomp", "5", "true"],
+                "--seccomp cannot be combined with --add-seccomp-fd",
+            ),
+        ] {
+            let e = parse("bwrap", os(args), &user()).unwrap_err();
+            assert_eq!(e.0, text, "{args:?}");
+        }
     }
 
     #[test]
@@ -560,10 +1397,20 @@ mod tests {
         std::io::Write::write_all(&mut &w, b"--dir\0/x\0--setenv\0A\0b\0").unwrap();
         drop(w);
         let fd = std::os::fd::IntoRawFd::into_raw_fd(r).to_string();
-        let b = parse("bwrap", os(&["--args", &fd, "--dir", "/y", "true"])).unwrap();
+        let n = native(&user(), &["--args", &fd, "--dir", "/y", "true"]);
         assert_eq!(
-            b.native,
-            os(&["bwrap", "--dir", "/x", "--setenv", "A", "b", "--dir", "/y", "--", "true"])
+            n[USER_DEFAULTS.len()..],
+            os(&[
+                "--setenv", "A", "b", "--perms", "0755", "--dir", "/x", "--perms", "0755", "--dir",
+                "/y", "--", "true"
+            ])[..]
         );
+        // No --args inside an --args file.
+        let (r, w) = std::io::pipe().unwrap();
+        std::io::Write::write_all(&mut &w, b"--args\x000\0").unwrap();
+        drop(w);
+        let fd = std::os::fd::IntoRawFd::into_raw_fd(r).to_string();
+        let e = parse("bwrap", os(&["--args", &fd, "true"]), &user()).unwrap_err();
+        assert_eq!(e.0, "--args not supported in arguments file");
     }
 }

@@ -52,7 +52,7 @@ impl Fail {
     }
 
     /// Prints `forkexec-run: MESSAGE` (`bwrap: MESSAGE` in bubblewrap mode) and exits with
-    /// the code (bubblewrap's 1 for a setup failure in bubblewrap mode).
+    /// the code (bubblewrap's 1 for every failure in bubblewrap mode).
     pub fn exit(self) -> ! {
         let me = program();
         let _ = writeln!(
@@ -62,7 +62,8 @@ impl Fail {
             me.name,
             self.message
         );
-        if me.name == "bwrap" && self.code == 125 {
+        if me.name == "bwrap" {
+            // bwrap's die(): every failure it reports itself exits 1.
             std::process::exit(1)
         }
         std::process::exit(self.code)
@@ -164,8 +165,9 @@ fn real_main() {
     run::run(spec, cli.stay || cli.verbose, cli.die_with_parent)
 }
 
-/// bubblewrap mode: bubblewrap's command line read as bwrap reads it, the shared flags
-/// assembled as forkexec-run's own, then bubblewrap's defaults (bwrap.rs).
+/// bubblewrap mode: bubblewrap's command line read as bwrap reads it into forkexec-run's own
+/// (bubblewrap's defaults asked for by name), assembled as forkexec-run's, then what has no
+/// flag (bwrap.rs).
 fn bwrap_main(args: Vec<OsString>) -> ! {
     let name = args[0].to_string_lossy().into_owned();
     let refused = |r: bwrap::Refusal| -> ! { Fail::setup(r.0).exit() };
@@ -174,7 +176,8 @@ fn bwrap_main(args: Vec<OsString>) -> ! {
         name: "bwrap",
         prefix: if level { "<3>" } else { "" },
     });
-    let b = bwrap::parse(&name, args[1..].to_vec()).unwrap_or_else(|r| refused(r));
+    let host = bwrap::Host::current();
+    let b = bwrap::parse(&name, args[1..].to_vec(), &host).unwrap_or_else(|r| refused(r));
     for warning in &b.warnings {
         let me = program();
         eprintln!(
@@ -193,6 +196,10 @@ fn bwrap_main(args: Vec<OsString>) -> ! {
         );
         std::process::exit(0);
     }
+    if b.command.is_empty() {
+        eprint!("{}", bwrap::usage(&name));
+        std::process::exit(1);
+    }
     let matches = match cli::Cli::command().try_get_matches_from(&b.native) {
         Ok(m) => m,
         Err(e) => {
@@ -204,7 +211,17 @@ fn bwrap_main(args: Vec<OsString>) -> ! {
     let cli =
         cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| Fail::setup(e.to_string()).exit());
     let mut spec =
-        assemble::assemble(&cli, &matches, assemble::Ids::current()).unwrap_or_else(|f| f.exit());
+        assemble::assemble(&cli, &matches, assemble::Ids::current()).unwrap_or_else(|f| {
+            match f.code {
+                // Not found in the sandbox's PATH: bwrap's execvp says it so.
+                127 => Fail::setup(format!(
+                    "execvp {}: No such file or directory",
+                    b.command[0].to_string_lossy()
+                ))
+                .exit(),
+                _ => f.exit(),
+            }
+        });
     bwrap::apply(&b, &mut spec).unwrap_or_else(|r| refused(r));
-    run::run(spec, false, cli.die_with_parent)
+    run::run(spec, false, b.die_with_parent)
 }

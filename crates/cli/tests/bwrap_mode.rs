@@ -112,7 +112,6 @@ fn unsupported_options_are_refused_by_name_and_nothing_runs() {
     let m = marker.to_string_lossy().into_owned();
     for opt in [
         &["--overlay-src", "/usr"][..],
-        &["--cap-add", "CAP_NET_ADMIN"],
         &["--chmod", "0700", "/tmp"],
     ] {
         let mut args = vec!["--bind", "/", "/"];
@@ -138,6 +137,205 @@ fn unsupported_options_are_refused_by_name_and_nothing_runs() {
         .output()
         .unwrap();
     assert_eq!(text(&out.stderr), "<3>bwrap: Unknown option --bogus\n");
+    // A capability set the helper cannot keep (some but not all): refused, nothing run.
+    // (As root bwrap starts from all of root's: one dropped leaves the rest; anyone else
+    // starts from none: one added is only that one.)
+    let partial = if support::is_root() {
+        "--cap-drop"
+    } else {
+        "--cap-add"
+    };
+    let out = bwrap(&[
+        "--bind",
+        "/",
+        "/",
+        partial,
+        "CAP_NET_ADMIN",
+        "/bin/touch",
+        &m,
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        text(&out.stderr).starts_with("bwrap: --cap-add/--cap-drop leave some capabilities"),
+        "{out:?}"
+    );
+    assert!(!marker.exists());
+    // No command: the usage on stderr, exit 1; a command not found: execvp's words, exit 1.
+    let out = bwrap(&["--unshare-pid"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("usage: "), "{out:?}");
+    let out = bwrap(&["--bind", "/", "/", "no-such-program-here"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        (out.status.code(), text(&out.stderr).as_str()),
+        (
+            Some(1),
+            "bwrap: execvp no-such-program-here: No such file or directory\n"
+        )
+    );
+}
+
+/// The program's capability sets and no_new_privs, as `/proc/self/status` shows them.
+fn caps(out: &Output) -> (String, String) {
+    assert!(out.status.success(), "{out:?}");
+    let status = text(&out.stdout);
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("{name} in {status}"))
+            .trim()
+            .to_string()
+    };
+    (field("CapEff:"), field("NoNewPrivs:"))
+}
+
+const NO_CAPS: &str = "0000000000000000";
+
+/// The same shared flags, natively and in bubblewrap mode: native forkexec-run keeps its safe
+/// defaults (no capability, host uid 65534 for root's user namespace); bwrap mode does what
+/// bubblewrap does (root keeps its capabilities unless --cap-drop, anyone in a user namespace
+/// has none unless --cap-add; no_new_privs always).
+#[test]
+fn native_keeps_its_safe_defaults_and_bwrap_mode_has_bubblewraps() {
+    let root = support::is_root();
+    let status = ["/bin/cat", "/proc/self/status"];
+    let native = |extra: &[&str]| {
+        let mut c = Command::new(cli());
+        c.args(HOST)
+            .args(extra)
+            .args(status)
+            .env("FORKEXEC_HELPER", support::helper())
+            .env_remove("XDG_RUNTIME_DIR")
+            .stdin(Stdio::null());
+        c.output().unwrap()
+    };
+    let bwrapped = |extra: &[&str]| {
+        let mut args: Vec<&str> = HOST.to_vec();
+        args.extend_from_slice(extra);
+        args.extend(status);
+        bwrap(&args).output().unwrap()
+    };
+    let userns = ["--unshare-user", "--uid", "0", "--gid", "0"];
+    // Natively: nothing, in every shape.
+    for extra in [&[][..], &userns] {
+        assert_eq!(
+            caps(&native(extra)),
+            (NO_CAPS.into(), "1".into()),
+            "{extra:?}"
+        );
+    }
+    // uid 0 of a user namespace: none unless --cap-add, in both modes.
+    let mut added = userns.to_vec();
+    added.extend(["--cap-add", "ALL"]);
+    if root {
+        // As root, bubblewrap keeps root's own capabilities in its user namespace.
+        assert_ne!(caps(&bwrapped(&userns)).0, NO_CAPS);
+    } else {
+        assert_eq!(caps(&bwrapped(&userns)), (NO_CAPS.into(), "1".into()));
+    }
+    assert_ne!(caps(&bwrapped(&added)).0, NO_CAPS);
+    assert_eq!(caps(&bwrapped(&added)).1, "1");
+    let mut dropped = userns.to_vec();
+    dropped.extend(["--cap-drop", "ALL"]);
+    assert_eq!(caps(&bwrapped(&dropped)).0, NO_CAPS);
+    if root {
+        // Host root without a user namespace: bubblewrap keeps root's capabilities.
+        assert_ne!(caps(&bwrapped(&[])).0, NO_CAPS);
+        assert_eq!(caps(&bwrapped(&["--cap-drop", "ALL"])).0, NO_CAPS);
+        // ... and maps host root in a user namespace; forkexec-run maps 65534.
+        let map = |out: Output| {
+            text(&out.stdout)
+                .split_whitespace()
+                .nth(1)
+                .map(String::from)
+        };
+        fn uid_map<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+            let mut args: Vec<&str> = HOST.to_vec();
+            args.extend_from_slice(extra);
+            args.extend(["/bin/cat", "/proc/self/uid_map"]);
+            args
+        }
+        assert_eq!(
+            map(bwrap(&uid_map(&userns)).output().unwrap()).as_deref(),
+            Some("0")
+        );
+        let mut c = Command::new(cli());
+        c.args(uid_map(&userns))
+            .env("FORKEXEC_HELPER", support::helper())
+            .env_remove("XDG_RUNTIME_DIR");
+        assert_eq!(map(c.output().unwrap()).as_deref(), Some("65534"));
+    }
+}
+
+/// bwrap's --die-with-parent brings no pid namespace (forkexec-run's own does); --perms,
+/// --size and the default modes of --tmpfs and --file are bubblewrap's.
+#[test]
+fn die_with_parent_and_modes_as_bubblewrap() {
+    let out = bwrap(&[
+        "--bind",
+        "/",
+        "/",
+        "--die-with-parent",
+        "/bin/readlink",
+        "/proc/self/ns/pid",
+    ])
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let mine = fs::read_link("/proc/self/ns/pid").unwrap();
+    assert_eq!(text(&out.stdout).trim(), mine.to_string_lossy());
+    let out = host_sh(
+        "stat -c %a /t /s /f; df --output=size --block-size=1K /s | tail -n 1",
+        &[
+            "--tmpfs", "/t", "--perms", "01777", "--size", "1048576", "--tmpfs", "/s", "--file",
+            "0", "/f",
+        ],
+    );
+    assert_eq!(
+        text(&out.stdout).split_whitespace().collect::<Vec<_>>(),
+        ["755", "1777", "666", "1024"],
+        "{out:?}"
+    );
+}
+
+/// A --symlink onto a host path shown through a bind: the same link there already is fine,
+/// another one is refused in bubblewrap's words, and nothing runs.
+#[test]
+fn a_symlink_already_there_is_idempotent() {
+    let mut c = Cleanup::default();
+    let dir = c.dir("bwrap-symlink");
+    fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let d = dir.to_string_lossy().into_owned();
+    let link = format!("{d}/link");
+    symlink("/dev/null", &link).unwrap();
+    let run = |target: &str| {
+        bwrap(&[
+            "--ro-bind",
+            "/",
+            "/",
+            "--bind",
+            &d,
+            &d,
+            "--symlink",
+            target,
+            &link,
+            "true",
+        ])
+        .output()
+        .unwrap()
+    };
+    let out = run("/dev/null");
+    assert!(out.status.success(), "{out:?}");
+    let out = run("/dev/full");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!("bwrap: Can't make symlink at {link}: existing destination is /dev/null\n")
+    );
 }
 
 fn pipe_with(bytes: &[u8]) -> OwnedFd {
@@ -194,7 +392,10 @@ fn args_and_seccomp_come_from_fds() {
 
     let bad = pipe_with(&[1, 2, 3]);
     let fd = bad.as_raw_fd().to_string();
-    let out = with_fds(bwrap(&["--seccomp", &fd, "true"]), vec![bad]);
+    let out = with_fds(
+        bwrap(&["--bind", "/", "/", "--seccomp", &fd, "true"]),
+        vec![bad],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
