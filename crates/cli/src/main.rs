@@ -200,7 +200,16 @@ fn bwrap_main(args: Vec<OsString>) -> ! {
         eprint!("{}", bwrap::usage(&name));
         std::process::exit(1);
     }
-    let matches = match cli::Cli::command().try_get_matches_from(&b.native) {
+    // Values are bwrap's, as given: one that starts with `-` (a variable's value, a path) is a
+    // value here too, never taken for a flag.
+    let command = cli::Cli::command().mut_args(|a| {
+        if a.get_action().takes_values() {
+            a.allow_hyphen_values(true)
+        } else {
+            a
+        }
+    });
+    let matches = match command.try_get_matches_from(&b.native) {
         Ok(m) => m,
         Err(e) => {
             let text = e.to_string();

@@ -82,6 +82,12 @@ fn bubblewraps_defaults() {
     assert_eq!(session(&[]), 0);
     // With: the program (pid 2) leads a session of its own.
     assert_eq!(session(&["--new-session"]), 2);
+    // Values that look like flags are values: the caller's environment, --setenv, --chdir.
+    let mut args: Vec<&str> = HOST.to_vec();
+    args.extend(["--dir", "/-d", "--chdir", "/-d", "--setenv", "B", "-b"]);
+    args.extend(["/bin/sh", "-c", "echo $A $B $PWD"]);
+    let out = bwrap(&args).env("A", "--a").output().unwrap();
+    assert_eq!(text(&out.stdout), "--a -b /-d\n", "{out:?}");
 }
 
 #[test]
