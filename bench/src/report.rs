@@ -145,6 +145,24 @@ fn targets(r: &Results) -> Vec<(String, String, &'static str, bool)> {
             x <= 1.0,
         ));
     }
+    if let (Some(cli), Some(bwrap)) = (r.median("cli_bwrap"), r.median("bwrap_cli")) {
+        let x = bwrap / cli;
+        out.push((
+            "forkexec-run as bwrap: bwrap's time / forkexec-run --bwrap's".into(),
+            format!("{x:.2}×"),
+            "≥ 2×",
+            x >= 2.0,
+        ));
+    }
+    if let (Some(cli), Some(bwrap)) = (r.cpu("cli_bwrap"), r.cpu("bwrap_cli")) {
+        let x = cli / bwrap;
+        out.push((
+            "forkexec-run as bwrap: its CPU per run / bwrap's".into(),
+            format!("{x:.2}×"),
+            "≤ 1.00×",
+            x <= 1.0,
+        ));
+    }
     if let (Some(version), Some(hello)) = (r.median("cli_version"), r.median("c_hello")) {
         let x = version / hello;
         out.push((
@@ -344,6 +362,7 @@ pub fn headline(r: &Results) -> String {
         "py_direct",
         "py_sandbox",
         "cli",
+        "cli_bwrap",
         "bwrap_cli",
         "cli_version",
         "c_hello",

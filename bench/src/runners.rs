@@ -162,7 +162,7 @@ fn judge_rows(c: &Config, p: &Prepared, list: &mut Vec<Row>, skipped: &mut Vec<S
 }
 
 /// The order of the rows in the report and the chart.
-const ORDER: [&str; 28] = [
+const ORDER: [&str; 29] = [
     "floor",
     "bare_exec",
     "empty",
@@ -178,6 +178,7 @@ const ORDER: [&str; 28] = [
     "bwrap_net",
     "cli",
     "cli_stay",
+    "cli_bwrap",
     "bwrap_cli",
     "cli_version",
     "c_hello",
@@ -374,6 +375,14 @@ pub fn all(
             Cli,
             true,
             stay,
+        ));
+        // bubblewrap mode: the same words read as bwrap reads them, bwrap's defaults (issue 18).
+        list.push((
+            "cli_bwrap",
+            "forkexec-run as bwrap (--bwrap), command line",
+            Cli,
+            true,
+            with(&[OsStr::new("--bwrap")]),
         ));
         let version = plain(Exe::new(&[cli.as_os_str(), OsStr::new("--version")]));
         list.push(("cli_version", "forkexec-run --version", Cli, false, version));
