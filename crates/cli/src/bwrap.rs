@@ -88,8 +88,8 @@ pub const OPTIONS: &[(&str, usize, Handling)] = &[
     ("--mqueue", 1, Handling::Same),
     ("--dir", 1, Handling::Same),
     ("--file", 2, Handling::Same),
-    ("--bind-data", 2, Handling::Refused),
-    ("--ro-bind-data", 2, Handling::Refused),
+    ("--bind-data", 2, Handling::Same),
+    ("--ro-bind-data", 2, Handling::Same),
     ("--symlink", 2, Handling::Same),
     ("--chmod", 2, Handling::Refused),
     ("--seccomp", 1, Handling::Own),
@@ -404,11 +404,12 @@ impl Parser<'_> {
     /// A mount option, passed on in order (with the mode and size bwrap gives it).
     fn mount(&mut self, opt: &str, values: &[OsString]) -> Result<(), Refusal> {
         // bwrap's default modes where forkexec-run's differ: a tmpfs 0755 (not 1777), a file
-        // 0666 (not 0644); a --dir is 0755 in both.
+        // 0666 (not 0644); a --dir (0755) and the file of --bind-data (0600) as in both.
         let default_mode = match opt {
             "--tmpfs" => Some(0o755),
             "--file" => Some(0o666),
             "--dir" => Some(0o755),
+            "--bind-data" | "--ro-bind-data" => Some(0o600),
             _ => None,
         };
         if let Some(mode) = default_mode {
@@ -423,7 +424,7 @@ impl Parser<'_> {
             }
         }
         match opt {
-            "--file" => {
+            "--file" | "--bind-data" | "--ro-bind-data" => {
                 fd_value(&values[0])?;
             }
             "--bind" | "--ro-bind" | "--dev-bind" => {
@@ -1179,14 +1180,68 @@ mod tests {
         let n = native(
             &user(),
             &[
-                "--tmpfs", "/a", "--perms", "1777", "--size", "0x100", "--tmpfs", "/b", "--size",
-                "010", "--perms", "01777", "--tmpfs", "/c", "--file", "0", "/f", "true",
+                "--tmpfs",
+                "/a",
+                "--perms",
+                "1777",
+                "--size",
+                "0x100",
+                "--tmpfs",
+                "/b",
+                "--size",
+                "010",
+                "--perms",
+                "01777",
+                "--tmpfs",
+                "/c",
+                "--file",
+                "0",
+                "/f",
+                "--bind-data",
+                "0",
+                "/g",
+                "--perms",
+                "640",
+                "--ro-bind-data",
+                "0",
+                "/h",
+                "true",
             ],
         );
         let want = os(&[
-            "--perms", "0755", "--tmpfs", "/a", "--perms", "1777", "--size", "256", "--tmpfs",
-            "/b", "--perms", "1777", "--size", "8", "--tmpfs", "/c", "--perms", "0666", "--file",
-            "0", "/f", "--", "true",
+            "--perms",
+            "0755",
+            "--tmpfs",
+            "/a",
+            "--perms",
+            "1777",
+            "--size",
+            "256",
+            "--tmpfs",
+            "/b",
+            "--perms",
+            "1777",
+            "--size",
+            "8",
+            "--tmpfs",
+            "/c",
+            "--perms",
+            "0666",
+            "--file",
+            "0",
+            "/f",
+            "--perms",
+            "0600",
+            "--bind-data",
+            "0",
+            "/g",
+            "--perms",
+            "0640",
+            "--ro-bind-data",
+            "0",
+            "/h",
+            "--",
+            "true",
         ]);
         assert_eq!(n[USER_DEFAULTS.len()..], want[..]);
         for bad in [

@@ -278,7 +278,7 @@ fn native_keeps_its_safe_defaults_and_bwrap_mode_has_bubblewraps() {
 }
 
 /// bwrap's --die-with-parent brings no pid namespace (forkexec-run's own does); --perms,
-/// --size and the default modes of --tmpfs and --file are bubblewrap's.
+/// --size and the default modes of --tmpfs, --file and --bind-data are bubblewrap's.
 #[test]
 fn die_with_parent_and_modes_as_bubblewrap() {
     let out = bwrap(&[
@@ -295,15 +295,32 @@ fn die_with_parent_and_modes_as_bubblewrap() {
     let mine = fs::read_link("/proc/self/ns/pid").unwrap();
     assert_eq!(text(&out.stdout).trim(), mine.to_string_lossy());
     let out = host_sh(
-        "stat -c %a /t /s /f; df --output=size --block-size=1K /s | tail -n 1",
+        "stat -c %a /t /s /f /g /h; df --output=size --block-size=1K /s | tail -n 1",
         &[
-            "--tmpfs", "/t", "--perms", "01777", "--size", "1048576", "--tmpfs", "/s", "--file",
-            "0", "/f",
+            "--tmpfs",
+            "/t",
+            "--perms",
+            "01777",
+            "--size",
+            "1048576",
+            "--tmpfs",
+            "/s",
+            "--file",
+            "0",
+            "/f",
+            "--bind-data",
+            "0",
+            "/g",
+            "--perms",
+            "0640",
+            "--ro-bind-data",
+            "0",
+            "/h",
         ],
     );
     assert_eq!(
         text(&out.stdout).split_whitespace().collect::<Vec<_>>(),
-        ["755", "1777", "666", "1024"],
+        ["755", "1777", "666", "600", "640", "1024"],
         "{out:?}"
     );
 }
