@@ -432,7 +432,8 @@ pub(crate) fn record_at(bytes: &[u8], offset: usize) -> String {
                 record::MOUNT => format!("mounts[{mounts}]"),
                 record::MOUNT_OP => {
                     let payload = bytes.get(at + layout::RECORD_HEADER_LEN..end);
-                    match payload.and_then(|p| mount_op_field(p, offset.checked_sub(at + 8)?)) {
+                    let payload_at = at + layout::RECORD_HEADER_LEN;
+                    match payload.and_then(|p| mount_op_field(p, offset.checked_sub(payload_at)?)) {
                         Some(key) => format!("mounts[{mounts}].{key}"),
                         None => format!("mounts[{mounts}]"),
                     }
@@ -452,19 +453,24 @@ pub(crate) fn record_at(bytes: &[u8], offset: usize) -> String {
 
 /// The JSON key of a MOUNT_OP payload's byte `at` (`type`, `mode`, `size`, `source_fd` or
 /// `content_fd`, `source`, `target`, `content`); `None` for the flag bits, which are several
-/// keys.
+/// keys. The fixed fields' ranges are `layout::off::mount_op`'s offsets.
 fn mount_op_field(p: &[u8], at: usize) -> Option<&'static str> {
+    use layout::off::mount_op as o;
     let fixed = layout::MOUNT_OP_FIXED_LEN;
-    match at {
-        0..=1 => return Some("type"),
-        2..=3 => return None,
-        4..=7 => return Some("mode"),
-        8..=15 => return Some("size"),
-        16..=19 => {
-            let kind = u16::from_le_bytes([*p.first()?, *p.get(1)?]);
-            return Some(KindInfo::of(kind).map_or("source_fd", |k| k.fd_key()));
-        }
-        _ => {}
+    if at < fixed {
+        return match at {
+            _ if at < o::FLAGS => Some("type"),
+            _ if at < o::MODE => None,
+            _ if at < o::SIZE => Some("mode"),
+            _ if at < o::FD => Some("size"),
+            _ => {
+                let &[a, b] = p.get(o::KIND..o::FLAGS)? else {
+                    return None;
+                };
+                let kind = u16::from_le_bytes([a, b]);
+                Some(KindInfo::of(kind).map_or("source_fd", |k| k.fd_key()))
+            }
+        };
     }
     let rest = p.get(fixed..)?;
     let source_end = fixed + rest.iter().position(|&b| b == 0)?;
@@ -520,5 +526,43 @@ mod tests {
         assert_eq!(record_at(&bytes, 30), "rlimits[0]");
         assert_eq!(record_at(&bytes, 30 + 28), "rlimits[1]");
         assert_eq!(record_at(&bytes, bytes.len()), "end of spec");
+    }
+
+    /// Each byte of a MOUNT_OP payload is named by its JSON key (the flag bits by the entry).
+    #[test]
+    fn mount_op_bytes_are_named_by_their_key() {
+        for (op, fd_key) in [
+            (crate::MountOp::file_from_fd(7, "/t"), "content_fd"),
+            (crate::MountOp::bind_fd(7, "/t"), "source_fd"),
+        ] {
+            let spec = Spec {
+                clone_flags: vec![Namespace::NewNs],
+                mounts: vec![op.into()],
+                ..Spec::new(["/bin/true"])
+            };
+            let bytes = spec.encode().unwrap();
+            // ARGS and CLONE_FLAGS end at 46; the MOUNT_OP's header is 8 bytes; its payload
+            // is 20 fixed bytes, "" and "/t" with their NULs.
+            let p = 46 + 8;
+            assert_eq!(bytes.len(), p + 20 + 1 + 3);
+            let key = |at: usize| record_at(&bytes, p + at);
+            for (at, want) in [
+                (0, "type"),
+                (1, "type"),
+                (4, "mode"),
+                (7, "mode"),
+                (8, "size"),
+                (15, "size"),
+                (16, fd_key),
+                (19, fd_key),
+                (20, "source"),
+                (21, "target"),
+                (23, "target"),
+            ] {
+                assert_eq!(key(at), format!("mounts[0].{want}"), "byte {at}");
+            }
+            assert_eq!((key(2), key(3)), ("mounts[0]".into(), "mounts[0]".into()));
+            assert_eq!(record_at(&bytes, p - 1), "mounts[0]");
+        }
     }
 }
