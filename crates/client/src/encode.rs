@@ -39,7 +39,7 @@ use forkexec_spec::encode::{Sink, Writer};
 use std::ffi::CString;
 
 use forkexec_spec::decode as wire;
-use forkexec_spec::layout::{self, cred_flag, mount_opt, opt, record};
+use forkexec_spec::layout::{self, cred_flag, mount_opt, record};
 use forkexec_spec::tables::KindInfo;
 use forkexec_spec::SpecError;
 
@@ -242,35 +242,6 @@ impl Spec {
         self.clone_flags
             .iter()
             .fold(0, |acc, ns| acc | Namespace::value(*ns))
-    }
-
-    /// The OPTIONS bits ([`forkexec_spec::layout::opt`]) for the booleans.
-    pub fn option_bits(&self) -> u64 {
-        [
-            (self.sync, opt::SYNC),
-            (self.ptrace, opt::PTRACE),
-            (self.no_new_privs, opt::NO_NEW_PRIVS),
-            (self.stop_before_seccomp, opt::STOP_BEFORE_SECCOMP),
-            (
-                self.gid_mappings_enable_setgroups,
-                opt::GID_MAPPINGS_ENABLE_SETGROUPS,
-            ),
-            (self.drop_caps, opt::DROP_CAPS),
-            (
-                self.unshare_cgroup_after_sync,
-                opt::UNSHARE_CGROUP_AFTER_SYNC,
-            ),
-            (self.ctty, opt::CTTY),
-            (!self.setsid, opt::NO_SETSID),
-            (self.detach, opt::DETACH),
-            (self.init, opt::INIT),
-            (self.die_with_parent, opt::DIE_WITH_PARENT),
-            (self.writable_root, opt::WRITABLE_ROOT),
-            (self.new_session_keyring, opt::NEW_SESSION_KEYRING),
-        ]
-        .iter()
-        .filter(|(on, _)| *on)
-        .fold(0, |acc, (_, bit)| acc | bit)
     }
 
     /// Refuses strings with a NUL byte, naming the field: on the wire a NUL ends a string, so
@@ -484,6 +455,34 @@ fn mount_op_field(p: &[u8], at: usize) -> Option<&'static str> {
         "content"
     })
 }
+
+/// Generates [`Spec::option_bits`] from the option table: one term per row of
+/// `forkexec_spec::option_rows!`, the `Spec` boolean its row names (`!setsid`: set when false).
+macro_rules! option_bits_from_table {
+    ({} $( $(#[$doc:meta])* $Variant:ident $CONST:ident = $value:expr => $name:literal {
+        field: $($field:tt)+
+    }, )*) => {
+        impl Spec {
+            /// The OPTIONS bits ([`forkexec_spec::layout::opt`]) for the booleans: a bit per
+            /// row of the option table, each set by the field its row names.
+            pub fn option_bits(&self) -> u64 {
+                0 $( | if option_on!(self, $($field)+) { $value } else { 0 } )*
+            }
+        }
+    };
+}
+
+/// A `Spec` boolean of an option row: `field` or `!field`.
+macro_rules! option_on {
+    ($spec:ident, ! $field:ident) => {
+        !$spec.$field
+    };
+    ($spec:ident, $field:ident) => {
+        $spec.$field
+    };
+}
+
+forkexec_spec::option_rows! { option_bits_from_table! {} }
 
 #[cfg(test)]
 mod tests {

@@ -146,6 +146,21 @@ fn every_field_survives_the_decoder() {
     assert_eq!((d.info_fd, d.json_status_fd), (Some(11), Some(12)));
 }
 
+/// Each option bit of the table is set by its JSON key alone (`"setsid": false` for
+/// NO_SETSID) and by nothing else: `Spec::option_bits` is generated from the rows.
+#[test]
+fn every_option_bit_is_set_by_its_own_key() {
+    for row in opt::ALL {
+        let (key, on) = match row.name {
+            "no_setsid" => ("setsid", false),
+            name => (name, true),
+        };
+        let spec = Spec::from_json(&format!(r#"{{"args":["x"],"{key}":{on}}}"#)).unwrap();
+        assert_eq!(spec.option_bits(), row.value, "{key}");
+    }
+    assert_eq!(Spec::new(["x"]).option_bits(), 0);
+}
+
 #[test]
 fn exec_file_and_no_setsid_survive_the_decoder() {
     let spec = Spec {

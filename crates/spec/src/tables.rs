@@ -215,45 +215,47 @@ macro_rules! landlock_scope_rows {
     };
 }
 
-/// Calls `$cb! { $args <rows> }` with the option bits (record OPTIONS).
+/// Calls `$cb! { $args <rows> }` with the option bits (record OPTIONS). Each row names the
+/// boolean of the client's `Spec` (and JSON key) that sets it: `field: sync`, or
+/// `field: !setsid` for a bit set when that boolean is false.
 #[macro_export]
 macro_rules! option_rows {
     ($cb:ident ! $args:tt) => {
         $cb! { $args
             /// Write a sync record before exec and wait for the runtime's one-byte answer.
-            Sync SYNC = 1 << 0 => "sync",
+            Sync SYNC = 1 << 0 => "sync" { field: sync },
             /// `PTRACE_TRACEME` before exec.
-            Ptrace PTRACE = 1 << 1 => "ptrace",
+            Ptrace PTRACE = 1 << 1 => "ptrace" { field: ptrace },
             /// `PR_SET_NO_NEW_PRIVS` (implied by a seccomp filter).
-            NoNewPrivs NO_NEW_PRIVS = 1 << 2 => "no_new_privs",
+            NoNewPrivs NO_NEW_PRIVS = 1 << 2 => "no_new_privs" { field: no_new_privs },
             /// `kill(getpid(), SIGSTOP)` right before loading seccomp (implied by ptrace + seccomp).
-            StopBeforeSeccomp STOP_BEFORE_SECCOMP = 1 << 3 => "stop_before_seccomp",
+            StopBeforeSeccomp STOP_BEFORE_SECCOMP = 1 << 3 => "stop_before_seccomp" { field: stop_before_seccomp },
             /// Leave `/proc/self/setgroups` at "allow" in a new user namespace.
-            GidMappingsEnableSetgroups GID_MAPPINGS_ENABLE_SETGROUPS = 1 << 4 => "gid_mappings_enable_setgroups",
+            GidMappingsEnableSetgroups GID_MAPPINGS_ENABLE_SETGROUPS = 1 << 4 => "gid_mappings_enable_setgroups" { field: gid_mappings_enable_setgroups },
             /// Clear every capability set before exec.
-            DropCaps DROP_CAPS = 1 << 5 => "drop_caps",
+            DropCaps DROP_CAPS = 1 << 5 => "drop_caps" { field: drop_caps },
             /// Unshare the cgroup namespace after the sync point.
-            UnshareCgroupAfterSync UNSHARE_CGROUP_AFTER_SYNC = 1 << 6 => "unshare_cgroup_after_sync",
+            UnshareCgroupAfterSync UNSHARE_CGROUP_AFTER_SYNC = 1 << 6 => "unshare_cgroup_after_sync" { field: unshare_cgroup_after_sync },
             /// Make fd 0 the controlling terminal (`TIOCSCTTY`); needs the new session.
-            Ctty CTTY = 1 << 7 => "ctty",
+            Ctty CTTY = 1 << 7 => "ctty" { field: ctty },
             /// Stay in the caller's session (by default the target gets a new session, as in
             /// go-sandbox). JSON spells it inverted: `"setsid": false`.
-            NoSetsid NO_SETSID = 1 << 8 => "no_setsid",
+            NoSetsid NO_SETSID = 1 << 8 => "no_setsid" { field: !setsid },
             /// Clone shape: `CLONE_PARENT`, the target becomes the runtime's own child; the helper
             /// reports its pid and exits (needed for ptrace with a new pid namespace).
-            Detach DETACH = 1 << 9 => "detach",
+            Detach DETACH = 1 << 9 => "detach" { field: detach },
             /// Clone shape with a new pid namespace: pid 1 is the helper's minimal init (reaps
             /// zombies, forwards signals), the target runs as pid 2.
-            Init INIT = 1 << 10 => "init",
+            Init INIT = 1 << 10 => "init" { field: init },
             /// `PR_SET_PDEATHSIG(SIGKILL)` for the helper and the target, re-armed after id changes.
-            DieWithParent DIE_WITH_PARENT = 1 << 11 => "die_with_parent",
+            DieWithParent DIE_WITH_PARENT = 1 << 11 => "die_with_parent" { field: die_with_parent },
             /// Leave the new root (the tmpfs at `pivot_root`) writable; by default it is remounted
             /// read-only after `pivot_root`, as in go-sandbox. Needs `pivot_root`.
-            WritableRoot WRITABLE_ROOT = 1 << 12 => "writable_root",
+            WritableRoot WRITABLE_ROOT = 1 << 12 => "writable_root" { field: writable_root },
             /// Join a new anonymous session keyring (`KEYCTL_JOIN_SESSION_KEYRING`) after the
             /// ids are set, in every shape, so the target cannot read or use the keys of the
             /// runtime's session keyring.
-            NewSessionKeyring NEW_SESSION_KEYRING = 1 << 13 => "new_session_keyring",
+            NewSessionKeyring NEW_SESSION_KEYRING = 1 << 13 => "new_session_keyring" { field: new_session_keyring },
         }
     };
 }
@@ -663,7 +665,20 @@ record_rows! { table_module! {
     /// Record types. Payload layouts are documented on each constant and in `docs/spec.md`.
     record: u16, "record type"
 } }
-option_rows! { table_module! {
+/// A table module for rows with a `{ field: … }` trailer (the option bits): the trailer is for
+/// the client, the module is [`table_module!`]'s.
+macro_rules! option_module {
+    ({ $(#[$mdoc:meta])* $module:ident: $T:ty, $what:literal }
+     $( $(#[$doc:meta])* $Variant:ident $CONST:ident = $value:expr => $name:literal {
+         field: $($field:tt)+
+     }, )*) => {
+        table_module! { { $(#[$mdoc])* $module: $T, $what }
+            $( $(#[$doc])* $Variant $CONST = $value => $name, )*
+        }
+    };
+}
+
+option_rows! { option_module! {
     /// Bits of the OPTIONS record: go-sandbox's booleans, plus forkexec's own.
     opt: u64, "option"
 } }
