@@ -40,32 +40,158 @@ impl Ids {
     }
 }
 
-/// A filesystem flag as given, before it becomes one or more [`MountOp`]s (or, for `--size`
-/// and `--perms`, changes the next one).
-#[derive(Debug)]
-enum MountArg {
+/// What a filesystem flag makes, from its values.
+#[derive(Clone, Copy, Debug)]
+pub enum Makes {
+    /// `SRC DST`: a bind of a host path.
     Bind {
-        flag: &'static str,
-        src: String,
-        dst: String,
         read_only: bool,
         optional: bool,
         dev: bool,
     },
-    /// `FD DST` flags: `--bind-fd`, `--file`, `--bind-data` and their read-only forms.
+    /// `FD DST`: an operation on one of forkexec-run's fds.
     Fd {
-        flag: &'static str,
-        fd: String,
-        dst: String,
         make: fn(RawFd, String) -> MountOp,
         read_only: bool,
     },
-    /// `--tmpfs`, `--proc`, `--dev`, `--mqueue`, `--dir`, `--remount-ro`, `--mask`.
-    Simple(MountKind, String),
-    Symlink(String, String),
-    WriteFile(String, String),
-    Size(String),
-    Perms(String),
+    /// `DST`: an operation of this kind with its defaults.
+    Target(MountKind),
+    /// `SRC DST`: a symlink whose text is SRC.
+    Symlink,
+    /// `DST CONTENT`: a file holding CONTENT.
+    WriteFile,
+    /// `BYTES`: the size of the next operation.
+    Size,
+    /// `OCTAL`: the mode of the next operation.
+    Perms,
+}
+
+/// One filesystem flag of the command line: its name (also its clap id), its values, its
+/// help line, the kind of operation it makes (none for `--size` and `--perms`) and how.
+#[derive(Debug)]
+pub struct FsFlag {
+    /// The long name, without `--`.
+    pub long: &'static str,
+    /// The value names (their count is the flag's number of values).
+    pub values: &'static [&'static str],
+    /// `--help`'s line.
+    pub help: &'static str,
+    /// The mount kind it makes.
+    pub kind: Option<MountKind>,
+    /// How its values become the operation.
+    pub makes: Makes,
+}
+
+const SRC_DST: &[&str] = &["SRC", "DST"];
+const FD_DST: &[&str] = &["FD", "DST"];
+const DST: &[&str] = &["DST"];
+
+const fn binds(
+    long: &'static str,
+    help: &'static str,
+    read_only: bool,
+    optional: bool,
+    dev: bool,
+) -> FsFlag {
+    FsFlag {
+        long,
+        values: SRC_DST,
+        help,
+        kind: Some(MountKind::Bind),
+        makes: Makes::Bind {
+            read_only,
+            optional,
+            dev,
+        },
+    }
+}
+
+const fn with_fd(
+    long: &'static str,
+    help: &'static str,
+    kind: MountKind,
+    make: fn(RawFd, String) -> MountOp,
+    read_only: bool,
+) -> FsFlag {
+    FsFlag {
+        long,
+        values: FD_DST,
+        help,
+        kind: Some(kind),
+        makes: Makes::Fd { make, read_only },
+    }
+}
+
+const fn to_dst(long: &'static str, help: &'static str, kind: MountKind) -> FsFlag {
+    FsFlag {
+        long,
+        values: DST,
+        help,
+        kind: Some(kind),
+        makes: Makes::Target(kind),
+    }
+}
+
+/// Every filesystem flag, in `--help` order: a new flag for a mount kind is one row (its
+/// values and defaults come from the spec crate's kind table: `--size` and `--perms` apply
+/// to the flags whose kind takes a size or a mode). docs/cli.md describes them.
+#[rustfmt::skip]
+pub const FS_FLAGS: &[FsFlag] = &[
+    binds("bind", "Bind SRC (a host path) at DST, writable (\"type\": \"bind\"): recursive, nosuid, nodev. A \
+        file SRC gets a file target. DST `/` binds each entry of SRC at `/NAME` instead (the new root \
+        itself stays the helper's tmpfs), so `--ro-bind / /` shows the host's tree.", false, false, false),
+    binds("ro-bind", "Bind SRC at DST read-only, and every mount below it too (\"readonly\"): writes fail \
+        with EROFS.", true, false, false),
+    binds("dev-bind", "Bind SRC at DST with device nodes usable (\"dev\": binds are nodev otherwise).",
+        false, false, true),
+    binds("bind-try", "As --bind, but skipped when SRC does not exist (\"optional\").", false, true, false),
+    binds("ro-bind-try", "As --ro-bind, but skipped when SRC does not exist.", true, true, false),
+    binds("dev-bind-try", "As --dev-bind, but skipped when SRC does not exist.", false, true, true),
+    with_fd("bind-fd", "Bind what FD (an fd of forkexec-run, e.g. `3<dir` in the shell) is open on at \
+        DST, writable (\"source_fd\").", MountKind::Bind, MountOp::bind_fd, false),
+    with_fd("ro-bind-fd", "As --bind-fd, read-only.", MountKind::Bind, MountOp::bind_fd, true),
+    to_dst("tmpfs", "A fresh tmpfs at DST (\"type\": \"tmpfs\"; nosuid, nodev), mode 1777 unless \
+        --perms, the kernel's default size (half of RAM) unless --size.", MountKind::Tmpfs),
+    FsFlag { long: "size", values: &["BYTES"], kind: None, makes: Makes::Size,
+        help: "The size of the next --tmpfs: bytes, or a number with k, m or g (1024-based: 64m)." },
+    FsFlag { long: "perms", values: &["OCTAL"], kind: None, makes: Makes::Perms,
+        help: "The mode (octal, e.g. 0700 or 1777) of the next flag that makes a tmpfs, a \
+        directory or a file (--tmpfs, --dir, --file, --write-file, --bind-data, --ro-bind-data)." },
+    to_dst("proc", "A fresh proc at DST (\"type\": \"proc\"; nosuid, nodev, noexec), then made \
+        read-only (\"remount_ro\"); implies --unshare-pid, so it shows only the sandbox's processes.",
+        MountKind::Proc),
+    to_dst("dev", "A minimal /dev at DST (\"type\": \"dev\"): null, zero, full, random, urandom and \
+        tty from the host, a new devpts at pts with ptmx, shm (tmpfs, 1777), and the fd, stdin, \
+        stdout and stderr links to /proc/self/fd.", MountKind::Dev),
+    to_dst("mqueue", "A fresh mqueue file system at DST (\"type\": \"mqueue\"); implies --unshare-ipc.",
+        MountKind::Mqueue),
+    to_dst("dir", "A directory at DST (\"type\": \"dir\"), mode 0755 unless --perms.", MountKind::Dir),
+    FsFlag { long: "symlink", values: SRC_DST, kind: Some(MountKind::Symlink), makes: Makes::Symlink,
+        help: "A symlink at DST whose text is SRC (\"type\": \"symlink\"), e.g. --symlink usr/bin /bin." },
+    with_fd("file", "A file at DST holding what FD (an fd of forkexec-run, e.g. `3<file` in the shell) \
+        holds, read to its end (\"content_fd\"); mode 0644 unless --perms.", MountKind::File,
+        MountOp::file_from_fd, false),
+    FsFlag { long: "write-file", values: &["DST", "CONTENT"], kind: Some(MountKind::File),
+        makes: Makes::WriteFile,
+        help: "A file at DST holding CONTENT (\"content\"), as given (add a newline yourself); mode \
+        0644 unless --perms." },
+    with_fd("bind-data", "A file holding what FD holds, read to its end, bind-mounted on DST \
+        (\"bind_data\", \"content_fd\"): DST may be an existing file or on a read-only filesystem; \
+        mode 0600 unless --perms (bubblewrap's --bind-data).", MountKind::BindData,
+        MountOp::bind_data_from_fd, false),
+    with_fd("ro-bind-data", "As --bind-data, the bind read-only (\"readonly\").", MountKind::BindData,
+        MountOp::bind_data_from_fd, true),
+    to_dst("remount-ro", "Make the mount at DST, and every mount below it, read-only (\"type\": \
+        \"remount_ro\").", MountKind::RemountRo),
+    to_dst("mask", "Hide DST under an empty read-only directory (or file) (\"type\": \"mask\"), e.g. \
+        --mask /proc/kcore.", MountKind::Mask),
+];
+
+/// A filesystem flag as given: its row and its values, in command-line order.
+#[derive(Debug)]
+struct MountArg {
+    flag: &'static FsFlag,
+    values: Vec<String>,
 }
 
 /// An environment flag, applied in command-line order.
@@ -97,120 +223,24 @@ fn occurrences(m: &ArgMatches, id: &str) -> Vec<(usize, Vec<String>)> {
 /// Every filesystem flag, in command-line order.
 fn mount_args(m: &ArgMatches) -> Vec<MountArg> {
     let mut all: Vec<(usize, MountArg)> = Vec::new();
-    // The two values of a two-value flag.
-    let pair = |mut v: Vec<String>| {
-        let second = v.pop().unwrap_or_default();
-        (v.pop().unwrap_or_default(), second)
-    };
-    for (id, flag, read_only, optional, dev) in [
-        ("bind", "--bind", false, false, false),
-        ("ro_bind", "--ro-bind", true, false, false),
-        ("dev_bind", "--dev-bind", false, false, true),
-        ("bind_try", "--bind-try", false, true, false),
-        ("ro_bind_try", "--ro-bind-try", true, true, false),
-        ("dev_bind_try", "--dev-bind-try", false, true, true),
-    ] {
-        for (at, v) in occurrences(m, id) {
-            let (src, dst) = pair(v);
-            let bind = MountArg::Bind {
-                flag,
-                src,
-                dst,
-                read_only,
-                optional,
-                dev,
-            };
-            all.push((at, bind));
-        }
-    }
-    type MakeFd = fn(RawFd, String) -> MountOp;
-    let (bind, file, data): (MakeFd, MakeFd, MakeFd) = (
-        MountOp::bind_fd,
-        MountOp::file_from_fd,
-        MountOp::bind_data_from_fd,
-    );
-    for (id, flag, make, read_only) in [
-        ("bind_fd", "--bind-fd", bind, false),
-        ("ro_bind_fd", "--ro-bind-fd", bind, true),
-        ("file", "--file", file, false),
-        ("bind_data", "--bind-data", data, false),
-        ("ro_bind_data", "--ro-bind-data", data, true),
-    ] {
-        for (at, v) in occurrences(m, id) {
-            let (fd, dst) = pair(v);
-            let op = MountArg::Fd {
-                flag,
-                fd,
-                dst,
-                make,
-                read_only,
-            };
-            all.push((at, op));
-        }
-    }
-    for &(kind, id, _) in MOUNT_FLAGS.iter().filter(|(_, id, _)| !id.is_empty()) {
-        for (at, mut v) in occurrences(m, id) {
-            all.push((at, MountArg::Simple(kind, v.pop().unwrap_or_default())));
-        }
-    }
-    type Make2 = fn(String, String) -> MountArg;
-    for (id, make) in [
-        ("symlink", MountArg::Symlink as Make2),
-        ("write_file", MountArg::WriteFile),
-    ] {
-        for (at, v) in occurrences(m, id) {
-            let (a, b) = pair(v);
-            all.push((at, make(a, b)));
-        }
-    }
-    type Make1 = fn(String) -> MountArg;
-    for (id, make) in [
-        ("size", MountArg::Size as Make1),
-        ("perms", MountArg::Perms),
-    ] {
-        for (at, mut v) in occurrences(m, id) {
-            all.push((at, make(v.pop().unwrap_or_default())));
+    for flag in FS_FLAGS {
+        for (at, values) in occurrences(m, flag.long) {
+            all.push((at, MountArg { flag, values }));
         }
     }
     all.sort_by_key(|(at, _)| *at);
     all.into_iter().map(|(_, a)| a).collect()
 }
 
-/// The command line's mount flags per mount kind: the kind, the clap id of its one-argument
-/// flag (empty when its flags take more: binds, symlinks, files), and the flag as written in
-/// messages. The spec crate's kind table says what each kind takes; `--size` and `--perms`
-/// apply to the kinds that take a size or a mode.
-pub const MOUNT_FLAGS: &[(MountKind, &str, &str)] = &[
-    (MountKind::Bind, "", "a bind flag"),
-    (MountKind::Tmpfs, "tmpfs", "--tmpfs"),
-    (MountKind::Proc, "proc", "--proc"),
-    (MountKind::Dev, "dev", "--dev"),
-    (MountKind::Mqueue, "mqueue", "--mqueue"),
-    (MountKind::Dir, "dir", "--dir"),
-    (MountKind::Symlink, "", "--symlink"),
-    (MountKind::File, "", "--file/--write-file"),
-    (MountKind::RemountRo, "remount_ro", "--remount-ro"),
-    (MountKind::Mask, "mask", "--mask"),
-    (MountKind::BindData, "", "--bind-data/--ro-bind-data"),
-];
-
-/// The flag that made an operation of `kind`, for messages.
-fn flag_of(kind: MountKind) -> &'static str {
-    MOUNT_FLAGS
-        .iter()
-        .find(|(k, _, _)| *k == kind)
-        .map_or("a mount flag", |(_, _, flag)| flag)
-}
-
 /// "--tmpfs, --dir, --file or --write-file": the flags of the kinds `takes` says yes to.
 fn flags_taking(takes: impl Fn(MountKind) -> bool) -> String {
-    let flags: Vec<&str> = MOUNT_FLAGS
+    let flags: Vec<String> = FS_FLAGS
         .iter()
-        .filter(|(k, _, _)| takes(*k))
-        .flat_map(|(_, _, flag)| flag.split('/'))
+        .filter(|f| f.kind.is_some_and(&takes))
+        .map(|f| format!("--{}", f.long))
         .collect();
     match flags.split_last() {
-        Some((last, [])) => (*last).to_owned(),
+        Some((last, [])) => last.clone(),
         Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
         None => String::new(),
     }
@@ -244,45 +274,49 @@ fn mount_ops(args: Vec<MountArg>, pivot: bool) -> Result<Vec<MountOp>, Fail> {
     let mut ops = Vec::new();
     let mut size: Option<u64> = None;
     let mut perms: Option<u32> = None;
-    for arg in args {
-        let op = match arg {
-            MountArg::Size(s) => {
+    for MountArg { flag, values } in args {
+        let name = format!("--{}", flag.long);
+        // The first and second values (clap gives exactly as many as the row names).
+        let (one, two) = match &values[..] {
+            [a] => (a.clone(), String::new()),
+            [a, b] => (a.clone(), b.clone()),
+            _ => return Err(Fail::setup(format!("{name}: {} values", values.len()))),
+        };
+        let op = match flag.makes {
+            Makes::Size => {
                 if size.is_some() {
                     return Err(Fail::setup(
                         "--size given twice before the --tmpfs it applies to".to_string(),
                     ));
                 }
-                let bytes = parse_size(&s).map_err(|e| Fail::setup(format!("--size: {e}")))?;
+                let bytes = parse_size(&one).map_err(|e| Fail::setup(format!("--size: {e}")))?;
                 size = Some(bytes);
                 continue;
             }
-            MountArg::Perms(p) => {
+            Makes::Perms => {
                 if perms.is_some() {
                     return Err(Fail::setup(
                         "--perms given twice before the flag it applies to".to_string(),
                     ));
                 }
-                let mode = parse_mode(&p).map_err(|e| Fail::setup(format!("--perms: {e}")))?;
+                let mode = parse_mode(&one).map_err(|e| Fail::setup(format!("--perms: {e}")))?;
                 perms = Some(mode);
                 continue;
             }
-            MountArg::Bind {
-                flag,
-                src,
-                dst,
+            Makes::Bind {
                 read_only,
                 optional,
                 dev,
             } => {
-                let src = absolute(&src)?;
-                let dst = target(&dst, pivot)?;
+                let src = absolute(&one)?;
+                let dst = target(&two, pivot)?;
                 let mut op = MountOp::bind(src, dst);
                 op.readonly = read_only;
                 op.optional = optional;
                 op.dev = dev;
                 if op.target.trim_end_matches('/').is_empty() {
                     // Onto the new root itself: one bind per entry of SRC (see bind_root).
-                    check_no_modifier(size, perms, flag)?;
+                    check_no_modifier(size, perms, &name)?;
                     if !optional || Path::new(&op.source).exists() {
                         ops.extend(bind_root(&op)?);
                     }
@@ -290,40 +324,33 @@ fn mount_ops(args: Vec<MountArg>, pivot: bool) -> Result<Vec<MountOp>, Fail> {
                 }
                 op
             }
-            MountArg::Fd {
-                flag,
-                fd,
-                dst,
-                make,
-                read_only,
-            } => {
-                let mut op = make(fd_arg(flag, &fd)?, target(&dst, pivot)?);
+            Makes::Fd { make, read_only } => {
+                let mut op = make(fd_arg(&name, &one)?, target(&two, pivot)?);
                 op.readonly = read_only;
                 op
             }
-            MountArg::Simple(kind, dst) => {
-                let mut op = MountOp::new(kind, target(&dst, pivot)?);
+            Makes::Target(kind) => {
+                let mut op = MountOp::new(kind, target(&one, pivot)?);
                 if kind == MountKind::Tmpfs {
                     // Writable for whoever the program runs as, as a tmpfs's default is.
                     op.mode = 0o1777;
                 }
                 op
             }
-            MountArg::Symlink(link, dst) => {
-                if link.is_empty() {
+            Makes::Symlink => {
+                if one.is_empty() {
                     return Err(Fail::setup("--symlink: an empty link text".to_string()));
                 }
-                MountOp::symlink(link, target(&dst, pivot)?)
+                MountOp::symlink(one, target(&two, pivot)?)
             }
-            MountArg::WriteFile(dst, content) => MountOp::file(target(&dst, pivot)?, content),
+            Makes::WriteFile => MountOp::file(target(&one, pivot)?, two),
         };
         let mut op = op;
         if let Some(bytes) = size.take() {
             if !op.kind.info().takes.size {
                 return Err(Fail::setup(format!(
-                    "{}, but {} follows it",
-                    size_applies(),
-                    flag_of(op.kind)
+                    "{}, but {name} follows it",
+                    size_applies()
                 )));
             }
             op.size = bytes;
@@ -331,9 +358,8 @@ fn mount_ops(args: Vec<MountArg>, pivot: bool) -> Result<Vec<MountOp>, Fail> {
         if let Some(mode) = perms.take() {
             if !op.kind.info().takes.mode {
                 return Err(Fail::setup(format!(
-                    "{}, but {} follows it",
-                    perms_applies(),
-                    flag_of(op.kind)
+                    "{}, but {name} follows it",
+                    perms_applies()
                 )));
             }
             op.mode = mode;
@@ -962,4 +988,75 @@ fn searchable(dir: &std::path::Path) -> bool {
     };
     // SAFETY: access reads a NUL-terminated path that lives across the call.
     unsafe { libc::access(path.as_ptr(), libc::X_OK) == 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every row of [`FS_FLAGS`] that makes an operation, given once: one operation of the
+    /// row's kind, with the row's flags and fd, and fields
+    /// its kind takes (so a new row is checked without a new case).
+    #[test]
+    fn every_filesystem_flag_makes_its_operation() {
+        for flag in FS_FLAGS.iter().filter(|f| f.kind.is_some()) {
+            let long = format!("--{}", flag.long);
+            let mut argv = vec!["forkexec-run".to_string(), long.clone()];
+            argv.extend(flag.values.iter().map(|v| {
+                match *v {
+                    "SRC" => "/usr",
+                    "FD" => "6",
+                    "CONTENT" => "c",
+                    _ => "/x",
+                }
+                .to_string()
+            }));
+            argv.extend(["--".into(), "/bin/true".into()]);
+            let m = crate::cli::Cli::command()
+                .try_get_matches_from(&argv)
+                .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+            let args = mount_args(&m);
+            assert_eq!(args.len(), 1, "{long}");
+            let ops = mount_ops(args, true).unwrap_or_else(|e| panic!("{long}: {e:?}"));
+            let op = &ops[0];
+            assert_eq!(Some(op.kind), flag.kind, "{long}");
+            assert_eq!(op.target, "/x", "{long}");
+            assert_eq!(ops.len(), 1, "{long}");
+            op.check().unwrap_or_else(|e| panic!("{long}: {e}"));
+            match flag.makes {
+                Makes::Bind {
+                    read_only,
+                    optional,
+                    dev,
+                } => assert_eq!(
+                    (op.readonly, op.optional, op.dev),
+                    (read_only, optional, dev)
+                ),
+                Makes::Fd { read_only, .. } => {
+                    assert_eq!((op.fd(), op.readonly), (Some(6), read_only), "{long}")
+                }
+                _ => assert_eq!(op.fd(), None),
+            }
+            // --perms and --size reach it exactly when its kind takes them.
+            for (modifier, value, takes) in [
+                ("--perms", "0700", op.kind.info().takes.mode),
+                ("--size", "4k", op.kind.info().takes.size),
+            ] {
+                let mut with = argv.clone();
+                with.splice(1..1, [modifier.to_string(), value.to_string()]);
+                let m = crate::cli::Cli::command()
+                    .try_get_matches_from(&with)
+                    .unwrap();
+                match mount_ops(mount_args(&m), true) {
+                    Ok(ops) => {
+                        assert!(takes, "{modifier} {long}");
+                        let op = &ops[0];
+                        assert!(op.mode == 0o700 || op.size == 4096, "{modifier} {long}");
+                    }
+                    Err(_) => assert!(!takes, "{modifier} {long}"),
+                }
+            }
+        }
+    }
 }

@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use clap::{ArgAction, Parser};
+use clap::{Arg, ArgAction, ArgMatches, Command, Parser};
 use forkexec_client::{Resource, RLIM_INFINITY};
 
 const SPEC: &str = "Spec";
@@ -234,129 +234,10 @@ pub struct Cli {
     // ---------------------------------------------------------------------------------------
     // Filesystem
     // ---------------------------------------------------------------------------------------
-    /// Bind SRC (a host path) at DST, writable ("type": "bind"): recursive, nosuid, nodev. A
-    /// file SRC gets a file target. DST `/` binds each entry of SRC at `/NAME` instead (the
-    /// new root itself stays the helper's tmpfs), so `--ro-bind / /` shows the host's tree.
-    #[arg(long, num_args = 2, value_names = ["SRC", "DST"], action = ArgAction::Append,
-          help_heading = FS)]
-    pub bind: Vec<String>,
-
-    /// Bind SRC at DST read-only, and every mount below it too ("readonly"): writes fail with
-    /// EROFS.
-    #[arg(long, num_args = 2, value_names = ["SRC", "DST"], action = ArgAction::Append,
-          help_heading = FS)]
-    pub ro_bind: Vec<String>,
-
-    /// Bind SRC at DST with device nodes usable ("dev": binds are nodev otherwise).
-    #[arg(long, num_args = 2, value_names = ["SRC", "DST"], action = ArgAction::Append,
-          help_heading = FS)]
-    pub dev_bind: Vec<String>,
-
-    /// As --bind, but skipped when SRC does not exist ("optional").
-    #[arg(long, num_args = 2, value_names = ["SRC", "DST"], action = ArgAction::Append,
-          help_heading = FS)]
-    pub bind_try: Vec<String>,
-
-    /// As --ro-bind, but skipped when SRC does not exist.
-    #[arg(long, num_args = 2, value_names = ["SRC", "DST"], action = ArgAction::Append,
-          help_heading = FS)]
-    pub ro_bind_try: Vec<String>,
-
-    /// As --dev-bind, but skipped when SRC does not exist.
-    #[arg(long, num_args = 2, value_names = ["SRC", "DST"], action = ArgAction::Append,
-          help_heading = FS)]
-    pub dev_bind_try: Vec<String>,
-
-    /// Bind what FD (an fd of forkexec-run, e.g. `3<dir` in the shell) is open on at DST,
-    /// writable ("source_fd").
-    #[arg(long, num_args = 2, value_names = ["FD", "DST"], action = ArgAction::Append,
-          help_heading = FS)]
-    pub bind_fd: Vec<String>,
-
-    /// As --bind-fd, read-only.
-    #[arg(long, num_args = 2, value_names = ["FD", "DST"], action = ArgAction::Append,
-          help_heading = FS)]
-    pub ro_bind_fd: Vec<String>,
-
-    /// A fresh tmpfs at DST ("type": "tmpfs"; nosuid, nodev), mode 1777 unless --perms, the
-    /// kernel's default size (half of RAM) unless --size.
-    #[arg(long, value_name = "DST", action = ArgAction::Append,
-          help_heading = FS)]
-    pub tmpfs: Vec<String>,
-
-    /// The size of the next --tmpfs: bytes, or a number with k, m or g (1024-based: 64m).
-    #[arg(long, value_name = "BYTES", action = ArgAction::Append,
-          help_heading = FS)]
-    pub size: Vec<String>,
-
-    /// The mode (octal, e.g. 0700 or 1777) of the next --tmpfs, --dir, --file or
-    /// --write-file.
-    #[arg(long, value_name = "OCTAL", action = ArgAction::Append,
-          help_heading = FS)]
-    pub perms: Vec<String>,
-
-    /// A fresh proc at DST ("type": "proc"; nosuid, nodev, noexec), then made read-only
-    /// ("remount_ro"); implies --unshare-pid, so it shows only the sandbox's processes.
-    #[arg(long, value_name = "DST", action = ArgAction::Append,
-          help_heading = FS)]
-    pub proc: Vec<String>,
-
-    /// A minimal /dev at DST ("type": "dev"): null, zero, full, random, urandom and tty from
-    /// the host, a new devpts at pts with ptmx, shm (tmpfs, 1777), and the fd, stdin, stdout
-    /// and stderr links to /proc/self/fd.
-    #[arg(long, value_name = "DST", action = ArgAction::Append,
-          help_heading = FS)]
-    pub dev: Vec<String>,
-
-    /// A fresh mqueue file system at DST ("type": "mqueue"); implies --unshare-ipc.
-    #[arg(long, value_name = "DST", action = ArgAction::Append,
-          help_heading = FS)]
-    pub mqueue: Vec<String>,
-
-    /// A directory at DST ("type": "dir"), mode 0755 unless --perms.
-    #[arg(long, value_name = "DST", action = ArgAction::Append,
-          help_heading = FS)]
-    pub dir: Vec<String>,
-
-    /// A symlink at DST whose text is SRC ("type": "symlink"), e.g. --symlink usr/bin /bin.
-    #[arg(long, num_args = 2, value_names = ["SRC", "DST"], action = ArgAction::Append,
-          help_heading = FS)]
-    pub symlink: Vec<String>,
-
-    /// A file at DST holding what FD (an fd of forkexec-run, e.g. `3<file` in the shell)
-    /// holds, read to its end ("content_fd"); mode 0644 unless --perms.
-    #[arg(long, num_args = 2, value_names = ["FD", "DST"], action = ArgAction::Append,
-          help_heading = FS)]
-    pub file: Vec<String>,
-
-    /// A file holding what FD holds, read to its end, bind-mounted on DST ("bind_data",
-    /// "content_fd"): DST may be an existing file or on a read-only filesystem; mode 0600
-    /// unless --perms (bubblewrap's --bind-data).
-    #[arg(long, num_args = 2, value_names = ["FD", "DST"], action = ArgAction::Append,
-          help_heading = FS)]
-    pub bind_data: Vec<String>,
-
-    /// As --bind-data, the bind read-only ("readonly").
-    #[arg(long, num_args = 2, value_names = ["FD", "DST"], action = ArgAction::Append,
-          help_heading = FS)]
-    pub ro_bind_data: Vec<String>,
-
-    /// A file at DST holding CONTENT ("content"), as given (add a newline yourself); mode
-    /// 0644 unless --perms.
-    #[arg(long, num_args = 2, value_names = ["DST", "CONTENT"], action = ArgAction::Append,
-          help_heading = FS)]
-    pub write_file: Vec<String>,
-
-    /// Make the mount at DST, and every mount below it, read-only ("type": "remount_ro").
-    #[arg(long, value_name = "DST", action = ArgAction::Append,
-          help_heading = FS)]
-    pub remount_ro: Vec<String>,
-
-    /// Hide DST under an empty read-only directory (or file) ("type": "mask"), e.g.
-    /// --mask /proc/kcore.
-    #[arg(long, value_name = "DST", action = ArgAction::Append,
-          help_heading = FS)]
-    pub mask: Vec<String>,
+    /// The mount flags (--bind, --tmpfs, --file, …): one row each in
+    /// [`crate::assemble::FS_FLAGS`], in help order.
+    #[command(flatten)]
+    pub fs: FsFlags,
 
     /// Leave the new root writable ("writable_root"); by default it is read-only outside the
     /// writable mounts. Brings a fresh root like a mount flag.
@@ -603,5 +484,37 @@ mod tests {
         assert!(parse_rlimit("cpu=x").is_err());
         let e = parse_rlimit("cpus=1").unwrap_err();
         assert!(e.contains("unknown rlimit resource `cpus`"), "{e}");
+    }
+}
+
+/// The mount flags: declared by the rows of [`crate::assemble::FS_FLAGS`] (each flag's name,
+/// values, help line and what it makes), and read back from the matches by
+/// [`crate::assemble`] in command-line order, so a flag is one row.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FsFlags;
+
+impl clap::FromArgMatches for FsFlags {
+    fn from_arg_matches(_: &ArgMatches) -> Result<Self, clap::Error> {
+        Ok(FsFlags)
+    }
+    fn update_from_arg_matches(&mut self, _: &ArgMatches) -> Result<(), clap::Error> {
+        Ok(())
+    }
+}
+
+impl clap::Args for FsFlags {
+    fn augment_args(cmd: Command) -> Command {
+        cmd.args(crate::assemble::FS_FLAGS.iter().map(|f| {
+            Arg::new(f.long)
+                .long(f.long)
+                .num_args(f.values.len())
+                .value_names(f.values)
+                .action(ArgAction::Append)
+                .help(f.help)
+                .help_heading(FS)
+        }))
+    }
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
     }
 }
