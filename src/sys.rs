@@ -271,17 +271,24 @@ pub fn prctl(option: u32, arg2: usize, arg3: usize) -> Result {
     check(unsafe { sc::syscall5(nr!(__NR_prctl), option as usize, arg2, arg3, 0, 0) })
 }
 
-/// The capability sets (effective, permitted, inheritable), 64 bits each.
-pub fn capget() -> Result<[u64; 3]> {
-    let mut header = g::__user_cap_header_struct {
+/// capget/capset's arguments: a version 3 header for this thread and two empty data structs
+/// (the low and high 32 capabilities).
+fn cap_args() -> (g::__user_cap_header_struct, [g::__user_cap_data_struct; 2]) {
+    let header = g::__user_cap_header_struct {
         version: g::_LINUX_CAPABILITY_VERSION_3,
         pid: 0,
     };
-    let mut data = [g::__user_cap_data_struct {
+    let data = g::__user_cap_data_struct {
         effective: 0,
         permitted: 0,
         inheritable: 0,
-    }; 2];
+    };
+    (header, [data; 2])
+}
+
+/// The capability sets (effective, permitted, inheritable), 64 bits each.
+pub fn capget() -> Result<[u64; 3]> {
+    let (mut header, mut data) = cap_args();
     // SAFETY: version 3 reads two data structs into an array of two we own.
     check(unsafe {
         sc::syscall2(
@@ -300,15 +307,7 @@ pub fn capget() -> Result<[u64; 3]> {
 
 /// Clears the effective, permitted and inheritable sets.
 pub fn capset_zero() -> Result {
-    let mut header = g::__user_cap_header_struct {
-        version: g::_LINUX_CAPABILITY_VERSION_3,
-        pid: 0,
-    };
-    let data = [g::__user_cap_data_struct {
-        effective: 0,
-        permitted: 0,
-        inheritable: 0,
-    }; 2];
+    let (mut header, data) = cap_args();
     // SAFETY: version 3 reads two data structs from an array of two that lives across the call.
     check(unsafe {
         sc::syscall2(
