@@ -58,6 +58,7 @@ def serve(helper_path, payload, empty_path, sandbox_path):
     with open(sandbox_path, "rb") as f:
         sandbox = f.read()
     empty_runner = Runner(wire.decode(empty).spec, helper=helper_path)
+    no_setsid_runner = Runner(wire.decode(empty).spec, helper=helper_path, setsid=False)
     sandbox_runner = Runner(wire.decode(sandbox).spec, helper=helper_path)
     runners = {
         "ping": lambda: None,
@@ -65,6 +66,7 @@ def serve(helper_path, payload, empty_path, sandbox_path):
         "empty": lambda: helper(helper_path, empty),
         "sandbox": lambda: helper(helper_path, sandbox),
         "client_empty": lambda: client(empty_runner),
+        "client_empty_no_setsid": lambda: client(no_setsid_runner),
         "client_sandbox": lambda: client(sandbox_runner),
     }
     for line in sys.stdin:

@@ -275,6 +275,24 @@ pub fn all(
             false,
             helper(&no_setsid),
         ));
+        // The client rows without setsid too: with autogroup on, setsid moves the helper
+        // into a new scheduler group, which on a loaded machine delays every helper row by
+        // milliseconds and hides what the clients themselves cost.
+        list.push((
+            "x_client_empty_no_setsid",
+            "[x] Rust client, empty spec, setsid off",
+            Client,
+            false,
+            client(&no_setsid),
+        ));
+        if let Some(py) = py {
+            let how = How::Python {
+                py: Arc::clone(py),
+                what: "client_empty_no_setsid",
+            };
+            let label = "[x] Python client, empty spec, setsid off";
+            list.push(("x_py_client_empty_no_setsid", label, Python, false, how));
+        }
         list.push((
             "x_sandbox_wait",
             "[x] sandbox, stream read after wait",
