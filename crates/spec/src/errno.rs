@@ -1,6 +1,6 @@
 //! Errno texts without libc: what glibc's `strerror` says for errno 0–133 (lowercased first
 //! letter, as Go prints a `syscall.Errno`), so the static helper can word an error exactly as
-//! the clients do. `crates/spec/tests/render.rs` checks every entry against the C library.
+//! the clients do. `crates/spec/tests/errno.rs` checks every entry against the C library.
 
 /// The highest errno with a text here.
 pub const MAX: i32 = 133;

@@ -14,7 +14,7 @@ pub const RECORD_HEADER_LEN: usize = 8;
 
 /// Record flag: a helper that does not know this record type may skip it. Only for advisory
 /// records; a record that could weaken the sandbox must never carry it.
-pub const RECORD_SKIP_IF_UNKNOWN: u16 = 1 << 0;
+pub const RECORD_SKIP_IF_UNKNOWN: u16 = 1;
 /// Every record-flag bit this version defines.
 pub const RECORD_FLAGS_KNOWN: u16 = RECORD_SKIP_IF_UNKNOWN;
 
@@ -84,7 +84,7 @@ pub mod landlock {
 
     /// LANDLOCK flag: refuse (`landlock(2)`, EOPNOTSUPP) when the kernel lacks a requested
     /// right or scope, or Landlock itself, instead of using what it has ("best effort").
-    pub const EXACT: u32 = 1 << 0;
+    pub const EXACT: u32 = 1;
     /// Every LANDLOCK flag this version defines.
     pub const FLAGS_KNOWN: u32 = EXACT;
     /// The rights that apply to a file (not a directory): a rule on a file keeps only these.
@@ -140,7 +140,7 @@ pub mod ns {
 /// Mount option bits (the u32 after the mount flags in a MOUNT record).
 pub mod mount_opt {
     /// Create the target's missing parent directories, and the target itself (mode 0755).
-    pub const MKDIR: u32 = 1 << 0;
+    pub const MKDIR: u32 = 1;
     /// The target is a file: create it with `mknod` instead of `mkdir` (for file binds).
     pub const FILE: u32 = 1 << 1;
     /// Every mount option bit this version defines.
@@ -171,7 +171,7 @@ pub use crate::tables::rlimit;
 /// Credential flag bits (the u32 after uid and gid in a CREDENTIAL record).
 pub mod cred_flag {
     /// Do not call `setgroups` (go-sandbox's `NoSetGroups`).
-    pub const NO_SETGROUPS: u32 = 1 << 0;
+    pub const NO_SETGROUPS: u32 = 1;
     /// Every credential flag bit this version defines.
     pub const KNOWN: u32 = NO_SETGROUPS;
 }

@@ -362,3 +362,35 @@ fn what_each_abi_supports() {
         assert_eq!(landlock::scope_supported(abi), scope_, "ABI {abi}");
     }
 }
+
+/// The rights a rule on a file keeps, and the two groups forkexec-run's options name
+/// (docs/spec.md): by their names in the table, so a changed constant shows.
+#[test]
+fn the_named_groups_of_rights() {
+    let named = |names: &[&str]| -> u64 {
+        names
+            .iter()
+            .map(|n| fs::ALL.iter().find(|e| e.name == *n).unwrap().value)
+            .fold(0, |a, b| a | b)
+    };
+    assert_eq!(
+        landlock::FS_FILE,
+        named(&[
+            "execute",
+            "write_file",
+            "read_file",
+            "truncate",
+            "ioctl_dev"
+        ])
+    );
+    assert_eq!(landlock::FS_READ, named(&["read_file", "read_dir"]));
+    let all: Vec<&str> = fs::ALL.iter().map(|e| e.name).collect();
+    let write: Vec<&str> = all
+        .iter()
+        .copied()
+        .filter(|n| !["execute", "read_file", "read_dir"].contains(n))
+        .collect();
+    assert_eq!(landlock::FS_WRITE, named(&write));
+    assert_eq!(landlock::FLAGS_KNOWN, landlock::EXACT);
+    assert_eq!(landlock::EXACT, 1, "bit 0");
+}

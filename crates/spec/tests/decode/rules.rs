@@ -359,3 +359,29 @@ fn info_and_json_status_fds() {
         refused(&buf, at + 8, Fault::FdOutOfRange);
     }
 }
+
+/// The helper stops itself before seccomp when asked (STOP_BEFORE_SECCOMP), or when traced
+/// (PTRACE) with a filter to load; PTRACE alone, or a filter alone, does not.
+#[test]
+fn when_the_helper_stops_before_exec() {
+    use forkexec_spec::layout::opt::stops_before_exec as stops;
+    let cases = [
+        (0, false, false),
+        (0, true, false),
+        (opt::SYNC | opt::NO_NEW_PRIVS, true, false),
+        (opt::STOP_BEFORE_SECCOMP, false, true),
+        (opt::STOP_BEFORE_SECCOMP, true, true),
+        (opt::PTRACE, false, false),
+        (opt::PTRACE, true, true),
+        (opt::PTRACE | opt::STOP_BEFORE_SECCOMP, false, true),
+    ];
+    for (options, seccomp, want) in cases {
+        assert_eq!(stops(options, seccomp), want, "{options:#x} {seccomp}");
+    }
+    let stop = build(|w| {
+        base(w);
+        w.options(opt::STOP_BEFORE_SECCOMP);
+    });
+    assert!(accepted(&stop).stops_before_exec());
+    assert!(!accepted(&build(base)).stops_before_exec());
+}
