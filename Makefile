@@ -80,12 +80,14 @@ test: fmt-check clippy check-docs check-helper check-locations typecheck-python 
 ## Mutation testing (docs/testing.md, "Mutation score"): cargo-mutants (installed when
 ## missing) on the helper's pure core, crates/helper-core, then on crates/spec, each in a copy
 ## of the tree (cargo-mutants' default), one mutant at a time at the lowest priority (the
-## machine is shared), each test run cut at 30 s; exclusions in .cargo/mutants.toml. Long
+## machine is shared), each test run cut at 30 s, built without debug info and without doc
+## tests (neither crate has any); exclusions in .cargo/mutants.toml. Long
 ## (about 20 minutes and 2 hours), so not part of make test. MUTANTS_ARGS narrows both runs,
 ## e.g. MUTANTS_ARGS="--file crates/spec/src/render.rs" or "--shard 0/4"; the outcomes go to
 ## mutants.out/<target>/mutants.out and scripts/mutants-score.py prints the score from them
 ## (it fails below 90 %). A run that finds survivors still goes on to the next target.
-MUTANTS = nice -n 19 $(CARGO) mutants --jobs 1 --timeout 30 $(MUTANTS_ARGS)
+MUTANTS = CARGO_PROFILE_DEV_DEBUG=0 nice -n 19 $(CARGO) mutants --jobs 1 --timeout 30 \
+  --cargo-test-arg=--tests $(MUTANTS_ARGS)
 .PHONY: mutants
 mutants:
 	@command -v cargo-mutants >/dev/null 2>&1 || $(CARGO) install cargo-mutants --locked

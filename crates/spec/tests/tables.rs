@@ -123,3 +123,58 @@ fn tables_are_consistent() {
     assert_eq!(opt::name(opt::NO_SETSID), "no_setsid");
     assert_eq!(opt::name(1 << 63), "unknown");
 }
+
+/// The JSON keys each mount kind takes besides `type` and `target`, as docs/json.md lists them
+/// (the table there, written out here): `takes_key` agrees for every key, and `fd_key` names
+/// the fd a kind takes.
+#[test]
+fn each_mount_kind_takes_the_keys_the_json_docs_list() {
+    use forkexec_spec::tables::{KindInfo, MOUNT_OP_KEYS};
+    let documented: [(&str, &[&str]); 12] = [
+        (
+            "bind",
+            &["source", "source_fd", "readonly", "dev", "optional"],
+        ),
+        ("tmpfs", &["size", "mode", "readonly"]),
+        ("proc", &[]),
+        ("dev", &[]),
+        ("mqueue", &[]),
+        ("dir", &["mode"]),
+        ("symlink", &["source"]),
+        ("file", &["mode", "content", "content_fd"]),
+        ("remount_ro", &[]),
+        ("mask", &["optional"]),
+        ("bind_data", &["mode", "content", "content_fd", "readonly"]),
+        ("no such kind", &[]),
+    ];
+    assert_eq!(
+        KindInfo::ALL.len(),
+        documented.len() - 1,
+        "a kind the docs do not list"
+    );
+    for info in KindInfo::ALL {
+        let (_, keys) = documented
+            .iter()
+            .find(|(name, _)| *name == info.name)
+            .unwrap_or_else(|| panic!("{} is not in docs/json.md's table", info.name));
+        for key in MOUNT_OP_KEYS {
+            assert_eq!(
+                info.takes_key(key),
+                keys.contains(&key),
+                "{} {key}",
+                info.name
+            );
+        }
+        assert!(
+            !info.takes_key("type") && !info.takes_key("sauce"),
+            "{}",
+            info.name
+        );
+        let fd_key = if info.name == "bind" {
+            "source_fd"
+        } else {
+            "content_fd"
+        };
+        assert_eq!(info.fd_key(), fd_key, "{}", info.name);
+    }
+}
