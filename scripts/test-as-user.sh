@@ -20,6 +20,7 @@ dir=$(mktemp -d /tmp/forkexec-user-tests.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 cp target/release/forkexec "$dir/forkexec"
 cp -r crates/spec/vectors "$dir/vectors"
+cp -r fuzz/corpus "$dir/corpus"
 mkdir "$dir/docs" && cp docs/spec.md "$dir/docs/spec.md"
 cp target/debug/forkexec-probe "$dir/forkexec-probe"
 cargo test --workspace --no-run --message-format=json 2>/dev/null |
@@ -48,6 +49,7 @@ for exe in "$dir"/bin/*; do
   echo "== as $user: $(basename "$exe")"
   runuser -u "$user" -- env -i PATH=/usr/bin:/bin HOME=/tmp \
     FORKEXEC_HELPER="$dir/forkexec" FORKEXEC_VECTORS_DIR="$dir/vectors" FORKEXEC_DOCS_DIR="$dir/docs" \
+    FORKEXEC_FUZZ_CORPUS="$dir/corpus" \
     FORKEXEC_PROBE="$dir/forkexec-probe" FORKEXEC_RUN="$dir/forkexec-run" \
     FORKEXEC_INSTALL_SH="$dir/scripts/install.sh" FORKEXEC_SKIPS="$dir/skips.tsv" \
     "$exe" --test-threads=2 || status=1

@@ -1,4 +1,5 @@
-//! The command line: `forkexec [--spec-fd N]`, `--help`, `--version`. Anything else is refused.
+//! The command line: `forkexec [--spec-fd N]`, `forkexec --serve N`, `--help`, `--version`.
+//! Anything else is refused.
 
 use crate::{rt, status_exit, sys};
 
@@ -6,25 +7,39 @@ const DEFAULT_SPEC_FD: i32 = 3;
 
 const USAGE: &str = "\
 usage: forkexec [--spec-fd N]
+       forkexec --serve N
        forkexec --help | --version
 
 Reads one spec (forkexec wire format v1, docs/spec.md) from fd 3, or fd N, sets up the
 sandbox it describes and executes the target in place. Status records go to the spec fd
 (or the spec's status fd): an error record (location, errno, index) when a step fails,
 EOF when execve succeeded. Exit codes: 125 setup failed, 126 cannot execute, 127 not found.
+With --serve, a fork server on the SOCK_SEQPACKET socket N: one run per request.
 ";
 
-/// The fd to read the spec from, or exit after `--help` / `--version` / a usage error.
-pub fn spec_fd(sp: *const usize) -> i32 {
+/// How the helper was asked to run.
+pub enum Mode {
+    /// Read one spec from this fd.
+    Spec(i32),
+    /// Serve requests on this socket (docs/spec.md, "Fork server").
+    Serve(i32),
+}
+
+/// The fd to read the spec from, or to serve on; or exit after `--help` / `--version` / a
+/// usage error.
+pub fn mode(sp: *const usize) -> Mode {
     let mut args = rt::Args::from_stack(sp).skip(1);
     let first = args.next().map(|a| a.to_bytes());
     let fd = match first {
         None => DEFAULT_SPEC_FD,
-        Some(b"--spec-fd") => match args
+        Some(b"--spec-fd" | b"--serve") => match args
             .next()
             .and_then(|n| crate::text::parse_fd(n.to_bytes()))
         {
             Some(fd) => fd,
+            None if first == Some(b"--serve") => {
+                usage_error(b"forkexec: --serve needs a decimal fd number\n")
+            }
             None => usage_error(b"forkexec: --spec-fd needs a decimal fd number\n"),
         },
         Some(b"--help") | Some(b"-h") | Some(b"--version") => 0,
@@ -36,9 +51,10 @@ pub fn spec_fd(sp: *const usize) -> i32 {
     match first {
         Some(b"--help") | Some(b"-h") => exit_with(0, USAGE.as_bytes()),
         Some(b"--version") => exit_with(0, VERSION_LINE.as_bytes()),
+        Some(b"--serve") => return Mode::Serve(fd),
         _ => {}
     }
-    fd
+    Mode::Spec(fd)
 }
 
 /// How the helper names itself on stderr: the last part of its `argv[0]` (`forkexec`, or

@@ -27,6 +27,7 @@ mod privs;
 mod report;
 mod rt;
 mod seccomp;
+mod serve;
 mod session;
 mod spec_in;
 mod supervise;
@@ -78,7 +79,8 @@ pub struct Channel {
 /// Entry from `_start`: `sp` points at argc, then argv, NULL, envp.
 extern "C" fn main(sp: *const usize) -> ! {
     let sigpipe_was_ignored = sys::set_signal_action(SIGPIPE, true).unwrap_or(false);
-    let spec_fd = cli::spec_fd(sp);
+    let mode = cli::mode(sp);
+    let (cli::Mode::Spec(spec_fd) | cli::Mode::Serve(spec_fd)) = mode;
     let mut chan = Channel {
         name: cli::program_name(sp),
         spec: None,
@@ -97,10 +99,20 @@ extern "C" fn main(sp: *const usize) -> ! {
     if let Err(failure) = install::refuse_privileged(sp).and_then(|()| dumpable::off_at_start()) {
         report::fail(&chan, failure);
     }
-    let (spec, shape) = match spec_in::read_and_validate(spec_fd) {
+    let served = matches!(mode, cli::Mode::Serve(_));
+    if served {
+        serve::serve(spec_fd, &mut chan); // returns in a run's child, on its channel
+    }
+    let (spec, shape) = match spec_in::read_and_validate(chan.sync_in) {
         Ok(read) => read,
         Err(failure) => report::fail(&chan, failure),
     };
+    if served {
+        if let Err(failure) = serve::announce(spec, shape, &mut chan) {
+            report::fail(&chan, failure);
+        }
+    }
+    let spec: &'static Spec<'static> = spec;
     chan.spec = Some(spec);
     if let Some(fd) = spec.status_fd {
         chan.status = fd as i32;

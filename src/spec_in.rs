@@ -17,7 +17,7 @@ static SPEC: Slot<Spec<'static>> = Slot::new();
 
 /// Reads and validates the spec (the core's read loop over the spec fd), and decides the
 /// process shape it needs.
-pub fn read_and_validate(fd: i32) -> Result<(&'static Spec<'static>, Shape), Failure> {
+pub fn read_and_validate(fd: i32) -> Result<(&'static mut Spec<'static>, Shape), Failure> {
     let read = |buf: &mut [u8]| sys::read(fd, buf);
     let (spec, shape) =
         read::read_and_validate(read, SPEC_BUF.get(), sys::geteuid(), sys::getegid())?;

@@ -1099,3 +1099,155 @@ pub fn landlock_restrict_self(ruleset: i32) -> Result {
     // SAFETY: no memory arguments.
     check(unsafe { sc::syscall2(nr!(__NR_landlock_restrict_self), ruleset as usize, 0) })
 }
+
+// ---- the fork server (serve.rs) ----
+
+/// One `struct pollfd`.
+#[repr(C)]
+pub struct PollFd {
+    pub fd: i32,
+    pub events: i16,
+    pub revents: i16,
+}
+
+/// `poll(fds, -1)`: waits until one of them has an event.
+pub fn poll(fds: &mut [PollFd]) -> Result {
+    // SAFETY: the kernel reads and updates fds.len() pollfd structs we exclusively borrow.
+    check(unsafe {
+        sc::syscall3(
+            nr!(__NR_poll),
+            fds.as_mut_ptr() as usize,
+            fds.len(),
+            usize::MAX,
+        )
+    })
+}
+
+/// One message received with `recvmsg(MSG_CMSG_CLOEXEC)`: its length, the fds it carried
+/// (every `SCM_RIGHTS` header, in order, up to `fds.len()`), and whether the kernel cut the
+/// bytes or the fds (MSG_TRUNC, MSG_CTRUNC). 0 bytes and no fds is end of stream.
+pub struct Received {
+    pub len: usize,
+    pub fds: usize,
+    pub truncated: bool,
+}
+
+/// Receives one message and its fds; control messages other than `SCM_RIGHTS` are ignored.
+pub fn recv_with_fds(sock: i32, data: &mut [u8], fds: &mut [i32]) -> Result<Received> {
+    use linux_raw_sys::net as n;
+    // Room for SCM_MAX_FD fds (the kernel's per-message limit) behind one cmsghdr, aligned.
+    let mut control = [0u64; 130];
+    let mut iov = g::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len() as _,
+    };
+    let mut msg = n::msghdr {
+        msg_name: core::ptr::null_mut(),
+        msg_namelen: 0,
+        msg_iov: (&mut iov as *mut g::iovec).cast(),
+        msg_iovlen: 1,
+        msg_control: control.as_mut_ptr().cast(),
+        msg_controllen: core::mem::size_of_val(&control),
+        msg_flags: 0,
+    };
+    let flags = n::MSG_CMSG_CLOEXEC as usize;
+    // SAFETY: the kernel writes at most data.len() bytes through the iovec and at most
+    // msg_controllen bytes of control data into buffers we exclusively borrow, and updates
+    // the msghdr on our stack.
+    let len = check(unsafe {
+        sc::syscall3(
+            nr!(__NR_recvmsg),
+            sock as usize,
+            &mut msg as *mut _ as usize,
+            flags,
+        )
+    })?;
+    let truncated = msg.msg_flags & (n::MSG_TRUNC | n::MSG_CTRUNC) != 0;
+    // Walk the control messages (all fds received are ours to close, even past `fds`).
+    let bytes: &[u8] = {
+        // SAFETY: `control` is a live u64 array viewed as its bytes, within its size.
+        unsafe { core::slice::from_raw_parts(control.as_ptr().cast(), msg.msg_controllen) }
+    };
+    let header = core::mem::size_of::<n::cmsghdr>();
+    let word = |at: usize| usize::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
+    let (mut at, mut got, mut cut) = (0, 0, truncated);
+    while at + header <= bytes.len() {
+        let cmsg_len = word(at).min(bytes.len() - at);
+        if cmsg_len < header {
+            break;
+        }
+        let level = i32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap_or([0; 4]));
+        let kind = i32::from_le_bytes(bytes[at + 12..at + 16].try_into().unwrap_or([0; 4]));
+        if level == n::SOL_SOCKET as i32 && kind == n::SCM_RIGHTS as i32 {
+            for fd in bytes[at + header..at + cmsg_len].chunks_exact(4) {
+                let fd = i32::from_le_bytes([fd[0], fd[1], fd[2], fd[3]]);
+                match fds.get_mut(got) {
+                    Some(slot) => {
+                        *slot = fd;
+                        got += 1;
+                    }
+                    None => {
+                        let _ = close(fd);
+                        cut = true;
+                    }
+                }
+            }
+        }
+        at += (cmsg_len + 7) & !7;
+    }
+    Ok(Received {
+        len,
+        fds: got,
+        truncated: cut,
+    })
+}
+
+/// fork(2) with a pidfd (`clone3(CLONE_PIDFD)`): `(pid, pidfd)` in the parent, `(0, -1)` in
+/// the child. The pidfd is close-on-exec.
+pub fn fork_with_pidfd() -> Result<(i32, i32)> {
+    let mut pidfd: i32 = -1;
+    let args = g::clone_args {
+        flags: g::CLONE_PIDFD as u64,
+        pidfd: &mut pidfd as *mut i32 as u64,
+        child_tid: 0,
+        parent_tid: 0,
+        exit_signal: g::SIGCHLD as u64,
+        stack: 0,
+        stack_size: 0,
+        tls: 0,
+        set_tid: 0,
+        set_tid_size: 0,
+        cgroup: 0,
+    };
+    let size = core::mem::size_of::<g::clone_args>();
+    // SAFETY: no CLONE_VM and no stack: fork semantics, the child returns from the syscall
+    // with a copy of this address space; the kernel reads the args we own and writes the
+    // pidfd into a live i32.
+    let pid = check(unsafe { sc::syscall2(nr!(__NR_clone3), &args as *const _ as usize, size) })?;
+    Ok((pid as i32, if pid == 0 { -1 } else { pidfd }))
+}
+
+/// `fcntl(fd, F_DUPFD_CLOEXEC, min)`: a close-on-exec copy at the lowest free number ≥ `min`.
+pub fn dup_at_least(fd: i32, min: u32) -> Result<i32> {
+    let cmd = g::F_DUPFD_CLOEXEC as usize;
+    // SAFETY: F_DUPFD_CLOEXEC takes an integer argument.
+    Ok(check(unsafe { sc::syscall3(nr!(__NR_fcntl), fd as usize, cmd, min as usize) })? as i32)
+}
+
+/// `send(fd, buf, MSG_NOSIGNAL | MSG_DONTWAIT)`: the fork server never blocks on a run's
+/// channel (a client that does not read loses the record, not the server).
+pub fn send_nowait(fd: i32, buf: &[u8]) -> Result {
+    let flags = (linux_raw_sys::net::MSG_NOSIGNAL | linux_raw_sys::net::MSG_DONTWAIT) as usize;
+    // SAFETY: reads buf.len() bytes from a live slice; NULL address with length 0 is valid.
+    check(unsafe {
+        sc::syscall6(
+            nr!(__NR_sendto),
+            fd as usize,
+            buf.as_ptr() as usize,
+            buf.len(),
+            flags,
+            0,
+            0,
+        )
+    })
+}

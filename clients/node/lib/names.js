@@ -152,6 +152,7 @@ const LOCATIONS = Object.freeze({
   42: 'get_cap', 43: 'cgroup', 44: 'pdeathsig', 45: 'supervise', 46: 'privileged_install',
   47: 'set_dumpable', 48: 'mount(path)', 49: 'mount(source)', 50: 'keyring',
   51: 'landlock', 52: 'landlock(path)', 53: 'landlock(port)', 61: 'info_fd',
+  64: 'serve', 65: 'serve_fds',
 });
 const Loc = Object.freeze({ SYNC_READ: 31, EXECVE: 32, SPEC_READ: 33, SPEC: 34 });
 

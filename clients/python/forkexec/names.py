@@ -365,6 +365,8 @@ LOCATIONS = {
     52: "landlock(path)",
     53: "landlock(port)",
     61: "info_fd",
+    64: "serve",
+    65: "serve_fds",
 }
 
 LOC_SYNC_READ = 31

@@ -14,6 +14,8 @@
 //! - [`runner`]: [`Runner`], the builder, `start` and (in its docs) the status protocol.
 //! - [`helper`]: where the helper binary is looked for ([`find_helper`]).
 //! - [`process`]: [`Process`], `wait` with [`Rusage`], `kill`.
+//! - [`server`]: [`Server`], the helper started once as a fork server, and its runs
+//!   ([`ServedProcess`]).
 //! - [`error`]: [`Error`] and [`ChildError`].
 //! - [`cgroup`]: per-run cgroups on v1, v2 and hybrid machines, and a [`cgroup::Pool`].
 //! - [`judge`]: [`judge::Judge`], a run under limits on the whole sandbox, with a verdict
@@ -30,6 +32,7 @@ pub mod landlock;
 pub mod names;
 pub mod process;
 pub mod runner;
+pub mod server;
 pub mod spec;
 mod status;
 mod sys;
@@ -42,6 +45,7 @@ pub use landlock::{Landlock, LandlockPath, LandlockPort};
 pub use names::{MountFlag, MountKind, Named, Namespace, Resource, UnknownName};
 pub use process::{Process, Rusage, WaitStatus};
 pub use runner::{Runner, SpawnFunc, SyncFunc};
+pub use server::{ServedProcess, Server};
 pub use spec::{
     Credential, IdMap, JsonError, Mount, MountEntry, MountOp, Rlimit, SockFilter, Spec,
     RLIM_INFINITY,

@@ -391,6 +391,12 @@ impl Runner {
         }
     }
 
+    /// What a fork server's run takes from this runner: the spec and the sync callback
+    /// ([`crate::Server::run`]; the spawn hook and the helper path are the server's).
+    pub(crate) fn into_served(self) -> (Spec, Option<SyncFunc>) {
+        (self.spec, self.sync_func)
+    }
+
     /// Spawns the helper, hands it the spec and answers its status records until the target
     /// is executed (see the module docs). Safe to call from several threads at once.
     ///
@@ -526,7 +532,7 @@ fn reap_detached(helper: &mut Spawned) -> Result<(), Error> {
 /// The process shape the helper will use (it decides the same way), with its refusals
 /// (ptrace in a supervised clone), which depend on who is asking and so are not part of
 /// [`Spec::encode`].
-fn shape_of(spec: &[u8]) -> Result<Shape, EncodeError> {
+pub(crate) fn shape_of(spec: &[u8]) -> Result<Shape, EncodeError> {
     let (euid, egid) = sys::effective_ids();
     forkexec_spec::decode(spec)
         .and_then(|s| s.shape(euid, egid))
@@ -558,7 +564,7 @@ fn not_open(field: &str, fd: RawFd) -> io::Error {
 /// is duplicated here to the lowest free number at or above `files.len()` (close-on-exec, so
 /// only this start's helper inherits it), and the spec is given the copy's number. The copies
 /// are returned, to be closed once the helper is spawned.
-fn remap_mount_fds(spec: &mut Spec) -> io::Result<Vec<OwnedFd>> {
+pub(crate) fn remap_mount_fds(spec: &mut Spec) -> io::Result<Vec<OwnedFd>> {
     let files = spec.files.clone();
     let replaced = |fd: RawFd| fd >= 0 && (fd as usize) < files.len() && files[fd as usize] != fd;
     let mut copies: Vec<(RawFd, OwnedFd)> = Vec::new();
@@ -593,7 +599,7 @@ fn remap_mount_fds(spec: &mut Spec) -> io::Result<Vec<OwnedFd>> {
 
 /// The fds of this process the helper must inherit with their numbers, checked to be open
 /// (a closed one would otherwise surface as a bare EBADF from the spawn).
-fn inherited_fds(spec: &Spec) -> io::Result<Vec<RawFd>> {
+pub(crate) fn inherited_fds(spec: &Spec) -> io::Result<Vec<RawFd>> {
     let files = spec.files.iter().enumerate();
     let named = files
         .filter(|(_, fd)| **fd >= 0)

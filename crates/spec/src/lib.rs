@@ -7,6 +7,7 @@
 //! - [`layout`]: magic, limits, field offsets.
 //! - [`decode`](mod@decode): zero-copy, allocation-free validation of a whole spec into a [`decode::Spec`].
 //! - [`encode`]: a [`encode::Writer`] over any byte [`encode::Sink`].
+//! - [`serve`]: the fork server's request (`forkexec --serve FD`).
 //! - [`status`]: the fixed-size records the helper writes back (error, sync, pid, exit).
 //! - [`render`]: a failed start in words (one wording for the helper, the clients and the
 //!   CLI); [`errno`]: strerror's texts without libc.
@@ -21,6 +22,7 @@ pub mod errno;
 pub mod layout;
 pub mod location;
 pub mod render;
+pub mod serve;
 pub mod status;
 pub mod tables;
 

@@ -153,6 +153,14 @@ locations! {
     /// Writing the start of the target (its pid and namespace ids, as bubblewrap's JSON) to
     /// the info fd (index 0) or the JSON status fd (1).
     InfoFd = 61 => "info_fd",
+    /// A request the fork server refused (index: the byte offset in the request; EINVAL
+    /// malformed, EBADF no run channel, ENOTSOCK a run channel that is not a socket, EMSGSIZE
+    /// truncated, EAGAIN too many runs), or its fork (index 0 past the request, with fork's
+    /// errno).
+    Serve = 64 => "serve",
+    /// Placing a request's fd at its number in the run (index: that number; EMFILE or EBADF
+    /// when it is not below the run's RLIMIT_NOFILE).
+    ServeFds = 65 => "serve_fds",
 }
 
 impl core::fmt::Display for Location {

@@ -99,7 +99,7 @@ func (r Record) Encode() []byte {
 const (
 	LocSpecRead = 33
 	LocSpec     = 34
-	LocLast     = 61
+	LocLast     = 65
 )
 
 // LocationNames are the error locations' names (index = number; 0 is unused, and so is a
@@ -115,6 +115,7 @@ var LocationNames = [...]string{
 	"privileged_install", "set_dumpable", "mount(path)", "mount(source)", "keyring",
 	"landlock", "landlock(path)", "landlock(port)",
 	61: "info_fd",
+	64: "serve", 65: "serve_fds",
 }
 
 // LocationName is a location's name, or "unknown(N)" for a number this client does not know.

@@ -283,7 +283,8 @@ fn cli(args: &[&str]) -> Output {
         .unwrap()
 }
 
-const USAGE_START: &str = "usage: forkexec [--spec-fd N]\n       forkexec --help | --version\n";
+const USAGE_START: &str =
+    "usage: forkexec [--spec-fd N]\n       forkexec --serve N\n       forkexec --help | --version\n";
 
 #[test]
 fn help_and_version_exit_0_on_stderr() {
@@ -310,7 +311,19 @@ fn help_and_version_exit_0_on_stderr() {
 
 #[test]
 fn usage_errors_exit_125_with_a_message() {
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 10] = [
+        (
+            &["--serve"],
+            "forkexec: --serve needs a decimal fd number\n",
+        ),
+        (
+            &["--serve", "x"],
+            "forkexec: --serve needs a decimal fd number\n",
+        ),
+        (
+            &["--serve", "3", "4"],
+            "forkexec: unexpected extra argument\n",
+        ),
         (&["--bogus"], "forkexec: unknown argument\n"),
         (&["3"], "forkexec: unknown argument\n"),
         (

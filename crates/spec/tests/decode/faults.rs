@@ -137,6 +137,8 @@ fn every_location_round_trips() {
         (52, "landlock(path)"),
         (53, "landlock(port)"),
         (61, "info_fd"),
+        (64, "serve"),
+        (65, "serve_fds"),
     ];
     for (n, name) in own {
         assert_eq!(Location::from_u32(n).unwrap().name(), name);

@@ -1,0 +1,302 @@
+//! [`Server`]: the helper started once as a fork server (`forkexec --serve N`), running one
+//! sandboxed program per [`Server::run`] without spawning the helper again.
+//!
+//! The server is the helper itself, in a loop: for each run it forks, and the child runs the
+//! same chain a one-shot helper runs, on the run's own channel (docs/spec.md, "Fork server").
+//! Each run is a [`ServedProcess`]: its target pid, `wait` with the same [`WaitStatus`] and
+//! rusage as [`crate::Process::wait`], and `kill`.
+//!
+//! ```no_run
+//! use forkexec_client::{Runner, Server};
+//!
+//! let server = Server::start()?;
+//! for _ in 0..3 {
+//!     let mut run = server.run(Runner::new(["/bin/true"]).files([0, 1, 2]))?;
+//!     assert!(run.wait()?.success());
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! How a run goes: a close-on-exec stream `socketpair` is made for it (the run channel); one
+//! message on the server's `SOCK_SEQPACKET` socket carries the request (the fd numbers) with
+//! the channel and the run's fds (`SCM_RIGHTS`); the spec is written on the channel, and
+//! status records are read from it: pid, sync (answered by the sync callback), then error or
+//! exec. `wait` reads the exit record. Closing the channel (dropping a [`ServedProcess`]
+//! that has not been waited for) makes the server kill the run.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use forkexec_spec::serve as request;
+use forkexec_spec::status::{self, Record, RECORD_LEN};
+use forkexec_spec::Shape;
+
+use crate::error::{ChildError, Error};
+use crate::helper::find_helper;
+use crate::process::{Rusage, WaitStatus};
+use crate::runner::{inherited_fds, remap_mount_fds, shape_of, Runner, SyncFunc};
+use crate::status::helper_error;
+use crate::sys;
+
+/// A running fork server. Dropping it ends the server (end of stream on its socket), which
+/// kills every run still going, and reaps it.
+#[derive(Debug)]
+pub struct Server {
+    sock: OwnedFd,
+    child: Mutex<Child>,
+    path: PathBuf,
+}
+
+impl Server {
+    /// Starts the helper found by [`find_helper`] as a fork server.
+    pub fn start() -> Result<Server, Error> {
+        let path = find_helper().map_err(Error::Helper)?;
+        Server::start_with(path)
+    }
+
+    /// Starts the helper at `path` as a fork server.
+    pub fn start_with(path: impl AsRef<Path>) -> Result<Server, Error> {
+        let path = path.as_ref().to_path_buf();
+        let (ours, theirs) = sys::seqpacket_pair().map_err(|e| helper_error(e, "socketpair"))?;
+        let mut command = Command::new(&path);
+        command
+            .arg("--serve")
+            .arg(theirs.as_raw_fd().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        let fd = theirs.as_raw_fd();
+        // SAFETY: runs between fork and exec; fcntl only, nothing allocated.
+        unsafe {
+            command.pre_exec(move || sys::clear_cloexec(fd));
+        }
+        let child = command
+            .spawn()
+            .map_err(|e| helper_error(e, &format!("cannot run {}", path.display())))?;
+        Ok(Server::from_parts(ours, child, path))
+    }
+
+    /// A server already spawned (the pool's: the helper serving inside a sandbox).
+    pub(crate) fn from_parts(sock: OwnedFd, child: Child, path: PathBuf) -> Server {
+        Server {
+            sock,
+            child: Mutex::new(child),
+            path,
+        }
+    }
+
+    /// The server's pid (the helper this process spawned).
+    pub fn pid(&self) -> u32 {
+        self.child.lock().map_or(0, |c| c.id())
+    }
+
+    /// Runs `runner`'s spec in a new process forked by the server, and answers its status
+    /// records until it executed (or failed: [`Error::Child`], as from [`Runner::start`]).
+    /// Safe to call from several threads at once. The runner's spawn hook and helper path are
+    /// not used (the server is already running); `detach` and `status_fd` are refused.
+    pub fn run(&self, runner: Runner) -> Result<ServedProcess, Error> {
+        let (mut spec, sync_func) = runner.into_served();
+        if spec.status_fd.is_some() {
+            return Err(invalid(
+                "status_fd: a served run's records go on its own channel",
+            ));
+        }
+        let copies = remap_mount_fds(&mut spec).map_err(Error::Helper)?;
+        let bytes = spec.encode()?;
+        if shape_of(&bytes)? == Shape::Detach {
+            return Err(invalid(
+                "detach: the target would be the fork server's child",
+            ));
+        }
+        let fds = inherited_fds(&spec).map_err(Error::Helper)?;
+        let (ours, theirs) = sys::socketpair().map_err(|e| helper_error(e, "socketpair"))?;
+        let numbers: Vec<u32> = fds.iter().map(|&fd| fd as u32).collect();
+        let mut message = [0u8; request::MAX_LEN];
+        let len = request::encode(&numbers, &mut message)
+            .ok_or_else(|| invalid("more fds than one request carries (252)"))?;
+        let mut passed: Vec<RawFd> = vec![theirs.as_raw_fd()];
+        passed.extend(&fds);
+        sys::send_with_fds(self.sock.as_fd(), &message[..len], &passed)
+            .map_err(|e| helper_error(e, "sending the request to the fork server"))?;
+        drop(theirs);
+        drop(copies);
+        let mut run = ServedProcess {
+            channel: ours,
+            target_pid: 0,
+            status: None,
+        };
+        run.send(&bytes)?;
+        run.start(sync_func)?;
+        Ok(run)
+    }
+
+    /// Ends the server and waits for it: every run still going is killed.
+    pub fn shutdown(mut self) -> io::Result<ExitStatus> {
+        self.end()
+    }
+
+    /// End of stream on the server's socket (our end shut down), then the server reaped.
+    fn end(&mut self) -> io::Result<ExitStatus> {
+        let _ = sys::shutdown(self.sock.as_fd());
+        match self.child.get_mut() {
+            Ok(child) => child.wait(),
+            Err(_) => Err(io::Error::other("the server's lock was poisoned")),
+        }
+    }
+
+    /// The helper binary the server runs.
+    pub fn helper(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.end();
+    }
+}
+
+fn invalid(msg: &str) -> Error {
+    Error::Helper(io::Error::new(io::ErrorKind::InvalidInput, msg.to_owned()))
+}
+
+/// A program started by a [`Server`] (or a pool's sandbox). Dropping it before it was waited
+/// for closes its channel, and the server kills it.
+#[derive(Debug)]
+pub struct ServedProcess {
+    channel: OwnedFd,
+    target_pid: u32,
+    status: Option<WaitStatus>,
+}
+
+impl ServedProcess {
+    /// The target's pid as the server reports it (for a server inside a sandbox's pid
+    /// namespace: the pid there).
+    pub fn pid(&self) -> u32 {
+        self.target_pid
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        match sys::send_all(self.channel.as_fd(), bytes) {
+            // The child went away early: its error record, if any, says why.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EPIPE | libc::ECONNRESET)) => Ok(()),
+            other => other.map_err(|e| helper_error(e, "writing the spec")),
+        }
+    }
+
+    /// Reads records until the exec (or an error).
+    fn start(&mut self, mut sync_func: Option<SyncFunc>) -> Result<(), Error> {
+        loop {
+            match self.read_record()? {
+                None => {
+                    return Err(Error::Helper(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the fork server closed the run's channel before it executed",
+                    )))
+                }
+                Some(Record::Error {
+                    location,
+                    errno,
+                    index,
+                    detail,
+                }) => return Err(ChildError::new(location, errno, index, detail).into()),
+                Some(Record::Pid { pid }) => self.target_pid = pid,
+                Some(Record::Sync { pid }) => {
+                    let pid = if self.target_pid != 0 {
+                        self.target_pid
+                    } else {
+                        pid
+                    };
+                    if let Err(e) = sync_func.take().map_or(Ok(()), |f| f(pid)) {
+                        let _ = sys::send_all(self.channel.as_fd(), &[status::SYNC_ABORT]);
+                        return Err(Error::Sync(e));
+                    }
+                    self.send(&[status::SYNC_CONTINUE])?;
+                }
+                Some(Record::Exec { pid }) => {
+                    self.target_pid = pid;
+                    return Ok(());
+                }
+                Some(Record::Exit { .. }) => {
+                    return Err(Error::Helper(io::Error::other(
+                        "the fork server reported an exit before the exec",
+                    )))
+                }
+            }
+        }
+    }
+
+    /// Waits for the program to end: its status with resource usage (from the exit record;
+    /// a supervised target's own usage). Waiting again returns the same status.
+    pub fn wait(&mut self) -> io::Result<WaitStatus> {
+        if let Some(status) = self.status {
+            return Ok(status);
+        }
+        loop {
+            let record = self.read_record().map_err(|e| match e {
+                Error::Helper(e) => e,
+                other => io::Error::other(other.to_string()),
+            })?;
+            match record {
+                Some(Record::Exit {
+                    status,
+                    utime_us,
+                    stime_us,
+                    maxrss_kib,
+                }) => {
+                    let status = WaitStatus {
+                        status: ExitStatus::from_raw(status),
+                        rusage: Rusage {
+                            user_time: Duration::from_micros(utime_us),
+                            system_time: Duration::from_micros(stime_us),
+                            max_rss_kib: maxrss_kib,
+                        },
+                    };
+                    self.status = Some(status);
+                    return Ok(status);
+                }
+                Some(_) => continue,
+                None => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the run's channel ended without an exit record",
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Sends signal `sig` to the target. Refused once it has been waited for.
+    pub fn kill(&self, sig: i32) -> io::Result<()> {
+        if self.status.is_some() || self.target_pid == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "process already waited for",
+            ));
+        }
+        sys::kill(self.target_pid, sig)
+    }
+
+    fn read_record(&self) -> Result<Option<Record>, Error> {
+        let mut buf = [0u8; RECORD_LEN];
+        let n = sys::read_full(self.channel.as_fd(), &mut buf)
+            .map_err(|e| helper_error(e, "reading status"))?;
+        match n {
+            0 => Ok(None),
+            RECORD_LEN => Record::decode(&buf).map(Some).ok_or_else(|| {
+                helper_error(
+                    io::Error::from(io::ErrorKind::InvalidData),
+                    "unknown record",
+                )
+            }),
+            n => Err(helper_error(
+                io::Error::new(io::ErrorKind::UnexpectedEof, format!("{n}-byte record")),
+                "status",
+            )),
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The fork server (`forkexec --serve N`, docs/spec.md "Fork server"): runs through
+//! [`Server::run`] behave as one-shot starts do (output, exit status, error records, sync,
+//! clone shapes), and the server outlives its runs' failures.
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::AsRawFd;
+
+use forkexec_client::{Error, Location, Namespace, Runner, Server};
+use forkexec_testkit::support::*;
+
+fn server() -> Server {
+    Server::start_with(helper()).expect("start the fork server")
+}
+
+/// Runs `runner` through `server` with stdout and stderr captured; (status, stdout).
+fn served(server: &Server, mut runner: Runner) -> Result<(i32, String), Error> {
+    let devnull = File::open("/dev/null").unwrap();
+    let (mut out_r, out_w) = pipe();
+    runner.spec.files = vec![devnull.as_raw_fd(), out_w.as_raw_fd(), out_w.as_raw_fd()];
+    let started = server.run(runner);
+    drop(out_w);
+    let mut run = started?;
+    let mut out = String::new();
+    out_r.read_to_string(&mut out).unwrap();
+    let status = run.wait().unwrap();
+    Ok((status.code().unwrap_or(-1), out))
+}
+
+fn sh(script: &str) -> Runner {
+    Runner::new(["/bin/sh", "-c", script])
+}
+
+#[test]
+fn runs_report_output_and_exit_status() {
+    let server = server();
+    for i in 0..3 {
+        let (code, out) = served(&server, sh(&format!("echo run {i}; exit {i}"))).unwrap();
+        assert_eq!((code, out.as_str()), (i, format!("run {i}\n").as_str()));
+    }
+}
+
+#[test]
+fn a_failed_step_is_an_error_record_and_the_server_goes_on() {
+    let server = server();
+    let err = served(&server, Runner::new(["/nonexistent/program"])).unwrap_err();
+    match err {
+        Error::Child(e) => {
+            assert_eq!(e.location(), Some(Location::Execve));
+            assert_eq!(e.errno(), libc::ENOENT);
+        }
+        other => panic!("{other}"),
+    }
+    let (code, out) = served(&server, sh("echo still here")).unwrap();
+    assert_eq!((code, out.as_str()), (0, "still here\n"));
+}
+
+#[test]
+fn sync_gets_the_target_pid() {
+    let server = server();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let runner = sh("echo $$").sync_func(move |pid| {
+        tx.send(pid).unwrap();
+        Ok::<(), std::io::Error>(())
+    });
+    let (code, out) = served(&server, runner).unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), rx.recv().unwrap().to_string());
+}
+
+#[test]
+fn clone_shapes_report_through_their_supervisor() {
+    let server = server();
+    let mut runner = sh("echo pid $$; exit 3").clone_flags([Namespace::NewUser, Namespace::NewPid]);
+    runner.spec.uid_mappings = vec![forkexec_client::IdMap {
+        container_id: 0,
+        host_id: euid(),
+        size: 1,
+    }];
+    let (code, out) = served(&server, runner).unwrap();
+    assert_eq!((code, out.as_str()), (3, "pid 1\n"));
+}
+
+/// A run has the fds its request passes and nothing else: none of the server's (its socket,
+/// other runs' channels, its stdio) nor its own channel.
+#[test]
+fn a_run_has_only_its_own_fds() {
+    let server = server();
+    // Another run is going (its channel and pidfd are open in the server) meanwhile.
+    let other = server
+        .run(Runner::new(["/bin/sleep", "1000"]).files([-1, -1, -1]))
+        .unwrap();
+    let (code, out) = served(&server, probe_runner(&["report"])).unwrap();
+    assert_eq!(code, 0, "{out}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(forkexec_testkit::leaks::only_std_fds(&report), Ok(()));
+    drop(other);
+}
+
+/// Before its exec, a run's child holds its request's fds, its channel and its handshake pipe,
+/// and nothing of the server's (the server's socket, another run's channel, pidfd and pipe,
+/// the server's stdio): seen from the sync callback in /proc (root: the child is not dumpable).
+#[test]
+fn a_run_holds_nothing_of_the_server_during_setup() {
+    forkexec_testkit::root_only!("reading /proc/PID/fd of a non-dumpable process needs root");
+    let server = server();
+    let other = server
+        .run(Runner::new(["/bin/sleep", "1000"]).files([-1, -1, -1]))
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let runner = sh("exit 0").sync_func(move |pid| {
+        let mut fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))?
+            .flatten()
+            .map(|e| {
+                format!(
+                    "{} {:?}",
+                    e.file_name().to_string_lossy(),
+                    std::fs::read_link(e.path()).ok()
+                )
+            })
+            .collect();
+        fds.sort();
+        tx.send(fds).unwrap();
+        Ok::<(), std::io::Error>(())
+    });
+    let (code, _) = served(&server, runner).unwrap();
+    assert_eq!(code, 0);
+    let fds = rx.recv().unwrap();
+    // The request's two fds (/dev/null and the output pipe) at their numbers, their copies
+    // at 0, 1 and 2 (the FILES table), the channel and the handshake pipe: 7.
+    assert_eq!(fds.len(), 7, "{fds:?}");
+    drop(other);
+}
