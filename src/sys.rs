@@ -997,16 +997,42 @@ pub fn fsopen(fstype: &CStr) -> Result<Fd> {
 
 /// `fsconfig(FSCONFIG_SET_STRING, key, value)`.
 pub fn fsconfig_string(fs: i32, key: &CStr, value: &CStr) -> Result {
-    let cmd = g::fsconfig_command::FSCONFIG_SET_STRING as usize;
-    // SAFETY: key and value are NUL-terminated and alive across the call.
+    fsconfig(
+        fs,
+        g::fsconfig_command::FSCONFIG_SET_STRING,
+        key,
+        Some(value),
+        0,
+    )
+}
+
+/// `fsconfig(FSCONFIG_SET_FD, key, NULL, fd)`: a layer given as an open directory.
+pub fn fsconfig_fd(fs: i32, key: &CStr, fd: i32) -> Result {
+    fsconfig(fs, g::fsconfig_command::FSCONFIG_SET_FD, key, None, fd)
+}
+
+/// `fsconfig(FSCONFIG_SET_FLAG, key, NULL, 0)`.
+pub fn fsconfig_flag(fs: i32, key: &CStr) -> Result {
+    fsconfig(fs, g::fsconfig_command::FSCONFIG_SET_FLAG, key, None, 0)
+}
+
+fn fsconfig(
+    fs: i32,
+    cmd: g::fsconfig_command,
+    key: &CStr,
+    value: Option<&CStr>,
+    aux: i32,
+) -> Result {
+    let value = value.map_or(0, |v| v.as_ptr() as usize);
+    // SAFETY: key (and value, when given) are NUL-terminated and alive across the call.
     check(unsafe {
         sc::syscall5(
             nr!(__NR_fsconfig),
             fs as usize,
-            cmd,
+            cmd as usize,
             key.as_ptr() as usize,
-            value.as_ptr() as usize,
-            0,
+            value,
+            aux as usize,
         )
     })
 }

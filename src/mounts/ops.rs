@@ -56,6 +56,7 @@ pub fn perform(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
         }
         kind::MASK => mask(root, op, index),
         kind::BIND_DATA => bind_data(root, op, index),
+        kind::OVERLAY | kind::TMP_OVERLAY | kind::RO_OVERLAY => overlay(root, op, index),
         // The decoder refuses every other kind.
         _ => Err(sys::EINVAL).at_index(Location::Mount, index),
     }
@@ -208,6 +209,45 @@ fn fill(out: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
         None => write_all(out, op.content).at_index(Location::MountMkdir, index),
         Some(fd) => copy_fd(fd as i32, out, index),
     }
+}
+
+/// An overlayfs: every layer opened in the runtime's view and handed over as an fd (no path
+/// is parsed as a mount option, so `:`, `,` and `\\` in names need no escaping); for a tmp
+/// overlay, the upper and work directories on a new tmpfs that is never attached anywhere.
+fn overlay(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
+    const DIR: u32 = g::O_PATH | g::O_DIRECTORY;
+    let fs = sys::fsopen(c"overlay").at_index(Location::Mount, index)?;
+    let mut layers = op.layers();
+    let tmp = match op.kind {
+        kind::TMP_OVERLAY => Some(new_tmpfs(0, 0o755, NOSUID | NODEV, index)?),
+        _ => None,
+    };
+    for (key, name) in [(c"upperdir", c"upper"), (c"workdir", c"work")] {
+        let dir = match (&tmp, op.kind) {
+            (Some(tmp), _) => {
+                sys::mkdirat(tmp.0, name, 0o755).at_index(Location::MountMkdir, index)?;
+                sys::openat(tmp.0, name, DIR).map(Fd)
+            }
+            (None, kind::OVERLAY) => open_layer(layers.next()),
+            _ => break, // read-only: no upper layer
+        };
+        let dir = dir.at_index(Location::MountSource, index)?;
+        sys::fsconfig_fd(fs.0, key, dir.0).at_index(Location::Mount, index)?;
+    }
+    for lower in layers {
+        let dir = open_layer(Some(lower)).at_index(Location::MountSource, index)?;
+        sys::fsconfig_fd(fs.0, c"lowerdir+", dir.0).at_index(Location::Mount, index)?;
+    }
+    sys::fsconfig_flag(fs.0, c"userxattr").at_index(Location::Mount, index)?;
+    let mnt = sys::fs_create_mount(fs.0, NOSUID | NODEV).at_index(Location::Mount, index)?;
+    attach(&mnt, root, op, Make::Dir(0o755), index)
+}
+
+/// Opens an overlay layer (a host directory, as a bind source is).
+fn open_layer(path: Option<&core::ffi::CStr>) -> sys::Result<Fd> {
+    // The decoder counted the layers; a missing one would be a bug, refused all the same.
+    let path = path.ok_or(sys::EINVAL)?;
+    sys::open(path, g::O_PATH | g::O_DIRECTORY).map(Fd)
 }
 
 fn copy_fd(from: i32, to: i32, index: usize) -> Result<(), Failure> {

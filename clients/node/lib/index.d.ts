@@ -78,12 +78,18 @@ export interface SymlinkOp extends MountOpBase { type: 'symlink'; source: Str }
 export interface FileOp extends MountOpBase { type: 'file'; mode?: Mode; content?: Str; content_fd?: number }
 export interface RemountRoOp extends MountOpBase { type: 'remount_ro' }
 export interface MaskOp extends MountOpBase { type: 'mask'; optional?: boolean }
+/** An overlayfs of `lower` (host directories, topmost first) under `upper`, which takes the writes. */
+export interface OverlayOp extends MountOpBase { type: 'overlay'; lower: Str[]; upper: Str; work: Str }
+/** An overlayfs of `lower` whose writes go to a private tmpfs, gone with the sandbox. */
+export interface TmpOverlayOp extends MountOpBase { type: 'tmp_overlay'; lower: Str[] }
+/** A read-only overlayfs of two or more `lower` directories. */
+export interface RoOverlayOp extends MountOpBase { type: 'ro_overlay'; lower: Str[] }
 /** bubblewrap's --bind-data / --ro-bind-data: the data in a file of its own, bound on the target (mode 0600 unless given). */
 export interface BindDataOp extends MountOpBase { type: 'bind_data'; mode?: Mode; content?: Str; content_fd?: number; readonly?: boolean }
 /** A mount operation (record MOUNT_OP): an entry of `mounts` with `type`. */
 export type MountOp =
   | BindOp | TmpfsOp | ProcOp | DevOp | MqueueOp | DirOp | SymlinkOp | FileOp | RemountRoOp | MaskOp
-  | BindDataOp;
+  | BindDataOp | OverlayOp | TmpOverlayOp | RoOverlayOp;
 export type MountEntry = RawMount | MountOp;
 
 export interface IdMap {

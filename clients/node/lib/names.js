@@ -71,9 +71,9 @@ const MOUNT_OPTIONS_KNOWN = 0x3;
 /** MOUNT_OP kinds by JSON `type`. */
 const MOUNT_KINDS = Object.freeze({
   bind: 1, tmpfs: 2, proc: 3, dev: 4, mqueue: 5, dir: 6, symlink: 7, file: 8, remount_ro: 9,
-  mask: 10, bind_data: 11,
+  mask: 10, bind_data: 11, overlay: 12, tmp_overlay: 13, ro_overlay: 14,
 });
-const MOUNT_KIND_LAST = 11;
+const MOUNT_KIND_LAST = 14;
 const MOUNT_OP_OPTIONAL = 0x1;
 const MOUNT_OP_READONLY = 0x2;
 const MOUNT_OP_DEV = 0x4;
@@ -90,7 +90,12 @@ const MOUNT_OP_FIELDS = Object.freeze({
   remount_ro: [],
   mask: ['optional'],
   bind_data: ['mode', 'content', 'content_fd', 'readonly'],
+  overlay: ['lower', 'upper', 'work'],
+  tmp_overlay: ['lower'],
+  ro_overlay: ['lower'],
 });
+/** The overlays: the fewest `lower` directories each needs (its layers are the record's content). */
+const MOUNT_OP_LOWER = Object.freeze({ overlay: 1, tmp_overlay: 1, ro_overlay: 2 });
 /** The mode a mount operation gets when none is given. */
 const MOUNT_OP_DEFAULT_MODE = Object.freeze({ tmpfs: 0o755, dir: 0o755, file: 0o644, bind_data: 0o600 });
 
@@ -107,7 +112,7 @@ const RESOURCES = Object.freeze([
 const Limit = Object.freeze({
   SPEC: 4 * 1024 * 1024, STRINGS: 262144, PATH: 4096, MOUNT_DATA: 4096, FSTYPE: 256, NAME: 65,
   RLIMITS: 16, RESOURCE: 16, FILES: 4096, FD: 1 << 20, SECCOMP: 4096, MOUNTS: 256, MODE: 0o7777,
-  ID_MAP: 340, GROUPS: 65536,
+  ID_MAP: 340, GROUPS: 65536, OVERLAY_LOWER: 500,
 });
 
 /** Fault numbers of a refused spec (`detail` of a `spec` error record). */
@@ -168,7 +173,7 @@ module.exports = {
   RECORD_LAST, RECORD_NAMES, SKIP_IF_UNKNOWN, OPTION_BITS, OPTIONS_KNOWN, Opt, CLONE_FLAGS,
   CLONE_KNOWN, MOUNT_FLAGS, MOUNT_FLAGS_KNOWN, MOUNT_MKDIR, MOUNT_FILE, MOUNT_OPTIONS_KNOWN,
   MOUNT_KINDS, MOUNT_KIND_LAST, MOUNT_OP_OPTIONAL, MOUNT_OP_READONLY, MOUNT_OP_DEV,
-  MOUNT_OP_FLAGS_KNOWN, MOUNT_OP_FIXED_LEN, MOUNT_OP_FIELDS, MOUNT_OP_DEFAULT_MODE,
+  MOUNT_OP_FLAGS_KNOWN, MOUNT_OP_FIXED_LEN, MOUNT_OP_FIELDS, MOUNT_OP_DEFAULT_MODE, MOUNT_OP_LOWER,
   CRED_NO_SETGROUPS, CRED_FLAGS_KNOWN, RESOURCES, Limit, Fault, FAULTS, LOCATIONS, Loc, Kind,
   SYNC_CONTINUE, SYNC_ABORT,
 };

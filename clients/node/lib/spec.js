@@ -234,7 +234,7 @@ function mountOp(v, path) {
   const takes = names.MOUNT_OP_FIELDS[type];
   for (const key of Object.keys(v)) {
     if (v[key] === undefined || key === 'type' || key === 'target') continue;
-    if (!['source', 'source_fd', 'mode', 'size', 'content', 'content_fd', 'readonly', 'dev', 'optional'].includes(key)) {
+    if (!['source', 'source_fd', 'mode', 'size', 'content', 'content_fd', 'lower', 'upper', 'work', 'readonly', 'dev', 'optional'].includes(key)) {
       fail(join(path, key), 'unknown key');
     }
     if (!takes.includes(key)) fail(join(path, key), `a ${type} mount operation does not take ${key}`);
@@ -250,12 +250,43 @@ function mountOp(v, path) {
     size: v.size === undefined || v.size === null ? 0n : size(v.size, join(path, 'size')),
     content: content(v.content, join(path, 'content')),
     content_fd: optFd(v.content_fd, join(path, 'content_fd')),
+    lower: v.lower === undefined || v.lower === null ? [] : strList(v.lower, join(path, 'lower')),
+    upper: str(v.upper ?? '', join(path, 'upper')),
+    work: str(v.work ?? '', join(path, 'work')),
     readonly: bool(v.readonly, join(path, 'readonly'), false),
     dev: bool(v.dev, join(path, 'dev'), false),
     optional: bool(v.optional, join(path, 'optional'), false),
   };
   if (op.source_fd !== null && op.content_fd !== null) fail(path, 'at most one fd');
+  checkLayers(op, path);
   return op;
+}
+
+function strList(v, path) {
+  if (!Array.isArray(v)) fail(path, `expected a list of strings, got ${typeName(v)}`);
+  return v.map((s, i) => str(s, join(path, i)));
+}
+
+/** An overlay's layers, as the Rust client words it: enough lower directories, upper and
+ * work when it takes them, every one an absolute path. */
+function checkLayers(op, path) {
+  const fewest = names.MOUNT_OP_LOWER[op.type];
+  if (!fewest) return;
+  if (op.lower.length < fewest) {
+    fail(path, `the ${op.type} needs at least ${fewest} \`lower\` ${fewest === 1 ? 'directory' : 'directories'}, not ${op.lower.length}`);
+  }
+  if (op.lower.length > names.Limit.OVERLAY_LOWER) {
+    fail(path, `the ${op.type} takes at most ${names.Limit.OVERLAY_LOWER} \`lower\` directories, not ${op.lower.length}`);
+  }
+  const takesUpper = names.MOUNT_OP_FIELDS[op.type].includes('upper');
+  if (takesUpper) {
+    for (const key of ['upper', 'work']) if (!op[key].length) fail(path, `the ${op.type} needs \`${key}\` (a host directory)`);
+  }
+  const layers = [['upper', op.upper], ['work', op.work]].filter(([, p]) => p.length)
+    .concat(op.lower.map((p) => ['lower', p]));
+  for (const [key, p] of layers) {
+    if (Buffer.from(p)[0] !== 0x2f) fail(path, `\`${key}\` paths must be absolute (host paths), not \`${p}\``);
+  }
 }
 
 function mountEntry(v, path) {

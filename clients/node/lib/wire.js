@@ -76,6 +76,11 @@ function checkNul(spec) {
     // A file operation's content is not a string: it may hold NUL bytes.
     const keys = m.type !== undefined ? ['source', 'target'] : ['source', 'target', 'fstype', 'data'];
     for (const key of keys) if (has(m[key])) throw new SpecError({ field: `mounts[${i}].${key}` });
+    // An overlay's layers are NUL-terminated paths on the wire.
+    if (m.type !== undefined) {
+      for (const key of ['upper', 'work']) if (has(m[key])) throw new SpecError({ field: `mounts[${i}].${key}` });
+      if (m.lower.some(has)) throw new SpecError({ field: `mounts[${i}].lower` });
+    }
   });
 }
 
@@ -90,7 +95,14 @@ function mountOpPayload(op) {
   fixed.writeUInt32LE(op.mode >>> 0, 4);
   fixed.writeBigUInt64LE(op.size, 8);
   fixed.writeInt32LE(fd === null ? -1 : fd, 16);
-  return Buffer.concat([fixed, cstr(op.source), cstr(op.target), op.content || Buffer.alloc(0)]);
+  return Buffer.concat([fixed, cstr(op.source), cstr(op.target), mountOpContent(op)]);
+}
+
+/** A MOUNT_OP's content: a file's bytes, or an overlay's layers (upper and work when set, then
+ * the lower directories, topmost first), each NUL-terminated. */
+function mountOpContent(op) {
+  if (!names.MOUNT_OP_LOWER[op.type]) return op.content || Buffer.alloc(0);
+  return Buffer.concat([op.upper, op.work].filter((p) => p.length).concat(op.lower).map(cstr));
 }
 
 /** The canonical bytes of a spec without running the decoder over them (NULs still refused). */
@@ -302,6 +314,24 @@ function mountRecord(buf, r, p, len) {
   };
 }
 
+/** An overlay's layers, checked as parse_layers (crates/spec/src/decode.rs) checks them. */
+function parseLayers(content, at, fewest, upper) {
+  const fixed = upper ? 2 : 0;
+  const layers = [];
+  let off = 0;
+  while (off < content.length) {
+    const nul = content.indexOf(0, off);
+    if (nul < 0) fail(Fault.UNTERMINATED, at + content.length);
+    if (nul + 1 - off > Limit.PATH) fail(Fault.TOO_LONG, at + off);
+    if (content[off] !== 0x2f) fail(Fault.BAD_VALUE, at + off);
+    layers.push(content.subarray(off, nul));
+    if (layers.length > fixed + Limit.OVERLAY_LOWER) fail(Fault.TOO_MANY, at + off);
+    off = nul + 1;
+  }
+  if (layers.length < fixed + fewest) fail(Fault.BAD_VALUE, at + content.length);
+  return layers;
+}
+
 function mountOpRecord(buf, r, p, len) {
   if (len < names.MOUNT_OP_FIXED_LEN) fail(Fault.BAD_RECORD_LENGTH, r + 4);
   const kind = buf.readUInt16LE(p);
@@ -309,7 +339,7 @@ function mountOpRecord(buf, r, p, len) {
   const mode = buf.readUInt32LE(p + 4);
   const size = buf.readBigUInt64LE(p + 8);
   let fd = buf.readInt32LE(p + 16);
-  if (kind === 0 || kind > names.MOUNT_KIND_LAST) fail(Fault.BAD_VALUE, p);
+  if (KIND_NAMES[kind] === undefined) fail(Fault.BAD_VALUE, p);
   if (flags & ~names.MOUNT_OP_FLAGS_KNOWN) fail(Fault.UNKNOWN_BITS, p + 2);
   if (fd !== -1 && !(fd >= 0 && fd < Limit.FD)) fail(Fault.FD_OUT_OF_RANGE, p + 16);
   fd = fd === -1 ? null : fd;
@@ -343,7 +373,9 @@ function mountOpRecord(buf, r, p, len) {
   } else if (source.length) {
     fail(Fault.BAD_VALUE, sourceAt);
   }
-  if (content.length && (!takes.includes('content') || fd !== null)) {
+  const fewest = names.MOUNT_OP_LOWER[type];
+  const layers = fewest ? parseLayers(content, at, fewest, takes.includes('upper')) : [];
+  if (!fewest && content.length && (!takes.includes('content') || fd !== null)) {
     fail(takes.includes('content') ? Fault.CONFLICT : Fault.BAD_VALUE, at);
   }
   if (target[0] !== 0x2f) fail(Fault.BAD_VALUE, targetAt);
@@ -352,7 +384,11 @@ function mountOpRecord(buf, r, p, len) {
   if (fd !== null) op[fdKey] = fd;
   if (takes.includes('size')) op.size = size;
   if (takesMode) op.mode = mode;
-  if (content.length) op.content = Buffer.from(content);
+  if (fewest) {
+    const fixed = takes.includes('upper') ? 2 : 0;
+    if (fixed) [op.upper, op.work] = [text(layers[0]), text(layers[1])];
+    op.lower = layers.slice(fixed).map(text);
+  } else if (content.length) op.content = Buffer.from(content);
   if (flags & names.MOUNT_OP_READONLY) op.readonly = true;
   if (flags & names.MOUNT_OP_DEV) op.dev = true;
   if (flags & names.MOUNT_OP_OPTIONAL) op.optional = true;

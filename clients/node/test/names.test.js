@@ -100,7 +100,7 @@ test('the generated tables of docs/spec.md: records, options, clone and mount fl
 test('the generated mount operation kinds: what each takes and its default mode', { skip: skipGen }, () => {
   const rows = generated('Mount operation kinds');
   assert.equal(rows.length, Object.keys(names.MOUNT_KINDS).length);
-  for (const [kind, name, flags, mode, size, fd, content, source, dflt] of rows) {
+  for (const [kind, name, flags, mode, size, fd, content, source, dflt, lower, upper] of rows) {
     assert.equal(names.MOUNT_KINDS[name], Number(kind), name);
     const takes = names.MOUNT_OP_FIELDS[name];
     const expect = [
@@ -109,7 +109,9 @@ test('the generated mount operation kinds: what each takes and its default mode'
       ...(fd === 'yes' ? [name === 'bind' ? 'source_fd' : 'content_fd'] : []),
       ...(content === 'yes' ? ['content'] : []),
       ...(source === 'none' ? [] : ['source']),
+      ...(lower === '0' ? [] : ['lower']), ...(upper === 'yes' ? ['upper', 'work'] : []),
     ];
+    assert.equal(names.MOUNT_OP_LOWER[name] ?? 0, Number(lower), name);
     assert.deepEqual([...takes].sort(), expect.sort(), name);
     assert.equal(names.MOUNT_OP_DEFAULT_MODE[name] ?? 0, parseInt(dflt, 8), name);
   }

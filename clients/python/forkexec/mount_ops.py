@@ -18,7 +18,7 @@ with the same number (as ``files`` fds are), and refuses one the target's ``file
 replace (``files[fd] != fd``).
 """
 
-from typing import Optional, Union
+from typing import Iterable, Optional, Union
 
 from .spec import MountOp, Str
 
@@ -26,7 +26,7 @@ Mode = Optional[Union[int, str]]
 
 __all__ = ["bind", "ro_bind", "dev_bind", "bind_fd", "tmpfs", "proc", "dev", "mqueue", "dir",
            "symlink", "file", "file_from_fd", "bind_data", "bind_data_from_fd", "remount_ro",
-           "mask"]
+           "mask", "overlay", "tmp_overlay", "ro_overlay"]
 
 
 def bind(source: Str, target: Optional[Str] = None, *, read_only: bool = False,
@@ -130,3 +130,23 @@ def mask(target: Str, *, optional: bool = False) -> MountOp:
     """Hide ``target``: a read-only empty directory (over a directory) or empty file (over
     anything else) mounted on it; ``optional`` skips it when ``target`` does not exist."""
     return MountOp(type="mask", target=target, optional=optional)
+
+
+def overlay(lower: Iterable[Str], upper: Str, work: Str, target: Str) -> MountOp:
+    """An overlayfs on ``target`` of the host directories ``lower`` (topmost first) under
+    ``upper``, which takes the writes; ``work`` is an empty directory on ``upper``'s
+    filesystem for the kernel. nosuid, nodev. Every layer is an absolute host path, opened by
+    the helper and given to the kernel as an fd (no escaping of ``:`` or ``,``)."""
+    return MountOp(type="overlay", target=target, lower=list(lower), upper=upper, work=work)
+
+
+def tmp_overlay(lower: Iterable[Str], target: Str) -> MountOp:
+    """An overlayfs on ``target`` of the host directories ``lower`` (topmost first) whose
+    writes go to a private tmpfs, gone when the sandbox ends. nosuid, nodev."""
+    return MountOp(type="tmp_overlay", target=target, lower=list(lower))
+
+
+def ro_overlay(lower: Iterable[Str], target: Str) -> MountOp:
+    """A read-only overlayfs on ``target`` of the host directories ``lower`` (topmost first,
+    at least two). nosuid, nodev."""
+    return MountOp(type="ro_overlay", target=target, lower=list(lower))

@@ -176,13 +176,16 @@ class MountKind:
     """One row of the mount operation kind table (docs/spec.md, "Tables"): its number, the
     flag bits it accepts, whether it takes a mode, a size, an fd and content, its source rule
     (``none``: empty; ``text``: required; ``path_or_fd``: exactly one of a path and the fd)
-    and the mode a client fills in. Everything the decoder and the JSON form check per kind
-    is read from here."""
+    and the mode a client fills in; for an overlay, the fewest ``lower`` directories it needs
+    and whether it takes ``upper`` and ``work`` (its layers are then the record's content).
+    Everything the decoder and the JSON form check per kind is read from here."""
 
     def __init__(self, number: int, flags: int, mode: bool, size: bool, fd: bool,
-                 content: bool, source: str, default_mode: int) -> None:
+                 content: bool, source: str, default_mode: int, lower: int = 0,
+                 upper: bool = False) -> None:
         self.number, self.flags, self.source, self.default_mode = number, flags, source, default_mode
         self.mode, self.size, self.fd, self.content = mode, size, fd, content
+        self.lower, self.upper = lower, upper
 
     @property
     def fd_key(self) -> str:
@@ -197,6 +200,10 @@ class MountKind:
             return self.fd and key == self.fd_key
         if key in MOUNT_OP_FLAGS:
             return bool(self.flags & MOUNT_OP_FLAGS[key])
+        if key == "lower":
+            return self.lower != 0
+        if key in ("upper", "work"):
+            return self.upper
         return {"size": self.size, "mode": self.mode, "content": self.content}.get(key, False)
 
     @property
@@ -206,12 +213,13 @@ class MountKind:
 
 
 #: Every JSON key of a mount operation besides ``type`` and ``target``, in message order.
-MOUNT_OP_KEYS = ("source", "source_fd", "size", "mode", "content", "content_fd", "readonly",
-                 "dev", "optional")
+MOUNT_OP_KEYS = ("source", "source_fd", "size", "mode", "content", "content_fd", "lower",
+                 "upper", "work", "readonly", "dev", "optional")
 
 _O, _R, _D = MOUNT_OP_OPTIONAL, MOUNT_OP_READONLY, MOUNT_OP_DEV
 #: The mount operation kinds by JSON ``type``, in number order:
-#: number, flags, mode, size, fd, content, source rule, default mode.
+#: number, flags, mode, size, fd, content, source rule, default mode (and for an overlay the
+#: fewest lower directories, and whether it takes upper and work).
 MOUNT_KIND_TABLE = {
     "bind": MountKind(1, _O | _R | _D, False, False, True, False, "path_or_fd", 0),
     "tmpfs": MountKind(2, _R, True, True, False, False, "none", 0o755),
@@ -224,6 +232,9 @@ MOUNT_KIND_TABLE = {
     "remount_ro": MountKind(9, 0, False, False, False, False, "none", 0),
     "mask": MountKind(10, _O, False, False, False, False, "none", 0),
     "bind_data": MountKind(11, _R, True, False, True, True, "none", 0o600),
+    "overlay": MountKind(12, 0, False, False, False, False, "none", 0, lower=1, upper=True),
+    "tmp_overlay": MountKind(13, 0, False, False, False, False, "none", 0, lower=1),
+    "ro_overlay": MountKind(14, 0, False, False, False, False, "none", 0, lower=2),
 }
 del _O, _R, _D
 
@@ -261,6 +272,7 @@ class Limit:
     MOUNTS = 256  # MOUNT and MOUNT_OP records together
     LANDLOCK_RULES = 64  # LANDLOCK_PATH records, and LANDLOCK_PORT records
     MODE = 0o7777  # largest mode of a mount operation
+    OVERLAY_LOWER = 500  # lower directories of one overlay
     ID_MAP = 340
     GROUPS = 65_536
 

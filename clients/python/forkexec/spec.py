@@ -128,7 +128,7 @@ class MountOp:
     :mod:`forkexec.mount_ops` (``bind``, ``ro_bind``, ``tmpfs``, ``file``…).
 
     - ``type``: ``bind``, ``tmpfs``, ``proc``, ``dev``, ``mqueue``, ``dir``, ``symlink``,
-      ``file``, ``remount_ro`` or ``mask``.
+      ``file``, ``remount_ro``, ``mask``, ``overlay``, ``tmp_overlay`` or ``ro_overlay``.
     - ``source``: a bind's source path, or a symlink's text. ``source_fd``: a bind's source as
       an fd of this process (instead of ``source``).
     - ``size``: a tmpfs's size in bytes (an integer, or a string such as ``"64m"``; 0 = the
@@ -139,6 +139,9 @@ class MountOp:
     - ``content``: a file's bytes (``str`` as UTF-8, ``bytes``, or in JSON a list of byte
       values; may hold NUL bytes; empty = none). ``content_fd``: an fd of this process the
       helper reads to its end for them instead.
+    - ``lower`` (overlay, tmp_overlay, ro_overlay): the lower directories, absolute host
+      paths, topmost first; ``upper`` (overlay): the host directory that takes the writes,
+      ``work``: an empty directory on its filesystem for the kernel.
     - ``readonly`` (bind, tmpfs; a bind's submounts too), ``dev`` (bind: device nodes work),
       ``optional`` (bind: skip when the source is missing; mask: when the target is).
     """
@@ -153,6 +156,9 @@ class MountOp:
     size: Union[int, str] = 0
     content: Optional[Str] = None
     content_fd: Optional[int] = None
+    lower: List[Str] = field(default_factory=list)
+    upper: Str = ""
+    work: Str = ""
     readonly: bool = False
     dev: bool = False
     optional: bool = False
@@ -527,7 +533,7 @@ def _mount(obj: Any, path: Any) -> Any:
 
 
 _MOUNT_OP_KEYS = ("type", "source", "source_fd", "target", "mode", "size", "content",
-                  "content_fd", "readonly", "dev", "optional")
+                  "content_fd", "lower", "upper", "work", "readonly", "dev", "optional")
 _RAW_MOUNT_KEYS = ("source", "target", "fstype", "flags", "data", "mkdir", "file", "make_nod")
 _SIZE_SUFFIX = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
@@ -585,10 +591,15 @@ def _content(value: Any, path: Any) -> Any:
     return value
 
 
+def _str_list(value: Any, path: Any) -> Any:
+    """A list of strings (an overlay's lower directories)."""
+    return [_str(s, _join(path, i)) for i, s in enumerate(_list(value, path))]
+
+
 _MOUNT_OP_CONVERTERS = {
     "type": _mount_type, "source": _str, "source_fd": _op_fd, "target": _str, "size": _size,
     "mode": _mode, "content": _content, "content_fd": _op_fd, "readonly": _bool, "dev": _bool,
-    "optional": _bool,
+    "optional": _bool, "upper": _str, "work": _str, "lower": _str_list,
 }
 
 
@@ -614,9 +625,12 @@ def _check_op(kind: Any, v: Any, path: Any) -> Any:
     for key, on in (("readonly", v.get("readonly", False)), ("dev", v.get("dev", False)),
                     ("optional", v.get("optional", False)), ("mode", bool(v.get("mode"))),
                     ("size", bool(v.get("size"))), ("source_fd", v.get("source_fd") is not None),
-                    ("content", bool(content)), ("content_fd", v.get("content_fd") is not None)):
+                    ("content", bool(content)), ("content_fd", v.get("content_fd") is not None),
+                    ("lower", bool(v.get("lower"))), ("upper", bool(v.get("upper"))),
+                    ("work", bool(v.get("work")))):
         if on and key not in takes:
             raise _does_not_apply(path, key, kind)
+    _check_layers(kind, v, path)
     if (v.get("mode") or 0) > names.Limit.MODE:
         raise JsonError(path, f"mode {v['mode']:o} is above 7777")
     for key in ("source_fd", "content_fd"):
@@ -637,6 +651,35 @@ def _check_op(kind: Any, v: Any, path: Any) -> Any:
         raise JsonError(path, f"a {kind} takes `content` or `content_fd`, not both")
 
 
+def _check_layers(kind: Any, v: Any, path: Any) -> None:
+    """An overlay's layers, as the Rust client's ``MountOp::check`` words them: enough lower
+    directories, upper and work when it takes them, every one an absolute path."""
+    row = names.MOUNT_KIND_TABLE[kind]
+    if not row.lower:
+        return
+    lower = v.get("lower") or []
+    if len(lower) < row.lower:
+        dirs = "directory" if row.lower == 1 else "directories"
+        raise JsonError(path, f"the {kind} needs at least {row.lower} `lower` {dirs}, "
+                              f"not {len(lower)}")
+    if len(lower) > names.Limit.OVERLAY_LOWER:
+        raise JsonError(path, f"the {kind} takes at most {names.Limit.OVERLAY_LOWER} `lower` "
+                              f"directories, not {len(lower)}")
+    if row.upper:
+        for key in ("upper", "work"):
+            if not v.get(key):
+                raise JsonError(path, f"the {kind} needs `{key}` (a host directory)")
+    layers = [(v[k], k) for k in ("upper", "work") if v.get(k)] + [(p, "lower") for p in lower]
+    for p, key in layers:
+        if not _b_path(p).startswith(b"/"):
+            raise JsonError(path, f"`{key}` paths must be absolute (host paths), "
+                                  f"not `{_json_str(p)}`")
+
+
+def _b_path(p: Any) -> bytes:
+    return p.encode("utf-8", "surrogateescape") if isinstance(p, str) else bytes(p)
+
+
 def _finish_op(kind: Any, values: Any, path: Any) -> Any:
     """A normalized MountOp from converted values: checked, the type's default mode filled in
     (``None`` for the types without a mode), empty content dropped."""
@@ -649,6 +692,7 @@ def _finish_op(kind: Any, values: Any, path: Any) -> Any:
         values["mode"] = None
     if not values.get("content"):
         values["content"] = None
+    values["lower"] = list(values.get("lower") or [])
     return _make(MountOp, values)
 
 
@@ -1001,6 +1045,11 @@ def _mount_op_to_dict(m: Any) -> Any:
             item["content"] = list(raw)
     if m.content_fd is not None:
         item["content_fd"] = m.content_fd
+    if m.lower:
+        item["lower"] = [_json_str(p) for p in m.lower]
+    for key in ("upper", "work"):
+        if getattr(m, key):
+            item[key] = _json_str(getattr(m, key))
     for key in ("readonly", "dev", "optional"):
         if getattr(m, key):
             item[key] = True

@@ -68,19 +68,34 @@ def _check_nul(spec: Any) -> Any:
         for key in keys:
             if b"\0" in _b(getattr(m, key)):
                 raise SpecError(field=f"mounts[{i}].{key}")
+        if isinstance(m, MountOp):
+            # An overlay's layers are NUL-terminated paths on the wire.
+            layers = [("upper", m.upper), ("work", m.work)] + [("lower", p) for p in m.lower]
+            for key, value in layers:
+                if b"\0" in _b(value):
+                    raise SpecError(field=f"mounts[{i}].{key}")
+
+
+def mount_op_content(op: MountOp) -> bytes:
+    """A MOUNT_OP record's content: a file's bytes, or an overlay's layers (``upper`` and
+    ``work`` when set, then ``lower``, topmost first), each NUL-terminated."""
+    if not names.MOUNT_KIND_TABLE[op.type].lower:
+        return b"" if op.content is None else _b(op.content)
+    layers = [p for p in (op.upper, op.work) if p] + list(op.lower)
+    return b"".join(_b(p) + b"\0" for p in layers)
 
 
 def mount_op_payload(op: MountOp) -> bytes:
     """A MOUNT_OP record's payload: u16 kind, u16 flags, u32 mode, u64 size, i32 fd (-1 for
-    none), ``source`` and ``target`` with their NULs, then the content bytes."""
+    none), ``source`` and ``target`` with their NULs, then the content
+    (:func:`mount_op_content`)."""
     flags = ((names.MOUNT_OP_OPTIONAL if op.optional else 0)
              | (names.MOUNT_OP_READONLY if op.readonly else 0)
              | (names.MOUNT_OP_DEV if op.dev else 0))
     fd = op.source_fd if op.source_fd is not None else op.content_fd
     return (struct.pack("<HHIQi", names.MOUNT_KINDS[op.type], flags, op.mode or 0, op.size,
                         -1 if fd is None else fd)
-            + _b(op.source) + b"\0" + _b(op.target) + b"\0"
-            + (b"" if op.content is None else _b(op.content)))
+            + _b(op.source) + b"\0" + _b(op.target) + b"\0" + mount_op_content(op))
 
 
 def encode_unchecked(spec: Spec) -> bytes:
@@ -267,7 +282,11 @@ def _mount_op_field(p: Any, at: Any) -> Any:
     target_end = p.find(b"\0", source_end + 1)
     if target_end < 0:
         return None
-    return "target" if at <= target_end else "content"
+    if at <= target_end:
+        return "target"
+    name = _KIND_NAMES.get(struct.unpack_from("<H", p)[0])
+    # An overlay's layers: upper, work and lower are all refused the same ways.
+    return "lower" if name and names.MOUNT_KIND_TABLE[name].lower else "content"
 
 
 # --- the decoder ------------------------------------------------------------------------------
@@ -431,13 +450,37 @@ def _mount_record(buf: Any, r: Any, p: Any, length: Any) -> Any:
         file=bool(options & names.MOUNT_FILE))
 
 
+def _layers(content: bytes, at: int, row: Any) -> List[bytes]:
+    """An overlay's layers, checked as ``parse_layers`` (crates/spec/src/decode.rs) checks
+    them: NUL-terminated absolute paths of at most ``Limit.PATH`` bytes with the NUL, enough
+    of them and at most ``Limit.OVERLAY_LOWER`` lower ones."""
+    fixed = 2 if row.upper else 0
+    layers = []
+    off = 0
+    while off < len(content):
+        nul = content.find(b"\0", off)
+        if nul < 0:
+            _fail(Fault.UNTERMINATED, at + len(content))
+        if nul + 1 - off > Limit.PATH:
+            _fail(Fault.TOO_LONG, at + off)
+        if content[off:off + 1] != b"/":
+            _fail(Fault.BAD_VALUE, at + off)
+        layers.append(content[off:nul])
+        if len(layers) > fixed + Limit.OVERLAY_LOWER:
+            _fail(Fault.TOO_MANY, at + off)
+        off = nul + 1
+    if len(layers) < fixed + row.lower:
+        _fail(Fault.BAD_VALUE, at + len(content))
+    return layers
+
+
 def _mount_op_record(buf: Any, r: Any, p: Any, length: Any) -> Any:
     """A MOUNT_OP payload, checked as ``parse_mount_op`` (crates/spec/src/decode.rs) checks
     it, in the same order."""
     if length < names.MOUNT_OP_FIXED_LEN:
         _fail(Fault.BAD_RECORD_LENGTH, r + 4)
     kind, flags, mode, size, fd = struct.unpack_from("<HHIQi", buf, p)
-    if kind == 0 or kind > names.MOUNT_KIND_LAST:
+    if kind not in _KIND_NAMES:
         _fail(Fault.BAD_VALUE, p)
     if flags & ~names.MOUNT_OP_FLAGS_KNOWN:
         _fail(Fault.UNKNOWN_BITS, p + 2)
@@ -476,7 +519,8 @@ def _mount_op_record(buf: Any, r: Any, p: Any, length: Any) -> Any:
             _fail(Fault.BAD_VALUE, source_at)
     elif source:
         _fail(Fault.BAD_VALUE, source_at)
-    if content and (not row.content or fd is not None):
+    layers = _layers(content, at, row) if row.lower else []
+    if not row.lower and content and (not row.content or fd is not None):
         _fail(Fault.CONFLICT if row.content else Fault.BAD_VALUE, at)
     if not target.startswith(b"/"):
         _fail(Fault.BAD_VALUE, target_at)
@@ -489,7 +533,12 @@ def _mount_op_record(buf: Any, r: Any, p: Any, length: Any) -> Any:
         values["size"] = size
     if takes_mode:
         values["mode"] = mode
-    if content:
+    if row.lower:
+        fixed = 2 if row.upper else 0
+        values["lower"] = [_s(x) for x in layers[fixed:]]
+        if row.upper:
+            values["upper"], values["work"] = _s(layers[0]), _s(layers[1])
+    elif content:
         values["content"] = _s(content)
     values["readonly"] = bool(flags & names.MOUNT_OP_READONLY)
     values["dev"] = bool(flags & names.MOUNT_OP_DEV)

@@ -533,6 +533,40 @@ class MountOps(HelperTest):
         self.assertEqual(os.listdir(data), ["hello"], "the host directory was written")
         self.assertEqual(os.listdir(self.root), [])
 
+    def test_overlays(self):
+        """overlay (writes to upper), tmp_overlay (writes gone with the sandbox) and
+        ro_overlay (EROFS); the topmost lower directory wins; the lower ones never change."""
+        dirs = {}
+        for d in ("lower1", "lower2", "upper", "work"):
+            dirs[d] = os.path.join(self.tmp, d)
+            os.mkdir(dirs[d])
+        for d, name, text in (("lower1", "a", "1"), ("lower1", "b", "2"), ("lower2", "b", "3"),
+                              ("upper", "a", "4")):
+            with open(os.path.join(dirs[d], name), "w") as f:
+                f.write(text)
+        lower = [dirs["lower2"], dirs["lower1"]]  # topmost first
+        script = ("cat /o/a /o/b /t/a /t/b /r/a /r/b; echo; "
+                  "printf 5 > /o/b; printf 6 > /t/b; "
+                  "if printf 7 2>&- > /r/b; then echo r-rw; else echo r-ro; fi; cat /o/b /t/b")
+        _, out, st = self.sandbox(script, [
+            mount_ops.overlay(lower, dirs["upper"], dirs["work"], "/o"),
+            mount_ops.tmp_overlay(lower, "/t"),
+            mount_ops.ro_overlay(lower, "/r"),
+        ])
+        self.assertEqual(st.code, 0, out)
+        self.assertEqual(out, "431313\nr-ro\n56", out)
+        with open(os.path.join(dirs["upper"], "b")) as f:
+            self.assertEqual(f.read(), "5")
+        for d, want in (("lower1", "2"), ("lower2", "3")):
+            with open(os.path.join(dirs[d], "b")) as f:
+                self.assertEqual(f.read(), want, d)
+
+    def test_a_missing_lower_directory_is_refused_with_its_index(self):
+        with self.assertRaises(ChildError) as cm:
+            self.sandbox("true", [mount_ops.tmp_overlay([os.path.join(self.tmp, "none")], "/t")])
+        self.assertEqual((cm.exception.location_name, cm.exception.errno, cm.exception.index),
+                         ("mount(source)", errno.ENOENT, len(system_ops())))
+
     def test_writable_root(self):
         _, out, st = self.sandbox("mkdir /new && echo root-rw", [], writable_root=True)
         self.assertEqual((out, st.code), ("root-rw\n", 0))

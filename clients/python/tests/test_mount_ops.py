@@ -93,6 +93,21 @@ RUST_SPECS = {
         "0000000002000000000015000000210000000a000100000000000000000000000000ffff"
         "ffff002f70726f632f6b636f726500"
     ),
+    "overlay": (
+        "465853500100000063000000010000000a0000002f62696e2f7472756500090000000800"
+        "00000000020000000000150000002d0000000c000000000000000000000000000000ffff"
+        "ffff002f737263002f75002f77002f746f70002f626f74746f6d00"
+    ),
+    "tmp_overlay": (
+        "465853500100000055000000010000000a0000002f62696e2f7472756500090000000800"
+        "00000000020000000000150000001f0000000d000000000000000000000000000000ffff"
+        "ffff002f757372002f75737200"
+    ),
+    "ro_overlay": (
+        "465853500100000056000000010000000a0000002f62696e2f7472756500090000000800"
+        "0000000002000000000015000000200000000e000000000000000000000000000000ffff"
+        "ffff002f6f7074002f61002f6200"
+    ),
 }
 
 # The same operations, built with forkexec.mount_ops and written in the JSON form.
@@ -122,6 +137,13 @@ BUILT = {
     "remount_ro": (m.remount_ro("/data"), {"type": "remount_ro", "target": "/data"}),
     "mask": (m.mask("/proc/kcore", optional=True),
              {"type": "mask", "target": "/proc/kcore", "optional": True}),
+    "overlay": (m.overlay(["/top", "/bottom"], "/u", "/w", "/src"),
+                {"type": "overlay", "target": "/src", "lower": ["/top", "/bottom"],
+                 "upper": "/u", "work": "/w"}),
+    "tmp_overlay": (m.tmp_overlay(["/usr"], "/usr"),
+                    {"type": "tmp_overlay", "target": "/usr", "lower": ["/usr"]}),
+    "ro_overlay": (m.ro_overlay(["/a", "/b"], "/opt"),
+                   {"type": "ro_overlay", "target": "/opt", "lower": ["/a", "/b"]}),
 }
 
 # In RUST_SPECS-shaped specs (ARGS of 10 bytes, CLONE_FLAGS) the MOUNT_OP record starts at
@@ -557,6 +579,59 @@ class Json(unittest.TestCase):
         spec = Spec(args=["/bin/true"], clone_flags=["newns"])
         spec.mounts.append({"type": "mask", "target": "/x", "optional": True})
         self.assertEqual(decode(encode(spec)).spec.mounts, [m.mask("/x", optional=True)])
+
+
+class Overlay(unittest.TestCase):
+    """The overlay kinds' layers: the record's content, checked as the Rust decoder and the
+    Rust client check them."""
+
+    def test_layer_refusals_match_the_rust_decoder(self):
+        # payload offsets: content starts after source "" and target "/t": P + 20 + 1 + 3
+        c = P + 24
+        cases = [
+            (op_payload(12, content=b"/u\0/w\0"), ("BadValue", c + 6)),  # no lower
+            (op_payload(14, content=b"/a\0"), ("BadValue", c + 3)),  # ro: one lower
+            (op_payload(13, content=b""), ("BadValue", c)),
+            (op_payload(13, content=b"rel\0"), ("BadValue", c)),
+            (op_payload(13, content=b"/a\0\0"), ("BadValue", c + 3)),  # an empty one
+            (op_payload(13, content=b"/a\0/b"), ("Unterminated", c + 5)),
+            (op_payload(13, content=b"/" + b"x" * 4095 + b"\0"), ("TooLong", c)),
+            (op_payload(14, content=b"".join(b"/%d\0" % i for i in range(501))),
+             ("TooMany", c + sum(len(b"/%d\0" % i) for i in range(500)))),
+            (op_payload(13, size=1, content=b"/a\0"), ("BadValue", P + 8)),
+        ]
+        for payload, want in cases:
+            with self.subTest(payload=payload[:40]):
+                self.assertEqual(fault(op_spec(payload)), want)
+        # 500 lower directories, besides upper and work, are accepted.
+        many = b"".join(b"/%d\0" % i for i in range(500))
+        got = decode(op_spec(op_payload(12, content=b"/u\0/w\0" + many))).spec.mounts[0]
+        self.assertEqual((got.upper, got.work, len(got.lower)), ("/u", "/w", 500))
+
+    def test_client_refusals_say_what_is_wrong(self):
+        cases = [
+            ({"type": "ro_overlay", "target": "/x", "lower": ["/a"]},
+             "the ro_overlay needs at least 2 `lower` directories, not 1"),
+            ({"type": "overlay", "target": "/x", "lower": ["/l"], "upper": "/u"},
+             "the overlay needs `work` (a host directory)"),
+            ({"type": "tmp_overlay", "target": "/x", "lower": ["l"]},
+             "`lower` paths must be absolute (host paths), not `l`"),
+            ({"type": "tmp_overlay", "target": "/x", "lower": ["/l"], "upper": "/u"},
+             "`upper` does not apply to a tmp_overlay mount operation"),
+            ({"type": "tmpfs", "target": "/t", "lower": ["/l"]},
+             "`lower` does not apply to a tmpfs"),
+        ]
+        for doc, text in cases:
+            with self.subTest(doc=doc):
+                e = json_error({"args": ["/bin/true"], "clone_flags": ["newns"],
+                                "mounts": [doc]})
+                self.assertIn(text, str(e))
+
+    def test_a_nul_in_a_layer_names_the_field(self):
+        for op, key in ((m.tmp_overlay(["/a\0b"], "/x"), "lower"),
+                        (m.overlay(["/l"], "/u\0", "/w", "/x"), "upper")):
+            spec = Spec(args=["/bin/true"], clone_flags=["newns"], mounts=[op])
+            self.assertEqual(refused(spec).field, f"mounts[0].{key}")
 
 
 class Fds(unittest.TestCase):

@@ -1,7 +1,8 @@
 """The client's numbers and names against the tables generated into docs/spec.md ("Tables")
 from crates/spec/src/tables.rs, the one source the Rust crates read: record types, option
 bits, clone flags, mount flags, rlimit resources, mount operation flags and every mount
-operation kind's row (flags, mode, size, fd, content, source rule, default mode)."""
+operation kind's row (flags, mode, size, fd, content, source rule, default mode, lower
+directories, upper)."""
 
 import re
 import unittest
@@ -87,16 +88,18 @@ class GeneratedTables(unittest.TestCase):
         rows = table(self.section, "Mount operation kinds (MOUNT_OP)")
         yes = {"yes": True, "no": False}
         want = {}
-        for kind, name, flags, mode, size, fd, content, source, default_mode in rows:
+        for (kind, name, flags, mode, size, fd, content, source, default_mode, lower,
+             upper) in rows:
             bits = 0 if flags == "-" else sum(names.MOUNT_OP_FLAGS[f.strip()]
                                               for f in flags.split(","))
             want[name] = (number(kind), bits, yes[mode], yes[size], yes[fd], yes[content],
-                          source, int(default_mode, 8))
+                          source, int(default_mode, 8), int(lower), yes[upper])
         have = {name: (k.number, k.flags, k.mode, k.size, k.fd, k.content, k.source,
-                       k.default_mode) for name, k in names.MOUNT_KIND_TABLE.items()}
+                       k.default_mode, k.lower, k.upper)
+                for name, k in names.MOUNT_KIND_TABLE.items()}
         self.assertEqual(have, want)
         self.assertEqual(list(names.MOUNT_KINDS), [r[1] for r in rows])
-        self.assertEqual(names.MOUNT_KIND_LAST, len(rows))
+        self.assertEqual(names.MOUNT_KIND_LAST, max(number(r[0]) for r in rows))
 
 
 if __name__ == "__main__":

@@ -64,6 +64,10 @@ pub enum Makes {
     Size,
     /// `OCTAL`: the mode of the next operation.
     Perms,
+    /// `SRC`: a lower directory of the next overlay.
+    OverlaySrc,
+    /// `RWSRC WORKDIR DST`: an overlay with an upper directory.
+    Overlay,
 }
 
 /// One filesystem flag of the command line: its name (also its clap id), its values, its
@@ -185,6 +189,19 @@ pub const FS_FLAGS: &[FsFlag] = &[
         \"remount_ro\").", MountKind::RemountRo),
     to_dst("mask", "Hide DST under an empty read-only directory (or file) (\"type\": \"mask\"), e.g. \
         --mask /proc/kcore.", MountKind::Mask),
+    FsFlag { long: "overlay-src", values: &["SRC"], kind: None, makes: Makes::OverlaySrc,
+        help: "A lower directory (a host path) for the next --overlay, --tmp-overlay or \
+        --ro-overlay (\"lower\"); repeat it for more, the first one given at the bottom (as bubblewrap)." },
+    FsFlag { long: "overlay", values: &["RWSRC", "WORKDIR", "DST"], kind: Some(MountKind::Overlay),
+        makes: Makes::Overlay,
+        help: "An overlayfs at DST (\"type\": \"overlay\"; nosuid, nodev) of the --overlay-src \
+        directories before it under RWSRC, a host directory that takes the writes; WORKDIR is an \
+        empty directory on RWSRC's filesystem for the kernel." },
+    to_dst("tmp-overlay", "An overlayfs at DST (\"type\": \"tmp_overlay\") of the --overlay-src \
+        directories before it, whose writes go to a private tmpfs, gone when the sandbox ends.",
+        MountKind::TmpOverlay),
+    to_dst("ro-overlay", "A read-only overlayfs at DST (\"type\": \"ro_overlay\") of the two or more \
+        --overlay-src directories before it.", MountKind::RoOverlay),
 ];
 
 /// A filesystem flag as given: its row and its values, in command-line order.
@@ -274,15 +291,41 @@ fn mount_ops(args: Vec<MountArg>, pivot: bool) -> Result<Vec<MountOp>, Fail> {
     let mut ops = Vec::new();
     let mut size: Option<u64> = None;
     let mut perms: Option<u32> = None;
+    // --overlay-src directories waiting for their overlay, bottom first.
+    let mut lower: Vec<String> = Vec::new();
     for MountArg { flag, values } in args {
         let name = format!("--{}", flag.long);
-        // The first and second values (clap gives exactly as many as the row names).
-        let (one, two) = match &values[..] {
-            [a] => (a.clone(), String::new()),
-            [a, b] => (a.clone(), b.clone()),
+        // The values (clap gives exactly as many as the row names).
+        let (one, two, three) = match &values[..] {
+            [a] => (a.clone(), String::new(), String::new()),
+            [a, b] => (a.clone(), b.clone(), String::new()),
+            [a, b, c] => (a.clone(), b.clone(), c.clone()),
             _ => return Err(Fail::setup(format!("{name}: {} values", values.len()))),
         };
+        let overlay = matches!(flag.makes, Makes::OverlaySrc | Makes::Overlay)
+            || flag.kind.is_some_and(|k| k.info().lower != 0);
+        if !overlay && !lower.is_empty() {
+            return Err(Fail::setup(OVERLAY_SRC_ALONE.to_string()));
+        }
         let op = match flag.makes {
+            Makes::OverlaySrc => {
+                lower.push(absolute(&one)?);
+                continue;
+            }
+            Makes::Overlay => {
+                let lower = overlay_lower(&mut lower, MountKind::Overlay, &name)?;
+                MountOp::overlay(
+                    lower,
+                    absolute(&one)?,
+                    absolute(&two)?,
+                    target(&three, pivot)?,
+                )
+            }
+            Makes::Target(kind) if kind.info().lower != 0 => {
+                let mut op = MountOp::new(kind, target(&one, pivot)?);
+                op.lower = overlay_lower(&mut lower, kind, &name)?;
+                op
+            }
             Makes::Size => {
                 if size.is_some() {
                     return Err(Fail::setup(
@@ -367,7 +410,33 @@ fn mount_ops(args: Vec<MountArg>, pivot: bool) -> Result<Vec<MountOp>, Fail> {
         ops.push(op);
     }
     check_no_modifier(size, perms, "the end of the mount flags")?;
+    if !lower.is_empty() {
+        return Err(Fail::setup(OVERLAY_SRC_ALONE.to_string()));
+    }
     Ok(ops)
+}
+
+/// bubblewrap's words for an --overlay-src that no overlay flag follows.
+pub const OVERLAY_SRC_ALONE: &str = "--overlay-src must be followed by another --overlay-src \
+    or one of --overlay, --tmp-overlay, or --ro-overlay";
+
+/// The --overlay-src directories given before the overlay flag `flag` (of `kind`), topmost
+/// first (as the spec lists them), or bubblewrap's refusal when there are too few.
+fn overlay_lower(
+    pending: &mut Vec<String>,
+    kind: MountKind,
+    flag: &str,
+) -> Result<Vec<String>, Fail> {
+    let fewest = kind.info().lower as usize;
+    if pending.len() < fewest {
+        let count = if fewest == 1 { "one" } else { "two" };
+        return Err(Fail::setup(format!(
+            "{flag} requires at least {count} --overlay-src"
+        )));
+    }
+    let mut lower = std::mem::take(pending);
+    lower.reverse();
+    Ok(lower)
 }
 
 /// `--size`/`--perms` waiting for their operation when `what` comes, which takes neither.

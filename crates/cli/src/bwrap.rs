@@ -76,10 +76,10 @@ pub const OPTIONS: &[(&str, usize, Handling)] = &[
     ("--bind-fd", 2, Handling::Same),
     ("--ro-bind-fd", 2, Handling::Same),
     ("--remount-ro", 1, Handling::Same),
-    ("--overlay-src", 1, Handling::Refused),
-    ("--overlay", 3, Handling::Refused),
-    ("--tmp-overlay", 1, Handling::Refused),
-    ("--ro-overlay", 1, Handling::Refused),
+    ("--overlay-src", 1, Handling::Same),
+    ("--overlay", 3, Handling::Same),
+    ("--tmp-overlay", 1, Handling::Same),
+    ("--ro-overlay", 1, Handling::Same),
     ("--exec-label", 1, Handling::Refused),
     ("--file-label", 1, Handling::Refused),
     ("--proc", 1, Handling::Same),
@@ -311,6 +311,8 @@ struct Parser<'h> {
     next_size: Option<u64>,
     /// `--symlink`s so far (text, destination): the same one again is skipped.
     symlinks: Vec<(OsString, OsString)>,
+    /// The last option was an `--overlay-src`.
+    overlay_src: bool,
     total: usize,
 }
 
@@ -337,6 +339,7 @@ pub fn parse(name: &str, args: Vec<OsString>, host: &Host) -> Result<Bwrap, Refu
         next_perms: None,
         next_size: None,
         symlinks: Vec::new(),
+        overlay_src: false,
         total: args.len(),
     };
     let skip = usize::from(args.first().is_some_and(|a| a == "--bwrap"));
@@ -375,6 +378,12 @@ impl Parser<'_> {
             }
             let values = &args[i + 1..i + 1 + arity];
             i += 1 + arity;
+            // bubblewrap: an --overlay-src is followed by another or by an overlay option, not
+            // by any other option (forkexec-run checks the order among mount flags only).
+            if self.overlay_src && !opt.contains("overlay") {
+                return refuse(crate::assemble::OVERLAY_SRC_ALONE);
+            }
+            self.overlay_src = opt == "--overlay-src";
             match handling {
                 Handling::Refused => {
                     return refuse(format!(

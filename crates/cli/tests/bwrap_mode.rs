@@ -116,7 +116,7 @@ fn unsupported_options_are_refused_by_name_and_nothing_runs() {
     let mut c = Cleanup::default();
     let marker = c.dir("bwrap-refused").join("ran");
     let m = marker.to_string_lossy().into_owned();
-    for opt in [&["--overlay-src", "/usr"][..], &["--chmod", "0700", "/tmp"]] {
+    for opt in [&["--cap-add", "CAP_NET_ADMIN"][..], &["--chmod", "0700", "/tmp"]] {
         let mut args = vec!["--bind", "/", "/"];
         args.extend_from_slice(opt);
         args.extend(["/bin/touch", &m]);
@@ -467,4 +467,75 @@ fn info_and_json_status_fds() {
         "{json}"
     );
     assert_eq!(lines[1], "{ \"exit-code\": 42 }");
+/// The overlay options map onto forkexec-run's own: bubblewrap's order of `--overlay-src`
+/// (bottom first), its relative paths, its refusals word for word, and its rule that an
+/// `--overlay-src` is followed by another or by an overlay option.
+#[test]
+fn overlays_as_bubblewrap_has_them() {
+    let mut c = Cleanup::default();
+    let dir = c.dir("bwrap-overlay");
+    for d in ["lower1", "lower2", "upper", "work"] {
+        fs::create_dir(dir.join(d)).unwrap();
+    }
+    for (f, v) in [
+        ("lower1/a", "1"),
+        ("lower1/b", "2"),
+        ("lower2/b", "3"),
+        ("upper/a", "4"),
+    ] {
+        fs::write(dir.join(f), v).unwrap();
+    }
+    let run = |args: &[&str]| {
+        let mut all = vec!["--bind", "/", "/", "--tmpfs", "/tmp"];
+        all.extend_from_slice(args);
+        let mut cmd = bwrap(&all);
+        cmd.current_dir(&dir);
+        cmd.output().unwrap()
+    };
+    let two = ["--overlay-src", "lower1", "--overlay-src", "lower2"];
+    let cat = ["cat", "/tmp/x/a", "/tmp/x/b"];
+    let out = run(&[&two[..], &["--overlay", "upper", "work", "/tmp/x"], &cat].concat());
+    assert_eq!(text(&out.stdout), "43", "{out:?}");
+    let out = run(&[&two[..], &["--tmp-overlay", "/tmp/x", "sh", "-c"]]
+        .concat()
+        .iter()
+        .copied()
+        .chain(["printf 5 > /tmp/x/b; cat /tmp/x/a /tmp/x/b"])
+        .collect::<Vec<_>>());
+    assert_eq!(text(&out.stdout), "15", "{out:?}");
+    assert_eq!(fs::read_to_string(dir.join("lower2/b")).unwrap(), "3");
+    let out = run(&[&two[..], &["--ro-overlay", "/tmp/x"], &cat].concat());
+    assert_eq!(text(&out.stdout), "13", "{out:?}");
+    let refusals: [(&[&str], &str); 5] = [
+        (
+            &["--overlay", "upper", "work", "/tmp"],
+            "--overlay requires at least one --overlay-src",
+        ),
+        (
+            &["--tmp-overlay", "/tmp"],
+            "--tmp-overlay requires at least one --overlay-src",
+        ),
+        (
+            &["--overlay-src", "lower1", "--ro-overlay", "/tmp"],
+            "--ro-overlay requires at least two --overlay-src",
+        ),
+        (
+            &["--overlay-src", "/tmp"],
+            "--overlay-src must be followed by another --overlay-src \
+          or one of --overlay, --tmp-overlay, or --ro-overlay",
+        ),
+        (
+            &["--overlay-src", "/tmp", "--chdir", "/"],
+            "--overlay-src must be followed by \
+          another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay",
+        ),
+    ];
+    let marker = dir.join("ran");
+    let m = marker.to_string_lossy().into_owned();
+    for (args, wanted) in refusals {
+        let out = run(&[args, &["touch", &m]].concat());
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        assert_eq!(text(&out.stderr), format!("bwrap: {wanted}\n"), "{args:?}");
+        assert!(!marker.exists(), "{args:?}: the command ran");
+    }
 }

@@ -291,6 +291,10 @@ fn help_lists_every_flag() {
         "--ro-bind-data",
         "--remount-ro",
         "--mask",
+        "--overlay-src",
+        "--overlay",
+        "--tmp-overlay",
+        "--ro-overlay",
         "--writable-root",
         "--chdir",
         "--setenv",
@@ -716,6 +720,31 @@ fn filesystem_flag_refusals() {
             "--ro-bind-data: `stdin` is not an fd number",
         ),
         (&["--symlink", "", "/l"], "--symlink: an empty link text"),
+        (
+            &["--overlay", "/u", "/w", "/o"],
+            "--overlay requires at least one --overlay-src",
+        ),
+        (
+            &["--overlay-src", "/a", "--ro-overlay", "/o"],
+            "--ro-overlay requires at least two --overlay-src",
+        ),
+        (
+            &["--overlay-src", "/a", "--tmpfs", "/t"],
+            "--overlay-src must be followed by another --overlay-src or one of --overlay, \
+             --tmp-overlay, or --ro-overlay",
+        ),
+        (
+            &[
+                "--overlay-src",
+                "/a",
+                "--tmp-overlay",
+                "/o",
+                "--overlay-src",
+                "/a",
+            ],
+            "--overlay-src must be followed by another --overlay-src or one of --overlay, \
+             --tmp-overlay, or --ro-overlay",
+        ),
         (&["--dir", ""], "an empty mount target"),
     ];
     for (flags, wanted) in cases {
@@ -744,6 +773,45 @@ fn filesystem_flag_refusals() {
     assert!(
         out.stderr.contains("--writable-root needs a new root"),
         "{out:?}"
+    );
+}
+
+/// The overlay flags: `--overlay-src` directories (bottom first, as bubblewrap lists them,
+/// made absolute) become the next overlay's `lower`, topmost first.
+#[test]
+fn overlay_flags_become_overlay_ops() {
+    let spec = json_spec(&[
+        "--overlay-src",
+        "/l1",
+        "--overlay-src",
+        "rel",
+        "--overlay",
+        "/u",
+        "w",
+        "/o",
+        "--overlay-src",
+        "/l1",
+        "--tmp-overlay",
+        "/t",
+        "--overlay-src",
+        "/l1",
+        "--overlay-src",
+        "/l2",
+        "--ro-overlay",
+        "/r",
+        "--",
+        "/bin/true",
+    ]);
+    let cwd = std::env::current_dir().unwrap();
+    let abs = |p: &str| path_str(&cwd.join(p));
+    let ops: Vec<&MountOp> = spec.mounts.iter().filter_map(MountEntry::as_op).collect();
+    assert_eq!(
+        ops,
+        [
+            &MountOp::overlay([abs("rel"), "/l1".into()], "/u", abs("w"), "/o"),
+            &MountOp::tmp_overlay(["/l1"], "/t"),
+            &MountOp::ro_overlay(["/l2", "/l1"], "/r"),
+        ]
     );
 }
 
@@ -866,6 +934,50 @@ fn tmpfs_is_a_fresh_writable_tmpfs() {
 }
 
 /// --proc: a new pid namespace, and a proc that shows only its processes.
+/// Overlays end to end: reads from the topmost layer, writes into upper (overlay), into a
+/// tmpfs gone with the sandbox (tmp_overlay), or refused (ro_overlay).
+#[test]
+fn overlays_from_the_command_line() {
+    let mut c = Cleanup::default();
+    let dir = c.dir("cli-overlay");
+    for d in ["l1", "l2", "up", "wk"] {
+        fs::create_dir(dir.join(d)).unwrap();
+    }
+    for (f, v) in [("l1/a", "1"), ("l1/b", "2"), ("l2/b", "3")] {
+        fs::write(dir.join(f), v).unwrap();
+    }
+    let d = |p: &str| path_str(&dir.join(p));
+    let (l1, l2, up, wk) = (d("l1"), d("l2"), d("up"), d("wk"));
+    let out = root_sh(
+        &[
+            "--overlay-src",
+            &l1,
+            "--overlay-src",
+            &l2,
+            "--overlay",
+            &up,
+            &wk,
+            "/o",
+            "--overlay-src",
+            &l1,
+            "--tmp-overlay",
+            "/t",
+            "--overlay-src",
+            &l1,
+            "--overlay-src",
+            &l2,
+            "--ro-overlay",
+            "/r",
+        ],
+        "cat /o/a /o/b; printf 5 > /o/b; printf 6 > /t/b; cat /t/b; \
+         if printf 7 2>/dev/null > /r/b; then echo rw; else echo ro; fi",
+    );
+    assert_eq!(out, "136ro\n");
+    assert_eq!(fs::read_to_string(dir.join("up/b")).unwrap(), "5");
+    assert_eq!(fs::read_to_string(dir.join("l1/b")).unwrap(), "2");
+    assert_eq!(fs::read_to_string(dir.join("l2/b")).unwrap(), "3");
+}
+
 #[test]
 fn proc_shows_only_the_sandbox() {
     let out = root_sh(&["--proc", "/proc"], "echo $$; ls /proc");

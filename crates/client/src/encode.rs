@@ -173,6 +173,7 @@ impl Spec {
                 }
                 MountEntry::Op(op) => {
                     let (source, target) = (c(&op.source), c(&op.target));
+                    let content = op.wire_content();
                     w.mount_op(&wire::MountOp {
                         kind: op.kind.value(),
                         flags: op.flag_bits(),
@@ -182,7 +183,7 @@ impl Spec {
                         fd: op.fd().map(|fd| fd as u32),
                         source: &source,
                         target: &target,
-                        content: &op.content,
+                        content: &content,
                     })
                 }
             }
@@ -272,8 +273,13 @@ impl Spec {
                     ("fstype", &m.fstype),
                     ("data", &m.data),
                 ],
-                // A file's content is the rest of the record: NUL bytes are fine there.
-                MountEntry::Op(op) => vec![("source", &op.source), ("target", &op.target)],
+                // A file's content is the rest of the record: NUL bytes are fine there;
+                // an overlay's layers are NUL-terminated paths.
+                MountEntry::Op(op) => [("source", &op.source), ("target", &op.target)]
+                    .into_iter()
+                    .chain([("upper", &op.upper), ("work", &op.work)])
+                    .chain(op.lower.iter().map(|l| ("lower", l)))
+                    .collect(),
             };
             if let Some((key, _)) = fields.iter().find(|(_, s)| has_nul(s)) {
                 return nul(format!("mounts[{i}].{key}"));
@@ -306,7 +312,7 @@ impl Spec {
                 .mounts
                 .iter()
                 .filter_map(MountEntry::as_op)
-                .map(|op| op.content.len())
+                .map(|op| op.wire_content().len())
                 .sum::<usize>()
             + self
                 .seccomp
@@ -449,8 +455,12 @@ fn mount_op_field(p: &[u8], at: usize) -> Option<&'static str> {
         return Some("source");
     }
     let target_end = source_end + 1 + p.get(source_end + 1..)?.iter().position(|&b| b == 0)?;
+    let kind = u16::from_le_bytes([*p.first()?, *p.get(1)?]);
+    let layers = KindInfo::of(kind).is_some_and(|k| k.lower != 0);
     Some(if at <= target_end {
         "target"
+    } else if layers {
+        "lower" // an overlay's layers: upper, work and lower are all refused the same ways
     } else {
         "content"
     })

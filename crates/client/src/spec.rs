@@ -561,6 +561,14 @@ pub struct MountOp {
     pub content: Vec<u8>,
     /// file: an fd of the runtime whose content (read to its end) becomes the file's.
     pub content_fd: Option<RawFd>,
+    /// overlay, tmp_overlay, ro_overlay: the lower (read-only) directories, host paths,
+    /// topmost first (overlayfs's `lowerdir` order; bubblewrap's `--overlay-src` lists them
+    /// bottom first).
+    pub lower: Vec<String>,
+    /// overlay: the host directory that takes the writes.
+    pub upper: String,
+    /// overlay: the kernel's work directory, empty, on the same filesystem as `upper`.
+    pub work: String,
     /// bind, tmpfs: read-only (for a bind, every mount below it too).
     pub readonly: bool,
     /// bind: keep device nodes usable (a "dev-bind"; binds are `nodev` otherwise).
@@ -581,6 +589,9 @@ impl MountOp {
             size: 0,
             content: Vec::new(),
             content_fd: None,
+            lower: Vec::new(),
+            upper: String::new(),
+            work: String::new(),
             readonly: false,
             dev: false,
             optional: false,
@@ -686,6 +697,63 @@ impl MountOp {
         }
     }
 
+    /// An overlayfs at `target` of the host directories `lower` (topmost first) under
+    /// `upper`, which takes the writes; `work` is an empty directory on `upper`'s filesystem
+    /// for the kernel. `nosuid`, `nodev`.
+    pub fn overlay<S: Into<String>>(
+        lower: impl IntoIterator<Item = S>,
+        upper: impl Into<String>,
+        work: impl Into<String>,
+        target: impl Into<String>,
+    ) -> Self {
+        MountOp {
+            lower: lower.into_iter().map(Into::into).collect(),
+            upper: upper.into(),
+            work: work.into(),
+            ..MountOp::new(MountKind::Overlay, target)
+        }
+    }
+
+    /// An overlayfs at `target` of the host directories `lower` (topmost first) whose writes
+    /// go to a new private tmpfs, gone when the sandbox ends. `nosuid`, `nodev`.
+    pub fn tmp_overlay<S: Into<String>>(
+        lower: impl IntoIterator<Item = S>,
+        target: impl Into<String>,
+    ) -> Self {
+        MountOp {
+            lower: lower.into_iter().map(Into::into).collect(),
+            ..MountOp::new(MountKind::TmpOverlay, target)
+        }
+    }
+
+    /// A read-only overlayfs at `target` of the host directories `lower` (topmost first; at
+    /// least two). `nosuid`, `nodev`.
+    pub fn ro_overlay<S: Into<String>>(
+        lower: impl IntoIterator<Item = S>,
+        target: impl Into<String>,
+    ) -> Self {
+        MountOp {
+            lower: lower.into_iter().map(Into::into).collect(),
+            ..MountOp::new(MountKind::RoOverlay, target)
+        }
+    }
+
+    /// The record's content on the wire: a file's bytes, or an overlay's layers (upper and
+    /// work when set, then the lower directories), each NUL-terminated.
+    pub fn wire_content(&self) -> std::borrow::Cow<'_, [u8]> {
+        if self.kind.info().lower == 0 {
+            return std::borrow::Cow::Borrowed(&self.content);
+        }
+        let mut bytes = Vec::new();
+        let upper = [&self.upper, &self.work];
+        let layers = upper.into_iter().filter(|s| !s.is_empty());
+        for layer in layers.chain(&self.lower) {
+            bytes.extend_from_slice(layer.as_bytes());
+            bytes.push(0);
+        }
+        std::borrow::Cow::Owned(bytes)
+    }
+
     /// Make the mount at `target`, and every mount below it, read-only.
     pub fn remount_ro(target: impl Into<String>) -> Self {
         MountOp::new(MountKind::RemountRo, target)
@@ -762,11 +830,15 @@ impl MountOp {
             (self.source_fd.is_some(), "source_fd"),
             (!self.content.is_empty(), "content"),
             (self.content_fd.is_some(), "content_fd"),
+            (!self.lower.is_empty(), "lower"),
+            (!self.upper.is_empty(), "upper"),
+            (!self.work.is_empty(), "work"),
         ] {
             if on && !takes(key) {
                 return not_for(key);
             }
         }
+        self.check_layers()?;
         if self.mode > forkexec_spec::layout::limit::MODE {
             return Err(format!("mode {:o} is above 7777", self.mode));
         }
@@ -796,6 +868,57 @@ impl MountOp {
             }
             _ => Ok(()),
         }
+    }
+}
+
+impl MountOp {
+    /// An overlay's layers: enough lower directories, upper and work when it takes them,
+    /// every one an absolute path.
+    fn check_layers(&self) -> Result<(), String> {
+        let (kind, info) = (self.kind, self.kind.info());
+        if info.lower == 0 {
+            return Ok(());
+        }
+        let fewest = info.lower as usize;
+        if self.lower.len() < fewest {
+            let dirs = if fewest == 1 {
+                "directory"
+            } else {
+                "directories"
+            };
+            return Err(format!(
+                "the {kind} needs at least {fewest} `lower` {dirs}, not {}",
+                self.lower.len()
+            ));
+        }
+        let most = forkexec_spec::layout::limit::OVERLAY_LOWER;
+        if self.lower.len() > most {
+            return Err(format!(
+                "the {kind} takes at most {most} `lower` directories, not {}",
+                self.lower.len()
+            ));
+        }
+        if info.takes.upper {
+            for (value, key) in [(&self.upper, "upper"), (&self.work, "work")] {
+                if value.is_empty() {
+                    return Err(format!("the {kind} needs `{key}` (a host directory)"));
+                }
+            }
+        }
+        let upper = [(&self.upper, "upper"), (&self.work, "work")];
+        let lower = self.lower.iter().map(|l| (l, "lower"));
+        for (path, key) in upper
+            .into_iter()
+            .filter(|(p, _)| !p.is_empty())
+            .chain(lower)
+        {
+            if !path.starts_with('/') {
+                return Err(format!(
+                    "`{key}` paths must be absolute (host paths), not `{path}`"
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -894,6 +1017,14 @@ impl Serialize for MountOp {
         if let Some(fd) = self.content_fd {
             map.serialize_entry("content_fd", &fd)?;
         }
+        if !self.lower.is_empty() {
+            map.serialize_entry("lower", &self.lower)?;
+        }
+        for (value, key) in [(&self.upper, "upper"), (&self.work, "work")] {
+            if !value.is_empty() {
+                map.serialize_entry(key, value)?;
+            }
+        }
         for (on, key) in [
             (self.readonly, "readonly"),
             (self.dev, "dev"),
@@ -926,13 +1057,16 @@ enum Key {
     Size,
     Content,
     ContentFd,
+    Lower,
+    Upper,
+    Work,
     Readonly,
     Dev,
     Optional,
 }
 
 /// Every key with its name; `make_nod` is go-sandbox's name for `file`.
-const KEYS: [(&str, Key); 17] = [
+const KEYS: [(&str, Key); 20] = [
     ("source", Key::Source),
     ("target", Key::Target),
     ("fstype", Key::Fstype),
@@ -947,6 +1081,9 @@ const KEYS: [(&str, Key); 17] = [
     ("size", Key::Size),
     ("content", Key::Content),
     ("content_fd", Key::ContentFd),
+    ("lower", Key::Lower),
+    ("upper", Key::Upper),
+    ("work", Key::Work),
     ("readonly", Key::Readonly),
     ("dev", Key::Dev),
     ("optional", Key::Optional),
@@ -1127,6 +1264,9 @@ struct EntryFields {
     size: Option<u64>,
     content: Option<Vec<u8>>,
     content_fd: Option<RawFd>,
+    lower: Option<Vec<String>>,
+    upper: Option<String>,
+    work: Option<String>,
     readonly: Option<bool>,
     dev: Option<bool>,
     optional: Option<bool>,
@@ -1163,6 +1303,9 @@ impl<'de> Visitor<'de> for EntryVisitor {
                 Key::Size => f.size = Some(map.next_value::<SizeValue>()?.0),
                 Key::Content => f.content = Some(map.next_value::<ContentValue>()?.0),
                 Key::ContentFd => f.content_fd = Some(map.next_value()?),
+                Key::Lower => f.lower = Some(map.next_value()?),
+                Key::Upper => f.upper = Some(map.next_value()?),
+                Key::Work => f.work = Some(map.next_value()?),
                 Key::Readonly => f.readonly = Some(map.next_value()?),
                 Key::Dev => f.dev = Some(map.next_value()?),
                 Key::Optional => f.optional = Some(map.next_value()?),
@@ -1208,6 +1351,9 @@ impl<'de> Visitor<'de> for EntryVisitor {
             size: f.size.unwrap_or(0),
             content: f.content.unwrap_or_default(),
             content_fd: f.content_fd,
+            lower: f.lower.unwrap_or_default(),
+            upper: f.upper.unwrap_or_default(),
+            work: f.work.unwrap_or_default(),
             readonly: f.readonly.unwrap_or(false),
             dev: f.dev.unwrap_or(false),
             optional: f.optional.unwrap_or(false),

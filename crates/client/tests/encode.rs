@@ -563,6 +563,28 @@ fn mount_op_records_are_exact_for_every_kind() {
             MountOp::mask("/proc/kcore").optional(),
             layout_payload(k::MASK, f::OPTIONAL, 0, 0, -1, "", "/proc/kcore", b""),
         ),
+        // An overlay's layers are its content: upper and work, then lower topmost first.
+        (
+            MountOp::overlay(["/top", "/bottom"], "/u", "/w", "/o"),
+            layout_payload(
+                k::OVERLAY,
+                0,
+                0,
+                0,
+                -1,
+                "",
+                "/o",
+                b"/u\0/w\0/top\0/bottom\0",
+            ),
+        ),
+        (
+            MountOp::tmp_overlay(["/usr"], "/usr"),
+            layout_payload(k::TMP_OVERLAY, 0, 0, 0, -1, "", "/usr", b"/usr\0"),
+        ),
+        (
+            MountOp::ro_overlay(["/b", "/a"], "/opt"),
+            layout_payload(k::RO_OVERLAY, 0, 0, 0, -1, "", "/opt", b"/b\0/a\0"),
+        ),
     ];
     for (op, expect) in cases {
         assert_eq!(op_payload(op.clone()), expect, "{op:?}");

@@ -379,6 +379,18 @@ fn every_mount_op_type_reads_as_its_constructor() {
             r#"{"type":"mask","target":"/proc/kcore","optional":true}"#,
             MountOp::mask("/proc/kcore").optional(),
         ),
+        (
+            r#"{"type":"overlay","target":"/src","lower":["/top","/bottom"],"upper":"/u","work":"/w"}"#,
+            MountOp::overlay(["/top", "/bottom"], "/u", "/w", "/src"),
+        ),
+        (
+            r#"{"type":"tmp_overlay","target":"/usr","lower":["/usr"]}"#,
+            MountOp::tmp_overlay(["/usr"], "/usr"),
+        ),
+        (
+            r#"{"type":"ro_overlay","target":"/opt","lower":["/a","/b"]}"#,
+            MountOp::ro_overlay(["/a", "/b"], "/opt"),
+        ),
     ];
     for (json, op) in cases {
         let got = entry(json);
@@ -602,7 +614,7 @@ fn mount_op_refusals_say_what_is_wrong() {
             "mounts[0].type",
             &[
                 "unknown mount type `bindd`",
-                "expected one of: bind, tmpfs, proc, dev, mqueue, dir, symlink, file, remount_ro, mask",
+                "expected one of: bind, tmpfs, proc, dev, mqueue, dir, symlink, file, remount_ro, mask, overlay, tmp_overlay, ro_overlay",
             ],
         ),
         (
@@ -626,6 +638,37 @@ fn mount_op_refusals_say_what_is_wrong() {
             r#"{"type":"bind","source":"/a","target":"/b","mode":"755"}"#,
             "mounts[0].mode",
             &["`mode` does not apply to a bind mount operation", "a bind takes `type`"],
+        ),
+        // Overlays: enough layers, absolute paths, upper and work only where they apply.
+        (
+            r#"{"type":"ro_overlay","target":"/x","lower":["/a"]}"#,
+            "mounts[0]",
+            &["the ro_overlay needs at least 2 `lower` directories, not 1"],
+        ),
+        (
+            r#"{"type":"overlay","target":"/x","upper":"/u","work":"/w"}"#,
+            "mounts[0]",
+            &["the overlay needs at least 1 `lower` directory, not 0"],
+        ),
+        (
+            r#"{"type":"overlay","target":"/x","lower":["/l"],"upper":"/u"}"#,
+            "mounts[0]",
+            &["the overlay needs `work` (a host directory)"],
+        ),
+        (
+            r#"{"type":"tmp_overlay","target":"/x","lower":["l"]}"#,
+            "mounts[0]",
+            &["`lower` paths must be absolute (host paths), not `l`"],
+        ),
+        (
+            r#"{"type":"tmp_overlay","target":"/x","lower":["/l"],"upper":"/u"}"#,
+            "mounts[0].upper",
+            &["`upper` does not apply to a tmp_overlay mount operation (a tmp_overlay takes `type`, `target`, `lower`)"],
+        ),
+        (
+            r#"{"type":"tmpfs","target":"/t","lower":["/l"]}"#,
+            "mounts[0].lower",
+            &["`lower` does not apply to a tmpfs"],
         ),
         (
             r#"{"type":"proc","target":"/proc","readonly":true}"#,

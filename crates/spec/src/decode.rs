@@ -290,14 +290,19 @@ pub struct MountOp<'a> {
     pub source: &'a CStr,
     /// Where, inside the new root.
     pub target: &'a CStr,
-    /// A file operation's content.
+    /// A file operation's content; an overlay's layers (NUL-terminated paths: the upper
+    /// and work directories when the kind takes them, then the lower ones, topmost first).
     pub content: &'a [u8],
 }
 
-impl MountOp<'_> {
+impl<'a> MountOp<'a> {
     /// Whether `flag` ([`layout::mount_op`]) is set.
     pub fn has(&self, flag: u16) -> bool {
         self.flags & flag != 0
+    }
+    /// An overlay's layers in wire order (see [`MountOp::content`]).
+    pub fn layers(&self) -> StrIter<'a> {
+        StrIter { rest: self.content }
     }
 }
 
@@ -1211,7 +1216,9 @@ fn parse_mount_op(p: &[u8], at: usize) -> Result<MountOp<'_>> {
         SourceRule::None if !source.is_empty() => return err(source_at, Fault::BadValue),
         _ => {}
     }
-    if !content.is_empty() && (!info.takes.content || fd.is_some()) {
+    if info.lower != 0 {
+        parse_layers(content, content_at, info)?;
+    } else if !content.is_empty() && (!info.takes.content || fd.is_some()) {
         let fault = if info.takes.content {
             Fault::Conflict // content and an fd
         } else {
@@ -1232,6 +1239,35 @@ fn parse_mount_op(p: &[u8], at: usize) -> Result<MountOp<'_>> {
         target,
         content,
     })
+}
+
+/// An overlay's layers (the record's content): NUL-terminated absolute paths, each at most
+/// [`limit::PATH`] with its NUL; the upper and work directories first when the kind takes
+/// them, then at least `info.lower` and at most [`limit::OVERLAY_LOWER`] lower directories.
+fn parse_layers(content: &[u8], at: usize, info: &KindInfo) -> Result<()> {
+    let fixed = if info.takes.upper { 2 } else { 0 };
+    let mut count = 0;
+    let mut off = 0;
+    while off < content.len() {
+        let Some(len) = content[off..].iter().position(|&b| b == 0) else {
+            return err(at + content.len(), Fault::Unterminated);
+        };
+        if len + 1 > limit::PATH {
+            return err(at + off, Fault::TooLong);
+        }
+        if content[off] != b'/' {
+            return err(at + off, Fault::BadValue); // empty or relative
+        }
+        count += 1;
+        if count > fixed + limit::OVERLAY_LOWER {
+            return err(at + off, Fault::TooMany);
+        }
+        off += len + 1;
+    }
+    if count < fixed + info.lower as usize {
+        return err(at + content.len(), Fault::BadValue);
+    }
+    Ok(())
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {

@@ -204,6 +204,8 @@ pub mod limit {
     pub const SECCOMP_INSNS: usize = 4096;
     /// Most MOUNT and MOUNT_OP records together.
     pub const MOUNTS: usize = 256;
+    /// Most lower directories of one overlay (the kernel's own limit, `OVL_MAX_STACK`).
+    pub const OVERLAY_LOWER: usize = 500;
     /// Largest mode of a MOUNT_OP (permission bits, setuid, setgid, sticky).
     pub const MODE: u32 = 0o7777;
     /// Most uid or gid map entries (the kernel's 340).

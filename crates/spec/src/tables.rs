@@ -409,7 +409,11 @@ macro_rules! mount_op_flag_rows {
 ///   empty);
 /// - `source`: `none` (must be empty), `text` (required: a symlink's text) or `path_or_fd`
 ///   (exactly one of a source path and the fd);
-/// - `default_mode`: the mode a client fills in when none is given (0 for kinds without one).
+/// - `default_mode`: the mode a client fills in when none is given (0 for kinds without one);
+/// - `lower` (overlays only): the fewest lower directories it needs. The layers travel as the
+///   record's content: NUL-terminated absolute host paths, the upper and the work directory
+///   first when it takes `upper`, then the lower directories, topmost first (overlayfs's
+///   `lowerdir` order).
 ///
 /// Every target is an absolute path resolved inside the new root (or `/`), never through a
 /// symlink out of it; missing parents (mode 0755) and a missing target are created.
@@ -471,6 +475,24 @@ macro_rules! mount_kind_rows {
             BindData BIND_DATA = 11 => "bind_data" {
                 flags: [READONLY], takes: [mode, fd, content], source: none, default_mode: 0o600
             },
+            /// An overlayfs of the `lower` directories under the writable `upper` one (writes
+            /// go there; `work` is the kernel's work directory on the same filesystem);
+            /// nosuid, nodev, `userxattr`. Every layer is opened in the runtime's view and
+            /// handed to the kernel as an fd, so no path is parsed as a mount option.
+            Overlay OVERLAY = 12 => "overlay" {
+                flags: [], takes: [upper], source: none, default_mode: 0, lower: 1
+            },
+            /// An overlayfs of the `lower` directories whose writes go to a new private tmpfs
+            /// that nothing else can reach: they are gone when the sandbox ends; nosuid,
+            /// nodev, `userxattr`.
+            TmpOverlay TMP_OVERLAY = 13 => "tmp_overlay" {
+                flags: [], takes: [], source: none, default_mode: 0, lower: 1
+            },
+            /// A read-only overlayfs of the `lower` directories (overlayfs without an upper
+            /// layer needs two); nosuid, nodev, `userxattr`.
+            RoOverlay RO_OVERLAY = 14 => "ro_overlay" {
+                flags: [], takes: [], source: none, default_mode: 0, lower: 2
+            },
         }
     };
 }
@@ -508,6 +530,8 @@ pub struct Takes {
     pub fd: bool,
     /// Content bytes.
     pub content: bool,
+    /// An overlay's upper and work directories (in the content, before the lower ones).
+    pub upper: bool,
 }
 
 /// One mount kind's row: everything the decoder and the clients need to know about it.
@@ -525,6 +549,9 @@ pub struct KindInfo {
     pub source: SourceRule,
     /// The mode a client fills in when none is given (0 when the kind takes none).
     pub default_mode: u32,
+    /// An overlay: the fewest lower directories it needs (0: not an overlay; its content is
+    /// then bytes, not layers).
+    pub lower: u8,
 }
 
 impl KindInfo {
@@ -547,6 +574,8 @@ impl KindInfo {
             "size" => self.takes.size,
             "mode" => self.takes.mode,
             "content" => self.takes.content,
+            "lower" => self.lower != 0,
+            "upper" | "work" => self.takes.upper,
             "readonly" => self.flags & f::READONLY != 0,
             "dev" => self.flags & f::DEV != 0,
             "optional" => self.flags & f::OPTIONAL != 0,
@@ -557,13 +586,16 @@ impl KindInfo {
 
 /// Every JSON key of a mount operation besides `type` and `target`, in the order messages and
 /// documentation list them.
-pub const MOUNT_OP_KEYS: [&str; 9] = [
+pub const MOUNT_OP_KEYS: [&str; 12] = [
     "source",
     "source_fd",
     "size",
     "mode",
     "content",
     "content_fd",
+    "lower",
+    "upper",
+    "work",
     "readonly",
     "dev",
     "optional",
@@ -577,6 +609,7 @@ pub enum Take {
     Size,
     Fd,
     Content,
+    Upper,
 }
 
 impl Takes {
@@ -587,6 +620,7 @@ impl Takes {
             size: false,
             fd: false,
             content: false,
+            upper: false,
         };
         let mut i = 0;
         while i < list.len() {
@@ -595,6 +629,7 @@ impl Takes {
                 Take::Size => t.size = true,
                 Take::Fd => t.fd = true,
                 Take::Content => t.content = true,
+                Take::Upper => t.upper = true,
             }
             i += 1;
         }
@@ -615,6 +650,9 @@ macro_rules! take {
     (content) => {
         Take::Content
     };
+    (upper) => {
+        Take::Upper
+    };
 }
 
 macro_rules! source_rule {
@@ -633,7 +671,7 @@ macro_rules! mount_kind_module {
     ({ $(#[$mdoc:meta])* $module:ident: $T:ty, $what:literal }
      $( $(#[$doc:meta])* $Variant:ident $CONST:ident = $value:literal => $name:literal {
          flags: [$($flag:ident),*], takes: [$($take:ident),*], source: $source:ident,
-         default_mode: $mode:literal
+         default_mode: $mode:literal $(, lower: $lower:literal)?
      }, )*) => {
         table_module! { { $(#[$mdoc])* $module: $T, $what }
             $( $(#[$doc])* $Variant $CONST = $value => $name, )*
@@ -648,6 +686,7 @@ macro_rules! mount_kind_module {
                     takes: Takes::of(&[$(take!($take)),*]),
                     source: source_rule!($source),
                     default_mode: $mode,
+                    lower: 0 $( + $lower )?,
                 }, )*
             ];
         }
@@ -757,9 +796,9 @@ pub fn markdown(out: &mut impl core::fmt::Write) -> core::fmt::Result {
     writeln!(out, "#### Mount operation kinds (MOUNT_OP)\n")?;
     writeln!(
         out,
-        "| kind | name | flags | mode | size | fd | content | source | default mode |"
+        "| kind | name | flags | mode | size | fd | content | source | default mode | lower | upper |"
     )?;
-    writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|")?;
     let yes = |b: bool| if b { "yes" } else { "no" };
     for k in KindInfo::ALL {
         write!(out, "| {} | `{}` | ", k.kind, k.name)?;
@@ -773,13 +812,15 @@ pub fn markdown(out: &mut impl core::fmt::Write) -> core::fmt::Result {
         }
         writeln!(
             out,
-            " | {} | {} | {} | {} | `{}` | `{:04o}` |",
+            " | {} | {} | {} | {} | `{}` | `{:04o}` | {} | {} |",
             yes(k.takes.mode),
             yes(k.takes.size),
             yes(k.takes.fd),
             yes(k.takes.content),
             k.source.word(),
-            k.default_mode
+            k.default_mode,
+            k.lower,
+            yes(k.takes.upper)
         )?;
     }
     writeln!(out)?;

@@ -85,8 +85,24 @@ fn tables_are_consistent() {
         assert!(pair[0].value < pair[1].value, "record numbers ascend");
     }
     assert_eq!(record::LAST, record::ALL[record::ALL.len() - 1].value);
+    // Kind numbers ascend from 1; a gap is a number another row has reserved (each team
+    // member takes numbers from an own range, so parallel work does not collide).
     for (i, k) in KindInfo::ALL.iter().enumerate() {
-        assert_eq!(k.kind as usize, i + 1, "kind numbers run 1..");
+        let before = if i == 0 { 0 } else { KindInfo::ALL[i - 1].kind };
+        assert!(k.kind > before, "kind numbers ascend from 1: {}", k.name);
+        assert_eq!(
+            k.lower != 0,
+            k.name.contains("overlay"),
+            "{}: layers",
+            k.name
+        );
+        if k.lower != 0 {
+            assert!(
+                !k.takes.content && !k.takes.fd,
+                "{}: content is its layers",
+                k.name
+            );
+        }
         assert_eq!(mount_kind::name(k.kind), k.name);
         assert_eq!(k.flags & !mount_op::KNOWN, 0, "{}", k.name);
         assert_eq!(
@@ -99,7 +115,10 @@ fn tables_are_consistent() {
             assert!(k.takes.fd, "{}: a path-or-fd source needs the fd", k.name);
         }
     }
-    assert_eq!(mount_kind::LAST as usize, KindInfo::ALL.len());
+    assert_eq!(
+        mount_kind::LAST,
+        KindInfo::ALL[KindInfo::ALL.len() - 1].kind
+    );
     fn names_unique<T>(all: &[tables::Entry<T>]) {
         let mut names: Vec<_> = all.iter().map(|e| e.name).collect();
         names.sort();

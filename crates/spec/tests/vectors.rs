@@ -327,19 +327,6 @@ fn id_map(v: &Json) -> Option<Vec<(u32, u32, u32)>> {
 }
 
 /// The JSON `type` of each mount kind, in kind order (1 = bind).
-const MOUNT_KIND_NAMES: [&str; 10] = [
-    "bind",
-    "tmpfs",
-    "proc",
-    "dev",
-    "mqueue",
-    "dir",
-    "symlink",
-    "file",
-    "remount_ro",
-    "mask",
-];
-
 /// The keys a mount operation of each kind takes, besides `type` and `target`.
 fn mount_op_keys(kind: u16) -> &'static [&'static str] {
     match kind {
@@ -349,6 +336,8 @@ fn mount_op_keys(kind: u16) -> &'static [&'static str] {
         mount_kind::SYMLINK => &["source"],
         mount_kind::FILE => &["mode", "content", "content_fd"],
         mount_kind::MASK => &["optional"],
+        mount_kind::OVERLAY => &["lower", "upper", "work"],
+        mount_kind::TMP_OVERLAY | mount_kind::RO_OVERLAY => &["lower"],
         _ => &[],
     }
 }
@@ -391,11 +380,9 @@ fn size_of(v: &Json) -> u64 {
 fn mount_op_from_json(m: &Json) -> OwnedMountOp {
     let fields = m.obj();
     let name = fields.iter().find(|(k, _)| k == "type").unwrap().1.str();
-    let kind = MOUNT_KIND_NAMES
-        .iter()
-        .position(|n| *n == name)
-        .unwrap_or_else(|| panic!("unknown mount type {name}")) as u16
-        + 1;
+    let kind = mount_kind::from_name(name).unwrap_or_else(|| panic!("unknown mount type {name}"));
+    // An overlay's layers, written into the content: upper and work, then the lower ones.
+    let (mut upper, mut lower) = (Vec::new(), Vec::new());
     let mut op = OwnedMountOp {
         kind,
         // The documented default modes.
@@ -421,6 +408,8 @@ fn mount_op_from_json(m: &Json) -> OwnedMountOp {
                 op.fd = Some(x.num());
             }
             "content" => op.content = bytes_of(x),
+            "upper" | "work" => upper.push(bytes_of(x)),
+            "lower" => lower = x.arr().iter().map(bytes_of).collect(),
             "readonly" => op.flags |= flag(x, mount_op::READONLY),
             "dev" => op.flags |= flag(x, mount_op::DEV),
             "optional" => op.flags |= flag(x, mount_op::OPTIONAL),
@@ -438,6 +427,16 @@ fn mount_op_from_json(m: &Json) -> OwnedMountOp {
         !(has("content") && has("content_fd")),
         "a file takes content or content_fd, not both"
     );
+    assert!(
+        !(has("upper")
+            && fields.iter().position(|(k, _)| k == "upper")
+                > fields.iter().position(|(k, _)| k == "work")),
+        "upper before work"
+    );
+    for layer in upper.into_iter().chain(lower) {
+        op.content.extend(layer);
+        op.content.push(0);
+    }
     op
 }
 
@@ -661,6 +660,14 @@ const MOUNT_OPS_JSON: &str = concat!(
     r#""pivot_root":"/srv/root","writable_root":true}"#,
 );
 
+const MOUNT_OVERLAYS_JSON: &str = concat!(
+    r#"{"args":["/bin/sh"],"clone_flags":["newns"],"#,
+    r#""mounts":[{"type":"overlay","target":"/src","lower":["/top","/bottom"],"upper":"/u","work":"/w"},"#,
+    r#"{"type":"tmp_overlay","target":"/usr","lower":["/usr"]},"#,
+    r#"{"type":"ro_overlay","target":"/opt","lower":["/opt/b","/opt/a"]}],"#,
+    r#""pivot_root":"/srv/root"}"#,
+);
+
 const MOUNT_OP_FD_REPLACED_JSON: &str = concat!(
     r#"{"args":["/bin/cat","/data/x"],"files":[0,1,2,-1],"clone_flags":["newns"],"#,
     r#""mounts":[{"type":"bind","source_fd":3,"target":"/data"}]}"#,
@@ -851,6 +858,18 @@ fn defs() -> Vec<Def> {
                 "remount, and an optional mask; pivot_root with writable_root.",
             ],
             json: Some(MOUNT_OPS_JSON),
+            bytes: Bytes::Canonical,
+            expect: None,
+        },
+        Def {
+            name: "mount_overlays",
+            about: &[
+                "The overlay mount operations (kinds 12-14): an overlay of /top over /bottom",
+                "with upper /u and work /w, a tmp_overlay of /usr, a read-only overlay of",
+                "/opt/b over /opt/a. The layers are the record's content: NUL-terminated",
+                "paths, upper and work first, then the lower directories, topmost first.",
+            ],
+            json: Some(MOUNT_OVERLAYS_JSON),
             bytes: Bytes::Canonical,
             expect: None,
         },
@@ -1605,9 +1624,6 @@ fn json_reader_of_mount_ops() {
             k::MQUEUE
         ]
     );
-    for (i, name) in MOUNT_KIND_NAMES.iter().enumerate() {
-        assert_eq!(k::name(i as u16 + 1), *name);
-    }
     // Refused: unknown keys and types, keys the type does not take, both of a pair, bad modes.
     for bad in [
         r#"{"type":"bind","source":"/s","target":"/b","mode":"0755"}"#,
@@ -1619,7 +1635,8 @@ fn json_reader_of_mount_ops() {
         r#"{"type":"tmpfs","target":"/t","mode":"10000"}"#,
         r#"{"type":"tmpfs","target":"/t","mode":"0x1ff"}"#,
         r#"{"type":"tmpfs","target":"/t","size":"64x"}"#,
-        r#"{"type":"overlay","target":"/o"}"#,
+        r#"{"type":"overlayfs","target":"/o"}"#,
+        r#"{"type":"tmp_overlay","target":"/o","upper":"/u"}"#,
     ] {
         let json = format!(r#"{{"args":["x"],"mounts":[{bad}]}}"#);
         let result = std::panic::catch_unwind(|| owned_from_json(&Parser::parse(&json)));

@@ -88,6 +88,9 @@ func (r *Runner) Spec() (*spec.Spec, error) {
 			if op.Fd != 0 {
 				mo.Fd = fdOf(op.Fd)
 			}
+			if op.Lower != nil {
+				mo.Content = spec.OverlayLayers(op.Upper, op.Work, op.Lower...)
+			}
 			if mo.Mode == 0 {
 				mo.Mode = spec.MountKindDefaultMode[mo.Kind]
 			}

@@ -58,6 +58,12 @@ const (
 	KindRemountRO Kind = 9  // the mount at the target and every mount below it read-only
 	KindMask      Kind = 10 // hides the target (an empty read-only directory or file over it)
 	KindBindData  Kind = 11 // a file holding Content (or what Fd reads), bound on the target
+	// An overlayfs of Lower (host directories, topmost first) under Upper (writes) with Work.
+	KindOverlay Kind = 12
+	// An overlayfs of Lower whose writes go to a private tmpfs, gone with the sandbox.
+	KindTmpOverlay Kind = 13
+	// A read-only overlayfs of two or more Lower directories.
+	KindRoOverlay Kind = 14
 )
 
 // String is the kind's JSON name (docs/spec.md).
@@ -87,6 +93,10 @@ type Op struct {
 	// Readonly (bind, tmpfs, bind_data), Dev (bind: device nodes usable), Optional (bind: skip a missing
 	// source; mask: skip a missing target).
 	Readonly, Dev, Optional bool
+	// Lower (the overlays) are host directories, topmost first; Upper and Work (KindOverlay)
+	// take the writes and the kernel's work directory.
+	Lower       []string
+	Upper, Work string
 }
 
 // ToSyscall converts Mount to SyscallParams.

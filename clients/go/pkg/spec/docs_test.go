@@ -152,12 +152,18 @@ func TestCloneAndMountFlagsMatchDocs(t *testing.T) {
 func TestMountKindsMatchDocs(t *testing.T) {
 	text := section(t, specMD(t), "#### Mount operation kinds", "#### Mount operation flags")
 	rows := regexp.MustCompile("(?m)^\\| (\\d+) \\| `(\\w+)` \\|").FindAllStringSubmatch(text, -1)
-	if len(rows) != len(MountKindNames)-1 {
-		t.Fatalf("docs list %d mount kinds, this client %d", len(rows), len(MountKindNames)-1)
+	kinds := 0
+	for _, n := range MountKindNames {
+		if n != "" {
+			kinds++
+		}
+	}
+	if len(rows) != kinds {
+		t.Fatalf("docs list %d mount kinds, this client %d", len(rows), kinds)
 	}
 	for _, r := range rows {
 		n, _ := strconv.Atoi(r[1])
-		if MountKindNames[n] != r[2] {
+		if n >= len(MountKindNames) || MountKindNames[n] != r[2] {
 			t.Errorf("kind %d: docs %q, client %q", n, r[2], MountKindNames[n])
 		}
 	}

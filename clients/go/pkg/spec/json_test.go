@@ -279,13 +279,16 @@ func mountOf(raw json.RawMessage) (Mount, error) {
 		Readonly  bool            `json:"readonly"`
 		Dev       bool            `json:"dev"`
 		Optional  bool            `json:"optional"`
+		Lower     []string        `json:"lower"`
+		Upper     string          `json:"upper"`
+		Work      string          `json:"work"`
 	}
 	if err := strictUnmarshal(raw, &m); err != nil {
 		return nil, err
 	}
 	op := &MountOp{Target: m.Target, Fd: -1}
 	for k, n := range MountKindNames {
-		if n == m.Type && k > 0 {
+		if n == m.Type && n != "" {
 			op.Kind = uint16(k)
 		}
 	}
@@ -298,6 +301,9 @@ func mountOf(raw json.RawMessage) (Mount, error) {
 	}
 	if m.Content != nil {
 		op.Content = []byte(*m.Content)
+	}
+	if m.Lower != nil {
+		op.Content = OverlayLayers(m.Upper, m.Work, m.Lower...)
 	}
 	if m.SourceFd != nil {
 		op.Fd = *m.SourceFd

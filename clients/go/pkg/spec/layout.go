@@ -151,18 +151,34 @@ const (
 	KindRemountRO uint16 = 9
 	KindMask      uint16 = 10
 	KindBindData  uint16 = 11
+	// The overlays: their layers are the record's content (OverlayLayers).
+	KindOverlay    uint16 = 12
+	KindTmpOverlay uint16 = 13
+	KindRoOverlay  uint16 = 14
 )
 
-// MountKindNames are the mount operation kinds' JSON names (index = kind).
+// MountKindNames are the mount operation kinds' JSON names (index = kind; "" for none).
 var MountKindNames = [...]string{
 	"", "bind", "tmpfs", "proc", "dev", "mqueue", "dir", "symlink", "file", "remount_ro", "mask",
-	"bind_data",
+	"bind_data", "overlay", "tmp_overlay", "ro_overlay",
 }
 
 // MountKindDefaultMode is the mode a client fills in for a kind when none is given (the
 // "default mode" column of docs/spec.md's kinds table; 0 for the kinds without a mode).
 var MountKindDefaultMode = map[uint16]uint32{
 	KindTmpfs: 0o755, KindDir: 0o755, KindFile: 0o644, KindBindData: 0o600,
+}
+
+// OverlayLayers is an overlay's MOUNT_OP content: upper and work (for KindOverlay; empty
+// otherwise), then the lower directories, topmost first, each NUL-terminated.
+func OverlayLayers(upper, work string, lower ...string) []byte {
+	var b []byte
+	for _, p := range append([]string{upper, work}, lower...) {
+		if p != "" {
+			b = append(append(b, p...), 0)
+		}
+	}
+	return b
 }
 
 // Mount operation flags (record MOUNT_OP).

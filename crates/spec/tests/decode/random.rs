@@ -178,7 +178,8 @@ fn random_string(rng: &mut Rng, min: usize, max: usize) -> Vec<u8> {
 fn random_mount_op(rng: &mut Rng, files: &[i32]) -> OwnedMountOp {
     use layout::mount_kind as k;
     use layout::mount_op as f;
-    let kind = 1 + rng.below(k::LAST as usize) as u16;
+    let all = forkexec_spec::tables::KindInfo::ALL;
+    let kind = all[rng.below(all.len())].kind;
     let mut target = random_string(rng, 0, 30);
     target.insert(0, b'/');
     let mut op = OwnedMountOp {
@@ -218,6 +219,16 @@ fn random_mount_op(rng: &mut Rng, files: &[i32]) -> OwnedMountOp {
             1 => op.content = (0..rng.below(40)).map(|_| rng.next() as u8).collect(),
             _ => {}
         },
+        // Layers: upper and work, then 1 to 4 lower directories (2 to 4 for ro_overlay).
+        k::OVERLAY | k::TMP_OVERLAY | k::RO_OVERLAY => {
+            let fixed = if kind == k::OVERLAY { 2 } else { 0 };
+            let lower = if kind == k::RO_OVERLAY { 2 } else { 1 } + rng.below(3);
+            for _ in 0..fixed + lower {
+                op.content.push(b'/');
+                op.content.extend(random_string(rng, 0, 20));
+                op.content.push(0);
+            }
+        }
         _ => {}
     }
     op

@@ -14,6 +14,7 @@ use forkexec_testkit::wire::{
 };
 
 mod accepted;
+mod overlay;
 mod refusals;
 mod rules;
 
@@ -85,7 +86,21 @@ const KINDS: &[Kind] = &[
     Kind { n: 9, name: "remount_ro", flags: 0, takes: 0, source: None },
     Kind { n: 10, name: "mask", flags: O, takes: 0, source: None },
     Kind { n: 11, name: "bind_data", flags: R, takes: T_MODE | T_FD | T_CONTENT, source: None },
+    Kind { n: 12, name: "overlay", flags: 0, takes: 0, source: None },
+    Kind { n: 13, name: "tmp_overlay", flags: 0, takes: 0, source: None },
+    Kind { n: 14, name: "ro_overlay", flags: 0, takes: 0, source: None },
 ];
+
+/// The smallest valid layers (the content) of an overlay kind: upper and work for `overlay`,
+/// then one lower directory (two for `ro_overlay`); empty for the other kinds.
+fn layers(kind: u16) -> &'static [u8] {
+    match kind {
+        k::OVERLAY => b"/u\0/w\0/l\0",
+        k::TMP_OVERLAY => b"/l\0",
+        k::RO_OVERLAY => b"/l1\0/l2\0",
+        _ => b"",
+    }
+}
 
 /// Every kind number, in order.
 fn kinds() -> impl Iterator<Item = u16> {
@@ -128,13 +143,13 @@ impl<'a> Op<'a> {
             content: b"",
         }
     }
-    /// The smallest valid operation of `kind`: a bind of `/s`, a symlink to `l`, else only
-    /// the target `/t` (the source in [`KINDS`]).
+    /// The smallest valid operation of `kind`: a bind of `/s`, a symlink to `l`, an overlay
+    /// of its [`layers`], else only the target `/t` (the source in [`KINDS`]).
     fn valid(kind: u16) -> Self {
         let op = Op::new(kind, b"/t");
         match rule(kind).source {
             Some(source) => op.source(source),
-            None => op,
+            None => op.content(layers(kind)),
         }
     }
     fn flags(self, flags: u16) -> Self {
