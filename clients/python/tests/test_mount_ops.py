@@ -221,6 +221,10 @@ class Bytes(unittest.TestCase):
                 fields["source"] = "/s" if kind.source == "path_or_fd" else "l"
             if kind.content:
                 fields["content"] = "c\0d"
+            if kind.lower:  # an overlay: the layers it needs
+                fields["lower"] = [f"/l{i}" for i in range(kind.lower)]
+                if kind.upper:
+                    fields.update(upper="/u", work="/w")
             ops = [MountOp(type=name, target="/t", **fields)]
             if kind.fd:
                 by_fd = dict(fields, **{kind.fd_key: 5})

@@ -601,7 +601,7 @@ fn mount_op_records_are_exact_for_every_kind() {
                 op.fd().unwrap_or(-1),
                 &op.source,
                 "/t",
-                &op.content,
+                &op.wire_content(),
             );
             assert_eq!(op_payload(op.clone()), expect, "{op:?}");
         }

@@ -614,7 +614,7 @@ fn mount_op_refusals_say_what_is_wrong() {
             "mounts[0].type",
             &[
                 "unknown mount type `bindd`",
-                "expected one of: bind, tmpfs, proc, dev, mqueue, dir, symlink, file, remount_ro, mask, overlay, tmp_overlay, ro_overlay",
+                "expected one of: bind, tmpfs, proc, dev, mqueue, dir, symlink, file, remount_ro, mask, bind_data, overlay, tmp_overlay, ro_overlay",
             ],
         ),
         (

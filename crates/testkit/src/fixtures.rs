@@ -90,8 +90,8 @@ pub fn encodable_spec() -> Spec {
 
 /// Operations of `kind` at `/t` with every field its row in the spec crate's table says it
 /// takes set away from its default: every flag it takes, mode `0o1234`, size 4096, the source
-/// its rule wants (`/s`, `l`), content `c\0d`; and, for a kind that takes an fd, the same with
-/// fd 5 in place of the source or content. Tests run them through the encoder and the JSON
+/// its rule wants (`/s`, `l`), content `c\0d`, an overlay's layers (`/l0`…, `/u`, `/w`);
+/// and, for a kind that takes an fd, the same with fd 5 in place of the source or content. Tests run them through the encoder and the JSON
 /// form, so a new kind is covered before anyone writes a case for it.
 pub fn every_field_ops(kind: MountKind) -> Vec<MountOp> {
     let info = kind.info();
@@ -112,6 +112,11 @@ pub fn every_field_ops(kind: MountKind) -> Vec<MountOp> {
     }
     if info.takes.content {
         op.content = b"c\0d".to_vec();
+    }
+    // An overlay: as many lower directories as it needs, upper and work when it takes them.
+    op.lower = (0..info.lower).map(|i| format!("/l{i}")).collect();
+    if info.takes.upper {
+        (op.upper, op.work) = ("/u".into(), "/w".into());
     }
     let mut ops = vec![op.clone()];
     if info.takes.fd {
