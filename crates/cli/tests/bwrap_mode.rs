@@ -116,7 +116,10 @@ fn unsupported_options_are_refused_by_name_and_nothing_runs() {
     let mut c = Cleanup::default();
     let marker = c.dir("bwrap-refused").join("ran");
     let m = marker.to_string_lossy().into_owned();
-    for opt in [&["--cap-add", "CAP_NET_ADMIN"][..], &["--chmod", "0700", "/tmp"]] {
+    for opt in [
+        &["--cap-add", "CAP_NET_ADMIN"][..],
+        &["--chmod", "0700", "/tmp"],
+    ] {
         let mut args = vec!["--bind", "/", "/"];
         args.extend_from_slice(opt);
         args.extend(["/bin/touch", &m]);
@@ -467,6 +470,8 @@ fn info_and_json_status_fds() {
         "{json}"
     );
     assert_eq!(lines[1], "{ \"exit-code\": 42 }");
+}
+
 /// The overlay options map onto forkexec-run's own: bubblewrap's order of `--overlay-src`
 /// (bottom first), its relative paths, its refusals word for word, and its rule that an
 /// `--overlay-src` is followed by another or by an overlay option.
