@@ -1071,7 +1071,13 @@ mod tests {
     fn every_filesystem_flag_makes_its_operation() {
         for flag in FS_FLAGS.iter().filter(|f| f.kind.is_some()) {
             let long = format!("--{}", flag.long);
-            let mut argv = vec!["forkexec-run".to_string(), long.clone()];
+            let mut argv = vec!["forkexec-run".to_string()];
+            // An overlay takes the --overlay-src directories before it.
+            let srcs = flag.kind.map_or(0, |k| k.info().lower as usize);
+            for _ in 0..srcs {
+                argv.extend(["--overlay-src".to_string(), "/l".to_string()]);
+            }
+            argv.push(long.clone());
             argv.extend(flag.values.iter().map(|v| {
                 match *v {
                     "SRC" => "/usr",
@@ -1086,7 +1092,7 @@ mod tests {
                 .try_get_matches_from(&argv)
                 .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
             let args = mount_args(&m);
-            assert_eq!(args.len(), 1, "{long}");
+            assert_eq!(args.len(), 1 + srcs, "{long}");
             let ops = mount_ops(args, true).unwrap_or_else(|e| panic!("{long}: {e:?}"));
             let op = &ops[0];
             assert_eq!(Some(op.kind), flag.kind, "{long}");
