@@ -149,7 +149,7 @@ fn tables_are_consistent() {
 #[test]
 fn each_mount_kind_takes_the_keys_the_json_docs_list() {
     use forkexec_spec::tables::{KindInfo, MOUNT_OP_KEYS};
-    let documented: [(&str, &[&str]); 12] = [
+    let documented: [(&str, &[&str]); 15] = [
         (
             "bind",
             &["source", "source_fd", "readonly", "dev", "optional"],
@@ -164,6 +164,9 @@ fn each_mount_kind_takes_the_keys_the_json_docs_list() {
         ("remount_ro", &[]),
         ("mask", &["optional"]),
         ("bind_data", &["mode", "content", "content_fd", "readonly"]),
+        ("overlay", &["lower", "upper", "work"]),
+        ("tmp_overlay", &["lower"]),
+        ("ro_overlay", &["lower"]),
         ("no such kind", &[]),
     ];
     assert_eq!(
