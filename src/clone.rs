@@ -84,10 +84,11 @@ pub fn into_namespaces(spec: &Spec, shape: Shape, chan: &mut Channel) -> Result<
     Ok(())
 }
 
-/// Who the clone's parent is, when `getppid` can tell: a process in a new pid namespace sees
-/// its parent as 0 (then the handshake's EOF tells instead that the helper is gone).
+/// Who the clone's parent is, when `getppid` can tell: a process in a new (or joined) pid
+/// namespace sees its parent as 0 (then the handshake's EOF tells instead that the helper is
+/// gone).
 fn expected_parent(spec: &Spec, shape: Shape, chan: &Channel, helper: i32) -> Option<i32> {
-    if spec.clone_flags & ns::NEWPID != 0 {
+    if spec.clone_flags & ns::NEWPID != 0 || spec.join_ns.is_some_and(|j| j.pid.is_some()) {
         return Some(0);
     }
     match shape {

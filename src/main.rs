@@ -133,6 +133,7 @@ extern "C" fn main(sp: *const usize) -> ! {
 fn exec_in_place(spec: &Spec<'static>, chan: &mut Channel) -> Result<Infallible, Failure> {
     lifeline::arm(spec, chan, 0)?; // die with the runtime
     cgroup::enter_in_place(spec)?; // cgroup.procs
+    ns::join_namespaces(spec)?; // setns: the user namespace
     ns::unshare_namespaces(spec)?; // unshare, setgroups "deny", uid_map, gid_map
     info::report_start(spec, sys::getpid(), None)?; // bubblewrap's info fd
     run(spec, chan)
@@ -146,6 +147,7 @@ fn exec_cloned(
     chan: &mut Channel,
 ) -> Result<Infallible, Failure> {
     lifeline::arm(spec, chan, 0)?; // the helper dies with the runtime
+    ns::join_namespaces(spec)?; // setns: the user and pid namespaces, before the clone
     clone::into_namespaces(spec, shape, chan)?; // clone3 with the namespaces, maps from outside
     run(spec, chan)
 }
@@ -158,7 +160,7 @@ fn run(spec: &Spec<'static>, chan: &mut Channel) -> Result<Infallible, Failure> 
     fds::map_files(spec, chan)?; // two-pass dup3, everything else close-on-exec
     session::new_session(spec)?; // setsid, controlling tty, session keyring
     mounts::mount_and_pivot(spec)?; // private /, mounts, pivot_root, read-only /
-    ns::set_uts_names(spec)?; // sethostname, setdomainname
+    ns::after_mounts(spec)?; // sethostname, setdomainname, setns of the second user namespace
     mounts::enter_work_dir(spec)?; // chdir
     limits::set_rlimits(spec)?; // prlimit64
     privs::set_no_new_privs(spec)?; // PR_SET_NO_NEW_PRIVS

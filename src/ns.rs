@@ -9,6 +9,20 @@ use forkexec_spec::{Location, Spec};
 use crate::rt::Static;
 use crate::{dumpable, sys, text, At, Failure};
 
+/// JOIN_NS, before any namespace is created: the user namespace (the new ones are then its
+/// own), and the pid namespace the clone is born in (or, with `newpid`, below).
+pub fn join_namespaces(spec: &Spec) -> Result<(), Failure> {
+    let Some(join) = spec.join_ns else {
+        return Ok(());
+    };
+    for (index, fd, nstype) in [(0, join.user, ns::NEWUSER), (1, join.pid, ns::NEWPID)] {
+        if let Some(fd) = fd {
+            sys::setns(fd as i32, nstype).at_index(Location::SetNs, index)?;
+        }
+    }
+    Ok(())
+}
+
 pub fn unshare_namespaces(spec: &Spec) -> Result<(), Failure> {
     if spec.clone_flags == 0 {
         return Ok(());
@@ -100,12 +114,17 @@ fn write_file(path: &core::ffi::CStr, content: &[u8]) -> sys::Result {
     written
 }
 
-pub fn set_uts_names(spec: &Spec) -> Result<(), Failure> {
+/// After the mounts: the UTS names, then the second user namespace of JOIN_NS (after which
+/// the mount and UTS namespaces may no longer be the target's to change).
+pub fn after_mounts(spec: &Spec) -> Result<(), Failure> {
     if let Some(name) = spec.host_name {
         sys::sethostname(name).at(Location::SetHostName)?;
     }
     if let Some(name) = spec.domain_name {
         sys::setdomainname(name).at(Location::SetDomainName)?;
+    }
+    if let Some(fd) = spec.join_ns.and_then(|j| j.user2) {
+        sys::setns(fd as i32, ns::NEWUSER).at_index(Location::SetNs, 2)?;
     }
     Ok(())
 }

@@ -151,6 +151,12 @@ pub fn unshare(flags: u64) -> Result {
     check(unsafe { sc::syscall1(nr!(__NR_unshare), flags as usize) })
 }
 
+/// `setns(fd, nstype)`: join the namespace `fd` is open on.
+pub fn setns(fd: i32, nstype: u64) -> Result {
+    // SAFETY: no memory arguments.
+    check(unsafe { sc::syscall2(nr!(__NR_setns), fd as usize, nstype as usize) })
+}
+
 pub fn open(path: &CStr, flags: u32) -> Result<i32> {
     let flags = (flags | g::O_CLOEXEC) as usize;
     // SAFETY: path is NUL-terminated and lives across the call.

@@ -150,6 +150,8 @@ export interface Spec {
   info_fd?: number | null;
   /** An fd for bubblewrap's `--json-status-fd` JSON lines; the helper supervises the target. */
   json_status_fd?: number | null;
+  /** Existing namespaces to join (docs/spec.md, JOIN_NS): fds on `/proc/PID/ns/user` or `…/pid`. */
+  join_ns?: { user?: number | null; pid?: number | null; user2?: number | null } | null;
 }
 
 /** What fds 0-2 of the helper (and so of the target, unless `files` says otherwise) are. */

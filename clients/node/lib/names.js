@@ -16,9 +16,9 @@ const Record = Object.freeze({
   CLONE_FLAGS: 9, MOUNT: 10, PIVOT_ROOT: 11, HOST_NAME: 12, DOMAIN_NAME: 13, UID_MAP: 14,
   GID_MAP: 15, CREDENTIAL: 16, OPTIONS: 17, STATUS_FD: 18, CGROUP_PATH: 19, CGROUP_FD: 20,
   MOUNT_OP: 21, LANDLOCK: 22, LANDLOCK_PATH: 23, LANDLOCK_PORT: 24, INFO_FD: 25,
-  JSON_STATUS_FD: 26,
+  JSON_STATUS_FD: 26, JOIN_NS: 27,
 });
-const RECORD_LAST = 26;
+const RECORD_LAST = 27;
 
 /** Printable record names: the JSON key each record carries. */
 const RECORD_NAMES = Object.freeze({
@@ -27,6 +27,7 @@ const RECORD_NAMES = Object.freeze({
   13: 'domain_name', 14: 'uid_mappings', 15: 'gid_mappings', 16: 'credential', 17: 'options',
   18: 'status_fd', 19: 'cgroup', 20: 'cgroup_fd', 21: 'mounts',
   22: 'landlock', 23: 'landlock', 24: 'landlock', 25: 'info_fd', 26: 'json_status_fd',
+  27: 'join_ns',
 });
 
 const SKIP_IF_UNKNOWN = 0x1;
@@ -156,7 +157,7 @@ const LOCATIONS = Object.freeze({
   38: 'write_gid_map', 39: 'sethostname', 40: 'setdomainname', 41: 'close_range',
   42: 'get_cap', 43: 'cgroup', 44: 'pdeathsig', 45: 'supervise', 46: 'privileged_install',
   47: 'set_dumpable', 48: 'mount(path)', 49: 'mount(source)', 50: 'keyring',
-  51: 'landlock', 52: 'landlock(path)', 53: 'landlock(port)', 61: 'info_fd',
+  51: 'landlock', 52: 'landlock(path)', 53: 'landlock(port)', 60: 'setns', 61: 'info_fd',
   64: 'serve', 65: 'serve_fds',
 });
 const Loc = Object.freeze({ SYNC_READ: 31, EXECVE: 32, SPEC_READ: 33, SPEC: 34 });

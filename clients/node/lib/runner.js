@@ -92,6 +92,9 @@ function inheritedFds(spec) {
   for (const key of ['exec_file', 'status_fd', 'cgroup_fd', 'info_fd', 'json_status_fd']) {
     if (spec[key] !== null) named.push([key, spec[key]]);
   }
+  for (const key of ['user', 'pid', 'user2']) {
+    if (spec.join_ns && spec.join_ns[key] !== null) named.push([`join_ns.${key}`, spec.join_ns[key]]);
+  }
   spec.mounts.forEach((m, i) => {
     for (const key of ['source_fd', 'content_fd']) if (m[key] !== null && m[key] !== undefined) named.push([`mounts[${i}].${key}`, m[key]]);
   });

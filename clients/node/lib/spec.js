@@ -25,7 +25,7 @@ const SPEC_KEYS = Object.freeze([
   'args', 'env', 'exec_path', 'exec_file', 'rlimits', 'files', 'work_dir', 'seccomp',
   'clone_flags', 'mounts', 'pivot_root', 'host_name', 'domain_name', 'uid_mappings',
   'gid_mappings', 'credential', ...BOOL_KEYS.filter((k) => k !== 'setsid'), 'setsid',
-  'status_fd', 'cgroup', 'cgroup_fd', 'info_fd', 'json_status_fd',
+  'status_fd', 'cgroup', 'cgroup_fd', 'info_fd', 'json_status_fd', 'join_ns',
 ]);
 
 function fail(path, message) {
@@ -177,6 +177,18 @@ function credential(v, path) {
   };
 }
 
+/** Existing namespaces to join: `{user, pid, user2}`, each an fd or absent/null. */
+function joinNs(v, path) {
+  if (v === undefined || v === null) return null;
+  if (!isObject(v)) fail(path, `expected an object, got ${typeName(v)}`);
+  checkKeys(v, ['user', 'pid', 'user2'], path);
+  return {
+    user: optFd(v.user, join(path, 'user')),
+    pid: optFd(v.pid, join(path, 'pid')),
+    user2: optFd(v.user2, join(path, 'user2')),
+  };
+}
+
 function rawMount(v, path) {
   checkKeys(v, ['source', 'target', 'fstype', 'flags', 'data', 'mkdir', 'file', 'make_nod'], path);
   if (v.target === undefined) fail(join(path, 'target'), 'missing');
@@ -324,6 +336,7 @@ function normalize(spec) {
   out.uid_mappings = list(spec.uid_mappings, 'uid_mappings').map((m, i) => idMap(m, join('uid_mappings', i)));
   out.gid_mappings = list(spec.gid_mappings, 'gid_mappings').map((m, i) => idMap(m, join('gid_mappings', i)));
   out.credential = credential(spec.credential, 'credential');
+  out.join_ns = joinNs(spec.join_ns, 'join_ns');
   for (const key of BOOL_KEYS) out[key] = bool(spec[key], key, key === 'setsid');
   Object.defineProperty(out, NORMALIZED, { value: true });
   return out;

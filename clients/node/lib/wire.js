@@ -168,6 +168,12 @@ function encodeUnchecked(spec) {
   if (spec.cgroup_fd !== null) out.record(Record.CGROUP_FD, u32(spec.cgroup_fd));
   if (spec.info_fd !== null) out.record(Record.INFO_FD, u32(spec.info_fd));
   if (spec.json_status_fd !== null) out.record(Record.JSON_STATUS_FD, u32(spec.json_status_fd));
+  if (spec.join_ns) {
+    const j = spec.join_ns;
+    const payload = Buffer.alloc(12);
+    [j.user, j.pid, j.user2].forEach((fd, i) => payload.writeInt32LE(fd ?? -1, 4 * i));
+    out.record(Record.JOIN_NS, payload);
+  }
   if (out.length > 0xffffffff) throw new SpecError({ fault: Fault.BAD_TOTAL_LENGTH, offset: 8, record: 'header' });
   const data = Buffer.concat(out.chunks, out.length);
   data.writeUInt32LE(data.length, 8);
@@ -510,6 +516,13 @@ function decode(buf) {
       for (let i = 0; i < n; i++) groups.push(buf.readUInt32LE(p + 12 + 4 * i));
       spec.credential = { uid: buf.readUInt32LE(p), gid: buf.readUInt32LE(p + 4), groups,
         no_set_groups: !!(cflags & names.CRED_NO_SETGROUPS) };
+    } else if (type === Record.JOIN_NS) {
+      if (len !== 12) fail(Fault.BAD_RECORD_LENGTH, r + 4);
+      const fds = [0, 1, 2].map((i) => buf.readInt32LE(p + 4 * i));
+      fds.forEach((fd, i) => { if (fd < -1 || fd >= Limit.FD) fail(Fault.FD_OUT_OF_RANGE, p + 4 * i); });
+      if (fds.every((fd) => fd === -1)) fail(Fault.BAD_VALUE, p);
+      const [user, pid, user2] = fds.map((fd) => (fd === -1 ? null : fd));
+      spec.join_ns = { user, pid, user2 };
     } else if (type === Record.OPTIONS) {
       if (len !== 8) fail(Fault.BAD_RECORD_LENGTH, r + 4);
       const bits = buf.readBigUInt64LE(p);
@@ -545,6 +558,10 @@ function decode(buf) {
   if (options & Opt.WRITABLE_ROOT && !seen.has(Record.PIVOT_ROOT)) fail(Fault.CONFLICT, optionsAt);
   // The exit code needs a helper that stays to see the end; a detached one exits at once.
   if (seen.has(Record.JSON_STATUS_FD) && options & Opt.DETACH) fail(Fault.CONFLICT, seen.get(Record.JSON_STATUS_FD));
+  const j = spec.join_ns;
+  if (j && ((j.user !== null && clone & names.CLONE_FLAGS.newuser) || (j.pid !== null && clone & names.CLONE_FLAGS.newpid))) {
+    fail(Fault.CONFLICT, seen.get(Record.JOIN_NS));
+  }
   // A mount operation's fd is used after the fd stage: the target's fd table must not replace it.
   const files = spec.files || [];
   for (const [fdAt, fd] of opFds) if (fd < files.length && files[fd] !== fd) fail(Fault.CONFLICT, fdAt);

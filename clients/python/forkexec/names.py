@@ -46,7 +46,8 @@ class Record:
     LANDLOCK_PORT = 24
     INFO_FD = 25
     JSON_STATUS_FD = 26
-    LAST = 26
+    JOIN_NS = 27
+    LAST = 27
 
 
 #: Printable record names (the JSON key of the field each record carries).
@@ -56,7 +57,7 @@ RECORD_NAMES = {
     12: "host_name", 13: "domain_name", 14: "uid_mappings", 15: "gid_mappings",
     16: "credential", 17: "options", 18: "status_fd", 19: "cgroup", 20: "cgroup_fd",
     21: "mount_op", 22: "landlock", 23: "landlock_path", 24: "landlock_port",
-    25: "info_fd", 26: "json_status_fd",
+    25: "info_fd", 26: "json_status_fd", 27: "join_ns",
 }
 
 #: Landlock (records LANDLOCK, LANDLOCK_PATH, LANDLOCK_PORT; docs/spec.md "Tables"): the
@@ -376,6 +377,7 @@ LOCATIONS = {
     51: "landlock",
     52: "landlock(path)",
     53: "landlock(port)",
+    60: "setns",
     61: "info_fd",
     64: "serve",
     65: "serve_fds",

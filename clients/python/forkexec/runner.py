@@ -276,6 +276,11 @@ def _inherited_fds(spec: Spec) -> List[int]:
         fd = getattr(spec, key)
         if fd is not None:
             named.append((key, fd))
+    if spec.join_ns is not None:
+        for key in ("user", "pid", "user2"):
+            fd = getattr(spec.join_ns, key)
+            if fd is not None:
+                named.append((f"join_ns.{key}", fd))
     # A mount operation's fd is read after the fd stage, at its own number (the decoder has
     # refused one that the target's fd table would replace).
     for i, m in enumerate(spec.mounts):

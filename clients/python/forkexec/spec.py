@@ -206,6 +206,20 @@ class Credential:
 
 
 @dataclass
+class JoinNs:
+    """Existing namespaces to join (JSON key ``join_ns``; bubblewrap's ``--userns``,
+    ``--pidns``, ``--userns2``): fds of the runtime open on ``/proc/PID/ns/user`` or
+    ``…/pid``, ``None`` for none."""
+
+    user: Optional[int] = None
+    pid: Optional[int] = None
+    user2: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        _fill(self, _join_ns(self, ""))
+
+
+@dataclass
 class Landlock:
     """Landlock confinement (JSON key ``landlock``): ``fs`` rules (``{"path", "access"}``;
     ``None`` leaves the filesystem alone, a list, even empty, confines it), ``net`` rules
@@ -283,6 +297,8 @@ class Spec:
     #: an fd of the runtime for bubblewrap's ``--json-status-fd`` JSON lines (the start, then
     #: the exit code of a target that executed); the helper supervises the target
     json_status_fd: Optional[int] = None
+    #: existing namespaces to join (:class:`JoinNs`)
+    join_ns: Optional[JoinNs] = None
 
     def __post_init__(self) -> None:
         _fill(self, _spec(self, ""))
@@ -783,6 +799,12 @@ def _id_map(obj: Any, path: Any) -> Any:
                     ("container_id", "host_id", "size"))
 
 
+def _join_ns(obj: Any, path: Any) -> Any:
+    return _convert(JoinNs, obj, path, {
+        "user": _optional(_i32), "pid": _optional(_i32), "user2": _optional(_i32),
+    }, ())
+
+
 def _credential(obj: Any, path: Any) -> Any:
     return _convert(Credential, obj, path, {
         "uid": _u32, "gid": _u32,
@@ -890,6 +912,7 @@ _SPEC_CONVERTERS = {
     "landlock": _optional(lambda v, p: _landlock(v, p)),
     "info_fd": _optional(_i32),
     "json_status_fd": _optional(_i32),
+    "join_ns": _optional(_join_ns),
 }
 for _key in _BOOLS:
     _SPEC_CONVERTERS[_key] = _bool
@@ -1014,6 +1037,10 @@ def _spec_to_dict(spec: "Spec") -> Dict[str, Any]:
     for key in ("info_fd", "json_status_fd"):
         if getattr(spec, key) is not None:
             d[key] = getattr(spec, key)
+    if spec.join_ns is not None:
+        j = spec.join_ns
+        d["join_ns"] = {k: v for k, v in (("user", j.user), ("pid", j.pid), ("user2", j.user2))
+                        if v is not None}
     if spec.landlock is not None:
         ll = spec.landlock
         d["landlock"] = {k: v for k, v in (("exact", ll.exact), ("fs", ll.fs), ("net", ll.net),

@@ -170,6 +170,10 @@ def _encode_normalized(spec: Spec) -> bytes:
         _record(out, Record.INFO_FD, _u32(spec.info_fd))
     if spec.json_status_fd is not None:
         _record(out, Record.JSON_STATUS_FD, _u32(spec.json_status_fd))
+    if spec.join_ns is not None:
+        j = spec.join_ns
+        fds = (-1 if fd is None else fd for fd in (j.user, j.pid, j.user2))
+        _record(out, Record.JOIN_NS, struct.pack("<3i", *fds))
     if len(out) > 0xFFFF_FFFF:
         raise SpecError(Fault.BAD_TOTAL_LENGTH, 8, "header")
     out[8:12] = struct.pack("<I", len(out))
@@ -722,6 +726,16 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
                 if port > 65535:
                     _fail(Fault.BAD_VALUE, p + 8)
                 rules.append((p, access, port))
+        elif rtype == Record.JOIN_NS:
+            if length != 12:
+                _fail(Fault.BAD_RECORD_LENGTH, r + 4)
+            fds = struct.unpack_from("<3i", buf, p)
+            for i, fd in enumerate(fds):
+                if fd < -1 or fd >= Limit.FD:
+                    _fail(Fault.FD_OUT_OF_RANGE, p + 4 * i)
+            if fds == (-1, -1, -1):
+                _fail(Fault.BAD_VALUE, p)
+            spec["join_ns"] = {k: fd for k, fd in zip(("user", "pid", "user2"), fds) if fd != -1}
         elif rtype == Record.OPTIONS:
             if length != 8:
                 _fail(Fault.BAD_RECORD_LENGTH, r + 4)
@@ -765,6 +779,10 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
     # The exit code needs a helper that stays to see the end; a detached one exits at once.
     if Record.JSON_STATUS_FD in seen and options & names.OPT_DETACH:
         _fail(Fault.CONFLICT, seen[Record.JSON_STATUS_FD])
+    join = spec.get("join_ns", {})
+    if ("user" in join and clone_flags & names.CLONE_NEWUSER
+            or "pid" in join and clone_flags & names.CLONE_NEWPID):
+        _fail(Fault.CONFLICT, seen[Record.JOIN_NS])
     # A mount operation's fd is used after the fd stage: the target's fd table must not
     # replace it.
     files = spec.get("files", [])

@@ -6,7 +6,7 @@ import re
 import struct
 import unittest
 
-from forkexec import (ChildError, IdMap, Mount, Rlimit, Spec, SpecError, decode, encode,
+from forkexec import (ChildError, IdMap, JoinNs, Mount, Rlimit, Spec, SpecError, decode, encode,
                       names, status, wire)
 from forkexec.errors import errno_text
 
@@ -95,6 +95,9 @@ class Encoder(unittest.TestCase):
             (Spec(**base, cgroup="a"), "BadValue", "cgroup"),
             (Spec(**base, json_status_fd=3, detach=True), "Conflict", "json_status_fd"),
             (Spec(**base, info_fd=1 << 20), "FdOutOfRange", "info_fd"),
+            (Spec(**base, join_ns=JoinNs(user=3), clone_flags=["newuser"]), "Conflict",
+             "join_ns"),
+            (Spec(**base, join_ns=JoinNs()), "BadValue", "join_ns"),
         ]
         for spec, fault, record in cases:
             with self.subTest(spec=spec.to_json()):
@@ -108,7 +111,8 @@ class Encoder(unittest.TestCase):
 
     def test_canonical_order_and_omissions(self):
         spec = Spec(args=["a"], status_fd=0, exec_file=0, cgroup_fd=0, env=[], files=[],
-                    work_dir="", clone_flags=[], setsid=True, info_fd=42, json_status_fd=43)
+                    work_dir="", clone_flags=[], setsid=True, info_fd=42, json_status_fd=43,
+                    join_ns={"pid": 12})
         data = encode(spec)
         types = []
         at = 12
@@ -120,9 +124,11 @@ class Encoder(unittest.TestCase):
         # fd 0 is a value; empty lists and strings, zero flags and setsid=True are not
         self.assertEqual(types, [names.Record.ARGS, names.Record.EXEC_FD,
                                  names.Record.STATUS_FD, names.Record.CGROUP_FD,
-                                 names.Record.INFO_FD, names.Record.JSON_STATUS_FD])
+                                 names.Record.INFO_FD, names.Record.JSON_STATUS_FD,
+                                 names.Record.JOIN_NS])
         decoded = decode(data)
         self.assertEqual((decoded.spec.info_fd, decoded.spec.json_status_fd), (42, 43))
+        self.assertEqual(decoded.spec.join_ns, JoinNs(pid=12))
         full = Spec.from_json({
             "args": ["a"], "env": ["E=1"], "exec_path": "/p", "rlimits": [
                 {"resource": "cpu", "cur": 1, "max": 1}, {"resource": "core", "cur": 0,
@@ -229,8 +235,8 @@ class ChildErrors(unittest.TestCase):
 
     def test_location_table_is_complete(self):
         # 1-53 without a gap; later numbers are handed out in ranges.
-        self.assertEqual(sorted(names.LOCATIONS), list(range(1, 54)) + [61, 64, 65])
-        self.assertEqual(len(set(names.LOCATIONS.values())), 56)
+        self.assertEqual(sorted(names.LOCATIONS), list(range(1, 54)) + [60, 61, 64, 65])
+        self.assertEqual(len(set(names.LOCATIONS.values())), 57)
 
     def test_location_table_matches_docs(self):
         path = spec_md()
@@ -240,7 +246,7 @@ class ChildErrors(unittest.TestCase):
             text = f.read()
         section = text[text.index("## Error locations"):text.index("## Versioning")]
         rows = re.findall(r"^\| (\d+) \| `([^`]+)` \|", section, re.M)
-        self.assertEqual(len(rows), 56)
+        self.assertEqual(len(rows), 57)
         self.assertEqual({int(n): name for n, name in rows}, names.LOCATIONS)
         faults = text[text.index("### Faults"):text.index("### Order of checks")]
         rows = re.findall(r"^\| (\d+) \| (\w+) \| (\d+) ", faults, re.M)

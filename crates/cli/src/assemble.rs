@@ -854,6 +854,13 @@ pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail>
         spec.cgroup = absolute(dir)?;
         spec.cgroup_fd = None;
     }
+    if cli.userns.is_some() || cli.pidns.is_some() || cli.userns2.is_some() {
+        let mut join = spec.join_ns.unwrap_or_default();
+        join.user = cli.userns.or(join.user);
+        join.pid = cli.pidns.or(join.pid);
+        join.user2 = cli.userns2.or(join.user2);
+        spec.join_ns = Some(join);
+    }
     if cli.info_fd.is_some() {
         spec.info_fd = cli.info_fd;
     }
@@ -1020,6 +1027,15 @@ fn user_namespace(spec: &mut Spec, cli: &Cli, ids: Ids) -> Result<(), Fail> {
     let other_ns = spec.clone_flags.iter().any(|&ns| ns != Namespace::NewUser);
     let other_ids =
         cli.uid.is_some_and(|u| u != ids.euid) || cli.gid.is_some_and(|g| g != ids.egid);
+    // A joined user namespace (--userns) gives the rights a new one would.
+    if spec.join_ns.is_some_and(|j| j.user.is_some()) {
+        if cli.uid.is_some() || cli.gid.is_some() {
+            return Err(Fail::setup(
+                "--uid/--gid with --userns are not supported yet".to_string(),
+            ));
+        }
+        return Ok(());
+    }
     if !root && (other_ns || other_ids) {
         add_ns(spec, Namespace::NewUser);
     }

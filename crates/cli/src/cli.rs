@@ -389,6 +389,20 @@ pub struct Cli {
     #[arg(long, help_heading = PROC)]
     pub no_setsid: bool,
 
+    /// Join the user namespace FD is open on (e.g. `11</proc/PID/ns/user`) instead of creating
+    /// one ("join_ns": {"user": FD}); the new namespaces are then its own.
+    #[arg(long, value_name = "FD", help_heading = PROC)]
+    pub userns: Option<i32>,
+
+    /// Join the user namespace FD is open on after the mounts ("join_ns": {"user2": FD}).
+    #[arg(long, value_name = "FD", help_heading = PROC)]
+    pub userns2: Option<i32>,
+
+    /// Run the program in the pid namespace FD is open on ("join_ns": {"pid": FD}); usually
+    /// with --userns, the user namespace that owns it. Not with a new pid namespace.
+    #[arg(long, value_name = "FD", help_heading = PROC)]
+    pub pidns: Option<i32>,
+
     /// Write bubblewrap's --info-fd JSON to FD (an fd of forkexec-run, e.g. `42>info.json`)
     /// once the program is started: its pid and the ids of its new namespaces ("info_fd").
     #[arg(long, value_name = "FD", help_heading = PROC)]

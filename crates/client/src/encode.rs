@@ -233,6 +233,11 @@ impl Spec {
         if let Some(fd) = self.json_status_fd {
             w.json_status_fd(fd as u32);
         }
+        if let Some(j) = self.join_ns {
+            // Negative fds are refused by the decoder (FdOutOfRange).
+            let fd = |f: Option<i32>| f.map(|f| f as u32);
+            w.join_ns(fd(j.user), fd(j.pid), fd(j.user2));
+        }
         let bytes = w.finish().0;
         forkexec_spec::decode(&bytes).map_err(|e| EncodeError::refused(&bytes, e))?;
         Ok(bytes)

@@ -303,6 +303,12 @@ impl Runner {
         self
     }
 
+    /// Join existing namespaces ([`crate::JoinNs`]).
+    pub fn join_ns(mut self, join: crate::JoinNs) -> Self {
+        self.spec.join_ns = Some(join);
+        self
+    }
+
     /// Write bubblewrap's `--info-fd` JSON (the target's pid, its namespace ids) to this fd.
     pub fn info_fd(mut self, fd: RawFd) -> Self {
         self.spec.info_fd = Some(fd);
@@ -597,6 +603,17 @@ pub(crate) fn remap_mount_fds(spec: &mut Spec) -> io::Result<Vec<OwnedFd>> {
     Ok(copies.into_iter().map(|(_, copy)| copy).collect())
 }
 
+/// JOIN_NS's fds, named as in the JSON form.
+fn join_ns_fds(spec: &Spec) -> Vec<(String, RawFd)> {
+    let Some(j) = spec.join_ns else {
+        return Vec::new();
+    };
+    [("user", j.user), ("pid", j.pid), ("user2", j.user2)]
+        .into_iter()
+        .filter_map(|(key, fd)| fd.map(|fd| (format!("join_ns.{key}"), fd)))
+        .collect()
+}
+
 /// The fds of this process the helper must inherit with their numbers, checked to be open
 /// (a closed one would otherwise surface as a bare EBADF from the spawn).
 pub(crate) fn inherited_fds(spec: &Spec) -> io::Result<Vec<RawFd>> {
@@ -612,6 +629,7 @@ pub(crate) fn inherited_fds(spec: &Spec) -> io::Result<Vec<RawFd>> {
             spec.json_status_fd
                 .map(|fd| ("json_status_fd".to_owned(), fd)),
         )
+        .chain(join_ns_fds(spec))
         .chain(mount_op_fds(spec));
     let mut fds = Vec::new();
     for (field, fd) in named {

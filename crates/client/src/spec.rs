@@ -154,6 +154,9 @@ pub struct Spec {
     /// the exit code of a target that executed. Makes the helper supervise the target.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub json_status_fd: Option<i32>,
+    /// Existing namespaces to join ([`JoinNs`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub join_ns: Option<JoinNs>,
 }
 
 impl Default for Spec {
@@ -195,6 +198,7 @@ impl Default for Spec {
             cgroup_fd: None,
             info_fd: None,
             json_status_fd: None,
+            join_ns: None,
         }
     }
 }
@@ -1400,6 +1404,22 @@ impl IdMap {
             size,
         }
     }
+}
+
+/// Existing namespaces to join with `setns` (record JOIN_NS; bubblewrap's `--userns`,
+/// `--pidns`, `--userns2`): fds of this process open on `/proc/PID/ns/user` or `…/pid`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct JoinNs {
+    /// A user namespace to join before any namespace is created (not with `newuser`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<RawFd>,
+    /// A pid namespace the target is born in (with `newpid`: in a new one below it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<RawFd>,
+    /// A user namespace to join after the mounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user2: Option<RawFd>,
 }
 
 /// The user to become (`syscall.Credential`).

@@ -144,6 +144,8 @@ fn every_field_survives_the_decoder() {
     assert_eq!(d.cgroup_path.unwrap().to_bytes(), b"/sys/fs/cgroup/box");
     assert_eq!(d.cgroup_fd, None);
     assert_eq!((d.info_fd, d.json_status_fd), (Some(11), Some(12)));
+    let j = d.join_ns.unwrap();
+    assert_eq!((j.user, j.pid, j.user2), (None, None, Some(14)));
 }
 
 /// Each option bit of the table is set by its JSON key alone (`"setsid": false` for
@@ -211,7 +213,8 @@ fn records_come_in_the_documented_order() {
             STATUS_FD,
             CGROUP_PATH,
             INFO_FD,
-            JSON_STATUS_FD
+            JSON_STATUS_FD,
+            JOIN_NS
         ]
     );
     let spec = Spec {

@@ -85,7 +85,8 @@ fn every_documented_key_is_accepted() {
         "cgroup": "/sys/fs/cgroup/box",
         "cgroup_fd": 7,
         "info_fd": 11,
-        "json_status_fd": 12
+        "json_status_fd": 12,
+        "join_ns": {"user2": 14}
     }"#;
     assert_eq!(Spec::from_json(json).unwrap(), full_spec());
 }

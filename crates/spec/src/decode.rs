@@ -418,6 +418,18 @@ impl<'a> Files<'a> {
     }
 }
 
+/// JOIN_NS: namespaces to join with `setns`, each a helper fd open on `/proc/PID/ns/…`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JoinNs {
+    /// A user namespace, joined before any namespace is created (they are then its own).
+    pub user: Option<u32>,
+    /// A pid namespace, joined before the clone: the target is born in it (or, with
+    /// `newpid`, in a new pid namespace below it).
+    pub pid: Option<u32>,
+    /// A user namespace joined after the mounts (bubblewrap's `--userns2`).
+    pub user2: Option<u32>,
+}
+
 /// Credential: uid, gid, flags and supplementary groups (u32 each, little-endian, as
 /// `setgroups` reads them on little-endian machines).
 #[derive(Clone, Copy, Debug)]
@@ -524,6 +536,8 @@ pub struct Spec<'a> {
     pub info_fd: Option<u32>,
     /// JSON_STATUS_FD: bubblewrap's `--json-status-fd` JSON lines (start, then exit code).
     pub json_status_fd: Option<u32>,
+    /// JOIN_NS: existing namespaces to join.
+    pub join_ns: Option<JoinNs>,
     /// A cgroup (v2) directory to place the target in, by path or by fd.
     pub cgroup_path: Option<&'a CStr>,
     /// CGROUP_FD: the cgroup as a helper fd.
@@ -545,6 +559,7 @@ pub struct Spec<'a> {
     gid_map_offset: usize,
     options_offset: usize,
     json_status_offset: usize,
+    join_ns_offset: usize,
 }
 
 impl<'a> Spec<'a> {
@@ -566,8 +581,9 @@ impl<'a> Spec<'a> {
 
     /// The process shape this spec needs when run by a process with these effective ids
     /// (docs/spec.md, "Process shapes"): exec in place whenever possible; a clone for a new pid
-    /// namespace, for id maps only an outer process may write, for a JSON status fd (whose
-    /// exit code only a supervising helper sees), or when asked (detach, init).
+    /// namespace (created or joined), for id maps only an outer process may write, for a JSON
+    /// status fd (whose exit code only a supervising helper sees), or when asked (detach,
+    /// init).
     /// Refuses ptrace or a stop before seccomp in a supervised clone, where the helper, not
     /// the runtime, would be the parent (detach makes the runtime the parent).
     pub fn shape(&self, euid: u32, egid: u32) -> Result<Shape> {
@@ -581,7 +597,10 @@ impl<'a> Spec<'a> {
             Shape::Init
         } else if self.has(opt::DETACH) {
             Shape::Detach
-        } else if outer_maps || self.clone_flags & ns::NEWPID != 0 || self.json_status_fd.is_some()
+        } else if outer_maps
+            || self.clone_flags & ns::NEWPID != 0
+            || self.json_status_fd.is_some()
+            || self.join_ns.is_some_and(|j| j.pid.is_some())
         {
             Shape::Supervise
         } else {
@@ -766,6 +785,10 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
                 spec.json_status_fd = Some(parse_fd(p, pat)?);
                 spec.json_status_offset = abs;
             }
+            record::JOIN_NS => {
+                spec.join_ns = Some(parse_join_ns(p, pat)?);
+                spec.join_ns_offset = abs;
+            }
             _ => return err(abs, Fault::UnknownRecord),
         }
     }
@@ -819,6 +842,17 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
     // The exit code needs a helper that stays to see the end; a detached one exits at once.
     if spec.json_status_fd.is_some() && spec.has(opt::DETACH) {
         return err(spec.json_status_offset, Fault::Conflict);
+    }
+    // A user namespace is joined or created, not both (bubblewrap: "--userns not compatible
+    // --unshare-user").
+    if spec.join_ns.is_some_and(|j| j.user.is_some()) && newuser {
+        return err(spec.join_ns_offset, Fault::Conflict);
+    }
+    // A new pid namespace below a joined one: the kernel creates one only below the active
+    // pid namespace of the process that clones (EINVAL otherwise), which would need a process
+    // between the helper and the target. Not supported (yet): refused rather than ignored.
+    if spec.join_ns.is_some_and(|j| j.pid.is_some()) && spec.clone_flags & ns::NEWPID != 0 {
+        return err(spec.join_ns_offset, Fault::Conflict);
     }
     // A Landlock rule needs the LANDLOCK record, and only rights its ruleset handles.
     let (handled_fs, handled_net) = spec
@@ -1020,6 +1054,26 @@ fn parse_fd(p: &[u8], at: usize) -> Result<u32> {
         return err(at, Fault::FdOutOfRange);
     }
     Ok(fd)
+}
+
+/// Three i32 fds, -1 for none; at least one given.
+fn parse_join_ns(p: &[u8], at: usize) -> Result<JoinNs> {
+    if p.len() != layout::JOIN_NS_LEN {
+        return err(at - 4, Fault::BadRecordLength);
+    }
+    let mut fds = [None; 3];
+    for (i, slot) in fds.iter_mut().enumerate() {
+        *slot = match u32_at(p, 4 * i) as i32 {
+            -1 => None,
+            fd if fd < 0 || fd as u32 >= limit::FD => return err(at + 4 * i, Fault::FdOutOfRange),
+            fd => Some(fd as u32),
+        };
+    }
+    if fds == [None; 3] {
+        return err(at, Fault::BadValue);
+    }
+    let [user, pid, user2] = fds;
+    Ok(JoinNs { user, pid, user2 })
 }
 
 fn parse_rlimit(p: &[u8], at: usize) -> Result<Rlimit> {

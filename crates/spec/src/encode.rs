@@ -259,6 +259,11 @@ impl<S: Sink> Writer<S> {
     pub fn json_status_fd(&mut self, fd: u32) {
         self.record(record::JSON_STATUS_FD, 0, &[&fd.to_le_bytes()]);
     }
+    /// JOIN_NS: namespaces to join (helper fds, `None` for none).
+    pub fn join_ns(&mut self, user: Option<u32>, pid: Option<u32>, user2: Option<u32>) {
+        let fd = |f: Option<u32>| f.map_or(-1, |f| f as i32).to_le_bytes();
+        self.record(record::JOIN_NS, 0, &[&fd(user), &fd(pid), &fd(user2)]);
+    }
     /// STATUS_FD: write status records here instead of the spec fd.
     pub fn status_fd(&mut self, fd: u32) {
         self.record(record::STATUS_FD, 0, &[&fd.to_le_bytes()]);

@@ -234,6 +234,8 @@ pub const RLIMIT_NAMES: [&str; limit::RLIMIT_RESOURCES as usize] = {
     names
 };
 
+/// Size of a JOIN_NS payload: three i32 fds.
+pub const JOIN_NS_LEN: usize = 12;
 /// Size of an RLIMIT payload.
 pub const RLIMIT_LEN: usize = 20;
 /// Size of a LANDLOCK payload: u64 fs, u64 net, u64 scopes, u32 flags.

@@ -150,6 +150,10 @@ locations! {
     LandlockPath = 52 => "landlock(path)",
     /// A LANDLOCK_PORT rule: adding it (index: the rule).
     LandlockPort = 53 => "landlock(port)",
+    /// `setns` into an existing namespace (JOIN_NS): the user namespace (index 0, before any
+    /// namespace is created), the pid namespace (1, before the clone), the second user
+    /// namespace (2, after the mounts).
+    SetNs = 60 => "setns",
     /// Writing the start of the target (its pid and namespace ids, as bubblewrap's JSON) to
     /// the info fd (index 0) or the JSON status fd (1).
     InfoFd = 61 => "info_fd",

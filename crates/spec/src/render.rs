@@ -129,6 +129,13 @@ fn subject(out: &mut impl Out, loc: Location, index: usize, spec: &Spec) {
                 put(rule.path.to_bytes());
             }
         }
+        Location::SetNs => {
+            if let Some(j) = spec.join_ns {
+                if let Some(fd) = [j.user, j.pid, j.user2].get(index).copied().flatten() {
+                    fd_subject(&mut put, fd);
+                }
+            }
+        }
         Location::InfoFd => {
             if let Some(fd) = [spec.info_fd, spec.json_status_fd]
                 .get(index)

@@ -133,6 +133,9 @@ macro_rules! record_rows {
             /// u32: a helper fd for bubblewrap's `--json-status-fd` JSON lines: the pid and
             /// namespace ids once the target is started, its exit code when it ends.
             JsonStatusFd JSON_STATUS_FD = 26 => "json_status_fd",
+            /// Existing namespaces to join with `setns` (bubblewrap's `--userns`, `--pidns`,
+            /// `--userns2`): i32 user, i32 pid, i32 user2 helper fds, -1 for none (12 bytes).
+            JoinNs JOIN_NS = 27 => "join_ns",
         }
     };
 }

@@ -1,7 +1,7 @@
 //! Client spec fixtures: a [`Spec`] with every field set, and the nearest one the helper takes.
 
 use forkexec_client::{
-    Credential, IdMap, Mount, MountFlag, MountKind, MountOp, Namespace, Resource, Rlimit,
+    Credential, IdMap, JoinNs, Mount, MountFlag, MountKind, MountOp, Namespace, Resource, Rlimit,
     SockFilter, Spec, RLIM_INFINITY,
 };
 use forkexec_spec::layout::mount_op as f;
@@ -72,6 +72,11 @@ pub fn full_spec() -> Spec {
         cgroup_fd: Some(7),
         info_fd: Some(11),
         json_status_fd: Some(12),
+        join_ns: Some(JoinNs {
+            user: None,
+            pid: None,
+            user2: Some(14),
+        }),
     }
 }
 

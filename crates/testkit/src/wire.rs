@@ -315,6 +315,7 @@ pub struct Owned {
     pub cgroup_fd: Option<u32>,
     pub info_fd: Option<u32>,
     pub json_status_fd: Option<u32>,
+    pub join_ns: Option<(Option<u32>, Option<u32>, Option<u32>)>,
 }
 
 fn owned(c: &std::ffi::CStr) -> Vec<u8> {
@@ -407,6 +408,7 @@ impl Owned {
             cgroup_fd: spec.cgroup_fd,
             info_fd: spec.info_fd,
             json_status_fd: spec.json_status_fd,
+            join_ns: spec.join_ns.map(|j| (j.user, j.pid, j.user2)),
         }
     }
 
@@ -491,6 +493,9 @@ impl Owned {
             }
             if let Some(fd) = self.json_status_fd {
                 w.json_status_fd(fd);
+            }
+            if let Some((user, pid, user2)) = self.join_ns {
+                w.join_ns(user, pid, user2);
             }
         })
     }

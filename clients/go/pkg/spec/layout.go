@@ -51,6 +51,8 @@ const (
 	// client yet.
 	RecInfoFd       uint16 = 25
 	RecJSONStatusFd uint16 = 26
+	// Namespaces to join (JOIN_NS): not written by this client yet.
+	RecJoinNs uint16 = 27
 )
 
 // RecordNames are the JSON keys of the record types (index = type), as docs/spec.md's
@@ -60,6 +62,7 @@ var RecordNames = [...]string{
 	"clone_flags", "mounts", "pivot_root", "host_name", "domain_name", "uid_mappings",
 	"gid_mappings", "credential", "options", "status_fd", "cgroup", "cgroup_fd", "mounts",
 	"landlock", "landlock", "landlock", "info_fd", "json_status_fd",
+	"join_ns",
 }
 
 // Option bits (record OPTIONS, docs/spec.md "Option bits").

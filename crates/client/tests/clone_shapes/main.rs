@@ -18,8 +18,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use forkexec_client::{
-    Credential, Error, IdMap, Location, Mount, Namespace, Process, Resource, Runner, SockFilter,
-    WaitStatus,
+    Credential, Error, IdMap, JoinNs, Location, Mount, Namespace, Process, Resource, Runner,
+    SockFilter, WaitStatus,
 };
 use forkexec_spec::status::{Record, RECORD_LEN};
 use serde_json::{json, Value};
@@ -31,6 +31,7 @@ mod die_with_parent;
 mod error_locations;
 mod id_maps;
 mod info;
+mod join;
 mod pids;
 mod signals_and_exits;
 

@@ -58,6 +58,7 @@ fn full_owned() -> Owned {
         cgroup_fd: None,
         info_fd: Some(11),
         json_status_fd: Some(12),
+        join_ns: Some((None, None, Some(14))),
     }
 }
 
@@ -148,7 +149,7 @@ fn record_order_does_not_matter() {
         records.push(&canonical[at..at + RECORD_HEADER_LEN + len]);
         at += RECORD_HEADER_LEN + len;
     }
-    assert_eq!(records.len(), 22);
+    assert_eq!(records.len(), 23);
     let mut reversed = canonical[..HEADER_LEN].to_vec();
     for r in records.iter().rev() {
         reversed.extend_from_slice(r);

@@ -136,6 +136,7 @@ fn every_location_round_trips() {
         (51, "landlock"),
         (52, "landlock(path)"),
         (53, "landlock(port)"),
+        (60, "setns"),
         (61, "info_fd"),
         (64, "serve"),
         (65, "serve_fds"),

@@ -385,3 +385,54 @@ fn when_the_helper_stops_before_exec() {
     assert!(accepted(&stop).stops_before_exec());
     assert!(!accepted(&build(base)).stops_before_exec());
 }
+
+#[test]
+fn join_ns() {
+    let buf = in_place(|w| w.join_ns(Some(11), None, Some(13)));
+    let j = accepted(&buf).join_ns.unwrap();
+    assert_eq!((j.user, j.pid, j.user2), (Some(11), None, Some(13)));
+    // A user namespace is joined in place too; a pid namespace only by a clone.
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::InPlace));
+    let buf = in_place(|w| w.join_ns(None, Some(12), None));
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::Supervise));
+    let buf = in_place(|w| {
+        w.clone_flags(ns::NEWPID);
+        w.options(opt::INIT);
+        w.join_ns(Some(11), None, None);
+    });
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::Init));
+    // A new pid namespace below a joined one is not supported: refused.
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.clone_flags(ns::NEWPID);
+        },
+        |w| w.join_ns(Some(11), Some(12), None),
+    );
+    refused(&buf, at, Fault::Conflict);
+    // Joined or created, not both.
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.clone_flags(ns::NEWUSER);
+        },
+        |w| w.join_ns(Some(11), None, None),
+    );
+    refused(&buf, at, Fault::Conflict);
+    let buf = in_place(|w| {
+        w.clone_flags(ns::NEWUSER);
+        w.join_ns(None, Some(12), Some(13));
+    });
+    accepted(&buf);
+    // Each fd -1 (none) or in range; not all of them none.
+    for slot in 0..3 {
+        for bad in [-2i32, 1 << 20] {
+            let mut payload = [(-1i32).to_le_bytes(); 3].concat();
+            payload[4 * slot..4 * slot + 4].copy_from_slice(&bad.to_le_bytes());
+            let (buf, at) = base_and(record::JOIN_NS, 0, &payload);
+            refused(&buf, at + 8 + 4 * slot, Fault::FdOutOfRange);
+        }
+    }
+    let (buf, at) = base_and(record::JOIN_NS, 0, &[0xff; 12]);
+    refused(&buf, at + 8, Fault::BadValue);
+}
