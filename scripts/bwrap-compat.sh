@@ -6,6 +6,8 @@
 # without it this says so and succeeds. Results are compared with bwrap-compat/expected-*.txt,
 # the tests known to pass: one of them failing fails this (a regression); a new pass is
 # reported so the list can grow. BWRAP_COMPAT_BLESS=1 rewrites the lists.
+# BWRAP_COMPAT_FAILS=1 prints every FAIL line (not only the lost ones); BWRAP_COMPAT_KEEP=DIR
+# keeps the logs of each test there (DIR/logs-root, DIR/logs-USER) instead of deleting them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -25,14 +27,16 @@ suite=$(cd "$suite" && pwd)
 # The mode is chosen by the name: a directory with `bwrap` -> forkexec-run and the helper.
 dir=$(mktemp -d /tmp/forkexec-bwrap-compat.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
+keep=${BWRAP_COMPAT_KEEP:-}
+if [ -n "$keep" ]; then mkdir -p "$keep"; keep=$(cd "$keep" && pwd); chmod 755 "$keep"; fi
 cp target/release/forkexec-run target/release/forkexec "$dir/"
 ln -s forkexec-run "$dir/bwrap"
 chmod -R a+rX "$dir"
 
 status=0
 run_as() { # who, expected list
-  local who=$1 expected=$2 logs="$dir/logs-$1" out="$dir/out-$1"
-  mkdir -p "$logs"; chmod 777 "$logs"
+  local who=$1 expected=$2 logs="${keep:-$dir}/logs-$1" out="$dir/out-$1"
+  rm -rf "$logs"; mkdir -p "$logs"; chmod 777 "$logs"
   local cmd=(env BASELINE_BWRAP="$dir/bwrap" LOG_DIR="$logs" PIECE_TIMEOUT="${PIECE_TIMEOUT:-30}"
              PATH=/usr/local/bin:/usr/bin:/bin "$suite/runner/run.sh")
   if [ "$who" = root ]; then
@@ -43,6 +47,10 @@ run_as() { # who, expected list
   local summary; summary=$(tail -n 1 "$out")
   echo "bwrap-compat ($who): $summary"
   grep '^PASS' "$out" | sort -u >"$dir/pass-$who"
+  if [ "${BWRAP_COMPAT_FAILS:-}" = 1 ]; then
+    grep '^FAIL' "$out" | sed "s/^/  ($who) /" || true
+  fi
+  [ -n "$keep" ] && echo "bwrap-compat ($who): logs kept in $logs"
   if [ "${BWRAP_COMPAT_BLESS:-}" = 1 ]; then
     cp "$dir/pass-$who" "$expected"
     echo "bwrap-compat ($who): wrote $expected"
