@@ -11,5 +11,9 @@ fn main() {
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
+    // helper.ld drops the unwind tables (panic = "abort": nothing unwinds) and .comment.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/helper.ld");
+    println!("cargo:rustc-link-arg-bins=-Wl,-T,{script}");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=helper.ld");
 }
