@@ -555,8 +555,8 @@ pub fn fresh_root() -> String {
 fn outer_uid() -> u32 {
     // SAFETY: geteuid has no memory effects and cannot fail.
     let euid = unsafe { libc::geteuid() };
-    let map = fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
-    map.lines()
+    defaults::uid_map()
+        .lines()
         .find_map(|line| {
             let v: Vec<u64> = line
                 .split_whitespace()

@@ -195,21 +195,15 @@ impl Host {
     pub fn current() -> Host {
         // SAFETY: getuid and getgid cannot fail.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let caps = status
-            .lines()
-            .find_map(|l| l.strip_prefix("CapEff:"))
-            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-            .unwrap_or(0);
-        let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-            .ok()
+        let caps = effective_caps();
+        let last = read_small("/proc/sys/kernel/cap_last_cap")
             .and_then(|v| v.trim().parse::<u32>().ok())
             .unwrap_or(CAPABILITIES.len() as u32 - 1)
             .min(63);
-        let disabled = std::fs::read_to_string("/proc/sys/user/max_user_namespaces")
-            .is_ok_and(|v| v.trim() == "0")
-            || std::fs::read_to_string("/sys/module/user_namespace/parameters/enable")
-                .is_ok_and(|v| v.starts_with('N'));
+        let disabled = read_small("/proc/sys/user/max_user_namespaces")
+            .is_some_and(|v| v.trim() == "0")
+            || read_small("/sys/module/user_namespace/parameters/enable")
+                .is_some_and(|v| v.starts_with('N'));
         let ids = crate::assemble::Ids::current();
         Host {
             uid,
@@ -226,6 +220,45 @@ impl Host {
             env: std::env::vars_os().collect(),
         }
     }
+}
+
+/// This process's effective capabilities (`CapEff` of `/proc/self/status`), from `capget`:
+/// one system call where the status file costs the kernel a page of text (0 when it fails,
+/// as an unreadable status file gave).
+fn effective_caps() -> u64 {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    // _LINUX_CAPABILITY_VERSION_3: two data words (capabilities 0-31 and 32-63).
+    let mut header = Header {
+        version: 0x2008_0522,
+        pid: 0,
+    };
+    let mut data = [Data::default(); 2];
+    // SAFETY: capget of this process with a version-3 header and the two data words that
+    // version writes.
+    let r = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
+    if r != 0 {
+        return 0;
+    }
+    u64::from(data[0].effective) | u64::from(data[1].effective) << 32
+}
+
+/// A small file of the kernel's (`/proc/sys`, `/sys/module`) in one `read`: its first 64
+/// bytes, which hold the whole of the single numbers and words these files have.
+fn read_small(path: &str) -> Option<String> {
+    let mut buf = [0u8; 64];
+    let n = std::io::Read::read(&mut std::fs::File::open(path).ok()?, &mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf[..n]).into_owned())
 }
 
 /// A bubblewrap command line, read.

@@ -11,6 +11,8 @@
 //! | root without one: uid 0 keeps no caps     | `--allow-host-root`      |
 //! | `--die-with-parent` brings a pid namespace | (always)                |
 
+use std::sync::OnceLock;
+
 use forkexec_client::{Credential, IdMap, Namespace, Spec};
 
 use crate::assemble::Ids;
@@ -55,9 +57,14 @@ pub fn host_ids(cli: &Cli, ids: Ids) -> Result<(u32, u32), Fail> {
 /// identity over every id). uid 0 of a user namespace (forkexec-run inside a sandbox) owns
 /// only what its namespace maps, and maps like an ordinary user.
 pub fn is_host_root(ids: Ids) -> bool {
-    ids.euid == 0
-        && std::fs::read_to_string("/proc/self/uid_map")
-            .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
+    ids.euid == 0 && uid_map().split_whitespace().eq(["0", "0", "4294967295"])
+}
+
+/// This process's `/proc/self/uid_map` (empty when it cannot be read), read once: several
+/// defaults look at it, and it does not change while forkexec-run runs.
+pub fn uid_map() -> &'static str {
+    static MAP: OnceLock<String> = OnceLock::new();
+    MAP.get_or_init(|| std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default())
 }
 
 /// As root with a user namespace, the program must really *be* its host ids: without a
