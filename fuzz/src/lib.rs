@@ -13,15 +13,16 @@ pub mod reference;
 use std::ffi::{CStr, CString};
 
 use forkexec_spec::decode::{
-    decode, total_len, Fault, IdMap, Mount, MountEntry, MountOp, Rlimit, Shape, Spec, SpecError,
+    decode, total_len, Fault, IdMap, JoinNs, Mount, MountEntry, MountOp, Rlimit, Shape, Spec,
+    SpecError,
 };
 use forkexec_spec::encode::{Sink, Writer};
 use forkexec_spec::layout::{
-    self, cred_flag, limit, mount_flags, mount_op, mount_opt, ns, opt, record, HEADER_LEN, MAGIC,
-    RECORD_HEADER_LEN, RECORD_SKIP_IF_UNKNOWN,
+    self, cred_flag, landlock, limit, mount_flags, mount_op, mount_opt, ns, opt, record,
+    HEADER_LEN, MAGIC, RECORD_HEADER_LEN, RECORD_SKIP_IF_UNKNOWN,
 };
 use forkexec_spec::status::{self, Record};
-use forkexec_spec::tables::{KindInfo, SourceRule};
+use forkexec_spec::tables::{landlock_fs, landlock_net, landlock_scope, KindInfo, SourceRule};
 use forkexec_spec::Location;
 
 /// A growable sink for the [`Writer`].
@@ -111,6 +112,15 @@ pub struct OwnedCredential {
     pub groups: Vec<u32>,
 }
 
+/// The LANDLOCK record, owned.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OwnedLandlock {
+    pub handled_fs: u64,
+    pub handled_net: u64,
+    pub scoped: u64,
+    pub flags: u32,
+}
+
 /// Everything a decoded [`Spec`] exposes, owned and comparable.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Owned {
@@ -137,6 +147,13 @@ pub struct Owned {
     pub cgroup_fd: Option<u32>,
     /// JSON_STATUS_FD (it makes the helper supervise).
     pub json_status_fd: Option<u32>,
+    pub info_fd: Option<u32>,
+    pub join_ns: Option<JoinNs>,
+    pub landlock: Option<OwnedLandlock>,
+    /// LANDLOCK_PATH rules in order: rights, path.
+    pub landlock_paths: Vec<(u64, Vec<u8>)>,
+    /// LANDLOCK_PORT rules in order: rights, port.
+    pub landlock_ports: Vec<(u64, u64)>,
 }
 
 /// A string's bytes, checked to be a proper C string (no NUL inside; the NUL right after).
@@ -227,6 +244,32 @@ impl Owned {
             opt::stops_before_exec(spec.options, spec.seccomp.is_some())
         );
 
+        let landlock_paths: Vec<_> = spec
+            .landlock_paths
+            .iter()
+            .map(|r| (r.access, owned(r.path)))
+            .collect();
+        assert_eq!(landlock_paths.len(), spec.landlock_paths.len());
+        let landlock_ports: Vec<_> = spec
+            .landlock_ports
+            .iter()
+            .map(|r| (r.access, r.port))
+            .collect();
+        assert_eq!(landlock_ports.len(), spec.landlock_ports.len());
+        // A rule's offset is its payload's, inside the spec.
+        for at in spec.landlock_paths.iter().map(|r| r.at) {
+            assert!(
+                at as usize >= HEADER_LEN + RECORD_HEADER_LEN,
+                "rule at {at}"
+            );
+        }
+        for at in spec.landlock_ports.iter().map(|r| r.at) {
+            assert!(
+                at as usize >= HEADER_LEN + RECORD_HEADER_LEN,
+                "rule at {at}"
+            );
+        }
+
         Owned {
             args,
             env,
@@ -249,6 +292,16 @@ impl Owned {
             cgroup_path: spec.cgroup_path.map(owned),
             cgroup_fd: spec.cgroup_fd,
             json_status_fd: spec.json_status_fd,
+            info_fd: spec.info_fd,
+            join_ns: spec.join_ns,
+            landlock: spec.landlock.map(|l| OwnedLandlock {
+                handled_fs: l.handled_fs,
+                handled_net: l.handled_net,
+                scoped: l.scoped,
+                flags: l.flags,
+            }),
+            landlock_paths,
+            landlock_ports,
         }
     }
 
@@ -282,7 +335,19 @@ impl Owned {
             assert!(n.len() <= limit::UTS_NAME, "uts name of {} bytes", n.len());
         }
         // fds.
-        for fd in [s.exec_fd, s.status_fd, s.cgroup_fd].into_iter().flatten() {
+        let joined = s.join_ns.map_or([None; 3], |j| [j.user, j.pid, j.user2]);
+        assert!(
+            s.join_ns.is_none() || joined != [None; 3],
+            "JOIN_NS joining nothing"
+        );
+        let fds = [
+            s.exec_fd,
+            s.status_fd,
+            s.cgroup_fd,
+            s.info_fd,
+            s.json_status_fd,
+        ];
+        for fd in fds.into_iter().chain(joined).flatten() {
             assert!(fd < limit::FD, "fd {fd}");
         }
         for &fd in &s.files {
@@ -369,7 +434,26 @@ impl Owned {
                 SourceRule::Text => assert!(!op.source.is_empty(), "symlink without text"),
                 SourceRule::None => assert!(op.source.is_empty(), "source on kind {kind}"),
             }
-            if !op.content.is_empty() {
+            if row.lower != 0 {
+                // An overlay's content is its layers: absolute paths, each with its NUL.
+                let upper = if row.takes.upper { 2 } else { 0 };
+                assert_eq!(op.content.last(), Some(&0), "layers unterminated");
+                let layers: Vec<&[u8]> = op.content[..op.content.len() - 1]
+                    .split(|&b| b == 0)
+                    .collect();
+                assert!(
+                    (upper + row.lower as usize..=upper + limit::OVERLAY_LOWER)
+                        .contains(&layers.len()),
+                    "{} layers on kind {kind}",
+                    layers.len()
+                );
+                for l in layers {
+                    assert!(
+                        l.first() == Some(&b'/') && l.len() < limit::PATH,
+                        "layer {l:?}"
+                    );
+                }
+            } else if !op.content.is_empty() {
                 assert!(
                     row.takes.content && op.fd.is_none(),
                     "content on kind {kind}"
@@ -394,6 +478,40 @@ impl Owned {
                 assert!(size > 0, "empty id map entry");
                 assert!(inside.checked_add(size).is_some() && outside.checked_add(size).is_some());
             }
+        }
+        // Landlock: known bits, something handled, rules within what is handled.
+        let (fs, net) = match s.landlock {
+            Some(l) => {
+                assert_eq!(l.handled_fs & !landlock_fs::KNOWN, 0, "landlock fs");
+                assert_eq!(l.handled_net & !landlock_net::KNOWN, 0, "landlock net");
+                assert_eq!(l.scoped & !landlock_scope::KNOWN, 0, "landlock scopes");
+                assert_eq!(l.flags & !landlock::FLAGS_KNOWN, 0, "landlock flags");
+                assert!(
+                    l.handled_fs | l.handled_net | l.scoped != 0,
+                    "landlock of nothing"
+                );
+                (l.handled_fs, l.handled_net)
+            }
+            None => (0, 0),
+        };
+        assert!(s.landlock_paths.len() <= limit::LANDLOCK_RULES);
+        assert!(s.landlock_ports.len() <= limit::LANDLOCK_RULES);
+        for (access, path) in &s.landlock_paths {
+            assert!(
+                *access != 0 && access & !fs == 0,
+                "path rule {access:#x} of {fs:#x}"
+            );
+            assert!(
+                path.first() == Some(&b'/') && path.len() < limit::PATH,
+                "{path:?}"
+            );
+        }
+        for &(access, port) in &s.landlock_ports {
+            assert!(
+                access != 0 && access & !net == 0,
+                "port rule {access:#x} of {net:#x}"
+            );
+            assert!(port <= 65_535, "port {port}");
         }
         // Credential.
         if let Some(c) = &s.credential {
@@ -422,6 +540,17 @@ impl Owned {
         assert!(!(has(opt::DETACH) && has(opt::INIT)));
         assert!(!has(opt::INIT) || s.clone_flags & ns::NEWPID != 0);
         assert!(!has(opt::WRITABLE_ROOT) || s.pivot_root.is_some());
+        assert!(!(s.json_status_fd.is_some() && has(opt::DETACH)));
+        if let Some(j) = s.join_ns {
+            assert!(
+                j.user.is_none() || s.clone_flags & ns::NEWUSER == 0,
+                "join user, newuser"
+            );
+            assert!(
+                j.pid.is_none() || s.clone_flags & ns::NEWPID == 0,
+                "join pid, newpid"
+            );
+        }
     }
 
     /// Writes one record type (every RLIMIT, or the whole mount list for MOUNT) with the
@@ -432,7 +561,11 @@ impl Owned {
         }
         match ty {
             record::ARGS => w.args(sl(&self.args)),
-            record::ENV if !self.env.is_empty() => w.env(sl(&self.env)),
+            record::ENV => {
+                if !self.env.is_empty() {
+                    w.env(sl(&self.env))
+                }
+            }
             record::EXEC_PATH => self.exec_path.iter().for_each(|p| w.exec_path(p)),
             record::EXEC_FD => self.exec_fd.iter().for_each(|&fd| w.exec_fd(fd)),
             record::RLIMIT => {
@@ -440,7 +573,11 @@ impl Owned {
                     w.rlimit(&Rlimit { resource, cur, max });
                 }
             }
-            record::FILES if !self.files.is_empty() => w.files(&self.files),
+            record::FILES => {
+                if !self.files.is_empty() {
+                    w.files(&self.files)
+                }
+            }
             record::WORK_DIR => self.work_dir.iter().for_each(|d| w.work_dir(d)),
             record::SECCOMP => {
                 if let Some(f) = &self.seccomp {
@@ -454,7 +591,11 @@ impl Owned {
                     }));
                 }
             }
-            record::CLONE_FLAGS if self.clone_flags != 0 => w.clone_flags(self.clone_flags),
+            record::CLONE_FLAGS => {
+                if self.clone_flags != 0 {
+                    w.clone_flags(self.clone_flags)
+                }
+            }
             // The whole mount list where MOUNT goes, in order (MOUNT_OP shares its index
             // space, so it is never written on its own).
             record::MOUNT => {
@@ -506,7 +647,11 @@ impl Owned {
                     w.credential(c.uid, c.gid, c.flags, &c.groups);
                 }
             }
-            record::OPTIONS if self.options != 0 => w.options(self.options),
+            record::OPTIONS => {
+                if self.options != 0 {
+                    w.options(self.options)
+                }
+            }
             record::STATUS_FD => self.status_fd.iter().for_each(|&fd| w.status_fd(fd)),
             record::CGROUP_PATH => self.cgroup_path.iter().for_each(|p| w.cgroup_path(p)),
             record::CGROUP_FD => self.cgroup_fd.iter().for_each(|&fd| w.cgroup_fd(fd)),
@@ -514,7 +659,30 @@ impl Owned {
                 .json_status_fd
                 .iter()
                 .for_each(|&fd| w.json_status_fd(fd)),
-            _ => {}
+            record::INFO_FD => self.info_fd.iter().for_each(|&fd| w.info_fd(fd)),
+            record::JOIN_NS => self
+                .join_ns
+                .iter()
+                .for_each(|j| w.join_ns(j.user, j.pid, j.user2)),
+            record::LANDLOCK => self
+                .landlock
+                .iter()
+                .for_each(|l| w.landlock(l.handled_fs, l.handled_net, l.scoped, l.flags)),
+            record::LANDLOCK_PATH => {
+                for (access, path) in &self.landlock_paths {
+                    w.landlock_path(*access, path);
+                }
+            }
+            record::LANDLOCK_PORT => {
+                for &(access, port) in &self.landlock_ports {
+                    w.landlock_port(access, port);
+                }
+            }
+            // MOUNT_OP is written with MOUNT (one list, one index space).
+            record::MOUNT_OP => {}
+            // Every type the decoder parses is written back, or the round trip would lose it
+            // silently: a new type fails here until it has its arm.
+            _ => panic!("record type {ty} is not written back (fuzz/src/lib.rs, Owned)"),
         }
     }
 
@@ -718,8 +886,13 @@ pub fn expected_shape(o: &Owned, euid: u32, egid: u32) -> Result<Shape, Fault> {
         Shape::Init
     } else if has(opt::DETACH) {
         Shape::Detach
-    } else if outer || o.clone_flags & ns::NEWPID != 0 || o.json_status_fd.is_some() {
-        // The supervisor writes the JSON status fd's exit code.
+    } else if outer
+        || o.clone_flags & ns::NEWPID != 0
+        || o.json_status_fd.is_some()
+        || o.join_ns.is_some_and(|j| j.pid.is_some())
+    {
+        // The supervisor writes the JSON status fd's exit code; a joined pid namespace takes
+        // a clone.
         Shape::Supervise
     } else {
         Shape::InPlace

@@ -6,9 +6,10 @@
 //! it leaves the bytes to libFuzzer's mutator alone, so broken framing is fuzzed as well.
 
 use forkexec_spec::layout::{ns, opt, record, HEADER_LEN, RECORD_HEADER_LEN};
-use forkexec_spec::tables::{KindInfo, SourceRule};
+use forkexec_spec::tables::{landlock_fs, landlock_net, landlock_scope, KindInfo, SourceRule};
 
-use crate::ADVISORY_TYPE;
+// `super`, not `crate`: crates/spec/tests/reference.rs compiles this crate as a module.
+use super::ADVISORY_TYPE;
 
 /// libFuzzer's default mutator: `(data, size, max_size) -> new size`.
 pub type DefaultMutator<'a> = &'a mut dyn FnMut(&mut [u8], usize, usize) -> usize;
@@ -45,7 +46,32 @@ fn template(ty: u16, rng: &mut Rng) -> Vec<u8> {
         | record::HOST_NAME
         | record::DOMAIN_NAME
         | record::CGROUP_PATH => b"/x\0".to_vec(),
-        record::EXEC_FD | record::STATUS_FD | record::CGROUP_FD => vec![3, 0, 0, 0],
+        record::EXEC_FD
+        | record::STATUS_FD
+        | record::CGROUP_FD
+        | record::INFO_FD
+        | record::JSON_STATUS_FD => vec![3, 0, 0, 0],
+        record::LANDLOCK => {
+            let mut p = Vec::new();
+            p.extend_from_slice(&(rng.next() & landlock_fs::KNOWN).to_le_bytes());
+            p.extend_from_slice(&(rng.next() & landlock_net::KNOWN).to_le_bytes());
+            p.extend_from_slice(&(rng.next() & landlock_scope::KNOWN).to_le_bytes());
+            p.extend_from_slice(&(rng.below(2) as u32).to_le_bytes());
+            p
+        }
+        record::LANDLOCK_PATH => {
+            let mut p = (1u64 << rng.below(17)).to_le_bytes().to_vec();
+            p.extend_from_slice(b"/x\0");
+            p
+        }
+        record::LANDLOCK_PORT => {
+            let mut p = (1u64 << rng.below(3)).to_le_bytes().to_vec();
+            p.extend_from_slice(&[80u64, 65_535, 65_536][rng.below(3)].to_le_bytes());
+            p
+        }
+        record::JOIN_NS => (0..3)
+            .flat_map(|_| [-1i32, -1, 3, 4][rng.below(4)].to_le_bytes())
+            .collect(),
         record::RLIMIT => {
             let mut p = vec![0; 20];
             p[0] = rng.below(17) as u8;
@@ -82,6 +108,15 @@ fn mount_op_template(rng: &mut Rng) -> Vec<u8> {
         SourceRule::PathOrFd => fd = rng.below(8) as i32,
         SourceRule::Text => source = b"l",
         SourceRule::None => {}
+    }
+    // An overlay's layers: upper and work when it takes them, then its fewest lower
+    // directories, sometimes one fewer or one more.
+    let layers: Vec<u8>;
+    if row.lower != 0 {
+        let upper = if row.takes.upper { 2 } else { 0 };
+        let n = upper + row.lower as usize + rng.below(3) - 1;
+        layers = (0..n).flat_map(|i| [b'/', b'a' + i as u8, 0]).collect();
+        content = &layers;
     }
     if row.takes.content {
         match rng.below(3) {

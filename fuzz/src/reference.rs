@@ -6,23 +6,31 @@
 //!
 //! Only the refusal is computed here; the accepted fields are checked by re-encoding.
 //!
-//! MOUNT_OP (type 21) and the WRITABLE_ROOT option are written from the notes
-//! (`.scratch/MOUNT_OPS.md`, "Decoder rules") until docs/spec.md describes them.
+//! The bit sets (option bits, clone flags, mount flags, Landlock rights and scopes) and what
+//! each mount kind takes are the generated tables of docs/spec.md ("Tables"), read from
+//! `forkexec_spec::tables` as that section is generated from it; the rules are written here.
+//!
+//! Also compiled into `crates/spec/tests/reference.rs`, so `make test` fails when the crate
+//! gains a record type or a mount kind this reference does not know, and checks the
+//! reference against the decoder on every vector and on each byte of them changed.
 
 use forkexec_spec::decode::Fault;
 use forkexec_spec::layout::{mount_flags, ns, opt};
-use forkexec_spec::tables::{KindInfo, SourceRule};
+use forkexec_spec::tables::{landlock_fs, landlock_net, landlock_scope, KindInfo, SourceRule};
 
 type Refusal = (usize, Fault);
 
-/// The record types this reference implements (ARGS ..= MOUNT_OP) and the mount kinds
-/// (bind ..= mask). Later additions (Landlock 22-24, the info and JSON status fds 25-26, the
-/// mount kinds bind_data and the overlays 11-14) are not written here yet: a spec that uses
-/// one is left out of the comparison ([`models`]) instead of being judged by rules that do
-/// not know it.
-pub const LAST_MODELED_RECORD: u16 = 21;
-/// See [`LAST_MODELED_RECORD`].
-pub const LAST_MODELED_KIND: u16 = 10;
+/// The record types this reference implements: every type docs/spec.md defines, ARGS (1)
+/// ..= JOIN_NS (27). A spec with a type the crate knows above it is left out of the
+/// comparison ([`models`]); `crates/spec/tests/reference.rs` fails until it is written here.
+pub const LAST_MODELED_RECORD: u16 = 27;
+/// The mount operation kinds this reference implements: bind (1) ..= ro_overlay (14). See
+/// [`LAST_MODELED_RECORD`].
+pub const LAST_MODELED_KIND: u16 = 14;
+
+/// Record types that may appear more than once: RLIMIT, MOUNT, MOUNT_OP, LANDLOCK_PATH,
+/// LANDLOCK_PORT (docs/spec.md, "Record types", the "repeatable" column).
+pub const REPEATABLE: [u16; 5] = [5, 10, 21, 23, 24];
 
 /// Whether every record of `buf` (as far as its framing reads) is one this reference
 /// implements: no known record type above [`LAST_MODELED_RECORD`] (with the skip flag or
@@ -41,7 +49,7 @@ pub fn models(buf: &[u8]) -> bool {
             return false;
         }
         let p = r + 8;
-        if ty == 21 && p + 2 <= total && u16_at(buf, p) > LAST_MODELED_KIND {
+        if ty == 21 && p + 2 <= total && unmodeled_kind(u16_at(buf, p)) {
             return false;
         }
         if len > total - p {
@@ -50,6 +58,11 @@ pub fn models(buf: &[u8]) -> bool {
         r = p + len;
     }
     true
+}
+
+/// A mount kind the crate knows above [`LAST_MODELED_KIND`].
+fn unmodeled_kind(kind: u16) -> bool {
+    kind > LAST_MODELED_KIND && KindInfo::of(kind).is_some()
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -64,6 +77,39 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 
 const SPEC_MAX: usize = 4_194_304;
 const FD_MAX: u32 = 1 << 20;
+const PATH_MAX: usize = 4096;
+/// At most 64 LANDLOCK_PATH and 64 LANDLOCK_PORT records.
+const LANDLOCK_RULES: usize = 64;
+/// At most 500 lower directories in an overlay, besides upper and work.
+const OVERLAY_LOWER: usize = 500;
+
+/// One single string filling the payload at `p` (`len` bytes, `len` ≥ 0): Unterminated,
+/// InteriorNul, TooLong over `limit`, in that order. Returns the string's length (no NUL).
+fn single_string(buf: &[u8], p: usize, len: usize, limit: usize) -> Result<usize, Refusal> {
+    let payload = &buf[p..p + len];
+    let Some(nul) = payload.iter().position(|&b| b == 0) else {
+        return Err((p + len, Fault::Unterminated));
+    };
+    if nul != len - 1 {
+        return Err((p + nul, Fault::InteriorNul));
+    }
+    if len > limit {
+        return Err((p, Fault::TooLong));
+    }
+    Ok(nul)
+}
+
+/// An fd field of a u32 fd record (EXEC_FD and the others like it).
+fn fd_record(buf: &[u8], r: usize, len: usize) -> Result<u32, Refusal> {
+    if len != 4 {
+        return Err((r + 4, Fault::BadRecordLength));
+    }
+    let fd = u32_at(buf, r + 8);
+    if fd >= FD_MAX {
+        return Err((r + 8, Fault::FdOutOfRange));
+    }
+    Ok(fd)
+}
 
 /// "Order of checks": `Ok(())` for a spec the decoder must accept, else the first refusal.
 pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
@@ -95,13 +141,20 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
     }
 
     // 2. Records.
-    let mut seen = [false; 22];
+    let mut seen = [false; LAST_MODELED_RECORD as usize + 1];
     let (mut rlimits, mut mounts) = (0, 0);
     let mut args: Option<(usize, bool)> = None; // (strings, first is empty)
     let (mut exec_path, mut exec_fd) = (None, false);
     let (mut first_mount, mut pivot, mut uts) = (None, None, None);
     let (mut uid_map, mut gid_map) = (None, None);
     let (mut cgroup_path, mut cgroup_fd) = (None, None);
+    let mut json_status = None;
+    // JOIN_NS: (R, joins a user namespace, joins a pid namespace).
+    let mut join_ns: Option<(usize, bool, bool)> = None;
+    // LANDLOCK's handled filesystem and network rights; each rule's P and rights.
+    let mut landlock: Option<(u64, u64)> = None;
+    let mut ll_paths: Vec<(usize, u64)> = vec![];
+    let mut ll_ports: Vec<(usize, u64)> = vec![];
     // FILES entries, and the offset of each mount operation's fd field with its value.
     let mut files: Vec<i32> = Vec::new();
     let mut op_fds: Vec<(usize, i32)> = Vec::new();
@@ -125,19 +178,18 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
         let p = r + 8;
         let payload = &buf[p..p + len];
         let next = p + len;
-        if ty == 0 || ty > 21 {
+        if ty == 0 || ty > LAST_MODELED_RECORD {
             if flags & 1 != 0 {
                 r = next;
                 continue;
             }
             return Err((r, Fault::UnknownRecord));
         }
-        let ty = ty as usize;
-        if ty != 5 && ty != 10 && ty != 21 {
-            if seen[ty] {
+        if !REPEATABLE.contains(&ty) {
+            if seen[ty as usize] {
                 return Err((r, Fault::DuplicateRecord));
             }
-            seen[ty] = true;
+            seen[ty as usize] = true;
         }
         let bad_len = Err((r + 4, Fault::BadRecordLength));
         match ty {
@@ -156,17 +208,9 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
             }
             // Single strings.
             3 | 7 | 11 | 12 | 13 | 19 => {
-                let Some(nul) = payload.iter().position(|&b| b == 0) else {
-                    return Err((p + len, Fault::Unterminated));
-                };
-                if nul != len - 1 {
-                    return Err((p + nul, Fault::InteriorNul));
-                }
-                let limit = if ty == 12 || ty == 13 { 65 } else { 4096 };
-                if len > limit {
-                    return Err((p, Fault::TooLong));
-                }
-                if matches!(ty, 3 | 7 | 11 | 19) && len == 1 {
+                let limit = if ty == 12 || ty == 13 { 65 } else { PATH_MAX };
+                let slen = single_string(buf, p, len, limit)?;
+                if matches!(ty, 3 | 7 | 11 | 19) && slen == 0 {
                     return Err((p, Fault::BadValue));
                 }
                 if matches!(ty, 11 | 19) && payload[0] != b'/' {
@@ -180,17 +224,13 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
                     _ => {}
                 }
             }
-            // Fds.
-            4 | 18 | 20 => {
-                if len != 4 {
-                    return bad_len;
-                }
-                if u32_at(payload, 0) >= FD_MAX {
-                    return Err((p, Fault::FdOutOfRange));
-                }
+            // Fds: EXEC_FD, STATUS_FD, CGROUP_FD, INFO_FD, JSON_STATUS_FD.
+            4 | 18 | 20 | 25 | 26 => {
+                fd_record(buf, r, len)?;
                 match ty {
                     4 => exec_fd = true,
                     20 => cgroup_fd = Some(r),
+                    26 => json_status = Some(r),
                     _ => {}
                 }
             }
@@ -261,7 +301,7 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
                 }
                 let mut at = p + 12;
                 let mut target = (0, 0);
-                for (i, limit) in [4096, 4096, 256, 4096].into_iter().enumerate() {
+                for (i, limit) in [PATH_MAX, PATH_MAX, 256, 4096].into_iter().enumerate() {
                     let Some(slen) = buf[at..next].iter().position(|&b| b == 0) else {
                         return Err((p + len, Fault::Unterminated));
                     };
@@ -339,7 +379,80 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
                 }
                 options_at = p;
             }
-            _ => unreachable!(),
+            // LANDLOCK: u64 handled fs, u64 handled net, u64 scopes, u32 flags (bit 0 EXACT).
+            22 => {
+                if len != 28 {
+                    return bad_len;
+                }
+                let (fs, net, scopes) =
+                    (u64_at(payload, 0), u64_at(payload, 8), u64_at(payload, 16));
+                let fields = [
+                    (fs & !landlock_fs::KNOWN, 0),
+                    (net & !landlock_net::KNOWN, 8),
+                    (scopes & !landlock_scope::KNOWN, 16),
+                    (u32_at(payload, 24) as u64 & !1, 24),
+                ];
+                for (unknown, at) in fields {
+                    if unknown != 0 {
+                        return Err((p + at, Fault::UnknownBits));
+                    }
+                }
+                if fs == 0 && net == 0 && scopes == 0 {
+                    return Err((p, Fault::BadValue));
+                }
+                landlock = Some((fs, net));
+            }
+            // LANDLOCK_PATH (u64 rights, a path) and LANDLOCK_PORT (u64 rights, u64 port); the
+            // count comes after the payload's own checks.
+            23 | 24 => {
+                let (known, rules) = if ty == 23 {
+                    if len < 9 {
+                        return bad_len;
+                    }
+                    (landlock_fs::KNOWN, &mut ll_paths)
+                } else {
+                    if len != 16 {
+                        return bad_len;
+                    }
+                    (landlock_net::KNOWN, &mut ll_ports)
+                };
+                let access = u64_at(payload, 0);
+                if access & !known != 0 {
+                    return Err((p, Fault::UnknownBits));
+                }
+                if access == 0 {
+                    return Err((p, Fault::BadValue));
+                }
+                if ty == 23 {
+                    let slen = single_string(buf, p + 8, len - 8, PATH_MAX)?;
+                    if slen == 0 || payload[8] != b'/' {
+                        return Err((p + 8, Fault::BadValue));
+                    }
+                } else if u64_at(payload, 8) > 65_535 {
+                    return Err((p + 8, Fault::BadValue));
+                }
+                if rules.len() == LANDLOCK_RULES {
+                    return Err((r, Fault::TooMany));
+                }
+                rules.push((p, access));
+            }
+            // JOIN_NS: three i32 fds (user, pid, user2), -1 for none, at least one given.
+            27 => {
+                if len != 12 {
+                    return bad_len;
+                }
+                let fds = [0, 4, 8].map(|at| u32_at(payload, at) as i32);
+                for (i, &fd) in fds.iter().enumerate() {
+                    if fd < -1 || fd >= FD_MAX as i32 {
+                        return Err((p + 4 * i, Fault::FdOutOfRange));
+                    }
+                }
+                if fds == [-1; 3] {
+                    return Err((p, Fault::BadValue));
+                }
+                join_ns = Some((r, fds[0] != -1, fds[1] != -1));
+            }
+            _ => unreachable!("type {ty} is in 1..=LAST_MODELED_RECORD"),
         }
         r = next;
     }
@@ -390,6 +503,22 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
     if has(opt::WRITABLE_ROOT) && pivot.is_none() {
         return conflict(options_at);
     }
+    if let (Some(at), true) = (json_status, has(opt::DETACH)) {
+        return conflict(at);
+    }
+    if let Some((at, user, pid)) = join_ns {
+        if (user && clone & ns::NEWUSER != 0) || (pid && clone & ns::NEWPID != 0) {
+            return conflict(at);
+        }
+    }
+    // A Landlock rule needs LANDLOCK, and only rights its ruleset handles: the first such
+    // LANDLOCK_PATH, then the first such LANDLOCK_PORT.
+    let (fs, net) = landlock.unwrap_or((0, 0));
+    for (rules, handled) in [(&ll_paths, fs), (&ll_ports, net)] {
+        if let Some(&(at, _)) = rules.iter().find(|&&(_, access)| access & !handled != 0) {
+            return conflict(at);
+        }
+    }
     // An fd a mount operation uses must survive the fd table: not one it replaces or closes.
     for &(at, fd) in &op_fds {
         if fd >= 0 && (fd as usize) < files.len() && files[fd as usize] != fd {
@@ -400,7 +529,7 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
 }
 
 /// One MOUNT_OP payload at `p` (`len` bytes): u16 kind, u16 flags, u32 mode, u64 size, i32 fd,
-/// `source\0`, `target\0`, content. What each kind takes is its row in the kind table
+/// `source\0`, `target\0`, content (an overlay's layers for the kinds with a "lower" count). What each kind takes is its row in the kind table
 /// (`docs/spec.md`, "Tables", generated from `forkexec_spec::tables`): this validator reads the
 /// rows, and checks the order and offsets of the refusals independently of the decoder.
 fn mount_op(buf: &[u8], p: usize, len: usize) -> Result<(), Refusal> {
@@ -456,7 +585,10 @@ fn mount_op(buf: &[u8], p: usize, len: usize) -> Result<(), Refusal> {
         SourceRule::None if source_len != 0 => return Err((source_at, Fault::BadValue)),
         _ => {}
     }
-    if content_at < end {
+    if row.lower != 0 {
+        let upper = if row.takes.upper { 2 } else { 0 };
+        layers(buf, content_at, end, upper, row.lower as usize)?;
+    } else if content_at < end {
         if !row.takes.content {
             return Err((content_at, Fault::BadValue));
         }
@@ -466,6 +598,40 @@ fn mount_op(buf: &[u8], p: usize, len: usize) -> Result<(), Refusal> {
     }
     if target_len == 0 || buf[target_at] != b'/' {
         return Err((target_at, Fault::BadValue));
+    }
+    Ok(())
+}
+
+/// An overlay's layers, the content from `at` to `end`: NUL-terminated paths read one at a
+/// time (no NUL in the rest → Unterminated @`end`; over 4096 with its NUL → TooLong, empty or
+/// relative → BadValue, one lower directory over 500 → TooMany, each @ the path), then fewer
+/// than `upper` (2 when the kind takes upper and work, else 0) plus `lower` → BadValue @`end`.
+fn layers(
+    buf: &[u8],
+    mut at: usize,
+    end: usize,
+    upper: usize,
+    lower: usize,
+) -> Result<(), Refusal> {
+    let mut count = 0;
+    while at < end {
+        let Some(plen) = buf[at..end].iter().position(|&b| b == 0) else {
+            return Err((end, Fault::Unterminated));
+        };
+        if plen + 1 > PATH_MAX {
+            return Err((at, Fault::TooLong));
+        }
+        if plen == 0 || buf[at] != b'/' {
+            return Err((at, Fault::BadValue));
+        }
+        count += 1;
+        if count > upper + OVERLAY_LOWER {
+            return Err((at, Fault::TooMany));
+        }
+        at += plen + 1;
+    }
+    if count < upper + lower {
+        return Err((end, Fault::BadValue));
     }
     Ok(())
 }

@@ -100,6 +100,22 @@ const MOUNT_OP_LOWER = Object.freeze({ overlay: 1, tmp_overlay: 1, ro_overlay: 2
 /** The mode a mount operation gets when none is given. */
 const MOUNT_OP_DEFAULT_MODE = Object.freeze({ tmpfs: 0o755, dir: 0o755, file: 0o644, bind_data: 0o600 });
 
+/** Landlock (records LANDLOCK, LANDLOCK_PATH, LANDLOCK_PORT; docs/spec.md "Tables"): the
+ * kernel's own bits, by name. */
+const LANDLOCK_FS = Object.freeze({
+  execute: 1 << 0, write_file: 1 << 1, read_file: 1 << 2, read_dir: 1 << 3, remove_dir: 1 << 4,
+  remove_file: 1 << 5, make_char: 1 << 6, make_dir: 1 << 7, make_reg: 1 << 8, make_sock: 1 << 9,
+  make_fifo: 1 << 10, make_block: 1 << 11, make_sym: 1 << 12, refer: 1 << 13, truncate: 1 << 14,
+  ioctl_dev: 1 << 15,
+});
+const LANDLOCK_FS_KNOWN = 0xffff;
+const LANDLOCK_NET = Object.freeze({ bind_tcp: 1 << 0, connect_tcp: 1 << 1 });
+const LANDLOCK_NET_KNOWN = 0x3;
+const LANDLOCK_SCOPES = Object.freeze({ abstract_unix_socket: 1 << 0, signal: 1 << 1 });
+const LANDLOCK_SCOPES_KNOWN = 0x3;
+/** LANDLOCK flag: refuse when the kernel lacks a requested right (else best effort). */
+const LANDLOCK_EXACT = 0x1;
+
 const CRED_NO_SETGROUPS = 0x1;
 const CRED_FLAGS_KNOWN = 0x1;
 
@@ -113,7 +129,7 @@ const RESOURCES = Object.freeze([
 const Limit = Object.freeze({
   SPEC: 4 * 1024 * 1024, STRINGS: 262144, PATH: 4096, MOUNT_DATA: 4096, FSTYPE: 256, NAME: 65,
   RLIMITS: 16, RESOURCE: 16, FILES: 4096, FD: 1 << 20, SECCOMP: 4096, MOUNTS: 256, MODE: 0o7777,
-  ID_MAP: 340, GROUPS: 65536, OVERLAY_LOWER: 500,
+  ID_MAP: 340, GROUPS: 65536, OVERLAY_LOWER: 500, LANDLOCK_RULES: 64,
 });
 
 /** Fault numbers of a refused spec (`detail` of a `spec` error record). */
@@ -175,6 +191,8 @@ module.exports = {
   CLONE_KNOWN, MOUNT_FLAGS, MOUNT_FLAGS_KNOWN, MOUNT_MKDIR, MOUNT_FILE, MOUNT_OPTIONS_KNOWN,
   MOUNT_KINDS, MOUNT_KIND_LAST, MOUNT_OP_OPTIONAL, MOUNT_OP_READONLY, MOUNT_OP_DEV,
   MOUNT_OP_FLAGS_KNOWN, MOUNT_OP_FIXED_LEN, MOUNT_OP_FIELDS, MOUNT_OP_DEFAULT_MODE, MOUNT_OP_LOWER,
-  CRED_NO_SETGROUPS, CRED_FLAGS_KNOWN, RESOURCES, Limit, Fault, FAULTS, LOCATIONS, Loc, Kind,
+  CRED_NO_SETGROUPS, CRED_FLAGS_KNOWN, LANDLOCK_FS, LANDLOCK_FS_KNOWN, LANDLOCK_NET,
+  LANDLOCK_NET_KNOWN, LANDLOCK_SCOPES, LANDLOCK_SCOPES_KNOWN, LANDLOCK_EXACT, RESOURCES, Limit,
+  Fault, FAULTS, LOCATIONS, Loc, Kind,
   SYNC_CONTINUE, SYNC_ABORT,
 };

@@ -320,6 +320,43 @@ function mountRecord(buf, r, p, len) {
   };
 }
 
+/** The names of the bits set in `bits`, in the table's order. */
+function bitNames(bits, table) {
+  return Object.keys(table).filter((n) => bits & table[n]);
+}
+
+/** LANDLOCK: u64 handled fs, u64 handled net, u64 scopes, u32 flags; something handled. */
+function landlockRecord(buf, r, p, len) {
+  if (len !== 28) fail(Fault.BAD_RECORD_LENGTH, r + 4);
+  const fields = [
+    [buf.readBigUInt64LE(p), names.LANDLOCK_FS_KNOWN, 0], [buf.readBigUInt64LE(p + 8), names.LANDLOCK_NET_KNOWN, 8],
+    [buf.readBigUInt64LE(p + 16), names.LANDLOCK_SCOPES_KNOWN, 16], [BigInt(buf.readUInt32LE(p + 24)), names.LANDLOCK_EXACT, 24],
+  ];
+  for (const [bits, known, off] of fields) if (bits & ~BigInt(known)) fail(Fault.UNKNOWN_BITS, p + off);
+  const [fs, net, scoped, flags] = fields.map(([bits]) => Number(bits));
+  if (!fs && !net && !scoped) fail(Fault.BAD_VALUE, p);
+  return { fs, net, scoped, flags };
+}
+
+/** LANDLOCK_PATH (u64 rights, an absolute path) or LANDLOCK_PORT (u64 rights, u64 port). */
+function landlockRule(buf, r, p, len, isPath) {
+  if (isPath ? len < 9 : len !== 16) fail(Fault.BAD_RECORD_LENGTH, r + 4);
+  const access = buf.readBigUInt64LE(p);
+  if (access & ~BigInt(isPath ? names.LANDLOCK_FS_KNOWN : names.LANDLOCK_NET_KNOWN)) fail(Fault.UNKNOWN_BITS, p);
+  if (access === 0n) fail(Fault.BAD_VALUE, p);
+  let value;
+  if (isPath) {
+    const path = singleString(buf, p + 8, len - 8, Limit.PATH);
+    if (path[0] !== 0x2f) fail(Fault.BAD_VALUE, p + 8);
+    value = text(path);
+  } else {
+    const port = buf.readBigUInt64LE(p + 8);
+    if (port > 65535n) fail(Fault.BAD_VALUE, p + 8);
+    value = Number(port);
+  }
+  return { at: p, access: Number(access), value };
+}
+
 /** An overlay's layers, checked as parse_layers (crates/spec/src/decode.rs) checks them. */
 function parseLayers(content, at, fewest, upper) {
   const fixed = upper ? 2 : 0;
@@ -420,6 +457,9 @@ function decode(buf) {
   let uidMap = null;
   let gidMap = null;
   let hostDomainLast = null;
+  let landlock = null; // { fs, net, scoped, flags } of the LANDLOCK record
+  const llPaths = []; // { at: P, access, value: path } of each LANDLOCK_PATH
+  const llPorts = []; // { at: P, access, value: port } of each LANDLOCK_PORT
   let at = names.HEADER_LEN;
   const singleKeys = {
     [Record.EXEC_PATH]: 'exec_path', [Record.WORK_DIR]: 'work_dir', [Record.PIVOT_ROOT]: 'pivot_root',
@@ -443,7 +483,8 @@ function decode(buf) {
       if (rflags & names.SKIP_IF_UNKNOWN) continue;
       fail(Fault.UNKNOWN_RECORD, r);
     }
-    const repeatable = type === Record.RLIMIT || type === Record.MOUNT || type === Record.MOUNT_OP;
+    const repeatable = [Record.RLIMIT, Record.MOUNT, Record.MOUNT_OP, Record.LANDLOCK_PATH,
+      Record.LANDLOCK_PORT].includes(type);
     if (!repeatable && seen.has(type)) fail(Fault.DUPLICATE_RECORD, r);
     if (!seen.has(type)) seen.set(type, r);
 
@@ -532,6 +573,18 @@ function decode(buf) {
       for (const [key, bit] of Object.entries(names.OPTION_BITS)) {
         spec[key] = key === 'setsid' ? !(options & bit) : !!(options & bit);
       }
+    } else if (type === Record.LANDLOCK) {
+      landlock = landlockRecord(buf, r, p, len);
+    } else if (type === Record.LANDLOCK_PATH || type === Record.LANDLOCK_PORT) {
+      const rules = type === Record.LANDLOCK_PATH ? llPaths : llPorts;
+      const rule = landlockRule(buf, r, p, len, type === Record.LANDLOCK_PATH);
+      // The count after the payload's own checks, as the helper's decoder counts.
+      if (rules.length >= Limit.LANDLOCK_RULES) fail(Fault.TOO_MANY, r);
+      rules.push(rule);
+    } else {
+      // A record type names.js lists that this decoder does not parse: refused, never skipped
+      // (the helper parses every type it knows, so skipping would pass what it refuses).
+      fail(Fault.UNKNOWN_RECORD, r);
     }
   }
 
@@ -562,9 +615,22 @@ function decode(buf) {
   if (j && ((j.user !== null && clone & names.CLONE_FLAGS.newuser) || (j.pid !== null && clone & names.CLONE_FLAGS.newpid))) {
     fail(Fault.CONFLICT, seen.get(Record.JOIN_NS));
   }
+  // A Landlock rule needs the LANDLOCK record, and only rights its ruleset handles: the first
+  // such path rule, then the first such port rule.
+  const handled = landlock || { fs: 0, net: 0 };
+  for (const [rules, bits] of [[llPaths, handled.fs], [llPorts, handled.net]]) {
+    for (const rule of rules) if (rule.access & ~bits) fail(Fault.CONFLICT, rule.at);
+  }
   // A mount operation's fd is used after the fd stage: the target's fd table must not replace it.
   const files = spec.files || [];
   for (const [fdAt, fd] of opFds) if (fd < files.length && files[fd] !== fd) fail(Fault.CONFLICT, fdAt);
+  if (landlock) {
+    const ruleNames = (rules, table, key) => rules.map((rule) => ({ [key]: rule.value, access: bitNames(rule.access, table) }));
+    spec.landlock = { exact: !!(landlock.flags & names.LANDLOCK_EXACT) };
+    if (landlock.fs) spec.landlock.fs = ruleNames(llPaths, names.LANDLOCK_FS, 'path');
+    if (landlock.net) spec.landlock.net = ruleNames(llPorts, names.LANDLOCK_NET, 'port');
+    spec.landlock.scope = bitNames(landlock.scoped, names.LANDLOCK_SCOPES);
+  }
 
   if (rlimits.length) spec.rlimits = rlimits;
   if (mounts.length) spec.mounts = mounts;
@@ -581,6 +647,9 @@ class Decoded {
     this.options = options;
     this.uidMap = uidMap;
     this.gidMap = gidMap;
+    /** Whether JSON_STATUS_FD is there, and JOIN_NS (both bear on the shape). */
+    this.jsonStatusFd = spec.json_status_fd !== undefined;
+    this.joinNs = spec.join_ns || null;
   }
 
   /**
@@ -596,7 +665,10 @@ class Decoded {
     let shape;
     if (this.options & Opt.INIT) shape = Shape.INIT;
     else if (this.options & Opt.DETACH) shape = Shape.DETACH;
-    else if (outer || this.cloneFlags & names.CLONE_FLAGS.newpid) shape = Shape.SUPERVISE;
+    // A clone for a new pid namespace, outer-only id maps, a JSON status fd (its exit code needs
+    // a helper that stays) or a joined pid namespace.
+    else if (outer || this.cloneFlags & names.CLONE_FLAGS.newpid || this.jsonStatusFd
+      || (this.joinNs && this.joinNs.pid !== null)) shape = Shape.SUPERVISE;
     else shape = Shape.IN_PLACE;
     if (this.options & (Opt.PTRACE | Opt.STOP_BEFORE_SECCOMP) && (shape === Shape.SUPERVISE || shape === Shape.INIT)) {
       fail(Fault.CONFLICT, this.optionsAt);

@@ -116,3 +116,15 @@ test('the generated mount operation kinds: what each takes and its default mode'
     assert.equal(names.MOUNT_OP_DEFAULT_MODE[name] ?? 0, parseInt(dflt, 8), name);
   }
 });
+
+test('the generated Landlock tables: rights, scopes and their known sets', { skip: skipGen }, () => {
+  for (const [title, table, known] of [
+    ['Landlock filesystem rights', names.LANDLOCK_FS, names.LANDLOCK_FS_KNOWN],
+    ['Landlock network rights', names.LANDLOCK_NET, names.LANDLOCK_NET_KNOWN],
+    ['Landlock scopes', names.LANDLOCK_SCOPES, names.LANDLOCK_SCOPES_KNOWN],
+  ]) {
+    const rows = generated(title);
+    assert.deepEqual(Object.fromEntries(rows.map(([v, n]) => [n, num(v)])), { ...table }, title);
+    assert.equal(rows.reduce((a, [v]) => a | num(v), 0), known, title);
+  }
+});

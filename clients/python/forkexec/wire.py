@@ -307,7 +307,8 @@ class Decoded:
     def __init__(self, spec: Union[Spec, Dict[str, Any]], offsets: Dict[int, int],
                  options_offset: Optional[int], clone_flags: int, options: int,
                  uid_map: Optional[List[Tuple[int, int, int]]],
-                 gid_map: Optional[List[Tuple[int, int, int]]]) -> None:
+                 gid_map: Optional[List[Tuple[int, int, int]]],
+                 joins_pid: bool = False) -> None:
         self._spec = spec
         self.offsets = offsets
         self.options_offset = options_offset
@@ -315,6 +316,7 @@ class Decoded:
         self.options = options
         self._uid_map = uid_map
         self._gid_map = gid_map
+        self._joins_pid = joins_pid
 
     @property
     def spec(self) -> Spec:
@@ -340,7 +342,11 @@ class Decoded:
             shape = INIT
         elif self.options & names.OPT_DETACH:
             shape = DETACH
-        elif outer or self.clone_flags & names.CLONE_NEWPID:
+        elif (outer or self.clone_flags & names.CLONE_NEWPID
+              # a JSON status fd's exit code needs a helper that stays; a joined pid
+              # namespace takes a clone
+              or Record.JSON_STATUS_FD in self.offsets
+              or self._joins_pid):
             shape = SUPERVISE
         else:
             shape = IN_PLACE
@@ -701,8 +707,6 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
             landlock = (fs, net, scoped, lflags)
         elif rtype in (Record.LANDLOCK_PATH, Record.LANDLOCK_PORT):
             rules = ll_paths if rtype == Record.LANDLOCK_PATH else ll_ports
-            if len(rules) >= Limit.LANDLOCK_RULES:
-                _fail(Fault.TOO_MANY, r)
             if rtype == Record.LANDLOCK_PATH:
                 if length < 9:
                     _fail(Fault.BAD_RECORD_LENGTH, r + 4)
@@ -721,11 +725,15 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
                 s = _single_string(buf, p + 8, length - 8, Limit.PATH)
                 if not s.startswith(b"/"):
                     _fail(Fault.BAD_VALUE, p + 8)
-                rules.append((p, access, _s(s)))
+                value: Any = _s(s)
             else:
                 if port > 65535:
                     _fail(Fault.BAD_VALUE, p + 8)
-                rules.append((p, access, port))
+                value = port
+            # The count after the payload's own checks, as the helper's decoder counts.
+            if len(rules) >= Limit.LANDLOCK_RULES:
+                _fail(Fault.TOO_MANY, r)
+            rules.append((p, access, value))
         elif rtype == Record.JOIN_NS:
             if length != 12:
                 _fail(Fault.BAD_RECORD_LENGTH, r + 4)
@@ -746,6 +754,11 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
             for key, bit in names.OPTION_BITS.items():
                 on = bool(options & bit)
                 spec[key] = not on if key == "setsid" else on
+        else:
+            # A record type names.py lists that this decoder does not parse: refused, never
+            # skipped (the helper parses every type it knows, so skipping would pass what it
+            # refuses).
+            _fail(Fault.UNKNOWN_RECORD, r)
 
     # 3. The whole spec.
     args = spec.get("args")
@@ -783,18 +796,19 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
     if ("user" in join and clone_flags & names.CLONE_NEWUSER
             or "pid" in join and clone_flags & names.CLONE_NEWPID):
         _fail(Fault.CONFLICT, seen[Record.JOIN_NS])
+    # A Landlock rule needs the LANDLOCK record, and only rights its ruleset handles: the
+    # first such path rule, then the first such port rule.
+    fs, net, scoped, lflags = landlock or (0, 0, 0, 0)
+    for rules, handled in ((ll_paths, fs), (ll_ports, net)):
+        for at_rule, access, _ in rules:
+            if access & ~handled:
+                _fail(Fault.CONFLICT, at_rule)
     # A mount operation's fd is used after the fd stage: the target's fd table must not
     # replace it.
     files = spec.get("files", [])
     for at_fd, fd in op_fds:
         if fd < len(files) and files[fd] != fd:
             _fail(Fault.CONFLICT, at_fd)
-    # A Landlock rule needs the LANDLOCK record, and only rights its ruleset handles.
-    fs, net, scoped, lflags = landlock or (0, 0, 0, 0)
-    for rules, handled in ((ll_paths, fs), (ll_ports, net)):
-        for at_rule, access, _ in rules:
-            if access & ~handled:
-                _fail(Fault.CONFLICT, at_rule)
     if landlock is not None:
         spec["landlock"] = Landlock(
             exact=bool(lflags & names.LANDLOCK_EXACT),
@@ -808,4 +822,5 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
         spec["rlimits"] = rlimits
     if mounts:
         spec["mounts"] = mounts
-    return Decoded(spec, seen, options_at, clone_flags, options, uid_map, gid_map)
+    return Decoded(spec, seen, options_at, clone_flags, options, uid_map, gid_map,
+                   joins_pid="pid" in spec.get("join_ns", {}))
