@@ -1087,7 +1087,8 @@ fn parse_rlimit(p: &[u8], at: usize) -> Result<Rlimit> {
         max: u64_at(p, o::MAX),
     };
     if rlimit.resource >= limit::RLIMIT_RESOURCES {
-        return err(at + o::RESOURCE, Fault::BadValue);
+        // The resource is the payload's first field (`o::RESOURCE` is 0): its offset is `at`.
+        return err(at, Fault::BadValue);
     }
     if rlimit.cur > rlimit.max {
         return err(at + o::CUR, Fault::BadValue);
@@ -1206,6 +1207,9 @@ fn parse_mount(p: &[u8], at: usize) -> Result<Mount<'_>> {
     })
 }
 
+// parse_rlimit and parse_mount_op report their first field at the payload's own offset.
+const _: () = assert!(off::rlimit::RESOURCE == 0 && off::mount_op::KIND == 0);
+
 fn parse_mount_op(p: &[u8], at: usize) -> Result<MountOp<'_>> {
     use off::mount_op as o;
     let fixed = layout::MOUNT_OP_FIXED_LEN;
@@ -1218,7 +1222,8 @@ fn parse_mount_op(p: &[u8], at: usize) -> Result<MountOp<'_>> {
     let size = u64_at(p, o::SIZE);
     let fd = u32_at(p, o::FD) as i32;
     let Some(info) = KindInfo::of(kind) else {
-        return err(at + o::KIND, Fault::BadValue);
+        // The kind is the payload's first field (`o::KIND` is 0): its offset is `at`.
+        return err(at, Fault::BadValue);
     };
     if flags & !layout::mount_op::KNOWN != 0 {
         return err(at + o::FLAGS, Fault::UnknownBits);

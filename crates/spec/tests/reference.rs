@@ -395,7 +395,7 @@ fn random_mutations_get_the_same_answer() {
     }
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     let (mut ok, mut refused) = (0, 0);
-    for round in 0..60_000 {
+    for round in 0..30_000 {
         let mut buf = seeds[round % seeds.len()].clone();
         mutate(&mut rng, &mut buf);
         agree(&buf, &format!("round {round}"));
@@ -411,7 +411,7 @@ fn random_mutations_get_the_same_answer() {
     }
     // Both answers are exercised, not only refusals.
     assert!(
-        ok > 1_000 && refused > 1_000,
+        ok > 700 && refused > 20_000,
         "{ok} accepted, {refused} refused"
     );
 }

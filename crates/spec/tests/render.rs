@@ -214,3 +214,40 @@ fn a_landlock_rule_is_named_by_its_path() {
     );
     assert_eq!(at(loc, 2, &spec), format!("landlock(path)(2): {ENOENT}"));
 }
+
+#[test]
+fn an_info_fd_is_named_by_its_number() {
+    // Index 0 is INFO_FD, 1 JSON_STATUS_FD (docs/spec.md, location 61).
+    let both = build(|w| {
+        w.args(s(&["/bin/prog"]));
+        w.info_fd(11);
+        w.json_status_fd(12);
+    });
+    let loc = Location::InfoFd;
+    assert_eq!(at(loc, 0, &both), format!("info_fd(0) fd 11: {ENOENT}"));
+    assert_eq!(at(loc, 1, &both), format!("info_fd(1) fd 12: {ENOENT}"));
+    assert_eq!(at(loc, 2, &both), format!("info_fd(2): {ENOENT}"));
+    // Only the JSON status fd: index 0 names nothing.
+    let json = build(|w| {
+        w.args(s(&["/bin/prog"]));
+        w.json_status_fd(9);
+    });
+    assert_eq!(at(loc, 0, &json), format!("info_fd(0): {ENOENT}"));
+    assert_eq!(at(loc, 1, &json), format!("info_fd(1) fd 9: {ENOENT}"));
+}
+
+#[test]
+fn a_namespace_to_join_is_named_by_its_fd() {
+    // Index 0 user, 1 pid, 2 user2 (docs/spec.md, location 60).
+    let spec = build(|w| {
+        w.args(s(&["/bin/prog"]));
+        w.join_ns(Some(5), None, Some(7));
+    });
+    let loc = Location::SetNs;
+    assert_eq!(at(loc, 0, &spec), format!("setns(0) fd 5: {ENOENT}"));
+    assert_eq!(at(loc, 1, &spec), format!("setns(1): {ENOENT}"));
+    assert_eq!(at(loc, 2, &spec), format!("setns(2) fd 7: {ENOENT}"));
+    assert_eq!(at(loc, 3, &spec), format!("setns(3): {ENOENT}"));
+    let bare = build(|w| w.args(s(&["/bin/prog"])));
+    assert_eq!(at(loc, 0, &bare), format!("setns(0): {ENOENT}"));
+}
