@@ -1,7 +1,7 @@
 //! The minimal `/dev` (as bubblewrap's `--dev`): inside a fresh tmpfs, the six harmless
 //! character devices bound from the host (a user namespace cannot `mknod`), a new devpts
-//! instance with `ptmx` linked to it, `shm`, and the `/proc/self/fd` links. Nothing else of the
-//! host's `/dev` is visible.
+//! instance with `ptmx` linked to it, `shm`, the `/proc/self/fd` links and `core` (a link to
+//! `/proc/kcore`, as bubblewrap's). Nothing else of the host's `/dev` is visible.
 
 use core::ffi::CStr;
 
@@ -21,12 +21,13 @@ const DEVICES: [(&CStr, &CStr); 6] = [
     (c"/dev/tty", c"tty"),
 ];
 
-const LINKS: [(&CStr, &CStr); 5] = [
+const LINKS: [(&CStr, &CStr); 6] = [
     (c"pts/ptmx", c"ptmx"),
     (c"/proc/self/fd", c"fd"),
     (c"/proc/self/fd/0", c"stdin"),
     (c"/proc/self/fd/1", c"stdout"),
     (c"/proc/self/fd/2", c"stderr"),
+    (c"/proc/kcore", c"core"),
 ];
 
 /// Fills the tmpfs `dev` (already attached) for mount entry `index`.

@@ -112,7 +112,12 @@ fn mount_entries(spec: &Spec<'static>, root: &mut Root) -> Result<(), Failure> {
                 m.target
             }
             MountEntry::Op(op) => {
-                ops::perform(root.fd.0, op, i)?;
+                let parents = op.parents_mode(spec.has(opt::PARENTS_FROM_MODE));
+                let at = path::Within {
+                    root: root.fd.0,
+                    parents,
+                };
+                ops::perform(at, op, i)?;
                 op.target
             }
         };

@@ -8,7 +8,7 @@ use forkexec_spec::layout::{limit, mount_kind as kind, mount_op as flag};
 use forkexec_spec::Location;
 use linux_raw_sys::general as g;
 
-use super::path::{self, Make, RelPath};
+use super::path::{self, Make, RelPath, Within};
 use super::{dev, FileBuf};
 use crate::sys::{self, Fd};
 use crate::{text, At, Failure};
@@ -20,43 +20,43 @@ pub const NOEXEC: u32 = g::MOUNT_ATTR_NOEXEC;
 const AT_FDCWD: i32 = g::AT_FDCWD;
 const EXDEV: sys::Errno = sys::Errno(linux_raw_sys::errno::EXDEV as i32);
 
-pub fn perform(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
+pub fn perform(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
     match op.kind {
-        kind::BIND => bind(root, op, index),
+        kind::BIND => bind(at, op, index),
         kind::TMPFS => {
             let ro = if op.has(flag::READONLY) { RDONLY } else { 0 };
             let mnt = new_tmpfs(op.size, op.mode, NOSUID | NODEV | ro, index)?;
-            attach(&mnt, root, op, Make::Dir(0o755), index)
+            attach(&mnt, at, op, Make::Dir(0o755), index)
         }
         kind::PROC => {
             let mnt = new_fs(c"proc", NOSUID | NODEV | NOEXEC, index)?;
-            attach(&mnt, root, op, Make::Dir(0o755), index)
+            attach(&mnt, at, op, Make::Dir(0o755), index)
         }
         kind::MQUEUE => {
             let mnt = new_fs(c"mqueue", NOSUID | NODEV | NOEXEC, index)?;
-            attach(&mnt, root, op, Make::Dir(0o755), index)
+            attach(&mnt, at, op, Make::Dir(0o755), index)
         }
         kind::DEV => {
             let mnt = new_tmpfs(0, 0o755, NOSUID | NODEV, index)?;
-            attach(&mnt, root, op, Make::Dir(0o755), index)?;
+            attach(&mnt, at, op, Make::Dir(0o755), index)?;
             dev::populate(mnt.0, index)
         }
-        kind::DIR => dir(root, op, index),
+        kind::DIR => dir(at, op, index),
         kind::SYMLINK => {
             let target = RelPath::new(op.target);
-            let (parent, name) = path::open_parent(root, &target, index)?;
+            let (parent, name) = path::open_parent(at, &target, index)?;
             sys::symlinkat(op.source, parent.0, name).at_index(Location::MountMkdir, index)?;
             Ok(())
         }
-        kind::FILE => file(root, op, index),
+        kind::FILE => file(at, op, index),
         kind::REMOUNT_RO => {
-            let target = path::open_target(root, op.target, Make::Nothing, index)?;
+            let target = path::open_target(at, op.target, Make::Nothing, index)?;
             sys::mount_setattr(target.0, RDONLY, true).at_index(Location::Mount, index)?;
             Ok(())
         }
-        kind::MASK => mask(root, op, index),
-        kind::BIND_DATA => bind_data(root, op, index),
-        kind::OVERLAY | kind::TMP_OVERLAY | kind::RO_OVERLAY => overlay(root, op, index),
+        kind::MASK => mask(at, op, index),
+        kind::BIND_DATA => bind_data(at, op, index),
+        kind::OVERLAY | kind::TMP_OVERLAY | kind::RO_OVERLAY => overlay(at, op, index),
         // The decoder refuses every other kind.
         _ => Err(sys::EINVAL).at_index(Location::Mount, index),
     }
@@ -65,7 +65,7 @@ pub fn perform(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
 /// A recursive bind: cloned detached, made nosuid (and nodev, and read-only) on every mount of
 /// the tree, then attached. The source is opened before the target is created, so a skipped
 /// optional bind leaves nothing behind.
-fn bind(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
+fn bind(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
     let tree = match op.fd {
         Some(fd) => clone_fd_source(fd as i32),
         None => sys::open_tree_clone(AT_FDCWD, op.source, true),
@@ -87,12 +87,13 @@ fn bind(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
         .mode
         & g::S_IFMT
         == g::S_IFDIR;
+    // bubblewrap's modes for a mount point it creates: 0755, and 0444 for a file.
     let make = if is_dir {
         Make::Dir(0o755)
     } else {
-        Make::File(0o644)
+        Make::File(0o444)
     };
-    attach(&tree, root, op, make, index)
+    attach(&tree, at, op, make, index)
 }
 
 /// A detached copy of the tree an fd names. The fd's mount belongs to the namespace it was
@@ -122,8 +123,8 @@ fn clone_fd_source(fd: i32) -> sys::Result<Fd> {
 }
 
 /// Attaches a detached mount on the op's target (created per `make` when missing).
-fn attach(mnt: &Fd, root: i32, op: &MountOp, make: Make, index: usize) -> Result<(), Failure> {
-    let target = path::open_target(root, op.target, make, index)?;
+fn attach(mnt: &Fd, at: Within, op: &MountOp, make: Make, index: usize) -> Result<(), Failure> {
+    let target = path::open_target(at, op.target, make, index)?;
     sys::move_mount(mnt.0, target.0, c"").at_index(Location::Mount, index)?;
     Ok(())
 }
@@ -149,12 +150,12 @@ pub fn new_tmpfs(size: u64, mode: u32, attrs: u32, index: usize) -> Result<Fd, F
 
 /// A directory with exactly `mode` (the stage runs with umask 0); an existing directory is
 /// kept as it is.
-fn dir(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
+fn dir(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
     let target = RelPath::new(op.target);
-    let (parent, name) = path::open_parent(root, &target, index)?;
+    let (parent, name) = path::open_parent(at, &target, index)?;
     match sys::mkdirat(parent.0, name, op.mode) {
         Err(sys::EEXIST) => {
-            let existing = sys::open_in_root(root, target.as_cstr(), g::O_PATH | g::O_DIRECTORY);
+            let existing = sys::open_in_root(at.root, target.as_cstr(), g::O_PATH | g::O_DIRECTORY);
             existing.at_index(Location::MountMkdir, index)?;
             Ok(())
         }
@@ -166,9 +167,9 @@ fn dir(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
 /// The target is opened without following a link and without blocking (a FIFO with no
 /// reader would hang the start; with one, it would swallow the content), and anything that
 /// is not a regular file is refused with EINVAL before a byte is written or truncated.
-fn file(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
+fn file(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
     let target = RelPath::new(op.target);
-    let (parent, name) = path::open_parent(root, &target, index)?;
+    let (parent, name) = path::open_parent(at, &target, index)?;
     let flags = g::O_CREAT | g::O_WRONLY | g::O_NOFOLLOW | g::O_NONBLOCK;
     let out = match sys::openat_mode(parent.0, name, flags, op.mode) {
         Err(sys::ENXIO) => Err(sys::EINVAL), // a FIFO with no reader
@@ -190,7 +191,7 @@ fn file(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
 /// private tmpfs and bind-mounted on the target (created as an empty file when missing), so
 /// the target may be an existing file or on a read-only filesystem. The bind is the tmpfs's
 /// only mount once its fd is closed: nothing else of it is reachable.
-fn bind_data(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
+fn bind_data(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
     // Not noexec: the bind would inherit it (bubblewrap's bind of the data allows exec).
     let tmp = new_tmpfs(0, 0o700, NOSUID | NODEV, index)?;
     let flags = g::O_CREAT | g::O_EXCL | g::O_WRONLY;
@@ -200,7 +201,7 @@ fn bind_data(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
     let bound = sys::open_tree_clone(tmp.0, c"data", false).at_index(Location::Mount, index)?;
     let ro = if op.has(flag::READONLY) { RDONLY } else { 0 };
     sys::mount_setattr(bound.0, NOSUID | NODEV | ro, false).at_index(Location::Mount, index)?;
-    attach(&bound, root, op, Make::File(0o444), index)
+    attach(&bound, at, op, Make::File(0o444), index)
 }
 
 /// Writes the op's content, or everything read from its fd, to `out`.
@@ -214,7 +215,7 @@ fn fill(out: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
 /// An overlayfs: every layer opened in the runtime's view and handed over as an fd (no path
 /// is parsed as a mount option, so `:`, `,` and `\\` in names need no escaping); for a tmp
 /// overlay, the upper and work directories on a new tmpfs that is never attached anywhere.
-fn overlay(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
+fn overlay(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
     const DIR: u32 = g::O_PATH | g::O_DIRECTORY;
     let fs = sys::fsopen(c"overlay").at_index(Location::Mount, index)?;
     let mut layers = op.layers();
@@ -240,7 +241,7 @@ fn overlay(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
     }
     sys::fsconfig_flag(fs.0, c"userxattr").at_index(Location::Mount, index)?;
     let mnt = sys::fs_create_mount(fs.0, NOSUID | NODEV).at_index(Location::Mount, index)?;
-    attach(&mnt, root, op, Make::Dir(0o755), index)
+    attach(&mnt, at, op, Make::Dir(0o755), index)
 }
 
 /// Opens an overlay layer (a host directory, as a bind source is).
@@ -277,13 +278,13 @@ fn write_all(fd: i32, mut bytes: &[u8]) -> sys::Result<()> {
 
 /// Hides the target: a read-only empty directory over a directory, a read-only empty file
 /// over anything else, both from a private tmpfs.
-fn mask(root: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
+fn mask(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
     let path = RelPath::new(op.target);
     // Never through a symlink: `/proc/net` or `/proc/mounts` lead through `/proc/self`, so
     // the mask would cover only this process's copy and any child of the target would read
     // the real one. ELOOP refuses it before anything is mounted.
     let no_links = g::RESOLVE_NO_SYMLINKS;
-    let target = match sys::open_in_root_resolving(root, path.as_cstr(), g::O_PATH, no_links) {
+    let target = match sys::open_in_root_resolving(at.root, path.as_cstr(), g::O_PATH, no_links) {
         Err(sys::ENOENT) if op.has(flag::OPTIONAL) => return Ok(()),
         other => other.at_index(Location::MountPath, index)?,
     };

@@ -8,7 +8,7 @@ use forkexec_spec::layout::{limit, mount_opt};
 use forkexec_spec::Location;
 use linux_raw_sys::general as g;
 
-use super::path::{self, cstr, Make};
+use super::path::{self, cstr, Make, Within};
 use crate::{sys, At, Failure};
 
 const MS_RDONLY: u64 = g::MS_RDONLY as u64;
@@ -63,7 +63,15 @@ fn mount_inside(root: i32, m: &Mount, index: usize) -> Result<(), Failure> {
     if m.flags & MS_BIND != 0 && m.flags & MS_REMOUNT == 0 {
         return bind_inside(root, m, index);
     }
-    let target = path::open_target(root, m.target, make(m), index)?;
+    let target = path::open_target(
+        Within {
+            root,
+            parents: 0o755,
+        },
+        m.target,
+        make(m),
+        index,
+    )?;
     sys::fchdir(target.0).at_index(Location::Mount, index)?;
     let mounted = sys::mount(m.source, c".", m.fstype, m.flags, m.data);
     sys::fchdir(root).at(Location::MountChdir)?;
@@ -83,7 +91,15 @@ fn bind_inside(root: i32, m: &Mount, index: usize) -> Result<(), Failure> {
     if set != 0 {
         sys::mount_setattr_clear(tree.0, set, clear, recursive).at_index(Location::Mount, index)?;
     }
-    let target = path::open_target(root, m.target, make(m), index)?;
+    let target = path::open_target(
+        Within {
+            root,
+            parents: 0o755,
+        },
+        m.target,
+        make(m),
+        index,
+    )?;
     sys::move_mount(tree.0, target.0, c"").at_index(Location::Mount, index)?;
     Ok(())
 }

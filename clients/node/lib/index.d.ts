@@ -143,6 +143,8 @@ export interface Spec {
   die_with_parent?: boolean;
   writable_root?: boolean;
   new_session_keyring?: boolean;
+  /** bubblewrap's modes for the parents mount operations make (OPTIONS PARENTS_FROM_MODE). */
+  parents_from_mode?: boolean;
   status_fd?: number | null;
   cgroup?: Str;
   cgroup_fd?: number | null;

@@ -285,6 +285,9 @@ class Spec:
     writable_root: bool = False
     #: a new anonymous session keyring for the target (KEYCTL_JOIN_SESSION_KEYRING)
     new_session_keyring: bool = False
+    #: bubblewrap's modes for the parent directories mount operations make (0755 less the
+    #: group's / others' bits where the operation's mode gives them none)
+    parents_from_mode: bool = False
     #: a cgroup (v2) directory the target starts in
     cgroup: Str = ""
     #: the same, as an fd of the runtime open on the directory
@@ -361,7 +364,7 @@ _SPEC_KEYS = [f.name for f in dataclasses.fields(Spec)]
 _BOOLS = ("sync", "ptrace", "no_new_privs", "stop_before_seccomp",
           "gid_mappings_enable_setgroups", "drop_caps", "unshare_cgroup_after_sync", "ctty",
           "setsid", "detach", "init", "die_with_parent", "writable_root",
-          "new_session_keyring")
+          "new_session_keyring", "parents_from_mode")
 
 
 class _Object(Dict[str, Any]):
@@ -1027,7 +1030,8 @@ def _spec_to_dict(spec: "Spec") -> Dict[str, Any]:
         d["setsid"] = False
     if spec.status_fd is not None:
         d["status_fd"] = spec.status_fd
-    for key in ("detach", "init", "die_with_parent", "writable_root", "new_session_keyring"):
+    for key in ("detach", "init", "die_with_parent", "writable_root", "new_session_keyring",
+                "parents_from_mode"):
         if getattr(spec, key):
             d[key] = True
     if spec.cgroup:

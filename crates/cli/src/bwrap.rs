@@ -10,7 +10,7 @@
 //! for by the names of the flags that turn forkexec-run's safe defaults off
 //! ([`Bwrap::native`] is built in [`Parser::finish`]). What has no flag is applied to the
 //! assembled spec ([`apply`]: `--seccomp FD`, `--die-with-parent` without a pid namespace,
-//! `PWD`, a repeated `--symlink`). Options the helper cannot do yet are refused by name, never
+//! `PWD`, a repeated `--symlink`, the parent directories' modes). Options the helper cannot do yet are refused by name, never
 //! ignored. [`OPTIONS`] is the one table of all of them.
 
 use std::ffi::{OsStr, OsString};
@@ -869,6 +869,9 @@ pub fn apply(b: &Bwrap, spec: &mut Spec) -> Result<(), Refusal> {
     // bwrap's --die-with-parent: PR_SET_PDEATHSIG down the chain (the caller, bwrap, the
     // program), without the pid namespace forkexec-run's flag brings.
     spec.die_with_parent = b.die_with_parent;
+    // The parent directories bwrap makes for a mount target: 0755 less what the operation's
+    // mode denies its group and the others (0700 for a bind, a proc, a symlink...).
+    spec.parents_from_mode = true;
     if let Some(&fd) = b.seccomp_fds.first() {
         spec.seccomp = Some(read_bpf(fd)?);
     }

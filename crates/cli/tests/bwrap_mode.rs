@@ -322,6 +322,32 @@ fn die_with_parent_and_modes_as_bubblewrap() {
     );
 }
 
+/// The directories bwrap makes on the way to a mount target: 0755 less what the option's mode
+/// denies the group and the others (0700 for a bind); the mount point of a file bind 0444
+/// (seen on the host through `--bind / /`).
+#[test]
+fn parents_and_mount_points_have_bubblewraps_modes() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut c = Cleanup::default();
+    let d = c.dir("bwrap-parents");
+    let p = |name: &str| d.join(name).to_string_lossy().into_owned();
+    let (a, cd, ef, gh, file) = (p("a/b"), p("c/d"), p("e/f"), p("g/h"), p("file"));
+    fs::write(d.join("src"), "x").unwrap();
+    let src = p("src");
+    let out = bwrap(&[
+        "--bind", "/", "/", "--perms", "0700", "--dir", &a, "--dir", &cd, "--perms", "0604",
+        "--dir", &gh, "--bind", "/usr", &ef, "--bind", &src, &file, "true",
+    ])
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let mode = |name: &str| fs::metadata(d.join(name)).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(
+        ["a", "a/b", "c", "c/d", "g", "g/h", "e", "e/f", "file"].map(mode),
+        [0o700, 0o700, 0o755, 0o755, 0o705, 0o604, 0o700, 0o755, 0o444]
+    );
+}
+
 /// A --symlink onto a host path shown through a bind: the same link there already is fine,
 /// another one is refused in bubblewrap's words, and nothing runs.
 #[test]

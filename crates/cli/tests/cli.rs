@@ -988,7 +988,7 @@ fn proc_shows_only_the_sandbox() {
     assert!(pids.iter().all(|&p| p <= 3), "only the sandbox's: {pids:?}");
 }
 
-/// --dev: the helper's minimal /dev (the six device nodes, pts and ptmx, shm and the fd
+/// --dev: the helper's minimal /dev (the six device nodes, pts and ptmx, shm, the fd and core
 /// links) and nothing else, working.
 #[test]
 fn dev_has_the_nodes_and_nothing_else() {
@@ -1000,7 +1000,7 @@ fn dev_has_the_nodes_and_nothing_else() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines[0].trim(),
-        "fd full null ptmx pts random shm stderr stdin stdout tty urandom zero",
+        "core fd full null ptmx pts random shm stderr stdin stdout tty urandom zero",
         "{out}"
     );
     assert_eq!(lines[1].trim(), "16");

@@ -291,6 +291,13 @@ impl Runner {
         self
     }
 
+    /// bubblewrap's modes for the parent directories mount operations make
+    /// ([`Spec::parents_from_mode`]).
+    pub fn parents_from_mode(mut self, on: bool) -> Self {
+        self.spec.parents_from_mode = on;
+        self
+    }
+
     /// Place the target in this cgroup (v2) directory before it runs anything.
     pub fn cgroup(mut self, path: impl Into<String>) -> Self {
         self.spec.cgroup = path.into();

@@ -137,6 +137,11 @@ pub struct Spec {
     /// cannot read the keys of the runtime's session keyring.
     #[serde(skip_serializing_if = "is_false")]
     pub new_session_keyring: bool,
+    /// The missing parent directories of mount operation targets take bubblewrap's modes
+    /// (0755 less the group's or the others' bits where the operation's mode gives them
+    /// none; 0700 for kinds without a mode) instead of 0755.
+    #[serde(skip_serializing_if = "is_false")]
+    pub parents_from_mode: bool,
     /// Landlock confinement ([`crate::Landlock`]): rights beneath paths, TCP ports, scopes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub landlock: Option<crate::Landlock>,
@@ -193,6 +198,7 @@ impl Default for Spec {
             init: false,
             die_with_parent: false,
             new_session_keyring: false,
+            parents_from_mode: false,
             landlock: None,
             cgroup: String::new(),
             cgroup_fd: None,

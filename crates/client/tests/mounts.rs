@@ -10,6 +10,7 @@
 use forkexec_testkit::support;
 
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use forkexec_client::{MountOp, Namespace, Runner};
@@ -215,6 +216,7 @@ fn the_minimal_dev_works_and_shows_no_other_host_device() {
         "/dev/stdout",
         "/dev/stderr",
         "/dev/tty",
+        "/dev/core",
     ];
     let r = with_pid_ns(inspect(&mut c, &paths))
         .mount(MountOp::proc("/proc"))
@@ -224,8 +226,8 @@ fn the_minimal_dev_works_and_shows_no_other_host_device() {
     assert_eq!(
         entries,
         &serde_json::json!([
-            "fd", "full", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin", "stdout",
-            "tty", "urandom", "zero"
+            "core", "fd", "full", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin",
+            "stdout", "tty", "urandom", "zero"
         ]),
         "nothing else of the host's /dev"
     );
@@ -258,6 +260,11 @@ fn the_minimal_dev_works_and_shows_no_other_host_device() {
         .contains(&Value::from("ptmx")));
     assert_eq!(path(&v, "/dev/shm")["mode"], 0o1777);
     assert_eq!(path(&v, "/dev/fd")["link"], "/proc/self/fd");
+    assert_eq!(
+        path(&v, "/dev/core")["link"],
+        "/proc/kcore",
+        "as bubblewrap's"
+    );
     for (i, name) in ["stdin", "stdout", "stderr"].iter().enumerate() {
         assert_eq!(
             path(&v, &format!("/dev/{name}"))["link"],
@@ -312,6 +319,66 @@ fn dir_symlink_and_file_have_exact_content_and_modes() {
     file("/etc/secret", 0o600, b"\x00\x01binary");
     file("/in", 0o444, b"from an fd\n");
     file("/empty", 0o644, b"");
+}
+
+/// The mount points a bind makes where its target is missing: a directory 0755, an empty file
+/// 0444 (bubblewrap's modes), seen on the host through a writable bind.
+#[test]
+fn mount_points_made_for_binds_have_bubblewraps_modes() {
+    let mut c = Cleanup::default();
+    let host = c.dir("mount-points");
+    let src = c.dir("mount-points-src");
+    std::fs::write(src.join("f"), "x").unwrap();
+    std::fs::set_permissions(src.join("f"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let w = host.to_string_lossy().to_string();
+    let s = src.to_string_lossy().to_string();
+    let r = inspect(&mut c, &["/w/new-file"])
+        .mount(MountOp::bind(&w, "/w"))
+        .mount(MountOp::bind(&s, "/w/new-dir"))
+        .mount(MountOp::bind(format!("{s}/f"), "/w/new-file"));
+    let v = run_json(r);
+    assert_eq!(
+        path(&v, "/w/new-file")["mode"],
+        0o600,
+        "the bound file: {v}"
+    );
+    let mode = |name: &str| std::fs::metadata(host.join(name)).unwrap().mode() & 0o7777;
+    assert_eq!(mode("new-dir"), 0o755);
+    assert_eq!(mode("new-file"), 0o444);
+}
+
+/// The missing parent directories of a mount operation's target: 0755, or with
+/// parents_from_mode bubblewrap's (0755 less the group's / others' bits the operation's mode
+/// leaves out; 0700 for kinds without a mode).
+#[test]
+fn parent_directories_are_0755_or_follow_the_mode_with_parents_from_mode() {
+    let cases: [(&str, MountOp, u32); 8] = [
+        ("/p1", MountOp::dir("/p1/d").mode(0o700), 0o700),
+        ("/p2", MountOp::dir("/p2/d").mode(0o750), 0o750),
+        ("/p3", MountOp::dir("/p3/d").mode(0o705), 0o705),
+        ("/p4", MountOp::dir("/p4/d").mode(0o1777), 0o755),
+        ("/p5", MountOp::file("/p5/f", "x").mode(0o640), 0o750),
+        ("/p6", MountOp::tmpfs("/p6/t/u").mode(0o1777), 0o755),
+        ("/p7", MountOp::symlink("x", "/p7/l"), 0o700),
+        ("/p8", MountOp::proc("/p8/proc"), 0o700),
+    ];
+    for from_mode in [false, true] {
+        let mut c = Cleanup::default();
+        let parents: Vec<&str> = cases.iter().map(|(p, _, _)| *p).collect();
+        let mut r = with_pid_ns(inspect(&mut c, &parents)).parents_from_mode(from_mode);
+        for (_, op, _) in &cases {
+            r = r.mount(op.clone());
+        }
+        let v = run_json(r);
+        for (p, _, want) in &cases {
+            let want = if from_mode { *want } else { 0o755 };
+            assert_eq!(
+                path(&v, p)["mode"],
+                want,
+                "{p}, parents_from_mode {from_mode}: {v}"
+            );
+        }
+    }
 }
 
 /// bind_data (bubblewrap's `--bind-data`): the data in a file of its own, bound over an

@@ -300,6 +300,20 @@ impl<'a> MountOp<'a> {
     pub fn has(&self, flag: u16) -> bool {
         self.flags & flag != 0
     }
+    /// The mode of the missing parent directories made for the target: 0755, or with
+    /// `from_mode` (option PARENTS_FROM_MODE) bubblewrap's: 0755 less 0050 when `mode` gives
+    /// the group nothing, less 0005 when it gives the others nothing (`mode` is 0 for a kind
+    /// without one: 0700).
+    pub const fn parents_mode(&self, from_mode: bool) -> u32 {
+        let mut parents = 0o755;
+        if from_mode && self.mode & 0o070 == 0 {
+            parents &= !0o050;
+        }
+        if from_mode && self.mode & 0o007 == 0 {
+            parents &= !0o005;
+        }
+        parents
+    }
     /// An overlay's layers in wire order (see [`MountOp::content`]).
     pub fn layers(&self) -> StrIter<'a> {
         StrIter { rest: self.content }

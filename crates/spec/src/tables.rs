@@ -259,6 +259,12 @@ macro_rules! option_rows {
             /// ids are set, in every shape, so the target cannot read or use the keys of the
             /// runtime's session keyring.
             NewSessionKeyring NEW_SESSION_KEYRING = 1 << 13 => "new_session_keyring" { field: new_session_keyring },
+            /// The missing parent directories a mount operation makes for its target take
+            /// bubblewrap's modes instead of 0755: 0755 less the group's bits when the
+            /// operation's mode gives its group nothing, less the others' when it gives them
+            /// nothing (a kind without a mode counts as mode 0: 0700). See
+            /// [`MountOp::parents_mode`](crate::decode::MountOp::parents_mode).
+            ParentsFromMode PARENTS_FROM_MODE = 1 << 14 => "parents_from_mode" { field: parents_from_mode },
         }
     };
 }
@@ -440,7 +446,8 @@ macro_rules! mount_kind_rows {
             },
             /// A minimal `/dev`: a tmpfs with null, zero, full, random, urandom and tty bound
             /// from the host, a new devpts instance at `pts` with `ptmx` linked to it, `shm`
-            /// (tmpfs, 1777), and the `fd`, `stdin`, `stdout`, `stderr` links to `/proc/self/fd`.
+            /// (tmpfs, 1777), the `fd`, `stdin`, `stdout`, `stderr` links to `/proc/self/fd`, and
+            /// `core` to `/proc/kcore`.
             Dev DEV = 4 => "dev" {
                 flags: [], takes: [], source: none, default_mode: 0
             },

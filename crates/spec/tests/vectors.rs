@@ -264,7 +264,7 @@ const CLONE_FLAG_NAMES: [(&str, u64); 7] = [
 ];
 
 /// JSON keys of the OPTIONS bits (`setsid` is the inverse of NO_SETSID and defaults to true).
-const OPTION_NAMES: [(&str, u64); 13] = [
+const OPTION_NAMES: [(&str, u64); 14] = [
     ("sync", opt::SYNC),
     ("ptrace", opt::PTRACE),
     ("no_new_privs", opt::NO_NEW_PRIVS),
@@ -281,6 +281,7 @@ const OPTION_NAMES: [(&str, u64); 13] = [
     ("die_with_parent", opt::DIE_WITH_PARENT),
     ("writable_root", opt::WRITABLE_ROOT),
     ("new_session_keyring", opt::NEW_SESSION_KEYRING),
+    ("parents_from_mode", opt::PARENTS_FROM_MODE),
 ];
 
 fn flag_names(v: &Json, table: &[(&str, u64)]) -> u64 {

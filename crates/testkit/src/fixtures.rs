@@ -67,6 +67,7 @@ pub fn full_spec() -> Spec {
         init: true,
         die_with_parent: true,
         new_session_keyring: true,
+        parents_from_mode: true,
         landlock: None,
         cgroup: "/sys/fs/cgroup/box".into(),
         cgroup_fd: Some(7),

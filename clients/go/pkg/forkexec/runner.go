@@ -123,4 +123,8 @@ type Runner struct {
 	// NewSessionKeyring: the target joins a new, empty session keyring, so it cannot read
 	// the keys of this process's session keyring.
 	NewSessionKeyring bool
+
+	// ParentsFromMode: the parent directories mount operations make take bubblewrap's
+	// modes (0755 less the group's / others' bits where the operation's mode gives them none).
+	ParentsFromMode bool
 }

@@ -146,6 +146,7 @@ func (r *Runner) Spec() (*spec.Spec, error) {
 		{r.DieWithParent, spec.OptDieWithParent},
 		{r.WritableRoot, spec.OptWritableRoot},
 		{r.NewSessionKeyring, spec.OptNewSessionKeyring},
+		{r.ParentsFromMode, spec.OptParentsFromMode},
 	} {
 		if o.on {
 			s.Options |= o.bit

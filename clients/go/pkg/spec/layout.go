@@ -81,6 +81,7 @@ const (
 	OptDieWithParent              uint64 = 1 << 11
 	OptWritableRoot               uint64 = 1 << 12
 	OptNewSessionKeyring          uint64 = 1 << 13
+	OptParentsFromMode            uint64 = 1 << 14
 )
 
 // OptionNames are the option bits' names in docs/spec.md (upper case) with their JSON keys.
@@ -103,6 +104,7 @@ var OptionNames = []struct {
 	{"DIE_WITH_PARENT", "die_with_parent", OptDieWithParent},
 	{"WRITABLE_ROOT", "writable_root", OptWritableRoot},
 	{"NEW_SESSION_KEYRING", "new_session_keyring", OptNewSessionKeyring},
+	{"PARENTS_FROM_MODE", "parents_from_mode", OptParentsFromMode},
 }
 
 // Clone flags (record CLONE_FLAGS): the CLONE_NEW* namespaces, by JSON name.

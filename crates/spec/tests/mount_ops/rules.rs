@@ -321,3 +321,43 @@ fn escapes_root_reads_dot_dot_lexically() {
         );
     }
 }
+
+/// MountOp::parents_mode: 0755 without PARENTS_FROM_MODE whatever the mode; with it,
+/// bubblewrap's rule (its test suite's table: 1777, 0755, 0644 -> 0755; 0750, 0710, 0720,
+/// 0640 -> 0750; 0700, 0600, 0000 -> 0700; 0705, 0604 -> 0705), and a kind without a mode
+/// (mode 0) -> 0700.
+#[test]
+fn parents_mode_is_0755_or_bubblewraps() {
+    use forkexec_spec::decode::MountOp;
+    let table = [
+        (0o1777, 0o755),
+        (0o755, 0o755),
+        (0o644, 0o755),
+        (0o750, 0o750),
+        (0o710, 0o750),
+        (0o720, 0o750),
+        (0o640, 0o750),
+        (0o700, 0o700),
+        (0o600, 0o700),
+        (0o705, 0o705),
+        (0o604, 0o705),
+        (0o000, 0o700),
+        (0o001, 0o705),
+        (0o010, 0o750),
+    ];
+    for (mode, want) in table {
+        let op = MountOp {
+            kind: k::DIR,
+            mode,
+            ..MountOp::default()
+        };
+        assert_eq!(op.parents_mode(false), 0o755, "{mode:o} without the option");
+        assert_eq!(op.parents_mode(true), want, "{mode:o}");
+    }
+    let bind = MountOp {
+        kind: k::BIND,
+        ..MountOp::default()
+    };
+    assert_eq!(bind.parents_mode(true), 0o700);
+    assert_eq!(opt::PARENTS_FROM_MODE, 1 << 14);
+}
