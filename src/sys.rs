@@ -539,11 +539,10 @@ pub fn pipe() -> Result<[i32; 2]> {
     Ok(fds)
 }
 
-/// `clone3` without `CLONE_VM`: fork semantics, with namespace flags, `CLONE_PARENT` and
-/// `CLONE_INTO_CGROUP`. Returns 0 in the child and the child's pid in the parent. Falls back
-/// to `clone` when the kernel has no clone3 (ENOSYS) and no cgroup is asked for.
-pub fn clone(flags: u64, cgroup_fd: Option<i32>) -> Result<i32> {
-    let mut args = g::clone_args {
+/// `clone3` arguments with fork semantics: `flags`, exit signal SIGCHLD, no stack, no pidfd,
+/// no cgroup (the callers set what they need).
+fn fork_args(flags: u64) -> g::clone_args {
+    g::clone_args {
         flags,
         pidfd: 0,
         child_tid: 0,
@@ -555,7 +554,24 @@ pub fn clone(flags: u64, cgroup_fd: Option<i32>) -> Result<i32> {
         set_tid: 0,
         set_tid_size: 0,
         cgroup: 0,
-    };
+    }
+}
+
+/// `clone3(args)` for `fork_args`-shaped arguments: no `CLONE_VM` and no stack.
+fn clone3(args: &g::clone_args) -> Result<usize> {
+    debug_assert!(args.flags & g::CLONE_VM as u64 == 0 && args.stack == 0);
+    let size = core::mem::size_of::<g::clone_args>();
+    // SAFETY: no CLONE_VM and no stack (fork_args): the child gets a copy of this address
+    // space and returns from the syscall like fork(2); the kernel reads the args we own and
+    // writes only through the pointers in them, which the callers keep live (a pidfd slot).
+    check(unsafe { sc::syscall2(nr!(__NR_clone3), args as *const _ as usize, size) })
+}
+
+/// `clone3` without `CLONE_VM`: fork semantics, with namespace flags, `CLONE_PARENT` and
+/// `CLONE_INTO_CGROUP`. Returns 0 in the child and the child's pid in the parent. Falls back
+/// to `clone` when the kernel has no clone3 (ENOSYS) and no cgroup is asked for.
+pub fn clone(flags: u64, cgroup_fd: Option<i32>) -> Result<i32> {
+    let mut args = fork_args(flags);
     if flags & g::CLONE_PARENT as u64 != 0 {
         // clone3 refuses an exit signal with CLONE_PARENT: the child takes ours (SIGCHLD).
         args.exit_signal = 0;
@@ -564,11 +580,7 @@ pub fn clone(flags: u64, cgroup_fd: Option<i32>) -> Result<i32> {
         args.flags |= g::CLONE_INTO_CGROUP;
         args.cgroup = fd as u64;
     }
-    let size = core::mem::size_of::<g::clone_args>();
-    // SAFETY: no CLONE_VM and no stack: the child gets a copy of this address space and
-    // returns from the syscall like fork(2); the kernel reads the args struct we own.
-    let ret = check(unsafe { sc::syscall2(nr!(__NR_clone3), &args as *const _ as usize, size) });
-    match ret {
+    match clone3(&args) {
         Err(Errno(38)) if cgroup_fd.is_none() => {
             let flags = (flags | g::SIGCHLD as u64) as usize;
             // SAFETY: as above, clone(2) with no CLONE_VM and a NULL stack is fork(2).
@@ -1238,24 +1250,10 @@ pub fn recv_with_fds(sock: i32, data: &mut [u8], fds: &mut [i32]) -> Result<Rece
 /// the child. The pidfd is close-on-exec.
 pub fn fork_with_pidfd() -> Result<(i32, i32)> {
     let mut pidfd: i32 = -1;
-    let args = g::clone_args {
-        flags: g::CLONE_PIDFD as u64,
-        pidfd: &mut pidfd as *mut i32 as u64,
-        child_tid: 0,
-        parent_tid: 0,
-        exit_signal: g::SIGCHLD as u64,
-        stack: 0,
-        stack_size: 0,
-        tls: 0,
-        set_tid: 0,
-        set_tid_size: 0,
-        cgroup: 0,
-    };
-    let size = core::mem::size_of::<g::clone_args>();
-    // SAFETY: no CLONE_VM and no stack: fork semantics, the child returns from the syscall
-    // with a copy of this address space; the kernel reads the args we own and writes the
-    // pidfd into a live i32.
-    let pid = check(unsafe { sc::syscall2(nr!(__NR_clone3), &args as *const _ as usize, size) })?;
+    let mut args = fork_args(g::CLONE_PIDFD as u64);
+    args.pidfd = &mut pidfd as *mut i32 as u64;
+    // `pidfd` is live until clone3 returns: the kernel writes the new pidfd into it.
+    let pid = clone3(&args)?;
     Ok((pid as i32, if pid == 0 { -1 } else { pidfd }))
 }
 
