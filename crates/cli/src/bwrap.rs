@@ -329,6 +329,9 @@ struct Parser<'h> {
     /// The mount flags, in order, as forkexec-run's own.
     mounts: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
+    /// An environment option came (`--clearenv`, `--setenv`, `--unsetenv`): without one the
+    /// program gets the caller's environment, which is forkexec-run's own default.
+    env_changed: bool,
     unshare: Unshare,
     uid: Option<u32>,
     gid: Option<u32>,
@@ -357,6 +360,7 @@ pub fn parse(name: &str, args: Vec<OsString>, host: &Host) -> Result<Bwrap, Refu
         b: Bwrap::default(),
         mounts: Vec::new(),
         env: host.env.clone(),
+        env_changed: false,
         unshare: Unshare::default(),
         uid: None,
         gid: None,
@@ -573,12 +577,19 @@ impl Parser<'_> {
                 }
                 *slot = Some(value());
             }
-            "--clearenv" => self.env.clear(),
+            "--clearenv" => {
+                self.env.clear();
+                self.env_changed = true;
+            }
             "--setenv" => {
                 self.env.retain(|(k, _)| *k != values[0]);
                 self.env.push((values[0].clone(), values[1].clone()));
+                self.env_changed = true;
             }
-            "--unsetenv" => self.env.retain(|(k, _)| *k != values[0]),
+            "--unsetenv" => {
+                self.env.retain(|(k, _)| *k != values[0]);
+                self.env_changed = true;
+            }
             "--perms" => {
                 if self.next_perms.is_some() {
                     return refuse("--perms given twice for the same action");
@@ -734,11 +745,15 @@ impl Parser<'_> {
                 n.extend([f.into(), v.clone()]);
             }
         }
-        // The environment bwrap would pass: the caller's, changed in command-line order.
-        flag(n, "--clearenv");
-        for (k, v) in &self.env {
-            if k.to_str().is_some() && v.to_str().is_some() && !k.is_empty() {
-                n.extend(["--setenv".into(), k.clone(), v.clone()]);
+        // The environment bwrap would pass: the caller's, changed in command-line order. The
+        // caller's unchanged is forkexec-run's default, and then nothing is said: a --setenv
+        // per variable would be most of what clap reads.
+        if self.env_changed {
+            flag(n, "--clearenv");
+            for (k, v) in &self.env {
+                if k.to_str().is_some() && v.to_str().is_some() && !k.is_empty() {
+                    n.extend(["--setenv".into(), k.clone(), v.clone()]);
+                }
             }
         }
         n.append(&mut self.mounts);
@@ -1050,13 +1065,12 @@ mod tests {
     }
 
     /// The flags before the mounts (bubblewrap's defaults by name) are these.
-    const USER_DEFAULTS: [&str; 6] = [
+    const USER_DEFAULTS: [&str; 5] = [
         "bwrap",
         "--writable-root",
         "--share-keyring",
         "--unshare-user",
         "--no-setsid",
-        "--clearenv",
     ];
 
     #[test]
@@ -1369,7 +1383,7 @@ mod tests {
             &host,
         )
         .unwrap();
-        let at = USER_DEFAULTS.len() - 1;
+        let at = USER_DEFAULTS.len();
         assert_eq!(
             b.native[at..],
             os(&[
@@ -1387,6 +1401,9 @@ mod tests {
             b.warnings,
             ["Only the last --chdir option will take effect"]
         );
+        // No environment option: the caller's environment, forkexec-run's default, unsaid.
+        let b = parse("bwrap", os(&["true"]), &host).unwrap();
+        assert_eq!(b.native[at..], os(&["--", "true"])[..]);
         let b = parse("bwrap", os(&["--unsetenv", "FOO", "true"]), &host).unwrap();
         assert_eq!(
             b.native[at..at + 4],
@@ -1501,8 +1518,20 @@ mod tests {
         assert_eq!(
             n[USER_DEFAULTS.len()..],
             os(&[
-                "--setenv", "A", "b", "--perms", "0755", "--dir", "/x", "--perms", "0755", "--dir",
-                "/y", "--", "true"
+                "--clearenv",
+                "--setenv",
+                "A",
+                "b",
+                "--perms",
+                "0755",
+                "--dir",
+                "/x",
+                "--perms",
+                "0755",
+                "--dir",
+                "/y",
+                "--",
+                "true"
             ])[..]
         );
         // No --args inside an --args file.

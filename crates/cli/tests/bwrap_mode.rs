@@ -88,6 +88,20 @@ fn bubblewraps_defaults() {
     args.extend(["/bin/sh", "-c", "echo $A $B $PWD"]);
     let out = bwrap(&args).env("A", "--a").output().unwrap();
     assert_eq!(text(&out.stdout), "--a -b /-d\n", "{out:?}");
+    // Without an environment option: the caller's environment, whole and in order (std's
+    // Command passes a cleared environment's variables sorted by name).
+    let out = bwrap(&[&HOST[..], &["/usr/bin/env"]].concat())
+        .env_clear()
+        .env("FORKEXEC_HELPER", support::helper())
+        .env("A", "--a")
+        .env("Z", "1")
+        .output()
+        .unwrap();
+    let want = format!(
+        "A=--a\nFORKEXEC_HELPER={}\nZ=1\nPWD=/\n",
+        support::helper().display()
+    );
+    assert_eq!(text(&out.stdout), want, "{out:?}");
 }
 
 #[test]
