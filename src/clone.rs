@@ -8,7 +8,7 @@
 //! side means it failed (its error record is already on the status fd); EOF means it executed
 //! (the socket is close-on-exec).
 
-use forkexec_spec::layout::ns;
+use forkexec_spec::layout::{ns, opt};
 use forkexec_spec::status::Record;
 use forkexec_spec::{Location, Shape, Spec};
 
@@ -117,9 +117,12 @@ fn after_clone(spec: &Spec, shape: Shape, chan: &Channel, pid: i32, ours: i32, r
             dumpable::off_after_maps()?; // the helper's own side; the clone's stays on
         }
         // The pid first: a detached clone is the runtime's own child (this helper's sibling),
-        // so the runtime must know whom to reap when writing the maps fails.
-        let record = Record::Pid { pid: pid as u32 };
-        report::send_record(chan, &record).at_index(Location::Supervise, 2)?;
+        // so the runtime must know whom to reap when writing the maps fails. A runtime that
+        // reads only the end (ONLY_END_RECORDS) gets none from a supervisor.
+        if shape == Shape::Detach || !spec.has(opt::ONLY_END_RECORDS) {
+            let record = Record::Pid { pid: pid as u32 };
+            report::send_record(chan, &record).at_index(Location::Supervise, 2)?;
+        }
         if spec.clone_flags & ns::NEWUSER != 0 {
             crate::ns::write_id_maps(spec, Some(pid))?;
         }

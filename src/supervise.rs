@@ -3,6 +3,7 @@
 //! did — the same exit code, or the same signal without a core dump of its own — so a runtime
 //! that only waits for the helper sees the target's status.
 
+use forkexec_spec::layout::opt;
 use forkexec_spec::status::Record;
 use forkexec_spec::Location;
 
@@ -16,6 +17,7 @@ const SIGINT: u32 = linux_raw_sys::general::SIGINT;
 const WNOHANG: u32 = linux_raw_sys::general::WNOHANG;
 const SIG_UNBLOCK: u32 = linux_raw_sys::general::SIG_UNBLOCK;
 const RLIMIT_CORE: u32 = linux_raw_sys::general::RLIMIT_CORE;
+const MSG_DONTWAIT: u32 = linux_raw_sys::net::MSG_DONTWAIT;
 
 const fn bit(sig: u32) -> sys::SigSet {
     1 << (sig - 1)
@@ -25,7 +27,9 @@ const fn bit(sig: u32) -> sys::SigSet {
 pub const CATCHABLE: sys::SigSet = !(bit(SIGKILL) | bit(SIGSTOP));
 
 /// Supervises `target` until it ends; `handshake` reports how setup ended, `init_report`
-/// (init shape) carries the exit record of pid 2.
+/// (init shape) carries the exit record of pid 2. With ONLY_END_RECORDS it sends no exec
+/// record, so it does not watch the handshake: it sleeps in the signalfd until the target
+/// ends, and looks at the handshake only when it must know how far setup got.
 pub fn run(chan: &Channel, target: i32, handshake: i32, init_report: Option<i32>) -> ! {
     let signals = match sys::signalfd(CATCHABLE) {
         Ok(fd) => fd,
@@ -34,38 +38,32 @@ pub fn run(chan: &Channel, target: i32, handshake: i32, init_report: Option<i32>
             report::fail(chan, Failure::new(Location::Supervise, e, 1));
         }
     };
-    // Until exec: forward signals, and learn whether setup failed (a byte) or the target
-    // executed (EOF).
-    loop {
-        let ready = sys::poll_read(&[handshake, signals]).unwrap_or(1);
-        if ready & 1 != 0 {
-            let mut byte = [0u8; 1];
-            match sys::read(handshake, &mut byte) {
-                Err(sys::EINTR) => continue,
-                Ok(1) => {
-                    // Setup failed; the target wrote its error record and exits 125/126/127.
-                    let status = sys::wait4(target, 0)
-                        .ok()
-                        .flatten()
-                        .map_or(125 << 8, |w| w.status);
-                    mirror(status);
-                }
-                _ => break,
-            }
-        }
-        if ready & 2 != 0 {
-            forward_or_abort(chan, signals, target);
-        }
+    let quiet = chan.spec.is_some_and(|s| s.has(opt::ONLY_END_RECORDS));
+    if !quiet {
+        until_exec(chan, target, handshake, signals);
     }
-    let _ = sys::close(handshake);
-    let _ = report::send_record(chan, &Record::Exec { pid: target as u32 });
     // Then: forward signals until the target ends.
     loop {
+        // With ONLY_END_RECORDS the handshake is still open: nothing there yet means setup
+        // is still going on (EAGAIN), a byte that it failed.
         match sys::read_signal(signals) {
             Ok(SIGCHLD) => {
                 if let Ok(Some(w)) = sys::wait4(target, WNOHANG) {
+                    if quiet && setup(handshake, MSG_DONTWAIT) == Ok(1) {
+                        mirror(w.status); // its error record is the report
+                    }
                     finish(chan, w, init_report);
                 }
+            }
+            // Before exec, SIGTERM or SIGINT aborts the start (the target, still in setup,
+            // is killed and reaped, and the error record says EINTR at `supervise(3)`): a
+            // target in a new pid namespace would ignore them as its pid 1, and a stuck setup
+            // could not be stopped.
+            Ok(sig @ (SIGTERM | SIGINT)) => {
+                if quiet && setup(handshake, MSG_DONTWAIT) == Err(sys::EAGAIN) {
+                    abort(chan, target);
+                }
+                let _ = sys::kill(target, sig);
             }
             Ok(sig) => {
                 let _ = sys::kill(target, sig);
@@ -75,21 +73,49 @@ pub fn run(chan: &Channel, target: i32, handshake: i32, init_report: Option<i32>
     }
 }
 
-/// Before exec: SIGTERM or SIGINT aborts the start (the target, still in setup, is killed
-/// and reaped, and the error record says EINTR at `supervise(3)`): a target in a new pid
-/// namespace would ignore them as its pid 1, and a stuck setup could not be stopped. Other
-/// signals are forwarded.
-fn forward_or_abort(chan: &Channel, signals: i32, target: i32) {
-    match sys::read_signal(signals) {
-        Ok(SIGTERM | SIGINT) => {
-            kill_and_reap(target);
-            report::fail(chan, Failure::new(Location::Supervise, sys::EINTR, 3));
+/// Until exec: forwards signals, and learns whether setup failed (a byte: the target's error
+/// record is the report, and the helper ends like the target) or the target executed (EOF:
+/// the exec record).
+fn until_exec(chan: &Channel, target: i32, handshake: i32, signals: i32) {
+    loop {
+        let ready = sys::poll_read(&[handshake, signals]).unwrap_or(1);
+        if ready & 1 != 0 {
+            match setup(handshake, 0) {
+                Err(sys::EINTR) => continue,
+                Ok(1) => mirror(
+                    sys::wait4(target, 0)
+                        .ok()
+                        .flatten()
+                        .map_or(125 << 8, |w| w.status),
+                ),
+                _ => {
+                    let _ = sys::close(handshake);
+                    let _ = report::send_record(chan, &Record::Exec { pid: target as u32 });
+                    return;
+                }
+            }
         }
-        Ok(SIGCHLD) | Err(_) => {}
-        Ok(sig) => {
-            let _ = sys::kill(target, sig);
+        if ready & 2 != 0 {
+            match sys::read_signal(signals) {
+                Ok(SIGTERM | SIGINT) => abort(chan, target),
+                Ok(SIGCHLD) | Err(_) => {}
+                Ok(sig) => {
+                    let _ = sys::kill(target, sig);
+                }
+            }
         }
     }
+}
+
+/// How setup went, from the handshake: 1 byte = failed, 0 = executed (EOF).
+fn setup(handshake: i32, flags: u32) -> sys::Result {
+    sys::recv(handshake, &mut [0u8; 1], flags)
+}
+
+/// Aborts a start still in setup: the target is killed and reaped.
+fn abort(chan: &Channel, target: i32) -> ! {
+    kill_and_reap(target);
+    report::fail(chan, Failure::new(Location::Supervise, sys::EINTR, 3));
 }
 
 /// Writes the exit record and ends like the target. With init, pid 2's own record (sent by

@@ -88,6 +88,23 @@ pub fn send_nosignal(fd: i32, buf: &[u8]) -> Result {
     })
 }
 
+/// `recv(fd, buf, flags)` (with `MSG_DONTWAIT`: EAGAIN while nothing has arrived yet).
+pub fn recv(fd: i32, buf: &mut [u8], flags: u32) -> Result {
+    // SAFETY: the kernel writes at most buf.len() bytes into memory we exclusively borrow;
+    // NULL address with length 0 is valid.
+    check(unsafe {
+        sc::syscall6(
+            nr!(__NR_recvfrom),
+            fd as usize,
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+            flags as usize,
+            0,
+            0,
+        )
+    })
+}
+
 /// Whether `fd` is a socket (status records then go out with `send`, never raising SIGPIPE).
 pub fn is_socket(fd: i32) -> bool {
     let mut st = core::mem::MaybeUninit::<g::stat>::zeroed();

@@ -145,6 +145,8 @@ export interface Spec {
   new_session_keyring?: boolean;
   /** bubblewrap's modes for the parents mount operations make (OPTIONS PARENTS_FROM_MODE). */
   parents_from_mode?: boolean;
+  /** Clone shapes: only the error or exit record (docs/spec.md, ONLY_END_RECORDS). */
+  only_end_records?: boolean;
   status_fd?: number | null;
   cgroup?: Str;
   cgroup_fd?: number | null;

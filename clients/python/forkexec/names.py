@@ -99,6 +99,7 @@ OPTION_BITS = {
     "writable_root": 0x1000,
     "new_session_keyring": 0x2000,
     "parents_from_mode": 0x4000,
+    "only_end_records": 0x8000,
 }
 OPT_SYNC = 0x001
 OPT_PTRACE = 0x002
@@ -109,7 +110,7 @@ OPT_NO_SETSID = 0x100
 OPT_DETACH = 0x200
 OPT_INIT = 0x400
 OPT_WRITABLE_ROOT = 0x1000
-OPTIONS_KNOWN = 0x7FFF
+OPTIONS_KNOWN = 0xFFFF
 
 #: Clone flags (record CLONE_FLAGS), in the Rust client's table order.
 CLONE_FLAGS = {

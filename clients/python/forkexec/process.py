@@ -201,6 +201,8 @@ class Stream:
         self.hung_up: Optional[OSError] = None
         #: the pid record's pid (clone shapes): the one the runtime can use
         self.pid_record: Optional[int] = None
+        #: an exit record read before :meth:`exit_record` asked for it
+        self.exit: Optional[ExitRecord] = None
 
     def close(self) -> None:
         """Closes the socket (again: nothing)."""
@@ -277,7 +279,8 @@ class Stream:
                 # A supervising helper keeps the status fd open, so it says "executed".
                 return rec.pid
             elif isinstance(rec, ExitRecord):
-                pass  # read again by Process.wait's exit_record
+                # Before start() returns only with only_end_records: kept for Process.wait.
+                self.exit = rec
 
         # End of stream and no error record: execve closed the helper's end...
         if self.hung_up is None:
@@ -323,6 +326,9 @@ class Stream:
 
     def exit_record(self) -> Optional[ExitRecord]:
         """After a supervising helper has ended: the target's exit record, if it sent one."""
+        kept, self.exit = self.exit, None
+        if kept is not None:
+            return kept
         try:
             while self.sock is not None:
                 rec = self.read_record()

@@ -42,7 +42,8 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Se
 from . import wire
 from .errors import ChildError, HelperError, SpecError, SyncError, subject_of
 from .helper import find_helper
-from .process import END, PID, SYNC, Process, Spawned, Stream, reap_dropped, settle
+from .process import (END, PID, SYNC, Process, Spawned, Stream, WaitStatus, reap_dropped,
+                      settle)
 from .spec import Spec, _SPEC_KEYS, normalized
 
 
@@ -130,6 +131,17 @@ class Runner:
             spec.sync = True
         return spec
 
+    def run(self) -> WaitStatus:
+        """Starts the program and waits for it to end: :meth:`start` then
+        :meth:`Process.wait`. When nothing needs the records of the start (no sync callback,
+        no stop before exec, not detach, no ``status_fd``), the spec asks the helper for only
+        the end records (``only_end_records``): a supervising helper then does not wake this
+        process at the target's exec, and the stream is read once the helper has ended."""
+        spec = self.spec
+        needs_start = (self.sync_func is not None or spec.sync or spec.stops_before_exec()
+                       or spec.detach or spec.status_fd is not None)
+        return self._start(only_end_records=not needs_start).wait()
+
     def start(self) -> Process:
         """Spawns the helper, hands it the spec and answers its status records until the
         target is executed. Returns the running :class:`Process`.
@@ -137,7 +149,10 @@ class Runner:
         Raises :class:`SpecError` (refused before spawning), :class:`ChildError` (a step
         failed, nothing ran), :class:`SyncError` (the callback raised) or
         :class:`HelperError`. Safe to call from several threads at once."""
-        spec, data, shape, _ = self._encode_for_start()
+        return self._start(only_end_records=False)
+
+    def _start(self, only_end_records: bool) -> Process:
+        spec, data, shape, _ = self._encode_for_start(only_end_records)
         path = self.find_helper()
         # Checked every time, before the socketpair could take the number of one closed since.
         keep = _inherited_fds(spec)
@@ -165,7 +180,7 @@ class Runner:
         stream = Stream(ours, self.sync_func)
         return _Start(spec, shape, helper, stream).run(data)
 
-    def _encode_for_start(self) -> "_Encoded":
+    def _encode_for_start(self, only_end_records: bool = False) -> "_Encoded":
         """The normalized spec, its bytes and its shape, as ``start`` needs them.
 
         Normalizing, encoding and checking cost ~60 µs of Python for a small spec and ~1 ms
@@ -180,11 +195,13 @@ class Runner:
             state: Optional[bytes] = pickle.dumps(vars(spec_now), pickle.HIGHEST_PROTOCOL)
         except Exception:  # something pickle cannot write: checked again every time
             state = None
-        key = (type(spec_now), state, self.sync_func is not None, euid, egid)
+        key = (type(spec_now), state, self.sync_func is not None, only_end_records, euid, egid)
         kept: Optional[_Encoded] = self._encoded
         if state is not None and kept is not None and kept.key == key:
             return kept
         spec = self._spec()
+        if only_end_records:
+            spec.only_end_records = True
         if spec.status_fd is not None and spec.sync:
             raise HelperError("status_fd with sync: the sync record would go to status_fd, "
                               "which start() does not read; answer it yourself or drop "

@@ -288,6 +288,9 @@ class Spec:
     #: bubblewrap's modes for the parent directories mount operations make (0755 less the
     #: group's / others' bits where the operation's mode gives them none)
     parents_from_mode: bool = False
+    #: clone shapes: no pid and no exec record, only the error or exit record, for a runtime
+    #: that reads the stream once the helper has ended (:meth:`Runner.run` sets it)
+    only_end_records: bool = False
     #: a cgroup (v2) directory the target starts in
     cgroup: Str = ""
     #: the same, as an fd of the runtime open on the directory
@@ -364,7 +367,7 @@ _SPEC_KEYS = [f.name for f in dataclasses.fields(Spec)]
 _BOOLS = ("sync", "ptrace", "no_new_privs", "stop_before_seccomp",
           "gid_mappings_enable_setgroups", "drop_caps", "unshare_cgroup_after_sync", "ctty",
           "setsid", "detach", "init", "die_with_parent", "writable_root",
-          "new_session_keyring", "parents_from_mode")
+          "new_session_keyring", "parents_from_mode", "only_end_records")
 
 
 class _Object(Dict[str, Any]):
@@ -1031,7 +1034,7 @@ def _spec_to_dict(spec: "Spec") -> Dict[str, Any]:
     if spec.status_fd is not None:
         d["status_fd"] = spec.status_fd
     for key in ("detach", "init", "die_with_parent", "writable_root", "new_session_keyring",
-                "parents_from_mode"):
+                "parents_from_mode", "only_end_records"):
         if getattr(spec, key):
             d[key] = True
     if spec.cgroup:

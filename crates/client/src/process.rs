@@ -166,7 +166,7 @@ impl Process {
                 utime_us,
                 stime_us,
                 maxrss_kib,
-            }) = self.supervised.take().and_then(|s| s.exit_record())
+            }) = self.supervised.take().and_then(|mut s| s.exit_record())
             {
                 status = WaitStatus {
                     status: ExitStatus::from_raw(target_status),

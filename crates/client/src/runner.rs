@@ -57,7 +57,7 @@ use crate::encode::EncodeError;
 use crate::error::{BoxError, Error};
 use crate::helper::find_helper;
 use crate::names::{Namespace, Resource};
-use crate::process::Process;
+use crate::process::{Process, WaitStatus};
 use crate::spec::{Credential, IdMap, MountEntry, Rlimit, SockFilter, Spec};
 pub use crate::status::SyncFunc;
 use crate::status::{helper_error, Spawned, Stream};
@@ -408,6 +408,24 @@ impl Runner {
     /// ([`crate::Server::run`]; the spawn hook and the helper path are the server's).
     pub(crate) fn into_served(self) -> (Spec, Option<SyncFunc>) {
         (self.spec, self.sync_func)
+    }
+
+    /// Starts the program and waits for it to end: [`Runner::start`] then [`Process::wait`].
+    /// When nothing needs the records of the start (no sync callback, no stop before exec,
+    /// not detach, no `status_fd`), the spec asks the helper for only the end records
+    /// ([`Spec::only_end_records`]): a supervising helper then does not wake this process at
+    /// the target's exec, and the stream is read once, when the helper has ended.
+    pub fn run(mut self) -> Result<WaitStatus, Error> {
+        let spec = &self.spec;
+        let needs_start = self.sync_func.is_some()
+            || spec.sync
+            || spec.stops_before_exec()
+            || spec.detach
+            || spec.status_fd.is_some();
+        if !needs_start {
+            self.spec.only_end_records = true;
+        }
+        self.start()?.wait().map_err(Error::Helper)
     }
 
     /// Spawns the helper, hands it the spec and answers its status records until the target

@@ -142,6 +142,11 @@ pub struct Spec {
     /// none; 0700 for kinds without a mode) instead of 0755.
     #[serde(skip_serializing_if = "is_false")]
     pub parents_from_mode: bool,
+    /// Clone shapes: the helper sends no pid and no exec record, only an error or the exit
+    /// record, for a runtime that reads the stream once the helper has ended (detach keeps
+    /// its pid record). [`crate::Runner::run`] sets it when nothing needs those records.
+    #[serde(skip_serializing_if = "is_false")]
+    pub only_end_records: bool,
     /// Landlock confinement ([`crate::Landlock`]): rights beneath paths, TCP ports, scopes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub landlock: Option<crate::Landlock>,
@@ -199,6 +204,7 @@ impl Default for Spec {
             die_with_parent: false,
             new_session_keyring: false,
             parents_from_mode: false,
+            only_end_records: false,
             landlock: None,
             cgroup: String::new(),
             cgroup_fd: None,

@@ -88,6 +88,8 @@ pub(crate) struct Stream {
     /// The pid record's pid (clone shapes). A sync record has the target's pid inside its
     /// (maybe new) pid namespace; this one, which comes first, is the one the runtime can use.
     pid_record: Option<u32>,
+    /// An exit record read before `Process::wait` asked for it (ONLY_END_RECORDS).
+    exit: Option<Record>,
 }
 
 impl fmt::Debug for Stream {
@@ -97,6 +99,7 @@ impl fmt::Debug for Stream {
             .field("sync_func", &self.sync_func.as_ref().map(|_| "FnOnce(u32)"))
             .field("hung_up", &self.hung_up)
             .field("pid_record", &self.pid_record)
+            .field("exit", &self.exit)
             .finish()
     }
 }
@@ -108,6 +111,7 @@ impl Stream {
             sync_func,
             hung_up: None,
             pid_record: None,
+            exit: None,
         }
     }
 
@@ -185,9 +189,9 @@ impl Stream {
                 }
                 // A supervising helper keeps the status fd open, so it says "executed".
                 Record::Exec { pid } => return Ok(pid),
-                // The supervise shape reports the target's end after `start` has returned;
-                // the exit status also reaches `Process::wait`.
-                Record::Exit { .. } => {}
+                // The supervise shape reports the target's end after `start` has returned
+                // (before, with ONLY_END_RECORDS): kept for `Process::wait`.
+                exit @ Record::Exit { .. } => self.exit = Some(exit),
             }
         }
 
@@ -210,7 +214,10 @@ impl Stream {
     }
 
     /// After a supervising helper has ended: the target's exit record, if it sent one.
-    pub fn exit_record(&self) -> Option<Record> {
+    pub fn exit_record(&mut self) -> Option<Record> {
+        if let Some(exit) = self.exit.take() {
+            return Some(exit);
+        }
         while let Ok(Some(record)) = self.read_record() {
             if let Record::Exit { .. } = record {
                 return Some(record);

@@ -138,7 +138,11 @@ fn every_field_survives_the_decoder() {
         | opt::DIE_WITH_PARENT;
     assert_eq!(
         d.options,
-        go_sandbox_options | opt::WRITABLE_ROOT | opt::NEW_SESSION_KEYRING | opt::PARENTS_FROM_MODE
+        go_sandbox_options
+            | opt::WRITABLE_ROOT
+            | opt::NEW_SESSION_KEYRING
+            | opt::PARENTS_FROM_MODE
+            | opt::ONLY_END_RECORDS
     );
     assert_eq!(d.status_fd, Some(9));
     assert_eq!(d.cgroup_path.unwrap().to_bytes(), b"/sys/fs/cgroup/box");

@@ -68,6 +68,7 @@ pub fn full_spec() -> Spec {
         die_with_parent: true,
         new_session_keyring: true,
         parents_from_mode: true,
+        only_end_records: true,
         landlock: None,
         cgroup: "/sys/fs/cgroup/box".into(),
         cgroup_fd: Some(7),

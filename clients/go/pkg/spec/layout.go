@@ -82,6 +82,7 @@ const (
 	OptWritableRoot               uint64 = 1 << 12
 	OptNewSessionKeyring          uint64 = 1 << 13
 	OptParentsFromMode            uint64 = 1 << 14
+	OptOnlyEndRecords             uint64 = 1 << 15
 )
 
 // OptionNames are the option bits' names in docs/spec.md (upper case) with their JSON keys.
@@ -105,6 +106,7 @@ var OptionNames = []struct {
 	{"WRITABLE_ROOT", "writable_root", OptWritableRoot},
 	{"NEW_SESSION_KEYRING", "new_session_keyring", OptNewSessionKeyring},
 	{"PARENTS_FROM_MODE", "parents_from_mode", OptParentsFromMode},
+	{"ONLY_END_RECORDS", "only_end_records", OptOnlyEndRecords},
 }
 
 // Clone flags (record CLONE_FLAGS): the CLONE_NEW* namespaces, by JSON name.

@@ -28,6 +28,7 @@ use support::*;
 mod cgroups;
 mod detach;
 mod die_with_parent;
+mod end_records;
 mod error_locations;
 mod id_maps;
 mod info;

@@ -1,0 +1,73 @@
+"""``Runner.run``: start and wait in one call. When nothing needs the start's records it asks
+the helper for the end records only (``only_end_records``, docs/spec.md "In the clone
+shapes"): a supervising helper then writes no pid or exec record, and ``run`` still gets the
+target's status and usage from the exit record. Through the real helper."""
+
+import errno
+import unittest
+from unittest import mock
+
+from forkexec import ChildError, Runner, wire
+
+from .support import helper_path
+from .test_helper import with_ns
+
+SH = "/bin/sh"
+BUSY = "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; exit 5"
+
+
+class RunTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.helper = helper_path()
+
+    def sent_specs(self):
+        """Records the normalized specs ``start`` encodes."""
+        return mock.patch.object(wire, "encode_checked", side_effect=wire.encode_checked)
+
+    def test_in_place(self):
+        status = Runner([SH, "-c", "exit 6"], helper=self.helper).run()
+        self.assertEqual(status.code, 6)
+
+    def test_supervised_status_and_usage_with_only_the_end_records(self):
+        for init in (False, True):
+            runner = Runner([SH, "-c", BUSY], helper=self.helper, init=init,
+                            **with_ns("newpid"))
+            with self.sent_specs() as encode:
+                status = runner.run()
+            self.assertEqual(status.code, 5, f"init {init}")
+            usage = status.rusage.user_time + status.rusage.system_time
+            self.assertGreater(usage, 0.001, f"init {init}: {status}")
+            (spec,), _ = encode.call_args
+            self.assertTrue(spec.only_end_records, f"init {init}")
+            self.assertFalse(runner.spec.only_end_records, "the runner's own spec is unchanged")
+
+    def test_start_does_not_set_it(self):
+        runner = Runner([SH, "-c", "exit 0"], helper=self.helper, **with_ns("newpid"))
+        with self.sent_specs() as encode:
+            self.assertTrue(runner.start().wait().success)
+            self.assertTrue(runner.run().success)
+            self.assertTrue(runner.start().wait().success)
+        sent = [call.args[0].only_end_records for call in encode.call_args_list]
+        self.assertEqual(sent, [False, True, False])
+
+    def test_a_sync_callback_keeps_the_start_records(self):
+        seen = []
+        runner = Runner([SH, "-c", "exit 0"], helper=self.helper, sync_func=seen.append,
+                        **with_ns("newpid"))
+        with self.sent_specs() as encode:
+            self.assertTrue(runner.run().success)
+        (spec,), _ = encode.call_args
+        self.assertFalse(spec.only_end_records)
+        self.assertEqual(len(seen), 1)
+
+    def test_a_setup_failure_raises(self):
+        runner = Runner([SH, "-c", "exit 0"], helper=self.helper, work_dir="/no/such/dir",
+                        **with_ns("newpid"))
+        with self.assertRaises(ChildError) as cm:
+            runner.run()
+        self.assertEqual(cm.exception.errno, errno.ENOENT)
+
+
+if __name__ == "__main__":
+    unittest.main()
