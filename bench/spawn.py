@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """make bench's Python runners: the forkexec helper driven from `subprocess`, and through the
-Python client (clients/python: `Runner.start()` then `wait()`), next to Python spawning the
+Python client (clients/python: `Runner.run()`, start and wait), next to Python spawning the
 payload directly. The Rust driver (bench/src/main.rs) interleaves these with its own runners:
 it writes one runner name per line, this process does one spawn+wait, timed here with
 time.perf_counter_ns, and answers `ok NANOSECONDS`.
@@ -47,7 +47,7 @@ def helper(path, spec):
 
 
 def client(runner):
-    status = runner.start().wait()
+    status = runner.run()
     if not status.success:
         raise RuntimeError(f"client: target {status}")
 

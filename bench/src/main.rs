@@ -222,7 +222,7 @@ fn resolve_paths(c: &mut Config) -> io::Result<()> {
 
 /// `--loop KEY`: spawn one runner `count` times and nothing else (what `perf stat` counts).
 fn run_loop(c: &Config, tools: &Tools, p: &Prepared, key: &str) -> io::Result<()> {
-    let (rs, _) = runners::all(c, tools, p, None);
+    let (rs, _) = runners::all(c, tools, p, None, None);
     let r = rs
         .iter()
         .find(|r| r.key == key)
@@ -284,10 +284,19 @@ fn rounds(c: &Config, rs: &mut [Runner]) -> io::Result<()> {
 fn throughputs(c: &Config, rs: &[Runner]) -> io::Result<Vec<Throughput>> {
     const SLICES: u32 = 20;
     let slice = c.tput / SLICES;
-    let chosen: Vec<&Runner> = ["floor", "empty", "sandbox", "bwrap"]
-        .iter()
-        .filter_map(|key| rs.iter().find(|r| r.key == *key && r.how.concurrent()))
-        .collect();
+    let chosen: Vec<&Runner> = [
+        "floor",
+        "empty",
+        "sandbox",
+        "sandbox_end",
+        "server_empty",
+        "server_sandbox",
+        "pool",
+        "bwrap",
+    ]
+    .iter()
+    .filter_map(|key| rs.iter().find(|r| r.key == *key && r.how.concurrent()))
+    .collect();
     eprintln!(
         "bench: throughput, 1 and 2 spawners, {} × {SLICES} slices of {:.1} s",
         chosen.len(),
@@ -308,6 +317,7 @@ fn throughputs(c: &Config, rs: &[Runner]) -> io::Result<Vec<Throughput>> {
         .iter()
         .zip(rates.iter_mut())
         .map(|(r, (one, two))| Throughput {
+            key: r.key,
             label: r.label.clone(),
             one: median(one),
             two: median(two),
@@ -398,7 +408,15 @@ fn run(c: &mut Config) -> io::Result<()> {
         }
         None => None,
     };
-    let (mut rs, mut skipped) = runners::all(c, &tools, &prepared, py.as_ref());
+    // The fork server, started once for its rows (issue 14): each run is one request.
+    let server = match forkexec_client::Server::start_with(&c.helper) {
+        Ok(server) => Some(Arc::new(server)),
+        Err(e) => {
+            eprintln!("bench: leaving out the fork server rows: {e}");
+            None
+        }
+    };
+    let (mut rs, mut skipped) = runners::all(c, &tools, &prepared, py.as_ref(), server.as_ref());
     if let Some(only) = &c.only {
         rs.retain(|r| only.iter().any(|k| k == r.key));
     }

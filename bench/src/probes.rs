@@ -47,6 +47,7 @@ pub fn throughput(how: &How, threads: usize, secs: Duration) -> io::Result<f64> 
 }
 
 pub struct Throughput {
+    pub key: &'static str,
     pub label: String,
     pub one: f64,
     pub two: f64,

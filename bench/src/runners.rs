@@ -21,6 +21,8 @@ pub enum Group {
     Python,
     /// The same command line through forkexec-run and through bwrap (issue 17).
     Cli,
+    /// Runs through a fork server (or a warm sandbox) started once (issue 14).
+    Served,
 }
 
 pub struct Runner {
@@ -46,6 +48,9 @@ pub struct Prepared {
     pub seccomp: PathBuf,
     pub empty: forkexec_client::Spec,
     pub sandbox: forkexec_client::Spec,
+    /// The profile with only the end records asked for (`only_end_records`): what a runtime
+    /// that only waits for the end sends.
+    pub sandbox_end: forkexec_client::Spec,
     pub sandbox_net: forkexec_client::Spec,
     /// The profile with the helper's init as pid 1 and the payload as pid 2, the shape
     /// bubblewrap uses by default.
@@ -64,6 +69,8 @@ pub fn prepare(c: &Config) -> io::Result<Prepared> {
     let sandbox_net = profile::sandbox_spec(&c.payload, &root, true);
     let mut sandbox_init = sandbox.clone();
     sandbox_init.init = true;
+    let mut sandbox_end = sandbox.clone();
+    sandbox_end.only_end_records = true;
     let mut sandbox_status1 = sandbox.clone();
     sandbox_status1.status_fd = Some(1);
     let write_spec = |name: &str, spec: &forkexec_client::Spec| -> io::Result<PathBuf> {
@@ -82,6 +89,7 @@ pub fn prepare(c: &Config) -> io::Result<Prepared> {
         root,
         empty,
         sandbox,
+        sandbox_end,
         sandbox_net,
         sandbox_init,
     })
@@ -162,12 +170,16 @@ fn judge_rows(c: &Config, p: &Prepared, list: &mut Vec<Row>, skipped: &mut Vec<S
 }
 
 /// The order of the rows in the report and the chart.
-const ORDER: [&str; 29] = [
+const ORDER: [&str; 33] = [
     "floor",
     "bare_exec",
     "empty",
     "empty_file",
+    "server_empty",
+    "pool",
     "sandbox",
+    "sandbox_end",
+    "server_sandbox",
     "sandbox_init",
     "bare",
     "bare_flags",
@@ -200,6 +212,7 @@ pub fn all(
     t: &Tools,
     p: &Prepared,
     py: Option<&Arc<PythonServer>>,
+    server: Option<&Arc<forkexec_client::Server>>,
 ) -> (Vec<Runner>, Vec<String>) {
     use Group::*;
     let plain = |exe: Exe| How::Plain { exe, fd_file: None };
@@ -255,6 +268,13 @@ pub fn all(
             Helper,
             false,
             helper(&p.sandbox_init),
+        ),
+        (
+            "sandbox_end",
+            "forkexec, sandbox profile, end records only",
+            Helper,
+            false,
+            helper(&p.sandbox_end),
         ),
     ];
     if c.experiments {
@@ -435,20 +455,43 @@ pub fn all(
     list.extend([
         (
             "client_empty",
-            "Rust client Runner, empty spec",
+            "Rust client Runner::run, empty spec",
             Client,
             false,
             client(&p.empty),
         ),
         (
             "client_sandbox",
-            "Rust client Runner, sandbox profile",
+            "Rust client Runner::run, sandbox profile",
             Client,
             false,
             client(&p.sandbox),
         ),
     ]);
     judge_rows(c, p, &mut list, &mut skipped);
+    match server {
+        Some(server) => {
+            let how = |spec: &forkexec_client::Spec| How::Server {
+                server: Arc::clone(server),
+                spec: Box::new(spec.clone()),
+            };
+            list.push((
+                "server_empty",
+                "fork server, empty spec",
+                Served,
+                false,
+                how(&p.empty),
+            ));
+            list.push((
+                "server_sandbox",
+                "fork server, sandbox profile",
+                Served,
+                false,
+                how(&p.sandbox),
+            ));
+        }
+        None => skipped.push("fork server rows (the server did not start)".to_string()),
+    }
     match py {
         Some(py) => {
             let how = |what| How::Python {
@@ -479,14 +522,14 @@ pub fn all(
                 ),
                 (
                     "py_client_empty",
-                    "Python client Runner, empty spec",
+                    "Python client Runner.run, empty spec",
                     Python,
                     false,
                     how("client_empty"),
                 ),
                 (
                     "py_client_sandbox",
-                    "Python client Runner, sandbox profile",
+                    "Python client Runner.run, sandbox profile",
                     Python,
                     false,
                     how("client_sandbox"),

@@ -216,8 +216,15 @@ pub enum How {
         spec: Vec<u8>,
         wait_first: bool,
     },
-    /// The Rust client: `Runner::start()` then `Process::wait()`.
+    /// The Rust client's one-shot: `Runner::run()` (start and wait; only the end records
+    /// asked for when nothing needs the others).
     Client { helper: PathBuf, spec: Box<Spec> },
+    /// A run through the fork server the driver started once (`Server::run` then
+    /// `ServedProcess::wait`).
+    Server {
+        server: Arc<forkexec_client::Server>,
+        spec: Box<Spec>,
+    },
     /// The Rust client's `Judge` (docs/judge.md): the same, plus its cgroup (none, a fresh
     /// one, or one from a pool), the output pipes and the watcher.
     Judge {
@@ -283,11 +290,21 @@ impl How {
             How::Client { helper, spec } => {
                 let runner = forkexec_client::Runner::from_spec((**spec).clone()).helper(helper);
                 let start = Instant::now();
-                let mut process = runner.start().map_err(io::Error::other)?;
-                let status = process.wait()?;
+                let status = runner.run().map_err(io::Error::other)?;
                 let took = start.elapsed();
                 if !status.success() {
                     return Err(io::Error::other(format!("client: target {status}")));
+                }
+                Ok((took, None))
+            }
+            How::Server { server, spec } => {
+                let runner = forkexec_client::Runner::from_spec((**spec).clone());
+                let start = Instant::now();
+                let mut run = server.run(runner).map_err(io::Error::other)?;
+                let status = run.wait()?;
+                let took = start.elapsed();
+                if !status.success() {
+                    return Err(io::Error::other(format!("server: target {status}")));
                 }
                 Ok((took, None))
             }
