@@ -46,6 +46,26 @@ def helper(path, spec):
         raise RuntimeError(f"helper exited with {status}")
 
 
+def spawned(path, spec):
+    """What the client does at the least, without the client: ``os.posix_spawn`` of the
+    helper with its end of a socketpair kept by a ``dup2(fd, fd)`` file action, the spec
+    written, the stream read to its end, ``os.wait4``. The Python client's own cost is the
+    client row minus this one."""
+    ours, theirs = socket.socketpair()
+    with ours:
+        with theirs:
+            fd = theirs.fileno()
+            pid = os.posix_spawn(path, [path, "--spec-fd", str(fd)], {},
+                                 file_actions=[(os.POSIX_SPAWN_DUP2, fd, fd)])
+        ours.sendall(spec)
+        stream = bytearray()
+        while chunk := ours.recv(4096):
+            stream += chunk
+    _, status, _ = os.wait4(pid, 0)
+    if stream or status != 0:
+        raise RuntimeError(f"helper: status {status}, {len(stream)} bytes of records")
+
+
 def client(runner):
     status = runner.run()
     if not status.success:
@@ -64,6 +84,7 @@ def serve(helper_path, payload, empty_path, sandbox_path):
         "ping": lambda: None,
         "direct": lambda: direct(payload),
         "empty": lambda: helper(helper_path, empty),
+        "spawned_empty": lambda: spawned(helper_path, empty),
         "sandbox": lambda: helper(helper_path, sandbox),
         "client_empty": lambda: client(empty_runner),
         "client_empty_no_setsid": lambda: client(no_setsid_runner),

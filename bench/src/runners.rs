@@ -170,7 +170,7 @@ fn judge_rows(c: &Config, p: &Prepared, list: &mut Vec<Row>, skipped: &mut Vec<S
 }
 
 /// The order of the rows in the report and the chart.
-const ORDER: [&str; 33] = [
+const ORDER: [&str; 34] = [
     "floor",
     "bare_exec",
     "empty",
@@ -202,6 +202,7 @@ const ORDER: [&str; 33] = [
     "py_direct",
     "py_empty",
     "py_sandbox",
+    "py_spawn_empty",
     "py_client_empty",
     "py_client_sandbox",
 ];
@@ -519,6 +520,13 @@ pub fn all(
                     Python,
                     false,
                     how("sandbox"),
+                ),
+                (
+                    "py_spawn_empty",
+                    "Python os.posix_spawn → forkexec, empty spec (no client)",
+                    Python,
+                    false,
+                    how("spawned_empty"),
                 ),
                 (
                     "py_client_empty",

@@ -37,7 +37,7 @@ import os
 import pickle
 import signal
 import socket
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Set, Union
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
 from . import wire
 from .errors import ChildError, HelperError, SpecError, SyncError, subject_of
@@ -89,7 +89,7 @@ class Runner:
         object.__setattr__(self, "sync_func", sync_func)
         object.__setattr__(self, "helper", helper)
         object.__setattr__(self, "on_spawn", on_spawn)
-        object.__setattr__(self, "_encoded", None)
+        object.__setattr__(self, "_encoded", (None, None))
 
     @classmethod
     def safe(cls, spec: Any = None, **kwargs: Any) -> "Runner":
@@ -136,11 +136,20 @@ class Runner:
         :meth:`Process.wait`. When nothing needs the records of the start (no sync callback,
         no stop before exec, not detach, no ``status_fd``), the spec asks the helper for only
         the end records (``only_end_records``): a supervising helper then does not wake this
-        process at the target's exec, and the stream is read once the helper has ended."""
+        process at the target's exec, and the stream is read once the helper has ended. In
+        place, the helper is waited for first and the stream read after (an error record, or
+        nothing): this process sleeps once per run, not also until the exec.
+
+        Raises what :meth:`start` raises; a :class:`ChildError` has ``exit_status`` set."""
         spec = self.spec
         needs_start = (self.sync_func is not None or spec.sync or spec.stops_before_exec()
                        or spec.detach or spec.status_fd is not None)
-        return self._start(only_end_records=not needs_start).wait()
+        if needs_start:
+            return self.start().wait()
+        start, data = self._spawn_helper(only_end_records=True)
+        if start.shape == wire.IN_PLACE:
+            return start.run_to_end(data)
+        return start.run(data).wait()
 
     def start(self) -> Process:
         """Spawns the helper, hands it the spec and answers its status records until the
@@ -149,9 +158,12 @@ class Runner:
         Raises :class:`SpecError` (refused before spawning), :class:`ChildError` (a step
         failed, nothing ran), :class:`SyncError` (the callback raised) or
         :class:`HelperError`. Safe to call from several threads at once."""
-        return self._start(only_end_records=False)
+        start, data = self._spawn_helper(only_end_records=False)
+        return start.run(data)
 
-    def _start(self, only_end_records: bool) -> Process:
+    def _spawn_helper(self, only_end_records: bool) -> "Tuple[_Start, bytes]":
+        """The spec encoded, the helper spawned (and the spawn hook called): the start to
+        run, and the spec bytes to send."""
         spec, data, shape, _ = self._encode_for_start(only_end_records)
         path = self.find_helper()
         # Checked every time, before the socketpair could take the number of one closed since.
@@ -178,7 +190,7 @@ class Runner:
                 ours.close()
                 raise HelperError(f"spawn hook refused: {e}") from e
         stream = Stream(ours, self.sync_func)
-        return _Start(spec, shape, helper, stream).run(data)
+        return _Start(spec, shape, helper, stream), data
 
     def _encode_for_start(self, only_end_records: bool = False) -> "_Encoded":
         """The normalized spec, its bytes and its shape, as ``start`` needs them.
@@ -195,8 +207,10 @@ class Runner:
             state: Optional[bytes] = pickle.dumps(vars(spec_now), pickle.HIGHEST_PROTOCOL)
         except Exception:  # something pickle cannot write: checked again every time
             state = None
-        key = (type(spec_now), state, self.sync_func is not None, only_end_records, euid, egid)
-        kept: Optional[_Encoded] = self._encoded
+        key = (type(spec_now), state, self.sync_func is not None, euid, egid)
+        # One kept encoding for start, one for run (which adds only_end_records).
+        slot = 1 if only_end_records else 0
+        kept: Optional[_Encoded] = self._encoded[slot]
         if state is not None and kept is not None and kept.key == key:
             return kept
         spec = self._spec()
@@ -212,7 +226,9 @@ class Runner:
         except SpecError as e:
             raise SpecError(e.fault, e.offset, wire.record_at(data, e.offset)) from None
         encoded = _Encoded(spec, data, shape, key)
-        object.__setattr__(self, "_encoded", encoded)
+        slots = list(self._encoded)
+        slots[slot] = encoded
+        object.__setattr__(self, "_encoded", tuple(slots))
         return encoded
 
 
@@ -267,6 +283,26 @@ class _Start:
                     p.kill_and_reap()
             self.stream.close()
             raise
+
+    def run_to_end(self, data: bytes) -> WaitStatus:
+        """In place, for :meth:`Runner.run`: the spec written, the helper (the target, once it
+        executed) waited for, then the stream read: an error record, or end of stream."""
+        try:
+            self.stream.send(data, "writing the spec")
+            status = self.helper.reap()
+            self.stream.read_until(self.helper, self.helper.pid, END)
+        except (ChildError, SyncError) as e:
+            settle(e, self.stream, self.helper)
+            child = e if isinstance(e, ChildError) else e.child_error
+            if child is not None:
+                child.subject = subject_of(child, self.spec)
+            raise
+        except BaseException:
+            self.helper.kill_and_reap()
+            self.stream.close()
+            raise
+        self.stream.close()
+        return status
 
     def _detached(self) -> Process:
         """Detach: the helper exits right after the pid record; from that record on the target

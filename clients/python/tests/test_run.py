@@ -4,13 +4,14 @@ shapes"): a supervising helper then writes no pid or exec record, and ``run`` st
 target's status and usage from the exit record. Through the real helper."""
 
 import errno
+import os
 import unittest
 from unittest import mock
 
 from forkexec import ChildError, Runner, wire
 
 from .support import helper_path
-from .test_helper import with_ns
+from .test_helper import children, with_ns
 
 SH = "/bin/sh"
 BUSY = "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; exit 5"
@@ -48,8 +49,9 @@ class RunTest(unittest.TestCase):
             self.assertTrue(runner.start().wait().success)
             self.assertTrue(runner.run().success)
             self.assertTrue(runner.start().wait().success)
+        # Each encoded once: the runner keeps one encoding for start and one for run.
         sent = [call.args[0].only_end_records for call in encode.call_args_list]
-        self.assertEqual(sent, [False, True, False])
+        self.assertEqual(sent, [False, True])
 
     def test_a_sync_callback_keeps_the_start_records(self):
         seen = []
@@ -60,6 +62,21 @@ class RunTest(unittest.TestCase):
         (spec,), _ = encode.call_args
         self.assertFalse(spec.only_end_records)
         self.assertEqual(len(seen), 1)
+
+    def test_in_place_failure_raises_after_the_wait(self):
+        # In place, run waits for the helper first and reads its error record after: the
+        # error, with the helper's exit status, and no process left.
+        runner = Runner([SH, "-c", "exit 0"], helper=self.helper, work_dir="/no/such/dir")
+        with self.assertRaises(ChildError) as cm:
+            runner.run()
+        self.assertEqual(cm.exception.errno, errno.ENOENT)
+        self.assertEqual(os.WEXITSTATUS(cm.exception.exit_status), 125)
+        self.assertEqual(children(), [])
+        missing = Runner(["/no/such/program"], helper=self.helper)
+        with self.assertRaises(ChildError) as cm:
+            missing.run()
+        self.assertEqual(os.WEXITSTATUS(cm.exception.exit_status), 127)
+        self.assertEqual(children(), [])
 
     def test_a_setup_failure_raises(self):
         runner = Runner([SH, "-c", "exit 0"], helper=self.helper, work_dir="/no/such/dir",
