@@ -663,7 +663,7 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
         if body.len() - at < layout::RECORD_HEADER_LEN {
             return err(buf.len(), Fault::Truncated);
         }
-        let ty = u16_at(body, at + off::record::TYPE);
+        let ty = u16_at(body, at); // the type is the record's first field (off::record::TYPE)
         let rflags = u16_at(body, at + off::record::FLAGS);
         let len = u32_at(body, at + off::record::LEN) as usize;
         let start = at + layout::RECORD_HEADER_LEN;
@@ -1180,7 +1180,8 @@ fn parse_mount(p: &[u8], at: usize) -> Result<Mount<'_>> {
     }
     let flags = u64_at(p, off::mount::FLAGS);
     if flags & !mount_flags::KNOWN != 0 {
-        return err(at + off::mount::FLAGS, Fault::UnknownBits);
+        // The flags are the payload's first field (`off::mount::FLAGS` is 0).
+        return err(at, Fault::UnknownBits);
     }
     let options = u32_at(p, off::mount::OPTIONS);
     if options & !mount_opt::KNOWN != 0 {
@@ -1221,8 +1222,15 @@ fn parse_mount(p: &[u8], at: usize) -> Result<Mount<'_>> {
     })
 }
 
-// parse_rlimit and parse_mount_op report their first field at the payload's own offset.
-const _: () = assert!(off::rlimit::RESOURCE == 0 && off::mount_op::KIND == 0);
+// A record's type, and the first field of RLIMIT, MOUNT and MOUNT_OP, are read and reported
+// at the record's or payload's own offset: `x + 0` would be written for them otherwise, a sum
+// whose mutant `x - 0` cannot differ.
+const _: () = assert!(
+    off::record::TYPE == 0
+        && off::rlimit::RESOURCE == 0
+        && off::mount::FLAGS == 0
+        && off::mount_op::KIND == 0
+);
 
 fn parse_mount_op(p: &[u8], at: usize) -> Result<MountOp<'_>> {
     use off::mount_op as o;
