@@ -893,6 +893,23 @@ pub fn fchmod(fd: i32, mode: u32) -> Result {
     check(unsafe { sc::syscall2(nr!(__NR_fchmod), fd as usize, mode as usize) })
 }
 
+/// Sets the mode of the file an fd names, an O_PATH fd too (`fchmodat2` with `AT_EMPTY_PATH`,
+/// Linux 6.6).
+pub fn fchmod_path(fd: i32, mode: u32) -> Result {
+    let flags = g::AT_EMPTY_PATH as usize;
+    let empty = c"".as_ptr() as usize;
+    // SAFETY: the path is a static NUL-terminated empty string.
+    check(unsafe {
+        sc::syscall4(
+            nr!(__NR_fchmodat2),
+            fd as usize,
+            empty,
+            mode as usize,
+            flags,
+        )
+    })
+}
+
 /// Sets the file mode creation mask; returns the previous one.
 pub fn umask(mask: u32) -> u32 {
     // SAFETY: no memory arguments; umask cannot fail.

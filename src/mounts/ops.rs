@@ -57,6 +57,12 @@ pub fn perform(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
         kind::MASK => mask(at, op, index),
         kind::BIND_DATA => bind_data(at, op, index),
         kind::OVERLAY | kind::TMP_OVERLAY | kind::RO_OVERLAY => overlay(at, op, index),
+        kind::CHMOD => {
+            // Nothing is created: a missing target fails at mount(path).
+            let target = path::open_target(at, op.target, Make::Nothing, index)?;
+            sys::fchmod_path(target.0, op.mode).at_index(Location::MountMkdir, index)?;
+            Ok(())
+        }
         // The decoder refuses every other kind.
         _ => Err(sys::EINVAL).at_index(Location::Mount, index),
     }

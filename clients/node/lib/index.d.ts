@@ -84,12 +84,14 @@ export interface OverlayOp extends MountOpBase { type: 'overlay'; lower: Str[]; 
 export interface TmpOverlayOp extends MountOpBase { type: 'tmp_overlay'; lower: Str[] }
 /** A read-only overlayfs of two or more `lower` directories. */
 export interface RoOverlayOp extends MountOpBase { type: 'ro_overlay'; lower: Str[] }
+/** The existing target gets exactly `mode` (bubblewrap's `--chmod`); nothing is created. */
+export interface ChmodOp extends MountOpBase { type: 'chmod'; mode: Mode }
 /** bubblewrap's --bind-data / --ro-bind-data: the data in a file of its own, bound on the target (mode 0600 unless given). */
 export interface BindDataOp extends MountOpBase { type: 'bind_data'; mode?: Mode; content?: Str; content_fd?: number; readonly?: boolean }
 /** A mount operation (record MOUNT_OP): an entry of `mounts` with `type`. */
 export type MountOp =
   | BindOp | TmpfsOp | ProcOp | DevOp | MqueueOp | DirOp | SymlinkOp | FileOp | RemountRoOp | MaskOp
-  | BindDataOp | OverlayOp | TmpOverlayOp | RoOverlayOp;
+  | BindDataOp | OverlayOp | TmpOverlayOp | RoOverlayOp | ChmodOp;
 export type MountEntry = RawMount | MountOp;
 
 export interface IdMap {

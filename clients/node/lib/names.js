@@ -74,9 +74,9 @@ const MOUNT_OPTIONS_KNOWN = 0x3;
 /** MOUNT_OP kinds by JSON `type`. */
 const MOUNT_KINDS = Object.freeze({
   bind: 1, tmpfs: 2, proc: 3, dev: 4, mqueue: 5, dir: 6, symlink: 7, file: 8, remount_ro: 9,
-  mask: 10, bind_data: 11, overlay: 12, tmp_overlay: 13, ro_overlay: 14,
+  mask: 10, bind_data: 11, overlay: 12, tmp_overlay: 13, ro_overlay: 14, chmod: 15,
 });
-const MOUNT_KIND_LAST = 14;
+const MOUNT_KIND_LAST = 15;
 const MOUNT_OP_OPTIONAL = 0x1;
 const MOUNT_OP_READONLY = 0x2;
 const MOUNT_OP_DEV = 0x4;
@@ -96,6 +96,7 @@ const MOUNT_OP_FIELDS = Object.freeze({
   overlay: ['lower', 'upper', 'work'],
   tmp_overlay: ['lower'],
   ro_overlay: ['lower'],
+  chmod: ['mode'],
 });
 /** The overlays: the fewest `lower` directories each needs (its layers are the record's content). */
 const MOUNT_OP_LOWER = Object.freeze({ overlay: 1, tmp_overlay: 1, ro_overlay: 2 });

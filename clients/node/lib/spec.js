@@ -253,6 +253,9 @@ function mountOp(v, path) {
     if (!takes.includes(key)) fail(join(path, key), `a ${type} mount operation does not take ${key}`);
   }
   if (v.target === undefined) fail(join(path, 'target'), 'missing');
+  if (type === 'chmod' && (v.mode === undefined || v.mode === null)) {
+    fail(join(path, 'mode'), 'a chmod mount operation needs a mode (it has no default)');
+  }
   const op = {
     type,
     source: str(v.source ?? '', join(path, 'source')),

@@ -26,7 +26,7 @@ Mode = Optional[Union[int, str]]
 
 __all__ = ["bind", "ro_bind", "dev_bind", "bind_fd", "tmpfs", "proc", "dev", "mqueue", "dir",
            "symlink", "file", "file_from_fd", "bind_data", "bind_data_from_fd", "remount_ro",
-           "mask", "overlay", "tmp_overlay", "ro_overlay"]
+           "mask", "overlay", "tmp_overlay", "ro_overlay", "chmod"]
 
 
 def bind(source: Str, target: Optional[Str] = None, *, read_only: bool = False,
@@ -124,6 +124,12 @@ def bind_data_from_fd(fd: int, target: Str, *, mode: Mode = None,
 def remount_ro(target: Str) -> MountOp:
     """Make the mount at ``target`` and every mount below it read-only."""
     return MountOp(type="remount_ro", target=target)
+
+
+def chmod(target: Str, mode: Union[int, str]) -> MountOp:
+    """Set the mode of ``target``, which must exist, to exactly ``mode`` (bubblewrap's
+    ``--chmod``); nothing is created."""
+    return MountOp(type="chmod", target=target, mode=mode)
 
 
 def mask(target: Str, *, optional: bool = False) -> MountOp:

@@ -238,6 +238,7 @@ MOUNT_KIND_TABLE = {
     "overlay": MountKind(12, 0, False, False, False, False, "none", 0, lower=1, upper=True),
     "tmp_overlay": MountKind(13, 0, False, False, False, False, "none", 0, lower=1),
     "ro_overlay": MountKind(14, 0, False, False, False, False, "none", 0, lower=2),
+    "chmod": MountKind(15, 0, True, False, False, False, "none", 0),
 }
 del _O, _R, _D
 

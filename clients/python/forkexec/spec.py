@@ -128,7 +128,8 @@ class MountOp:
     :mod:`forkexec.mount_ops` (``bind``, ``ro_bind``, ``tmpfs``, ``file``…).
 
     - ``type``: ``bind``, ``tmpfs``, ``proc``, ``dev``, ``mqueue``, ``dir``, ``symlink``,
-      ``file``, ``remount_ro``, ``mask``, ``overlay``, ``tmp_overlay`` or ``ro_overlay``.
+      ``file``, ``remount_ro``, ``mask``, ``overlay``, ``tmp_overlay``, ``ro_overlay`` or
+      ``chmod``.
     - ``source``: a bind's source path, or a symlink's text. ``source_fd``: a bind's source as
       an fd of this process (instead of ``source``).
     - ``size``: a tmpfs's size in bytes (an integer, or a string such as ``"64m"``; 0 = the
@@ -707,6 +708,8 @@ def _finish_op(kind: Any, values: Any, path: Any) -> Any:
     (``None`` for the types without a mode), empty content dropped."""
     _check_op(kind, values, path)
     values["type"] = kind
+    if kind == "chmod" and values.get("mode") is None:
+        raise JsonError(path, 'a chmod mount operation needs a "mode" (it has no default)')
     if kind in MOUNT_OP_DEFAULT_MODE:
         if values.get("mode") is None:
             values["mode"] = MOUNT_OP_DEFAULT_MODE[kind]
@@ -1066,7 +1069,9 @@ def _mount_op_to_dict(m: Any) -> Any:
     if m.source_fd is not None:
         item["source_fd"] = m.source_fd
     item["target"] = _json_str(m.target)
-    if m.mode is not None and m.mode != MOUNT_OP_DEFAULT_MODE.get(m.type, 0):
+    # A chmod's mode is always written: it has no default.
+    if m.mode is not None and (m.mode != MOUNT_OP_DEFAULT_MODE.get(m.type, 0)
+                               or m.type == "chmod"):
         item["mode"] = f"{m.mode:04o}"
     if m.size:
         item["size"] = m.size

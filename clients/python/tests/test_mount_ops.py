@@ -108,6 +108,11 @@ RUST_SPECS = {
         "0000000002000000000015000000200000000e000000000000000000000000000000ffff"
         "ffff002f6f7074002f61002f6200"
     ),
+    "chmod": (
+        "465853500100000051000000010000000a0000002f62696e2f7472756500090000000800"
+        "00000000020000000000150000001b0000000f000000c00100000000000000000000ffff"
+        "ffff002f686f6d6500"
+    ),
 }
 
 # The same operations, built with forkexec.mount_ops and written in the JSON form.
@@ -144,6 +149,7 @@ BUILT = {
                     {"type": "tmp_overlay", "target": "/usr", "lower": ["/usr"]}),
     "ro_overlay": (m.ro_overlay(["/a", "/b"], "/opt"),
                    {"type": "ro_overlay", "target": "/opt", "lower": ["/a", "/b"]}),
+    "chmod": (m.chmod("/home", 0o700), {"type": "chmod", "target": "/home", "mode": "0700"}),
 }
 
 # In RUST_SPECS-shaped specs (ARGS of 10 bytes, CLONE_FLAGS) the MOUNT_OP record starts at
@@ -624,6 +630,8 @@ class Overlay(unittest.TestCase):
              "`upper` does not apply to a tmp_overlay mount operation"),
             ({"type": "tmpfs", "target": "/t", "lower": ["/l"]},
              "`lower` does not apply to a tmpfs"),
+            ({"type": "chmod", "target": "/x"},
+             'a chmod mount operation needs a "mode" (it has no default)'),
         ]
         for doc, text in cases:
             with self.subTest(doc=doc):

@@ -68,6 +68,8 @@ pub enum Makes {
     OverlaySrc,
     /// `RWSRC WORKDIR DST`: an overlay with an upper directory.
     Overlay,
+    /// `OCTAL DST`: the mode of an existing DST.
+    Chmod,
 }
 
 /// One filesystem flag of the command line: its name (also its clap id), its values, its
@@ -202,7 +204,16 @@ pub const FS_FLAGS: &[FsFlag] = &[
         MountKind::TmpOverlay),
     to_dst("ro-overlay", "A read-only overlayfs at DST (\"type\": \"ro_overlay\") of the two or more \
         --overlay-src directories before it.", MountKind::RoOverlay),
+    FsFlag { long: "chmod", values: &["OCTAL", "DST"], kind: Some(MountKind::Chmod), makes: Makes::Chmod,
+        help: "Set the mode of DST, which must exist (an earlier flag made it, or a bind shows it), \
+        to OCTAL (\"type\": \"chmod\"), e.g. --chmod 0700 /home/me (bubblewrap's --chmod)." },
 ];
+
+/// Whether `--perms` applies to a flag of `kind`: the kinds that create something with a
+/// mode (a chmod takes its mode as its own value).
+pub fn takes_perms(kind: MountKind) -> bool {
+    kind.info().takes.mode && kind != MountKind::Chmod
+}
 
 /// A filesystem flag as given: its row and its values, in command-line order.
 #[derive(Debug)]
@@ -271,10 +282,7 @@ fn size_applies() -> String {
 }
 
 fn perms_applies() -> String {
-    format!(
-        "--perms applies to the next {}",
-        flags_taking(|k| k.info().takes.mode)
-    )
+    format!("--perms applies to the next {}", flags_taking(takes_perms))
 }
 
 /// An fd given on the command line (`--bind-fd FD DST`, `--file FD DST`).
@@ -387,6 +395,10 @@ fn mount_ops(args: Vec<MountArg>, pivot: bool) -> Result<Vec<MountOp>, Fail> {
                 MountOp::symlink(one, target(&two, pivot)?)
             }
             Makes::WriteFile => MountOp::file(target(&one, pivot)?, two),
+            Makes::Chmod => {
+                let mode = parse_mode(&one).map_err(|e| Fail::setup(format!("{name}: {e}")))?;
+                MountOp::chmod(target(&two, pivot)?, mode)
+            }
         };
         let mut op = op;
         if let Some(bytes) = size.take() {
@@ -399,7 +411,7 @@ fn mount_ops(args: Vec<MountArg>, pivot: bool) -> Result<Vec<MountOp>, Fail> {
             op.size = bytes;
         }
         if let Some(mode) = perms.take() {
-            if !op.kind.info().takes.mode {
+            if !takes_perms(op.kind) {
                 return Err(Fail::setup(format!(
                     "{}, but {name} follows it",
                     perms_applies()
@@ -572,7 +584,7 @@ fn outer_uid() -> u32 {
 /// What the host path behind `path` (a path as the program will see it) is, judging by the
 /// spec's mounts: the last mount whose target covers it decides. A bind maps it into its
 /// source (an fd's through `/proc/self/fd/N`; an optional bind whose source is missing is
-/// skipped), a symlink is followed, a `remount_ro` changes nothing; anything else there (a
+/// skipped), a symlink is followed, a `remount_ro` or `chmod` changes nothing; anything else there (a
 /// tmpfs, proc, dir, file…), or no mount at all under a pivot_root, means nothing from the
 /// host is there (`None`).
 pub fn host_view(spec: &Spec, path: &Path) -> Option<PathBuf> {
@@ -594,7 +606,7 @@ fn view(spec: &Spec, path: &Path, depth: u32) -> Option<PathBuf> {
             MountEntry::Raw(m) if m.flags.contains(&MountFlag::Bind) => PathBuf::from(&m.source),
             MountEntry::Raw(_) => return None,
             MountEntry::Op(op) => match op.kind {
-                MountKind::RemountRo => continue,
+                MountKind::RemountRo | MountKind::Chmod => continue,
                 MountKind::Bind => match op.source_fd {
                     Some(fd) => PathBuf::from(format!("/proc/self/fd/{fd}")),
                     None if op.optional && !Path::new(&op.source).exists() => continue,
@@ -1099,6 +1111,7 @@ mod tests {
                     "SRC" => "/usr",
                     "FD" => "6",
                     "CONTENT" => "c",
+                    "OCTAL" => "0700",
                     _ => "/x",
                 }
                 .to_string()
@@ -1131,7 +1144,7 @@ mod tests {
             }
             // --perms and --size reach it exactly when its kind takes them.
             for (modifier, value, takes) in [
-                ("--perms", "0700", op.kind.info().takes.mode),
+                ("--perms", "0700", takes_perms(op.kind)),
                 ("--size", "4k", op.kind.info().takes.size),
             ] {
                 let mut with = argv.clone();

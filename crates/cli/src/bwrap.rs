@@ -91,7 +91,7 @@ pub const OPTIONS: &[(&str, usize, Handling)] = &[
     ("--bind-data", 2, Handling::Same),
     ("--ro-bind-data", 2, Handling::Same),
     ("--symlink", 2, Handling::Same),
-    ("--chmod", 2, Handling::Refused),
+    ("--chmod", 2, Handling::Same),
     ("--seccomp", 1, Handling::Own),
     ("--add-seccomp-fd", 1, Handling::Own),
     ("--block-fd", 1, Handling::Refused),
@@ -472,6 +472,9 @@ impl Parser<'_> {
         match opt {
             "--file" | "--bind-data" | "--ro-bind-data" => {
                 fd_value(&values[0])?;
+            }
+            "--chmod" if parse_octal(&values[0]).is_none() => {
+                return refuse("--chmod takes an octal argument <= 07777");
             }
             "--bind" | "--ro-bind" | "--dev-bind" => {
                 let src = Path::new(&values[0]);

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::symlink;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use support::Cleanup;
@@ -130,7 +130,7 @@ fn unsupported_options_are_refused_by_name_and_nothing_runs() {
     let mut c = Cleanup::default();
     let marker = c.dir("bwrap-refused").join("ran");
     let m = marker.to_string_lossy().into_owned();
-    for opt in [&["--exec-label", "x"][..], &["--chmod", "0700", "/tmp"]] {
+    for opt in [&["--exec-label", "x"][..], &["--file-label", "x"]] {
         let mut args = vec!["--bind", "/", "/"];
         args.extend_from_slice(opt);
         args.extend(["/bin/touch", &m]);
@@ -360,6 +360,61 @@ fn parents_and_mount_points_have_bubblewraps_modes() {
         ["a", "a/b", "c", "c/d", "g", "g/h", "e", "e/f", "file"].map(mode),
         [0o700, 0o700, 0o755, 0o755, 0o705, 0o604, 0o700, 0o755, 0o444]
     );
+}
+
+/// --chmod as bubblewrap's: the mode of an existing path, exactly (a directory made before it
+/// too); a missing path fails and nothing runs; --perms does not apply to it; a bad mode is
+/// refused in bwrap's words.
+#[test]
+fn chmod_sets_the_mode_of_an_existing_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut c = Cleanup::default();
+    let d = c.dir("bwrap-chmod");
+    let p = |name: &str| d.join(name).to_string_lossy().into_owned();
+    let (file, made, marker) = (p("file"), p("made"), p("ran"));
+    fs::write(&file, "x").unwrap();
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+    let out = bwrap(&[
+        "--bind", "/", "/", "--chmod", "1750", &file, "--dir", &made, "--chmod", "0700", &made,
+        "true",
+    ])
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let mode = |path: &str| fs::metadata(path).unwrap().permissions().mode() & 0o7777;
+    assert_eq!((mode(&file), mode(&made)), (0o1750, 0o700));
+    let missing = p("missing");
+    for (args, err) in [
+        (
+            &["--chmod", "0700", &missing][..],
+            "no such file or directory",
+        ),
+        (
+            &["--chmod", "8", &file],
+            "--chmod takes an octal argument <= 07777",
+        ),
+        (
+            &["--perms", "0700", "--chmod", "0700", &file],
+            "--perms must be followed by an option that creates a file",
+        ),
+    ] {
+        let mut argv = vec!["--bind", "/", "/"];
+        argv.extend_from_slice(args);
+        argv.extend(["/bin/touch", &marker]);
+        let out = bwrap(&argv).output().unwrap();
+        assert_ne!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(err) || stderr.to_lowercase().contains(err),
+            "{args:?}: {out:?}"
+        );
+        assert!(!Path::new(&marker).exists(), "{args:?}: the command ran");
+        assert!(
+            !Path::new(&missing).exists(),
+            "{args:?}: made the missing path"
+        );
+    }
+    assert_eq!(mode(&file), 0o1750, "unchanged by the refused ones");
 }
 
 /// A --symlink onto a host path shown through a bind: the same link there already is fine,

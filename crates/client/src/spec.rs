@@ -775,6 +775,11 @@ impl MountOp {
         MountOp::new(MountKind::RemountRo, target)
     }
 
+    /// Set the mode of `target`, which must exist, to exactly `mode` (bubblewrap's `--chmod`).
+    pub fn chmod(target: impl Into<String>, mode: u32) -> Self {
+        MountOp::new(MountKind::Chmod, target).mode(mode)
+    }
+
     /// Hide `target`: an empty read-only directory (over a directory) or file (over anything
     /// else) is mounted on it.
     pub fn mask(target: impl Into<String>) -> Self {
@@ -1018,7 +1023,8 @@ impl Serialize for MountOp {
             map.serialize_entry("source_fd", &fd)?;
         }
         map.serialize_entry("target", &self.target)?;
-        if self.mode != self.kind.default_mode() {
+        // A chmod's mode is always written: it has no default.
+        if self.mode != self.kind.default_mode() || self.kind == MountKind::Chmod {
             map.serialize_entry("mode", &format!("{:04o}", self.mode))?;
         }
         if self.size != 0 {
@@ -1357,6 +1363,11 @@ impl<'de> Visitor<'de> for EntryVisitor {
                 "`{name}` does not apply to a {kind} mount operation ({})",
                 takes_list(kind)
             )));
+        }
+        if kind == MountKind::Chmod && f.mode.is_none() {
+            return Err(de::Error::custom(
+                "a chmod mount operation needs a \"mode\" (it has no default)",
+            ));
         }
         let op = MountOp {
             kind,

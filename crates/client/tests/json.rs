@@ -379,6 +379,15 @@ fn every_mount_op_type_reads_as_its_constructor() {
             MountOp::remount_ro("/data"),
         ),
         (
+            r#"{"type":"chmod","target":"/home","mode":"0700"}"#,
+            MountOp::chmod("/home", 0o700),
+        ),
+        // A chmod's mode is always written, 0000 too (it has no default).
+        (
+            r#"{"type":"chmod","target":"/x","mode":"0000"}"#,
+            MountOp::chmod("/x", 0),
+        ),
+        (
             r#"{"type":"mask","target":"/proc/kcore","optional":true}"#,
             MountOp::mask("/proc/kcore").optional(),
         ),
@@ -617,8 +626,13 @@ fn mount_op_refusals_say_what_is_wrong() {
             "mounts[0].type",
             &[
                 "unknown mount type `bindd`",
-                "expected one of: bind, tmpfs, proc, dev, mqueue, dir, symlink, file, remount_ro, mask, bind_data, overlay, tmp_overlay, ro_overlay",
+                "expected one of: bind, tmpfs, proc, dev, mqueue, dir, symlink, file, remount_ro, mask, bind_data, overlay, tmp_overlay, ro_overlay, chmod",
             ],
+        ),
+        (
+            r#"{"type":"chmod","target":"/x"}"#,
+            "mounts[0]",
+            &["a chmod mount operation needs a \"mode\" (it has no default)"],
         ),
         (
             r#"{"type":1,"target":"/b"}"#,

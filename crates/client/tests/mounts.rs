@@ -578,6 +578,43 @@ fn a_symlink_over_a_taken_path_fails_at_mount_mkdir() {
     assert!(!out.join("ran").exists(), "the target never ran");
 }
 
+/// chmod (bubblewrap's `--chmod`): exactly the mode given, on a directory made before it, on
+/// a host file shown by a bind, and through a symlink that stays inside the root; a missing
+/// target fails at `mount(path)` with ENOENT, at its own index, creates nothing, and the target
+/// never runs.
+#[test]
+fn chmod_sets_exactly_the_mode_of_an_existing_target() {
+    let mut c = Cleanup::default();
+    let host = c.dir("chmod-host");
+    std::fs::write(host.join("f"), "x").unwrap();
+    std::fs::set_permissions(host.join("f"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let h = host.to_string_lossy().to_string();
+    let r = inspect(&mut c, &["/d", "/e"])
+        .mount(MountOp::bind(&h, "/h"))
+        .mount(MountOp::dir("/d"))
+        .mount(MountOp::chmod("/d", 0o1701))
+        .mount(MountOp::chmod("/h/f", 0o600))
+        .mount(MountOp::dir("/e"))
+        .mount(MountOp::symlink("/e", "/link"))
+        .mount(MountOp::chmod("/link", 0o750));
+    let v = run_json(r);
+    assert_eq!(path(&v, "/d")["mode"], 0o1701, "{v}");
+    assert_eq!(path(&v, "/e")["mode"], 0o750, "through the link: {v}");
+    let mode = std::fs::metadata(host.join("f")).unwrap().mode() & 0o7777;
+    assert_eq!(mode, 0o600, "the host file shown by the bind");
+
+    let out = c.dir("chmod-marker");
+    let out_s = out.to_string_lossy().to_string();
+    let r = in_root(&mut c, &["write", "/out/ran", "x"]);
+    let first = r.spec.mounts.len() as u32;
+    let r = r
+        .mount(MountOp::bind(&out_s, "/out"))
+        .mount(MountOp::chmod("/out/missing/x", 0o700));
+    assert_child_error(run(r), "mount(path)", libc::ENOENT, first + 1);
+    assert!(!out.join("ran").exists(), "the target never ran");
+    assert!(!out.join("missing").exists(), "nothing created");
+}
+
 #[test]
 fn an_escaping_target_is_refused_before_any_mount() {
     let mut c = Cleanup::default();

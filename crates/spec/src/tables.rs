@@ -508,6 +508,12 @@ macro_rules! mount_kind_rows {
             RoOverlay RO_OVERLAY = 14 => "ro_overlay" {
                 flags: [], takes: [], source: none, default_mode: 0, lower: 2
             },
+            /// Set the mode of `target`, which must exist (nothing is created, parents
+            /// neither), to exactly `mode`; a symlink there is followed inside the root
+            /// (bubblewrap's `--chmod`). A client gives the mode always (no default).
+            Chmod CHMOD = 15 => "chmod" {
+                flags: [], takes: [mode], source: none, default_mode: 0
+            },
         }
     };
 }

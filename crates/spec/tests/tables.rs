@@ -105,9 +105,10 @@ fn tables_are_consistent() {
         }
         assert_eq!(mount_kind::name(k.kind), k.name);
         assert_eq!(k.flags & !mount_op::KNOWN, 0, "{}", k.name);
+        // A kind that takes a mode has a default, except chmod: its mode is required.
         assert_eq!(
             k.default_mode != 0,
-            k.takes.mode,
+            k.takes.mode && k.kind != mount_kind::CHMOD,
             "{}: default mode",
             k.name
         );
@@ -149,7 +150,7 @@ fn tables_are_consistent() {
 #[test]
 fn each_mount_kind_takes_the_keys_the_json_docs_list() {
     use forkexec_spec::tables::{KindInfo, MOUNT_OP_KEYS};
-    let documented: [(&str, &[&str]); 15] = [
+    let documented: [(&str, &[&str]); 16] = [
         (
             "bind",
             &["source", "source_fd", "readonly", "dev", "optional"],
@@ -167,6 +168,7 @@ fn each_mount_kind_takes_the_keys_the_json_docs_list() {
         ("overlay", &["lower", "upper", "work"]),
         ("tmp_overlay", &["lower"]),
         ("ro_overlay", &["lower"]),
+        ("chmod", &["mode"]),
         ("no such kind", &[]),
     ];
     assert_eq!(

@@ -64,6 +64,8 @@ const (
 	KindTmpOverlay Kind = 13
 	// A read-only overlayfs of two or more Lower directories.
 	KindRoOverlay Kind = 14
+	// The existing target gets exactly Mode (bubblewrap's --chmod); nothing is created.
+	KindChmod Kind = 15
 )
 
 // String is the kind's JSON name (docs/spec.md).

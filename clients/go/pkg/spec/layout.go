@@ -162,12 +162,14 @@ const (
 	KindOverlay    uint16 = 12
 	KindTmpOverlay uint16 = 13
 	KindRoOverlay  uint16 = 14
+	// The mode of an existing target (bubblewrap's --chmod); its mode has no default.
+	KindChmod uint16 = 15
 )
 
 // MountKindNames are the mount operation kinds' JSON names (index = kind; "" for none).
 var MountKindNames = [...]string{
 	"", "bind", "tmpfs", "proc", "dev", "mqueue", "dir", "symlink", "file", "remount_ro", "mask",
-	"bind_data", "overlay", "tmp_overlay", "ro_overlay",
+	"bind_data", "overlay", "tmp_overlay", "ro_overlay", "chmod",
 }
 
 // MountKindDefaultMode is the mode a client fills in for a kind when none is given (the

@@ -89,6 +89,7 @@ const KINDS: &[Kind] = &[
     Kind { n: 12, name: "overlay", flags: 0, takes: 0, source: None },
     Kind { n: 13, name: "tmp_overlay", flags: 0, takes: 0, source: None },
     Kind { n: 14, name: "ro_overlay", flags: 0, takes: 0, source: None },
+    Kind { n: 15, name: "chmod", flags: 0, takes: T_MODE, source: None },
 ];
 
 /// The smallest valid layers (the content) of an overlay kind: upper and work for `overlay`,
