@@ -76,7 +76,7 @@ doc-check:
 
 test: fmt-check clippy check-docs check-helper check-locations typecheck-python check-packages doc-check
 	@mkdir -p target && : >$(FORKEXEC_SKIPS)
-	@$(MAKE) --no-print-directory test-root test-user test-go test-node
+	@$(MAKE) --no-print-directory test-root test-user test-go test-node bwrap-compat
 	@scripts/skips.sh $(FORKEXEC_SKIPS)
 
 ## Mutation testing (docs/testing.md, "Mutation score"): cargo-mutants (installed when
@@ -145,16 +145,18 @@ test-node: helper
 	FORKEXEC_HELPER=$(CURDIR)/$(HELPER) clients/node/run-tests.sh
 	@clients/node/run-tests.sh --as-user $(TEST_USER)
 
-## The rootfs scenarios alone (rootfs-tests/: scratch roots made of nothing but the static
-## helper and static probes; pivot_root, the helper as pid 1, the helper nested in its own
-## sandbox), as whoever runs make and, as root, again as $(TEST_USER). `make test` runs them
-## with everything else: the crate is a workspace member, so test-root and test-user include it.
 ## bubblewrap's own test suite against the bubblewrap mode, as root and as $(TEST_USER)
 ## (scripts/bwrap-compat.sh; skipped with a line when ../shared/peers/bubblewrap is absent).
+## Part of `make test` (about 2 minutes): a test of bwrap-compat/expected-*.txt that fails
+## now fails the run; a new pass is printed, to be recorded with BWRAP_COMPAT_BLESS=1.
 .PHONY: bwrap-compat
 bwrap-compat: cli
 	@scripts/bwrap-compat.sh $(TEST_USER)
 
+## The rootfs scenarios alone (rootfs-tests/: scratch roots made of nothing but the static
+## helper and static probes; pivot_root, the helper as pid 1, the helper nested in its own
+## sandbox), as whoever runs make and, as root, again as $(TEST_USER). `make test` runs them
+## with everything else: the crate is a workspace member, so test-root and test-user include it.
 .PHONY: rootfs-test
 rootfs-test: helper
 	FORKEXEC_HELPER=$(CURDIR)/$(HELPER) $(CARGO) test -p forkexec-rootfs-tests

@@ -39,7 +39,7 @@ run_as() { # who, expected list
   rm -rf "$logs"; mkdir -p "$logs"; chmod 777 "$logs"
   local cmd=(env BASELINE_BWRAP="$dir/bwrap" LOG_DIR="$logs" PIECE_TIMEOUT="${PIECE_TIMEOUT:-30}"
              PATH=/usr/local/bin:/usr/bin:/bin "$suite/runner/run.sh")
-  if [ "$who" = root ]; then
+  if [ "$who" = "$(id -un)" ]; then
     (cd "$dir" && "${cmd[@]}") >"$out" 2>&1 || true
   else
     (cd "$dir" && runuser -u "$user" -- "${cmd[@]}") >"$out" 2>&1 || true
@@ -70,9 +70,12 @@ run_as() { # who, expected list
   fi
 }
 
-run_as root bwrap-compat/expected-root.txt
 if [ "$(id -u)" -eq 0 ]; then
+  run_as root bwrap-compat/expected-root.txt
   id -u "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/sh "$user"
   run_as "$user" bwrap-compat/expected-user.txt
+else
+  # An ordinary user's run is judged by the ordinary user's list.
+  run_as "$(id -un)" bwrap-compat/expected-user.txt
 fi
 exit $status
