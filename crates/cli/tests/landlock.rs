@@ -8,7 +8,6 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
 use serde_json::Value;
 use support::Cleanup;
@@ -26,15 +25,7 @@ fn s(p: &Path) -> String {
 
 /// The probe in a directory of its own (world-readable), so a rule can allow just it.
 fn probe() -> PathBuf {
-    static COPY: OnceLock<PathBuf> = OnceLock::new();
-    COPY.get_or_init(|| {
-        let dir = support::scratch_dir("landlock-probe");
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-        let copy = dir.join("forkexec-probe");
-        fs::copy(support::probe(), &copy).unwrap();
-        copy
-    })
-    .clone()
+    support::probe_copy()
 }
 
 /// Rules that let the (dynamically linked) probe and the shell run: execute beneath the

@@ -19,7 +19,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -39,16 +38,7 @@ fn s(p: &Path) -> String {
 /// A world-readable copy of the probe: as root with a user namespace the program is host
 /// uid 65534, which may not reach a checkout under /root.
 fn probe() -> String {
-    static COPY: OnceLock<PathBuf> = OnceLock::new();
-    let copy = COPY.get_or_init(|| {
-        let dir = support::scratch_dir("safe-probe");
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-        let copy = dir.join("forkexec-probe");
-        fs::copy(support::probe(), &copy).unwrap();
-        fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).unwrap();
-        copy
-    });
-    s(copy)
+    s(&support::probe_copy())
 }
 
 /// Read-only /usr, the library and binary directories, and the probe at /probe.

@@ -137,14 +137,71 @@ pub const PROBE_IN_ROOT: &str = "/probe";
 
 /// A scratch directory for pivot_root, unique per call, removed by the caller if wanted.
 pub fn scratch_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "forkexec-test-{}-{}-{}",
-        tag,
-        std::process::id(),
-        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    loop {
+        let dir = std::env::temp_dir().join(format!(
+            "forkexec-test-{}-{}-{}",
+            tag,
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        // Never a directory that exists: one left by an earlier process with this pid may
+        // belong to another user (the suite runs as root and as an ordinary user).
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return dir,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => panic!("creating {}: {e}", dir.display()),
+        }
+    }
+}
+
+/// Removes a scratch tree, first making its directories searchable and writable again when
+/// it cannot: overlayfs leaves its work directory's `work` subdirectory mode 0000.
+pub fn remove_tree(path: &Path) {
+    if std::fs::remove_dir_all(path).is_ok() || !path.exists() {
+        return;
+    }
+    fn open_up(p: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::symlink_metadata(p) else {
+            return;
+        };
+        if !meta.is_dir() {
+            return;
+        }
+        let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o700));
+        if let Ok(entries) = std::fs::read_dir(p) {
+            for e in entries.flatten() {
+                open_up(&e.path());
+            }
+        }
+    }
+    open_up(path);
+    let _ = std::fs::remove_dir_all(path);
+}
+
+/// A copy of the probe in a directory of its own, both readable and executable by every uid
+/// (a target run as host uid 65534 may not reach a checkout under /root, and a Landlock rule
+/// can allow just this directory); made once per test process and removed at exit.
+pub fn probe_copy() -> PathBuf {
+    static COPY: OnceLock<PathBuf> = OnceLock::new();
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    extern "C" fn remove_dir() {
+        if let Some(dir) = DIR.get() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    COPY.get_or_init(|| {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = DIR.get_or_init(|| scratch_dir("probe-copy"));
+        // SAFETY: registers a plain function with no arguments.
+        unsafe { libc::atexit(remove_dir) };
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let copy = dir.join("forkexec-probe");
+        std::fs::copy(probe(), &copy).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        copy
+    })
+    .clone()
 }
 static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
@@ -200,7 +257,7 @@ impl Cleanup {
 impl Drop for Cleanup {
     fn drop(&mut self) {
         for p in &self.0 {
-            let _ = std::fs::remove_dir_all(p);
+            remove_tree(p);
         }
     }
 }
