@@ -7,6 +7,9 @@
 //! belong to root, so an unprivileged helper could not open its own (exec in place) or its
 //! clone's (clone shapes) `uid_map`. The process whose maps are written is made dumpable just
 //! for them (docs/chain.md).
+//!
+//! With DUMPABLE_INIT, the init of a pid namespace is made dumpable for good, as bubblewrap's
+//! is, once it has dropped every capability and taken the target's seccomp filter.
 
 use forkexec_spec::Location;
 
@@ -27,6 +30,11 @@ pub fn on_for_maps() -> Result<(), Failure> {
 /// Non-dumpable again once the maps are written.
 pub fn off_after_maps() -> Result<(), Failure> {
     set(false, 2)
+}
+
+/// Init made dumpable (DUMPABLE_INIT), once it holds nothing the target does not.
+pub fn on_in_init() -> Result<(), Failure> {
+    set(true, 3)
 }
 
 fn set(dumpable: bool, index: usize) -> Result<(), Failure> {

@@ -3,12 +3,14 @@
 //! and when the target ends passes its exit record to the helper and exits with its status
 //! (the kernel then kills whatever is left in the namespace).
 
+use forkexec_spec::layout::opt;
 use forkexec_spec::status::Record;
 use forkexec_spec::{Location, Spec};
 
 use crate::supervise::CATCHABLE;
-use crate::{lifeline, report, sys, At, Channel, Failure};
+use crate::{dumpable, lifeline, privs, report, sys, At, Channel, Failure};
 
+const PR_SET_NO_NEW_PRIVS: u32 = linux_raw_sys::prctl::PR_SET_NO_NEW_PRIVS;
 const SIGCHLD: u32 = linux_raw_sys::general::SIGCHLD;
 const WNOHANG: u32 = linux_raw_sys::general::WNOHANG;
 const SIG_SETMASK: u32 = linux_raw_sys::general::SIG_SETMASK;
@@ -32,11 +34,15 @@ pub fn run(
     if let Some(h) = chan.handshake.take() {
         let _ = sys::close(h);
     }
-    let signals = match sys::signalfd(CATCHABLE) {
+    let signals = match sys::signalfd(CATCHABLE).at_index(Location::Supervise, 1) {
+        Ok(fd) => dumpable_if_asked(spec).map(|()| fd),
+        Err(failure) => Err(failure),
+    };
+    let signals = match signals {
         Ok(fd) => fd,
-        Err(e) => {
+        Err(failure) => {
             crate::supervise::kill_and_reap(target);
-            report::fail(chan, Failure::new(Location::Supervise, e, 1));
+            report::fail(chan, failure);
         }
     };
     // Nothing more to report on the runtime's channel (pid 2's end goes up the report pipe):
@@ -53,6 +59,21 @@ pub fn run(
             Err(_) => {}
         }
     }
+}
+
+/// DUMPABLE_INIT, as bubblewrap's init: no capability, the target's seccomp filter (which
+/// must then allow what init still does: close_range, read, wait4, kill, write, exit_group),
+/// and only then dumpable, so that whoever may trace the target may trace init too.
+fn dumpable_if_asked(spec: &Spec) -> Result<(), Failure> {
+    if !spec.has(opt::DUMPABLE_INIT) {
+        return Ok(());
+    }
+    privs::drop_caps()?;
+    if let Some(insns) = spec.seccomp {
+        sys::prctl(PR_SET_NO_NEW_PRIVS, 1, 0).at(Location::SetNoNewPrivs)?;
+        sys::seccomp_filter(insns).at(Location::Seccomp)?;
+    }
+    dumpable::on_in_init()
 }
 
 /// Reaps every child that has ended; when it is the target, hands over and exits.

@@ -551,6 +551,7 @@ impl Owned {
                 "join pid, newpid"
             );
         }
+        assert!(!has(opt::DUMPABLE_INIT) || has(opt::INIT));
     }
 
     /// Writes one record type (every RLIMIT, or the whole mount list for MOUNT) with the

@@ -500,6 +500,9 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
     if has(opt::INIT) && clone & ns::NEWPID == 0 {
         return conflict(options_at);
     }
+    if has(opt::DUMPABLE_INIT) && !has(opt::INIT) {
+        return conflict(options_at);
+    }
     if has(opt::WRITABLE_ROOT) && pivot.is_none() {
         return conflict(options_at);
     }

@@ -149,6 +149,7 @@ export interface Spec {
   parents_from_mode?: boolean;
   /** Clone shapes: only the error or exit record (docs/spec.md, ONLY_END_RECORDS). */
   only_end_records?: boolean;
+  dumpable_init?: boolean;
   status_fd?: number | null;
   cgroup?: Str;
   cgroup_fd?: number | null;

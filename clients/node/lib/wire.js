@@ -608,6 +608,7 @@ function decode(buf) {
   }
   if (options & Opt.DETACH && options & Opt.INIT) fail(Fault.CONFLICT, optionsAt);
   if (options & Opt.INIT && !(clone & names.CLONE_FLAGS.newpid)) fail(Fault.CONFLICT, optionsAt);
+  if (options & Opt.DUMPABLE_INIT && !(options & Opt.INIT)) fail(Fault.CONFLICT, optionsAt);
   if (options & Opt.WRITABLE_ROOT && !seen.has(Record.PIVOT_ROOT)) fail(Fault.CONFLICT, optionsAt);
   // The exit code needs a helper that stays to see the end; a detached one exits at once.
   if (seen.has(Record.JSON_STATUS_FD) && options & Opt.DETACH) fail(Fault.CONFLICT, seen.get(Record.JSON_STATUS_FD));

@@ -100,6 +100,7 @@ OPTION_BITS = {
     "new_session_keyring": 0x2000,
     "parents_from_mode": 0x4000,
     "only_end_records": 0x8000,
+    "dumpable_init": 0x10000,
 }
 OPT_SYNC = 0x001
 OPT_PTRACE = 0x002
@@ -110,7 +111,8 @@ OPT_NO_SETSID = 0x100
 OPT_DETACH = 0x200
 OPT_INIT = 0x400
 OPT_WRITABLE_ROOT = 0x1000
-OPTIONS_KNOWN = 0xFFFF
+OPT_DUMPABLE_INIT = 0x10000
+OPTIONS_KNOWN = 0x1FFFF
 
 #: Clone flags (record CLONE_FLAGS), in the Rust client's table order.
 CLONE_FLAGS = {

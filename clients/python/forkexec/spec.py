@@ -292,6 +292,8 @@ class Spec:
     #: clone shapes: no pid and no exec record, only the error or exit record, for a runtime
     #: that reads the stream once the helper has ended (:meth:`Runner.run` sets it)
     only_end_records: bool = False
+    #: with ``init``: pid 1 drops its capabilities, takes the filter and becomes dumpable
+    dumpable_init: bool = False
     #: a cgroup (v2) directory the target starts in
     cgroup: Str = ""
     #: the same, as an fd of the runtime open on the directory
@@ -368,7 +370,8 @@ _SPEC_KEYS = [f.name for f in dataclasses.fields(Spec)]
 _BOOLS = ("sync", "ptrace", "no_new_privs", "stop_before_seccomp",
           "gid_mappings_enable_setgroups", "drop_caps", "unshare_cgroup_after_sync", "ctty",
           "setsid", "detach", "init", "die_with_parent", "writable_root",
-          "new_session_keyring", "parents_from_mode", "only_end_records")
+          "new_session_keyring", "parents_from_mode", "only_end_records",
+          "dumpable_init")
 
 
 class _Object(Dict[str, Any]):
@@ -1037,7 +1040,8 @@ def _spec_to_dict(spec: "Spec") -> Dict[str, Any]:
     if spec.status_fd is not None:
         d["status_fd"] = spec.status_fd
     for key in ("detach", "init", "die_with_parent", "writable_root", "new_session_keyring",
-                "parents_from_mode", "only_end_records"):
+                "parents_from_mode", "only_end_records",
+          "dumpable_init"):
         if getattr(spec, key):
             d[key] = True
     if spec.cgroup:

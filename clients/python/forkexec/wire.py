@@ -787,6 +787,8 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
         _fail(Fault.CONFLICT, options_at)
     if options & names.OPT_INIT and not clone_flags & names.CLONE_NEWPID:
         _fail(Fault.CONFLICT, options_at)
+    if options & names.OPT_DUMPABLE_INIT and not options & names.OPT_INIT:
+        _fail(Fault.CONFLICT, options_at)
     if options & names.OPT_WRITABLE_ROOT and Record.PIVOT_ROOT not in seen:
         _fail(Fault.CONFLICT, options_at)
     # The exit code needs a helper that stays to see the end; a detached one exits at once.

@@ -824,7 +824,8 @@ pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail>
     let pivot = !spec.pivot_root.is_empty();
     for op in mount_ops(mounts, pivot)? {
         match op.kind {
-            MountKind::Proc => add_ns(&mut spec, Namespace::NewPid),
+            // A fresh proc is of a new pid namespace, or of the one --pidns joins.
+            MountKind::Proc if cli.pidns.is_none() => add_ns(&mut spec, Namespace::NewPid),
             MountKind::Mqueue => add_ns(&mut spec, Namespace::NewIpc),
             _ => {}
         }

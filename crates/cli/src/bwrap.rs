@@ -51,11 +51,11 @@ pub const OPTIONS: &[(&str, usize, Handling)] = &[
     ("--unshare-uts", 0, Handling::Own),
     ("--unshare-cgroup", 0, Handling::Own),
     ("--unshare-cgroup-try", 0, Handling::Own),
-    ("--userns", 1, Handling::Same),
-    ("--userns2", 1, Handling::Same),
+    ("--userns", 1, Handling::Own),
+    ("--userns2", 1, Handling::Own),
     ("--disable-userns", 0, Handling::Refused),
     ("--assert-userns-disabled", 0, Handling::Refused),
-    ("--pidns", 1, Handling::Same),
+    ("--pidns", 1, Handling::Own),
     ("--uid", 1, Handling::Own),
     ("--gid", 1, Handling::Own),
     ("--hostname", 1, Handling::Own),
@@ -335,6 +335,10 @@ struct Parser<'h> {
     unshare: Unshare,
     uid: Option<u32>,
     gid: Option<u32>,
+    /// `--userns`, `--userns2`, `--pidns`: fds of namespaces to join (the last of each).
+    userns: Option<i32>,
+    userns2: Option<i32>,
+    pidns: Option<i32>,
     hostname: Option<OsString>,
     chdir: Option<OsString>,
     argv0: Option<OsString>,
@@ -364,6 +368,9 @@ pub fn parse(name: &str, args: Vec<OsString>, host: &Host) -> Result<Bwrap, Refu
         unshare: Unshare::default(),
         uid: None,
         gid: None,
+        userns: None,
+        userns2: None,
+        pidns: None,
         hostname: None,
         chdir: None,
         argv0: None,
@@ -569,6 +576,17 @@ impl Parser<'_> {
                 }
                 *slot = Some(id as u32);
             }
+            "--userns" | "--userns2" | "--pidns" => {
+                let slot = match opt {
+                    "--userns" => &mut self.userns,
+                    "--userns2" => &mut self.userns2,
+                    _ => &mut self.pidns,
+                };
+                if slot.is_some() {
+                    self.b.warnings.push(last_only(opt));
+                }
+                *slot = Some(fd_value(&values[0])?);
+            }
             "--hostname" | "--chdir" => {
                 let slot = if opt == "--hostname" {
                     &mut self.hostname
@@ -659,8 +677,15 @@ impl Parser<'_> {
                  forkexec-run's bubblewrap mode yet",
             );
         }
-        // An ordinary user always gets a user namespace (bwrap is not setuid here).
-        if host.uid != 0 {
+        if self.userns.is_some() && u.user {
+            return refuse("--userns not compatible --unshare-user");
+        }
+        if self.userns.is_some() && u.user_try {
+            return refuse("--userns not compatible --unshare-user-try");
+        }
+        // An ordinary user always gets a user namespace (bwrap is not setuid here), unless
+        // it joins one.
+        if host.uid != 0 && self.userns.is_none() {
             u.user = true;
         }
         if u.user_try && host.userns {
@@ -670,11 +695,23 @@ impl Parser<'_> {
             // bwrap prints its usage and exits 1.
             return Ok(());
         }
-        if !u.user && self.uid.is_some_and(|id| id != host.uid) {
+        let user = u.user || self.userns.is_some();
+        if !user && self.uid.is_some_and(|id| id != host.uid) {
             return refuse("Specifying --uid requires --unshare-user or --userns");
         }
-        if !u.user && self.gid.is_some_and(|id| id != host.gid) {
+        if !user && self.gid.is_some_and(|id| id != host.gid) {
             return refuse("Specifying --gid requires --unshare-user or --userns");
+        }
+        if self.userns.is_some() && (self.uid.is_some() || self.gid.is_some()) {
+            return refuse(
+                "--uid/--gid with --userns are not supported by forkexec-run's bubblewrap mode yet",
+            );
+        }
+        if self.pidns.is_some() && u.pid {
+            return refuse(
+                "--pidns with --unshare-pid (a new pid namespace below the joined one) is not \
+                 supported by forkexec-run's bubblewrap mode yet",
+            );
         }
         if !u.uts && self.hostname.is_some() {
             return refuse("Specifying --hostname requires --unshare-uts");
@@ -718,6 +755,15 @@ impl Parser<'_> {
         ] {
             if on {
                 flag(n, f);
+            }
+        }
+        for (f, fd) in [
+            ("--userns", self.userns),
+            ("--pidns", self.pidns),
+            ("--userns2", self.userns2),
+        ] {
+            if let Some(fd) = fd {
+                n.extend([f.into(), fd.to_string().into()]);
             }
         }
         // bubblewrap's own init is pid 1 of its pid namespace, unless --as-pid-1.
@@ -890,6 +936,9 @@ pub fn apply(b: &Bwrap, spec: &mut Spec) -> Result<(), Refusal> {
     // The parent directories bwrap makes for a mount target: 0755 less what the operation's
     // mode denies its group and the others (0700 for a bind, a proc, a symlink...).
     spec.parents_from_mode = true;
+    // bubblewrap's pid 1 holds nothing the program does not and is dumpable: the caller's
+    // user can open its /proc/PID/ns/* (the info fd's child-pid) to join its namespaces.
+    spec.dumpable_init = spec.init;
     if let Some(&fd) = b.seccomp_fds.first() {
         spec.seccomp = Some(read_bpf(fd)?);
     }
@@ -1235,6 +1284,43 @@ mod tests {
         }
         let n = native(&root(), &["--uid", "0", "true"]);
         assert!(!has(&n, "--uid"), "{n:?}");
+    }
+
+    /// `--userns`/`--pidns`/`--userns2` become forkexec-run's flags of the same name; a
+    /// joined user namespace replaces the one an ordinary user would get, with bwrap's rules.
+    #[test]
+    fn joined_namespaces_as_bwrap_reads_them() {
+        let has = |n: &[OsString], f: &str| n.iter().any(|a| a == f);
+        let n = native(&user(), &["--userns", "11", "--pidns", "12", "true"]);
+        assert!(!has(&n, "--unshare-user"), "{n:?}");
+        let at = |f: &str| n.iter().position(|a| a == f).map(|i| n[i + 1].clone());
+        assert_eq!(at("--userns"), Some("11".into()), "{n:?}");
+        assert_eq!(at("--pidns"), Some("12".into()), "{n:?}");
+        assert_eq!(at("--userns2"), None, "{n:?}");
+        let n = native(&root(), &["--userns2", "7", "--userns2", "8", "true"]);
+        let i = n.iter().position(|a| a == "--userns2").unwrap();
+        assert_eq!(n[i + 1], "8", "the last one counts: {n:?}");
+        for (args, text) in [
+            (
+                &["--unshare-user", "--userns", "3", "true"][..],
+                "--userns not compatible --unshare-user",
+            ),
+            (
+                &["--userns", "3", "--unshare-user-try", "true"],
+                "--userns not compatible --unshare-user-try",
+            ),
+            (&["--pidns", "x", "true"], "Invalid fd: x"),
+        ] {
+            let e = parse("bwrap", os(args), &user()).unwrap_err();
+            assert_eq!(e.0, text, "{args:?}");
+        }
+        for args in [
+            &["--userns", "3", "--uid", "0", "true"][..],
+            &["--pidns", "3", "--unshare-pid", "true"],
+        ] {
+            let e = parse("bwrap", os(args), &root()).unwrap_err();
+            assert!(e.0.ends_with("bubblewrap mode yet"), "{args:?}: {e:?}");
+        }
     }
 
     #[test]

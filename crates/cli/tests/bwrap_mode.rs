@@ -636,3 +636,56 @@ fn overlays_as_bubblewrap_has_them() {
         assert!(!marker.exists(), "{args:?}: the command ran");
     }
 }
+
+/// `--userns FD --pidns FD`, as bubblewrap's test-specifying-pidns.sh: a second sandbox joins
+/// the user and pid namespaces of a first one, found through its `--info-fd` child-pid (its
+/// init, which the caller's user may open: bubblewrap's init is dumpable). `--userns` alone
+/// replaces the user namespace an ordinary user would get.
+#[test]
+fn a_second_sandbox_joins_the_namespaces_of_the_first() {
+    let (info_r, info_w) = std::io::pipe().unwrap();
+    let (done_r, mut done_w) = std::io::pipe().unwrap();
+    let info_fd = info_w.as_raw_fd().to_string();
+    let mut argv: Vec<&str> = HOST.to_vec();
+    argv.extend(["--unshare-user", "--info-fd", &info_fd]);
+    argv.extend([
+        "/bin/sh",
+        "-c",
+        "readlink /proc/self/ns/user /proc/self/ns/pid; read x",
+    ]);
+    let mut first = bwrap(&argv);
+    first.stdout(Stdio::piped()).stdin(done_r);
+    let raw = info_w.as_raw_fd();
+    // SAFETY: only fcntl between fork and exec.
+    unsafe {
+        first.pre_exec(move || match libc::fcntl(raw, libc::F_SETFD, 0) {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
+        });
+    }
+    let mut first = first.spawn().unwrap();
+    drop(info_w);
+    let mut info = String::new();
+    std::io::Read::read_to_string(&mut { info_r }, &mut info).unwrap();
+    let pid: u32 = info
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("\"child-pid\": "))
+        .and_then(|v| v.trim_end_matches(',').parse().ok())
+        .unwrap_or_else(|| panic!("no child-pid in {info}"));
+    let mut seen = String::new();
+    let mut lines = std::io::BufReader::new(first.stdout.take().unwrap());
+    for _ in 0..2 {
+        std::io::BufRead::read_line(&mut lines, &mut seen).unwrap();
+    }
+    let user = fs::File::open(format!("/proc/{pid}/ns/user")).expect("init's ns/user");
+    let pidns = fs::File::open(format!("/proc/{pid}/ns/pid")).expect("init's ns/pid");
+    let (u, p) = (user.as_raw_fd().to_string(), pidns.as_raw_fd().to_string());
+    let mut argv: Vec<&str> = HOST[..HOST.len() - 1].to_vec(); // no --unshare-pid
+    argv.extend(["--userns", &u, "--pidns", &p]);
+    argv.extend(["readlink", "/proc/self/ns/user", "/proc/self/ns/pid"]);
+    let out = with_fds(bwrap(&argv), vec![user.into(), pidns.into()]);
+    writeln!(done_w).unwrap();
+    drop(done_w);
+    assert!(first.wait().unwrap().success());
+    assert_eq!(text(&out.stdout), seen, "{out:?}");
+}

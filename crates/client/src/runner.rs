@@ -279,6 +279,13 @@ impl Runner {
         self
     }
 
+    /// With `init`: pid 1 drops its capabilities, takes the seccomp filter and becomes
+    /// dumpable, as bubblewrap's init does ([`Spec::dumpable_init`]).
+    pub fn dumpable_init(mut self, on: bool) -> Self {
+        self.spec.dumpable_init = on;
+        self
+    }
+
     /// SIGKILL the helper and the target when the thread that called `start` exits.
     pub fn die_with_parent(mut self, on: bool) -> Self {
         self.spec.die_with_parent = on;

@@ -147,6 +147,10 @@ pub struct Spec {
     /// its pid record). [`crate::Runner::run`] sets it when nothing needs those records.
     #[serde(skip_serializing_if = "is_false")]
     pub only_end_records: bool,
+    /// With `init`: pid 1 drops every capability, takes the seccomp filter and becomes
+    /// dumpable, as bubblewrap's init does (the caller's user can open its `/proc/PID/ns/*`).
+    #[serde(skip_serializing_if = "is_false")]
+    pub dumpable_init: bool,
     /// Landlock confinement ([`crate::Landlock`]): rights beneath paths, TCP ports, scopes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub landlock: Option<crate::Landlock>,
@@ -205,6 +209,7 @@ impl Default for Spec {
             new_session_keyring: false,
             parents_from_mode: false,
             only_end_records: false,
+            dumpable_init: false,
             landlock: None,
             cgroup: String::new(),
             cgroup_fd: None,

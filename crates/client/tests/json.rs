@@ -40,7 +40,8 @@ fn non_default_booleans_are_serialized() {
 
 /// Every key the JSON form (docs/json.md) names, plus forkexec's own (`exec_path`, `setsid`,
 /// `status_fd`, `mkdir`, `file`, `writable_root`, and the clone shapes' `detach`, `init`,
-/// `die_with_parent`, `cgroup`, `cgroup_fd`; `new_session_keyring`, `parents_from_mode`, `only_end_records`).
+/// `die_with_parent`, `cgroup`, `cgroup_fd`; `new_session_keyring`, `parents_from_mode`, `only_end_records`,
+/// `dumpable_init`).
 #[test]
 fn every_documented_key_is_accepted() {
     let json = r#"{
@@ -84,6 +85,7 @@ fn every_documented_key_is_accepted() {
         "new_session_keyring": true,
         "parents_from_mode": true,
         "only_end_records": true,
+        "dumpable_init": true,
         "cgroup": "/sys/fs/cgroup/box",
         "cgroup_fd": 7,
         "info_fd": 11,

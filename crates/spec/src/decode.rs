@@ -850,6 +850,9 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
     if spec.has(opt::INIT) && spec.clone_flags & ns::NEWPID == 0 {
         return err(spec.options_offset, Fault::Conflict);
     }
+    if spec.has(opt::DUMPABLE_INIT) && !spec.has(opt::INIT) {
+        return err(spec.options_offset, Fault::Conflict);
+    }
     if spec.has(opt::WRITABLE_ROOT) && spec.pivot_root.is_none() {
         return err(spec.options_offset, Fault::Conflict);
     }

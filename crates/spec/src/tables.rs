@@ -270,6 +270,11 @@ macro_rules! option_rows {
             /// detach keeps its pid record). The supervisor then sleeps in its signalfd until
             /// the target ends instead of waking at its exec.
             OnlyEndRecords ONLY_END_RECORDS = 1 << 15 => "only_end_records" { field: only_end_records },
+            /// With init: once the target is released, pid 1 drops every capability, takes the
+            /// target's seccomp filter and becomes dumpable, as bubblewrap's init does, so that
+            /// processes of the same user outside can open its `/proc/PID/ns/*` (and the target
+            /// can trace it). Needs init.
+            DumpableInit DUMPABLE_INIT = 1 << 16 => "dumpable_init" { field: dumpable_init },
         }
     };
 }

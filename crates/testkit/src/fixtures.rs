@@ -69,6 +69,7 @@ pub fn full_spec() -> Spec {
         new_session_keyring: true,
         parents_from_mode: true,
         only_end_records: true,
+        dumpable_init: true,
         landlock: None,
         cgroup: "/sys/fs/cgroup/box".into(),
         cgroup_fd: Some(7),
@@ -83,13 +84,15 @@ pub fn full_spec() -> Spec {
 }
 
 /// [`full_spec`] without its conflicts: no `exec_file`, `setsid` left on for `ctty`, no
-/// `detach` with `init` (which needs `newpid`) or `json_status_fd`, one way to name the cgroup.
+/// `detach` with `init` (which needs `newpid`) or `json_status_fd`, no `dumpable_init` without
+/// `init`, one way to name the cgroup.
 pub fn encodable_spec() -> Spec {
     Spec {
         exec_file: None,
         setsid: true,
         detach: false,
         init: false,
+        dumpable_init: false,
         cgroup_fd: None,
         ..full_spec()
     }

@@ -83,6 +83,7 @@ const (
 	OptNewSessionKeyring          uint64 = 1 << 13
 	OptParentsFromMode            uint64 = 1 << 14
 	OptOnlyEndRecords             uint64 = 1 << 15
+	OptDumpableInit               uint64 = 1 << 16
 )
 
 // OptionNames are the option bits' names in docs/spec.md (upper case) with their JSON keys.
@@ -107,6 +108,7 @@ var OptionNames = []struct {
 	{"NEW_SESSION_KEYRING", "new_session_keyring", OptNewSessionKeyring},
 	{"PARENTS_FROM_MODE", "parents_from_mode", OptParentsFromMode},
 	{"ONLY_END_RECORDS", "only_end_records", OptOnlyEndRecords},
+	{"DUMPABLE_INIT", "dumpable_init", OptDumpableInit},
 }
 
 // Clone flags (record CLONE_FLAGS): the CLONE_NEW* namespaces, by JSON name.

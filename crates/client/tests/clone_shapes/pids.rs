@@ -168,3 +168,50 @@ fn nothing_is_left_in_the_namespace_after_the_target_ends() {
         assert_no_children();
     }
 }
+
+/// DUMPABLE_INIT (bubblewrap's init): pid 1 holds no capability and the target's seccomp
+/// filter, and only then is dumpable, so the caller's user may open its `/proc/PID/ns/*`
+/// (bubblewrap's `--info-fd` child-pid, joined with `--userns`/`--pidns`). Without it, init
+/// keeps what it was born with and is not dumpable: an ordinary user is refused.
+#[test]
+fn dumpable_init_holds_nothing_and_lets_the_callers_user_in() {
+    let mut c = Cleanup::default();
+    let allow = SockFilter {
+        code: 0x06, // BPF_RET | BPF_K
+        jt: 0,
+        jf: 0,
+        k: 0x7fff_0000, // SECCOMP_RET_ALLOW
+    };
+    for dumpable in [false, true] {
+        let r = init_root(&mut c, &["sleep", "60"])
+            .seccomp([allow])
+            .dumpable_init(dumpable);
+        let run = Running::start(r).unwrap();
+        let init = run.p.target_pid();
+        let caps = status_field(init, "CapEff");
+        let opened = File::open(format!("/proc/{init}/ns/user"));
+        if dumpable {
+            assert_eq!(caps, "0000000000000000", "init's capabilities");
+            assert_eq!(status_field(init, "CapPrm"), "0000000000000000");
+            assert_eq!(status_field(init, "Seccomp"), "2", "init's filter");
+            assert_eq!(status_field(init, "NoNewPrivs"), "1");
+            opened.expect("the caller's user opens a dumpable init's ns/user");
+        } else {
+            assert_ne!(caps, "0000000000000000", "init keeps its capabilities");
+            assert_eq!(
+                status_field(init, "Seccomp"),
+                "0",
+                "the filter is the target's"
+            );
+            if !is_root() {
+                let e = opened.expect_err("init is not dumpable");
+                assert_eq!(e.raw_os_error(), Some(libc::EACCES), "{e}");
+            }
+        }
+        // SAFETY: kill() with a pid and a signal number.
+        assert_eq!(unsafe { libc::kill(init as i32, libc::SIGKILL) }, 0);
+        let (status, _, _) = run.finish();
+        assert_eq!(status.signal(), Some(libc::SIGKILL), "{status}");
+    }
+    assert_no_children();
+}

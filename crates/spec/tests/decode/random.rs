@@ -344,6 +344,8 @@ fn random_owned(rng: &mut Rng) -> Owned {
     if o.options & opt::INIT != 0 {
         o.options &= !opt::DETACH;
         o.clone_flags |= ns::NEWPID;
+    } else {
+        o.options &= !opt::DUMPABLE_INIT;
     }
     o
 }
