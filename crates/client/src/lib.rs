@@ -14,6 +14,8 @@
 //! - [`runner`]: [`Runner`], the builder, `start` and (in its docs) the status protocol.
 //! - [`helper`]: where the helper binary is looked for ([`find_helper`]).
 //! - [`process`]: [`Process`], `wait` with [`Rusage`], `kill`.
+//! - [`pool`]: warm sandboxes, [`Sandbox`] and [`Pool`]: namespaces, root and mounts built once,
+//!   a fork server inside running one fresh process per run.
 //! - [`server`]: [`Server`], the helper started once as a fork server, and its runs
 //!   ([`ServedProcess`]).
 //! - [`error`]: [`Error`] and [`ChildError`].
@@ -30,6 +32,7 @@ pub mod helper;
 pub mod judge;
 pub mod landlock;
 pub mod names;
+pub mod pool;
 pub mod process;
 pub mod runner;
 pub mod server;
@@ -43,6 +46,7 @@ pub use forkexec_spec::{Fault, Location, SpecError};
 pub use helper::{find_helper, HELPER_ENV, HELPER_NAME};
 pub use landlock::{Landlock, LandlockPath, LandlockPort};
 pub use names::{MountFlag, MountKind, Named, Namespace, Resource, UnknownName};
+pub use pool::{Pool, Sandbox, SandboxBuilder};
 pub use process::{Process, Rusage, WaitStatus};
 pub use runner::{Runner, SpawnFunc, SyncFunc};
 pub use server::{ServedProcess, Server};

@@ -25,7 +25,7 @@
 //! that has not been waited for) makes the server kill the run.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -99,39 +99,7 @@ impl Server {
     /// Safe to call from several threads at once. The runner's spawn hook and helper path are
     /// not used (the server is already running); `detach` and `status_fd` are refused.
     pub fn run(&self, runner: Runner) -> Result<ServedProcess, Error> {
-        let (mut spec, sync_func) = runner.into_served();
-        if spec.status_fd.is_some() {
-            return Err(invalid(
-                "status_fd: a served run's records go on its own channel",
-            ));
-        }
-        let copies = remap_mount_fds(&mut spec).map_err(Error::Helper)?;
-        let bytes = spec.encode()?;
-        if shape_of(&bytes)? == Shape::Detach {
-            return Err(invalid(
-                "detach: the target would be the fork server's child",
-            ));
-        }
-        let fds = inherited_fds(&spec).map_err(Error::Helper)?;
-        let (ours, theirs) = sys::socketpair().map_err(|e| helper_error(e, "socketpair"))?;
-        let numbers: Vec<u32> = fds.iter().map(|&fd| fd as u32).collect();
-        let mut message = [0u8; request::MAX_LEN];
-        let len = request::encode(&numbers, &mut message)
-            .ok_or_else(|| invalid("more fds than one request carries (252)"))?;
-        let mut passed: Vec<RawFd> = vec![theirs.as_raw_fd()];
-        passed.extend(&fds);
-        sys::send_with_fds(self.sock.as_fd(), &message[..len], &passed)
-            .map_err(|e| helper_error(e, "sending the request to the fork server"))?;
-        drop(theirs);
-        drop(copies);
-        let mut run = ServedProcess {
-            channel: ours,
-            target_pid: 0,
-            status: None,
-        };
-        run.send(&bytes)?;
-        run.start(sync_func)?;
-        Ok(run)
+        start_run(self.sock.as_fd(), runner, false)
     }
 
     /// Ends the server and waits for it: every run still going is killed.
@@ -160,6 +128,50 @@ impl Drop for Server {
     }
 }
 
+/// One run on the fork server at `sock`: the request, the spec, the records up to the exec.
+/// `foreign`: the server's pids are not this process's (a server inside a sandbox's pid
+/// namespace), so the run's `kill` is refused.
+pub(crate) fn start_run(
+    sock: BorrowedFd<'_>,
+    runner: Runner,
+    foreign: bool,
+) -> Result<ServedProcess, Error> {
+    let (mut spec, sync_func) = runner.into_served();
+    if spec.status_fd.is_some() {
+        return Err(invalid(
+            "status_fd: a served run's records go on its own channel",
+        ));
+    }
+    let copies = remap_mount_fds(&mut spec).map_err(Error::Helper)?;
+    let bytes = spec.encode()?;
+    if shape_of(&bytes)? == Shape::Detach {
+        return Err(invalid(
+            "detach: the target would be the fork server's child",
+        ));
+    }
+    let fds = inherited_fds(&spec).map_err(Error::Helper)?;
+    let (ours, theirs) = sys::socketpair().map_err(|e| helper_error(e, "socketpair"))?;
+    let numbers: Vec<u32> = fds.iter().map(|&fd| fd as u32).collect();
+    let mut message = [0u8; request::MAX_LEN];
+    let len = request::encode(&numbers, &mut message)
+        .ok_or_else(|| invalid("more fds than one request carries (252)"))?;
+    let mut passed: Vec<RawFd> = vec![theirs.as_raw_fd()];
+    passed.extend(&fds);
+    sys::send_with_fds(sock, &message[..len], &passed)
+        .map_err(|e| helper_error(e, "sending the request to the fork server"))?;
+    drop(theirs);
+    drop(copies);
+    let mut run = ServedProcess {
+        channel: ours,
+        target_pid: 0,
+        status: None,
+        foreign,
+    };
+    run.send(&bytes)?;
+    run.start(sync_func)?;
+    Ok(run)
+}
+
 fn invalid(msg: &str) -> Error {
     Error::Helper(io::Error::new(io::ErrorKind::InvalidInput, msg.to_owned()))
 }
@@ -171,6 +183,7 @@ pub struct ServedProcess {
     channel: OwnedFd,
     target_pid: u32,
     status: Option<WaitStatus>,
+    foreign: bool,
 }
 
 impl ServedProcess {
@@ -270,8 +283,16 @@ impl ServedProcess {
         }
     }
 
-    /// Sends signal `sig` to the target. Refused once it has been waited for.
+    /// Sends signal `sig` to the target. Refused once it has been waited for, and for a run
+    /// in a pooled [`crate::Sandbox`] (its pid is the sandbox's: drop the `ServedProcess` to
+    /// have the server kill the run).
     pub fn kill(&self, sig: i32) -> io::Result<()> {
+        if self.foreign {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a sandbox run's pid is the sandbox's: drop the process to kill the run",
+            ));
+        }
         if self.status.is_some() || self.target_pid == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,

@@ -10,8 +10,11 @@
 //! - `inspect PATH…`: per path, what `lstat`, `readlink`, `statvfs` (read-only, nosuid, nodev,
 //!   size) and reading it (the first 64 bytes, or a directory's entries) give; plus the
 //!   numeric entries of `/proc` (the pids this process can see) and `mountinfo`.
-//! - `key DESCRIPTION`: searches the session keyring for a `user` key of that description and
-//!   reads it: `{"session": ID, "secret": TEXT or null, "errno": E}`.
+//! - `key DESCRIPTION [user]`: searches the session keyring (or the user keyring) for a `user`
+//!   key of that description and reads it: `{"session": ID, "secret": TEXT or null, "errno":
+//!   E}` (`session`: that keyring's id).
+//! - `addkey DESCRIPTION SECRET [user]`: adds a `user` key to the session keyring (or the user
+//!   keyring): `{"id": ID, "errno": E}`.
 //! - `exit CODE`, `signal SIG`: end that way. `sleep SECONDS`.
 //! - Judge workloads (they never return on their own): `spin [PROCS]` burns CPU in PROCS
 //!   processes (default 1); `alloc MIB` allocates and touches MIB MiB, then exits 0;
@@ -32,7 +35,8 @@ fn main() {
         "write" => write_file(&args[2], &args[3]),
         "syscall" => try_syscall(&args[2]),
         "inspect" => inspect(&args[2..]),
-        "key" => key(&args[2]),
+        "key" => key(&args[2], keyring(args.get(3))),
+        "addkey" => add_key(&args[2], &args[3], keyring(args.get(4))),
         "exit" => std::process::exit(args[2].parse().unwrap()),
         "signal" => {
             let sig = args[2].parse().unwrap();
@@ -113,21 +117,48 @@ fn flood(bytes: u64) -> Value {
     std::process::exit(0);
 }
 
-/// What the session keyring gives for a `user` key named `description`.
-fn key(description: &str) -> Value {
+/// The special keyring id: the session keyring, or with `user` the user keyring.
+fn keyring(name: Option<&String>) -> libc::c_long {
+    const SESSION: libc::c_long = -3;
+    const USER: libc::c_long = -4;
+    match name.map(String::as_str) {
+        None | Some("session") => SESSION,
+        Some("user") => USER,
+        Some(other) => panic!("unknown keyring {other}"),
+    }
+}
+
+/// Adds a `user` key to `keyring` (a run that tries to leave a secret behind).
+fn add_key(description: &str, secret: &str, keyring: libc::c_long) -> Value {
+    let desc = CString::new(description).unwrap();
+    // SAFETY: add_key with NUL-terminated strings and a payload that outlive the call.
+    let id = unsafe {
+        libc::syscall(
+            libc::SYS_add_key,
+            c"user".as_ptr(),
+            desc.as_ptr(),
+            secret.as_ptr(),
+            secret.len(),
+            keyring,
+        )
+    };
+    json!({"id": id, "errno": if id < 0 { errno() } else { 0 }})
+}
+
+/// What `keyring` gives for a `user` key named `description`.
+fn key(description: &str, keyring: libc::c_long) -> Value {
     const KEYCTL_GET_KEYRING_ID: libc::c_long = 0;
     const KEYCTL_SEARCH: libc::c_long = 10;
     const KEYCTL_READ: libc::c_long = 11;
-    const SESSION: libc::c_long = -3;
     let desc = CString::new(description).unwrap();
     // SAFETY: keyctl with integer arguments and NUL-terminated strings that outlive the call;
     // KEYCTL_READ writes at most buf.len() bytes into buf.
     unsafe {
-        let session = libc::syscall(libc::SYS_keyctl, KEYCTL_GET_KEYRING_ID, SESSION, 0);
+        let session = libc::syscall(libc::SYS_keyctl, KEYCTL_GET_KEYRING_ID, keyring, 0);
         let found = libc::syscall(
             libc::SYS_keyctl,
             KEYCTL_SEARCH,
-            SESSION,
+            keyring,
             c"user".as_ptr(),
             desc.as_ptr(),
             0,

@@ -1,0 +1,307 @@
+//! Warm sandboxes: [`Sandbox`] (go-sandbox's `container`) and [`Pool`] (go-judge's pool).
+//!
+//! A sandbox's namespaces, root and mounts are built once: the helper is spawned with the
+//! sandbox's spec, and the program it executes at the end of that chain is the helper itself
+//! as a fork server (`forkexec --serve 3`, docs/spec.md "Fork server"), inside the sandbox,
+//! still holding the capabilities of the sandbox's user namespace. Each [`Sandbox::run`] is
+//! then one request: a fresh process forked by that server, running the same chain with the
+//! run's own args, env, fds, work dir, rlimits, cgroup (`cgroup_fd`), seccomp and Landlock
+//! rules, in **its own user, pid, mount and ipc namespaces** (with init, so the run's whole
+//! process tree dies when its program ends: a daemon it forked included), with a fresh tmpfs
+//! on each writable place ([`SandboxBuilder::writable`]: what a run writes there is gone for
+//! the next), a new session keyring (its own user namespace gives it its own user keyring
+//! too), every capability dropped. The sandbox's root is read-only (unless its shape asks for
+//! `writable_root`), so the writable places are the only places a run can leave a file.
+//! No helper code is added for this: a pooled run is an ordinary fork server request whose
+//! spec the client completes (docs/design.md, "Warm sandboxes").
+//!
+//! ```no_run
+//! use forkexec_client::{IdMap, MountOp, Namespace, Pool, Resource, Runner, Sandbox};
+//!
+//! // The shape: what every run shares, built once per sandbox.
+//! let shape = || {
+//!     let root = Runner::new(["unused"])
+//!         .clone_flags([Namespace::NewUser, Namespace::NewNs, Namespace::NewPid])
+//!         .uid_mappings([IdMap::new(0, 1000, 1)])
+//!         .gid_mappings([IdMap::new(0, 1000, 1)])
+//!         .pivot_root("/tmp/root")
+//!         .mounts([MountOp::ro_bind("/usr", "/usr"), MountOp::symlink("usr/bin", "/bin")])
+//!         .mount(MountOp::dev("/dev"));
+//!     Sandbox::builder(root).writable("/tmp").writable("/work")
+//! };
+//! let pool = Pool::new(2, shape)?;
+//! for _ in 0..1000 {
+//!     // Each run: its own program, env, fds, work dir and limits.
+//!     let run = Runner::new(["/bin/sh", "-c", "echo hi >/work/out; cat /work/out"])
+//!         .env(["LANG=C"])
+//!         .files([0, 1, 2])
+//!         .work_dir("/work")
+//!         .rlimit(Resource::Cpu, 1, 1);
+//!     let status = pool.run(run)?.wait()?;
+//!     assert!(status.success());
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::error::Error;
+use crate::names::Namespace;
+use crate::process::{Process, WaitStatus};
+use crate::runner::Runner;
+use crate::server::{start_run, ServedProcess};
+use crate::spec::{IdMap, MountEntry, MountOp};
+use crate::status::helper_error;
+use crate::sys;
+
+/// How a [`Sandbox`] is built: the sandbox's own spec, and what each run gets fresh.
+#[derive(Debug)]
+pub struct SandboxBuilder {
+    shape: Runner,
+    writable: Vec<String>,
+    proc_dir: String,
+}
+
+impl SandboxBuilder {
+    /// A directory that every run gets as a fresh, empty tmpfs (mode 1777): `/tmp`, a work dir.
+    /// The sandbox itself has a tmpfs there too, so the directory exists in its root.
+    pub fn writable(mut self, dir: impl Into<String>) -> Self {
+        self.writable.push(dir.into());
+        self
+    }
+
+    /// Where each run gets a new proc of its own (its own pid namespace: it sees only its own
+    /// processes); `/proc` by default. The sandbox has one there too: the server writes each
+    /// run's id maps through it, and a run may mount a proc only where one is fully visible.
+    pub fn proc(mut self, dir: impl Into<String>) -> Self {
+        self.proc_dir = dir.into();
+        self
+    }
+
+    /// Builds the sandbox: spawns the helper with the sandbox's spec, whose target is the
+    /// helper serving inside it. The spec's args, env, files, exec file and sync callback are
+    /// the sandbox's own (replaced); a credential, `drop_caps`, seccomp, Landlock, `detach` or
+    /// `status_fd` there is refused (they belong to each run: the server needs its
+    /// capabilities to build each run's namespaces).
+    pub fn start(self) -> Result<Sandbox, Error> {
+        let SandboxBuilder {
+            shape,
+            writable,
+            proc_dir,
+        } = self;
+        let helper = shape.find_helper().map_err(Error::Helper)?;
+        let mut spec = shape.into_served().0;
+        let refused = [
+            (spec.credential.is_some(), "credential"),
+            (spec.drop_caps, "drop_caps"),
+            (spec.seccomp.is_some(), "seccomp"),
+            (spec.landlock.is_some(), "landlock"),
+            (spec.detach, "detach"),
+            (spec.status_fd.is_some(), "status_fd"),
+            (spec.sync, "sync"),
+        ];
+        if let Some((_, what)) = refused.iter().find(|(set, _)| *set) {
+            return Err(invalid(&format!(
+                "{what}: a pooled sandbox's runs take it, not the sandbox"
+            )));
+        }
+        let exe = File::open(&helper)
+            .map_err(|e| helper_error(e, &format!("opening {}", helper.display())))?;
+        let devnull = File::open("/dev/null").map_err(|e| helper_error(e, "/dev/null"))?;
+        let (ours, theirs) = sys::seqpacket_pair().map_err(|e| helper_error(e, "socketpair"))?;
+        spec.args = vec!["forkexec".into(), "--serve".into(), "3".into()];
+        spec.env.clear();
+        spec.exec_path = None;
+        spec.exec_file = Some(exe.as_raw_fd());
+        spec.files = vec![
+            devnull.as_raw_fd(),
+            devnull.as_raw_fd(),
+            2,
+            theirs.as_raw_fd(),
+        ];
+        spec.die_with_parent = true;
+        if spec.clone_flags.contains(&Namespace::NewPid) {
+            // Orphans of the sandbox's own pid namespace go to its init, not to the server.
+            spec.init = true;
+        }
+        for dir in &writable {
+            spec.mounts
+                .push(MountOp::tmpfs(dir.clone()).mode(0o1777).into());
+        }
+        spec.mounts.push(MountOp::dir(proc_dir.clone()).into());
+        if !spec.writable_root {
+            // Every mount in the sandbox read-only (a /dev's tmpfs, its /dev/shm; the
+            // sandbox's own tmpfs on each writable place): a run's fresh tmpfs on the
+            // writable places are the only places it can leave a file in.
+            spec.mounts.push(MountOp::remount_ro("/").into());
+        }
+        // After the read-only remount: the server writes each run's id maps through it.
+        spec.mounts.push(MountOp::proc(proc_dir.clone()).into());
+        let ids = RunIds {
+            uid: identity(&spec.uid_mappings),
+            gid: identity(&spec.gid_mappings),
+        };
+        let process = Runner::from_spec(spec).helper(helper).start()?;
+        drop((exe, devnull, theirs));
+        Ok(Sandbox {
+            sock: ours,
+            process: Mutex::new(process),
+            writable,
+            proc_dir,
+            ids,
+        })
+    }
+}
+
+/// A warm sandbox: its namespaces, root and mounts built once, a fork server inside running
+/// one fresh process per [`Sandbox::run`]. Dropping it ends the server (every run still going
+/// is killed) and reaps the sandbox's helper.
+#[derive(Debug)]
+pub struct Sandbox {
+    sock: OwnedFd,
+    process: Mutex<Process>,
+    writable: Vec<String>,
+    proc_dir: String,
+    ids: RunIds,
+}
+
+/// The id maps of each run's own user namespace: every id the sandbox has, as itself.
+#[derive(Debug)]
+struct RunIds {
+    uid: Vec<IdMap>,
+    gid: Vec<IdMap>,
+}
+
+/// The identity map of the ids a user namespace with `maps` has (all ids without one).
+fn identity(maps: &[IdMap]) -> Vec<IdMap> {
+    if maps.is_empty() {
+        return vec![IdMap::new(0, 0, u32::MAX)];
+    }
+    maps.iter()
+        .map(|m| IdMap::new(m.container_id, m.container_id, m.size))
+        .collect()
+}
+
+impl Sandbox {
+    /// A builder for the sandbox `shape` describes (its namespaces, id maps, root, mounts,
+    /// host name…): see [`SandboxBuilder::start`].
+    pub fn builder(shape: Runner) -> SandboxBuilder {
+        SandboxBuilder {
+            shape,
+            writable: Vec::new(),
+            proc_dir: "/proc".to_owned(),
+        }
+    }
+
+    /// Runs one program in the sandbox (see the module docs for what each run gets). Its
+    /// user, pid, mount and ipc namespaces are its own (a user namespace the runner gives id
+    /// maps for is used as given: the ids are the sandbox's; otherwise every id of the
+    /// sandbox maps to itself); the runner may add namespaces (net, uts) and mounts (after
+    /// the fresh tmpfs of each writable place), but not a new root (`pivot_root`) or a
+    /// cgroup path (the sandbox does not see the host's cgroup tree: give `cgroup_fd`, a v2
+    /// directory). The [`ServedProcess`]'s pid is the one in the sandbox's pid namespace, so
+    /// its `kill` is refused: drop it to kill the run.
+    pub fn run(&self, mut runner: Runner) -> Result<ServedProcess, Error> {
+        let spec = &mut runner.spec;
+        if !spec.pivot_root.is_empty() {
+            return Err(invalid("pivot_root: a pooled sandbox's root is built once"));
+        }
+        if !spec.cgroup.is_empty() {
+            return Err(invalid(
+                "cgroup: the path is not visible inside the sandbox; use cgroup_fd",
+            ));
+        }
+        if !spec.clone_flags.contains(&Namespace::NewUser) {
+            spec.clone_flags.push(Namespace::NewUser);
+            spec.uid_mappings.clone_from(&self.ids.uid);
+            spec.gid_mappings.clone_from(&self.ids.gid);
+        }
+        for ns in [Namespace::NewPid, Namespace::NewNs, Namespace::NewIpc] {
+            if !spec.clone_flags.contains(&ns) {
+                spec.clone_flags.push(ns);
+            }
+        }
+        spec.init = true;
+        spec.drop_caps = true;
+        spec.new_session_keyring = true;
+        let mut fresh: Vec<MountEntry> = self
+            .writable
+            .iter()
+            .map(|dir| MountOp::tmpfs(dir.clone()).mode(0o1777).into())
+            .collect();
+        fresh.push(MountOp::proc(self.proc_dir.clone()).into());
+        fresh.append(&mut spec.mounts);
+        spec.mounts = fresh;
+        start_run(self.sock.as_fd(), runner, true)
+    }
+
+    /// Ends the sandbox: the server's end of stream kills every run still going; returns the
+    /// sandbox helper's status.
+    pub fn shutdown(mut self) -> io::Result<WaitStatus> {
+        self.end()
+    }
+
+    fn end(&mut self) -> io::Result<WaitStatus> {
+        let _ = sys::shutdown(self.sock.as_fd());
+        match self.process.get_mut() {
+            Ok(p) => p.wait(),
+            Err(_) => Err(io::Error::other("the sandbox's lock was poisoned")),
+        }
+    }
+
+    /// The pid of the helper that built the sandbox (it supervises the server when the
+    /// sandbox has its own pid namespace).
+    pub fn pid(&self) -> u32 {
+        self.process.lock().map_or(0, |p| p.pid())
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.end();
+    }
+}
+
+/// Several identical [`Sandbox`]es; each [`Pool::run`] goes to the next one in turn. A
+/// sandbox serves up to 64 runs at once (each in its own namespaces), so the pool spreads
+/// concurrent runs over several server processes.
+#[derive(Debug)]
+pub struct Pool {
+    sandboxes: Vec<Sandbox>,
+    next: AtomicUsize,
+}
+
+impl Pool {
+    /// `size` sandboxes, each built by `make` (called `size` times).
+    pub fn new(size: usize, mut make: impl FnMut() -> SandboxBuilder) -> Result<Pool, Error> {
+        if size == 0 {
+            return Err(invalid("a pool of 0 sandboxes"));
+        }
+        let sandboxes = (0..size)
+            .map(|_| make().start())
+            .collect::<Result<_, _>>()?;
+        Ok(Pool {
+            sandboxes,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// Runs one program in the next sandbox ([`Sandbox::run`]).
+    pub fn run(&self, runner: Runner) -> Result<ServedProcess, Error> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.sandboxes.len();
+        self.sandboxes[i].run(runner)
+    }
+
+    /// The sandboxes.
+    pub fn sandboxes(&self) -> &[Sandbox] {
+        &self.sandboxes
+    }
+}
+
+fn invalid(msg: &str) -> Error {
+    Error::Helper(io::Error::new(io::ErrorKind::InvalidInput, msg.to_owned()))
+}
