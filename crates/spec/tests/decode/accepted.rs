@@ -120,6 +120,13 @@ fn full_spec_exposes_every_field() {
     assert_eq!(cred.groups_bytes(), &[3, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0]);
     let r = spec.rlimits.iter().nth(2).unwrap();
     assert_eq!((r.resource, r.cur, r.max), (9, 1 << 33, u64::MAX));
+    // A list prints as the slice it holds (what a `{:?}` of a decoded spec shows).
+    let shown = format!("{:?}", spec.rlimits);
+    assert_eq!(shown, format!("{:?}", spec.rlimits.as_slice()));
+    assert!(
+        shown.starts_with("[Rlimit {") && shown.matches("Rlimit {").count() == 3,
+        "{shown}"
+    );
     let m = raw_mounts(&spec).into_iter().next().unwrap();
     assert!(m.fstype.is_empty() && m.data.is_empty());
     // The canonical re-encoding of the decoded fields is the same bytes (full() is canonical).

@@ -447,4 +447,16 @@ fn join_ns() {
     }
     let (buf, at) = base_and(record::JOIN_NS, 0, &[0xff; 12]);
     refused(&buf, at + 8, Fault::BadValue);
+    // The range's ends are fds like any other: 0 (a runtime may pass its stdin) and 2^20 - 1.
+    for slot in 0..3 {
+        for good in [0i32, (1 << 20) - 1] {
+            let mut payload = [(-1i32).to_le_bytes(); 3].concat();
+            payload[4 * slot..4 * slot + 4].copy_from_slice(&good.to_le_bytes());
+            let (buf, _) = base_and(record::JOIN_NS, 0, &payload);
+            let j = accepted(&buf).join_ns.expect("JOIN_NS decoded");
+            let mut want = [None; 3];
+            want[slot] = Some(good as u32);
+            assert_eq!([j.user, j.pid, j.user2], want, "slot {slot}, fd {good}");
+        }
+    }
 }
