@@ -222,7 +222,7 @@ fn resolve_paths(c: &mut Config) -> io::Result<()> {
 
 /// `--loop KEY`: spawn one runner `count` times and nothing else (what `perf stat` counts).
 fn run_loop(c: &Config, tools: &Tools, p: &Prepared, key: &str) -> io::Result<()> {
-    let (rs, _) = runners::all(c, tools, p, None, None);
+    let (rs, _) = runners::all(c, tools, p, None, None, None);
     let r = rs
         .iter()
         .find(|r| r.key == key)
@@ -416,7 +416,24 @@ fn run(c: &mut Config) -> io::Result<()> {
             None
         }
     };
-    let (mut rs, mut skipped) = runners::all(c, &tools, &prepared, py.as_ref(), server.as_ref());
+    // The warm sandboxes, built once for their row (issue 14): two, so that two concurrent
+    // spawners are served by two server processes.
+    let shape = || profile::pool_shape(&c.helper, &c.payload, &prepared.root);
+    let pool = match forkexec_client::Pool::new(2, shape) {
+        Ok(pool) => Some(Arc::new(pool)),
+        Err(e) => {
+            eprintln!("bench: leaving out the warm sandbox row: {e}");
+            None
+        }
+    };
+    let (mut rs, mut skipped) = runners::all(
+        c,
+        &tools,
+        &prepared,
+        py.as_ref(),
+        server.as_ref(),
+        pool.as_ref(),
+    );
     if let Some(only) = &c.only {
         rs.retain(|r| only.iter().any(|k| k == r.key));
     }

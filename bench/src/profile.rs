@@ -141,6 +141,38 @@ pub fn sandbox_spec(payload: &Path, root: &Path, net: bool) -> Spec {
     spec
 }
 
+/// The warm sandbox of the pool row (issue 14): the profile's namespaces, id maps, root,
+/// mounts and host name, built once per sandbox (the pool adds the proc each run gets). What
+/// belongs to each run is left out here ([`pool_run`]): the sandbox's server keeps its
+/// capabilities to build each run's namespaces.
+pub fn pool_shape(helper: &Path, payload: &Path, root: &Path) -> forkexec_client::SandboxBuilder {
+    let mut spec = sandbox_spec(payload, root, false);
+    spec.args = vec!["unused".into()];
+    spec.mounts
+        .retain(|m| m.as_raw().is_none_or(|raw| raw.fstype != "proc"));
+    spec.rlimits.clear();
+    spec.no_new_privs = false;
+    spec.drop_caps = false;
+    spec.seccomp = None;
+    let shape = forkexec_client::Runner::from_spec(spec).helper(helper);
+    forkexec_client::Sandbox::builder(shape)
+}
+
+/// One run in the warm sandbox: the payload with the profile's per-run parts (work dir,
+/// rlimits, `no_new_privs`, the seccomp filter); the pool adds its own user, pid, mount and
+/// ipc namespaces, init, a fresh proc, capabilities dropped.
+pub fn pool_run() -> Spec {
+    let mut spec = Spec::new([PAYLOAD_INSIDE]);
+    spec.work_dir = "/".into();
+    spec.rlimits = RLIMITS
+        .iter()
+        .map(|&(r, v)| forkexec_client::Rlimit::new(r, v, v))
+        .collect();
+    spec.no_new_privs = true;
+    spec.seccomp = Some(seccomp_filter());
+    spec
+}
+
 /// bubblewrap with the same profile. `seccomp_fd` is where the runner puts the filter.
 /// bubblewrap always sets `no_new_privs`, always pivots onto a tmpfs, and has no rlimits.
 pub fn bwrap_args(bwrap: &Path, payload: &Path, seccomp_fd: i32, net: bool) -> Vec<String> {

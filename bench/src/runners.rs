@@ -214,6 +214,7 @@ pub fn all(
     p: &Prepared,
     py: Option<&Arc<PythonServer>>,
     server: Option<&Arc<forkexec_client::Server>>,
+    pool: Option<&Arc<forkexec_client::Pool>>,
 ) -> (Vec<Runner>, Vec<String>) {
     use Group::*;
     let plain = |exe: Exe| How::Plain { exe, fd_file: None };
@@ -492,6 +493,19 @@ pub fn all(
             ));
         }
         None => skipped.push("fork server rows (the server did not start)".to_string()),
+    }
+    match pool {
+        Some(pool) => list.push((
+            "pool",
+            "warm sandbox (Pool), sandbox profile",
+            Served,
+            false,
+            How::Pool {
+                pool: Arc::clone(pool),
+                run: Box::new(profile::pool_run()),
+            },
+        )),
+        None => skipped.push("the warm sandbox row (the pool did not start)".to_string()),
     }
     match py {
         Some(py) => {

@@ -225,6 +225,12 @@ pub enum How {
         server: Arc<forkexec_client::Server>,
         spec: Box<Spec>,
     },
+    /// A run in a warm sandbox of the pool the driver built once (`Pool::run` then
+    /// `ServedProcess::wait`): `run` is the runner each run sends (cloned per run).
+    Pool {
+        pool: Arc<forkexec_client::Pool>,
+        run: Box<Spec>,
+    },
     /// The Rust client's `Judge` (docs/judge.md): the same, plus its cgroup (none, a fresh
     /// one, or one from a pool), the output pipes and the watcher.
     Judge {
@@ -305,6 +311,17 @@ impl How {
                 let took = start.elapsed();
                 if !status.success() {
                     return Err(io::Error::other(format!("server: target {status}")));
+                }
+                Ok((took, None))
+            }
+            How::Pool { pool, run } => {
+                let runner = forkexec_client::Runner::from_spec((**run).clone());
+                let start = Instant::now();
+                let mut served = pool.run(runner).map_err(io::Error::other)?;
+                let status = served.wait()?;
+                let took = start.elapsed();
+                if !status.success() {
+                    return Err(io::Error::other(format!("pool: target {status}")));
                 }
                 Ok((took, None))
             }
