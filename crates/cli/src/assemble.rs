@@ -683,7 +683,7 @@ fn is_executable(p: &Path) -> bool {
 
 /// `cmd` looked up in the program's PATH as the sandbox will see it; `Ok(None)` when it has
 /// a `/` (run as given).
-fn resolve(cmd: &str, spec: &Spec) -> Result<Option<String>, Fail> {
+pub(crate) fn resolve(cmd: &str, spec: &Spec) -> Result<Option<String>, Fail> {
     if cmd.contains('/') {
         return Ok(None);
     }
@@ -907,7 +907,10 @@ pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail>
     if !cli.command.is_empty() {
         spec.args = cli.command.clone();
         spec.exec_file = None;
-        spec.exec_path = resolve(&cli.command[0], &spec)?;
+        // With --via, the server looks the command up as its sandbox sees it.
+        if cli.via.is_none() {
+            spec.exec_path = resolve(&cli.command[0], &spec)?;
+        }
         if let Some(argv0) = &cli.argv0 {
             if spec.exec_path.is_none() {
                 spec.exec_path = Some(cli.command[0].clone());

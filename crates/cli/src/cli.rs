@@ -171,7 +171,14 @@ pub struct Cli {
     #[arg(short, long, help_heading = SPEC)]
     pub verbose: bool,
 
-    /// `check`, or the hidden generators (`completions`, `manpage`).
+    /// Send the run to the warm sandboxes of `forkexec-run serve SOCKET` instead of building a
+    /// sandbox: the program gets this process's stdin, stdout and stderr and environment, and
+    /// forkexec-run exits the way it did. Only --setenv, --unsetenv, --clearenv, --chdir and
+    /// --rlimit go with it; the sandbox is the server's.
+    #[arg(long, value_name = "SOCKET", help_heading = SPEC)]
+    pub via: Option<PathBuf>,
+
+    /// `check`, `serve`, or the hidden generators (`completions`, `manpage`).
     #[command(subcommand)]
     pub tool: Option<crate::tools::Tool>,
 

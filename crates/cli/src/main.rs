@@ -11,6 +11,7 @@
 //! - [`judge`]: the judge flags (limits on the whole sandbox, `--result-json`).
 //! - [`bwrap`]: the bubblewrap mode (run as `bwrap`, or with a leading `--bwrap`).
 //! - [`verbose`]: `-v`, the stages told as they happen.
+//! - [`serve`]: `forkexec-run serve` (a pool of warm sandboxes on a unix socket) and `--via`.
 
 #![cfg_attr(not(test), no_main)]
 #![warn(missing_docs)]
@@ -25,6 +26,7 @@ mod help;
 mod judge;
 mod report;
 mod run;
+mod serve;
 mod tools;
 mod verbose;
 
@@ -138,6 +140,12 @@ fn real_main() {
     };
     if let Some(tool) = &cli.tool {
         tools::run(tool);
+    }
+    if let Some(socket) = &cli.via {
+        serve::check_via_flags(&matches).unwrap_or_else(|f| f.exit());
+        let spec = assemble::assemble(&cli, &matches, assemble::Ids::current())
+            .unwrap_or_else(|f| f.exit());
+        serve::via(socket, &spec, cli.chdir.is_some());
     }
     let spec =
         assemble::assemble(&cli, &matches, assemble::Ids::current()).unwrap_or_else(|f| f.exit());

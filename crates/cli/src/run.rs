@@ -273,6 +273,17 @@ fn end_like(status: WaitStatus) -> ! {
     die_of(sig)
 }
 
+/// [`end_like`] for a raw wait status (a served run's, from `forkexec-run serve`).
+pub(crate) fn end_like_raw(raw: i32) -> ! {
+    if libc::WIFEXITED(raw) {
+        std::process::exit(libc::WEXITSTATUS(raw));
+    }
+    if libc::WIFSIGNALED(raw) {
+        die_of(libc::WTERMSIG(raw))
+    }
+    std::process::exit(125)
+}
+
 /// Dies of `sig` (core dumps off, so that forkexec-run leaves no core of its own).
 fn die_of(sig: i32) -> ! {
     // SAFETY: plain libc calls on this process: the core limit, the signal's disposition,

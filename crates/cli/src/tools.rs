@@ -1,4 +1,5 @@
-//! The subcommands: `check` (what this host allows, [`crate::check`]) and the two hidden
+//! The subcommands: `check` (what this host allows, [`crate::check`]), `serve` (warm
+//! sandboxes on a unix socket, [`crate::serve`]) and the two hidden
 //! generators that `make install` runs to write the man pages and the shell completions
 //! from the command-line definition itself ([`crate::cli::Cli`]), so they cannot drift
 //! from `--help`.
@@ -19,6 +20,11 @@ pub enum Tool {
     /// Landlock, clone3, openat2, the new mount API) and, for each "no", why and the fix.
     Check(crate::check::CheckArgs),
 
+    /// Build a pool of warm sandboxes once and run the programs sent with
+    /// `forkexec-run --via SOCKET -- COMMAND` in them, each a fresh process with nothing of an
+    /// earlier run left (docs/cli.md, "Warm sandboxes").
+    Serve(crate::serve::ServeArgs),
+
     /// Print the completion script for SHELL (`make install` installs bash, zsh and fish).
     #[command(hide = true)]
     Completions {
@@ -26,7 +32,8 @@ pub enum Tool {
         shell: Shell,
     },
 
-    /// Write the man pages (forkexec-run.1, forkexec-run-check.1) into DIR, or print
+    /// Write the man pages (forkexec-run.1, forkexec-run-check.1, forkexec-run-serve.1) into
+    /// DIR, or print
     /// forkexec-run.1 on stdout.
     #[command(hide = true)]
     Manpage {
@@ -39,6 +46,7 @@ pub enum Tool {
 pub fn run(tool: &Tool) -> ! {
     match tool {
         Tool::Check(args) => crate::check::main(args),
+        Tool::Serve(args) => crate::serve::main(args),
         Tool::Completions { shell } => {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(&completion(*shell));
@@ -214,7 +222,14 @@ mod tests {
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, ["forkexec-run.1", "forkexec-run-check.1"]);
+        assert_eq!(
+            names,
+            [
+                "forkexec-run.1",
+                "forkexec-run-check.1",
+                "forkexec-run-serve.1"
+            ]
+        );
         for page in &pages {
             let text = std::fs::read_to_string(page).unwrap();
             assert!(text.starts_with(".ie \\n(.g .ds Aq"), "{text}");

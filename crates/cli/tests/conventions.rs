@@ -72,11 +72,12 @@ fn install(c: &mut Cleanup, extra: &[(&str, &str)]) -> (PathBuf, String) {
     (dest, out)
 }
 
-const FILES: [&str; 7] = [
+const FILES: [&str; 8] = [
     "usr/bin/forkexec",
     "usr/bin/forkexec-run",
     "usr/share/man/man1/forkexec-run.1",
     "usr/share/man/man1/forkexec-run-check.1",
+    "usr/share/man/man1/forkexec-run-serve.1",
     "usr/share/bash-completion/completions/forkexec-run",
     "usr/share/zsh/site-functions/_forkexec-run",
     "usr/share/fish/vendor_completions.d/forkexec-run.fish",

@@ -186,6 +186,14 @@ pub struct ServedProcess {
     foreign: bool,
 }
 
+/// The run's channel: readable when a record (the exit record, once the program ended) is
+/// there or the server closed it; for `poll` next to other fds before [`ServedProcess::wait`].
+impl AsFd for ServedProcess {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.channel.as_fd()
+    }
+}
+
 impl ServedProcess {
     /// The target's pid as the server reports it (for a server inside a sandbox's pid
     /// namespace: the pid there).
