@@ -21,6 +21,7 @@ pub const ENOEXEC: Errno = Errno(linux_raw_sys::errno::ENOEXEC as i32);
 pub const ENOENT: Errno = Errno(linux_raw_sys::errno::ENOENT as i32);
 pub const EAGAIN: Errno = Errno(linux_raw_sys::errno::EAGAIN as i32);
 pub const ENXIO: Errno = Errno(linux_raw_sys::errno::ENXIO as i32);
+pub const EROFS: Errno = Errno(linux_raw_sys::errno::EROFS as i32);
 
 pub type Result<T = usize> = core::result::Result<T, Errno>;
 
@@ -235,6 +236,19 @@ pub fn mknodat_file(dir: i32, path: &CStr, mode: u32) -> Result {
             path.as_ptr() as usize,
             mode,
             0,
+        )
+    })
+}
+
+/// `faccessat(dir, path, mode)`: checked with the real ids, as `access(2)`.
+pub fn faccessat(dir: i32, path: &CStr, mode: u32) -> Result {
+    // SAFETY: path is NUL-terminated and alive across the call.
+    check(unsafe {
+        sc::syscall3(
+            nr!(__NR_faccessat),
+            dir as usize,
+            path.as_ptr() as usize,
+            mode as usize,
         )
     })
 }

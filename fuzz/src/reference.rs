@@ -545,7 +545,7 @@ fn mount_op(buf: &[u8], p: usize, len: usize) -> Result<(), Refusal> {
     let Some(row) = KindInfo::ALL.iter().find(|k| k.kind == kind) else {
         return Err((p, Fault::BadValue));
     };
-    if flags & !7 != 0 {
+    if flags & !0xf != 0 {
         return Err((p + 2, Fault::UnknownBits));
     }
     if fd < -1 || fd >= FD_MAX as i32 {

@@ -25,6 +25,8 @@ use crate::{At, Failure};
 
 const MS_REC: u64 = g::MS_REC as u64;
 const MS_PRIVATE: u64 = g::MS_PRIVATE as u64;
+const MS_NOSUID: u64 = g::MS_NOSUID as u64;
+const MS_NODEV: u64 = g::MS_NODEV as u64;
 
 /// Copy buffer for file operations that read their content from an fd.
 pub struct FileBuf;
@@ -71,8 +73,10 @@ pub fn mount_and_pivot(spec: &Spec<'static>) -> Result<(), Failure> {
     // Nothing done below may propagate back to the host.
     sys::mount(c"none", c"/", c"", MS_REC | MS_PRIVATE, c"").at(Location::MountRoot)?;
     if let Some(root) = spec.pivot_root {
-        sys::mount(c"tmpfs", root, c"tmpfs", 0, c"mode=0755").at(Location::MountTmpfs)?;
-        // not 1777
+        // nosuid, nodev (as bubblewrap's): nothing made in the root itself is a device or
+        // raises privileges; mode 0755, not tmpfs's 1777.
+        sys::mount(c"tmpfs", root, c"tmpfs", MS_NOSUID | MS_NODEV, c"mode=0755")
+            .at(Location::MountTmpfs)?;
     }
     let mut root = Root::open(spec.pivot_root)?;
     // Directories and files get exactly the modes the spec gives; the target's umask is back

@@ -30,7 +30,11 @@ pub fn perform(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
         }
         kind::PROC => {
             let mnt = new_fs(c"proc", NOSUID | NODEV | NOEXEC, index)?;
-            attach(&mnt, at, op, Make::Dir(0o755), index)
+            attach(&mnt, at, op, Make::Dir(0o755), index)?;
+            if op.has(flag::COVER) {
+                cover_proc(mnt.0, index)?;
+            }
+            Ok(())
         }
         kind::MQUEUE => {
             let mnt = new_fs(c"mqueue", NOSUID | NODEV | NOEXEC, index)?;
@@ -132,6 +136,36 @@ fn clone_fd_source(fd: i32) -> sys::Result<Fd> {
 fn attach(mnt: &Fd, at: Within, op: &MountOp, make: Make, index: usize) -> Result<(), Failure> {
     let target = path::open_target(at, op.target, make, index)?;
     sys::move_mount(mnt.0, target.0, c"").at_index(Location::Mount, index)?;
+    Ok(())
+}
+
+/// A detached clone of the mount at `dir`/`path` (not its submounts) with `attrs` set.
+pub fn clone_with(
+    dir: i32,
+    path: &core::ffi::CStr,
+    attrs: u32,
+    index: usize,
+) -> Result<Fd, Failure> {
+    let node = sys::open_tree_clone(dir, path, false).at_index(Location::MountSource, index)?;
+    sys::mount_setattr(node.0, attrs, false).at_index(Location::Mount, index)?;
+    Ok(node)
+}
+
+const PROC_COVERS: [&core::ffi::CStr; 4] = [c"sys", c"sysrq-trigger", c"irq", c"bus"];
+
+/// bubblewrap's covers over an attached proc: each of these that this process may write to is
+/// bound read-only over itself; a missing or unwritable one is left alone (as bwrap does).
+fn cover_proc(proc: i32, index: usize) -> Result<(), Failure> {
+    for &name in PROC_COVERS.iter() {
+        match sys::faccessat(proc, name, g::W_OK) {
+            Err(sys::EACCES | sys::ENOENT | sys::EROFS) => continue,
+            other => {
+                other.at_index(Location::MountPath, index)?;
+            }
+        }
+        let node = clone_with(proc, name, RDONLY | NOSUID | NODEV | NOEXEC, index)?;
+        sys::move_mount(node.0, proc, name).at_index(Location::Mount, index)?;
+    }
     Ok(())
 }
 

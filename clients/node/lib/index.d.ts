@@ -70,7 +70,8 @@ export interface BindOp extends MountOpBase {
   optional?: boolean;
 }
 export interface TmpfsOp extends MountOpBase { type: 'tmpfs'; size?: Size; mode?: Mode; readonly?: boolean }
-export interface ProcOp extends MountOpBase { type: 'proc' }
+/** `cover`: bubblewrap's read-only covers over sys, sysrq-trigger, irq, bus where writable. */
+export interface ProcOp extends MountOpBase { type: 'proc'; cover?: boolean }
 export interface DevOp extends MountOpBase { type: 'dev' }
 export interface MqueueOp extends MountOpBase { type: 'mqueue' }
 export interface DirOp extends MountOpBase { type: 'dir'; mode?: Mode }

@@ -80,13 +80,14 @@ const MOUNT_KIND_LAST = 15;
 const MOUNT_OP_OPTIONAL = 0x1;
 const MOUNT_OP_READONLY = 0x2;
 const MOUNT_OP_DEV = 0x4;
-const MOUNT_OP_FLAGS_KNOWN = 0x7;
+const MOUNT_OP_COVER = 0x8;
+const MOUNT_OP_FLAGS_KNOWN = 0xf;
 const MOUNT_OP_FIXED_LEN = 20;
 /** The fields each mount operation type takes besides `type` and `target`. */
 const MOUNT_OP_FIELDS = Object.freeze({
   bind: ['source', 'source_fd', 'readonly', 'dev', 'optional'],
   tmpfs: ['size', 'mode', 'readonly'],
-  proc: [], dev: [], mqueue: [],
+  proc: ['cover'], dev: [], mqueue: [],
   dir: ['mode'],
   symlink: ['source'],
   file: ['mode', 'content', 'content_fd'],
@@ -192,7 +193,7 @@ module.exports = {
   MAGIC, VERSION, HEADER_LEN, RECORD_HEADER_LEN, STATUS_RECORD_LEN, RLIM_INFINITY, Record,
   RECORD_LAST, RECORD_NAMES, SKIP_IF_UNKNOWN, OPTION_BITS, OPTIONS_KNOWN, Opt, CLONE_FLAGS,
   CLONE_KNOWN, MOUNT_FLAGS, MOUNT_FLAGS_KNOWN, MOUNT_MKDIR, MOUNT_FILE, MOUNT_OPTIONS_KNOWN,
-  MOUNT_KINDS, MOUNT_KIND_LAST, MOUNT_OP_OPTIONAL, MOUNT_OP_READONLY, MOUNT_OP_DEV,
+  MOUNT_KINDS, MOUNT_KIND_LAST, MOUNT_OP_OPTIONAL, MOUNT_OP_READONLY, MOUNT_OP_DEV, MOUNT_OP_COVER,
   MOUNT_OP_FLAGS_KNOWN, MOUNT_OP_FIXED_LEN, MOUNT_OP_FIELDS, MOUNT_OP_DEFAULT_MODE, MOUNT_OP_LOWER,
   CRED_NO_SETGROUPS, CRED_FLAGS_KNOWN, LANDLOCK_FS, LANDLOCK_FS_KNOWN, LANDLOCK_NET,
   LANDLOCK_NET_KNOWN, LANDLOCK_SCOPES, LANDLOCK_SCOPES_KNOWN, LANDLOCK_EXACT, RESOURCES, Limit,

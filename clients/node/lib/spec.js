@@ -247,7 +247,7 @@ function mountOp(v, path) {
   const takes = names.MOUNT_OP_FIELDS[type];
   for (const key of Object.keys(v)) {
     if (v[key] === undefined || key === 'type' || key === 'target') continue;
-    if (!['source', 'source_fd', 'mode', 'size', 'content', 'content_fd', 'lower', 'upper', 'work', 'readonly', 'dev', 'optional'].includes(key)) {
+    if (!['source', 'source_fd', 'mode', 'size', 'content', 'content_fd', 'lower', 'upper', 'work', 'readonly', 'dev', 'optional', 'cover'].includes(key)) {
       fail(join(path, key), 'unknown key');
     }
     if (!takes.includes(key)) fail(join(path, key), `a ${type} mount operation does not take ${key}`);
@@ -272,6 +272,7 @@ function mountOp(v, path) {
     readonly: bool(v.readonly, join(path, 'readonly'), false),
     dev: bool(v.dev, join(path, 'dev'), false),
     optional: bool(v.optional, join(path, 'optional'), false),
+    cover: bool(v.cover, join(path, 'cover'), false),
   };
   if (op.source_fd !== null && op.content_fd !== null) fail(path, 'at most one fd');
   checkLayers(op, path);

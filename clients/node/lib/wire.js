@@ -88,7 +88,7 @@ function checkNul(spec) {
 function mountOpPayload(op) {
   const fixed = Buffer.alloc(names.MOUNT_OP_FIXED_LEN);
   const flags = (op.optional ? names.MOUNT_OP_OPTIONAL : 0) | (op.readonly ? names.MOUNT_OP_READONLY : 0)
-    | (op.dev ? names.MOUNT_OP_DEV : 0);
+    | (op.dev ? names.MOUNT_OP_DEV : 0) | (op.cover ? names.MOUNT_OP_COVER : 0);
   const fd = op.source_fd !== null ? op.source_fd : op.content_fd;
   fixed.writeUInt16LE(names.MOUNT_KINDS[op.type], 0);
   fixed.writeUInt16LE(flags, 2);
@@ -402,7 +402,8 @@ function mountOpRecord(buf, r, p, len) {
   // What each kind takes: names.MOUNT_OP_FIELDS (the JSON keys), one table for both directions.
   const takes = names.MOUNT_OP_FIELDS[type];
   const allowed = (takes.includes('optional') ? names.MOUNT_OP_OPTIONAL : 0)
-    | (takes.includes('readonly') ? names.MOUNT_OP_READONLY : 0) | (takes.includes('dev') ? names.MOUNT_OP_DEV : 0);
+    | (takes.includes('readonly') ? names.MOUNT_OP_READONLY : 0) | (takes.includes('dev') ? names.MOUNT_OP_DEV : 0)
+    | (takes.includes('cover') ? names.MOUNT_OP_COVER : 0);
   if (flags & ~allowed) fail(Fault.BAD_VALUE, p + 2);
   const takesMode = takes.includes('mode');
   if (mode > Limit.MODE || (!takesMode && mode !== 0)) fail(Fault.BAD_VALUE, p + 4);
@@ -435,6 +436,7 @@ function mountOpRecord(buf, r, p, len) {
   if (flags & names.MOUNT_OP_READONLY) op.readonly = true;
   if (flags & names.MOUNT_OP_DEV) op.dev = true;
   if (flags & names.MOUNT_OP_OPTIONAL) op.optional = true;
+  if (flags & names.MOUNT_OP_COVER) op.cover = true;
   return [op, fd];
 }
 

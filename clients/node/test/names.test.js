@@ -94,7 +94,7 @@ test('the generated tables of docs/spec.md: records, options, clone and mount fl
   assert.deepEqual(Object.fromEntries(generated('Mount flags').map(([v, n]) => [n, num(v)])), { ...names.MOUNT_FLAGS });
   assert.deepEqual(generated('Rlimit resources').map(([v, n]) => [num(v), n]), names.RESOURCES.map((n, i) => [i, n]));
   assert.deepEqual(Object.fromEntries(generated('Mount operation flags').map(([v, n]) => [n, num(v)])),
-    { optional: names.MOUNT_OP_OPTIONAL, readonly: names.MOUNT_OP_READONLY, dev: names.MOUNT_OP_DEV });
+    { optional: names.MOUNT_OP_OPTIONAL, readonly: names.MOUNT_OP_READONLY, dev: names.MOUNT_OP_DEV, cover: names.MOUNT_OP_COVER });
 });
 
 test('the generated mount operation kinds: what each takes and its default mode', { skip: skipGen }, () => {

@@ -63,9 +63,11 @@ def tmpfs(target: Str, *, size: Union[int, str] = 0, mode: Mode = None,
     return MountOp(type="tmpfs", target=target, size=size, mode=mode, readonly=read_only)
 
 
-def proc(target: Str = "/proc") -> MountOp:
-    """A new proc of the target's pid namespace; nosuid, nodev, noexec."""
-    return MountOp(type="proc", target=target)
+def proc(target: Str = "/proc", cover: bool = False) -> MountOp:
+    """A new proc of the target's pid namespace; nosuid, nodev, noexec. ``cover``:
+    bubblewrap's read-only covers over its ``sys``, ``sysrq-trigger``, ``irq`` and ``bus``
+    where the helper may write to them (host root)."""
+    return MountOp(type="proc", target=target, cover=cover)
 
 
 def dev(target: Str = "/dev") -> MountOp:

@@ -171,10 +171,11 @@ MOUNT_OPTIONS_KNOWN = 0x3
 MOUNT_OP_OPTIONAL = 0x1  # bind: skip when the source is missing; mask: when the target is
 MOUNT_OP_READONLY = 0x2  # bind, tmpfs
 MOUNT_OP_DEV = 0x4  # bind: allow device nodes
-MOUNT_OP_FLAGS_KNOWN = 0x7
+MOUNT_OP_COVER = 0x8  # proc: bubblewrap's read-only covers over sys, sysrq-trigger, irq, bus
+MOUNT_OP_FLAGS_KNOWN = 0xf
 #: The flag bits by JSON key.
 MOUNT_OP_FLAGS = {"optional": MOUNT_OP_OPTIONAL, "readonly": MOUNT_OP_READONLY,
-                  "dev": MOUNT_OP_DEV}
+                  "dev": MOUNT_OP_DEV, "cover": MOUNT_OP_COVER}
 
 
 class MountKind:
@@ -219,16 +220,16 @@ class MountKind:
 
 #: Every JSON key of a mount operation besides ``type`` and ``target``, in message order.
 MOUNT_OP_KEYS = ("source", "source_fd", "size", "mode", "content", "content_fd", "lower",
-                 "upper", "work", "readonly", "dev", "optional")
+                 "upper", "work", "readonly", "dev", "optional", "cover")
 
-_O, _R, _D = MOUNT_OP_OPTIONAL, MOUNT_OP_READONLY, MOUNT_OP_DEV
+_O, _R, _D, _C = MOUNT_OP_OPTIONAL, MOUNT_OP_READONLY, MOUNT_OP_DEV, MOUNT_OP_COVER
 #: The mount operation kinds by JSON ``type``, in number order:
 #: number, flags, mode, size, fd, content, source rule, default mode (and for an overlay the
 #: fewest lower directories, and whether it takes upper and work).
 MOUNT_KIND_TABLE = {
     "bind": MountKind(1, _O | _R | _D, False, False, True, False, "path_or_fd", 0),
     "tmpfs": MountKind(2, _R, True, True, False, False, "none", 0o755),
-    "proc": MountKind(3, 0, False, False, False, False, "none", 0),
+    "proc": MountKind(3, _C, False, False, False, False, "none", 0),
     "dev": MountKind(4, 0, False, False, False, False, "none", 0),
     "mqueue": MountKind(5, 0, False, False, False, False, "none", 0),
     "dir": MountKind(6, 0, True, False, False, False, "none", 0o755),
@@ -242,7 +243,7 @@ MOUNT_KIND_TABLE = {
     "ro_overlay": MountKind(14, 0, False, False, False, False, "none", 0, lower=2),
     "chmod": MountKind(15, 0, True, False, False, False, "none", 0),
 }
-del _O, _R, _D
+del _O, _R, _D, _C
 
 #: Kinds of MOUNT_OP record (the JSON ``type`` of a mount operation), in number order.
 MOUNT_KINDS = {name: k.number for name, k in MOUNT_KIND_TABLE.items()}

@@ -144,7 +144,9 @@ class MountOp:
       paths, topmost first; ``upper`` (overlay): the host directory that takes the writes,
       ``work``: an empty directory on its filesystem for the kernel.
     - ``readonly`` (bind, tmpfs; a bind's submounts too), ``dev`` (bind: device nodes work),
-      ``optional`` (bind: skip when the source is missing; mask: when the target is).
+      ``optional`` (bind: skip when the source is missing; mask: when the target is),
+      ``cover`` (proc: bubblewrap's read-only covers over ``sys``, ``sysrq-trigger``, ``irq``
+      and ``bus`` where the helper may write to them, the proc itself writable).
     """
 
     type: str
@@ -163,6 +165,7 @@ class MountOp:
     readonly: bool = False
     dev: bool = False
     optional: bool = False
+    cover: bool = False
 
     def __post_init__(self) -> None:
         _fill(self, _mount_op(self, ""))
@@ -559,7 +562,8 @@ def _mount(obj: Any, path: Any) -> Any:
 
 
 _MOUNT_OP_KEYS = ("type", "source", "source_fd", "target", "mode", "size", "content",
-                  "content_fd", "lower", "upper", "work", "readonly", "dev", "optional")
+                  "content_fd", "lower", "upper", "work", "readonly", "dev", "optional",
+                  "cover")
 _RAW_MOUNT_KEYS = ("source", "target", "fstype", "flags", "data", "mkdir", "file", "make_nod")
 _SIZE_SUFFIX = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
@@ -625,7 +629,7 @@ def _str_list(value: Any, path: Any) -> Any:
 _MOUNT_OP_CONVERTERS = {
     "type": _mount_type, "source": _str, "source_fd": _op_fd, "target": _str, "size": _size,
     "mode": _mode, "content": _content, "content_fd": _op_fd, "readonly": _bool, "dev": _bool,
-    "optional": _bool, "upper": _str, "work": _str, "lower": _str_list,
+    "optional": _bool, "cover": _bool, "upper": _str, "work": _str, "lower": _str_list,
 }
 
 
@@ -649,7 +653,8 @@ def _check_op(kind: Any, v: Any, path: Any) -> Any:
     takes = MOUNT_OP_FIELDS[kind]
     source, content = v.get("source", ""), v.get("content")
     for key, on in (("readonly", v.get("readonly", False)), ("dev", v.get("dev", False)),
-                    ("optional", v.get("optional", False)), ("mode", bool(v.get("mode"))),
+                    ("optional", v.get("optional", False)), ("cover", v.get("cover", False)),
+                    ("mode", bool(v.get("mode"))),
                     ("size", bool(v.get("size"))), ("source_fd", v.get("source_fd") is not None),
                     ("content", bool(content)), ("content_fd", v.get("content_fd") is not None),
                     ("lower", bool(v.get("lower"))), ("upper", bool(v.get("upper"))),
@@ -1093,7 +1098,7 @@ def _mount_op_to_dict(m: Any) -> Any:
     for key in ("upper", "work"):
         if getattr(m, key):
             item[key] = _json_str(getattr(m, key))
-    for key in ("readonly", "dev", "optional"):
+    for key in ("readonly", "dev", "optional", "cover"):
         if getattr(m, key):
             item[key] = True
     return item

@@ -91,7 +91,8 @@ def mount_op_payload(op: MountOp) -> bytes:
     (:func:`mount_op_content`)."""
     flags = ((names.MOUNT_OP_OPTIONAL if op.optional else 0)
              | (names.MOUNT_OP_READONLY if op.readonly else 0)
-             | (names.MOUNT_OP_DEV if op.dev else 0))
+             | (names.MOUNT_OP_DEV if op.dev else 0)
+             | (names.MOUNT_OP_COVER if op.cover else 0))
     fd = op.source_fd if op.source_fd is not None else op.content_fd
     return (struct.pack("<HHIQi", names.MOUNT_KINDS[op.type], flags, op.mode or 0, op.size,
                         -1 if fd is None else fd)
@@ -553,6 +554,7 @@ def _mount_op_record(buf: Any, r: Any, p: Any, length: Any) -> Any:
     values["readonly"] = bool(flags & names.MOUNT_OP_READONLY)
     values["dev"] = bool(flags & names.MOUNT_OP_DEV)
     values["optional"] = bool(flags & names.MOUNT_OP_OPTIONAL)
+    values["cover"] = bool(flags & names.MOUNT_OP_COVER)
     return MountOp(**values), fd
 
 

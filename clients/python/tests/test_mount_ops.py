@@ -328,7 +328,7 @@ class Decoder(unittest.TestCase):
             ("short", op_spec(op_payload(3)[:19]), ("BadRecordLength", R + 4)),
             ("kind 0", op_spec(op_payload(0)), ("BadValue", P)),
             ("kind 65535", op_spec(op_payload(65535)), ("BadValue", P)),
-            ("unknown flag", op_spec(op_payload(1, flags=8, source=b"/s")),
+            ("unknown flag", op_spec(op_payload(1, flags=16, source=b"/s")),
              ("UnknownBits", P + 2)),
             ("fd -2", op_spec(op_payload(1, fd=-2)), ("FdOutOfRange", P + 16)),
             ("fd 2^20", op_spec(op_payload(1, fd=1 << 20)), ("FdOutOfRange", P + 16)),

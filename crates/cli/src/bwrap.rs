@@ -928,6 +928,27 @@ fn read_args(v: &OsStr) -> Result<Vec<OsString>, Refusal> {
         .collect())
 }
 
+/// bubblewrap's `--proc` is writable (a nested sandbox writes its child's uid_map, a program
+/// its oom_score_adj) with read-only covers over `sys`, `sysrq-trigger`, `irq` and `bus` where
+/// they are writable (as host root): the proc operation's `cover`, in place of the read-only
+/// remount forkexec-run puts right after each proc.
+fn proc_as_bubblewrap(spec: &mut Spec) {
+    let mut i = 0;
+    while i < spec.mounts.len() {
+        if let MountEntry::Op(op) = &mut spec.mounts[i] {
+            if op.kind == MountKind::Proc {
+                op.cover = true;
+                let target = op.target.clone();
+                let remount = spec.mounts.get(i + 1).and_then(MountEntry::as_op);
+                if remount.is_some_and(|r| r.kind == MountKind::RemountRo && r.target == target) {
+                    spec.mounts.remove(i + 1);
+                }
+            }
+        }
+        i += 1;
+    }
+}
+
 /// What bubblewrap does that has no forkexec-run flag, applied to the assembled spec.
 pub fn apply(b: &Bwrap, spec: &mut Spec) -> Result<(), Refusal> {
     // bwrap's --die-with-parent: PR_SET_PDEATHSIG down the chain (the caller, bwrap, the
@@ -939,6 +960,7 @@ pub fn apply(b: &Bwrap, spec: &mut Spec) -> Result<(), Refusal> {
     // bubblewrap's pid 1 holds nothing the program does not and is dumpable: the caller's
     // user can open its /proc/PID/ns/* (the info fd's child-pid) to join its namespaces.
     spec.dumpable_init = spec.init;
+    proc_as_bubblewrap(spec);
     if let Some(&fd) = b.seccomp_fds.first() {
         spec.seccomp = Some(read_bpf(fd)?);
     }

@@ -105,6 +105,47 @@ fn bubblewraps_defaults() {
 }
 
 #[test]
+fn proc_is_writable_with_bubblewraps_covers_and_native_proc_is_read_only() {
+    // bwrap's --proc: the program may write its own /proc entries, and a nested sandbox its
+    // child's (here unshare writes /proc/self/uid_map); /proc/irq is covered read-only where
+    // the sandbox could write it (as host root), as bubblewrap covers it.
+    let script = "echo 5 > /proc/self/oom_score_adj && cat /proc/self/oom_score_adj; \
+                  unshare -Ur true && echo nested; \
+                  grep -c ' /proc/irq ro,' /proc/self/mountinfo";
+    let out = host_sh(script, &["--unshare-user"]);
+    let irq = if support::is_root() { 1 } else { 0 };
+    assert_eq!(text(&out.stdout), format!("5\nnested\n{irq}\n"), "{out:?}");
+    // forkexec-run's own --proc stays read-only (its safe default).
+    let out = Command::new(cli())
+        .env("FORKEXEC_HELPER", support::helper())
+        .args(["--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin"])
+        .args([
+            "--symlink",
+            "usr/lib",
+            "/lib",
+            "--symlink",
+            "usr/lib64",
+            "/lib64",
+        ])
+        .args([
+            "--proc",
+            "/proc",
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo 5 > /proc/self/oom_score_adj",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("Read-only file system"),
+        "{out:?}"
+    );
+}
+
+#[test]
 fn the_name_bwrap_selects_the_mode() {
     let mut c = Cleanup::default();
     let link = c.dir("bwrap-name").join("bwrap");

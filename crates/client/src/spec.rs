@@ -596,6 +596,9 @@ pub struct MountOp {
     pub dev: bool,
     /// bind: skip the operation when the source does not exist; mask: when the target does not.
     pub optional: bool,
+    /// proc: bubblewrap's covers: `sys`, `sysrq-trigger`, `irq` and `bus`, where the helper may
+    /// write to them (host root), bound read-only over themselves; the proc stays writable.
+    pub cover: bool,
 }
 
 impl MountOp {
@@ -616,6 +619,7 @@ impl MountOp {
             readonly: false,
             dev: false,
             optional: false,
+            cover: false,
         }
     }
 
@@ -803,6 +807,13 @@ impl MountOp {
         self
     }
 
+    /// proc: bubblewrap's read-only covers over `sys`, `sysrq-trigger`, `irq` and `bus` where
+    /// the helper may write to them, instead of a read-only proc.
+    pub fn cover(mut self) -> Self {
+        self.cover = true;
+        self
+    }
+
     /// The exact mode (tmpfs, dir, file), e.g. `0o1777`.
     pub fn mode(mut self, mode: u32) -> Self {
         self.mode = mode;
@@ -822,6 +833,7 @@ impl MountOp {
             (self.optional, f::OPTIONAL),
             (self.readonly, f::READONLY),
             (self.dev, f::DEV),
+            (self.cover, f::COVER),
         ]
         .iter()
         .filter(|(on, _)| *on)
@@ -851,6 +863,7 @@ impl MountOp {
             (self.readonly, "readonly"),
             (self.dev, "dev"),
             (self.optional, "optional"),
+            (self.cover, "cover"),
             (self.mode != 0, "mode"),
             (self.size != 0, "size"),
             (self.source_fd.is_some(), "source_fd"),
@@ -1056,6 +1069,7 @@ impl Serialize for MountOp {
             (self.readonly, "readonly"),
             (self.dev, "dev"),
             (self.optional, "optional"),
+            (self.cover, "cover"),
         ] {
             if on {
                 map.serialize_entry(key, &true)?;
@@ -1090,10 +1104,11 @@ enum Key {
     Readonly,
     Dev,
     Optional,
+    Cover,
 }
 
 /// Every key with its name; `make_nod` is go-sandbox's name for `file`.
-const KEYS: [(&str, Key); 20] = [
+const KEYS: [(&str, Key); 21] = [
     ("source", Key::Source),
     ("target", Key::Target),
     ("fstype", Key::Fstype),
@@ -1114,6 +1129,7 @@ const KEYS: [(&str, Key); 20] = [
     ("readonly", Key::Readonly),
     ("dev", Key::Dev),
     ("optional", Key::Optional),
+    ("cover", Key::Cover),
 ];
 
 /// A raw mount's keys (and `type`, which makes an entry a mount operation), for messages.
@@ -1297,6 +1313,7 @@ struct EntryFields {
     readonly: Option<bool>,
     dev: Option<bool>,
     optional: Option<bool>,
+    cover: Option<bool>,
 }
 
 struct EntryVisitor;
@@ -1336,6 +1353,7 @@ impl<'de> Visitor<'de> for EntryVisitor {
                 Key::Readonly => f.readonly = Some(map.next_value()?),
                 Key::Dev => f.dev = Some(map.next_value()?),
                 Key::Optional => f.optional = Some(map.next_value()?),
+                Key::Cover => f.cover = Some(map.next_value()?),
             }
         }
         let Some(kind) = f.kind else {
@@ -1389,6 +1407,7 @@ impl<'de> Visitor<'de> for EntryVisitor {
             readonly: f.readonly.unwrap_or(false),
             dev: f.dev.unwrap_or(false),
             optional: f.optional.unwrap_or(false),
+            cover: f.cover.unwrap_or(false),
         };
         op.check().map_err(de::Error::custom)?;
         Ok(MountEntry::Op(op))

@@ -692,7 +692,7 @@ fn mount_op_refusals_say_what_is_wrong() {
         (
             r#"{"type":"proc","target":"/proc","readonly":true}"#,
             "mounts[0].readonly",
-            &["`readonly` does not apply to a proc mount operation (a proc takes `type`, `target`)"],
+            &["`readonly` does not apply to a proc mount operation (a proc takes `type`, `target`, `cover`)"],
         ),
         (
             r#"{"type":"tmpfs","target":"/t","optional":true}"#,

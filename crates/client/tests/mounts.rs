@@ -199,6 +199,43 @@ fn a_new_proc_shows_only_the_sandbox_pids() {
 }
 
 #[test]
+fn a_covered_proc_stays_writable_under_bubblewraps_read_only_covers() {
+    let mut c = Cleanup::default();
+    let covers = |r: Runner| -> Vec<String> {
+        let v = run_json(r);
+        let mi = v["mountinfo"].as_str().unwrap();
+        // The proc itself is writable (no remount_ro after it).
+        assert!(mi.contains(" /proc rw,nosuid,nodev,noexec"), "{mi}");
+        mi.lines()
+            .map(|l| l.split(' ').collect::<Vec<_>>())
+            .filter(|f| f[4].starts_with("/proc/"))
+            .map(|f| format!("{} {}", f[4], &f[5][..2]))
+            .collect()
+    };
+    // As an ordinary user (in a user namespace where only the caller is mapped) the host's
+    // /proc/irq and /proc/bus are not the namespace root's to write: nothing is covered. As
+    // host root (mapped to 0 in the user namespace, or without one) they are: each is bound
+    // read-only over itself (/proc/sys is not writable even for root, /proc/sysrq-trigger
+    // may be absent: as bubblewrap finds them).
+    let mut want = Vec::new();
+    if is_root() {
+        if Path::new("/proc/sysrq-trigger").exists() {
+            want.push("/proc/sysrq-trigger ro".to_string());
+        }
+        want.extend(["/proc/irq ro".to_string(), "/proc/bus ro".to_string()]);
+    }
+    let r = with_pid_ns(inspect(&mut c, &["/proc"])).mount(MountOp::proc("/proc").cover());
+    assert_eq!(covers(r), want);
+    if is_root() {
+        let mut r = with_pid_ns(inspect(&mut c, &["/proc"])).mount(MountOp::proc("/proc").cover());
+        r = r.clone_flags([Namespace::NewNs, Namespace::NewPid]);
+        r.spec.uid_mappings.clear();
+        r.spec.gid_mappings.clear();
+        assert_eq!(covers(r), want, "without a user namespace");
+    }
+}
+
+#[test]
 fn the_minimal_dev_works_and_shows_no_other_host_device() {
     let mut c = Cleanup::default();
     let paths = [
@@ -532,6 +569,9 @@ fn mountinfo_after_pivot_root_lists_only_the_configured_mounts() {
         "the root and each entry: {mi}"
     );
     assert_eq!(points[0], "/");
+    // The root's tmpfs: read-only by default, and never suid or device nodes.
+    let root_opts = mi.lines().next().unwrap().split(' ').nth(5).unwrap();
+    assert_eq!(root_opts, "ro,nosuid,nodev,relatime", "{mi}");
     assert!(!mi.contains("old_root"), "{mi}");
     let root = v["root"].to_string();
     assert!(

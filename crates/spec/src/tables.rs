@@ -416,6 +416,10 @@ macro_rules! mount_op_flag_rows {
             Readonly READONLY = 1 << 1 => "readonly",
             /// bind: allow device nodes (a dev-bind: no nodev).
             Dev DEV = 1 << 2 => "dev",
+            /// proc: bubblewrap's covers: each of `sys`, `sysrq-trigger`, `irq` and `bus` in the
+            /// new proc that the helper can write to is bound read-only over itself (the proc
+            /// itself stays writable).
+            Cover COVER = 1 << 3 => "cover",
         }
     };
 }
@@ -450,9 +454,11 @@ macro_rules! mount_kind_rows {
             Tmpfs TMPFS = 2 => "tmpfs" {
                 flags: [READONLY], takes: [mode, size], source: none, default_mode: 0o755
             },
-            /// A new proc (of the target's pid namespace); nosuid, nodev, noexec.
+            /// A new proc (of the target's pid namespace); nosuid, nodev, noexec; `cover`:
+            /// bubblewrap's read-only covers over its writable `sys`, `sysrq-trigger`, `irq`,
+            /// `bus`.
             Proc PROC = 3 => "proc" {
-                flags: [], takes: [], source: none, default_mode: 0
+                flags: [COVER], takes: [], source: none, default_mode: 0
             },
             /// A minimal `/dev`: a tmpfs with null, zero, full, random, urandom and tty bound
             /// from the host, a new devpts instance at `pts` with `ptmx` linked to it, `shm`
@@ -602,17 +608,17 @@ impl KindInfo {
             "content" => self.takes.content,
             "lower" => self.lower != 0,
             "upper" | "work" => self.takes.upper,
-            "readonly" => self.flags & f::READONLY != 0,
-            "dev" => self.flags & f::DEV != 0,
-            "optional" => self.flags & f::OPTIONAL != 0,
-            _ => false,
+            // A flag's key is its name in the flag table.
+            _ => f::ALL
+                .iter()
+                .any(|e| e.name == key && self.flags & e.value != 0),
         }
     }
 }
 
 /// Every JSON key of a mount operation besides `type` and `target`, in the order messages and
 /// documentation list them.
-pub const MOUNT_OP_KEYS: [&str; 12] = [
+pub const MOUNT_OP_KEYS: [&str; 13] = [
     "source",
     "source_fd",
     "size",
@@ -625,6 +631,7 @@ pub const MOUNT_OP_KEYS: [&str; 12] = [
     "readonly",
     "dev",
     "optional",
+    "cover",
 ];
 
 /// One field a kind takes, as named in its row.

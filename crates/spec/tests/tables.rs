@@ -156,7 +156,7 @@ fn each_mount_kind_takes_the_keys_the_json_docs_list() {
             &["source", "source_fd", "readonly", "dev", "optional"],
         ),
         ("tmpfs", &["size", "mode", "readonly"]),
-        ("proc", &[]),
+        ("proc", &["cover"]),
         ("dev", &[]),
         ("mqueue", &[]),
         ("dir", &["mode"]),

@@ -109,6 +109,7 @@ pub fn every_field_ops(kind: MountKind) -> Vec<MountOp> {
     op.readonly = info.flags & f::READONLY != 0;
     op.dev = info.flags & f::DEV != 0;
     op.optional = info.flags & f::OPTIONAL != 0;
+    op.cover = info.flags & f::COVER != 0;
     if info.takes.mode {
         op.mode = 0o1234;
     }

@@ -103,6 +103,9 @@ func (r *Runner) Spec() (*spec.Spec, error) {
 			if op.Dev {
 				mo.Flags |= spec.OpDev
 			}
+			if op.Cover {
+				mo.Flags |= spec.OpCover
+			}
 			s.Mounts = append(s.Mounts, mo)
 			continue
 		}

@@ -95,6 +95,9 @@ type Op struct {
 	// Readonly (bind, tmpfs, bind_data), Dev (bind: device nodes usable), Optional (bind: skip a missing
 	// source; mask: skip a missing target).
 	Readonly, Dev, Optional bool
+	// Cover (proc): bubblewrap's read-only covers over sys, sysrq-trigger, irq and bus where
+	// the helper may write to them, the proc itself writable.
+	Cover bool
 	// Lower (the overlays) are host directories, topmost first; Upper and Work (KindOverlay)
 	// take the writes and the kernel's work directory.
 	Lower       []string

@@ -303,7 +303,7 @@ func TestGeneratedTablesMatch(t *testing.T) {
 		}
 	}
 
-	opFlags := map[string]uint16{"optional": OpOptional, "readonly": OpReadonly, "dev": OpDev}
+	opFlags := map[string]uint16{"optional": OpOptional, "readonly": OpReadonly, "dev": OpDev, "cover": OpCover}
 	rows := generated(t, md, "Mount operation flags")
 	if len(rows) != len(opFlags) {
 		t.Errorf("docs list %d mount operation flags, this client %d", len(rows), len(opFlags))

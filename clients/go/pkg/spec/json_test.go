@@ -279,6 +279,7 @@ func mountOf(raw json.RawMessage) (Mount, error) {
 		Readonly  bool            `json:"readonly"`
 		Dev       bool            `json:"dev"`
 		Optional  bool            `json:"optional"`
+		Cover     bool            `json:"cover"`
 		Lower     []string        `json:"lower"`
 		Upper     string          `json:"upper"`
 		Work      string          `json:"work"`
@@ -347,6 +348,9 @@ func mountOf(raw json.RawMessage) (Mount, error) {
 	}
 	if m.Optional {
 		op.Flags |= OpOptional
+	}
+	if m.Cover {
+		op.Flags |= OpCover
 	}
 	return op, nil
 }

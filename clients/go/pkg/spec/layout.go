@@ -197,6 +197,7 @@ const (
 	OpOptional uint16 = 1 << 0
 	OpReadonly uint16 = 1 << 1
 	OpDev      uint16 = 1 << 2
+	OpCover    uint16 = 1 << 3
 )
 
 // CredNoSetgroups is the credential flag that skips setgroups.

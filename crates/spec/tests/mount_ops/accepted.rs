@@ -28,6 +28,7 @@ fn every_kind_with_its_fields_is_accepted() {
         Op::new(k::TMPFS, b"/t1").mode(limit::MODE).size(u64::MAX),
         Op::new(k::PROC, b"/proc"),
         Op::new(k::DEV, b"/dev"),
+        Op::new(k::PROC, b"/proc").flags(f::COVER),
         Op::new(k::MQUEUE, b"/dev/mqueue"),
         Op::new(k::DIR, b"/work").mode(0o700),
         Op::new(k::DIR, b"/d0"),

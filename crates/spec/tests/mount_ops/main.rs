@@ -72,12 +72,13 @@ const T_CONTENT: u8 = 8;
 const O: u16 = f::OPTIONAL;
 const R: u16 = f::READONLY;
 const D: u16 = f::DEV;
+const C: u16 = f::COVER;
 
 #[rustfmt::skip]
 const KINDS: &[Kind] = &[
     Kind { n: 1, name: "bind", flags: O | R | D, takes: T_FD, source: Some(b"/s") },
     Kind { n: 2, name: "tmpfs", flags: R, takes: T_MODE | T_SIZE, source: None },
-    Kind { n: 3, name: "proc", flags: 0, takes: 0, source: None },
+    Kind { n: 3, name: "proc", flags: C, takes: 0, source: None },
     Kind { n: 4, name: "dev", flags: 0, takes: 0, source: None },
     Kind { n: 5, name: "mqueue", flags: 0, takes: 0, source: None },
     Kind { n: 6, name: "dir", flags: 0, takes: T_MODE, source: None },
@@ -234,7 +235,7 @@ fn op_accepted(op: Op) -> OwnedMountOp {
     let [MountEntry::Op(m)] = entries[..] else {
         panic!("not one op: {entries:?}");
     };
-    for bit in [f::OPTIONAL, f::READONLY, f::DEV] {
+    for bit in [f::OPTIONAL, f::READONLY, f::DEV, f::COVER] {
         assert_eq!(m.has(bit), op.flags & bit != 0);
     }
     let o = Owned::of(&spec);

@@ -104,7 +104,7 @@ fn layer_length_and_count_limits() {
 fn what_an_overlay_does_not_take() {
     for kind in OVERLAYS {
         let op = Op::valid(kind);
-        for flag in [f::OPTIONAL, f::READONLY, f::DEV] {
+        for flag in [f::OPTIONAL, f::READONLY, f::DEV, f::COVER] {
             op_refused(op.flags(flag), FLAGS, Fault::BadValue);
         }
         op_refused(op.mode(0o755), MODE, Fault::BadValue);

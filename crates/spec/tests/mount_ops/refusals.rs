@@ -78,9 +78,9 @@ fn kinds_outside_the_table_are_bad_values() {
 
 #[test]
 fn unknown_flag_bits() {
-    assert_eq!(f::KNOWN, 0b111);
+    assert_eq!(f::KNOWN, 0b1111);
     for kind in kinds() {
-        for bit in 3..16 {
+        for bit in 4..16 {
             let op = Op::valid(kind).flags(1 << bit);
             op_refused(op, FLAGS, Fault::UnknownBits);
             // Even next to known ones.
@@ -93,7 +93,7 @@ fn unknown_flag_bits() {
 fn a_flag_the_kind_does_not_take() {
     for kind in kinds() {
         let takes = rule(kind).flags;
-        for flag in [f::OPTIONAL, f::READONLY, f::DEV] {
+        for flag in [f::OPTIONAL, f::READONLY, f::DEV, f::COVER] {
             let op = Op::valid(kind).flags(flag);
             if takes & flag != 0 {
                 assert_eq!(op_accepted(op).flags, flag);
