@@ -36,6 +36,7 @@ pub fn map_files(spec: &Spec, chan: &mut Channel) -> Result<(), Failure> {
         sync_in: chan.sync_in,
         exec_fd: chan.exec_fd,
         handshake: chan.handshake,
+        lock: chan.lock,
     };
     let op_fds = spec
         .mounts
@@ -48,6 +49,7 @@ pub fn map_files(spec: &Spec, chan: &mut Channel) -> Result<(), Failure> {
     })?;
     (chan.status, chan.sync_in) = (own.status, own.sync_in);
     (chan.exec_fd, chan.handshake) = (own.exec_fd, own.handshake);
+    chan.lock = own.lock;
 
     // Pass 2: put each entry in place (without close-on-exec), or close it.
     for place in fdplan::placements(fds) {

@@ -1,14 +1,16 @@
-//! Init: pid 1 of the new pid namespace, run by the helper's own code. It runs the target as
-//! pid 2, reaps every zombie (orphans are reparented to it), forwards signals to the target,
-//! and when the target ends passes its exit record to the helper and exits with its status
-//! (the kernel then kills whatever is left in the namespace).
+//! Init: pid 1 of the new pid namespace (without `newpid`, the target's parent), run by the
+//! helper's own code. It runs the target as pid 2, holds what bubblewrap's pid 1 holds for
+//! the sandbox's life (the LOCK_FILE locks and SYNC_FD, `hold`), reaps every zombie (orphans
+//! are reparented to it), forwards signals to the target, and when the target ends passes its
+//! exit record to the helper and exits with its status (the kernel then kills whatever is
+//! left in the namespace, and releases the locks).
 
-use forkexec_spec::layout::opt;
+use forkexec_spec::layout::{limit, ns, opt};
 use forkexec_spec::status::Record;
 use forkexec_spec::{Location, Spec};
 
 use crate::supervise::CATCHABLE;
-use crate::{dumpable, lifeline, privs, report, sys, At, Channel, Failure};
+use crate::{dumpable, hold, lifeline, privs, report, sys, At, Channel, Failure};
 
 const PR_SET_NO_NEW_PRIVS: u32 = linux_raw_sys::prctl::PR_SET_NO_NEW_PRIVS;
 const SIGCHLD: u32 = linux_raw_sys::general::SIGCHLD;
@@ -22,10 +24,24 @@ pub fn run(
     old_mask: sys::SigSet,
     report_fd: i32,
 ) -> Result<(), Failure> {
+    if let Some(fd) = spec.sync_fd {
+        sys::fstat(fd as i32).at(Location::SyncFd)?;
+    }
+    // The target asks for the locks once its mounts are made: init opens them in its root.
+    let [link, theirs] = match spec.lock_files.is_empty() {
+        true => [-1, -1],
+        false => sys::socketpair().at_index(Location::Supervise, 2)?,
+    };
+    let me = sys::getpid();
     let target = sys::clone(0, None).at_index(Location::Clone, 1)?;
     if target == 0 {
         let _ = sys::close(report_fd);
-        chan.parent = Some(1);
+        chan.parent = Some(me);
+        chan.dies_with_init = spec.clone_flags & ns::NEWPID == 0;
+        if link >= 0 {
+            let _ = sys::close(link);
+            chan.lock = Some(theirs);
+        }
         sys::sigprocmask(SIG_SETMASK, old_mask).at(Location::Supervise)?;
         lifeline::arm(spec, chan, 1)?;
         return Ok(());
@@ -33,6 +49,12 @@ pub fn run(
     // Only the target's copy of the handshake is left, so its exec is seen as EOF.
     if let Some(h) = chan.handshake.take() {
         let _ = sys::close(h);
+    }
+    // Kept until init exits: the signalfd, the report pipe, SYNC_FD, the lock fds.
+    let mut keep = [-1; 3 + limit::LOCK_FILES];
+    if link >= 0 {
+        let _ = sys::close(theirs);
+        hold::serve(spec, link, &mut keep[3..]);
     }
     let signals = match sys::signalfd(CATCHABLE).at_index(Location::Supervise, 1) {
         Ok(fd) => dumpable_if_asked(spec).map(|()| fd),
@@ -49,7 +71,10 @@ pub fn run(
     // keep no copy, or a runtime reading it to the end would wait for the whole namespace
     // if the helper died first.
     // Nor of anything else the runtime gave (the target's stdio, pipes…).
-    sys::close_all_except(&[signals, report_fd]);
+    keep[0] = signals;
+    keep[1] = report_fd;
+    keep[2] = spec.sync_fd.map_or(-1, |fd| fd as i32);
+    sys::close_all_except(&keep);
     loop {
         match sys::read_signal(signals) {
             Ok(SIGCHLD) => reap(target, report_fd),

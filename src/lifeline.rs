@@ -11,9 +11,10 @@ const SIGKILL: usize = linux_raw_sys::general::SIGKILL as usize;
 const ESRCH: sys::Errno = sys::Errno(linux_raw_sys::errno::ESRCH as i32);
 
 /// Arms the parent-death signal for this process, whose parent must still be `chan.parent`.
-/// `index` says which process: 0 the helper, 1 the target, 2 init.
+/// `index` says which process: 0 the helper, 1 the target, 2 init. Init's child outside a new
+/// pid namespace always has it: it dies with init.
 pub fn arm(spec: &Spec, chan: &Channel, index: usize) -> Result<(), Failure> {
-    if !spec.has(opt::DIE_WITH_PARENT) {
+    if !spec.has(opt::DIE_WITH_PARENT) && !chan.dies_with_init {
         return Ok(());
     }
     sys::prctl(PR_SET_PDEATHSIG, SIGKILL, 0).at_index(Location::Pdeathsig, index)?;

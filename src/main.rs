@@ -14,6 +14,7 @@ mod clone;
 mod dumpable;
 mod exec;
 mod fds;
+mod hold;
 mod ids;
 mod info;
 mod init;
@@ -56,6 +57,11 @@ pub struct Channel {
     pub parent: Option<i32>,
     /// After a clone: the target's end of the handshake with the supervisor.
     pub handshake: Option<i32>,
+    /// With LOCK_FILE: the target's end of the socket it asks init for the locks on.
+    pub lock: Option<i32>,
+    /// Init's child outside a new pid namespace: it dies with init (`PR_SET_PDEATHSIG`), as
+    /// pid 2 would with pid 1.
+    pub dies_with_init: bool,
     /// The fd the status records go to (the spec socket, or STATUS_FD).
     pub status: i32,
     /// Decided once, so a seccomp filter only has to allow the one call that writes records.
@@ -86,6 +92,8 @@ extern "C" fn main(sp: *const usize) -> ! {
         spec: None,
         parent: Some(sys::getppid()),
         handshake: None,
+        lock: None,
+        dies_with_init: false,
         status: spec_fd,
         status_is_socket: sys::is_socket(spec_fd),
         status_unread: sys::is_read_only(spec_fd),
@@ -162,6 +170,7 @@ fn run(spec: &Spec<'static>, chan: &mut Channel) -> Result<Infallible, Failure> 
     mounts::mount_and_pivot(spec)?; // private /, mounts, pivot_root, read-only /
     ns::after_mounts(spec)?; // sethostname, setdomainname, setns of the second user namespace
     mounts::enter_work_dir(spec)?; // chdir
+    hold::take_locks(chan)?; // init takes the LOCK_FILE locks in the sandbox
     limits::set_rlimits(spec)?; // prlimit64
     privs::set_no_new_privs(spec)?; // PR_SET_NO_NEW_PRIVS
     landlock::restrict(spec)?; // Landlock: paths, TCP ports, scopes

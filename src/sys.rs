@@ -122,6 +122,27 @@ pub fn is_read_only(fd: i32) -> bool {
     check(flags).is_ok() && flags as u32 & g::O_ACCMODE == g::O_RDONLY
 }
 
+/// A whole-file read lock (`F_SETLK`, `F_RDLCK` from offset 0, length 0: all zero), owned by
+/// this process until it closes `fd` or exits; EAGAIN when another process holds a write lock.
+pub fn read_lock(fd: i32) -> Result {
+    let lock = g::flock {
+        l_type: g::F_RDLCK as _,
+        l_whence: g::SEEK_SET as _,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    };
+    // SAFETY: the kernel reads a flock struct we own, alive across the call.
+    check(unsafe {
+        sc::syscall3(
+            nr!(__NR_fcntl),
+            fd as usize,
+            g::F_SETLK as usize,
+            &lock as *const g::flock as usize,
+        )
+    })
+}
+
 pub fn close(fd: i32) -> Result {
     // SAFETY: closing an fd has no memory effects.
     check(unsafe { sc::syscall1(nr!(__NR_close), fd as usize) })

@@ -159,6 +159,7 @@ fn use_spec(spec: &Spec, t: &mut Tables) {
         sync_in: 3,
         exec_fd: spec.exec_fd.map(|fd| fd as i32),
         handshake: None,
+        lock: None,
     };
     let op_fds: Vec<i32> = spec
         .mounts

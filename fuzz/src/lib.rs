@@ -154,6 +154,9 @@ pub struct Owned {
     pub landlock_paths: Vec<(u64, Vec<u8>)>,
     /// LANDLOCK_PORT rules in order: rights, port.
     pub landlock_ports: Vec<(u64, u64)>,
+    /// LOCK_FILE paths in order.
+    pub lock_files: Vec<Vec<u8>>,
+    pub sync_fd: Option<u32>,
 }
 
 /// A string's bytes, checked to be a proper C string (no NUL inside; the NUL right after).
@@ -302,6 +305,8 @@ impl Owned {
             }),
             landlock_paths,
             landlock_ports,
+            lock_files: spec.lock_files.iter().map(|p| owned(p)).collect(),
+            sync_fd: spec.sync_fd,
         }
     }
 
@@ -346,6 +351,7 @@ impl Owned {
             s.cgroup_fd,
             s.info_fd,
             s.json_status_fd,
+            s.sync_fd,
         ];
         for fd in fds.into_iter().chain(joined).flatten() {
             assert!(fd < limit::FD, "fd {fd}");
@@ -538,7 +544,6 @@ impl Owned {
         assert!(!(has(opt::CTTY) && has(opt::NO_SETSID)));
         assert!(!(s.cgroup_path.is_some() && s.cgroup_fd.is_some()));
         assert!(!(has(opt::DETACH) && has(opt::INIT)));
-        assert!(!has(opt::INIT) || s.clone_flags & ns::NEWPID != 0);
         assert!(!has(opt::WRITABLE_ROOT) || s.pivot_root.is_some());
         assert!(!(s.json_status_fd.is_some() && has(opt::DETACH)));
         if let Some(j) = s.join_ns {
@@ -552,6 +557,17 @@ impl Owned {
             );
         }
         assert!(!has(opt::DUMPABLE_INIT) || has(opt::INIT));
+        assert!(s.lock_files.len() <= limit::LOCK_FILES, "lock file count");
+        for p in &s.lock_files {
+            assert!(
+                !p.is_empty() && p.len() < limit::PATH && p[0] == b'/',
+                "lock {p:?}"
+            );
+        }
+        assert!(
+            (s.lock_files.is_empty() && s.sync_fd.is_none()) || has(opt::INIT),
+            "lock file or sync fd without init"
+        );
     }
 
     /// Writes one record type (every RLIMIT, or the whole mount list for MOUNT) with the
@@ -679,6 +695,8 @@ impl Owned {
                     w.landlock_port(access, port);
                 }
             }
+            record::LOCK_FILE => self.lock_files.iter().for_each(|p| w.lock_file(p)),
+            record::SYNC_FD => self.sync_fd.iter().for_each(|&fd| w.sync_fd(fd)),
             // MOUNT_OP is written with MOUNT (one list, one index space).
             record::MOUNT_OP => {}
             // Every type the decoder parses is written back, or the round trip would lose it

@@ -45,12 +45,14 @@ fn template(ty: u16, rng: &mut Rng) -> Vec<u8> {
         | record::PIVOT_ROOT
         | record::HOST_NAME
         | record::DOMAIN_NAME
-        | record::CGROUP_PATH => b"/x\0".to_vec(),
+        | record::CGROUP_PATH
+        | record::LOCK_FILE => b"/x\0".to_vec(),
         record::EXEC_FD
         | record::STATUS_FD
         | record::CGROUP_FD
         | record::INFO_FD
-        | record::JSON_STATUS_FD => vec![3, 0, 0, 0],
+        | record::JSON_STATUS_FD
+        | record::SYNC_FD => vec![3, 0, 0, 0],
         record::LANDLOCK => {
             let mut p = Vec::new();
             p.extend_from_slice(&(rng.next() & landlock_fs::KNOWN).to_le_bytes());

@@ -21,16 +21,16 @@ use forkexec_spec::tables::{landlock_fs, landlock_net, landlock_scope, KindInfo,
 type Refusal = (usize, Fault);
 
 /// The record types this reference implements: every type docs/spec.md defines, ARGS (1)
-/// ..= JOIN_NS (27). A spec with a type the crate knows above it is left out of the
+/// ..= SYNC_FD (29). A spec with a type the crate knows above it is left out of the
 /// comparison ([`models`]); `crates/spec/tests/reference.rs` fails until it is written here.
-pub const LAST_MODELED_RECORD: u16 = 27;
+pub const LAST_MODELED_RECORD: u16 = 29;
 /// The mount operation kinds this reference implements: bind (1) ..= chmod (15). See
 /// [`LAST_MODELED_RECORD`].
 pub const LAST_MODELED_KIND: u16 = 15;
 
 /// Record types that may appear more than once: RLIMIT, MOUNT, MOUNT_OP, LANDLOCK_PATH,
-/// LANDLOCK_PORT (docs/spec.md, "Record types", the "repeatable" column).
-pub const REPEATABLE: [u16; 5] = [5, 10, 21, 23, 24];
+/// LANDLOCK_PORT, LOCK_FILE (docs/spec.md, "Record types", the "repeatable" column).
+pub const REPEATABLE: [u16; 6] = [5, 10, 21, 23, 24, 28];
 
 /// Whether every record of `buf` (as far as its framing reads) is one this reference
 /// implements: no known record type above [`LAST_MODELED_RECORD`] (with the skip flag or
@@ -80,6 +80,8 @@ const FD_MAX: u32 = 1 << 20;
 const PATH_MAX: usize = 4096;
 /// At most 64 LANDLOCK_PATH and 64 LANDLOCK_PORT records.
 const LANDLOCK_RULES: usize = 64;
+/// At most 8 LOCK_FILE records.
+const LOCK_FILES: usize = 8;
 /// At most 500 lower directories in an overlay, besides upper and work.
 const OVERLAY_LOWER: usize = 500;
 
@@ -149,6 +151,8 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
     let (mut uid_map, mut gid_map) = (None, None);
     let (mut cgroup_path, mut cgroup_fd) = (None, None);
     let mut json_status = None;
+    // The first LOCK_FILE's R and how many; SYNC_FD's R.
+    let (mut lock_file, mut lock_files, mut sync_fd) = (None, 0, None);
     // JOIN_NS: (R, joins a user namespace, joins a pid namespace).
     let mut join_ns: Option<(usize, bool, bool)> = None;
     // LANDLOCK's handled filesystem and network rights; each rule's P and rights.
@@ -224,13 +228,14 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
                     _ => {}
                 }
             }
-            // Fds: EXEC_FD, STATUS_FD, CGROUP_FD, INFO_FD, JSON_STATUS_FD.
-            4 | 18 | 20 | 25 | 26 => {
+            // Fds: EXEC_FD, STATUS_FD, CGROUP_FD, INFO_FD, JSON_STATUS_FD, SYNC_FD.
+            4 | 18 | 20 | 25 | 26 | 29 => {
                 fd_record(buf, r, len)?;
                 match ty {
                     4 => exec_fd = true,
                     20 => cgroup_fd = Some(r),
                     26 => json_status = Some(r),
+                    29 => sync_fd = Some(r),
                     _ => {}
                 }
             }
@@ -452,6 +457,18 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
                 }
                 join_ns = Some((r, fds[0] != -1, fds[1] != -1));
             }
+            // LOCK_FILE: one absolute path; at most 8.
+            28 => {
+                let slen = single_string(buf, p, len, PATH_MAX)?;
+                if slen == 0 || payload[0] != b'/' {
+                    return Err((p, Fault::BadValue));
+                }
+                if lock_files == LOCK_FILES {
+                    return Err((r, Fault::TooMany));
+                }
+                lock_files += 1;
+                lock_file = lock_file.or(Some(r));
+            }
             _ => unreachable!("type {ty} is in 1..=LAST_MODELED_RECORD"),
         }
         r = next;
@@ -497,11 +514,14 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
     if has(opt::DETACH) && has(opt::INIT) {
         return conflict(options_at);
     }
-    if has(opt::INIT) && clone & ns::NEWPID == 0 {
-        return conflict(options_at);
-    }
     if has(opt::DUMPABLE_INIT) && !has(opt::INIT) {
         return conflict(options_at);
+    }
+    // LOCK_FILE and SYNC_FD are held by init.
+    for at in [lock_file, sync_fd].into_iter().flatten() {
+        if !has(opt::INIT) {
+            return conflict(at);
+        }
     }
     if has(opt::WRITABLE_ROOT) && pivot.is_none() {
         return conflict(options_at);

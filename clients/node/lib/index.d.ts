@@ -160,6 +160,10 @@ export interface Spec {
   json_status_fd?: number | null;
   /** Existing namespaces to join (docs/spec.md, JOIN_NS): fds on `/proc/PID/ns/user` or `…/pid`. */
   join_ns?: { user?: number | null; pid?: number | null; user2?: number | null } | null;
+  /** Absolute paths (inside the sandbox) init read-locks and holds while it lives (docs/spec.md, LOCK_FILE); needs `init`. */
+  lock_files?: Str[];
+  /** An fd init keeps open while it lives (docs/spec.md, SYNC_FD); needs `init`. */
+  sync_fd?: number | null;
 }
 
 /** What fds 0-2 of the helper (and so of the target, unless `files` says otherwise) are. */

@@ -16,9 +16,9 @@ const Record = Object.freeze({
   CLONE_FLAGS: 9, MOUNT: 10, PIVOT_ROOT: 11, HOST_NAME: 12, DOMAIN_NAME: 13, UID_MAP: 14,
   GID_MAP: 15, CREDENTIAL: 16, OPTIONS: 17, STATUS_FD: 18, CGROUP_PATH: 19, CGROUP_FD: 20,
   MOUNT_OP: 21, LANDLOCK: 22, LANDLOCK_PATH: 23, LANDLOCK_PORT: 24, INFO_FD: 25,
-  JSON_STATUS_FD: 26, JOIN_NS: 27,
+  JSON_STATUS_FD: 26, JOIN_NS: 27, LOCK_FILE: 28, SYNC_FD: 29,
 });
-const RECORD_LAST = 27;
+const RECORD_LAST = 29;
 
 /** Printable record names: the JSON key each record carries. */
 const RECORD_NAMES = Object.freeze({
@@ -27,7 +27,7 @@ const RECORD_NAMES = Object.freeze({
   13: 'domain_name', 14: 'uid_mappings', 15: 'gid_mappings', 16: 'credential', 17: 'options',
   18: 'status_fd', 19: 'cgroup', 20: 'cgroup_fd', 21: 'mounts',
   22: 'landlock', 23: 'landlock', 24: 'landlock', 25: 'info_fd', 26: 'json_status_fd',
-  27: 'join_ns',
+  27: 'join_ns', 28: 'lock_files', 29: 'sync_fd',
 });
 
 const SKIP_IF_UNKNOWN = 0x1;
@@ -133,7 +133,7 @@ const RESOURCES = Object.freeze([
 const Limit = Object.freeze({
   SPEC: 4 * 1024 * 1024, STRINGS: 262144, PATH: 4096, MOUNT_DATA: 4096, FSTYPE: 256, NAME: 65,
   RLIMITS: 16, RESOURCE: 16, FILES: 4096, FD: 1 << 20, SECCOMP: 4096, MOUNTS: 256, MODE: 0o7777,
-  ID_MAP: 340, GROUPS: 65536, OVERLAY_LOWER: 500, LANDLOCK_RULES: 64,
+  ID_MAP: 340, GROUPS: 65536, OVERLAY_LOWER: 500, LANDLOCK_RULES: 64, LOCK_FILES: 8,
 });
 
 /** Fault numbers of a refused spec (`detail` of a `spec` error record). */
@@ -177,7 +177,8 @@ const LOCATIONS = Object.freeze({
   38: 'write_gid_map', 39: 'sethostname', 40: 'setdomainname', 41: 'close_range',
   42: 'get_cap', 43: 'cgroup', 44: 'pdeathsig', 45: 'supervise', 46: 'privileged_install',
   47: 'set_dumpable', 48: 'mount(path)', 49: 'mount(source)', 50: 'keyring',
-  51: 'landlock', 52: 'landlock(path)', 53: 'landlock(port)', 60: 'setns', 61: 'info_fd',
+  51: 'landlock', 52: 'landlock(path)', 53: 'landlock(port)', 54: 'lock_file', 55: 'sync_fd',
+  60: 'setns', 61: 'info_fd',
   64: 'serve', 65: 'serve_fds',
 });
 const Loc = Object.freeze({ SYNC_READ: 31, EXECVE: 32, SPEC_READ: 33, SPEC: 34 });

@@ -21,12 +21,13 @@ const BOOL_KEYS = Object.freeze([
   'only_end_records', 'dumpable_init',
 ]);
 const STRING_KEYS = Object.freeze(['work_dir', 'pivot_root', 'host_name', 'domain_name', 'cgroup']);
-const FD_KEYS = Object.freeze(['exec_file', 'status_fd', 'cgroup_fd', 'info_fd', 'json_status_fd']);
+const FD_KEYS = Object.freeze(['exec_file', 'status_fd', 'cgroup_fd', 'info_fd', 'json_status_fd', 'sync_fd']);
 const SPEC_KEYS = Object.freeze([
   'args', 'env', 'exec_path', 'exec_file', 'rlimits', 'files', 'work_dir', 'seccomp',
   'clone_flags', 'mounts', 'pivot_root', 'host_name', 'domain_name', 'uid_mappings',
   'gid_mappings', 'credential', ...BOOL_KEYS.filter((k) => k !== 'setsid'), 'setsid',
-  'status_fd', 'cgroup', 'cgroup_fd', 'info_fd', 'json_status_fd', 'join_ns',
+  'status_fd', 'cgroup', 'cgroup_fd', 'info_fd', 'json_status_fd', 'join_ns', 'lock_files',
+  'sync_fd',
 ]);
 
 function fail(path, message) {
@@ -342,6 +343,7 @@ function normalize(spec) {
   out.gid_mappings = list(spec.gid_mappings, 'gid_mappings').map((m, i) => idMap(m, join('gid_mappings', i)));
   out.credential = credential(spec.credential, 'credential');
   out.join_ns = joinNs(spec.join_ns, 'join_ns');
+  out.lock_files = list(spec.lock_files, 'lock_files').map((s, i) => str(s, join('lock_files', i)));
   for (const key of BOOL_KEYS) out[key] = bool(spec[key], key, key === 'setsid');
   Object.defineProperty(out, NORMALIZED, { value: true });
   return out;

@@ -174,6 +174,8 @@ function encodeUnchecked(spec) {
     [j.user, j.pid, j.user2].forEach((fd, i) => payload.writeInt32LE(fd ?? -1, 4 * i));
     out.record(Record.JOIN_NS, payload);
   }
+  for (const path of spec.lock_files) out.record(Record.LOCK_FILE, cstr(path));
+  if (spec.sync_fd !== null) out.record(Record.SYNC_FD, u32(spec.sync_fd));
   if (out.length > 0xffffffff) throw new SpecError({ fault: Fault.BAD_TOTAL_LENGTH, offset: 8, record: 'header' });
   const data = Buffer.concat(out.chunks, out.length);
   data.writeUInt32LE(data.length, 8);
@@ -470,6 +472,7 @@ function decode(buf) {
   const fdKeys = {
     [Record.EXEC_FD]: 'exec_file', [Record.STATUS_FD]: 'status_fd', [Record.CGROUP_FD]: 'cgroup_fd',
     [Record.INFO_FD]: 'info_fd', [Record.JSON_STATUS_FD]: 'json_status_fd',
+    [Record.SYNC_FD]: 'sync_fd',
   };
   while (at < total) {
     const r = at;
@@ -486,7 +489,7 @@ function decode(buf) {
       fail(Fault.UNKNOWN_RECORD, r);
     }
     const repeatable = [Record.RLIMIT, Record.MOUNT, Record.MOUNT_OP, Record.LANDLOCK_PATH,
-      Record.LANDLOCK_PORT].includes(type);
+      Record.LANDLOCK_PORT, Record.LOCK_FILE].includes(type);
     if (!repeatable && seen.has(type)) fail(Fault.DUPLICATE_RECORD, r);
     if (!seen.has(type)) seen.set(type, r);
 
@@ -566,6 +569,13 @@ function decode(buf) {
       if (fds.every((fd) => fd === -1)) fail(Fault.BAD_VALUE, p);
       const [user, pid, user2] = fds.map((fd) => (fd === -1 ? null : fd));
       spec.join_ns = { user, pid, user2 };
+    } else if (type === Record.LOCK_FILE) {
+      const s = singleString(buf, p, len, Limit.PATH);
+      if (s[0] !== 0x2f) fail(Fault.BAD_VALUE, p);
+      // The count after the payload's own checks, as the helper's decoder counts.
+      spec.lock_files = spec.lock_files || [];
+      if (spec.lock_files.length >= Limit.LOCK_FILES) fail(Fault.TOO_MANY, r);
+      spec.lock_files.push(text(s));
     } else if (type === Record.OPTIONS) {
       if (len !== 8) fail(Fault.BAD_RECORD_LENGTH, r + 4);
       const bits = buf.readBigUInt64LE(p);
@@ -609,8 +619,11 @@ function decode(buf) {
     fail(Fault.CONFLICT, Math.max(seen.get(Record.CGROUP_PATH), seen.get(Record.CGROUP_FD)));
   }
   if (options & Opt.DETACH && options & Opt.INIT) fail(Fault.CONFLICT, optionsAt);
-  if (options & Opt.INIT && !(clone & names.CLONE_FLAGS.newpid)) fail(Fault.CONFLICT, optionsAt);
   if (options & Opt.DUMPABLE_INIT && !(options & Opt.INIT)) fail(Fault.CONFLICT, optionsAt);
+  // Locks and the sync fd are held by init.
+  for (const t of [Record.LOCK_FILE, Record.SYNC_FD]) {
+    if (seen.has(t) && !(options & Opt.INIT)) fail(Fault.CONFLICT, seen.get(t));
+  }
   if (options & Opt.WRITABLE_ROOT && !seen.has(Record.PIVOT_ROOT)) fail(Fault.CONFLICT, optionsAt);
   // The exit code needs a helper that stays to see the end; a detached one exits at once.
   if (seen.has(Record.JSON_STATUS_FD) && options & Opt.DETACH) fail(Fault.CONFLICT, seen.get(Record.JSON_STATUS_FD));

@@ -74,7 +74,22 @@ const ONE_OF_EACH = {
   INFO_FD: [[record(Record.INFO_FD, u32(6))], 'info_fd'],
   JSON_STATUS_FD: [[record(Record.JSON_STATUS_FD, u32(7))], 'json_status_fd'],
   JOIN_NS: [[record(Record.JOIN_NS, u32(-1, -1, 8))], 'join_ns'],
+  LOCK_FILE: [[record(Record.OPTIONS, u64(names.Opt.INIT)), record(Record.LOCK_FILE, str('/l'))], 'lock_files'],
+  SYNC_FD: [[record(Record.OPTIONS, u64(names.Opt.INIT)), record(Record.SYNC_FD, u32(9))], 'sync_fd'],
 };
+
+test('lock files and the sync fd need init; lock paths are absolute, at most 8', () => {
+  const init = record(Record.OPTIONS, u64(names.Opt.INIT));
+  assert.deepEqual(decode(spec(init, record(Record.LOCK_FILE, str('/a')), record(Record.LOCK_FILE, str('/b')))).spec.lock_files, ['/a', '/b']);
+  for (const [records, fault] of [
+    [[record(Record.LOCK_FILE, str('/a'))], Fault.CONFLICT],
+    [[record(Record.SYNC_FD, u32(3))], Fault.CONFLICT],
+    [[init, record(Record.LOCK_FILE, str('a'))], Fault.BAD_VALUE],
+    [[init, ...Array(9).fill(record(Record.LOCK_FILE, str('/a')))], Fault.TOO_MANY],
+  ]) {
+    assert.throws(() => decode(spec(...records)), (e) => e.fault === fault);
+  }
+});
 
 test('every record type names.js lists is decoded into its key', () => {
   assert.deepEqual(Object.keys(ONE_OF_EACH).sort(), Object.keys(Record).sort(), 'a record type without a case here');

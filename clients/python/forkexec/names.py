@@ -47,7 +47,9 @@ class Record:
     INFO_FD = 25
     JSON_STATUS_FD = 26
     JOIN_NS = 27
-    LAST = 27
+    LOCK_FILE = 28
+    SYNC_FD = 29
+    LAST = 29
 
 
 #: Printable record names (the JSON key of the field each record carries).
@@ -58,6 +60,7 @@ RECORD_NAMES = {
     16: "credential", 17: "options", 18: "status_fd", 19: "cgroup", 20: "cgroup_fd",
     21: "mount_op", 22: "landlock", 23: "landlock_path", 24: "landlock_port",
     25: "info_fd", 26: "json_status_fd", 27: "join_ns",
+    28: "lock_file", 29: "sync_fd",
 }
 
 #: Landlock (records LANDLOCK, LANDLOCK_PATH, LANDLOCK_PORT; docs/spec.md "Tables"): the
@@ -278,6 +281,7 @@ class Limit:
     SECCOMP = 4096
     MOUNTS = 256  # MOUNT and MOUNT_OP records together
     LANDLOCK_RULES = 64  # LANDLOCK_PATH records, and LANDLOCK_PORT records
+    LOCK_FILES = 8  # LOCK_FILE records
     MODE = 0o7777  # largest mode of a mount operation
     OVERLAY_LOWER = 500  # lower directories of one overlay
     ID_MAP = 340
@@ -383,6 +387,8 @@ LOCATIONS = {
     51: "landlock",
     52: "landlock(path)",
     53: "landlock(port)",
+    54: "lock_file",
+    55: "sync_fd",
     60: "setns",
     61: "info_fd",
     64: "serve",

@@ -281,7 +281,8 @@ class Spec:
     status_fd: Optional[int] = None
     #: clone shape with CLONE_PARENT: the target becomes the runtime's own child
     detach: bool = False
-    #: with ``newpid``: pid 1 is the helper's minimal init, the target pid 2
+    #: the helper's minimal init runs the target: with ``newpid`` init is pid 1 and the target
+    #: pid 2, without it init is the target's parent (it holds ``lock_files`` and ``sync_fd``)
     init: bool = False
     #: SIGKILL the helper and the target when the spawning thread exits
     die_with_parent: bool = False
@@ -311,6 +312,12 @@ class Spec:
     json_status_fd: Optional[int] = None
     #: existing namespaces to join (:class:`JoinNs`)
     join_ns: Optional[JoinNs] = None
+    #: absolute paths (inside the sandbox) init read-locks and holds while it lives
+    #: (bubblewrap's ``--lock-file``; at most 8); needs ``init``
+    lock_files: List[Str] = dataclasses.field(default_factory=list)
+    #: an fd of the runtime init keeps open while it lives (bubblewrap's ``--sync-fd``); needs
+    #: ``init``
+    sync_fd: Optional[int] = None
 
     def __post_init__(self) -> None:
         _fill(self, _spec(self, ""))
@@ -930,6 +937,8 @@ _SPEC_CONVERTERS = {
     "info_fd": _optional(_i32),
     "json_status_fd": _optional(_i32),
     "join_ns": _optional(_join_ns),
+    "lock_files": _each(_str),
+    "sync_fd": _optional(_i32),
 }
 for _key in _BOOLS:
     _SPEC_CONVERTERS[_key] = _bool
@@ -1065,6 +1074,10 @@ def _spec_to_dict(spec: "Spec") -> Dict[str, Any]:
         d["landlock"] = {k: v for k, v in (("exact", ll.exact), ("fs", ll.fs), ("net", ll.net),
                                            ("scope", ll.scope)) if v not in (False, None, [])
                          or (k in ("fs", "net") and v == [])}
+    if spec.lock_files:
+        d["lock_files"] = [_json_str(p) for p in spec.lock_files]
+    if spec.sync_fd is not None:
+        d["sync_fd"] = spec.sync_fd
     return d
 
 

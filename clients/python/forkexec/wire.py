@@ -20,7 +20,7 @@ from .spec import (Credential, IdMap, Landlock, Mount, MountOp, Rlimit, SockFilt
                    normalized, seccomp_program)
 
 _REPEATABLE = (Record.RLIMIT, Record.MOUNT, Record.MOUNT_OP, Record.LANDLOCK_PATH,
-               Record.LANDLOCK_PORT)
+               Record.LANDLOCK_PORT, Record.LOCK_FILE)
 _MOUNT_RECORDS = (Record.MOUNT, Record.MOUNT_OP)
 _KIND_NAMES = {v: k for k, v in names.MOUNT_KINDS.items()}
 
@@ -175,6 +175,10 @@ def _encode_normalized(spec: Spec) -> bytes:
         j = spec.join_ns
         fds = (-1 if fd is None else fd for fd in (j.user, j.pid, j.user2))
         _record(out, Record.JOIN_NS, struct.pack("<3i", *fds))
+    for path in spec.lock_files:
+        _record(out, Record.LOCK_FILE, _b(path) + b"\0")
+    if spec.sync_fd is not None:
+        _record(out, Record.SYNC_FD, _u32(spec.sync_fd))
     if len(out) > 0xFFFF_FFFF:
         raise SpecError(Fault.BAD_TOTAL_LENGTH, 8, "header")
     out[8:12] = struct.pack("<I", len(out))
@@ -622,10 +626,10 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
                    Record.DOMAIN_NAME: "domain_name", Record.CGROUP_PATH: "cgroup"}[rtype]
             spec[key] = _s(s)
         elif rtype in (Record.EXEC_FD, Record.STATUS_FD, Record.CGROUP_FD, Record.INFO_FD,
-                       Record.JSON_STATUS_FD):
+                       Record.JSON_STATUS_FD, Record.SYNC_FD):
             key = {Record.EXEC_FD: "exec_file", Record.STATUS_FD: "status_fd",
                    Record.CGROUP_FD: "cgroup_fd", Record.INFO_FD: "info_fd",
-                   Record.JSON_STATUS_FD: "json_status_fd"}[rtype]
+                   Record.JSON_STATUS_FD: "json_status_fd", Record.SYNC_FD: "sync_fd"}[rtype]
             spec[key] = _fd(buf, r, p, length)
         elif rtype == Record.RLIMIT:
             if len(rlimits) >= Limit.RLIMITS:
@@ -746,6 +750,15 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
             if fds == (-1, -1, -1):
                 _fail(Fault.BAD_VALUE, p)
             spec["join_ns"] = {k: fd for k, fd in zip(("user", "pid", "user2"), fds) if fd != -1}
+        elif rtype == Record.LOCK_FILE:
+            s = _single_string(buf, p, length, Limit.PATH)
+            if not s.startswith(b"/"):
+                _fail(Fault.BAD_VALUE, p)
+            # The count after the payload's own checks, as the helper's decoder counts.
+            lock_files = spec.setdefault("lock_files", [])
+            if len(lock_files) >= Limit.LOCK_FILES:
+                _fail(Fault.TOO_MANY, r)
+            lock_files.append(_s(s))
         elif rtype == Record.OPTIONS:
             if length != 8:
                 _fail(Fault.BAD_RECORD_LENGTH, r + 4)
@@ -787,10 +800,12 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
         _fail(Fault.CONFLICT, max(seen[Record.CGROUP_PATH], seen[Record.CGROUP_FD]))
     if options & names.OPT_DETACH and options & names.OPT_INIT:
         _fail(Fault.CONFLICT, options_at)
-    if options & names.OPT_INIT and not clone_flags & names.CLONE_NEWPID:
-        _fail(Fault.CONFLICT, options_at)
     if options & names.OPT_DUMPABLE_INIT and not options & names.OPT_INIT:
         _fail(Fault.CONFLICT, options_at)
+    # Locks and the sync fd are held by init.
+    for held in (Record.LOCK_FILE, Record.SYNC_FD):
+        if held in seen and not options & names.OPT_INIT:
+            _fail(Fault.CONFLICT, seen[held])
     if options & names.OPT_WRITABLE_ROOT and Record.PIVOT_ROOT not in seen:
         _fail(Fault.CONFLICT, options_at)
     # The exit code needs a helper that stays to see the end; a detached one exits at once.

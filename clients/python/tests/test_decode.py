@@ -75,6 +75,10 @@ ONE_OF_EACH = {
     "INFO_FD": ([record(Record.INFO_FD, i32(6))], "info_fd"),
     "JSON_STATUS_FD": ([record(Record.JSON_STATUS_FD, i32(7))], "json_status_fd"),
     "JOIN_NS": ([record(Record.JOIN_NS, i32(-1, -1, 8))], "join_ns"),
+    "LOCK_FILE": ([record(Record.OPTIONS, u64(names.OPT_INIT)),
+                   record(Record.LOCK_FILE, b"/l\0")], "lock_files"),
+    "SYNC_FD": ([record(Record.OPTIONS, u64(names.OPT_INIT)),
+                 record(Record.SYNC_FD, i32(9))], "sync_fd"),
 }
 
 

@@ -880,6 +880,21 @@ pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail>
     if cli.json_status_fd.is_some() {
         spec.json_status_fd = cli.json_status_fd;
     }
+    for path in &cli.lock_file {
+        if !path.starts_with('/') {
+            return Err(Fail::setup(format!(
+                "--lock-file {path}: the path must be absolute (it is resolved inside the sandbox)"
+            )));
+        }
+        spec.lock_files.push(path.clone());
+    }
+    if cli.sync_fd.is_some() {
+        spec.sync_fd = cli.sync_fd;
+    }
+    // The helper's init holds them (without a pid namespace unless one is asked for).
+    if !spec.lock_files.is_empty() || spec.sync_fd.is_some() {
+        spec.init = true;
+    }
     spec.no_new_privs |= cli.no_new_privs;
     spec.drop_caps |= cli.drop_caps;
     defaults::die_with_parent(&mut spec, cli);

@@ -63,8 +63,8 @@ pub const OPTIONS: &[(&str, usize, Handling)] = &[
     ("--clearenv", 0, Handling::Own),
     ("--setenv", 2, Handling::Own),
     ("--unsetenv", 1, Handling::Own),
-    ("--lock-file", 1, Handling::Refused),
-    ("--sync-fd", 1, Handling::Refused),
+    ("--lock-file", 1, Handling::Own),
+    ("--sync-fd", 1, Handling::Own),
     ("--perms", 1, Handling::Own),
     ("--size", 1, Handling::Own),
     ("--bind", 2, Handling::Same),
@@ -277,6 +277,9 @@ pub struct Bwrap {
     pub die_with_parent: bool,
     /// Compiled BPF programs from `--seccomp FD` / `--add-seccomp-fd FD`, in order.
     pub seccomp_fds: Vec<i32>,
+    /// `--sync-fd FD` with `--as-pid-1`: bwrap leaves it open in the program (pid 1), which
+    /// then holds it; the program gets it at its number.
+    pub sync_fd_in_program: Option<i32>,
     /// The command and its arguments (empty: bwrap prints its usage and exits 1).
     pub command: Vec<OsString>,
     /// Warnings bubblewrap prints and goes on (a repeated `--chdir`).
@@ -347,6 +350,9 @@ struct Parser<'h> {
     seccomp: Option<i32>,
     new_session: bool,
     as_pid_1: bool,
+    /// `--lock-file`s, in order; the last `--sync-fd`.
+    lock_files: Vec<OsString>,
+    sync_fd: Option<i32>,
     next_perms: Option<u32>,
     next_size: Option<u64>,
     /// `--symlink`s so far (text, destination): the same one again is skipped.
@@ -380,6 +386,8 @@ pub fn parse(name: &str, args: Vec<OsString>, host: &Host) -> Result<Bwrap, Refu
         seccomp: None,
         new_session: false,
         as_pid_1: false,
+        lock_files: Vec::new(),
+        sync_fd: None,
         next_perms: None,
         next_size: None,
         symlinks: Vec::new(),
@@ -643,6 +651,13 @@ impl Parser<'_> {
                 }
                 self.b.seccomp_fds.push(fd_value(&values[0])?);
             }
+            "--lock-file" => self.lock_files.push(value()),
+            "--sync-fd" => {
+                if self.sync_fd.is_some() {
+                    self.b.warnings.push(last_only(opt));
+                }
+                self.sync_fd = Some(fd_value(&values[0])?);
+            }
             "--new-session" => self.new_session = true,
             "--die-with-parent" => self.b.die_with_parent = true,
             "--as-pid-1" => self.as_pid_1 = true,
@@ -719,6 +734,20 @@ impl Parser<'_> {
         if self.as_pid_1 && !u.pid {
             return refuse("Specifying --as-pid-1 requires --unshare-pid");
         }
+        if self.as_pid_1 && !self.lock_files.is_empty() {
+            return refuse("Specifying --as-pid-1 and --lock-file is not permitted");
+        }
+        if let Some(path) = self
+            .lock_files
+            .iter()
+            .find(|p| !p.as_bytes().starts_with(b"/"))
+        {
+            return refuse(format!(
+                "--lock-file {} (a relative path) is not supported by forkexec-run's \
+                 bubblewrap mode yet",
+                path.to_string_lossy()
+            ));
+        }
         if u.cgroup && !host.cgroupns {
             return refuse(
                 "Cannot create new cgroup namespace because the kernel does not support it",
@@ -769,6 +798,19 @@ impl Parser<'_> {
         // bubblewrap's own init is pid 1 of its pid namespace, unless --as-pid-1.
         if u.pid && !self.as_pid_1 {
             flag(n, "--init");
+        }
+        // bwrap forks an init to hold the locks and the sync fd (pid 1 with --unshare-pid,
+        // else the program's parent): forkexec-run's --lock-file and --sync-fd bring the
+        // helper's, the same way. With --as-pid-1 the program itself keeps the sync fd.
+        for path in &self.lock_files {
+            n.extend(["--lock-file".into(), path.clone()]);
+        }
+        if let Some(fd) = self.sync_fd {
+            if self.as_pid_1 {
+                self.b.sync_fd_in_program = Some(fd);
+            } else {
+                n.extend(["--sync-fd".into(), fd.to_string().into()]);
+            }
         }
         flag(
             n,
@@ -963,6 +1005,13 @@ pub fn apply(b: &Bwrap, spec: &mut Spec) -> Result<(), Refusal> {
     proc_as_bubblewrap(spec);
     if let Some(&fd) = b.seccomp_fds.first() {
         spec.seccomp = Some(read_bpf(fd)?);
+    }
+    if let Some(fd) = b.sync_fd_in_program {
+        let slot = fd as usize;
+        if spec.files.len() <= slot {
+            spec.files.resize(slot + 1, -1);
+        }
+        spec.files[slot] = fd;
     }
     // PWD is the directory the program starts in, as bubblewrap sets it.
     let pwd = if spec.work_dir.is_empty() {

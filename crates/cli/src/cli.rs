@@ -421,6 +421,19 @@ pub struct Cli {
     #[arg(long, value_name = "FD", help_heading = PROC)]
     pub json_status_fd: Option<i32>,
 
+    /// Take a read lock on PATH (absolute, inside the sandbox: resolved after the mounts) and
+    /// hold it while the sandbox runs, as bubblewrap's --lock-file ("lock_files"; at most 8).
+    /// The helper's init holds it: this brings --init's process, without a pid namespace
+    /// unless one is asked for. Another process's write lock on PATH stops the start.
+    #[arg(long, value_name = "PATH", help_heading = PROC)]
+    pub lock_file: Vec<String>,
+
+    /// Keep FD (an fd of forkexec-run) open while the sandbox runs and close it when it ends,
+    /// as bubblewrap's --sync-fd ("sync_fd"): the helper's init holds it (brought as with
+    /// --lock-file); the program does not get it.
+    #[arg(long, value_name = "FD", help_heading = PROC)]
+    pub sync_fd: Option<i32>,
+
     /// Place the program in this cgroup (v2) directory from its first instruction
     /// ("cgroup").
     #[arg(long, value_name = "DIR", help_heading = PROC)]

@@ -730,3 +730,136 @@ fn a_second_sandbox_joins_the_namespaces_of_the_first() {
     assert!(first.wait().unwrap().success());
     assert_eq!(text(&out.stdout), seen, "{out:?}");
 }
+
+/// Who holds a lock that conflicts with a write lock on `path` (`F_GETLK`: nothing taken):
+/// `Some((type, pid))`, or `None` when it is free.
+fn lock_holder(path: &Path) -> Option<(i32, u32)> {
+    let f = fs::File::open(path).unwrap();
+    // SAFETY: a zeroed flock is a valid value; F_GETLK reads and fills the one we own.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as i16;
+    // SAFETY: fcntl on an fd we own with a pointer to a flock we own.
+    assert_eq!(
+        unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GETLK, &mut fl) },
+        0
+    );
+    (fl.l_type != libc::F_UNLCK as i16).then_some((fl.l_type as i32, fl.l_pid as u32))
+}
+
+type Started = (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStdout>,
+);
+
+/// bwrap running `sh -c 'echo started; read x; REST'` (with `keep` left open in it), once it
+/// said "started"; closing its stdin lets it go on.
+fn started(args: &[&str], rest: &str, keep: Option<&OwnedFd>) -> Started {
+    let script = format!("echo started; read x; {rest}");
+    let mut argv = args.to_vec();
+    argv.extend(["/bin/sh", "-c", &script]);
+    let mut c = bwrap(&argv);
+    c.stdin(Stdio::piped()).stdout(Stdio::piped());
+    if let Some(fd) = keep.map(|f| f.as_raw_fd()) {
+        // SAFETY: only fcntl between fork and exec.
+        unsafe {
+            c.pre_exec(move || {
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let mut child = c.spawn().unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line, "started\n", "{args:?}");
+    (child, out)
+}
+
+/// `--lock-file`: a read lock held by bwrap's init (pid 1 with `--unshare-pid`, else the
+/// program's parent), not by bwrap itself, while the sandbox runs; released when it ends.
+/// With `--as-pid-1`, or a relative path, refused with nothing run.
+#[test]
+fn lock_file_is_held_while_the_sandbox_runs() {
+    let mut c = Cleanup::default();
+    let lock = c.dir("bwrap-lock").join("lock");
+    fs::write(&lock, "").unwrap();
+    let l = lock.to_string_lossy().into_owned();
+    for pid_ns in [false, true] {
+        let mut args = vec!["--bind", "/", "/", "--die-with-parent", "--lock-file", &l];
+        if pid_ns {
+            args.push("--unshare-pid");
+        }
+        let (mut child, _out) = started(&args, "true", None);
+        let holder = lock_holder(&lock);
+        assert_eq!(holder.map(|h| h.0), Some(libc::F_RDLCK), "{args:?}");
+        assert_ne!(
+            holder.map(|h| h.1),
+            Some(child.id()),
+            "bwrap itself holds it"
+        );
+        drop(child.stdin.take());
+        assert!(child.wait().unwrap().success());
+        assert_eq!(lock_holder(&lock), None, "{args:?}: released");
+    }
+    let marker = c.dir("bwrap-lock-refused").join("ran");
+    let m = marker.to_string_lossy().into_owned();
+    for (args, said) in [
+        (
+            vec!["--unshare-pid", "--as-pid-1", "--lock-file", &l],
+            "bwrap: Specifying --as-pid-1 and --lock-file is not permitted\n".to_string(),
+        ),
+        (
+            vec!["--lock-file", "lock"],
+            "bwrap: --lock-file lock (a relative path) is not supported by forkexec-run's \
+             bubblewrap mode yet\n"
+                .to_string(),
+        ),
+    ] {
+        let mut argv = vec!["--bind", "/", "/"];
+        argv.extend(args);
+        argv.extend(["/bin/touch", &m]);
+        let out = bwrap(&argv).output().unwrap();
+        assert_eq!((out.status.code(), text(&out.stderr)), (Some(1), said));
+        assert!(!marker.exists());
+    }
+}
+
+/// `--sync-fd`: kept open by the sandbox's init, not by the program, so its other end sees
+/// EOF when the sandbox ends; with `--as-pid-1` the program itself keeps it at its number.
+#[test]
+fn sync_fd_is_open_while_the_sandbox_runs() {
+    for as_pid_1 in [false, true] {
+        let (sync_r, sync_w) = std::io::pipe().unwrap();
+        let sync_w = OwnedFd::from(sync_w);
+        let fd = sync_w.as_raw_fd().to_string();
+        let mut args = vec!["--bind", "/", "/", "--unshare-pid", "--sync-fd", &fd];
+        if as_pid_1 {
+            args.push("--as-pid-1");
+        }
+        let check = format!("test -e /proc/self/fd/{fd} && echo has || echo not");
+        let (mut child, mut out) = started(&args, &check, Some(&sync_w));
+        drop(sync_w);
+        let mut pfd = libc::pollfd {
+            fd: sync_r.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: poll on one pollfd we own, no wait.
+        assert_eq!(
+            unsafe { libc::poll(&mut pfd, 1, 0) },
+            0,
+            "EOF while running"
+        );
+        drop(child.stdin.take());
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+        assert!(child.wait().unwrap().success());
+        assert_eq!(rest, if as_pid_1 { "has\n" } else { "not\n" });
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut &sync_r, &mut buf).unwrap();
+        assert!(buf.is_empty());
+    }
+}

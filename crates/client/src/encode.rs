@@ -238,6 +238,12 @@ impl Spec {
             let fd = |f: Option<i32>| f.map(|f| f as u32);
             w.join_ns(fd(j.user), fd(j.pid), fd(j.user2));
         }
+        for path in &self.lock_files {
+            w.lock_file(path.as_bytes());
+        }
+        if let Some(fd) = self.sync_fd {
+            w.sync_fd(fd as u32);
+        }
         let bytes = w.finish().0;
         forkexec_spec::decode(&bytes).map_err(|e| EncodeError::refused(&bytes, e))?;
         Ok(bytes)

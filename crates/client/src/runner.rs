@@ -336,6 +336,20 @@ impl Runner {
         self
     }
 
+    /// Init takes a read lock on this absolute path (inside the sandbox) and holds it while
+    /// it lives (bubblewrap's `--lock-file`); needs [`Runner::init`].
+    pub fn lock_file(mut self, path: impl Into<String>) -> Self {
+        self.spec.lock_files.push(path.into());
+        self
+    }
+
+    /// Init keeps this fd open while it lives (bubblewrap's `--sync-fd`); needs
+    /// [`Runner::init`].
+    pub fn sync_fd(mut self, fd: RawFd) -> Self {
+        self.spec.sync_fd = Some(fd);
+        self
+    }
+
     /// `PTRACE_TRACEME` before exec; this process becomes the tracer.
     pub fn ptrace(mut self, on: bool) -> Self {
         self.spec.ptrace = on;
@@ -662,6 +676,7 @@ pub(crate) fn inherited_fds(spec: &Spec) -> io::Result<Vec<RawFd>> {
                 .map(|fd| ("json_status_fd".to_owned(), fd)),
         )
         .chain(join_ns_fds(spec))
+        .chain(spec.sync_fd.map(|fd| ("sync_fd".to_owned(), fd)))
         .chain(mount_op_fds(spec));
     let mut fds = Vec::new();
     for (field, fd) in named {

@@ -171,6 +171,14 @@ pub struct Spec {
     /// Existing namespaces to join ([`JoinNs`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub join_ns: Option<JoinNs>,
+    /// Absolute paths (inside the sandbox) init takes a read lock on and holds while it lives
+    /// (bubblewrap's `--lock-file`; at most 8). Needs `init`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lock_files: Vec<String>,
+    /// An fd of this process init keeps open while it lives, so its other end sees EOF when
+    /// the sandbox ends (bubblewrap's `--sync-fd`). Needs `init`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_fd: Option<i32>,
 }
 
 impl Default for Spec {
@@ -216,6 +224,8 @@ impl Default for Spec {
             info_fd: None,
             json_status_fd: None,
             join_ns: None,
+            lock_files: Vec::new(),
+            sync_fd: None,
         }
     }
 }

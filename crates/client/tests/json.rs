@@ -90,7 +90,9 @@ fn every_documented_key_is_accepted() {
         "cgroup_fd": 7,
         "info_fd": 11,
         "json_status_fd": 12,
-        "join_ns": {"user2": 14}
+        "join_ns": {"user2": 14},
+        "lock_files": ["/run/a.lock", "/b"],
+        "sync_fd": 15
     }"#;
     assert_eq!(Spec::from_json(json).unwrap(), full_spec());
 }

@@ -16,6 +16,8 @@ pub struct Own {
     pub exec_fd: Option<i32>,
     /// The target's end of the supervisor handshake, if any.
     pub handshake: Option<i32>,
+    /// The target's end of init's lock socket (LOCK_FILE), if any.
+    pub lock: Option<i32>,
 }
 
 /// Pass 1: every fd that pass 2 would overwrite before using it goes to a free number above
@@ -34,6 +36,7 @@ pub fn move_out_of_the_way<E>(
         own.sync_in,
         own.exec_fd.unwrap_or(-1),
         own.handshake.unwrap_or(-1),
+        own.lock.unwrap_or(-1),
     ];
     let mut next = table
         .iter()
@@ -56,9 +59,13 @@ pub fn move_out_of_the_way<E>(
     } else {
         move_up(&mut own.sync_in)?;
     }
-    for internal in [own.exec_fd.as_mut(), own.handshake.as_mut()]
-        .into_iter()
-        .flatten()
+    for internal in [
+        own.exec_fd.as_mut(),
+        own.handshake.as_mut(),
+        own.lock.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
     {
         move_up(internal)?;
     }
@@ -129,6 +136,7 @@ mod tests {
             .collect();
         involved.extend([own.status, own.sync_in]);
         involved.extend(own.exec_fd.iter().chain(own.handshake.iter()));
+        involved.extend(own.lock.iter());
         move_out_of_the_way(
             &mut table,
             &mut own,
@@ -189,6 +197,7 @@ mod tests {
                 sync_in,
                 exec_fd: (rnd(2) == 0).then(|| pick(rnd(64))),
                 handshake: None,
+                lock: None,
             };
             // A mount operation's fd is one the table does not replace (the decoder refuses
             // the others): at or above the table, or an entry kept in place.
@@ -232,6 +241,7 @@ mod tests {
             sync_in: 0,
             exec_fd: None,
             handshake: Some(2),
+            lock: None,
         };
         let mut dups = Vec::new();
         move_out_of_the_way(&mut table, &mut own, [9].into_iter(), |f, t, i| {
@@ -251,6 +261,23 @@ mod tests {
                 Place::Close { slot: 2 }
             ]
         );
+    }
+
+    /// Init's lock socket moves as the handshake does: the target still asks init for its
+    /// LOCK_FILE locks after this stage.
+    #[test]
+    fn the_lock_socket_moves_out_of_the_table() {
+        let mut table = [0, 1, 2];
+        let mut own = Own {
+            status: 3,
+            sync_in: 3,
+            exec_fd: None,
+            handshake: Some(4),
+            lock: Some(1),
+        };
+        assert_eq!(moves(&mut table, &mut own), [(1, 5, 1)]);
+        assert_eq!((own.handshake, own.lock), (Some(4), Some(5)));
+        assert_eq!(table, [0, 1, 2]);
     }
 
     /// The pass-1 moves of `table` and `own` (no mount operation fds): (from, to, index).
@@ -274,6 +301,7 @@ mod tests {
             sync_in: 3,
             exec_fd: Some(2),
             handshake: Some(4),
+            lock: None,
         };
         assert_eq!(moves(&mut table, &mut own), []);
         assert_eq!(
@@ -282,7 +310,8 @@ mod tests {
                 status: 2,
                 sync_in: 3,
                 exec_fd: Some(2),
-                handshake: Some(4)
+                handshake: Some(4),
+                lock: None,
             }
         );
     }
@@ -298,6 +327,7 @@ mod tests {
             sync_in: 0,
             exec_fd: None,
             handshake: None,
+            lock: None,
         };
         assert_eq!(moves(&mut table, &mut own), [(0, 1, 0)]);
         assert_eq!((own.status, own.sync_in), (1, 1));
@@ -311,6 +341,7 @@ mod tests {
             sync_in: 5,
             exec_fd: None,
             handshake: None,
+            lock: None,
         };
         let r = move_out_of_the_way(&mut table, &mut own, core::iter::empty(), |_, _, i| Err(i));
         assert_eq!(r, Err(1), "the slot whose entry could not move");

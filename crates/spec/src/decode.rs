@@ -568,12 +568,18 @@ pub struct Spec<'a> {
     pub landlock_paths: List<LandlockPath<'a>, { limit::LANDLOCK_RULES }>,
     /// The LANDLOCK_PORT rules, in order.
     pub landlock_ports: List<LandlockPort, { limit::LANDLOCK_RULES }>,
+    /// The LOCK_FILE paths, in order (a lock's index is its position here).
+    pub lock_files: List<&'a CStr, { limit::LOCK_FILES }>,
+    /// SYNC_FD: a helper fd init keeps open while it lives.
+    pub sync_fd: Option<u32>,
     /// Offsets of the records refused only by the exec-in-place shape check.
     uid_map_offset: usize,
     gid_map_offset: usize,
     options_offset: usize,
     json_status_offset: usize,
     join_ns_offset: usize,
+    lock_file_offset: usize,
+    sync_fd_offset: usize,
 }
 
 impl<'a> Spec<'a> {
@@ -639,7 +645,9 @@ pub enum Shape {
     /// Like supervise, but with `CLONE_PARENT`: the target is the runtime's own child and the
     /// helper exits once it has reported the pid.
     Detach,
-    /// Supervise a minimal init (pid 1 of the new pid namespace) that runs the target as pid 2.
+    /// Supervise a minimal init (pid 1 of the new pid namespace, or without `newpid` the
+    /// target's parent) that runs the target as its child and holds the LOCK_FILE locks and
+    /// SYNC_FD.
     Init,
 }
 
@@ -803,6 +811,20 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
                 spec.join_ns = Some(parse_join_ns(p, pat)?);
                 spec.join_ns_offset = abs;
             }
+            record::LOCK_FILE => {
+                let path = parse_path(p, pat, limit::PATH)?;
+                if path.to_bytes().first() != Some(&b'/') {
+                    return err(pat, Fault::BadValue);
+                }
+                if spec.lock_files.is_empty() {
+                    spec.lock_file_offset = abs;
+                }
+                spec.lock_files.push(path).or(err(abs, Fault::TooMany))?;
+            }
+            record::SYNC_FD => {
+                spec.sync_fd = Some(parse_fd(p, pat)?);
+                spec.sync_fd_offset = abs;
+            }
             _ => return err(abs, Fault::UnknownRecord),
         }
     }
@@ -847,11 +869,15 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
     if spec.has(opt::DETACH) && spec.has(opt::INIT) {
         return err(spec.options_offset, Fault::Conflict);
     }
-    if spec.has(opt::INIT) && spec.clone_flags & ns::NEWPID == 0 {
-        return err(spec.options_offset, Fault::Conflict);
-    }
     if spec.has(opt::DUMPABLE_INIT) && !spec.has(opt::INIT) {
         return err(spec.options_offset, Fault::Conflict);
+    }
+    // Locks and the sync fd are held by init, for as long as it lives.
+    if !spec.lock_files.is_empty() && !spec.has(opt::INIT) {
+        return err(spec.lock_file_offset, Fault::Conflict);
+    }
+    if spec.sync_fd.is_some() && !spec.has(opt::INIT) {
+        return err(spec.sync_fd_offset, Fault::Conflict);
     }
     if spec.has(opt::WRITABLE_ROOT) && spec.pivot_root.is_none() {
         return err(spec.options_offset, Fault::Conflict);

@@ -264,6 +264,14 @@ impl<S: Sink> Writer<S> {
         let fd = |f: Option<u32>| f.map_or(-1, |f| f as i32).to_le_bytes();
         self.record(record::JOIN_NS, 0, &[&fd(user), &fd(pid), &fd(user2)]);
     }
+    /// LOCK_FILE: init holds a read lock on this absolute path (repeatable).
+    pub fn lock_file(&mut self, path: &[u8]) {
+        self.string(record::LOCK_FILE, path);
+    }
+    /// SYNC_FD: init keeps this helper fd open while it lives.
+    pub fn sync_fd(&mut self, fd: u32) {
+        self.record(record::SYNC_FD, 0, &[&fd.to_le_bytes()]);
+    }
     /// STATUS_FD: write status records here instead of the spec fd.
     pub fn status_fd(&mut self, fd: u32) {
         self.record(record::STATUS_FD, 0, &[&fd.to_le_bytes()]);

@@ -214,6 +214,8 @@ pub mod limit {
     pub const GROUPS: usize = 65_536;
     /// Most LANDLOCK_PATH records, and most LANDLOCK_PORT records.
     pub const LANDLOCK_RULES: usize = 64;
+    /// Most LOCK_FILE records (the locks init holds).
+    pub const LOCK_FILES: usize = 8;
 }
 
 /// Size of one seccomp `sock_filter` instruction on the wire.

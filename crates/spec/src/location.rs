@@ -122,8 +122,9 @@ locations! {
     /// `PR_SET_PDEATHSIG` (index 0 helper, 1 target); ESRCH when the parent was already gone.
     Pdeathsig = 44 => "pdeathsig",
     /// Setting up a supervisor (helper or init): the signal mask (index 0), the signalfd (1),
-    /// the handshake socket, the report pipe or the pid record (2); or the start aborted by
-    /// SIGTERM/SIGINT before the target executed (3, EINTR: the target was killed).
+    /// the handshake socket, the report pipe, init's lock socket or the pid record (2); or the
+    /// start aborted by SIGTERM/SIGINT before the target executed (3, EINTR: the target was
+    /// killed).
     Supervise = 45 => "supervise",
     /// Refused at start: the helper was installed setuid (index 0: real and effective uid
     /// differ), setgid (1: real and effective gid differ) or with file capabilities (2: the
@@ -150,6 +151,11 @@ locations! {
     LandlockPath = 52 => "landlock(path)",
     /// A LANDLOCK_PORT rule: adding it (index: the rule).
     LandlockPort = 53 => "landlock(port)",
+    /// A LOCK_FILE, by init: opening it (ENOENT, EACCES…) or its read lock (EAGAIN: another
+    /// process holds a write lock) (index: the LOCK_FILE).
+    LockFile = 54 => "lock_file",
+    /// SYNC_FD, kept by init: not an open fd (EBADF).
+    SyncFd = 55 => "sync_fd",
     /// `setns` into an existing namespace (JOIN_NS): the user namespace (index 0, before any
     /// namespace is created), the pid namespace (1, before the clone), the second user
     /// namespace (2, after the mounts).

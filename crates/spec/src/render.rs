@@ -129,6 +129,16 @@ fn subject(out: &mut impl Out, loc: Location, index: usize, spec: &Spec) {
                 put(rule.path.to_bytes());
             }
         }
+        Location::LockFile => {
+            if let Some(path) = spec.lock_files.as_slice().get(index) {
+                put(path.to_bytes());
+            }
+        }
+        Location::SyncFd => {
+            if let Some(fd) = spec.sync_fd {
+                fd_subject(&mut put, fd);
+            }
+        }
         Location::SetNs => {
             if let Some(j) = spec.join_ns {
                 if let Some(fd) = [j.user, j.pid, j.user2].get(index).copied().flatten() {

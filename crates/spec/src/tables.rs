@@ -136,6 +136,13 @@ macro_rules! record_rows {
             /// Existing namespaces to join with `setns` (bubblewrap's `--userns`, `--pidns`,
             /// `--userns2`): i32 user, i32 pid, i32 user2 helper fds, -1 for none (12 bytes).
             JoinNs JOIN_NS = 27 => "join_ns",
+            /// One NUL-terminated absolute path (bubblewrap's `--lock-file`): init takes a read
+            /// lock on it, resolved inside the sandbox after the mounts, and holds it while it
+            /// lives. Repeatable; index = order among LOCK_FILE records. Needs INIT.
+            LockFile LOCK_FILE = 28 => "lock_file",
+            /// u32: a helper fd init keeps open while it lives (bubblewrap's `--sync-fd`); the
+            /// target and the supervisor do not have it. Needs INIT.
+            SyncFd SYNC_FD = 29 => "sync_fd",
         }
     };
 }
@@ -147,6 +154,7 @@ pub const REPEATABLE_RECORDS: &[u16] = &[
     crate::layout::record::MOUNT_OP,
     crate::layout::record::LANDLOCK_PATH,
     crate::layout::record::LANDLOCK_PORT,
+    crate::layout::record::LOCK_FILE,
 ];
 
 /// Calls `$cb! { $args <rows> }` with Landlock's filesystem rights (the kernel's

@@ -161,6 +161,14 @@ fn seeds() -> Vec<Vec<u8>> {
         w.json_status_fd(12);
         w.join_ns(None, None, Some(14));
     });
+    // Held by init: LOCK_FILE, SYNC_FD.
+    let held = build(|w: &mut W| {
+        w.args(s(&["/bin/true"]));
+        w.options(opt::INIT | opt::DUMPABLE_INIT);
+        w.lock_file(b"/run/a.lock");
+        w.lock_file(b"/b");
+        w.sync_fd(15);
+    });
     let other_fds = build(|w: &mut W| {
         w.args(s(&["", "x"]));
         w.exec_fd(3);
@@ -208,7 +216,7 @@ fn seeds() -> Vec<Vec<u8>> {
         w.op(k::RO_OVERLAY, 0, 0, 0, -1, b"", b"/r", b"/a\0/b\0");
         w.pivot_root(b"/srv");
     });
-    vec![every_record, other_fds, every_kind]
+    vec![every_record, other_fds, every_kind, held]
 }
 
 /// The edges of the rules random mutations rarely reach, each built whole.
@@ -300,6 +308,24 @@ fn edge_cases_get_the_same_answer() {
                 (0..65).for_each(|p| w.landlock_port(net::BIND_TCP, p));
             }),
         ),
+        ("lock_file without init", with(&|w| w.lock_file(b"/l"))),
+        ("sync_fd without init", with(&|w| w.sync_fd(3))),
+        (
+            "9 lock files",
+            with(&|w| {
+                w.options(opt::INIT);
+                (0..9).for_each(|_| w.lock_file(b"/l"));
+            }),
+        ),
+        (
+            "9th lock file relative",
+            with(&|w| {
+                w.options(opt::INIT);
+                (0..8).for_each(|_| w.lock_file(b"/l"));
+                w.lock_file(b"l");
+            }),
+        ),
+        ("init without newpid", with(&|w| w.options(opt::INIT))),
         (
             "port 65536",
             with(&|w| {

@@ -251,3 +251,26 @@ fn a_namespace_to_join_is_named_by_its_fd() {
     let bare = build(|w| w.args(s(&["/bin/prog"])));
     assert_eq!(at(loc, 0, &bare), format!("setns(0): {ENOENT}"));
 }
+
+#[test]
+fn a_lock_file_is_named_by_its_path_and_the_sync_fd_by_its_number() {
+    // lock_file (54): the index is the LOCK_FILE's; sync_fd (55) names SYNC_FD.
+    let spec = build(|w| {
+        w.args(s(&["/bin/prog"]));
+        w.options(forkexec_spec::layout::opt::INIT);
+        w.lock_file(b"/run/a.lock");
+        w.lock_file(b"/b");
+        w.sync_fd(9);
+    });
+    let loc = Location::LockFile;
+    assert_eq!(
+        at(loc, 0, &spec),
+        format!("lock_file(0) /run/a.lock: {ENOENT}")
+    );
+    assert_eq!(at(loc, 1, &spec), format!("lock_file(1) /b: {ENOENT}"));
+    assert_eq!(at(loc, 2, &spec), format!("lock_file(2): {ENOENT}"));
+    assert_eq!(
+        at(Location::SyncFd, 0, &spec),
+        format!("sync_fd(0) fd 9: {ENOENT}")
+    );
+}

@@ -941,6 +941,18 @@ fn defs() -> Vec<Def> {
             expect: Some((Fault::Conflict, 55)),
         },
         Def {
+            name: "lock_file_without_init",
+            about: &[
+                "The minimal spec followed by a LOCK_FILE (type 28) \"/l\" and no option INIT:",
+                "init holds the locks, so without it nobody would; refused at the LOCK_FILE",
+                "record (30). Option INIT alone, without newpid, is accepted (init is then the",
+                "target's parent).",
+            ],
+            json: None,
+            bytes: Bytes::Build(r#"[["encode",{"args":["/bin/true"]}],["record",28,0,"2f6c00"]]"#),
+            expect: Some((Fault::Conflict, 30)),
+        },
+        Def {
             name: "detach_with_init",
             about: &[
                 "Options DETACH and INIT together (with newpid): the two shapes exclude each",

@@ -80,15 +80,19 @@ pub fn full_spec() -> Spec {
             pid: None,
             user2: Some(14),
         }),
+        lock_files: vec!["/run/a.lock".into(), "/b".into()],
+        sync_fd: Some(15),
     }
 }
 
 /// [`full_spec`] without its conflicts: no `exec_file`, `setsid` left on for `ctty`, no
 /// `detach` with `init` (which needs `newpid`) or `json_status_fd`, no `dumpable_init` without
-/// `init`, one way to name the cgroup.
+/// `init`, one way to name the cgroup, no lock files or sync fd (they need `init`).
 pub fn encodable_spec() -> Spec {
     Spec {
         exec_file: None,
+        lock_files: Vec::new(),
+        sync_fd: None,
         setsid: true,
         detach: false,
         init: false,

@@ -53,6 +53,10 @@ const (
 	RecJSONStatusFd uint16 = 26
 	// Namespaces to join (JOIN_NS): not written by this client yet.
 	RecJoinNs uint16 = 27
+	// What init holds for the sandbox's life (LOCK_FILE, SYNC_FD): not written by this
+	// client yet.
+	RecLockFile uint16 = 28
+	RecSyncFd   uint16 = 29
 )
 
 // RecordNames are the JSON keys of the record types (index = type), as docs/spec.md's
@@ -62,7 +66,7 @@ var RecordNames = [...]string{
 	"clone_flags", "mounts", "pivot_root", "host_name", "domain_name", "uid_mappings",
 	"gid_mappings", "credential", "options", "status_fd", "cgroup", "cgroup_fd", "mounts",
 	"landlock", "landlock", "landlock", "info_fd", "json_status_fd",
-	"join_ns",
+	"join_ns", "lock_files", "sync_fd",
 }
 
 // Option bits (record OPTIONS, docs/spec.md "Option bits").

@@ -30,6 +30,7 @@ mod detach;
 mod die_with_parent;
 mod end_records;
 mod error_locations;
+mod hold;
 mod id_maps;
 mod info;
 mod join;

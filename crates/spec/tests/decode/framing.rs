@@ -398,6 +398,8 @@ fn record_names() {
         (record::INFO_FD, "info_fd"),
         (record::JSON_STATUS_FD, "json_status_fd"),
         (record::JOIN_NS, "join_ns"),
+        (record::LOCK_FILE, "lock_file"),
+        (record::SYNC_FD, "sync_fd"),
     ];
     // 1-24 without a gap; later types are handed out in ranges (a gap is an unknown type).
     for (i, (ty, _)) in names[..24].iter().enumerate() {
@@ -407,12 +409,13 @@ fn record_names() {
         (record::INFO_FD, record::JSON_STATUS_FD, record::JOIN_NS),
         (25, 26, 27)
     );
+    assert_eq!((record::LOCK_FILE, record::SYNC_FD), (28, 29));
     for (ty, name) in names {
         assert_eq!(record::name(ty), name);
         assert!(record::known(ty));
     }
     assert_eq!(record::ALL.len(), names.len());
-    assert_eq!(record::LAST, record::JOIN_NS);
+    assert_eq!(record::LAST, record::SYNC_FD);
     assert_eq!(record::name(0), "unknown");
     assert!(!record::known(0) && !record::known(record::LAST + 1) && !record::known(u16::MAX));
     assert_eq!(record::name(record::LAST + 1), "unknown");
@@ -428,6 +431,7 @@ fn bad_lengths_of_fixed_size_records() {
         (record::STATUS_FD, &[0, 1, 3, 5, 8]),
         (record::INFO_FD, &[0, 1, 3, 5, 8]),
         (record::JSON_STATUS_FD, &[0, 1, 3, 5, 8]),
+        (record::SYNC_FD, &[0, 1, 3, 5, 8]),
         (record::JOIN_NS, &[0, 4, 8, 11, 13, 16]),
         (record::CLONE_FLAGS, &[0, 4, 7, 9, 16]),
         (record::OPTIONS, &[0, 4, 7, 9, 16]),

@@ -255,9 +255,10 @@ fn detach_and_init_are_asked_for() {
 }
 
 #[test]
-fn init_needs_a_pid_namespace_and_excludes_detach() {
-    let (buf, at) = build_at(base, |w| w.options(opt::INIT));
-    refused(&buf, at + 8, Fault::Conflict);
+fn init_excludes_detach_and_needs_no_pid_namespace() {
+    // Without newpid, init is the target's parent (it holds LOCK_FILE locks and SYNC_FD).
+    let buf = in_place(|w| w.options(opt::INIT));
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::Init));
     let (buf, at) = build_at(
         |w| {
             base(w);
@@ -459,4 +460,54 @@ fn join_ns() {
             assert_eq!([j.user, j.pid, j.user2], want, "slot {slot}, fd {good}");
         }
     }
+}
+
+#[test]
+fn lock_files_and_the_sync_fd_are_held_by_init() {
+    let buf = in_place(|w| {
+        w.options(opt::INIT);
+        w.lock_file(b"/run/a.lock");
+        w.lock_file(b"/b");
+        w.sync_fd(9);
+    });
+    let spec = accepted(&buf);
+    let paths: Vec<&[u8]> = spec.lock_files.iter().map(|p| p.to_bytes()).collect();
+    assert_eq!(paths, [&b"/run/a.lock"[..], b"/b"]);
+    assert_eq!(spec.sync_fd, Some(9));
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::Init));
+    // Without init there is nobody to hold them: Conflict at the (first) record.
+    let (buf, at) = build_at(base, |w| w.lock_file(b"/a"));
+    refused(&buf, at, Fault::Conflict);
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.lock_file(b"/a");
+        },
+        |w| w.lock_file(b"/b"),
+    );
+    refused(&buf, at - 11, Fault::Conflict);
+    let (buf, at) = build_at(base, |w| w.sync_fd(9));
+    refused(&buf, at, Fault::Conflict);
+    // A path is absolute; at most limit::LOCK_FILES of them.
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.options(opt::INIT);
+        },
+        |w| w.lock_file(b"run/a"),
+    );
+    refused(&buf, at + 8, Fault::BadValue);
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.options(opt::INIT);
+            for _ in 0..limit::LOCK_FILES {
+                w.lock_file(b"/a");
+            }
+        },
+        |w| w.lock_file(b"/a"),
+    );
+    refused(&buf, at, Fault::TooMany);
+    let (buf, at) = base_and(record::SYNC_FD, 0, &(1u32 << 20).to_le_bytes());
+    refused(&buf, at + 8, Fault::FdOutOfRange);
 }
