@@ -109,10 +109,16 @@ fn check_targets(spec: &Spec) -> Result<(), Failure> {
 }
 
 fn mount_entries(spec: &Spec<'static>, root: &mut Root) -> Result<(), Failure> {
+    let last = path::LastDir::new();
     for (i, entry) in spec.mounts.iter().enumerate() {
         let target = match entry {
             MountEntry::Raw(m) => {
-                raw::mount(root.fd.0, root.dir.is_some(), m, i)?;
+                let at = path::Within {
+                    root: root.fd.0,
+                    parents: 0o755,
+                    last: &last,
+                };
+                raw::mount(at, root.dir.is_some(), m, i)?;
                 m.target
             }
             MountEntry::Op(op) => {
@@ -120,12 +126,15 @@ fn mount_entries(spec: &Spec<'static>, root: &mut Root) -> Result<(), Failure> {
                 let at = path::Within {
                     root: root.fd.0,
                     parents,
+                    last: &last,
                 };
                 ops::perform(at, op, i)?;
                 op.target
             }
         };
+        last.after_entry();
         if root.dir.is_some() && path::RelPath::new(target).is_root() {
+            last.forget();
             *root = Root::open(root.dir)?;
         }
     }

@@ -20,7 +20,7 @@ pub const NOEXEC: u32 = g::MOUNT_ATTR_NOEXEC;
 const AT_FDCWD: i32 = g::AT_FDCWD;
 const EXDEV: sys::Errno = sys::Errno(linux_raw_sys::errno::EXDEV as i32);
 
-pub fn perform(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
+pub fn perform(at: Within, op: &MountOp<'static>, index: usize) -> Result<(), Failure> {
     match op.kind {
         kind::BIND => bind(at, op, index),
         kind::TMPFS => {
@@ -55,7 +55,7 @@ pub fn perform(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
         kind::FILE => file(at, op, index),
         kind::REMOUNT_RO => {
             let target = path::open_target(at, op.target, Make::Nothing, index)?;
-            sys::mount_setattr(target.0, RDONLY, true).at_index(Location::Mount, index)?;
+            sys::mount_setattr(target.dir, RDONLY, true).at_index(Location::Mount, index)?;
             Ok(())
         }
         kind::MASK => mask(at, op, index),
@@ -64,7 +64,7 @@ pub fn perform(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
         kind::CHMOD => {
             // Nothing is created: a missing target fails at mount(path).
             let target = path::open_target(at, op.target, Make::Nothing, index)?;
-            sys::fchmod_path(target.0, op.mode).at_index(Location::MountMkdir, index)?;
+            sys::fchmod_path(target.dir, op.mode).at_index(Location::MountMkdir, index)?;
             Ok(())
         }
         // The decoder refuses every other kind.
@@ -75,7 +75,7 @@ pub fn perform(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
 /// A recursive bind: cloned detached, made nosuid (and nodev, and read-only) on every mount of
 /// the tree, then attached. The source is opened before the target is created, so a skipped
 /// optional bind leaves nothing behind.
-fn bind(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
+fn bind(at: Within, op: &MountOp<'static>, index: usize) -> Result<(), Failure> {
     let tree = match op.fd {
         Some(fd) => clone_fd_source(fd as i32),
         None => sys::open_tree_clone(AT_FDCWD, op.source, true),
@@ -133,9 +133,15 @@ fn clone_fd_source(fd: i32) -> sys::Result<Fd> {
 }
 
 /// Attaches a detached mount on the op's target (created per `make` when missing).
-fn attach(mnt: &Fd, at: Within, op: &MountOp, make: Make, index: usize) -> Result<(), Failure> {
+fn attach(
+    mnt: &Fd,
+    at: Within,
+    op: &MountOp<'static>,
+    make: Make,
+    index: usize,
+) -> Result<(), Failure> {
     let target = path::open_target(at, op.target, make, index)?;
-    sys::move_mount(mnt.0, target.0, c"").at_index(Location::Mount, index)?;
+    sys::move_mount(mnt.0, target.dir, target.name).at_index(Location::Mount, index)?;
     Ok(())
 }
 
@@ -190,7 +196,7 @@ pub fn new_tmpfs(size: u64, mode: u32, attrs: u32, index: usize) -> Result<Fd, F
 
 /// A directory with exactly `mode` (the stage runs with umask 0); an existing directory is
 /// kept as it is.
-fn dir(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
+fn dir(at: Within, op: &MountOp<'static>, index: usize) -> Result<(), Failure> {
     let target = RelPath::new(op.target);
     let (parent, name) = path::open_parent(at, &target, index)?;
     match sys::mkdirat(parent.0, name, op.mode) {
@@ -207,7 +213,7 @@ fn dir(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
 /// The target is opened without following a link and without blocking (a FIFO with no
 /// reader would hang the start; with one, it would swallow the content), and anything that
 /// is not a regular file is refused with EINVAL before a byte is written or truncated.
-fn file(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
+fn file(at: Within, op: &MountOp<'static>, index: usize) -> Result<(), Failure> {
     let target = RelPath::new(op.target);
     let (parent, name) = path::open_parent(at, &target, index)?;
     let flags = g::O_CREAT | g::O_WRONLY | g::O_NOFOLLOW | g::O_NONBLOCK;
@@ -231,7 +237,7 @@ fn file(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
 /// private tmpfs and bind-mounted on the target (created as an empty file when missing), so
 /// the target may be an existing file or on a read-only filesystem. The bind is the tmpfs's
 /// only mount once its fd is closed: nothing else of it is reachable.
-fn bind_data(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
+fn bind_data(at: Within, op: &MountOp<'static>, index: usize) -> Result<(), Failure> {
     // Not noexec: the bind would inherit it (bubblewrap's bind of the data allows exec).
     let tmp = new_tmpfs(0, 0o700, NOSUID | NODEV, index)?;
     let flags = g::O_CREAT | g::O_EXCL | g::O_WRONLY;
@@ -255,7 +261,7 @@ fn fill(out: i32, op: &MountOp, index: usize) -> Result<(), Failure> {
 /// An overlayfs: every layer opened in the runtime's view and handed over as an fd (no path
 /// is parsed as a mount option, so `:`, `,` and `\\` in names need no escaping); for a tmp
 /// overlay, the upper and work directories on a new tmpfs that is never attached anywhere.
-fn overlay(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
+fn overlay(at: Within, op: &MountOp<'static>, index: usize) -> Result<(), Failure> {
     const DIR: u32 = g::O_PATH | g::O_DIRECTORY;
     let fs = sys::fsopen(c"overlay").at_index(Location::Mount, index)?;
     let mut layers = op.layers();
@@ -318,7 +324,7 @@ fn write_all(fd: i32, mut bytes: &[u8]) -> sys::Result<()> {
 
 /// Hides the target: a read-only empty directory over a directory, a read-only empty file
 /// over anything else, both from a private tmpfs.
-fn mask(at: Within, op: &MountOp, index: usize) -> Result<(), Failure> {
+fn mask(at: Within, op: &MountOp<'static>, index: usize) -> Result<(), Failure> {
     let path = RelPath::new(op.target);
     // Never through a symlink: `/proc/net` or `/proc/mounts` lead through `/proc/self`, so
     // the mask would cover only this process's copy and any child of the target would read

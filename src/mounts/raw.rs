@@ -39,10 +39,15 @@ const ST_TO_MS: [(u64, u64); 7] = [
 const PER_MOUNT: u64 =
     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME;
 
-/// Performs raw mount `index`; `root` is the new root when `inside_root`.
-pub fn mount(root: i32, inside_root: bool, m: &Mount, index: usize) -> Result<(), Failure> {
+/// Performs raw mount `index`; `at` is the new root when `inside_root`.
+pub fn mount(
+    at: Within,
+    inside_root: bool,
+    m: &Mount<'static>,
+    index: usize,
+) -> Result<(), Failure> {
     if inside_root {
-        mount_inside(root, m, index)
+        mount_inside(at, m, index)
     } else {
         mount_at_path(m, index)
     }
@@ -59,22 +64,15 @@ fn make(m: &Mount) -> Make {
     }
 }
 
-fn mount_inside(root: i32, m: &Mount, index: usize) -> Result<(), Failure> {
+fn mount_inside(at: Within, m: &Mount<'static>, index: usize) -> Result<(), Failure> {
     if m.flags & MS_BIND != 0 && m.flags & MS_REMOUNT == 0 {
-        return bind_inside(root, m, index);
+        return bind_inside(at, m, index);
     }
-    let target = path::open_target(
-        Within {
-            root,
-            parents: 0o755,
-        },
-        m.target,
-        make(m),
-        index,
-    )?;
+    let target = path::open_target(at, m.target, make(m), index)?;
+    let target = target.open().at_index(Location::MountPath, index)?;
     sys::fchdir(target.0).at_index(Location::Mount, index)?;
     let mounted = sys::mount(m.source, c".", m.fstype, m.flags, m.data);
-    sys::fchdir(root).at(Location::MountChdir)?;
+    sys::fchdir(at.root).at(Location::MountChdir)?;
     mounted.at_index(Location::Mount, index)?;
     Ok(())
 }
@@ -83,7 +81,7 @@ fn mount_inside(root: i32, m: &Mount, index: usize) -> Result<(), Failure> {
 /// directory): a detached clone of the source (its whole tree with `MS_REC`), given the
 /// per-mount flags (on every mount of the tree with `MS_REC`), attached on the target.
 /// Propagation flags mean nothing to a bind (`mount(2)` ignores them too): a clone is private.
-fn bind_inside(root: i32, m: &Mount, index: usize) -> Result<(), Failure> {
+fn bind_inside(at: Within, m: &Mount<'static>, index: usize) -> Result<(), Failure> {
     let recursive = m.flags & MS_REC != 0;
     let tree =
         sys::open_tree_clone(g::AT_FDCWD, m.source, recursive).at_index(Location::Mount, index)?;
@@ -91,16 +89,8 @@ fn bind_inside(root: i32, m: &Mount, index: usize) -> Result<(), Failure> {
     if set != 0 {
         sys::mount_setattr_clear(tree.0, set, clear, recursive).at_index(Location::Mount, index)?;
     }
-    let target = path::open_target(
-        Within {
-            root,
-            parents: 0o755,
-        },
-        m.target,
-        make(m),
-        index,
-    )?;
-    sys::move_mount(tree.0, target.0, c"").at_index(Location::Mount, index)?;
+    let target = path::open_target(at, m.target, make(m), index)?;
+    sys::move_mount(tree.0, target.dir, target.name).at_index(Location::Mount, index)?;
     Ok(())
 }
 

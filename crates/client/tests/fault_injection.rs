@@ -310,11 +310,14 @@ fn pivot_root_fails() {
 /// openat2 with RESOLVE_IN_ROOT answers EAGAIN when a mount or rename anywhere raced a `..`
 /// of the walk; the helper retries, a fixed number of times (`sys::OPEN_IN_ROOT_TRIES`): a
 /// walk that always races ends with the error at the first mount entry's target, not a hang.
+/// That target is below a directory (one right below the root is made there without a walk).
 #[test]
 fn open_in_root_eagain_is_retried_a_bounded_number_of_times() {
     let mut c = Cleanup::default();
     let (dir, m) = marker(&mut c);
-    let spec = pivoting(&mut c, &dir);
+    let mut spec = pivoting(&mut c, &dir);
+    let nested = Mount::bind(path_str(&dir), "/nested/out", false);
+    spec.mounts.insert(0, nested.into());
     let res = run_filtered(&spec, deny(libc::SYS_openat2, &[], libc::EAGAIN));
     assert_injected(&res, &m, Location::MountPath, libc::EAGAIN, 0);
 }

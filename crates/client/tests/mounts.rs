@@ -778,6 +778,29 @@ fn a_bind_onto_the_root_receives_the_entries_after_it() {
     assert_eq!(v["proc_pids"], serde_json::json!([1]));
 }
 
+/// A target made in the same directory as the one before is made there without resolving
+/// its parent path again (the nodes of a /dev); a mount on that directory in between (an
+/// existing target) must be seen: the next target is made in what is mounted there now.
+#[test]
+fn a_mount_over_the_directory_last_made_in_is_seen_by_the_next_target() {
+    let mut c = Cleanup::default();
+    let r = inspect(&mut c, &["/d"])
+        .mount(MountOp::tmpfs("/d/a")) // makes /d and /d/a
+        .mount(MountOp::tmpfs("/d")) // covers them
+        .mount(MountOp::tmpfs("/d/b"))
+        .mount(MountOp::tmpfs("/d/c"));
+    let v = run_json(r);
+    assert_eq!(path(&v, "/d")["entries"], serde_json::json!(["b", "c"]));
+    // Raw mounts (`mount(2)` on the target) alike.
+    let raw = |target: &str| forkexec_client::Mount::tmpfs(target, "mode=755").mkdir(true);
+    let r = inspect(&mut c, &["/e"])
+        .mount(raw("/e/a"))
+        .mount(raw("/e"))
+        .mount(raw("/e/b"));
+    let v = run_json(r);
+    assert_eq!(path(&v, "/e")["entries"], serde_json::json!(["b"]));
+}
+
 /// Thousands of sandboxed runs with every kind of mount leave the mount table they started
 /// from as it was. As root the runs have no user namespace and start inside a shared peer
 /// group (`leaks::in_shared_peer_group`), where a mount that escaped the helper's MS_PRIVATE
