@@ -87,6 +87,7 @@ fn mount_check_catches_a_mount_that_propagates_without_ms_private() {
             .clone_flags([Namespace::NewNs])
             .mount(Mount::tmpfs(target.clone(), "size=1m").mkdir(false));
         let mounts = Mounts::take();
+        let of_sandboxes = Mounts::of_sandboxes();
 
         let res = run_raw(&runner, None);
         assert_eq!(res.status.code(), Some(0), "{}", res.stderr);
@@ -95,12 +96,40 @@ fn mount_check_catches_a_mount_that_propagates_without_ms_private() {
             Ok(()),
             "control: the helper made its mounts private"
         );
+        assert_eq!(of_sandboxes.check(), Ok(()), "control");
+        // A mount outside every scratch directory (as a host mount appearing meanwhile) is
+        // in the whole table, not in the sandboxes' part.
+        let elsewhere =
+            std::env::temp_dir().join(format!("forkexec-elsewhere-{}", std::process::id()));
+        fs::create_dir_all(&elsewhere).unwrap();
+        let c_elsewhere = std::ffi::CString::new(elsewhere.to_str().unwrap()).unwrap();
+        // SAFETY: mount and umount2 with NUL-terminated strings we own, in this thread's own
+        // mount namespace (SharedScratch made it, everything private).
+        let mounted = unsafe {
+            libc::mount(
+                c"tmpfs".as_ptr(),
+                c_elsewhere.as_ptr(),
+                c"tmpfs".as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(mounted, 0, "{}", std::io::Error::last_os_error());
+        assert!(mounts.check().is_err(), "the whole table sees it");
+        assert_eq!(of_sandboxes.check(), Ok(()), "not a sandbox's");
+        // SAFETY: as above.
+        unsafe { libc::umount2(c_elsewhere.as_ptr(), libc::MNT_DETACH) };
+        let _ = fs::remove_dir(&elsewhere);
 
         let res = run_raw(&runner, Some(skip_ms_private()));
         assert_eq!(res.status.code(), Some(0), "{}", res.stderr);
         let err = mounts
             .check()
             .expect_err("the planted mount leak went unseen");
+        assert!(err.contains(&format!(" {target} ")), "{err}");
+        let err = of_sandboxes
+            .check()
+            .expect_err("the planted mount leak went unseen by of_sandboxes");
         assert!(err.contains(&format!(" {target} ")), "{err}");
     })
     .join()

@@ -9,8 +9,8 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use forkexec_client::{
-    Landlock, LandlockPath, MountOp, Namespace, Pool, Resource, Runner, Sandbox, SandboxBuilder,
-    ServedProcess, SockFilter,
+    Landlock, LandlockPath, Pool, Resource, Runner, Sandbox, SandboxBuilder, ServedProcess,
+    SockFilter,
 };
 use forkexec_testkit::leaks;
 use forkexec_testkit::support::*;
@@ -20,21 +20,9 @@ use serde_json::Value;
 /// root with the host's /usr, /bin, /lib, /lib64 and the probe bound read-only, a /dev;
 /// /tmp and /work fresh for every run, and a proc of the run's own.
 fn shape(c: &mut Cleanup) -> SandboxBuilder {
-    Sandbox::builder(shape_runner(c))
+    Sandbox::builder(pool_shape(c))
         .writable("/tmp")
         .writable("/work")
-}
-
-/// The sandbox's own spec (see [`shape`]).
-fn shape_runner(c: &mut Cleanup) -> Runner {
-    let mut runner = in_root(c, &[]);
-    runner.spec.clone_flags = vec![
-        Namespace::NewUser,
-        Namespace::NewNs,
-        Namespace::NewPid,
-        Namespace::NewIpc,
-    ];
-    runner.mount(MountOp::dev("/dev"))
 }
 
 /// Runs `runner` in `sandbox` with stdout captured: (exit code, stdout).
@@ -249,7 +237,7 @@ fn a_run_is_in_its_own_cgroup() {
 fn misplaced_settings_are_refused() {
     let mut c = Cleanup::default();
     let with = |c: &mut Cleanup, f: fn(Runner) -> Runner| {
-        let b = Sandbox::builder(f(shape_runner(c))).writable("/tmp");
+        let b = Sandbox::builder(f(pool_shape(c))).writable("/tmp");
         b.start().expect_err("refused").to_string()
     };
     assert!(with(&mut c, |r| r.drop_caps(true)).contains("drop_caps"));

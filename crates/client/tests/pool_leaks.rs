@@ -1,28 +1,21 @@
 //! 10,000 runs through a pool of warm sandboxes leave nothing behind (issue 14, "Done when"):
 //! no fd in this process or in any process of the sandboxes, no process (the sandboxes' trees
-//! are what they were; orphans included: this process is a child subreaper), no mount (here
-//! or in the sandboxes), and (root with cgroup v2) an empty, removable cgroup the runs were in.
+//! are what they were; orphans included: this process is a child subreaper), no mount (in
+//! the sandboxes, and here where one of them could have left one), and (root with cgroup v2) an empty, removable cgroup the runs were in.
 use std::fs::{self, File};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use forkexec_client::{MountOp, Namespace, Pool, Runner, Sandbox, SandboxBuilder};
+use forkexec_client::{Pool, Sandbox, SandboxBuilder};
 use forkexec_testkit::leaks::{self, Descendants, Fds};
 use forkexec_testkit::support::*;
 
 const RUNS: usize = 10_000;
 
-/// A sandbox: new user, mount, pid and ipc namespaces, a tmpfs root with the host's /usr,
-/// /bin, /lib, /lib64 and a /dev; /tmp fresh for every run.
+/// A sandbox ([`pool_shape`]: new user, mount, pid and ipc namespaces, a tmpfs root with the
+/// host's /usr, /bin, /lib, /lib64 and a /dev); /tmp fresh for every run.
 fn shape(c: &mut Cleanup) -> SandboxBuilder {
-    let mut runner = in_root(c, &[]);
-    runner.spec.clone_flags = vec![
-        Namespace::NewUser,
-        Namespace::NewNs,
-        Namespace::NewPid,
-        Namespace::NewIpc,
-    ];
-    Sandbox::builder(runner.mount(MountOp::dev("/dev"))).writable("/tmp")
+    Sandbox::builder(pool_shape(c)).writable("/tmp")
 }
 
 /// What the sandboxes hold: each process as `pid comm`, its open fds (root only: the sandbox's
@@ -54,13 +47,8 @@ fn held(pool: &Pool) -> Vec<String> {
 fn ten_thousand_runs_leave_nothing() {
     let d = Descendants::take();
     let fds = Fds::take();
-    let mounts = leaks::mount_table();
-    let cgroup = forkexec_testkit::cgroup::v2()
-        .filter(|_| is_root())
-        .and_then(|base| {
-            let dir = base.join(format!("forkexec-pool-leaks-{}", std::process::id()));
-            fs::create_dir(&dir).ok().map(|()| dir)
-        });
+    let mounts = leaks::Mounts::of_sandboxes();
+    let cgroup = leaks::v2_test_cgroup("forkexec-pool-leaks");
     let cgroup_fd = cgroup.as_ref().map(|dir| File::open(dir).unwrap());
     let mut c = Cleanup::default();
     let pool = Pool::new(2, || shape(&mut c)).unwrap();
@@ -70,19 +58,11 @@ fn ten_thousand_runs_leave_nothing() {
     for i in 0..RUNS {
         // Every 100th run forks a daemon that outlives its program and leaves a file, and
         // every 10th fails to exec.
-        let mut runner = match i % 100 {
-            0 => Runner::new(["/bin/sh", "-c", "/bin/sleep 1000 & echo x >/tmp/left"]),
-            n if n % 10 == 5 => Runner::new(["/nonexistent"]),
-            _ => Runner::new(["/bin/true"]),
-        }
-        .files([null, null, null]);
+        let mut runner = leaks::mixed_run(i, "/bin/sleep 1000 & echo x >/tmp/left", null);
         if let Some(fd) = &cgroup_fd {
             runner = runner.cgroup_fd(fd.as_raw_fd());
         }
-        match pool.run(runner) {
-            Ok(mut run) => assert!(run.wait().unwrap().success(), "run {i}"),
-            Err(e) => assert!(i % 10 == 5, "run {i}: {e}"),
-        }
+        leaks::check_mixed_run(i, pool.run(runner));
     }
     // A run's process leaves the sandbox's tree when the server has reaped it.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -102,7 +82,7 @@ fn ten_thousand_runs_leave_nothing() {
     );
     drop((devnull, cgroup_fd));
     assert_eq!(fds.check(), Ok(()));
-    assert_eq!(leaks::mount_table(), mounts);
+    assert_eq!(mounts.check(), Ok(()));
     if let Some(dir) = cgroup {
         assert_eq!(leaks::cgroup_left(&dir), Ok(()));
     }

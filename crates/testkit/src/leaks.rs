@@ -10,7 +10,10 @@
 //!   sandbox whose mount namespace shares a peer group with it can leak into it: a new mount
 //!   namespace owned by a new user namespace never propagates back (its shared mounts become
 //!   slaves), so this check proves something only for root's spawns without a user namespace
-//!   ([`SharedScratch`] makes such a peer group).
+//!   ([`SharedScratch`] makes such a peer group). [`Mounts::of_sandboxes`] looks only where a
+//!   sandbox of this process could have left one (its scratch directories: every pivot_root
+//!   directory of the suites is one), so that a host mount appearing elsewhere meanwhile
+//!   (tracefs, automounted on /sys/kernel/tracing when something looks there) is no leak.
 //! - [`cgroup_left`]: a cgroup every target ran in is empty, has no child, and is removable.
 //! - [`only_std_fds`]: the target (the probe's `report`) had fds 0, 1 and 2 and nothing else.
 
@@ -18,6 +21,7 @@ use std::ffi::CString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use forkexec_client::{Error, Runner, ServedProcess};
 use serde_json::Value;
 
 /// The calling process's open fds as `N -> target`, sorted.
@@ -162,16 +166,53 @@ pub fn mount_table() -> Vec<String> {
     v
 }
 
-/// A snapshot of the calling thread's mount table.
-pub struct Mounts(Vec<String>);
+/// Whether a [`mount_table`] line's mount point is one of this process's scratch directories
+/// ([`crate::support::scratch_dir`]) or under one.
+fn in_scratch_dir(line: &str) -> bool {
+    let Some(point) = line.split(' ').nth(2) else {
+        return false;
+    };
+    let base = std::env::temp_dir();
+    let Ok(rest) = Path::new(point).strip_prefix(&base) else {
+        return false;
+    };
+    let first = rest.components().next();
+    let name = first.map_or(String::new(), |c| {
+        c.as_os_str().to_string_lossy().into_owned()
+    });
+    // forkexec-test-TAG-PID-N (TAG may hold dashes).
+    let mut parts = name.rsplitn(3, '-');
+    let (_n, pid) = (parts.next(), parts.next());
+    name.starts_with("forkexec-test-") && pid == Some(&std::process::id().to_string())
+}
+
+/// A snapshot of the calling thread's mount table (or of its sandbox part).
+pub struct Mounts(Vec<String>, bool);
 
 impl Mounts {
     pub fn take() -> Mounts {
-        Mounts(mount_table())
+        Mounts(mount_table(), false)
+    }
+
+    /// Only the mounts on or under this process's scratch directories: where a mount that
+    /// escaped one of its sandboxes would show.
+    pub fn of_sandboxes() -> Mounts {
+        Mounts(Self::sandboxes_now(), true)
+    }
+
+    fn sandboxes_now() -> Vec<String> {
+        mount_table()
+            .into_iter()
+            .filter(|l| in_scratch_dir(l))
+            .collect()
     }
 
     pub fn check(&self) -> Result<(), String> {
-        let now = mount_table();
+        let now = if self.1 {
+            Self::sandboxes_now()
+        } else {
+            mount_table()
+        };
         let new: Vec<_> = now.iter().filter(|m| !self.0.contains(m)).collect();
         let gone: Vec<_> = self.0.iter().filter(|m| !now.contains(m)).collect();
         if new.is_empty() && gone.is_empty() {
@@ -370,4 +411,35 @@ pub fn without_user_ns(mut runner: forkexec_client::Runner) -> forkexec_client::
     runner.spec.uid_mappings.clear();
     runner.spec.gid_mappings.clear();
     runner
+}
+
+/// Run `i` of a 10,000-run leak test (crates/client/tests/server_leaks.rs, pool_leaks.rs):
+/// every 100th runs the shell script `daemon` (which leaves a process running), every 10th
+/// (5, 15, …) fails to exec, the others run /bin/true; fds 0, 1 and 2 are `null`.
+pub fn mixed_run(i: usize, daemon: &str, null: std::os::fd::RawFd) -> Runner {
+    match i % 100 {
+        0 => Runner::new(["/bin/sh", "-c", daemon]),
+        n if n % 10 == 5 => Runner::new(["/nonexistent"]),
+        _ => Runner::new(["/bin/true"]),
+    }
+    .files([null, null, null])
+}
+
+/// How run `i` of [`mixed_run`] must go: started and exit 0, or (every 10th) refused.
+pub fn check_mixed_run(i: usize, started: Result<ServedProcess, Error>) {
+    match started {
+        Ok(mut run) => assert!(run.wait().unwrap().success(), "run {i}"),
+        Err(e) => assert!(i % 10 == 5, "run {i}: {e}"),
+    }
+}
+
+/// As root with a cgroup v2 hierarchy: a new cgroup for a leak test's runs (`TAG-PID`),
+/// checked and removed with [`cgroup_left`]; `None` otherwise.
+pub fn v2_test_cgroup(tag: &str) -> Option<PathBuf> {
+    crate::cgroup::v2()
+        .filter(|_| crate::support::is_root())
+        .and_then(|base| {
+            let dir = base.join(format!("{tag}-{}", std::process::id()));
+            fs::create_dir(&dir).ok().map(|()| dir)
+        })
 }

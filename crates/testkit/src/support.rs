@@ -269,6 +269,19 @@ pub fn in_root(c: &mut Cleanup, args: &[&str]) -> Runner {
     r
 }
 
+/// A pooled sandbox's shape (crates/client/tests/pool.rs, pool_leaks.rs): [`in_root`] with
+/// new user, mount, pid and ipc namespaces and a /dev.
+pub fn pool_shape(c: &mut Cleanup) -> Runner {
+    let mut runner = in_root(c, &[]);
+    runner.spec.clone_flags = vec![
+        Namespace::NewUser,
+        Namespace::NewNs,
+        Namespace::NewPid,
+        Namespace::NewIpc,
+    ];
+    runner.mount(forkexec_client::MountOp::dev("/dev"))
+}
+
 /// Removes the (empty) pivot_root directory of a [`sandbox_root`] runner.
 pub fn remove_root(pivot_root: &str) {
     let _ = std::fs::remove_dir(pivot_root);
