@@ -21,6 +21,9 @@ const ENOTSOCK: i32 = linux_raw_sys::errno::ENOTSOCK as i32;
 const SIGKILL: u32 = g::SIGKILL;
 /// The byte a clone-shape run's child sends on its handshake: its supervisor reports the run.
 const SELF_REPORTING: u8 = b'c';
+/// The byte an in-place run with ONLY_END_RECORDS sends: no exec record (any byte but
+/// SELF_REPORTING says that; a failure's is another), the exit record still.
+const END_ONLY: u8 = b'e';
 
 /// One run. `pid == 0` is a free slot (the table is all zeros at start, in .bss).
 #[derive(Clone, Copy)]
@@ -122,7 +125,7 @@ fn settle(run: &mut Run) {
     match sys::read(run.handshake, &mut byte) {
         Err(sys::EINTR) => return,
         Ok(1) if byte[0] == SELF_REPORTING => run.silent = true,
-        Ok(1) => run.failed = true,
+        Ok(1) => run.failed = true, // setup failed, or END_ONLY: no exec record
         _ if run.failed || run.silent => {}
         _ => send(
             run.channel,
@@ -296,22 +299,27 @@ fn place_fds(fds: &[i32], numbers: request::Numbers, chan: &mut Channel) -> Resu
 }
 
 /// After the run's spec is read: every run dies with the server (its parent); exec in place
-/// reports its pid (the server reports its exec and its end); a clone shape's supervisor
+/// reports its pid (the server reports its exec and its end), or with ONLY_END_RECORDS
+/// neither pid nor exec (the server reports only its end); a clone shape's supervisor
 /// reports the run itself. Detach is refused: its target would be the server's child.
 pub fn announce(spec: &mut Spec, shape: Shape, chan: &mut Channel) -> Result<(), Failure> {
     spec.options |= opt::DIE_WITH_PARENT;
     match shape {
+        Shape::InPlace if spec.has(opt::ONLY_END_RECORDS) => tell_server(chan, END_ONLY),
         Shape::InPlace => {
             let pid = sys::getpid() as u32;
             report::send_record(chan, &Record::Pid { pid }).at_index(Location::Supervise, 2)?;
         }
         Shape::Detach => return Err(sys::EINVAL).at(Location::Serve),
-        Shape::Supervise | Shape::Init => {
-            if let Some(handshake) = chan.handshake.take() {
-                let _ = sys::write(handshake, &[SELF_REPORTING]);
-                let _ = sys::close(handshake);
-            }
-        }
+        Shape::Supervise | Shape::Init => tell_server(chan, SELF_REPORTING),
     }
     Ok(())
+}
+
+/// The handshake's one byte, and the handshake closed (the server reads no more of it).
+fn tell_server(chan: &mut Channel, byte: u8) {
+    if let Some(handshake) = chan.handshake.take() {
+        let _ = sys::write(handshake, &[byte]);
+        let _ = sys::close(handshake);
+    }
 }

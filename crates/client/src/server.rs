@@ -98,6 +98,9 @@ impl Server {
     /// records until it executed (or failed: [`Error::Child`], as from [`Runner::start`]).
     /// Safe to call from several threads at once. The runner's spawn hook and helper path are
     /// not used (the server is already running); `detach` and `status_fd` are refused.
+    /// With [`crate::Spec::only_end_records`] no pid or exec record is sent (by the server
+    /// nor by a supervisor): `run` then returns once the program has ended (its status is
+    /// what [`ServedProcess::wait`] returns; its pid is unknown, 0).
     pub fn run(&self, runner: Runner) -> Result<ServedProcess, Error> {
         start_run(self.sock.as_fd(), runner, false)
     }
@@ -166,10 +169,32 @@ pub(crate) fn start_run(
         target_pid: 0,
         status: None,
         foreign,
+        end_only: spec.only_end_records,
     };
     run.send(&bytes)?;
     run.start(sync_func)?;
     Ok(run)
+}
+
+/// An exit record's status and usage.
+fn exit_status(record: &Record) -> Option<WaitStatus> {
+    let Record::Exit {
+        status,
+        utime_us,
+        stime_us,
+        maxrss_kib,
+    } = *record
+    else {
+        return None;
+    };
+    Some(WaitStatus {
+        status: ExitStatus::from_raw(status),
+        rusage: Rusage {
+            user_time: Duration::from_micros(utime_us),
+            system_time: Duration::from_micros(stime_us),
+            max_rss_kib: maxrss_kib,
+        },
+    })
 }
 
 fn invalid(msg: &str) -> Error {
@@ -184,6 +209,8 @@ pub struct ServedProcess {
     target_pid: u32,
     status: Option<WaitStatus>,
     foreign: bool,
+    /// ONLY_END_RECORDS: no pid or exec record comes; the start reads up to the end.
+    end_only: bool,
 }
 
 /// The run's channel: readable when a record (the exit record, once the program ended) is
@@ -242,6 +269,10 @@ impl ServedProcess {
                     self.target_pid = pid;
                     return Ok(());
                 }
+                Some(exit @ Record::Exit { .. }) if self.end_only => {
+                    self.status = exit_status(&exit);
+                    return Ok(());
+                }
                 Some(Record::Exit { .. }) => {
                     return Err(Error::Helper(io::Error::other(
                         "the fork server reported an exit before the exec",
@@ -263,22 +294,11 @@ impl ServedProcess {
                 other => io::Error::other(other.to_string()),
             })?;
             match record {
-                Some(Record::Exit {
-                    status,
-                    utime_us,
-                    stime_us,
-                    maxrss_kib,
-                }) => {
-                    let status = WaitStatus {
-                        status: ExitStatus::from_raw(status),
-                        rusage: Rusage {
-                            user_time: Duration::from_micros(utime_us),
-                            system_time: Duration::from_micros(stime_us),
-                            max_rss_kib: maxrss_kib,
-                        },
-                    };
-                    self.status = Some(status);
-                    return Ok(status);
+                Some(exit @ Record::Exit { .. }) => {
+                    self.status = exit_status(&exit);
+                    return self
+                        .status
+                        .ok_or_else(|| io::Error::other("no exit record"));
                 }
                 Some(_) => continue,
                 None => {

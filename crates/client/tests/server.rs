@@ -80,6 +80,35 @@ fn clone_shapes_report_through_their_supervisor() {
     assert_eq!((code, out.as_str()), (3, "pid 1\n"));
 }
 
+/// ONLY_END_RECORDS, in place and supervised: no pid or exec record, so `run` returns once
+/// the program has ended, with its status and output; a failed step is still an error.
+#[test]
+fn only_end_records_returns_at_the_end() {
+    let server = server();
+    for supervised in [false, true] {
+        let mut runner = sh("echo end $$; exit 3");
+        if supervised {
+            runner = runner.clone_flags([Namespace::NewUser, Namespace::NewPid]);
+            runner.spec.uid_mappings = vec![forkexec_client::IdMap::new(0, euid(), 1)];
+        }
+        runner.spec.only_end_records = true;
+        let devnull = File::open("/dev/null").unwrap();
+        let (mut out_r, out_w) = pipe();
+        runner.spec.files = vec![devnull.as_raw_fd(), out_w.as_raw_fd(), out_w.as_raw_fd()];
+        let mut run = server.run(runner).unwrap();
+        drop(out_w);
+        // Ended already: its output is all there, its status known; no pid was reported.
+        let mut out = String::new();
+        out_r.read_to_string(&mut out).unwrap();
+        assert!(out.starts_with("end "), "{out}");
+        assert_eq!(run.pid(), 0);
+        assert_eq!(run.wait().unwrap().code(), Some(3));
+    }
+    let mut runner = Runner::new(["/nonexistent/program"]);
+    runner.spec.only_end_records = true;
+    assert!(matches!(served(&server, runner), Err(Error::Child(_))));
+}
+
 /// A run has the fds its request passes and nothing else: none of the server's (its socket,
 /// other runs' channels, its stdio) nor its own channel.
 #[test]

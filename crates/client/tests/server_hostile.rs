@@ -255,6 +255,29 @@ fn a_detach_run_is_refused_at_serve() {
     assert_alive(&raw);
 }
 
+/// ONLY_END_RECORDS in place: the run's stream is its end only (no pid, no exec record from
+/// the run or the server): the exit record, or the error record and the exit record.
+#[test]
+fn only_end_records_sends_no_pid_and_no_exec_record() {
+    let raw = raw_server();
+    for (program, code) in [("/bin/true", 0), ("/nonexistent", 127)] {
+        let (mut ours, theirs) = UnixStream::pair().unwrap();
+        send(&raw.sock, &request_bytes(&[]), &[theirs.as_raw_fd()]);
+        drop(theirs);
+        let mut runner = Runner::new([program]);
+        runner.spec.only_end_records = true;
+        ours.write_all(&runner.spec.encode().unwrap()).unwrap();
+        let got = records(&mut ours);
+        let ok = match got.as_slice() {
+            [Record::Exit { status, .. }] => code == 0 && *status == 0,
+            [Record::Error { .. }, Record::Exit { status, .. }] => *status == code << 8,
+            _ => false,
+        };
+        assert!(ok, "{program}: {got:?}");
+    }
+    assert_alive(&raw);
+}
+
 fn corpus() -> Vec<(String, Vec<u8>)> {
     // As the ordinary user the checkout may be out of reach: scripts/test-as-user.sh copies
     // the corpus and names it.

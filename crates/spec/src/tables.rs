@@ -273,7 +273,8 @@ macro_rules! option_rows {
             /// nothing (a kind without a mode counts as mode 0: 0700). See
             /// [`MountOp::parents_mode`](crate::decode::MountOp::parents_mode).
             ParentsFromMode PARENTS_FROM_MODE = 1 << 14 => "parents_from_mode" { field: parents_from_mode },
-            /// Clone shapes: no pid record and no exec record, for a runtime that reads the
+            /// Clone shapes (and a fork server's in-place run): no pid record and no exec
+            /// record, for a runtime that reads the
             /// stream only once the helper has ended (error and exit records still come, and
             /// detach keeps its pid record). The supervisor then sleeps in its signalfd until
             /// the target ends instead of waking at its exec.
