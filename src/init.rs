@@ -46,6 +46,9 @@ pub fn run(
         lifeline::arm(spec, chan, 1)?;
         return Ok(());
     }
+    // pid 1 goes by the name the helper was run under (`ps` shows `bwrap` for bubblewrap's
+    // init under forkexec-run's bubblewrap mode, as for bubblewrap's own).
+    let _ = sys::set_name(chan.name);
     // Only the target's copy of the handshake is left, so its exec is seen as EOF.
     if let Some(h) = chan.handshake.take() {
         let _ = sys::close(h);

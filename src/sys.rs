@@ -329,6 +329,21 @@ pub fn prctl(option: u32, arg2: usize, arg3: usize) -> Result {
     check(unsafe { sc::syscall5(nr!(__NR_prctl), option as usize, arg2, arg3, 0, 0) })
 }
 
+/// `prctl(PR_SET_NAME)`: this thread's name (`comm`), `name` cut to its first 15 bytes.
+pub fn set_name(name: &[u8]) -> Result {
+    let mut comm = [0u8; 16];
+    let len = name.len().min(15);
+    comm[..len].copy_from_slice(&name[..len]);
+    // SAFETY: the kernel reads at most 16 bytes of comm, which is NUL-terminated and alive.
+    check(unsafe {
+        sc::syscall2(
+            nr!(__NR_prctl),
+            linux_raw_sys::prctl::PR_SET_NAME as usize,
+            comm.as_ptr() as usize,
+        )
+    })
+}
+
 /// capget/capset's arguments: a version 3 header for this thread and two empty data structs
 /// (the low and high 32 capabilities).
 fn cap_args() -> (g::__user_cap_header_struct, [g::__user_cap_data_struct; 2]) {

@@ -1,0 +1,303 @@
+//! Real-world bubblewrap command lines run twice, through the system's `bwrap` (Debian's
+//! bubblewrap package) and through `forkexec-run --bwrap`: the exit status, stdout and stderr
+//! must be the same (issue 18: "behave identically, output included"). The programs print what
+//! a sandboxed program can observe (ids, names, modes, the environment, what it may write,
+//! what seccomp denies it, the JSON status); nothing that differs from run to run (times, pids)
+//! is compared. Runs as root and as an ordinary user; skipped where no `bwrap` is installed
+//! (`.ci/run` installs it).
+use forkexec_testkit::{skip, support};
+
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const SYSTEM_BWRAP: &str = "/usr/bin/bwrap";
+
+/// The usual host-system view of Flatpak-style and build-tool command lines.
+const SYSTEM: &[&str] = &[
+    "--ro-bind",
+    "/usr",
+    "/usr",
+    "--symlink",
+    "usr/lib64",
+    "/lib64",
+    "--symlink",
+    "usr/lib",
+    "/lib",
+    "--symlink",
+    "usr/bin",
+    "/bin",
+    "--symlink",
+    "usr/sbin",
+    "/sbin",
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+];
+
+fn forkexec_run() -> PathBuf {
+    match std::env::var_os("FORKEXEC_RUN") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_forkexec-run")),
+    }
+}
+
+/// The outcome as compared: exit code, stdout, stderr, and what the JSON status fd received.
+fn outcome(out: &Output, fd_text: &str) -> (Option<i32>, String, String, String) {
+    let t = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (
+        out.status.code(),
+        t(&out.stdout),
+        t(&out.stderr),
+        fd_text.to_string(),
+    )
+}
+
+/// Runs `args` through both, from the same directory, with the same environment and fds;
+/// `fd` (if any) is a pipe's read end given to both as the same number (a fresh copy of
+/// `fd_data` for each), `json` a pipe whose content is compared after both ended.
+struct Case<'a> {
+    name: &'a str,
+    args: Vec<&'a str>,
+    fd_data: Option<&'a [u8]>,
+    json_fd: bool,
+}
+
+/// A pipe whose fds children inherit (no close-on-exec), as a caller of bwrap makes them.
+fn inheritable_pipe() -> (OwnedFd, OwnedFd) {
+    let mut fds = [0; 2];
+    // SAFETY: fds is two ints; pipe only writes them.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both fds were just created and are owned by nobody else.
+    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+}
+
+fn run_one(
+    program: &Path,
+    mode: Option<&str>,
+    case: &Case,
+) -> (Option<i32>, String, String, String) {
+    let mut held = Vec::new();
+    let mut args: Vec<String> = Vec::new();
+    let mut data_fd = None;
+    if let Some(data) = case.fd_data {
+        let (r, w) = inheritable_pipe();
+        std::fs::File::from(w).write_all(data).unwrap();
+        data_fd = Some(r.as_raw_fd());
+        held.push(r);
+    }
+    let mut json = None;
+    if case.json_fd {
+        let (r, w) = inheritable_pipe();
+        json = Some((r, w.as_raw_fd()));
+        held.push(w);
+    }
+    for a in &case.args {
+        args.push(match *a {
+            "DATA_FD" => data_fd.unwrap().to_string(),
+            "JSON_FD" => json.as_ref().unwrap().1.to_string(),
+            other => other.to_string(),
+        });
+    }
+    let mut c = Command::new(program);
+    c.args(mode)
+        .args(&args)
+        .stdin(Stdio::null())
+        .current_dir("/");
+    c.env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("LANG", "C")
+        .env("HOME", "/nonexistent")
+        .env("FORKEXEC_HELPER", support::helper());
+    let out = c.output().unwrap();
+    // Only the read end of the JSON pipe stays: EOF once the sandbox has ended.
+    drop(held);
+    let mut text = String::new();
+    if let Some((r, _)) = json {
+        let mut f = std::fs::File::from(r);
+        std::io::Read::read_to_string(&mut f, &mut text).unwrap();
+        // pids and namespace ids differ from run to run: the shape and the exit code do not.
+        text = text
+            .split(|c: char| c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("N");
+    }
+    let mut o = outcome(&out, &text);
+    // The only name that differs: the program that printed the message.
+    o.2 = o.2.replace(&program.display().to_string(), "bwrap");
+    o
+}
+
+/// A seccomp program (x86_64) that makes mkdir and mkdirat fail with EPERM and allows the rest.
+fn deny_mkdir() -> Vec<u8> {
+    const LD_W_ABS: u16 = 0x20;
+    const JEQ_K: u16 = 0x15;
+    const RET_K: u16 = 0x06;
+    let ins: [(u16, u8, u8, u32); 8] = [
+        (LD_W_ABS, 0, 0, 4),            // arch
+        (JEQ_K, 1, 0, 0xc000_003e),     // AUDIT_ARCH_X86_64
+        (RET_K, 0, 0, 0x8000_0000),     // SECCOMP_RET_KILL_PROCESS
+        (LD_W_ABS, 0, 0, 0),            // nr
+        (JEQ_K, 2, 0, 83),              // mkdir
+        (JEQ_K, 1, 0, 258),             // mkdirat
+        (RET_K, 0, 0, 0x7fff_0000),     // SECCOMP_RET_ALLOW
+        (RET_K, 0, 0, 0x0005_0000 | 1), // SECCOMP_RET_ERRNO | EPERM
+    ];
+    let mut bpf = Vec::new();
+    for (code, jt, jf, k) in ins {
+        bpf.extend_from_slice(&code.to_ne_bytes());
+        bpf.extend_from_slice(&[jt, jf]);
+        bpf.extend_from_slice(&k.to_ne_bytes());
+    }
+    bpf
+}
+
+fn cases() -> Vec<Case<'static>> {
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut v = SYSTEM.to_vec();
+        v.extend_from_slice(extra);
+        v
+    };
+    let bpf: &'static [u8] = Box::leak(deny_mkdir().into_boxed_slice());
+    vec![
+        Case {
+            name: "Flatpak-style: --unshare-all --die-with-parent --new-session --clearenv",
+            args: with(&[
+                "--unshare-all",
+                "--die-with-parent",
+                "--new-session",
+                "--clearenv",
+                "--setenv",
+                "PATH",
+                "/usr/bin",
+                "--setenv",
+                "APP",
+                "x",
+                "--hostname",
+                "box",
+                "--chdir",
+                "/usr",
+                "--",
+                "sh",
+                "-c",
+                "id; hostname; pwd; env | sort; stat -c '%A %U %G %n' / /usr /bin /proc /dev \
+                 /dev/null /dev/pts /dev/ptmx /dev/fd /dev/stdin /dev/core; ls -A /; \
+                 ls /dev | grep -v '^shm$'; echo pid $$; ps -o comm= -p 1 2>/dev/null || true",
+            ]),
+            fd_data: None,
+            json_fd: false,
+        },
+        Case {
+            name: "a user namespace with other ids",
+            args: with(&[
+                "--unshare-user",
+                "--uid",
+                "1234",
+                "--gid",
+                "5678",
+                "--",
+                "id",
+            ]),
+            fd_data: None,
+            json_fd: false,
+        },
+        Case {
+            name: "tmpfs, dirs, files and symlinks with their modes",
+            args: with(&[
+                "--tmpfs",
+                "/tmp",
+                "--dir",
+                "/tmp/a",
+                "--perms",
+                "0700",
+                "--dir",
+                "/tmp/b/c",
+                "--file",
+                "DATA_FD",
+                "/tmp/f",
+                "--symlink",
+                "f",
+                "/tmp/l",
+                "--",
+                "sh",
+                "-c",
+                "stat -c '%A %n' /tmp /tmp/a /tmp/b /tmp/b/c /tmp/f /tmp/l; cat /tmp/l; \
+                 echo x > /tmp/new && cat /tmp/new; touch /usr/x 2>&1; touch /x 2>&1",
+            ]),
+            fd_data: Some(b"from an fd\n"),
+            json_fd: false,
+        },
+        Case {
+            name: "a writable /proc: oom_score_adj, a nested user namespace",
+            args: with(&[
+                "--unshare-user",
+                "--unshare-pid",
+                "--",
+                "sh",
+                "-c",
+                "echo 5 > /proc/self/oom_score_adj && cat /proc/self/oom_score_adj; \
+                 unshare -Ur id -u",
+            ]),
+            fd_data: None,
+            json_fd: false,
+        },
+        Case {
+            name: "seccomp on an fd",
+            args: with(&[
+                "--seccomp",
+                "DATA_FD",
+                "--",
+                "sh",
+                "-c",
+                "mkdir /tmp/d; echo $?",
+            ]),
+            fd_data: Some(bpf),
+            json_fd: false,
+        },
+        Case {
+            name: "--json-status-fd and the program's exit code",
+            args: with(&[
+                "--unshare-pid",
+                "--json-status-fd",
+                "JSON_FD",
+                "--",
+                "sh",
+                "-c",
+                "exit 3",
+            ]),
+            fd_data: None,
+            json_fd: true,
+        },
+        Case {
+            name: "a missing bind source",
+            args: with(&["--bind", "/nonexistent", "/x", "--", "true"]),
+            fd_data: None,
+            json_fd: false,
+        },
+    ]
+}
+
+#[test]
+fn real_world_command_lines_behave_as_the_system_bubblewrap() {
+    if !Path::new(SYSTEM_BWRAP).exists() {
+        skip!("no {SYSTEM_BWRAP} to compare with (Debian's bubblewrap package)");
+    }
+    if !cfg!(target_arch = "x86_64") {
+        skip!("the seccomp case's program is written for x86_64");
+    }
+    let mut differ = Vec::new();
+    for case in cases() {
+        let theirs = run_one(Path::new(SYSTEM_BWRAP), None, &case);
+        let ours = run_one(&forkexec_run(), Some("--bwrap"), &case);
+        if theirs != ours {
+            differ.push(format!(
+                "{}\n  bwrap:        {theirs:?}\n  forkexec-run: {ours:?}",
+                case.name
+            ));
+        }
+    }
+    assert!(differ.is_empty(), "differences:\n{}", differ.join("\n"));
+}
