@@ -174,7 +174,7 @@ fn run(spec: &Spec<'static>, chan: &mut Channel) -> Result<Infallible, Failure> 
     limits::set_rlimits(spec)?; // prlimit64
     privs::set_no_new_privs(spec)?; // PR_SET_NO_NEW_PRIVS
     landlock::restrict(spec)?; // Landlock: paths, TCP ports, scopes
-    privs::drop_caps_unless_deferred(spec)?; // securebits, bounding, ambient, capset
+    privs::set_caps_unless_deferred(spec)?; // bounding, capset, ambient (or drop all)
     sync::sync_point(spec, chan)?; // sync record and answer, cgroup namespace after sync
     trace::trace_me(spec)?; // PTRACE_TRACEME
     trace::stop_before_seccomp(spec)?; // SIGSTOP for the tracer

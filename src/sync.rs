@@ -1,6 +1,6 @@
 //! The sync point: tell the runtime "about to exec, pid N" and wait for its one-byte answer
 //! (go-sandbox's `SyncFunc`). Then, if asked, the cgroup namespace is unshared — after the
-//! runtime had its chance to move the process into a cgroup — and deferred capabilities dropped.
+//! runtime had its chance to move the process into a cgroup — and the deferred capabilities set.
 
 use forkexec_spec::layout::{ns, opt};
 use forkexec_spec::status::{Record, SYNC_CONTINUE};
@@ -16,9 +16,7 @@ pub fn sync_point(spec: &Spec, chan: &Channel) -> Result<(), Failure> {
     }
     if spec.has(opt::UNSHARE_CGROUP_AFTER_SYNC) {
         sys::unshare(ns::NEWCGROUP).at_index(Location::Unshare, 1)?;
-        if privs::wants_drop(spec) {
-            privs::drop_caps()?;
-        }
+        privs::set_caps(spec)?;
     }
     Ok(())
 }

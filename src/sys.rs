@@ -13,6 +13,7 @@ pub const EINTR: Errno = Errno(linux_raw_sys::errno::EINTR as i32);
 pub const EBADF: Errno = Errno(linux_raw_sys::errno::EBADF as i32);
 pub const EEXIST: Errno = Errno(linux_raw_sys::errno::EEXIST as i32);
 pub const EINVAL: Errno = Errno(linux_raw_sys::errno::EINVAL as i32);
+pub const EPERM: Errno = Errno(linux_raw_sys::errno::EPERM as i32);
 pub const EPIPE: Errno = Errno(linux_raw_sys::errno::EPIPE as i32);
 pub const ETXTBSY: Errno = Errno(linux_raw_sys::errno::ETXTBSY as i32);
 pub const ECANCELED: Errno = Errno(linux_raw_sys::errno::ECANCELED as i32);
@@ -378,9 +379,13 @@ pub fn capget() -> Result<[u64; 3]> {
     ])
 }
 
-/// Clears the effective, permitted and inheritable sets.
-pub fn capset_zero() -> Result {
-    let (mut header, data) = cap_args();
+/// Sets the effective, permitted and inheritable sets all to `caps` (bit `n` = capability `n`).
+pub fn capset(caps: u64) -> Result {
+    let (mut header, mut data) = cap_args();
+    for (i, d) in data.iter_mut().enumerate() {
+        let word = (caps >> (32 * i)) as u32;
+        (d.effective, d.permitted, d.inheritable) = (word, word, word);
+    }
     // SAFETY: version 3 reads two data structs from an array of two that lives across the call.
     check(unsafe {
         sc::syscall2(

@@ -13,7 +13,7 @@ pub mod reference;
 use std::ffi::{CStr, CString};
 
 use forkexec_spec::decode::{
-    decode, total_len, Fault, IdMap, JoinNs, Mount, MountEntry, MountOp, Rlimit, Shape, Spec,
+    decode, total_len, Caps, Fault, IdMap, JoinNs, Mount, MountEntry, MountOp, Rlimit, Shape, Spec,
     SpecError,
 };
 use forkexec_spec::encode::{Sink, Writer};
@@ -149,6 +149,8 @@ pub struct Owned {
     pub json_status_fd: Option<u32>,
     pub info_fd: Option<u32>,
     pub join_ns: Option<JoinNs>,
+    /// CAPS: kept set, flags.
+    pub caps: Option<Caps>,
     pub landlock: Option<OwnedLandlock>,
     /// LANDLOCK_PATH rules in order: rights, path.
     pub landlock_paths: Vec<(u64, Vec<u8>)>,
@@ -297,6 +299,7 @@ impl Owned {
             json_status_fd: spec.json_status_fd,
             info_fd: spec.info_fd,
             join_ns: spec.join_ns,
+            caps: spec.caps,
             landlock: spec.landlock.map(|l| OwnedLandlock {
                 handled_fs: l.handled_fs,
                 handled_net: l.handled_net,
@@ -568,6 +571,13 @@ impl Owned {
             (s.lock_files.is_empty() && s.sync_fd.is_none()) || has(opt::INIT),
             "lock file or sync fd without init"
         );
+        assert!(
+            !(s.caps.is_some() && has(opt::DROP_CAPS)),
+            "caps, drop_caps"
+        );
+        if let Some(c) = s.caps {
+            assert_eq!(c.flags & !layout::caps::FLAGS_KNOWN, 0, "unknown CAPS flag");
+        }
     }
 
     /// Writes one record type (every RLIMIT, or the whole mount list for MOUNT) with the
@@ -681,6 +691,7 @@ impl Owned {
                 .join_ns
                 .iter()
                 .for_each(|j| w.join_ns(j.user, j.pid, j.user2)),
+            record::CAPS => self.caps.iter().for_each(|c| w.caps(c.kept, c.flags)),
             record::LANDLOCK => self
                 .landlock
                 .iter()

@@ -71,6 +71,11 @@ fn template(ty: u16, rng: &mut Rng) -> Vec<u8> {
             p.extend_from_slice(&[80u64, 65_535, 65_536][rng.below(3)].to_le_bytes());
             p
         }
+        record::CAPS => {
+            let mut p = rng.next().to_le_bytes().to_vec();
+            p.extend_from_slice(&(rng.below(3) as u32).to_le_bytes());
+            p
+        }
         record::JOIN_NS => (0..3)
             .flat_map(|_| [-1i32, -1, 3, 4][rng.below(4)].to_le_bytes())
             .collect(),

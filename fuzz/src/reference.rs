@@ -21,9 +21,9 @@ use forkexec_spec::tables::{landlock_fs, landlock_net, landlock_scope, KindInfo,
 type Refusal = (usize, Fault);
 
 /// The record types this reference implements: every type docs/spec.md defines, ARGS (1)
-/// ..= SYNC_FD (29). A spec with a type the crate knows above it is left out of the
+/// ..= CAPS (30). A spec with a type the crate knows above it is left out of the
 /// comparison ([`models`]); `crates/spec/tests/reference.rs` fails until it is written here.
-pub const LAST_MODELED_RECORD: u16 = 29;
+pub const LAST_MODELED_RECORD: u16 = 30;
 /// The mount operation kinds this reference implements: bind (1) ..= chmod (15). See
 /// [`LAST_MODELED_RECORD`].
 pub const LAST_MODELED_KIND: u16 = 15;
@@ -155,6 +155,8 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
     let (mut lock_file, mut lock_files, mut sync_fd) = (None, 0, None);
     // JOIN_NS: (R, joins a user namespace, joins a pid namespace).
     let mut join_ns: Option<(usize, bool, bool)> = None;
+    // CAPS: R.
+    let mut caps = None;
     // LANDLOCK's handled filesystem and network rights; each rule's P and rights.
     let mut landlock: Option<(u64, u64)> = None;
     let mut ll_paths: Vec<(usize, u64)> = vec![];
@@ -469,6 +471,16 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
                 lock_files += 1;
                 lock_file = lock_file.or(Some(r));
             }
+            // CAPS: u64 kept set (any), u32 flags (only LEAVE_SETS = 1).
+            30 => {
+                if len != 12 {
+                    return bad_len;
+                }
+                if u32_at(payload, 8) & !1 != 0 {
+                    return Err((p + 8, Fault::UnknownBits));
+                }
+                caps = Some(r);
+            }
             _ => unreachable!("type {ty} is in 1..=LAST_MODELED_RECORD"),
         }
         r = next;
@@ -533,6 +545,9 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
         if (user && clone & ns::NEWUSER != 0) || (pid && clone & ns::NEWPID != 0) {
             return conflict(at);
         }
+    }
+    if let (Some(at), true) = (caps, has(opt::DROP_CAPS)) {
+        return conflict(at);
     }
     // A Landlock rule needs LANDLOCK, and only rights its ruleset handles: the first such
     // LANDLOCK_PATH, then the first such LANDLOCK_PORT.

@@ -164,6 +164,8 @@ export interface Spec {
   lock_files?: Str[];
   /** An fd init keeps open while it lives (docs/spec.md, SYNC_FD); needs `init`. */
   sync_fd?: number | null;
+  /** The capabilities the target keeps (docs/spec.md, CAPS): capability numbers 0-63. */
+  caps?: { keep: number[]; leave_sets?: boolean } | null;
 }
 
 /** What fds 0-2 of the helper (and so of the target, unless `files` says otherwise) are. */

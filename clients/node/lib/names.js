@@ -16,9 +16,9 @@ const Record = Object.freeze({
   CLONE_FLAGS: 9, MOUNT: 10, PIVOT_ROOT: 11, HOST_NAME: 12, DOMAIN_NAME: 13, UID_MAP: 14,
   GID_MAP: 15, CREDENTIAL: 16, OPTIONS: 17, STATUS_FD: 18, CGROUP_PATH: 19, CGROUP_FD: 20,
   MOUNT_OP: 21, LANDLOCK: 22, LANDLOCK_PATH: 23, LANDLOCK_PORT: 24, INFO_FD: 25,
-  JSON_STATUS_FD: 26, JOIN_NS: 27, LOCK_FILE: 28, SYNC_FD: 29,
+  JSON_STATUS_FD: 26, JOIN_NS: 27, LOCK_FILE: 28, SYNC_FD: 29, CAPS: 30,
 });
-const RECORD_LAST = 29;
+const RECORD_LAST = 30;
 
 /** Printable record names: the JSON key each record carries. */
 const RECORD_NAMES = Object.freeze({
@@ -27,7 +27,7 @@ const RECORD_NAMES = Object.freeze({
   13: 'domain_name', 14: 'uid_mappings', 15: 'gid_mappings', 16: 'credential', 17: 'options',
   18: 'status_fd', 19: 'cgroup', 20: 'cgroup_fd', 21: 'mounts',
   22: 'landlock', 23: 'landlock', 24: 'landlock', 25: 'info_fd', 26: 'json_status_fd',
-  27: 'join_ns', 28: 'lock_files', 29: 'sync_fd',
+  27: 'join_ns', 28: 'lock_files', 29: 'sync_fd', 30: 'caps',
 });
 
 const SKIP_IF_UNKNOWN = 0x1;
@@ -120,6 +120,9 @@ const LANDLOCK_SCOPES_KNOWN = 0x3;
 /** LANDLOCK flag: refuse when the kernel lacks a requested right (else best effort). */
 const LANDLOCK_EXACT = 0x1;
 
+/** CAPS flag: leave the effective, permitted and inheritable sets as they are. */
+const CAPS_LEAVE_SETS = 0x1;
+
 const CRED_NO_SETGROUPS = 0x1;
 const CRED_FLAGS_KNOWN = 0x1;
 
@@ -178,7 +181,7 @@ const LOCATIONS = Object.freeze({
   42: 'get_cap', 43: 'cgroup', 44: 'pdeathsig', 45: 'supervise', 46: 'privileged_install',
   47: 'set_dumpable', 48: 'mount(path)', 49: 'mount(source)', 50: 'keyring',
   51: 'landlock', 52: 'landlock(path)', 53: 'landlock(port)', 54: 'lock_file', 55: 'sync_fd',
-  60: 'setns', 61: 'info_fd',
+  56: 'raise_ambient', 60: 'setns', 61: 'info_fd',
   64: 'serve', 65: 'serve_fds',
 });
 const Loc = Object.freeze({ SYNC_READ: 31, EXECVE: 32, SPEC_READ: 33, SPEC: 34 });
@@ -196,7 +199,7 @@ module.exports = {
   CLONE_KNOWN, MOUNT_FLAGS, MOUNT_FLAGS_KNOWN, MOUNT_MKDIR, MOUNT_FILE, MOUNT_OPTIONS_KNOWN,
   MOUNT_KINDS, MOUNT_KIND_LAST, MOUNT_OP_OPTIONAL, MOUNT_OP_READONLY, MOUNT_OP_DEV, MOUNT_OP_COVER,
   MOUNT_OP_FLAGS_KNOWN, MOUNT_OP_FIXED_LEN, MOUNT_OP_FIELDS, MOUNT_OP_DEFAULT_MODE, MOUNT_OP_LOWER,
-  CRED_NO_SETGROUPS, CRED_FLAGS_KNOWN, LANDLOCK_FS, LANDLOCK_FS_KNOWN, LANDLOCK_NET,
+  CAPS_LEAVE_SETS, CRED_NO_SETGROUPS, CRED_FLAGS_KNOWN, LANDLOCK_FS, LANDLOCK_FS_KNOWN, LANDLOCK_NET,
   LANDLOCK_NET_KNOWN, LANDLOCK_SCOPES, LANDLOCK_SCOPES_KNOWN, LANDLOCK_EXACT, RESOURCES, Limit,
   Fault, FAULTS, LOCATIONS, Loc, Kind,
   SYNC_CONTINUE, SYNC_ABORT,

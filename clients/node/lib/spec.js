@@ -28,6 +28,7 @@ const SPEC_KEYS = Object.freeze([
   'gid_mappings', 'credential', ...BOOL_KEYS.filter((k) => k !== 'setsid'), 'setsid',
   'status_fd', 'cgroup', 'cgroup_fd', 'info_fd', 'json_status_fd', 'join_ns', 'lock_files',
   'sync_fd',
+  'status_fd', 'cgroup', 'cgroup_fd', 'info_fd', 'json_status_fd', 'join_ns', 'caps',
 ]);
 
 function fail(path, message) {
@@ -191,6 +192,18 @@ function joinNs(v, path) {
   };
 }
 
+/** The capabilities the target keeps: `{keep: [numbers 0-63], leave_sets}`. */
+function caps(v, path) {
+  if (v === undefined || v === null) return null;
+  if (!isObject(v)) fail(path, `expected an object, got ${typeName(v)}`);
+  checkKeys(v, ['keep', 'leave_sets'], path);
+  if (v.keep === undefined) fail(join(path, 'keep'), 'missing');
+  return {
+    keep: list(v.keep, join(path, 'keep')).map((c, i) => int(c, join(join(path, 'keep'), i), 0, 63)),
+    leave_sets: bool(v.leave_sets, join(path, 'leave_sets'), false),
+  };
+}
+
 function rawMount(v, path) {
   checkKeys(v, ['source', 'target', 'fstype', 'flags', 'data', 'mkdir', 'file', 'make_nod'], path);
   if (v.target === undefined) fail(join(path, 'target'), 'missing');
@@ -344,6 +357,7 @@ function normalize(spec) {
   out.credential = credential(spec.credential, 'credential');
   out.join_ns = joinNs(spec.join_ns, 'join_ns');
   out.lock_files = list(spec.lock_files, 'lock_files').map((s, i) => str(s, join('lock_files', i)));
+  out.caps = caps(spec.caps, 'caps');
   for (const key of BOOL_KEYS) out[key] = bool(spec[key], key, key === 'setsid');
   Object.defineProperty(out, NORMALIZED, { value: true });
   return out;

@@ -176,6 +176,12 @@ function encodeUnchecked(spec) {
   }
   for (const path of spec.lock_files) out.record(Record.LOCK_FILE, cstr(path));
   if (spec.sync_fd !== null) out.record(Record.SYNC_FD, u32(spec.sync_fd));
+  if (spec.caps) {
+    const payload = Buffer.alloc(12);
+    payload.writeBigUInt64LE(spec.caps.keep.reduce((m, c) => m | (1n << BigInt(c)), 0n), 0);
+    payload.writeUInt32LE(spec.caps.leave_sets ? names.CAPS_LEAVE_SETS : 0, 8);
+    out.record(Record.CAPS, payload);
+  }
   if (out.length > 0xffffffff) throw new SpecError({ fault: Fault.BAD_TOTAL_LENGTH, offset: 8, record: 'header' });
   const data = Buffer.concat(out.chunks, out.length);
   data.writeUInt32LE(data.length, 8);
@@ -562,6 +568,14 @@ function decode(buf) {
       for (let i = 0; i < n; i++) groups.push(buf.readUInt32LE(p + 12 + 4 * i));
       spec.credential = { uid: buf.readUInt32LE(p), gid: buf.readUInt32LE(p + 4), groups,
         no_set_groups: !!(cflags & names.CRED_NO_SETGROUPS) };
+    } else if (type === Record.CAPS) {
+      if (len !== 12) fail(Fault.BAD_RECORD_LENGTH, r + 4);
+      const kept = buf.readBigUInt64LE(p);
+      const cflags = buf.readUInt32LE(p + 8);
+      if (cflags & ~names.CAPS_LEAVE_SETS) fail(Fault.UNKNOWN_BITS, p + 8);
+      const keep = [];
+      for (let c = 0; c < 64; c++) if ((kept >> BigInt(c)) & 1n) keep.push(c);
+      spec.caps = { keep, leave_sets: !!(cflags & names.CAPS_LEAVE_SETS) };
     } else if (type === Record.JOIN_NS) {
       if (len !== 12) fail(Fault.BAD_RECORD_LENGTH, r + 4);
       const fds = [0, 1, 2].map((i) => buf.readInt32LE(p + 4 * i));
@@ -631,6 +645,8 @@ function decode(buf) {
   if (j && ((j.user !== null && clone & names.CLONE_FLAGS.newuser) || (j.pid !== null && clone & names.CLONE_FLAGS.newpid))) {
     fail(Fault.CONFLICT, seen.get(Record.JOIN_NS));
   }
+  // A kept set and "drop every capability" contradict each other.
+  if (seen.has(Record.CAPS) && options & Opt.DROP_CAPS) fail(Fault.CONFLICT, seen.get(Record.CAPS));
   // A Landlock rule needs the LANDLOCK record, and only rights its ruleset handles: the first
   // such path rule, then the first such port rule.
   const handled = landlock || { fs: 0, net: 0 };

@@ -76,6 +76,7 @@ const ONE_OF_EACH = {
   JOIN_NS: [[record(Record.JOIN_NS, u32(-1, -1, 8))], 'join_ns'],
   LOCK_FILE: [[record(Record.OPTIONS, u64(names.Opt.INIT)), record(Record.LOCK_FILE, str('/l'))], 'lock_files'],
   SYNC_FD: [[record(Record.OPTIONS, u64(names.Opt.INIT)), record(Record.SYNC_FD, u32(9))], 'sync_fd'],
+  CAPS: [[record(Record.CAPS, Buffer.concat([u64(1 << 10), u32(0)]))], 'caps'],
 };
 
 test('lock files and the sync fd need init; lock paths are absolute, at most 8', () => {
@@ -89,6 +90,19 @@ test('lock files and the sync fd need init; lock paths are absolute, at most 8',
   ]) {
     assert.throws(() => decode(spec(...records)), (e) => e.fault === fault);
   }
+});
+
+test('CAPS decodes to capability numbers, refuses unknown flags and drop_caps', () => {
+  const bytes = spec(record(Record.CAPS, Buffer.concat([u64((1n << 40n) | 33n), u32(1)])));
+  assert.deepEqual(decode(bytes).spec.caps, { keep: [0, 5, 40], leave_sets: true });
+  const encoded = require('../lib/wire').encode({ args: ['a'], caps: { keep: [40, 5, 0], leave_sets: true } });
+  assert.deepEqual(encoded.subarray(-12), Buffer.concat([u64((1n << 40n) | 33n), u32(1)]));
+  assert.throws(() => decode(spec(record(Record.CAPS, Buffer.concat([u64(1), u32(2)])))),
+    (e) => e instanceof SpecError && e.fault === Fault.UNKNOWN_BITS);
+  assert.throws(() => decode(spec(record(Record.CAPS, u64(1)))),
+    (e) => e instanceof SpecError && e.fault === Fault.BAD_RECORD_LENGTH);
+  assert.throws(() => decode(spec(record(Record.OPTIONS, u64(names.Opt.DROP_CAPS)), record(Record.CAPS, Buffer.concat([u64(1), u32(0)])))),
+    (e) => e instanceof SpecError && e.fault === Fault.CONFLICT);
 });
 
 test('every record type names.js lists is decoded into its key', () => {

@@ -34,14 +34,14 @@ from . import cgroup, judge, mount_ops
 from .names import CLONE_FLAGS, LOCATIONS, MOUNT_FLAGS, MOUNT_KINDS, RESOURCES, RLIM_INFINITY
 from .process import Process, Rusage, WaitStatus
 from .runner import Runner
-from .spec import Credential, IdMap, JoinNs, Landlock, Mount, MountOp, Rlimit, SockFilter, Spec
+from .spec import Caps, Credential, IdMap, JoinNs, Landlock, Mount, MountOp, Rlimit, SockFilter, Spec
 from .wire import Decoded, decode, encode
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Runner", "Process", "WaitStatus", "Rusage",
-    "Spec", "Mount", "MountOp", "mount_ops", "cgroup", "judge", "Rlimit", "IdMap", "Credential", "JoinNs", "Landlock", "SockFilter",
+    "Spec", "Mount", "MountOp", "mount_ops", "cgroup", "judge", "Rlimit", "IdMap", "Credential", "JoinNs", "Caps", "Landlock", "SockFilter",
     "RLIM_INFINITY",
     "encode", "decode", "Decoded",
     "ChildError", "SpecError", "JsonError", "SyncError", "HelperError", "ForkexecError",

@@ -49,7 +49,8 @@ class Record:
     JOIN_NS = 27
     LOCK_FILE = 28
     SYNC_FD = 29
-    LAST = 29
+    CAPS = 30
+    LAST = 30
 
 
 #: Printable record names (the JSON key of the field each record carries).
@@ -60,7 +61,7 @@ RECORD_NAMES = {
     16: "credential", 17: "options", 18: "status_fd", 19: "cgroup", 20: "cgroup_fd",
     21: "mount_op", 22: "landlock", 23: "landlock_path", 24: "landlock_port",
     25: "info_fd", 26: "json_status_fd", 27: "join_ns",
-    28: "lock_file", 29: "sync_fd",
+    28: "lock_file", 29: "sync_fd", 30: "caps",
 }
 
 #: Landlock (records LANDLOCK, LANDLOCK_PATH, LANDLOCK_PORT; docs/spec.md "Tables"): the
@@ -81,6 +82,8 @@ LANDLOCK_SCOPES = {"abstract_unix_socket": 1 << 0, "signal": 1 << 1}
 LANDLOCK_SCOPES_KNOWN = 0x3
 #: LANDLOCK flag: refuse when the kernel lacks a requested right (else best effort).
 LANDLOCK_EXACT = 0x1
+#: CAPS flag: leave the effective, permitted and inheritable sets as they are.
+CAPS_LEAVE_SETS = 0x1
 
 #: Record flag bit 0: a decoder that does not know the type skips the record.
 SKIP_IF_UNKNOWN = 0x0001
@@ -109,6 +112,7 @@ OPT_SYNC = 0x001
 OPT_PTRACE = 0x002
 OPT_STOP_BEFORE_SECCOMP = 0x008
 OPT_GID_MAPPINGS_ENABLE_SETGROUPS = 0x010
+OPT_DROP_CAPS = 0x020
 OPT_CTTY = 0x080
 OPT_NO_SETSID = 0x100
 OPT_DETACH = 0x200
@@ -389,6 +393,7 @@ LOCATIONS = {
     53: "landlock(port)",
     54: "lock_file",
     55: "sync_fd",
+    56: "raise_ambient",
     60: "setns",
     61: "info_fd",
     64: "serve",

@@ -224,6 +224,21 @@ class JoinNs:
 
 
 @dataclass
+class Caps:
+    """The capabilities the target keeps (JSON key ``caps``; record CAPS, bubblewrap's
+    ``--cap-add``/``--cap-drop``): ``keep`` lists capability numbers (0-63; ``CAP_KILL`` is
+    5). Every other capability leaves the bounding set; the kept ones become the effective,
+    permitted, inheritable and ambient sets, unless ``leave_sets`` (bubblewrap as uid 0
+    without ``--cap-add``/``--cap-drop``) leaves the first three as they are."""
+
+    keep: List[int] = field(default_factory=list)
+    leave_sets: bool = False
+
+    def __post_init__(self) -> None:
+        _fill(self, _caps(self, ""))
+
+
+@dataclass
 class Landlock:
     """Landlock confinement (JSON key ``landlock``): ``fs`` rules (``{"path", "access"}``;
     ``None`` leaves the filesystem alone, a list, even empty, confines it), ``net`` rules
@@ -318,6 +333,8 @@ class Spec:
     #: an fd of the runtime init keeps open while it lives (bubblewrap's ``--sync-fd``); needs
     #: ``init``
     sync_fd: Optional[int] = None
+    #: the capabilities the target keeps instead of ``drop_caps``'s none (:class:`Caps`)
+    caps: Optional[Caps] = None
 
     def __post_init__(self) -> None:
         _fill(self, _spec(self, ""))
@@ -829,6 +846,14 @@ def _join_ns(obj: Any, path: Any) -> Any:
     }, ())
 
 
+def _caps(obj: Any, path: Any) -> Any:
+    return _convert(Caps, obj, path, {
+        "keep": lambda v, p: [_int(c, _join(p, i), (0, 63), "a capability number")
+                              for i, c in enumerate(_list(v, p))],
+        "leave_sets": _bool,
+    }, ("keep",))
+
+
 def _credential(obj: Any, path: Any) -> Any:
     return _convert(Credential, obj, path, {
         "uid": _u32, "gid": _u32,
@@ -939,6 +964,7 @@ _SPEC_CONVERTERS = {
     "join_ns": _optional(_join_ns),
     "lock_files": _each(_str),
     "sync_fd": _optional(_i32),
+    "caps": _optional(_caps),
 }
 for _key in _BOOLS:
     _SPEC_CONVERTERS[_key] = _bool
@@ -1069,6 +1095,10 @@ def _spec_to_dict(spec: "Spec") -> Dict[str, Any]:
         j = spec.join_ns
         d["join_ns"] = {k: v for k, v in (("user", j.user), ("pid", j.pid), ("user2", j.user2))
                         if v is not None}
+    if spec.caps is not None:
+        d["caps"] = {"keep": list(spec.caps.keep)}
+        if spec.caps.leave_sets:
+            d["caps"]["leave_sets"] = True
     if spec.landlock is not None:
         ll = spec.landlock
         d["landlock"] = {k: v for k, v in (("exact", ll.exact), ("fs", ll.fs), ("net", ll.net),

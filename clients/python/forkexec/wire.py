@@ -179,6 +179,12 @@ def _encode_normalized(spec: Spec) -> bytes:
         _record(out, Record.LOCK_FILE, _b(path) + b"\0")
     if spec.sync_fd is not None:
         _record(out, Record.SYNC_FD, _u32(spec.sync_fd))
+    if spec.caps is not None:
+        kept = 0
+        for cap in spec.caps.keep:
+            kept |= 1 << cap
+        _record(out, Record.CAPS, struct.pack("<QI", kept, names.CAPS_LEAVE_SETS
+                                              if spec.caps.leave_sets else 0))
     if len(out) > 0xFFFF_FFFF:
         raise SpecError(Fault.BAD_TOTAL_LENGTH, 8, "header")
     out[8:12] = struct.pack("<I", len(out))
@@ -759,6 +765,14 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
             if len(lock_files) >= Limit.LOCK_FILES:
                 _fail(Fault.TOO_MANY, r)
             lock_files.append(_s(s))
+        elif rtype == Record.CAPS:
+            if length != 12:
+                _fail(Fault.BAD_RECORD_LENGTH, r + 4)
+            kept, cflags = struct.unpack_from("<QI", buf, p)
+            if cflags & ~names.CAPS_LEAVE_SETS:
+                _fail(Fault.UNKNOWN_BITS, p + 8)
+            spec["caps"] = {"keep": [c for c in range(64) if kept >> c & 1],
+                            "leave_sets": bool(cflags & names.CAPS_LEAVE_SETS)}
         elif rtype == Record.OPTIONS:
             if length != 8:
                 _fail(Fault.BAD_RECORD_LENGTH, r + 4)
@@ -815,6 +829,9 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
     if ("user" in join and clone_flags & names.CLONE_NEWUSER
             or "pid" in join and clone_flags & names.CLONE_NEWPID):
         _fail(Fault.CONFLICT, seen[Record.JOIN_NS])
+    # A kept set and "drop every capability" contradict each other.
+    if Record.CAPS in seen and options & names.OPT_DROP_CAPS:
+        _fail(Fault.CONFLICT, seen[Record.CAPS])
     # A Landlock rule needs the LANDLOCK record, and only rights its ruleset handles: the
     # first such path rule, then the first such port rule.
     fs, net, scoped, lflags = landlock or (0, 0, 0, 0)

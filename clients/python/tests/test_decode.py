@@ -79,6 +79,7 @@ ONE_OF_EACH = {
                    record(Record.LOCK_FILE, b"/l\0")], "lock_files"),
     "SYNC_FD": ([record(Record.OPTIONS, u64(names.OPT_INIT)),
                  record(Record.SYNC_FD, i32(9))], "sync_fd"),
+    "CAPS": ([record(Record.CAPS, struct.pack("<QI", 1 << 10, 0))], "caps"),
 }
 
 

@@ -6,8 +6,8 @@ import re
 import struct
 import unittest
 
-from forkexec import (ChildError, IdMap, JoinNs, Mount, Rlimit, Spec, SpecError, decode, encode,
-                      names, status, wire)
+from forkexec import (Caps, ChildError, IdMap, JoinNs, JsonError, Mount, Rlimit, Spec,
+                      SpecError, decode, encode, names, status, wire)
 from forkexec.errors import errno_text
 
 from .support import spec_md
@@ -101,6 +101,7 @@ class Encoder(unittest.TestCase):
             (Spec(**base, join_ns=JoinNs(user=3), clone_flags=["newuser"]), "Conflict",
              "join_ns"),
             (Spec(**base, join_ns=JoinNs()), "BadValue", "join_ns"),
+            (Spec(**base, caps=Caps(keep=[5]), drop_caps=True), "Conflict", "caps"),
         ]
         for spec, fault, record in cases:
             with self.subTest(spec=spec.to_json()):
@@ -132,6 +133,15 @@ class Encoder(unittest.TestCase):
         decoded = decode(data)
         self.assertEqual((decoded.spec.info_fd, decoded.spec.json_status_fd), (42, 43))
         self.assertEqual(decoded.spec.join_ns, JoinNs(pid=12))
+        # CAPS: the kept numbers as a mask, LEAVE_SETS; decoded back in number order.
+        data = encode(Spec(args=["a"], caps=Caps(keep=[40, 5, 0], leave_sets=True)))
+        self.assertEqual(data[-12:], struct.pack("<QI", 1 << 40 | 1 << 5 | 1, 1))
+        self.assertEqual(decode(data).spec.caps, Caps(keep=[0, 5, 40], leave_sets=True))
+        self.assertEqual(Spec.from_json({"args": ["a"], "caps": {"keep": [21]}}).caps,
+                         Caps(keep=[21]))
+        for bad in ({"keep": [64]}, {"keep": [-1]}, {"keep": ["kill"]}, {}):
+            with self.subTest(caps=bad), self.assertRaises(JsonError):
+                Spec.from_json({"args": ["a"], "caps": bad})
         full = Spec.from_json({
             "args": ["a"], "env": ["E=1"], "exec_path": "/p", "rlimits": [
                 {"resource": "cpu", "cur": 1, "max": 1}, {"resource": "core", "cur": 0,
@@ -237,9 +247,9 @@ class ChildErrors(unittest.TestCase):
         self.assertEqual(errno_text(errno.ECANCELED), "operation canceled")
 
     def test_location_table_is_complete(self):
-        # 1-55 without a gap; later numbers are handed out in ranges.
-        self.assertEqual(sorted(names.LOCATIONS), list(range(1, 56)) + [60, 61, 64, 65])
-        self.assertEqual(len(set(names.LOCATIONS.values())), 59)
+        # 1-56 without a gap; later numbers are handed out in ranges.
+        self.assertEqual(sorted(names.LOCATIONS), list(range(1, 57)) + [60, 61, 64, 65])
+        self.assertEqual(len(set(names.LOCATIONS.values())), 60)
 
     def test_location_table_matches_docs(self):
         path = spec_md()
@@ -249,7 +259,7 @@ class ChildErrors(unittest.TestCase):
             text = f.read()
         section = text[text.index("## Error locations"):text.index("## Versioning")]
         rows = re.findall(r"^\| (\d+) \| `([^`]+)` \|", section, re.M)
-        self.assertEqual(len(rows), 59)
+        self.assertEqual(len(rows), 60)
         self.assertEqual({int(n): name for n, name in rows}, names.LOCATIONS)
         faults = text[text.index("### Faults"):text.index("### Order of checks")]
         rows = re.findall(r"^\| (\d+) \| (\w+) \| (\d+) ", faults, re.M)

@@ -111,51 +111,6 @@ const MAX_ARGS: usize = 9000;
 /// bwrap's limit on `--size`: `SIZE_MAX >> 1`.
 const MAX_TMPFS_BYTES: u64 = u64::MAX >> 1;
 
-/// The capabilities by number, as libcap names them (`cap_from_name`).
-const CAPABILITIES: &[&str] = &[
-    "chown",
-    "dac_override",
-    "dac_read_search",
-    "fowner",
-    "fsetid",
-    "kill",
-    "setgid",
-    "setuid",
-    "setpcap",
-    "linux_immutable",
-    "net_bind_service",
-    "net_broadcast",
-    "net_admin",
-    "net_raw",
-    "ipc_lock",
-    "ipc_owner",
-    "sys_module",
-    "sys_rawio",
-    "sys_chroot",
-    "sys_ptrace",
-    "sys_pacct",
-    "sys_admin",
-    "sys_boot",
-    "sys_nice",
-    "sys_resource",
-    "sys_time",
-    "sys_tty_config",
-    "mknod",
-    "lease",
-    "audit_write",
-    "audit_control",
-    "setfcap",
-    "mac_override",
-    "mac_admin",
-    "syslog",
-    "wake_alarm",
-    "block_suspend",
-    "audit_read",
-    "perfmon",
-    "bpf",
-    "checkpoint_restore",
-];
-
 /// Whether this invocation is in bubblewrap mode: the program's name is `bwrap`, or the first
 /// argument is `--bwrap`.
 pub fn selected(args: &[OsString]) -> bool {
@@ -195,10 +150,10 @@ impl Host {
     pub fn current() -> Host {
         // SAFETY: getuid and getgid cannot fail.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-        let caps = effective_caps();
+        let caps = crate::caps::effective();
         let last = read_small("/proc/sys/kernel/cap_last_cap")
             .and_then(|v| v.trim().parse::<u32>().ok())
-            .unwrap_or(CAPABILITIES.len() as u32 - 1)
+            .unwrap_or(crate::caps::CAPABILITIES.len() as u32 - 1)
             .min(63);
         let disabled = read_small("/proc/sys/user/max_user_namespaces")
             .is_some_and(|v| v.trim() == "0")
@@ -220,37 +175,6 @@ impl Host {
             env: std::env::vars_os().collect(),
         }
     }
-}
-
-/// This process's effective capabilities (`CapEff` of `/proc/self/status`), from `capget`:
-/// one system call where the status file costs the kernel a page of text (0 when it fails,
-/// as an unreadable status file gave).
-fn effective_caps() -> u64 {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: i32,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy, Default)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    // _LINUX_CAPABILITY_VERSION_3: two data words (capabilities 0-31 and 32-63).
-    let mut header = Header {
-        version: 0x2008_0522,
-        pid: 0,
-    };
-    let mut data = [Data::default(); 2];
-    // SAFETY: capget of this process with a version-3 header and the two data words that
-    // version writes.
-    let r = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
-    if r != 0 {
-        return 0;
-    }
-    u64::from(data[0].effective) | u64::from(data[1].effective) << 32
 }
 
 /// A small file of the kernel's (`/proc/sys`, `/sys/module`) in one `read`: its first 64
@@ -284,6 +208,9 @@ pub struct Bwrap {
     pub command: Vec<OsString>,
     /// Warnings bubblewrap prints and goes on (a repeated `--chdir`).
     pub warnings: Vec<String>,
+    /// bwrap as uid 0 without `--cap-add`/`--cap-drop`: the program keeps what bwrap has,
+    /// its capability sets untouched (the kept set's LEAVE_SETS).
+    pub leave_cap_sets: bool,
 }
 
 /// Why a bubblewrap command line cannot run: bubblewrap's wording, exit status 1.
@@ -663,12 +590,8 @@ impl Parser<'_> {
             "--as-pid-1" => self.as_pid_1 = true,
             "--cap-add" | "--cap-drop" => {
                 self.caps_used = true;
-                let bits = if values[0].as_bytes().eq_ignore_ascii_case(b"ALL") {
-                    u64::MAX
-                } else {
-                    1u64 << capability(&values[0])
-                        .ok_or_else(|| Refusal(format!("unknown cap: {}", text())))?
-                };
+                let bits = crate::caps::bits(&values[0])
+                    .ok_or_else(|| Refusal(format!("unknown cap: {}", text())))?;
                 if opt == "--cap-add" {
                     self.caps |= bits;
                 } else {
@@ -684,7 +607,6 @@ impl Parser<'_> {
     /// by the names of the flags that turn forkexec-run's own safe defaults off.
     fn finish(&mut self, name: &str) -> Result<(), Refusal> {
         let host = self.host;
-        let keep_caps = self.keep_caps();
         let u = &mut self.unshare;
         if self.b.seccomp_fds.len() > 1 {
             return refuse(
@@ -756,7 +678,6 @@ impl Parser<'_> {
         if u.cgroup_try && host.cgroupns {
             u.cgroup = true;
         }
-        let keep_caps = keep_caps?;
 
         let n = &mut self.b.native;
         let flag = |n: &mut Vec<OsString>, f: &str| n.push(f.into());
@@ -770,8 +691,19 @@ impl Parser<'_> {
         if host.host_root {
             flag(n, "--allow-host-root");
         }
-        if keep_caps {
+        // The capabilities bwrap keeps: as uid 0 its own unless --cap-add/--cap-drop (then
+        // untouched: LEAVE_SETS, applied by `apply`), anyone else none unless --cap-add.
+        // (Root without a user namespace keeping one it does not have: bwrap's capset
+        // fails, and bwrap goes on with its sets untouched.)
+        let own_ns = !u.user && self.userns.is_none();
+        self.b.leave_cap_sets =
+            host.uid == 0 && (!self.caps_used || (own_ns && self.caps & !host.caps != 0));
+        if self.caps & host.all_caps == host.all_caps {
             n.extend(["--cap-add".into(), "ALL".into()]);
+        } else {
+            for cap in (0..64).filter(|c| self.caps & 1 << c != 0) {
+                n.extend(["--cap-add".into(), cap.to_string().into()]);
+            }
         }
         // no_new_privs: bubblewrap always sets it, as forkexec-run's default does.
         for (on, f) in [
@@ -852,49 +784,10 @@ impl Parser<'_> {
         n.extend(self.b.command.iter().cloned());
         Ok(())
     }
-
-    /// Whether the program keeps its capabilities: bwrap as uid 0 keeps its own unless
-    /// `--cap-drop`; anyone else (uid 0 of a new user namespace included) keeps none unless
-    /// `--cap-add`. The helper keeps all or none: a set in between is refused by name.
-    fn keep_caps(&self) -> Result<bool, Refusal> {
-        let host = self.host;
-        if !self.caps_used {
-            return Ok(host.uid == 0);
-        }
-        let full = if host.uid == 0 {
-            host.caps
-        } else {
-            host.all_caps
-        };
-        if self.caps == 0 {
-            Ok(false)
-        } else if self.caps & full == full {
-            Ok(true)
-        } else {
-            refuse(
-                "--cap-add/--cap-drop leave some capabilities but not all, which forkexec-run's \
-                 bubblewrap mode does not support yet (the helper keeps all or none)",
-            )
-        }
-    }
 }
 
 fn last_only(opt: &str) -> String {
     format!("Only the last {opt} option will take effect")
-}
-
-/// A capability's number from its name (`CAP_KILL`, `cap_kill`) or number, as libcap's
-/// `cap_from_name` reads it.
-fn capability(name: &OsStr) -> Option<u32> {
-    let name = name.to_str()?.to_ascii_lowercase();
-    if let Ok(n) = name.parse::<u32>() {
-        return (n < 64).then_some(n);
-    }
-    let bare = name.strip_prefix("cap_")?;
-    CAPABILITIES
-        .iter()
-        .position(|c| *c == bare)
-        .map(|n| n as u32)
 }
 
 /// `--perms`: octal, at most 07777 (bwrap's `strtoul(…, 8)`).
@@ -1003,6 +896,9 @@ pub fn apply(b: &Bwrap, spec: &mut Spec) -> Result<(), Refusal> {
     // user can open its /proc/PID/ns/* (the info fd's child-pid) to join its namespaces.
     spec.dumpable_init = spec.init;
     proc_as_bubblewrap(spec);
+    if let Some(caps) = &mut spec.caps {
+        caps.leave_sets = b.leave_cap_sets;
+    }
     if let Some(&fd) = b.seccomp_fds.first() {
         spec.seccomp = Some(read_bpf(fd)?);
     }
@@ -1265,22 +1161,52 @@ mod tests {
         );
         let n = native(&user(), &["--uid", "0", "--cap-add", "ALL", "true"]);
         assert!(has(&n, "--cap-add"), "{n:?}");
-        // A set the helper cannot keep: refused, by name.
+        // A set in between: one --cap-add per kept capability, by number.
+        let added = |n: &[OsString]| -> Vec<String> {
+            n.windows(2)
+                .filter(|w| w[0] == "--cap-add")
+                .map(|w| w[1].to_string_lossy().into_owned())
+                .collect()
+        };
+        let n = native(
+            &user(),
+            &["--cap-add", "CAP_NET_ADMIN", "--cap-add", "1", "true"],
+        );
+        assert_eq!(added(&n), ["1", "12"]);
+        let n = native(&root(), &["--cap-drop", "CAP_KILL", "true"]);
+        let want: Vec<String> = (0..41)
+            .filter(|c| ![5, 24].contains(c))
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(
+            added(&n),
+            want,
+            "root's own less CAP_KILL (this root lacks 24)"
+        );
+        // Root without --cap-add/--cap-drop keeps its sets as they are; with one it does not.
+        assert!(
+            parse("bwrap", os(&["true"]), &root())
+                .unwrap()
+                .leave_cap_sets
+        );
         for args in [
             &["--cap-drop", "CAP_KILL", "true"][..],
-            &["--cap-add", "CAP_NET_ADMIN", "true"],
+            &["--unshare-user", "--cap-add", "ALL", "true"],
         ] {
-            let host = if args[0] == "--cap-drop" {
-                root()
-            } else {
-                user()
-            };
-            let e = parse("bwrap", os(args), &host).unwrap_err();
-            assert!(e.0.starts_with("--cap-add/--cap-drop leave some"), "{e:?}");
+            assert!(!parse("bwrap", os(args), &root()).unwrap().leave_cap_sets);
         }
+        // ... unless it keeps one it does not have without a user namespace: bwrap's capset
+        // fails and bwrap goes on with its sets as they are.
+        let b = parse("bwrap", os(&["--cap-add", "ALL", "true"]), &root()).unwrap();
+        assert!(b.leave_cap_sets);
+        assert!(
+            !parse("bwrap", os(&["true"]), &user())
+                .unwrap()
+                .leave_cap_sets
+        );
         // A capability already there, added again: still all of them.
         let n = native(&root(), &["--cap-add", "cap_kill", "true"]);
-        assert!(has(&n, "--cap-add"), "{n:?}");
+        assert_eq!(added(&n).len(), 40, "{n:?}");
         let e = parse("bwrap", os(&["--cap-add", "CAP_BOGUS", "true"]), &root()).unwrap_err();
         assert_eq!(e.0, "unknown cap: CAP_BOGUS");
         // The pid namespace gets bubblewrap's init unless --as-pid-1; --die-with-parent

@@ -301,12 +301,18 @@ pub struct Cli {
     #[arg(long, help_heading = SAFE, conflicts_with = "cap_add")]
     pub drop_caps: bool,
 
-    /// Keep the program's capabilities (`ALL`; single capabilities are not supported yet).
+    /// Keep capability CAP (`CAP_NET_BIND_SERVICE`, `cap_kill`, a number, or `ALL`; "caps"):
+    /// it stays in every set, ambient included, so it survives execve for any uid. Repeatable.
     /// By default every one is dropped, so even uid 0 inside cannot remount a read-only bind
     /// writable, unmount a --mask, write a sysctl or inject terminal input (TIOCSTI). As root
     /// without a user namespace this needs --allow-host-root too.
     #[arg(long, value_name = "CAP", action = ArgAction::Append, help_heading = SAFE)]
     pub cap_add: Vec<String>,
+
+    /// Do not keep capability CAP (as --cap-add; `ALL` keeps none): what --cap-add keeps less
+    /// every --cap-drop, in any order (e.g. --cap-add ALL --cap-drop CAP_SYS_ADMIN).
+    #[arg(long, value_name = "CAP", action = ArgAction::Append, help_heading = SAFE)]
+    pub cap_drop: Vec<String>,
 
     /// Keep forkexec-run's session keyring. By default the program joins a new, empty one
     /// ("new_session_keyring"), so it cannot read the keys stored in the caller's.
@@ -325,8 +331,8 @@ pub struct Cli {
 
     /// As root: let the program be host root. With a user namespace, map it onto host uid and
     /// gid 0 (it then owns every root-owned file it can see, e.g. through --ro-bind / /); without
-    /// one, allow --cap-add ALL with uid 0 (full host root: remounts, sysctls,
-    /// open_by_handle_at, TIOCSTI).
+    /// one, allow --cap-add (host capabilities; with ALL and uid 0 full host root: remounts,
+    /// sysctls, open_by_handle_at, TIOCSTI).
     #[arg(long, help_heading = SAFE)]
     pub allow_host_root: bool,
 

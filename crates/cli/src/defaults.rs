@@ -4,7 +4,7 @@
 //!
 //! | default                                   | turned off by            |
 //! |-------------------------------------------|--------------------------|
-//! | every capability dropped (`drop_caps`)    | `--cap-add ALL`          |
+//! | every capability dropped (`drop_caps`)    | `--cap-add CAP` (`caps`) |
 //! | `no_new_privs`                            | `--allow-new-privs`      |
 //! | a new session keyring                     | `--share-keyring`        |
 //! | root + user namespace: host uid/gid 65534 | `--host-uid`/`--host-gid`, `--allow-host-root` |
@@ -13,7 +13,7 @@
 
 use std::sync::OnceLock;
 
-use forkexec_client::{Credential, IdMap, Namespace, Spec};
+use forkexec_client::{Caps, Credential, IdMap, Namespace, Spec};
 
 use crate::assemble::Ids;
 use crate::cli::Cli;
@@ -22,9 +22,6 @@ use crate::Fail;
 /// The host uid and gid a root caller's user namespace maps the program onto by default:
 /// the overflow ids ("nobody"/"nogroup"), which own nothing on the host.
 pub const NOBODY: u32 = 65534;
-
-/// `--cap-add`'s word for every capability.
-const ALL: &str = "ALL";
 
 /// The host ids the program is mapped onto in a user namespace: the caller's own for an
 /// ordinary user; as root `--host-uid`/`--host-gid` (65534 by default), or host root itself
@@ -117,11 +114,24 @@ pub fn die_with_parent(spec: &mut Spec, cli: &Cli) {
 
 /// Capabilities, no_new_privs and the session keyring, after the ids are decided.
 pub fn apply(spec: &mut Spec, cli: &Cli, ids: Ids) -> Result<(), Fail> {
-    let keep_caps = cap_add(cli)?;
-    if !keep_caps {
-        spec.drop_caps = true;
+    // ALL: every capability of a user namespace the program is in, else the caller's own
+    // (root's may lack some: CAP_SYS_RESOURCE here).
+    let userns = spec.clone_flags.contains(&Namespace::NewUser)
+        || spec
+            .join_ns
+            .is_some_and(|j| j.user.is_some() || j.user2.is_some());
+    let all = if userns {
+        u64::MAX
     } else {
+        crate::caps::effective()
+    };
+    let kept = crate::caps::kept(&cli.cap_add, &cli.cap_drop, all).map_err(Fail::setup)?;
+    if kept != 0 {
         host_root_with_caps(spec, cli, ids)?;
+        spec.caps = Some(Caps::from_mask(kept));
+    } else if spec.caps.is_none() {
+        // (A spec file's own `caps` is kept, as its other fields are.)
+        spec.drop_caps = true;
     }
     if !cli.allow_new_privs {
         spec.no_new_privs = true;
@@ -132,43 +142,16 @@ pub fn apply(spec: &mut Spec, cli: &Cli, ids: Ids) -> Result<(), Fail> {
     Ok(())
 }
 
-/// Whether `--cap-add` keeps the capabilities (`ALL`). Single capabilities need the helper
-/// to keep a set, which it cannot yet: they are refused by name.
-fn cap_add(cli: &Cli) -> Result<bool, Fail> {
-    let mut keep = false;
-    for cap in &cli.cap_add {
-        if cap.eq_ignore_ascii_case(ALL) {
-            keep = true;
-        } else {
-            return Err(Fail::setup(format!(
-                "--cap-add {cap}: only --cap-add ALL is supported (the helper drops every \
-                 capability or none)"
-            )));
-        }
-    }
-    Ok(keep)
-}
-
-/// `--cap-add ALL` where the program would be uid 0 of the host's own user namespace (root
-/// without a user namespace, no other `--uid`), or host root through the maps: that is full
-/// host root (remounting binds writable, writing sysctls, TIOCSTI, `open_by_handle_at`),
-/// refused unless `--allow-host-root`. With a credential the helper drops every capability
-/// anyway, so `--cap-add` could not keep them: refused too, rather than ignored.
+/// Capabilities kept where the program would be uid 0 of the host's own user namespace or
+/// have host capabilities (root without a user namespace), or host root through the maps:
+/// host root's power (remounting binds writable, writing sysctls, TIOCSTI,
+/// `open_by_handle_at`), refused unless `--allow-host-root`.
 fn host_root_with_caps(spec: &Spec, cli: &Cli, ids: Ids) -> Result<(), Fail> {
     let userns = spec.clone_flags.contains(&Namespace::NewUser);
-    if spec.credential.is_some() {
-        return Err(Fail::setup(
-            "--cap-add ALL: the program changes ids (a credential: --uid/--gid as root, or root \
-             with a user namespace mapping it onto --host-uid), and the helper drops every \
-             capability then; as root, add --allow-host-root to keep host root's ids and \
-             capabilities"
-                .to_string(),
-        ));
-    }
     if is_host_root(ids) && !userns && !cli.allow_host_root {
         return Err(Fail::setup(
-            "--cap-add ALL as root without a user namespace runs the program as host root with \
-             every capability: add --allow-host-root to mean it"
+            "--cap-add as root without a user namespace keeps host capabilities (host root's \
+             power): add --allow-host-root to mean it"
                 .to_string(),
         ));
     }

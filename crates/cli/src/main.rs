@@ -18,6 +18,7 @@
 
 mod assemble;
 mod bwrap;
+mod caps;
 mod check;
 mod cli;
 mod defaults;

@@ -180,14 +180,45 @@ fn no_capabilities_and_no_new_privs_by_default() {
     assert_eq!(v["no_new_privs"], "0");
 }
 
-/// Unsafe power is asked for by name: a single capability is refused (the helper keeps all
-/// or none), and as root `--cap-add ALL` without a user namespace, or `--host-uid 0`, needs
-/// `--allow-host-root`.
+/// Single capabilities: `--cap-add CAP` keeps exactly those in every set (ambient included,
+/// so uid 5 keeps it across execve too), `--cap-drop` narrows `--cap-add ALL`; an unknown
+/// name is refused by name. In a user namespace, as root and as an ordinary user.
+#[test]
+fn single_capabilities_are_kept() {
+    let userns = ["--unshare-all", "--uid", "0", "--gid", "0"];
+    for uid in ["0", "5"] {
+        let mut flags = userns.to_vec();
+        flags[2] = uid;
+        flags.extend(["--cap-add", "CAP_NET_BIND_SERVICE", "--cap-add", "cap_kill"]);
+        let v = host_probe(&flags, &["report"]);
+        for set in ["cap_eff", "cap_prm", "cap_inh", "cap_amb", "cap_bnd"] {
+            assert_eq!(v[set], "0000000000000420", "uid {uid} {set}: {v}");
+        }
+        assert_eq!(v["no_new_privs"], "1");
+    }
+    let mut flags = userns.to_vec();
+    flags.extend(["--cap-add", "ALL", "--cap-drop", "CAP_SYS_ADMIN"]);
+    let v = host_probe(&flags, &["report"]);
+    let eff = u64::from_str_radix(v["cap_eff"].as_str().unwrap(), 16).unwrap();
+    assert_eq!(eff & 1 << 21, 0, "{v}");
+    assert_ne!(eff & 1 << 12, 0, "CAP_NET_ADMIN kept: {v}");
+    assert_eq!(v["cap_bnd"], v["cap_eff"]);
+    for (flag, name) in [("--cap-add", "CAP_BOGUS"), ("--cap-drop", "kill")] {
+        let out = run(&args(&["--unshare-all", flag, name, "--", "/bin/true"]));
+        assert_eq!(out.status.code(), Some(125), "{out:?}");
+        assert!(
+            out.stderr
+                .contains(&format!("{flag} {name}: not a capability")),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
+/// Unsafe power is asked for by name: as root a capability kept without a user namespace,
+/// or `--host-uid 0`, needs `--allow-host-root`.
 #[test]
 fn unsafe_power_is_asked_for_by_name() {
-    let out = run(&args(&["--cap-add", "CAP_SYS_ADMIN", "--", "/bin/true"]));
-    assert_eq!(out.status.code(), Some(125), "{out:?}");
-    assert!(out.stderr.contains("only --cap-add ALL"), "{}", out.stderr);
     if !is_root() {
         let out = run(&args(&[
             "--unshare-user",
@@ -200,9 +231,11 @@ fn unsafe_power_is_asked_for_by_name() {
         assert!(out.stderr.contains("only root"), "{}", out.stderr);
         return;
     }
-    let out = run(&args(&["--cap-add", "ALL", "--", "/bin/true"]));
-    assert_eq!(out.status.code(), Some(125), "{out:?}");
-    assert!(out.stderr.contains("--allow-host-root"), "{}", out.stderr);
+    for cap in ["ALL", "CAP_NET_BIND_SERVICE"] {
+        let out = run(&args(&["--cap-add", cap, "--", "/bin/true"]));
+        assert_eq!(out.status.code(), Some(125), "{out:?}");
+        assert!(out.stderr.contains("--allow-host-root"), "{}", out.stderr);
+    }
     let out = run(&args(&[
         "--unshare-user",
         "--host-uid",

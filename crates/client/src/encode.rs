@@ -39,6 +39,7 @@ use forkexec_spec::encode::{Sink, Writer};
 use std::ffi::CString;
 
 use forkexec_spec::decode as wire;
+use forkexec_spec::layout::caps::LEAVE_SETS;
 use forkexec_spec::layout::{self, cred_flag, mount_opt, record};
 use forkexec_spec::tables::KindInfo;
 use forkexec_spec::SpecError;
@@ -243,6 +244,13 @@ impl Spec {
         }
         if let Some(fd) = self.sync_fd {
             w.sync_fd(fd as u32);
+        }
+        if let Some(c) = &self.caps {
+            let kept = c.mask().map_err(|n| EncodeError::Invalid {
+                field: "caps.keep".into(),
+                reason: format!("{n} is not a capability number (0-63)"),
+            })?;
+            w.caps(kept, if c.leave_sets { LEAVE_SETS } else { 0 });
         }
         let bytes = w.finish().0;
         forkexec_spec::decode(&bytes).map_err(|e| EncodeError::refused(&bytes, e))?;

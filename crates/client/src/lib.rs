@@ -51,6 +51,6 @@ pub use process::{Process, Rusage, WaitStatus};
 pub use runner::{Runner, SpawnFunc, SyncFunc};
 pub use server::{ServedProcess, Server};
 pub use spec::{
-    Credential, IdMap, JoinNs, JsonError, Mount, MountEntry, MountOp, Rlimit, SockFilter, Spec,
-    RLIM_INFINITY,
+    Caps, Credential, IdMap, JoinNs, JsonError, Mount, MountEntry, MountOp, Rlimit, SockFilter,
+    Spec, RLIM_INFINITY,
 };

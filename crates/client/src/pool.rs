@@ -84,7 +84,7 @@ impl SandboxBuilder {
 
     /// Builds the sandbox: spawns the helper with the sandbox's spec, whose target is the
     /// helper serving inside it. The spec's args, env, files, exec file and sync callback are
-    /// the sandbox's own (replaced); a credential, `drop_caps`, seccomp, Landlock, `detach` or
+    /// the sandbox's own (replaced); a credential, `drop_caps`, `caps`, seccomp, Landlock, `detach` or
     /// `status_fd` there is refused (they belong to each run: the server needs its
     /// capabilities to build each run's namespaces).
     pub fn start(self) -> Result<Sandbox, Error> {
@@ -98,6 +98,7 @@ impl SandboxBuilder {
         let refused = [
             (spec.credential.is_some(), "credential"),
             (spec.drop_caps, "drop_caps"),
+            (spec.caps.is_some(), "caps"),
             (spec.seccomp.is_some(), "seccomp"),
             (spec.landlock.is_some(), "landlock"),
             (spec.detach, "detach"),

@@ -317,6 +317,12 @@ impl Runner {
         self
     }
 
+    /// Keep these capabilities ([`crate::Caps`]) instead of dropping them all.
+    pub fn caps(mut self, caps: crate::Caps) -> Self {
+        self.spec.caps = Some(caps);
+        self
+    }
+
     /// Join existing namespaces ([`crate::JoinNs`]).
     pub fn join_ns(mut self, join: crate::JoinNs) -> Self {
         self.spec.join_ns = Some(join);

@@ -179,6 +179,9 @@ pub struct Spec {
     /// the sandbox ends (bubblewrap's `--sync-fd`). Needs `init`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_fd: Option<i32>,
+    /// The capabilities the target keeps ([`Caps`]) instead of `drop_caps`'s none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caps: Option<Caps>,
 }
 
 impl Default for Spec {
@@ -226,6 +229,7 @@ impl Default for Spec {
             join_ns: None,
             lock_files: Vec::new(),
             sync_fd: None,
+            caps: None,
         }
     }
 }
@@ -1477,6 +1481,38 @@ pub struct JoinNs {
     /// A user namespace to join after the mounts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user2: Option<RawFd>,
+}
+
+/// The capabilities the target keeps (record CAPS; bubblewrap's `--cap-add`/`--cap-drop`):
+/// every other one leaves the bounding set, the kept ones are the effective, permitted,
+/// inheritable and ambient sets (so they survive execve for a uid other than 0).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Caps {
+    /// Capability numbers (`CAP_NET_BIND_SERVICE` is 10), each below 64; numbers the kernel
+    /// does not have are ignored.
+    pub keep: Vec<u32>,
+    /// Leave the effective, permitted and inheritable sets as they are (bubblewrap as uid 0
+    /// without `--cap-add`/`--cap-drop`): only the bounding and ambient sets change.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub leave_sets: bool,
+}
+
+impl Caps {
+    /// Keeps the capabilities of this mask (bit `n` = capability `n`).
+    pub fn from_mask(mask: u64) -> Self {
+        Caps {
+            keep: (0..64).filter(|n| mask & 1 << n != 0).collect(),
+            leave_sets: false,
+        }
+    }
+    /// The kept set as a mask, or the first number that is not a capability (64 or more).
+    pub fn mask(&self) -> Result<u64, u32> {
+        self.keep.iter().try_fold(0u64, |m, &n| match n {
+            0..=63 => Ok(m | 1 << n),
+            _ => Err(n),
+        })
+    }
 }
 
 /// The user to become (`syscall.Credential`).

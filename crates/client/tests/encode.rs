@@ -817,3 +817,46 @@ fn nul_in_a_mount_op_string_is_refused_but_not_in_content() {
         .encode()
         .unwrap();
 }
+
+/// CAPS: the kept numbers as a mask and LEAVE_SETS, the last record; the JSON form lists
+/// numbers; a number that is no capability, or CAPS with drop_caps, is refused.
+#[test]
+fn caps_record() {
+    use forkexec_client::Caps;
+    let caps = Caps {
+        keep: vec![40, 5, 0, 5],
+        leave_sets: true,
+    };
+    let spec = Spec {
+        caps: Some(caps.clone()),
+        ..Spec::new(["/bin/true"])
+    };
+    let bytes = spec.encode().unwrap();
+    assert_eq!(record_types(&bytes), [record::ARGS, record::CAPS]);
+    let mut payload = (1u64 << 40 | 1 << 5 | 1).to_le_bytes().to_vec();
+    payload.extend_from_slice(&1u32.to_le_bytes());
+    assert_eq!(&bytes[bytes.len() - 12..], payload);
+    let d = decode(&bytes).unwrap().caps.unwrap();
+    assert_eq!((d.kept, d.leave_sets()), (1 << 40 | 1 << 5 | 1, true));
+    assert_eq!(Caps::from_mask(d.kept).keep, [0, 5, 40]);
+    let json: Spec = serde_json::from_str(r#"{"args":["a"],"caps":{"keep":[21]}}"#).unwrap();
+    assert_eq!(json.caps, Some(Caps::from_mask(1 << 21)));
+    assert!(serde_json::from_str::<Spec>(r#"{"args":["a"],"caps":{"keep":[1],"x":1}}"#).is_err());
+    let bad = Spec {
+        caps: Some(Caps {
+            keep: vec![0, 64],
+            leave_sets: false,
+        }),
+        ..Spec::new(["/bin/true"])
+    };
+    let e = bad.encode().unwrap_err().to_string();
+    assert!(e.contains("caps.keep") && e.contains("64"), "{e}");
+    let both = Spec {
+        drop_caps: true,
+        ..spec
+    };
+    let EncodeError::Refused { error, record } = both.encode().unwrap_err() else {
+        panic!("not refused by the decoder");
+    };
+    assert_eq!((error.fault, record.as_str()), (Fault::Conflict, "caps"));
+}

@@ -13,7 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::sync::{Arc, Mutex};
 
-use forkexec_client::{Credential, Error, IdMap, Namespace, Resource, Runner, SockFilter};
+use forkexec_client::{Caps, Credential, Error, IdMap, Namespace, Resource, Runner, SockFilter};
 use forkexec_spec::status::{Record, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, EXIT_SETUP_FAILED};
 use forkexec_spec::Location;
 
@@ -406,6 +406,41 @@ fn drop_capability_eperm_with_locked_securebits_as_root() {
         run(runner.drop_caps(true))
     });
     assert_child_error(result, "drop_capability", libc::EPERM, 0);
+    assert_never_ran(&ran);
+}
+
+// ---------------------------------------------------------------------------------------
+// capabilities: set_cap, raise_ambient (CAPS)
+
+/// Unprivileged without a user namespace: a kept capability the process does not have
+/// cannot be set (set_cap, EPERM).
+#[test]
+fn set_cap_eperm_for_a_capability_not_held() {
+    user_only!("set_cap_eperm_for_a_capability_not_held is for non-root");
+    let dir = TempDir::new("setcap");
+    let (runner, ran) = canary(&dir);
+    assert_child_error(
+        run(runner.caps(Caps::from_mask(1 << 10))),
+        "set_cap",
+        libc::EPERM,
+        0,
+    );
+    assert_never_ran(&ran);
+}
+
+/// A runtime thread that locked SECBIT_NO_CAP_AMBIENT_RAISE on passes it on: the first kept
+/// capability cannot be raised (raise_ambient, index = that capability). As root (a new user
+/// namespace would reset the securebits).
+#[test]
+fn raise_ambient_eperm_with_locked_securebits_as_root() {
+    root_only!("raise_ambient_eperm_with_locked_securebits_as_root needs root");
+    let dir = TempDir::new("ambient");
+    let (runner, ran) = canary(&dir);
+    let result = on_fresh_thread(move || {
+        prctl(libc::PR_SET_SECUREBITS, 3 << 6); // SECBIT_NO_CAP_AMBIENT_RAISE(_LOCKED)
+        run(runner.caps(Caps::from_mask(1 << 5 | 1 << 10)))
+    });
+    assert_child_error(result, "raise_ambient", libc::EPERM, 5);
     assert_never_ran(&ran);
 }
 

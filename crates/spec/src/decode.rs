@@ -444,6 +444,22 @@ pub struct JoinNs {
     pub user2: Option<u32>,
 }
 
+/// CAPS: the capabilities the target keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Caps {
+    /// The kept set: bit `n` is capability `n`.
+    pub kept: u64,
+    /// The CAPS flags ([`layout::caps::LEAVE_SETS`]).
+    pub flags: u32,
+}
+
+impl Caps {
+    /// Whether the effective, permitted and inheritable sets are left as they are.
+    pub fn leave_sets(&self) -> bool {
+        self.flags & layout::caps::LEAVE_SETS != 0
+    }
+}
+
 /// Credential: uid, gid, flags and supplementary groups (u32 each, little-endian, as
 /// `setgroups` reads them on little-endian machines).
 #[derive(Clone, Copy, Debug)]
@@ -552,6 +568,8 @@ pub struct Spec<'a> {
     pub json_status_fd: Option<u32>,
     /// JOIN_NS: existing namespaces to join.
     pub join_ns: Option<JoinNs>,
+    /// CAPS: the capabilities the target keeps (instead of dropping them all).
+    pub caps: Option<Caps>,
     /// A cgroup (v2) directory to place the target in, by path or by fd.
     pub cgroup_path: Option<&'a CStr>,
     /// CGROUP_FD: the cgroup as a helper fd.
@@ -580,6 +598,7 @@ pub struct Spec<'a> {
     join_ns_offset: usize,
     lock_file_offset: usize,
     sync_fd_offset: usize,
+    caps_offset: usize,
 }
 
 impl<'a> Spec<'a> {
@@ -825,6 +844,10 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
                 spec.sync_fd = Some(parse_fd(p, pat)?);
                 spec.sync_fd_offset = abs;
             }
+            record::CAPS => {
+                spec.caps = Some(parse_caps(p, pat)?);
+                spec.caps_offset = abs;
+            }
             _ => return err(abs, Fault::UnknownRecord),
         }
     }
@@ -896,6 +919,10 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
     // between the helper and the target. Not supported (yet): refused rather than ignored.
     if spec.join_ns.is_some_and(|j| j.pid.is_some()) && spec.clone_flags & ns::NEWPID != 0 {
         return err(spec.join_ns_offset, Fault::Conflict);
+    }
+    // A kept set and "drop every capability" contradict each other.
+    if spec.caps.is_some() && spec.has(opt::DROP_CAPS) {
+        return err(spec.caps_offset, Fault::Conflict);
     }
     // A Landlock rule needs the LANDLOCK record, and only rights its ruleset handles.
     let (handled_fs, handled_net) = spec
@@ -1117,6 +1144,21 @@ fn parse_join_ns(p: &[u8], at: usize) -> Result<JoinNs> {
     }
     let [user, pid, user2] = fds;
     Ok(JoinNs { user, pid, user2 })
+}
+
+/// CAPS: any kept set (the kernel ignores capabilities it does not have), known flags.
+fn parse_caps(p: &[u8], at: usize) -> Result<Caps> {
+    if p.len() != layout::CAPS_LEN {
+        return err(at - 4, Fault::BadRecordLength);
+    }
+    let flags = u32_at(p, 8);
+    if flags & !layout::caps::FLAGS_KNOWN != 0 {
+        return err(at + 8, Fault::UnknownBits);
+    }
+    Ok(Caps {
+        kept: u64_at(p, 0),
+        flags,
+    })
 }
 
 fn parse_rlimit(p: &[u8], at: usize) -> Result<Rlimit> {

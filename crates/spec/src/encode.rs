@@ -272,6 +272,14 @@ impl<S: Sink> Writer<S> {
     pub fn sync_fd(&mut self, fd: u32) {
         self.record(record::SYNC_FD, 0, &[&fd.to_le_bytes()]);
     }
+    /// CAPS: the capabilities the target keeps (bit `n` = capability `n`), CAPS flags.
+    pub fn caps(&mut self, kept: u64, flags: u32) {
+        self.record(
+            record::CAPS,
+            0,
+            &[&kept.to_le_bytes(), &flags.to_le_bytes()],
+        );
+    }
     /// STATUS_FD: write status records here instead of the spec fd.
     pub fn status_fd(&mut self, fd: u32) {
         self.record(record::STATUS_FD, 0, &[&fd.to_le_bytes()]);

@@ -76,6 +76,17 @@ pub mod opt {
     }
 }
 
+/// CAPS record flags.
+pub mod caps {
+    /// Leave the effective, permitted and inheritable sets as they are (bubblewrap as uid 0
+    /// without `--cap-add`/`--cap-drop`): only the bounding set loses what is not kept, and a
+    /// kept capability that is not both permitted and inheritable is not raised into the
+    /// ambient set. Without it they are all set to the kept set (`capset`).
+    pub const LEAVE_SETS: u32 = 1;
+    /// Every CAPS flag this version defines.
+    pub const FLAGS_KNOWN: u32 = LEAVE_SETS;
+}
+
 /// Landlock (records LANDLOCK, LANDLOCK_PATH, LANDLOCK_PORT): the rights and scopes are the
 /// tables [`crate::tables::landlock_fs`], [`crate::tables::landlock_net`] and
 /// [`crate::tables::landlock_scope`] (the kernel's own bit values).
@@ -238,6 +249,8 @@ pub const RLIMIT_NAMES: [&str; limit::RLIMIT_RESOURCES as usize] = {
 
 /// Size of a JOIN_NS payload: three i32 fds.
 pub const JOIN_NS_LEN: usize = 12;
+/// Size of a CAPS payload: u64 kept set, u32 flags.
+pub const CAPS_LEN: usize = 12;
 /// Size of an RLIMIT payload.
 pub const RLIMIT_LEN: usize = 20;
 /// Size of a LANDLOCK payload: u64 fs, u64 net, u64 scopes, u32 flags.

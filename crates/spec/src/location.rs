@@ -83,7 +83,7 @@ locations! {
     SetNoNewPrivs = 24 => "set_no_new_privs",
     /// Securebits, bounding set or ambient set while dropping (index: capability or step).
     DropCapability = 25 => "drop_capability",
-    /// capset to zero.
+    /// capset: to zero, or to the CAPS record's kept set.
     SetCap = 26 => "set_cap",
     /// `PTRACE_TRACEME`.
     PtraceMe = 27 => "ptrace_me",
@@ -156,6 +156,8 @@ locations! {
     LockFile = 54 => "lock_file",
     /// SYNC_FD, kept by init: not an open fd (EBADF).
     SyncFd = 55 => "sync_fd",
+    /// `PR_CAP_AMBIENT_RAISE` of a capability the CAPS record keeps (index: the capability).
+    RaiseAmbient = 56 => "raise_ambient",
     /// `setns` into an existing namespace (JOIN_NS): the user namespace (index 0, before any
     /// namespace is created), the pid namespace (1, before the clone), the second user
     /// namespace (2, after the mounts).

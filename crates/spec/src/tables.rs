@@ -143,6 +143,11 @@ macro_rules! record_rows {
             /// u32: a helper fd init keeps open while it lives (bubblewrap's `--sync-fd`); the
             /// target and the supervisor do not have it. Needs INIT.
             SyncFd SYNC_FD = 29 => "sync_fd",
+            /// u64 kept capability set (bit `n` = capability `n`), u32 flags
+            /// ([`crate::layout::caps`]) (12 bytes): the target keeps these capabilities, as bubblewrap's
+            /// `--cap-add`/`--cap-drop` leave them (bounding, effective, permitted,
+            /// inheritable and ambient sets). Not with `drop_caps`.
+            Caps CAPS = 30 => "caps",
         }
     };
 }

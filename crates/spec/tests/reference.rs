@@ -160,6 +160,7 @@ fn seeds() -> Vec<Vec<u8>> {
         w.info_fd(11);
         w.json_status_fd(12);
         w.join_ns(None, None, Some(14));
+        w.caps(1 << 10 | 1 << 21, 0);
     });
     // Held by init: LOCK_FILE, SYNC_FD.
     let held = build(|w: &mut W| {
@@ -174,6 +175,7 @@ fn seeds() -> Vec<Vec<u8>> {
         w.exec_fd(3);
         w.cgroup_fd(5);
         w.join_ns(Some(6), Some(8), None);
+        w.caps(u64::MAX, layout::caps::LEAVE_SETS);
         w.landlock(fs::EXECUTE, 0, 0, 0);
         w.landlock_path(fs::EXECUTE, b"/bin");
         w.options(opt::DETACH);
@@ -255,6 +257,18 @@ fn edge_cases_get_the_same_answer() {
                 w.clone_flags(ns::NEWUSER);
                 w.join_ns(None, None, Some(3));
             }),
+        ),
+        (
+            "caps with drop_caps",
+            with(&|w| {
+                w.caps(1, 0);
+                w.options(opt::DROP_CAPS);
+            }),
+        ),
+        ("caps unknown flag", with(&|w| w.caps(1, 2))),
+        (
+            "caps short",
+            with(&|w| w.record(record::CAPS, 0, &[&[0u8; 8]])),
         ),
         (
             "json_status_fd with detach",

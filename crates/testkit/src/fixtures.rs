@@ -82,6 +82,8 @@ pub fn full_spec() -> Spec {
         }),
         lock_files: vec!["/run/a.lock".into(), "/b".into()],
         sync_fd: Some(15),
+        // Not with drop_caps (set above): crates/client/tests/encode.rs has its own.
+        caps: None,
     }
 }
 

@@ -316,6 +316,7 @@ pub struct Owned {
     pub info_fd: Option<u32>,
     pub json_status_fd: Option<u32>,
     pub join_ns: Option<(Option<u32>, Option<u32>, Option<u32>)>,
+    pub caps: Option<(u64, u32)>,
 }
 
 fn owned(c: &std::ffi::CStr) -> Vec<u8> {
@@ -409,6 +410,7 @@ impl Owned {
             info_fd: spec.info_fd,
             json_status_fd: spec.json_status_fd,
             join_ns: spec.join_ns.map(|j| (j.user, j.pid, j.user2)),
+            caps: spec.caps.map(|c| (c.kept, c.flags)),
         }
     }
 
@@ -496,6 +498,9 @@ impl Owned {
             }
             if let Some((user, pid, user2)) = self.join_ns {
                 w.join_ns(user, pid, user2);
+            }
+            if let Some((kept, flags)) = self.caps {
+                w.caps(kept, flags);
             }
         })
     }

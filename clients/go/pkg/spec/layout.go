@@ -57,6 +57,8 @@ const (
 	// client yet.
 	RecLockFile uint16 = 28
 	RecSyncFd   uint16 = 29
+	// The capabilities the target keeps (CAPS): not written by this client yet.
+	RecCaps uint16 = 30
 )
 
 // RecordNames are the JSON keys of the record types (index = type), as docs/spec.md's
@@ -66,7 +68,7 @@ var RecordNames = [...]string{
 	"clone_flags", "mounts", "pivot_root", "host_name", "domain_name", "uid_mappings",
 	"gid_mappings", "credential", "options", "status_fd", "cgroup", "cgroup_fd", "mounts",
 	"landlock", "landlock", "landlock", "info_fd", "json_status_fd",
-	"join_ns", "lock_files", "sync_fd",
+	"join_ns", "lock_files", "sync_fd", "caps",
 }
 
 // Option bits (record OPTIONS, docs/spec.md "Option bits").

@@ -113,7 +113,7 @@ var LocationNames = [...]string{
 	"unshare", "write_setgroups", "write_uid_map", "write_gid_map", "sethostname",
 	"setdomainname", "close_range", "get_cap", "cgroup", "pdeathsig", "supervise",
 	"privileged_install", "set_dumpable", "mount(path)", "mount(source)", "keyring",
-	"landlock", "landlock(path)", "landlock(port)", "lock_file", "sync_fd",
+	"landlock", "landlock(path)", "landlock(port)", "lock_file", "sync_fd", "raise_ambient",
 	60: "setns", "info_fd",
 	64: "serve", 65: "serve_fds",
 }

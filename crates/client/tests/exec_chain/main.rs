@@ -69,6 +69,7 @@ fn own_status_field(name: &str) -> String {
         .to_string()
 }
 
+mod caps;
 mod files;
 mod program;
 mod security;

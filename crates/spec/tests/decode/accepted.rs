@@ -59,6 +59,8 @@ fn full_owned() -> Owned {
         info_fd: Some(11),
         json_status_fd: Some(12),
         join_ns: Some((None, None, Some(14))),
+        // The full spec drops every capability (DROP_CAPS): no kept set with it.
+        caps: None,
     }
 }
 

@@ -400,6 +400,7 @@ fn record_names() {
         (record::JOIN_NS, "join_ns"),
         (record::LOCK_FILE, "lock_file"),
         (record::SYNC_FD, "sync_fd"),
+        (record::CAPS, "caps"),
     ];
     // 1-24 without a gap; later types are handed out in ranges (a gap is an unknown type).
     for (i, (ty, _)) in names[..24].iter().enumerate() {
@@ -409,13 +410,16 @@ fn record_names() {
         (record::INFO_FD, record::JSON_STATUS_FD, record::JOIN_NS),
         (25, 26, 27)
     );
-    assert_eq!((record::LOCK_FILE, record::SYNC_FD), (28, 29));
+    assert_eq!(
+        (record::LOCK_FILE, record::SYNC_FD, record::CAPS),
+        (28, 29, 30)
+    );
     for (ty, name) in names {
         assert_eq!(record::name(ty), name);
         assert!(record::known(ty));
     }
     assert_eq!(record::ALL.len(), names.len());
-    assert_eq!(record::LAST, record::SYNC_FD);
+    assert_eq!(record::LAST, record::CAPS);
     assert_eq!(record::name(0), "unknown");
     assert!(!record::known(0) && !record::known(record::LAST + 1) && !record::known(u16::MAX));
     assert_eq!(record::name(record::LAST + 1), "unknown");

@@ -511,3 +511,44 @@ fn lock_files_and_the_sync_fd_are_held_by_init() {
     let (buf, at) = base_and(record::SYNC_FD, 0, &(1u32 << 20).to_le_bytes());
     refused(&buf, at + 8, Fault::FdOutOfRange);
 }
+
+#[test]
+fn caps() {
+    let buf = in_place(|w| w.caps(1 << 10 | 1 << 40 | 1 << 63, layout::caps::LEAVE_SETS));
+    let c = accepted(&buf).caps.unwrap();
+    assert_eq!((c.kept, c.flags), (1 << 10 | 1 << 40 | 1 << 63, 1));
+    assert!(c.leave_sets());
+    let c = accepted(&in_place(|w| w.caps(0, 0))).caps.unwrap();
+    assert_eq!((c.kept, c.leave_sets()), (0, false));
+    // The payload is exactly 12 bytes, and only LEAVE_SETS is a flag.
+    for len in [8, 11, 13, 16] {
+        let (buf, at) = base_and(record::CAPS, 0, &vec![0; len]);
+        refused(&buf, at + 4, Fault::BadRecordLength);
+    }
+    for bad in [2u32, 1 << 31, 3] {
+        let mut payload = vec![0xff; 8];
+        payload.extend_from_slice(&bad.to_le_bytes());
+        let (buf, at) = base_and(record::CAPS, 0, &payload);
+        refused(&buf, at + 16, Fault::UnknownBits);
+    }
+    // A kept set with DROP_CAPS (drop them all) is a contradiction, in either order.
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.options(opt::DROP_CAPS);
+        },
+        |w| w.caps(1, 0),
+    );
+    refused(&buf, at, Fault::Conflict);
+    let (buf, at) = build_at(base, |w| {
+        w.caps(1, 0);
+        w.options(opt::DROP_CAPS);
+    });
+    refused(&buf, at, Fault::Conflict);
+    // With a credential or other options it is fine (it replaces the credential's drop).
+    accepted(&in_place(|w| {
+        w.credential(1, 1, 0, &[]);
+        w.options(opt::NO_NEW_PRIVS);
+        w.caps(u64::MAX, 0);
+    }));
+}
