@@ -126,7 +126,7 @@ fn after_clone(spec: &Spec, shape: Shape, chan: &Channel, pid: i32, ours: i32, r
         if spec.clone_flags & ns::NEWUSER != 0 {
             crate::ns::write_id_maps(spec, Some(pid))?;
         }
-        info::report_start(spec, pid, Some(pid))?; // bubblewrap's info and JSON status
+        info::report_start(spec, Some(pid))?; // bubblewrap's info and JSON status
         sys::write(ours, &[0]).at_index(Location::Supervise, 2)?;
         Ok(())
     })();

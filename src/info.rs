@@ -15,10 +15,11 @@ const O_PATH: u32 = linux_raw_sys::general::O_PATH;
 /// `/proc/PID/ns/` of `proc_pid`, `None` for this process) to the info fd and the JSON status
 /// fd. The info fd is then closed, as bubblewrap does; in place its copy is the target's until
 /// exec, where it is close-on-exec unless FILES keeps it.
-pub fn report_start(spec: &Spec, pid: i32, proc_pid: Option<i32>) -> Result<(), Failure> {
+pub fn report_start(spec: &Spec, proc_pid: Option<i32>) -> Result<(), Failure> {
     if spec.info_fd.is_none() && spec.json_status_fd.is_none() {
         return Ok(());
     }
+    let pid = proc_pid.unwrap_or_else(sys::getpid);
     let mut ids = [0; 6];
     let mut path = ProcPath::new(proc_pid);
     for ((flag, name), id) in NAMESPACES.iter().zip(ids.iter_mut()) {

@@ -143,7 +143,7 @@ fn exec_in_place(spec: &Spec<'static>, chan: &mut Channel) -> Result<Infallible,
     cgroup::enter_in_place(spec)?; // cgroup.procs
     ns::join_namespaces(spec)?; // setns: the user namespace
     ns::unshare_namespaces(spec)?; // unshare, setgroups "deny", uid_map, gid_map
-    info::report_start(spec, sys::getpid(), None)?; // bubblewrap's info fd
+    info::report_start(spec, None)?; // bubblewrap's info fd
     run(spec, chan)
 }
 

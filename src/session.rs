@@ -7,11 +7,17 @@ use forkexec_spec::{Location, Spec};
 
 use crate::{sys, At, Failure};
 
+const EPERM: sys::Errno = sys::Errno(linux_raw_sys::errno::EPERM as i32);
+
 pub fn new_session(spec: &Spec) -> Result<(), Failure> {
-    // Already a session leader (the runtime used setsid): setsid would fail with EPERM.
-    let leader = sys::getsid().is_ok_and(|sid| sid as i32 == sys::getpid());
-    if !spec.has(opt::NO_SETSID) && !leader {
-        sys::setsid().at(Location::SetSid)?;
+    if !spec.has(opt::NO_SETSID) {
+        match sys::setsid() {
+            // Already a session leader (the runtime used setsid): nothing to do.
+            Err(EPERM) if sys::getsid().is_ok_and(|sid| sid as i32 == sys::getpid()) => {}
+            other => {
+                other.at(Location::SetSid)?;
+            }
+        }
     }
     if spec.has(opt::CTTY) {
         sys::set_controlling_tty(0).at(Location::Ioctl)?;
