@@ -29,7 +29,8 @@ pub const CATCHABLE: sys::SigSet = !(bit(SIGKILL) | bit(SIGSTOP));
 /// Supervises `target` until it ends; `handshake` reports how setup ended, `init_report`
 /// (init shape) carries the exit record of pid 2. With ONLY_END_RECORDS it sends no exec
 /// record, so it does not watch the handshake: it sleeps in the signalfd until the target
-/// ends, and looks at the handshake only when it must know how far setup got.
+/// ends, and looks at the handshake only when it must know how far setup got. With
+/// NO_WAIT_INIT, pid 2's exit record on `init_report` ends it (init is not waited for).
 pub fn run(chan: &Channel, target: i32, handshake: i32, init_report: Option<i32>) -> ! {
     let signals = match sys::signalfd(CATCHABLE) {
         Ok(fd) => fd,
@@ -42,8 +43,28 @@ pub fn run(chan: &Channel, target: i32, handshake: i32, init_report: Option<i32>
     if !quiet {
         until_exec(chan, target, handshake, signals);
     }
+    // NO_WAIT_INIT: pid 2's end, as init reports it, is the end; init's own exit (the
+    // namespaces' teardown) is left to the system. EOF without a record: wait for init.
+    let mut report = init_report.filter(|_| chan.spec.is_some_and(|s| s.has(opt::NO_WAIT_INIT)));
     // Then: forward signals until the target ends.
     loop {
+        if let Some(fd) = report {
+            let ready = sys::poll_read(&[fd, signals]).unwrap_or(2);
+            if ready & 1 != 0 {
+                match exit_record(fd) {
+                    Some(Record::Exit { status, .. })
+                        if quiet && setup(handshake, MSG_DONTWAIT) == Ok(1) =>
+                    {
+                        mirror(status) // its error record is the report
+                    }
+                    Some(record) => end(chan, record),
+                    None => report = None,
+                }
+            }
+            if ready & 2 == 0 {
+                continue;
+            }
+        }
         // With ONLY_END_RECORDS the handshake is still open: nothing there yet means setup
         // is still going on (EAGAIN), a byte that it failed.
         match sys::read_signal(signals) {
@@ -127,14 +148,25 @@ fn finish(chan: &Channel, waited: sys::Waited, init_report: Option<i32>) -> ! {
         stime_us: waited.stime_us,
         maxrss_kib: waited.maxrss_kib,
     };
-    if let Some(fd) = init_report {
-        let mut buf = [0u8; forkexec_spec::status::RECORD_LEN];
-        if sys::read(fd, &mut buf) == Ok(buf.len()) {
-            if let Some(r @ Record::Exit { .. }) = Record::decode(&buf) {
-                record = r;
-            }
-        }
+    if let Some(r) = init_report.and_then(exit_record) {
+        record = r;
     }
+    end(chan, record)
+}
+
+/// The exit record init wrote on its pipe, if there is one.
+fn exit_record(fd: i32) -> Option<Record> {
+    let mut buf = [0u8; forkexec_spec::status::RECORD_LEN];
+    match sys::read(fd, &mut buf) {
+        Ok(n) if n == buf.len() => {
+            Record::decode(&buf).filter(|r| matches!(r, Record::Exit { .. }))
+        }
+        _ => None,
+    }
+}
+
+/// Sends the exit record and ends like the target.
+fn end(chan: &Channel, record: Record) -> ! {
     let _ = report::send_record(chan, &record);
     let Record::Exit { status, .. } = record else {
         unreachable!()

@@ -578,6 +578,7 @@ impl Owned {
         if let Some(c) = s.caps {
             assert_eq!(c.flags & !layout::caps::FLAGS_KNOWN, 0, "unknown CAPS flag");
         }
+        assert!(!has(opt::NO_WAIT_INIT) || has(opt::INIT));
     }
 
     /// Writes one record type (every RLIMIT, or the whole mount list for MOUNT) with the

@@ -529,6 +529,9 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
     if has(opt::DUMPABLE_INIT) && !has(opt::INIT) {
         return conflict(options_at);
     }
+    if has(opt::NO_WAIT_INIT) && !has(opt::INIT) {
+        return conflict(options_at);
+    }
     // LOCK_FILE and SYNC_FD are held by init.
     for at in [lock_file, sync_fd].into_iter().flatten() {
         if !has(opt::INIT) {

@@ -151,6 +151,8 @@ export interface Spec {
   /** Clone shapes: only the error or exit record (docs/spec.md, ONLY_END_RECORDS). */
   only_end_records?: boolean;
   dumpable_init?: boolean;
+  /** With init: the helper ends once init reports the program's end (NO_WAIT_INIT). */
+  no_wait_init?: boolean;
   status_fd?: number | null;
   cgroup?: Str;
   cgroup_fd?: number | null;

@@ -634,6 +634,7 @@ function decode(buf) {
   }
   if (options & Opt.DETACH && options & Opt.INIT) fail(Fault.CONFLICT, optionsAt);
   if (options & Opt.DUMPABLE_INIT && !(options & Opt.INIT)) fail(Fault.CONFLICT, optionsAt);
+  if (options & Opt.NO_WAIT_INIT && !(options & Opt.INIT)) fail(Fault.CONFLICT, optionsAt);
   // Locks and the sync fd are held by init.
   for (const t of [Record.LOCK_FILE, Record.SYNC_FD]) {
     if (seen.has(t) && !(options & Opt.INIT)) fail(Fault.CONFLICT, seen.get(t));

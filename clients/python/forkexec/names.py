@@ -107,6 +107,7 @@ OPTION_BITS = {
     "parents_from_mode": 0x4000,
     "only_end_records": 0x8000,
     "dumpable_init": 0x10000,
+    "no_wait_init": 0x20000,
 }
 OPT_SYNC = 0x001
 OPT_PTRACE = 0x002
@@ -119,7 +120,8 @@ OPT_DETACH = 0x200
 OPT_INIT = 0x400
 OPT_WRITABLE_ROOT = 0x1000
 OPT_DUMPABLE_INIT = 0x10000
-OPTIONS_KNOWN = 0x1FFFF
+OPT_NO_WAIT_INIT = 0x20000
+OPTIONS_KNOWN = 0x3FFFF
 
 #: Clone flags (record CLONE_FLAGS), in the Rust client's table order.
 CLONE_FLAGS = {

@@ -313,6 +313,8 @@ class Spec:
     only_end_records: bool = False
     #: with ``init``: pid 1 drops its capabilities, takes the filter and becomes dumpable
     dumpable_init: bool = False
+    #: with ``init``: the helper ends once init reports the target's end, not waiting for init
+    no_wait_init: bool = False
     #: a cgroup (v2) directory the target starts in
     cgroup: Str = ""
     #: the same, as an fd of the runtime open on the directory
@@ -398,7 +400,7 @@ _BOOLS = ("sync", "ptrace", "no_new_privs", "stop_before_seccomp",
           "gid_mappings_enable_setgroups", "drop_caps", "unshare_cgroup_after_sync", "ctty",
           "setsid", "detach", "init", "die_with_parent", "writable_root",
           "new_session_keyring", "parents_from_mode", "only_end_records",
-          "dumpable_init")
+          "dumpable_init", "no_wait_init")
 
 
 class _Object(Dict[str, Any]):
@@ -1081,7 +1083,7 @@ def _spec_to_dict(spec: "Spec") -> Dict[str, Any]:
         d["status_fd"] = spec.status_fd
     for key in ("detach", "init", "die_with_parent", "writable_root", "new_session_keyring",
                 "parents_from_mode", "only_end_records",
-          "dumpable_init"):
+          "dumpable_init", "no_wait_init"):
         if getattr(spec, key):
             d[key] = True
     if spec.cgroup:

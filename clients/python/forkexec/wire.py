@@ -816,6 +816,8 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
         _fail(Fault.CONFLICT, options_at)
     if options & names.OPT_DUMPABLE_INIT and not options & names.OPT_INIT:
         _fail(Fault.CONFLICT, options_at)
+    if options & names.OPT_NO_WAIT_INIT and not options & names.OPT_INIT:
+        _fail(Fault.CONFLICT, options_at)
     # Locks and the sync fd are held by init.
     for held in (Record.LOCK_FILE, Record.SYNC_FD):
         if held in seen and not options & names.OPT_INIT:

@@ -899,6 +899,9 @@ pub fn apply(b: &Bwrap, spec: &mut Spec) -> Result<(), Refusal> {
     if let Some(caps) = &mut spec.caps {
         caps.leave_sets = b.leave_cap_sets;
     }
+    // bwrap exits as soon as its pid 1 reports the program's exit code, leaving pid 1's own
+    // exit (the namespaces' teardown) behind it.
+    spec.no_wait_init = spec.init;
     if let Some(&fd) = b.seccomp_fds.first() {
         spec.seccomp = Some(read_bpf(fd)?);
     }

@@ -818,6 +818,12 @@ fn lock_file_is_held_while_the_sandbox_runs() {
         );
         drop(child.stdin.take());
         assert!(child.wait().unwrap().success());
+        // Released once init has ended: bwrap exits as soon as its init reports the program's
+        // end, and init exits right after (the bubblewrap mode's NO_WAIT_INIT), so wait a little.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while lock_holder(&lock).is_some() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         assert_eq!(lock_holder(&lock), None, "{args:?}: released");
     }
     let marker = c.dir("bwrap-lock-refused").join("ran");

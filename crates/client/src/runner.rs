@@ -286,6 +286,13 @@ impl Runner {
         self
     }
 
+    /// With `init`: the helper ends once init reports the program's end, without waiting for
+    /// init's own exit, as bubblewrap does ([`Spec::no_wait_init`]).
+    pub fn no_wait_init(mut self, on: bool) -> Self {
+        self.spec.no_wait_init = on;
+        self
+    }
+
     /// SIGKILL the helper and the target when the thread that called `start` exits.
     pub fn die_with_parent(mut self, on: bool) -> Self {
         self.spec.die_with_parent = on;

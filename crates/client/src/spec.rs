@@ -151,6 +151,10 @@ pub struct Spec {
     /// dumpable, as bubblewrap's init does (the caller's user can open its `/proc/PID/ns/*`).
     #[serde(skip_serializing_if = "is_false")]
     pub dumpable_init: bool,
+    /// With `init`: the helper ends as soon as init reports the program's end, without
+    /// waiting for init's own exit (the namespaces' teardown), as bubblewrap does.
+    #[serde(skip_serializing_if = "is_false")]
+    pub no_wait_init: bool,
     /// Landlock confinement ([`crate::Landlock`]): rights beneath paths, TCP ports, scopes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub landlock: Option<crate::Landlock>,
@@ -221,6 +225,7 @@ impl Default for Spec {
             parents_from_mode: false,
             only_end_records: false,
             dumpable_init: false,
+            no_wait_init: false,
             landlock: None,
             cgroup: String::new(),
             cgroup_fd: None,

@@ -15,7 +15,8 @@
 //!   E}` (`session`: that keyring's id).
 //! - `addkey DESCRIPTION SECRET [user]`: adds a `user` key to the session keyring (or the user
 //!   keyring): `{"id": ID, "errno": E}`.
-//! - `exit CODE`, `signal SIG`: end that way. `sleep SECONDS`.
+//! - `exit CODE`, `signal SIG`: end that way. `sleep SECONDS`. `burn MS`: uses MS ms of CPU
+//!   time (its own, as `getrusage` counts it), then reports `{"burned_ms": MS}`.
 //! - Judge workloads (they never return on their own): `spin [PROCS]` burns CPU in PROCS
 //!   processes (default 1); `alloc MIB` allocates and touches MIB MiB, then exits 0;
 //!   `forkbomb` forks without end; `flood BYTES` writes BYTES zero bytes to stdout, then
@@ -49,6 +50,7 @@ fn main() {
             }
             std::process::exit(0);
         }
+        "burn" => burn(args[2].parse().unwrap()),
         "spin" => spin(args.get(2).map_or(1, |n| n.parse().unwrap())),
         "alloc" => alloc(args[2].parse().unwrap()),
         "forkbomb" => forkbomb(),
@@ -64,6 +66,24 @@ fn main() {
     };
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{out}");
+}
+
+/// Uses `ms` milliseconds of this process's CPU time, then returns.
+fn burn(ms: u64) -> Value {
+    let used = || {
+        // SAFETY: getrusage fills the zeroed struct we own.
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+        let t = |tv: libc::timeval| tv.tv_sec as u64 * 1000 + tv.tv_usec as u64 / 1000;
+        t(u.ru_utime) + t(u.ru_stime)
+    };
+    let mut x: u64 = 0;
+    while used() < ms {
+        for _ in 0..100_000 {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+    }
+    json!({ "burned_ms": ms })
 }
 
 /// Burns CPU in `procs` processes (this one and `procs - 1` children) until killed.

@@ -895,6 +895,9 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
     if spec.has(opt::DUMPABLE_INIT) && !spec.has(opt::INIT) {
         return err(spec.options_offset, Fault::Conflict);
     }
+    if spec.has(opt::NO_WAIT_INIT) && !spec.has(opt::INIT) {
+        return err(spec.options_offset, Fault::Conflict);
+    }
     // Locks and the sync fd are held by init, for as long as it lives.
     if !spec.lock_files.is_empty() && !spec.has(opt::INIT) {
         return err(spec.lock_file_offset, Fault::Conflict);

@@ -289,6 +289,11 @@ macro_rules! option_rows {
             /// processes of the same user outside can open its `/proc/PID/ns/*` (and the target
             /// can trace it). Needs init.
             DumpableInit DUMPABLE_INIT = 1 << 16 => "dumpable_init" { field: dumpable_init },
+            /// With init: the supervising helper ends as soon as init reports the target's end
+            /// (the exit record), without waiting for init's own exit, in which the kernel tears
+            /// the namespaces down; init is left to the system, as bubblewrap's parent leaves its
+            /// pid 1. Needs init.
+            NoWaitInit NO_WAIT_INIT = 1 << 17 => "no_wait_init" { field: no_wait_init },
         }
     };
 }

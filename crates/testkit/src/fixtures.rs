@@ -70,6 +70,7 @@ pub fn full_spec() -> Spec {
         parents_from_mode: true,
         only_end_records: true,
         dumpable_init: true,
+        no_wait_init: true,
         landlock: None,
         cgroup: "/sys/fs/cgroup/box".into(),
         cgroup_fd: Some(7),
@@ -88,8 +89,9 @@ pub fn full_spec() -> Spec {
 }
 
 /// [`full_spec`] without its conflicts: no `exec_file`, `setsid` left on for `ctty`, no
-/// `detach` with `init` (which needs `newpid`) or `json_status_fd`, no `dumpable_init` without
-/// `init`, one way to name the cgroup, no lock files or sync fd (they need `init`).
+/// `detach` with `init` (which needs `newpid`) or `json_status_fd`, no `dumpable_init` or
+/// `no_wait_init` without `init`, one way to name the cgroup, no lock files or sync fd (they
+/// need `init`).
 pub fn encodable_spec() -> Spec {
     Spec {
         exec_file: None,
@@ -99,6 +101,7 @@ pub fn encodable_spec() -> Spec {
         detach: false,
         init: false,
         dumpable_init: false,
+        no_wait_init: false,
         cgroup_fd: None,
         ..full_spec()
     }

@@ -90,6 +90,7 @@ const (
 	OptParentsFromMode            uint64 = 1 << 14
 	OptOnlyEndRecords             uint64 = 1 << 15
 	OptDumpableInit               uint64 = 1 << 16
+	OptNoWaitInit                 uint64 = 1 << 17
 )
 
 // OptionNames are the option bits' names in docs/spec.md (upper case) with their JSON keys.
@@ -115,6 +116,7 @@ var OptionNames = []struct {
 	{"PARENTS_FROM_MODE", "parents_from_mode", OptParentsFromMode},
 	{"ONLY_END_RECORDS", "only_end_records", OptOnlyEndRecords},
 	{"DUMPABLE_INIT", "dumpable_init", OptDumpableInit},
+	{"NO_WAIT_INIT", "no_wait_init", OptNoWaitInit},
 }
 
 // Clone flags (record CLONE_FLAGS): the CLONE_NEW* namespaces, by JSON name.

@@ -215,3 +215,50 @@ fn dumpable_init_holds_nothing_and_lets_the_callers_user_in() {
     }
     assert_no_children();
 }
+
+/// The helper's own resource usage (itself and the children it reaped), read without
+/// reaping it: `waitid(WNOWAIT)` with the rusage argument of the raw syscall.
+fn helper_cpu_when_ended(pid: u32) -> Duration {
+    // SAFETY: waitid for our own child with buffers we own; WNOWAIT leaves it unreaped.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_waitid,
+            libc::P_PID,
+            pid,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT,
+            &mut usage,
+        )
+    };
+    assert_eq!(r, 0, "waitid: {}", std::io::Error::last_os_error());
+    let time = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// NO_WAIT_INIT (bubblewrap's way): the helper ends as soon as init reports the target's end
+/// and never reaps init, so the target's CPU time (which init reaped) is not in the helper's
+/// own usage; without it the helper reaps init and its usage holds the target's. The exit
+/// record, the status and the target's usage are the same either way.
+#[test]
+fn no_wait_init_ends_without_reaping_init() {
+    let mut c = Cleanup::default();
+    let burn = Duration::from_millis(300);
+    for no_wait in [false, true] {
+        let r = init_root(&mut c, &["burn", "300"]).no_wait_init(no_wait);
+        let run = Running::start(r).unwrap();
+        let helper_cpu = helper_cpu_when_ended(run.p.pid());
+        let (status, out, err) = run.finish();
+        assert_eq!(status.code(), Some(0), "{status} {err}");
+        assert_eq!(json_of(&out)["burned_ms"], json!(300));
+        let target_cpu = status.rusage.user_time + status.rusage.system_time;
+        assert!(target_cpu >= burn, "the record's usage {target_cpu:?}");
+        if no_wait {
+            assert!(helper_cpu < burn / 2, "init was reaped: {helper_cpu:?}");
+        } else {
+            assert!(helper_cpu >= burn, "init was not reaped: {helper_cpu:?}");
+        }
+    }
+    assert_no_children();
+}

@@ -212,9 +212,9 @@ fn unknown_option_bits() {
     for bit in 0..64 {
         let b = 1u64 << bit;
         let (buf, at) = base_and(record::OPTIONS, 0, &b.to_le_bytes());
-        if b == opt::WRITABLE_ROOT || b == opt::DUMPABLE_INIT {
-            // A writable root needs pivot_root, a dumpable init needs init: alone they are
-            // conflicts.
+        if b == opt::WRITABLE_ROOT || b == opt::DUMPABLE_INIT || b == opt::NO_WAIT_INIT {
+            // A writable root needs pivot_root, a dumpable init and not waiting for init need
+            // init: alone they are conflicts.
             refused(&buf, at + 8, Fault::Conflict);
         } else if opt::KNOWN & b != 0 {
             assert_eq!(accepted(&buf).options, b);
@@ -222,7 +222,7 @@ fn unknown_option_bits() {
             refused(&buf, at + 8, Fault::UnknownBits);
         }
     }
-    assert_eq!(opt::KNOWN, 0x1ffff);
+    assert_eq!(opt::KNOWN, 0x3ffff);
 }
 
 #[test]

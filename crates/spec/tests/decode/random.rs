@@ -345,7 +345,7 @@ fn random_owned(rng: &mut Rng) -> Owned {
         o.options &= !opt::DETACH;
         o.clone_flags |= ns::NEWPID;
     } else {
-        o.options &= !opt::DUMPABLE_INIT;
+        o.options &= !(opt::DUMPABLE_INIT | opt::NO_WAIT_INIT);
     }
     o
 }

@@ -282,6 +282,18 @@ fn a_dumpable_init_needs_init() {
 }
 
 #[test]
+fn not_waiting_for_init_needs_init() {
+    let pid_ns = |w: &mut W| {
+        base(w);
+        w.clone_flags(ns::NEWPID);
+    };
+    let (buf, at) = build_at(pid_ns, |w| w.options(opt::NO_WAIT_INIT));
+    refused(&buf, at + 8, Fault::Conflict);
+    let (buf, _) = build_at(pid_ns, |w| w.options(opt::INIT | opt::NO_WAIT_INIT));
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::Init));
+}
+
+#[test]
 fn a_supervised_clone_cannot_be_traced_by_the_runtime() {
     for traced in [opt::PTRACE, opt::STOP_BEFORE_SECCOMP] {
         for extra in [0, opt::INIT] {
