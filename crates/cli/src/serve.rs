@@ -261,16 +261,49 @@ fn listen(path: &Path) -> Result<UnixListener, Fail> {
         }
         let _ = std::fs::remove_file(path);
     }
+    // Bound and listening under a private name first, then renamed into place: the path
+    // appears only once connections are accepted (bind makes it before listen, and a client
+    // that sees it in between would get ECONNREFUSED, as for a stale socket).
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temp = path.with_file_name(format!(".{name}.{}.binding", std::process::id()));
+    let _ = std::fs::remove_file(&temp);
     // SAFETY: umask has no memory effects; no other thread makes files now.
     let old = unsafe { libc::umask(0o077) };
-    let bound = UnixListener::bind(path);
+    let bound = UnixListener::bind(&temp);
     // SAFETY: as above.
     unsafe { libc::umask(old) };
     let listener =
         bound.map_err(|e| Fail::setup(format!("serve: binding {}: {e}", path.display())))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| Fail::setup(format!("serve: {}: {e}", path.display())))?;
+    let placed = std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| rename_noreplace(&temp, path));
+    if let Err(e) = placed {
+        let _ = std::fs::remove_file(&temp);
+        return Err(Fail::setup(format!("serve: {}: {e}", path.display())));
+    }
     Ok(listener)
+}
+
+/// `rename` that refuses to replace what appeared at `to` meanwhile (EEXIST).
+fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c =
+        |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
+    let (from, to) = (c(from)?, c(to)?);
+    // SAFETY: both paths are NUL-terminated and alive across the call.
+    let ret = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// On SIGTERM or SIGINT: remove the socket and exit 0. The sandboxes die with this process
