@@ -10,7 +10,7 @@ use forkexec_spec::status::Record;
 use forkexec_spec::{Location, Spec};
 
 use crate::supervise::CATCHABLE;
-use crate::{dumpable, hold, lifeline, privs, report, sys, At, Channel, Failure};
+use crate::{dumpable, hold, lifeline, privs, report, seccomp, sys, At, Channel, Failure};
 
 const PR_SET_NO_NEW_PRIVS: u32 = linux_raw_sys::prctl::PR_SET_NO_NEW_PRIVS;
 const SIGCHLD: u32 = linux_raw_sys::general::SIGCHLD;
@@ -89,17 +89,18 @@ pub fn run(
     }
 }
 
-/// DUMPABLE_INIT, as bubblewrap's init: no capability, the target's seccomp filter (which
-/// must then allow what init still does: close_range, read, wait4, kill, write, exit_group),
+/// DUMPABLE_INIT, as bubblewrap's init: no capability, the target's seccomp filters (which
+/// must then allow what init still does: prctl(PR_SET_DUMPABLE), close_range, read, wait4,
+/// kill, write, exit_group),
 /// and only then dumpable, so that whoever may trace the target may trace init too.
 fn dumpable_if_asked(spec: &Spec) -> Result<(), Failure> {
     if !spec.has(opt::DUMPABLE_INIT) {
         return Ok(());
     }
     privs::drop_caps()?;
-    if let Some(insns) = spec.seccomp {
+    if !spec.seccomp.is_empty() {
         sys::prctl(PR_SET_NO_NEW_PRIVS, 1, 0).at(Location::SetNoNewPrivs)?;
-        sys::seccomp_filter(insns).at(Location::Seccomp)?;
+        seccomp::load_programs(spec)?;
     }
     dumpable::on_in_init()
 }

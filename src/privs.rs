@@ -16,7 +16,7 @@ const CAP_SETPCAP: u64 = 1 << 8;
 
 /// A seccomp filter implies no_new_privs (the kernel requires it without CAP_SYS_ADMIN).
 pub fn set_no_new_privs(spec: &Spec) -> Result<(), Failure> {
-    if spec.has(opt::NO_NEW_PRIVS) || spec.seccomp.is_some() {
+    if spec.has(opt::NO_NEW_PRIVS) || !spec.seccomp.is_empty() {
         sys::prctl(pr::PR_SET_NO_NEW_PRIVS, 1, 0).at(Location::SetNoNewPrivs)?;
     }
     Ok(())

@@ -1,6 +1,8 @@
-//! The seccomp filter: the last step before execve. The filter must allow what the helper
-//! still does after it: `execve`/`execveat`, and on failure `write`/`sendto` of the error
-//! record and `exit_group` (docs/spec.md says so to filter authors).
+//! The seccomp filters: the last step before execve. The programs are loaded in spec order
+//! with `prctl(PR_SET_SECCOMP)`, so each but the last must allow `prctl`; together they must
+//! allow what the helper still does after them: `execve`/`execveat`, and on failure
+//! `write`/`sendto` of the error record and `exit_group` (docs/spec.md says so to filter
+//! authors).
 
 use forkexec_spec::{Location, Spec};
 
@@ -15,8 +17,13 @@ pub fn load_filter(spec: &Spec, chan: &mut Channel) -> Result<(), Failure> {
     // A failure record from here on (the filter, execve) must not meet a readerless pipe:
     // the filter may not allow rt_sigaction to ignore SIGPIPE again.
     chan.status_has_no_reader = !chan.status_is_socket && sys::has_no_reader(chan.status);
-    if let Some(insns) = spec.seccomp {
-        sys::seccomp_filter(insns).at(Location::Seccomp)?;
+    load_programs(spec)
+}
+
+/// Every SECCOMP program, in order (also used by a dumpable init).
+pub fn load_programs(spec: &Spec) -> Result<(), Failure> {
+    for (i, insns) in spec.seccomp.iter().enumerate() {
+        sys::seccomp_filter(insns).at_index(Location::Seccomp, i)?;
     }
     Ok(())
 }

@@ -507,17 +507,31 @@ pub fn kill(pid: i32, sig: u32) -> Result {
     check(unsafe { sc::syscall2(nr!(__NR_kill), pid as usize, sig as usize) })
 }
 
-/// Loads a classic BPF seccomp filter given as raw `sock_filter` bytes (8 per instruction).
+/// Loads a classic BPF seccomp filter given as raw `sock_filter` bytes (8 per instruction),
+/// with `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER)` as bubblewrap does: a filter stacked
+/// before another must allow `prctl`, the call bubblewrap's filter authors already allow.
 pub fn seccomp_filter(insns: &[u8]) -> Result {
     let prog = linux_raw_sys::ptrace::sock_fprog {
         len: (insns.len() / 8) as u16,
         filter: insns.as_ptr() as *mut linux_raw_sys::ptrace::sock_filter,
     };
-    let op = linux_raw_sys::ptrace::SECCOMP_SET_MODE_FILTER as usize;
+    let (set, mode) = (
+        linux_raw_sys::prctl::PR_SET_SECCOMP,
+        linux_raw_sys::ptrace::SECCOMP_MODE_FILTER,
+    );
     // SAFETY: the kernel copies len instructions from a live byte slice of exactly that size
     // (sock_filter's wire layout is its native layout on little-endian; copy_from_user does
     // not need alignment) and reads the sock_fprog on our stack.
-    check(unsafe { sc::syscall3(nr!(__NR_seccomp), op, 0, &prog as *const _ as usize) })
+    check(unsafe {
+        sc::syscall5(
+            nr!(__NR_prctl),
+            set as usize,
+            mode as usize,
+            &prog as *const _ as usize,
+            0,
+            0,
+        )
+    })
 }
 
 /// `execve(path, argv, envp)`; only returns on failure. (Plain execve rather than execveat, so

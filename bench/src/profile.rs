@@ -137,7 +137,7 @@ pub fn sandbox_spec(payload: &Path, root: &Path, net: bool) -> Spec {
         .collect();
     spec.no_new_privs = true;
     spec.drop_caps = true;
-    spec.seccomp = Some(seccomp_filter());
+    spec.seccomp = vec![seccomp_filter()];
     spec
 }
 
@@ -153,7 +153,7 @@ pub fn pool_shape(helper: &Path, payload: &Path, root: &Path) -> forkexec_client
     spec.rlimits.clear();
     spec.no_new_privs = false;
     spec.drop_caps = false;
-    spec.seccomp = None;
+    spec.seccomp = Vec::new();
     let shape = forkexec_client::Runner::from_spec(spec).helper(helper);
     forkexec_client::Sandbox::builder(shape)
 }
@@ -169,7 +169,7 @@ pub fn pool_run() -> Spec {
         .map(|&(r, v)| forkexec_client::Rlimit::new(r, v, v))
         .collect();
     spec.no_new_privs = true;
-    spec.seccomp = Some(seccomp_filter());
+    spec.seccomp = vec![seccomp_filter()];
     spec
 }
 

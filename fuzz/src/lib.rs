@@ -131,7 +131,8 @@ pub struct Owned {
     pub rlimits: Vec<(u32, u64, u64)>,
     pub files: Vec<i32>,
     pub work_dir: Option<Vec<u8>>,
-    pub seccomp: Option<Vec<u8>>,
+    /// The SECCOMP programs, in order.
+    pub seccomp: Vec<Vec<u8>>,
     pub clone_flags: u64,
     /// Raw mounts and mount operations, in record order (one index space).
     pub mounts: Vec<OwnedMountEntry>,
@@ -234,19 +235,20 @@ impl Owned {
             }
         });
 
-        let seccomp = spec.seccomp.map(<[u8]>::to_vec);
+        let seccomp: Vec<Vec<u8>> = spec.seccomp.iter().map(|p| p.to_vec()).collect();
         assert_eq!(
             spec.seccomp_len(),
             seccomp
-                .as_ref()
-                .map_or(0, |s| s.len() / layout::SOCK_FILTER_LEN)
+                .iter()
+                .map(|s| s.len() / layout::SOCK_FILTER_LEN)
+                .sum::<usize>()
         );
         for bit in 0..64 {
             assert_eq!(spec.has(1 << bit), spec.options & (1 << bit) != 0);
         }
         assert_eq!(
             spec.stops_before_exec(),
-            opt::stops_before_exec(spec.options, spec.seccomp.is_some())
+            opt::stops_before_exec(spec.options, !spec.seccomp.is_empty())
         );
 
         let landlock_paths: Vec<_> = spec
@@ -374,7 +376,8 @@ impl Owned {
             assert!(cur <= max, "rlimit soft {cur} over hard {max}");
         }
         // seccomp.
-        if let Some(f) = &s.seccomp {
+        assert!(s.seccomp.len() <= limit::SECCOMP_PROGRAMS);
+        for f in &s.seccomp {
             assert!(!f.is_empty() && f.len().is_multiple_of(layout::SOCK_FILTER_LEN));
             assert!(f.len() / layout::SOCK_FILTER_LEN <= limit::SECCOMP_INSNS);
         }
@@ -608,7 +611,7 @@ impl Owned {
             }
             record::WORK_DIR => self.work_dir.iter().for_each(|d| w.work_dir(d)),
             record::SECCOMP => {
-                if let Some(f) = &self.seccomp {
+                for f in &self.seccomp {
                     w.seccomp(f.chunks_exact(8).map(|c| {
                         (
                             u16::from_le_bytes([c[0], c[1]]),

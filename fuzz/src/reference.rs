@@ -28,9 +28,10 @@ pub const LAST_MODELED_RECORD: u16 = 30;
 /// [`LAST_MODELED_RECORD`].
 pub const LAST_MODELED_KIND: u16 = 15;
 
-/// Record types that may appear more than once: RLIMIT, MOUNT, MOUNT_OP, LANDLOCK_PATH,
-/// LANDLOCK_PORT, LOCK_FILE (docs/spec.md, "Record types", the "repeatable" column).
-pub const REPEATABLE: [u16; 6] = [5, 10, 21, 23, 24, 28];
+/// Record types that may appear more than once: RLIMIT, SECCOMP, MOUNT, MOUNT_OP,
+/// LANDLOCK_PATH, LANDLOCK_PORT, LOCK_FILE (docs/spec.md, "Record types", the "repeatable"
+/// column).
+pub const REPEATABLE: [u16; 7] = [5, 8, 10, 21, 23, 24, 28];
 
 /// Whether every record of `buf` (as far as its framing reads) is one this reference
 /// implements: no known record type above [`LAST_MODELED_RECORD`] (with the skip flag or
@@ -144,7 +145,7 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
 
     // 2. Records.
     let mut seen = [false; LAST_MODELED_RECORD as usize + 1];
-    let (mut rlimits, mut mounts) = (0, 0);
+    let (mut rlimits, mut mounts, mut seccomp_programs) = (0, 0, 0);
     let mut args: Option<(usize, bool)> = None; // (strings, first is empty)
     let (mut exec_path, mut exec_fd) = (None, false);
     let (mut first_mount, mut pivot, mut uts) = (None, None, None);
@@ -275,12 +276,16 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
             }
             // SECCOMP.
             8 => {
+                if seccomp_programs == 16 {
+                    return Err((r, Fault::TooMany));
+                }
                 if len == 0 || len % 8 != 0 {
                     return bad_len;
                 }
                 if len / 8 > 4096 {
                     return Err((p, Fault::TooMany));
                 }
+                seccomp_programs += 1;
             }
             // CLONE_FLAGS.
             9 => {

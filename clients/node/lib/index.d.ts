@@ -118,7 +118,8 @@ export interface Spec {
   /** Target fd i = helper fd files[i] (-1: closed). Helper fds are ours, at the same numbers. */
   files?: number[];
   work_dir?: Str;
-  seccomp?: SockFilter[] | null;
+  /** One program, or several loaded in order (each but the last must allow prctl). */
+  seccomp?: SockFilter[] | SockFilter[][] | null;
   clone_flags?: CloneFlag[];
   mounts?: MountEntry[];
   pivot_root?: Str;

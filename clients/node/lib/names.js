@@ -135,8 +135,9 @@ const RESOURCES = Object.freeze([
 /** The limits of docs/spec.md ("Limits"). */
 const Limit = Object.freeze({
   SPEC: 4 * 1024 * 1024, STRINGS: 262144, PATH: 4096, MOUNT_DATA: 4096, FSTYPE: 256, NAME: 65,
-  RLIMITS: 16, RESOURCE: 16, FILES: 4096, FD: 1 << 20, SECCOMP: 4096, MOUNTS: 256, MODE: 0o7777,
-  ID_MAP: 340, GROUPS: 65536, OVERLAY_LOWER: 500, LANDLOCK_RULES: 64, LOCK_FILES: 8,
+  RLIMITS: 16, RESOURCE: 16, FILES: 4096, FD: 1 << 20, SECCOMP: 4096, SECCOMP_PROGRAMS: 16,
+  MOUNTS: 256, MODE: 0o7777, ID_MAP: 340, GROUPS: 65536, OVERLAY_LOWER: 500, LANDLOCK_RULES: 64,
+  LOCK_FILES: 8,
 });
 
 /** Fault numbers of a refused spec (`detail` of a `spec` error record). */

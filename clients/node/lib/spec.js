@@ -343,7 +343,7 @@ function normalize(spec) {
   out.files = list(spec.files, 'files').map((f, i) => fd(f, join('files', i)));
   for (const key of STRING_KEYS) out[key] = str(spec[key] ?? '', key);
   out.seccomp = spec.seccomp === undefined || spec.seccomp === null ? null
-    : list(spec.seccomp, 'seccomp').map((s, i) => sockFilter(s, join('seccomp', i)));
+    : seccomp(list(spec.seccomp, 'seccomp'));
   out.clone_flags = list(spec.clone_flags, 'clone_flags').map((f, i) => {
     if (!Object.hasOwn(names.CLONE_FLAGS, f)) {
       fail(join('clone_flags', i), `unknown clone flag ${JSON.stringify(f)} (one of ${Object.keys(names.CLONE_FLAGS).join(', ')})`);
@@ -382,6 +382,25 @@ function optionBits(spec) {
 /** The CLONE_FLAGS bits of a normalized spec. */
 function cloneFlagBits(spec) {
   return spec.clone_flags.reduce((bits, f) => (bits | names.CLONE_FLAGS[f]) >>> 0, 0);
+}
+
+/**
+ * `seccomp`: one program (a list of instructions) or a list of programs (one SECCOMP record each,
+ * loaded in order). One program normalizes to its instructions, several to a list of those.
+ */
+function seccomp(value) {
+  const program = (p, path) => list(p, path).map((s, i) => sockFilter(s, join(path, i)));
+  if (value.length && value.every(Array.isArray)) {
+    const programs = value.map((p, i) => program(p, join('seccomp', i)));
+    return programs.length === 1 ? programs[0] : programs;
+  }
+  return program(value, 'seccomp');
+}
+
+/** A normalized spec's seccomp programs, in load order (none, one or several). */
+function seccompPrograms(spec) {
+  if (spec.seccomp === null) return [];
+  return spec.seccomp.length && spec.seccomp.every(Array.isArray) ? spec.seccomp : [spec.seccomp];
 }
 
 /** Whether the helper stops itself (SIGSTOP) before exec: stop_before_seccomp, or ptrace with seccomp. */
@@ -460,5 +479,6 @@ function parseJson(text) {
 }
 
 module.exports = {
-  normalize, withValues, optionBits, cloneFlagBits, stopsBeforeExec, parseJson, SPEC_KEYS, BOOL_KEYS,
+  normalize, withValues, optionBits, cloneFlagBits, stopsBeforeExec, parseJson, seccompPrograms,
+  SPEC_KEYS, BOOL_KEYS,
 };

@@ -11,7 +11,7 @@
 
 const names = require('./names');
 const { SpecError } = require('./errors');
-const { normalize, optionBits, cloneFlagBits } = require('./spec');
+const { normalize, optionBits, cloneFlagBits, seccompPrograms } = require('./spec');
 
 const { Record, Fault, Limit } = names;
 const KIND_NAMES = Object.fromEntries(Object.entries(names.MOUNT_KINDS).map(([k, v]) => [v, k]));
@@ -127,9 +127,9 @@ function encodeUnchecked(spec) {
     out.record(Record.FILES, b);
   }
   if (spec.work_dir.length) out.record(Record.WORK_DIR, cstr(spec.work_dir));
-  if (spec.seccomp !== null) {
-    const b = Buffer.alloc(8 * spec.seccomp.length);
-    spec.seccomp.forEach((f, i) => {
+  for (const program of seccompPrograms(spec)) {
+    const b = Buffer.alloc(8 * program.length);
+    program.forEach((f, i) => {
       b.writeUInt16LE(f.code, 8 * i);
       b.writeUInt8(f.jt, 8 * i + 2);
       b.writeUInt8(f.jf, 8 * i + 3);
@@ -207,22 +207,31 @@ function encode(spec) {
 
 /**
  * What sits at byte `offset` of a well-framed spec: `header`, a record's JSON key (`rlimits[i]`
- * and `mounts[i]` counted in order, MOUNT and MOUNT_OP together) or `end of spec`.
+ * and `mounts[i]` counted in order, MOUNT and MOUNT_OP together; `seccomp[i]` when there are
+ * several programs) or `end of spec`.
  */
 function recordAt(data, offset) {
   if (offset < names.HEADER_LEN) return 'header';
   let at = names.HEADER_LEN;
   let rlimits = 0;
   let mounts = 0;
+  let seccomps = 0;
+  let programs = 0;
+  for (let s = at; s + names.RECORD_HEADER_LEN <= data.length;) {
+    if (data.readUInt16LE(s) === Record.SECCOMP) programs++;
+    s += names.RECORD_HEADER_LEN + data.readUInt32LE(s + 4);
+  }
   while (at + names.RECORD_HEADER_LEN <= data.length) {
     const type = data.readUInt16LE(at);
     const end = at + names.RECORD_HEADER_LEN + data.readUInt32LE(at + 4);
     if (offset < end) {
       if (type === Record.RLIMIT) return `rlimits[${rlimits}]`;
+      if (type === Record.SECCOMP && programs > 1) return `seccomp[${seccomps}]`;
       if (type === Record.MOUNT || type === Record.MOUNT_OP) return `mounts[${mounts}]`;
       return names.RECORD_NAMES[type] || 'unknown';
     }
     if (type === Record.RLIMIT) rlimits++;
+    if (type === Record.SECCOMP) seccomps++;
     if (type === Record.MOUNT || type === Record.MOUNT_OP) mounts++;
     at = end;
   }
@@ -458,6 +467,7 @@ function decode(buf) {
   const seen = new Map(); // record type -> R of its first record
   const spec = {};
   const rlimits = [];
+  const programs = [];
   const mounts = [];
   const opFds = []; // [P + 16, fd] of each MOUNT_OP with an fd
   let firstMount = null;
@@ -494,8 +504,8 @@ function decode(buf) {
       if (rflags & names.SKIP_IF_UNKNOWN) continue;
       fail(Fault.UNKNOWN_RECORD, r);
     }
-    const repeatable = [Record.RLIMIT, Record.MOUNT, Record.MOUNT_OP, Record.LANDLOCK_PATH,
-      Record.LANDLOCK_PORT, Record.LOCK_FILE].includes(type);
+    const repeatable = [Record.RLIMIT, Record.SECCOMP, Record.MOUNT, Record.MOUNT_OP,
+      Record.LANDLOCK_PATH, Record.LANDLOCK_PORT, Record.LOCK_FILE].includes(type);
     if (!repeatable && seen.has(type)) fail(Fault.DUPLICATE_RECORD, r);
     if (!seen.has(type)) seen.set(type, r);
 
@@ -530,13 +540,15 @@ function decode(buf) {
       }
       spec.files = files;
     } else if (type === Record.SECCOMP) {
+      if (programs.length >= Limit.SECCOMP_PROGRAMS) fail(Fault.TOO_MANY, r);
       if (len === 0 || len % 8) fail(Fault.BAD_RECORD_LENGTH, r + 4);
       if (len / 8 > Limit.SECCOMP) fail(Fault.TOO_MANY, p);
-      spec.seccomp = [];
+      const program = [];
       for (let i = 0; i < len / 8; i++) {
         const o = p + 8 * i;
-        spec.seccomp.push({ code: buf.readUInt16LE(o), jt: buf[o + 2], jf: buf[o + 3], k: buf.readUInt32LE(o + 4) });
+        program.push({ code: buf.readUInt16LE(o), jt: buf[o + 2], jf: buf[o + 3], k: buf.readUInt32LE(o + 4) });
       }
+      programs.push(program);
     } else if (type === Record.CLONE_FLAGS) {
       if (len !== 8) fail(Fault.BAD_RECORD_LENGTH, r + 4);
       const bits = buf.readBigUInt64LE(p);
@@ -666,6 +678,7 @@ function decode(buf) {
   }
 
   if (rlimits.length) spec.rlimits = rlimits;
+  if (programs.length) spec.seccomp = programs.length === 1 ? programs[0] : programs;
   if (mounts.length) spec.mounts = mounts;
   return new Decoded(spec, optionsAt, clone, options, uidMap, gidMap);
 }

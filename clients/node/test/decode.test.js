@@ -174,6 +174,20 @@ test('Landlock refusals: the helper\'s fault at the helper\'s offset', () => {
     R + 16 + 12 + 8 + 24 + 8, Fault.CONFLICT);
 });
 
+test('seccomp programs decode in order, up to sixteen, and encode back', () => {
+  const { encode } = require('../lib/wire');
+  const program = (k) => record(Record.SECCOMP, Buffer.concat([Buffer.from([6, 0, 0, 0]), u32(k)]));
+  const two = decode(spec(program(1), program(2))).spec.seccomp;
+  assert.deepEqual(two.map((p) => p.map((i) => i.k)), [[1], [2]]);
+  assert.deepEqual(decode(spec(program(1))).spec.seccomp.map((i) => i.k), [1]);
+  assert.deepEqual(encode({ args: ['/bin/true'], seccomp: two }), spec(program(1), program(2)));
+  // The 17th is refused at its record header, before its payload.
+  refused(spec(...Array(16).fill(program(0)), record(Record.SECCOMP, Buffer.alloc(0))),
+    30 + 16 * 16, Fault.TOO_MANY);
+  refused(spec(...Array(15).fill(program(0)), record(Record.SECCOMP, Buffer.alloc(0))),
+    30 + 15 * 16 + 4, Fault.BAD_RECORD_LENGTH);
+});
+
 test('a record type decode() does not parse is refused, not skipped', () => {
   // Record type 0x7ff0 with SKIP_IF_UNKNOWN is skipped (advisory); known types never are.
   assert.ok(decode(spec(record(0x7ff0, Buffer.from('x'), names.SKIP_IF_UNKNOWN))));

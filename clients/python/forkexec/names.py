@@ -285,6 +285,7 @@ class Limit:
     FILES = 4096
     FD = 1 << 20
     SECCOMP = 4096
+    SECCOMP_PROGRAMS = 16  # SECCOMP records
     MOUNTS = 256  # MOUNT and MOUNT_OP records together
     LANDLOCK_RULES = 64  # LANDLOCK_PATH records, and LANDLOCK_PORT records
     LOCK_FILES = 8  # LOCK_FILE records

@@ -27,7 +27,7 @@ import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union, cast
 
 from . import names
 from .errors import JsonError
@@ -270,8 +270,10 @@ class Spec:
     #: target fd ``i`` = the runtime's fd ``files[i]``, or closed for -1; empty keeps 0, 1, 2
     files: List[int] = field(default_factory=list)
     work_dir: Str = ""
-    #: a classic BPF filter loaded last before execve; ``None`` = no filter
-    seccomp: Optional[Union[List[SockFilter], str]] = None
+    #: classic BPF filters loaded last before execve: one program (its instructions, or a
+    #: shipped policy's name), or a list of programs loaded in order (each but the last must
+    #: allow ``prctl``); ``None`` = no filter
+    seccomp: Optional[Union[List[SockFilter], str, List[Union[List[SockFilter], str]]]] = None
     #: namespaces: ``newns``, ``newuts``, ``newipc``, ``newnet``, ``newcgroup``, ``newuser``,
     #: ``newpid``
     clone_flags: List[str] = field(default_factory=list)
@@ -914,7 +916,26 @@ def _each(convert: Any) -> Any:
     return each
 
 
+def _is_program(item: Any) -> bool:
+    """Whether an item of ``seccomp`` is a whole program (a policy name, or a list of
+    instructions) rather than one instruction (a SockFilter, a dict, a tuple of 4 ints)."""
+    if isinstance(item, str):
+        return True
+    if isinstance(item, (list, tuple)):
+        return not item or not all(isinstance(x, int) for x in item)
+    return False
+
+
 def _seccomp(value: Any, path: Any) -> Any:
+    """``seccomp``: one program, or a list of programs (one SECCOMP record each, loaded in
+    order). One program normalizes to its list of instructions, several to a list of those."""
+    if isinstance(value, (list, tuple)) and value and all(_is_program(v) for v in value):
+        programs = [_program(v, _join(path, i)) for i, v in enumerate(value)]
+        return programs[0] if len(programs) == 1 else programs
+    return _program(value, path)
+
+
+def _program(value: Any, path: Any) -> Any:
     """A seccomp program: a sequence of instructions, or the name of a shipped policy
     (``"judge"``, :mod:`forkexec.policies`), which becomes its compiled program."""
     if isinstance(value, str):
@@ -1022,8 +1043,8 @@ def _spec_to_dict(spec: "Spec") -> Dict[str, Any]:
         d["files"] = list(spec.files)
     if spec.work_dir:
         d["work_dir"] = _json_str(spec.work_dir)
-    program = seccomp_program(spec)
-    if program is not None:
+    programs = []
+    for program in seccomp_programs(spec):
         out = []
         for i in program:
             item: Dict[str, Any] = {"code": i.code}
@@ -1033,7 +1054,9 @@ def _spec_to_dict(spec: "Spec") -> Dict[str, Any]:
                 item["jf"] = i.jf
             item["k"] = i.k
             out.append(item)
-        d["seccomp"] = out
+        programs.append(out)
+    if programs:
+        d["seccomp"] = programs[0] if len(programs) == 1 else programs
     if spec.clone_flags:
         d["clone_flags"] = list(spec.clone_flags)
     if spec.mounts:
@@ -1149,12 +1172,17 @@ def _mount_op_to_dict(m: Any) -> Any:
     return item
 
 
-def seccomp_program(spec: Spec) -> Optional[List[SockFilter]]:
-    """``spec.seccomp`` of a normalized spec: the program (a policy name given to the
-    constructor has become its program), or ``None``."""
-    if isinstance(spec.seccomp, str):
+def seccomp_programs(spec: Spec) -> List[List[SockFilter]]:
+    """``spec.seccomp`` of a normalized spec as its programs in load order (a policy name
+    given to the constructor has become its program): none, one, or several."""
+    s = spec.seccomp
+    if s is None:
+        return []
+    if isinstance(s, str) or any(isinstance(p, str) for p in s):
         raise TypeError("seccomp: a policy name in a spec that was not normalized")
-    return spec.seccomp
+    if s and all(isinstance(p, list) for p in s):
+        return cast(List[List[SockFilter]], s)
+    return [cast(List[SockFilter], s)]
 
 
 def normalized(spec: "Spec") -> "Spec":

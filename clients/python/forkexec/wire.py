@@ -17,10 +17,10 @@ from . import names
 from .errors import SpecError
 from .names import Fault, Limit, Record
 from .spec import (Credential, IdMap, Landlock, Mount, MountOp, Rlimit, SockFilter, Spec,
-                   normalized, seccomp_program)
+                   normalized, seccomp_programs)
 
-_REPEATABLE = (Record.RLIMIT, Record.MOUNT, Record.MOUNT_OP, Record.LANDLOCK_PATH,
-               Record.LANDLOCK_PORT, Record.LOCK_FILE)
+_REPEATABLE = (Record.RLIMIT, Record.SECCOMP, Record.MOUNT, Record.MOUNT_OP,
+               Record.LANDLOCK_PATH, Record.LANDLOCK_PORT, Record.LOCK_FILE)
 _MOUNT_RECORDS = (Record.MOUNT, Record.MOUNT_OP)
 _KIND_NAMES = {v: k for k, v in names.MOUNT_KINDS.items()}
 
@@ -123,8 +123,7 @@ def _encode_normalized(spec: Spec) -> bytes:
         _record(out, Record.FILES, struct.pack(f"<{len(spec.files)}i", *spec.files))
     if spec.work_dir:
         _record(out, Record.WORK_DIR, _b(spec.work_dir) + b"\0")
-    program = seccomp_program(spec)
-    if program is not None:
+    for program in seccomp_programs(spec):
         _record(out, Record.SECCOMP,
                 b"".join(struct.pack("<HBBI", i.code, i.jt, i.jf, i.k) for i in program))
     clone_flags = spec.clone_flag_bits()
@@ -247,16 +246,24 @@ def encode_checked(spec: Spec) -> Tuple[bytes, "Decoded"]:
 def record_at(data: bytes, offset: Optional[int]) -> str:
     """What sits at byte ``offset`` of a well-framed spec, for messages: ``header``, a record
     name (``clone_flags``; ``rlimits[i]`` and ``mounts[i]`` counted in order, MOUNT and
-    MOUNT_OP records together) or ``end of spec``."""
+    MOUNT_OP records together; ``seccomp[i]`` when there are several programs) or ``end of
+    spec``."""
     if offset is None or offset < names.HEADER_LEN:
         return "header"
-    at, counts = names.HEADER_LEN, {Record.RLIMIT: 0, Record.MOUNT: 0}
+    at, counts = names.HEADER_LEN, {Record.RLIMIT: 0, Record.MOUNT: 0, Record.SECCOMP: 0}
+    programs, scan = 0, names.HEADER_LEN
+    while scan + names.RECORD_HEADER_LEN <= len(data):
+        rtype, _flags, length = struct.unpack_from("<HHI", data, scan)
+        programs += rtype == Record.SECCOMP
+        scan += names.RECORD_HEADER_LEN + length
     while at + names.RECORD_HEADER_LEN <= len(data):
         rtype, _flags, length = struct.unpack_from("<HHI", data, at)
         end = at + names.RECORD_HEADER_LEN + length
         if offset < end:
             if rtype == Record.RLIMIT:
                 return f"rlimits[{counts[rtype]}]"
+            if rtype == Record.SECCOMP and programs > 1:
+                return f"seccomp[{counts[rtype]}]"
             if rtype == Record.MOUNT_OP:
                 key = _mount_op_field(data[at + names.RECORD_HEADER_LEN:end],
                                       offset - at - names.RECORD_HEADER_LEN)
@@ -584,6 +591,7 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
     seen: Dict[int, int] = {}  # record type -> offset R of its first record
     spec: Dict[str, Any] = {}
     rlimits: List[Rlimit] = []
+    programs: List[List[SockFilter]] = []
     mounts: List[Union[Mount, MountOp]] = []
     op_fds = []  # (offset P + 16, fd) of each MOUNT_OP with an fd
     landlock = None  # (fs, net, scopes, flags) of the LANDLOCK record
@@ -659,12 +667,14 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
                     _fail(Fault.FD_OUT_OF_RANGE, p + 4 * i)
             spec["files"] = files
         elif rtype == Record.SECCOMP:
+            if len(programs) >= Limit.SECCOMP_PROGRAMS:
+                _fail(Fault.TOO_MANY, r)
             if length == 0 or length % 8:
                 _fail(Fault.BAD_RECORD_LENGTH, r + 4)
             if length // 8 > Limit.SECCOMP:
                 _fail(Fault.TOO_MANY, p)
-            spec["seccomp"] = [SockFilter(*struct.unpack_from("<HBBI", buf, p + 8 * i))
-                               for i in range(length // 8)]
+            programs.append([SockFilter(*struct.unpack_from("<HBBI", buf, p + 8 * i))
+                             for i in range(length // 8)])
         elif rtype == Record.CLONE_FLAGS:
             if length != 8:
                 _fail(Fault.BAD_RECORD_LENGTH, r + 4)
@@ -858,6 +868,8 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
 
     if rlimits:
         spec["rlimits"] = rlimits
+    if programs:
+        spec["seccomp"] = programs[0] if len(programs) == 1 else programs
     if mounts:
         spec["mounts"] = mounts
     return Decoded(spec, seen, options_at, clone_flags, options, uid_map, gid_map,

@@ -137,6 +137,18 @@ class Landlock(unittest.TestCase):
         self.refused(spec(head, *ports, ll_port(1, 65536)), r2 + 64 * 24 + 16, Fault.BAD_VALUE)
         self.refused(spec(head, *ports, ll_port(1, 9)), r2 + 64 * 24, Fault.TOO_MANY)
 
+    def test_seccomp_programs_come_in_order_up_to_sixteen(self):
+        def program(k):
+            return record(Record.SECCOMP, struct.pack("<HBBI", 6, 0, 0, k))
+        got = decode(spec(program(1), program(2))).spec.seccomp
+        self.assertEqual([[i.k for i in p] for p in got], [[1], [2]])
+        self.assertEqual(decode(spec(program(1))).spec.seccomp[0].k, 1)
+        # The 17th is refused at its record header, before its payload is looked at.
+        self.refused(spec(*[program(0)] * 16, record(Record.SECCOMP, b"")), 30 + 16 * 16,
+                     Fault.TOO_MANY)
+        self.refused(spec(*[program(0)] * 15, record(Record.SECCOMP, b"")), 30 + 15 * 16 + 4,
+                     Fault.BAD_RECORD_LENGTH)
+
     def test_rule_conflicts_come_before_a_replaced_mount_fd(self):
         # docs/spec.md, "Order of checks", step 3: the Landlock rules, then the fd rule.
         bind_fd = record(Record.MOUNT_OP, struct.pack("<HHIQi", 1, 0, 0, 0, 0) + b"\0/b\0")

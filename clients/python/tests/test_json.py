@@ -245,6 +245,25 @@ class PythonValues(unittest.TestCase):
         self.assertEqual(spec.credential, Credential(1, 2))
         self.assertEqual(spec.seccomp, [SockFilter.stmt(6, 0)])
 
+    def test_seccomp_is_one_program_or_a_list_of_programs(self):
+        allow, deny = SockFilter.stmt(6, 0x7FFF0000), SockFilter.stmt(6, 0)
+        one = Spec.from_json('{"seccomp": [{"code": 6, "k": 2147418112}]}')
+        self.assertEqual(one.seccomp, [allow])
+        self.assertEqual(one.to_json(), '{"seccomp":[{"code":6,"k":2147418112}]}')
+        two = Spec(seccomp=[[allow], [(6, 0, 0, 0)]])
+        self.assertEqual(two.seccomp, [[allow], [deny]])
+        self.assertEqual(json.loads(two.to_json())["seccomp"],
+                         [[{"code": 6, "k": 2147418112}], [{"code": 6, "k": 0}]])
+        self.assertEqual(Spec.from_json(two.to_json()), two)
+        # A list of one program is that program; a policy name is a program too.
+        self.assertEqual(Spec(seccomp=[[allow]]).seccomp, [allow])
+        judge = Spec(seccomp=["judge", [allow]]).seccomp
+        self.assertEqual(len(judge), 2)
+        self.assertEqual(judge[1], [allow])
+        with self.assertRaises(JsonError) as cm:
+            Spec(seccomp=[[allow], [{"code": 6}]])
+        self.assertEqual(cm.exception.path, "seccomp[1][0]")
+
     def test_bad_values_name_their_path(self):
         with self.assertRaises(JsonError) as cm:
             Spec(clone_flags=["newns", "newfoo"])

@@ -77,6 +77,7 @@ class Encoder(unittest.TestCase):
             (Spec(args=[""]), "MissingArgs", "end of spec"),
             (Spec(**base, exec_path=""), "BadValue", "exec_path"),
             (Spec(**base, seccomp=[]), "BadRecordLength", "seccomp"),
+            (Spec(**base, seccomp=[[(6, 0, 0, 0)], []]), "BadRecordLength", "seccomp[1]"),
             (Spec(**base, clone_flags=["newns"], pivot_root="rel"), "BadValue", "pivot_root"),
             (Spec(**base, clone_flags=["newns"], mounts=[Mount(target="")]),
              "BadValue", "mounts[0]"),

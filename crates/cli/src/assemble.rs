@@ -861,7 +861,10 @@ pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail>
         }
     }
     if let Some(policy) = &cli.seccomp {
-        spec.seccomp = Some(seccomp(policy)?);
+        spec.seccomp = vec![seccomp(policy)?];
+    }
+    for policy in &cli.add_seccomp {
+        spec.seccomp.push(seccomp(policy)?);
     }
     if let Some(dir) = &cli.cgroup {
         spec.cgroup = absolute(dir)?;

@@ -199,8 +199,11 @@ pub struct Bwrap {
     pub level_prefix: bool,
     /// `--die-with-parent`: the sandbox dies with bwrap's parent (no pid namespace brought).
     pub die_with_parent: bool,
-    /// Compiled BPF programs from `--seccomp FD` / `--add-seccomp-fd FD`, in order.
-    pub seccomp_fds: Vec<i32>,
+    /// Compiled BPF programs read from `--add-seccomp-fd FD`s, in order (bwrap reads each
+    /// at once, and closes its fd).
+    pub seccomp: Vec<Vec<SockFilter>>,
+    /// `--seccomp FD` (the last one): read once the command line is taken.
+    pub seccomp_fd: Option<i32>,
     /// `--sync-fd FD` with `--as-pid-1`: bwrap leaves it open in the program (pid 1), which
     /// then holds it; the program gets it at its number.
     pub sync_fd_in_program: Option<i32>,
@@ -274,7 +277,6 @@ struct Parser<'h> {
     argv0: Option<OsString>,
     caps: u64,
     caps_used: bool,
-    seccomp: Option<i32>,
     new_session: bool,
     as_pid_1: bool,
     /// `--lock-file`s, in order; the last `--sync-fd`.
@@ -310,7 +312,6 @@ pub fn parse(name: &str, args: Vec<OsString>, host: &Host) -> Result<Bwrap, Refu
         // bwrap as uid 0 starts from its own capabilities; anyone else from none.
         caps: if host.uid == 0 { host.caps } else { 0 },
         caps_used: false,
-        seccomp: None,
         new_session: false,
         as_pid_1: false,
         lock_files: Vec::new(),
@@ -562,21 +563,20 @@ impl Parser<'_> {
                 self.next_size = Some(parse_size(&values[0])?);
             }
             "--seccomp" => {
-                if !self.b.seccomp_fds.is_empty() && self.seccomp.is_none() {
+                if !self.b.seccomp.is_empty() {
                     return refuse("--seccomp cannot be combined with --add-seccomp-fd");
                 }
-                if self.seccomp.is_some() {
+                if self.b.seccomp_fd.is_some() {
                     self.b.warnings.push(last_only(opt));
                 }
-                let fd = fd_value(&values[0])?;
-                self.seccomp = Some(fd);
-                self.b.seccomp_fds = vec![fd];
+                self.b.seccomp_fd = Some(fd_value(&values[0])?);
             }
             "--add-seccomp-fd" => {
-                if self.seccomp.is_some() {
+                if self.b.seccomp_fd.is_some() {
                     return refuse("--add-seccomp-fd cannot be combined with --seccomp");
                 }
-                self.b.seccomp_fds.push(fd_value(&values[0])?);
+                let program = read_bpf(fd_value(&values[0])?)?;
+                self.b.seccomp.push(program);
             }
             "--lock-file" => self.lock_files.push(value()),
             "--sync-fd" => {
@@ -608,12 +608,6 @@ impl Parser<'_> {
     fn finish(&mut self, name: &str) -> Result<(), Refusal> {
         let host = self.host;
         let u = &mut self.unshare;
-        if self.b.seccomp_fds.len() > 1 {
-            return refuse(
-                "more than one seccomp program (--add-seccomp-fd) is not supported by \
-                 forkexec-run's bubblewrap mode yet",
-            );
-        }
         if self.userns.is_some() && u.user {
             return refuse("--userns not compatible --unshare-user");
         }
@@ -902,8 +896,19 @@ pub fn apply(b: &Bwrap, spec: &mut Spec) -> Result<(), Refusal> {
     // bwrap exits as soon as its pid 1 reports the program's exit code, leaving pid 1's own
     // exit (the namespaces' teardown) behind it.
     spec.no_wait_init = spec.init;
-    if let Some(&fd) = b.seccomp_fds.first() {
-        spec.seccomp = Some(read_bpf(fd)?);
+    // The programs in bwrap's order: `--seccomp`'s (read now, as bwrap reads it after its
+    // setup), or every `--add-seccomp-fd`'s.
+    spec.seccomp = match b.seccomp_fd {
+        Some(fd) => vec![read_bpf(fd)?],
+        None => b.seccomp.clone(),
+    };
+    if spec.seccomp.iter().any(Vec::is_empty) {
+        // An empty program reaches bwrap's prctl, which refuses it.
+        return refuse(
+            "Unable to set up system call filtering as requested: prctl(PR_SET_SECCOMP) \
+             reported EINVAL. (Hint: this requires a kernel configured with CONFIG_SECCOMP \
+             and CONFIG_SECCOMP_FILTER.)",
+        );
     }
     if let Some(fd) = b.sync_fd_in_program {
         let slot = fd as usize;
@@ -982,14 +987,20 @@ fn symlinks_onto_the_host(spec: &mut Spec) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// A compiled classic-BPF program (`struct sock_filter` array) read from `fd` to its end.
+/// A compiled classic-BPF program (`struct sock_filter` array) read from `fd` to its end;
+/// `fd` is closed, as bwrap closes it (the same fd given twice cannot be read again).
 fn read_bpf(fd: i32) -> Result<Vec<SockFilter>, Refusal> {
     // SAFETY: the caller handed this fd to bubblewrap to be read and closed, as bwrap does.
-    let mut file = unsafe { File::from_raw_fd(fd) };
+    // It may be closed already (given twice): the File is never dropped, the fd is closed
+    // below whatever the read gave.
+    let mut file = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(fd) });
     let mut data = Vec::new();
-    file.read_to_end(&mut data)
-        .map_err(|e| Refusal(format!("Can't read seccomp data: {}", strerror(&e))))?;
-    if data.is_empty() || data.len() % 8 != 0 {
+    let read = file.read_to_end(&mut data);
+    // SAFETY: closing a number this process does not use for anything else (EBADF when it
+    // is not open: nothing to close).
+    unsafe { libc::close(fd) };
+    read.map_err(|e| Refusal(format!("Can't read seccomp data: {}", strerror(&e))))?;
+    if data.len() % 8 != 0 {
         return refuse("Invalid seccomp data, must be multiple of 8");
     }
     Ok(data
@@ -1555,14 +1566,24 @@ mod tests {
                 &["--seccomp", "5", "--add-seccomp-fd", "6", "true"],
                 "--add-seccomp-fd cannot be combined with --seccomp",
             ),
-            (
-                &["--add-seccomp-fd", "6", "--seccomp", "5", "true"],
-                "--seccomp cannot be combined with --add-seccomp-fd",
-            ),
+            (&["--add-seccomp-fd", "-1", "true"], "Invalid fd: -1"),
         ] {
             let e = parse("bwrap", os(args), &user()).unwrap_err();
             assert_eq!(e.0, text, "{args:?}");
         }
+        // --add-seccomp-fd reads its program at once (and closes the fd); --seccomp after it
+        // is refused.
+        let mut fds = [0; 2];
+        // SAFETY: a two-int array for pipe2's two new fds.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: the write end was just made and is owned here.
+        let mut w = unsafe { File::from_raw_fd(fds[1]) };
+        std::io::Write::write_all(&mut w, &[6, 0, 0, 0, 0, 0, 0xff, 0x7f]).unwrap();
+        drop(w);
+        let r = fds[0].to_string();
+        let args = ["--add-seccomp-fd", &r, "--seccomp", "5", "true"];
+        let e = parse("bwrap", os(&args), &user()).unwrap_err();
+        assert_eq!(e.0, "--seccomp cannot be combined with --add-seccomp-fd");
     }
 
     #[test]

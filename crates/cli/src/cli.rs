@@ -287,6 +287,12 @@ pub struct Cli {
     #[arg(long, value_name = "POLICY", help_heading = PROC)]
     pub seccomp: Option<String>,
 
+    /// One more seccomp filter, loaded after --seccomp's and the spec's (stacked, as bwrap's
+    /// --add-seccomp-fd): a policy file or `judge`, as for --seccomp. Repeat for several, in
+    /// order; every filter but the last must allow prctl.
+    #[arg(long, value_name = "POLICY", action = ArgAction::Append, help_heading = PROC)]
+    pub add_seccomp: Vec<String>,
+
     /// Set no_new_privs ("no_new_privs"): the default; see --allow-new-privs.
     #[arg(long, help_heading = SAFE, conflicts_with = "allow_new_privs")]
     pub no_new_privs: bool,

@@ -136,7 +136,7 @@ fn split(mut spec: Spec) -> (Spec, Template) {
     let mut run = Spec::default();
     std::mem::swap(&mut run.work_dir, &mut spec.work_dir);
     std::mem::swap(&mut run.rlimits, &mut spec.rlimits);
-    run.seccomp = spec.seccomp.take();
+    run.seccomp = std::mem::take(&mut spec.seccomp);
     run.landlock = spec.landlock.take();
     run.no_new_privs = std::mem::take(&mut spec.no_new_privs);
     run.drop_caps = std::mem::take(&mut spec.drop_caps);

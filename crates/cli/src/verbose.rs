@@ -102,8 +102,17 @@ fn describe(spec: &Spec) -> String {
             .collect();
         parts.push(format!("limits: {}", r.join(", ")));
     }
-    if let Some(filter) = &spec.seccomp {
-        parts.push(format!("seccomp: {} instructions", filter.len()));
+    match spec.seccomp.as_slice() {
+        [] => {}
+        [filter] => parts.push(format!("seccomp: {} instructions", filter.len())),
+        filters => {
+            let sizes: Vec<String> = filters.iter().map(|f| f.len().to_string()).collect();
+            parts.push(format!(
+                "seccomp: {} filters of {} instructions",
+                filters.len(),
+                sizes.join(" + ")
+            ));
+        }
     }
     let program = spec
         .exec_path
@@ -147,7 +156,7 @@ pub fn before_start(runner: Runner, spec: &Spec) -> Runner {
         // The spec's own sync, or records that go elsewhere: nothing to add.
         return runner;
     }
-    let seccomp = spec.seccomp.is_some();
+    let seccomp = !spec.seccomp.is_empty();
     runner.sync_func(move |pid: u32| -> Result<(), std::io::Error> {
         say(&format!(
             "setup done: namespaces, ids, fds, session, mounts and root, names, working \

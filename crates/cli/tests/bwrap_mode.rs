@@ -576,6 +576,117 @@ fn args_and_seccomp_come_from_fds() {
     let _ = fs::metadata("/");
 }
 
+/// Classic BPF bytes: `ret ALLOW`, or x86_64 syscall `nr` refused with EPERM and the rest
+/// allowed.
+fn bpf(refuse: Option<u32>) -> Vec<u8> {
+    let insn = |code: u16, jt: u8, jf: u8, k: u32| {
+        let mut b = code.to_ne_bytes().to_vec();
+        b.extend([jt, jf]);
+        b.extend(k.to_ne_bytes());
+        b
+    };
+    let mut p = Vec::new();
+    if let Some(nr) = refuse {
+        p.extend(insn(0x20, 0, 0, 0)); // ld [0]: the syscall number
+        p.extend(insn(0x15, 0, 1, nr)); // jeq nr
+        p.extend(insn(0x06, 0, 0, 0x0005_0001)); // ret ERRNO(EPERM)
+    }
+    p.extend(insn(0x06, 0, 0, 0x7fff_0000)); // ret ALLOW
+    p
+}
+
+/// `--add-seccomp-fd` stacks programs in order, each read (and its fd closed) at once, as
+/// bubblewrap does; an empty program fails as bwrap's prctl does.
+#[test]
+fn add_seccomp_fd_stacks_programs() {
+    let filters = |status: &str| -> u32 {
+        let line = status.lines().find(|l| l.starts_with("Seccomp_filters:"));
+        line.unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let ours = filters(&fs::read_to_string("/proc/self/status").unwrap());
+    let (a, b) = (pipe_with(&bpf(None)), pipe_with(&bpf(None)));
+    let (fa, fb) = (a.as_raw_fd().to_string(), b.as_raw_fd().to_string());
+    let mut argv: Vec<&str> = HOST.to_vec();
+    argv.extend(["--add-seccomp-fd", &fa, "--add-seccomp-fd", &fb]);
+    argv.extend(["cat", "/proc/self/status"]);
+    let out = with_fds(bwrap(&argv), vec![a, b]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(filters(&text(&out.stdout)), ours + 2);
+
+    // The same fd twice: the first read closed it.
+    let a = pipe_with(&bpf(None));
+    let fa = a.as_raw_fd().to_string();
+    let args = [
+        "--bind",
+        "/",
+        "/",
+        "--add-seccomp-fd",
+        &fa,
+        "--add-seccomp-fd",
+        &fa,
+        "true",
+    ];
+    let out = with_fds(bwrap(&args), vec![a]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "bwrap: Can't read seccomp data: Bad file descriptor\n"
+    );
+
+    // An empty program reaches bwrap's prctl, which refuses it.
+    let a = pipe_with(b"");
+    let fa = a.as_raw_fd().to_string();
+    let out = with_fds(
+        bwrap(&["--bind", "/", "/", "--add-seccomp-fd", &fa, "true"]),
+        vec![a],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "bwrap: Unable to set up system call filtering as requested: prctl(PR_SET_SECCOMP) \
+         reported EINVAL. (Hint: this requires a kernel configured with CONFIG_SECCOMP and \
+         CONFIG_SECCOMP_FILTER.)\n"
+    );
+
+    // In order: a first program that refuses prctl stops the second, and nothing runs.
+    if cfg!(target_arch = "x86_64") {
+        let (a, b) = (pipe_with(&bpf(Some(157))), pipe_with(&bpf(None)));
+        let (fa, fb) = (a.as_raw_fd().to_string(), b.as_raw_fd().to_string());
+        let mut argv: Vec<&str> = HOST.to_vec();
+        argv.extend([
+            "--add-seccomp-fd",
+            &fa,
+            "--add-seccomp-fd",
+            &fb,
+            "echo",
+            "ran",
+        ]);
+        let out = with_fds(bwrap(&argv), vec![a, b]);
+        assert!(!out.status.success(), "{out:?}");
+        assert_eq!(text(&out.stdout), "");
+        // The other order: the last program may refuse prctl (without a pid namespace: the
+        // helper's init makes itself dumpable with prctl once it has taken the filters).
+        let (a, b) = (pipe_with(&bpf(None)), pipe_with(&bpf(Some(157))));
+        let (fa, fb) = (a.as_raw_fd().to_string(), b.as_raw_fd().to_string());
+        let mut argv = vec!["--ro-bind", "/", "/"];
+        argv.extend([
+            "--add-seccomp-fd",
+            &fa,
+            "--add-seccomp-fd",
+            &fb,
+            "echo",
+            "ran",
+        ]);
+        let out = with_fds(bwrap(&argv), vec![a, b]);
+        assert_eq!(text(&out.stdout), "ran\n", "{out:?}");
+    }
+}
+
 /// `--info-fd FD` and `--json-status-fd FD`, as bubblewrap's suite uses them: the pid and the
 /// namespace ids the program sees, then its exit code.
 #[test]

@@ -302,6 +302,7 @@ fn help_lists_every_flag() {
         "--clearenv",
         "--rlimit",
         "--seccomp",
+        "--add-seccomp",
         "--no-new-privs",
         "--drop-caps",
         "--die-with-parent",
@@ -1228,6 +1229,55 @@ fn seccomp_judge_denies_socket() {
     let out = run(&["--seccomp", "/nonexistent/policy.json", "--", "/bin/true"]);
     assert_eq!(out.status.code(), Some(125), "{out:?}");
     assert!(out.stderr.starts_with("forkexec-run: --seccomp"), "{out:?}");
+}
+
+/// --add-seccomp stacks policies after --seccomp's, in order: each is loaded (the second's
+/// errno shows), and a first policy that refuses prctl stops the second (seccomp(1)).
+#[test]
+fn add_seccomp_stacks_policies_in_order() {
+    let dir = forkexec_testkit::chain::TempDir::new("policies");
+    let policy = |name: &str, deny: &str| {
+        let path = dir.path().join(name);
+        let json = format!(
+            r#"{{"default_action": "allow", "syscalls": [{{"names": ["{deny}"], "action": {{"errno": "EACCES"}}}}]}}"#
+        );
+        fs::write(&path, json).unwrap();
+        path_str(&path)
+    };
+    let (no_getppid, no_prctl) = (policy("a.json", "getppid"), policy("b.json", "prctl"));
+    let allowed = json_of(&host_probe(&[], &["syscall", "getppid"]));
+    assert!(allowed["ret"].as_i64().unwrap() > 0, "{allowed}");
+    let flags = strings(&["--add-seccomp", &no_getppid, "--add-seccomp", &no_prctl]);
+    let v = json_of(&host_probe(&flags, &["syscall", "getppid"]));
+    assert_eq!(v["errno"], libc::EACCES, "{v}");
+    // The spec has both programs, in order.
+    let out = run(&[
+        "--json",
+        "--add-seccomp",
+        &no_getppid,
+        "--add-seccomp",
+        &no_prctl,
+        "--",
+        "/bin/true",
+    ]);
+    let spec: Spec = Spec::from_json(&out.stdout).unwrap();
+    assert_eq!(spec.seccomp.len(), 2);
+    // The first refuses prctl, the call that loads the second: nothing runs.
+    let out = run(&[
+        "--seccomp",
+        &no_prctl,
+        "--add-seccomp",
+        &no_getppid,
+        "--",
+        "/bin/echo",
+        "ran",
+    ]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr.contains("seccomp(1): permission denied"),
+        "{out:?}"
+    );
 }
 
 /// --init: pid 1 is the helper's init, the program pid 2, and it can die of its own signal.

@@ -14,7 +14,7 @@
 //! | 5 | RLIMIT × n | once per `rlimits` entry, in order |
 //! | 6 | FILES | `files` is not empty |
 //! | 7 | WORK_DIR | `work_dir` is not empty |
-//! | 8 | SECCOMP | `seccomp` is set (an empty filter is written, and refused) |
+//! | 8 | SECCOMP × n | once per `seccomp` program, in order (an empty program is written, and refused) |
 //! | 9 | CLONE_FLAGS | at least one namespace (the OR of them) |
 //! | 10 | MOUNT / MOUNT_OP × n | once per `mounts` entry, in order: MOUNT for a raw [`Mount`], MOUNT_OP for a [`MountOp`](crate::MountOp) |
 //! | 11 | PIVOT_ROOT | `pivot_root` is not empty |
@@ -152,7 +152,7 @@ impl Spec {
         if !self.work_dir.is_empty() {
             w.work_dir(self.work_dir.as_bytes());
         }
-        if let Some(filter) = &self.seccomp {
+        for filter in &self.seccomp {
             w.seccomp(filter.iter().map(|i| (i.code, i.jt, i.jf, i.k)));
         }
         let clone_flags = self.clone_flag_bits();
@@ -335,8 +335,9 @@ impl Spec {
                 .sum::<usize>()
             + self
                 .seccomp
-                .as_ref()
-                .map_or(0, |f| f.len() * layout::SOCK_FILTER_LEN)
+                .iter()
+                .map(|f| f.len() * layout::SOCK_FILTER_LEN)
+                .sum::<usize>()
     }
 }
 
@@ -406,8 +407,8 @@ fn has_nul(s: &str) -> bool {
 }
 
 /// Names what sits at byte `offset` of a well-framed spec, for messages: the record whose
-/// header or payload contains it (`mounts[i]` and `rlimits[i]` counted in order, others by
-/// [`record::name`]), `header`, or `end of spec`.
+/// header or payload contains it (`mounts[i]` and `rlimits[i]` counted in order, `seccomp[i]`
+/// when there are several programs, others by [`record::name`]), `header`, or `end of spec`.
 pub(crate) fn record_at(bytes: &[u8], offset: usize) -> String {
     if offset < layout::HEADER_LEN {
         return "header".to_owned();
@@ -416,7 +417,17 @@ pub(crate) fn record_at(bytes: &[u8], offset: usize) -> String {
         let b = bytes.get(at..at + n)?;
         Some(b.iter().rev().fold(0, |acc, &x| acc << 8 | x as usize))
     };
-    let (mut at, mut rlimits, mut mounts) = (layout::HEADER_LEN, 0, 0);
+    let (mut at, mut rlimits, mut mounts, mut programs) = (layout::HEADER_LEN, 0, 0, 0);
+    let several_programs = {
+        let (mut at, mut n) = (layout::HEADER_LEN, 0);
+        while let (Some(ty), Some(len)) = (field(at, 2), field(at + 4, 4)) {
+            n += usize::from(ty as u16 == record::SECCOMP);
+            at = at
+                .saturating_add(layout::RECORD_HEADER_LEN)
+                .saturating_add(len);
+        }
+        n > 1
+    };
     while let (Some(ty), Some(len)) = (field(at, 2), field(at + 4, 4)) {
         let end = at
             .saturating_add(layout::RECORD_HEADER_LEN)
@@ -425,6 +436,7 @@ pub(crate) fn record_at(bytes: &[u8], offset: usize) -> String {
         if offset < end {
             return match ty {
                 record::RLIMIT => format!("rlimits[{rlimits}]"),
+                record::SECCOMP if several_programs => format!("seccomp[{programs}]"),
                 record::MOUNT => format!("mounts[{mounts}]"),
                 record::MOUNT_OP => {
                     let payload = bytes.get(at + layout::RECORD_HEADER_LEN..end);
@@ -439,6 +451,7 @@ pub(crate) fn record_at(bytes: &[u8], offset: usize) -> String {
         }
         match ty {
             record::RLIMIT => rlimits += 1,
+            record::SECCOMP => programs += 1,
             record::MOUNT | record::MOUNT_OP => mounts += 1,
             _ => {}
         }

@@ -99,7 +99,7 @@ impl SandboxBuilder {
             (spec.credential.is_some(), "credential"),
             (spec.drop_caps, "drop_caps"),
             (spec.caps.is_some(), "caps"),
-            (spec.seccomp.is_some(), "seccomp"),
+            (!spec.seccomp.is_empty(), "seccomp"),
             (spec.landlock.is_some(), "landlock"),
             (spec.detach, "detach"),
             (spec.status_fd.is_some(), "status_fd"),

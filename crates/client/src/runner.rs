@@ -193,10 +193,19 @@ impl Runner {
         self
     }
 
-    /// A seccomp filter, loaded as the last step before `execve`. It must allow what the
-    /// helper still does after it: `write` (an error record), `exit_group`, `execve`/`execveat`.
+    /// The seccomp filter, loaded as the last step before `execve` (replacing any filters
+    /// given before). It must allow what the helper still does after it: `write` (an error
+    /// record), `exit_group`, `execve`/`execveat`.
     pub fn seccomp(mut self, filter: impl IntoIterator<Item = SockFilter>) -> Self {
-        self.spec.seccomp = Some(filter.into_iter().collect());
+        self.spec.seccomp = vec![filter.into_iter().collect()];
+        self
+    }
+
+    /// One more seccomp filter, loaded after those given before (stacked, as bubblewrap's
+    /// `--add-seccomp-fd`): each filter but the last must allow `prctl`, the call that loads
+    /// the next one.
+    pub fn add_seccomp(mut self, filter: impl IntoIterator<Item = SockFilter>) -> Self {
+        self.spec.seccomp.push(filter.into_iter().collect());
         self
     }
 

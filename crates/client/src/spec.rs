@@ -54,9 +54,11 @@ pub struct Spec {
     /// `chdir` here before exec (after `pivot_root`, so relative to the new root).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub work_dir: String,
-    /// A classic BPF seccomp filter, loaded last before `execve`. Implies `no_new_privs`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub seccomp: Option<Vec<SockFilter>>,
+    /// Classic BPF seccomp programs, loaded in order (stacked) as the last step before
+    /// `execve`; every program but the last must allow `prctl`. Implies `no_new_privs`. JSON
+    /// spells one program as its list of instructions, several as a list of programs.
+    #[serde(skip_serializing_if = "Vec::is_empty", with = "seccomp_programs")]
+    pub seccomp: Vec<Vec<SockFilter>>,
     /// Namespaces to unshare.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub clone_flags: Vec<Namespace>,
@@ -198,7 +200,7 @@ impl Default for Spec {
             rlimits: Vec::new(),
             files: Vec::new(),
             work_dir: String::new(),
-            seccomp: None,
+            seccomp: Vec::new(),
             clone_flags: Vec::new(),
             mounts: Vec::new(),
             pivot_root: String::new(),
@@ -256,7 +258,7 @@ impl Spec {
     /// `stop_before_seccomp`, which `ptrace` with a `seccomp` filter implies (as in
     /// go-sandbox, so that the tracer sees the exec even if the filter traps it).
     pub fn stops_before_exec(&self) -> bool {
-        forkexec_spec::layout::opt::stops_before_exec(self.option_bits(), self.seccomp.is_some())
+        forkexec_spec::layout::opt::stops_before_exec(self.option_bits(), !self.seccomp.is_empty())
     }
 
     /// Parses the JSON form. Errors name the key path, e.g.
@@ -337,6 +339,46 @@ impl Rlimit {
     /// `resource` limited to `cur` (soft) and `max` (hard).
     pub fn new(resource: Resource, cur: u64, max: u64) -> Self {
         Rlimit { resource, cur, max }
+    }
+}
+
+/// `seccomp` in JSON: one program (a list of instructions) or a list of programs.
+mod seccomp_programs {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::SockFilter;
+
+    pub fn serialize<S: Serializer>(v: &[Vec<SockFilter>], s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            [one] => one.serialize(s),
+            many => many.serialize(s),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<SockFilter>>, D::Error> {
+        let items = Vec::<serde_json::Value>::deserialize(d)?;
+        let programs = items.iter().all(serde_json::Value::is_array);
+        if programs && !items.is_empty() {
+            return items
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    Vec::<SockFilter>::deserialize(p)
+                        .map_err(|e| D::Error::custom(format!("program {i}: {e}")))
+                })
+                .collect();
+        }
+        // One program; `[]` is one empty program, which the helper refuses.
+        let program = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, insn)| {
+                SockFilter::deserialize(insn)
+                    .map_err(|e| D::Error::custom(format!("instruction {i}: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(vec![program])
     }
 }
 

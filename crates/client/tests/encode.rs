@@ -70,8 +70,8 @@ fn every_field_survives_the_decoder() {
     seccomp.extend_from_slice(&0x15u16.to_le_bytes());
     seccomp.extend_from_slice(&[0, 1]);
     seccomp.extend_from_slice(&59u32.to_le_bytes());
-    assert_eq!(d.seccomp, Some(&seccomp[..]));
-    assert_eq!(d.seccomp_len(), 2);
+    assert_eq!(d.seccomp.as_slice(), [&seccomp[..8 * 2], &seccomp[..8]]);
+    assert_eq!(d.seccomp_len(), 3);
 
     assert_eq!(d.clone_flags, ns::NEWNS | ns::NEWUSER | ns::NEWUTS);
 
@@ -202,6 +202,7 @@ fn records_come_in_the_documented_order() {
             RLIMIT,
             FILES,
             WORK_DIR,
+            SECCOMP,
             SECCOMP,
             CLONE_FLAGS,
             MOUNT,
@@ -368,7 +369,15 @@ fn other_refusals_name_their_record() {
     assert_eq!((e.fault, record.as_str()), (Fault::BadValue, "rlimits[1]"));
 
     let (e, record) = refusal(&Spec {
-        seccomp: Some(vec![]),
+        seccomp: vec![vec![SockFilter::stmt(6, 0)], vec![]],
+        ..base()
+    });
+    assert_eq!(
+        (e.fault, record.as_str()),
+        (Fault::BadRecordLength, "seccomp[1]")
+    );
+    let (e, record) = refusal(&Spec {
+        seccomp: vec![vec![]],
         ..base()
     });
     assert_eq!(
@@ -413,7 +422,7 @@ fn other_refusals_name_their_record() {
     assert_eq!((e.fault, record.as_str()), (Fault::BadValue, "pivot_root"));
 
     let (e, _) = refusal(&Spec {
-        seccomp: Some(vec![SockFilter::stmt(6, 0); 4097]),
+        seccomp: vec![vec![SockFilter::stmt(6, 0); 4097]],
         ..base()
     });
     assert_eq!(e.fault, Fault::TooMany);

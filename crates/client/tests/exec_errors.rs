@@ -161,6 +161,33 @@ fn seccomp_invalid_program() {
     let runner = runner.seccomp([SockFilter::stmt(bpf::LD_W_ABS, bpf::OFF_NR)]);
     assert_child_error(run(runner), "seccomp", libc::EINVAL, 0);
     assert_never_ran(&ran);
+
+    // A stacked program is reported by its index among the programs.
+    let (runner, ran) = canary(&dir);
+    let runner = runner
+        .seccomp([SockFilter::stmt(bpf::RET_K, bpf::RET_ALLOW)])
+        .add_seccomp([SockFilter::stmt(bpf::LD_W_ABS, bpf::OFF_NR)]);
+    assert_child_error(run(runner), "seccomp", libc::EINVAL, 1);
+    assert_never_ran(&ran);
+}
+
+/// The programs are loaded in order through prctl: a first program that refuses prctl
+/// stops the second (index 1), and nothing runs.
+#[test]
+fn seccomp_stacked_programs_load_in_order() {
+    if !seccomp_arch_ok() {
+        return;
+    }
+    let dir = TempDir::new("bpf-order");
+    let (runner, ran) = canary(&dir);
+    let runner = runner
+        .seccomp(bpf::on_syscall(
+            libc::SYS_prctl,
+            bpf::RET_ERRNO | libc::EPERM as u32,
+        ))
+        .add_seccomp([SockFilter::stmt(bpf::RET_K, bpf::RET_ALLOW)]);
+    assert_child_error(run(runner), "seccomp", libc::EPERM, 1);
+    assert_never_ran(&ran);
 }
 
 // ---------------------------------------------------------------------------------------

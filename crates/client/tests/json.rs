@@ -4,8 +4,8 @@
 #![allow(clippy::unnecessary_cast)]
 
 use forkexec_client::{
-    JsonError, Mount, MountEntry, MountFlag, MountKind, MountOp, Namespace, Resource, Runner, Spec,
-    RLIM_INFINITY,
+    JsonError, Mount, MountEntry, MountFlag, MountKind, MountOp, Namespace, Resource, Runner,
+    SockFilter, Spec, RLIM_INFINITY,
 };
 use forkexec_testkit::fixtures::{every_field_ops, full_spec};
 
@@ -53,7 +53,8 @@ fn every_documented_key_is_accepted() {
                     {"resource": "as", "cur": 1073741824, "max": "infinity"}],
         "files": [0, -1, 2],
         "work_dir": "/w",
-        "seccomp": [{"code": 6, "k": 2147418112}, {"code": 21, "jt": 0, "jf": 1, "k": 59}],
+        "seccomp": [[{"code": 6, "k": 2147418112}, {"code": 21, "jt": 0, "jf": 1, "k": 59}],
+                    [{"code": 6, "k": 2147418112}]],
         "clone_flags": ["newns", "newuser", "newuts"],
         "mounts": [
             {"source": "/usr", "target": "usr", "fstype": "", "flags": ["bind", "rdonly"],
@@ -96,6 +97,32 @@ fn every_documented_key_is_accepted() {
         "sync_fd": 15
     }"#;
     assert_eq!(Spec::from_json(json).unwrap(), full_spec());
+}
+
+#[test]
+fn seccomp_is_one_program_or_a_list_of_programs() {
+    let allow = SockFilter::stmt(6, 0x7fff_0000);
+    let deny = SockFilter::stmt(6, 0);
+    let one = Spec::from_json(r#"{"seccomp": [{"code": 6, "k": 2147418112}]}"#).unwrap();
+    assert_eq!(one.seccomp, [vec![allow]]);
+    // One program is written back as its list of instructions, several as a list of lists.
+    assert_eq!(one.to_json(), r#"{"seccomp":[{"code":6,"k":2147418112}]}"#);
+    let two =
+        Spec::from_json(r#"{"seccomp": [[{"code": 6, "k": 2147418112}], [{"code": 6, "k": 0}]]}"#)
+            .unwrap();
+    assert_eq!(two.seccomp, [vec![allow], vec![deny]]);
+    assert_eq!(Spec::from_json(&two.to_json()).unwrap(), two);
+    // `[]` is one empty program (refused by the helper), not "no filter".
+    let empty = Spec::from_json(r#"{"seccomp": []}"#).unwrap();
+    assert_eq!(empty.seccomp, [Vec::<SockFilter>::new()]);
+    let e = Spec::from_json(r#"{"seccomp": [{"code": 6, "k": 0}, [{"code": 6, "k": 0}]]}"#)
+        .unwrap_err();
+    assert!(e.to_string().contains("instruction 1"), "{e}");
+    let e = Spec::from_json(r#"{"seccomp": [[{"code": 6, "k": 0}], [{"code": 6}]]}"#).unwrap_err();
+    assert!(
+        e.to_string().contains("program 1: missing field `k`"),
+        "{e}"
+    );
 }
 
 #[test]

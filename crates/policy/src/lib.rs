@@ -1,5 +1,5 @@
 //! Seccomp policies for forkexec: a JSON policy compiled to a classic BPF program that the
-//! helper loads with `seccomp(SECCOMP_SET_MODE_FILTER)` right before `execve`.
+//! helper loads with `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER)` right before `execve`.
 //!
 //! ```json
 //! {"default_action": {"errno": "EPERM"},

@@ -542,8 +542,9 @@ pub struct Spec<'a> {
     pub files: Files<'a>,
     /// WORK_DIR: the directory to change to.
     pub work_dir: Option<&'a CStr>,
-    /// Raw `sock_filter` bytes, 8 per instruction.
-    pub seccomp: Option<&'a [u8]>,
+    /// The SECCOMP programs, in load order: raw `sock_filter` bytes, 8 per instruction (a
+    /// program's index is its position here).
+    pub seccomp: List<&'a [u8], { limit::SECCOMP_PROGRAMS }>,
     /// CLONE_FLAGS: `CLONE_NEW*` bits ([`layout::ns`]).
     pub clone_flags: u64,
     /// PIVOT_ROOT: the directory that becomes the new root.
@@ -609,13 +610,15 @@ impl<'a> Spec<'a> {
 
     /// Whether the helper stops itself before seccomp ([`opt::stops_before_exec`]).
     pub fn stops_before_exec(&self) -> bool {
-        opt::stops_before_exec(self.options, self.seccomp.is_some())
+        opt::stops_before_exec(self.options, !self.seccomp.is_empty())
     }
 
-    /// Number of seccomp instructions.
+    /// Number of seccomp instructions, all programs together.
     pub fn seccomp_len(&self) -> usize {
         self.seccomp
-            .map_or(0, |s| s.len() / layout::SOCK_FILTER_LEN)
+            .iter()
+            .map(|s| s.len() / layout::SOCK_FILTER_LEN)
+            .sum()
     }
 
     /// The process shape this spec needs when run by a process with these effective ids
@@ -737,7 +740,13 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
             }
             record::FILES => spec.files = parse_files(p, pat)?,
             record::WORK_DIR => spec.work_dir = Some(parse_path(p, pat, limit::PATH)?),
-            record::SECCOMP => spec.seccomp = Some(parse_seccomp(p, pat)?),
+            record::SECCOMP => {
+                if spec.seccomp.len() == limit::SECCOMP_PROGRAMS {
+                    return err(abs, Fault::TooMany);
+                }
+                let program = parse_seccomp(p, pat)?;
+                spec.seccomp.push(program).or(err(abs, Fault::TooMany))?;
+            }
             record::CLONE_FLAGS => {
                 let flags = parse_u64(p, pat)?;
                 if flags & !ns::KNOWN != 0 {

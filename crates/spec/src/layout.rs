@@ -213,6 +213,8 @@ pub mod limit {
     pub const FD: u32 = 1 << 20;
     /// Most seccomp instructions (`BPF_MAXINSNS`).
     pub const SECCOMP_INSNS: usize = 4096;
+    /// Most SECCOMP records (stacked programs).
+    pub const SECCOMP_PROGRAMS: usize = 16;
     /// Most MOUNT and MOUNT_OP records together.
     pub const MOUNTS: usize = 256;
     /// Most lower directories of one overlay (the kernel's own limit, `OVL_MAX_STACK`).

@@ -85,6 +85,8 @@ macro_rules! record_rows {
             /// One NUL-terminated path for `chdir`, after `pivot_root` when both are given.
             WorkDir WORK_DIR = 7 => "work_dir",
             /// Classic BPF program: 8 bytes per `sock_filter` (u16 code, u8 jt, u8 jf, u32 k).
+            /// Repeatable: the programs are loaded in order (stacked); index = order among
+            /// SECCOMP records.
             Seccomp SECCOMP = 8 => "seccomp",
             /// u64: `CLONE_NEW*` flags to unshare.
             CloneFlags CLONE_FLAGS = 9 => "clone_flags",
@@ -155,6 +157,7 @@ macro_rules! record_rows {
 /// Record types that may appear more than once.
 pub const REPEATABLE_RECORDS: &[u16] = &[
     crate::layout::record::RLIMIT,
+    crate::layout::record::SECCOMP,
     crate::layout::record::MOUNT,
     crate::layout::record::MOUNT_OP,
     crate::layout::record::LANDLOCK_PATH,

@@ -303,6 +303,28 @@ fn bytes_of(v: &Json) -> Vec<u8> {
     v.str().as_bytes().to_vec()
 }
 
+/// One seccomp program of the JSON form: its `sock_filter` bytes.
+fn seccomp_program(v: &Json) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for insn in v.arr() {
+        let (mut code, mut jt, mut jf, mut k) = (None, None, None, None);
+        for (key, x) in insn.obj() {
+            match key.as_str() {
+                "code" => code = Some(x.num::<u16>()),
+                "jt" => jt = Some(x.num::<u8>()),
+                "jf" => jf = Some(x.num::<u8>()),
+                "k" => k = Some(x.num::<u32>()),
+                _ => panic!("unknown seccomp key {key}"),
+            }
+        }
+        bytes.extend_from_slice(&code.unwrap().to_le_bytes());
+        bytes.push(jt.unwrap());
+        bytes.push(jf.unwrap());
+        bytes.extend_from_slice(&k.unwrap().to_le_bytes());
+    }
+    bytes
+}
+
 fn nonempty(v: &Json) -> Option<Vec<u8>> {
     match v {
         Json::Null => None,
@@ -491,24 +513,13 @@ fn owned_from_json(j: &Json) -> Owned {
             "files" => o.files = v.arr().iter().map(Json::num).collect(),
             "work_dir" => o.work_dir = nonempty(v),
             "seccomp" => {
-                let mut bytes = Vec::new();
-                for insn in v.arr() {
-                    let (mut code, mut jt, mut jf, mut k) = (None, None, None, None);
-                    for (key, x) in insn.obj() {
-                        match key.as_str() {
-                            "code" => code = Some(x.num::<u16>()),
-                            "jt" => jt = Some(x.num::<u8>()),
-                            "jf" => jf = Some(x.num::<u8>()),
-                            "k" => k = Some(x.num::<u32>()),
-                            _ => panic!("unknown seccomp key {key}"),
-                        }
-                    }
-                    bytes.extend_from_slice(&code.unwrap().to_le_bytes());
-                    bytes.push(jt.unwrap());
-                    bytes.push(jf.unwrap());
-                    bytes.extend_from_slice(&k.unwrap().to_le_bytes());
-                }
-                o.seccomp = Some(bytes).filter(|b| !b.is_empty());
+                // One program (a list of instructions) or a list of programs.
+                let programs = match v.arr().first() {
+                    Some(Json::Arr(_)) => v.arr().iter().collect(),
+                    _ => vec![v],
+                };
+                o.seccomp = programs.into_iter().map(seccomp_program).collect();
+                o.seccomp.retain(|p| !p.is_empty());
             }
             "clone_flags" => o.clone_flags = flag_names(v, &CLONE_FLAG_NAMES),
             "mounts" => {
@@ -964,6 +975,34 @@ fn defs() -> Vec<Def> {
             ),
             bytes: Bytes::Canonical,
             expect: Some((Fault::Conflict, 54)),
+        },
+        Def {
+            name: "seccomp_stacked",
+            about: &[
+                "Two seccomp programs (two SECCOMP records, loaded in this order): the first",
+                "returns ERRNO(EPERM) for getppid (x86_64 number 110) and allows the rest, the",
+                "second allows everything. JSON spells several programs as a list of lists.",
+            ],
+            json: Some(concat!(
+                r#"{"args":["/bin/true"],"seccomp":[[{"code":32,"jt":0,"jf":0,"k":0},"#,
+                r#"{"code":21,"jt":0,"jf":1,"k":110},{"code":6,"jt":0,"jf":0,"k":327681},"#,
+                r#"{"code":6,"jt":0,"jf":0,"k":2147418112}],"#,
+                r#"[{"code":6,"jt":0,"jf":0,"k":2147418112}]]}"#,
+            )),
+            bytes: Bytes::Canonical,
+            expect: None,
+        },
+        Def {
+            name: "seccomp_too_many",
+            about: &[
+                "Seventeen one-instruction SECCOMP records (ret ALLOW): at most 16 programs;",
+                "refused at the start of the 17th record (286), before its payload.",
+            ],
+            json: None,
+            bytes: Bytes::Build(
+                r#"[["encode",{"args":["/bin/true"],"seccomp":[[{"code":6,"jt":0,"jf":0,"k":2147418112}],[{"code":6,"jt":0,"jf":0,"k":2147418112}],[{"code":6,"jt":0,"jf":0,"k":2147418112}],[{"code":6,"jt":0,"jf":0,"k":2147418112}],[{"code":6,"jt":0,"jf":0,"k":2147418112}],[{"code":6,"jt":0,"jf":0,"k":2147418112}],[{"code":6,"jt":0,"jf":0,"k":2147418112}],[{"code":6,"jt":0,"jf":0,"k":2147418112}],[{"code":6,"jt":0,"jf":0,"k":2147418112}],[{"code":6,"jt":0,"jf":0,"k":2147418112}],[{"code":6,"jt":0,"jf":0,"k":2147418112}],[{"code":6,"jt":0,"jf":0,"k":2147418112}],[{"code":6,"jt":0,"jf":0,"k":2147418112}],[{"code":6,"jt":0,"jf":0,"k":2147418112}],[{"code":6,"jt":0,"jf":0,"k":2147418112}],[{"code":6,"jt":0,"jf":0,"k":2147418112}],[{"code":6,"jt":0,"jf":0,"k":2147418112}]]}]]"#,
+            ),
+            expect: Some((Fault::TooMany, 286)),
         },
     ]
 }

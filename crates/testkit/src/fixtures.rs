@@ -22,10 +22,13 @@ pub fn full_spec() -> Spec {
         ],
         files: vec![0, -1, 2],
         work_dir: "/w".into(),
-        seccomp: Some(vec![
-            SockFilter::stmt(6, 0x7fff_0000),
-            SockFilter::jump(0x15, 59, 0, 1),
-        ]),
+        seccomp: vec![
+            vec![
+                SockFilter::stmt(6, 0x7fff_0000),
+                SockFilter::jump(0x15, 59, 0, 1),
+            ],
+            vec![SockFilter::stmt(6, 0x7fff_0000)],
+        ],
         clone_flags: vec![Namespace::NewNs, Namespace::NewUser, Namespace::NewUts],
         mounts: vec![
             Mount::new(

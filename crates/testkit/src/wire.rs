@@ -299,7 +299,8 @@ pub struct Owned {
     pub rlimits: Vec<(u32, u64, u64)>,
     pub files: Vec<i32>,
     pub work_dir: Option<Vec<u8>>,
-    pub seccomp: Option<Vec<u8>>,
+    /// The SECCOMP programs, in order.
+    pub seccomp: Vec<Vec<u8>>,
     pub clone_flags: u64,
     /// Raw mounts and mount operations, in record order (their shared index space).
     pub mounts: Vec<OwnedMountEntry>,
@@ -381,10 +382,10 @@ impl Owned {
                 groups,
             }
         });
-        let seccomp = spec.seccomp.map(<[u8]>::to_vec);
+        let seccomp: Vec<Vec<u8>> = spec.seccomp.iter().map(|p| p.to_vec()).collect();
         assert_eq!(
             spec.seccomp_len(),
-            seccomp.as_ref().map_or(0, |s| s.len() / 8)
+            seccomp.iter().map(|s| s.len() / 8).sum::<usize>()
         );
         Owned {
             args,
@@ -439,7 +440,7 @@ impl Owned {
             if let Some(d) = &self.work_dir {
                 w.work_dir(d);
             }
-            if let Some(f) = &self.seccomp {
+            for f in &self.seccomp {
                 w.seccomp(f.chunks_exact(8).map(|c| {
                     (
                         u16::from_le_bytes([c[0], c[1]]),

@@ -436,6 +436,41 @@ func TestStopBeforeSeccompReturnsBeforeExec(t *testing.T) {
 	wantExit(t, waitPid(t, pid), 0)
 }
 
+// denyOne is a filter that returns ERRNO(EPERM) for syscall nr (x86_64) and allows the rest.
+func denyOne(nr uint32) *syscall.SockFprog {
+	f := []syscall.SockFilter{
+		{Code: 0x20, K: 0},                // ld [0]: seccomp_data.nr
+		{Code: 0x15, Jt: 0, Jf: 1, K: nr}, // jeq nr
+		{Code: 0x06, K: 0x00050000 | 1},   // ret ERRNO(EPERM)
+		{Code: 0x06, K: 0x7fff0000},       // ret ALLOW
+	}
+	return &syscall.SockFprog{Len: uint16(len(f)), Filter: &f[0]}
+}
+
+func TestSeccompStackLoadsEveryFilterInOrder(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the filters use x86_64 syscall numbers")
+	}
+	const execve, prctl = 59, 157
+	allow := []syscall.SockFilter{{Code: 0x06, K: 0x7fff0000}}
+	allowAll := &syscall.SockFprog{Len: 1, Filter: &allow[0]}
+	// The second filter is loaded too: it refuses the helper's execve.
+	_, err := (&Runner{Args: []string{"/bin/true"}, Seccomp: allowAll,
+		SeccompStack: []*syscall.SockFprog{denyOne(execve)}}).Start()
+	ce := childErr(t, err)
+	if ce.Location != LocExecve || ce.Err != syscall.EPERM {
+		t.Fatalf("%v, want execve: EPERM", err)
+	}
+	// In order: a first filter that refuses prctl stops the second one (index 1).
+	_, err = (&Runner{Args: []string{"/bin/true"},
+		SeccompStack: []*syscall.SockFprog{denyOne(prctl), allowAll}}).Start()
+	ce = childErr(t, err)
+	if ce.Location != LocSeccomp || ce.Index != 1 || ce.Err != syscall.EPERM {
+		t.Fatalf("%v, want seccomp(1): EPERM", err)
+	}
+	noChildren(t)
+}
+
 func TestEncodeIsTheSpecStartSends(t *testing.T) {
 	b, err := (&Runner{Args: []string{"/bin/true"}}).Encode()
 	if err != nil {

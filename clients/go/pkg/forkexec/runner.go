@@ -37,6 +37,9 @@ type Runner struct {
 
 	// Seccomp is loaded right before execve; it implies NoNewPrivs.
 	Seccomp *syscall.SockFprog
+	// SeccompStack holds more filters, loaded after Seccomp in order (stacked, as bwrap's
+	// --add-seccomp-fd); every filter but the last must allow prctl.
+	SeccompStack []*syscall.SockFprog
 
 	// CloneFlags are the CLONE_NEW* namespaces to create.
 	CloneFlags uintptr

@@ -1,7 +1,6 @@
 package forkexec
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -72,13 +71,19 @@ func (r *Runner) Spec() (*spec.Spec, error) {
 	for _, f := range r.Files {
 		s.Files = append(s.Files, fdOf(f))
 	}
-	if p := r.Seccomp; p != nil {
-		if p.Len == 0 || p.Filter == nil {
-			return nil, errors.New("forkexec: Seccomp: an empty filter")
+	filters := r.SeccompStack
+	if r.Seccomp != nil {
+		filters = append([]*syscall.SockFprog{r.Seccomp}, filters...)
+	}
+	for i, p := range filters {
+		if p == nil || p.Len == 0 || p.Filter == nil {
+			return nil, fmt.Errorf("forkexec: Seccomp: filter %d is empty", i)
 		}
+		program := []spec.SockFilter{}
 		for _, f := range unsafe.Slice(p.Filter, p.Len) {
-			s.Seccomp = append(s.Seccomp, spec.SockFilter{Code: f.Code, Jt: f.Jt, Jf: f.Jf, K: f.K})
+			program = append(program, spec.SockFilter{Code: f.Code, Jt: f.Jt, Jf: f.Jf, K: f.K})
 		}
+		s.Seccomp = append(s.Seccomp, program)
 	}
 	for i, m := range r.Mounts {
 		if m.Op != nil {
@@ -295,7 +300,7 @@ func (r *Runner) Start() (int, error) {
 		return 0, err
 	}
 	c := &conversation{fd: fds[0], helper: pid, path: helper, sync: r.SyncFunc, spec: s}
-	stops := r.StopBeforeSeccomp || (r.Ptrace && r.Seccomp != nil)
+	stops := r.StopBeforeSeccomp || (r.Ptrace && (r.Seccomp != nil || len(r.SeccompStack) > 0))
 	return c.run(data, r.Detach, stops)
 }
 

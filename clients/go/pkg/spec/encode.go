@@ -9,15 +9,15 @@ import (
 // Spec is everything a spec can say, one field per record (docs/spec.md "Record types").
 // Zero values mean "no record": an empty string or list, a nil pointer, zero bits.
 type Spec struct {
-	Args       []string // ARGS (always written)
-	Env        []string // ENV
-	ExecPath   string   // EXEC_PATH
-	ExecFd     *int     // EXEC_FD
-	Rlimits    []Rlimit // one RLIMIT each, in order
-	Files      []int    // FILES: target fd i = helper fd Files[i], -1 = closed
-	WorkDir    string   // WORK_DIR
-	Seccomp    []SockFilter
-	CloneFlags uint64 // CLONE_NEW* bits
+	Args       []string       // ARGS (always written)
+	Env        []string       // ENV
+	ExecPath   string         // EXEC_PATH
+	ExecFd     *int           // EXEC_FD
+	Rlimits    []Rlimit       // one RLIMIT each, in order
+	Files      []int          // FILES: target fd i = helper fd Files[i], -1 = closed
+	WorkDir    string         // WORK_DIR
+	Seccomp    [][]SockFilter // one SECCOMP each, loaded in order
+	CloneFlags uint64         // CLONE_NEW* bits
 	// Mounts are the MOUNT and MOUNT_OP records, in order (one index space).
 	Mounts      []Mount
 	PivotRoot   string
@@ -191,9 +191,9 @@ func (s *Spec) Encode() ([]byte, error) {
 		})
 	}
 	w.single(RecWorkDir, s.WorkDir)
-	if len(s.Seccomp) > 0 {
+	for _, program := range s.Seccomp {
 		w.record(RecSeccomp, func() {
-			for _, f := range s.Seccomp {
+			for _, f := range program {
 				w.u16(f.Code)
 				w.buf = append(w.buf, f.Jt, f.Jf)
 				w.u32(f.K)

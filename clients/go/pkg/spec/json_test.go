@@ -88,17 +88,29 @@ func parseJSON(text string) (*Spec, error) {
 				}
 			}
 		case "seccomp":
-			var items []struct {
+			// One program (a list of instructions) or a list of programs.
+			type insn struct {
 				Code uint16 `json:"code"`
 				Jt   uint8  `json:"jt"`
 				Jf   uint8  `json:"jf"`
 				K    uint32 `json:"k"`
 			}
-			if err = strictUnmarshal(raw, &items); err == nil {
-				s.Seccomp = []SockFilter{}
-				for _, it := range items {
-					s.Seccomp = append(s.Seccomp, SockFilter{it.Code, it.Jt, it.Jf, it.K})
+			var programs [][]insn
+			if strictUnmarshal(raw, &programs) != nil {
+				var one []insn
+				if err = strictUnmarshal(raw, &one); err == nil {
+					programs = [][]insn{one}
 				}
+			}
+			for _, items := range programs {
+				if len(items) == 0 {
+					continue // "seccomp": [] writes no record in the vectors' JSON form
+				}
+				program := []SockFilter{}
+				for _, it := range items {
+					program = append(program, SockFilter{it.Code, it.Jt, it.Jf, it.K})
+				}
+				s.Seccomp = append(s.Seccomp, program)
 			}
 		case "clone_flags":
 			var names []string

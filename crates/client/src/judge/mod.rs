@@ -238,7 +238,7 @@ impl Judge {
             readers.push((fd, Reader::spawn(read, sink, limits.output, meter.clone())));
             ends.push(write);
         }
-        let seccomp = runner.spec.seccomp.is_some();
+        let seccomp = !runner.spec.seccomp.is_empty();
 
         // 3. Start.
         let started = runner.start();

@@ -15,7 +15,9 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use forkexec_client::{Credential, IdMap, Namespace, Resource, Runner, Spec, RLIM_INFINITY};
+use forkexec_client::{
+    Credential, IdMap, Namespace, Resource, Runner, SockFilter, Spec, RLIM_INFINITY,
+};
 use serde_json::{json, Value};
 
 use chain::*;

@@ -24,6 +24,34 @@ fn seccomp_errno_filter() {
     assert_eq!(r["ppid"], -1, "getppid itself is refused in the report");
 }
 
+/// Stacked programs: each is loaded (the second one's errno shows; the kernel counts both).
+#[test]
+fn seccomp_stacked_programs() {
+    if !seccomp_arch_ok() {
+        return;
+    }
+    let allow = [SockFilter::stmt(bpf::RET_K, bpf::RET_ALLOW)];
+    let out = run(probe_runner(&["syscall", "getppid"])
+        .seccomp(allow)
+        .add_seccomp(getppid_eperm()))
+    .unwrap();
+    assert_eq!(json(&out), json!({"ret": -1, "errno": libc::EPERM}));
+    // The programs' count in the kernel: two more than the test process has.
+    let filters = |pid: &str| -> String {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let line = status.lines().find(|l| l.starts_with("Seccomp_filters:"));
+        line.unwrap().split_whitespace().nth(1).unwrap().to_string()
+    };
+    let ours: u32 = filters("self").parse().unwrap();
+    let out = run(
+        Runner::new(["/bin/sh", "-c", "grep Seccomp_filters /proc/self/status"])
+            .seccomp(allow)
+            .add_seccomp(allow),
+    )
+    .unwrap();
+    assert_eq!(out.stdout, format!("Seccomp_filters:\t{}\n", ours + 2));
+}
+
 #[test]
 fn seccomp_kill_process_filter() {
     if !seccomp_arch_ok() {

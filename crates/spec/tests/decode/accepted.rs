@@ -15,11 +15,14 @@ fn full_owned() -> Owned {
         rlimits: vec![(0, 1, 2), (7, 64, 64), (9, 1 << 33, u64::MAX)],
         files: vec![0, 1, 2, -1, 9],
         work_dir: Some(v("/w")),
-        seccomp: Some(vec![
-            0x20, 0, 0, 0, 4, 0, 0, 0, //
-            0x15, 0, 0, 1, 0x3e, 0, 0, 0xc0, //
-            0x06, 0, 0, 0, 0, 0, 0xff, 0x7f,
-        ]),
+        seccomp: vec![
+            vec![
+                0x20, 0, 0, 0, 4, 0, 0, 0, //
+                0x15, 0, 0, 1, 0x3e, 0, 0, 0xc0, //
+                0x06, 0, 0, 0, 0, 0, 0xff, 0x7f,
+            ],
+            vec![0x06, 0, 0, 0, 0, 0, 0xff, 0x7f],
+        ],
         clone_flags: ns::KNOWN,
         mounts: vec![
             OwnedMount {
@@ -92,7 +95,7 @@ fn minimal_spec_bytes_and_fields() {
     assert_eq!(spec.rlimits.len(), 0);
     assert!(spec.files.is_empty());
     assert_eq!(spec.work_dir, None);
-    assert_eq!(spec.seccomp, None);
+    assert!(spec.seccomp.is_empty());
     assert_eq!(spec.seccomp_len(), 0);
     assert_eq!(spec.clone_flags, 0);
     assert_eq!(spec.mounts.len(), 0);
@@ -112,7 +115,9 @@ fn full_spec_exposes_every_field() {
     let spec = accepted(&buf);
     assert_eq!(Owned::of(&spec), full_owned());
     // Spot checks through the raw accessors.
-    assert_eq!(spec.seccomp_len(), 3);
+    assert_eq!(spec.seccomp_len(), 4);
+    assert_eq!(spec.seccomp.len(), 2);
+    assert_eq!(spec.seccomp.as_slice()[1], &[6, 0, 0, 0, 0, 0, 0xff, 0x7f]);
     assert_eq!(spec.rlimits.len(), 3);
     assert_eq!(spec.mounts.len(), 2);
     assert_eq!(spec.files.get(3), -1);
@@ -158,7 +163,7 @@ fn record_order_does_not_matter() {
         records.push(&canonical[at..at + RECORD_HEADER_LEN + len]);
         at += RECORD_HEADER_LEN + len;
     }
-    assert_eq!(records.len(), 23);
+    assert_eq!(records.len(), 24);
     let mut reversed = canonical[..HEADER_LEN].to_vec();
     for r in records.iter().rev() {
         reversed.extend_from_slice(r);
@@ -166,6 +171,7 @@ fn record_order_does_not_matter() {
     // Same fields; only the repeatable records (whose order is their index) come reversed.
     let mut expected = full_owned();
     expected.rlimits.reverse();
+    expected.seccomp.reverse();
     expected.mounts.reverse();
     assert_eq!(Owned::of(&accepted(&reversed)), expected);
 }
@@ -251,13 +257,20 @@ fn limits_are_inclusive() {
         }
         w.files(&vec![-1; limit::FILES]);
         w.seccomp((0..limit::SECCOMP_INSNS).map(|_| (6, 0, 0, 0)));
+        for _ in 1..limit::SECCOMP_PROGRAMS {
+            w.seccomp([(6, 0, 0, 0)]);
+        }
         w.credential(0, 0, 0, &vec![7; limit::GROUPS]);
         w.status_fd(limit::FD - 1);
     });
     let spec = accepted(&buf);
     assert_eq!(spec.rlimits.len(), limit::RLIMITS);
     assert_eq!(spec.files.len(), limit::FILES);
-    assert_eq!(spec.seccomp_len(), limit::SECCOMP_INSNS);
+    assert_eq!(spec.seccomp.len(), limit::SECCOMP_PROGRAMS);
+    assert_eq!(
+        spec.seccomp_len(),
+        limit::SECCOMP_INSNS + limit::SECCOMP_PROGRAMS - 1
+    );
     assert_eq!(spec.uid_map.unwrap().len(), limit::ID_MAP_ENTRIES);
     assert_eq!(spec.credential.unwrap().group_count(), limit::GROUPS);
     assert_eq!(spec.host_name.unwrap().to_bytes().len(), limit::UTS_NAME);

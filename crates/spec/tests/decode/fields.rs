@@ -132,7 +132,7 @@ fn too_many_files_and_seccomp_insns() {
 }
 
 #[test]
-fn too_many_rlimits_and_mounts() {
+fn too_many_rlimits_seccomp_programs_and_mounts() {
     let (buf, at) = build_at(
         |w| {
             base(w);
@@ -141,6 +141,16 @@ fn too_many_rlimits_and_mounts() {
             }
         },
         |w| w.limit(0, 0, 0),
+    );
+    refused(&buf, at, Fault::TooMany);
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            for _ in 0..limit::SECCOMP_PROGRAMS {
+                w.seccomp([(6, 0, 0, 0)]);
+            }
+        },
+        |w| w.seccomp([(6, 0, 0, 0)]),
     );
     refused(&buf, at, Fault::TooMany);
     let (buf, at) = build_at(

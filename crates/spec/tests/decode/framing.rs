@@ -10,14 +10,13 @@ fn set_u16(buf: &mut [u8], at: usize, v: u16) {
 }
 
 /// Every record type that may appear only once.
-const SINGLE_TYPES: [u16; 16] = [
+const SINGLE_TYPES: [u16; 15] = [
     record::ARGS,
     record::ENV,
     record::EXEC_PATH,
     record::EXEC_FD,
     record::FILES,
     record::WORK_DIR,
-    record::SECCOMP,
     record::CLONE_FLAGS,
     record::PIVOT_ROOT,
     record::HOST_NAME,

@@ -74,6 +74,7 @@ fn full(w: &mut W) {
         (0x15, 0, 1, 0xc000_003e),
         (0x06, 0, 0, 0x7fff_0000),
     ]);
+    w.seccomp([(0x06, 0, 0, 0x7fff_0000)]);
     w.clone_flags(ns::KNOWN);
     w.raw_mount(
         ms::BIND | ms::REC | ms::RDONLY,

@@ -260,8 +260,8 @@ fn random_owned(rng: &mut Rng) -> Owned {
     if coin(rng) {
         o.work_dir = Some(random_string(rng, 1, 40));
     }
-    if coin(rng) {
-        o.seccomp = Some(
+    for _ in 0..rng.below(3) {
+        o.seccomp.push(
             (0..8 * (1 + rng.below(5)))
                 .map(|_| rng.next() as u8)
                 .collect(),
