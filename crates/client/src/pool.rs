@@ -148,8 +148,12 @@ impl SandboxBuilder {
         };
         let process = Runner::from_spec(spec).helper(helper).start()?;
         drop((exe, devnull, theirs));
+        // The server is running: the deepest of the sandbox's processes is in its pid
+        // namespace.
+        let pids = SandboxPids::find(process.pid());
         Ok(Sandbox {
             sock: ours,
+            pids,
             process: Mutex::new(process),
             writable,
             proc_dir,
@@ -164,6 +168,7 @@ impl SandboxBuilder {
 #[derive(Debug)]
 pub struct Sandbox {
     sock: OwnedFd,
+    pids: SandboxPids,
     process: Mutex<Process>,
     writable: Vec<String>,
     proc_dir: String,
@@ -204,8 +209,8 @@ impl Sandbox {
     /// sandbox maps to itself); the runner may add namespaces (net, uts) and mounts (after
     /// the fresh tmpfs of each writable place), but not a new root (`pivot_root`) or a
     /// cgroup path (the sandbox does not see the host's cgroup tree: give `cgroup_fd`, a v2
-    /// directory). The [`ServedProcess`]'s pid is the one in the sandbox's pid namespace, so
-    /// its `kill` is refused: drop it to kill the run.
+    /// directory). The [`ServedProcess`]'s pid is the one in the sandbox's pid namespace (its
+    /// `kill` finds the process by it); dropping it kills the run too.
     pub fn run(&self, mut runner: Runner) -> Result<ServedProcess, Error> {
         let spec = &mut runner.spec;
         if !spec.pivot_root.is_empty() {
@@ -237,7 +242,7 @@ impl Sandbox {
         fresh.push(MountOp::proc(self.proc_dir.clone()).into());
         fresh.append(&mut spec.mounts);
         spec.mounts = fresh;
-        start_run(self.sock.as_fd(), runner, true)
+        start_run(self.sock.as_fd(), runner, Some(self.pids))
     }
 
     /// Ends the sandbox: the server's end of stream kills every run still going; returns the
@@ -301,6 +306,88 @@ impl Pool {
     pub fn sandboxes(&self) -> &[Sandbox] {
         &self.sandboxes
     }
+}
+
+/// Where a sandbox's pids are in this process's pid namespace: the helper that built it (every
+/// process of the sandbox descends from it), and the index in `NSpid` (`/proc/PID/status`:
+/// the pid in each pid namespace, this one's first) of the sandbox's own pid namespace.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SandboxPids {
+    helper: u32,
+    level: usize,
+}
+
+/// A process of the sandbox: its pid here and its `NSpid`.
+struct Member {
+    pid: u32,
+    nspid: Vec<u32>,
+}
+
+impl SandboxPids {
+    /// Once the sandbox's server runs: the deepest `NSpid` of the helper and its descendants
+    /// ends in the sandbox's pid namespace (the helper's own, without one).
+    fn find(helper: u32) -> SandboxPids {
+        let level = members(helper)
+            .iter()
+            .map(|m| m.nspid.len().saturating_sub(1))
+            .max()
+            .unwrap_or(0);
+        SandboxPids { helper, level }
+    }
+
+    /// A pidfd on the sandbox's process whose pid in the sandbox is `pid`: found among the
+    /// helper's descendants, opened, and checked again (a pid reused meanwhile has another
+    /// `NSpid`). ESRCH when there is none.
+    pub(crate) fn pidfd(&self, pid: u32) -> io::Result<OwnedFd> {
+        let at_level = |nspid: &[u32]| nspid.get(self.level) == Some(&pid);
+        let found = members(self.helper)
+            .into_iter()
+            .find(|m| m.pid != self.helper && at_level(&m.nspid))
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ESRCH))?;
+        let fd = sys::pidfd_open(found.pid)?;
+        match status_of(found.pid) {
+            Some((_, nspid)) if at_level(&nspid) => Ok(fd),
+            _ => Err(io::Error::from_raw_os_error(libc::ESRCH)),
+        }
+    }
+}
+
+/// `PPid` and `NSpid` of `/proc/PID/status`.
+fn status_of(pid: u32) -> Option<(u32, Vec<u32>)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|rest| rest.split_whitespace().filter_map(|n| n.parse().ok()))
+    };
+    let ppid = field("PPid:")?.next()?;
+    Some((ppid, field("NSpid:")?.collect()))
+}
+
+/// `helper` and every process descended from it.
+fn members(helper: u32) -> Vec<Member> {
+    let all: Vec<(u32, u32, Vec<u32>)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| status_of(pid).map(|(ppid, nspid)| (pid, ppid, nspid)))
+        .collect();
+    let mut found: Vec<u32> = vec![helper];
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for (pid, ppid, _) in &all {
+            if found.contains(ppid) && !found.contains(pid) {
+                found.push(*pid);
+                grew = true;
+            }
+        }
+    }
+    all.into_iter()
+        .filter(|(pid, _, _)| found.contains(pid))
+        .map(|(pid, _, nspid)| Member { pid, nspid })
+        .collect()
 }
 
 fn invalid(msg: &str) -> Error {

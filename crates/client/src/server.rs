@@ -38,6 +38,7 @@ use forkexec_spec::Shape;
 
 use crate::error::{ChildError, Error};
 use crate::helper::find_helper;
+use crate::pool::SandboxPids;
 use crate::process::{Rusage, WaitStatus};
 use crate::runner::{inherited_fds, remap_mount_fds, shape_of, Runner, SyncFunc};
 use crate::status::helper_error;
@@ -102,7 +103,7 @@ impl Server {
     /// nor by a supervisor): `run` then returns once the program has ended (its status is
     /// what [`ServedProcess::wait`] returns; its pid is unknown, 0).
     pub fn run(&self, runner: Runner) -> Result<ServedProcess, Error> {
-        start_run(self.sock.as_fd(), runner, false)
+        start_run(self.sock.as_fd(), runner, None)
     }
 
     /// Ends the server and waits for it: every run still going is killed.
@@ -132,12 +133,12 @@ impl Drop for Server {
 }
 
 /// One run on the fork server at `sock`: the request, the spec, the records up to the exec.
-/// `foreign`: the server's pids are not this process's (a server inside a sandbox's pid
-/// namespace), so the run's `kill` is refused.
+/// `sandbox`: the server's pids are not this process's (a server inside a sandbox's pid
+/// namespace): the run's `kill` finds the run's process through them.
 pub(crate) fn start_run(
     sock: BorrowedFd<'_>,
     runner: Runner,
-    foreign: bool,
+    sandbox: Option<SandboxPids>,
 ) -> Result<ServedProcess, Error> {
     let (mut spec, sync_func) = runner.into_served();
     if spec.status_fd.is_some() {
@@ -168,7 +169,7 @@ pub(crate) fn start_run(
         channel: ours,
         target_pid: 0,
         status: None,
-        foreign,
+        sandbox,
         end_only: spec.only_end_records,
     };
     run.send(&bytes)?;
@@ -208,7 +209,8 @@ pub struct ServedProcess {
     channel: OwnedFd,
     target_pid: u32,
     status: Option<WaitStatus>,
-    foreign: bool,
+    /// A pooled sandbox's run: where its pids are.
+    sandbox: Option<SandboxPids>,
     /// ONLY_END_RECORDS: no pid or exec record comes; the start reads up to the end.
     end_only: bool,
 }
@@ -311,23 +313,22 @@ impl ServedProcess {
         }
     }
 
-    /// Sends signal `sig` to the target. Refused once it has been waited for, and for a run
-    /// in a pooled [`crate::Sandbox`] (its pid is the sandbox's: drop the `ServedProcess` to
-    /// have the server kill the run).
+    /// Sends signal `sig` to the target. Refused once it has been waited for, and when its
+    /// pid is unknown (`only_end_records`). For a run in a pooled [`crate::Sandbox`] the pid
+    /// is the sandbox's: the process is found by it (its `NSpid` under the sandbox's helper)
+    /// and signalled through a pidfd; the run's init passes the signal to the program
+    /// (SIGKILL ends the init, and with it the run). ESRCH once the run has ended.
     pub fn kill(&self, sig: i32) -> io::Result<()> {
-        if self.foreign {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "a sandbox run's pid is the sandbox's: drop the process to kill the run",
-            ));
-        }
         if self.status.is_some() || self.target_pid == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                "process already waited for",
+                "process already waited for, or its pid is unknown (only_end_records)",
             ));
         }
-        sys::kill(self.target_pid, sig)
+        match &self.sandbox {
+            Some(pids) => sys::pidfd_send_signal(pids.pidfd(self.target_pid)?.as_fd(), sig),
+            None => sys::kill(self.target_pid, sig),
+        }
     }
 
     fn read_record(&self) -> Result<Option<Record>, Error> {

@@ -293,3 +293,49 @@ fn a_pool_spreads_its_runs() {
     let (code, out) = finish(start_in(&pool.sandboxes()[1], sh("echo ok")));
     assert_eq!((code, out.as_str()), (0, "ok\n"));
 }
+
+/// `kill` on a pooled run: the process is found by its pid in the sandbox and signalled; the
+/// program gets the signal (through the run's init) as a one-shot's would, SIGKILL ends the
+/// run, another run going on is untouched, and after `wait` it is refused.
+#[test]
+fn a_pooled_run_can_be_signalled() {
+    use std::io::BufRead;
+    let mut c = Cleanup::default();
+    let sandbox = shape(&mut c).start().unwrap();
+    let (mut other, _other_out) = start_in(&sandbox, sh("exec sleep 1000"));
+    let (mut run, out) = start_in(
+        &sandbox,
+        sh("trap 'echo term; exit 7' TERM; echo ready; while :; do sleep 0.05; done"),
+    );
+    let mut out = std::io::BufReader::new(out);
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    assert_ne!(run.pid(), 0);
+    run.kill(libc::SIGTERM).unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert_eq!(
+        (run.wait().unwrap().code(), rest.as_str()),
+        (Some(7), "term\n")
+    );
+    assert!(run.kill(libc::SIGTERM).is_err(), "refused after wait");
+    let (mut sleeper, _out) = start_in(&sandbox, sh("exec sleep 1000"));
+    sleeper.kill(libc::SIGKILL).unwrap();
+    assert_eq!(sleeper.wait().unwrap().signal(), Some(libc::SIGKILL));
+    // The other run was not touched; it goes the same way.
+    use std::os::fd::AsFd;
+    let mut pfd = libc::pollfd {
+        fd: other.as_fd().as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one pollfd on a live fd, no wait.
+    assert_eq!(
+        unsafe { libc::poll(&mut pfd, 1, 0) },
+        0,
+        "the other run ended"
+    );
+    other.kill(libc::SIGKILL).unwrap();
+    assert_eq!(other.wait().unwrap().signal(), Some(libc::SIGKILL));
+}
