@@ -188,6 +188,15 @@ fn dumpable_init_holds_nothing_and_lets_the_callers_user_in() {
             .dumpable_init(dumpable);
         let run = Running::start(r).unwrap();
         let init = run.p.target_pid();
+        if dumpable {
+            // Init drops its capabilities, takes the filter and becomes dumpable on its own
+            // once the target is released, while the start returns: wait for its last step.
+            let done = || {
+                status_field(init, "Seccomp") == "2"
+                    && File::open(format!("/proc/{init}/ns/user")).is_ok()
+            };
+            assert!(eventually(10.0, done), "init never became dumpable");
+        }
         let caps = status_field(init, "CapEff");
         let opened = File::open(format!("/proc/{init}/ns/user"));
         if dumpable {
