@@ -1,5 +1,6 @@
 //! Failure records: the error status record, the exit code, and a stderr line as a last resort.
 
+use forkexec_spec::layout::opt;
 use forkexec_spec::status::{self, Record};
 use forkexec_spec::{render, Location};
 
@@ -59,11 +60,15 @@ pub fn fail(chan: &Channel, failure: Failure) -> ! {
         // Tell the supervisor that setup failed (EOF would mean the target executed).
         let _ = sys::write(handshake, b"!");
     }
-    sys::exit_group(exit_code(&failure))
+    sys::exit_group(exit_code(chan, &failure))
 }
 
-/// 126 / 127 for execve's "cannot execute" / "not found" (as env, chroot, timeout), else 125.
-fn exit_code(f: &Failure) -> i32 {
+/// 126 / 127 for execve's "cannot execute" / "not found" (as env, chroot, timeout), else 125;
+/// 1 for every failure with BWRAP_ERRORS, as bubblewrap exits.
+fn exit_code(chan: &Channel, f: &Failure) -> i32 {
+    if chan.spec.is_some_and(|s| s.has(opt::BWRAP_ERRORS)) {
+        return 1;
+    }
     if f.loc != Location::Execve {
         return status::EXIT_SETUP_FAILED;
     }

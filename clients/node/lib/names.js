@@ -39,14 +39,16 @@ const OPTION_BITS = Object.freeze({
   ctty: 0x80, setsid: 0x100, detach: 0x200, init: 0x400, die_with_parent: 0x800,
   writable_root: 0x1000, new_session_keyring: 0x2000, parents_from_mode: 0x4000,
   only_end_records: 0x8000, dumpable_init: 0x10000, no_wait_init: 0x20000,
+  bwrap_errors: 0x40000,
 });
-const OPTIONS_KNOWN = 0x3ffff;
+const OPTIONS_KNOWN = 0x7ffff;
 const Opt = Object.freeze({
   SYNC: 0x1, PTRACE: 0x2, NO_NEW_PRIVS: 0x4, STOP_BEFORE_SECCOMP: 0x8,
   GID_MAPPINGS_ENABLE_SETGROUPS: 0x10, DROP_CAPS: 0x20, UNSHARE_CGROUP_AFTER_SYNC: 0x40,
   CTTY: 0x80, NO_SETSID: 0x100, DETACH: 0x200, INIT: 0x400, DIE_WITH_PARENT: 0x800,
   WRITABLE_ROOT: 0x1000, NEW_SESSION_KEYRING: 0x2000, PARENTS_FROM_MODE: 0x4000,
   ONLY_END_RECORDS: 0x8000, DUMPABLE_INIT: 0x10000, NO_WAIT_INIT: 0x20000,
+  BWRAP_ERRORS: 0x40000,
 });
 
 /** Clone flags (record CLONE_FLAGS), in the order the decoder lists them. */

@@ -108,6 +108,7 @@ OPTION_BITS = {
     "only_end_records": 0x8000,
     "dumpable_init": 0x10000,
     "no_wait_init": 0x20000,
+    "bwrap_errors": 0x40000,
 }
 OPT_SYNC = 0x001
 OPT_PTRACE = 0x002
@@ -121,7 +122,8 @@ OPT_INIT = 0x400
 OPT_WRITABLE_ROOT = 0x1000
 OPT_DUMPABLE_INIT = 0x10000
 OPT_NO_WAIT_INIT = 0x20000
-OPTIONS_KNOWN = 0x3FFFF
+OPT_BWRAP_ERRORS = 0x40000
+OPTIONS_KNOWN = 0x7FFFF
 
 #: Clone flags (record CLONE_FLAGS), in the Rust client's table order.
 CLONE_FLAGS = {

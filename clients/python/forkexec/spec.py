@@ -317,6 +317,8 @@ class Spec:
     dumpable_init: bool = False
     #: with ``init``: the helper ends once init reports the target's end, not waiting for init
     no_wait_init: bool = False
+    #: a failure exits 1 (not 125/126/127), as bubblewrap does (bubblewrap mode)
+    bwrap_errors: bool = False
     #: a cgroup (v2) directory the target starts in
     cgroup: Str = ""
     #: the same, as an fd of the runtime open on the directory
@@ -402,7 +404,7 @@ _BOOLS = ("sync", "ptrace", "no_new_privs", "stop_before_seccomp",
           "gid_mappings_enable_setgroups", "drop_caps", "unshare_cgroup_after_sync", "ctty",
           "setsid", "detach", "init", "die_with_parent", "writable_root",
           "new_session_keyring", "parents_from_mode", "only_end_records",
-          "dumpable_init", "no_wait_init")
+          "dumpable_init", "no_wait_init", "bwrap_errors")
 
 
 class _Object(Dict[str, Any]):
@@ -1106,7 +1108,7 @@ def _spec_to_dict(spec: "Spec") -> Dict[str, Any]:
         d["status_fd"] = spec.status_fd
     for key in ("detach", "init", "die_with_parent", "writable_root", "new_session_keyring",
                 "parents_from_mode", "only_end_records",
-          "dumpable_init", "no_wait_init"):
+          "dumpable_init", "no_wait_init", "bwrap_errors"):
         if getattr(spec, key):
             d[key] = True
     if spec.cgroup:

@@ -896,6 +896,8 @@ pub fn apply(b: &Bwrap, spec: &mut Spec) -> Result<(), Refusal> {
     // bwrap exits as soon as its pid 1 reports the program's exit code, leaving pid 1's own
     // exit (the namespaces' teardown) behind it.
     spec.no_wait_init = spec.init;
+    // Every failure exits 1, as bwrap's: the helper's too when it runs in forkexec-run's place.
+    spec.bwrap_errors = true;
     // The programs in bwrap's order: `--seccomp`'s (read now, as bwrap reads it after its
     // setup), or every `--add-seccomp-fd`'s.
     spec.seccomp = match b.seccomp_fd {

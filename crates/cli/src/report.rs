@@ -33,6 +33,8 @@ pub fn exit_code(e: &Error) -> i32 {
 pub fn failure(e: &Error, spec: &Spec) -> Fail {
     let message = match e {
         // The line, then why and the fix when the host or the spec say more (explain.rs).
+        // (bubblewrap mode: bwrap's one line, no more.)
+        Error::Child(c) if spec.bwrap_errors => child_line(c, spec),
         Error::Child(c) => match crate::explain::explain(c, spec) {
             Some(x) => child_line(c, spec) + &x.render(),
             None => child_line(c, spec),

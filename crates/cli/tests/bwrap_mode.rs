@@ -687,6 +687,36 @@ fn add_seccomp_fd_stacks_programs() {
     }
 }
 
+/// A failed step exits 1, as bubblewrap's (the spec's `bwrap_errors`: the helper exits so in
+/// forkexec-run's place), in place and with the helper's init (`--unshare-pid`).
+#[test]
+fn failures_exit_1() {
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["/nonexistent"],
+            "bwrap: execve(0) /nonexistent: no such file or directory\n",
+        ),
+        (&["/"], "bwrap: execve(0) /: permission denied\n"),
+        (
+            &["--chdir", "/nonexistent", "true"],
+            "bwrap: chdir(0) /nonexistent: no such file or directory\n",
+        ),
+    ];
+    for pid in [false, true] {
+        for (args, want) in cases {
+            let mut argv = vec!["--ro-bind", "/", "/"];
+            if pid {
+                argv.extend(["--unshare-pid", "--proc", "/proc"]);
+            }
+            argv.extend(args);
+            let out = bwrap(&argv).output().unwrap();
+            assert_eq!(out.status.code(), Some(1), "{argv:?}: {out:?}");
+            assert_eq!(text(&out.stderr), want, "{argv:?}");
+            assert_eq!(text(&out.stdout), "");
+        }
+    }
+}
+
 /// `--info-fd FD` and `--json-status-fd FD`, as bubblewrap's suite uses them: the pid and the
 /// namespace ids the program sees, then its exit code.
 #[test]

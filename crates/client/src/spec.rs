@@ -157,6 +157,10 @@ pub struct Spec {
     /// waiting for init's own exit (the namespaces' teardown), as bubblewrap does.
     #[serde(skip_serializing_if = "is_false")]
     pub no_wait_init: bool,
+    /// Every failure exits 1 (not 125/126/127), as bubblewrap does (forkexec-run's
+    /// bubblewrap mode).
+    #[serde(skip_serializing_if = "is_false")]
+    pub bwrap_errors: bool,
     /// Landlock confinement ([`crate::Landlock`]): rights beneath paths, TCP ports, scopes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub landlock: Option<crate::Landlock>,
@@ -228,6 +232,7 @@ impl Default for Spec {
             only_end_records: false,
             dumpable_init: false,
             no_wait_init: false,
+            bwrap_errors: false,
             landlock: None,
             cgroup: String::new(),
             cgroup_fd: None,

@@ -143,6 +143,7 @@ fn every_field_survives_the_decoder() {
             | opt::NEW_SESSION_KEYRING
             | opt::PARENTS_FROM_MODE
             | opt::ONLY_END_RECORDS
+            | opt::BWRAP_ERRORS
     );
     assert_eq!(d.status_fd, Some(9));
     assert_eq!(d.cgroup_path.unwrap().to_bytes(), b"/sys/fs/cgroup/box");

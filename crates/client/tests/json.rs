@@ -88,6 +88,7 @@ fn every_documented_key_is_accepted() {
         "only_end_records": true,
         "dumpable_init": true,
         "no_wait_init": true,
+        "bwrap_errors": true,
         "cgroup": "/sys/fs/cgroup/box",
         "cgroup_fd": 7,
         "info_fd": 11,

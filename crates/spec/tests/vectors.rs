@@ -264,7 +264,7 @@ const CLONE_FLAG_NAMES: [(&str, u64); 7] = [
 ];
 
 /// JSON keys of the OPTIONS bits (`setsid` is the inverse of NO_SETSID and defaults to true).
-const OPTION_NAMES: [(&str, u64); 17] = [
+const OPTION_NAMES: [(&str, u64); 18] = [
     ("sync", opt::SYNC),
     ("ptrace", opt::PTRACE),
     ("no_new_privs", opt::NO_NEW_PRIVS),
@@ -285,6 +285,7 @@ const OPTION_NAMES: [(&str, u64); 17] = [
     ("only_end_records", opt::ONLY_END_RECORDS),
     ("dumpable_init", opt::DUMPABLE_INIT),
     ("no_wait_init", opt::NO_WAIT_INIT),
+    ("bwrap_errors", opt::BWRAP_ERRORS),
 ];
 
 fn flag_names(v: &Json, table: &[(&str, u64)]) -> u64 {

@@ -74,6 +74,7 @@ pub fn full_spec() -> Spec {
         only_end_records: true,
         dumpable_init: true,
         no_wait_init: true,
+        bwrap_errors: true,
         landlock: None,
         cgroup: "/sys/fs/cgroup/box".into(),
         cgroup_fd: Some(7),

@@ -91,6 +91,7 @@ const (
 	OptOnlyEndRecords             uint64 = 1 << 15
 	OptDumpableInit               uint64 = 1 << 16
 	OptNoWaitInit                 uint64 = 1 << 17
+	OptBwrapErrors                uint64 = 1 << 18
 )
 
 // OptionNames are the option bits' names in docs/spec.md (upper case) with their JSON keys.
@@ -117,6 +118,7 @@ var OptionNames = []struct {
 	{"ONLY_END_RECORDS", "only_end_records", OptOnlyEndRecords},
 	{"DUMPABLE_INIT", "dumpable_init", OptDumpableInit},
 	{"NO_WAIT_INIT", "no_wait_init", OptNoWaitInit},
+	{"BWRAP_ERRORS", "bwrap_errors", OptBwrapErrors},
 }
 
 // Clone flags (record CLONE_FLAGS): the CLONE_NEW* namespaces, by JSON name.
