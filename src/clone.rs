@@ -12,7 +12,9 @@ use forkexec_spec::layout::{ns, opt};
 use forkexec_spec::status::Record;
 use forkexec_spec::{Location, Shape, Spec};
 
-use crate::{cgroup, dumpable, info, init, lifeline, report, supervise, sys, At, Channel, Failure};
+use crate::{
+    block, cgroup, dumpable, info, init, lifeline, report, supervise, sys, At, Channel, Failure,
+};
 
 const CLONE_PARENT: u64 = linux_raw_sys::general::CLONE_PARENT as u64;
 const SIG_BLOCK: u32 = linux_raw_sys::general::SIG_BLOCK;
@@ -123,10 +125,12 @@ fn after_clone(spec: &Spec, shape: Shape, chan: &Channel, pid: i32, ours: i32, r
             let record = Record::Pid { pid: pid as u32 };
             report::send_record(chan, &record).at_index(Location::Supervise, 2)?;
         }
-        if spec.clone_flags & ns::NEWUSER != 0 {
+        // With USERNS_BLOCK_FD another process writes the maps (setgroups included).
+        if spec.clone_flags & ns::NEWUSER != 0 && spec.userns_block_fd.is_none() {
             crate::ns::write_id_maps(spec, Some(pid))?;
         }
         info::report_start(spec, Some(pid))?; // bubblewrap's info and JSON status
+        block::wait(spec.userns_block_fd, 1)?;
         sys::write(ours, &[0]).at_index(Location::Supervise, 2)?;
         Ok(())
     })();

@@ -38,10 +38,12 @@ pub fn map_files(spec: &Spec, chan: &mut Channel) -> Result<(), Failure> {
         handshake: chan.handshake,
         lock: chan.lock,
     };
+    // BLOCK_FD is read after this stage too.
     let op_fds = spec
         .mounts
         .iter()
-        .map(|e| e.op_fd().map_or(-1, |fd| fd as i32));
+        .map(|e| e.op_fd().map_or(-1, |fd| fd as i32))
+        .chain(spec.block_fd.map(|fd| fd as i32));
     fdplan::move_out_of_the_way(fds, &mut own, op_fds, |from, to, index| {
         sys::dup3(from, to, O_CLOEXEC)
             .map(drop)

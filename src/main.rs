@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 #![no_main]
 
+mod block;
 mod cgroup;
 mod cli;
 mod clone;

@@ -1,14 +1,16 @@
-//! The sync point: tell the runtime "about to exec, pid N" and wait for its one-byte answer
-//! (go-sandbox's `SyncFunc`). Then, if asked, the cgroup namespace is unshared — after the
-//! runtime had its chance to move the process into a cgroup — and the deferred capabilities set.
+//! The sync point: first BLOCK_FD's byte (bubblewrap's `--block-fd`, `block`), then tell the
+//! runtime "about to exec, pid N" and wait for its one-byte answer (go-sandbox's `SyncFunc`).
+//! Then, if asked, the cgroup namespace is unshared — after the runtime had its chance to move
+//! the process into a cgroup — and the deferred capabilities set.
 
 use forkexec_spec::layout::{ns, opt};
 use forkexec_spec::status::{Record, SYNC_CONTINUE};
 use forkexec_spec::{Location, Spec};
 
-use crate::{privs, report, sys, At, Channel, Failure};
+use crate::{block, privs, report, sys, At, Channel, Failure};
 
 pub fn sync_point(spec: &Spec, chan: &Channel) -> Result<(), Failure> {
+    block::wait(spec.block_fd, 0)?;
     if spec.has(opt::SYNC) {
         let pid = sys::getpid() as u32;
         report::send_record(chan, &Record::Sync { pid }).at(Location::SyncWrite)?;

@@ -160,6 +160,8 @@ pub struct Owned {
     /// LOCK_FILE paths in order.
     pub lock_files: Vec<Vec<u8>>,
     pub sync_fd: Option<u32>,
+    pub block_fd: Option<u32>,
+    pub userns_block_fd: Option<u32>,
 }
 
 /// A string's bytes, checked to be a proper C string (no NUL inside; the NUL right after).
@@ -312,6 +314,8 @@ impl Owned {
             landlock_ports,
             lock_files: spec.lock_files.iter().map(|p| owned(p)).collect(),
             sync_fd: spec.sync_fd,
+            block_fd: spec.block_fd,
+            userns_block_fd: spec.userns_block_fd,
         }
     }
 
@@ -357,6 +361,8 @@ impl Owned {
             s.info_fd,
             s.json_status_fd,
             s.sync_fd,
+            s.block_fd,
+            s.userns_block_fd,
         ];
         for fd in fds.into_iter().chain(joined).flatten() {
             assert!(fd < limit::FD, "fd {fd}");
@@ -582,6 +588,18 @@ impl Owned {
             assert_eq!(c.flags & !layout::caps::FLAGS_KNOWN, 0, "unknown CAPS flag");
         }
         assert!(!has(opt::NO_WAIT_INIT) || has(opt::INIT));
+        assert!(
+            s.userns_block_fd.is_none()
+                || (s.clone_flags & ns::NEWUSER != 0 && s.uid_map.is_none() && s.gid_map.is_none()),
+            "userns block fd without newuser, or with maps"
+        );
+        if let Some(fd) = s.block_fd {
+            let slot = fd as usize;
+            assert!(
+                slot >= s.files.len() || s.files[slot] == fd as i32,
+                "block fd replaced"
+            );
+        }
     }
 
     /// Writes one record type (every RLIMIT, or the whole mount list for MOUNT) with the
@@ -712,6 +730,11 @@ impl Owned {
             }
             record::LOCK_FILE => self.lock_files.iter().for_each(|p| w.lock_file(p)),
             record::SYNC_FD => self.sync_fd.iter().for_each(|&fd| w.sync_fd(fd)),
+            record::BLOCK_FD => self.block_fd.iter().for_each(|&fd| w.block_fd(fd)),
+            record::USERNS_BLOCK_FD => self
+                .userns_block_fd
+                .iter()
+                .for_each(|&fd| w.userns_block_fd(fd)),
             // MOUNT_OP is written with MOUNT (one list, one index space).
             record::MOUNT_OP => {}
             // Every type the decoder parses is written back, or the round trip would lose it
@@ -923,6 +946,7 @@ pub fn expected_shape(o: &Owned, euid: u32, egid: u32) -> Result<Shape, Fault> {
     } else if outer
         || o.clone_flags & ns::NEWPID != 0
         || o.json_status_fd.is_some()
+        || o.userns_block_fd.is_some()
         || o.join_ns.is_some_and(|j| j.pid.is_some())
     {
         // The supervisor writes the JSON status fd's exit code; a joined pid namespace takes

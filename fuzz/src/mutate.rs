@@ -52,7 +52,9 @@ fn template(ty: u16, rng: &mut Rng) -> Vec<u8> {
         | record::CGROUP_FD
         | record::INFO_FD
         | record::JSON_STATUS_FD
-        | record::SYNC_FD => vec![3, 0, 0, 0],
+        | record::SYNC_FD
+        | record::BLOCK_FD
+        | record::USERNS_BLOCK_FD => vec![3, 0, 0, 0],
         record::LANDLOCK => {
             let mut p = Vec::new();
             p.extend_from_slice(&(rng.next() & landlock_fs::KNOWN).to_le_bytes());

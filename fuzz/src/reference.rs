@@ -21,9 +21,9 @@ use forkexec_spec::tables::{landlock_fs, landlock_net, landlock_scope, KindInfo,
 type Refusal = (usize, Fault);
 
 /// The record types this reference implements: every type docs/spec.md defines, ARGS (1)
-/// ..= CAPS (30). A spec with a type the crate knows above it is left out of the
+/// ..= USERNS_BLOCK_FD (32). A spec with a type the crate knows above it is left out of the
 /// comparison ([`models`]); `crates/spec/tests/reference.rs` fails until it is written here.
-pub const LAST_MODELED_RECORD: u16 = 30;
+pub const LAST_MODELED_RECORD: u16 = 32;
 /// The mount operation kinds this reference implements: bind (1) ..= chmod (15). See
 /// [`LAST_MODELED_RECORD`].
 pub const LAST_MODELED_KIND: u16 = 15;
@@ -154,6 +154,8 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
     let mut json_status = None;
     // The first LOCK_FILE's R and how many; SYNC_FD's R.
     let (mut lock_file, mut lock_files, mut sync_fd) = (None, 0, None);
+    // BLOCK_FD's R and fd; USERNS_BLOCK_FD's R.
+    let (mut block_fd, mut userns_block) = (None, None);
     // JOIN_NS: (R, joins a user namespace, joins a pid namespace).
     let mut join_ns: Option<(usize, bool, bool)> = None;
     // CAPS: R.
@@ -231,10 +233,13 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
                     _ => {}
                 }
             }
-            // Fds: EXEC_FD, STATUS_FD, CGROUP_FD, INFO_FD, JSON_STATUS_FD, SYNC_FD.
-            4 | 18 | 20 | 25 | 26 | 29 => {
-                fd_record(buf, r, len)?;
+            // Fds: EXEC_FD, STATUS_FD, CGROUP_FD, INFO_FD, JSON_STATUS_FD, SYNC_FD, BLOCK_FD,
+            // USERNS_BLOCK_FD.
+            4 | 18 | 20 | 25 | 26 | 29 | 31 | 32 => {
+                let fd = fd_record(buf, r, len)?;
                 match ty {
+                    31 => block_fd = Some((r, fd)),
+                    32 => userns_block = Some(r),
                     4 => exec_fd = true,
                     20 => cgroup_fd = Some(r),
                     26 => json_status = Some(r),
@@ -543,6 +548,12 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
             return conflict(at);
         }
     }
+    // USERNS_BLOCK_FD: another process maps the user namespace the spec creates.
+    if let Some(at) = userns_block {
+        if clone & ns::NEWUSER == 0 || uid_map.is_some() || gid_map.is_some() {
+            return conflict(at);
+        }
+    }
     if has(opt::WRITABLE_ROOT) && pivot.is_none() {
         return conflict(options_at);
     }
@@ -565,7 +576,13 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
             return conflict(at);
         }
     }
-    // An fd a mount operation uses must survive the fd table: not one it replaces or closes.
+    // BLOCK_FD, then an fd a mount operation uses, must survive the fd table: not one it
+    // replaces or closes.
+    if let Some((at, fd)) = block_fd {
+        if (fd as usize) < files.len() && files[fd as usize] != fd as i32 {
+            return conflict(at);
+        }
+    }
     for &(at, fd) in &op_fds {
         if fd >= 0 && (fd as usize) < files.len() && files[fd as usize] != fd {
             return conflict(at);

@@ -171,6 +171,10 @@ export interface Spec {
   sync_fd?: number | null;
   /** The capabilities the target keeps (docs/spec.md, CAPS): capability numbers 0-63. */
   caps?: { keep: number[]; leave_sets?: boolean } | null;
+  /** An fd the target reads a byte from before it runs (docs/spec.md, BLOCK_FD). */
+  block_fd?: number | null;
+  /** An fd the helper reads a byte from once the new user namespace exists; another process writes the maps (docs/spec.md, USERNS_BLOCK_FD). */
+  userns_block_fd?: number | null;
 }
 
 /** What fds 0-2 of the helper (and so of the target, unless `files` says otherwise) are. */

@@ -17,8 +17,9 @@ const Record = Object.freeze({
   GID_MAP: 15, CREDENTIAL: 16, OPTIONS: 17, STATUS_FD: 18, CGROUP_PATH: 19, CGROUP_FD: 20,
   MOUNT_OP: 21, LANDLOCK: 22, LANDLOCK_PATH: 23, LANDLOCK_PORT: 24, INFO_FD: 25,
   JSON_STATUS_FD: 26, JOIN_NS: 27, LOCK_FILE: 28, SYNC_FD: 29, CAPS: 30,
+  BLOCK_FD: 31, USERNS_BLOCK_FD: 32,
 });
-const RECORD_LAST = 30;
+const RECORD_LAST = 32;
 
 /** Printable record names: the JSON key each record carries. */
 const RECORD_NAMES = Object.freeze({
@@ -27,7 +28,8 @@ const RECORD_NAMES = Object.freeze({
   13: 'domain_name', 14: 'uid_mappings', 15: 'gid_mappings', 16: 'credential', 17: 'options',
   18: 'status_fd', 19: 'cgroup', 20: 'cgroup_fd', 21: 'mounts',
   22: 'landlock', 23: 'landlock', 24: 'landlock', 25: 'info_fd', 26: 'json_status_fd',
-  27: 'join_ns', 28: 'lock_files', 29: 'sync_fd', 30: 'caps',
+  27: 'join_ns', 28: 'lock_files', 29: 'sync_fd', 30: 'caps', 31: 'block_fd',
+  32: 'userns_block_fd',
 });
 
 const SKIP_IF_UNKNOWN = 0x1;
@@ -184,7 +186,7 @@ const LOCATIONS = Object.freeze({
   42: 'get_cap', 43: 'cgroup', 44: 'pdeathsig', 45: 'supervise', 46: 'privileged_install',
   47: 'set_dumpable', 48: 'mount(path)', 49: 'mount(source)', 50: 'keyring',
   51: 'landlock', 52: 'landlock(path)', 53: 'landlock(port)', 54: 'lock_file', 55: 'sync_fd',
-  56: 'raise_ambient', 60: 'setns', 61: 'info_fd',
+  56: 'raise_ambient', 57: 'block_fd', 60: 'setns', 61: 'info_fd',
   64: 'serve', 65: 'serve_fds',
 });
 const Loc = Object.freeze({ SYNC_READ: 31, EXECVE: 32, SPEC_READ: 33, SPEC: 34 });

@@ -89,7 +89,8 @@ function checkSupported(spec) {
 function inheritedFds(spec) {
   const named = [];
   spec.files.forEach((fd, i) => named.push([`files[${i}]`, fd]));
-  for (const key of ['exec_file', 'status_fd', 'cgroup_fd', 'info_fd', 'json_status_fd', 'sync_fd']) {
+  for (const key of ['exec_file', 'status_fd', 'cgroup_fd', 'info_fd', 'json_status_fd', 'sync_fd', 'block_fd',
+    'userns_block_fd']) {
     if (spec[key] !== null) named.push([key, spec[key]]);
   }
   for (const key of ['user', 'pid', 'user2']) {

@@ -21,14 +21,14 @@ const BOOL_KEYS = Object.freeze([
   'only_end_records', 'dumpable_init', 'no_wait_init', 'bwrap_errors',
 ]);
 const STRING_KEYS = Object.freeze(['work_dir', 'pivot_root', 'host_name', 'domain_name', 'cgroup']);
-const FD_KEYS = Object.freeze(['exec_file', 'status_fd', 'cgroup_fd', 'info_fd', 'json_status_fd', 'sync_fd']);
+const FD_KEYS = Object.freeze(['exec_file', 'status_fd', 'cgroup_fd', 'info_fd', 'json_status_fd', 'sync_fd',
+  'block_fd', 'userns_block_fd']);
 const SPEC_KEYS = Object.freeze([
   'args', 'env', 'exec_path', 'exec_file', 'rlimits', 'files', 'work_dir', 'seccomp',
   'clone_flags', 'mounts', 'pivot_root', 'host_name', 'domain_name', 'uid_mappings',
   'gid_mappings', 'credential', ...BOOL_KEYS.filter((k) => k !== 'setsid'), 'setsid',
   'status_fd', 'cgroup', 'cgroup_fd', 'info_fd', 'json_status_fd', 'join_ns', 'lock_files',
-  'sync_fd',
-  'status_fd', 'cgroup', 'cgroup_fd', 'info_fd', 'json_status_fd', 'join_ns', 'caps',
+  'sync_fd', 'caps', 'block_fd', 'userns_block_fd',
 ]);
 
 function fail(path, message) {

@@ -182,6 +182,8 @@ function encodeUnchecked(spec) {
     payload.writeUInt32LE(spec.caps.leave_sets ? names.CAPS_LEAVE_SETS : 0, 8);
     out.record(Record.CAPS, payload);
   }
+  if (spec.block_fd !== null) out.record(Record.BLOCK_FD, u32(spec.block_fd));
+  if (spec.userns_block_fd !== null) out.record(Record.USERNS_BLOCK_FD, u32(spec.userns_block_fd));
   if (out.length > 0xffffffff) throw new SpecError({ fault: Fault.BAD_TOTAL_LENGTH, offset: 8, record: 'header' });
   const data = Buffer.concat(out.chunks, out.length);
   data.writeUInt32LE(data.length, 8);
@@ -488,7 +490,8 @@ function decode(buf) {
   const fdKeys = {
     [Record.EXEC_FD]: 'exec_file', [Record.STATUS_FD]: 'status_fd', [Record.CGROUP_FD]: 'cgroup_fd',
     [Record.INFO_FD]: 'info_fd', [Record.JSON_STATUS_FD]: 'json_status_fd',
-    [Record.SYNC_FD]: 'sync_fd',
+    [Record.SYNC_FD]: 'sync_fd', [Record.BLOCK_FD]: 'block_fd',
+    [Record.USERNS_BLOCK_FD]: 'userns_block_fd',
   };
   while (at < total) {
     const r = at;
@@ -651,6 +654,11 @@ function decode(buf) {
   for (const t of [Record.LOCK_FILE, Record.SYNC_FD]) {
     if (seen.has(t) && !(options & Opt.INIT)) fail(Fault.CONFLICT, seen.get(t));
   }
+  // Another process writes the id maps of the user namespace the spec creates.
+  if (seen.has(Record.USERNS_BLOCK_FD) && (!(clone & names.CLONE_FLAGS.newuser)
+      || seen.has(Record.UID_MAP) || seen.has(Record.GID_MAP))) {
+    fail(Fault.CONFLICT, seen.get(Record.USERNS_BLOCK_FD));
+  }
   if (options & Opt.WRITABLE_ROOT && !seen.has(Record.PIVOT_ROOT)) fail(Fault.CONFLICT, optionsAt);
   // The exit code needs a helper that stays to see the end; a detached one exits at once.
   if (seen.has(Record.JSON_STATUS_FD) && options & Opt.DETACH) fail(Fault.CONFLICT, seen.get(Record.JSON_STATUS_FD));
@@ -668,6 +676,8 @@ function decode(buf) {
   }
   // A mount operation's fd is used after the fd stage: the target's fd table must not replace it.
   const files = spec.files || [];
+  const block = spec.block_fd;
+  if (block !== undefined && block < files.length && files[block] !== block) fail(Fault.CONFLICT, seen.get(Record.BLOCK_FD));
   for (const [fdAt, fd] of opFds) if (fd < files.length && files[fd] !== fd) fail(Fault.CONFLICT, fdAt);
   if (landlock) {
     const ruleNames = (rules, table, key) => rules.map((rule) => ({ [key]: rule.value, access: bitNames(rule.access, table) }));

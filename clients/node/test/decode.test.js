@@ -77,6 +77,8 @@ const ONE_OF_EACH = {
   LOCK_FILE: [[record(Record.OPTIONS, u64(names.Opt.INIT)), record(Record.LOCK_FILE, str('/l'))], 'lock_files'],
   SYNC_FD: [[record(Record.OPTIONS, u64(names.Opt.INIT)), record(Record.SYNC_FD, u32(9))], 'sync_fd'],
   CAPS: [[record(Record.CAPS, Buffer.concat([u64(1 << 10), u32(0)]))], 'caps'],
+  BLOCK_FD: [[record(Record.BLOCK_FD, u32(9))], 'block_fd'],
+  USERNS_BLOCK_FD: [[record(Record.CLONE_FLAGS, u64(names.CLONE_FLAGS.newuser)), record(Record.USERNS_BLOCK_FD, u32(9))], 'userns_block_fd'],
 };
 
 test('lock files and the sync fd need init; lock paths are absolute, at most 8', () => {

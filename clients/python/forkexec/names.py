@@ -50,7 +50,9 @@ class Record:
     LOCK_FILE = 28
     SYNC_FD = 29
     CAPS = 30
-    LAST = 30
+    BLOCK_FD = 31
+    USERNS_BLOCK_FD = 32
+    LAST = 32
 
 
 #: Printable record names (the JSON key of the field each record carries).
@@ -61,7 +63,7 @@ RECORD_NAMES = {
     16: "credential", 17: "options", 18: "status_fd", 19: "cgroup", 20: "cgroup_fd",
     21: "mount_op", 22: "landlock", 23: "landlock_path", 24: "landlock_port",
     25: "info_fd", 26: "json_status_fd", 27: "join_ns",
-    28: "lock_file", 29: "sync_fd", 30: "caps",
+    28: "lock_file", 29: "sync_fd", 30: "caps", 31: "block_fd", 32: "userns_block_fd",
 }
 
 #: Landlock (records LANDLOCK, LANDLOCK_PATH, LANDLOCK_PORT; docs/spec.md "Tables"): the
@@ -399,6 +401,7 @@ LOCATIONS = {
     54: "lock_file",
     55: "sync_fd",
     56: "raise_ambient",
+    57: "block_fd",
     60: "setns",
     61: "info_fd",
     64: "serve",

@@ -363,7 +363,8 @@ def _spawn(path: str, spec_fd: int, keep: List[int]) -> int:
 def _inherited_fds(spec: Spec) -> List[int]:
     """The fds of ours the helper must inherit with their numbers, checked to be open."""
     named = [(f"files[{i}]", fd) for i, fd in enumerate(spec.files) if fd >= 0]
-    for key in ("exec_file", "status_fd", "cgroup_fd", "info_fd", "json_status_fd", "sync_fd"):
+    for key in ("exec_file", "status_fd", "cgroup_fd", "info_fd", "json_status_fd", "sync_fd",
+                "block_fd", "userns_block_fd"):
         fd = getattr(spec, key)
         if fd is not None:
             named.append((key, fd))

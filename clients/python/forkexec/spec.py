@@ -341,6 +341,12 @@ class Spec:
     sync_fd: Optional[int] = None
     #: the capabilities the target keeps instead of ``drop_caps``'s none (:class:`Caps`)
     caps: Optional[Caps] = None
+    #: an fd of the runtime the target reads a byte from (or EOF) before it runs
+    #: (bubblewrap's ``--block-fd``)
+    block_fd: Optional[int] = None
+    #: an fd of the runtime the helper reads a byte from once the target's new user namespace
+    #: exists, before it goes on; another process writes the maps (``--userns-block-fd``)
+    userns_block_fd: Optional[int] = None
 
     def __post_init__(self) -> None:
         _fill(self, _spec(self, ""))
@@ -990,6 +996,8 @@ _SPEC_CONVERTERS = {
     "lock_files": _each(_str),
     "sync_fd": _optional(_i32),
     "caps": _optional(_caps),
+    "block_fd": _optional(_i32),
+    "userns_block_fd": _optional(_i32),
 }
 for _key in _BOOLS:
     _SPEC_CONVERTERS[_key] = _bool
@@ -1133,8 +1141,9 @@ def _spec_to_dict(spec: "Spec") -> Dict[str, Any]:
                          or (k in ("fs", "net") and v == [])}
     if spec.lock_files:
         d["lock_files"] = [_json_str(p) for p in spec.lock_files]
-    if spec.sync_fd is not None:
-        d["sync_fd"] = spec.sync_fd
+    for key in ("sync_fd", "block_fd", "userns_block_fd"):
+        if getattr(spec, key) is not None:
+            d[key] = getattr(spec, key)
     return d
 
 

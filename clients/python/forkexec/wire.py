@@ -184,6 +184,10 @@ def _encode_normalized(spec: Spec) -> bytes:
             kept |= 1 << cap
         _record(out, Record.CAPS, struct.pack("<QI", kept, names.CAPS_LEAVE_SETS
                                               if spec.caps.leave_sets else 0))
+    if spec.block_fd is not None:
+        _record(out, Record.BLOCK_FD, _u32(spec.block_fd))
+    if spec.userns_block_fd is not None:
+        _record(out, Record.USERNS_BLOCK_FD, _u32(spec.userns_block_fd))
     if len(out) > 0xFFFF_FFFF:
         raise SpecError(Fault.BAD_TOTAL_LENGTH, 8, "header")
     out[8:12] = struct.pack("<I", len(out))
@@ -640,10 +644,13 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
                    Record.DOMAIN_NAME: "domain_name", Record.CGROUP_PATH: "cgroup"}[rtype]
             spec[key] = _s(s)
         elif rtype in (Record.EXEC_FD, Record.STATUS_FD, Record.CGROUP_FD, Record.INFO_FD,
-                       Record.JSON_STATUS_FD, Record.SYNC_FD):
+                       Record.JSON_STATUS_FD, Record.SYNC_FD, Record.BLOCK_FD,
+                       Record.USERNS_BLOCK_FD):
             key = {Record.EXEC_FD: "exec_file", Record.STATUS_FD: "status_fd",
                    Record.CGROUP_FD: "cgroup_fd", Record.INFO_FD: "info_fd",
-                   Record.JSON_STATUS_FD: "json_status_fd", Record.SYNC_FD: "sync_fd"}[rtype]
+                   Record.JSON_STATUS_FD: "json_status_fd", Record.SYNC_FD: "sync_fd",
+                   Record.BLOCK_FD: "block_fd", Record.USERNS_BLOCK_FD: "userns_block_fd",
+                   }[rtype]
             spec[key] = _fd(buf, r, p, length)
         elif rtype == Record.RLIMIT:
             if len(rlimits) >= Limit.RLIMITS:
@@ -832,6 +839,10 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
     for held in (Record.LOCK_FILE, Record.SYNC_FD):
         if held in seen and not options & names.OPT_INIT:
             _fail(Fault.CONFLICT, seen[held])
+    # Another process writes the id maps of the user namespace the spec creates.
+    if Record.USERNS_BLOCK_FD in seen and (not clone_flags & names.CLONE_NEWUSER
+                                          or uid_map is not None or gid_map is not None):
+        _fail(Fault.CONFLICT, seen[Record.USERNS_BLOCK_FD])
     if options & names.OPT_WRITABLE_ROOT and Record.PIVOT_ROOT not in seen:
         _fail(Fault.CONFLICT, options_at)
     # The exit code needs a helper that stays to see the end; a detached one exits at once.
@@ -854,6 +865,9 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
     # A mount operation's fd is used after the fd stage: the target's fd table must not
     # replace it.
     files = spec.get("files", [])
+    block = spec.get("block_fd")
+    if block is not None and block < len(files) and files[block] != block:
+        _fail(Fault.CONFLICT, seen[Record.BLOCK_FD])
     for at_fd, fd in op_fds:
         if fd < len(files) and files[fd] != fd:
             _fail(Fault.CONFLICT, at_fd)

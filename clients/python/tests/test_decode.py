@@ -80,6 +80,9 @@ ONE_OF_EACH = {
     "SYNC_FD": ([record(Record.OPTIONS, u64(names.OPT_INIT)),
                  record(Record.SYNC_FD, i32(9))], "sync_fd"),
     "CAPS": ([record(Record.CAPS, struct.pack("<QI", 1 << 10, 0))], "caps"),
+    "BLOCK_FD": ([record(Record.BLOCK_FD, i32(9))], "block_fd"),
+    "USERNS_BLOCK_FD": ([clone(NEWUSER), record(Record.USERNS_BLOCK_FD, i32(9))],
+                        "userns_block_fd"),
 }
 
 

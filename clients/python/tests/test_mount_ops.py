@@ -279,7 +279,7 @@ class Bytes(unittest.TestCase):
             "file": 8, "remount_ro": 9, "mask": 10}.items(), names.MOUNT_KINDS.items())
         self.assertEqual((names.MOUNT_OP_OPTIONAL, names.MOUNT_OP_READONLY, names.MOUNT_OP_DEV),
                          (1, 2, 4))
-        self.assertEqual((names.Record.MOUNT_OP, names.Record.LAST), (21, 30))
+        self.assertEqual((names.Record.MOUNT_OP, names.Record.LAST), (21, 32))
         self.assertEqual(names.RECORD_NAMES[21], "mount_op")
 
     def test_raw_mounts_and_operations_keep_their_list_order(self):

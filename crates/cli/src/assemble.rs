@@ -916,6 +916,26 @@ pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail>
     // Ids: a user namespace where an ordinary user needs one, then the maps or credential;
     // then the safe defaults (capabilities, no_new_privs, keyring).
     user_namespace(&mut spec, cli, ids)?;
+    if cli.block_fd.is_some() {
+        spec.block_fd = cli.block_fd;
+    }
+    if cli.userns_block_fd.is_some() {
+        if !has_ns(&spec, Namespace::NewUser) {
+            return Err(Fail::setup(
+                "--userns-block-fd needs a new user namespace (--unshare-user)".to_string(),
+            ));
+        }
+        if cli.uid.is_some() || cli.gid.is_some() {
+            return Err(Fail::setup(
+                "--userns-block-fd: the id maps are another process's to write, not with \
+                 --uid/--gid"
+                    .to_string(),
+            ));
+        }
+        spec.uid_mappings.clear();
+        spec.gid_mappings.clear();
+        spec.userns_block_fd = cli.userns_block_fd;
+    }
     defaults::root_user_namespace(&mut spec, cli, ids)?;
     defaults::apply(&mut spec, cli, ids)?;
     landlock(&mut spec, cli);

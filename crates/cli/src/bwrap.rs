@@ -94,8 +94,8 @@ pub const OPTIONS: &[(&str, usize, Handling)] = &[
     ("--chmod", 2, Handling::Same),
     ("--seccomp", 1, Handling::Own),
     ("--add-seccomp-fd", 1, Handling::Own),
-    ("--block-fd", 1, Handling::Refused),
-    ("--userns-block-fd", 1, Handling::Refused),
+    ("--block-fd", 1, Handling::Own),
+    ("--userns-block-fd", 1, Handling::Own),
     ("--info-fd", 1, Handling::Same),
     ("--json-status-fd", 1, Handling::Same),
     ("--new-session", 0, Handling::Own),
@@ -282,6 +282,10 @@ struct Parser<'h> {
     /// `--lock-file`s, in order; the last `--sync-fd`.
     lock_files: Vec<OsString>,
     sync_fd: Option<i32>,
+    /// The last `--block-fd` and `--userns-block-fd`; whether an `--info-fd` came.
+    block_fd: Option<i32>,
+    userns_block_fd: Option<i32>,
+    info_fd: bool,
     next_perms: Option<u32>,
     next_size: Option<u64>,
     /// `--symlink`s so far (text, destination): the same one again is skipped.
@@ -316,6 +320,9 @@ pub fn parse(name: &str, args: Vec<OsString>, host: &Host) -> Result<Bwrap, Refu
         as_pid_1: false,
         lock_files: Vec::new(),
         sync_fd: None,
+        block_fd: None,
+        userns_block_fd: None,
+        info_fd: false,
         next_perms: None,
         next_size: None,
         symlinks: Vec::new(),
@@ -413,6 +420,7 @@ impl Parser<'_> {
             }
         }
         match opt {
+            "--info-fd" => self.info_fd = true,
             "--file" | "--bind-data" | "--ro-bind-data" => {
                 fd_value(&values[0])?;
             }
@@ -579,11 +587,16 @@ impl Parser<'_> {
                 self.b.seccomp.push(program);
             }
             "--lock-file" => self.lock_files.push(value()),
-            "--sync-fd" => {
-                if self.sync_fd.is_some() {
+            "--sync-fd" | "--block-fd" | "--userns-block-fd" => {
+                let slot = match opt {
+                    "--sync-fd" => &mut self.sync_fd,
+                    "--block-fd" => &mut self.block_fd,
+                    _ => &mut self.userns_block_fd,
+                };
+                if slot.is_some() {
                     self.b.warnings.push(last_only(opt));
                 }
-                self.sync_fd = Some(fd_value(&values[0])?);
+                *slot = Some(fd_value(&values[0])?);
             }
             "--new-session" => self.new_session = true,
             "--die-with-parent" => self.b.die_with_parent = true,
@@ -608,6 +621,12 @@ impl Parser<'_> {
     fn finish(&mut self, name: &str) -> Result<(), Refusal> {
         let host = self.host;
         let u = &mut self.unshare;
+        if self.userns_block_fd.is_some() && !u.user {
+            return refuse("--userns-block-fd requires --unshare-user");
+        }
+        if self.userns_block_fd.is_some() && !self.info_fd {
+            return refuse("--userns-block-fd requires --info-fd");
+        }
         if self.userns.is_some() && u.user {
             return refuse("--userns not compatible --unshare-user");
         }
@@ -730,6 +749,14 @@ impl Parser<'_> {
         // helper's, the same way. With --as-pid-1 the program itself keeps the sync fd.
         for path in &self.lock_files {
             n.extend(["--lock-file".into(), path.clone()]);
+        }
+        for (f, fd) in [
+            ("--block-fd", self.block_fd),
+            ("--userns-block-fd", self.userns_block_fd),
+        ] {
+            if let Some(fd) = fd {
+                n.extend([f.into(), fd.to_string().into()]);
+            }
         }
         if let Some(fd) = self.sync_fd {
             if self.as_pid_1 {

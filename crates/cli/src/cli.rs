@@ -446,6 +446,18 @@ pub struct Cli {
     #[arg(long, value_name = "FD", help_heading = PROC)]
     pub sync_fd: Option<i32>,
 
+    /// Before the program runs (after the mounts), wait until FD (an fd of forkexec-run) has a
+    /// byte to read or is at its end, as bubblewrap's --block-fd ("block_fd").
+    #[arg(long, value_name = "FD", help_heading = PROC)]
+    pub block_fd: Option<i32>,
+
+    /// Do not write the new user namespace's id maps: once it exists (its pid is on --info-fd),
+    /// wait until FD has a byte to read or is at its end, so another process (newuidmap,
+    /// newgidmap) writes them first, as bubblewrap's --userns-block-fd ("userns_block_fd").
+    /// Needs --unshare-user; not with --uid/--gid.
+    #[arg(long, value_name = "FD", help_heading = PROC)]
+    pub userns_block_fd: Option<i32>,
+
     /// Place the program in this cgroup (v2) directory from its first instruction
     /// ("cgroup").
     #[arg(long, value_name = "DIR", help_heading = PROC)]

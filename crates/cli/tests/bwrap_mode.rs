@@ -1026,3 +1026,110 @@ fn sync_fd_is_open_while_the_sandbox_runs() {
         assert!(buf.is_empty());
     }
 }
+
+/// `--block-fd`: the program runs once the fd has a byte. `--userns-block-fd`: bwrap writes
+/// no id maps; the caller reads the pid on `--info-fd`, writes them, then sends the byte; and
+/// bwrap's checks in its words.
+#[test]
+fn block_fds_as_bubblewrap() {
+    let (block_r, block_w) = std::io::pipe().unwrap();
+    let block_r = OwnedFd::from(block_r);
+    let fd = block_r.as_raw_fd().to_string();
+    (&block_w).write_all(b"x").unwrap();
+    let out = with_fds(
+        bwrap(&["--bind", "/", "/", "--block-fd", &fd, "/bin/echo", "ran"]),
+        vec![block_r],
+    );
+    assert_eq!(text(&out.stdout), "ran\n", "{out:?}");
+    drop(block_w);
+
+    let (info_r, info_w) = std::io::pipe().unwrap();
+    let (block_r, block_w) = std::io::pipe().unwrap();
+    let (info_w, block_r) = (OwnedFd::from(info_w), OwnedFd::from(block_r));
+    let (info, block) = (
+        info_w.as_raw_fd().to_string(),
+        block_r.as_raw_fd().to_string(),
+    );
+    let argv = [
+        "--bind",
+        "/",
+        "/",
+        "--unshare-user",
+        "--info-fd",
+        &info,
+        "--userns-block-fd",
+        &block,
+        "/bin/sh",
+        "-c",
+        "cat /proc/self/uid_map",
+    ];
+    let mut c = bwrap(&argv);
+    c.stdout(Stdio::piped());
+    let raw = [info_w.as_raw_fd(), block_r.as_raw_fd()];
+    // SAFETY: only fcntl between fork and exec.
+    unsafe {
+        c.pre_exec(move || {
+            for fd in raw {
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let child = c.spawn().unwrap();
+    drop((info_w, block_r));
+    // Up to the document's end: the fd stays open in the sandbox until the program runs.
+    let mut doc = String::new();
+    let mut byte = [0u8; 1];
+    while !doc.ends_with("}\n") {
+        assert_eq!(
+            std::io::Read::read(&mut &info_r, &mut byte).unwrap(),
+            1,
+            "{doc}"
+        );
+        doc.push(byte[0] as char);
+    }
+    let pid = doc
+        .split("\"child-pid\": ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or_else(|| panic!("{doc}"));
+    let uid = std::fs::metadata("/proc/self").unwrap();
+    let (uid, gid) = (
+        std::os::unix::fs::MetadataExt::uid(&uid),
+        std::os::unix::fs::MetadataExt::gid(&uid),
+    );
+    fs::write(format!("/proc/{pid}/setgroups"), "deny").unwrap();
+    fs::write(format!("/proc/{pid}/uid_map"), format!("5 {uid} 1")).unwrap();
+    fs::write(format!("/proc/{pid}/gid_map"), format!("5 {gid} 1")).unwrap();
+    (&block_w).write_all(b"x").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let map: Vec<String> = text(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(map, ["5", &uid.to_string(), "1"]);
+
+    for (args, said) in [
+        (
+            vec!["--info-fd", "1", "--userns-block-fd", "0"],
+            "bwrap: --userns-block-fd requires --unshare-user\n",
+        ),
+        (
+            vec!["--unshare-user", "--userns-block-fd", "0"],
+            "bwrap: --userns-block-fd requires --info-fd\n",
+        ),
+    ] {
+        let mut argv = vec!["--bind", "/", "/"];
+        argv.extend(args);
+        argv.extend(["/bin/true"]);
+        let out = bwrap(&argv).output().unwrap();
+        assert_eq!(
+            (out.status.code(), text(&out.stderr).as_str()),
+            (Some(1), said)
+        );
+    }
+}

@@ -252,6 +252,12 @@ impl Spec {
             })?;
             w.caps(kept, if c.leave_sets { LEAVE_SETS } else { 0 });
         }
+        if let Some(fd) = self.block_fd {
+            w.block_fd(fd as u32);
+        }
+        if let Some(fd) = self.userns_block_fd {
+            w.userns_block_fd(fd as u32);
+        }
         let bytes = w.finish().0;
         forkexec_spec::decode(&bytes).map_err(|e| EncodeError::refused(&bytes, e))?;
         Ok(bytes)

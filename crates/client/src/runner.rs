@@ -372,6 +372,21 @@ impl Runner {
         self
     }
 
+    /// The target waits for a byte (or EOF) on this fd after its mounts, before it runs
+    /// (bubblewrap's `--block-fd`).
+    pub fn block_fd(mut self, fd: RawFd) -> Self {
+        self.spec.block_fd = Some(fd);
+        self
+    }
+
+    /// The helper waits for a byte (or EOF) on this fd once the target's new user namespace
+    /// exists, before the target goes on; the id maps are another process's to write
+    /// (bubblewrap's `--userns-block-fd`).
+    pub fn userns_block_fd(mut self, fd: RawFd) -> Self {
+        self.spec.userns_block_fd = Some(fd);
+        self
+    }
+
     /// `PTRACE_TRACEME` before exec; this process becomes the tracer.
     pub fn ptrace(mut self, on: bool) -> Self {
         self.spec.ptrace = on;
@@ -699,6 +714,11 @@ pub(crate) fn inherited_fds(spec: &Spec) -> io::Result<Vec<RawFd>> {
         )
         .chain(join_ns_fds(spec))
         .chain(spec.sync_fd.map(|fd| ("sync_fd".to_owned(), fd)))
+        .chain(spec.block_fd.map(|fd| ("block_fd".to_owned(), fd)))
+        .chain(
+            spec.userns_block_fd
+                .map(|fd| ("userns_block_fd".to_owned(), fd)),
+        )
         .chain(mount_op_fds(spec));
     let mut fds = Vec::new();
     for (field, fd) in named {

@@ -192,6 +192,16 @@ pub struct Spec {
     /// The capabilities the target keeps ([`Caps`]) instead of `drop_caps`'s none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caps: Option<Caps>,
+    /// An fd of this process the target reads one byte from (or EOF) after its mounts, before
+    /// it runs (bubblewrap's `--block-fd`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_fd: Option<i32>,
+    /// An fd of this process the helper reads one byte from (or EOF) once the target's new
+    /// user namespace exists and its pid is reported, before the target goes on; another
+    /// process writes its id maps meanwhile (bubblewrap's `--userns-block-fd`). Needs
+    /// `newuser` and no `uid_mappings`/`gid_mappings`; the helper supervises the target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userns_block_fd: Option<i32>,
 }
 
 impl Default for Spec {
@@ -242,6 +252,8 @@ impl Default for Spec {
             lock_files: Vec::new(),
             sync_fd: None,
             caps: None,
+            block_fd: None,
+            userns_block_fd: None,
         }
     }
 }

@@ -220,7 +220,8 @@ fn records_come_in_the_documented_order() {
             CGROUP_PATH,
             INFO_FD,
             JSON_STATUS_FD,
-            JOIN_NS
+            JOIN_NS,
+            BLOCK_FD
         ]
     );
     let spec = Spec {

@@ -95,7 +95,9 @@ fn every_documented_key_is_accepted() {
         "json_status_fd": 12,
         "join_ns": {"user2": 14},
         "lock_files": ["/run/a.lock", "/b"],
-        "sync_fd": 15
+        "sync_fd": 15,
+        "block_fd": 16,
+        "userns_block_fd": 17
     }"#;
     assert_eq!(Spec::from_json(json).unwrap(), full_spec());
 }

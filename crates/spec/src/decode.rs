@@ -591,6 +591,10 @@ pub struct Spec<'a> {
     pub lock_files: List<&'a CStr, { limit::LOCK_FILES }>,
     /// SYNC_FD: a helper fd init keeps open while it lives.
     pub sync_fd: Option<u32>,
+    /// BLOCK_FD: a helper fd the target reads a byte from before the sync point.
+    pub block_fd: Option<u32>,
+    /// USERNS_BLOCK_FD: a helper fd the helper reads a byte from before the clone goes on.
+    pub userns_block_fd: Option<u32>,
     /// Offsets of the records refused only by the exec-in-place shape check.
     uid_map_offset: usize,
     gid_map_offset: usize,
@@ -600,6 +604,8 @@ pub struct Spec<'a> {
     lock_file_offset: usize,
     sync_fd_offset: usize,
     caps_offset: usize,
+    block_fd_offset: usize,
+    userns_block_offset: usize,
 }
 
 impl<'a> Spec<'a> {
@@ -642,6 +648,7 @@ impl<'a> Spec<'a> {
         } else if outer_maps
             || self.clone_flags & ns::NEWPID != 0
             || self.json_status_fd.is_some()
+            || self.userns_block_fd.is_some()
             || self.join_ns.is_some_and(|j| j.pid.is_some())
         {
             Shape::Supervise
@@ -857,6 +864,14 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
                 spec.caps = Some(parse_caps(p, pat)?);
                 spec.caps_offset = abs;
             }
+            record::BLOCK_FD => {
+                spec.block_fd = Some(parse_fd(p, pat)?);
+                spec.block_fd_offset = abs;
+            }
+            record::USERNS_BLOCK_FD => {
+                spec.userns_block_fd = Some(parse_fd(p, pat)?);
+                spec.userns_block_offset = abs;
+            }
             _ => return err(abs, Fault::UnknownRecord),
         }
     }
@@ -914,6 +929,12 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
     if spec.sync_fd.is_some() && !spec.has(opt::INIT) {
         return err(spec.sync_fd_offset, Fault::Conflict);
     }
+    // Another process writes the id maps of the user namespace the spec creates.
+    if spec.userns_block_fd.is_some()
+        && (!newuser || spec.uid_map.is_some() || spec.gid_map.is_some())
+    {
+        return err(spec.userns_block_offset, Fault::Conflict);
+    }
     if spec.has(opt::WRITABLE_ROOT) && spec.pivot_root.is_none() {
         return err(spec.options_offset, Fault::Conflict);
     }
@@ -950,8 +971,14 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
             return err(rule.at as usize, Fault::Conflict);
         }
     }
-    // A mount operation's fd is used after the fd stage: it must not be one that the target's
-    // fd table replaces.
+    // BLOCK_FD and a mount operation's fd are read after the fd stage: neither may be one
+    // that the target's fd table replaces.
+    if let Some(fd) = spec.block_fd {
+        let slot = fd as usize;
+        if slot < spec.files.len() && spec.files.get(slot) != fd as i32 {
+            return err(spec.block_fd_offset, Fault::Conflict);
+        }
+    }
     for (entry, &at) in spec.mounts.iter().zip(spec.mount_offsets.iter()) {
         let Some(fd) = entry.op_fd() else { continue };
         let slot = fd as usize;

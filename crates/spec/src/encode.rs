@@ -280,6 +280,14 @@ impl<S: Sink> Writer<S> {
             &[&kept.to_le_bytes(), &flags.to_le_bytes()],
         );
     }
+    /// BLOCK_FD: the target waits for a byte on this helper fd before the sync point.
+    pub fn block_fd(&mut self, fd: u32) {
+        self.record(record::BLOCK_FD, 0, &[&fd.to_le_bytes()]);
+    }
+    /// USERNS_BLOCK_FD: the helper waits for a byte on this fd before letting the clone go on.
+    pub fn userns_block_fd(&mut self, fd: u32) {
+        self.record(record::USERNS_BLOCK_FD, 0, &[&fd.to_le_bytes()]);
+    }
     /// STATUS_FD: write status records here instead of the spec fd.
     pub fn status_fd(&mut self, fd: u32) {
         self.record(record::STATUS_FD, 0, &[&fd.to_le_bytes()]);

@@ -158,6 +158,9 @@ locations! {
     SyncFd = 55 => "sync_fd",
     /// `PR_CAP_AMBIENT_RAISE` of a capability the CAPS record keeps (index: the capability).
     RaiseAmbient = 56 => "raise_ambient",
+    /// Reading the byte of BLOCK_FD (index 0, the target) or USERNS_BLOCK_FD (1, the helper
+    /// after the clone): EBADF for an fd not open for reading.
+    BlockFd = 57 => "block_fd",
     /// `setns` into an existing namespace (JOIN_NS): the user namespace (index 0, before any
     /// namespace is created), the pid namespace (1, before the clone), the second user
     /// namespace (2, after the mounts).

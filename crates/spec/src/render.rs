@@ -139,6 +139,15 @@ fn subject(out: &mut impl Out, loc: Location, index: usize, spec: &Spec) {
                 fd_subject(&mut put, fd);
             }
         }
+        Location::BlockFd => {
+            if let Some(fd) = [spec.block_fd, spec.userns_block_fd]
+                .get(index)
+                .copied()
+                .flatten()
+            {
+                fd_subject(&mut put, fd);
+            }
+        }
         Location::SetNs => {
             if let Some(j) = spec.join_ns {
                 if let Some(fd) = [j.user, j.pid, j.user2].get(index).copied().flatten() {

@@ -150,6 +150,14 @@ macro_rules! record_rows {
             /// `--cap-add`/`--cap-drop` leave them (bounding, effective, permitted,
             /// inheritable and ambient sets). Not with `drop_caps`.
             Caps CAPS = 30 => "caps",
+            /// u32: a helper fd the target reads one byte from (or EOF) after its mounts, before
+            /// the sync point (bubblewrap's `--block-fd`).
+            BlockFd BLOCK_FD = 31 => "block_fd",
+            /// u32: a helper fd the helper reads one byte from (or EOF) once the clone's user
+            /// namespace exists and its pid is reported, before it lets the clone go on; the id
+            /// maps are another process's to write (bubblewrap's `--userns-block-fd`). Needs
+            /// `newuser`, no UID_MAP or GID_MAP; makes the spec a clone.
+            UsernsBlockFd USERNS_BLOCK_FD = 32 => "userns_block_fd",
         }
     };
 }

@@ -169,6 +169,9 @@ fn seeds() -> Vec<Vec<u8>> {
         w.lock_file(b"/run/a.lock");
         w.lock_file(b"/b");
         w.sync_fd(15);
+        w.block_fd(16);
+        w.clone_flags(ns::NEWUSER);
+        w.userns_block_fd(17);
     });
     let other_fds = build(|w: &mut W| {
         w.args(s(&["", "x"]));
@@ -340,6 +343,32 @@ fn edge_cases_get_the_same_answer() {
             }),
         ),
         ("init without newpid", with(&|w| w.options(opt::INIT))),
+        (
+            "userns_block_fd without newuser",
+            with(&|w| w.userns_block_fd(3)),
+        ),
+        (
+            "userns_block_fd with a uid map",
+            with(&|w| {
+                w.clone_flags(ns::NEWUSER);
+                w.uid_map([(0, 0, 1)]);
+                w.userns_block_fd(3);
+            }),
+        ),
+        (
+            "block_fd replaced by files",
+            with(&|w| {
+                w.files(&[0, 1, 2, 4]);
+                w.block_fd(3);
+            }),
+        ),
+        (
+            "block_fd kept by files",
+            with(&|w| {
+                w.files(&[0, 1, 2, 3]);
+                w.block_fd(3);
+            }),
+        ),
         (
             "port 65536",
             with(&|w| {

@@ -274,3 +274,18 @@ fn a_lock_file_is_named_by_its_path_and_the_sync_fd_by_its_number() {
         format!("sync_fd(0) fd 9: {ENOENT}")
     );
 }
+
+#[test]
+fn a_block_fd_is_named_by_its_number() {
+    // block_fd (57): index 0 BLOCK_FD, 1 USERNS_BLOCK_FD.
+    let spec = build(|w| {
+        w.args(s(&["/bin/prog"]));
+        w.clone_flags(forkexec_spec::layout::ns::NEWUSER);
+        w.block_fd(7);
+        w.userns_block_fd(8);
+    });
+    let loc = Location::BlockFd;
+    assert_eq!(at(loc, 0, &spec), format!("block_fd(0) fd 7: {ENOENT}"));
+    assert_eq!(at(loc, 1, &spec), format!("block_fd(1) fd 8: {ENOENT}"));
+    assert_eq!(at(loc, 2, &spec), format!("block_fd(2): {ENOENT}"));
+}

@@ -89,6 +89,8 @@ pub fn full_spec() -> Spec {
         sync_fd: Some(15),
         // Not with drop_caps (set above): crates/client/tests/encode.rs has its own.
         caps: None,
+        block_fd: Some(16),
+        userns_block_fd: Some(17),
     }
 }
 
@@ -101,6 +103,7 @@ pub fn encodable_spec() -> Spec {
         exec_file: None,
         lock_files: Vec::new(),
         sync_fd: None,
+        userns_block_fd: None,
         setsid: true,
         detach: false,
         init: false,

@@ -59,6 +59,9 @@ const (
 	RecSyncFd   uint16 = 29
 	// The capabilities the target keeps (CAPS): not written by this client yet.
 	RecCaps uint16 = 30
+	// bubblewrap's block fds (BLOCK_FD, USERNS_BLOCK_FD): not written by this client yet.
+	RecBlockFd       uint16 = 31
+	RecUsernsBlockFd uint16 = 32
 )
 
 // RecordNames are the JSON keys of the record types (index = type), as docs/spec.md's
@@ -68,7 +71,7 @@ var RecordNames = [...]string{
 	"clone_flags", "mounts", "pivot_root", "host_name", "domain_name", "uid_mappings",
 	"gid_mappings", "credential", "options", "status_fd", "cgroup", "cgroup_fd", "mounts",
 	"landlock", "landlock", "landlock", "info_fd", "json_status_fd",
-	"join_ns", "lock_files", "sync_fd", "caps",
+	"join_ns", "lock_files", "sync_fd", "caps", "block_fd", "userns_block_fd",
 }
 
 // Option bits (record OPTIONS, docs/spec.md "Option bits").

@@ -25,6 +25,7 @@ use forkexec_spec::status::{Record, RECORD_LEN};
 use serde_json::{json, Value};
 use support::*;
 
+mod block;
 mod cgroups;
 mod detach;
 mod die_with_parent;

@@ -400,6 +400,8 @@ fn record_names() {
         (record::LOCK_FILE, "lock_file"),
         (record::SYNC_FD, "sync_fd"),
         (record::CAPS, "caps"),
+        (record::BLOCK_FD, "block_fd"),
+        (record::USERNS_BLOCK_FD, "userns_block_fd"),
     ];
     // 1-24 without a gap; later types are handed out in ranges (a gap is an unknown type).
     for (i, (ty, _)) in names[..24].iter().enumerate() {
@@ -413,12 +415,13 @@ fn record_names() {
         (record::LOCK_FILE, record::SYNC_FD, record::CAPS),
         (28, 29, 30)
     );
+    assert_eq!((record::BLOCK_FD, record::USERNS_BLOCK_FD), (31, 32));
     for (ty, name) in names {
         assert_eq!(record::name(ty), name);
         assert!(record::known(ty));
     }
     assert_eq!(record::ALL.len(), names.len());
-    assert_eq!(record::LAST, record::CAPS);
+    assert_eq!(record::LAST, record::USERNS_BLOCK_FD);
     assert_eq!(record::name(0), "unknown");
     assert!(!record::known(0) && !record::known(record::LAST + 1) && !record::known(u16::MAX));
     assert_eq!(record::name(record::LAST + 1), "unknown");
@@ -435,6 +438,8 @@ fn bad_lengths_of_fixed_size_records() {
         (record::INFO_FD, &[0, 1, 3, 5, 8]),
         (record::JSON_STATUS_FD, &[0, 1, 3, 5, 8]),
         (record::SYNC_FD, &[0, 1, 3, 5, 8]),
+        (record::BLOCK_FD, &[0, 1, 3, 5, 8]),
+        (record::USERNS_BLOCK_FD, &[0, 1, 3, 5, 8]),
         (record::JOIN_NS, &[0, 4, 8, 11, 13, 16]),
         (record::CLONE_FLAGS, &[0, 4, 7, 9, 16]),
         (record::OPTIONS, &[0, 4, 7, 9, 16]),

@@ -564,3 +564,52 @@ fn caps() {
         w.caps(u64::MAX, 0);
     }));
 }
+
+#[test]
+fn block_fds() {
+    // BLOCK_FD: any fd the target's table does not replace (it is read after the fd stage).
+    let buf = in_place(|w| w.block_fd(5));
+    assert_eq!(accepted(&buf).block_fd, Some(5));
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::InPlace));
+    let buf = in_place(|w| {
+        w.files(&[0, 1, 2, 3]);
+        w.block_fd(3);
+    });
+    accepted(&buf);
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.files(&[0, 1, 2, 4]);
+        },
+        |w| w.block_fd(3),
+    );
+    refused(&buf, at, Fault::Conflict);
+    // USERNS_BLOCK_FD: a new user namespace whose maps another process writes; a clone.
+    let buf = in_place(|w| {
+        w.clone_flags(ns::NEWUSER);
+        w.userns_block_fd(6);
+    });
+    assert_eq!(accepted(&buf).userns_block_fd, Some(6));
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::Supervise));
+    let (buf, at) = build_at(base, |w| w.userns_block_fd(6));
+    refused(&buf, at, Fault::Conflict);
+    for map in [record::UID_MAP, record::GID_MAP] {
+        let (buf, at) = build_at(
+            |w| {
+                base(w);
+                w.clone_flags(ns::NEWUSER);
+                if map == record::UID_MAP {
+                    w.uid_map([(0, 0, 1)]);
+                } else {
+                    w.gid_map([(0, 0, 1)]);
+                }
+            },
+            |w| w.userns_block_fd(6),
+        );
+        refused(&buf, at, Fault::Conflict);
+    }
+    for ty in [record::BLOCK_FD, record::USERNS_BLOCK_FD] {
+        let (buf, at) = base_and(ty, 0, &(1u32 << 20).to_le_bytes());
+        refused(&buf, at + 8, Fault::FdOutOfRange);
+    }
+}
