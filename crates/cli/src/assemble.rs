@@ -217,16 +217,41 @@ pub fn takes_perms(kind: MountKind) -> bool {
 
 /// A filesystem flag as given: its row and its values, in command-line order.
 #[derive(Debug)]
-struct MountArg {
-    flag: &'static FsFlag,
-    values: Vec<String>,
+pub struct MountArg {
+    /// The flag's row.
+    pub flag: &'static FsFlag,
+    /// Its values, as given.
+    pub values: Vec<String>,
 }
 
 /// An environment flag, applied in command-line order.
-#[derive(Debug)]
-enum EnvArg {
+#[derive(Debug, PartialEq, Eq)]
+pub enum EnvArg {
+    /// `--setenv VAR VALUE`.
     Set(String, String),
+    /// `--unsetenv VAR`.
     Unset(String),
+}
+
+/// The flags whose order matters, in command-line order: what [`assemble`] reads besides the
+/// [`Cli`]. clap's matches give them with their positions ([`Ordered::from_matches`]);
+/// bubblewrap mode's own reader gives them as it reads (crate::native).
+#[derive(Debug, Default)]
+pub struct Ordered {
+    /// The filesystem flags.
+    pub mounts: Vec<MountArg>,
+    /// `--setenv` and `--unsetenv`.
+    pub env: Vec<EnvArg>,
+}
+
+impl Ordered {
+    /// The order-sensitive flags of clap's matches.
+    pub fn from_matches(m: &ArgMatches) -> Ordered {
+        Ordered {
+            mounts: mount_args(m),
+            env: env_args(m),
+        }
+    }
 }
 
 /// Each occurrence of flag `id` with the position of its first value.
@@ -755,6 +780,11 @@ fn seccomp(policy: &str) -> Result<Vec<forkexec_client::SockFilter>, Fail> {
 
 /// The spec the command line describes.
 pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail> {
+    assemble_ordered(cli, Ordered::from_matches(matches), ids)
+}
+
+/// [`assemble`] with the order-sensitive flags already read.
+pub fn assemble_ordered(cli: &Cli, ordered: Ordered, ids: Ids) -> Result<Spec, Fail> {
     let mut spec = match &cli.spec {
         Some(file) => read_spec(file)?,
         // A spec printed by --json is saved and shared: it holds the caller's environment
@@ -772,7 +802,7 @@ pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail>
     if cli.clearenv {
         spec.env.clear();
     }
-    for arg in env_args(matches) {
+    for arg in ordered.env {
         let name = match &arg {
             EnvArg::Set(name, _) | EnvArg::Unset(name) => name.clone(),
         };
@@ -812,7 +842,7 @@ pub fn assemble(cli: &Cli, matches: &ArgMatches, ids: Ids) -> Result<Spec, Fail>
     }
 
     // Mounts, in command-line order.
-    let mounts = mount_args(matches);
+    let mounts = ordered.mounts;
     let mut fresh = false;
     if !mounts.is_empty() || cli.writable_root {
         add_ns(&mut spec, Namespace::NewNs);

@@ -127,8 +127,10 @@ EXAMPLES
 See docs/cli.md and docs/json.md.";
 
 /// The command line. Field ids are the flag names with `_` (clap's derive default), which
-/// [`crate::assemble`] uses to read the positions of order-sensitive flags.
-#[derive(Parser, Debug)]
+/// [`crate::assemble`] uses to read the positions of order-sensitive flags. `Default` is
+/// the command line without flags (no field has a default of clap's), which bubblewrap
+/// mode's own reader (crate::native) starts from.
+#[derive(Parser, Debug, Default)]
 #[command(
     name = "forkexec-run",
     version,

@@ -25,6 +25,7 @@ mod defaults;
 mod explain;
 mod help;
 mod judge;
+mod native;
 mod report;
 mod run;
 mod serve;
@@ -223,23 +224,11 @@ fn bwrap_main(args: Vec<OsString>) -> ! {
         eprint!("{}", bwrap::usage(&name));
         std::process::exit(1);
     }
-    // Values are bwrap's, as given: one that starts with `-` (a variable's value, a path) is a
-    // value here too, never taken for a flag. Set once on the command, which clap applies to
-    // each argument that takes values when it builds (rebuilding every argument with
-    // `mut_args` cost about a tenth of forkexec-run's own CPU).
-    let command = cli::Cli::command().allow_hyphen_values(true);
-    let matches = match command.try_get_matches_from(&b.native) {
-        Ok(m) => m,
-        Err(e) => {
-            let text = e.to_string();
-            let line = text.lines().next().unwrap_or_default();
-            Fail::setup(line.trim_start_matches("error: ").to_string()).exit()
-        }
-    };
-    let cli =
-        cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| Fail::setup(e.to_string()).exit());
-    let mut spec =
-        assemble::assemble(&cli, &matches, assemble::Ids::current()).unwrap_or_else(|f| {
+    // The line bubblewrap mode wrote is read without clap (native.rs); clap reads what that
+    // reader leaves (and gives its errors).
+    let (cli, ordered) = native::read(&b.native).unwrap_or_else(|| by_clap(&b.native));
+    let mut spec = assemble::assemble_ordered(&cli, ordered, assemble::Ids::current())
+        .unwrap_or_else(|f| {
             match f.code {
                 // Not found in the sandbox's PATH: bwrap's execvp says it so.
                 127 => Fail::setup(format!(
@@ -252,6 +241,27 @@ fn bwrap_main(args: Vec<OsString>) -> ! {
         });
     bwrap::apply(&b, &mut spec).unwrap_or_else(|r| refused(r));
     run::run(spec, false, b.die_with_parent)
+}
+
+/// bubblewrap mode's native line read by clap.
+fn by_clap(native: &[OsString]) -> (cli::Cli, assemble::Ordered) {
+    // Values are bwrap's, as given: one that starts with `-` (a variable's value, a path) is a
+    // value here too, never taken for a flag. Set once on the command, which clap applies to
+    // each argument that takes values when it builds (rebuilding every argument with
+    // `mut_args` cost about a tenth of forkexec-run's own CPU).
+    let command = cli::Cli::command().allow_hyphen_values(true);
+    let matches = match command.try_get_matches_from(native) {
+        Ok(m) => m,
+        Err(e) => {
+            let text = e.to_string();
+            let line = text.lines().next().unwrap_or_default();
+            Fail::setup(line.trim_start_matches("error: ").to_string()).exit()
+        }
+    };
+    let cli =
+        cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| Fail::setup(e.to_string()).exit());
+    let ordered = assemble::Ordered::from_matches(&matches);
+    (cli, ordered)
 }
 
 #[cfg(test)]
