@@ -1,4 +1,5 @@
-//! The command line: `forkexec [--spec-fd N]`, `forkexec --serve N`, `--help`, `--version`.
+//! The command line: `forkexec [--spec-fd N]`, `forkexec --serve N [--shared DIR...]`,
+//! `--help`, `--version`.
 //! Anything else is refused.
 
 use crate::{rt, status_exit, sys};
@@ -7,7 +8,7 @@ const DEFAULT_SPEC_FD: i32 = 3;
 
 const USAGE: &str = "\
 usage: forkexec [--spec-fd N]
-       forkexec --serve N
+       forkexec --serve N [--shared DIR...]
        forkexec --help | --version
 
 Reads one spec (forkexec wire format v1, docs/spec.md) from fd 3, or fd N, sets up the
@@ -21,7 +22,8 @@ With --serve, a fork server on the SOCK_SEQPACKET socket N: one run per request.
 pub enum Mode {
     /// Read one spec from this fd.
     Spec(i32),
-    /// Serve requests on this socket (docs/spec.md, "Fork server").
+    /// Serve requests on this socket (docs/spec.md, "Fork server"); with `--shared`,
+    /// `serve::SHARED` holds where its DIRs are.
     Serve(i32),
 }
 
@@ -45,8 +47,13 @@ pub fn mode(sp: *const usize) -> Mode {
         Some(b"--help") | Some(b"-h") | Some(b"--version") => 0,
         Some(_) => usage_error(b"forkexec: unknown argument\n"),
     };
-    if args.next().is_some() {
-        usage_error(b"forkexec: unexpected extra argument\n");
+    // `--serve N --shared DIR...`: the shared server (serve::SHARED says where the DIRs are).
+    // Of the arguments left here, --serve is the only one 7 bytes long.
+    if let Some(extra) = args.next() {
+        if first.map(<[u8]>::len) != Some(7) || extra.to_bytes() != b"--shared" {
+            usage_error(b"forkexec: unexpected extra argument\n");
+        }
+        crate::serve::SHARED.store(sp as usize, core::sync::atomic::Ordering::Relaxed);
     }
     match first {
         Some(b"--help") | Some(b"-h") => exit_with(0, USAGE.as_bytes()),

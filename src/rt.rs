@@ -198,6 +198,16 @@ impl Args {
             left: argc,
         }
     }
+
+    /// The arguments after the first `n` (none when there are fewer), without reading those.
+    pub fn after(sp: *const usize, n: usize) -> Args {
+        let mut args = Args::from_stack(sp);
+        let skip = n.min(args.left);
+        // SAFETY: skip <= argc: within (or one past) the argv array.
+        args.argv = unsafe { args.argv.add(skip) };
+        args.left -= skip;
+        args
+    }
 }
 
 impl Iterator for Args {

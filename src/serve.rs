@@ -6,6 +6,12 @@
 //! when an exec-in-place run executed (exec record) and how it ended (exit record with
 //! rusage), reaps it, and kills it when its client hangs up. It dies with its runtime
 //! (parent-death signal, end of stream on N), killing every run still going.
+//!
+//! `--serve N --shared DIR...` (docs/design.md, "Shared namespaces"): the runs share the
+//! server's namespaces, so the server must be pid 1 of its own pid namespace. It takes one
+//! run at a time (the socket is not read while one is going); when the run's program ended it
+//! kills and reaps every other process of the namespace and mounts a fresh tmpfs on each DIR
+//! in place of the one there, before the exit record and the next request.
 
 use forkexec_spec::layout::opt;
 use forkexec_spec::serve::{self as request, Refusal, MAX_FDS, MAX_LEN, MAX_RUNS};
@@ -13,7 +19,9 @@ use forkexec_spec::status::Record;
 use forkexec_spec::{Location, Shape, Spec};
 use linux_raw_sys::general as g;
 
-use crate::rt::Static;
+use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use crate::rt::{self, Static};
 use crate::{report, sys, At, Channel, Failure};
 
 const EMSGSIZE: i32 = linux_raw_sys::errno::EMSGSIZE as i32;
@@ -41,6 +49,10 @@ struct Run {
     killed: bool,
 }
 
+/// `--serve N --shared DIR...`: the initial stack pointer (the DIRs are the arguments after
+/// `--shared`); 0 for a plain `--serve N`.
+pub static SHARED: AtomicUsize = AtomicUsize::new(0);
+
 static RUNS: Static<[Run; MAX_RUNS]> = Static::new(
     [Run {
         pid: 0,
@@ -56,6 +68,7 @@ static RUNS: Static<[Run; MAX_RUNS]> = Static::new(
 /// Serves requests on `sock` until end of stream. Returns only in a run's child, with `chan`
 /// set to the run's channel and handshake: the caller goes on with the one-shot path.
 pub fn serve(sock: i32, chan: &mut Channel) {
+    let shared = SHARED.load(Relaxed);
     // Die with the runtime: the parent-death signal, and the parent checked to be alive.
     let parent = sys::getppid();
     let armed = sys::prctl(linux_raw_sys::prctl::PR_SET_PDEATHSIG, SIGKILL as usize, 0);
@@ -70,7 +83,12 @@ pub fn serve(sock: i32, chan: &mut Channel) {
     };
     let mut polls: [sys::PollFd; 1 + 3 * MAX_RUNS] = core::array::from_fn(|_| ignore());
     loop {
-        polls[0] = watch(sock, g::POLLIN);
+        // Shared and a run going: the next request waits (a runtime that is gone is seen
+        // by the parent-death signal).
+        polls[0] = match shared != 0 && runs[0].pid != 0 {
+            true => ignore(),
+            false => watch(sock, g::POLLIN),
+        };
         for (i, run) in runs.iter().enumerate() {
             let live = run.pid != 0;
             polls[1 + 3 * i] = if live {
@@ -138,12 +156,17 @@ fn settle(run: &mut Run) {
     run.handshake = -1;
 }
 
-/// The run's process ended: its exit record (unless its supervisor sends one), and the slot
-/// freed.
+/// The run's process ended: shared, the sweep and the resets; its exit record (unless its
+/// supervisor sends one), and the slot freed.
+#[inline(never)]
 fn reap(run: &mut Run) {
+    let shared = SHARED.load(Relaxed);
     let Ok(Some(w)) = sys::wait4(run.pid, g::WNOHANG) else {
         return;
     };
+    if shared != 0 {
+        clean(shared);
+    }
     if run.handshake >= 0 {
         settle(run);
     }
@@ -251,6 +274,27 @@ fn refusal(errno: i32, offset: usize) -> Refusal {
     Refusal {
         errno,
         offset: offset as u32,
+    }
+}
+
+/// Shared, between runs: every other process of the namespace (the server is its pid 1)
+/// killed, then reaped (orphans are the server's children), until kill finds none; then a
+/// fresh tmpfs on each DIR, what was mounted there detached (one mount per place however many
+/// runs). The server exits instead (125) when it is not pid 1 or a mount failed: no run may
+/// find the last one's files (and none is going: one at a time).
+#[inline(never)]
+fn clean(sp: usize) {
+    let failed = || sys::exit_group(report::status_exit::SETUP_FAILED);
+    if sys::getpid() != 1 {
+        failed(); // kill(-1) must reach only the server's own pid namespace
+    }
+    while sys::kill(-1, SIGKILL).is_ok() && sys::reap_any().is_ok() {}
+    for dir in rt::Args::after(sp as *const usize, 4) {
+        let _ = sys::umount2(dir, g::MNT_DETACH | g::UMOUNT_NOFOLLOW); // EINVAL: none there
+        let flags = (g::MS_NOSUID | g::MS_NODEV) as u64;
+        if sys::mount(c"tmpfs", dir, c"tmpfs", flags, c"").is_err() {
+            failed(); // (tmpfs's own mode: 1777)
+        }
     }
 }
 

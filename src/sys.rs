@@ -685,6 +685,12 @@ pub struct Waited {
     pub maxrss_kib: u64,
 }
 
+/// Reaps any child (`wait4(-1)` with `__WALL`), blocking; ECHILD when there is none.
+pub fn reap_any() -> Result {
+    // SAFETY: no status or rusage is asked for (null pointers).
+    check(unsafe { sc::syscall4(nr!(__NR_wait4), usize::MAX, 0, g::__WALL as usize, 0) })
+}
+
 /// `wait4(pid, options)`; `Ok(None)` with WNOHANG when nothing has changed state.
 pub fn wait4(pid: i32, options: u32) -> Result<Option<Waited>> {
     let mut status = 0i32;

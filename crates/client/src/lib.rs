@@ -36,6 +36,7 @@ pub mod pool;
 pub mod process;
 pub mod runner;
 pub mod server;
+mod shared;
 pub mod spec;
 mod status;
 mod sys;

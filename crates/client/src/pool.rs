@@ -54,6 +54,7 @@ use crate::names::Namespace;
 use crate::process::{Process, WaitStatus};
 use crate::runner::Runner;
 use crate::server::{start_run, ServedProcess};
+use crate::shared;
 use crate::spec::{IdMap, MountEntry, MountOp};
 use crate::status::helper_error;
 use crate::sys;
@@ -64,6 +65,7 @@ pub struct SandboxBuilder {
     shape: Runner,
     writable: Vec<String>,
     proc_dir: String,
+    shared: bool,
 }
 
 impl SandboxBuilder {
@@ -82,6 +84,23 @@ impl SandboxBuilder {
         self
     }
 
+    /// The shared-namespace run model, asked for by name (docs/design.md, "Shared
+    /// namespaces"): each run is forked by the sandbox's server straight into the sandbox's
+    /// namespaces (no user, pid, mount or ipc namespace of its own: much cheaper), **one run
+    /// at a time** ([`Sandbox::run`] refuses a second while one is going; a [`Pool`] gives
+    /// each run an idle sandbox). The server is pid 1 of the sandbox's pid namespace (added
+    /// when the shape has none); when a run's program has ended it kills and reaps every
+    /// other process there (a daemon included) and mounts a fresh tmpfs on each
+    /// [`SandboxBuilder::writable`] place in place of the old one, before the run's exit
+    /// record. Shared by the runs and not reset: SysV ipc and POSIX message queues (a run may
+    /// ask for its own `NewIpc`), the user keyrings of each uid (each run still gets a new
+    /// session keyring), the network namespace (sockets die with their processes), the host
+    /// name. The default per-run namespaces are the safer model.
+    pub fn shared_namespaces(mut self) -> Self {
+        self.shared = true;
+        self
+    }
+
     /// Builds the sandbox: spawns the helper with the sandbox's spec, whose target is the
     /// helper serving inside it. The spec's args, env, files, exec file and sync callback are
     /// the sandbox's own (replaced); a credential, `drop_caps`, `caps`, seccomp, Landlock, `detach` or
@@ -92,7 +111,11 @@ impl SandboxBuilder {
             shape,
             writable,
             proc_dir,
+            shared,
         } = self;
+        if shared {
+            shared::check_places(&writable)?;
+        }
         let helper = shape.find_helper().map_err(Error::Helper)?;
         let mut spec = shape.into_served().0;
         let refused = [
@@ -125,13 +148,18 @@ impl SandboxBuilder {
             theirs.as_raw_fd(),
         ];
         spec.die_with_parent = true;
-        if spec.clone_flags.contains(&Namespace::NewPid) {
-            // Orphans of the sandbox's own pid namespace go to its init, not to the server.
-            spec.init = true;
-        }
-        for dir in &writable {
-            spec.mounts
-                .push(MountOp::tmpfs(dir.clone()).mode(0o1777).into());
+        if shared {
+            shared::shape(&mut spec, &writable);
+            shared::place_dirs(&mut spec, &writable);
+        } else {
+            if spec.clone_flags.contains(&Namespace::NewPid) {
+                // Orphans of the sandbox's own pid namespace go to its init, not to the server.
+                spec.init = true;
+            }
+            for dir in &writable {
+                spec.mounts
+                    .push(MountOp::tmpfs(dir.clone()).mode(0o1777).into());
+            }
         }
         spec.mounts.push(MountOp::dir(proc_dir.clone()).into());
         if !spec.writable_root {
@@ -142,6 +170,9 @@ impl SandboxBuilder {
         }
         // After the read-only remount: the server writes each run's id maps through it.
         spec.mounts.push(MountOp::proc(proc_dir.clone()).into());
+        if shared {
+            shared::first_tmpfs(&mut spec, &writable);
+        }
         let ids = RunIds {
             uid: identity(&spec.uid_mappings),
             gid: identity(&spec.gid_mappings),
@@ -158,6 +189,7 @@ impl SandboxBuilder {
             writable,
             proc_dir,
             ids,
+            shared: shared.then(shared::Busy::default),
         })
     }
 }
@@ -173,6 +205,8 @@ pub struct Sandbox {
     writable: Vec<String>,
     proc_dir: String,
     ids: RunIds,
+    /// The shared-namespace model: whether a run is going.
+    shared: Option<shared::Busy>,
 }
 
 /// The id maps of each run's own user namespace: every id the sandbox has, as itself.
@@ -200,6 +234,7 @@ impl Sandbox {
             shape,
             writable: Vec::new(),
             proc_dir: "/proc".to_owned(),
+            shared: false,
         }
     }
 
@@ -211,7 +246,19 @@ impl Sandbox {
     /// cgroup path (the sandbox does not see the host's cgroup tree: give `cgroup_fd`, a v2
     /// directory). The [`ServedProcess`]'s pid is the one in the sandbox's pid namespace (its
     /// `kill` finds the process by it); dropping it kills the run too.
+    ///
+    /// In a [shared-namespace](SandboxBuilder::shared_namespaces) sandbox the run gets no
+    /// namespace of its own (it may ask for some: `NewIpc`, `NewNet`, and `NewNs` for
+    /// mounts of its own), and a second run while one is going is refused
+    /// ([`std::io::ErrorKind::ResourceBusy`]).
     pub fn run(&self, mut runner: Runner) -> Result<ServedProcess, Error> {
+        if let Some(busy) = &self.shared {
+            let guard = busy.take().ok_or_else(shared::busy)?;
+            shared::run_spec(&mut runner.spec)?;
+            let mut run = start_run(self.sock.as_fd(), runner, Some(self.pids))?;
+            run.hold(guard);
+            return Ok(run);
+        }
         let spec = &mut runner.spec;
         if !spec.pivot_root.is_empty() {
             return Err(invalid("pivot_root: a pooled sandbox's root is built once"));
@@ -253,6 +300,13 @@ impl Sandbox {
 
     fn end(&mut self) -> io::Result<WaitStatus> {
         let _ = sys::shutdown(self.sock.as_fd());
+        if self.shared.as_ref().is_some_and(|b| b.is_set()) {
+            // A shared server does not read its socket while a run is going: its parent,
+            // the sandbox's helper, goes, and the server follows (parent-death signal).
+            if let Ok(p) = self.process.get_mut() {
+                let _ = p.kill(libc::SIGKILL);
+            }
+        }
         match self.process.get_mut() {
             Ok(p) => p.wait(),
             Err(_) => Err(io::Error::other("the sandbox's lock was poisoned")),
@@ -296,10 +350,23 @@ impl Pool {
         })
     }
 
-    /// Runs one program in the next sandbox ([`Sandbox::run`]).
+    /// Runs one program in the next sandbox ([`Sandbox::run`]). Shared-namespace sandboxes
+    /// run one program each at a time: the run goes to the next idle one, and is refused
+    /// ([`std::io::ErrorKind::ResourceBusy`]) when all are busy.
     pub fn run(&self, runner: Runner) -> Result<ServedProcess, Error> {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.sandboxes.len();
-        self.sandboxes[i].run(runner)
+        let n = self.sandboxes.len();
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        if self.sandboxes[i].shared.is_none() {
+            return self.sandboxes[i].run(runner);
+        }
+        let idle = (0..n)
+            .map(|k| &self.sandboxes[(i + k) % n])
+            .find(|s| s.shared.as_ref().is_some_and(|b| !b.is_set()));
+        match idle {
+            // Taken by another thread meanwhile: that sandbox refuses it as busy.
+            Some(sandbox) => sandbox.run(runner),
+            None => Err(shared::busy()),
+        }
     }
 
     /// The sandboxes.

@@ -171,6 +171,7 @@ pub(crate) fn start_run(
         status: None,
         sandbox,
         end_only: spec.only_end_records,
+        guard: None,
     };
     run.send(&bytes)?;
     run.start(sync_func)?;
@@ -213,6 +214,8 @@ pub struct ServedProcess {
     sandbox: Option<SandboxPids>,
     /// ONLY_END_RECORDS: no pid or exec record comes; the start reads up to the end.
     end_only: bool,
+    /// A shared-namespace sandbox's run: its sandbox is busy until the exit record (or drop).
+    guard: Option<crate::shared::RunGuard>,
 }
 
 /// The run's channel: readable when a record (the exit record, once the program ended) is
@@ -224,6 +227,14 @@ impl AsFd for ServedProcess {
 }
 
 impl ServedProcess {
+    /// A shared sandbox's run: its sandbox stays busy until the run's end was read.
+    pub(crate) fn hold(&mut self, guard: crate::shared::RunGuard) {
+        self.guard = Some(guard);
+        if self.status.is_some() {
+            self.guard = None; // ONLY_END_RECORDS: the run has ended already
+        }
+    }
+
     /// The target's pid as the server reports it (for a server inside a sandbox's pid
     /// namespace: the pid there).
     pub fn pid(&self) -> u32 {
@@ -298,6 +309,8 @@ impl ServedProcess {
             match record {
                 Some(exit @ Record::Exit { .. }) => {
                     self.status = exit_status(&exit);
+                    // A shared sandbox has swept and reset before this record: it is free.
+                    self.guard = None;
                     return self
                         .status
                         .ok_or_else(|| io::Error::other("no exit record"));

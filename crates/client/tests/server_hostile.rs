@@ -416,3 +416,37 @@ fn the_server_dies_with_its_parent() {
     assert!(gone(pid), "the server {pid} outlived its parent");
     drop(raw);
 }
+
+/// `--serve N --shared` sweeps with `kill(-1)`: anywhere but pid 1 of its own pid namespace it
+/// ends after its first run instead (exit 125) and kills nothing. Run inside a pid namespace
+/// of `unshare` (where the server is pid 2), so that a server which did sweep would only
+/// reach that namespace's other process, the bystander `sleep`.
+#[test]
+fn a_shared_server_that_is_not_pid_1_kills_nothing() {
+    let (ours, theirs) = seqpacket();
+    let fd = theirs.as_raw_fd();
+    let script = format!(
+        "sleep 1000 & \"$0\" --serve {fd} --shared /nonexistent; echo \"server $?\"; \
+         kill -TERM $!; wait $!; echo \"bystander $?\""
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-rpf", "--", "sh", "-c", &script])
+        .arg(helper())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    // SAFETY: fcntl between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || clear_cloexec(fd));
+    }
+    let child = cmd.spawn().unwrap();
+    drop(theirs);
+    // One run that fails at once (its channel has no spec on it, only end of stream): its
+    // end is where a shared server sweeps.
+    let (chan, run_end) = UnixStream::pair().unwrap();
+    send(&ours, &request_bytes(&[]), &[run_end.as_raw_fd()]);
+    drop((run_end, chan));
+    let out = child.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&out.stdout);
+    // 143: the bystander was alive until the TERM (137 had the server's SIGKILL got it).
+    assert_eq!(out, "server 125\nbystander 143\n");
+}

@@ -284,7 +284,7 @@ fn cli(args: &[&str]) -> Output {
 }
 
 const USAGE_START: &str =
-    "usage: forkexec [--spec-fd N]\n       forkexec --serve N\n       forkexec --help | --version\n";
+    "usage: forkexec [--spec-fd N]\n       forkexec --serve N [--shared DIR...]\n       forkexec --help | --version\n";
 
 #[test]
 fn help_and_version_exit_0_on_stderr() {
@@ -311,7 +311,7 @@ fn help_and_version_exit_0_on_stderr() {
 
 #[test]
 fn usage_errors_exit_125_with_a_message() {
-    let cases: [(&[&str], &str); 10] = [
+    let cases: [(&[&str], &str); 13] = [
         (
             &["--serve"],
             "forkexec: --serve needs a decimal fd number\n",
@@ -322,6 +322,18 @@ fn usage_errors_exit_125_with_a_message() {
         ),
         (
             &["--serve", "3", "4"],
+            "forkexec: unexpected extra argument\n",
+        ),
+        (
+            &["--serve", "3", "/tmp"],
+            "forkexec: unexpected extra argument\n",
+        ),
+        (
+            &["--spec-fd", "3", "--shared"],
+            "forkexec: unexpected extra argument\n",
+        ),
+        (
+            &["--help", "--shared"],
             "forkexec: unexpected extra argument\n",
         ),
         (&["--bogus"], "forkexec: unknown argument\n"),
