@@ -1,6 +1,7 @@
 """A started sandboxed program: its pid, ``wait`` with resource usage, ``kill``; and the
 runtime's half of the status protocol (the spec socket with the sync callback)."""
 
+import _socket
 import math
 import os
 import select
@@ -110,6 +111,8 @@ _DROPPED: List[int] = []
 
 def reap_dropped() -> None:
     """Reaps the dropped helpers that have ended (never blocks, never raises)."""
+    if not _DROPPED:
+        return
     for pid in list(_DROPPED):
         try:
             done = os.waitpid(pid, os.WNOHANG)[0] != 0
@@ -193,9 +196,9 @@ class Stream:
     """The runtime's end of the spec socket: sends the spec and the sync answer, reads the
     status records."""
 
-    def __init__(self, sock: socket.socket,
+    def __init__(self, sock: _socket.socket,
                  sync_func: Optional[Callable[[int], object]]) -> None:
-        self.sock: Optional[socket.socket] = sock
+        self.sock: Optional[_socket.socket] = sock
         self.sync_func = sync_func
         #: the first write the helper was no longer there to read
         self.hung_up: Optional[OSError] = None
@@ -291,7 +294,7 @@ class Stream:
         raise HelperError(f"{helper.describe()} ended ({status}) without an error record, "
                           f"before it had the whole spec or the sync answer ({hung_up})")
 
-    def _sock(self) -> socket.socket:
+    def _sock(self) -> _socket.socket:
         if self.sock is None:
             raise HelperError("the status stream is closed")
         return self.sock

@@ -7,12 +7,13 @@ How :meth:`Runner.start` talks to the helper (docs/spec.md, "The conversation"):
    :class:`SpecError` before any process exists. The runner keeps the result for its next
    start while the spec (compared as ``pickle`` writes it), the sync callback's presence and
    our effective ids stay the same.
-2. ``socket.socketpair()``; the helper is spawned with ``os.posix_spawn([helper,
-   "--spec-fd", N])`` (``clone(CLONE_VM | CLONE_VFORK)`` + ``execve``, no fork), where N is
-   its end. Its file actions keep that end, the spec's ``files``, ``exec_file``,
-   ``status_fd`` and ``cgroup_fd``, and the ``source_fd`` and ``content_fd`` of its mount
-   operations, at their numbers (see :func:`_spawn`). Our copy of the helper's end is
-   closed, so that its exec shows as end of stream.
+2. ``socketpair(AF_UNIX, SOCK_STREAM)`` (close-on-exec); the helper is spawned with
+   ``os.posix_spawn([helper, "--spec-fd", N])`` (``clone(CLONE_VM | CLONE_VFORK)`` +
+   ``execve``, no fork, no Python code in the child), where N is its end. Its file actions keep
+   that end, the spec's ``files``, ``exec_file``, ``status_fd`` and ``cgroup_fd``, and the
+   ``source_fd`` and ``content_fd`` of its mount operations, at their numbers (see
+   :func:`_spawn`); every other fd of ours that Python made (close-on-exec, PEP 446) stays
+   here. Our copy of the helper's end is closed, so that its exec shows as end of stream.
 3. The spec is written, then 32-byte status records are read: an **error** record raises
    :class:`ChildError` (after the helper has ended and been reaped, so ``exit_code`` is
    known); a **sync** record calls ``sync_func(pid)`` and answers one byte (0 = go on; when
@@ -32,19 +33,20 @@ On every failure path the helper (and a detached target) is reaped, killed first
 not ending by itself, so a failed ``start`` leaves neither a process nor a zombie.
 """
 
+import _socket
 import dataclasses
 import os
 import pickle
 import signal
-import socket
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import wire
 from .errors import ChildError, HelperError, SpecError, SyncError, subject_of
 from .helper import find_helper
-from .process import (END, PID, SYNC, Process, Spawned, Stream, WaitStatus, reap_dropped,
-                      settle)
+from .process import (END, PID, SYNC, Process, Rusage, Spawned, Stream, WaitStatus,
+                      reap_dropped, settle)
 from .spec import Spec, _SPEC_KEYS, normalized
+from .status import RECORD_LEN, ErrorRecord, ExitRecord, UnknownRecordKind, decode_record
 
 
 class Runner:
@@ -136,9 +138,11 @@ class Runner:
         :meth:`Process.wait`. When nothing needs the records of the start (no sync callback,
         no stop before exec, not detach, no ``status_fd``), the spec asks the helper for only
         the end records (``only_end_records``): a supervising helper then does not wake this
-        process at the target's exec, and the stream is read once the helper has ended. In
-        place, the helper is waited for first and the stream read after (an error record, or
-        nothing): this process sleeps once per run, not also until the exec.
+        process at the target's exec, and ``run`` does no more than a bare spawn would: one
+        ``socketpair``, ``os.posix_spawn``, the spec written, one ``os.wait4`` for the helper
+        (which ends the way the target ends), then one read of what the helper left on the
+        stream: nothing (in place), an error record, or the target's exit record. No
+        :class:`Process` is made and nothing is waited for twice.
 
         Raises what :meth:`start` raises; a :class:`ChildError` has ``exit_status`` set."""
         spec = self.spec
@@ -146,10 +150,8 @@ class Runner:
                        or spec.detach or spec.status_fd is not None)
         if needs_start:
             return self.start().wait()
-        start, data = self._spawn_helper(only_end_records=True)
-        if start.shape == wire.IN_PLACE:
-            return start.run_to_end(data)
-        return start.run(data).wait()
+        return _run_to_end(self.helper or find_helper(),
+                           self._encode_for_start(only_end_records=True), self.on_spawn)
 
     def start(self) -> Process:
         """Spawns the helper, hands it the spec and answers its status records until the
@@ -164,33 +166,14 @@ class Runner:
     def _spawn_helper(self, only_end_records: bool) -> "Tuple[_Start, bytes]":
         """The spec encoded, the helper spawned (and the spawn hook called): the start to
         run, and the spec bytes to send."""
-        spec, data, shape, _ = self._encode_for_start(only_end_records)
+        encoded = self._encode_for_start(only_end_records)
         path = self.find_helper()
-        # Checked every time, before the socketpair could take the number of one closed since.
-        keep = _inherited_fds(spec)
-        reap_dropped()
-
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            try:
-                pid = _spawn(path, theirs.fileno(), keep)
-            except OSError as e:
-                raise HelperError(f"cannot run {path}: {e}") from e
-        except BaseException:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
+        ours, pid = _spawn_checked(path, encoded)
         helper = Spawned(pid, None, path, reap_if_dropped=True)
         if self.on_spawn is not None:
-            try:
-                self.on_spawn(pid)
-            except Exception as e:
-                helper.kill_and_reap()
-                ours.close()
-                raise HelperError(f"spawn hook refused: {e}") from e
+            _call_spawn_hook(self.on_spawn, pid, ours)
         stream = Stream(ours, self.sync_func)
-        return _Start(spec, shape, helper, stream), data
+        return _Start(encoded.spec, encoded.shape, helper, stream), encoded.data
 
     def _encode_for_start(self, only_end_records: bool = False) -> "_Encoded":
         """The normalized spec, its bytes and its shape, as ``start`` needs them.
@@ -225,7 +208,7 @@ class Runner:
             shape = decoded.shape(euid, egid)
         except SpecError as e:
             raise SpecError(e.fault, e.offset, wire.record_at(data, e.offset)) from None
-        encoded = _Encoded(spec, data, shape, key)
+        encoded = _Encoded(spec, data, shape, key, _named_fds(spec))
         slots = list(self._encoded)
         slots[slot] = encoded
         object.__setattr__(self, "_encoded", tuple(slots))
@@ -239,6 +222,8 @@ class _Encoded(NamedTuple):
     data: bytes
     shape: str
     key: Any
+    #: the fds of ours the helper inherits, with the spec field naming each (for messages)
+    fds: "Tuple[Tuple[int, str], ...]"
 
 
 class _Start:
@@ -348,7 +333,9 @@ def _spawn(path: str, spec_fd: int, keep: List[int]) -> int:
     which closes every fd outside the target's table before the target runs. The signal mask
     is emptied, SIGPIPE and SIGXFSZ get their default action; the environment is ours. A path
     without ``/`` is looked up on ``PATH``, as ``subprocess`` does."""
-    actions = [(os.POSIX_SPAWN_DUP2, fd, fd) for fd in sorted({*keep, spec_fd})]
+    # spec_fd is not in keep: it was made after keep's fds were checked to be open.
+    actions = [(os.POSIX_SPAWN_DUP2, fd, fd) for fd in keep]
+    actions.append((os.POSIX_SPAWN_DUP2, spec_fd, spec_fd))
     spawn = os.posix_spawn if "/" in path else os.posix_spawnp
     # The environment as os.environ keeps it encoded (a plain dict of bytes, which
     # posix_spawn reads without calling back into Python for every variable); os.environ
@@ -362,32 +349,156 @@ def _spawn(path: str, spec_fd: int, keep: List[int]) -> int:
 
 def _inherited_fds(spec: Spec) -> List[int]:
     """The fds of ours the helper must inherit with their numbers, checked to be open."""
-    named = [(f"files[{i}]", fd) for i, fd in enumerate(spec.files) if fd >= 0]
+    return _checked_fds(_named_fds(spec))
+
+
+def _named_fds(spec: Spec) -> "Tuple[Tuple[int, str], ...]":
+    """Every fd of ours the spec names, each once with the first field naming it."""
+    named = [(fd, f"files[{i}]") for i, fd in enumerate(spec.files)]
     for key in ("exec_file", "status_fd", "cgroup_fd", "info_fd", "json_status_fd", "sync_fd",
                 "block_fd", "userns_block_fd"):
         fd = getattr(spec, key)
         if fd is not None:
-            named.append((key, fd))
+            named.append((fd, key))
     if spec.join_ns is not None:
         for key in ("user", "pid", "user2"):
             fd = getattr(spec.join_ns, key)
             if fd is not None:
-                named.append((f"join_ns.{key}", fd))
+                named.append((fd, f"join_ns.{key}"))
     # A mount operation's fd is read after the fd stage, at its own number (the decoder has
     # refused one that the target's fd table would replace).
     for i, m in enumerate(spec.mounts):
         for key in ("source_fd", "content_fd"):
             fd = getattr(m, key, None)
             if fd is not None:
-                named.append((f"mounts[{i}].{key}", fd))
-    fds: Set[int] = set()
-    for field, fd in named:
-        if fd < 0:
-            continue  # refused by the decoder already
+                named.append((fd, f"mounts[{i}].{key}"))
+    first: Dict[int, str] = {}
+    for fd, field in named:
+        if fd >= 0:  # a negative one is refused by the decoder already
+            first.setdefault(fd, field)
+    return tuple(first.items())
+
+
+def _checked_fds(named: "Tuple[Tuple[int, str], ...]") -> List[int]:
+    """The fds of ``named`` (from :func:`_named_fds`), each checked to be open now; sorted."""
+    fds = []
+    for fd, field in named:
         try:
             os.fstat(fd)
         except OSError:
             raise HelperError(f"cannot pass {field} (fd {fd}): not an open fd of this "
                               "process") from None
-        fds.add(fd)
-    return sorted(fds)
+        fds.append(fd)
+    fds.sort()
+    return fds
+
+
+def _spawn_checked(path: str, encoded: _Encoded) -> "Tuple[_socket.socket, int]":
+    """The fds to pass checked (every time: one may have been closed since the spec was
+    encoded), dropped helpers reaped, then the channel made and the helper spawned on it:
+    our end of the channel and the helper's pid. Raises :class:`HelperError`."""
+    # Checked before the socketpair could take the number of one closed since.
+    keep = _checked_fds(encoded.fds)
+    reap_dropped()
+    # Python makes it close-on-exec (SOCK_CLOEXEC, PEP 446): only the dup2 file action hands
+    # the helper its end. _socket's object, not socket.socket's wrapper: nothing in Python.
+    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        try:
+            pid = _spawn(path, theirs.fileno(), keep)
+        except OSError as e:
+            raise HelperError(f"cannot run {path}: {e}") from e
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+    return ours, pid
+
+
+def _call_spawn_hook(hook: Callable[[int], object], pid: int, ours: "_socket.socket") -> None:
+    """``on_spawn(pid)``; when it raises, the helper is killed and reaped, the channel closed,
+    and :class:`HelperError` raised (a ``KeyboardInterrupt`` or ``SystemExit`` goes on as it
+    is)."""
+    try:
+        hook(pid)
+    except BaseException as e:
+        Spawned(pid).kill_and_reap()
+        ours.close()
+        if isinstance(e, Exception):
+            raise HelperError(f"spawn hook refused: {e}") from e
+        raise
+
+
+def _run_to_end(path: str, encoded: _Encoded, on_spawn: Optional[Callable[[int], object]]
+                ) -> WaitStatus:
+    """:meth:`Runner.run` when nothing needs the start's records (``only_end_records`` set;
+    no sync, no stop before exec, not detach, no ``status_fd``). The helper is spawned, sent
+    the spec, and waited for: in place it is the target; in the clone shapes it ends the way
+    the target ends, after writing the target's exit record. Once it has ended, everything it
+    wrote is on the channel, so one read (and one more to see the end of a non-empty stream)
+    takes it all. The outcomes are :meth:`Runner.start`'s then :meth:`Process.wait`'s:
+    :class:`ChildError` with ``exit_status`` and ``subject`` for an error record,
+    :class:`HelperError` for a torn record, an unknown kind or a helper that hung up before it
+    had the whole spec; else the target's status (from the exit record in the clone
+    shapes)."""
+    ours, pid = _spawn_checked(path, encoded)
+    if on_spawn is not None:
+        _call_spawn_hook(on_spawn, pid, ours)
+    hung_up: Optional[OSError] = None
+    reaped = False
+    try:
+        try:
+            ours.sendall(encoded.data, _socket.MSG_NOSIGNAL)
+        except (BrokenPipeError, ConnectionResetError) as e:
+            hung_up = e  # what it wrote before leaving is still to be read
+        except OSError as e:
+            raise HelperError(f"writing the spec: {e}") from e
+        while True:  # a stop (of a helper we trace) is not its end
+            _, raw, usage = os.wait4(pid, 0)
+            if os.WIFEXITED(raw) or os.WIFSIGNALED(raw):
+                break
+        reaped = True
+        data = b""
+        while True:
+            try:
+                chunk = ours.recv(4096)
+            except ConnectionResetError:
+                break  # the helper left with some of our bytes unread: end of stream
+            except OSError as e:
+                raise HelperError(f"reading status: {e}") from e
+            if not chunk:
+                break
+            data += chunk
+    except BaseException:
+        if not reaped:
+            Spawned(pid, None, path).kill_and_reap()
+        raise
+    finally:
+        ours.close()
+    status = WaitStatus(raw, Rusage.from_struct(usage))
+    if not data and hung_up is None:
+        return status  # in place: the target executed (execve closed the helper's end)
+    exit_record = None
+    whole = len(data) - len(data) % RECORD_LEN
+    for at in range(0, whole, RECORD_LEN):
+        try:
+            rec = decode_record(data[at:at + RECORD_LEN])
+        except UnknownRecordKind as e:
+            raise HelperError(f"status: {e}") from None
+        if isinstance(rec, ErrorRecord):
+            child = ChildError.from_record(rec)
+            child.exit_status = raw
+            child.subject = subject_of(child, encoded.spec)
+            raise child
+        if isinstance(rec, ExitRecord):
+            exit_record = rec
+    if whole != len(data):
+        raise HelperError(f"status: stream ended {len(data) - whole} bytes into a "
+                          f"{RECORD_LEN}-byte record")
+    if hung_up is not None:
+        raise HelperError(f"{path} (pid {pid}) ended ({status}) without an error record, "
+                          f"before it had the whole spec or the sync answer ({hung_up})")
+    if exit_record is not None and encoded.shape != wire.IN_PLACE:
+        return WaitStatus(exit_record.status, Rusage.from_exit_record(exit_record))
+    return status

@@ -1,6 +1,9 @@
 """The status protocol against a scripted fake helper: the paths a real helper takes rarely or
 never on purpose (a torn record, an unknown kind, a helper that hangs up early), and the exit
-record as the source of a supervised target's status."""
+record as the source of a supervised target's status; each through ``start`` and through
+``run`` (which waits for the helper first and reads the stream once, runner.py
+``_run_to_end``). The fake also lists the fds it was given: the ones the spec names and its
+end of the channel, nothing else of ours."""
 
 import json
 import os
@@ -20,6 +23,13 @@ plan = json.loads(os.environ["FORKEXEC_FAKE_PLAN"])
 fd = int(sys.argv[sys.argv.index("--spec-fd") + 1])
 sock = socket.socket(fileno=fd)
 log = []
+
+def is_open(n):
+    try:
+        os.fstat(n)
+        return True
+    except OSError:
+        return False
 
 def read_exact(n):
     data = b""
@@ -44,6 +54,10 @@ for step in plan:
         if answer != b"\0" and len(step) > 1:
             sock.sendall(bytes.fromhex(step[1]))
             sys.exit(125)
+    elif op == "log_fds":
+        listed = [int(n) for n in os.listdir("/proc/self/fd")]
+        # the one listdir read the directory with is closed again
+        log.append({"fds": sorted(n for n in listed if is_open(n)), "spec_fd": fd})
     elif op == "exit":
         if os.environ.get("FORKEXEC_FAKE_LOG"):
             with open(os.environ["FORKEXEC_FAKE_LOG"], "w") as f:
@@ -171,6 +185,100 @@ class FakeHelper(unittest.TestCase):
     def test_wire_bytes_of_a_record(self):
         self.assertEqual(struct.unpack("<I", bytes.fromhex(rec(status.PidRecord(7)))[4:8]),
                          (7,))
+
+
+class FakeHelperRun(FakeHelper):
+    """The same outcomes through ``Runner.run`` (wait for the helper, then one read)."""
+
+    def test_error_record(self):
+        for fields in ({}, {"clone_flags": ["newpid"]}):
+            plan = [["read_spec"], ["send", rec(status.ErrorRecord(16, 1, 3, 0))],
+                    ["exit", 125]]
+            with self.assertRaises(ChildError, msg=fields) as cm:
+                self.runner(plan, **fields).run()
+            self.assertEqual(str(cm.exception), "mount(3): operation not permitted")
+            self.assertEqual(cm.exception.exit_code, 125)
+
+    def test_the_error_record_names_its_subject(self):
+        plan = [["read_spec"], ["send", rec(status.ErrorRecord(names.LOC_EXECVE, 2, 0, 0))],
+                ["exit", 127]]
+        with self.assertRaises(ChildError) as cm:
+            self.runner(plan, args=["/no/such/program"]).run()
+        self.assertEqual(str(cm.exception), "execve(0) /no/such/program: no such file or "
+                                            "directory")
+        self.assertEqual(cm.exception.exit_code, 127)
+
+    def test_unknown_record_kind_is_a_protocol_error(self):
+        plan = [["read_spec"], ["send", "09" + "00" * 31], ["exit", 0]]
+        with self.assertRaises(HelperError) as cm:
+            self.runner(plan).run()
+        self.assertIn("unknown status record kind 9", str(cm.exception))
+
+    def test_torn_record_is_a_protocol_error(self):
+        plan = [["read_spec"], ["send", "01" + "00" * 9], ["exit", 125]]
+        with self.assertRaises(HelperError) as cm:
+            self.runner(plan).run()
+        self.assertIn("stream ended 10 bytes into a 32-byte record", str(cm.exception))
+
+    def test_helper_that_hangs_up_before_the_whole_spec(self):
+        plan = [["exit", 3]]
+        big = ["X=" + "x" * 65536] * 40
+        with self.assertRaises(HelperError) as cm:
+            self.runner(plan, env=big).run()
+        self.assertIn("ended (exit status: 3) without an error record", str(cm.exception))
+
+    def test_eof_after_the_spec_is_success_in_place(self):
+        self.assertEqual(self.runner([["read_spec"], ["exit", 4]]).run().code, 4)
+
+    def test_supervised_status_and_rusage_come_from_the_exit_record(self):
+        exit_3 = 3 << 8
+        plan = [["read_spec"],
+                ["send", rec(status.ExitRecord(exit_3, 1_500_000, 250_000, 4321))],
+                ["exit", 0]]
+        st = self.runner(plan, clone_flags=["newpid"]).run()
+        self.assertEqual((st.code, st.rusage.user_time, st.rusage.system_time,
+                          st.rusage.max_rss_kib), (3, 1.5, 0.25, 4321))
+
+    def test_in_place_status_is_the_helpers_own(self):
+        # In place there is no exit record to take the status from: a stray one is not it.
+        plan = [["read_spec"], ["send", rec(status.ExitRecord(3 << 8, 0, 0, 0))], ["exit", 5]]
+        self.assertEqual(self.runner(plan).run().code, 5)
+
+
+class FakeHelperFds(FakeHelper):
+    """The helper gets its end of the channel and the fds the spec names, at their numbers,
+    and no other fd of ours: Python makes its fds close-on-exec (PEP 446), our end of the
+    channel included. Only an fd made inheritable on purpose (as the test runner may have
+    been given some) reaches it too (runner.py, ``_spawn``)."""
+
+    def check(self, how):
+        other = os.open("/dev/null", os.O_RDONLY)  # ours, not asked for
+        r, w = os.pipe()
+        try:
+            inheritable = {int(n) for n in os.listdir("/proc/self/fd")
+                           if _inheritable(int(n))}
+            runner = self.runner([["read_spec"], ["log_fds"], ["exit", 0]], files=[0, w, 2])
+            self.assertTrue(how(runner).success)
+        finally:
+            for fd in (other, r, w):
+                os.close(fd)
+        (seen,) = self.answers()
+        self.assertEqual(set(seen["fds"]) - {0, 1, 2} - inheritable, {w, seen["spec_fd"]},
+                         f"other {other}, pipe {r} {w}")
+        self.assertNotIn(other, inheritable)
+
+    def test_start(self):
+        self.check(lambda runner: runner.start().wait())
+
+    def test_run(self):
+        self.check(lambda runner: runner.run())
+
+
+def _inheritable(fd):
+    try:
+        return os.get_inheritable(fd)
+    except OSError:
+        return False  # the one listdir read the directory with, closed since
 
 
 if __name__ == "__main__":

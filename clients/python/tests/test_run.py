@@ -5,10 +5,11 @@ target's status and usage from the exit record. Through the real helper."""
 
 import errno
 import os
+import signal
 import unittest
 from unittest import mock
 
-from forkexec import ChildError, Runner, wire
+from forkexec import ChildError, HelperError, Runner, wire
 
 from .support import helper_path
 from .test_helper import children, with_ns
@@ -84,6 +85,56 @@ class RunTest(unittest.TestCase):
         with self.assertRaises(ChildError) as cm:
             runner.run()
         self.assertEqual(cm.exception.errno, errno.ENOENT)
+
+
+    def test_a_failed_spawn_raises_what_start_raises(self):
+        for how in ("start", "run"):
+            with self.assertRaises(HelperError, msg=how) as cm:
+                getattr(Runner(["/bin/true"], helper="/nonexistent/forkexec"), how)()
+            self.assertIn("cannot run /nonexistent/forkexec", str(cm.exception))
+            with self.assertRaises(HelperError, msg=how) as cm:
+                getattr(Runner(["/bin/true"], files=[0, 1, 987], helper=self.helper), how)()
+            self.assertIn("cannot pass files[2] (fd 987): not an open fd", str(cm.exception))
+        self.assertEqual(children(), [])
+
+    def test_a_refusing_spawn_hook_kills_the_helper(self):
+        seen = []
+
+        def hook(pid):
+            seen.append(pid)
+            raise RuntimeError("no")
+
+        with self.assertRaisesRegex(HelperError, "spawn hook refused: no"):
+            Runner([SH, "-c", "exit 0"], helper=self.helper, on_spawn=hook).run()
+        self.assertEqual(len(seen), 1)
+        self.assertEqual(children(), [])
+
+    def test_an_exception_while_waiting_kills_and_reaps_the_helper(self):
+        # A signal handler that raises (as Ctrl-C's KeyboardInterrupt does) ends the wait4:
+        # the target (in place: the helper) is killed and reaped, not left running.
+        class Alarm(Exception):
+            pass
+
+        def ring(signum, frame):
+            raise Alarm()
+
+        old = signal.signal(signal.SIGALRM, ring)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0.5)
+            for fields in ({}, with_ns("newpid")):
+                with self.assertRaises(Alarm, msg=fields):
+                    Runner([SH, "-c", "sleep 60"], helper=self.helper, **fields).run()
+                self.assertEqual(children(), [], fields)
+                signal.setitimer(signal.ITIMER_REAL, 0.5)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+
+    def test_in_place_usage_is_the_targets(self):
+        status = Runner([SH, "-c", BUSY], helper=self.helper).run()
+        self.assertEqual(status.code, 5)
+        self.assertGreater(status.rusage.user_time + status.rusage.system_time, 0.001)
+        self.assertGreater(status.rusage.max_rss_kib, 0)
 
 
 if __name__ == "__main__":
