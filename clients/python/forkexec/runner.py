@@ -91,7 +91,7 @@ class Runner:
         object.__setattr__(self, "sync_func", sync_func)
         object.__setattr__(self, "helper", helper)
         object.__setattr__(self, "on_spawn", on_spawn)
-        object.__setattr__(self, "_encoded", (None, None))
+        object.__setattr__(self, "_encoded", (None, None, None))
 
     @classmethod
     def safe(cls, spec: Any = None, **kwargs: Any) -> "Runner":
@@ -176,33 +176,35 @@ class Runner:
         return _Start(encoded.spec, encoded.shape, helper, stream), encoded.data
 
     def _encode_for_start(self, only_end_records: bool = False) -> "_Encoded":
-        """The normalized spec, its bytes and its shape, as ``start`` needs them.
+        """The normalized spec, its bytes and its shape, as ``start`` (or, with
+        ``only_end_records``, ``run``) needs them; kept (:meth:`_kept_encoding`)."""
+        return self._kept_encoding(1 if only_end_records else 0, None, _start_spec, self,
+                                   only_end_records)
+
+    def _kept_encoding(self, slot: int, context: Any, make: Callable[..., Spec],
+                       *args: Any) -> "_Encoded":
+        """``make(*args)``'s spec (normalized), encoded, checked and its shape worked out,
+        kept in ``slot`` (0 ``start``, 1 ``run``, 2 a fork server's or warm sandbox's run,
+        forkexec.server) for the next start there.
 
         Normalizing, encoding and checking cost ~60 µs of Python for a small spec and ~1 ms
-        for a sandbox profile, so the result is kept and used again while the spec's state as
+        for a sandbox profile, so the result is used again while the spec's state as
         ``pickle`` writes it (which tells ``1`` from ``True`` and ``1.0``, ``str`` from
-        ``bytes``, and sees a list or a nested object changed in place), whether there is a
-        sync callback, and our effective ids are what they were. A spec ``pickle`` cannot
-        write is normalized every time."""
+        ``bytes``, and sees a list or a nested object changed in place), ``context`` (what
+        else ``make`` reads, compared with ``==``), whether there is a sync callback, and our
+        effective ids are what they were. A spec ``pickle`` cannot write is normalized every
+        time. Whatever ``make`` refuses is refused before anything is kept."""
         euid, egid = os.geteuid(), os.getegid()
         spec_now = self.spec
         try:
             state: Optional[bytes] = pickle.dumps(vars(spec_now), pickle.HIGHEST_PROTOCOL)
         except Exception:  # something pickle cannot write: checked again every time
             state = None
-        key = (type(spec_now), state, self.sync_func is not None, euid, egid)
-        # One kept encoding for start, one for run (which adds only_end_records).
-        slot = 1 if only_end_records else 0
+        key = (type(spec_now), state, context, self.sync_func is not None, euid, egid)
         kept: Optional[_Encoded] = self._encoded[slot]
         if state is not None and kept is not None and kept.key == key:
             return kept
-        spec = self._spec()
-        if only_end_records:
-            spec.only_end_records = True
-        if spec.status_fd is not None and spec.sync:
-            raise HelperError("status_fd with sync: the sync record would go to status_fd, "
-                              "which start() does not read; answer it yourself or drop "
-                              "status_fd")
+        spec = make(*args)
         data, decoded = wire.encode_checked(spec)
         try:
             shape = decoded.shape(euid, egid)
@@ -213,6 +215,18 @@ class Runner:
         slots[slot] = encoded
         object.__setattr__(self, "_encoded", tuple(slots))
         return encoded
+
+
+def _start_spec(runner: Runner, only_end_records: bool) -> Spec:
+    """The spec ``start`` (or ``run``, which sets ``only_end_records``) sends."""
+    spec = runner._spec()  # pylint: disable=protected-access
+    if only_end_records:
+        spec.only_end_records = True
+    if spec.status_fd is not None and spec.sync:
+        raise HelperError("status_fd with sync: the sync record would go to status_fd, "
+                          "which start() does not read; answer it yourself or drop "
+                          "status_fd")
+    return spec
 
 
 class _Encoded(NamedTuple):

@@ -10,6 +10,7 @@ mounts are read-only. :class:`Pool` spreads runs over several sandboxes. The Rus
 ``Server``, ``Sandbox`` and ``Pool`` work the same way (docs/design.md, "Warm sandboxes").
 """
 
+import _socket
 import os
 import socket
 import struct
@@ -18,10 +19,10 @@ import threading
 from typing import Any, Callable, List, Optional, Sequence
 
 from . import mount_ops, wire
-from .errors import ChildError, HelperError, SpecError, SyncError
+from .errors import ChildError, HelperError, SyncError
 from .process import Rusage, WaitStatus
-from .runner import Runner, _inherited_fds
-from .spec import IdMap, Spec
+from .runner import Runner, _checked_fds
+from .spec import IdMap, Spec, normalized
 from .status import (ErrorRecord, ExecRecord, ExitRecord, PidRecord, Record, SyncRecord,
                      decode_record)
 
@@ -49,7 +50,7 @@ class ServedProcess:
     same :class:`WaitStatus` as :meth:`forkexec.Process.wait` (from the exit record).
     :meth:`close` (or garbage collection) before ``wait`` makes the server kill the run."""
 
-    def __init__(self, channel: socket.socket, foreign: bool) -> None:
+    def __init__(self, channel: _socket.socket, foreign: bool) -> None:
         self._channel = channel
         self._foreign = foreign
         #: The target's pid as the server sees it (a sandbox's run: the pid in the sandbox).
@@ -134,21 +135,21 @@ class ServedProcess:
         self._channel.close()
 
 
-def _run(sock: socket.socket, runner: Runner, foreign: bool) -> ServedProcess:
+def _run(sock: socket.socket, runner: Runner, foreign: bool,
+         derive: Optional[Callable[[Spec], Spec]] = None, context: Any = None
+         ) -> ServedProcess:
     """One run on the fork server at ``sock``: the request, the spec, the records up to the
-    exec."""
-    spec = runner._spec()  # pylint: disable=protected-access
-    if spec.status_fd is not None:
-        raise HelperError("status_fd: a served run's records go on its own channel")
-    data, decoded = wire.encode_checked(spec)
-    try:
-        shape = decoded.shape(os.geteuid(), os.getegid())
-    except SpecError as e:
-        raise SpecError(e.fault, e.offset, wire.record_at(data, e.offset)) from None
-    if shape == "detach":
+    exec. ``derive(spec)``: the spec the server gets, made from (a copy of) the runner's;
+    ``context``: everything else ``derive`` reads. The runner keeps the encoded result
+    (``Runner._kept_encoding``), so a run of an unchanged runner only checks its fds, makes
+    the channel, sends the request and the spec, and reads the records."""
+    encoded = runner._kept_encoding(  # pylint: disable=protected-access
+        2, context, _served_spec, runner, derive)
+    if encoded.shape == "detach":
         raise HelperError("detach: the target would be the fork server's child")
-    fds = _inherited_fds(spec)
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    fds = _checked_fds(encoded.fds)
+    # Close-on-exec (PEP 446); _socket's objects, without socket.socket's Python wrapper.
+    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         socket.send_fds(sock, [request(fds)], [theirs.fileno(), *fds])
     except OSError as e:
@@ -158,11 +159,23 @@ def _run(sock: socket.socket, runner: Runner, foreign: bool) -> ServedProcess:
         theirs.close()
     run = ServedProcess(ours, foreign)
     try:
-        run._start(data, runner.sync_func)  # pylint: disable=protected-access
+        run._start(encoded.data, runner.sync_func)  # pylint: disable=protected-access
     except BaseException:
         run.close()
         raise
     return run
+
+
+def _served_spec(runner: Runner, derive: Optional[Callable[[Spec], Spec]]) -> Spec:
+    """The normalized spec a served run sends (``derive``'s, when given), checked for what a
+    served run refuses before it is encoded."""
+    spec: Spec = runner.spec if derive is None else derive(runner.spec)
+    spec = normalized(spec)
+    if runner.sync_func is not None:
+        spec.sync = True
+    if spec.status_fd is not None:
+        raise HelperError("status_fd: a served run's records go on its own channel")
+    return spec
 
 
 def _end(sock: socket.socket) -> None:
@@ -244,6 +257,9 @@ class Sandbox:
         self._proc_dir = proc
         self._uid_map = _identity(spec.uid_mappings)
         self._gid_map = _identity(spec.gid_mappings)
+        # What _served reads of the sandbox (a run's kept encoding holds while it is equal).
+        self._context = ("sandbox", tuple(self._writable), proc, tuple(self._uid_map),
+                         tuple(self._gid_map))
         helper = shape.find_helper()
         mounts: List[Any] = list(spec.mounts)
         mounts += [mount_ops.tmpfs(d, mode=0o1777) for d in self._writable]
@@ -290,7 +306,13 @@ class Sandbox:
         and Landlock. ``pivot_root`` and ``cgroup`` (a path: pass ``cgroup_fd``) are refused.
         The returned process's ``kill`` is refused (its pid is the sandbox's): ``close()`` it.
         Safe to call from several threads at once (up to 64 runs at once per sandbox)."""
-        spec: Spec = runner.spec.copy()
+        return _run(self._sock, runner, foreign=True, derive=self._served,
+                    context=self._context)
+
+    def _served(self, spec: Spec) -> Spec:
+        """The spec the sandbox's server gets for a run of ``spec`` (a changed copy); what
+        it reads of the sandbox is in ``self._context``."""
+        spec = spec.copy()
         if spec.pivot_root:
             raise HelperError("pivot_root: a pooled sandbox's root is built once")
         if spec.cgroup:
@@ -309,8 +331,7 @@ class Sandbox:
         fresh: List[Any] = [mount_ops.tmpfs(d, mode=0o1777) for d in self._writable]
         fresh.append(mount_ops.proc(self._proc_dir))
         spec.mounts = fresh + list(spec.mounts)
-        served = Runner(spec, sync_func=runner.sync_func)
-        return _run(self._sock, served, foreign=True)
+        return spec
 
     def shutdown(self) -> WaitStatus:
         """Ends the sandbox (every run still going is killed) and returns its helper's status.

@@ -1,8 +1,9 @@
 """The fork server and warm sandboxes through the real helper (``forkexec.server``): runs
 report like one-shot starts; a sandbox's runs see nothing of earlier runs (no file, process,
 fd, env, cwd, rlimit, keyring or ipc object); a daemon dies with its run; settings in the wrong
-place are refused; a pool spreads its runs; 300 runs leave no fd or process. Runs as root and
-as an ordinary user."""
+place are refused; a pool spreads its runs; 300 runs leave no fd or process; a runner's
+encoded run is kept while nothing it depends on changes. Runs as root and as an ordinary
+user."""
 
 import os
 import platform
@@ -10,8 +11,9 @@ import shlex
 import tempfile
 import time
 import unittest
+from unittest import mock
 
-from forkexec import ChildError, Credential, HelperError, IdMap, Runner, mount_ops
+from forkexec import ChildError, Credential, HelperError, IdMap, Runner, mount_ops, wire
 from forkexec.server import Pool, Sandbox, Server, request
 
 from .support import helper_path
@@ -215,6 +217,78 @@ class SandboxTest(unittest.TestCase):
             time.sleep(0.01)
         self.assertEqual([_descendants(s.pid) for s in pool.sandboxes], trees)
         self.assertEqual(sorted(os.listdir("/proc/self/fd")), fds)
+
+
+class KeptEncodingTest(unittest.TestCase):
+    """A served run keeps its normalized, encoded and checked spec on the runner
+    (``Runner._kept_encoding``, slot 2) and uses it again while the runner's spec, the
+    sandbox's side of the run (its writable places, proc, id maps), the sync callback's
+    presence and our ids are unchanged; every change still reaches the run."""
+
+    def encodings(self):
+        return mock.patch.object(wire, "encode_checked", side_effect=wire.encode_checked)
+
+    def root(self):
+        root = tempfile.mkdtemp(prefix="forkexec-py-sandbox-")
+        self.addCleanup(os.rmdir, root)
+        return root
+
+    def test_a_sandboxs_runs(self):
+        pool = Pool(2, lambda: Sandbox(_shape(self.root()), writable=["/tmp"]))
+        self.addCleanup(pool.shutdown)
+        other = Sandbox(_shape(self.root()), writable=["/tmp", "/work"])
+        self.addCleanup(other.shutdown)
+        # X, no_new_privs, and whether /work is a writable place of the sandbox.
+        runner = _sh('echo "$X" "$(grep -c "NoNewPrivs:.1" /proc/self/status)" '
+                     '"$(touch /work/w 2>/dev/null && echo w)"', env=["X=1"])
+        with self.encodings() as encode:
+            for _ in range(4):  # both sandboxes of the pool
+                self.assertEqual(_run(pool, runner), (0, "1 0 \n"))
+            self.assertEqual(encode.call_count, 1)
+            runner.env.append("X=2")  # a list changed in place
+            self.assertEqual(_run(pool, runner), (0, "2 0 \n"))
+            runner.no_new_privs = True
+            self.assertEqual(_run(pool, runner), (0, "2 1 \n"))
+            self.assertEqual(encode.call_count, 3)
+            seen = []
+            runner.sync_func = seen.append
+            self.assertEqual(_run(pool, runner), (0, "2 1 \n"))
+            self.assertEqual((len(seen), encode.call_count), (1, 4))
+            # Another sandbox's side of the run: its writable /work.
+            self.assertEqual(_run(other, runner), (0, "2 1 w\n"))
+            self.assertEqual(_run(pool, runner), (0, "2 1 \n"))
+            self.assertEqual(encode.call_count, 6)
+
+    def test_a_refusal_is_never_kept(self):
+        sandbox = Sandbox(_shape(self.root()), writable=["/tmp"])
+        self.addCleanup(sandbox.shutdown)
+        runner = _sh("true", pivot_root="/x")
+        for _ in range(2):
+            with self.assertRaises(HelperError) as cm:
+                sandbox.run(runner)
+            self.assertIn("pivot_root", str(cm.exception))
+        runner.pivot_root = ""
+        self.assertEqual(_run(sandbox, runner), (0, ""))
+        runner.status_fd = 1
+        with self.assertRaises(HelperError) as cm:
+            sandbox.run(runner)
+        self.assertIn("status_fd", str(cm.exception))
+
+    def test_a_servers_runs(self):
+        with Server(helper_path()) as server:
+            runner = _sh("echo $0", env=["X=1"])
+            with self.encodings() as encode:
+                for _ in range(3):
+                    self.assertEqual(_run(server, runner), (0, "/bin/sh\n"))
+                runner.args = ["/bin/sh", "-c", "echo changed"]
+                self.assertEqual(_run(server, runner), (0, "changed\n"))
+            self.assertEqual(encode.call_count, 2)
+            runner.detach = True
+            runner.clone_flags = ["newpid"]
+            for _ in range(2):
+                with self.assertRaises(HelperError) as cm:
+                    server.run(runner)
+                self.assertIn("detach", str(cm.exception))
 
 
 if __name__ == "__main__":
