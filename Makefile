@@ -48,6 +48,8 @@ check-helper: helper
 	@# the `measure` profile, the same build with line tables).
 	@$(CARGO) build -q --profile measure -p forkexec
 	@scripts/helper-sizes.py target/measure/forkexec
+	@# Stack frames: no `Spec` copied on the stack (each stack page is a fault per spawn).
+	@scripts/helper-frames.py target/measure/forkexec
 
 fmt-check:
 	$(CARGO) fmt --all --check

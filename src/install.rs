@@ -8,11 +8,20 @@ use crate::{rt, sys, At, Failure};
 
 const EPERM: sys::Errno = sys::Errno(linux_raw_sys::errno::EPERM as i32);
 
-/// `sp` is the initial stack pointer (for the auxiliary vector's `AT_SECURE`).
-pub fn refuse_privileged(sp: *const usize) -> Result<(), Failure> {
-    let reason = if sys::getuid() != sys::geteuid() {
+/// The helper's effective ids (equal to its real ones once the install is found sound).
+#[derive(Clone, Copy)]
+pub struct Ids {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// `sp` is the initial stack pointer (for the auxiliary vector's `AT_SECURE`). Two syscalls:
+/// `getresuid` and `getresgid` give the real and effective ids together.
+pub fn refuse_privileged(sp: *const usize) -> Result<Ids, Failure> {
+    let ([ruid, euid, _], [rgid, egid, _]) = (sys::getresuid(), sys::getresgid());
+    let reason = if ruid != euid {
         Some(0) // setuid
-    } else if sys::getgid() != sys::getegid() {
+    } else if rgid != egid {
         Some(1) // setgid
     } else if rt::secure_exec(sp) {
         Some(2) // file capabilities (or an LSM transition asking for a secure exec)
@@ -21,6 +30,9 @@ pub fn refuse_privileged(sp: *const usize) -> Result<(), Failure> {
     };
     match reason {
         Some(index) => Err(EPERM).at_index(Location::PrivilegedInstall, index),
-        None => Ok(()),
+        None => Ok(Ids {
+            uid: euid,
+            gid: egid,
+        }),
     }
 }

@@ -10,6 +10,16 @@ const PR_SET_PDEATHSIG: u32 = linux_raw_sys::prctl::PR_SET_PDEATHSIG;
 const SIGKILL: usize = linux_raw_sys::general::SIGKILL as usize;
 const ESRCH: sys::Errno = sys::Errno(linux_raw_sys::errno::ESRCH as i32);
 
+/// After the credential stage: the kernel clears the parent-death signal when the effective
+/// or filesystem ids change, so it is armed again (as for the target, index 1) when the spec
+/// set ids. Without a CREDENTIAL nothing changed them.
+pub fn rearm_after_ids(spec: &Spec, chan: &Channel) -> Result<(), Failure> {
+    match spec.credential {
+        Some(_) => arm(spec, chan, 1),
+        None => Ok(()),
+    }
+}
+
 /// Arms the parent-death signal for this process, whose parent must still be `chan.parent`.
 /// `index` says which process: 0 the helper, 1 the target, 2 init. Init's child outside a new
 /// pid namespace always has it: it dies with init.

@@ -83,6 +83,15 @@ pub struct Channel {
     pub status_has_no_reader: bool,
 }
 
+impl Channel {
+    /// Status records go to `fd`. A socket is never read-only (no fcntl asks then).
+    fn set_status(&mut self, fd: i32) {
+        self.status = fd;
+        self.status_is_socket = sys::is_socket(fd);
+        self.status_unread = !self.status_is_socket && sys::is_read_only(fd);
+    }
+}
+
 /// Entry from `_start`: `sp` points at argc, then argv, NULL, envp.
 extern "C" fn main(sp: *const usize) -> ! {
     let sigpipe_was_ignored = sys::set_signal_action(SIGPIPE, true).unwrap_or(false);
@@ -96,23 +105,29 @@ extern "C" fn main(sp: *const usize) -> ! {
         lock: None,
         dies_with_init: false,
         status: spec_fd,
-        status_is_socket: sys::is_socket(spec_fd),
-        status_unread: sys::is_read_only(spec_fd),
+        status_is_socket: false,
+        status_unread: false,
         sync_in: spec_fd,
         exec_fd: None,
         sigpipe_was_ignored,
         status_has_no_reader: false,
     };
+    chan.set_status(spec_fd);
     // Before anything else: refuse a setuid/setgid/file-capability install, and become
     // non-dumpable for the whole setup.
-    if let Err(failure) = install::refuse_privileged(sp).and_then(|()| dumpable::off_at_start()) {
+    let ids = match install::refuse_privileged(sp) {
+        Ok(ids) => ids,
+        Err(failure) => report::fail(&chan, failure),
+    };
+    if let Err(failure) = dumpable::off_at_start() {
         report::fail(&chan, failure);
     }
     let served = matches!(mode, cli::Mode::Serve(_));
+    let storage = spec_in::storage(); // before the fork server's first fork
     if served {
         serve::serve(spec_fd, &mut chan); // returns in a run's child, on its channel
     }
-    let (spec, shape) = match spec_in::read_and_validate(chan.sync_in) {
+    let (spec, shape) = match spec_in::read_and_validate(chan.sync_in, storage, ids) {
         Ok(read) => read,
         Err(failure) => report::fail(&chan, failure),
     };
@@ -124,9 +139,7 @@ extern "C" fn main(sp: *const usize) -> ! {
     let spec: &'static Spec<'static> = spec;
     chan.spec = Some(spec);
     if let Some(fd) = spec.status_fd {
-        chan.status = fd as i32;
-        chan.status_is_socket = sys::is_socket(chan.status);
-        chan.status_unread = sys::is_read_only(chan.status);
+        chan.set_status(fd as i32);
     }
     chan.exec_fd = spec.exec_fd.map(|fd| fd as i32);
     let outcome = match shape {
@@ -165,7 +178,7 @@ fn exec_cloned(
 /// `exec` returns, and only with a failure.
 fn run(spec: &Spec<'static>, chan: &mut Channel) -> Result<Infallible, Failure> {
     ids::set_credential(spec)?; // keep caps, setgroups, setgid, setuid
-    lifeline::arm(spec, chan, 1)?; // an id change cleared the parent-death signal
+    lifeline::rearm_after_ids(spec, chan)?; // an id change clears the parent-death signal
     fds::map_files(spec, chan)?; // two-pass dup3, everything else close-on-exec
     session::new_session(spec)?; // setsid, controlling tty, session keyring
     mounts::mount_and_pivot(spec)?; // private /, mounts, pivot_root, read-only /

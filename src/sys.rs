@@ -166,24 +166,23 @@ pub fn getsid() -> Result {
     check(unsafe { sc::syscall1(nr!(__NR_getsid), 0) })
 }
 
-pub fn getuid() -> u32 {
-    // SAFETY: no arguments, cannot fail.
-    unsafe { sc::syscall0(nr!(__NR_getuid)) as u32 }
+/// The real, effective and saved user ids (`getresuid`), in one call.
+pub fn getresuid() -> [u32; 3] {
+    getres(nr!(__NR_getresuid))
 }
 
-pub fn getgid() -> u32 {
-    // SAFETY: no arguments, cannot fail.
-    unsafe { sc::syscall0(nr!(__NR_getgid)) as u32 }
+/// The real, effective and saved group ids (`getresgid`), in one call.
+pub fn getresgid() -> [u32; 3] {
+    getres(nr!(__NR_getresgid))
 }
 
-pub fn geteuid() -> u32 {
-    // SAFETY: no arguments, cannot fail.
-    unsafe { sc::syscall0(nr!(__NR_geteuid)) as u32 }
-}
-
-pub fn getegid() -> u32 {
-    // SAFETY: no arguments, cannot fail.
-    unsafe { sc::syscall0(nr!(__NR_getegid)) as u32 }
+fn getres(nr: usize) -> [u32; 3] {
+    let mut ids = [0u32; 3];
+    let p = ids.as_mut_ptr() as usize;
+    // SAFETY: the kernel writes three u32s into an array we own (4 bytes apart); it cannot
+    // fail with valid pointers.
+    unsafe { sc::syscall3(nr, p, p + 4, p + 8) };
+    ids
 }
 
 pub fn unshare(flags: u64) -> Result {

@@ -221,8 +221,15 @@ fn resolve_paths(c: &mut Config) -> io::Result<()> {
 }
 
 /// `--loop KEY`: spawn one runner `count` times and nothing else (what `perf stat` counts).
+/// The fork server rows start their server first (counted, like the zero-count run's).
 fn run_loop(c: &Config, tools: &Tools, p: &Prepared, key: &str) -> io::Result<()> {
-    let (rs, _) = runners::all(c, tools, p, None, None, None);
+    let server = match key.starts_with("server_") {
+        true => Some(Arc::new(
+            forkexec_client::Server::start_with(&c.helper).map_err(io::Error::other)?,
+        )),
+        false => None,
+    };
+    let (rs, _) = runners::all(c, tools, p, None, server.as_ref(), None);
     let r = rs
         .iter()
         .find(|r| r.key == key)

@@ -28,7 +28,8 @@ const MS_PRIVATE: u64 = g::MS_PRIVATE as u64;
 const MS_NOSUID: u64 = g::MS_NOSUID as u64;
 const MS_NODEV: u64 = g::MS_NODEV as u64;
 
-/// Copy buffer for file operations that read their content from an fd.
+/// Copy buffer for file operations that read their content from an fd; after the mounts, the
+/// work directory's path.
 pub struct FileBuf;
 
 static FILE_BUF: Static<[u8; 16384]> = Static::new([0; 16384]);
@@ -167,8 +168,9 @@ pub fn enter_work_dir(spec: &Spec) -> Result<(), Failure> {
     };
     sys::chdir(dir).at(Location::Chdir)?;
     if spec.pivot_root.is_some() {
-        let mut cwd = [0u8; 4096];
-        let len = sys::getcwd(&mut cwd).at_index(Location::Chdir, 1)?;
+        // The mounts are done: their scratch buffer holds the path (no stack page for it).
+        let cwd = FileBuf::get();
+        let len = sys::getcwd(cwd).at_index(Location::Chdir, 1)?;
         // Below the root it is an absolute path; else it starts with "(unreachable)".
         if len == 0 || cwd[0] != b'/' {
             return Err(EXDEV).at_index(Location::Chdir, 1);

@@ -394,16 +394,23 @@ fn the_target_is_dumpable_after_exec() {
 /// The kernel clears the parent-death signal when the ids change; the helper arms it again
 /// after the credential step, so the target still has SIGKILL armed (in place and supervised).
 /// As root the credential is a real change (uid 4242); unprivileged it is root of a new user
-/// namespace. The control: without die_with_parent nothing is armed.
+/// namespace. Without a credential (no id change, so no second arming) it is armed all the
+/// same. The control: without die_with_parent nothing is armed.
 #[test]
 fn the_parent_death_signal_is_armed_after_the_credential_step() {
-    for shape in ["in place", "supervise"] {
+    for (shape, credential) in [
+        ("in place", true),
+        ("supervise", true),
+        ("in place", false),
+        ("supervise", false),
+    ] {
         for die_with_parent in [true, false] {
             let (r, _exe) = probe_by_fd(&["report"]);
-            let r = if is_root() {
-                r.credential(Credential::new(4242, 4242))
-            } else {
-                in_user_ns(r).credential(Credential::new(0, 0))
+            let r = match (credential, is_root()) {
+                (false, true) => r,
+                (false, false) => in_user_ns(r),
+                (true, true) => r.credential(Credential::new(4242, 4242)),
+                (true, false) => in_user_ns(r).credential(Credential::new(0, 0)),
             };
             let mut r = r.die_with_parent(die_with_parent);
             if shape == "supervise" {
@@ -413,9 +420,9 @@ fn the_parent_death_signal_is_armed_after_the_credential_step() {
             let expected = if die_with_parent { libc::SIGKILL } else { 0 };
             assert_eq!(
                 v["pdeathsig"], expected,
-                "{shape}, die_with_parent {die_with_parent}"
+                "{shape}, credential {credential}, die_with_parent {die_with_parent}"
             );
-            if is_root() {
+            if is_root() && credential {
                 assert_eq!(v["uid"], json!([4242, 4242, 4242]));
             }
         }

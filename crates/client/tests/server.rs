@@ -159,3 +159,55 @@ fn a_run_holds_nothing_of_the_server_during_setup() {
     assert_eq!(fds.len(), 7, "{fds:?}");
     drop(other);
 }
+
+/// The report keys that a spec sets (everything but pids, fds and the like).
+const SET_BY_A_SPEC: [&str; 17] = [
+    "argv",
+    "cap_amb",
+    "cap_bnd",
+    "cap_eff",
+    "cap_inh",
+    "cap_prm",
+    "cwd",
+    "domainname",
+    "env",
+    "gid",
+    "groups",
+    "hostname",
+    "mountinfo",
+    "no_new_privs",
+    "ns",
+    "rlimits",
+    "uid",
+];
+
+/// The helper decodes each spec into static memory: a run decodes its own afresh. After a run
+/// with every list and field it could keep (env, work dir, rlimits, namespaces, id maps, host
+/// name, mounts, pivot_root, no_new_privs, dropped capabilities), a bare run on the same server
+/// is exactly what a bare run on a fresh server is.
+#[test]
+fn a_run_keeps_nothing_of_the_spec_before() {
+    let bare = || probe_runner(&["report"]);
+    let report = |server: &Server, runner: Runner| {
+        let (code, out) = served(server, runner).unwrap();
+        assert_eq!(code, 0, "{out}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        SET_BY_A_SPEC.map(|k| (k, v[k].clone()))
+    };
+    let fresh = report(&server(), bare());
+
+    let mut c = Cleanup::default();
+    let mut full = in_root(&mut c, &["report"])
+        .env(["STALE=1"])
+        .work_dir("/usr")
+        .rlimit(forkexec_client::Resource::Nofile, 64, 64)
+        .host_name("stale")
+        .mount(forkexec_client::MountOp::tmpfs("/stale"))
+        .no_new_privs(true)
+        .drop_caps(true);
+    full.spec.clone_flags.push(Namespace::NewUts);
+    let server = server();
+    let stale = report(&server, full);
+    assert_eq!(stale[6].1, "/usr", "the full run had its own spec");
+    assert_eq!(report(&server, bare()), fresh);
+}

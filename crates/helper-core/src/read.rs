@@ -8,16 +8,17 @@ use forkexec_spec::Location;
 
 use crate::failure::{Errno, Failure, EINTR};
 
-/// Reads one spec with `read` (the spec fd's `read(2)`) into `buf`, validates it, and decides
-/// the shape for a process with these effective ids. A read error is `spec_read` with the
-/// number of bytes read so far as its index; EOF early leaves a short spec the decoder
-/// refuses (Truncated).
+/// Reads one spec with `read` (the spec fd's `read(2)`) into `buf`, validates it into `spec`
+/// (in place: [`decode::decode_into`]), and decides the shape for a process with these
+/// effective ids. A read error is `spec_read` with the number of bytes read so far as its
+/// index; EOF early leaves a short spec the decoder refuses (Truncated).
 pub fn read_and_validate<'b>(
     mut read: impl FnMut(&mut [u8]) -> Result<usize, Errno>,
     buf: &'b mut [u8],
+    spec: &'b mut Spec<'b>,
     euid: u32,
     egid: u32,
-) -> Result<(Spec<'b>, Shape), Failure> {
+) -> Result<(&'b mut Spec<'b>, Shape), Failure> {
     let mut got = read_full(&mut read, &mut buf[..HEADER_LEN], 0)?;
     if got == HEADER_LEN {
         let mut header = [0u8; HEADER_LEN];
@@ -26,7 +27,7 @@ pub fn read_and_validate<'b>(
         // `total` is at most the limit, the size of the helper's buffer.
         got += read_full(&mut read, &mut buf[HEADER_LEN..total], HEADER_LEN)?;
     }
-    let spec = decode::decode(&buf[..got])?;
+    decode::decode_into(&buf[..got], spec)?;
     let shape = spec.shape(euid, egid)?;
     Ok((spec, shape))
 }
@@ -91,8 +92,10 @@ mod tests {
         for chunk in [1, 3, 12, 4096] {
             let mut taken = 0;
             let mut buf = vec![0u8; limit::SPEC_LEN];
+            let mut slot = Spec::default();
             let (s, shape) =
-                read_and_validate(reader(&bytes, chunk, &mut taken), &mut buf, 0, 0).unwrap();
+                read_and_validate(reader(&bytes, chunk, &mut taken), &mut buf, &mut slot, 0, 0)
+                    .unwrap();
             assert_eq!((s.args.len(), s.env.len(), shape), (1, 1, Shape::InPlace));
             assert_eq!(taken, len, "chunk {chunk}: read past the spec");
         }
@@ -112,7 +115,8 @@ mod tests {
             }
         };
         let mut buf = vec![0u8; 64];
-        let f = read_and_validate(failing, &mut buf, 0, 0).unwrap_err();
+        let mut slot = Spec::default();
+        let f = read_and_validate(failing, &mut buf, &mut slot, 0, 0).unwrap_err();
         assert_eq!(f, Failure::new(Location::SpecRead, Errno(5), 5));
     }
 
@@ -122,7 +126,9 @@ mod tests {
         let short = &bytes[..bytes.len() - 2];
         let mut taken = 0;
         let mut buf = vec![0u8; limit::SPEC_LEN];
-        let f = read_and_validate(reader(short, 7, &mut taken), &mut buf, 0, 0).unwrap_err();
+        let mut slot = Spec::default();
+        let f =
+            read_and_validate(reader(short, 7, &mut taken), &mut buf, &mut slot, 0, 0).unwrap_err();
         assert_eq!((f.loc, f.detail), (Location::Spec, Fault::Truncated as u32));
         assert_eq!(f.index as usize, short.len());
     }
@@ -136,7 +142,9 @@ mod tests {
         });
         let mut taken = 0;
         let mut buf = vec![0u8; limit::SPEC_LEN];
-        let f = read_and_validate(reader(&bytes, 4096, &mut taken), &mut buf, 0, 0).unwrap_err();
+        let mut slot = Spec::default();
+        let f = read_and_validate(reader(&bytes, 4096, &mut taken), &mut buf, &mut slot, 0, 0)
+            .unwrap_err();
         assert_eq!((f.loc, f.detail), (Location::Spec, Fault::Conflict as u32));
     }
 
@@ -158,8 +166,10 @@ mod tests {
             w.mount_op(&op(k::DIR, 0o700, c"/d"));
         });
         let mut buf = vec![0u8; limit::SPEC_LEN];
+        let mut slot = Spec::default();
         let mut taken = 0;
-        let (s, _) = read_and_validate(reader(&good, 4096, &mut taken), &mut buf, 0, 0).unwrap();
+        let (s, _) =
+            read_and_validate(reader(&good, 4096, &mut taken), &mut buf, &mut slot, 0, 0).unwrap();
         assert_eq!(s.mounts.len(), 2);
         assert!(matches!(
             s.mounts.as_slice()[1],
@@ -172,8 +182,10 @@ mod tests {
         let mode_at = second + 8 + 4;
         assert_eq!(&bad[mode_at..mode_at + 4], &0o700u32.to_le_bytes());
         bad[mode_at + 2] = 1;
+        let (mut buf, mut slot) = (vec![0u8; limit::SPEC_LEN], Spec::default());
         let mut taken = 0;
-        let f = read_and_validate(reader(&bad, 4096, &mut taken), &mut buf, 0, 0).unwrap_err();
+        let f = read_and_validate(reader(&bad, 4096, &mut taken), &mut buf, &mut slot, 0, 0)
+            .unwrap_err();
         assert_eq!((f.loc, f.detail), (Location::Spec, Fault::BadValue as u32));
         assert_eq!(
             f.index as usize, mode_at,

@@ -217,6 +217,10 @@ impl<T: Copy, const N: usize> List<T, N> {
     pub fn iter(&self) -> core::slice::Iter<'_, T> {
         self.as_slice().iter()
     }
+    /// Empties the list. Its storage is left as it is: nothing reads past `len`.
+    fn clear(&mut self) {
+        self.len = 0;
+    }
     /// Appends, or gives the item back when the list is full.
     fn push(&mut self, item: T) -> core::result::Result<(), T> {
         match self.items.get_mut(self.len) {
@@ -609,6 +613,75 @@ pub struct Spec<'a> {
 }
 
 impl<'a> Spec<'a> {
+    /// Back to the empty spec ([`Spec::default`]) in place, the lists emptied without
+    /// rewriting their storage.
+    fn clear(&mut self) {
+        // Every field by name, no `..`: a new field does not compile until it is reset here.
+        let Spec {
+            args,
+            env,
+            exec_path,
+            exec_fd,
+            files,
+            work_dir,
+            seccomp,
+            clone_flags,
+            pivot_root,
+            host_name,
+            domain_name,
+            uid_map,
+            gid_map,
+            credential,
+            options,
+            status_fd,
+            info_fd,
+            json_status_fd,
+            join_ns,
+            caps,
+            cgroup_path,
+            cgroup_fd,
+            rlimits,
+            mounts,
+            mount_offsets,
+            landlock,
+            landlock_paths,
+            landlock_ports,
+            lock_files,
+            sync_fd,
+            uid_map_offset,
+            gid_map_offset,
+            options_offset,
+            json_status_offset,
+            join_ns_offset,
+            lock_file_offset,
+            sync_fd_offset,
+            caps_offset,
+            block_fd,
+            userns_block_fd,
+            block_fd_offset,
+            userns_block_offset,
+        } = self;
+        (*args, *env, *files) = Default::default();
+        (*exec_path, *work_dir, *pivot_root) = (None, None, None);
+        (*host_name, *domain_name, *cgroup_path) = (None, None, None);
+        (*exec_fd, *status_fd, *info_fd, *json_status_fd) = (None, None, None, None);
+        (*cgroup_fd, *sync_fd, *block_fd, *userns_block_fd) = (None, None, None, None);
+        (*uid_map, *gid_map, *credential) = (None, None, None);
+        (*join_ns, *caps, *landlock) = (None, None, None);
+        (*clone_flags, *options) = (0, 0);
+        seccomp.clear();
+        rlimits.clear();
+        mounts.clear();
+        mount_offsets.clear();
+        landlock_paths.clear();
+        landlock_ports.clear();
+        lock_files.clear();
+        (*uid_map_offset, *gid_map_offset, *options_offset) = (0, 0, 0);
+        (*json_status_offset, *join_ns_offset, *lock_file_offset) = (0, 0, 0);
+        (*sync_fd_offset, *caps_offset) = (0, 0);
+        (*block_fd_offset, *userns_block_offset) = (0, 0);
+    }
+
     /// Whether an option bit ([`opt`]) is set.
     pub fn has(&self, option: u64) -> bool {
         self.options & option != 0
@@ -683,9 +756,26 @@ pub enum Shape {
 /// Decodes and validates a whole spec. `buf` must be exactly the spec (the header's total
 /// length); every refusal names the byte offset where it was found.
 pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
+    let mut spec = Spec::default();
+    decode_into(buf, &mut spec)?;
+    Ok(spec)
+}
+
+/// [`decode`] into `spec`, in place: whatever it held is cleared first, and the spec is never
+/// moved or copied. After a refusal it holds part of the refused spec: use nothing of it (a
+/// later `decode_into` starts over). A `Spec` is large (its lists have room for every record
+/// the limits allow, some 26 KB): the static helper makes one, once, in static memory; a fork
+/// server's runs reuse the server's, and each writes only the fields and list items its own
+/// spec sets.
+pub fn decode_into<'a>(buf: &'a [u8], spec: &mut Spec<'a>) -> Result<()> {
+    spec.clear();
+    fill(buf, spec)
+}
+
+/// Decodes `buf` into `spec`, which is empty.
+fn fill<'a>(buf: &'a [u8], spec: &mut Spec<'a>) -> Result<()> {
     check_header(buf)?;
     let body = &buf[layout::HEADER_LEN..];
-    let mut spec = Spec::default();
     let mut seen: u64 = 0;
     let mut args_seen = false;
     let mut exec_path_at = 0;
@@ -986,7 +1076,7 @@ pub fn decode(buf: &[u8]) -> Result<Spec<'_>> {
             return err(at as usize + off::mount_op::FD, Fault::Conflict);
         }
     }
-    Ok(spec)
+    Ok(())
 }
 
 /// Names the first byte of `buf` (which may be shorter than the magic) that is not `FXSP`.

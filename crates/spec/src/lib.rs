@@ -26,5 +26,5 @@ pub mod serve;
 pub mod status;
 pub mod tables;
 
-pub use decode::{decode, Fault, Shape, Spec, SpecError};
+pub use decode::{decode, decode_into, Fault, Shape, Spec, SpecError};
 pub use location::Location;

@@ -360,3 +360,61 @@ fn random_valid_specs_round_trip() {
         assert_eq!(Owned::of(&spec), o);
     }
 }
+
+/// One `Spec` kept across many decodes (as the helper's static one, and a fork server's runs)
+/// holds exactly what a fresh decode gives each time: nothing of an earlier spec, accepted or
+/// refused, stays in it.
+#[test]
+fn decode_into_starts_over_each_time() {
+    use forkexec_spec::decode::decode_into;
+    let mut rng = Rng(0x5eed_0f5e_ed00_0001);
+    // What the reference model (`Owned`) leaves out: Landlock, locks, sync, init, block fds.
+    let others = build(|w| {
+        w.args(s(&["/bin/true"]));
+        w.clone_flags(ns::NEWUSER);
+        w.block_fd(6);
+        w.userns_block_fd(7);
+        w.landlock(0b11, 0b1, 0b10, 0);
+        w.landlock_path(0b1, b"/usr");
+        w.landlock_port(0b1, 8080);
+        w.options(opt::INIT);
+        w.lock_file(b"/run/lock");
+        w.sync_fd(5);
+    });
+    let mut bufs: Vec<Vec<u8>> = (0..6_000)
+        .map(|i| {
+            let mut buf = random_owned(&mut rng).encode();
+            if i % 3 == 2 {
+                mutate(&mut rng, &mut buf);
+            }
+            buf
+        })
+        .collect();
+    for i in (0..bufs.len()).step_by(50) {
+        bufs[i] = others.clone();
+    }
+    let mut kept = Spec::default();
+    let (mut ok, mut refused_count) = (0, 0);
+    for buf in &bufs {
+        let into = decode_into(buf, &mut kept);
+        match decode(buf) {
+            Ok(fresh) => {
+                ok += 1;
+                assert_eq!(into, Ok(()));
+                assert_eq!(Owned::of(&kept), Owned::of(&fresh));
+                assert_eq!(format!("{kept:?}"), format!("{fresh:?}"), "every field");
+                for (euid, egid) in [(0, 0), (1000, 1000)] {
+                    assert_eq!(kept.shape(euid, egid), fresh.shape(euid, egid));
+                }
+            }
+            Err(e) => {
+                refused_count += 1;
+                assert_eq!(into, Err(e));
+            }
+        }
+    }
+    assert!(
+        ok > 1000 && refused_count > 500,
+        "{ok} accepted, {refused_count} refused"
+    );
+}
