@@ -8,9 +8,10 @@ use forkexec_spec::{Location, Spec};
 use crate::rt::Static;
 use crate::{sys, Channel, Failure};
 
-static ARGV: Static<[*const u8; limit::ARGS + 1]> =
-    Static::new([core::ptr::null(); limit::ARGS + 1]);
-static ENVP: Static<[*const u8; limit::ENV + 1]> = Static::new([core::ptr::null(); limit::ENV + 1]);
+/// argv's pointers, its NULL, then envp's right after them: a small argv and envp share one
+/// page (one page fault, one page table), where two arrays put them 2 MiB apart.
+static POINTERS: Static<[*const u8; limit::ARGS + 1 + limit::ENV + 1]> =
+    Static::new([core::ptr::null(); limit::ARGS + 1 + limit::ENV + 1]);
 
 /// ETXTBSY: another process still holds the file open for writing (e.g. a sibling that forked
 /// while the file was being copied). Retry up to 50 times, 1 ms apart.
@@ -18,8 +19,9 @@ const ETXTBSY_RETRIES: usize = 50;
 
 /// Executes the target; returns only with the failure.
 pub fn exec(spec: &Spec, chan: &Channel) -> Failure {
-    let (argv, envp) = (ARGV.get(), ENVP.get());
-    pointers(&spec.args, argv);
+    let all = POINTERS.get();
+    let argc = pointers(&spec.args, all);
+    let (argv, envp) = all.split_at_mut(argc + 1);
     pointers(&spec.env, envp);
     let (argv, envp) = (argv.as_ptr(), envp.as_ptr());
     let empty_path = linux_raw_sys::general::AT_EMPTY_PATH;

@@ -17,16 +17,18 @@ const O_CLOEXEC: u32 = linux_raw_sys::general::O_CLOEXEC;
 
 pub fn map_files(spec: &Spec, chan: &mut Channel) -> Result<(), Failure> {
     let inherit_stdio = spec.files.is_empty();
-    let table = FD_TABLE.get();
-    let n = if inherit_stdio { 3 } else { spec.files.len() };
-    if inherit_stdio {
-        table[..3].copy_from_slice(&[0, 1, 2]);
+    // Stdio kept as it is: a table on the stack (the static one's page is not touched).
+    let mut stdio = [0, 1, 2];
+    let fds: &mut [i32] = if inherit_stdio {
+        &mut stdio
     } else {
+        let table = FD_TABLE.get();
         for (slot, fd) in table.iter_mut().zip(spec.files.iter()) {
             *slot = fd;
         }
-    }
-    let fds = &mut table[..n];
+        &mut table[..spec.files.len()]
+    };
+    let n = fds.len();
 
     // Pass 1 (the core's plan): the helper's own fds and every entry that pass 2 would
     // overwrite before using it go above every fd involved, mount operations' fds included
