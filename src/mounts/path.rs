@@ -13,6 +13,7 @@ use core::ffi::CStr;
 
 pub use forkexec_helper_core::path::{cstr, Prefix, RelPath};
 
+use forkexec_spec::status::mkdir_detail;
 use forkexec_spec::Location;
 use linux_raw_sys::general as g;
 
@@ -193,7 +194,13 @@ pub fn open_target(
             let dir = at.last.keep(parent, prefix);
             return Ok(at.last.made_in(dir, name));
         }
-        (made, _) => ignore_exists(made).at_index(Location::MountMkdir, index)?,
+        (made, _) => {
+            let what = match make {
+                Make::File(_) => mkdir_detail::FILE,
+                _ => mkdir_detail::TARGET,
+            };
+            ignore_exists(made).map_err(|e| mkdir_failed(e, index, what))?
+        }
     }
     let fd = sys::open_in_root(root, path.as_cstr(), g::O_PATH);
     Ok(Target::fd(fd.at_index(Location::MountPath, index)?))
@@ -230,7 +237,7 @@ fn make_dirs(at: Within, prefix: &mut Prefix, index: usize) -> Result<Fd, Failur
         let opened = match sys::open_in_root(root, upto, DIR) {
             Err(sys::ENOENT) => {
                 ignore_exists(sys::mkdirat(dir.0, name, at.parents))
-                    .at_index(Location::MountMkdir, index)?;
+                    .map_err(|e| mkdir_failed(e, index, mkdir_detail::PARENT))?;
                 sys::open_in_root(root, upto, DIR)
             }
             other => other,
@@ -240,6 +247,14 @@ fn make_dirs(at: Within, prefix: &mut Prefix, index: usize) -> Result<Fd, Failur
         start = next;
     }
     Ok(dir)
+}
+
+/// A creation that failed at `mount(mkdir)`, with what it was making ([`mkdir_detail`]).
+fn mkdir_failed(e: sys::Errno, index: usize, what: u32) -> Failure {
+    Failure {
+        detail: what,
+        ..Failure::new(Location::MountMkdir, e, index)
+    }
 }
 
 fn ignore_exists(r: sys::Result) -> sys::Result<()> {

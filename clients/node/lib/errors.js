@@ -91,7 +91,8 @@ class ChildError extends ForkexecError {
    * @param {number} location error location (docs/spec.md, "Error locations")
    * @param {number} errno positive errno of the failed step (a spec fault's errno for `spec`)
    * @param {number} index which mount / rlimit / fd; the byte offset for `spec`
-   * @param {number} detail the fault number for `spec` (location 34), else 0
+   * @param {number} detail the fault number for `spec` (location 34); for `mount(mkdir)` what
+   *   could not be made (0 the target, 1 a parent, 2 an empty file); else 0
    */
   constructor(location, errno, index = 0, detail = 0) {
     super(childMessage(location, errno, index, detail));

@@ -154,7 +154,7 @@ export interface Spec {
   dumpable_init?: boolean;
   /** With init: the helper ends once init reports the program's end (NO_WAIT_INIT). */
   no_wait_init?: boolean;
-  /** A failure exits 1, as bubblewrap does (docs/spec.md, BWRAP_ERRORS). */
+  /** A failure exits 1 in bubblewrap's words, as bubblewrap does (docs/spec.md, BWRAP_ERRORS). */
   bwrap_errors?: boolean;
   status_fd?: number | null;
   cgroup?: Str;

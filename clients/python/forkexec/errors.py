@@ -46,7 +46,8 @@ class ChildError(ForkexecError):
             not know.
         errno: the errno of the failed step (for ``spec`` errors, the fault's errno).
         index: which mount / rlimit / fd / map entry; the byte offset for ``spec`` errors.
-        detail: the fault number for ``spec`` errors (location 34), else 0.
+        detail: the fault number for ``spec`` errors (location 34); for ``mount(mkdir)``
+            what could not be made (0 the target, 1 a parent, 2 an empty file); else 0.
         exit_status: the raw wait status of the process that reported the error (the helper;
             in the detach shape the target), once reaped by :meth:`Runner.start`, else ``None``.
         subject: what the index refers to in the spec that failed, set by

@@ -317,7 +317,7 @@ class Spec:
     dumpable_init: bool = False
     #: with ``init``: the helper ends once init reports the target's end, not waiting for init
     no_wait_init: bool = False
-    #: a failure exits 1 (not 125/126/127), as bubblewrap does (bubblewrap mode)
+    #: a failure exits 1 (not 125/126/127) in bubblewrap's words, as bubblewrap does
     bwrap_errors: bool = False
     #: a cgroup (v2) directory the target starts in
     cgroup: Str = ""

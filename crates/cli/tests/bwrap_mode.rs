@@ -687,19 +687,35 @@ fn add_seccomp_fd_stacks_programs() {
     }
 }
 
-/// A failed step exits 1, as bubblewrap's (the spec's `bwrap_errors`: the helper exits so in
-/// forkexec-run's place), in place and with the helper's init (`--unshare-pid`).
+/// A failed step exits 1 with bubblewrap's words (the spec's `bwrap_errors`: the helper says
+/// it in forkexec-run's place), in place and with the helper's init (`--unshare-pid`).
 #[test]
-fn failures_exit_1() {
-    let cases: [(&[&str], &str); 3] = [
+fn failures_exit_1_in_bubblewraps_words() {
+    let cases: [(&[&str], &str); 7] = [
         (
             &["/nonexistent"],
-            "bwrap: execve(0) /nonexistent: no such file or directory\n",
+            "bwrap: execvp /nonexistent: No such file or directory\n",
         ),
-        (&["/"], "bwrap: execve(0) /: permission denied\n"),
+        (&["/"], "bwrap: execvp /: Permission denied\n"),
         (
             &["--chdir", "/nonexistent", "true"],
-            "bwrap: chdir(0) /nonexistent: no such file or directory\n",
+            "bwrap: Can't chdir to /nonexistent: No such file or directory\n",
+        ),
+        (
+            &["--dir", "/etc/passwd/d", "true"],
+            "bwrap: Can't mkdir parents for /etc/passwd/d: Not a directory\n",
+        ),
+        (
+            &["--symlink", "x", "/usr/forkexec-missing/l", "true"],
+            "bwrap: Can't mkdir parents for /usr/forkexec-missing/l: Read-only file system\n",
+        ),
+        (
+            &["--ro-bind", "/etc/passwd", "/usr/forkexec-missing", "true"],
+            "bwrap: Can't create file at /usr/forkexec-missing: Read-only file system\n",
+        ),
+        (
+            &["--dir", "/usr/forkexec-missing", "true"],
+            "bwrap: Can't mkdir /usr/forkexec-missing: Read-only file system\n",
         ),
     ];
     for pid in [false, true] {

@@ -162,7 +162,7 @@ fn cases() -> Vec<Case<'static>> {
         v
     };
     let bpf: &'static [u8] = Box::leak(deny_mkdir().into_boxed_slice());
-    vec![
+    let mut cases = vec![
         Case {
             name: "Flatpak-style: --unshare-all --die-with-parent --new-session --clearenv",
             args: with(&[
@@ -277,7 +277,43 @@ fn cases() -> Vec<Case<'static>> {
             fd_data: None,
             json_fd: false,
         },
-    ]
+    ];
+    // Failures: exit status 1 and bubblewrap's words (the spec's bwrap_errors).
+    let fails: [(&'static str, &[&'static str]); 8] = [
+        ("a missing program", &["--", "/nonexistent"]),
+        ("a program that is a directory", &["--", "/usr"]),
+        (
+            "--chdir to a missing directory",
+            &["--chdir", "/nonexistent", "--", "true"],
+        ),
+        (
+            "a directory below a missing one on a read-only bind",
+            &["--dir", "/usr/a/b", "--", "true"],
+        ),
+        (
+            "a directory on a read-only bind",
+            &["--dir", "/usr/x", "--", "true"],
+        ),
+        (
+            "a file bound onto a read-only bind",
+            &["--ro-bind", "/etc/passwd", "/usr/x", "--", "true"],
+        ),
+        (
+            "a symlink on a read-only bind",
+            &["--symlink", "x", "/usr/x", "--", "true"],
+        ),
+        (
+            "--remount-ro of a missing path",
+            &["--remount-ro", "/nonexistent", "--", "true"],
+        ),
+    ];
+    cases.extend(fails.into_iter().map(|(name, args)| Case {
+        name,
+        args: with(args),
+        fd_data: None,
+        json_fd: false,
+    }));
+    cases
 }
 
 #[test]

@@ -157,8 +157,9 @@ pub struct Spec {
     /// waiting for init's own exit (the namespaces' teardown), as bubblewrap does.
     #[serde(skip_serializing_if = "is_false")]
     pub no_wait_init: bool,
-    /// Every failure exits 1 (not 125/126/127), as bubblewrap does (forkexec-run's
-    /// bubblewrap mode).
+    /// Every failure exits 1 (not 125/126/127) and is said in bubblewrap's words, as bubblewrap
+    /// does (forkexec-run's bubblewrap mode): the helper's stderr line and
+    /// [`crate::ChildError::describe`] alike.
     #[serde(skip_serializing_if = "is_false")]
     pub bwrap_errors: bool,
     /// Landlock confinement ([`crate::Landlock`]): rights beneath paths, TCP ports, scopes.

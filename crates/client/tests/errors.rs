@@ -24,6 +24,23 @@ fn child_error_renders_as_go_sandbox() {
     );
 }
 
+/// `describe` words the failure with what its index refers to, in bubblewrap's words when the
+/// spec asks for them (`bwrap_errors`), as the helper does on stderr.
+#[test]
+fn describe_uses_bubblewraps_words_with_bwrap_errors() {
+    let mut spec = Spec::new(["/bin/prog"]);
+    spec.work_dir = "/w".into();
+    let e = ChildError::new(Location::Chdir as u32, libc::ENOENT, 0, 0);
+    assert_eq!(e.describe(&spec), "chdir(0) /w: no such file or directory");
+    spec.bwrap_errors = true;
+    assert_eq!(
+        e.describe(&spec),
+        "Can't chdir to /w: No such file or directory"
+    );
+    let e = ChildError::new(Location::Execve as u32, libc::EACCES, 0, 0);
+    assert_eq!(e.describe(&spec), "execvp /bin/prog: Permission denied");
+}
+
 #[test]
 fn spec_child_error_names_offset_and_fault() {
     let e = ChildError::new(34, libc::EINVAL, 37, Fault::UnknownBits as u32);

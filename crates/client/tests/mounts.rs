@@ -618,6 +618,43 @@ fn a_symlink_over_a_taken_path_fails_at_mount_mkdir() {
     assert!(!out.join("ran").exists(), "the target never ran");
 }
 
+/// `mount(mkdir)`'s detail says what could not be made (`status::mkdir_detail`): on a
+/// read-only bind, a missing parent of a directory, the empty file a bind of a file is
+/// attached on, a directory itself. bubblewrap mode words them apart (`Can't mkdir parents
+/// for`, `Can't create file at`, `Can't mkdir`).
+#[test]
+fn mount_mkdir_says_what_could_not_be_made() {
+    use forkexec_client::Error;
+    use forkexec_spec::status::mkdir_detail::{FILE, PARENT, TARGET};
+    let mut c = Cleanup::default();
+    let host = c.dir("mkdir-detail");
+    std::fs::write(host.join("f"), "host").unwrap();
+    let src = host.to_string_lossy().to_string();
+    let file = host.join("f").to_string_lossy().to_string();
+    for (last, detail) in [
+        (MountOp::dir("/ro/a/b"), PARENT),
+        (MountOp::ro_bind(&file, "/ro/x"), FILE),
+        (MountOp::dir("/ro/x"), TARGET),
+    ] {
+        let r = in_root(&mut c, &["write", "/tmp/ran", "x"]);
+        let first = r.spec.mounts.len() as u32;
+        let r = r.mount(MountOp::ro_bind(&src, "/ro")).mount(last);
+        match run(r) {
+            Err(Error::Child(e)) => assert_eq!(
+                (
+                    e.location().map(|l| l.name()),
+                    e.errno(),
+                    e.index(),
+                    e.detail()
+                ),
+                (Some("mount(mkdir)"), libc::EROFS, first + 1, detail),
+                "{e}"
+            ),
+            other => panic!("expected mount(mkdir), got {other:?}"),
+        }
+    }
+}
+
 /// chmod (bubblewrap's `--chmod`): exactly the mode given, on a directory made before it, on
 /// a host file shown by a bind, and through a symlink that stays inside the root; a missing
 /// target fails at `mount(path)` with ENOENT, at its own index, creates nothing, and the target

@@ -145,8 +145,21 @@ memory page has hardware error\n";
 
 /// The text of errno `n`, or `None` for a number glibc calls "Unknown error N".
 pub fn text(n: i32) -> Option<&'static str> {
+    core::str::from_utf8(bytes(n))
+        .ok()
+        .filter(|t| !t.is_empty())
+}
+
+/// The text of errno `n` as bytes, empty for a number glibc calls "Unknown error N".
+pub fn bytes(n: i32) -> &'static [u8] {
     if !(0..=MAX).contains(&n) {
-        return None;
+        return b"";
     }
-    TEXTS.split('\n').nth(n as usize).filter(|t| !t.is_empty())
+    line(TEXTS.as_bytes(), n as usize)
+}
+
+/// Line `n` of `text` (empty past the end).
+#[inline(never)]
+pub fn line(text: &[u8], n: usize) -> &[u8] {
+    text.split(|&b| b == b'\n').nth(n).unwrap_or(b"")
 }

@@ -9,6 +9,7 @@
 use core::ffi::CStr;
 
 use crate::decode::{MountEntry, Spec};
+use crate::status::mkdir_detail;
 use crate::{errno, layout, Fault, Location};
 
 /// Where the words go: a fixed buffer in the helper, a `String` in a client.
@@ -30,8 +31,15 @@ pub struct Failure {
     pub detail: u32,
 }
 
-/// Writes `failure` in words; with `spec`, what its index refers to as well.
+/// Writes `failure` in words; with `spec`, what its index refers to as well, and in
+/// bubblewrap's words when the spec asks for them (option BWRAP_ERRORS) and bubblewrap has
+/// words for the step (`execvp PROG: No such file or directory`).
 pub fn failure(out: &mut impl Out, f: &Failure, spec: Option<&Spec>) {
+    if let Some(spec) = spec.filter(|s| s.has(layout::opt::BWRAP_ERRORS)) {
+        if bwrap_failure(out, f, spec) {
+            return;
+        }
+    }
     let location = Location::from_u32(f.location);
     match location {
         Some(Location::Spec) => {
@@ -70,14 +78,109 @@ pub fn failure(out: &mut impl Out, f: &Failure, spec: Option<&Spec>) {
 /// strerror's words for `n` (lowercased first letter), `unknown error N` as glibc says for a
 /// number it has no name for.
 pub fn errno_text(out: &mut impl Out, n: i32) {
-    match errno::text(n) {
-        Some(text) => out.put(text.as_bytes()),
-        None => {
-            out.put(b"unknown error ");
-            number(out, n as i64);
-        }
+    strerror(out, n, false)
+}
+
+/// strerror's words for `n`, with the first letter as glibc writes it when `capital`.
+fn strerror(out: &mut impl Out, n: i32, capital: bool) {
+    let text = errno::bytes(n);
+    let known = !text.is_empty();
+    if let [first, rest @ ..] = if known { text } else { b"unknown error " } {
+        out.put(&[if capital {
+            first.to_ascii_uppercase()
+        } else {
+            *first
+        }]);
+        out.put(rest);
+    }
+    if !known {
+        number(out, n as i64);
     }
 }
+
+/// A failure in bubblewrap's words, for the steps bubblewrap's callers meet
+/// ([`BWRAP_WORDS`]), then `: ` and strerror as glibc writes it; false (nothing written) for
+/// any other step.
+#[inline(never)]
+fn bwrap_failure(out: &mut impl Out, f: &Failure, spec: &Spec) -> bool {
+    let entry = spec.mounts.as_slice().get(f.index as usize);
+    let kind = match entry {
+        Some(MountEntry::Op(op)) => op.kind as u32,
+        _ => 0,
+    };
+    let found = BWRAP_STEPS.iter().enumerate().find(|(_, &(l, k, d))| {
+        l as u32 == f.location && (k == 0 || k as u32 == kind) && d as u32 == f.detail
+    });
+    let Some((i, &(loc, ..))) = found else {
+        return false;
+    };
+    if i > 1 {
+        out.put(b"Can't ");
+    }
+    let words = errno::line(BWRAP_WORDS.as_bytes(), i);
+    out.put(words);
+    match entry {
+        // A mount's target in bubblewrap's new root.
+        Some(m) if i == REMOUNT_RO_PATH || loc == Location::Mount => {
+            out.put(b" /newroot");
+            out.put(m.target().to_bytes());
+        }
+        _ => subject(out, loc, f.index as usize, spec),
+    }
+    if i == REMOUNT_RO_PATH {
+        out.put(b": realpath(destination)");
+    }
+    out.put(b": ");
+    strerror(out, f.errno, true);
+    true
+}
+
+/// The steps bubblewrap has words for, the first that fits: location, mount kind (0: any) and
+/// detail ([`mkdir_detail`] at `mount(mkdir)`, else 0). Their words are the lines of
+/// [`BWRAP_WORDS`].
+const BWRAP_STEPS: [(Location, u8, u8); 14] = {
+    use crate::layout::mount_kind as kind;
+    use Location as L;
+    const PARENT: u8 = mkdir_detail::PARENT as u8;
+    const FILE: u8 = mkdir_detail::FILE as u8;
+    [
+        (L::Execve, 0, 0),
+        (L::Seccomp, 0, 0),
+        (L::Chdir, 0, 0),
+        (L::SetHostName, 0, 0),
+        (L::MountPath, kind::REMOUNT_RO as u8, 0),
+        (L::MountPath, 0, 0),
+        (L::MountMkdir, 0, PARENT),
+        (L::MountMkdir, kind::SYMLINK as u8, 0),
+        (L::MountMkdir, kind::FILE as u8, 0),
+        (L::MountMkdir, 0, FILE),
+        (L::MountMkdir, kind::BIND_DATA as u8, 0),
+        (L::MountMkdir, 0, 0),
+        (L::Mount, kind::PROC as u8, 0),
+        (L::Mount, kind::TMPFS as u8, 0),
+    ]
+};
+
+/// The step of [`BWRAP_STEPS`] that is a missing `remount_ro` target.
+const REMOUNT_RO_PATH: usize = 4;
+
+/// bubblewrap 0.11's words for the steps of [`BWRAP_STEPS`], one a line (from the third on,
+/// after `Can't `): `execvp PROG`, `prctl(PR_SET_SECCOMP)`, `Can't chdir to DIR`, …, `Can't
+/// mount proc on /newroot/DEST`.
+const BWRAP_WORDS: &str = "execvp
+prctl(PR_SET_SECCOMP)
+chdir to
+set hostname to
+remount readonly on
+mkdir parents for
+mkdir parents for
+make symlink at
+create file
+create file at
+create file at
+mkdir
+mount proc on
+mount tmpfs on";
 
 /// ` SUBJECT` for the entry `index` refers to at `loc`, when there is one worth naming.
 fn subject(out: &mut impl Out, loc: Location, index: usize, spec: &Spec) {

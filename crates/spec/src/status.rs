@@ -35,6 +35,17 @@ pub const SYNC_CONTINUE: u8 = 0;
 /// A conventional refusal byte (any non-zero byte refuses).
 pub const SYNC_ABORT: u8 = 1;
 
+/// What an error record's `detail` says at location `mount(mkdir)` (17): what could not be
+/// made.
+pub mod mkdir_detail {
+    /// The target, as its mount operation makes it (or the operation's own file or content).
+    pub const TARGET: u32 = 0;
+    /// One of the target's missing parent directories.
+    pub const PARENT: u32 = 1;
+    /// The target as an empty file (the mount point of a bind of a file, or of bound data).
+    pub const FILE: u32 = 2;
+}
+
 /// Helper exit code for a failed setup step.
 pub const EXIT_SETUP_FAILED: i32 = 125;
 /// Helper exit code when execve fails with EACCES or ENOEXEC.
@@ -53,7 +64,8 @@ pub enum Record {
         errno: i32,
         /// Which entry; the byte offset for `spec` errors.
         index: u32,
-        /// For `spec` errors, the [`crate::Fault`] code; otherwise 0.
+        /// For `spec` errors, the [`crate::Fault`] code; for `mount(mkdir)`, what could not
+        /// be made ([`mkdir_detail`]); otherwise 0.
         detail: u32,
     },
     /// About to exec; the helper waits for one byte.

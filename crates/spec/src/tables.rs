@@ -305,8 +305,9 @@ macro_rules! option_rows {
             /// the namespaces down; init is left to the system, as bubblewrap's parent leaves its
             /// pid 1. Needs init.
             NoWaitInit NO_WAIT_INIT = 1 << 17 => "no_wait_init" { field: no_wait_init },
-            /// Every failure exits 1 instead of 125/126/127, as bubblewrap does (forkexec-run's
-            /// bubblewrap mode). The error record is the same.
+            /// Every failure exits 1 instead of 125/126/127, and the helper's stderr line says
+            /// the step in bubblewrap's words (`render::failure`), as bubblewrap does
+            /// (forkexec-run's bubblewrap mode). The error record is the same.
             BwrapErrors BWRAP_ERRORS = 1 << 18 => "bwrap_errors" { field: bwrap_errors },
         }
     };

@@ -289,3 +289,171 @@ fn a_block_fd_is_named_by_its_number() {
     assert_eq!(at(loc, 1, &spec), format!("block_fd(1) fd 8: {ENOENT}"));
     assert_eq!(at(loc, 2, &spec), format!("block_fd(2): {ENOENT}"));
 }
+
+/// Option BWRAP_ERRORS: the steps bubblewrap's callers meet in bubblewrap 0.11's words
+/// (bubblewrap.c's `die_with_error`s), strerror as glibc writes it; any other step, and the same
+/// failures without the option, in forkexec's.
+#[test]
+fn bubblewraps_words_with_bwrap_errors() {
+    use forkexec_spec::layout::opt;
+    use forkexec_spec::status::mkdir_detail::{FILE, PARENT};
+    let ops = |w: &mut W| {
+        w.args(s(&["/bin/prog"]));
+        w.work_dir(b"/w");
+        w.clone_flags(ns::NEWNS | ns::NEWUTS);
+        w.host_name(b"box");
+        w.op(k::PROC, 0, 0, 0, -1, b"", b"/proc", b"");
+        w.op(k::TMPFS, 0, 0o755, 0, -1, b"", b"/tmp", b"");
+        w.op(k::BIND, 0, 0, 0, -1, b"/usr", b"/usr", b"");
+        w.op(k::SYMLINK, 0, 0, 0, -1, b"usr/lib", b"/lib", b"");
+        w.op(k::FILE, 0, 0o644, 0, 7, b"", b"/etc/f", b"");
+        w.op(k::REMOUNT_RO, 0, 0, 0, -1, b"", b"/usr", b"");
+        w.op(k::BIND_DATA, 0, 0o600, 0, 7, b"", b"/etc/d", b"");
+        w.op(k::DEV, 0, 0, 0, -1, b"", b"/dev", b"");
+    };
+    let native = build(ops);
+    let bwrap = build(|w| {
+        ops(w);
+        w.options(opt::BWRAP_ERRORS);
+    });
+    let (native, bwrap) = (decode(&native).unwrap(), decode(&bwrap).unwrap());
+    let say = |spec, loc: Location, errno: i32, index: u32, detail: u32| {
+        let mut out = Text(String::new());
+        let f = Failure {
+            location: loc as u32,
+            errno,
+            index,
+            detail,
+        };
+        render::failure(&mut out, &f, Some(spec));
+        out.0
+    };
+    use Location as L;
+    let cases = [
+        (
+            L::Execve,
+            2,
+            0,
+            0,
+            "execvp /bin/prog: No such file or directory",
+        ),
+        (L::Execve, 13, 0, 0, "execvp /bin/prog: Permission denied"),
+        (L::Execve, 200, 0, 0, "execvp /bin/prog: Unknown error 200"),
+        (
+            L::Chdir,
+            2,
+            0,
+            0,
+            "Can't chdir to /w: No such file or directory",
+        ),
+        (
+            L::SetHostName,
+            1,
+            0,
+            0,
+            "Can't set hostname to box: Operation not permitted",
+        ),
+        (
+            L::Seccomp,
+            22,
+            0,
+            0,
+            "prctl(PR_SET_SECCOMP): Invalid argument",
+        ),
+        (
+            L::MountPath,
+            20,
+            1,
+            0,
+            "Can't mkdir parents for /tmp: Not a directory",
+        ),
+        (
+            L::MountMkdir,
+            30,
+            1,
+            PARENT,
+            "Can't mkdir parents for /tmp: Read-only file system",
+        ),
+        (
+            L::MountMkdir,
+            30,
+            1,
+            0,
+            "Can't mkdir /tmp: Read-only file system",
+        ),
+        (
+            L::MountMkdir,
+            30,
+            2,
+            FILE,
+            "Can't create file at /usr: Read-only file system",
+        ),
+        (
+            L::MountMkdir,
+            17,
+            3,
+            0,
+            "Can't make symlink at /lib: File exists",
+        ),
+        (
+            L::MountMkdir,
+            13,
+            4,
+            0,
+            "Can't create file /etc/f: Permission denied",
+        ),
+        (
+            L::MountMkdir,
+            30,
+            6,
+            0,
+            "Can't create file at /etc/d: Read-only file system",
+        ),
+        (
+            L::MountMkdir,
+            30,
+            6,
+            FILE,
+            "Can't create file at /etc/d: Read-only file system",
+        ),
+        (
+            L::Mount,
+            1,
+            0,
+            0,
+            "Can't mount proc on /newroot/proc: Operation not permitted",
+        ),
+        (
+            L::Mount,
+            1,
+            1,
+            0,
+            "Can't mount tmpfs on /newroot/tmp: Operation not permitted",
+        ),
+        (
+            L::MountPath,
+            2,
+            5,
+            0,
+            "Can't remount readonly on /newroot/usr: realpath(destination): No such file or \
+             directory",
+        ),
+        // No words of bubblewrap's: forkexec's.
+        (L::Mount, 1, 2, 0, "mount(2) /usr: operation not permitted"),
+        (L::Mount, 1, 7, 0, "mount(7) /dev: operation not permitted"),
+        (L::Dup3, 9, 4, 0, "dup3(4): bad file descriptor"),
+        (
+            L::MountMkdir,
+            30,
+            1,
+            3,
+            "mount(mkdir)(1) /tmp: read-only file system",
+        ),
+    ];
+    for (loc, errno, index, detail, want) in cases {
+        assert_eq!(say(&bwrap, loc, errno, index, detail), want, "{loc:?}");
+        // Without the option the same failure is forkexec's line.
+        let theirs = say(&native, loc, errno, index, detail);
+        assert!(theirs.starts_with(loc.name()), "{theirs}");
+    }
+}
