@@ -10,6 +10,7 @@
 //!
 //! Run `make bench`; `forkexec-bench --help` lists the options.
 
+mod cpu;
 mod machine;
 mod probes;
 mod profile;
@@ -243,8 +244,10 @@ fn run_loop(c: &Config, tools: &Tools, p: &Prepared, key: &str) -> io::Result<()
 /// The interleaved rounds: every round runs each runner once, in a new shuffled order. A spawn
 /// can be slowed by the one before it (namespace teardown finishes asynchronously, on the
 /// other CPU), and a fixed or merely rotated order would give each runner the same neighbour
-/// every time.
-fn rounds(c: &Config, rs: &mut [Runner]) -> io::Result<()> {
+/// every time. The CPU column is counted by a cgroup where one can be had (bench/src/cpu.rs;
+/// the answer says whether), else by wait4.
+fn rounds(c: &Config, rs: &mut [Runner]) -> io::Result<bool> {
+    let meter = cpu::Meter::join();
     let k = rs.len();
     eprintln!(
         "bench: {k} runners, {} warm-up + {} interleaved rounds",
@@ -257,10 +260,17 @@ fn rounds(c: &Config, rs: &mut [Runner]) -> io::Result<()> {
         rng.shuffle(&mut order);
         for &i in &order {
             let r = &mut rs[i];
-            let (took, cpu) = r
-                .how
-                .once_cpu()
-                .map_err(|e| io::Error::other(format!("{}: {e}", r.label)))?;
+            let failed = |e: io::Error| io::Error::other(format!("{}: {e}", r.label));
+            let before = meter.as_ref().map(cpu::Meter::read).transpose();
+            let (took, cpu) = r.how.once_cpu().map_err(failed)?;
+            // With the cgroup: every process of the run, once the last has exited.
+            let cpu = match (&meter, before.map_err(failed)?) {
+                (Some(m), Some(before)) => {
+                    let total = m.since(before).map_err(failed)?;
+                    cpu.map(|_| total)
+                }
+                _ => cpu,
+            };
             if round >= c.warmup {
                 r.samples.push(took);
                 r.cpu.extend(cpu);
@@ -281,7 +291,7 @@ fn rounds(c: &Config, rs: &mut [Runner]) -> io::Result<()> {
         c.warmup + c.rounds,
         started.elapsed().as_secs_f64()
     );
-    Ok(())
+    Ok(meter.is_some())
 }
 
 /// Throughput of a few runners with one and with two concurrent spawners. The time is cut
@@ -459,7 +469,7 @@ fn run(c: &mut Config) -> io::Result<()> {
         }
     }
     let mut rs = kept;
-    rounds(c, &mut rs)?;
+    let cpu_by_cgroup = rounds(c, &mut rs)?;
     if let Some(py) = &py {
         py.stop();
     }
@@ -523,6 +533,7 @@ fn run(c: &mut Config) -> io::Result<()> {
         config: c,
         machine: &m,
         runners: &rs,
+        cpu_by_cgroup,
         throughput: &tput,
         straced: &straced,
         counters: &counters,

@@ -19,6 +19,9 @@ pub struct Results<'a> {
     pub config: &'a Config,
     pub machine: &'a Machine,
     pub runners: &'a [Runner],
+    /// The CPU column counted by a cpuacct cgroup (every process of a run, orphans included),
+    /// not by wait4 (bench/src/cpu.rs).
+    pub cpu_by_cgroup: bool,
     pub throughput: &'a [Throughput],
     pub straced: &'a [Straced],
     pub counters: &'a [Counters],
@@ -300,9 +303,17 @@ pub fn markdown_with_chart(r: &Results, chart: &str) -> String {
     s.push_str(
         "\n× bwrap compares with bwrap's equivalent profile, the `+ net` rows with bwrap's \
          `+ net` variant, the forkexec-run rows with bwrap given the same command line. CPU \
-         is the median user + system time of the spawned process and of what it waited for \
-         (wait4's rusage), for the runners that spawn one process.\n",
+         is the median user + system time, for the runners that spawn one process, ",
     );
+    s.push_str(if r.cpu_by_cgroup {
+        "of every process the run started, orphans included (bwrap's pid 1 and the helper's \
+         init in bubblewrap mode outlive the waited process): a cpuacct cgroup's usage \
+         (bench/src/cpu.rs).\n"
+    } else {
+        "of the spawned process and of what it waited for (wait4's rusage: no cpuacct cgroup \
+         here, so an orphaned pid 1, bwrap's or the helper's init in bubblewrap mode, is left \
+         out).\n"
+    });
 
     let t = targets(r);
     if !t.is_empty() {
