@@ -81,15 +81,23 @@ impl Fail {
 /// stack overflow is a plain SIGSEGV.
 #[cfg(not(test))]
 #[no_mangle]
-extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
-    real_main();
+extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+    use std::os::unix::ffi::OsStrExt;
+    let args = (0..argc.max(0) as usize)
+        .map(|i| {
+            // SAFETY: the C runtime passes argc NUL-terminated strings in argv.
+            let arg = unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) };
+            std::ffi::OsStr::from_bytes(arg.to_bytes()).to_owned()
+        })
+        .collect();
+    real_main(args);
     0
 }
 
 /// Under `cargo test` the harness has its own entry; this keeps the code path alive there.
 #[cfg(test)]
 fn main() {
-    real_main()
+    real_main(std::env::args_os().collect())
 }
 
 /// How forkexec-run names itself in messages: `forkexec-run`, or `bwrap` in bubblewrap mode
@@ -111,8 +119,9 @@ pub fn program() -> &'static Program {
     })
 }
 
-fn real_main() {
-    let args: Vec<OsString> = std::env::args_os().collect();
+/// The command line comes from `main`'s own `argv`: std's `args_os` is filled by std's runtime
+/// setup with musl (skipped here), by glibc's start with glibc.
+fn real_main(args: Vec<OsString>) {
     if bwrap::selected(&args) {
         bwrap_main(args);
     }
@@ -125,7 +134,7 @@ fn real_main() {
             std::process::exit(0);
         }
     }
-    let matches = match cli::Cli::command().try_get_matches() {
+    let matches = match cli::Cli::command().try_get_matches_from(&args) {
         Ok(m) => m,
         Err(e) => {
             // --help and --version exit 0; a usage error exits 125 (as env, chroot and
@@ -274,5 +283,44 @@ mod tests {
             super::version_line(),
             super::cli::Cli::command().render_version()
         );
+    }
+}
+
+/// glibc's words for an errno in the musl build: std asks `__xpg_strerror_r` for an
+/// `io::Error`'s text, and `make cli` links the musl build with `-Wl,--wrap=__xpg_strerror_r`,
+/// so the text comes from here. musl words some errors differently (`Resource busy`,
+/// `Symbolic link loop`); forkexec-run prints glibc's, which are bubblewrap's. The texts are
+/// the spec crate's (checked against glibc by its tests), with glibc's capital first letter;
+/// `make cli` checks one.
+#[cfg(all(target_env = "musl", not(test)))]
+#[no_mangle]
+extern "C" fn __wrap___xpg_strerror_r(
+    errnum: libc::c_int,
+    buf: *mut libc::c_char,
+    len: usize,
+) -> libc::c_int {
+    let text = match forkexec_spec::errno::text(errnum) {
+        Some(t) => {
+            let mut s = t.to_string();
+            if let Some(first) = s.get_mut(0..1) {
+                first.make_ascii_uppercase();
+            }
+            s
+        }
+        None => format!("Unknown error {errnum}"),
+    };
+    if len == 0 {
+        return libc::ERANGE;
+    }
+    let n = text.len().min(len - 1);
+    // SAFETY: the caller's buffer holds `len` bytes, and n + 1 <= len.
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
+        *buf.add(n) = 0;
+    }
+    if n < text.len() {
+        libc::ERANGE
+    } else {
+        0
     }
 }

@@ -289,9 +289,11 @@ fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
     let c =
         |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
     let (from, to) = (c(from)?, c(to)?);
-    // SAFETY: both paths are NUL-terminated and alive across the call.
+    // SAFETY: both paths are NUL-terminated and alive across the call. (The raw syscall: the
+    // musl that Rust's musl target links has no renameat2 wrapper.)
     let ret = unsafe {
-        libc::renameat2(
+        libc::syscall(
+            libc::SYS_renameat2,
             libc::AT_FDCWD,
             from.as_ptr(),
             libc::AT_FDCWD,
@@ -503,7 +505,8 @@ fn recv_header(conn: &UnixStream) -> Result<(usize, Vec<OwnedFd>), Fail> {
         msg.msg_iov = &mut iov;
         msg.msg_iovlen = 1;
         msg.msg_control = cmsg.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&cmsg);
+        // (`as _`: the field is a usize with glibc, a u32 with musl.)
+        msg.msg_controllen = std::mem::size_of_val(&cmsg) as _;
         let n = libc::recvmsg(
             conn.as_raw_fd(),
             &mut msg,
@@ -645,11 +648,11 @@ pub fn send_with_fds(conn: &UnixStream, bytes: &[u8], fds: &[RawFd]) -> std::io:
         msg.msg_iov = &mut iov;
         msg.msg_iovlen = 1;
         msg.msg_control = cmsg.as_mut_ptr().cast();
-        msg.msg_controllen = libc::CMSG_SPACE((fds.len() * 4) as u32) as usize;
+        msg.msg_controllen = libc::CMSG_SPACE((fds.len() * 4) as u32) as _;
         let c = libc::CMSG_FIRSTHDR(&msg);
         (*c).cmsg_level = libc::SOL_SOCKET;
         (*c).cmsg_type = libc::SCM_RIGHTS;
-        (*c).cmsg_len = libc::CMSG_LEN((fds.len() * 4) as u32) as usize;
+        (*c).cmsg_len = libc::CMSG_LEN((fds.len() * 4) as u32) as _;
         let data = libc::CMSG_DATA(c).cast::<RawFd>();
         for (i, fd) in fds.iter().enumerate() {
             data.add(i).write_unaligned(*fd);

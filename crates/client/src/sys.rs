@@ -419,14 +419,15 @@ pub(crate) fn send_with_fds(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[RawFd]) -
     msg.msg_iovlen = 1;
     if !fds.is_empty() {
         msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = space;
+        // (`as _`: the field is a usize with glibc, a u32 with musl.)
+        msg.msg_controllen = space as _;
         // SAFETY: the control buffer holds CMSG_SPACE(fd_bytes) bytes, 8-aligned, so the first
         // header and its data (fds.len() ints) fit in it.
         unsafe {
             let cmsg = libc::CMSG_FIRSTHDR(&msg);
             (*cmsg).cmsg_level = libc::SOL_SOCKET;
             (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-            (*cmsg).cmsg_len = libc::CMSG_LEN(fd_bytes) as usize;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(fd_bytes) as _;
             std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(cmsg).cast(), fds.len());
         }
     }
