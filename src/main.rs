@@ -177,6 +177,7 @@ fn exec_cloned(
 /// The chain after the namespaces, in go-sandbox's order. Each stage reports the locations it can fail at; only
 /// `exec` returns, and only with a failure.
 fn run(spec: &Spec<'static>, chan: &mut Channel) -> Result<Infallible, Failure> {
+    ns::loopback_up(spec)?; // lo up in the new network namespace (bubblewrap's --unshare-net)
     ids::set_credential(spec)?; // keep caps, setgroups, setgid, setuid
     lifeline::rearm_after_ids(spec, chan)?; // an id change clears the parent-death signal
     fds::map_files(spec, chan)?; // two-pass dup3, everything else close-on-exec

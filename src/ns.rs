@@ -37,6 +37,18 @@ pub fn unshare_namespaces(spec: &Spec) -> Result<(), Failure> {
     Ok(())
 }
 
+/// LOOPBACK: `lo` of the new network namespace up, as bubblewrap's `--unshare-net` does; the
+/// kernel gives it 127.0.0.1/8 and ::1 as it comes up.
+pub fn loopback_up(spec: &Spec) -> Result<(), Failure> {
+    if !spec.has(opt::LOOPBACK) {
+        return Ok(());
+    }
+    let fd = sys::ioctl_socket().at_index(Location::Loopback, 0)?;
+    let up = sys::set_link_up(fd, b"lo");
+    let _ = sys::close(fd);
+    up.at_index(Location::Loopback, 1).map(drop)
+}
+
 /// Writes the id maps of this process (`None`, exec in place) or of a cloned target (from
 /// outside, which may write any map the helper's own privilege allows). `setgroups` is denied
 /// unless asked otherwise (as go-sandbox does without gid mappings, and as the kernel requires

@@ -610,6 +610,29 @@ pub fn socketpair() -> Result<[i32; 2]> {
     Ok(fds)
 }
 
+/// A close-on-exec `AF_UNIX` datagram socket: a handle for the network device ioctls of this
+/// process's network namespace.
+pub fn ioctl_socket() -> Result<i32> {
+    let kind = (linux_raw_sys::net::SOCK_DGRAM | g::O_CLOEXEC) as usize;
+    let domain = linux_raw_sys::net::AF_UNIX as usize;
+    // SAFETY: socket takes three integers.
+    check(unsafe { sc::syscall3(nr!(__NR_socket), domain, kind, 0) }).map(|fd| fd as i32)
+}
+
+/// `SIOCSIFFLAGS` through socket `fd`: the interface `name` (below 16 bytes) up, its other
+/// changeable flags cleared (a new network namespace's `lo` has none).
+pub fn set_link_up(fd: i32, name: &[u8]) -> Result {
+    const IFF_UP: u8 = 1; // linux/if.h
+                          // struct ifreq: the name (16 bytes, NUL-terminated), then a 24-byte union whose first
+                          // member here is the flags (a short).
+    let mut ifr = [0u8; 40];
+    ifr[..name.len()].copy_from_slice(name);
+    ifr[16] = IFF_UP;
+    let req = linux_raw_sys::ioctl::SIOCSIFFLAGS as usize;
+    // SAFETY: SIOCSIFFLAGS reads a struct ifreq: 40 bytes we own.
+    check(unsafe { sc::syscall3(nr!(__NR_ioctl), fd as usize, req, ifr.as_ptr() as usize) })
+}
+
 /// A pipe `[read, write]`, both ends close-on-exec.
 pub fn pipe() -> Result<[i32; 2]> {
     let mut fds = [0i32; 2];

@@ -557,6 +557,7 @@ impl Owned {
         assert!(!(s.cgroup_path.is_some() && s.cgroup_fd.is_some()));
         assert!(!(has(opt::DETACH) && has(opt::INIT)));
         assert!(!has(opt::WRITABLE_ROOT) || s.pivot_root.is_some());
+        assert!(!has(opt::LOOPBACK) || s.clone_flags & ns::NEWNET != 0);
         assert!(!(s.json_status_fd.is_some() && has(opt::DETACH)));
         if let Some(j) = s.join_ns {
             assert!(

@@ -557,6 +557,9 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
     if has(opt::WRITABLE_ROOT) && pivot.is_none() {
         return conflict(options_at);
     }
+    if has(opt::LOOPBACK) && clone & ns::NEWNET == 0 {
+        return conflict(options_at);
+    }
     if let (Some(at), true) = (json_status, has(opt::DETACH)) {
         return conflict(at);
     }

@@ -156,6 +156,8 @@ export interface Spec {
   no_wait_init?: boolean;
   /** A failure exits 1 in bubblewrap's words, as bubblewrap does (docs/spec.md, BWRAP_ERRORS). */
   bwrap_errors?: boolean;
+  /** `lo` up in the new network namespace, as bubblewrap's --unshare-net (LOOPBACK); needs newnet. */
+  loopback?: boolean;
   status_fd?: number | null;
   cgroup?: Str;
   cgroup_fd?: number | null;

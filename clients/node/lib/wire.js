@@ -660,6 +660,8 @@ function decode(buf) {
     fail(Fault.CONFLICT, seen.get(Record.USERNS_BLOCK_FD));
   }
   if (options & Opt.WRITABLE_ROOT && !seen.has(Record.PIVOT_ROOT)) fail(Fault.CONFLICT, optionsAt);
+  // The loopback interface brought up is the new network namespace's.
+  if (options & Opt.LOOPBACK && !(clone & names.CLONE_FLAGS.newnet)) fail(Fault.CONFLICT, optionsAt);
   // The exit code needs a helper that stays to see the end; a detached one exits at once.
   if (seen.has(Record.JSON_STATUS_FD) && options & Opt.DETACH) fail(Fault.CONFLICT, seen.get(Record.JSON_STATUS_FD));
   const j = spec.join_ns;

@@ -111,6 +111,7 @@ OPTION_BITS = {
     "dumpable_init": 0x10000,
     "no_wait_init": 0x20000,
     "bwrap_errors": 0x40000,
+    "loopback": 0x80000,
 }
 OPT_SYNC = 0x001
 OPT_PTRACE = 0x002
@@ -125,7 +126,8 @@ OPT_WRITABLE_ROOT = 0x1000
 OPT_DUMPABLE_INIT = 0x10000
 OPT_NO_WAIT_INIT = 0x20000
 OPT_BWRAP_ERRORS = 0x40000
-OPTIONS_KNOWN = 0x7FFFF
+OPT_LOOPBACK = 0x80000
+OPTIONS_KNOWN = 0xFFFFF
 
 #: Clone flags (record CLONE_FLAGS), in the Rust client's table order.
 CLONE_FLAGS = {
@@ -402,6 +404,7 @@ LOCATIONS = {
     55: "sync_fd",
     56: "raise_ambient",
     57: "block_fd",
+    58: "loopback",
     60: "setns",
     61: "info_fd",
     64: "serve",

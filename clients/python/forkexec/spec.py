@@ -319,6 +319,9 @@ class Spec:
     no_wait_init: bool = False
     #: a failure exits 1 (not 125/126/127) in bubblewrap's words, as bubblewrap does
     bwrap_errors: bool = False
+    #: ``lo`` up in the new network namespace (``newnet``), as bubblewrap's ``--unshare-net``:
+    #: 127.0.0.1 and ::1 work inside; off by default (``lo`` stays down)
+    loopback: bool = False
     #: a cgroup (v2) directory the target starts in
     cgroup: Str = ""
     #: the same, as an fd of the runtime open on the directory
@@ -410,7 +413,7 @@ _BOOLS = ("sync", "ptrace", "no_new_privs", "stop_before_seccomp",
           "gid_mappings_enable_setgroups", "drop_caps", "unshare_cgroup_after_sync", "ctty",
           "setsid", "detach", "init", "die_with_parent", "writable_root",
           "new_session_keyring", "parents_from_mode", "only_end_records",
-          "dumpable_init", "no_wait_init", "bwrap_errors")
+          "dumpable_init", "no_wait_init", "bwrap_errors", "loopback")
 
 
 class _Object(Dict[str, Any]):
@@ -1116,7 +1119,7 @@ def _spec_to_dict(spec: "Spec") -> Dict[str, Any]:
         d["status_fd"] = spec.status_fd
     for key in ("detach", "init", "die_with_parent", "writable_root", "new_session_keyring",
                 "parents_from_mode", "only_end_records",
-          "dumpable_init", "no_wait_init", "bwrap_errors"):
+          "dumpable_init", "no_wait_init", "bwrap_errors", "loopback"):
         if getattr(spec, key):
             d[key] = True
     if spec.cgroup:

@@ -845,6 +845,9 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
         _fail(Fault.CONFLICT, seen[Record.USERNS_BLOCK_FD])
     if options & names.OPT_WRITABLE_ROOT and Record.PIVOT_ROOT not in seen:
         _fail(Fault.CONFLICT, options_at)
+    # The loopback interface brought up is the new network namespace's.
+    if options & names.OPT_LOOPBACK and not clone_flags & names.CLONE_FLAGS["newnet"]:
+        _fail(Fault.CONFLICT, options_at)
     # The exit code needs a helper that stays to see the end; a detached one exits at once.
     if Record.JSON_STATUS_FD in seen and options & names.OPT_DETACH:
         _fail(Fault.CONFLICT, seen[Record.JSON_STATUS_FD])

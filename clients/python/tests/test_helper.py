@@ -401,6 +401,15 @@ class Sync(HelperTest):
 
 
 class Namespaces(HelperTest):
+    def test_loopback_up_only_when_asked(self):
+        # ::1 is on lo once it is up (the kernel adds it, and 127.0.0.1/8); down by default
+        script = "cat /proc/net/if_inet6"
+        p, out, st = self.run_sh(script, **with_ns("newnet"), loopback=True)
+        lo = ["0" * 31 + "1", "01", "80", "10", "80", "lo"]
+        self.assertEqual((st.code, out.split()), (0, lo))
+        p, out, st = self.run_sh(script, **with_ns("newnet"))
+        self.assertEqual((st.code, out), (0, ""))
+
     def test_user_mount_uts_sandbox_with_pivot_root(self):
         root = os.path.join(self.tmp, "root")
         os.mkdir(root)

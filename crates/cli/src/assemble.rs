@@ -840,6 +840,15 @@ pub fn assemble_ordered(cli: &Cli, ordered: Ordered, ids: Ids) -> Result<Spec, F
     if cli.share_net {
         spec.clone_flags.retain(|&ns| ns != Namespace::NewNet);
     }
+    // A network namespace these flags make gets its loopback up, as bubblewrap's does: it
+    // reaches nothing outside (docs/design.md, "The loopback of a new network namespace"). A
+    // spec file's own choice stands; none without the namespace.
+    if (cli.unshare_net || cli.unshare_all) && !cli.no_loopback {
+        spec.loopback = true;
+    }
+    if cli.no_loopback || !spec.clone_flags.contains(&Namespace::NewNet) {
+        spec.loopback = false;
+    }
 
     // Mounts, in command-line order.
     let mounts = ordered.mounts;

@@ -50,6 +50,8 @@ COMMAND replaces \"args\" (and drops \"exec_path\"/\"exec_file\").
   Each flag brings what it needs:
     --unshare-all         -> newuser, newns, newpid, newipc, newuts, newnet, newcgroup
                              (without newnet with --share-net)
+    --unshare-net, --unshare-all's newnet
+                          -> \"loopback\": lo up in it, as bubblewrap's (not with --no-loopback)
     any mount flag        -> newns; and, when the spec has neither \"pivot_root\" nor \"mounts\" \
 of its own, a fresh root: this user's directory $XDG_RUNTIME_DIR/forkexec-run-root or \
 $TMPDIR/forkexec-run-root-UID (mode 0700, made once and kept: only a mount point) becomes \
@@ -206,9 +208,15 @@ pub struct Cli {
     #[arg(long, help_heading = NS)]
     pub unshare_pid: bool,
 
-    /// New network namespace ("newnet"): only a loopback interface, down.
+    /// New network namespace ("newnet"): only a loopback interface, brought up as bubblewrap
+    /// does ("loopback": 127.0.0.1 and ::1 reach the sandbox itself, nothing else).
     #[arg(long, help_heading = NS)]
     pub unshare_net: bool,
+
+    /// Leave the new network namespace's loopback interface down: no "loopback" (no IP at all
+    /// inside, as go-sandbox's newnet).
+    #[arg(long, help_heading = NS)]
+    pub no_loopback: bool,
 
     /// New IPC namespace ("newipc").
     #[arg(long, help_heading = NS)]

@@ -272,6 +272,22 @@ fn cases() -> Vec<Case<'static>> {
             json_fd: true,
         },
         Case {
+            name: "--unshare-net: lo is up, TCP on 127.0.0.1 and ::1",
+            args: with(&[
+                "--unshare-net",
+                "--",
+                "sh",
+                "-c",
+                "cat /proc/net/if_inet6; python3 -c 'import socket\nfor fam, ip in \
+                 ((socket.AF_INET, \"127.0.0.1\"), (socket.AF_INET6, \"::1\")): \
+                 l = socket.socket(fam); l.bind((ip, 0)); l.listen(); \
+                 c = socket.create_connection(l.getsockname()[:2]); c.sendall(b\"x\"); \
+                 print(ip, l.accept()[0].recv(1))'",
+            ]),
+            fd_data: None,
+            json_fd: false,
+        },
+        Case {
             name: "a missing bind source",
             args: with(&["--bind", "/nonexistent", "/x", "--", "true"]),
             fd_data: None,

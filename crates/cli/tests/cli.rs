@@ -262,6 +262,7 @@ fn help_lists_every_flag() {
         "--unshare-user",
         "--unshare-pid",
         "--unshare-net",
+        "--no-loopback",
         "--unshare-ipc",
         "--unshare-uts",
         "--unshare-cgroup",
@@ -1042,6 +1043,26 @@ fn hostname_in_a_new_uts_namespace() {
     assert_eq!(v["hostname"], "sandbox-x");
     assert_eq!(v["domainname"], "dom-y");
     assert_ne!(v["ns"]["uts"], own_ns("uts"));
+}
+
+/// --unshare-net and --unshare-all bring the new namespace's `lo` up, as bubblewrap does: TCP
+/// works on 127.0.0.1 and ::1 inside; --no-loopback leaves it down.
+#[test]
+fn a_new_network_namespace_has_its_loopback_up() {
+    let trip = |flags: &[&str]| {
+        let v = json_of(&host_probe(&strings(flags), &["loopback"]));
+        (v["127.0.0.1"].clone(), v["::1"].clone())
+    };
+    let ok = (Value::from("ok"), Value::from("ok"));
+    assert_eq!(trip(&["--unshare-net"]), ok);
+    assert_eq!(trip(&["--unshare-all"]), ok);
+    for flags in [
+        &["--unshare-net", "--no-loopback"][..],
+        &["--unshare-all", "--no-loopback"],
+    ] {
+        let (v4, v6) = trip(flags);
+        assert!(v4 != "ok" && v6 != "ok", "{flags:?}: {v4} {v6}");
+    }
 }
 
 /// --unshare-all: every namespace differs from the host's; --share-net keeps the network.

@@ -302,6 +302,13 @@ impl Runner {
         self
     }
 
+    /// With `newnet`: `lo` up in the new network namespace, as bubblewrap's `--unshare-net`
+    /// (127.0.0.1 and ::1 work inside). Off by default.
+    pub fn loopback(mut self, on: bool) -> Self {
+        self.spec.loopback = on;
+        self
+    }
+
     /// SIGKILL the helper and the target when the thread that called `start` exits.
     pub fn die_with_parent(mut self, on: bool) -> Self {
         self.spec.die_with_parent = on;

@@ -162,6 +162,10 @@ pub struct Spec {
     /// [`crate::ChildError::describe`] alike.
     #[serde(skip_serializing_if = "is_false")]
     pub bwrap_errors: bool,
+    /// With `newnet`: bring `lo` up, as bubblewrap's `--unshare-net` does (127.0.0.1 and ::1
+    /// work inside the sandbox). Off by default: the new network namespace's `lo` stays down.
+    #[serde(skip_serializing_if = "is_false")]
+    pub loopback: bool,
     /// Landlock confinement ([`crate::Landlock`]): rights beneath paths, TCP ports, scopes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub landlock: Option<crate::Landlock>,
@@ -244,6 +248,7 @@ impl Default for Spec {
             dumpable_init: false,
             no_wait_init: false,
             bwrap_errors: false,
+            loopback: false,
             landlock: None,
             cgroup: String::new(),
             cgroup_fd: None,

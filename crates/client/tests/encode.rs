@@ -73,7 +73,10 @@ fn every_field_survives_the_decoder() {
     assert_eq!(d.seccomp.as_slice(), [&seccomp[..8 * 2], &seccomp[..8]]);
     assert_eq!(d.seccomp_len(), 3);
 
-    assert_eq!(d.clone_flags, ns::NEWNS | ns::NEWUSER | ns::NEWUTS);
+    assert_eq!(
+        d.clone_flags,
+        ns::NEWNS | ns::NEWUSER | ns::NEWUTS | ns::NEWNET
+    );
 
     let mounts: Vec<_> = d
         .mounts
@@ -144,6 +147,7 @@ fn every_field_survives_the_decoder() {
             | opt::PARENTS_FROM_MODE
             | opt::ONLY_END_RECORDS
             | opt::BWRAP_ERRORS
+            | opt::LOOPBACK
     );
     assert_eq!(d.status_fd, Some(9));
     assert_eq!(d.cgroup_path.unwrap().to_bytes(), b"/sys/fs/cgroup/box");

@@ -418,6 +418,23 @@ fn unshare_eperm_without_cap_sys_admin_as_root() {
     assert_never_ran(&ran);
 }
 
+/// As root without `CAP_NET_ADMIN` (dropped from the bounding set by the runtime thread): the
+/// new network namespace is made (`CAP_SYS_ADMIN`), but bringing its `lo` up is refused
+/// (loopback, index 1: the ioctl).
+#[test]
+fn loopback_eperm_without_cap_net_admin_as_root() {
+    root_only!("loopback_eperm_without_cap_net_admin_as_root needs root");
+    const CAP_NET_ADMIN: libc::c_ulong = 12;
+    let dir = TempDir::new("loopback-root");
+    let (runner, ran) = canary(&dir);
+    let result = on_fresh_thread(move || {
+        prctl(libc::PR_CAPBSET_DROP, CAP_NET_ADMIN);
+        run(runner.clone_flags([Namespace::NewNet]).loopback(true))
+    });
+    assert_child_error(result, "loopback", libc::EPERM, 1);
+    assert_never_ran(&ran);
+}
+
 // ---------------------------------------------------------------------------------------
 // capabilities: drop_capability
 

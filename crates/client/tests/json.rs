@@ -55,7 +55,7 @@ fn every_documented_key_is_accepted() {
         "work_dir": "/w",
         "seccomp": [[{"code": 6, "k": 2147418112}, {"code": 21, "jt": 0, "jf": 1, "k": 59}],
                     [{"code": 6, "k": 2147418112}]],
-        "clone_flags": ["newns", "newuser", "newuts"],
+        "clone_flags": ["newns", "newuser", "newuts", "newnet"],
         "mounts": [
             {"source": "/usr", "target": "usr", "fstype": "", "flags": ["bind", "rdonly"],
              "data": ""},
@@ -89,6 +89,7 @@ fn every_documented_key_is_accepted() {
         "dumpable_init": true,
         "no_wait_init": true,
         "bwrap_errors": true,
+        "loopback": true,
         "cgroup": "/sys/fs/cgroup/box",
         "cgroup_fd": 7,
         "info_fd": 11,

@@ -55,6 +55,7 @@ fn main() {
         "alloc" => alloc(args[2].parse().unwrap()),
         "forkbomb" => forkbomb(),
         "flood" => flood(args[2].parse().unwrap()),
+        "loopback" => loopback(),
         "sleep" => {
             std::thread::sleep(std::time::Duration::from_secs_f64(args[2].parse().unwrap()));
             json!({"slept": true})
@@ -433,6 +434,29 @@ fn inspect(paths: &[String]) -> Value {
         .unwrap_or_default();
     pids.sort();
     json!({"paths": out, "proc_pids": pids, "mountinfo": read("/proc/self/mountinfo")})
+}
+
+/// A TCP round trip on 127.0.0.1 and on ::1: listen on a free port, connect, send a byte,
+/// accept and read it. `{"127.0.0.1": "ok" or the first error, "::1": ...}`.
+fn loopback() -> Value {
+    use std::io::Read;
+    use std::net::{Ipv4Addr, Ipv6Addr, TcpListener, TcpStream};
+    let trip = |ip: std::net::IpAddr| -> std::io::Result<()> {
+        let listener = TcpListener::bind((ip, 0))?;
+        let mut out = TcpStream::connect(listener.local_addr()?)?;
+        out.write_all(b"x")?;
+        let (mut inp, _) = listener.accept()?;
+        let mut byte = [0u8; 1];
+        inp.read_exact(&mut byte)?;
+        assert_eq!(&byte, b"x");
+        Ok(())
+    };
+    let mut out = Map::new();
+    for ip in [Ipv4Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into()] {
+        let r = trip(ip).map_or_else(|e| e.to_string(), |()| "ok".to_string());
+        out.insert(ip.to_string(), r.into());
+    }
+    Value::Object(out)
 }
 
 fn try_syscall(name: &str) -> Value {

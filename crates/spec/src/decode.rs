@@ -1028,6 +1028,10 @@ fn fill<'a>(buf: &'a [u8], spec: &mut Spec<'a>) -> Result<()> {
     if spec.has(opt::WRITABLE_ROOT) && spec.pivot_root.is_none() {
         return err(spec.options_offset, Fault::Conflict);
     }
+    // The loopback interface brought up is the new network namespace's.
+    if spec.has(opt::LOOPBACK) && spec.clone_flags & ns::NEWNET == 0 {
+        return err(spec.options_offset, Fault::Conflict);
+    }
     // The exit code needs a helper that stays to see the end; a detached one exits at once.
     if spec.json_status_fd.is_some() && spec.has(opt::DETACH) {
         return err(spec.json_status_offset, Fault::Conflict);

@@ -161,6 +161,9 @@ locations! {
     /// Reading the byte of BLOCK_FD (index 0, the target) or USERNS_BLOCK_FD (1, the helper
     /// after the clone): EBADF for an fd not open for reading.
     BlockFd = 57 => "block_fd",
+    /// LOOPBACK: the socket the request goes through (index 0) or `SIOCSIFFLAGS` bringing
+    /// `lo` up (1: EPERM without `CAP_NET_ADMIN` over the new network namespace).
+    Loopback = 58 => "loopback",
     /// `setns` into an existing namespace (JOIN_NS): the user namespace (index 0, before any
     /// namespace is created), the pid namespace (1, before the clone), the second user
     /// namespace (2, after the mounts).

@@ -309,6 +309,10 @@ macro_rules! option_rows {
             /// the step in bubblewrap's words (`render::failure`), as bubblewrap does
             /// (forkexec-run's bubblewrap mode). The error record is the same.
             BwrapErrors BWRAP_ERRORS = 1 << 18 => "bwrap_errors" { field: bwrap_errors },
+            /// Bring the loopback interface `lo` of the new network namespace up, as
+            /// bubblewrap's `--unshare-net` does; the kernel then gives it 127.0.0.1/8 and ::1.
+            /// Needs `newnet`.
+            Loopback LOOPBACK = 1 << 19 => "loopback" { field: loopback },
         }
     };
 }
@@ -324,7 +328,8 @@ macro_rules! clone_flag_rows {
             NewUts NEWUTS = 0x0400_0000 => "newuts",
             /// IPC namespace (`CLONE_NEWIPC`): System V IPC and POSIX message queues.
             NewIpc NEWIPC = 0x0800_0000 => "newipc",
-            /// Network namespace (`CLONE_NEWNET`): only a loopback interface, down.
+            /// Network namespace (`CLONE_NEWNET`): only a loopback interface, down (up with the
+            /// LOOPBACK option).
             NewNet NEWNET = 0x4000_0000 => "newnet",
             /// Cgroup namespace (`CLONE_NEWCGROUP`): the current cgroup becomes the root.
             NewCgroup NEWCGROUP = 0x0200_0000 => "newcgroup",

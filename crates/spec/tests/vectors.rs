@@ -264,7 +264,7 @@ const CLONE_FLAG_NAMES: [(&str, u64); 7] = [
 ];
 
 /// JSON keys of the OPTIONS bits (`setsid` is the inverse of NO_SETSID and defaults to true).
-const OPTION_NAMES: [(&str, u64); 18] = [
+const OPTION_NAMES: [(&str, u64); 19] = [
     ("sync", opt::SYNC),
     ("ptrace", opt::PTRACE),
     ("no_new_privs", opt::NO_NEW_PRIVS),
@@ -286,6 +286,7 @@ const OPTION_NAMES: [(&str, u64); 18] = [
     ("dumpable_init", opt::DUMPABLE_INIT),
     ("no_wait_init", opt::NO_WAIT_INIT),
     ("bwrap_errors", opt::BWRAP_ERRORS),
+    ("loopback", opt::LOOPBACK),
 ];
 
 fn flag_names(v: &Json, table: &[(&str, u64)]) -> u64 {

@@ -29,7 +29,12 @@ pub fn full_spec() -> Spec {
             ],
             vec![SockFilter::stmt(6, 0x7fff_0000)],
         ],
-        clone_flags: vec![Namespace::NewNs, Namespace::NewUser, Namespace::NewUts],
+        clone_flags: vec![
+            Namespace::NewNs,
+            Namespace::NewUser,
+            Namespace::NewUts,
+            Namespace::NewNet,
+        ],
         mounts: vec![
             Mount::new(
                 "/usr",
@@ -75,6 +80,7 @@ pub fn full_spec() -> Spec {
         dumpable_init: true,
         no_wait_init: true,
         bwrap_errors: true,
+        loopback: true,
         landlock: None,
         cgroup: "/sys/fs/cgroup/box".into(),
         cgroup_fd: Some(7),

@@ -95,6 +95,7 @@ const (
 	OptDumpableInit               uint64 = 1 << 16
 	OptNoWaitInit                 uint64 = 1 << 17
 	OptBwrapErrors                uint64 = 1 << 18
+	OptLoopback                   uint64 = 1 << 19
 )
 
 // OptionNames are the option bits' names in docs/spec.md (upper case) with their JSON keys.
@@ -122,6 +123,7 @@ var OptionNames = []struct {
 	{"DUMPABLE_INIT", "dumpable_init", OptDumpableInit},
 	{"NO_WAIT_INIT", "no_wait_init", OptNoWaitInit},
 	{"BWRAP_ERRORS", "bwrap_errors", OptBwrapErrors},
+	{"LOOPBACK", "loopback", OptLoopback},
 }
 
 // Clone flags (record CLONE_FLAGS): the CLONE_NEW* namespaces, by JSON name.

@@ -95,6 +95,40 @@ fn new_network_namespace_has_only_loopback() {
     assert_eq!(ifaces, ["lo"], "{}", out.stdout);
 }
 
+/// `loopback`: `lo` of the new network namespace is up, TCP works on 127.0.0.1 and ::1 (the
+/// kernel gave `lo` both addresses as it came up). Without it `lo` stays down and neither
+/// works.
+#[test]
+fn loopback_is_up_only_when_asked() {
+    let flags = with_user_ns_unless_root(&[Namespace::NewNet]);
+    let trip = |on: bool| {
+        let r = report(
+            probe_runner(&["loopback"])
+                .clone_flags(flags.clone())
+                .loopback(on),
+        );
+        (r["127.0.0.1"].clone(), r["::1"].clone())
+    };
+    assert_eq!(trip(true), (json!("ok"), json!("ok")));
+    let (v4, v6) = trip(false);
+    assert_ne!(v4, json!("ok"), "lo is down without loopback");
+    assert_ne!(v6, json!("ok"), "lo is down without loopback");
+    // The IPv6 addresses of the namespace: ::1 on lo once it is up, none while it is down.
+    let flags_of = |on: bool| {
+        let out = run(Runner::new(["/bin/cat", "/proc/net/if_inet6"])
+            .clone_flags(flags.clone())
+            .loopback(on))
+        .unwrap();
+        assert!(out.status.success(), "{} {}", out.status, out.stderr);
+        out.stdout
+    };
+    assert_eq!(
+        flags_of(true),
+        "00000000000000000000000000000001 01 80 10 80       lo\n"
+    );
+    assert_eq!(flags_of(false), "");
+}
+
 /// In a new cgroup namespace the target's own cgroup is the root of every hierarchy. As root
 /// the target is first placed in a fresh cgroup v2 directory, so that the check can fail: its
 /// v2 line is `0::/<name>` without the namespace (the control) and `0::/` with it. As a user

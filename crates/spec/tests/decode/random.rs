@@ -341,6 +341,9 @@ fn random_owned(rng: &mut Rng) -> Owned {
     if o.uid_map.is_some() || o.gid_map.is_some() {
         o.clone_flags |= ns::NEWUSER;
     }
+    if o.options & opt::LOOPBACK != 0 {
+        o.clone_flags |= ns::NEWNET;
+    }
     if o.options & opt::INIT != 0 {
         o.options &= !opt::DETACH;
         o.clone_flags |= ns::NEWPID;

@@ -282,6 +282,29 @@ fn a_dumpable_init_needs_init() {
 }
 
 #[test]
+fn the_loopback_needs_a_new_network_namespace() {
+    let (buf, at) = build_at(base, |w| w.options(opt::LOOPBACK));
+    refused(&buf, at + 8, Fault::Conflict);
+    let (buf, at) = build_at(
+        |w| {
+            base(w);
+            w.clone_flags(ns::NEWUTS);
+        },
+        |w| w.options(opt::LOOPBACK),
+    );
+    refused(&buf, at + 8, Fault::Conflict);
+    let (buf, _) = build_at(
+        |w| {
+            base(w);
+            w.clone_flags(ns::NEWNET);
+        },
+        |w| w.options(opt::LOOPBACK),
+    );
+    assert!(accepted(&buf).has(opt::LOOPBACK));
+    assert_eq!(opt::LOOPBACK, 1 << 19);
+}
+
+#[test]
 fn not_waiting_for_init_needs_init() {
     let pid_ns = |w: &mut W| {
         base(w);
