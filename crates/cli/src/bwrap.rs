@@ -224,6 +224,42 @@ fn refuse<T>(text: impl Into<String>) -> Result<T, Refusal> {
     Err(Refusal(text.into()))
 }
 
+/// `--exec-label`/`--file-label`, refused where bwrap reads them. Without SELinux bubblewrap
+/// refuses them itself, in these words (`die_unless_label_valid`); with SELinux enabled it
+/// would apply them, which forkexec-run does not (yet): a refusal that says so.
+fn label_refusal(opt: &str) -> String {
+    if selinux_enabled() {
+        format!(
+            "{opt}: SELinux labels are not applied by forkexec-run's bubblewrap mode yet \
+             (SELinux is enabled on this system)"
+        )
+    } else {
+        "labeling not supported on this system".to_string()
+    }
+}
+
+/// Whether SELinux is enabled, as libselinux's `is_selinux_enabled()` decides (bubblewrap asks
+/// it): a selinuxfs mounted read-write at /sys/fs/selinux or /selinux (or listed in
+/// /proc/mounts), and a policy configuration, /etc/selinux/config.
+fn selinux_enabled() -> bool {
+    const SELINUX_MAGIC: u32 = 0xf97c_ff8c;
+    let selinuxfs = |path: &str| {
+        let Ok(c) = std::ffi::CString::new(path) else {
+            return false;
+        };
+        // SAFETY: statfs and statvfs write into the zeroed structs we own; `c` is a C string.
+        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+        let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
+        let ok = unsafe { libc::statfs(c.as_ptr(), &mut st) == 0 }
+            && unsafe { libc::statvfs(c.as_ptr(), &mut vfs) == 0 };
+        ok && st.f_type as u32 == SELINUX_MAGIC && vfs.f_flag & libc::ST_RDONLY == 0
+    };
+    let mounted = ["/sys/fs/selinux", "/selinux"].into_iter().any(selinuxfs)
+        || std::fs::read_to_string("/proc/mounts")
+            .is_ok_and(|m| m.lines().any(|l| l.split(' ').nth(2) == Some("selinuxfs")));
+    mounted && Path::new("/etc/selinux/config").exists()
+}
+
 fn option(name: &[u8]) -> Option<(&'static str, usize, Handling)> {
     OPTIONS
         .iter()
@@ -372,6 +408,7 @@ impl Parser<'_> {
             }
             self.overlay_src = opt == "--overlay-src";
             match handling {
+                Handling::Refused if opt.ends_with("-label") => return refuse(label_refusal(opt)),
                 Handling::Refused => {
                     return refuse(format!(
                         "{opt} is not supported by forkexec-run's bubblewrap mode yet"
@@ -1576,8 +1613,15 @@ mod tests {
 
     #[test]
     fn refusals_in_bubblewraps_words() {
-        let e = parse("bwrap", os(&["--exec-label", "x", "true"]), &user()).unwrap_err();
-        assert!(e.0.starts_with("--exec-label is not supported"), "{e:?}");
+        // bwrap's own words without SELinux; with it, ours: labels are not applied.
+        for opt in ["--exec-label", "--file-label"] {
+            let e = parse("bwrap", os(&[opt, "x", "--bogus"]), &user()).unwrap_err();
+            if selinux_enabled() {
+                assert!(e.0.starts_with(&format!("{opt}: SELinux labels")), "{e:?}");
+            } else {
+                assert_eq!(e.0, "labeling not supported on this system");
+            }
+        }
         for (args, text) in [
             (&["--bogus", "true"][..], "Unknown option --bogus"),
             (&["-x", "true"], "Unknown option -x"),

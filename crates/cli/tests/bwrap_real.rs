@@ -332,6 +332,34 @@ fn cases() -> Vec<Case<'static>> {
     cases
 }
 
+/// Where SELinux is not enabled bubblewrap refuses `--exec-label`/`--file-label` itself, where
+/// it reads them (before a later unknown option); with SELinux it would apply them.
+fn label_cases() -> Vec<Case<'static>> {
+    if Path::new("/sys/fs/selinux/enforce").exists() {
+        return Vec::new();
+    }
+    vec![
+        Case {
+            name: "--exec-label without SELinux",
+            args: with_system(&["--exec-label", "system_u:system_r:container_t:s0", "true"]),
+            fd_data: None,
+            json_fd: false,
+        },
+        Case {
+            name: "--file-label without SELinux, before an unknown option",
+            args: vec!["--file-label", "x", "--bogus", "true"],
+            fd_data: None,
+            json_fd: false,
+        },
+    ]
+}
+
+fn with_system(extra: &[&'static str]) -> Vec<&'static str> {
+    let mut v = SYSTEM.to_vec();
+    v.extend_from_slice(extra);
+    v
+}
+
 #[test]
 fn real_world_command_lines_behave_as_the_system_bubblewrap() {
     if !Path::new(SYSTEM_BWRAP).exists() {
@@ -341,7 +369,7 @@ fn real_world_command_lines_behave_as_the_system_bubblewrap() {
         skip!("the seccomp case's program is written for x86_64");
     }
     let mut differ = Vec::new();
-    for case in cases() {
+    for case in cases().into_iter().chain(label_cases()) {
         let theirs = run_one(Path::new(SYSTEM_BWRAP), None, &case);
         let ours = run_one(&forkexec_run(), Some("--bwrap"), &case);
         if theirs != ours {
