@@ -230,7 +230,7 @@ fn run_loop(c: &Config, tools: &Tools, p: &Prepared, key: &str) -> io::Result<()
         )),
         false => None,
     };
-    let (rs, _) = runners::all(c, tools, p, None, server.as_ref(), None);
+    let (rs, _) = runners::all(c, tools, p, None, server.as_ref(), [None, None]);
     let r = rs
         .iter()
         .find(|r| r.key == key)
@@ -309,6 +309,7 @@ fn throughputs(c: &Config, rs: &[Runner]) -> io::Result<Vec<Throughput>> {
         "server_empty",
         "server_sandbox",
         "pool",
+        "pool_shared",
         "bwrap",
     ]
     .iter()
@@ -443,13 +444,23 @@ fn run(c: &mut Config) -> io::Result<()> {
             None
         }
     };
+    // The same shape with shared namespaces (opt-in, one run at a time per sandbox, /tmp
+    // reset after each run): two sandboxes again, one per spawner.
+    let shared_shape = || shape().writable("/tmp").shared_namespaces();
+    let pool_shared = match forkexec_client::Pool::new(2, shared_shape) {
+        Ok(pool) => Some(Arc::new(pool)),
+        Err(e) => {
+            eprintln!("bench: leaving out the shared warm sandbox row: {e}");
+            None
+        }
+    };
     let (mut rs, mut skipped) = runners::all(
         c,
         &tools,
         &prepared,
         py.as_ref(),
         server.as_ref(),
-        pool.as_ref(),
+        [pool.as_ref(), pool_shared.as_ref()],
     );
     if let Some(only) = &c.only {
         rs.retain(|r| only.iter().any(|k| k == r.key));

@@ -170,13 +170,14 @@ fn judge_rows(c: &Config, p: &Prepared, list: &mut Vec<Row>, skipped: &mut Vec<S
 }
 
 /// The order of the rows in the report and the chart.
-const ORDER: [&str; 34] = [
+const ORDER: [&str; 35] = [
     "floor",
     "bare_exec",
     "empty",
     "empty_file",
     "server_empty",
     "pool",
+    "pool_shared",
     "sandbox",
     "sandbox_end",
     "server_sandbox",
@@ -214,7 +215,7 @@ pub fn all(
     p: &Prepared,
     py: Option<&Arc<PythonServer>>,
     server: Option<&Arc<forkexec_client::Server>>,
-    pool: Option<&Arc<forkexec_client::Pool>>,
+    [pool, pool_shared]: [Option<&Arc<forkexec_client::Pool>>; 2],
 ) -> (Vec<Runner>, Vec<String>) {
     use Group::*;
     let plain = |exe: Exe| How::Plain { exe, fd_file: None };
@@ -506,6 +507,19 @@ pub fn all(
             },
         )),
         None => skipped.push("the warm sandbox row (the pool did not start)".to_string()),
+    }
+    match pool_shared {
+        Some(pool) => list.push((
+            "pool_shared",
+            "warm sandbox, shared namespaces, sandbox profile",
+            Served,
+            false,
+            How::Pool {
+                pool: Arc::clone(pool),
+                run: Box::new(profile::pool_run()),
+            },
+        )),
+        None => skipped.push("the shared warm sandbox row (the pool did not start)".into()),
     }
     match py {
         Some(py) => {

@@ -12,13 +12,14 @@ mounts are read-only. :class:`Pool` spreads runs over several sandboxes. The Rus
 
 import _socket
 import os
+import signal
 import socket
 import struct
 import subprocess
 import threading
 from typing import Any, Callable, List, Optional, Sequence
 
-from . import mount_ops, wire
+from . import mount_ops, shared, wire
 from .errors import ChildError, HelperError, SyncError
 from .process import Rusage, WaitStatus
 from .runner import Runner, _checked_fds
@@ -26,8 +27,10 @@ from .spec import IdMap, Spec, normalized
 from .status import (ErrorRecord, ExecRecord, ExitRecord, PidRecord, Record, SyncRecord,
                      decode_record)
 
-__all__ = ["Pool", "REQUEST_MAGIC", "REQUEST_MAX_FDS", "Sandbox", "ServedProcess", "Server",
-           "request"]
+__all__ = ["Pool", "REQUEST_MAGIC", "REQUEST_MAX_FDS", "Sandbox", "SandboxBusy",
+           "ServedProcess", "Server", "request"]
+
+SandboxBusy = shared.SandboxBusy
 
 #: ``"FXRQ"``: the first bytes of a request (crates/spec/src/serve.rs).
 REQUEST_MAGIC = b"FXRQ"
@@ -56,6 +59,13 @@ class ServedProcess:
         #: The target's pid as the server sees it (a sandbox's run: the pid in the sandbox).
         self.pid = 0
         self._status: Optional[WaitStatus] = None
+        # A shared sandbox's run: frees the sandbox once the run's end was read (or closed).
+        self._on_end: Optional[Callable[[], None]] = None
+
+    def _ended(self) -> None:
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            on_end()
 
     def _read(self) -> Optional[Record]:
         data = b""
@@ -110,6 +120,7 @@ class ServedProcess:
             if isinstance(rec, ExitRecord):
                 self._status = WaitStatus(rec.status, Rusage.from_exit_record(rec))
                 self._channel.close()
+                self._ended()  # a shared sandbox cleaned up before this record: it is free
                 return self._status
 
     def kill(self, sig: int) -> None:
@@ -124,6 +135,7 @@ class ServedProcess:
     def close(self) -> None:
         """Closes the run's channel: a run still going is killed by the server."""
         self._channel.close()
+        self._ended()
 
     def __enter__(self) -> "ServedProcess":
         return self
@@ -133,6 +145,7 @@ class ServedProcess:
 
     def __del__(self) -> None:
         self._channel.close()
+        self._ended()
 
 
 def _run(sock: socket.socket, runner: Runner, foreign: bool,
@@ -242,10 +255,18 @@ class Sandbox:
     empty tmpfs for every run; ``proc`` is where each run gets its own proc. Every other mount
     of the sandbox is read-only (unless the shape sets ``writable_root``). A credential,
     ``drop_caps``, seccomp, Landlock, ``detach``, ``sync`` (a sync callback) or ``status_fd`` in
-    ``shape`` are refused (:class:`HelperError`): they belong to each run."""
+    ``shape`` are refused (:class:`HelperError`): they belong to each run.
+
+    ``shared_namespaces=True`` asks by name for the cheaper model (docs/design.md, "Shared
+    namespaces"): each run is forked straight into the sandbox's namespaces, one at a time
+    (a second :meth:`run` while one is going raises :class:`SandboxBusy`); when a run's program
+    has ended the server (pid 1 of the sandbox's pid namespace, added when the shape has none)
+    kills every other process there and mounts a fresh tmpfs on each writable place, before the
+    run's exit record. Shared by the runs and not reset: SysV ipc (a run may ask for its own
+    ``newipc``), the user keyring of each uid, the network namespace, the host name."""
 
     def __init__(self, shape: Runner, writable: Sequence[str] = (),
-                 proc: str = "/proc") -> None:
+                 proc: str = "/proc", shared_namespaces: bool = False) -> None:
         spec: Spec = shape._spec()  # pylint: disable=protected-access
         for set_, what in [(spec.credential is not None, "credential"),
                            (spec.drop_caps, "drop_caps"), (spec.seccomp is not None, "seccomp"),
@@ -254,15 +275,21 @@ class Sandbox:
             if set_:
                 raise HelperError(f"{what}: a pooled sandbox's runs take it, not the sandbox")
         self._writable = list(writable)
+        self._busy = shared.Busy() if shared_namespaces else None
+        if shared_namespaces:
+            shared.check_places(self._writable)
         self._proc_dir = proc
         self._uid_map = _identity(spec.uid_mappings)
         self._gid_map = _identity(spec.gid_mappings)
         # What _served reads of the sandbox (a run's kept encoding holds while it is equal).
-        self._context = ("sandbox", tuple(self._writable), proc, tuple(self._uid_map),
-                         tuple(self._gid_map))
+        self._context = ("shared" if shared_namespaces else "sandbox", tuple(self._writable),
+                         proc, tuple(self._uid_map), tuple(self._gid_map))
         helper = shape.find_helper()
         mounts: List[Any] = list(spec.mounts)
-        mounts += [mount_ops.tmpfs(d, mode=0o1777) for d in self._writable]
+        if shared_namespaces:
+            mounts += shared.place_dirs(self._writable)
+        else:
+            mounts += [mount_ops.tmpfs(d, mode=0o1777) for d in self._writable]
         mounts.append(mount_ops.dir(proc))
         if not spec.writable_root:
             # Every mount of the sandbox read-only: a run's fresh tmpfs on the writable places
@@ -270,6 +297,8 @@ class Sandbox:
             mounts.append(mount_ops.remount_ro("/"))
         # After the remount: the server writes each run's id maps through it.
         mounts.append(mount_ops.proc(proc))
+        if shared_namespaces:
+            mounts += shared.first_tmpfs(self._writable)
         exe = os.open(helper, os.O_RDONLY | os.O_CLOEXEC)
         null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
         self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -281,7 +310,9 @@ class Sandbox:
             spec.files = [null, null, 2, theirs.fileno()]
             spec.die_with_parent = True
             spec.sync = False
-            if "newpid" in spec.clone_flags:
+            if shared_namespaces:
+                shared.shape(spec, self._writable)
+            elif "newpid" in spec.clone_flags:
                 spec.init = True  # orphans of the sandbox go to its init, not to the server
             spec.mounts = mounts
             self._process = Runner(spec, helper=helper).start()
@@ -305,9 +336,39 @@ class Sandbox:
         capability; the runner's args, env, files, work dir, rlimits, ``cgroup_fd``, seccomp
         and Landlock. ``pivot_root`` and ``cgroup`` (a path: pass ``cgroup_fd``) are refused.
         The returned process's ``kill`` is refused (its pid is the sandbox's): ``close()`` it.
-        Safe to call from several threads at once (up to 64 runs at once per sandbox)."""
+        Safe to call from several threads at once (up to 64 runs at once per sandbox).
+
+        In a shared-namespace sandbox the run gets no namespace of its own (it may ask for
+        ``newipc``, ``newnet``, and ``newns`` for mounts of its own), and a second run while
+        one is going raises :class:`SandboxBusy`."""
+        if self._busy is not None:
+            return self._run_shared(runner)
         return _run(self._sock, runner, foreign=True, derive=self._served,
                     context=self._context)
+
+    def _run_shared(self, runner: Runner) -> ServedProcess:
+        assert self._busy is not None
+        self._busy.take()
+        try:
+            run = _run(self._sock, runner, foreign=True, derive=self._served_shared,
+                       context=self._context)
+        except BaseException:
+            self._busy.release()
+            raise
+        run._on_end = self._busy.release  # pylint: disable=protected-access
+        return run
+
+    @staticmethod
+    def _served_shared(spec: Spec) -> Spec:
+        """The spec a shared sandbox's server gets for a run of ``spec`` (a changed copy)."""
+        spec = spec.copy()
+        shared.run_spec(spec)
+        return spec
+
+    @property
+    def busy(self) -> bool:
+        """A shared-namespace sandbox: whether a run is going (always False otherwise)."""
+        return self._busy is not None and self._busy.busy
 
     def _served(self, spec: Spec) -> Spec:
         """The spec the sandbox's server gets for a run of ``spec`` (a changed copy); what
@@ -337,6 +398,13 @@ class Sandbox:
         """Ends the sandbox (every run still going is killed) and returns its helper's status.
         Shutting down again returns the same status."""
         _end(self._sock)
+        if self.busy:
+            # A shared server does not read its socket while a run is going: its parent, the
+            # sandbox's helper, goes, and the server follows (parent-death signal).
+            try:
+                self._process.kill(signal.SIGKILL)
+            except (OSError, HelperError):
+                pass
         return self._process.wait()
 
     def __enter__(self) -> "Sandbox":
@@ -348,7 +416,9 @@ class Sandbox:
 
 class Pool:
     """``size`` sandboxes, each built by ``make()``; each :meth:`run` goes to the next one in
-    turn (a sandbox serves up to 64 runs at once)."""
+    turn (a sandbox serves up to 64 runs at once). Shared-namespace sandboxes run one program
+    each at a time: a run goes to the next idle one, and :class:`SandboxBusy` is raised when all
+    are busy."""
 
     def __init__(self, size: int, make: Callable[[], Sandbox]) -> None:
         if size < 1:
@@ -366,9 +436,19 @@ class Pool:
     def run(self, runner: Runner) -> ServedProcess:
         """Runs one program in the next sandbox (:meth:`Sandbox.run`)."""
         with self._lock:
-            sandbox = self.sandboxes[self._next % len(self.sandboxes)]
+            n = len(self.sandboxes)
+            first = self._next % n
             self._next += 1
-        return sandbox.run(runner)
+        sandbox = self.sandboxes[first]
+        if sandbox._busy is None:  # pylint: disable=protected-access
+            return sandbox.run(runner)
+        # The first sandbox from the next one on that this run can take.
+        for k in range(n):
+            try:
+                return self.sandboxes[(first + k) % n].run(runner)
+            except SandboxBusy:
+                continue
+        raise SandboxBusy()
 
     def shutdown(self) -> None:
         """Ends every sandbox."""

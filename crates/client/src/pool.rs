@@ -254,10 +254,7 @@ impl Sandbox {
     pub fn run(&self, mut runner: Runner) -> Result<ServedProcess, Error> {
         if let Some(busy) = &self.shared {
             let guard = busy.take().ok_or_else(shared::busy)?;
-            shared::run_spec(&mut runner.spec)?;
-            let mut run = start_run(self.sock.as_fd(), runner, Some(self.pids))?;
-            run.hold(guard);
-            return Ok(run);
+            return self.run_shared(runner, guard);
         }
         let spec = &mut runner.spec;
         if !spec.pivot_root.is_empty() {
@@ -290,6 +287,18 @@ impl Sandbox {
         fresh.append(&mut spec.mounts);
         spec.mounts = fresh;
         start_run(self.sock.as_fd(), runner, Some(self.pids))
+    }
+
+    /// A run in a shared sandbox, which `guard` holds for it.
+    fn run_shared(
+        &self,
+        mut runner: Runner,
+        guard: shared::RunGuard,
+    ) -> Result<ServedProcess, Error> {
+        shared::run_spec(&mut runner.spec)?;
+        let mut run = start_run(self.sock.as_fd(), runner, Some(self.pids))?;
+        run.hold(guard);
+        Ok(run)
     }
 
     /// Ends the sandbox: the server's end of stream kills every run still going; returns the
@@ -359,12 +368,14 @@ impl Pool {
         if self.sandboxes[i].shared.is_none() {
             return self.sandboxes[i].run(runner);
         }
-        let idle = (0..n)
-            .map(|k| &self.sandboxes[(i + k) % n])
-            .find(|s| s.shared.as_ref().is_some_and(|b| !b.is_set()));
-        match idle {
-            // Taken by another thread meanwhile: that sandbox refuses it as busy.
-            Some(sandbox) => sandbox.run(runner),
+        // The first sandbox from the next one on that this run can take.
+        let taken = (0..n).find_map(|k| {
+            let sandbox = &self.sandboxes[(i + k) % n];
+            let guard = sandbox.shared.as_ref().and_then(shared::Busy::take)?;
+            Some((sandbox, guard))
+        });
+        match taken {
+            Some((sandbox, guard)) => sandbox.run_shared(runner, guard),
             None => Err(shared::busy()),
         }
     }

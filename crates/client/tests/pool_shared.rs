@@ -103,6 +103,15 @@ fn runs_see_nothing_of_earlier_runs() {
     }
 }
 
+/// The sandbox's processes as `pid comm`, without the state (the server may be running or
+/// sleeping).
+fn tree(sandbox: &Sandbox) -> Vec<String> {
+    leaks::descendants_of(sandbox.pid())
+        .iter()
+        .map(|p| p.rsplit_once(' ').unwrap().0.to_owned())
+        .collect()
+}
+
 /// A run starts a daemon (double fork, `setsid`, stdio closed) that would live on, and ends:
 /// by the time `wait` returns the daemon is gone (the sandbox's process tree is what it was,
 /// with no waiting), and the next run sees only the server (pid 1) and itself.
@@ -110,12 +119,7 @@ fn runs_see_nothing_of_earlier_runs() {
 fn a_daemon_is_gone_when_its_run_is_waited_for() {
     let mut c = Cleanup::default();
     let sandbox = shape(&mut c).start().unwrap();
-    let tree = || -> Vec<String> {
-        leaks::descendants_of(sandbox.pid())
-            .iter()
-            .map(|p| p.rsplit_once(' ').unwrap().0.to_owned())
-            .collect()
-    };
+    let tree = || tree(&sandbox);
     let before = tree();
     assert_eq!(before.len(), 1, "the server: {before:?}");
     // The run waits until its daemon is there, so the daemon surely outlives the program.
@@ -151,14 +155,15 @@ fn visible_pids(sandbox: &Sandbox) -> Result<(), String> {
 fn a_run_cannot_kill_the_server() {
     let mut c = Cleanup::default();
     let sandbox = shape(&mut c).start().unwrap();
-    let server = leaks::descendants_of(sandbox.pid());
+    let tree = || tree(&sandbox);
+    let server = tree();
     // The signal to pid 1 is sent and dropped; kill(-1) finds nobody but the caller (ESRCH).
     let (code, out) = run_in(
         &sandbox,
         sh("kill -9 1 && echo sent; kill -9 -1 2>/dev/null; echo $?"),
     );
     assert_eq!((code, out.as_str()), (0, "sent\n1\n"));
-    assert_eq!(leaks::descendants_of(sandbox.pid()), server);
+    assert_eq!(tree(), server);
     assert_eq!(run_in(&sandbox, sh("echo ok")), (0, "ok\n".into()));
 }
 
