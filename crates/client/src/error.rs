@@ -25,7 +25,9 @@ pub enum Error {
     Spec(EncodeError),
     /// The helper could not be found, spawned or talked to, or it ended without saying why.
     Helper(io::Error),
-    /// The sync callback refused; the helper was told to abort and has been reaped.
+    /// The sync callback refused, or a warm sandbox's run could not be moved into its cgroup
+    /// at its sync point ([`crate::Sandbox::run_in`]); the helper was told to abort and has
+    /// been reaped.
     Sync(BoxError),
     /// The spawn hook ([`crate::Runner::on_spawn`]) refused; the helper, which had not been
     /// sent the spec, has been killed and reaped.

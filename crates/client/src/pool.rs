@@ -5,7 +5,7 @@
 //! as a fork server (`forkexec --serve 3`, docs/spec.md "Fork server"), inside the sandbox,
 //! still holding the capabilities of the sandbox's user namespace. Each [`Sandbox::run`] is
 //! then one request: a fresh process forked by that server, running the same chain with the
-//! run's own args, env, fds, work dir, rlimits, cgroup (`cgroup_fd`), seccomp and Landlock
+//! run's own args, env, fds, work dir, rlimits, cgroup ([`Sandbox::run_in`]), seccomp and Landlock
 //! rules, in **its own user, pid, mount and ipc namespaces** (with init, so the run's whole
 //! process tree dies when its program ends: a daemon it forked included), with a fresh tmpfs
 //! on each writable place ([`SandboxBuilder::writable`]: what a run writes there is gone for
@@ -46,14 +46,16 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use crate::cgroup::Cgroup;
 use crate::error::Error;
 use crate::names::Namespace;
 use crate::process::{Process, WaitStatus};
 use crate::runner::Runner;
-use crate::server::{start_run, ServedProcess};
+use crate::server::{start_run, Placement, ServedProcess};
 use crate::shared;
 use crate::spec::{IdMap, MountEntry, MountOp};
 use crate::status::helper_error;
@@ -242,28 +244,44 @@ impl Sandbox {
     /// user, pid, mount and ipc namespaces are its own (a user namespace the runner gives id
     /// maps for is used as given: the ids are the sandbox's; otherwise every id of the
     /// sandbox maps to itself); the runner may add namespaces (net, uts) and mounts (after
-    /// the fresh tmpfs of each writable place), but not a new root (`pivot_root`) or a
-    /// cgroup path (the sandbox does not see the host's cgroup tree: give `cgroup_fd`, a v2
-    /// directory). The [`ServedProcess`]'s pid is the one in the sandbox's pid namespace (its
-    /// `kill` finds the process by it); dropping it kills the run too.
+    /// the fresh tmpfs of each writable place), but not a new root (`pivot_root`). A
+    /// `cgroup` path is a host path that this process moves the run into (as
+    /// [`Sandbox::run_in`] does; the sandbox does not see the host's cgroup tree), a
+    /// `cgroup_fd` (a v2 directory) one the run's helper clones it into. The
+    /// [`ServedProcess`]'s pid is the one in the sandbox's pid namespace (its `kill` finds the
+    /// process by it); dropping it kills the run too.
     ///
     /// In a [shared-namespace](SandboxBuilder::shared_namespaces) sandbox the run gets no
     /// namespace of its own (it may ask for some: `NewIpc`, `NewNet`, and `NewNs` for
     /// mounts of its own), and a second run while one is going is refused
     /// ([`std::io::ErrorKind::ResourceBusy`]).
     pub fn run(&self, mut runner: Runner) -> Result<ServedProcess, Error> {
+        let place = host_cgroup(&mut runner);
+        self.start(runner, place)
+    }
+
+    /// [`Sandbox::run`] in a per-run cgroup: the run's init and program (in a
+    /// shared-namespace sandbox: its program) are moved into every directory of `cgroup`
+    /// (`cgroup.procs`, by this process, with the host's pids) before the program executes,
+    /// at the run's sync point, so its memory, pids and CPU limits hold from its first
+    /// instruction and its usage is the run's alone. The sandbox's server and each run's
+    /// helper stay where they are. The caller owns the cgroup: one per run (or one emptied
+    /// between runs: [`crate::cgroup::Pool`]), removed when done. A move the caller may not
+    /// make (an ordinary user without a delegated cgroup) fails the start with
+    /// [`Error::Sync`] naming the file and the fix; the program never runs.
+    pub fn run_in(&self, runner: Runner, cgroup: &Cgroup) -> Result<ServedProcess, Error> {
+        let dirs = cgroup.dirs().map(Path::to_path_buf).collect();
+        self.start(runner, Some(Placement { dirs }))
+    }
+
+    fn start(&self, mut runner: Runner, place: Option<Placement>) -> Result<ServedProcess, Error> {
         if let Some(busy) = &self.shared {
             let guard = busy.take().ok_or_else(shared::busy)?;
-            return self.run_shared(runner, guard);
+            return self.run_shared(runner, guard, place);
         }
         let spec = &mut runner.spec;
         if !spec.pivot_root.is_empty() {
             return Err(invalid("pivot_root: a pooled sandbox's root is built once"));
-        }
-        if !spec.cgroup.is_empty() {
-            return Err(invalid(
-                "cgroup: the path is not visible inside the sandbox; use cgroup_fd",
-            ));
         }
         if !spec.clone_flags.contains(&Namespace::NewUser) {
             spec.clone_flags.push(Namespace::NewUser);
@@ -286,7 +304,7 @@ impl Sandbox {
         fresh.push(MountOp::proc(self.proc_dir.clone()).into());
         fresh.append(&mut spec.mounts);
         spec.mounts = fresh;
-        start_run(self.sock.as_fd(), runner, Some(self.pids))
+        start_run(self.sock.as_fd(), runner, Some(self.pids), place)
     }
 
     /// A run in a shared sandbox, which `guard` holds for it.
@@ -294,9 +312,10 @@ impl Sandbox {
         &self,
         mut runner: Runner,
         guard: shared::RunGuard,
+        place: Option<Placement>,
     ) -> Result<ServedProcess, Error> {
         shared::run_spec(&mut runner.spec)?;
-        let mut run = start_run(self.sock.as_fd(), runner, Some(self.pids))?;
+        let mut run = start_run(self.sock.as_fd(), runner, Some(self.pids), place)?;
         run.hold(guard);
         Ok(run)
     }
@@ -362,11 +381,22 @@ impl Pool {
     /// Runs one program in the next sandbox ([`Sandbox::run`]). Shared-namespace sandboxes
     /// run one program each at a time: the run goes to the next idle one, and is refused
     /// ([`std::io::ErrorKind::ResourceBusy`]) when all are busy.
-    pub fn run(&self, runner: Runner) -> Result<ServedProcess, Error> {
+    pub fn run(&self, mut runner: Runner) -> Result<ServedProcess, Error> {
+        let place = host_cgroup(&mut runner);
+        self.start(runner, place)
+    }
+
+    /// Runs one program in the next sandbox, in a per-run cgroup ([`Sandbox::run_in`]).
+    pub fn run_in(&self, runner: Runner, cgroup: &Cgroup) -> Result<ServedProcess, Error> {
+        let dirs = cgroup.dirs().map(Path::to_path_buf).collect();
+        self.start(runner, Some(Placement { dirs }))
+    }
+
+    fn start(&self, runner: Runner, place: Option<Placement>) -> Result<ServedProcess, Error> {
         let n = self.sandboxes.len();
         let i = self.next.fetch_add(1, Ordering::Relaxed) % n;
         if self.sandboxes[i].shared.is_none() {
-            return self.sandboxes[i].run(runner);
+            return self.sandboxes[i].start(runner, place);
         }
         // The first sandbox from the next one on that this run can take.
         let taken = (0..n).find_map(|k| {
@@ -375,9 +405,24 @@ impl Pool {
             Some((sandbox, guard))
         });
         match taken {
-            Some((sandbox, guard)) => sandbox.run_shared(runner, guard),
+            Some((sandbox, guard)) => sandbox.run_shared(runner, guard, place),
             None => Err(shared::busy()),
         }
+    }
+
+    /// The sandbox the next run goes to (each call moves on; of shared-namespace sandboxes
+    /// the next idle one, else the next, which refuses a run as busy): for
+    /// [`crate::judge::Judge::run_in`].
+    pub fn next_sandbox(&self) -> &Sandbox {
+        let n = self.sandboxes.len();
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        if self.sandboxes[i].shared.is_none() {
+            return &self.sandboxes[i];
+        }
+        (0..n)
+            .map(|k| &self.sandboxes[(i + k) % n])
+            .find(|s| s.shared.as_ref().is_some_and(|b| !b.is_set()))
+            .unwrap_or(&self.sandboxes[i])
     }
 
     /// The sandboxes.
@@ -431,7 +476,7 @@ impl SandboxPids {
 }
 
 /// `PPid` and `NSpid` of `/proc/PID/status`.
-fn status_of(pid: u32) -> Option<(u32, Vec<u32>)> {
+pub(crate) fn status_of(pid: u32) -> Option<(u32, Vec<u32>)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
         text.lines()
@@ -466,6 +511,16 @@ fn members(helper: u32) -> Vec<Member> {
         .filter(|(pid, _, _)| found.contains(pid))
         .map(|(pid, _, nspid)| Member { pid, nspid })
         .collect()
+}
+
+/// A pooled run's `cgroup` path: the host's, which this process moves the run into.
+fn host_cgroup(runner: &mut Runner) -> Option<Placement> {
+    match std::mem::take(&mut runner.spec.cgroup) {
+        path if path.is_empty() => None,
+        path => Some(Placement {
+            dirs: vec![path.into()],
+        }),
+    }
 }
 
 fn invalid(msg: &str) -> Error {

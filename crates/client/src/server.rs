@@ -36,9 +36,10 @@ use forkexec_spec::serve as request;
 use forkexec_spec::status::{self, Record, RECORD_LEN};
 use forkexec_spec::Shape;
 
+use crate::cgroup;
 use crate::error::{ChildError, Error};
 use crate::helper::find_helper;
-use crate::pool::SandboxPids;
+use crate::pool::{status_of, SandboxPids};
 use crate::process::{Rusage, WaitStatus};
 use crate::runner::{inherited_fds, remap_mount_fds, shape_of, Runner, SyncFunc};
 use crate::status::helper_error;
@@ -103,7 +104,7 @@ impl Server {
     /// nor by a supervisor): `run` then returns once the program has ended (its status is
     /// what [`ServedProcess::wait`] returns; its pid is unknown, 0).
     pub fn run(&self, runner: Runner) -> Result<ServedProcess, Error> {
-        start_run(self.sock.as_fd(), runner, None)
+        start_run(self.sock.as_fd(), runner, None, None)
     }
 
     /// Ends the server and waits for it: every run still going is killed.
@@ -132,19 +133,58 @@ impl Drop for Server {
     }
 }
 
+/// Cgroup directories (host paths) a run's processes are moved into by this process at the
+/// run's sync point, before it executes: a pooled sandbox's runs, whose helper sees neither
+/// the host's cgroup tree nor its pids. The target is found by the credentials that come with
+/// its sync record (`SO_PASSCRED`: the kernel gives its pid as this process numbers it), and
+/// with init its parent (the run's init) goes first.
+#[derive(Debug)]
+pub(crate) struct Placement {
+    pub(crate) dirs: Vec<PathBuf>,
+}
+
+impl Placement {
+    /// Moves the target whose pid here is `sender` (and with `init` its parent) into every
+    /// directory. `inner`: the sync record's pid, which the target's last `NSpid` must be.
+    fn apply(&self, sender: Option<u32>, inner: u32, init: bool) -> Result<(), Error> {
+        let refused = |m: String| Error::Sync(m.into());
+        let pid = sender.ok_or_else(|| {
+            refused("the run's sync record came without its sender's credentials".into())
+        })?;
+        let (ppid, nspid) = status_of(pid)
+            .ok_or_else(|| refused(format!("the run's target (pid {pid}) is gone")))?;
+        if nspid.last() != Some(&inner) {
+            return Err(refused(format!(
+                "pid {pid} (NSpid {nspid:?}) did not send the sync record of pid {inner}"
+            )));
+        }
+        let pids = if init { vec![ppid, pid] } else { vec![pid] };
+        for pid in pids {
+            cgroup::place_into(&self.dirs, pid)
+                .map_err(|e| refused(format!("placing the run in its cgroup: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
 /// One run on the fork server at `sock`: the request, the spec, the records up to the exec.
 /// `sandbox`: the server's pids are not this process's (a server inside a sandbox's pid
-/// namespace): the run's `kill` finds the run's process through them.
+/// namespace): the run's `kill` finds the run's process through them. `place`: the run's
+/// processes are moved into these cgroup directories at its sync point (sync is set).
 pub(crate) fn start_run(
     sock: BorrowedFd<'_>,
     runner: Runner,
     sandbox: Option<SandboxPids>,
+    place: Option<Placement>,
 ) -> Result<ServedProcess, Error> {
     let (mut spec, sync_func) = runner.into_served();
     if spec.status_fd.is_some() {
         return Err(invalid(
             "status_fd: a served run's records go on its own channel",
         ));
+    }
+    if place.is_some() {
+        spec.sync = true;
     }
     let copies = remap_mount_fds(&mut spec).map_err(Error::Helper)?;
     let bytes = spec.encode()?;
@@ -155,6 +195,9 @@ pub(crate) fn start_run(
     }
     let fds = inherited_fds(&spec).map_err(Error::Helper)?;
     let (ours, theirs) = sys::socketpair().map_err(|e| helper_error(e, "socketpair"))?;
+    if place.is_some() {
+        sys::pass_credentials(ours.as_fd()).map_err(|e| helper_error(e, "SO_PASSCRED"))?;
+    }
     let numbers: Vec<u32> = fds.iter().map(|&fd| fd as u32).collect();
     let mut message = [0u8; request::MAX_LEN];
     let len = request::encode(&numbers, &mut message)
@@ -172,6 +215,7 @@ pub(crate) fn start_run(
         sandbox,
         end_only: spec.only_end_records,
         guard: None,
+        place: place.map(|p| (p, spec.init)),
     };
     run.send(&bytes)?;
     run.start(sync_func)?;
@@ -216,6 +260,8 @@ pub struct ServedProcess {
     end_only: bool,
     /// A shared-namespace sandbox's run: its sandbox is busy until the exit record (or drop).
     guard: Option<crate::shared::RunGuard>,
+    /// Cgroups the run enters at its sync point (and whether it has init), until then.
+    place: Option<(Placement, bool)>,
 }
 
 /// The run's channel: readable when a record (the exit record, once the program ended) is
@@ -252,7 +298,8 @@ impl ServedProcess {
     /// Reads records until the exec (or an error).
     fn start(&mut self, mut sync_func: Option<SyncFunc>) -> Result<(), Error> {
         loop {
-            match self.read_record()? {
+            let (record, sender) = self.read_record_from()?;
+            match record {
                 None => {
                     return Err(Error::Helper(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -266,15 +313,24 @@ impl ServedProcess {
                     detail,
                 }) => return Err(ChildError::new(location, errno, index, detail).into()),
                 Some(Record::Pid { pid }) => self.target_pid = pid,
-                Some(Record::Sync { pid }) => {
+                Some(Record::Sync { pid: inner }) => {
                     let pid = if self.target_pid != 0 {
                         self.target_pid
                     } else {
-                        pid
+                        inner
                     };
-                    if let Err(e) = sync_func.take().map_or(Ok(()), |f| f(pid)) {
+                    let placed = match self.place.take() {
+                        Some((place, init)) => place.apply(sender, inner, init),
+                        None => Ok(()),
+                    };
+                    let answered = placed.and_then(|()| {
+                        sync_func
+                            .take()
+                            .map_or(Ok(()), |f| f(pid).map_err(Error::Sync))
+                    });
+                    if let Err(e) = answered {
                         let _ = sys::send_all(self.channel.as_fd(), &[status::SYNC_ABORT]);
-                        return Err(Error::Sync(e));
+                        return Err(e);
                     }
                     self.send(&[status::SYNC_CONTINUE])?;
                 }
@@ -326,6 +382,18 @@ impl ServedProcess {
         }
     }
 
+    /// [`ServedProcess::wait`] for at most `timeout`: `None` if the program is still running
+    /// then.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> io::Result<Option<WaitStatus>> {
+        if self.status.is_none() {
+            let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+            if !sys::poll_readable(self.channel.as_fd(), ms)? {
+                return Ok(None);
+            }
+        }
+        self.wait().map(Some)
+    }
+
     /// Sends signal `sig` to the target. Refused once it has been waited for, and when its
     /// pid is unknown (`only_end_records`). For a run in a pooled [`crate::Sandbox`] the pid
     /// is the sandbox's: the process is found by it (its `NSpid` under the sandbox's helper)
@@ -345,12 +413,25 @@ impl ServedProcess {
     }
 
     fn read_record(&self) -> Result<Option<Record>, Error> {
+        self.read_record_from().map(|(record, _)| record)
+    }
+
+    /// The next record, and (with a placement to do) the pid of its sender.
+    fn read_record_from(&self) -> Result<(Option<Record>, Option<u32>), Error> {
         let mut buf = [0u8; RECORD_LEN];
-        let n = sys::read_full(self.channel.as_fd(), &mut buf)
-            .map_err(|e| helper_error(e, "reading status"))?;
+        let (n, sender) = if self.place.is_some() {
+            sys::read_full_with_sender(self.channel.as_fd(), &mut buf)
+        } else {
+            sys::read_full(self.channel.as_fd(), &mut buf).map(|n| (n, None))
+        }
+        .map_err(|e| helper_error(e, "reading status"))?;
+        Ok((Self::decode(&buf, n)?, sender))
+    }
+
+    fn decode(buf: &[u8; RECORD_LEN], n: usize) -> Result<Option<Record>, Error> {
         match n {
             0 => Ok(None),
-            RECORD_LEN => Record::decode(&buf).map(Some).ok_or_else(|| {
+            RECORD_LEN => Record::decode(buf).map(Some).ok_or_else(|| {
                 helper_error(
                     io::Error::from(io::ErrorKind::InvalidData),
                     "unknown record",

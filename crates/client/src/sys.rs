@@ -450,3 +450,75 @@ pub(crate) fn shutdown(fd: BorrowedFd<'_>) -> io::Result<()> {
     // SAFETY: shutdown takes no memory arguments.
     cvt(unsafe { libc::shutdown(fd.as_raw_fd(), libc::SHUT_RDWR) }).map(drop)
 }
+
+/// `SO_PASSCRED` on a unix socket: every message read from it comes with its sender's
+/// credentials, the pid as this process's pid namespace numbers it (`SCM_CREDENTIALS`).
+pub(crate) fn pass_credentials(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: setsockopt reads one c_int from a live local.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PASSCRED,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+}
+
+/// [`read_full`] on a socket with [`pass_credentials`]: also the pid of the sender of the
+/// first bytes read (a stream socket with `SO_PASSCRED` never joins two senders' messages in
+/// one read), in this process's pid namespace; `None` when none came.
+pub(crate) fn read_full_with_sender(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+) -> io::Result<(usize, Option<u32>)> {
+    let ucred_len = std::mem::size_of::<libc::ucred>() as u32;
+    let mut control = [0u64; 8];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: an all-zero msghdr is a valid empty one.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control);
+    let n = loop {
+        // SAFETY: msg points at live buffers (buf, control) for the duration of the call.
+        let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        if n >= 0 {
+            break n as usize;
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::ECONNRESET) => return Ok((0, None)),
+            _ => return Err(e),
+        }
+    };
+    let mut sender = None;
+    // SAFETY: walking the control messages recvmsg wrote inside `control`; a credentials
+    // message's data is one ucred, read unaligned.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET
+                && (*c).cmsg_type == libc::SCM_CREDENTIALS
+                && (*c).cmsg_len as usize >= libc::CMSG_LEN(ucred_len) as usize
+            {
+                let cred = libc::CMSG_DATA(c).cast::<libc::ucred>().read_unaligned();
+                sender = u32::try_from(cred.pid).ok().filter(|&p| p != 0);
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    if n == 0 || n == buf.len() {
+        return Ok((n, sender));
+    }
+    let rest = read_full(fd, &mut buf[n..])?;
+    Ok((n + rest, sender))
+}

@@ -2,10 +2,13 @@
 //! no fd in this process or in any process of the sandboxes, no process (the sandboxes' trees
 //! are what they were; orphans included: this process is a child subreaper), no mount (in
 //! the sandboxes, and here where one of them could have left one), and (root with cgroup v2) an empty, removable cgroup the runs were in.
+//! As root, every run also has a per-run cgroup of its own ([`Pool::run_in`]: made, entered at
+//! the run's sync point, removed after it), and none is left under their parent.
 use std::fs::{self, File};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
+use forkexec_client::cgroup::{self, Cgroup, Layout};
 use forkexec_client::{Pool, Sandbox, SandboxBuilder};
 use forkexec_testkit::leaks::{self, Descendants, Fds};
 use forkexec_testkit::support::*;
@@ -50,6 +53,11 @@ fn ten_thousand_runs_leave_nothing() {
     let mounts = leaks::Mounts::of_sandboxes();
     let cgroup = leaks::v2_test_cgroup("forkexec-pool-leaks");
     let cgroup_fd = cgroup.as_ref().map(|dir| File::open(dir).unwrap());
+    // Root: a per-run cgroup for every run, under a parent of this test's own.
+    let per_run = Layout::detect()
+        .ok()
+        .filter(|l| is_root() && l.kind().is_some());
+    let parent = format!("forkexec-pool-leaks-{}", std::process::id());
     let mut c = Cleanup::default();
     let pool = Pool::new(2, || shape(&mut c)).unwrap();
     let before = held(&pool);
@@ -62,7 +70,14 @@ fn ten_thousand_runs_leave_nothing() {
         if let Some(fd) = &cgroup_fd {
             runner = runner.cgroup_fd(fd.as_raw_fd());
         }
-        leaks::check_mixed_run(i, pool.run(runner));
+        match &per_run {
+            Some(layout) => {
+                let cg = Cgroup::create(layout, &parent, &cgroup::Limits::default()).unwrap();
+                leaks::check_mixed_run(i, pool.run_in(runner, &cg));
+                cg.remove().unwrap();
+            }
+            None => leaks::check_mixed_run(i, pool.run(runner)),
+        }
     }
     // A run's process leaves the sandbox's tree when the server has reaped it.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -85,5 +100,15 @@ fn ten_thousand_runs_leave_nothing() {
     assert_eq!(mounts.check(), Ok(()));
     if let Some(dir) = cgroup {
         assert_eq!(leaks::cgroup_left(&dir), Ok(()));
+    }
+    if let Some(layout) = per_run {
+        let memory = layout.v1_mount(cgroup::MEMORY).map(|m| m.join(&parent));
+        assert!(
+            memory.is_none_or(|m| m.is_dir()),
+            "the runs' cgroups were made"
+        );
+        for dir in layout.dirs_of(&parent).iter().filter(|d| d.is_dir()) {
+            assert_eq!(leaks::cgroup_left(dir), Ok(()), "per-run cgroups");
+        }
     }
 }

@@ -126,6 +126,22 @@ impl Layout {
     pub fn v1_mount(&self, controller: &str) -> Option<&Path> {
         self.v1.get(controller).map(PathBuf::as_path)
     }
+
+    /// `parent` (relative to each mount, as [`super::Cgroup::create`] takes it) in every
+    /// hierarchy: where per-run cgroups under it are made, each directory once (co-mounted
+    /// controllers share one).
+    pub fn dirs_of(&self, parent: &str) -> Vec<PathBuf> {
+        let parent = parent.trim_start_matches('/');
+        let mut dirs: Vec<PathBuf> = self
+            .v1
+            .values()
+            .chain(self.v2.as_ref())
+            .map(|m| m.join(parent))
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        dirs
+    }
 }
 
 impl fmt::Display for Layout {

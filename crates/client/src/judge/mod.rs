@@ -35,7 +35,10 @@ use std::time::{Duration, Instant};
 
 use crate::cgroup::{self, Cgroup, Layout, Pool};
 use crate::names::{Namespace, Resource};
+use crate::pool::Sandbox;
+use crate::process::{Process, WaitStatus};
 use crate::runner::Runner;
+use crate::server::ServedProcess;
 use crate::spec::Rlimit;
 use crate::sys;
 use output::{Meter, Reader};
@@ -187,6 +190,19 @@ impl Judge {
     /// Runs the program to its end (or a limit's) and says how it went. Never fails: a
     /// sandbox that cannot be set up is a `runner_error` result.
     pub fn run(self) -> JudgeResult {
+        self.run_on(None)
+    }
+
+    /// [`Judge::run`] as one run of a warm sandbox ([`Sandbox::run`]; a pool's next one:
+    /// [`crate::Pool::next_sandbox`]): the runner brings the run's own settings, the sandbox
+    /// its namespaces, root and mounts. The per-run cgroup is entered by the run's init and
+    /// program at its sync point ([`Sandbox::run_in`]) instead of by the helper; limits,
+    /// usage and verdicts are then the same as for a one-shot run.
+    pub fn run_in(self, sandbox: &Sandbox) -> JudgeResult {
+        self.run_on(Some(sandbox))
+    }
+
+    fn run_on(self, sandbox: Option<&Sandbox>) -> JudgeResult {
         let began = Instant::now();
         let Judge {
             mut runner,
@@ -212,7 +228,7 @@ impl Judge {
         };
         let kind = cg.as_ref().map(|c| c.kind().name());
         // 2. Placement, rlimits, init, output pipes.
-        let placed = match prepare(&mut runner, cg.as_ref(), &limits) {
+        let placed = match prepare(&mut runner, cg.as_ref(), &limits, sandbox.is_none()) {
             Ok(p) => p,
             Err(e) => return finish_cgroup(&mode, cg, fail(RunnerError::message(e))),
         };
@@ -241,7 +257,11 @@ impl Judge {
         let seccomp = !runner.spec.seccomp.is_empty();
 
         // 3. Start.
-        let started = runner.start();
+        let started = match (sandbox, &cg) {
+            (None, _) => runner.start().map(Started::Local),
+            (Some(s), Some(cg)) => s.run_in(runner, cg).map(Started::Served),
+            (Some(s), None) => s.run(runner).map(Started::Served),
+        };
         drop(ends);
         drop(placed);
         let setup_time = began.elapsed();
@@ -403,15 +423,17 @@ fn finish_cgroup(mode: &CgroupMode, cg: Option<Cgroup>, result: JudgeResult) -> 
     result
 }
 
-/// Sets up placement, the CPU rlimit backstop and init; returns what must stay open until
-/// the helper has started (the v2 directory's fd).
+/// Sets up placement (by the helper: `local`; a warm sandbox's run is placed at its sync
+/// point instead), the CPU rlimit backstop and init; returns what must stay open until the
+/// helper has started (the v2 directory's fd).
 fn prepare(
     runner: &mut Runner,
     cg: Option<&Cgroup>,
     limits: &Limits,
+    local: bool,
 ) -> Result<Vec<OwnedFd>, String> {
     let mut keep = Vec::new();
-    if let Some(cg) = cg {
+    if let Some(cg) = cg.filter(|_| local) {
         if let Some(dir) = cg.clone_into() {
             if runner.spec.cgroup.is_empty() && runner.spec.cgroup_fd.is_none() {
                 let fd = std::fs::File::open(dir)
@@ -456,8 +478,30 @@ where
     *runner = r.on_spawn(hook);
 }
 
+/// The program judged: a one-shot's helper, or a warm sandbox's run.
+enum Started {
+    Local(Process),
+    Served(ServedProcess),
+}
+
+impl Started {
+    fn wait_timeout(&mut self, timeout: Duration) -> std::io::Result<Option<WaitStatus>> {
+        match self {
+            Started::Local(p) => p.wait_timeout(timeout),
+            Started::Served(p) => p.wait_timeout(timeout),
+        }
+    }
+
+    fn kill(&self, sig: i32) -> std::io::Result<()> {
+        match self {
+            Started::Local(p) => p.kill(sig),
+            Started::Served(p) => p.kill(sig),
+        }
+    }
+}
+
 /// Kills every process of the sandbox.
-fn kill_all(cg: Option<&Cgroup>, process: &crate::Process) {
+fn kill_all(cg: Option<&Cgroup>, process: &Started) {
     if let Some(cg) = cg {
         let _ = cg.kill();
     }
