@@ -73,6 +73,7 @@ pub fn into_namespaces(spec: &Spec, shape: Shape, chan: &mut Channel) -> Result<
     }
     if maps {
         dumpable::off_after_maps()?;
+        crate::ns::limit_user_namespaces(spec)?;
     }
     if shape == Shape::Detach {
         // The helper has exited: nobody to tell about a failure (and a write to the closed

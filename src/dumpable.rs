@@ -37,6 +37,7 @@ pub fn on_in_init() -> Result<(), Failure> {
     set(true, 3)
 }
 
+#[inline(never)]
 fn set(dumpable: bool, index: usize) -> Result<(), Failure> {
     sys::prctl(PR_SET_DUMPABLE, dumpable as usize, 0).at_index(Location::SetDumpable, index)?;
     Ok(())

@@ -183,7 +183,7 @@ fn run(spec: &Spec<'static>, chan: &mut Channel) -> Result<Infallible, Failure> 
     fds::map_files(spec, chan)?; // two-pass dup3, everything else close-on-exec
     session::new_session(spec)?; // setsid, controlling tty, session keyring
     mounts::mount_and_pivot(spec)?; // private /, mounts, pivot_root, read-only /
-    ns::after_mounts(spec)?; // sethostname, setdomainname, setns of the second user namespace
+    ns::after_mounts(spec)?; // sethostname, setdomainname, a second or nested user namespace
     mounts::enter_work_dir(spec)?; // chdir
     hold::take_locks(chan)?; // init takes the LOCK_FILE locks in the sandbox
     limits::set_rlimits(spec)?; // prlimit64

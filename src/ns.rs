@@ -33,6 +33,7 @@ pub fn unshare_namespaces(spec: &Spec) -> Result<(), Failure> {
         dumpable::on_for_maps()?;
         write_id_maps(spec, None)?;
         dumpable::off_after_maps()?;
+        limit_user_namespaces(spec)?;
     }
     Ok(())
 }
@@ -54,15 +55,29 @@ pub fn loopback_up(spec: &Spec) -> Result<(), Failure> {
 /// unless asked otherwise (as go-sandbox does without gid mappings, and as the kernel requires
 /// before an unprivileged gid map).
 pub fn write_id_maps(spec: &Spec, pid: Option<i32>) -> Result<(), Failure> {
-    let mut path = ProcPath::new(pid);
-    if !spec.has(opt::GID_MAPPINGS_ENABLE_SETGROUPS) {
-        write_file(path.file(b"setgroups"), b"deny").at(Location::WriteSetgroups)?;
+    let deny = !spec.has(opt::GID_MAPPINGS_ENABLE_SETGROUPS);
+    write_maps(ProcPath::new(pid), deny, spec.uid_map, spec.gid_map, 0)
+}
+
+/// `setgroups` ("deny", when asked), `uid_map`, `gid_map`, in the order the kernel requires;
+/// a failure is at `index` of their locations.
+fn write_maps(
+    mut path: ProcPath,
+    deny: bool,
+    uid: Option<IdMap>,
+    gid: Option<IdMap>,
+    index: usize,
+) -> Result<(), Failure> {
+    if deny {
+        write_file(path.file(b"setgroups"), b"deny").at_index(Location::WriteSetgroups, index)?;
     }
-    if let Some(map) = spec.uid_map {
-        write_file(path.file(b"uid_map"), format_map(map)).at(Location::WriteUidMap)?;
+    if let Some(map) = uid {
+        write_file(path.file(b"uid_map"), format_map(map))
+            .at_index(Location::WriteUidMap, index)?;
     }
-    if let Some(map) = spec.gid_map {
-        write_file(path.file(b"gid_map"), format_map(map)).at(Location::WriteGidMap)?;
+    if let Some(map) = gid {
+        write_file(path.file(b"gid_map"), format_map(map))
+            .at_index(Location::WriteGidMap, index)?;
     }
     Ok(())
 }
@@ -126,8 +141,9 @@ fn write_file(path: &core::ffi::CStr, content: &[u8]) -> sys::Result {
     written
 }
 
-/// After the mounts: the UTS names, then the second user namespace of JOIN_NS (after which
-/// the mount and UTS namespaces may no longer be the target's to change).
+/// After the mounts: the UTS names, then the second user namespace of JOIN_NS or the nested
+/// one of DISABLE_USERNS (after which the mount and UTS namespaces may no longer be the
+/// target's to change), then the check that no user namespace can be created.
 pub fn after_mounts(spec: &Spec) -> Result<(), Failure> {
     if let Some(name) = spec.host_name {
         sys::sethostname(name).at(Location::SetHostName)?;
@@ -138,5 +154,49 @@ pub fn after_mounts(spec: &Spec) -> Result<(), Failure> {
     if let Some(fd) = spec.join_ns.and_then(|j| j.user2) {
         sys::setns(fd as i32, ns::NEWUSER).at_index(Location::SetNs, 2)?;
     }
+    if spec.has(opt::DISABLE_USERNS) {
+        nest_user_namespace()?;
+    }
+    // A user namespace created here is never used: the start fails at once.
+    if spec.has(opt::DISABLE_USERNS | opt::ASSERT_USERNS_DISABLED)
+        && sys::unshare(ns::NEWUSER).is_ok()
+    {
+        return Err(Failure::new(
+            Location::AssertUsernsDisabled,
+            sys::Errno(0),
+            0,
+        ));
+    }
     Ok(())
+}
+
+/// DISABLE_USERNS, first thing in the new user namespace, while the host's `/proc` is still
+/// there: its `user.max_user_namespaces` becomes 1. The kernel counts every user namespace
+/// created below it against that limit, and only a process in it may change it.
+pub fn limit_user_namespaces(spec: &Spec) -> Result<(), Failure> {
+    if spec.has(opt::DISABLE_USERNS) {
+        write_file(c"/proc/sys/user/max_user_namespaces", b"1").at(Location::MaxUserNamespaces)?;
+    }
+    Ok(())
+}
+
+/// DISABLE_USERNS after the mounts: the target enters a user namespace below the limited one,
+/// which uses the limit up and leaves the sysctl out of its reach. Its ids are mapped to
+/// themselves, and setgroups is denied (as the kernel requires for such a gid map).
+fn nest_user_namespace() -> Result<(), Failure> {
+    let (uid, gid) = (self_map(sys::geteuid()), self_map(sys::getegid()));
+    sys::unshare(ns::NEWUSER).at_index(Location::Unshare, 2)?;
+    dumpable::on_for_maps()?;
+    let (uid, gid) = (IdMap::from_payload(&uid), IdMap::from_payload(&gid));
+    write_maps(ProcPath::new(None), true, Some(uid), Some(gid), 1)?;
+    dumpable::off_after_maps()
+}
+
+/// The id mapped to itself, as a UID_MAP entry (container id, host id, size 1).
+fn self_map(id: u32) -> [u8; 12] {
+    let mut entry = [1u8; 12];
+    entry[..4].copy_from_slice(&id.to_le_bytes());
+    entry[4..8].copy_from_slice(&id.to_le_bytes());
+    entry[8..].copy_from_slice(&1u32.to_le_bytes());
+    entry
 }

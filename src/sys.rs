@@ -176,6 +176,16 @@ pub fn getresgid() -> [u32; 3] {
     getres(nr!(__NR_getresgid))
 }
 
+pub fn geteuid() -> u32 {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { sc::syscall0(nr!(__NR_geteuid)) as u32 }
+}
+
+pub fn getegid() -> u32 {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { sc::syscall0(nr!(__NR_getegid)) as u32 }
+}
+
 fn getres(nr: usize) -> [u32; 3] {
     let mut ids = [0u32; 3];
     let p = ids.as_mut_ptr() as usize;

@@ -601,6 +601,7 @@ impl Owned {
                 "block fd replaced"
             );
         }
+        assert!(!has(opt::DISABLE_USERNS) || s.clone_flags & ns::NEWUSER != 0);
     }
 
     /// Writes one record type (every RLIMIT, or the whole mount list for MOUNT) with the

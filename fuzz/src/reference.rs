@@ -591,6 +591,9 @@ pub fn validate(buf: &[u8]) -> Result<(), Refusal> {
             return conflict(at);
         }
     }
+    if has(opt::DISABLE_USERNS) && clone & ns::NEWUSER == 0 {
+        return conflict(options_at);
+    }
     Ok(())
 }
 

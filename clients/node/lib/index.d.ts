@@ -158,6 +158,10 @@ export interface Spec {
   bwrap_errors?: boolean;
   /** `lo` up in the new network namespace, as bubblewrap's --unshare-net (LOOPBACK); needs newnet. */
   loopback?: boolean;
+  /** In the new user namespace: the program cannot create user namespaces (DISABLE_USERNS). */
+  disable_userns?: boolean;
+  /** Fail the start if the program could create a user namespace (ASSERT_USERNS_DISABLED). */
+  assert_userns_disabled?: boolean;
   status_fd?: number | null;
   cgroup?: Str;
   cgroup_fd?: number | null;

@@ -42,8 +42,9 @@ const OPTION_BITS = Object.freeze({
   writable_root: 0x1000, new_session_keyring: 0x2000, parents_from_mode: 0x4000,
   only_end_records: 0x8000, dumpable_init: 0x10000, no_wait_init: 0x20000,
   bwrap_errors: 0x40000, loopback: 0x80000,
+  disable_userns: 0x100000, assert_userns_disabled: 0x200000,
 });
-const OPTIONS_KNOWN = 0xfffff;
+const OPTIONS_KNOWN = 0x3fffff;
 const Opt = Object.freeze({
   SYNC: 0x1, PTRACE: 0x2, NO_NEW_PRIVS: 0x4, STOP_BEFORE_SECCOMP: 0x8,
   GID_MAPPINGS_ENABLE_SETGROUPS: 0x10, DROP_CAPS: 0x20, UNSHARE_CGROUP_AFTER_SYNC: 0x40,
@@ -51,6 +52,7 @@ const Opt = Object.freeze({
   WRITABLE_ROOT: 0x1000, NEW_SESSION_KEYRING: 0x2000, PARENTS_FROM_MODE: 0x4000,
   ONLY_END_RECORDS: 0x8000, DUMPABLE_INIT: 0x10000, NO_WAIT_INIT: 0x20000,
   BWRAP_ERRORS: 0x40000, LOOPBACK: 0x80000,
+  DISABLE_USERNS: 0x100000, ASSERT_USERNS_DISABLED: 0x200000,
 });
 
 /** Clone flags (record CLONE_FLAGS), in the order the decoder lists them. */
@@ -186,7 +188,8 @@ const LOCATIONS = Object.freeze({
   42: 'get_cap', 43: 'cgroup', 44: 'pdeathsig', 45: 'supervise', 46: 'privileged_install',
   47: 'set_dumpable', 48: 'mount(path)', 49: 'mount(source)', 50: 'keyring',
   51: 'landlock', 52: 'landlock(path)', 53: 'landlock(port)', 54: 'lock_file', 55: 'sync_fd',
-  56: 'raise_ambient', 57: 'block_fd', 58: 'loopback', 60: 'setns', 61: 'info_fd',
+  56: 'raise_ambient', 57: 'block_fd', 58: 'loopback', 59: 'max_user_namespaces',
+  60: 'setns', 61: 'info_fd', 62: 'assert_userns_disabled',
   64: 'serve', 65: 'serve_fds',
 });
 const Loc = Object.freeze({ SYNC_READ: 31, EXECVE: 32, SPEC_READ: 33, SPEC: 34 });

@@ -19,7 +19,8 @@ const BOOL_KEYS = Object.freeze([
   'drop_caps', 'unshare_cgroup_after_sync', 'ctty', 'setsid', 'detach', 'init',
   'die_with_parent', 'writable_root', 'new_session_keyring', 'parents_from_mode',
   'only_end_records', 'dumpable_init', 'no_wait_init', 'bwrap_errors',
-  'loopback',
+  'loopback', 'disable_userns',
+  'assert_userns_disabled',
 ]);
 const STRING_KEYS = Object.freeze(['work_dir', 'pivot_root', 'host_name', 'domain_name', 'cgroup']);
 const FD_KEYS = Object.freeze(['exec_file', 'status_fd', 'cgroup_fd', 'info_fd', 'json_status_fd', 'sync_fd',

@@ -681,6 +681,8 @@ function decode(buf) {
   const block = spec.block_fd;
   if (block !== undefined && block < files.length && files[block] !== block) fail(Fault.CONFLICT, seen.get(Record.BLOCK_FD));
   for (const [fdAt, fd] of opFds) if (fd < files.length && files[fd] !== fd) fail(Fault.CONFLICT, fdAt);
+  // The limit is set in, and the nested user namespace made below, a new user namespace.
+  if (options & Opt.DISABLE_USERNS && !(clone & names.CLONE_FLAGS.newuser)) fail(Fault.CONFLICT, optionsAt);
   if (landlock) {
     const ruleNames = (rules, table, key) => rules.map((rule) => ({ [key]: rule.value, access: bitNames(rule.access, table) }));
     spec.landlock = { exact: !!(landlock.flags & names.LANDLOCK_EXACT) };

@@ -112,6 +112,8 @@ OPTION_BITS = {
     "no_wait_init": 0x20000,
     "bwrap_errors": 0x40000,
     "loopback": 0x80000,
+    "disable_userns": 0x100000,
+    "assert_userns_disabled": 0x200000,
 }
 OPT_SYNC = 0x001
 OPT_PTRACE = 0x002
@@ -127,7 +129,8 @@ OPT_DUMPABLE_INIT = 0x10000
 OPT_NO_WAIT_INIT = 0x20000
 OPT_BWRAP_ERRORS = 0x40000
 OPT_LOOPBACK = 0x80000
-OPTIONS_KNOWN = 0xFFFFF
+OPT_DISABLE_USERNS = 0x100000
+OPTIONS_KNOWN = 0x3FFFFF
 
 #: Clone flags (record CLONE_FLAGS), in the Rust client's table order.
 CLONE_FLAGS = {
@@ -405,8 +408,10 @@ LOCATIONS = {
     56: "raise_ambient",
     57: "block_fd",
     58: "loopback",
+    59: "max_user_namespaces",
     60: "setns",
     61: "info_fd",
+    62: "assert_userns_disabled",
     64: "serve",
     65: "serve_fds",
 }

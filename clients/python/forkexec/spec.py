@@ -322,6 +322,11 @@ class Spec:
     #: ``lo`` up in the new network namespace (``newnet``), as bubblewrap's ``--unshare-net``:
     #: 127.0.0.1 and ::1 work inside; off by default (``lo`` stays down)
     loopback: bool = False
+    #: in the new user namespace: the target cannot create user namespaces (a nested one
+    #: uses up ``user.max_user_namespaces`` = 1)
+    disable_userns: bool = False
+    #: refuse the start if the target could create a user namespace
+    assert_userns_disabled: bool = False
     #: a cgroup (v2) directory the target starts in
     cgroup: Str = ""
     #: the same, as an fd of the runtime open on the directory
@@ -413,7 +418,8 @@ _BOOLS = ("sync", "ptrace", "no_new_privs", "stop_before_seccomp",
           "gid_mappings_enable_setgroups", "drop_caps", "unshare_cgroup_after_sync", "ctty",
           "setsid", "detach", "init", "die_with_parent", "writable_root",
           "new_session_keyring", "parents_from_mode", "only_end_records",
-          "dumpable_init", "no_wait_init", "bwrap_errors", "loopback")
+          "dumpable_init", "no_wait_init", "bwrap_errors", "loopback", "disable_userns",
+          "assert_userns_disabled")
 
 
 class _Object(Dict[str, Any]):
@@ -1119,7 +1125,8 @@ def _spec_to_dict(spec: "Spec") -> Dict[str, Any]:
         d["status_fd"] = spec.status_fd
     for key in ("detach", "init", "die_with_parent", "writable_root", "new_session_keyring",
                 "parents_from_mode", "only_end_records",
-          "dumpable_init", "no_wait_init", "bwrap_errors", "loopback"):
+          "dumpable_init", "no_wait_init", "bwrap_errors", "loopback", "disable_userns",
+          "assert_userns_disabled"):
         if getattr(spec, key):
             d[key] = True
     if spec.cgroup:

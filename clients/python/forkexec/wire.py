@@ -874,6 +874,9 @@ def _decode(buf: Union[bytes, bytearray, memoryview]) -> Decoded:
     for at_fd, fd in op_fds:
         if fd < len(files) and files[fd] != fd:
             _fail(Fault.CONFLICT, at_fd)
+    # The limit is set in, and the nested user namespace made below, a new user namespace.
+    if options & names.OPT_DISABLE_USERNS and not clone_flags & names.CLONE_NEWUSER:
+        _fail(Fault.CONFLICT, options_at)
     if landlock is not None:
         spec["landlock"] = Landlock(
             exact=bool(lflags & names.LANDLOCK_EXACT),

@@ -487,6 +487,26 @@ class Namespaces(HelperTest):
                        uid_mappings=[IdMap(0, 0, 1)]).start()
             self.assertEqual(cm.exception.location_name, "write_uid_map")
 
+    def test_disable_userns(self):
+        # the program can create a user namespace, unless disable_userns (ENOSPC)
+        script = "unshare -U true 2>/dev/null; echo rc=$?"
+        for disable, rc in ((False, "rc=0"), (True, "rc=1")):
+            p, out, st = self.run_sh(script, disable_userns=disable, **userns())
+            self.assertEqual((out.strip(), st.code), (rc, 0), f"disable_userns={disable}")
+        # it needs a new user namespace: refused before spawning
+        with self.assertRaises(SpecError) as cm:
+            Runner(args=["/bin/true"], disable_userns=True,
+                   helper="/nonexistent/forkexec").start()
+        self.assertEqual((cm.exception.fault_name, cm.exception.record), ("Conflict", "options"))
+        # the check fails a start where a user namespace can be created, and passes with it
+        with self.assertRaises(ChildError) as cm:
+            Runner(args=["/bin/true"], assert_userns_disabled=True, helper=self.helper).start()
+        self.assertEqual((cm.exception.location_name, cm.exception.errno),
+                         ("assert_userns_disabled", 0))
+        p, out, st = self.run_sh("echo ran", disable_userns=True, assert_userns_disabled=True,
+                                 **userns())
+        self.assertEqual((out, st.code), ("ran\n", 0))
+
 
 def system_ops():
     """Mount operations that make the host's programs work inside a new root: read-only binds

@@ -304,7 +304,7 @@ class Bytes(unittest.TestCase):
         data = encode(spec)
         self.assertTrue(data.endswith(record(17, struct.pack("<Q", 0x1000))))
         self.assertTrue(decode(data).spec.writable_root)
-        self.assertEqual(names.OPTIONS_KNOWN, 0xFFFFF)
+        self.assertEqual(names.OPTIONS_KNOWN, 0x3FFFFF)
         # without pivot_root: Conflict at P of OPTIONS
         e = refused(Spec(args=["/bin/true"], writable_root=True))
         self.assertEqual((e.fault_name, e.offset, e.record), ("Conflict", 38, "options"))

@@ -5,7 +5,7 @@
 use std::fs;
 use std::io::Read;
 use std::os::fd::RawFd;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use clap::ArgMatches;
@@ -580,9 +580,45 @@ pub fn fresh_root() -> String {
     let runtime = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| Path::new(d).is_absolute());
     let path = match runtime {
         Some(dir) => Path::new(&dir).join("forkexec-run-root"),
-        None => std::env::temp_dir().join(format!("forkexec-run-root-{}", outer_uid())),
+        None => own_temp_root(std::env::temp_dir()),
     };
     path.to_string_lossy().into_owned()
+}
+
+/// `TMP/forkexec-run-root-UID`, UID as the parent user namespace knows this user. Two levels
+/// or more below the host's user namespace (a sandbox's program in a nested one, as under
+/// `--disable-userns`), that uid is not the host's, and the directory of that name may be
+/// another user's: host root's shows as the overflow uid. Then this user's own directory is
+/// the `forkexec-run-root-*` there that this process sees as its own (the one its user made
+/// outside). [`crate::run::ensure_root`] checks whichever it is.
+fn own_temp_root(tmp: PathBuf) -> PathBuf {
+    const PREFIX: &str = "forkexec-run-root-";
+    let named = tmp.join(format!("{PREFIX}{}", outer_uid()));
+    if defaults::uid_map()
+        .split_whitespace()
+        .eq(["0", "0", "4294967295"])
+    {
+        return named; // the host's user namespace: the uid is the host's
+    }
+    // SAFETY: geteuid has no memory effects and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    let ours = |p: &Path| fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && m.uid() == euid);
+    if ours(&named) {
+        return named;
+    }
+    // (Also when it is missing: made here, it would take the name of an id that is not this
+    // user's on the host.)
+    fs::read_dir(&tmp)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(PREFIX))
+                && ours(p)
+        })
+        .unwrap_or(named)
 }
 
 /// This user's uid as the parent user namespace knows it (`/proc/self/uid_map`; the host's
@@ -826,7 +862,7 @@ pub fn assemble_ordered(cli: &Cli, ordered: Ordered, ids: Ids) -> Result<Spec, F
         }
     }
     for (on, ns) in [
-        (cli.unshare_user, Namespace::NewUser),
+        (cli.unshare_user || cli.disable_userns, Namespace::NewUser),
         (cli.unshare_pid, Namespace::NewPid),
         (cli.unshare_net, Namespace::NewNet),
         (cli.unshare_ipc, Namespace::NewIpc),
@@ -939,6 +975,8 @@ pub fn assemble_ordered(cli: &Cli, ordered: Ordered, ids: Ids) -> Result<Spec, F
     }
     spec.no_new_privs |= cli.no_new_privs;
     spec.drop_caps |= cli.drop_caps;
+    spec.disable_userns |= cli.disable_userns;
+    spec.assert_userns_disabled |= cli.assert_userns_disabled;
     defaults::die_with_parent(&mut spec, cli);
     if cli.init {
         spec.init = true;

@@ -53,8 +53,8 @@ pub const OPTIONS: &[(&str, usize, Handling)] = &[
     ("--unshare-cgroup-try", 0, Handling::Own),
     ("--userns", 1, Handling::Own),
     ("--userns2", 1, Handling::Own),
-    ("--disable-userns", 0, Handling::Refused),
-    ("--assert-userns-disabled", 0, Handling::Refused),
+    ("--disable-userns", 0, Handling::Own),
+    ("--assert-userns-disabled", 0, Handling::Own),
     ("--pidns", 1, Handling::Own),
     ("--uid", 1, Handling::Own),
     ("--gid", 1, Handling::Own),
@@ -315,6 +315,8 @@ struct Parser<'h> {
     caps_used: bool,
     new_session: bool,
     as_pid_1: bool,
+    disable_userns: bool,
+    assert_userns_disabled: bool,
     /// `--lock-file`s, in order; the last `--sync-fd`.
     lock_files: Vec<OsString>,
     sync_fd: Option<i32>,
@@ -354,6 +356,8 @@ pub fn parse(name: &str, args: Vec<OsString>, host: &Host) -> Result<Bwrap, Refu
         caps_used: false,
         new_session: false,
         as_pid_1: false,
+        disable_userns: false,
+        assert_userns_disabled: false,
         lock_files: Vec::new(),
         sync_fd: None,
         block_fd: None,
@@ -638,6 +642,8 @@ impl Parser<'_> {
             "--new-session" => self.new_session = true,
             "--die-with-parent" => self.b.die_with_parent = true,
             "--as-pid-1" => self.as_pid_1 = true,
+            "--disable-userns" => self.disable_userns = true,
+            "--assert-userns-disabled" => self.assert_userns_disabled = true,
             "--cap-add" | "--cap-drop" => {
                 self.caps_used = true;
                 let bits = crate::caps::bits(&values[0])
@@ -669,6 +675,14 @@ impl Parser<'_> {
         }
         if self.userns.is_some() && u.user_try {
             return refuse("--userns not compatible --unshare-user-try");
+        }
+        // Asked for by name: not the user namespace an ordinary user gets anyway (below).
+        if self.disable_userns && !u.user {
+            return refuse("--disable-userns requires --unshare-user");
+        }
+        if self.disable_userns && self.userns_block_fd.is_some() {
+            // (bwrap's words, two spaces included.)
+            return refuse("--disable-userns is not compatible with  --userns-block-fd");
         }
         // An ordinary user always gets a user namespace (bwrap is not setuid here), unless
         // it joins one.
@@ -763,6 +777,14 @@ impl Parser<'_> {
             (u.ipc, "--unshare-ipc"),
             (u.uts, "--unshare-uts"),
             (u.cgroup, "--unshare-cgroup"),
+        ] {
+            if on {
+                flag(n, f);
+            }
+        }
+        for (on, f) in [
+            (self.disable_userns, "--disable-userns"),
+            (self.assert_userns_disabled, "--assert-userns-disabled"),
         ] {
             if on {
                 flag(n, f);
@@ -1361,6 +1383,45 @@ mod tests {
         }
         let n = native(&root(), &["--uid", "0", "true"]);
         assert!(!has(&n, "--uid"), "{n:?}");
+    }
+
+    /// `--disable-userns` needs `--unshare-user` asked for by name (not the one an ordinary
+    /// user gets anyway, nor `--unshare-all`'s try), checked with bwrap's words before the
+    /// rest; then both flags become forkexec-run's own.
+    #[test]
+    fn disabling_user_namespaces_as_bwrap_reads_it() {
+        let has = |n: &[OsString], f: &str| n.iter().any(|a| a == f);
+        for host in [root(), user()] {
+            for args in [
+                &["--disable-userns", "true"][..],
+                &["--unshare-all", "--disable-userns", "true"],
+                // Checked before bwrap's other rules (and before a missing command).
+                &["--disable-userns", "--hostname", "h"],
+            ] {
+                let e = parse("bwrap", os(args), &host).unwrap_err();
+                assert_eq!(e.0, "--disable-userns requires --unshare-user", "{args:?}");
+            }
+            let block = [
+                "--unshare-user",
+                "--info-fd",
+                "1",
+                "--userns-block-fd",
+                "0",
+                "--disable-userns",
+                "true",
+            ];
+            let e = parse("bwrap", os(&block), &host).unwrap_err();
+            assert_eq!(
+                e.0,
+                "--disable-userns is not compatible with  --userns-block-fd"
+            );
+            let n = native(&host, &["--unshare-user", "--disable-userns", "true"]);
+            assert!(has(&n, "--disable-userns"), "{n:?}");
+            assert!(!has(&n, "--assert-userns-disabled"), "{n:?}");
+            let n = native(&host, &["--assert-userns-disabled", "true"]);
+            assert!(has(&n, "--assert-userns-disabled"), "{n:?}");
+            assert!(!has(&n, "--disable-userns"), "{n:?}");
+        }
     }
 
     /// `--userns`/`--pidns`/`--userns2` become forkexec-run's flags of the same name; a

@@ -352,6 +352,18 @@ pub struct Cli {
     #[arg(long, help_heading = SAFE)]
     pub allow_host_root: bool,
 
+    /// The program and everything it starts cannot create user namespaces (ENOSPC), so they
+    /// cannot reach the kernel code only a user namespace's root may use ("disable_userns").
+    /// Implies --unshare-user: the limit (user.max_user_namespaces = 1) is set in it, and
+    /// the program runs in one nested user namespace below it that uses the limit up.
+    #[arg(long, help_heading = SAFE, conflicts_with = "userns")]
+    pub disable_userns: bool,
+
+    /// Refuse to start the program if it could create a user namespace
+    /// ("assert_userns_disabled"), e.g. inside a sandbox that should have disabled them.
+    #[arg(long, help_heading = SAFE)]
+    pub assert_userns_disabled: bool,
+
     /// Landlock: allow reading files and listing directories beneath PATH ("landlock.fs":
     /// read). Any --landlock-read/-exec/-write confines the filesystem: what no rule allows is
     /// refused (EACCES), for root too.

@@ -83,6 +83,19 @@ pub fn explain(e: &ChildError, spec: &Spec) -> Option<Explanation> {
             "loading a filter without no_new_privs needs CAP_SYS_ADMIN",
             "add --no-new-privs (\"no_new_privs\": true)",
         ),
+        Location::AssertUsernsDisabled => Explanation::new(
+            "--assert-userns-disabled: the program could still create a user namespace \
+             (creating one after the setup succeeded)",
+            "add --disable-userns (\"disable_userns\": true), or run it where user \
+             namespaces are disabled",
+        ),
+        Location::MaxUserNamespaces => Explanation::new(
+            "--disable-userns sets user.max_user_namespaces to 1 through /proc/sys of the \
+             program's new user namespace, which needs a writable /proc and CAP_SYS_RESOURCE \
+             in that namespace",
+            "run it where /proc/sys is writable (not inside a sandbox with a read-only /proc), \
+             or without --disable-userns",
+        ),
         _ => None,
     }
 }
@@ -679,6 +692,17 @@ mod tests {
             Err(PathBuf::from("/a/c"))
         );
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn user_namespaces_not_disabled() {
+        let spec = Spec::new(["/bin/true"]);
+        let e = ChildError::new(Location::AssertUsernsDisabled as u32, 0, 0, 0);
+        let x = explain(&e, &spec).unwrap();
+        assert!(x.fix.contains("--disable-userns"), "{x:?}");
+        let e = ChildError::new(Location::MaxUserNamespaces as u32, libc::EROFS, 0, 0);
+        let x = explain(&e, &spec).unwrap();
+        assert!(x.why.contains("user.max_user_namespaces"), "{x:?}");
     }
 
     fn user() -> Host {

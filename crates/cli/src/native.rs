@@ -26,6 +26,10 @@ pub fn read(native: &[OsString]) -> Option<(Cli, Ordered)> {
     };
     while let Some(arg) = r.next() {
         if arg == "--" {
+            // (clap refuses the two together.)
+            if r.cli.disable_userns && r.cli.userns.is_some() {
+                return None;
+            }
             r.cli.command = args[r.at..].iter().map(|a| a.to_string()).collect();
             return Some((r.cli, r.ordered));
         }
@@ -85,6 +89,8 @@ impl<'a> Reader<'a> {
             "new-session" => switch(&mut c.new_session),
             "no-setsid" => switch(&mut c.no_setsid),
             "clearenv" => switch(&mut c.clearenv),
+            "disable-userns" => switch(&mut c.disable_userns),
+            "assert-userns-disabled" => switch(&mut c.assert_userns_disabled),
             "cap-add" => {
                 let v = self.value()?;
                 self.cli.cap_add.push(v);
@@ -333,6 +339,12 @@ mod tests {
                 "sh",
             ],
             &[
+                "--unshare-user",
+                "--disable-userns",
+                "--assert-userns-disabled",
+                "true",
+            ],
+            &[
                 "--unshare-uts",
                 "--unshare-ipc",
                 "--unshare-cgroup-try",
@@ -366,6 +378,8 @@ mod tests {
             &["x", "--hostname", "--", "--", "true"],
             // A flag bubblewrap mode never writes.
             &["x", "--json", "--", "true"],
+            // Flags clap refuses together.
+            &["x", "--disable-userns", "--userns", "3", "--", "true"],
             // No `--`.
             &["x", "true"],
         ];

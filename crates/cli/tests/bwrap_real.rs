@@ -288,6 +288,32 @@ fn cases() -> Vec<Case<'static>> {
             json_fd: false,
         },
         Case {
+            // (The maps' outside ids are left out: bwrap run by an ordinary user with --dev is
+            // uid 0 in its first user namespace, for devpts, and so also without
+            // --disable-userns: a difference of its own.)
+            name: "--disable-userns: no nested user namespace, the limit out of reach",
+            args: with(&[
+                "--unshare-user",
+                "--disable-userns",
+                "--assert-userns-disabled",
+                "--",
+                "sh",
+                "-c",
+                "id; awk '{print $1, $3}' /proc/self/uid_map /proc/self/gid_map; \
+                 cat /proc/self/setgroups; \
+                 echo 100 > /proc/sys/user/max_user_namespaces; unshare -U true; echo $?; \
+                 grep -E '^Cap(Eff|Bnd)' /proc/self/status",
+            ]),
+            fd_data: None,
+            json_fd: false,
+        },
+        Case {
+            name: "--disable-userns without --unshare-user",
+            args: with(&["--disable-userns", "--", "true"]),
+            fd_data: None,
+            json_fd: false,
+        },
+        Case {
             name: "a missing bind source",
             args: with(&["--bind", "/nonexistent", "/x", "--", "true"]),
             fd_data: None,

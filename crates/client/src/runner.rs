@@ -309,6 +309,20 @@ impl Runner {
         self
     }
 
+    /// The program cannot create user namespaces; needs a new user namespace
+    /// ([`Spec::disable_userns`]).
+    pub fn disable_userns(mut self, on: bool) -> Self {
+        self.spec.disable_userns = on;
+        self
+    }
+
+    /// Fail the start if the program could create a user namespace
+    /// ([`Spec::assert_userns_disabled`]).
+    pub fn assert_userns_disabled(mut self, on: bool) -> Self {
+        self.spec.assert_userns_disabled = on;
+        self
+    }
+
     /// SIGKILL the helper and the target when the thread that called `start` exits.
     pub fn die_with_parent(mut self, on: bool) -> Self {
         self.spec.die_with_parent = on;

@@ -166,6 +166,17 @@ pub struct Spec {
     /// work inside the sandbox). Off by default: the new network namespace's `lo` stays down.
     #[serde(skip_serializing_if = "is_false")]
     pub loopback: bool,
+    /// In the new user namespace (`newuser`, needed): the program and everything it starts
+    /// cannot create user namespaces (ENOSPC). `user.max_user_namespaces` is set to 1 in it
+    /// and the program runs in one nested user namespace below it, its ids mapped to
+    /// themselves; checked as [`Spec::assert_userns_disabled`] (bubblewrap's
+    /// `--disable-userns`).
+    #[serde(skip_serializing_if = "is_false")]
+    pub disable_userns: bool,
+    /// Fail the start (location `assert_userns_disabled`) if the program could still create
+    /// a user namespace (bubblewrap's `--assert-userns-disabled`).
+    #[serde(skip_serializing_if = "is_false")]
+    pub assert_userns_disabled: bool,
     /// Landlock confinement ([`crate::Landlock`]): rights beneath paths, TCP ports, scopes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub landlock: Option<crate::Landlock>,
@@ -249,6 +260,8 @@ impl Default for Spec {
             no_wait_init: false,
             bwrap_errors: false,
             loopback: false,
+            disable_userns: false,
+            assert_userns_disabled: false,
             landlock: None,
             cgroup: String::new(),
             cgroup_fd: None,

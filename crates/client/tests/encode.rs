@@ -148,6 +148,8 @@ fn every_field_survives_the_decoder() {
             | opt::ONLY_END_RECORDS
             | opt::BWRAP_ERRORS
             | opt::LOOPBACK
+            | opt::DISABLE_USERNS
+            | opt::ASSERT_USERNS_DISABLED
     );
     assert_eq!(d.status_fd, Some(9));
     assert_eq!(d.cgroup_path.unwrap().to_bytes(), b"/sys/fs/cgroup/box");

@@ -41,7 +41,7 @@ fn non_default_booleans_are_serialized() {
 /// Every key the JSON form (docs/json.md) names, plus forkexec's own (`exec_path`, `setsid`,
 /// `status_fd`, `mkdir`, `file`, `writable_root`, and the clone shapes' `detach`, `init`,
 /// `die_with_parent`, `cgroup`, `cgroup_fd`; `new_session_keyring`, `parents_from_mode`, `only_end_records`,
-/// `dumpable_init`, `no_wait_init`).
+/// `dumpable_init`, `no_wait_init`, `disable_userns`, `assert_userns_disabled`).
 #[test]
 fn every_documented_key_is_accepted() {
     let json = r#"{
@@ -90,6 +90,8 @@ fn every_documented_key_is_accepted() {
         "no_wait_init": true,
         "bwrap_errors": true,
         "loopback": true,
+        "disable_userns": true,
+        "assert_userns_disabled": true,
         "cgroup": "/sys/fs/cgroup/box",
         "cgroup_fd": 7,
         "info_fd": 11,

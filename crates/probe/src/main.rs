@@ -467,6 +467,7 @@ fn try_syscall(name: &str) -> Value {
             "getpid" => libc::syscall(libc::SYS_getpid),
             "getuid" => libc::syscall(libc::SYS_getuid),
             "socket" => libc::syscall(libc::SYS_socket, libc::AF_INET, libc::SOCK_STREAM, 0),
+            "unshare-user" => libc::syscall(libc::SYS_unshare, libc::CLONE_NEWUSER),
             "mkdir" => {
                 let p = CString::new("/tmp/forkexec-probe-mkdir").unwrap();
                 libc::syscall(libc::SYS_mkdir, p.as_ptr(), 0o700)

@@ -390,6 +390,10 @@ pub struct IdMap<'a> {
 }
 
 impl<'a> IdMap<'a> {
+    /// The map in `bytes`, laid out as a UID_MAP or GID_MAP payload (12 bytes an entry).
+    pub fn from_payload(bytes: &'a [u8]) -> Self {
+        IdMap { bytes }
+    }
     /// The number of entries.
     pub fn len(&self) -> usize {
         self.bytes.len() / layout::ID_MAP_ENTRY_LEN
@@ -1079,6 +1083,10 @@ fn fill<'a>(buf: &'a [u8], spec: &mut Spec<'a>) -> Result<()> {
         if slot < spec.files.len() && spec.files.get(slot) != fd as i32 {
             return err(at as usize + off::mount_op::FD, Fault::Conflict);
         }
+    }
+    // The limit is set in, and the nested user namespace made below, a new user namespace.
+    if spec.has(opt::DISABLE_USERNS) && !newuser {
+        return err(spec.options_offset, Fault::Conflict);
     }
     Ok(())
 }

@@ -101,13 +101,15 @@ locations! {
     SpecRead = 33 => "spec_read",
     /// A malformed or refused spec (index: byte offset; detail: a [`crate::Fault`]).
     Spec = 34 => "spec",
-    /// unshare of the namespace flags (index 0), or of the cgroup namespace after sync (1).
+    /// unshare of the namespace flags (index 0), of the cgroup namespace after sync (1), or of
+    /// DISABLE_USERNS's nested user namespace (2).
     Unshare = 35 => "unshare",
-    /// Writing "deny" to `/proc/self/setgroups`.
+    /// Writing "deny" to `/proc/self/setgroups` (index 1: DISABLE_USERNS's nested user
+    /// namespace).
     WriteSetgroups = 36 => "write_setgroups",
-    /// Writing `/proc/self/uid_map`.
+    /// Writing `/proc/self/uid_map` (index 1: DISABLE_USERNS's nested user namespace).
     WriteUidMap = 37 => "write_uid_map",
-    /// Writing `/proc/self/gid_map`.
+    /// Writing `/proc/self/gid_map` (index 1: DISABLE_USERNS's nested user namespace).
     WriteGidMap = 38 => "write_gid_map",
     /// sethostname.
     SetHostName = 39 => "sethostname",
@@ -164,6 +166,9 @@ locations! {
     /// LOOPBACK: the socket the request goes through (index 0) or `SIOCSIFFLAGS` bringing
     /// `lo` up (1: EPERM without `CAP_NET_ADMIN` over the new network namespace).
     Loopback = 58 => "loopback",
+    /// DISABLE_USERNS: writing 1 to `/proc/sys/user/max_user_namespaces` in the new user
+    /// namespace.
+    MaxUserNamespaces = 59 => "max_user_namespaces",
     /// `setns` into an existing namespace (JOIN_NS): the user namespace (index 0, before any
     /// namespace is created), the pid namespace (1, before the clone), the second user
     /// namespace (2, after the mounts).
@@ -171,6 +176,9 @@ locations! {
     /// Writing the start of the target (its pid and namespace ids, as bubblewrap's JSON) to
     /// the info fd (index 0) or the JSON status fd (1).
     InfoFd = 61 => "info_fd",
+    /// DISABLE_USERNS or ASSERT_USERNS_DISABLED: creating a user namespace after the mounts
+    /// succeeded, so user namespaces are not disabled (errno 0).
+    AssertUsernsDisabled = 62 => "assert_userns_disabled",
     /// A request the fork server refused (index: the byte offset in the request; EINVAL
     /// malformed, EBADF no run channel, ENOTSOCK a run channel that is not a socket, EMSGSIZE
     /// truncated, EAGAIN too many runs), or its fork (index 0 past the request, with fork's

@@ -313,6 +313,17 @@ macro_rules! option_rows {
             /// bubblewrap's `--unshare-net` does; the kernel then gives it 127.0.0.1/8 and ::1.
             /// Needs `newnet`.
             Loopback LOOPBACK = 1 << 19 => "loopback" { field: loopback },
+            /// In the new user namespace (needed): `user.max_user_namespaces` is set to 1 while
+            /// the host's `/proc` is still there, and after the mounts the target enters one
+            /// nested user namespace, its ids mapped to themselves, that uses up that limit: the
+            /// target and everything it starts can create no user namespace (ENOSPC), and the
+            /// limit is out of their reach. Then checked as ASSERT_USERNS_DISABLED does
+            /// (bubblewrap's `--disable-userns`).
+            DisableUserns DISABLE_USERNS = 1 << 20 => "disable_userns" { field: disable_userns },
+            /// After the mounts (and the nested user namespace of DISABLE_USERNS): creating a
+            /// user namespace must fail; if it succeeds, the start fails at location
+            /// `assert_userns_disabled` (bubblewrap's `--assert-userns-disabled`).
+            AssertUsernsDisabled ASSERT_USERNS_DISABLED = 1 << 21 => "assert_userns_disabled" { field: assert_userns_disabled },
         }
     };
 }

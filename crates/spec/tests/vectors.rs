@@ -264,7 +264,7 @@ const CLONE_FLAG_NAMES: [(&str, u64); 7] = [
 ];
 
 /// JSON keys of the OPTIONS bits (`setsid` is the inverse of NO_SETSID and defaults to true).
-const OPTION_NAMES: [(&str, u64); 19] = [
+const OPTION_NAMES: [(&str, u64); 21] = [
     ("sync", opt::SYNC),
     ("ptrace", opt::PTRACE),
     ("no_new_privs", opt::NO_NEW_PRIVS),
@@ -287,6 +287,8 @@ const OPTION_NAMES: [(&str, u64); 19] = [
     ("no_wait_init", opt::NO_WAIT_INIT),
     ("bwrap_errors", opt::BWRAP_ERRORS),
     ("loopback", opt::LOOPBACK),
+    ("disable_userns", opt::DISABLE_USERNS),
+    ("assert_userns_disabled", opt::ASSERT_USERNS_DISABLED),
 ];
 
 fn flag_names(v: &Json, table: &[(&str, u64)]) -> u64 {

@@ -81,6 +81,8 @@ pub fn full_spec() -> Spec {
         no_wait_init: true,
         bwrap_errors: true,
         loopback: true,
+        disable_userns: true,
+        assert_userns_disabled: true,
         landlock: None,
         cgroup: "/sys/fs/cgroup/box".into(),
         cgroup_fd: Some(7),

@@ -67,7 +67,7 @@ func TestLocationsMatchDocs(t *testing.T) {
 			t.Errorf("location %d: docs %q, client %q", n, r[2], LocationNames[n])
 		}
 	}
-	for _, n := range []uint32{LocLast + 1, 59} {
+	for _, n := range []uint32{LocLast + 1, 63} {
 		if LocationName(n) != fmt.Sprintf("unknown(%d)", n) {
 			t.Errorf("an unknown location prints as %q", LocationName(n))
 		}

@@ -96,6 +96,8 @@ const (
 	OptNoWaitInit                 uint64 = 1 << 17
 	OptBwrapErrors                uint64 = 1 << 18
 	OptLoopback                   uint64 = 1 << 19
+	OptDisableUserns              uint64 = 1 << 20
+	OptAssertUsernsDisabled       uint64 = 1 << 21
 )
 
 // OptionNames are the option bits' names in docs/spec.md (upper case) with their JSON keys.
@@ -124,6 +126,8 @@ var OptionNames = []struct {
 	{"NO_WAIT_INIT", "no_wait_init", OptNoWaitInit},
 	{"BWRAP_ERRORS", "bwrap_errors", OptBwrapErrors},
 	{"LOOPBACK", "loopback", OptLoopback},
+	{"DISABLE_USERNS", "disable_userns", OptDisableUserns},
+	{"ASSERT_USERNS_DISABLED", "assert_userns_disabled", OptAssertUsernsDisabled},
 }
 
 // Clone flags (record CLONE_FLAGS): the CLONE_NEW* namespaces, by JSON name.

@@ -114,8 +114,8 @@ var LocationNames = [...]string{
 	"setdomainname", "close_range", "get_cap", "cgroup", "pdeathsig", "supervise",
 	"privileged_install", "set_dumpable", "mount(path)", "mount(source)", "keyring",
 	"landlock", "landlock(path)", "landlock(port)", "lock_file", "sync_fd", "raise_ambient",
-	"block_fd", "loopback",
-	60: "setns", "info_fd",
+	"block_fd", "loopback", "max_user_namespaces",
+	60: "setns", "info_fd", "assert_userns_disabled",
 	64: "serve", 65: "serve_fds",
 }
 

@@ -26,6 +26,7 @@ use support::*;
 mod error_locations;
 mod kinds;
 mod mounts;
+mod nested_userns;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

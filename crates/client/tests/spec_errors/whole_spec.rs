@@ -54,6 +54,9 @@ fn conflicting_records() {
     // ctty without a new session: the OPTIONS payload.
     let b = first_then_args(&|w| w.options(opt::CTTY | opt::NO_SETSID));
     assert_refused(&b, Fault::Conflict, P0, &m);
+    // Disabling user namespaces without a new one (where the limit is set): the same.
+    let b = first_then_args(&|w| w.options(opt::DISABLE_USERNS));
+    assert_refused(&b, Fault::Conflict, P0, &m);
     // With the namespaces they need, the same records are accepted by the decoder.
     let b = first_then_args(&|w| {
         w.clone_flags(ns::NEWNS | ns::NEWUTS);

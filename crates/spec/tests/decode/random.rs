@@ -338,7 +338,7 @@ fn random_owned(rng: &mut Rng) -> Owned {
     if o.host_name.is_some() || o.domain_name.is_some() {
         o.clone_flags |= ns::NEWUTS;
     }
-    if o.uid_map.is_some() || o.gid_map.is_some() {
+    if o.uid_map.is_some() || o.gid_map.is_some() || o.options & opt::DISABLE_USERNS != 0 {
         o.clone_flags |= ns::NEWUSER;
     }
     if o.options & opt::LOOPBACK != 0 {

@@ -317,6 +317,21 @@ fn not_waiting_for_init_needs_init() {
 }
 
 #[test]
+fn disabling_user_namespaces_needs_a_new_one() {
+    let (buf, at) = build_at(base, |w| w.options(opt::DISABLE_USERNS));
+    refused(&buf, at + 8, Fault::Conflict);
+    let user_ns = |w: &mut W| {
+        base(w);
+        w.clone_flags(ns::NEWUSER);
+    };
+    let (buf, _) = build_at(user_ns, |w| w.options(opt::DISABLE_USERNS));
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::InPlace));
+    // The check alone needs nothing: it runs wherever the target is.
+    let (buf, _) = build_at(base, |w| w.options(opt::ASSERT_USERNS_DISABLED));
+    assert_eq!(shape(&buf, 0, 0), Ok(Shape::InPlace));
+}
+
+#[test]
 fn a_supervised_clone_cannot_be_traced_by_the_runtime() {
     for traced in [opt::PTRACE, opt::STOP_BEFORE_SECCOMP] {
         for extra in [0, opt::INIT] {
