@@ -92,9 +92,10 @@ impl FakeFd<'_> {
 fn read_and_validate<'b>(
     fd: &mut FakeFd,
     buf: &'b mut [u8],
+    spec: &'b mut Spec<'b>,
     (euid, egid): (u32, u32),
-) -> Result<(Spec<'b>, Shape), Failure> {
-    read::read_and_validate(|b: &mut [u8]| fd.read(b), buf, euid, egid)
+) -> Result<(&'b mut Spec<'b>, Shape), Failure> {
+    read::read_and_validate(|b: &mut [u8]| fd.read(b), buf, spec, euid, egid)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -271,8 +272,10 @@ fn run(stream: &[u8], schedule: &[u8], ids: (u32, u32), t: &mut Tables) -> (Outc
         next: 0,
         eof: false,
     };
-    let result = read_and_validate(&mut fd, &mut t.spec_buf, ids);
-    let outcome = result.map(|(spec, shape)| (Owned::of(&spec), shape));
+    // A fresh spec each time, as the helper's (its static one is decoded into once per process).
+    let mut spec = Box::new(Spec::default());
+    let result = read_and_validate(&mut fd, &mut t.spec_buf, &mut spec, ids);
+    let outcome = result.map(|(spec, shape)| (Owned::of(spec), shape));
     (outcome, fd.pos)
 }
 
