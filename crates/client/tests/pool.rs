@@ -13,6 +13,7 @@ use forkexec_client::{
     SockFilter,
 };
 use forkexec_testkit::leaks;
+use forkexec_testkit::served::{finish, run_in, start_in};
 use forkexec_testkit::support::*;
 use serde_json::Value;
 
@@ -23,29 +24,6 @@ fn shape(c: &mut Cleanup) -> SandboxBuilder {
     Sandbox::builder(pool_shape(c))
         .writable("/tmp")
         .writable("/work")
-}
-
-/// Runs `runner` in `sandbox` with stdout captured: (exit code, stdout).
-fn run_in(sandbox: &Sandbox, runner: Runner) -> (i32, String) {
-    let (code, out) = finish(start_in(sandbox, runner));
-    (code, out)
-}
-
-/// Starts `runner` in `sandbox` with stdin from /dev/null and stdout and stderr on a pipe.
-fn start_in(sandbox: &Sandbox, runner: Runner) -> (ServedProcess, File) {
-    let devnull = File::open("/dev/null").unwrap();
-    let (out_r, out_w) = pipe();
-    let runner = runner.files([devnull.as_raw_fd(), out_w.as_raw_fd(), out_w.as_raw_fd()]);
-    let started = sandbox.run(runner);
-    drop(out_w);
-    (started.unwrap_or_else(|e| panic!("run: {e}")), out_r)
-}
-
-fn finish((mut run, mut out_r): (ServedProcess, File)) -> (i32, String) {
-    let mut out = String::new();
-    out_r.read_to_string(&mut out).unwrap();
-    let status = run.wait().unwrap();
-    (status.code().unwrap_or(-1), out)
 }
 
 fn probe(args: &[&str]) -> Runner {

@@ -19,6 +19,7 @@ pub mod cgroup;
 pub mod chain;
 pub mod fixtures;
 pub mod leaks;
+pub mod served;
 pub mod skip;
 pub mod support;
 pub mod wire;
