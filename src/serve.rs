@@ -89,7 +89,9 @@ pub fn serve(sock: i32, chan: &mut Channel) {
             true => ignore(),
             false => watch(sock, g::POLLIN),
         };
-        for (i, run) in runs.iter().enumerate() {
+        // Only up to the last live run: a poll over the whole table costs every run.
+        let top = runs.iter().rposition(|r| r.pid != 0).map_or(0, |i| i + 1);
+        for (i, run) in runs[..top].iter().enumerate() {
             let live = run.pid != 0;
             polls[1 + 3 * i] = if live {
                 watch(run.pidfd, g::POLLIN)
@@ -107,10 +109,10 @@ pub fn serve(sock: i32, chan: &mut Channel) {
                 false => ignore(),
             };
         }
-        if sys::poll(&mut polls).is_err() {
+        if sys::poll(&mut polls[..1 + 3 * top]).is_err() {
             continue; // EINTR
         }
-        for (i, run) in runs.iter_mut().enumerate() {
+        for (i, run) in runs[..top].iter_mut().enumerate() {
             if polls[2 + 3 * i].revents != 0 {
                 settle(run);
             }
