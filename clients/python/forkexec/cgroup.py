@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 MEMORY, PIDS, CPU, CPUACCT, FREEZER = "memory", "pids", "cpu", "cpuacct", "freezer"
 DEFAULT_PARENT = "forkexec"
@@ -206,6 +206,13 @@ def _make_v2(root: Any, parent: Any, name: Any, controllers: Any) -> Any:
     return d
 
 
+def place_into(dirs: Sequence[str], pid: int) -> None:
+    """Writes ``pid`` into each directory's ``cgroup.procs`` (:class:`CgroupError` naming the
+    file, and the fix when it is a permission)."""
+    for d in dirs:
+        _write(d, "cgroup.procs", pid)
+
+
 class Cgroup:
     """One per-run cgroup: a directory in each hierarchy it uses. ``remove()`` (or leaving a
     ``with`` block) kills what is left in it and removes the directories."""
@@ -336,8 +343,7 @@ class Cgroup:
 
     def place(self, pid: int) -> None:
         """Moves ``pid`` into :meth:`place_dirs` (its future children follow)."""
-        for d in self.place_dirs():
-            _write(d, "cgroup.procs", pid)
+        place_into(self.place_dirs(), pid)
 
     def _cpu_raw(self) -> float:
         if self.kind == "v2":

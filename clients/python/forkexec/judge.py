@@ -16,6 +16,11 @@ helper placed in it before it gets the spec; stdout and stderr through pipes rea
 at the output limit; a watcher that sleeps on a pidfd and every 5 ms compares the cgroup's
 CPU time, the clock and the output with the limits, and on any limit kills every process of
 the sandbox; the usage read from the cgroup (it survives the kill).
+
+:meth:`Judge.run_in` judges one run of a warm sandbox (:class:`forkexec.server.Sandbox`) the
+same way: the runner brings the run's own settings, the sandbox its namespaces, root and
+mounts, and the run's init and program enter the per-run cgroup at the run's sync point
+(:meth:`forkexec.server.Sandbox.run_in`) instead of the helper.
 """
 
 import dataclasses
@@ -33,7 +38,9 @@ from . import cgroup as cg_mod
 from .errors import ChildError, ForkexecError, errno_text
 
 if TYPE_CHECKING:
+    from .process import Process
     from .runner import Runner
+    from .server import Sandbox, ServedProcess
 
 NORMAL = "normal"
 NONZERO_EXIT_STATUS = "nonzero_exit_status"
@@ -173,6 +180,18 @@ class Judge:
     def run(self) -> JudgeResult:
         """Runs the program to its end (or a limit's); never raises for a sandbox that cannot
         be set up: that is a ``runner_error`` result."""
+        return self._run_on(None)
+
+    def run_in(self, sandbox: "Sandbox") -> JudgeResult:
+        """:meth:`run` as one run of a warm sandbox (:meth:`forkexec.server.Sandbox.run`; a
+        pool's next one: :meth:`forkexec.server.Pool.next_sandbox`). The per-run cgroup is
+        entered by the run's init and program at its sync point
+        (:meth:`forkexec.server.Sandbox.run_in`) instead of by the helper; limits, usage and
+        verdicts are then the same as for a one-shot run. A cgroup this process may not
+        make or enter is the same clear ``runner_error``; the program never runs without it."""
+        return self._run_on(sandbox)
+
+    def _run_on(self, sandbox: "Optional[Sandbox]") -> JudgeResult:
         began = time.monotonic()
         limits = self.limits
         runner = self.runner
@@ -199,13 +218,13 @@ class Judge:
                         "rlimits apply (RLIMIT_AS for memory, per process)",
                         time.monotonic() - began)
         try:
-            return self._run(runner, spec, cg, began)
+            return self._run(runner, spec, cg, began, sandbox)
         finally:
             if own_cg and cg is not None:
                 cg.remove()
 
     def _run(self, runner: "Runner", spec: Any, cg: Optional[cg_mod.Cgroup],
-             began: float) -> JudgeResult:
+             began: float, sandbox: "Optional[Sandbox]") -> JudgeResult:
         limits = self.limits
         saved = (spec.files, spec.cgroup_fd, spec.rlimits, spec.init, runner.on_spawn)
         to_close = []
@@ -214,7 +233,8 @@ class Judge:
                                  "lock": threading.Lock()}
         try:
             files = list(spec.files)
-            if cg is not None:
+            # Placed by the helper (one-shot); a sandbox's run at its sync point instead.
+            if cg is not None and sandbox is None:
                 into = cg.clone_into()
                 if into and not spec.cgroup and spec.cgroup_fd is None:
                     fd = os.open(into, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -243,8 +263,14 @@ class Judge:
                 reader.start()
             spec.files = files
             seccomp = spec.seccomp is not None
+            process: "Union[Process, ServedProcess]"
             try:
-                process = runner.start()
+                if sandbox is None:
+                    process = runner.start()
+                elif cg is not None:
+                    process = sandbox.run_in(runner, cg)
+                else:
+                    process = sandbox.run(runner)
             except ForkexecError as e:
                 for w in ends:
                     os.close(w)
