@@ -292,3 +292,59 @@ fn a_cgroup_path_is_the_hosts() {
     assert!(run.wait().is_ok());
     assert_eq!(forkexec_testkit::leaks::cgroup_left(&dir), Ok(()));
 }
+
+/// A shared-namespace sandbox's run has no init of its own: its program's parent is the
+/// sandbox's server (pid 1 there), which never enters the run's cgroup (a kill of the cgroup
+/// would end the sandbox); the program alone does, and with an init the run asks for, init
+/// and program. Judged there, a run over its memory limit is still MLE.
+#[test]
+fn a_shared_runs_cgroup_never_holds_the_server() {
+    let mut c = Cleanup::default();
+    let sandbox = shape(&mut c).shared_namespaces().start().unwrap();
+    let Some(layout) = root_layout(&sandbox) else {
+        return;
+    };
+    let server: Vec<u32> = forkexec_testkit::leaks::descendants_of(sandbox.pid())
+        .iter()
+        .map(|p| p.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(server.len(), 1, "{server:?}");
+    let parent = parent("shared");
+    let cg = Arc::new(Cgroup::create(&layout, &parent, &CgLimits::default()).unwrap());
+    let devnull = File::open("/dev/null").unwrap();
+    let null = devnull.as_raw_fd();
+    for (init, members) in [(false, 1), (true, 2)] {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (cg2, seen2) = (cg.clone(), seen.clone());
+        let runner = Runner::new(["/bin/true"])
+            .init(init)
+            .files([null, null, null])
+            .sync_func(move |_| {
+                *seen2.lock().unwrap() = cg2.procs();
+                Ok::<(), std::io::Error>(())
+            });
+        let mut run = sandbox.run_in(runner, &cg).unwrap();
+        let procs = seen.lock().unwrap().clone();
+        assert_eq!(procs.len(), members, "init {init}: {procs:?}");
+        assert!(
+            !procs.contains(&server[0]),
+            "the server was moved: {procs:?}"
+        );
+        assert!(run.wait().unwrap().success());
+        assert!(cg.is_empty(), "{:?}", cg.procs());
+    }
+    Arc::try_unwrap(cg).unwrap().remove().unwrap();
+    let limits = Limits {
+        memory: Some(64 << 20),
+        wall_time: Some(Duration::from_secs(20)),
+        ..Limits::default()
+    };
+    let r = judged(&sandbox, &layout, &parent, probe(&["alloc", "512"]), limits);
+    assert_eq!(r.status, Status::MemoryLimitExceeded, "{}", r.to_json());
+    let (_, w) = pipe();
+    let mut ok = sandbox
+        .run(Runner::new(["/bin/true"]).files([-1, w.as_raw_fd(), 2]))
+        .unwrap();
+    assert!(ok.wait().unwrap().success());
+    nothing_left(&layout, &parent);
+}
