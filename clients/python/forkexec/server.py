@@ -628,11 +628,15 @@ class Pool:
         """Runs one program in the next sandbox, in a per-run cgroup (:meth:`Sandbox.run_in`)."""
         return self._start(lambda sandbox: sandbox.run_in(runner, cgroup))
 
-    def _start(self, go: Callable[[Sandbox], ServedProcess]) -> ServedProcess:
-        n = len(self.sandboxes)
+    def _turn(self) -> int:
+        """The index of the sandbox whose turn it is (each call moves on)."""
         with self._lock:
-            first = self._next % n
+            first = self._next % len(self.sandboxes)
             self._next += 1
+        return first
+
+    def _start(self, go: Callable[[Sandbox], ServedProcess]) -> ServedProcess:
+        n, first = len(self.sandboxes), self._turn()
         sandbox = self.sandboxes[first]
         if sandbox._busy is None:  # pylint: disable=protected-access
             return go(sandbox)
@@ -648,17 +652,11 @@ class Pool:
         """The sandbox the next run goes to (each call moves on; of shared-namespace sandboxes
         the next idle one, else the next, which refuses a run as busy): for
         :meth:`forkexec.judge.Judge.run_in`."""
-        n = len(self.sandboxes)
-        with self._lock:
-            first = self._next % n
-            self._next += 1
-        sandbox = self.sandboxes[first]
-        if sandbox._busy is None:  # pylint: disable=protected-access
-            return sandbox
-        for k in range(n):
-            if not self.sandboxes[(first + k) % n].busy:
-                return self.sandboxes[(first + k) % n]
-        return sandbox
+        n, first = len(self.sandboxes), self._turn()
+        turn = [self.sandboxes[(first + k) % n] for k in range(n)]
+        if turn[0]._busy is None:  # pylint: disable=protected-access
+            return turn[0]
+        return next((s for s in turn if not s.busy), turn[0])
 
     def shutdown(self) -> None:
         """Ends every sandbox."""

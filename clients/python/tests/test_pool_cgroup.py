@@ -25,7 +25,7 @@ from forkexec import cgroup as cg_mod
 from forkexec.judge import Judge, Limits
 from forkexec.server import Pool, Sandbox
 
-from .test_server import _descendants, _sh, _shape
+from .test_server import _assert_settled, _descendants, _sh, _shape
 
 # The text every "no cgroup for you" error carries (docs/judge.md).
 CLEAR = ("delegated cgroup v2 subtree", "--no-cgroup")
@@ -281,12 +281,7 @@ class PooledCgroupTest(unittest.TestCase):
         os.close(null)
         made = os.path.join(layout.v1.get(cg_mod.MEMORY) or layout.v2 or "", parent)
         self.assertTrue(os.path.isdir(made), "the runs' cgroups were made")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and \
-                [_descendants(s.pid) for s in pool.sandboxes] != trees:
-            time.sleep(0.01)
-        self.assertEqual([_descendants(s.pid) for s in pool.sandboxes], trees)
-        self.assertEqual(sorted(os.listdir("/proc/self/fd")), fds)
+        _assert_settled(self, pool, trees, fds)
 
 
 class ServedRunControlTest(unittest.TestCase):

@@ -96,6 +96,17 @@ def _descendants(root):
     return sorted(out)
 
 
+def _assert_settled(test, pool, trees, fds):
+    """Within 10 s each sandbox of ``pool`` has the process tree of ``trees`` again (a run's
+    processes leave it once the server reaped them), and this process the fds ``fds``."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and \
+            [_descendants(s.pid) for s in pool.sandboxes] != trees:
+        time.sleep(0.01)
+    test.assertEqual([_descendants(s.pid) for s in pool.sandboxes], trees)
+    test.assertEqual(sorted(os.listdir("/proc/self/fd")), fds)
+
+
 class ServerTest(unittest.TestCase):
     def test_runs_report_output_status_and_errors(self):
         with Server(helper_path()) as server:
@@ -214,12 +225,7 @@ class SandboxTest(unittest.TestCase):
             code, _ = _run(pool, _sh("sleep 1000 & echo x >/tmp/left" if i % 50 == 0
                                      else "true"))
             self.assertEqual(code, 0)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and \
-                [_descendants(s.pid) for s in pool.sandboxes] != trees:
-            time.sleep(0.01)
-        self.assertEqual([_descendants(s.pid) for s in pool.sandboxes], trees)
-        self.assertEqual(sorted(os.listdir("/proc/self/fd")), fds)
+        _assert_settled(self, pool, trees, fds)
 
 
 class KeptEncodingTest(unittest.TestCase):

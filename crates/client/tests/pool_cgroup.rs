@@ -90,6 +90,15 @@ fn judged(sandbox: &Sandbox, layout: &Layout, parent: &str, r: Runner, l: Limits
     result
 }
 
+/// 64 MiB of memory, and a wall-time backstop.
+fn memory_limits() -> Limits {
+    Limits {
+        memory: Some(64 << 20),
+        wall_time: Some(Duration::from_secs(20)),
+        ..Limits::default()
+    }
+}
+
 /// Over its memory limit a pooled run is `memory_limit_exceeded`, and the one after it in the
 /// same sandbox, under the same limit, is `normal`: the limit is each run's.
 #[test]
@@ -100,11 +109,7 @@ fn a_pooled_run_over_its_memory_limit_is_mle() {
         return;
     };
     let parent = parent("mle");
-    let limits = Limits {
-        memory: Some(64 << 20),
-        wall_time: Some(Duration::from_secs(20)),
-        ..Limits::default()
-    };
+    let limits = memory_limits();
     let r = judged(&sandbox, &layout, &parent, probe(&["alloc", "512"]), limits);
     assert_eq!(r.status, Status::MemoryLimitExceeded, "{}", r.to_json());
     assert_eq!(r.limit, Some(Limit::Memory));
@@ -334,11 +339,7 @@ fn a_shared_runs_cgroup_never_holds_the_server() {
         assert!(cg.is_empty(), "{:?}", cg.procs());
     }
     Arc::try_unwrap(cg).unwrap().remove().unwrap();
-    let limits = Limits {
-        memory: Some(64 << 20),
-        wall_time: Some(Duration::from_secs(20)),
-        ..Limits::default()
-    };
+    let limits = memory_limits();
     let r = judged(&sandbox, &layout, &parent, probe(&["alloc", "512"]), limits);
     assert_eq!(r.status, Status::MemoryLimitExceeded, "{}", r.to_json());
     let (_, w) = pipe();
