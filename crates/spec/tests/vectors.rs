@@ -15,8 +15,9 @@ use std::path::PathBuf;
 
 use forkexec_spec::decode::{decode, Fault, SpecError};
 use forkexec_spec::layout::{
-    self, cred_flag, limit, mount_kind, mount_op, mount_opt, ns, opt, record, HEADER_LEN,
+    self, caps, cred_flag, limit, mount_kind, mount_op, mount_opt, ns, opt, record, HEADER_LEN,
 };
+use forkexec_spec::tables::{landlock_fs, landlock_net, landlock_scope, Entry};
 use forkexec_testkit::wire::{
     build, s, Owned, OwnedCredential, OwnedMount, OwnedMountEntry, OwnedMountOp,
 };
@@ -471,6 +472,75 @@ fn mount_op_from_json(m: &Json) -> OwnedMountOp {
     op
 }
 
+/// An fd of the JSON form, `null` for none.
+fn fd_of(v: &Json) -> Option<u32> {
+    (*v != Json::Null).then(|| v.num())
+}
+
+/// Right or scope names of a `landlock` entry: a table's names, or the groups `read` and
+/// `write` (filesystem rights).
+fn rights(v: &Json, table: &[Entry<u64>], groups: &[(&str, u64)]) -> u64 {
+    v.arr().iter().fold(0, |acc, n| {
+        let name = n.str();
+        let bits = groups
+            .iter()
+            .find(|(g, _)| *g == name)
+            .map(|g| g.1)
+            .or_else(|| table.iter().find(|e| e.name == name).map(|e| e.value))
+            .unwrap_or_else(|| panic!("unknown Landlock right {name}"));
+        acc | bits
+    })
+}
+
+const FS_GROUPS: [(&str, u64); 2] = [
+    ("read", layout::landlock::FS_READ),
+    ("write", layout::landlock::FS_WRITE),
+];
+
+/// The `landlock` object (docs/json.md): `fs` and `net` present (even empty) handle every
+/// right of their kind, and their rules follow in list order.
+fn landlock_from_json(v: &Json, o: &mut Owned) {
+    let (mut fs, mut net, mut scoped, mut flags) = (0, 0, 0, 0);
+    for (k, x) in v.obj() {
+        match k.as_str() {
+            "exact" if x.bool() => flags |= layout::landlock::EXACT,
+            "exact" => {}
+            "fs" if *x != Json::Null => {
+                fs = landlock_fs::KNOWN;
+                for rule in x.arr() {
+                    let (mut access, mut path) = (None, None);
+                    for (rk, rx) in rule.obj() {
+                        match rk.as_str() {
+                            "access" => access = Some(rights(rx, landlock_fs::ALL, &FS_GROUPS)),
+                            "path" => path = Some(bytes_of(rx)),
+                            _ => panic!("unknown Landlock path rule key {rk}"),
+                        }
+                    }
+                    o.landlock_paths.push((access.unwrap(), path.unwrap()));
+                }
+            }
+            "net" if *x != Json::Null => {
+                net = landlock_net::KNOWN;
+                for rule in x.arr() {
+                    let (mut access, mut port) = (None, None);
+                    for (rk, rx) in rule.obj() {
+                        match rk.as_str() {
+                            "access" => access = Some(rights(rx, landlock_net::ALL, &[])),
+                            "port" => port = Some(rx.num::<u16>().into()),
+                            _ => panic!("unknown Landlock port rule key {rk}"),
+                        }
+                    }
+                    o.landlock_ports.push((access.unwrap(), port.unwrap()));
+                }
+            }
+            "fs" | "net" => {}
+            "scope" => scoped = rights(x, landlock_scope::ALL, &[]),
+            _ => panic!("unknown landlock key {k}"),
+        }
+    }
+    o.landlock = Some((fs, net, scoped, flags));
+}
+
 /// The fields a JSON spec stands for. Absent, null, empty and false values mean "no record".
 fn owned_from_json(j: &Json) -> Owned {
     let mut o = Owned::default();
@@ -486,7 +556,7 @@ fn owned_from_json(j: &Json) -> Owned {
             "args" => o.args = v.arr().iter().map(bytes_of).collect(),
             "env" => o.env = v.arr().iter().map(bytes_of).collect(),
             "exec_path" => o.exec_path = nonempty(v),
-            "exec_file" => o.exec_fd = (*v != Json::Null).then(|| v.num()),
+            "exec_file" => o.exec_fd = fd_of(v),
             "rlimits" => {
                 o.rlimits = v
                     .arr()
@@ -578,9 +648,49 @@ fn owned_from_json(j: &Json) -> Owned {
             }
             "credential" => {}
             "setsid" => setsid = v.bool(),
-            "status_fd" => o.status_fd = (*v != Json::Null).then(|| v.num()),
+            "status_fd" => o.status_fd = fd_of(v),
             "cgroup" => o.cgroup_path = nonempty(v),
-            "cgroup_fd" => o.cgroup_fd = (*v != Json::Null).then(|| v.num()),
+            "cgroup_fd" => o.cgroup_fd = fd_of(v),
+            "landlock" if *v != Json::Null => landlock_from_json(v, &mut o),
+            "landlock" => {}
+            "info_fd" => o.info_fd = fd_of(v),
+            "json_status_fd" => o.json_status_fd = fd_of(v),
+            "join_ns" if *v != Json::Null => {
+                let (mut user, mut pid, mut user2) = (None, None, None);
+                for (k, x) in v.obj() {
+                    match k.as_str() {
+                        "user" => user = fd_of(x),
+                        "pid" => pid = fd_of(x),
+                        "user2" => user2 = fd_of(x),
+                        _ => panic!("unknown join_ns key {k}"),
+                    }
+                }
+                o.join_ns = Some((user, pid, user2));
+            }
+            "join_ns" => {}
+            "lock_files" => o.lock_files = v.arr().iter().map(bytes_of).collect(),
+            "sync_fd" => o.sync_fd = fd_of(v),
+            "caps" if *v != Json::Null => {
+                let (mut kept, mut flags) = (None, 0);
+                for (k, x) in v.obj() {
+                    match k.as_str() {
+                        "keep" => {
+                            kept = Some(x.arr().iter().fold(0u64, |acc, c| {
+                                let c: u32 = c.num();
+                                assert!(c < 64, "capability {c} is not 0-63");
+                                acc | 1 << c
+                            }))
+                        }
+                        "leave_sets" if x.bool() => flags |= caps::LEAVE_SETS,
+                        "leave_sets" => {}
+                        _ => panic!("unknown caps key {k}"),
+                    }
+                }
+                o.caps = Some((kept.expect("caps needs keep"), flags));
+            }
+            "caps" => {}
+            "block_fd" => o.block_fd = fd_of(v),
+            "userns_block_fd" => o.userns_block_fd = fd_of(v),
             _ => panic!("unknown JSON key {key}"),
         }
     }
@@ -691,6 +801,19 @@ const MOUNT_OVERLAYS_JSON: &str = concat!(
 const MOUNT_OP_FD_REPLACED_JSON: &str = concat!(
     r#"{"args":["/bin/cat","/data/x"],"files":[0,1,2,-1],"clone_flags":["newns"],"#,
     r#""mounts":[{"type":"bind","source_fd":3,"target":"/data"}]}"#,
+);
+
+const LANDLOCK_JSON: &str = concat!(
+    r#"{"args":["/bin/sh"],"no_new_privs":true,"landlock":{"exact":true,"#,
+    r#""fs":[{"path":"/usr","access":["read","execute"]},{"path":"/tmp","access":["read","write"]},"#,
+    r#"{"path":"/dev/null","access":["write_file","read_file","truncate"]}],"#,
+    r#""net":[{"port":443,"access":["connect_tcp"]},{"port":8080,"access":["bind_tcp","connect_tcp"]}],"#,
+    r#""scope":["abstract_unix_socket","signal"]}}"#,
+);
+
+const BWRAP_FDS_JSON: &str = concat!(
+    r#"{"args":["/bin/sh"],"clone_flags":["newuser","newpid"],"#,
+    r#""info_fd":5,"json_status_fd":6,"block_fd":8,"userns_block_fd":9}"#,
 );
 
 fn defs() -> Vec<Def> {
@@ -1008,6 +1131,115 @@ fn defs() -> Vec<Def> {
             ),
             expect: Some((Fault::TooMany, 286)),
         },
+        Def {
+            name: "landlock",
+            about: &[
+                "Landlock (LANDLOCK 22, LANDLOCK_PATH 23, LANDLOCK_PORT 24), in the JSON form of",
+                "docs/json.md: `fs` and `net` present handle every filesystem and network right",
+                "(0xffff, 0x3), and their rules follow the LANDLOCK record in list order. Path",
+                "rules with the groups `read` (read_file + read_dir) and `write` (every right",
+                "but execute and the reading ones), and with rights named out of table order;",
+                "port rules for TCP 443 and 8080; both scopes; option EXACT; no_new_privs.",
+            ],
+            json: Some(LANDLOCK_JSON),
+            bytes: Bytes::Canonical,
+            expect: None,
+        },
+        Def {
+            name: "landlock_fs_only",
+            about: &[
+                "A `landlock` with `fs: []` and nothing else: the filesystem rights are all",
+                "handled (0xffff) and no rule allows any, network rights are not handled (no",
+                "`net`), no scopes, best effort (EXACT clear). An empty list is not absent.",
+            ],
+            json: Some(r#"{"args":["/bin/true"],"landlock":{"fs":[]}}"#),
+            bytes: Bytes::Canonical,
+            expect: None,
+        },
+        Def {
+            name: "landlock_port_unhandled",
+            about: &[
+                "landlock_fs_only's spec followed by a LANDLOCK_PORT rule (connect_tcp on TCP",
+                "443) while the ruleset handles no network right: refused at the rule's",
+                "payload (74).",
+            ],
+            json: None,
+            bytes: Bytes::Build(
+                r#"[["encode",{"args":["/bin/true"],"landlock":{"fs":[]}}],["record",24,0,"0200000000000000bb01000000000000"]]"#,
+            ),
+            expect: Some((Fault::Conflict, 74)),
+        },
+        Def {
+            name: "join_ns",
+            about: &[
+                "JOIN_NS (27): join the user namespace open on helper fd 5 before anything",
+                "else and the one on fd 7 after the mounts (bubblewrap's --userns and",
+                "--userns2); no pid namespace to join, written as -1.",
+            ],
+            json: Some(r#"{"args":["/bin/sh"],"join_ns":{"user":5,"user2":7}}"#),
+            bytes: Bytes::Canonical,
+            expect: None,
+        },
+        Def {
+            name: "join_ns_with_newpid",
+            about: &[
+                "JOIN_NS with a pid namespace (fd 6) together with the newpid clone flag: the",
+                "target is born in one pid namespace or the other; refused at the start of the",
+                "JOIN_NS record (46).",
+            ],
+            json: Some(r#"{"args":["/bin/true"],"clone_flags":["newpid"],"join_ns":{"pid":6}}"#),
+            bytes: Bytes::Canonical,
+            expect: Some((Fault::Conflict, 46)),
+        },
+        Def {
+            name: "caps",
+            about: &[
+                "CAPS (30): the target keeps capabilities 0 (CAP_CHOWN), 10",
+                "(CAP_NET_BIND_SERVICE), 21 (CAP_SYS_ADMIN) and 63 (the highest bit of the",
+                "kept set) and no other; the sets are set to the kept set (leave_sets false).",
+            ],
+            json: Some(r#"{"args":["/bin/sh"],"caps":{"keep":[0,10,21,63]}}"#),
+            bytes: Bytes::Canonical,
+            expect: None,
+        },
+        Def {
+            name: "caps_with_drop_caps",
+            about: &[
+                "CAPS with an empty kept set and LEAVE_SETS together with option DROP_CAPS: a",
+                "kept set and dropping every capability contradict each other; refused at the",
+                "start of the CAPS record (46).",
+            ],
+            json: Some(
+                r#"{"args":["/bin/true"],"drop_caps":true,"caps":{"keep":[],"leave_sets":true}}"#,
+            ),
+            bytes: Bytes::Canonical,
+            expect: Some((Fault::Conflict, 46)),
+        },
+        Def {
+            name: "init_lock_files",
+            about: &[
+                "What the helper's init holds while it lives (bubblewrap's --lock-file and",
+                "--sync-fd): LOCK_FILE (28) twice, in list order, and SYNC_FD (29) 7, with",
+                "option INIT in a new pid namespace.",
+            ],
+            json: Some(concat!(
+                r#"{"args":["/bin/sh"],"clone_flags":["newpid"],"init":true,"#,
+                r#""lock_files":["/run/lock/a","/tmp/b.lock"],"sync_fd":7}"#
+            )),
+            bytes: Bytes::Canonical,
+            expect: None,
+        },
+        Def {
+            name: "bwrap_fds",
+            about: &[
+                "bubblewrap's fds: INFO_FD (25) 5 and JSON_STATUS_FD (26) 6 for the pid and",
+                "namespace ids, BLOCK_FD (31) 8 and USERNS_BLOCK_FD (32) 9, in a new user",
+                "namespace whose id maps another process writes (no UID_MAP, no GID_MAP).",
+            ],
+            json: Some(BWRAP_FDS_JSON),
+            bytes: Bytes::Canonical,
+            expect: None,
+        },
     ]
 }
 
@@ -1117,6 +1349,12 @@ fn names(bits: u64, table: &[(&str, u64)]) -> String {
     }
 }
 
+/// The names of a table's bits set in `bits` (as [`names`]).
+fn table_names(bits: u64, table: &[Entry<u64>]) -> String {
+    let pairs: Vec<(&str, u64)> = table.iter().map(|e| (e.name, e.value)).collect();
+    names(bits, &pairs)
+}
+
 /// A human description of one record's payload.
 fn describe(ty: u16, p: &[u8]) -> String {
     let strings = |p: &[u8]| {
@@ -1132,9 +1370,69 @@ fn describe(ty: u16, p: &[u8]) -> String {
         | record::PIVOT_ROOT
         | record::HOST_NAME
         | record::DOMAIN_NAME
-        | record::CGROUP_PATH => quote(p),
-        record::EXEC_FD | record::STATUS_FD | record::CGROUP_FD if p.len() == 4 => {
+        | record::CGROUP_PATH
+        | record::LOCK_FILE => quote(p),
+        record::EXEC_FD
+        | record::STATUS_FD
+        | record::CGROUP_FD
+        | record::INFO_FD
+        | record::JSON_STATUS_FD
+        | record::SYNC_FD
+        | record::BLOCK_FD
+        | record::USERNS_BLOCK_FD
+            if p.len() == 4 =>
+        {
             format!("fd {}", u32_at(p, 0))
+        }
+        record::LANDLOCK if p.len() == layout::LANDLOCK_LEN => {
+            let flags = u32_at(p, 24);
+            format!(
+                "handled fs 0x{:x} ({}), handled net 0x{:x} ({}), scopes 0x{:x} ({}), flags 0x{flags:x} ({})",
+                u64_at(p, 0),
+                table_names(u64_at(p, 0), landlock_fs::ALL),
+                u64_at(p, 8),
+                table_names(u64_at(p, 8), landlock_net::ALL),
+                u64_at(p, 16),
+                table_names(u64_at(p, 16), landlock_scope::ALL),
+                names(flags.into(), &[("exact", layout::landlock::EXACT.into())]),
+            )
+        }
+        record::LANDLOCK_PATH if p.len() > 8 => {
+            let access = u64_at(p, 0);
+            format!(
+                "access 0x{access:x} ({}), path {}",
+                table_names(access, landlock_fs::ALL),
+                quote(&p[8..])
+            )
+        }
+        record::LANDLOCK_PORT if p.len() == layout::LANDLOCK_PORT_LEN => {
+            let access = u64_at(p, 0);
+            format!(
+                "access 0x{access:x} ({}), port {}",
+                table_names(access, landlock_net::ALL),
+                u64_at(p, 8)
+            )
+        }
+        record::JOIN_NS if p.len() == layout::JOIN_NS_LEN => {
+            let fds: Vec<String> = ["user", "pid", "user2"]
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!("{n} {}", u32_at(p, 4 * i) as i32))
+                .collect();
+            format!("fds {}", fds.join(", "))
+        }
+        record::CAPS if p.len() == layout::CAPS_LEN => {
+            let kept = u64_at(p, 0);
+            let flags = u32_at(p, 8);
+            let caps: Vec<String> = (0..64)
+                .filter(|c| kept & 1 << c != 0)
+                .map(|c: u32| c.to_string())
+                .collect();
+            format!(
+                "kept 0x{kept:x} (capabilities [{}]), flags 0x{flags:x} ({})",
+                caps.join(", "),
+                names(flags.into(), &[("leave_sets", caps::LEAVE_SETS.into())]),
+            )
         }
         record::RLIMIT if p.len() == layout::RLIMIT_LEN => {
             let r = u32_at(p, 0);
@@ -1542,6 +1840,30 @@ fn every_committed_vector_checks_out() {
     let mut expected: Vec<String> = defs.iter().map(|d| d.name.to_string()).collect();
     expected.sort();
     assert_eq!(names, expected, "vector files on disk vs definitions");
+}
+
+/// Every record type of the table is in at least one valid vector, so every client's encoder is
+/// checked on it: a new record type fails here until it has one.
+#[test]
+fn every_record_type_is_in_a_valid_vector() {
+    let mut seen = std::collections::BTreeSet::new();
+    for def in defs().iter().filter(|d| d.expect.is_none()) {
+        let b = def.bytes();
+        let mut at = HEADER_LEN;
+        while at + layout::RECORD_HEADER_LEN <= b.len() {
+            seen.insert(u16_at(&b, at));
+            at += layout::RECORD_HEADER_LEN + u32_at(&b, at + 4) as usize;
+        }
+    }
+    let missing: Vec<&str> = record::ALL
+        .iter()
+        .filter(|e| !seen.contains(&e.value))
+        .map(|e| e.name)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "record types in no valid vector: {missing:?}"
+    );
 }
 
 #[test]

@@ -318,6 +318,16 @@ pub struct Owned {
     pub json_status_fd: Option<u32>,
     pub join_ns: Option<(Option<u32>, Option<u32>, Option<u32>)>,
     pub caps: Option<(u64, u32)>,
+    /// LANDLOCK: handled filesystem rights, handled network rights, scopes, flags.
+    pub landlock: Option<(u64, u64, u64, u32)>,
+    /// LANDLOCK_PATH rules (rights, path), in order.
+    pub landlock_paths: Vec<(u64, Vec<u8>)>,
+    /// LANDLOCK_PORT rules (rights, port), in order.
+    pub landlock_ports: Vec<(u64, u64)>,
+    pub lock_files: Vec<Vec<u8>>,
+    pub sync_fd: Option<u32>,
+    pub block_fd: Option<u32>,
+    pub userns_block_fd: Option<u32>,
 }
 
 fn owned(c: &std::ffi::CStr) -> Vec<u8> {
@@ -412,6 +422,23 @@ impl Owned {
             json_status_fd: spec.json_status_fd,
             join_ns: spec.join_ns.map(|j| (j.user, j.pid, j.user2)),
             caps: spec.caps.map(|c| (c.kept, c.flags)),
+            landlock: spec
+                .landlock
+                .map(|l| (l.handled_fs, l.handled_net, l.scoped, l.flags)),
+            landlock_paths: spec
+                .landlock_paths
+                .iter()
+                .map(|r| (r.access, owned(r.path)))
+                .collect(),
+            landlock_ports: spec
+                .landlock_ports
+                .iter()
+                .map(|r| (r.access, r.port))
+                .collect(),
+            lock_files: spec.lock_files.iter().map(|p| owned(p)).collect(),
+            sync_fd: spec.sync_fd,
+            block_fd: spec.block_fd,
+            userns_block_fd: spec.userns_block_fd,
         }
     }
 
@@ -491,6 +518,15 @@ impl Owned {
             if let Some(fd) = self.cgroup_fd {
                 w.cgroup_fd(fd);
             }
+            if let Some((fs, net, scoped, flags)) = self.landlock {
+                w.landlock(fs, net, scoped, flags);
+            }
+            for (access, path) in &self.landlock_paths {
+                w.landlock_path(*access, path);
+            }
+            for &(access, port) in &self.landlock_ports {
+                w.landlock_port(access, port);
+            }
             if let Some(fd) = self.info_fd {
                 w.info_fd(fd);
             }
@@ -500,8 +536,20 @@ impl Owned {
             if let Some((user, pid, user2)) = self.join_ns {
                 w.join_ns(user, pid, user2);
             }
+            for path in &self.lock_files {
+                w.lock_file(path);
+            }
+            if let Some(fd) = self.sync_fd {
+                w.sync_fd(fd);
+            }
             if let Some((kept, flags)) = self.caps {
                 w.caps(kept, flags);
+            }
+            if let Some(fd) = self.block_fd {
+                w.block_fd(fd);
+            }
+            if let Some(fd) = self.userns_block_fd {
+                w.userns_block_fd(fd);
             }
         })
     }

@@ -64,6 +64,7 @@ fn full_owned() -> Owned {
         join_ns: Some((None, None, Some(14))),
         // The full spec drops every capability (DROP_CAPS): no kept set with it.
         caps: None,
+        ..Owned::default()
     }
 }
 
