@@ -95,6 +95,22 @@ export type MountOp =
   | BindDataOp | OverlayOp | TmpOverlayOp | RoOverlayOp | ChmodOp;
 export type MountEntry = RawMount | MountOp;
 
+/** A Landlock filesystem right (docs/spec.md, "Landlock filesystem rights"). */
+export type LandlockFsRight =
+  | 'execute' | 'write_file' | 'read_file' | 'read_dir' | 'remove_dir' | 'remove_file'
+  | 'make_char' | 'make_dir' | 'make_reg' | 'make_sock' | 'make_fifo' | 'make_block' | 'make_sym'
+  | 'refer' | 'truncate' | 'ioctl_dev';
+/** Landlock confinement (docs/json.md, `landlock`): `fs` present (even `[]`) confines the
+ * filesystem to what its rules allow (rights by name, or the groups `read` and `write`), `net`
+ * likewise TCP bind/connect; `scope` keeps abstract unix sockets and signals inside; `exact`
+ * refuses a kernel that lacks a requested right instead of using what it has. */
+export interface Landlock {
+  exact?: boolean;
+  fs?: { path: Str; access: (LandlockFsRight | 'read' | 'write')[] }[] | null;
+  net?: { port: number; access: ('bind_tcp' | 'connect_tcp')[] }[] | null;
+  scope?: ('abstract_unix_socket' | 'signal')[];
+}
+
 export interface IdMap {
   container_id: number;
   host_id: number;
@@ -165,6 +181,8 @@ export interface Spec {
   status_fd?: number | null;
   cgroup?: Str;
   cgroup_fd?: number | null;
+  /** Landlock confinement (docs/spec.md, LANDLOCK, LANDLOCK_PATH, LANDLOCK_PORT). */
+  landlock?: Landlock | null;
   /** An fd for bubblewrap's `--info-fd` JSON (docs/spec.md, INFO_FD). */
   info_fd?: number | null;
   /** An fd for bubblewrap's `--json-status-fd` JSON lines; the helper supervises the target. */

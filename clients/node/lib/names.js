@@ -119,6 +119,12 @@ const LANDLOCK_FS = Object.freeze({
   ioctl_dev: 1 << 15,
 });
 const LANDLOCK_FS_KNOWN = 0xffff;
+/** The groups a path rule's `access` may name (docs/json.md): reading files and listing
+ * directories, and every right but execute and the reading ones. */
+const LANDLOCK_FS_GROUPS = Object.freeze({
+  read: LANDLOCK_FS.read_file | LANDLOCK_FS.read_dir,
+  write: LANDLOCK_FS_KNOWN & ~(LANDLOCK_FS.execute | LANDLOCK_FS.read_file | LANDLOCK_FS.read_dir),
+});
 const LANDLOCK_NET = Object.freeze({ bind_tcp: 1 << 0, connect_tcp: 1 << 1 });
 const LANDLOCK_NET_KNOWN = 0x3;
 const LANDLOCK_SCOPES = Object.freeze({ abstract_unix_socket: 1 << 0, signal: 1 << 1 });
@@ -207,7 +213,7 @@ module.exports = {
   CLONE_KNOWN, MOUNT_FLAGS, MOUNT_FLAGS_KNOWN, MOUNT_MKDIR, MOUNT_FILE, MOUNT_OPTIONS_KNOWN,
   MOUNT_KINDS, MOUNT_KIND_LAST, MOUNT_OP_OPTIONAL, MOUNT_OP_READONLY, MOUNT_OP_DEV, MOUNT_OP_COVER,
   MOUNT_OP_FLAGS_KNOWN, MOUNT_OP_FIXED_LEN, MOUNT_OP_FIELDS, MOUNT_OP_DEFAULT_MODE, MOUNT_OP_LOWER,
-  CAPS_LEAVE_SETS, CRED_NO_SETGROUPS, CRED_FLAGS_KNOWN, LANDLOCK_FS, LANDLOCK_FS_KNOWN, LANDLOCK_NET,
+  CAPS_LEAVE_SETS, CRED_NO_SETGROUPS, CRED_FLAGS_KNOWN, LANDLOCK_FS, LANDLOCK_FS_KNOWN, LANDLOCK_FS_GROUPS, LANDLOCK_NET,
   LANDLOCK_NET_KNOWN, LANDLOCK_SCOPES, LANDLOCK_SCOPES_KNOWN, LANDLOCK_EXACT, RESOURCES, Limit,
   Fault, FAULTS, LOCATIONS, Loc, Kind,
   SYNC_CONTINUE, SYNC_ABORT,

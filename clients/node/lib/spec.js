@@ -29,7 +29,7 @@ const SPEC_KEYS = Object.freeze([
   'args', 'env', 'exec_path', 'exec_file', 'rlimits', 'files', 'work_dir', 'seccomp',
   'clone_flags', 'mounts', 'pivot_root', 'host_name', 'domain_name', 'uid_mappings',
   'gid_mappings', 'credential', ...BOOL_KEYS.filter((k) => k !== 'setsid'), 'setsid',
-  'status_fd', 'cgroup', 'cgroup_fd', 'info_fd', 'json_status_fd', 'join_ns', 'lock_files',
+  'status_fd', 'cgroup', 'cgroup_fd', 'landlock', 'info_fd', 'json_status_fd', 'join_ns', 'lock_files',
   'sync_fd', 'caps', 'block_fd', 'userns_block_fd',
 ]);
 
@@ -206,6 +206,58 @@ function caps(v, path) {
   };
 }
 
+/**
+ * Landlock right or scope names: each a name of `table` or of `groups` (expanded), normalized to
+ * the names of the bits they stand for, in table order.
+ */
+function rightNames(v, path, table, groups, what) {
+  let bits = 0;
+  list(v, path).forEach((n, i) => {
+    if (Object.hasOwn(groups, n)) bits |= groups[n];
+    else if (Object.hasOwn(table, n)) bits |= table[n];
+    else {
+      const valid = [...Object.keys(groups), ...Object.keys(table)].join(', ');
+      fail(join(path, i), `unknown Landlock ${what} ${JSON.stringify(n)} (one of ${valid})`);
+    }
+  });
+  return Object.keys(table).filter((n) => bits & table[n]);
+}
+
+/** One Landlock rule: exactly `key` (a path or a port) and `access`. */
+function landlockRule(v, path, key) {
+  if (!isObject(v)) fail(path, `expected a Landlock ${key} rule (${key}, access), got ${typeName(v)}`);
+  checkKeys(v, [key, 'access'], path);
+  for (const k of [key, 'access']) if (v[k] === undefined) fail(join(path, k), 'missing');
+  return key === 'path'
+    ? { path: str(v.path, join(path, 'path')),
+      access: rightNames(v.access, join(path, 'access'), names.LANDLOCK_FS, names.LANDLOCK_FS_GROUPS, 'filesystem right') }
+    : { port: int(v.port, join(path, 'port'), 0, 0xffff),
+      access: rightNames(v.access, join(path, 'access'), names.LANDLOCK_NET, {}, 'network right') };
+}
+
+/**
+ * Landlock confinement: `{exact, fs, net, scope}`. `fs` present (even `[]`) confines the
+ * filesystem to what its `{path, access}` rules allow, `net` likewise TCP bind/connect with
+ * `{port, access}` rules; absent or null leaves it alone. Something must be confined.
+ */
+function landlock(v, path) {
+  if (v === undefined || v === null) return null;
+  if (!isObject(v)) fail(path, `expected an object, got ${typeName(v)}`);
+  checkKeys(v, ['exact', 'fs', 'net', 'scope'], path);
+  const rules = (key, what) => (v[key] === undefined || v[key] === null ? null
+    : list(v[key], join(path, key)).map((r, i) => landlockRule(r, join(join(path, key), i), what)));
+  const out = {
+    exact: bool(v.exact, join(path, 'exact'), false),
+    fs: rules('fs', 'path'),
+    net: rules('net', 'port'),
+    scope: rightNames(v.scope, join(path, 'scope'), names.LANDLOCK_SCOPES, {}, 'scope'),
+  };
+  if (out.fs === null && out.net === null && !out.scope.length) {
+    fail(path, 'landlock restricts nothing: give fs, net (even empty) or scope');
+  }
+  return out;
+}
+
 function rawMount(v, path) {
   checkKeys(v, ['source', 'target', 'fstype', 'flags', 'data', 'mkdir', 'file', 'make_nod'], path);
   if (v.target === undefined) fail(join(path, 'target'), 'missing');
@@ -357,6 +409,7 @@ function normalize(spec) {
   out.uid_mappings = list(spec.uid_mappings, 'uid_mappings').map((m, i) => idMap(m, join('uid_mappings', i)));
   out.gid_mappings = list(spec.gid_mappings, 'gid_mappings').map((m, i) => idMap(m, join('gid_mappings', i)));
   out.credential = credential(spec.credential, 'credential');
+  out.landlock = landlock(spec.landlock, 'landlock');
   out.join_ns = joinNs(spec.join_ns, 'join_ns');
   out.lock_files = list(spec.lock_files, 'lock_files').map((s, i) => str(s, join('lock_files', i)));
   out.caps = caps(spec.caps, 'caps');

@@ -72,6 +72,9 @@ function checkNul(spec) {
   for (const key of ['exec_path', 'work_dir', 'pivot_root', 'cgroup', 'host_name', 'domain_name']) {
     if (spec[key] !== null && has(spec[key])) throw new SpecError({ field: key });
   }
+  if (spec.landlock && spec.landlock.fs) {
+    spec.landlock.fs.forEach((r, i) => { if (has(r.path)) throw new SpecError({ field: `landlock.fs[${i}].path` }); });
+  }
   spec.mounts.forEach((m, i) => {
     // A file operation's content is not a string: it may hold NUL bytes.
     const keys = m.type !== undefined ? ['source', 'target'] : ['source', 'target', 'fstype', 'data'];
@@ -103,6 +106,29 @@ function mountOpPayload(op) {
 function mountOpContent(op) {
   if (!names.MOUNT_OP_LOWER[op.type]) return op.content || Buffer.alloc(0);
   return Buffer.concat([op.upper, op.work].filter((p) => p.length).concat(op.lower).map(cstr));
+}
+
+/** Names of a bit table (normalized: each a key of `table`) as their bits. */
+function bitsOf(list, table) {
+  return list.reduce((bits, n) => bits | table[n], 0);
+}
+
+/** LANDLOCK (handled fs, handled net, scopes, flags), then a LANDLOCK_PATH per `fs` rule and a
+ * LANDLOCK_PORT per `net` rule, in list order. `fs`/`net` present (even empty) handle every
+ * right of their kind. */
+function landlockRecords(out, ll) {
+  const head = Buffer.alloc(28);
+  head.writeBigUInt64LE(BigInt(ll.fs ? names.LANDLOCK_FS_KNOWN : 0), 0);
+  head.writeBigUInt64LE(BigInt(ll.net ? names.LANDLOCK_NET_KNOWN : 0), 8);
+  head.writeBigUInt64LE(BigInt(bitsOf(ll.scope, names.LANDLOCK_SCOPES)), 16);
+  head.writeUInt32LE(ll.exact ? names.LANDLOCK_EXACT : 0, 24);
+  out.record(Record.LANDLOCK, head);
+  for (const rule of ll.fs || []) {
+    out.record(Record.LANDLOCK_PATH, Buffer.concat([u64(bitsOf(rule.access, names.LANDLOCK_FS)), cstr(rule.path)]));
+  }
+  for (const rule of ll.net || []) {
+    out.record(Record.LANDLOCK_PORT, Buffer.concat([u64(bitsOf(rule.access, names.LANDLOCK_NET)), u64(rule.port)]));
+  }
 }
 
 /** The canonical bytes of a spec without running the decoder over them (NULs still refused). */
@@ -166,6 +192,7 @@ function encodeUnchecked(spec) {
   if (spec.status_fd !== null) out.record(Record.STATUS_FD, u32(spec.status_fd));
   if (spec.cgroup.length) out.record(Record.CGROUP_PATH, cstr(spec.cgroup));
   if (spec.cgroup_fd !== null) out.record(Record.CGROUP_FD, u32(spec.cgroup_fd));
+  if (spec.landlock) landlockRecords(out, spec.landlock);
   if (spec.info_fd !== null) out.record(Record.INFO_FD, u32(spec.info_fd));
   if (spec.json_status_fd !== null) out.record(Record.JSON_STATUS_FD, u32(spec.json_status_fd));
   if (spec.join_ns) {

@@ -273,6 +273,30 @@ test('mount operations: a new root from binds, tmpfs and a file; a failing one n
   });
 });
 
+test('landlock: the target writes only beneath the paths its rules allow', async () => {
+  const open = fs.mkdtempSync(path.join(tmp, 'landlock-open-'));
+  const shut = fs.mkdtempSync(path.join(tmp, 'landlock-shut-'));
+  const script = 'echo a > "$0/a" && echo wrote; if echo b 2>&- > "$1/b"; then echo escaped; else echo refused; fi';
+  const { status, out } = await run({
+    args: ['/bin/sh', '-c', script, open, shut],
+    no_new_privs: true,
+    landlock: { fs: [{ path: '/', access: ['read', 'execute'] }, { path: open, access: ['read', 'write'] }] },
+  });
+  assert.equal(out, 'wrote\nrefused\n');
+  assert.equal(status.code, 0);
+  assert.equal(fs.readFileSync(path.join(open, 'a'), 'utf8'), 'a\n');
+  assert.equal(fs.existsSync(path.join(shut, 'b')), false);
+  // Without the rule for `open`, the first write is refused too (the rules are what allow it).
+  const denied = await run({
+    args: ['/bin/sh', '-c', 'echo a 2>&- > "$0/a2" && echo wrote', open],
+    no_new_privs: true,
+    landlock: { fs: [{ path: '/', access: ['read', 'execute'] }] },
+  });
+  assert.equal(denied.out, '');
+  assert.notEqual(denied.status.code, 0);
+  assert.equal(fs.existsSync(path.join(open, 'a2')), false);
+});
+
 test('what Node cannot do is refused before anything is spawned', async () => {
   const nohelper = path.join(tmp, 'no-helper');
   for (const [extra, feature] of [

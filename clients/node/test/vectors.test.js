@@ -105,6 +105,30 @@ test('a refusal names the record it is in', () => {
   assert.throws(() => encode({ args: ['a\0b'] }), { message: 'spec: args[0] contains a NUL byte' });
 });
 
+test('landlock: rights as bits in table order, groups expanded; a bad one names its key path', () => {
+  const ll = normalize({ args: ['/x'], landlock: { fs: [{ path: '/usr', access: ['execute', 'read'] }], scope: ['signal'] } }).landlock;
+  assert.deepEqual(ll, { exact: false, fs: [{ path: '/usr', access: ['execute', 'read_file', 'read_dir'] }], net: null, scope: ['signal'] });
+  const write = normalize({ args: ['/x'], landlock: { fs: [{ path: '/t', access: ['write'] }] } }).landlock.fs[0].access;
+  assert.equal(write.reduce((bits, n) => bits | names.LANDLOCK_FS[n], 0), 0xfff2);
+  // `fs: []` handles every filesystem right; absent handles none.
+  const head = (spec) => encode(spec).subarray(30 + 8, 30 + 8 + 28).toString('hex');
+  assert.equal(head({ args: ['/bin/true'], landlock: { fs: [] } }), `ffff${'0'.repeat(52)}`);
+  assert.equal(head({ args: ['/bin/true'], landlock: { net: [], exact: true } }), `${'0'.repeat(16)}03${'0'.repeat(30)}01000000`);
+  for (const [landlock, at] of [
+    [{ fs: [{ path: '/usr', access: ['read_all'] }] }, 'landlock.fs[0].access[0]'],
+    [{ fs: [{ path: '/usr' }] }, 'landlock.fs[0].access'],
+    [{ net: [{ port: 65536, access: ['bind_tcp'] }] }, 'landlock.net[0].port'],
+    [{ net: [{ port: 80, access: ['bind_tcp'], path: '/x' }] }, 'landlock.net[0].path'],
+    [{ scope: ['ptrace'] }, 'landlock.scope[0]'],
+    [{ fs: [], rules: [] }, 'landlock.rules'],
+    [{ exact: true }, 'landlock'],
+  ]) {
+    assert.throws(() => encode({ args: ['/x'], landlock }), (e) => e.name === 'JsonError' && e.path === at, at);
+  }
+  assert.throws(() => encode({ args: ['/x'], landlock: { fs: [{ path: 'a\0b', access: ['read'] }] } }),
+    { message: 'spec: landlock.fs[0].path contains a NUL byte' });
+});
+
 test('decode keeps bytes that are not UTF-8 as Buffers', () => {
   const arg = Buffer.from([0x2f, 0xff, 0xfe]);
   const d = decode(encode({ args: [arg, 'ok'] }));

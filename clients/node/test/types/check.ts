@@ -21,6 +21,7 @@ const spec: Spec = {
   pivot_root: '/srv/root',
   credential: { uid: 0, gid: 0 },
   init: true,
+  landlock: { fs: [{ path: '/usr', access: ['read', 'execute'] }], net: [], scope: ['signal'] },
 };
 
 async function main(): Promise<number> {
@@ -48,4 +49,6 @@ const noArgs: Spec = { env: [] };
 const badFlag: Spec = { args: ['/x'], clone_flags: ['newtime'] };
 // @ts-expect-error: a proc mount operation takes no source
 const badOp: Spec = { args: ['/x'], mounts: [{ type: 'proc', target: '/proc', source: '/x' }] };
-void noArgs; void badFlag; void badOp;
+// @ts-expect-error: not a Landlock filesystem right
+const badRight: Spec = { args: ['/x'], landlock: { fs: [{ path: '/usr', access: ['read_all'] }] } };
+void noArgs; void badFlag; void badOp; void badRight;
