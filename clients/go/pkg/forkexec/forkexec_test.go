@@ -15,6 +15,7 @@ import (
 
 	"forkexec/pkg/mount"
 	"forkexec/pkg/rlimit"
+	"forkexec/pkg/spec"
 )
 
 // End-to-end tests: every one runs the real helper ($FORKEXEC_HELPER; clients/go/run-tests.sh
@@ -529,5 +530,54 @@ func TestSignalForwardedByInit(t *testing.T) {
 	ws := waitPid(t, pid)
 	if !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
 		t.Fatalf("ended %#x, want SIGTERM", uint32(ws))
+	}
+}
+
+// Landlock: the target writes only beneath the paths its rules allow, and without the rule
+// for a directory it cannot write there either.
+func TestLandlockConfinesWrites(t *testing.T) {
+	open, shut := t.TempDir(), t.TempDir()
+	rule := func(path string, access uint64) spec.LandlockPath {
+		return spec.LandlockPath{Access: access, Path: path}
+	}
+	readExec := spec.LandlockFSRead | 0x1 // read_file, read_dir and execute (0x1)
+	script := `echo a > "$0/a" && echo wrote; if echo b 2>&- > "$1/b"; then echo escaped; else echo refused; fi`
+	r := &Runner{Args: []string{"/bin/sh", "-c", script, open, shut}, NoNewPrivs: true,
+		Landlock: &spec.Landlock{HandledFS: spec.LandlockFSKnown,
+			Paths: []spec.LandlockPath{rule("/", readExec), rule(open, spec.LandlockFSRead|spec.LandlockFSWrite)}}}
+	out, ws := output(t, r)
+	wantExit(t, ws, 0)
+	if out != "wrote\nrefused\n" {
+		t.Errorf("output %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(shut, "b")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s/b: %v (want it not written)", shut, err)
+	}
+	r = &Runner{Args: []string{"/bin/sh", "-c", `echo a 2>&- > "$0/a2" && echo wrote`, open}, NoNewPrivs: true,
+		Landlock: &spec.Landlock{HandledFS: spec.LandlockFSKnown, Paths: []spec.LandlockPath{rule("/", readExec)}}}
+	out, ws = output(t, r)
+	if out != "" || ws.ExitStatus() == 0 {
+		t.Errorf("without a rule for %s: output %q, status %#x", open, out, uint32(ws))
+	}
+	if _, err := os.Stat(filepath.Join(open, "a2")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s/a2: %v (want it not written)", open, err)
+	}
+}
+
+// Caps: the spec carries the kept set (CAPS), and the helper refuses it with DropCaps.
+func TestCapsRecord(t *testing.T) {
+	r := &Runner{Args: []string{"/bin/true"}, Caps: &spec.Caps{Keep: 1 << 10}}
+	b, err := r.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "1e000000" + "0c000000" + "0004000000000000" + "00000000" // CAPS, flags 0, 12 bytes; kept 1<<10; flags 0
+	if got := fmt.Sprintf("%x", b[len(b)-20:]); got != want {
+		t.Errorf("CAPS record %s, want %s", got, want)
+	}
+	r.DropCaps = true
+	_, err = r.Start()
+	if ce := childErr(t, err); ce.Location != LocSpec {
+		t.Errorf("Caps with DropCaps: %v, want a spec refusal", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"forkexec/pkg/mount"
 	"forkexec/pkg/rlimit"
+	"forkexec/pkg/spec"
 )
 
 // Runner is the configuration of one target: go-sandbox's fields, then forkexec's own.
@@ -130,4 +131,13 @@ type Runner struct {
 	// ParentsFromMode: the parent directories mount operations make take bubblewrap's
 	// modes (0755 less the group's / others' bits where the operation's mode gives them none).
 	ParentsFromMode bool
+
+	// Landlock confines the target (after no_new_privs, before seccomp): the rights in
+	// HandledFS/HandledNet are denied unless a rule allows them beneath a path or on a port;
+	// Scoped keeps abstract unix sockets and signals inside. Landlock needs NoNewPrivs (or
+	// CAP_SYS_ADMIN).
+	Landlock *spec.Landlock
+
+	// Caps: the capabilities the target keeps instead of the usual ones (not with DropCaps).
+	Caps *spec.Caps
 }

@@ -56,6 +56,8 @@ func (r *Runner) Spec() (*spec.Spec, error) {
 		HostName:   r.HostName,
 		DomainName: r.DomainName,
 		CgroupPath: r.CgroupPath,
+		Landlock:   r.Landlock,
+		Caps:       r.Caps,
 	}
 	if r.ExecFile != 0 {
 		fd := fdOf(r.ExecFile)

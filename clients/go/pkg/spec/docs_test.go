@@ -281,7 +281,9 @@ func TestGeneratedTablesMatch(t *testing.T) {
 			Name string
 			Bit  uint64
 		}
-	}{{"Clone flags", CloneFlagNames}, {"Mount flags", MountFlagNames}} {
+	}{{"Clone flags", CloneFlagNames}, {"Mount flags", MountFlagNames},
+		{"Landlock filesystem rights", LandlockFSNames}, {"Landlock network rights", LandlockNetNames},
+		{"Landlock scopes", LandlockScopeNames}} {
 		rows := generated(t, md, c.title)
 		if len(rows) != len(c.names) {
 			t.Errorf("%s: docs %d, client %d", c.title, len(rows), len(c.names))
@@ -374,4 +376,28 @@ func layoutConsts(t *testing.T, prefix string) map[string]uint64 {
 		}
 	}
 	return out
+}
+
+// The Landlock "every right" masks are the unions of their tables, and the JSON form's groups
+// are what docs/json.md says: read = read_file + read_dir, write = every right but execute and
+// the reading ones.
+func TestLandlockMasks(t *testing.T) {
+	union := func(table []struct {
+		Name string
+		Bit  uint64
+	}) (u uint64) {
+		for _, e := range table {
+			u |= e.Bit
+		}
+		return u
+	}
+	if union(LandlockFSNames) != LandlockFSKnown || union(LandlockNetNames) != LandlockNetKnown {
+		t.Errorf("known masks %#x %#x, tables %#x %#x", LandlockFSKnown, LandlockNetKnown,
+			union(LandlockFSNames), union(LandlockNetNames))
+	}
+	bit := func(n string) uint64 { b, _ := lookup(n, LandlockFSNames); return b }
+	if LandlockFSRead != bit("read_file")|bit("read_dir") ||
+		LandlockFSWrite != LandlockFSKnown&^(bit("execute")|bit("read_file")|bit("read_dir")) {
+		t.Errorf("groups read %#x write %#x", LandlockFSRead, LandlockFSWrite)
+	}
 }

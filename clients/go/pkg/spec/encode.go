@@ -30,6 +30,53 @@ type Spec struct {
 	StatusFd    *int
 	CgroupPath  string
 	CgroupFd    *int
+	// Landlock is the LANDLOCK record and its rules (LANDLOCK_PATH, LANDLOCK_PORT).
+	Landlock      *Landlock
+	InfoFd        *int // INFO_FD: bubblewrap's --info-fd
+	JSONStatusFd  *int // JSON_STATUS_FD: bubblewrap's --json-status-fd
+	JoinNs        *JoinNs
+	LockFiles     []string // one LOCK_FILE each, in order (needs OptInit)
+	SyncFd        *int     // SYNC_FD (needs OptInit)
+	Caps          *Caps
+	BlockFd       *int // BLOCK_FD
+	UsernsBlockFd *int // USERNS_BLOCK_FD
+}
+
+// Landlock is the LANDLOCK record (the rights and scopes the ruleset restricts) and its
+// rules, written after it in order: a LANDLOCK_PATH per Paths entry, a LANDLOCK_PORT per
+// Ports entry. A handled right is denied unless a rule allows it. (The JSON form's `fs` and
+// `net`, present even empty, handle every right of their kind: LandlockFSKnown,
+// LandlockNetKnown.)
+type Landlock struct {
+	HandledFS  uint64 // LandlockFS* bits
+	HandledNet uint64 // LandlockNet* bits
+	Scoped     uint64 // LandlockScope* bits
+	Exact      bool   // refuse a kernel that lacks a requested right (else best effort)
+	Paths      []LandlockPath
+	Ports      []LandlockPort
+}
+
+// LandlockPath allows filesystem rights (LandlockFS* bits) beneath an absolute path.
+type LandlockPath struct {
+	Access uint64
+	Path   string
+}
+
+// LandlockPort allows network rights (LandlockNet* bits) on a TCP port.
+type LandlockPort struct {
+	Access uint64
+	Port   uint64
+}
+
+// JoinNs is the JOIN_NS record: helper fds open on existing namespaces to join (nil: none).
+type JoinNs struct {
+	User, Pid, User2 *int
+}
+
+// Caps is the CAPS record: the capabilities the target keeps (bit n = capability n).
+type Caps struct {
+	Keep      uint64
+	LeaveSets bool // CapsLeaveSets: leave the effective, permitted and inheritable sets
 }
 
 // Rlimit is one RLIMIT record: a resource (RLIMIT_*, below 16), its soft and hard limit.
@@ -232,6 +279,62 @@ func (s *Spec) Encode() ([]byte, error) {
 	w.fd(RecStatusFd, s.StatusFd)
 	w.single(RecCgroupPath, s.CgroupPath)
 	w.fd(RecCgroupFd, s.CgroupFd)
+	if l := s.Landlock; l != nil {
+		w.record(RecLandlock, func() {
+			w.u64(l.HandledFS)
+			w.u64(l.HandledNet)
+			w.u64(l.Scoped)
+			var flags uint32
+			if l.Exact {
+				flags |= LandlockExact
+			}
+			w.u32(flags)
+		})
+		for _, r := range l.Paths {
+			r := r
+			w.record(RecLandlockPath, func() {
+				w.u64(r.Access)
+				w.str(r.Path)
+			})
+		}
+		for _, r := range l.Ports {
+			r := r
+			w.record(RecLandlockPort, func() {
+				w.u64(r.Access)
+				w.u64(r.Port)
+			})
+		}
+	}
+	w.fd(RecInfoFd, s.InfoFd)
+	w.fd(RecJSONStatusFd, s.JSONStatusFd)
+	if j := s.JoinNs; j != nil {
+		w.record(RecJoinNs, func() {
+			for _, fd := range []*int{j.User, j.Pid, j.User2} {
+				if fd == nil {
+					w.u32(^uint32(0))
+				} else {
+					w.u32(uint32(int32(*fd)))
+				}
+			}
+		})
+	}
+	for _, p := range s.LockFiles {
+		p := p
+		w.record(RecLockFile, func() { w.str(p) })
+	}
+	w.fd(RecSyncFd, s.SyncFd)
+	if c := s.Caps; c != nil {
+		w.record(RecCaps, func() {
+			w.u64(c.Keep)
+			var flags uint32
+			if c.LeaveSets {
+				flags |= CapsLeaveSets
+			}
+			w.u32(flags)
+		})
+	}
+	w.fd(RecBlockFd, s.BlockFd)
+	w.fd(RecUsernsBlockFd, s.UsernsBlockFd)
 	if len(w.buf) > MaxSpecLen {
 		return nil, fmt.Errorf("spec: %d bytes, over the %d-byte limit", len(w.buf), MaxSpecLen)
 	}
@@ -281,5 +384,11 @@ func (s *Spec) checkStrings() error {
 	one("host_name", s.HostName)
 	one("domain_name", s.DomainName)
 	one("cgroup", s.CgroupPath)
+	if s.Landlock != nil {
+		for i, r := range s.Landlock.Paths {
+			one(fmt.Sprintf("landlock.fs[%d].path", i), r.Path)
+		}
+	}
+	each("lock_files", s.LockFiles)
 	return err
 }

@@ -55,6 +55,53 @@ func parseJSON(text string) (*Spec, error) {
 			s.StatusFd, err = fdOf(raw)
 		case "cgroup_fd":
 			s.CgroupFd, err = fdOf(raw)
+		case "info_fd":
+			s.InfoFd, err = fdOf(raw)
+		case "json_status_fd":
+			s.JSONStatusFd, err = fdOf(raw)
+		case "sync_fd":
+			s.SyncFd, err = fdOf(raw)
+		case "block_fd":
+			s.BlockFd, err = fdOf(raw)
+		case "userns_block_fd":
+			s.UsernsBlockFd, err = fdOf(raw)
+		case "lock_files":
+			err = strictUnmarshal(raw, &s.LockFiles)
+		case "landlock":
+			if string(raw) != "null" {
+				s.Landlock, err = landlockOf(raw)
+			}
+		case "join_ns":
+			if string(raw) != "null" {
+				var j struct {
+					User  *int `json:"user"`
+					Pid   *int `json:"pid"`
+					User2 *int `json:"user2"`
+				}
+				if err = strictUnmarshal(raw, &j); err == nil {
+					s.JoinNs = &JoinNs{User: j.User, Pid: j.Pid, User2: j.User2}
+				}
+			}
+		case "caps":
+			if string(raw) != "null" {
+				var c struct {
+					Keep      *[]uint `json:"keep"`
+					LeaveSets bool    `json:"leave_sets"`
+				}
+				if err = strictUnmarshal(raw, &c); err == nil && c.Keep == nil {
+					err = fmt.Errorf("keep: missing")
+				}
+				if err == nil {
+					s.Caps = &Caps{LeaveSets: c.LeaveSets}
+					for _, n := range *c.Keep {
+						if n > 63 {
+							err = fmt.Errorf("capability %d is not 0-63", n)
+							break
+						}
+						s.Caps.Keep |= 1 << n
+					}
+				}
+			}
 		case "cgroup":
 			err = strictUnmarshal(raw, &s.CgroupPath)
 		case "work_dir":
@@ -163,6 +210,73 @@ func parseJSON(text string) (*Spec, error) {
 		s.Options |= OptNoSetsid
 	}
 	return s, nil
+}
+
+// landlockOf reads the `landlock` object: `fs` and `net` present (even empty) handle every
+// right of their kind; rights by name or, for `fs`, the groups `read` and `write`.
+func landlockOf(raw json.RawMessage) (*Landlock, error) {
+	var v struct {
+		Exact bool `json:"exact"`
+		FS    *[]struct {
+			Path   string   `json:"path"`
+			Access []string `json:"access"`
+		} `json:"fs"`
+		Net *[]struct {
+			Port   uint16   `json:"port"`
+			Access []string `json:"access"`
+		} `json:"net"`
+		Scope []string `json:"scope"`
+	}
+	if err := strictUnmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	l := &Landlock{Exact: v.Exact}
+	var err error
+	if l.Scoped, err = namedBits(v.Scope, LandlockScopeNames, nil); err != nil {
+		return nil, fmt.Errorf("scope: %w", err)
+	}
+	groups := map[string]uint64{"read": LandlockFSRead, "write": LandlockFSWrite}
+	if v.FS != nil {
+		l.HandledFS = LandlockFSKnown
+		for i, r := range *v.FS {
+			access, err := namedBits(r.Access, LandlockFSNames, groups)
+			if err != nil {
+				return nil, fmt.Errorf("fs[%d]: %w", i, err)
+			}
+			l.Paths = append(l.Paths, LandlockPath{Access: access, Path: r.Path})
+		}
+	}
+	if v.Net != nil {
+		l.HandledNet = LandlockNetKnown
+		for i, r := range *v.Net {
+			access, err := namedBits(r.Access, LandlockNetNames, nil)
+			if err != nil {
+				return nil, fmt.Errorf("net[%d]: %w", i, err)
+			}
+			l.Ports = append(l.Ports, LandlockPort{Access: access, Port: uint64(r.Port)})
+		}
+	}
+	return l, nil
+}
+
+// namedBits ors the bits of names from table (or groups).
+func namedBits(names []string, table []struct {
+	Name string
+	Bit  uint64
+}, groups map[string]uint64) (uint64, error) {
+	var bits uint64
+	for _, n := range names {
+		if g, ok := groups[n]; ok {
+			bits |= g
+			continue
+		}
+		bit, ok := lookup(n, table)
+		if !ok {
+			return 0, fmt.Errorf("unknown name %q", n)
+		}
+		bits |= bit
+	}
+	return bits, nil
 }
 
 func strictUnmarshal(raw []byte, v interface{}) error {

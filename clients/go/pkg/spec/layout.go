@@ -43,23 +43,21 @@ const (
 	RecCgroupPath uint16 = 19
 	RecCgroupFd   uint16 = 20
 	RecMountOp    uint16 = 21
-	// Landlock (LANDLOCK, LANDLOCK_PATH, LANDLOCK_PORT): not written by this client yet.
+	// Landlock (LANDLOCK, LANDLOCK_PATH, LANDLOCK_PORT): Spec.Landlock.
 	RecLandlock     uint16 = 22
 	RecLandlockPath uint16 = 23
 	RecLandlockPort uint16 = 24
-	// bubblewrap's info and JSON status fds (INFO_FD, JSON_STATUS_FD): not written by this
-	// client yet.
+	// bubblewrap's info and JSON status fds (INFO_FD, JSON_STATUS_FD).
 	RecInfoFd       uint16 = 25
 	RecJSONStatusFd uint16 = 26
-	// Namespaces to join (JOIN_NS): not written by this client yet.
+	// Namespaces to join (JOIN_NS).
 	RecJoinNs uint16 = 27
-	// What init holds for the sandbox's life (LOCK_FILE, SYNC_FD): not written by this
-	// client yet.
+	// What init holds for the sandbox's life (LOCK_FILE, SYNC_FD).
 	RecLockFile uint16 = 28
 	RecSyncFd   uint16 = 29
-	// The capabilities the target keeps (CAPS): not written by this client yet.
+	// The capabilities the target keeps (CAPS).
 	RecCaps uint16 = 30
-	// bubblewrap's block fds (BLOCK_FD, USERNS_BLOCK_FD): not written by this client yet.
+	// bubblewrap's block fds (BLOCK_FD, USERNS_BLOCK_FD).
 	RecBlockFd       uint16 = 31
 	RecUsernsBlockFd uint16 = 32
 )
@@ -217,6 +215,43 @@ const (
 	OpReadonly uint16 = 1 << 1
 	OpDev      uint16 = 1 << 2
 	OpCover    uint16 = 1 << 3
+)
+
+// Landlock rights and scopes (docs/spec.md's generated Landlock tables: the kernel's bits), by
+// name.
+var (
+	LandlockFSNames = []struct {
+		Name string
+		Bit  uint64
+	}{
+		{"execute", 0x1}, {"write_file", 0x2}, {"read_file", 0x4}, {"read_dir", 0x8},
+		{"remove_dir", 0x10}, {"remove_file", 0x20}, {"make_char", 0x40}, {"make_dir", 0x80},
+		{"make_reg", 0x100}, {"make_sock", 0x200}, {"make_fifo", 0x400}, {"make_block", 0x800},
+		{"make_sym", 0x1000}, {"refer", 0x2000}, {"truncate", 0x4000}, {"ioctl_dev", 0x8000},
+	}
+	LandlockNetNames = []struct {
+		Name string
+		Bit  uint64
+	}{{"bind_tcp", 0x1}, {"connect_tcp", 0x2}}
+	LandlockScopeNames = []struct {
+		Name string
+		Bit  uint64
+	}{{"abstract_unix_socket", 0x1}, {"signal", 0x2}}
+)
+
+const (
+	// LandlockFSKnown and LandlockNetKnown are every right of their kind: what the JSON
+	// form's `fs` and `net` (present, even empty) make the ruleset handle.
+	LandlockFSKnown  uint64 = 0xffff
+	LandlockNetKnown uint64 = 0x3
+	// LandlockFSRead (read_file, read_dir) and LandlockFSWrite (every right but execute and
+	// the reading ones) are the JSON form's groups `read` and `write`.
+	LandlockFSRead  uint64 = 0x4 | 0x8
+	LandlockFSWrite uint64 = LandlockFSKnown &^ (0x1 | LandlockFSRead)
+	// LandlockExact is the LANDLOCK flag EXACT.
+	LandlockExact uint32 = 1 << 0
+	// CapsLeaveSets is the CAPS flag LEAVE_SETS.
+	CapsLeaveSets uint32 = 1 << 0
 )
 
 // CredNoSetgroups is the credential flag that skips setgroups.
