@@ -42,7 +42,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tu
 
 from . import wire
 from .errors import ChildError, HelperError, SpecError, SyncError, subject_of
-from .helper import find_helper
+from .helper import Environment, encoded, find_helper, helper_environment
 from .process import (END, PID, SYNC, Process, Rusage, Spawned, Stream, WaitStatus,
                       reap_dropped, settle)
 from .spec import Spec, _SPEC_KEYS, normalized
@@ -63,6 +63,9 @@ class Runner:
     ``sync_func(pid)`` is called right before exec (after ids, mounts and limits, before
     seccomp); returning normally lets the target run, raising aborts (:class:`SyncError`).
     ``helper`` is the helper binary (default: :func:`~forkexec.find_helper`).
+    ``helper_env`` is the environment the helper is spawned with (the target's is the spec's
+    ``env``); by default (``None``) :func:`~forkexec.helper.helper_environment` picks it: an
+    empty one for an ELF executable, this process's for a wrapper script.
     ``on_spawn(pid)`` is called with the helper's pid right after it is spawned, before it is
     sent the spec (it has started nothing yet): e.g. to write it into cgroup v1
     ``cgroup.procs`` files (:meth:`forkexec.cgroup.Cgroup.place`); raising kills the helper
@@ -72,7 +75,8 @@ class Runner:
     def __init__(self, spec: Union[Spec, Dict[str, Any], Sequence[Union[str, bytes]], None] = None,
                  *, sync_func: Optional[Callable[[int], object]] = None,
                  helper: Optional[str] = None,
-                 on_spawn: Optional[Callable[[int], object]] = None, **fields: Any) -> None:
+                 on_spawn: Optional[Callable[[int], object]] = None,
+                 helper_env: Optional[Environment] = None, **fields: Any) -> None:
         if spec is None:
             spec = Spec(**fields)
         else:
@@ -91,6 +95,7 @@ class Runner:
         object.__setattr__(self, "sync_func", sync_func)
         object.__setattr__(self, "helper", helper)
         object.__setattr__(self, "on_spawn", on_spawn)
+        object.__setattr__(self, "helper_env", helper_env)
         object.__setattr__(self, "_encoded", (None, None, None))
 
     @classmethod
@@ -111,7 +116,7 @@ class Runner:
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _SPEC_KEYS:
             setattr(self.spec, name, value)
-        elif name in ("spec", "sync_func", "helper", "on_spawn"):
+        elif name in ("spec", "sync_func", "helper", "on_spawn", "helper_env"):
             object.__setattr__(self, name, value)
         else:
             raise AttributeError(f"'Runner' object has no attribute '{name}'")
@@ -150,8 +155,8 @@ class Runner:
                        or spec.detach or spec.status_fd is not None)
         if needs_start:
             return self.start().wait()
-        return _run_to_end(self.helper or find_helper(),
-                           self._encode_for_start(only_end_records=True), self.on_spawn)
+        return _run_to_end(self, self.helper or find_helper(),
+                           self._encode_for_start(only_end_records=True))
 
     def start(self) -> Process:
         """Spawns the helper, hands it the spec and answers its status records until the
@@ -168,12 +173,17 @@ class Runner:
         run, and the spec bytes to send."""
         encoded = self._encode_for_start(only_end_records)
         path = self.find_helper()
-        ours, pid = _spawn_checked(path, encoded)
+        ours, pid, _ = _spawn_checked(path, encoded, self._helper_env(path))
         helper = Spawned(pid, None, path, reap_if_dropped=True)
         if self.on_spawn is not None:
             _call_spawn_hook(self.on_spawn, pid, ours)
         stream = Stream(ours, self.sync_func)
         return _Start(encoded.spec, encoded.shape, helper, stream), encoded.data
+
+    def _helper_env(self, path: str) -> Environment:
+        """The environment the helper at ``path`` is spawned with."""
+        env = self.helper_env
+        return helper_environment(path) if env is None else encoded(env)
 
     def _encode_for_start(self, only_end_records: bool = False) -> "_Encoded":
         """The normalized spec, its bytes and its shape, as ``start`` (or, with
@@ -336,27 +346,22 @@ _RESTORED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGPIPE", "SIGXFZ"
                           if hasattr(signal, name))
 
 
-def _spawn(path: str, spec_fd: int, keep: List[int]) -> int:
+def _spawn(path: str, spec_fd: int, keep: List[int], env: Environment) -> int:
     """Starts the helper with ``os.posix_spawn`` (libc's: ``clone(CLONE_VM | CLONE_VFORK)``
     and ``execve``, no fork of this interpreter) and returns its pid once it has executed.
 
-    ``spec_fd`` and ``keep`` reach it with their numbers: a ``dup2(fd, fd)`` file action
-    clears close-on-exec in the child only (POSIX 2024; glibc 2.29+, musl 1.1.24+), so
-    processes that other threads spawn meanwhile inherit none of them. Every other fd of ours
-    that is inheritable (Python makes none so unless asked: PEP 446) reaches the helper too,
-    which closes every fd outside the target's table before the target runs. The signal mask
-    is emptied, SIGPIPE and SIGXFSZ get their default action; the environment is ours. A path
-    without ``/`` is looked up on ``PATH``, as ``subprocess`` does."""
+    ``spec_fd`` and ``keep`` (close-on-exec fds) reach it with their numbers: a
+    ``dup2(fd, fd)`` file action clears close-on-exec in the child only (POSIX 2024; glibc
+    2.29+, musl 1.1.24+), so processes that other threads spawn meanwhile inherit none of
+    them. Every fd of ours that is inheritable (0–2 usually; Python makes no other one so
+    unless asked: PEP 446) reaches the helper as it is, which closes every fd outside the
+    target's table before the target runs. The signal mask is emptied, SIGPIPE and SIGXFSZ
+    get their default action; the environment is ``env``. A path without ``/`` is looked up
+    on ``PATH``, as ``subprocess`` does."""
     # spec_fd is not in keep: it was made after keep's fds were checked to be open.
     actions = [(os.POSIX_SPAWN_DUP2, fd, fd) for fd in keep]
     actions.append((os.POSIX_SPAWN_DUP2, spec_fd, spec_fd))
     spawn = os.posix_spawn if "/" in path else os.posix_spawnp
-    # The environment as os.environ keeps it encoded (a plain dict of bytes, which
-    # posix_spawn reads without calling back into Python for every variable); os.environ
-    # itself where there is no such dict.
-    env = getattr(os.environ, "_data", None)
-    if not isinstance(env, dict):
-        env = os.environ
     return spawn(path, [path, "--spec-fd", str(spec_fd)], env, file_actions=actions,
                  setsigmask=(), setsigdef=_RESTORED_SIGNALS)
 
@@ -393,6 +398,22 @@ def _named_fds(spec: Spec) -> "Tuple[Tuple[int, str], ...]":
     return tuple(first.items())
 
 
+def _cloexec_fds(named: "Tuple[Tuple[int, str], ...]") -> List[int]:
+    """The fds of ``named`` (from :func:`_named_fds`) that are close-on-exec, which the spawn
+    must hand the helper with a file action; each fd checked to be open now (one
+    ``fcntl(F_GETFD)``, as :func:`_checked_fds`'s ``fstat``)."""
+    fds = []
+    for fd, field in named:
+        try:
+            inheritable = os.get_inheritable(fd)
+        except OSError:
+            raise HelperError(f"cannot pass {field} (fd {fd}): not an open fd of this "
+                              "process") from None
+        if not inheritable:
+            fds.append(fd)
+    return fds
+
+
 def _checked_fds(named: "Tuple[Tuple[int, str], ...]") -> List[int]:
     """The fds of ``named`` (from :func:`_named_fds`), each checked to be open now; sorted."""
     fds = []
@@ -407,19 +428,31 @@ def _checked_fds(named: "Tuple[Tuple[int, str], ...]") -> List[int]:
     return fds
 
 
-def _spawn_checked(path: str, encoded: _Encoded) -> "Tuple[_socket.socket, int]":
+def _spawn_checked(path: str, encoded: _Encoded, env: Environment, early: bytes = b""
+                   ) -> "Tuple[_socket.socket, int, int]":
     """The fds to pass checked (every time: one may have been closed since the spec was
-    encoded), dropped helpers reaped, then the channel made and the helper spawned on it:
-    our end of the channel and the helper's pid. Raises :class:`HelperError`."""
+    encoded), dropped helpers reaped, then the channel made and the helper spawned on it with
+    ``env``: our end of the channel, the helper's pid, and how many bytes of ``early`` were
+    written into the channel before the spawn (as many as its buffer takes without waiting:
+    all of a spec that is not huge), so that the helper finds the spec there as it starts
+    instead of waiting for this process to be scheduled again. Raises :class:`HelperError`."""
     # Checked before the socketpair could take the number of one closed since.
-    keep = _checked_fds(encoded.fds)
+    keep = _cloexec_fds(encoded.fds)
     reap_dropped()
     # Python makes it close-on-exec (SOCK_CLOEXEC, PEP 446): only the dup2 file action hands
     # the helper its end. _socket's object, not socket.socket's wrapper: nothing in Python.
     ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    sent = 0
     try:
+        if early:
+            try:
+                sent = ours.send(early, _socket.MSG_DONTWAIT | _socket.MSG_NOSIGNAL)
+            except BlockingIOError:
+                pass
+            except OSError as e:
+                raise HelperError(f"writing the spec: {e}") from e
         try:
-            pid = _spawn(path, theirs.fileno(), keep)
+            pid = _spawn(path, theirs.fileno(), keep, env)
         except OSError as e:
             raise HelperError(f"cannot run {path}: {e}") from e
     except BaseException:
@@ -427,7 +460,7 @@ def _spawn_checked(path: str, encoded: _Encoded) -> "Tuple[_socket.socket, int]"
         raise
     finally:
         theirs.close()
-    return ours, pid
+    return ours, pid, sent
 
 
 def _call_spawn_hook(hook: Callable[[int], object], pid: int, ours: "_socket.socket") -> None:
@@ -444,26 +477,31 @@ def _call_spawn_hook(hook: Callable[[int], object], pid: int, ours: "_socket.soc
         raise
 
 
-def _run_to_end(path: str, encoded: _Encoded, on_spawn: Optional[Callable[[int], object]]
-                ) -> WaitStatus:
+def _run_to_end(runner: Runner, path: str, encoded: _Encoded) -> WaitStatus:
     """:meth:`Runner.run` when nothing needs the start's records (``only_end_records`` set;
     no sync, no stop before exec, not detach, no ``status_fd``). The helper is spawned, sent
-    the spec, and waited for: in place it is the target; in the clone shapes it ends the way
-    the target ends, after writing the target's exit record. Once it has ended, everything it
+    the spec (written into the channel before the spawn when there is no spawn hook, which
+    must run before the helper has its spec), and waited for: in place it is the target; in
+    the clone shapes it ends the way the target ends, after writing the target's exit
+    record. Once it has ended, everything it
     wrote is on the channel, so one read (and one more to see the end of a non-empty stream)
     takes it all. The outcomes are :meth:`Runner.start`'s then :meth:`Process.wait`'s:
     :class:`ChildError` with ``exit_status`` and ``subject`` for an error record,
     :class:`HelperError` for a torn record, an unknown kind or a helper that hung up before it
     had the whole spec; else the target's status (from the exit record in the clone
     shapes)."""
-    ours, pid = _spawn_checked(path, encoded)
+    on_spawn = runner.on_spawn
+    spec = encoded.data
+    ours, pid, sent = _spawn_checked(path, encoded, runner._helper_env(path),
+                                     b"" if on_spawn is not None else spec)
     if on_spawn is not None:
         _call_spawn_hook(on_spawn, pid, ours)
     hung_up: Optional[OSError] = None
     reaped = False
     try:
         try:
-            ours.sendall(encoded.data, _socket.MSG_NOSIGNAL)
+            if sent < len(spec):
+                ours.sendall(spec[sent:], _socket.MSG_NOSIGNAL)
         except (BrokenPipeError, ConnectionResetError) as e:
             hung_up = e  # what it wrote before leaving is still to be read
         except OSError as e:
@@ -477,8 +515,12 @@ def _run_to_end(path: str, encoded: _Encoded, on_spawn: Optional[Callable[[int],
         while True:
             try:
                 chunk = ours.recv(4096)
-            except ConnectionResetError:
-                break  # the helper left with some of our bytes unread: end of stream
+            except ConnectionResetError as e:
+                # The helper left with some of our bytes unread (the records it wrote come
+                # first): end of stream, and it did not have the whole spec.
+                if hung_up is None:
+                    hung_up = e
+                break
             except OSError as e:
                 raise HelperError(f"reading status: {e}") from e
             if not chunk:

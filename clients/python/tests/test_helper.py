@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+from unittest import mock
 
 from forkexec import (ChildError, HelperError, IdMap, Mount, Runner, SpecError, SyncError,
                       mount_ops, names, status)
@@ -129,6 +130,50 @@ class Basics(HelperTest):
         self.assertTrue(st.success, st)
         with open(seen) as f:
             self.assertEqual(f.read(), "from os.environ")
+
+    def test_helper_env_is_the_environment_the_helper_gets(self):
+        # Given, helper_env is the whole environment of the helper (a wrapper script here),
+        # through start and through run; the target's is still the spec's env.
+        seen = os.path.join(self.tmp, "seen")
+        wrapper = os.path.join(self.tmp, "wrapper")
+        with open(wrapper, "w") as f:
+            f.write(f'#!/bin/sh\nenv >> {seen}\nexec {self.helper} "$@"\n')
+        os.chmod(wrapper, 0o755)
+        r, w = os.pipe()
+        given = {"FORKEXEC_WRAPPER_TEST": "given"}
+        try:
+            for how in ("start", "run"):
+                runner = Runner(args=["/usr/bin/env"], env=["TARGET=1"], files=[0, w, 2],
+                                helper=wrapper, helper_env=given)
+                st = runner.start().wait() if how == "start" else runner.run()
+                self.assertTrue(st.success, (how, st))
+        finally:
+            os.close(w)
+        self.assertEqual(read_all(r).decode(), "TARGET=1\n" * 2)
+        with open(seen) as f:
+            lines = [line for line in f.read().splitlines() if line != "PWD=" + os.getcwd()]
+        # sh adds PWD (and nothing else: no PATH from ours)
+        self.assertEqual(lines, ["FORKEXEC_WRAPPER_TEST=given"] * 2)
+
+    def test_the_helper_binary_gets_an_empty_environment(self):
+        # By default an ELF helper (it reads nothing from its environment) is spawned with
+        # none, through start and through run; a script with ours (the test above).
+        spawned = []
+        real = os.posix_spawn
+
+        def spy(path, argv, env, **kwargs):
+            spawned.append((path, dict(env)))
+            return real(path, argv, env, **kwargs)
+
+        os.environ["FORKEXEC_WRAPPER_TEST"] = "not for the helper"
+        try:
+            with mock.patch.object(os, "posix_spawn", spy):
+                self.assertTrue(Runner(args=["/bin/true"], helper=self.helper).start()
+                                .wait().success)
+                self.assertTrue(Runner(args=["/bin/true"], helper=self.helper).run().success)
+        finally:
+            del os.environ["FORKEXEC_WRAPPER_TEST"]
+        self.assertEqual(spawned, [(self.helper, {})] * 2)
 
     def test_the_spawn_resets_sigpipe_and_the_signal_mask(self):
         # Python ignores SIGPIPE and SIGXFSZ; this thread blocks SIGUSR1 here. The target

@@ -227,6 +227,13 @@ class FakeHelperRun(FakeHelper):
             self.runner(plan, env=big).run()
         self.assertIn("ended (exit status: 3) without an error record", str(cm.exception))
 
+    def test_helper_that_leaves_a_small_spec_unread(self):
+        # run writes a small spec before the spawn, so no write fails: a helper that ends
+        # with it unread is seen at the read (ECONNRESET), and EOF is not success either
+        with self.assertRaises(HelperError) as cm:
+            self.runner([["exit", 0]]).run()
+        self.assertIn("ended (exit status: 0) without an error record", str(cm.exception))
+
     def test_eof_after_the_spec_is_success_in_place(self):
         self.assertEqual(self.runner([["read_spec"], ["exit", 4]]).run().code, 4)
 
