@@ -177,8 +177,9 @@ pub struct Cli {
 
     /// Send the run to the warm sandboxes of `forkexec-run serve SOCKET` instead of building a
     /// sandbox: the program gets this process's stdin, stdout and stderr and environment, and
-    /// forkexec-run exits the way it did. Only --setenv, --unsetenv, --clearenv, --chdir and
-    /// --rlimit go with it; the sandbox is the server's.
+    /// forkexec-run exits the way it did. Only --setenv, --unsetenv, --clearenv, --chdir,
+    /// --rlimit, --cgroup and the judge flags go with it (a judged run: the server makes,
+    /// limits, reads and removes its cgroup); the sandbox is the server's.
     #[arg(long, value_name = "SOCKET", help_heading = SPEC)]
     pub via: Option<PathBuf>,
 
@@ -481,7 +482,9 @@ pub struct Cli {
     pub userns_block_fd: Option<i32>,
 
     /// Place the program in this cgroup (v2) directory from its first instruction
-    /// ("cgroup").
+    /// ("cgroup"). With --via: a directory of the host's cgroup tree (v1 or v2) that the
+    /// server moves the run into before its program starts; not with a judged run's own
+    /// cgroup (add --no-cgroup).
     #[arg(long, value_name = "DIR", help_heading = PROC)]
     pub cgroup: Option<String>,
 

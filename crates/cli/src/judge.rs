@@ -9,10 +9,12 @@ use std::os::fd::FromRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use clap::Args;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, Command, FromArgMatches};
 use forkexec_client::cgroup;
-use forkexec_client::judge::{Judge, JudgeResult, Limits, Sink, Status};
+use forkexec_client::judge::{Judge, Limits, Sink, Status};
 use forkexec_client::{Runner, Spec};
+use serde_json::Value;
 
 use crate::Fail;
 
@@ -145,7 +147,7 @@ fn parse_cpus(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Where `--result-json` goes, opened before the run so a bad target fails first.
+/// Opens `--result-json`'s target.
 fn open_result(target: &str) -> Result<Box<dyn Write>, Fail> {
     if let Some(n) = target.strip_prefix("fd:") {
         let fd: i32 = n.parse().ok().filter(|&fd| fd >= 0).ok_or_else(|| {
@@ -178,40 +180,111 @@ pub fn run(mut spec: Spec, args: &JudgeArgs, die_with_parent: bool) -> ! {
     // Killed with forkexec-run: the helper and the target get SIGKILL when it dies.
     spec.die_with_parent = true;
     stop_on_signals();
-    let mut result_out = args
-        .result_json
-        .as_ref()
-        .map(|target| open_result(target).unwrap_or_else(|f| f.exit()));
+    let result_out = args.open_result().unwrap_or_else(|f| f.exit());
     // The new root's mount point, made and checked as in a plain run.
     crate::run::ensure_root(&spec).unwrap_or_else(|f| f.exit());
     crate::verbose::tell_spec(&spec);
-    let mut judge = Judge::new(Runner::from_spec(spec))
+    let judge = args
+        .judge(Runner::from_spec(spec))
         .stop_when(&STOP)
-        .limits(args.limits())
         .stdout(Sink::Write(Box::new(std::io::stdout())))
         .stderr(Sink::Write(Box::new(std::io::stderr())));
-    if args.no_cgroup {
-        judge = judge.no_cgroup();
-    } else {
-        let parent = args
-            .cgroup_parent
-            .as_deref()
-            .unwrap_or(cgroup::DEFAULT_PARENT);
-        // What an earlier forkexec-run killed with SIGKILL left behind goes first.
+    let result = judge.run().to_json_value();
+    report(&result, result_out)
+}
+
+impl JudgeArgs {
+    /// A [`Judge`] of `runner` with these limits and this cgroup choice; what an earlier
+    /// forkexec-run (or `serve`) killed with SIGKILL left under the cgroup parent is reaped
+    /// first ([`cgroup::reap_stale`]: only cgroups whose maker is gone).
+    pub fn judge(&self, runner: Runner) -> Judge {
+        let judge = Judge::new(runner).limits(self.limits());
+        if self.no_cgroup {
+            return judge.no_cgroup();
+        }
+        let parent = self.cgroup_parent();
         if let Ok(layout) = cgroup::Layout::detect() {
             cgroup::reap_stale(&layout, parent);
         }
-        judge = judge.cgroup_parent(parent);
+        judge.cgroup_parent(parent)
     }
-    let result = judge.run();
-    crate::verbose::judged(&result.to_json().to_string());
-    if let Some(out) = result_out.as_mut() {
-        let written = writeln!(out, "{}", result.to_json()).and_then(|()| out.flush());
+
+    /// Where per-run cgroups are made: `--cgroup-parent`, else [`cgroup::DEFAULT_PARENT`].
+    pub fn cgroup_parent(&self) -> &str {
+        self.cgroup_parent
+            .as_deref()
+            .unwrap_or(cgroup::DEFAULT_PARENT)
+    }
+
+    /// Whether a judged run gets a per-run cgroup (not with `--no-cgroup`).
+    pub fn makes_cgroup(&self) -> bool {
+        self.active() && !self.no_cgroup
+    }
+
+    /// Whether `id` is a judge flag's (or the group clap makes of them all).
+    pub fn has_flag(id: &str) -> bool {
+        let cmd = JudgeArgs::augment_args(Command::new("judge"));
+        cmd.get_arguments().any(|a| a.get_id() == id) || cmd.get_groups().any(|g| g.get_id() == id)
+    }
+
+    /// Where `--result-json` goes, opened before the run so a bad target fails first.
+    pub fn open_result(&self) -> Result<Option<Box<dyn Write>>, Fail> {
+        self.result_json.as_deref().map(open_result).transpose()
+    }
+
+    /// The judge flags given on the command line `matches` was parsed from, as they were
+    /// written (but `--result-json`, which is the caller's): what `--via` sends for the
+    /// server to parse with [`JudgeArgs::from_flags`], the same parser.
+    pub fn flags_given(matches: &ArgMatches) -> Vec<String> {
+        let mut flags = Vec::new();
+        let cmd = JudgeArgs::augment_args(Command::new("judge"));
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "result_json" || matches.value_source(id) != Some(ValueSource::CommandLine) {
+                continue;
+            }
+            let Some(long) = arg.get_long() else { continue };
+            if arg.get_action().takes_values() {
+                for raw in matches.get_raw(id).into_iter().flatten() {
+                    flags.push(format!("--{long}"));
+                    flags.push(raw.to_string_lossy().into_owned());
+                }
+            } else {
+                flags.push(format!("--{long}"));
+            }
+        }
+        flags
+    }
+
+    /// The judge flags `flags` (as [`JudgeArgs::flags_given`] writes them), parsed as the
+    /// command line parses them: the same values, the same conflicts, the same errors.
+    pub fn from_flags(flags: &[String]) -> Result<JudgeArgs, String> {
+        let cmd = JudgeArgs::augment_args(Command::new("judge").no_binary_name(true));
+        let matches = cmd.try_get_matches_from(flags).map_err(|e| {
+            let text = e.to_string();
+            let line = text.lines().next().unwrap_or_default();
+            line.trim_start_matches("error: ").to_string()
+        })?;
+        let args = JudgeArgs::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+        if args.result_json.is_some() {
+            return Err("--result-json is the client's: the answer carries the result".into());
+        }
+        Ok(args)
+    }
+}
+
+/// Writes a judged run's result (`JudgeResult::to_json_value`, a one-shot's or one a server
+/// answered) to `--result-json` and tells it with `-v`, then exits as [`run`] says.
+pub fn report(result: &Value, mut out: Option<Box<dyn Write>>) -> ! {
+    crate::verbose::judged(&result.to_string());
+    // (Kept open to the exit: `fd:2` is stderr, where the verdict goes next.)
+    if let Some(out) = out.as_mut() {
+        let written = writeln!(out, "{result}").and_then(|()| out.flush());
         if let Err(e) = written {
             Fail::setup(format!("--result-json: {e}")).exit();
         }
     }
-    exit_with(&result)
+    exit_with(result)
 }
 
 /// Set by SIGINT, SIGTERM, SIGHUP: the judge kills the sandbox and removes its cgroup, and
@@ -235,25 +308,26 @@ fn stop_on_signals() {
     }
 }
 
-fn exit_with(result: &JudgeResult) -> ! {
-    if let Some(e) = &result.error {
-        Fail::setup(e.message.clone()).exit();
+fn exit_with(result: &Value) -> ! {
+    let text = |key: &str| result.get(key).and_then(Value::as_str);
+    let number = |key: &str| result.get(key).and_then(Value::as_i64).map(|n| n as i32);
+    if let Some(e) = result.get("error").filter(|e| !e.is_null()) {
+        let message = e.get("message").and_then(Value::as_str);
+        Fail::setup(message.unwrap_or("the judge failed").to_string()).exit();
     }
-    if result.status != Status::Normal && result.status != Status::NonzeroExitStatus {
+    let status = text("status").unwrap_or("runner_error");
+    if status != Status::Normal.name() && status != Status::NonzeroExitStatus.name() {
         let _ = writeln!(
             std::io::stderr(),
             "forkexec-run: {}{}",
-            result.status,
-            result
-                .limit
-                .map(|l| format!(" ({})", l.name()))
-                .unwrap_or_default()
+            status,
+            text("limit").map(|l| format!(" ({l})")).unwrap_or_default()
         );
     }
-    if let Some(code) = result.exit_status {
+    if let Some(code) = number("exit_status") {
         std::process::exit(code);
     }
-    std::process::exit(128 + result.signal.unwrap_or(0))
+    std::process::exit(128 + number("signal").unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -283,5 +357,51 @@ mod tests {
         assert!(parse_size("lots").unwrap_err().contains("not a size"));
         assert!(parse_cpus("0.5").is_ok());
         assert!(parse_cpus("0").is_err());
+    }
+
+    /// What `--via` sends is what was written, and the server's parse of it is the command
+    /// line's.
+    #[test]
+    fn judge_flags_travel_as_written() {
+        use clap::CommandFactory;
+        let line = [
+            "forkexec-run",
+            "--via",
+            "s",
+            "--time-limit",
+            "1.5s",
+            "--pids-limit",
+            "8",
+            "--cgroup-parent",
+            "x/y",
+            "--result-json",
+            "/tmp/r",
+            "--setenv",
+            "A",
+            "1",
+            "--",
+            "true",
+        ];
+        let matches = crate::cli::Cli::command().get_matches_from(line);
+        let cli = crate::cli::Cli::from_arg_matches(&matches).unwrap();
+        let flags = JudgeArgs::flags_given(&matches);
+        assert_eq!(
+            flags,
+            [
+                "--time-limit",
+                "1.5s",
+                "--pids-limit",
+                "8",
+                "--cgroup-parent",
+                "x/y"
+            ]
+        );
+        let parsed = JudgeArgs::from_flags(&flags).unwrap();
+        assert_eq!(parsed.limits(), cli.judge.limits());
+        assert_eq!(parsed.cgroup_parent(), "x/y");
+        assert!(parsed.result_json.is_none() && parsed.makes_cgroup());
+        assert!(JudgeArgs::has_flag("no_cgroup") && !JudgeArgs::has_flag("cgroup"));
+        let e = JudgeArgs::from_flags(&["--pids-limit".into(), "many".into()]).unwrap_err();
+        assert!(e.contains("--pids-limit"), "{e}");
     }
 }

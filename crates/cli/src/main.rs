@@ -162,10 +162,17 @@ fn real_main(args: Vec<OsString>) {
         tools::run(tool);
     }
     if let Some(socket) = &cli.via {
-        serve::check_via_flags(&matches).unwrap_or_else(|f| f.exit());
+        serve::check_via_flags(&matches, &cli).unwrap_or_else(|f| f.exit());
         let spec = assemble::assemble(&cli, &matches, assemble::Ids::current())
             .unwrap_or_else(|f| f.exit());
-        serve::via(socket, &spec, cli.chdir.is_some());
+        let run = serve::ViaRun {
+            chdir: cli.chdir.is_some(),
+            judge: cli
+                .judge
+                .active()
+                .then(|| (judge::JudgeArgs::flags_given(&matches), &cli.judge)),
+        };
+        serve::via(socket, &spec, &run);
     }
     let spec =
         assemble::assemble(&cli, &matches, assemble::Ids::current()).unwrap_or_else(|f| f.exit());

@@ -15,11 +15,14 @@
 //!
 //! The conversation on the socket (a `SOCK_STREAM` unix socket, one run per connection): the
 //! client sends a 4-byte little-endian length and that many bytes of JSON, `{"args": [...],
-//! "env": [...], "work_dir": "...", "rlimits": [...]}` (only `args` is required; rlimits as
-//! in the JSON spec), with its fds 0, 1 and 2 as `SCM_RIGHTS` on the length; the server
-//! answers one JSON line, `{"status": N}` (the wait status) or `{"code": 125|126|127,
+//! "env": [...], "work_dir": "...", "rlimits": [...], "cgroup": "...", "judge": [...]}` (only
+//! `args` is required; rlimits as in the JSON spec; `cgroup` a host cgroup directory the run
+//! is moved into; `judge` the one-shot judge flags as written, parsed here by the same
+//! parser: [`JudgeArgs::from_flags`]), with its fds 0, 1 and 2 as `SCM_RIGHTS` on the length;
+//! the server answers one JSON line, `{"status": N}` (the wait status), a judged run's
+//! `{"judge": RESULT}` (the one-shot's `--result-json` object) or `{"code": 125|126|127,
 //! "error": "..."}`, and closes. A client that hangs up before its program ended has the
-//! program killed.
+//! program killed (a judged run: through its cgroup, which is then removed).
 
 use std::convert::Infallible;
 use std::io::Read;
@@ -31,10 +34,13 @@ use std::sync::Arc;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use forkexec_client::cgroup;
+use forkexec_client::judge::Sink;
 use forkexec_client::{Namespace, Pool, Rlimit, Runner, Sandbox, Spec};
 use serde_json::{json, Value};
 
 use crate::cli::Cli;
+use crate::judge::JudgeArgs;
 use crate::Fail;
 
 /// The most bytes of JSON one run request may hold.
@@ -98,10 +104,7 @@ const NOT_FOR_SERVE: [(&str, &str); 18] = [
         "writable_root",
         "every run would see what earlier runs left: use serve's --writable DIR",
     ),
-    (
-        "cgroup",
-        "a pooled run's cgroup is not supported by forkexec-run yet",
-    ),
+    ("cgroup", "the cgroup is each run's: give it with --via"),
     ("userns", "joining namespaces is not supported for a pool"),
     ("userns2", "joining namespaces is not supported for a pool"),
     ("pidns", "joining namespaces is not supported for a pool"),
@@ -110,9 +113,10 @@ const NOT_FOR_SERVE: [(&str, &str); 18] = [
     ("via", "a server does not send its runs elsewhere"),
 ];
 
-/// The flags that go with `--via` (the run's own); any other is refused by name.
-const VIA_FLAGS: [&str; 7] = [
-    "via", "setenv", "unsetenv", "clearenv", "chdir", "rlimit", "command",
+/// The flags that go with `--via` (the run's own), besides the judge flags; any other is
+/// refused by name.
+const VIA_FLAGS: [&str; 8] = [
+    "via", "setenv", "unsetenv", "clearenv", "chdir", "rlimit", "cgroup", "command",
 ];
 
 /// Whether the flag with clap id `id` was given on the command line.
@@ -191,7 +195,9 @@ fn sandbox(args: &ServeArgs) -> Result<(Spec, Template), Fail> {
     }
     if cli.judge.active() {
         return Err(Fail::setup(
-            "serve: the judge flags are not supported for a pool of sandboxes yet".to_string(),
+            "serve: the judge flags are each run's: give them with --via (forkexec-run --via \
+             SOCKET --time-limit 2 --memory-limit 256m -- COMMAND)"
+                .to_string(),
         ));
     }
     // The fork server writes each run's id maps through a proc of the sandbox's own pid
@@ -231,6 +237,10 @@ fn serve(args: &ServeArgs) -> Result<Infallible, Fail> {
         let f = crate::report::failure(&e, &shape);
         Fail::setup(format!("serve: building the sandbox: {}", f.message))
     })?;
+    // Per-run cgroups a serve killed with SIGKILL left (their runs still in them) go first.
+    if let Ok(layout) = cgroup::Layout::detect() {
+        cgroup::reap_stale(&layout, cgroup::DEFAULT_PARENT);
+    }
     let listener = listen(&args.socket)?;
     remove_on_signal(args.socket.clone());
     let pool = Arc::new(pool);
@@ -333,8 +343,19 @@ fn remove_on_signal(path: PathBuf) {
 /// One connection: the request, the run, the answer (never SIGPIPE: a client gone is no
 /// reason for the server to die).
 fn serve_one(mut conn: UnixStream, pool: &Pool, shape: &Spec, template: Template) {
+    // A judged run's output is written to the client's stdout and stderr by threads this one
+    // starts (they inherit the mask): a client's closed pipe is EPIPE for them, not SIGPIPE
+    // for the server. (The runs themselves are forked by the sandboxes' servers, started
+    // before: their mask is not this thread's.)
+    // SAFETY: sigset operations on a local set; pthread_sigmask on this thread only.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
     let answer = match run_one(&mut conn, pool, shape, template) {
-        Ok(status) => json!({ "status": status }),
+        Ok(answer) => answer,
         Err(f) => json!({ "code": f.code, "error": f.message }),
     };
     let _ = send_all(&conn, format!("{answer}\n").as_bytes());
@@ -370,20 +391,22 @@ fn refused(m: String) -> Fail {
     Fail::setup(format!("serve: {m}"))
 }
 
+/// The keys a request may have.
+const REQUEST_KEYS: [&str; 6] = ["args", "env", "work_dir", "rlimits", "cgroup", "judge"];
+
 /// A request's JSON, checked: an object with `args` (non-empty strings) and optionally `env`,
-/// `work_dir` and `rlimits`, nothing else.
-fn read_request(body: &[u8], template: Template) -> Result<Spec, Fail> {
+/// `work_dir`, `rlimits`, `cgroup` (an absolute path: a cgroup directory of the host) and
+/// `judge` (the judge flags, as strings: a judged run), nothing else.
+fn read_request(body: &[u8], template: Template) -> Result<(Spec, Option<JudgeArgs>), Fail> {
     let request: Value = serde_json::from_slice(body)
         .map_err(|e| refused(format!("the request is not JSON: {e}")))?;
     let Some(fields) = request.as_object() else {
         return Err(refused("the request is not a JSON object".to_string()));
     };
-    if let Some(key) = fields
-        .keys()
-        .find(|k| !["args", "env", "work_dir", "rlimits"].contains(&k.as_str()))
-    {
+    if let Some(key) = fields.keys().find(|k| !REQUEST_KEYS.contains(&k.as_str())) {
         return Err(refused(format!(
-            "unknown key `{key}` in the request (args, env, work_dir, rlimits)"
+            "unknown key `{key}` in the request ({})",
+            REQUEST_KEYS.join(", ")
         )));
     }
     let mut spec = template.0;
@@ -408,15 +431,47 @@ fn read_request(body: &[u8], template: Template) -> Result<Spec, Fail> {
             spec.rlimits.push(l);
         }
     }
-    Ok(spec)
+    match request.get("cgroup") {
+        None => {}
+        Some(Value::String(dir)) if dir.starts_with('/') => spec.cgroup.clone_from(dir),
+        Some(_) => {
+            return Err(refused(
+                "`cgroup` must be an absolute path (a cgroup directory of the host)".to_string(),
+            ))
+        }
+    }
+    let judge = match strings(&request, "judge")? {
+        None => None,
+        Some(flags) => {
+            Some(JudgeArgs::from_flags(&flags).map_err(|e| refused(format!("`judge`: {e}")))?)
+        }
+    };
+    if let Some(judge) = judge.as_ref().filter(|j| j.makes_cgroup()) {
+        if !spec.cgroup.is_empty() {
+            return Err(refused(one_cgroup(judge)));
+        }
+    }
+    Ok((spec, judge))
 }
 
+/// Why `--cgroup DIR` and a judged run's own cgroup cannot go together.
+fn one_cgroup(judge: &JudgeArgs) -> String {
+    format!(
+        "--cgroup and a judged run's per-run cgroup (made under {}) cannot go together: a \
+         run is in one cgroup (judge it in DIR with --no-cgroup, which has no memory, pids or \
+         CPU quota limit, or leave --cgroup out)",
+        judge.cgroup_parent()
+    )
+}
+
+/// Reads the request, runs it, and says how it went: `{"status": N}`, or a judged run's
+/// `{"judge": RESULT}`.
 fn run_one(
     conn: &mut UnixStream,
     pool: &Pool,
     shape: &Spec,
     template: Template,
-) -> Result<i32, Fail> {
+) -> Result<Value, Fail> {
     // SAFETY: geteuid has no memory effects.
     let me = unsafe { libc::geteuid() };
     match peer_uid(conn) {
@@ -432,12 +487,15 @@ fn run_one(
     let mut body = vec![0u8; len];
     conn.read_exact(&mut body)
         .map_err(|e| refused(format!("reading the {len}-byte request: {e}")))?;
-    let mut spec = read_request(&body, template)?;
+    let (mut spec, judge) = read_request(&body, template)?;
     // A bare name is looked up in PATH as the sandbox sees it.
     let mut view = shape.clone();
     view.env.clone_from(&spec.env);
     spec.exec_path = crate::assemble::resolve(&spec.args[0], &view)?;
     spec.files = fds.iter().map(|fd| fd.as_raw_fd()).collect();
+    if let Some(judge) = judge {
+        return Ok(judged(conn, pool, spec, &judge, fds));
+    }
     let described = spec.clone();
     let mut run = pool
         .run(Runner::from_spec(spec))
@@ -467,12 +525,48 @@ fn run_one(
                 .wait()
                 .map_err(|e| refused(format!("waiting for the run: {e}")))?;
             use std::os::unix::process::ExitStatusExt;
-            return Ok(status.status.into_raw());
+            return Ok(json!({ "status": status.status.into_raw() }));
         }
         if polls[0].revents != 0 {
             return Err(refused("the client hung up; the run was killed".into()));
         }
     }
+}
+
+/// A judged run ([`forkexec_client::judge::Judge::run_in`] the pool's next sandbox), with the
+/// judge flags of a one-shot run: its per-run cgroup made under the parent, entered at the
+/// run's sync point, watched, read and removed; its stdout and stderr through pipes to the
+/// client's (cut at the output limit). A client that hangs up has the run killed (its
+/// cgroup's every process) and its cgroup removed, as a limit would.
+fn judged(
+    conn: &UnixStream,
+    pool: &Pool,
+    spec: Spec,
+    args: &JudgeArgs,
+    fds: Vec<OwnedFd>,
+) -> Value {
+    let [stdin, stdout, stderr]: [OwnedFd; 3] = fds.try_into().expect("3 fds, checked");
+    let client = conn.as_raw_fd();
+    let result = args
+        .judge(Runner::from_spec(spec))
+        .stop_if(move || hung_up(client))
+        .stdout(Sink::Write(Box::new(std::fs::File::from(stdout))))
+        .stderr(Sink::Write(Box::new(std::fs::File::from(stderr))))
+        .run_in(pool.next_sandbox());
+    drop(stdin);
+    json!({ "judge": result.to_json_value() })
+}
+
+/// Whether the client has hung up (or sent more than its request, which it does not):
+/// its end of the connection is readable.
+fn hung_up(conn: RawFd) -> bool {
+    let mut poll = libc::pollfd {
+        fd: conn,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll on one pollfd we own, without waiting.
+    unsafe { libc::poll(&mut poll, 1, 0) > 0 }
 }
 
 /// A request's list of strings under `key`: `None` when absent.
@@ -545,35 +639,59 @@ fn recv_header(conn: &UnixStream) -> Result<(usize, Vec<OwnedFd>), Fail> {
     Ok((u32::from_le_bytes(len) as usize, fds))
 }
 
-/// Refuses a flag given with `--via` that belongs to the sandbox (the server's).
-pub fn check_via_flags(matches: &ArgMatches) -> Result<(), Fail> {
+/// Refuses a flag given with `--via` that belongs to the sandbox (the server's), and
+/// `--cgroup` with a judged run's own cgroup.
+pub fn check_via_flags(matches: &ArgMatches, cli: &Cli) -> Result<(), Fail> {
     for id in matches.ids() {
         let id = id.as_str();
-        if given(matches, id) && !VIA_FLAGS.contains(&id) {
+        if given(matches, id) && !VIA_FLAGS.contains(&id) && !JudgeArgs::has_flag(id) {
             return Err(Fail::setup(format!(
                 "{} cannot go with --via: the sandbox is `forkexec-run serve`'s (give it \
-                 there); a run takes --setenv, --unsetenv, --clearenv, --chdir, --rlimit",
+                 there); a run takes --setenv, --unsetenv, --clearenv, --chdir, --rlimit, \
+                 --cgroup and the judge flags",
                 flag_name(id)
             )));
         }
     }
+    if cli.cgroup.is_some() && cli.judge.makes_cgroup() {
+        return Err(Fail::setup(one_cgroup(&cli.judge)));
+    }
     Ok(())
+}
+
+/// What `--via` sends besides the command: the work dir when `--chdir` named one (the
+/// server's default otherwise), `--cgroup`'s directory, a judged run's judge flags.
+pub struct ViaRun<'a> {
+    /// Whether `--chdir` was given.
+    pub chdir: bool,
+    /// The judge flags, when any was given: as written ([`JudgeArgs::flags_given`]), and
+    /// parsed (for `--result-json`).
+    pub judge: Option<(Vec<String>, &'a JudgeArgs)>,
 }
 
 /// `forkexec-run --via SOCKET -- COMMAND`: sends the run with this process's environment
 /// (after --setenv/--unsetenv/--clearenv), rlimits and stdin, stdout and stderr, and exits
-/// the way the program did. The work dir goes only when `--chdir` named one (the server's
-/// default otherwise).
-pub fn via(socket: &Path, spec: &Spec, chdir: bool) -> ! {
+/// the way the program did; a judged run as the one-shot judge does (its result to
+/// `--result-json`, its verdict on stderr).
+pub fn via(socket: &Path, spec: &Spec, run: &ViaRun<'_>) -> ! {
     let fail = |m: String| -> ! { Fail::setup(format!("--via {}: {m}", socket.display())).exit() };
-    let mut conn = UnixStream::connect(socket).unwrap_or_else(|e| fail(e.to_string()));
+    let result_out = match &run.judge {
+        Some((_, args)) => args.open_result().unwrap_or_else(|f| f.exit()),
+        None => None,
+    };
     let mut body = json!({
         "args": spec.args,
         "env": spec.env,
         "rlimits": spec.rlimits,
     });
-    if chdir {
+    if run.chdir {
         body["work_dir"] = json!(spec.work_dir);
+    }
+    if !spec.cgroup.is_empty() {
+        body["cgroup"] = json!(spec.cgroup);
+    }
+    if let Some((flags, _)) = &run.judge {
+        body["judge"] = json!(flags);
     }
     let body = body.to_string();
     if body.len() > MAX_REQUEST {
@@ -582,6 +700,7 @@ pub fn via(socket: &Path, spec: &Spec, chdir: bool) -> ! {
             body.len()
         ));
     }
+    let mut conn = UnixStream::connect(socket).unwrap_or_else(|e| fail(e.to_string()));
     let len = (body.len() as u32).to_le_bytes();
     send_with_fds(&conn, &len, &[0, 1, 2]).unwrap_or_else(|e| fail(e.to_string()));
     // (A server that refused the request early may have closed: its answer says why.)
@@ -596,6 +715,9 @@ pub fn via(socket: &Path, spec: &Spec, chdir: bool) -> ! {
         .unwrap_or_else(|e| fail(format!("the server's answer: {e}")));
     if let Some(status) = answer.get("status").and_then(Value::as_i64) {
         crate::run::end_like_raw(status as i32)
+    }
+    if let Some(result) = answer.get("judge").filter(|r| r.is_object()) {
+        crate::judge::report(result, result_out)
     }
     let code = answer.get("code").and_then(Value::as_i64).unwrap_or(125) as i32;
     let message = answer
@@ -736,6 +858,35 @@ mod tests {
         assert!(err(r#"{"args": ["x"], "work_dir": 1}"#).contains("`work_dir` must be"));
         assert!(err(r#"{"args": ["x"], "rlimits": [{"x": 1}]}"#).contains("`rlimits`"));
         assert!(err(r#"{"args": ["x"], "pivot_root": "/"}"#).contains("unknown key `pivot_root`"));
+        assert!(err(r#"{"args": ["x"], "cgroup": "sys/fs/cgroup/x"}"#).contains("`cgroup` must be"));
+        assert!(err(r#"{"args": ["x"], "judge": "--time-limit 1"}"#).contains("`judge` must be"));
+        let e = err(r#"{"args": ["x"], "judge": ["--time-limit", "soon"]}"#);
+        assert!(
+            e.contains("`judge`: ") && e.contains("not a duration"),
+            "{e}"
+        );
+        let e = err(r#"{"args": ["x"], "judge": ["--no-cgroup", "--memory-limit", "1m"]}"#);
+        assert!(
+            e.contains("--memory-limit") && e.contains("--no-cgroup"),
+            "{e}"
+        );
+        let e = err(r#"{"args": ["x"], "judge": ["--result-json", "/tmp/r"]}"#);
+        assert!(e.contains("--result-json is the client's"), "{e}");
+        let e =
+            err(r#"{"args": ["x"], "cgroup": "/sys/fs/cgroup/a", "judge": ["--time-limit", "1"]}"#);
+        assert!(e.contains("cannot go together"), "{e}");
+        let (spec, judge) = read_request(
+            br#"{"args": ["x"], "cgroup": "/sys/fs/cgroup/a", "judge": ["--no-cgroup", "--wall-time-limit", "1.5s"]}"#,
+            t(),
+        )
+        .unwrap();
+        let judge = judge.unwrap();
+        assert_eq!(spec.cgroup, "/sys/fs/cgroup/a");
+        assert!(judge.no_cgroup);
+        assert_eq!(
+            judge.wall_time_limit,
+            Some(std::time::Duration::from_millis(1500))
+        );
         let base = Spec {
             rlimits: vec![
                 Rlimit::new(Resource::Nofile, 5, 5),
@@ -744,11 +895,12 @@ mod tests {
             work_dir: "/w".into(),
             ..Spec::default()
         };
-        let spec = read_request(
+        let (spec, judge) = read_request(
             br#"{"args": ["a", "b"], "env": ["A=1"], "rlimits": [{"resource": "nofile", "cur": 9, "max": 9}]}"#,
             Template(base),
         )
         .unwrap();
+        assert!(judge.is_none() && spec.cgroup.is_empty());
         assert_eq!(spec.args, ["a", "b"]);
         assert_eq!(spec.env, ["A=1"]);
         assert_eq!(spec.work_dir, "/w");

@@ -5,15 +5,17 @@
 //! hangs up has its run killed; a bad request gets a clear error and the server goes on; the
 //! sandboxes and their runs die with the server, even of SIGKILL. As root and as an ordinary
 //! user.
+use forkexec_testkit::cli_serve::{
+    eventually, serve_command as serve_with, sh, start_background, via, Served,
+};
 use forkexec_testkit::leaks::descendants_of;
 use forkexec_testkit::support::{self, Cleanup};
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 fn cli() -> PathBuf {
     match std::env::var_os("FORKEXEC_RUN") {
@@ -26,105 +28,12 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// A running `forkexec-run serve`, killed (SIGTERM) and reaped when dropped.
-struct Served {
-    child: Child,
-    socket: PathBuf,
+fn serve(c: &mut Cleanup, extra: &[&str]) -> Served {
+    forkexec_testkit::cli_serve::serve(&cli(), c, extra)
 }
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(Some(_))) {
-            return; // reaped already: its pid may be another process's now
-        }
-        // SAFETY: kill on our own child's pid, not reaped yet.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let _ = self.child.wait();
-    }
-}
-
-/// The sandbox the tests use: every namespace but the network, the host's /usr, /bin, /lib
-/// and /lib64 read-only, a /dev.
-const SANDBOX: &str = "--unshare-all --share-net --ro-bind /usr /usr --ro-bind-try /bin /bin \
-                       --ro-bind-try /lib /lib --ro-bind-try /lib64 /lib64 --dev /dev";
 
 fn serve_command(socket: &Path, extra: &[&str]) -> Command {
-    let mut cmd = Command::new(cli());
-    cmd.arg("serve")
-        .arg(socket)
-        .args(["--pool", "2", "--writable", "/tmp", "--"])
-        .args(extra)
-        .args(SANDBOX.split_whitespace())
-        .env("FORKEXEC_HELPER", support::helper())
-        .stdin(Stdio::null());
-    cmd
-}
-
-/// `forkexec-run serve SOCKET --pool 2 --writable /tmp -- EXTRA SANDBOX`; waits for the
-/// socket (made once the sandboxes are built).
-fn serve(c: &mut Cleanup, extra: &[&str]) -> Served {
-    let socket = c.dir("serve").join("s");
-    let child = serve_command(&socket, extra).spawn().unwrap();
-    let mut served = Served { child, socket };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !served.socket.exists() {
-        if let Some(status) = served.child.try_wait().unwrap() {
-            panic!("serve ended: {status:?}");
-        }
-        assert!(Instant::now() < deadline, "serve did not make its socket");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    served
-}
-
-fn via_command(s: &Served, args: &[&str]) -> Command {
-    let mut cmd = Command::new(cli());
-    cmd.arg("--via").arg(&s.socket).args(args);
-    cmd
-}
-
-fn via(s: &Served, args: &[&str], stdin: &str) -> Output {
-    let mut child = via_command(s, args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn sh(s: &Served, script: &str) -> Output {
-    via(s, &["--", "sh", "-c", script], "")
-}
-
-/// Waits (up to 30 s) until `done` holds.
-fn eventually(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A run started in the background: its client, and the first line the program printed.
-fn start_background(s: &Served, script: &str) -> (Child, String) {
-    let mut child = via_command(s, &["--", "sh", "-c", script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (child, line)
+    serve_with(&cli(), socket, extra)
 }
 
 #[test]
@@ -216,7 +125,7 @@ fn runs_see_nothing_of_each_other() {
     }
     // One run going on (its file written, its sleep running) in each sandbox of the pool...
     let busy: Vec<_> = (0..2)
-        .map(|_| start_background(&s, "echo x >/tmp/busy; echo started; exec sleep 1000"))
+        .map(|_| start_background(&s, &[], "echo x >/tmp/busy; echo started; exec sleep 1000"))
         .collect();
     for (_, line) in &busy {
         assert_eq!(line, "started\n");
@@ -252,7 +161,8 @@ fn a_client_gone_kills_its_run() {
     eventually("a daemon outlived its run", || {
         descendants_of(s.child.id()).len() == idle
     });
-    let (mut client, line) = start_background(&s, "sleep 1000 & echo started; exec sleep 1000");
+    let (mut client, line) =
+        start_background(&s, &[], "sleep 1000 & echo started; exec sleep 1000");
     assert_eq!(line, "started\n");
     assert!(descendants_of(s.child.id()).len() > idle);
     client.kill().unwrap();
@@ -445,6 +355,7 @@ fn sigterm_removes_the_socket_and_a_stale_one_is_replaced() {
     let s = Served {
         child,
         socket: socket.clone(),
+        cli: cli(),
     };
     eventually("serve did not take over the stale socket", || {
         UnixStream::connect(&socket).is_ok()
@@ -458,7 +369,7 @@ fn sigterm_removes_the_socket_and_a_stale_one_is_replaced() {
 fn everything_dies_with_the_server() {
     let mut c = Cleanup::default();
     let mut s = serve(&mut c, &[]);
-    let (client, line) = start_background(&s, "sleep 1000 & echo started; exec sleep 1000");
+    let (client, line) = start_background(&s, &[], "sleep 1000 & echo started; exec sleep 1000");
     assert_eq!(line, "started\n");
     let started = descendants_of(s.child.id());
     let pids: Vec<u32> = started

@@ -10,6 +10,7 @@
 //!   `Writer`, spec builders, and an owned, comparable copy of a decoded spec.
 //! - [`skip`](mod@skip): visible, counted skips (`skip!`, `root_only!`, `user_only!`, `root_needs!`).
 //! - [`cgroup`]: the machine's cgroup layout (v1, v2, hybrid), found instead of assumed.
+//! - [`cli_serve`]: `forkexec-run serve` on a scratch socket and runs sent with `--via`.
 //! - [`leaks`]: the leak checks (fds, children, mounts, cgroups) the suites share, each
 //!   shown to catch its leak by `crates/client/tests/leaks.rs`.
 //!
@@ -17,6 +18,7 @@
 
 pub mod cgroup;
 pub mod chain;
+pub mod cli_serve;
 pub mod fixtures;
 pub mod leaks;
 pub mod served;

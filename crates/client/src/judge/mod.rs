@@ -117,8 +117,11 @@ pub struct Judge {
     layout: Option<Layout>,
     stdout: Sink,
     stderr: Sink,
-    stop: Option<&'static AtomicBool>,
+    stop: Option<StopWhen>,
 }
+
+/// What [`Judge::stop_when`] / [`Judge::stop_if`] watch: asked at every tick.
+type StopWhen = Box<dyn FnMut() -> bool + Send>;
 
 impl Judge {
     /// Judges `runner`'s program; stdout and stderr are captured into the result.
@@ -138,8 +141,15 @@ impl Judge {
 
     /// Kill the sandbox as soon as `flag` is set (e.g. by a SIGINT handler); the result is
     /// then `signalled` with SIGKILL.
-    pub fn stop_when(mut self, flag: &'static AtomicBool) -> Self {
-        self.stop = Some(flag);
+    pub fn stop_when(self, flag: &'static AtomicBool) -> Self {
+        self.stop_if(move || flag.load(Ordering::Acquire))
+    }
+
+    /// Kill the sandbox as soon as `stop` says so: it is asked at every tick of the watcher
+    /// ([`TICK`]) while the program runs (e.g. whether the client a server runs it for has
+    /// hung up); the result is then `signalled` with SIGKILL.
+    pub fn stop_if(mut self, stop: impl FnMut() -> bool + Send + 'static) -> Self {
+        self.stop = Some(Box::new(stop));
         self
     }
 
@@ -211,7 +221,7 @@ impl Judge {
             layout,
             stdout,
             stderr,
-            stop,
+            mut stop,
         } = self;
         let fail = |e: RunnerError| JudgeResult::runner_error(e, began.elapsed());
 
@@ -292,7 +302,7 @@ impl Judge {
             if reason.is_some() || stopped {
                 continue; // killed: waiting for the end
             }
-            if stop.is_some_and(|f| f.load(Ordering::Acquire)) {
+            if stop.as_mut().is_some_and(|f| f()) {
                 stopped = true;
                 kill_all(cg.as_ref(), &process);
                 continue;
@@ -330,6 +340,11 @@ impl Judge {
         let mut captured = [Vec::new(), Vec::new()];
         for (fd, reader) in readers {
             captured[fd - 1] = reader.finish(Duration::from_millis(500));
+        }
+        // Past the output limit and ended before the watcher's next tick saw it: the
+        // verdict is the limit's all the same.
+        if reason.is_none() && meter.exceeded.load(Ordering::Acquire) {
+            reason = Some(Limit::Output);
         }
         let usage = cg.as_ref().map(Cgroup::usage).unwrap_or_default();
         let rusage = status.rusage;
