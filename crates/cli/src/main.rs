@@ -12,10 +12,12 @@
 //! - [`bwrap`]: the bubblewrap mode (run as `bwrap`, or with a leading `--bwrap`).
 //! - [`verbose`]: `-v`, the stages told as they happen.
 //! - [`serve`]: `forkexec-run serve` (a pool of warm sandboxes on a unix socket) and `--via`.
+//! - [`arena`]: the allocator (a bump arena, then the C library's `malloc`).
 
 #![cfg_attr(not(test), no_main)]
 #![warn(missing_docs)]
 
+mod arena;
 mod assemble;
 mod bwrap;
 mod caps;
@@ -37,6 +39,12 @@ use std::io::Write;
 use std::sync::OnceLock;
 
 use clap::{CommandFactory, FromArgMatches};
+
+/// A one-shot run's allocations come from a static arena (arena.rs); `cargo test`'s harness
+/// keeps the default allocator.
+#[cfg(not(test))]
+#[global_allocator]
+static ALLOCATOR: arena::Arena = arena::Arena;
 
 /// Why forkexec-run stops before (or instead of) running the program: one line for stderr
 /// and the exit code (125 for setup errors, 126/127 for a program that cannot be executed or
