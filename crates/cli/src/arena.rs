@@ -135,10 +135,13 @@ mod tests {
     use super::*;
 
     // The tests run with the default allocator (the arena is forkexec-run's only outside
-    // `cargo test`), so they call it directly; they share the one static block.
+    // `cargo test`), so they call it directly; they share the one static block, one test at
+    // a time (which block is the most recent is part of what they check).
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
     #[test]
     fn blocks_are_aligned_distinct_and_fall_back_when_full() {
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let a = Arena;
         // SAFETY: non-zero layouts; each block freed with its layout.
         unsafe {
@@ -178,6 +181,7 @@ mod tests {
 
     #[test]
     fn threads_never_share_a_block() {
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let handles: Vec<_> = (0..4u8)
             .map(|t| {
                 std::thread::spawn(move || {
