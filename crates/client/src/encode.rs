@@ -42,10 +42,11 @@ use forkexec_spec::decode as wire;
 use forkexec_spec::layout::caps::LEAVE_SETS;
 use forkexec_spec::layout::{self, cred_flag, mount_opt, record};
 use forkexec_spec::tables::KindInfo;
-use forkexec_spec::SpecError;
+use forkexec_spec::{Shape, SpecError};
 
 use crate::names::{MountFlag, Namespace};
 use crate::spec::{IdMap, Mount, MountEntry, Spec};
+use crate::sys;
 
 /// Why a spec was not encoded: the helper would refuse it, so no helper is spawned.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,6 +119,30 @@ impl Sink for VecSink {
     }
 }
 
+/// Decodes `bytes` as the helper does and answers `f` of the decoded spec, a refusal as
+/// [`EncodeError::Refused`]. The decoded spec is some 26 KB (its lists have room for every
+/// record the limits allow), and each page of it is a page fault in a fresh process: it is
+/// made once a start (the check and the shape share it, [`Spec::encode_shaped`]) and on the
+/// heap; made by [`forkexec_spec::decode`] on the stack, returned and copied, it took some
+/// 50 KB of stack (forkexec-run in bubblewrap mode: 73 → 60 page faults a start).
+pub(crate) fn decoded<T>(
+    bytes: &[u8],
+    f: impl FnOnce(&wire::Spec<'_>) -> Result<T, SpecError>,
+) -> Result<T, EncodeError> {
+    let mut spec = Box::<wire::Spec<'_>>::default();
+    forkexec_spec::decode_into(bytes, &mut spec)
+        .and_then(|()| f(&spec))
+        .map_err(|e| EncodeError::refused(bytes, e))
+}
+
+/// The process shape the helper will use (it decides the same way), with its refusals
+/// (ptrace in a supervised clone), which depend on who is asking and so are not part of
+/// [`Spec::encode`].
+pub(crate) fn shape_of(bytes: &[u8]) -> Result<Shape, EncodeError> {
+    let (euid, egid) = sys::effective_ids();
+    decoded(bytes, |spec| spec.shape(euid, egid))
+}
+
 impl Spec {
     /// The wire bytes the helper reads, in the order documented on this module, after checking
     /// them with the helper's own decoder: a spec the helper would refuse is refused here,
@@ -126,6 +151,21 @@ impl Spec {
     /// Refusals that depend on the caller's identity (the exec-in-place shape's limits on id
     /// maps) are checked by [`crate::Runner::start`], not here.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        let bytes = self.write()?;
+        decoded(&bytes, |_| Ok(()))?;
+        Ok(bytes)
+    }
+
+    /// [`Spec::encode`], and the process shape the helper runs it in (for a helper with this
+    /// process's effective ids), with the shape's refusals: one decode for both.
+    pub(crate) fn encode_shaped(&self) -> Result<(Vec<u8>, Shape), EncodeError> {
+        let bytes = self.write()?;
+        let shape = shape_of(&bytes)?;
+        Ok((bytes, shape))
+    }
+
+    /// The wire bytes, not yet checked by the decoder.
+    fn write(&self) -> Result<Vec<u8>, EncodeError> {
         self.check_nul()?;
         self.check_mount_ops()?;
         let mut w = Writer::new(VecSink(Vec::with_capacity(self.size_hint())));
@@ -258,9 +298,7 @@ impl Spec {
         if let Some(fd) = self.userns_block_fd {
             w.userns_block_fd(fd as u32);
         }
-        let bytes = w.finish().0;
-        forkexec_spec::decode(&bytes).map_err(|e| EncodeError::refused(&bytes, e))?;
-        Ok(bytes)
+        Ok(w.finish().0)
     }
 
     /// The CLONE_FLAGS bits: the OR of `clone_flags`.

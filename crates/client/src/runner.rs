@@ -53,7 +53,7 @@ use std::path::PathBuf;
 
 use forkexec_spec::Shape;
 
-use crate::encode::EncodeError;
+pub(crate) use crate::encode::shape_of;
 use crate::error::{BoxError, Error};
 use crate::helper::find_helper;
 use crate::names::{Namespace, Resource};
@@ -525,8 +525,7 @@ impl Runner {
         // Copies of mount-operation fds the target's fd table would replace; they stay open
         // until the helper is spawned.
         let copies = remap_mount_fds(&mut self.spec).map_err(Error::Helper)?;
-        let spec = self.spec.encode()?;
-        let shape = shape_of(&spec)?;
+        let (spec, shape) = self.spec.encode_shaped()?;
         let path = self.find_helper().map_err(Error::Helper)?;
         let mut keep = inherited_fds(&self.spec).map_err(Error::Helper)?;
 
@@ -637,16 +636,6 @@ fn reap_detached(helper: &mut Spawned) -> Result<(), Error> {
             helper.describe()
         ))))
     }
-}
-
-/// The process shape the helper will use (it decides the same way), with its refusals
-/// (ptrace in a supervised clone), which depend on who is asking and so are not part of
-/// [`Spec::encode`].
-pub(crate) fn shape_of(spec: &[u8]) -> Result<Shape, EncodeError> {
-    let (euid, egid) = sys::effective_ids();
-    forkexec_spec::decode(spec)
-        .and_then(|s| s.shape(euid, egid))
-        .map_err(|e| EncodeError::refused(spec, e))
 }
 
 /// The fds of mount operations (`mounts[i].source_fd` / `content_fd`), named.

@@ -14,7 +14,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
-use super::{inherited_fds, remap_mount_fds, shape_of, Runner};
+use super::{inherited_fds, remap_mount_fds, Runner};
 use crate::error::Error;
 use crate::sys;
 
@@ -39,14 +39,11 @@ impl Runner {
             Ok(copies) => copies,
             Err(e) => return Error::Helper(e),
         };
-        let spec = match self.spec.encode() {
-            Ok(spec) => spec,
+        // With the helper's own refusals that depend on who asks (detach was refused above).
+        let spec = match self.spec.encode_shaped() {
+            Ok((spec, _)) => spec,
             Err(e) => return e.into(),
         };
-        // The helper's own refusals that depend on who asks (detach was refused above).
-        if let Err(e) = shape_of(&spec) {
-            return e.into();
-        }
         let path = match self.find_helper() {
             Ok(path) => path,
             Err(e) => return Error::Helper(e),
