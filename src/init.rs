@@ -48,7 +48,12 @@ pub fn run(
     }
     // pid 1 goes by the name the helper was run under (`ps` shows `bwrap` for bubblewrap's
     // init under forkexec-run's bubblewrap mode, as for bubblewrap's own).
-    let _ = sys::set_name(chan.name);
+    // (Without the syslog level `--level-prefix` puts before that name: `<3>bwrap`.)
+    let name = match chan.name {
+        [b'<', _, b'>', name @ ..] => name,
+        name => name,
+    };
+    let _ = sys::set_name(name);
     // Only the target's copy of the handshake is left, so its exec is seen as EOF.
     if let Some(h) = chan.handshake.take() {
         let _ = sys::close(h);

@@ -33,7 +33,7 @@ const LINKS: [(&CStr, &CStr); 6] = [
 /// Fills the tmpfs `dev` (already attached) for mount entry `index`.
 pub fn populate(dev: i32, index: usize) -> Result<(), Failure> {
     for (host, name) in DEVICES {
-        let node = ops::clone_with(g::AT_FDCWD, host, NOSUID | NOEXEC, index)?;
+        let node = ops::clone_with(g::AT_FDCWD, host, NOSUID, index)?;
         sys::mknodat_file(dev, name, 0o666).at_index(Location::MountMkdir, index)?;
         sys::move_mount(node.0, dev, name).at_index(Location::Mount, index)?;
     }

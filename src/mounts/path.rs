@@ -184,6 +184,14 @@ pub fn open_target(
     let path = RelPath::new(target);
     let root = at.root;
     match sys::open_in_root(root, path.as_cstr(), g::O_PATH) {
+        // A directory where a file is to be made, or something else where a directory is:
+        // what making it would say (EISDIR, ENOTDIR), as bubblewrap's mount points.
+        Ok(fd) if make != Make::Nothing && is_dir(fd.0) != matches!(make, Make::Dir(_)) => {
+            return Err(match make {
+                Make::Dir(_) => mkdir_failed(sys::ENOTDIR, index, mkdir_detail::TARGET),
+                _ => mkdir_failed(sys::EISDIR, index, mkdir_detail::FILE),
+            });
+        }
         Ok(fd) => return Ok(Target::fd(fd)),
         Err(sys::ENOENT) if make != Make::Nothing => {}
         Err(e) => return Err(e).at_index(Location::MountPath, index),
@@ -255,6 +263,10 @@ fn mkdir_failed(e: sys::Errno, index: usize, what: u32) -> Failure {
         detail: what,
         ..Failure::new(Location::MountMkdir, e, index)
     }
+}
+
+fn is_dir(fd: i32) -> bool {
+    sys::fstat(fd).is_ok_and(|st| st.mode & g::S_IFMT == g::S_IFDIR)
 }
 
 fn ignore_exists(r: sys::Result) -> sys::Result<()> {

@@ -298,6 +298,8 @@ struct Parser<'h> {
     /// The mount flags, in order, as forkexec-run's own.
     mounts: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
+    /// The first `--mqueue`'s destination (bwrap's mount of it may be refused: [`finish`]).
+    mqueue: Option<OsString>,
     /// An environment option came (`--clearenv`, `--setenv`, `--unsetenv`): without one the
     /// program gets the caller's environment, which is forkexec-run's own default.
     env_changed: bool,
@@ -341,6 +343,7 @@ pub fn parse(name: &str, args: Vec<OsString>, host: &Host) -> Result<Bwrap, Refu
         b: Bwrap::default(),
         mounts: Vec::new(),
         env: host.env.clone(),
+        mqueue: None,
         env_changed: false,
         unshare: Unshare::default(),
         uid: None,
@@ -463,8 +466,9 @@ impl Parser<'_> {
         match opt {
             "--info-fd" => self.info_fd = true,
             "--file" | "--bind-data" | "--ro-bind-data" => {
-                fd_value(&values[0])?;
+                data_fd(fd_value(&values[0])?, &values[1])?;
             }
+            "--mqueue" if self.mqueue.is_none() => self.mqueue = Some(values[0].clone()),
             "--chmod" if parse_octal(&values[0]).is_none() => {
                 return refuse("--chmod takes an octal argument <= 07777");
             }
@@ -697,6 +701,18 @@ impl Parser<'_> {
             return Ok(());
         }
         let user = u.user || self.userns.is_some();
+        // bwrap's mount(2) of an mqueue needs CAP_SYS_ADMIN over the user namespace that owns
+        // the IPC namespace: a new one's, or else the caller's own, which only a capable
+        // caller that stays in its user namespace has. (The helper's new mount API would
+        // mount it all the same.)
+        if let Some(dest) = &self.mqueue {
+            if !u.ipc && (user || !owns_ipc_namespace(host)) {
+                return refuse(format!(
+                    "Can't mount mqueue on /newroot/{}: Operation not permitted",
+                    dest.to_string_lossy().trim_start_matches('/')
+                ));
+            }
+        }
         if !user && self.uid.is_some_and(|id| id != host.uid) {
             return refuse("Specifying --uid requires --unshare-user or --userns");
         }
@@ -912,6 +928,55 @@ fn strerror(e: &std::io::Error) -> String {
     match text.find(" (os error") {
         Some(at) => text[..at].to_string(),
         None => text,
+    }
+}
+
+/// The fd bwrap copies a file's data from (`--file`, `--bind-data`): not open, or a
+/// directory, fails as bwrap's copy of it does (`Can't write data to file DEST: Bad file
+/// descriptor`), here before anything is set up.
+fn data_fd(fd: i32, dest: &OsStr) -> Result<(), Refusal> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes at most one stat into st, which is large enough.
+    let err = if unsafe { libc::fstat(fd, st.as_mut_ptr()) } != 0 {
+        std::io::Error::last_os_error()
+    } else {
+        // SAFETY: fstat succeeded and filled st.
+        let mode = unsafe { st.assume_init() }.st_mode;
+        if mode & libc::S_IFMT != libc::S_IFDIR {
+            return Ok(());
+        }
+        std::io::Error::from_raw_os_error(libc::EISDIR)
+    };
+    refuse(format!(
+        "Can't write data to file {}: {}",
+        dest.to_string_lossy(),
+        strerror(&err)
+    ))
+}
+
+/// Whether this process has CAP_SYS_ADMIN over the user namespace that owns its IPC
+/// namespace (it is the caller's own; the kernel's `NS_GET_USERNS` says which). Unknown
+/// (no `/proc`, an old kernel): true, and the mount says what it says.
+fn owns_ipc_namespace(host: &Host) -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    const NS_GET_USERNS: u32 = 0xb701; // _IO(0xb7, 0x1)
+    if host.caps & 1 << CAP_SYS_ADMIN == 0 {
+        return false;
+    }
+    let Ok(ipc) = File::open("/proc/self/ns/ipc") else {
+        return true;
+    };
+    // SAFETY: an ioctl without an argument on an fd this function owns; it returns a new fd.
+    let owner = unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&ipc), NS_GET_USERNS as _) };
+    if owner < 0 {
+        return true;
+    }
+    // SAFETY: the ioctl just returned this fd, owned by nobody else.
+    let owner = unsafe { File::from_raw_fd(owner) };
+    use std::os::unix::fs::MetadataExt;
+    match (owner.metadata(), std::fs::metadata("/proc/self/ns/user")) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => true,
     }
 }
 

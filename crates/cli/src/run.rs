@@ -207,7 +207,10 @@ pub fn run(spec: Spec, stay: bool, die_with_parent: bool) -> ! {
     ensure_root(&spec).unwrap_or_else(|f| f.exit());
     if !must_stay(stay, &spec) {
         let runner = Runner::from_spec(spec.clone());
-        let err = runner.exec_in_place(crate::program().name);
+        // The helper says a failure after this name: with bwrap's `--level-prefix`, after
+        // its level too (`<3>bwrap: …`).
+        let me = crate::program();
+        let err = runner.exec_in_place(&format!("{}{}", me.prefix, me.name));
         report::failure(&err, &spec).exit();
     }
     if die_with_parent {

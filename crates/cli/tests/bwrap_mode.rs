@@ -736,6 +736,44 @@ fn failures_exit_1_in_bubblewraps_words() {
     }
 }
 
+/// With `--level-prefix` the helper's failure line (in forkexec-run's place) starts with
+/// bwrap's level too (`<3>bwrap: `, as bwrap 0.11's `die`), while its init, named after
+/// the same argv[0], is still `bwrap`. (Debian's bwrap 0.8.0 has no `--level-prefix`.)
+#[test]
+fn level_prefix_reaches_the_helpers_words() {
+    for pid in [false, true] {
+        let mut argv = vec!["--level-prefix", "--ro-bind", "/", "/"];
+        if pid {
+            argv.extend(["--unshare-pid", "--proc", "/proc"]);
+        }
+        argv.extend(["--chdir", "/nonexistent", "true"]);
+        let out = bwrap(&argv).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{argv:?}: {out:?}");
+        assert_eq!(
+            text(&out.stderr),
+            "<3>bwrap: Can't chdir to /nonexistent: No such file or directory\n",
+            "{argv:?}"
+        );
+    }
+    let argv = [
+        "--level-prefix",
+        "--ro-bind",
+        "/",
+        "/",
+        "--unshare-pid",
+        "--proc",
+        "/proc",
+        "cat",
+        "/proc/1/comm",
+    ];
+    let out = bwrap(&argv).output().unwrap();
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), "bwrap\n".into()),
+        "{out:?}"
+    );
+}
+
 /// `--info-fd FD` and `--json-status-fd FD`, as bubblewrap's suite uses them: the pid and the
 /// namespace ids the program sees, then its exit code.
 #[test]

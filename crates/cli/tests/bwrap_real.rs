@@ -94,8 +94,17 @@ fn run_one(
         json = Some((r, w.as_raw_fd()));
         held.push(w);
     }
+    if case.args.contains(&"DIR_FD") {
+        // SAFETY: a NUL-terminated path; the new fd (inherited: no O_CLOEXEC) is owned here.
+        let fd = unsafe { libc::open(c"/".as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY) };
+        assert!(fd >= 0);
+        // SAFETY: just opened, owned by nobody else.
+        held.push(unsafe { OwnedFd::from_raw_fd(fd) });
+    }
+    let dir_fd = held.last().map(|f| f.as_raw_fd());
     for a in &case.args {
         args.push(match *a {
+            "DIR_FD" => dir_fd.unwrap().to_string(),
             "DATA_FD" => data_fd.unwrap().to_string(),
             "JSON_FD" => json.as_ref().unwrap().1.to_string(),
             other => other.to_string(),
@@ -321,7 +330,7 @@ fn cases() -> Vec<Case<'static>> {
         },
     ];
     // Failures: exit status 1 and bubblewrap's words (the spec's bwrap_errors).
-    let fails: [(&'static str, &[&'static str]); 8] = [
+    let fails: [(&'static str, &[&'static str]); 16] = [
         ("a missing program", &["--", "/nonexistent"]),
         ("a program that is a directory", &["--", "/usr"]),
         (
@@ -347,6 +356,39 @@ fn cases() -> Vec<Case<'static>> {
         (
             "--remount-ro of a missing path",
             &["--remount-ro", "/nonexistent", "--", "true"],
+        ),
+        (
+            "a tmpfs onto a file",
+            &["--tmpfs", "/usr/bin/env", "--", "true"],
+        ),
+        (
+            "a directory onto a file",
+            &["--dir", "/usr/bin/env", "--", "true"],
+        ),
+        (
+            "a file bound onto a directory",
+            &["--ro-bind", "/etc/passwd", "/usr/share", "--", "true"],
+        ),
+        (
+            "an mqueue in a new user namespace, not in a new IPC namespace",
+            &["--unshare-user", "--mqueue", "/mq", "--", "true"],
+        ),
+        // (As root it is mounted; as an ordinary user it is refused.)
+        (
+            "an mqueue of the caller's IPC namespace",
+            &["--mqueue", "/mq", "--", "true"],
+        ),
+        (
+            "--assert-userns-disabled where user namespaces can be made",
+            &["--unshare-user", "--assert-userns-disabled", "--", "true"],
+        ),
+        (
+            "--bind-data from an fd that is not open",
+            &["--bind-data", "99", "/x", "--", "true"],
+        ),
+        (
+            "--file from an fd that is a directory",
+            &["--file", "DIR_FD", "/x", "--", "true"],
         ),
     ];
     cases.extend(fails.into_iter().map(|(name, args)| Case {

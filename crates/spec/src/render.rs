@@ -99,14 +99,14 @@ fn strerror(out: &mut impl Out, n: i32, capital: bool) {
 }
 
 /// A failure in bubblewrap's words, for the steps bubblewrap's callers meet
-/// ([`BWRAP_WORDS`]), then `: ` and strerror as glibc writes it; false (nothing written) for
-/// any other step.
+/// ([`BWRAP_WORDS`]), then `: ` and strerror as glibc writes it (none for errno 0); false
+/// (nothing written) for any other step.
 #[inline(never)]
 fn bwrap_failure(out: &mut impl Out, f: &Failure, spec: &Spec) -> bool {
     let entry = spec.mounts.as_slice().get(f.index as usize);
-    let kind = match entry {
-        Some(MountEntry::Op(op)) => op.kind as u32,
-        _ => 0,
+    let (kind, source) = match entry {
+        Some(MountEntry::Op(op)) => (op.kind as u32, op.source.to_bytes()),
+        _ => (0, &b""[..]),
     };
     let found = BWRAP_STEPS.iter().enumerate().find(|(_, &(l, k, d))| {
         l as u32 == f.location && (k == 0 || k as u32 == kind) && d as u32 == f.detail
@@ -114,31 +114,35 @@ fn bwrap_failure(out: &mut impl Out, f: &Failure, spec: &Spec) -> bool {
     let Some((i, &(loc, ..))) = found else {
         return false;
     };
-    if i > 1 {
+    if i >= CANT {
         out.put(b"Can't ");
     }
+    // The words, with what the failure refers to at each mark.
     let words = errno::line(BWRAP_WORDS.as_bytes(), i);
-    out.put(words);
-    match entry {
-        // A mount's target in bubblewrap's new root.
-        Some(m) if i == REMOUNT_RO_PATH || loc == Location::Mount => {
-            out.put(b" /newroot");
-            out.put(m.target().to_bytes());
+    let mut start = 0;
+    for (at, &b) in words.iter().enumerate() {
+        if b < b' ' {
+            out.put(&words[start..at]);
+            match b {
+                SOURCE => out.put(source),
+                TARGET => out.put(entry.map_or(&b""[..], |m| m.target().to_bytes())),
+                _ => subject(out, loc, f.index as usize, spec),
+            }
+            start = at + 1;
         }
-        _ => subject(out, loc, f.index as usize, spec),
     }
-    if i == REMOUNT_RO_PATH {
-        out.put(b": realpath(destination)");
+    out.put(&words[start..]);
+    if f.errno != 0 {
+        out.put(b": ");
+        strerror(out, f.errno, true);
     }
-    out.put(b": ");
-    strerror(out, f.errno, true);
     true
 }
 
 /// The steps bubblewrap has words for, the first that fits: location, mount kind (0: any) and
 /// detail ([`mkdir_detail`] at `mount(mkdir)`, else 0). Their words are the lines of
 /// [`BWRAP_WORDS`].
-const BWRAP_STEPS: [(Location, u8, u8); 14] = {
+const BWRAP_STEPS: [(Location, u8, u8); 16] = {
     use crate::layout::mount_kind as kind;
     use Location as L;
     const PARENT: u8 = mkdir_detail::PARENT as u8;
@@ -146,6 +150,7 @@ const BWRAP_STEPS: [(Location, u8, u8); 14] = {
     [
         (L::Execve, 0, 0),
         (L::Seccomp, 0, 0),
+        (L::AssertUsernsDisabled, 0, 0),
         (L::Chdir, 0, 0),
         (L::SetHostName, 0, 0),
         (L::MountPath, kind::REMOUNT_RO as u8, 0),
@@ -158,29 +163,39 @@ const BWRAP_STEPS: [(Location, u8, u8); 14] = {
         (L::MountMkdir, 0, 0),
         (L::Mount, kind::PROC as u8, 0),
         (L::Mount, kind::TMPFS as u8, 0),
+        (L::Mount, kind::BIND as u8, 0),
     ]
 };
 
-/// The step of [`BWRAP_STEPS`] that is a missing `remount_ro` target.
-const REMOUNT_RO_PATH: usize = 4;
+/// The steps of [`BWRAP_STEPS`] from this one on are said after `Can't `.
+const CANT: usize = 3;
+/// In [`BWRAP_WORDS`]: the mount operation's source (a bind's), its target, and (any other
+/// control byte) what the failure's index refers to, as forkexec's words name it
+/// (` PROG`, ` DIR`…).
+const SOURCE: u8 = 1;
+const TARGET: u8 = 2;
 
-/// bubblewrap 0.11's words for the steps of [`BWRAP_STEPS`], one a line (from the third on,
-/// after `Can't `): `execvp PROG`, `prctl(PR_SET_SECCOMP)`, `Can't chdir to DIR`, …, `Can't
-/// mount proc on /newroot/DEST`.
-const BWRAP_WORDS: &str = "execvp
+/// bubblewrap 0.11's words for the steps of [`BWRAP_STEPS`], one a line (from [`CANT`] on,
+/// after `Can't `), with marks ([`SOURCE`], [`TARGET`], 3) where what the failure refers to
+/// goes: `execvp PROG`, `prctl(PR_SET_SECCOMP)`, …, `Can't chdir to DIR`, …, `Can't mount
+/// proc on /newroot/DEST`, `Can't bind mount /oldroot/SRC on /newroot/DEST: Unable to mount
+/// source on destination`.
+const BWRAP_WORDS: &str = "execvp\x03
 prctl(PR_SET_SECCOMP)
-chdir to
-set hostname to
-remount readonly on
-mkdir parents for
-mkdir parents for
-make symlink at
-create file
-create file at
-create file at
-mkdir
-mount proc on
-mount tmpfs on";
+creation of new user namespaces was not disabled as requested
+chdir to\x03
+set hostname to\x03
+remount readonly on /newroot\x02: realpath(destination)
+mkdir parents for \x02
+mkdir parents for \x02
+make symlink at \x02
+create file \x02
+create file at \x02
+create file at \x02
+mkdir \x02
+mount proc on /newroot\x02
+mount tmpfs on /newroot\x02
+bind mount /oldroot\x01 on /newroot\x02: Unable to mount source on destination";
 
 /// ` SUBJECT` for the entry `index` refers to at `loc`, when there is one worth naming.
 fn subject(out: &mut impl Out, loc: Location, index: usize, spec: &Spec) {

@@ -438,8 +438,30 @@ fn bubblewraps_words_with_bwrap_errors() {
             "Can't remount readonly on /newroot/usr: realpath(destination): No such file or \
              directory",
         ),
+        (
+            L::Mount,
+            20,
+            2,
+            0,
+            "Can't bind mount /oldroot/usr on /newroot/usr: Unable to mount source on \
+             destination: Not a directory",
+        ),
+        // No errno: none said.
+        (
+            L::AssertUsernsDisabled,
+            0,
+            0,
+            0,
+            "creation of new user namespaces was not disabled as requested",
+        ),
         // No words of bubblewrap's: forkexec's.
-        (L::Mount, 1, 2, 0, "mount(2) /usr: operation not permitted"),
+        (
+            L::MountSource,
+            2,
+            2,
+            0,
+            "mount(source)(2) /usr: no such file or directory",
+        ),
         (L::Mount, 1, 7, 0, "mount(7) /dev: operation not permitted"),
         (L::Dup3, 9, 4, 0, "dup3(4): bad file descriptor"),
         (
