@@ -298,7 +298,7 @@ struct Parser<'h> {
     /// The mount flags, in order, as forkexec-run's own.
     mounts: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
-    /// The first `--mqueue`'s destination (bwrap's mount of it may be refused: [`finish`]).
+    /// The first `--mqueue`'s destination (bwrap's mount of it may be refused: `Parser::finish`).
     mqueue: Option<OsString>,
     /// An environment option came (`--clearenv`, `--setenv`, `--unsetenv`): without one the
     /// program gets the caller's environment, which is forkexec-run's own default.
