@@ -1055,8 +1055,13 @@ pub fn apply(b: &Bwrap, spec: &mut Spec) -> Result<(), Refusal> {
         Some(fd) => vec![read_bpf(fd)?],
         None => b.seccomp.clone(),
     };
-    if spec.seccomp.iter().any(Vec::is_empty) {
-        // An empty program reaches bwrap's prctl, which refuses it.
+    if !spec
+        .seccomp
+        .iter()
+        .all(|p| crate::seccomp_check::kernel_accepts(p))
+    {
+        // A program the kernel refuses (an empty one too) reaches bwrap's prctl, whose
+        // EINVAL bwrap says with a hint; the helper has no room for it, so it is said here.
         return refuse(
             "Unable to set up system call filtering as requested: prctl(PR_SET_SECCOMP) \
              reported EINVAL. (Hint: this requires a kernel configured with CONFIG_SECCOMP \

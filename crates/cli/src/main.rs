@@ -30,6 +30,7 @@ mod judge;
 mod native;
 mod report;
 mod run;
+mod seccomp_check;
 mod serve;
 mod tools;
 mod verbose;

@@ -258,6 +258,8 @@ mod tests {
             &[
                 "--unshare-user",
                 "--unshare-pid",
+                // (An mqueue in a new user namespace needs its own IPC namespace, as bwrap's.)
+                "--unshare-ipc",
                 "--cap-add",
                 "CAP_NET_RAW",
                 "--cap-drop",

@@ -164,6 +164,17 @@ fn deny_mkdir() -> Vec<u8> {
     bpf
 }
 
+/// A seccomp program the kernel refuses (EINVAL): its jump leads past the end.
+fn jump_past_the_end() -> Vec<u8> {
+    let mut bpf = Vec::new();
+    for (code, k) in [(0x05u16, 1u32), (0x06, 0x7fff_0000)] {
+        bpf.extend_from_slice(&code.to_ne_bytes());
+        bpf.extend_from_slice(&[0, 0]);
+        bpf.extend_from_slice(&k.to_ne_bytes());
+    }
+    bpf
+}
+
 fn cases() -> Vec<Case<'static>> {
     let with = |extra: &[&'static str]| -> Vec<&'static str> {
         let mut v = SYSTEM.to_vec();
@@ -264,6 +275,12 @@ fn cases() -> Vec<Case<'static>> {
                 "mkdir /tmp/d; echo $?",
             ]),
             fd_data: Some(bpf),
+            json_fd: false,
+        },
+        Case {
+            name: "seccomp on an fd: a program the kernel refuses",
+            args: with(&["--seccomp", "DATA_FD", "--", "true"]),
+            fd_data: Some(Box::leak(jump_past_the_end().into_boxed_slice())),
             json_fd: false,
         },
         Case {
