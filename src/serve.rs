@@ -10,8 +10,8 @@
 //! `--serve N --shared DIR...` (docs/design.md, "Shared namespaces"): the runs share the
 //! server's namespaces, so the server must be pid 1 of its own pid namespace. It takes one
 //! run at a time (the socket is not read while one is going); when the run's program ended it
-//! kills and reaps every other process of the namespace and mounts a fresh tmpfs on each DIR
-//! in place of the one there, before the exit record and the next request.
+//! kills and reaps every other process of the namespace (before the exit record), then mounts
+//! a fresh tmpfs on each DIR in place of the one there (after it, before the next request).
 
 use forkexec_spec::layout::opt;
 use forkexec_spec::serve::{self as request, Refusal, MAX_FDS, MAX_LEN, MAX_RUNS};
@@ -158,8 +158,8 @@ fn settle(run: &mut Run) {
     run.handshake = -1;
 }
 
-/// The run's process ended: shared, the sweep and the resets; its exit record (unless its
-/// supervisor sends one), and the slot freed.
+/// The run's process ended: shared, the sweep; its exit record (unless its supervisor sends
+/// one), the slot freed; shared, the resets.
 #[inline(never)]
 fn reap(run: &mut Run) {
     let shared = SHARED.load(Relaxed);
@@ -167,7 +167,7 @@ fn reap(run: &mut Run) {
         return;
     };
     if shared != 0 {
-        clean(shared);
+        sweep();
     }
     if run.handshake >= 0 {
         settle(run);
@@ -187,6 +187,9 @@ fn reap(run: &mut Run) {
         }
     }
     run.pid = 0;
+    if shared != 0 {
+        reset(shared); // off the run's path, before the next request is read
+    }
 }
 
 /// A record from the server itself: never blocking, never raising SIGPIPE; a client that
@@ -279,23 +282,27 @@ fn refusal(errno: i32, offset: usize) -> Refusal {
     }
 }
 
-/// Shared, between runs: every other process of the namespace (the server is its pid 1)
-/// killed, then reaped (orphans are the server's children), until kill finds none; then a
-/// fresh tmpfs on each DIR, what was mounted there detached (one mount per place however many
-/// runs). The server exits instead (125) when it is not pid 1 or a mount failed: no run may
-/// find the last one's files (and none is going: one at a time).
-#[inline(never)]
-fn clean(sp: usize) {
-    let failed = || sys::exit_group(report::status_exit::SETUP_FAILED);
+/// Shared, when a run's program has ended and before its exit record: every other process of
+/// the namespace (the server is its pid 1) killed, then reaped (orphans are the server's
+/// children), until kill finds none. The server exits instead (125) when it is not pid 1:
+/// kill(-1) must reach only its own pid namespace.
+fn sweep() {
     if sys::getpid() != 1 {
-        failed(); // kill(-1) must reach only the server's own pid namespace
+        sys::exit_group(report::status_exit::SETUP_FAILED);
     }
     while sys::kill(-1, SIGKILL).is_ok() && sys::reap_any().is_ok() {}
+}
+
+/// Shared, after the run's exit record and before the next request is read (one run at a
+/// time): a fresh tmpfs on each DIR, what was mounted there detached (one mount per place
+/// however many runs). A mount that fails ends the server (125): no run may find the last
+/// one's files.
+fn reset(sp: usize) {
     for dir in rt::Args::after(sp as *const usize, 4) {
         let _ = sys::umount2(dir, g::MNT_DETACH | g::UMOUNT_NOFOLLOW); // EINVAL: none there
         let flags = (g::MS_NOSUID | g::MS_NODEV) as u64;
         if sys::mount(c"tmpfs", dir, c"tmpfs", flags, c"").is_err() {
-            failed(); // (tmpfs's own mode: 1777)
+            sys::exit_group(report::status_exit::SETUP_FAILED); // (tmpfs's own mode: 1777)
         }
     }
 }
