@@ -123,6 +123,14 @@ fn bare_how(c: &Config, p: &Prepared, mode: &str) -> How {
     }
 }
 
+/// The served rows' runs ask for only the exit record (`only_end_records`), as the clients'
+/// `Runner::run` does when nothing needs the start's records: each row waits for the end
+/// only, as the floor and the bare program do.
+fn end_only(mut spec: forkexec_client::Spec) -> forkexec_client::Spec {
+    spec.only_end_records = true;
+    spec
+}
+
 type Row = (&'static str, &'static str, Group, bool, How);
 
 /// The judge rows (docs/judge.md, "Cost"): the sandbox profile through `Judge` without a
@@ -476,7 +484,7 @@ pub fn all(
         Some(server) => {
             let how = |spec: &forkexec_client::Spec| How::Server {
                 server: Arc::clone(server),
-                spec: Box::new(spec.clone()),
+                spec: Box::new(end_only(spec.clone())),
             };
             list.push((
                 "server_empty",
@@ -503,7 +511,7 @@ pub fn all(
             false,
             How::Pool {
                 pool: Arc::clone(pool),
-                run: Box::new(profile::pool_run()),
+                run: Box::new(end_only(profile::pool_run())),
             },
         )),
         None => skipped.push("the warm sandbox row (the pool did not start)".to_string()),
@@ -516,7 +524,7 @@ pub fn all(
             false,
             How::Pool {
                 pool: Arc::clone(pool),
-                run: Box::new(profile::pool_run()),
+                run: Box::new(end_only(profile::pool_run())),
             },
         )),
         None => skipped.push("the shared warm sandbox row (the pool did not start)".into()),
