@@ -268,10 +268,11 @@ impl Sandbox {
     /// helper stay where they are. The caller owns the cgroup: one per run (or one emptied
     /// between runs: [`crate::cgroup::Pool`]), removed when done. A move the caller may not
     /// make (an ordinary user without a delegated cgroup) fails the start with
-    /// [`Error::Sync`] naming the file and the fix; the program never runs.
+    /// [`Error::Sync`] naming the file and the fix; the program never runs. A runner with a
+    /// `cgroup` path of its own is refused (`InvalidInput`): it would be a second cgroup.
     pub fn run_in(&self, runner: Runner, cgroup: &Cgroup) -> Result<ServedProcess, Error> {
-        let dirs = cgroup.dirs().map(Path::to_path_buf).collect();
-        self.start(runner, Some(Placement { dirs }))
+        let place = per_run(&runner, cgroup)?;
+        self.start(runner, Some(place))
     }
 
     fn start(&self, mut runner: Runner, place: Option<Placement>) -> Result<ServedProcess, Error> {
@@ -388,8 +389,8 @@ impl Pool {
 
     /// Runs one program in the next sandbox, in a per-run cgroup ([`Sandbox::run_in`]).
     pub fn run_in(&self, runner: Runner, cgroup: &Cgroup) -> Result<ServedProcess, Error> {
-        let dirs = cgroup.dirs().map(Path::to_path_buf).collect();
-        self.start(runner, Some(Placement { dirs }))
+        let place = per_run(&runner, cgroup)?;
+        self.start(runner, Some(place))
     }
 
     fn start(&self, runner: Runner, place: Option<Placement>) -> Result<ServedProcess, Error> {
@@ -521,6 +522,19 @@ fn host_cgroup(runner: &mut Runner) -> Option<Placement> {
             dirs: vec![path.into()],
         }),
     }
+}
+
+/// [`Sandbox::run_in`]'s placement: every directory of `cgroup`; a runner's own `cgroup` path
+/// as well is refused.
+fn per_run(runner: &Runner, cgroup: &Cgroup) -> Result<Placement, Error> {
+    if !runner.spec.cgroup.is_empty() {
+        return Err(invalid(
+            "cgroup: run_in places the run in its cgroup; the runner's own cgroup path would \
+             be a second one",
+        ));
+    }
+    let dirs = cgroup.dirs().map(Path::to_path_buf).collect();
+    Ok(Placement { dirs })
 }
 
 fn invalid(msg: &str) -> Error {

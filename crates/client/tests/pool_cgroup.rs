@@ -296,6 +296,19 @@ fn a_cgroup_path_is_the_hosts() {
     drop((stdin_r, stdin_w));
     assert!(run.wait().is_ok());
     assert_eq!(forkexec_testkit::leaks::cgroup_left(&dir), Ok(()));
+    // With run_in too it would be a second cgroup: refused, in both sandbox models.
+    let cg = Cgroup::at(Kind::V1, vec![(vec![cgroup::PIDS], dir.clone())], None);
+    let shared = shape(&mut c).shared_namespaces().start().unwrap();
+    for sandbox in [&sandbox, &shared] {
+        let e = sandbox
+            .run_in(
+                Runner::new(["/bin/true"]).cgroup(dir.to_string_lossy()),
+                &cg,
+            )
+            .unwrap_err();
+        let m = e.to_string();
+        assert!(m.contains("runner's own cgroup path"), "{m}");
+    }
 }
 
 /// A shared-namespace sandbox's run has no init of its own: its program's parent is the
