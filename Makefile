@@ -35,9 +35,10 @@ cli: helper
 	@if rustup target list --installed 2>/dev/null | grep -qx '$(MUSL)'; then \
 	  echo "cli: forkexec-run for $(MUSL)"; \
 	  $(CARGO) rustc --release --target $(MUSL) -p forkexec-run --bin forkexec-run -- \
-	    -C relocation-model=static -C link-arg=-Wl,--wrap=__xpg_strerror_r && \
-	  cp --remove-destination target/$(MUSL)/release/forkexec-run target/release/forkexec-run && \
-	  d=$$(mktemp -d) && ln -s $$d/loop $$d/loop && \
+	    -C relocation-model=static -C link-arg=-Wl,--wrap=__xpg_strerror_r || exit $$?; \
+	  cp --remove-destination target/$(MUSL)/release/forkexec-run target/release/forkexec-run \
+	    || exit $$?; \
+	  d=$$(mktemp -d) && ln -s $$d/loop $$d/loop || exit $$?; \
 	  out=$$(target/release/forkexec-run --spec $$d/loop 2>&1); rm -rf $$d; \
 	  case "$$out" in *"Too many levels of symbolic links"*) ;; \
 	    *) echo "cli: the musl build words errors unlike glibc: $$out"; exit 1;; esac; \
