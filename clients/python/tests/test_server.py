@@ -107,6 +107,30 @@ def _assert_settled(test, pool, trees, fds):
     test.assertEqual(sorted(os.listdir("/proc/self/fd")), fds)
 
 
+class _SandboxFixture:
+    """Mixed into a sandbox test case: ``root()``, a new empty directory for a sandbox's root
+    (named with ``ROOT_PREFIX``), ``sandbox(writable, **options)``, a :class:`Sandbox` of
+    ``_shape`` on one, and ``null_fd()``, /dev/null open for reading; each is removed, shut
+    down or closed when the test ends."""
+
+    ROOT_PREFIX = "forkexec-py-sandbox-"
+
+    def root(self):
+        root = tempfile.mkdtemp(prefix=self.ROOT_PREFIX)
+        self.addCleanup(os.rmdir, root)
+        return root
+
+    def sandbox(self, writable=("/tmp", "/work"), **options):
+        sandbox = Sandbox(_shape(self.root()), writable=writable, **options)
+        self.addCleanup(sandbox.shutdown)
+        return sandbox
+
+    def null_fd(self):
+        fd = os.open("/dev/null", os.O_RDONLY)
+        self.addCleanup(os.close, fd)
+        return fd
+
+
 class ServerTest(unittest.TestCase):
     def test_runs_report_output_status_and_errors(self):
         with Server(helper_path()) as server:
@@ -125,21 +149,10 @@ class ServerTest(unittest.TestCase):
             request(list(range(253)))
 
 
-class SandboxTest(unittest.TestCase):
-    def root(self):
-        root = tempfile.mkdtemp(prefix="forkexec-py-sandbox-")
-        self.addCleanup(os.rmdir, root)
-        return root
-
-    def sandbox(self):
-        sandbox = Sandbox(_shape(self.root()), writable=["/tmp", "/work"])
-        self.addCleanup(sandbox.shutdown)
-        return sandbox
-
+class SandboxTest(_SandboxFixture, unittest.TestCase):
     def test_runs_see_nothing_of_earlier_runs(self):
         sandbox = self.sandbox()
-        extra = os.open("/dev/null", os.O_RDONLY)
-        self.addCleanup(os.close, extra)
+        extra = self.null_fd()
         first = _sh("echo x >/tmp/left && echo y >/work/left && ipcmk -M 4096 >/tmp/ipc && "
                     "ls /tmp/left /work/left && ipcs -m | grep -c 4096 && pwd && ulimit -n && "
                     "ls /proc/self/fd",
@@ -228,7 +241,7 @@ class SandboxTest(unittest.TestCase):
         _assert_settled(self, pool, trees, fds)
 
 
-class KeptEncodingTest(unittest.TestCase):
+class KeptEncodingTest(_SandboxFixture, unittest.TestCase):
     """A served run keeps its normalized, encoded and checked spec on the runner
     (``Runner._kept_encoding``, slot 2) and uses it again while the runner's spec, the
     sandbox's side of the run (its writable places, proc, id maps), the sync callback's
@@ -236,11 +249,6 @@ class KeptEncodingTest(unittest.TestCase):
 
     def encodings(self):
         return mock.patch.object(wire, "encode_checked", side_effect=wire.encode_checked)
-
-    def root(self):
-        root = tempfile.mkdtemp(prefix="forkexec-py-sandbox-")
-        self.addCleanup(os.rmdir, root)
-        return root
 
     def test_a_sandboxs_runs(self):
         pool = Pool(2, lambda: Sandbox(_shape(self.root()), writable=["/tmp"]))

@@ -6,30 +6,23 @@ and left the session is gone when ``wait`` returns; a second run on a busy sandb
 mounts; 2,000 runs leave no fd, process or mount. Runs as root and as an ordinary user."""
 
 import os
-import tempfile
 import unittest
 
 from forkexec import HelperError, Runner, mount_ops
 from forkexec.server import Pool, Sandbox, SandboxBusy
 
-from .test_server import _descendants, _run, _sh, _shape
+from .test_server import _SandboxFixture, _descendants, _run, _sh, _shape
 
 
-class SharedSandboxTest(unittest.TestCase):
-    def root(self):
-        root = tempfile.mkdtemp(prefix="forkexec-py-shared-")
-        self.addCleanup(os.rmdir, root)
-        return root
+class SharedSandboxTest(_SandboxFixture, unittest.TestCase):
+    ROOT_PREFIX = "forkexec-py-shared-"
 
     def sandbox(self, writable=("/tmp", "/work")):
-        sandbox = Sandbox(_shape(self.root()), writable=writable, shared_namespaces=True)
-        self.addCleanup(sandbox.shutdown)
-        return sandbox
+        return super().sandbox(writable, shared_namespaces=True)
 
     def test_runs_see_nothing_of_earlier_runs(self):
         sandbox = self.sandbox()
-        extra = os.open("/dev/null", os.O_RDONLY)
-        self.addCleanup(os.close, extra)
+        extra = self.null_fd()
         first = _sh("echo x >/tmp/left && mkdir /work/d && echo y >/work/d/left && "
                     "chmod 700 /tmp && ls /tmp/left /work/d/left && pwd && ulimit -n && "
                     "ls /proc/self/fd",
@@ -63,8 +56,7 @@ class SharedSandboxTest(unittest.TestCase):
     def test_one_run_at_a_time(self):
         sandbox = self.sandbox()
         r, w = os.pipe()
-        null = os.open("/dev/null", os.O_RDONLY)
-        self.addCleanup(os.close, null)
+        null = self.null_fd()
         first = sandbox.run(_sh("read x; exit 3", files=[r, null, null]))
         with self.assertRaises(SandboxBusy) as cm:
             sandbox.run(_sh("true"))
