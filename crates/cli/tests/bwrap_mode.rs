@@ -658,34 +658,22 @@ fn add_seccomp_fd_stacks_programs() {
 
     // In order: a first program that refuses prctl stops the second, and nothing runs.
     if cfg!(target_arch = "x86_64") {
-        let (a, b) = (pipe_with(&bpf(Some(157))), pipe_with(&bpf(None)));
-        let (fa, fb) = (a.as_raw_fd().to_string(), b.as_raw_fd().to_string());
-        let mut argv: Vec<&str> = HOST.to_vec();
-        argv.extend([
-            "--add-seccomp-fd",
-            &fa,
-            "--add-seccomp-fd",
-            &fb,
-            "echo",
-            "ran",
-        ]);
-        let out = with_fds(bwrap(&argv), vec![a, b]);
+        // `echo ran` after `flags` and two programs on pipes, each refusing the syscall it is
+        // given (157 is prctl) or nothing.
+        let two = |flags: &[&str], first: Option<u32>, second: Option<u32>| {
+            let (a, b) = (pipe_with(&bpf(first)), pipe_with(&bpf(second)));
+            let (fa, fb) = (a.as_raw_fd().to_string(), b.as_raw_fd().to_string());
+            let mut argv = flags.to_vec();
+            argv.extend(["--add-seccomp-fd", &fa, "--add-seccomp-fd", &fb]);
+            argv.extend(["echo", "ran"]);
+            with_fds(bwrap(&argv), vec![a, b])
+        };
+        let out = two(&HOST, Some(157), None);
         assert!(!out.status.success(), "{out:?}");
         assert_eq!(text(&out.stdout), "");
         // The other order: the last program may refuse prctl (without a pid namespace: the
         // helper's init makes itself dumpable with prctl once it has taken the filters).
-        let (a, b) = (pipe_with(&bpf(None)), pipe_with(&bpf(Some(157))));
-        let (fa, fb) = (a.as_raw_fd().to_string(), b.as_raw_fd().to_string());
-        let mut argv = vec!["--ro-bind", "/", "/"];
-        argv.extend([
-            "--add-seccomp-fd",
-            &fa,
-            "--add-seccomp-fd",
-            &fb,
-            "echo",
-            "ran",
-        ]);
-        let out = with_fds(bwrap(&argv), vec![a, b]);
+        let out = two(&["--ro-bind", "/", "/"], None, Some(157));
         assert_eq!(text(&out.stdout), "ran\n", "{out:?}");
     }
 }

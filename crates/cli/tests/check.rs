@@ -274,19 +274,14 @@ fn a_namespace_limit_of_zero_is_found_and_explained() {
     let zero = "echo 0 > /proc/sys/user/max_user_namespaces || exit 99;";
     // Root of the namespace with its capabilities (dropped by default), as root mapped onto
     // host root (by default 65534 owns nothing, and could not reach this checkout's binaries).
-    let mut flags = vec![
-        "--unshare-user",
-        "--uid",
-        "0",
-        "--gid",
-        "0",
-        "--cap-add",
-        "ALL",
-    ];
-    if support::is_root() {
-        flags.push("--allow-host-root");
-    }
-    let v = check_inside(&flags, zero);
+    let namespace_root = || {
+        let mut flags = support::USERNS_ROOT_ALL_CAPS.to_vec();
+        if support::is_root() {
+            flags.push("--allow-host-root");
+        }
+        flags
+    };
+    let v = check_inside(&namespace_root(), zero);
     let u = &v["user_namespaces"];
     assert_eq!(u["ok"], false, "{u:#}");
     assert_eq!(u["max_user_namespaces"], 0, "{u:#}");
@@ -310,18 +305,7 @@ fn a_namespace_limit_of_zero_is_found_and_explained() {
         ("--unshare-user --unshare-pid", "clone(0)"),
     ] {
         let script = format!("{zero} exec \"$0\" --stay {flags} -- /bin/true");
-        let mut outer = vec![
-            "--unshare-user",
-            "--uid",
-            "0",
-            "--gid",
-            "0",
-            "--cap-add",
-            "ALL",
-        ];
-        if support::is_root() {
-            outer.push("--allow-host-root");
-        }
+        let mut outer = namespace_root();
         outer.extend(["--", "/bin/sh", "-c", &script]);
         let mut c = command(&outer);
         c.arg(cli());

@@ -33,6 +33,9 @@ fn probe_json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"))
 }
 
+/// The host's `/` and its `/proc`, bound writable: room for a nested forkexec-run.
+const HOST_AND_PROC: [&str; 6] = ["--bind", "/", "/", "--bind", "/proc", "/proc"];
+
 fn enospc() -> Value {
     json!({"ret": -1, "errno": libc::ENOSPC})
 }
@@ -81,30 +84,27 @@ fn native_assert_refuses_a_start_where_user_namespaces_work() {
 #[test]
 fn a_limit_that_cannot_be_set_fails_the_start() {
     let me = cli().to_string_lossy().into_owned();
+    let outer = [&["--bwrap", "--unshare-user"][..], &HOST_AND_PROC[..]].concat();
     let out = run(&[
-        "--bwrap",
-        "--unshare-user",
-        "--bind",
-        "/",
-        "/",
-        "--bind",
-        "/proc",
-        "/proc",
-        "--ro-bind",
-        "/proc/sys",
-        "/proc/sys",
-        "--",
-        &me,
-        "--bwrap",
-        "--unshare-user",
-        "--disable-userns",
-        "--bind",
-        "/",
-        "/",
-        "--",
-        "echo",
-        "ran",
-    ]);
+        &outer[..],
+        &[
+            "--ro-bind",
+            "/proc/sys",
+            "/proc/sys",
+            "--",
+            &me,
+            "--bwrap",
+            "--unshare-user",
+            "--disable-userns",
+            "--bind",
+            "/",
+            "/",
+            "--",
+            "echo",
+            "ran",
+        ],
+    ]
+    .concat());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let want = format!(
         "bwrap: {}(0): read-only file system",
@@ -128,21 +128,7 @@ fn bwrap_disable_userns_holds_for_nested_sandboxes() {
         args.extend(["--", "sh", "-c", script]);
         run(&args)
     };
-    let recurse = [
-        "--unshare-user",
-        "--uid",
-        "0",
-        "--gid",
-        "0",
-        "--cap-add",
-        "ALL",
-        "--bind",
-        "/",
-        "/",
-        "--bind",
-        "/proc",
-        "/proc",
-    ];
+    let recurse = [&support::USERNS_ROOT_ALL_CAPS[..], &HOST_AND_PROC[..]].concat();
     for outer in [&[][..], &recurse[..]] {
         let nested = format!(
             "(echo 100 > /proc/sys/user/max_user_namespaces) 2>/dev/null; \

@@ -135,6 +135,18 @@ pub fn report(mut runner: Runner) -> Value {
 /// Path of the probe inside [`sandbox_root`].
 pub const PROBE_IN_ROOT: &str = "/probe";
 
+/// `forkexec-run` flags (native and `--bwrap` alike) for uid and gid 0 of a new user
+/// namespace keeping every capability: its root, which may set the namespace's own limits.
+pub const USERNS_ROOT_ALL_CAPS: [&str; 7] = [
+    "--unshare-user",
+    "--uid",
+    "0",
+    "--gid",
+    "0",
+    "--cap-add",
+    "ALL",
+];
+
 /// A scratch directory for pivot_root, unique per call, removed by the caller if wanted.
 pub fn scratch_dir(tag: &str) -> PathBuf {
     loop {
