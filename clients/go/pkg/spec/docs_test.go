@@ -277,10 +277,7 @@ func TestGeneratedTablesMatch(t *testing.T) {
 
 	for _, c := range []struct {
 		title string
-		names []struct {
-			Name string
-			Bit  uint64
-		}
+		names []NamedBit
 	}{{"Clone flags", CloneFlagNames}, {"Mount flags", MountFlagNames},
 		{"Landlock filesystem rights", LandlockFSNames}, {"Landlock network rights", LandlockNetNames},
 		{"Landlock scopes", LandlockScopeNames}} {
@@ -382,10 +379,7 @@ func layoutConsts(t *testing.T, prefix string) map[string]uint64 {
 // are what docs/json.md says: read = read_file + read_dir, write = every right but execute and
 // the reading ones.
 func TestLandlockMasks(t *testing.T) {
-	union := func(table []struct {
-		Name string
-		Bit  uint64
-	}) (u uint64) {
+	union := func(table []NamedBit) (u uint64) {
 		for _, e := range table {
 			u |= e.Bit
 		}

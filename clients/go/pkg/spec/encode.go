@@ -159,6 +159,14 @@ func (w *writer) u32(v uint32) { w.buf = binary.LittleEndian.AppendUint32(w.buf,
 func (w *writer) u64(v uint64) { w.buf = binary.LittleEndian.AppendUint64(w.buf, v) }
 func (w *writer) str(s string) { w.buf = append(append(w.buf, s...), 0) }
 
+// flagIf is bit when on, else 0.
+func flagIf(on bool, bit uint32) uint32 {
+	if on {
+		return bit
+	}
+	return 0
+}
+
 // record writes one record: its header, then the payload body() appends.
 func (w *writer) record(ty uint16, body func()) {
 	start := len(w.buf)
@@ -263,11 +271,7 @@ func (s *Spec) Encode() ([]byte, error) {
 		w.record(RecCredential, func() {
 			w.u32(c.UID)
 			w.u32(c.GID)
-			var flags uint32
-			if c.NoSetGroups {
-				flags |= CredNoSetgroups
-			}
-			w.u32(flags)
+			w.u32(flagIf(c.NoSetGroups, CredNoSetgroups))
 			for _, g := range c.Groups {
 				w.u32(g)
 			}
@@ -284,11 +288,7 @@ func (s *Spec) Encode() ([]byte, error) {
 			w.u64(l.HandledFS)
 			w.u64(l.HandledNet)
 			w.u64(l.Scoped)
-			var flags uint32
-			if l.Exact {
-				flags |= LandlockExact
-			}
-			w.u32(flags)
+			w.u32(flagIf(l.Exact, LandlockExact))
 		})
 		for _, r := range l.Paths {
 			r := r
@@ -326,11 +326,7 @@ func (s *Spec) Encode() ([]byte, error) {
 	if c := s.Caps; c != nil {
 		w.record(RecCaps, func() {
 			w.u64(c.Keep)
-			var flags uint32
-			if c.LeaveSets {
-				flags |= CapsLeaveSets
-			}
-			w.u32(flags)
+			w.u32(flagIf(c.LeaveSets, CapsLeaveSets))
 		})
 	}
 	w.fd(RecBlockFd, s.BlockFd)

@@ -260,10 +260,7 @@ func landlockOf(raw json.RawMessage) (*Landlock, error) {
 }
 
 // namedBits ors the bits of names from table (or groups).
-func namedBits(names []string, table []struct {
-	Name string
-	Bit  uint64
-}, groups map[string]uint64) (uint64, error) {
+func namedBits(names []string, table []NamedBit, groups map[string]uint64) (uint64, error) {
 	var bits uint64
 	for _, n := range names {
 		if g, ok := groups[n]; ok {
@@ -295,10 +292,7 @@ func optionBit(key string) (uint64, bool) {
 	return 0, false
 }
 
-func lookup(name string, table []struct {
-	Name string
-	Bit  uint64
-}) (uint64, bool) {
+func lookup(name string, table []NamedBit) (uint64, bool) {
 	for _, e := range table {
 		if e.Name == name {
 			return e.Bit, true

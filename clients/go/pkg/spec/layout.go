@@ -128,11 +128,14 @@ var OptionNames = []struct {
 	{"ASSERT_USERNS_DISABLED", "assert_userns_disabled", OptAssertUsernsDisabled},
 }
 
-// Clone flags (record CLONE_FLAGS): the CLONE_NEW* namespaces, by JSON name.
-var CloneFlagNames = []struct {
+// NamedBit is one row of a bit table: its JSON name and its bit.
+type NamedBit = struct {
 	Name string
 	Bit  uint64
-}{
+}
+
+// Clone flags (record CLONE_FLAGS): the CLONE_NEW* namespaces, by JSON name.
+var CloneFlagNames = []NamedBit{
 	{"newns", 0x00020000},
 	{"newcgroup", 0x02000000},
 	{"newuts", 0x04000000},
@@ -143,10 +146,7 @@ var CloneFlagNames = []struct {
 }
 
 // MountFlagNames are the MS_* flags a MOUNT record may carry, by JSON name.
-var MountFlagNames = []struct {
-	Name string
-	Bit  uint64
-}{
+var MountFlagNames = []NamedBit{
 	{"rdonly", 0x1}, {"nosuid", 0x2}, {"nodev", 0x4}, {"noexec", 0x8},
 	{"synchronous", 0x10}, {"remount", 0x20}, {"mandlock", 0x40}, {"dirsync", 0x80},
 	{"nosymfollow", 0x100}, {"noatime", 0x400}, {"nodiratime", 0x800}, {"bind", 0x1000},
@@ -220,23 +220,14 @@ const (
 // Landlock rights and scopes (docs/spec.md's generated Landlock tables: the kernel's bits), by
 // name.
 var (
-	LandlockFSNames = []struct {
-		Name string
-		Bit  uint64
-	}{
+	LandlockFSNames = []NamedBit{
 		{"execute", 0x1}, {"write_file", 0x2}, {"read_file", 0x4}, {"read_dir", 0x8},
 		{"remove_dir", 0x10}, {"remove_file", 0x20}, {"make_char", 0x40}, {"make_dir", 0x80},
 		{"make_reg", 0x100}, {"make_sock", 0x200}, {"make_fifo", 0x400}, {"make_block", 0x800},
 		{"make_sym", 0x1000}, {"refer", 0x2000}, {"truncate", 0x4000}, {"ioctl_dev", 0x8000},
 	}
-	LandlockNetNames = []struct {
-		Name string
-		Bit  uint64
-	}{{"bind_tcp", 0x1}, {"connect_tcp", 0x2}}
-	LandlockScopeNames = []struct {
-		Name string
-		Bit  uint64
-	}{{"abstract_unix_socket", 0x1}, {"signal", 0x2}}
+	LandlockNetNames   = []NamedBit{{"bind_tcp", 0x1}, {"connect_tcp", 0x2}}
+	LandlockScopeNames = []NamedBit{{"abstract_unix_socket", 0x1}, {"signal", 0x2}}
 )
 
 const (
