@@ -8,7 +8,9 @@ the limit.
 Each stack page a spawn touches is a page fault (the stack probes of a large frame touch
 every page of it, used or not): a decoded `Spec` (some 26 KB) returned by value and copied
 once cost about 7 faults a spawn, and the helper's `main` and the decoder once had 104 KB and
-48 KB frames. A frame is read from the function's prologue: `sub rsp, N`, plus `sub r11, N`
+48 KB frames; the mount stage's path copies (a 4 KiB buffer each, three frames deep) cost 6
+faults in the clone, each a copy of a page its parent touched (some 5-7 us each on this kind
+of VM). Paths are views of the spec's bytes; a parent path is copied into static scratch. A frame is read from the function's prologue: `sub rsp, N`, plus `sub r11, N`
 when a probe loop steps the stack down page by page (`objdump -d`).
 """
 
@@ -16,8 +18,8 @@ import re
 import subprocess
 import sys
 
-#: Largest frame allowed (bytes): a few path buffers (4 KiB each), not a `Spec`.
-LIMIT = 12 * 1024
+#: Largest frame allowed (bytes): one path buffer (4 KiB) and change, not two, nor a `Spec`.
+LIMIT = 6 * 1024
 #: The one function that holds a `Spec` on its stack while making it (src/spec_in.rs).
 ALLOWED = "forkexec::spec_in::storage"
 TOP = 5

@@ -125,7 +125,7 @@ extern "C" fn main(sp: *const usize) -> ! {
     let served = matches!(mode, cli::Mode::Serve(_));
     let storage = spec_in::storage(); // before the fork server's first fork
     if served {
-        serve::serve(spec_fd, &mut chan); // returns in a run's child, on its channel
+        serve_runs(spec_fd, &mut chan); // returns in a run's child, on its channel
     }
     let (spec, shape) = match spec_in::read_and_validate(chan.sync_in, storage, ids) {
         Ok(read) => read,
@@ -149,6 +149,13 @@ extern "C" fn main(sp: *const usize) -> ! {
     match outcome {
         Err(failure) => report::fail(&chan, failure),
     }
+}
+
+/// The fork server's loop, out of `main`: its frame is a stack page of every one-shot run
+/// otherwise (a page fault each, and another in the clone).
+#[inline(never)]
+fn serve_runs(sock: i32, chan: &mut Channel) {
+    serve::serve(sock, chan)
 }
 
 /// Exec in place: the runtime's child becomes the target.

@@ -123,7 +123,8 @@ thread_local! {
 /// src/mounts/path.rs `open_parent`, its buffers only: the last component's name and the
 /// parent's components as `make_dirs` walks them (the core's `Prefix`).
 fn parent_and_name(path: &RelPath) -> (usize, usize) {
-    let (mut prefix, name) = path.split();
+    let mut buf = [0u8; limit::PATH + 1];
+    let (mut prefix, name) = path.split(&mut buf);
     let mut components = 0;
     let mut start = 0;
     while let Some((upto, comp, next)) = prefix.next(start) {

@@ -219,10 +219,12 @@ pub fn open_target(
 /// file).
 pub fn open_parent<'p>(
     at: Within,
-    path: &'p RelPath,
+    path: &RelPath<'p>,
     index: usize,
 ) -> Result<(Fd, &'p CStr), Failure> {
-    let (mut prefix, name) = path.split();
+    // The parent's copy goes in the mount stage's scratch buffer (no stack page for it);
+    // nothing else uses that buffer until the copy is done with.
+    let (mut prefix, name) = path.split(super::FileBuf::get());
     let dir = make_dirs(at, &mut prefix, index)?;
     Ok((dir, name))
 }

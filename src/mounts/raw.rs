@@ -123,6 +123,8 @@ fn mount_attrs(flags: u64) -> (u32, u32) {
     (set, clear)
 }
 
+// Not inlined: its path buffer is a stack page only for mounts outside a new root.
+#[inline(never)]
 fn mount_at_path(m: &Mount, index: usize) -> Result<(), Failure> {
     let mut path = [0u8; limit::PATH + 1];
     let bytes = m.target.to_bytes();

@@ -4,39 +4,33 @@
 
 use core::ffi::CStr;
 
-use forkexec_spec::layout::limit;
-
-/// A path relative to the root, NUL-terminated, with its leading slashes dropped.
-pub struct RelPath {
-    buf: [u8; limit::PATH + 1],
-    len: usize,
+/// A path relative to the root, NUL-terminated, with its leading slashes dropped: a view of
+/// the target's own bytes (no copy, so no page of stack for it).
+pub struct RelPath<'a> {
+    path: &'a CStr,
 }
 
-impl RelPath {
-    /// `target` without its leading `/`s; `.` for the root itself. A target longer than the
-    /// decoder's limit (it never hands one out) is cut at the limit.
-    pub fn new(target: &CStr) -> Self {
-        let mut bytes = target.to_bytes();
-        while let [b'/', rest @ ..] = bytes {
-            bytes = rest;
-        }
-        if bytes.is_empty() {
-            bytes = b".";
-        }
-        let len = bytes.len().min(limit::PATH);
-        let mut buf = [0u8; limit::PATH + 1];
-        buf[..len].copy_from_slice(&bytes[..len]);
-        RelPath { buf, len }
+impl<'a> RelPath<'a> {
+    /// `target` without its leading `/`s; `.` for the root itself.
+    pub fn new(target: &'a CStr) -> Self {
+        let bytes = target.to_bytes_with_nul();
+        // The NUL is not a '/': there is always a first byte that is not.
+        let start = bytes.iter().position(|&b| b != b'/').unwrap_or(0);
+        let path = match &bytes[start..] {
+            [0] => c".",
+            rest => cstr(rest),
+        };
+        RelPath { path }
     }
 
     /// The path's bytes, without the NUL.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.path.to_bytes()
     }
 
     /// The path as a C string.
-    pub fn as_cstr(&self) -> &CStr {
-        cstr(&self.buf[..=self.len])
+    pub fn as_cstr(&self) -> &'a CStr {
+        self.path
     }
 
     /// Whether this names the root itself (only `/` and `.` components).
@@ -56,26 +50,30 @@ impl RelPath {
     }
 
     /// The last component (what `mkdirat`/`symlinkat`/`openat` create in the parent) and the
-    /// parent as a [`Prefix`] (empty for a target directly below the root).
-    pub fn split(&self) -> (Prefix, &CStr) {
+    /// parent as a [`Prefix`] copied into `buf` (empty for a target directly below the root).
+    /// A parent longer than `buf` leaves room for (the decoder never hands one out: `buf`
+    /// holds `limit::PATH` bytes and a NUL) is cut there.
+    pub fn split<'b>(&self, buf: &'b mut [u8]) -> (Prefix<'b>, &'a CStr) {
+        let bytes = self.path.to_bytes_with_nul();
         let last = self.last_start();
-        let mut prefix = Prefix {
-            buf: [0u8; limit::PATH + 1],
-            len: last,
-        };
-        prefix.buf[..last].copy_from_slice(&self.buf[..last]);
-        (prefix, cstr(&self.buf[last..=self.len]))
+        let kept = last.min(buf.len().saturating_sub(1));
+        buf[..kept].copy_from_slice(&bytes[..kept]);
+        if let Some(nul) = buf.get_mut(kept) {
+            *nul = 0;
+        }
+        let prefix = Prefix { buf, len: kept };
+        (prefix, cstr(&bytes[last..]))
     }
 }
 
 /// A target's parent directories, walked one component at a time: [`Prefix::next`] yields
 /// each component's name and the path up to it (both NUL-terminated).
-pub struct Prefix {
-    buf: [u8; limit::PATH + 1],
+pub struct Prefix<'b> {
+    buf: &'b mut [u8],
     len: usize,
 }
 
-impl Prefix {
+impl Prefix<'_> {
     /// The component starting at `start` (skipping empty ones): `(path up to it, its name,
     /// where the next one starts)`, or `None` after the last.
     pub fn next(&mut self, mut start: usize) -> Option<(&CStr, &CStr, usize)> {
@@ -124,10 +122,11 @@ pub fn cstr(bytes_with_nul: &[u8]) -> &CStr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use forkexec_spec::layout::limit;
     use std::borrow::ToOwned;
     use std::vec::Vec;
 
-    fn rel(s: &CStr) -> RelPath {
+    fn rel(s: &CStr) -> RelPath<'_> {
         RelPath::new(s)
     }
 
@@ -146,7 +145,8 @@ mod tests {
     #[test]
     fn split_gives_parent_and_name() {
         let p = rel(c"/etc/ssl/cert.pem");
-        let (mut prefix, name) = p.split();
+        let mut buf = [0u8; limit::PATH + 1];
+        let (mut prefix, name) = p.split(&mut buf);
         assert_eq!(name, c"cert.pem");
         let mut parts = Vec::new();
         let mut at = 0;
@@ -166,12 +166,16 @@ mod tests {
 
     #[test]
     fn whole_is_the_parent_or_dot() {
-        assert_eq!(rel(c"/dev/null").split().0.whole(), c"dev/");
-        assert_eq!(rel(c"/etc/ssl/cert.pem").split().0.whole(), c"etc/ssl/");
-        assert_eq!(rel(c"/usr").split().0.whole(), c".");
+        let mut buf = [0u8; limit::PATH + 1];
+        assert_eq!(rel(c"/dev/null").split(&mut buf).0.whole(), c"dev/");
+        assert_eq!(
+            rel(c"/etc/ssl/cert.pem").split(&mut buf).0.whole(),
+            c"etc/ssl/"
+        );
+        assert_eq!(rel(c"/usr").split(&mut buf).0.whole(), c".");
         // Whole again after a walk.
         let p = rel(c"/a/b/c");
-        let (mut prefix, _) = p.split();
+        let (mut prefix, _) = p.split(&mut buf);
         let (_, _, next) = prefix.next(0).unwrap();
         prefix.rejoin(next);
         assert_eq!(prefix.whole(), c"a/b/");
@@ -181,7 +185,8 @@ mod tests {
     fn trailing_and_doubled_slashes() {
         let p = rel(c"/a//b/c/");
         assert_eq!(p.last_start(), 5);
-        let (mut prefix, name) = p.split();
+        let mut buf = [0u8; limit::PATH + 1];
+        let (mut prefix, name) = p.split(&mut buf);
         assert_eq!(name, c"c/");
         let mut names = Vec::new();
         let mut at = 0;
@@ -192,7 +197,7 @@ mod tests {
         }
         assert_eq!(names, [c"a".to_owned(), c"b".to_owned()]);
         let x = rel(c"/x");
-        let (mut top, name) = x.split();
+        let (mut top, name) = x.split(&mut buf);
         assert_eq!(name, c"x");
         assert!(
             top.next(0).is_none(),
@@ -218,8 +223,9 @@ mod tests {
     #[test]
     fn a_walk_leaves_the_prefix_whole() {
         let p = rel(c"/a/bc/d/name");
-        let (mut prefix, _) = p.split();
-        let whole = prefix.buf;
+        let mut buf = [0u8; limit::PATH + 1];
+        let (mut prefix, _) = p.split(&mut buf);
+        let whole = prefix.buf.to_vec();
         let parents = walk(&mut prefix);
         assert_eq!(parents.len(), 3);
         assert_eq!(parents[2].0.as_c_str(), c"a/bc/d");
@@ -245,6 +251,17 @@ mod tests {
         ] {
             assert_eq!(rel(path).last_start(), start, "{path:?}");
         }
+    }
+
+    /// A buffer too small for the parent cuts it (with its NUL) instead of failing.
+    #[test]
+    fn a_short_buffer_cuts_the_parent() {
+        let mut buf = [0xffu8; 4];
+        let (prefix, name) = rel(c"/abcdef/x").split(&mut buf);
+        assert_eq!(name, c"x");
+        assert_eq!(prefix.whole(), c"abc");
+        let (prefix, _) = rel(c"/ab/x").split(&mut []);
+        assert_eq!(prefix.whole(), c".");
     }
 
     #[test]
