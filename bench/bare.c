@@ -9,7 +9,8 @@
  *   bare flags       PAYLOAD ROOT   the namespaces and id maps only, then execve(PAYLOAD)
  *   bare exec        PAYLOAD ROOT   execve(PAYLOAD) at once: what any exec'd helper costs
  *
- * The parent clones the target with the namespace flags (clone3), writes its setgroups,
+ * The parent clones the target with the namespace flags (clone3; a fork, where the helper's
+ * clone shares its memory with CLONE_VM until it executes), writes its setgroups,
  * uid_map and gid_map, sends one byte, and waits for it, exiting as it did (the helper's
  * supervise shape). The target does the mounts, pivot_root, host name, chdir, rlimits,
  * no_new_privs, capability drop and seccomp, then executes /payload.

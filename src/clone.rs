@@ -12,6 +12,9 @@ use forkexec_spec::layout::{ns, opt};
 use forkexec_spec::status::Record;
 use forkexec_spec::{Location, Shape, Spec};
 
+use core::convert::Infallible;
+
+use crate::rt::Static;
 use crate::{
     block, cgroup, dumpable, info, init, lifeline, report, supervise, sys, At, Channel, Failure,
 };
@@ -20,9 +23,18 @@ const CLONE_PARENT: u64 = linux_raw_sys::general::CLONE_PARENT as u64;
 const SIG_BLOCK: u32 = linux_raw_sys::general::SIG_BLOCK;
 const SIG_SETMASK: u32 = linux_raw_sys::general::SIG_SETMASK;
 
-/// Clones the target. Returns only in the target (or, with init, in pid 2), which goes on
-/// with the chain; the helper's side supervises or exits.
-pub fn into_namespaces(spec: &Spec, shape: Shape, chan: &mut Channel) -> Result<(), Failure> {
+/// What the target's side goes on with after the clone: the rest of the chain (`run` in
+/// main.rs), which returns only with a failure.
+pub type Then = fn(&'static Spec<'static>, &mut Channel) -> Result<Infallible, Failure>;
+
+/// Clones the target. Returns only in the helper, with a failure before the clone; the clone
+/// goes on with `then` (with init, in pid 2), the helper's side supervises or exits.
+pub fn into_namespaces(
+    spec: &'static Spec<'static>,
+    shape: Shape,
+    chan: &mut Channel,
+    then: Then,
+) -> Result<Infallible, Failure> {
     let mut flags = spec.clone_flags;
     if shape == Shape::Detach {
         flags |= CLONE_PARENT;
@@ -45,25 +57,97 @@ pub fn into_namespaces(spec: &Spec, shape: Shape, chan: &mut Channel) -> Result<
     if maps {
         dumpable::on_for_maps()?;
     }
-
-    let pid = sys::clone(flags, cgroup).at(Location::Clone)?;
-    if pid != 0 {
-        let _ = sys::close(theirs);
-        if report_write >= 0 {
-            let _ = sys::close(report_write);
-        }
-        after_clone(spec, shape, chan, pid, ours, report_read);
+    let side = TargetSide {
+        spec,
+        shape,
+        chan: *chan,
+        ours,
+        theirs,
+        report_read,
+        report_write,
+        old_mask,
+        helper,
+        maps,
+        then,
+    };
+    // Without init, the clone executes the target soon: it shares the helper's address space
+    // until then (`sys::clone_vm`), on a stack of its own. Init lives on next to the
+    // supervisor: it gets a copy.
+    let shared = shape != Shape::Init;
+    let pid = if shared {
+        *SIDE.get() = Some(side);
+        sys::clone_vm(flags, cgroup, CLONE_STACK.get(), shared_entry, 0)
+    } else {
+        sys::clone(flags, cgroup)
+    };
+    let pid = pid.at(Location::Clone)?;
+    if pid == 0 {
+        target_side(side, false);
     }
+    let _ = sys::close(theirs);
+    if report_write >= 0 {
+        let _ = sys::close(report_write);
+    }
+    after_clone(spec, shape, chan, pid, ours, report_read, shared)
+}
 
-    // The clone: the target, or init.
-    let _ = sys::close(ours);
-    if report_read >= 0 {
-        let _ = sys::close(report_read);
+/// What the clone needs to go on: a copy, so that nothing it changes (its channel's fds) is
+/// seen by the helper's side.
+#[derive(Clone, Copy)]
+struct TargetSide {
+    spec: &'static Spec<'static>,
+    shape: Shape,
+    chan: Channel,
+    ours: i32,
+    theirs: i32,
+    report_read: i32,
+    report_write: i32,
+    old_mask: sys::SigSet,
+    helper: i32,
+    maps: bool,
+    then: Then,
+}
+
+/// Written by the helper just before a `clone_vm`, taken by the clone at its start (a copy on
+/// its own stack), then touched by nobody.
+static SIDE: Static<Option<TargetSide>> = Static::new(None);
+
+/// The stack of a clone that shares the helper's address space.
+static CLONE_STACK: Static<sys::CloneStack> =
+    Static::new(sys::CloneStack([0; sys::CLONE_STACK_LEN]));
+
+/// Where a clone that shares the address space starts, on its own stack.
+extern "C" fn shared_entry(_: usize) -> ! {
+    match *SIDE.get() {
+        Some(side) => target_side(side, true),
+        None => sys::exit_group(crate::status_exit::SETUP_FAILED), // never: written first
+    }
+}
+
+/// The clone: the target, or init (whose pid 2 is the target). `shared`: the address space
+/// is the helper's, and so is the dumpable flag (the helper clears it once the maps are
+/// written).
+fn target_side(side: TargetSide, shared: bool) -> ! {
+    let mut chan = side.chan;
+    let failure = match target_setup(&side, shared, &mut chan) {
+        Err(failure) => failure,
+        Ok(()) => match (side.then)(side.spec, &mut chan) {
+            Err(failure) => failure,
+        },
+    };
+    report::fail(&chan, failure)
+}
+
+fn target_setup(side: &TargetSide, shared: bool, chan: &mut Channel) -> Result<(), Failure> {
+    let (spec, shape, theirs) = (side.spec, side.shape, side.theirs);
+    let _ = sys::close(side.ours);
+    if side.report_read >= 0 {
+        let _ = sys::close(side.report_read);
     }
     chan.handshake = Some(theirs);
-    chan.parent = expected_parent(spec, shape, chan, helper);
+    chan.parent = expected_parent(spec, shape, chan, side.helper);
     if shape != Shape::Init {
-        sys::sigprocmask(SIG_SETMASK, old_mask).at(Location::Supervise)?;
+        sys::sigprocmask(SIG_SETMASK, side.old_mask).at(Location::Supervise)?;
     }
     lifeline::arm(spec, chan, 1)?;
     if let Err(e) = await_go(theirs) {
@@ -71,8 +155,10 @@ pub fn into_namespaces(spec: &Spec, shape: Shape, chan: &mut Channel) -> Result<
         chan.handshake = None;
         return Err(e).at(Location::UnshareUserRead);
     }
-    if maps {
-        dumpable::off_after_maps()?;
+    if side.maps {
+        if !shared {
+            dumpable::off_after_maps()?;
+        }
         crate::ns::limit_user_namespaces(spec)?;
     }
     if shape == Shape::Detach {
@@ -82,7 +168,7 @@ pub fn into_namespaces(spec: &Spec, shape: Shape, chan: &mut Channel) -> Result<
         chan.handshake = None;
     }
     if shape == Shape::Init {
-        init::run(spec, chan, old_mask, report_write)?;
+        init::run(spec, chan, side.old_mask, side.report_write)?;
     }
     Ok(())
 }
@@ -114,9 +200,18 @@ fn await_go(fd: i32) -> sys::Result<()> {
 }
 
 /// The helper's side: the pid record, id maps, the go byte; then detach or supervise.
-fn after_clone(spec: &Spec, shape: Shape, chan: &Channel, pid: i32, ours: i32, report: i32) -> ! {
+fn after_clone(
+    spec: &Spec,
+    shape: Shape,
+    chan: &Channel,
+    pid: i32,
+    ours: i32,
+    report: i32,
+    shared: bool,
+) -> ! {
+    let maps = spec.clone_flags & ns::NEWUSER != 0;
     let released = (|| {
-        if spec.clone_flags & ns::NEWUSER != 0 {
+        if maps && !shared {
             dumpable::off_after_maps()?; // the helper's own side; the clone's stays on
         }
         // The pid first: a detached clone is the runtime's own child (this helper's sibling),
@@ -132,6 +227,9 @@ fn after_clone(spec: &Spec, shape: Shape, chan: &Channel, pid: i32, ours: i32, r
         }
         info::report_start(spec, Some(pid))?; // bubblewrap's info and JSON status
         block::wait(spec.userns_block_fd, 1)?;
+        if maps && shared {
+            dumpable::off_after_maps()?; // one flag for both sides: the maps are written
+        }
         sys::write(ours, &[0]).at_index(Location::Supervise, 2)?;
         Ok(())
     })();

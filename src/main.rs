@@ -49,6 +49,7 @@ pub use report::{status_exit, At, Failure};
 
 /// The helper's own fds: where records go, where sync answers come from, what to execute.
 /// The fd stage may move them out of the target's way.
+#[derive(Clone, Copy)]
 pub struct Channel {
     /// How the helper names itself in an error line on stderr (`argv[0]`'s last part).
     pub name: &'static [u8],
@@ -168,17 +169,16 @@ fn exec_in_place(spec: &Spec<'static>, chan: &mut Channel) -> Result<Infallible,
     run(spec, chan)
 }
 
-/// The clone shapes: the helper stays behind (supervise, init) or leaves (detach); only the
-/// target returns from `into_namespaces`.
+/// The clone shapes: the helper stays behind (supervise, init) or leaves (detach); the
+/// target goes on with `run`.
 fn exec_cloned(
-    spec: &Spec<'static>,
+    spec: &'static Spec<'static>,
     shape: Shape,
     chan: &mut Channel,
 ) -> Result<Infallible, Failure> {
     lifeline::arm(spec, chan, 0)?; // the helper dies with the runtime
     ns::join_namespaces(spec)?; // setns: the user and pid namespaces, before the clone
-    clone::into_namespaces(spec, shape, chan)?; // clone3 with the namespaces, maps from outside
-    run(spec, chan)
+    clone::into_namespaces(spec, shape, chan, run) // clone3 with the namespaces, maps from outside
 }
 
 /// The chain after the namespaces, in go-sandbox's order. Each stage reports the locations it can fail at; only

@@ -20,10 +20,14 @@ unsafe extern "C" fn _start() -> ! {
 
 /// Static storage for the single-threaded helper (the spec buffer, argv/envp arrays, the fd
 /// table). Handing out `&mut` is sound because the helper never runs a second thread and each
-/// buffer is borrowed by one stage at a time.
+/// buffer is borrowed by one stage at a time. A clone that shares the helper's memory until it
+/// executes (`clone::into_namespaces`) runs on its own stack and writes only the buffers of the
+/// stages after the clone, which the helper's side (the supervisor) never touches, and the id
+/// map text only after the go byte, when the helper's side is done with it.
 pub struct Static<T>(UnsafeCell<T>);
 
-// SAFETY: the helper is single-threaded (it never clones a thread), so no concurrent access.
+// SAFETY: the helper is single-threaded (it never clones a thread), so no concurrent access;
+// a clone sharing its memory uses other buffers than the helper's side (see above).
 unsafe impl<T> Sync for Static<T> {}
 
 impl<T> Static<T> {

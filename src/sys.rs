@@ -710,6 +710,104 @@ pub fn clone(flags: u64, cgroup_fd: Option<i32>) -> Result<i32> {
     }
 }
 
+/// A child's stack for [`clone_vm`]: page-aligned, its lowest page made a guard (PROT_NONE)
+/// by `clone_vm`, so an overflow faults instead of writing over other static memory.
+#[repr(C, align(4096))]
+pub struct CloneStack(pub [u8; CLONE_STACK_LEN]);
+
+/// Size of a [`CloneStack`], guard page included. The chain's deepest path uses a few pages
+/// (`scripts/helper-frames.py` keeps every frame under 6 KiB).
+pub const CLONE_STACK_LEN: usize = 128 << 10;
+
+/// `clone3` with `CLONE_VM`, as `posix_spawn`'s `clone(CLONE_VM | CLONE_VFORK)` but without
+/// the parent waiting: the child shares this address space until it executes, so no page
+/// table is copied for it, none is torn down at its `execve`, and nothing it writes (a stack
+/// page, a static) is a copy-on-write fault on either side. The child starts in `entry(arg)`
+/// on `stack` and must never return: no frame of the caller exists on its stack. Flags,
+/// `CLONE_PARENT`, the cgroup and the ENOSYS fallback (to `clone`, without a cgroup) are as
+/// for [`clone`]. Returns the child's pid.
+pub fn clone_vm(
+    flags: u64,
+    cgroup_fd: Option<i32>,
+    stack: &'static mut CloneStack,
+    entry: extern "C" fn(usize) -> !,
+    arg: usize,
+) -> Result<i32> {
+    let lo = stack.0.as_mut_ptr() as usize;
+    // SAFETY: the guard is the first page of memory we own (page-aligned, static); no
+    // reference into that page is ever used.
+    check(unsafe { sc::syscall3(nr!(__NR_mprotect), lo, 4096, g::PROT_NONE as usize) })?;
+    let top = (lo + CLONE_STACK_LEN) & !15;
+    let flags = flags | g::CLONE_VM as u64;
+    let mut args = fork_args(flags);
+    if flags & g::CLONE_PARENT as u64 != 0 {
+        args.exit_signal = 0; // as in `clone`
+    }
+    if let Some(fd) = cgroup_fd {
+        args.flags |= g::CLONE_INTO_CGROUP;
+        args.cgroup = fd as u64;
+    }
+    args.stack = lo as u64;
+    args.stack_size = (top - lo) as u64;
+    let size = core::mem::size_of::<g::clone_args>();
+    let entry = entry as usize;
+    // SAFETY: the child runs only `entry` on its own stack (it touches nothing of this frame)
+    // and never returns; the kernel reads the args we own.
+    let got = unsafe {
+        spawn_on(
+            nr!(__NR_clone3),
+            &args as *const _ as usize,
+            size,
+            0,
+            entry,
+            arg,
+        )
+    };
+    match check(got) {
+        Err(Errno(38)) if cgroup_fd.is_none() => {
+            let flags = (flags | g::SIGCHLD as u64) as usize;
+            // SAFETY: as above; clone(2) takes the stack's top.
+            let got = unsafe { spawn_on(nr!(__NR_clone), flags, top, 0, entry, arg) };
+            Ok(check(got)? as i32)
+        }
+        other => Ok(other? as i32),
+    }
+}
+
+/// The syscall `nr(a1, a2, a3)` that creates a child with its own stack pointer: in the child
+/// (0 returned) `entry(arg)` is called on that stack, and never returns.
+///
+/// # Safety
+/// `nr` must be `clone3` or `clone` with arguments that give the child a stack of its own;
+/// `entry` must never return.
+unsafe fn spawn_on(nr: usize, a1: usize, a2: usize, a3: usize, entry: usize, arg: usize) -> usize {
+    let ret: usize;
+    // SAFETY: the caller's contract; the child's path only reads registers it got from us.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "xor ebp, ebp",
+            "mov rdi, r13",
+            "call r12",
+            "ud2",
+            "2:",
+            inlateout("rax") nr => ret,
+            in("rdi") a1,
+            in("rsi") a2,
+            in("rdx") a3,
+            in("r10") 0usize,
+            in("r8") 0usize,
+            in("r12") entry,
+            in("r13") arg,
+            lateout("rcx") _,
+            lateout("r11") _,
+        );
+    }
+    ret
+}
+
 /// What `wait4` reports: the pid, its raw wait status and its resource usage.
 pub struct Waited {
     pub pid: i32,
