@@ -8,6 +8,7 @@ fn main() {
         "-no-pie",
         "-Wl,--gc-sections",
         "-Wl,--build-id=none",
+        "-Wl,--no-rosegment",
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }

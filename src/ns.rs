@@ -72,12 +72,18 @@ fn write_maps(
         write_file(path.file(b"setgroups"), b"deny").at_index(Location::WriteSetgroups, index)?;
     }
     if let Some(map) = uid {
-        write_file(path.file(b"uid_map"), format_map(map))
-            .at_index(Location::WriteUidMap, index)?;
+        write_file(
+            path.file(b"uid_map"),
+            format_map(map, &mut [0; MAP_ON_STACK * 33]),
+        )
+        .at_index(Location::WriteUidMap, index)?;
     }
     if let Some(map) = gid {
-        write_file(path.file(b"gid_map"), format_map(map))
-            .at_index(Location::WriteGidMap, index)?;
+        write_file(
+            path.file(b"gid_map"),
+            format_map(map, &mut [0; MAP_ON_STACK * 33]),
+        )
+        .at_index(Location::WriteGidMap, index)?;
     }
     Ok(())
 }
@@ -127,8 +133,16 @@ impl ProcPath {
 /// The id map's text (the core's `id_map_text`, at most 340 lines of 33 bytes).
 static MAP_TEXT: Static<[u8; text::MAP_TEXT_LEN]> = Static::new([0; text::MAP_TEXT_LEN]);
 
-fn format_map(map: IdMap) -> &'static [u8] {
-    let out = MAP_TEXT.get();
+/// A map of up to this many entries is formatted on the stack (a page touched already), not
+/// in the static buffer (a page fault more).
+const MAP_ON_STACK: usize = 4;
+
+fn format_map<'b>(map: IdMap, small: &'b mut [u8; MAP_ON_STACK * 33]) -> &'b [u8] {
+    let out: &mut [u8] = if map.len() <= MAP_ON_STACK {
+        small
+    } else {
+        MAP_TEXT.get()
+    };
     let len = text::id_map_text(map, out);
     &out[..len]
 }

@@ -12,8 +12,11 @@ use crate::{sys, At, Channel, Failure};
 /// [`Channel::sigpipe_was_ignored`]), then the filter is loaded.
 pub fn load_filter(spec: &Spec, chan: &mut Channel) -> Result<(), Failure> {
     let sigpipe = linux_raw_sys::general::SIGPIPE;
-    // Cannot fail: a valid signal, SIG_IGN or SIG_DFL, structs of the right size.
-    let _ = sys::set_signal_action(sigpipe, chan.sigpipe_was_ignored);
+    // Cannot fail: a valid signal, SIG_DFL, structs of the right size. Ignored by the
+    // runtime (as Rust's and Python's runtimes leave it) it is ignored already.
+    if !chan.sigpipe_was_ignored {
+        let _ = sys::set_signal_action(sigpipe, false);
+    }
     // A failure record from here on (the filter, execve) must not meet a readerless pipe:
     // the filter may not allow rt_sigaction to ignore SIGPIPE again.
     chan.status_has_no_reader = !chan.status_is_socket && sys::has_no_reader(chan.status);

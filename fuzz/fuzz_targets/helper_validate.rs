@@ -233,7 +233,7 @@ fn use_spec(spec: &Spec, t: &mut Tables) {
     assert_eq!(index, spec.mounts.len());
     // src/ns.rs.
     for map in [spec.uid_map, spec.gid_map].into_iter().flatten() {
-        let len = text::id_map_text(map, &mut t.map_text);
+        let len = text::id_map_text(map, &mut t.map_text[..]);
         assert_eq!(
             t.map_text[..len].iter().filter(|&&b| b == b'\n').count(),
             map.len()

@@ -222,9 +222,16 @@ pub fn open_parent<'p>(
     path: &RelPath<'p>,
     index: usize,
 ) -> Result<(Fd, &'p CStr), Failure> {
-    // The parent's copy goes in the mount stage's scratch buffer (no stack page for it);
-    // nothing else uses that buffer until the copy is done with.
-    let (mut prefix, name) = path.split(super::FileBuf::get());
+    // The parent's copy: a short one on the stack (a page the chain has touched already), a
+    // long one in the mount stage's scratch buffer (no stack page for it; nothing else uses
+    // that buffer until the copy is done with).
+    let mut short = [0u8; 256];
+    let buf: &mut [u8] = if path.last_start() < short.len() {
+        &mut short
+    } else {
+        super::FileBuf::get()
+    };
+    let (mut prefix, name) = path.split(buf);
     let dir = make_dirs(at, &mut prefix, index)?;
     Ok((dir, name))
 }

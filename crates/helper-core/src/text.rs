@@ -105,9 +105,11 @@ pub const MAP_TEXT_LEN: usize = limit::ID_MAP_ENTRIES * 33;
 
 /// The content of a `uid_map`/`gid_map` file for `map`, one "inside outside size" line per
 /// entry, written into `out`; returns its length. The kernel takes the whole map in one write.
-pub fn id_map_text(map: IdMap, out: &mut [u8; MAP_TEXT_LEN]) -> usize {
+/// `out` holds [`MAP_TEXT_LEN`] bytes for any map, 33 per entry for a given one: the entries
+/// beyond what it holds are left out (the decoder never hands out more than 340).
+pub fn id_map_text(map: IdMap, out: &mut [u8]) -> usize {
     let mut len = 0;
-    for entry in map.iter().take(limit::ID_MAP_ENTRIES) {
+    for entry in map.iter().take(limit::ID_MAP_ENTRIES.min(out.len() / 33)) {
         for (n, sep) in [
             (entry.container_id, b' '),
             (entry.host_id, b' '),
@@ -193,5 +195,14 @@ mod tests {
         let text = core::str::from_utf8(&out[..len]).unwrap();
         assert_eq!(text.lines().count(), limit::ID_MAP_ENTRIES);
         assert_eq!(text.lines().next(), Some("4294967294 4294967294 1"));
+        // A buffer of 33 bytes an entry holds the widest lines; a shorter one leaves the
+        // entries it cannot hold out instead of failing.
+        let mut four = [0u8; 4 * 33];
+        let len = id_map_text(spec.uid_map.unwrap(), &mut four);
+        assert_eq!(
+            core::str::from_utf8(&four[..len]).unwrap().lines().count(),
+            4
+        );
+        assert_eq!(id_map_text(spec.gid_map.unwrap(), &mut [0u8; 32]), 0);
     }
 }
