@@ -8,7 +8,6 @@ fn main() {
         "-no-pie",
         "-Wl,--gc-sections",
         "-Wl,--build-id=none",
-        "-Wl,--no-rosegment",
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
