@@ -6,7 +6,7 @@ How :meth:`Runner.start` talks to the helper (docs/spec.md, "The conversation"):
    process shape is worked out with our effective ids: a spec the helper would refuse raises
    :class:`SpecError` before any process exists. The runner keeps the result for its next
    start while the spec (compared as ``pickle`` writes it), the sync callback's presence and
-   our effective ids stay the same.
+   (for a spec with id maps) our effective ids stay the same.
 2. ``socketpair(AF_UNIX, SOCK_STREAM)`` (close-on-exec); the helper is spawned with
    ``os.posix_spawn([helper, "--spec-fd", N])`` (``clone(CLONE_VM | CLONE_VFORK)`` +
    ``execve``, no fork, no Python code in the child), where N is its end. Its file actions keep
@@ -201,26 +201,32 @@ class Runner:
         for a sandbox profile, so the result is used again while the spec's state as
         ``pickle`` writes it (which tells ``1`` from ``True`` and ``1.0``, ``str`` from
         ``bytes``, and sees a list or a nested object changed in place), ``context`` (what
-        else ``make`` reads, compared with ``==``), whether there is a sync callback, and our
-        effective ids are what they were. A spec ``pickle`` cannot write is normalized every
-        time. Whatever ``make`` refuses is refused before anything is kept."""
-        euid, egid = os.geteuid(), os.getegid()
+        else ``make`` reads, compared with ``==``), whether there is a sync callback, and, for
+        a spec with id maps (the shape depends on them only then), our effective ids are what
+        they were. A spec ``pickle`` cannot write is normalized every time. Whatever ``make``
+        refuses is refused before anything is kept."""
         spec_now = self.spec
         try:
-            state: Optional[bytes] = pickle.dumps(vars(spec_now), pickle.HIGHEST_PROTOCOL)
+            # The values alone (a dataclass's fields are fixed and in order; type() is in the
+            # key): half the work of pickling the dict with its ~50 names.
+            state: Optional[bytes] = pickle.dumps(tuple(vars(spec_now).values()),
+                                                  pickle.HIGHEST_PROTOCOL)
         except Exception:  # something pickle cannot write: checked again every time
             state = None
-        key = (type(spec_now), state, context, self.sync_func is not None, euid, egid)
+        key = (type(spec_now), state, context, self.sync_func is not None)
         kept: Optional[_Encoded] = self._encoded[slot]
-        if state is not None and kept is not None and kept.key == key:
+        if (state is not None and kept is not None and kept.key == key
+                and (kept.ids is None or kept.ids == (os.geteuid(), os.getegid()))):
             return kept
         spec = make(*args)
         data, decoded = wire.encode_checked(spec)
+        ids = (os.geteuid(), os.getegid())
         try:
-            shape = decoded.shape(euid, egid)
+            shape = decoded.shape(*ids)
         except SpecError as e:
             raise SpecError(e.fault, e.offset, wire.record_at(data, e.offset)) from None
-        encoded = _Encoded(spec, data, shape, key, _named_fds(spec))
+        encoded = _Encoded(spec, data, shape, key, _named_fds(spec),
+                           ids if decoded.has_id_maps() else None)
         slots = list(self._encoded)
         slots[slot] = encoded
         object.__setattr__(self, "_encoded", tuple(slots))
@@ -248,6 +254,9 @@ class _Encoded(NamedTuple):
     key: Any
     #: the fds of ours the helper inherits, with the spec field naming each (for messages)
     fds: "Tuple[Tuple[int, str], ...]"
+    #: our effective ids the shape was worked out with, for a spec with id maps (else None:
+    #: the shape does not depend on them)
+    ids: "Optional[Tuple[int, int]]"
 
 
 class _Start:

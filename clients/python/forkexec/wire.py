@@ -347,6 +347,11 @@ class Decoded:
             self._spec = Spec(**self._spec)
         return self._spec
 
+    def has_id_maps(self) -> bool:
+        """Whether the spec maps ids: only then does :meth:`shape` depend on the ids it is
+        given (a map of our own id alone is written by the helper itself, in place)."""
+        return self._uid_map is not None or self._gid_map is not None
+
     def shape(self, euid: int, egid: int) -> str:
         """The process shape the helper picks when it runs with these effective ids (step 4
         of the checks): ``"in_place"``, ``"supervise"``, ``"detach"`` or ``"init"``. Raises

@@ -8,7 +8,7 @@ import tempfile
 import unittest
 from unittest import mock
 
-from forkexec import HelperError, JsonError, Rlimit, Runner, wire
+from forkexec import HelperError, IdMap, JsonError, Rlimit, Runner, wire
 
 from .support import helper_path, read_all
 
@@ -102,6 +102,24 @@ class StartReuseTest(unittest.TestCase):
         with self.assertRaises(HelperError) as cm:
             runner.start()
         self.assertIn(f"cannot pass files[1] (fd {w}): not an open fd", str(cm.exception))
+
+    def test_our_effective_ids_count_only_for_a_spec_with_id_maps(self):
+        # A self map is written by the helper in place; with other ids it is a map only an
+        # outer process may write (the supervise shape). Without maps the ids change nothing
+        # and are not looked at again.
+        mapped = Runner([SH], clone_flags=["newuser"], helper=self.helper,
+                        uid_mappings=[IdMap(0, os.geteuid(), 1)],
+                        gid_mappings=[IdMap(0, os.getegid(), 1)])
+        plain = Runner([SH], helper=self.helper)
+        for runner in (mapped, plain):
+            self.assertEqual(runner._encode_for_start().shape, wire.IN_PLACE)
+        with self.encodings(None) as encode, \
+                mock.patch.object(os, "geteuid", return_value=os.geteuid() + 1) as geteuid:
+            self.assertEqual(plain._encode_for_start().shape, wire.IN_PLACE)
+            self.assertEqual((encode.call_count, geteuid.call_count), (0, 0))
+            self.assertEqual(mapped._encode_for_start().shape, wire.SUPERVISE)
+            self.assertEqual(encode.call_count, 1)
+        self.assertEqual(mapped._encode_for_start().shape, wire.IN_PLACE)
 
     def test_a_spec_pickle_cannot_write_is_encoded_every_time(self):
         runner = Runner([SH, "-c", "echo x"], helper=self.helper)
