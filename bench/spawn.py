@@ -11,6 +11,7 @@ The specs are pre-encoded by the driver; the client's runners decode them into a
 (outside the timed region, as the driver's Rust client rows build their `Runner`). Every
 child gets an empty environment, as the driver's own runners do.
 """
+import _socket
 import os
 import socket
 import struct
@@ -47,21 +48,23 @@ def helper(path, spec):
 
 
 def spawned(path, spec):
-    """What the client does at the least, without the client: ``os.posix_spawn`` of the
-    helper with its end of a socketpair kept by a ``dup2(fd, fd)`` file action, the spec
-    written, the stream read to its end, ``os.wait4``. The Python client's own cost is the
-    client row minus this one."""
-    ours, theirs = socket.socketpair()
-    with ours:
-        with theirs:
-            fd = theirs.fileno()
-            pid = os.posix_spawn(path, [path, "--spec-fd", str(fd)], {},
-                                 file_actions=[(os.POSIX_SPAWN_DUP2, fd, fd)])
-        ours.sendall(spec)
-        stream = bytearray()
-        while chunk := ours.recv(4096):
-            stream += chunk
-    _, status, _ = os.wait4(pid, 0)
+    """What the client's ``Runner.run`` does at the least, without the client: a
+    socketpair (``_socket``'s objects), the spec written into it, ``os.posix_spawn`` of the
+    helper with an empty environment and its end kept by a ``dup2(fd, fd)`` file action,
+    ``os.wait4``, then what the helper left on the stream read. The Python client's own cost
+    is the client row minus this one."""
+    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        ours.sendall(spec)  # a small spec: the socket's buffer takes it at once
+        fd = theirs.fileno()
+        pid = os.posix_spawn(path, [path, "--spec-fd", str(fd)], {},
+                             file_actions=[(os.POSIX_SPAWN_DUP2, fd, fd)])
+        theirs.close()
+        _, status, _ = os.wait4(pid, 0)
+        stream = ours.recv(4096)
+    finally:
+        theirs.close()
+        ours.close()
     if stream or status != 0:
         raise RuntimeError(f"helper: status {status}, {len(stream)} bytes of records")
 
