@@ -8,6 +8,7 @@
 //! As root on this machine's cgroups; as an ordinary user without a delegated cgroup v2
 //! subtree a per-run cgroup is the one-shot's clear error, and what needs none (`--no-cgroup`,
 //! a wall-time limit) runs.
+use forkexec_testkit::cgroup::TestParent;
 use forkexec_testkit::cli_serve::{eventually, start_background, via, Served};
 use forkexec_testkit::leaks::descendants_of;
 use forkexec_testkit::skip::{self, Kind};
@@ -34,11 +35,6 @@ fn serve(c: &mut Cleanup) -> Served {
     forkexec_testkit::cli_serve::serve(&cli(), c, &[])
 }
 
-/// A cgroup parent of this test's own (relative to each hierarchy's mount).
-fn parent(tag: &str) -> String {
-    format!("forkexec-test-{tag}-{}", std::process::id())
-}
-
 /// The per-run cgroups under `parent`, in every hierarchy.
 fn runs_under(parent: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();
@@ -53,13 +49,6 @@ fn runs_under(parent: &str) -> Vec<PathBuf> {
         }
     }
     found
-}
-
-/// Removes `parent` (empty once its runs are gone) from every hierarchy.
-fn remove_parent(parent: &str) {
-    for m in forkexec_testkit::cgroup::mounts() {
-        let _ = std::fs::remove_dir(m.path.join(parent));
-    }
 }
 
 /// `--via FLAGS --result-json fd:3 -- sh -c SCRIPT`: the output, and the result read from fd 3.
@@ -115,10 +104,11 @@ fn user_without_cgroups(out: &Output, json: &Value) -> bool {
 fn judged_runs_get_the_one_shot_verdicts() {
     let mut c = Cleanup::default();
     let s = serve(&mut c);
-    let p = parent("verdicts");
+    let guard = TestParent::new("verdicts");
+    let p = guard.name();
     let (out, r) = judged(
         &s,
-        &["--time-limit", "1", "--cgroup-parent", &p],
+        &["--time-limit", "1", "--cgroup-parent", p],
         "while :; do :; done",
     );
     if user_without_cgroups(&out, &r) {
@@ -132,14 +122,14 @@ fn judged_runs_get_the_one_shot_verdicts() {
 
     let (_, r) = judged(
         &s,
-        &["--memory-limit", "16m", "--cgroup-parent", &p],
+        &["--memory-limit", "16m", "--cgroup-parent", p],
         "dd if=/dev/zero of=/dev/null bs=64M count=1",
     );
     assert_eq!(r["status"], "memory_limit_exceeded", "{r}");
 
     let (out, r) = judged(
         &s,
-        &["--pids-limit", "3", "--cgroup-parent", &p],
+        &["--pids-limit", "3", "--cgroup-parent", p],
         "for i in 1 2 3 4; do sleep 1 & done; wait",
     );
     assert_eq!(r["pids_limit_hit"], true, "{r}");
@@ -147,13 +137,13 @@ fn judged_runs_get_the_one_shot_verdicts() {
 
     let (out, r) = judged(
         &s,
-        &["--output-limit", "10", "--cgroup-parent", &p],
+        &["--output-limit", "10", "--cgroup-parent", p],
         "yes | head -c 100000",
     );
     assert_eq!(r["status"], "output_limit_exceeded", "{r}");
     assert_eq!(text(&out.stdout), "y\n".repeat(5));
 
-    let (out, r) = judged(&s, &["--cgroup-parent", &p], "echo hi; exit 3");
+    let (out, r) = judged(&s, &["--cgroup-parent", p], "echo hi; exit 3");
     assert_eq!(r["status"], "nonzero_exit_status", "{r}");
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(text(&out.stdout), "hi\n");
@@ -179,8 +169,7 @@ fn judged_runs_get_the_one_shot_verdicts() {
     };
     assert_eq!(keys(&one), keys(&r));
 
-    assert_eq!(runs_under(&p), Vec::<PathBuf>::new());
-    remove_parent(&p);
+    assert_eq!(runs_under(p), Vec::<PathBuf>::new());
 }
 
 /// What needs no cgroup runs as root and as an ordinary user alike: a wall-time limit with
@@ -209,10 +198,11 @@ fn a_wall_time_limit_needs_no_cgroup() {
 fn a_client_gone_stops_its_judged_run() {
     let mut c = Cleanup::default();
     let s = serve(&mut c);
-    let p = parent("gone");
+    let guard = TestParent::new("gone");
+    let p = guard.name();
     let idle = descendants_of(s.child.id()).len();
     let flags = if is_root() {
-        vec!["--time-limit", "100", "--cgroup-parent", &p]
+        vec!["--time-limit", "100", "--cgroup-parent", p]
     } else {
         vec!["--no-cgroup", "--wall-time-limit", "100"]
     };
@@ -221,7 +211,7 @@ fn a_client_gone_stops_its_judged_run() {
     assert_eq!(line, "started\n");
     assert!(descendants_of(s.child.id()).len() > idle);
     if is_root() {
-        assert!(!runs_under(&p).is_empty(), "no per-run cgroup under {p}");
+        assert!(!runs_under(p).is_empty(), "no per-run cgroup under {p}");
     }
     client.kill().unwrap();
     client.wait().unwrap();
@@ -229,11 +219,10 @@ fn a_client_gone_stops_its_judged_run() {
         descendants_of(s.child.id()).len() == idle
     });
     eventually("the run's cgroup outlived its client", || {
-        runs_under(&p).is_empty()
+        runs_under(p).is_empty()
     });
     let out = via(&s, &["--", "echo", "next"], "");
     assert_eq!(text(&out.stdout), "next\n", "{}", text(&out.stderr));
-    remove_parent(&p);
 }
 
 /// The per-run cgroups of a server killed with SIGKILL (named for its pid, now gone) are
@@ -294,7 +283,8 @@ fn a_run_in_a_cgroup_of_its_own_choosing() {
         skip::record(Kind::Env, "no pids controller");
         return;
     };
-    let dir = pids.join(parent("own"));
+    let guard = TestParent::new("own");
+    let dir = pids.join(guard.name());
     std::fs::create_dir_all(&dir).unwrap();
     // Init and the shell: no room for a third.
     std::fs::write(dir.join("pids.max"), "2").unwrap();

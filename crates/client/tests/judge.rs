@@ -6,6 +6,7 @@
 //! user without a delegated cgroup, a per-run cgroup is a clear `runner_error`, and the
 //! rlimit-only fallback (`no_cgroup`) still ends a loop with `time_limit_exceeded`.
 
+use forkexec_testkit::cgroup::TestParent;
 use forkexec_testkit::skip::{self, Kind as Skip};
 use forkexec_testkit::support;
 
@@ -321,7 +322,8 @@ fn pid_namespace_gets_init_and_usage_survives_the_kill() {
 #[test]
 fn pooled_cgroups_are_reused() {
     let Some(layout) = root_cgroups() else { return };
-    let pool = Arc::new(Pool::new(layout, "forkexec-test-pool", 2));
+    let parent = TestParent::new("pool");
+    let pool = Arc::new(Pool::new(layout, parent.name(), 2));
     // In place, and in a new pid namespace: a reused cgroup was emptied with `cgroup.kill`
     // where there is one, after which this kernel kills what is cloned into it
     // (CLONE_INTO_CGROUP), so it is entered through cgroup.procs.
@@ -357,7 +359,8 @@ fn pooled_cgroups_are_reused() {
 #[test]
 fn v2_placement_events_and_kill() {
     let Some(layout) = root_cgroups() else { return };
-    let cg = Cgroup::create(&layout, "forkexec-test", &Default::default()).unwrap();
+    let parent = TestParent::new("v2");
+    let cg = Cgroup::create(&layout, parent.name(), &Default::default()).unwrap();
     let Some(v2) = cg.v2_dir().map(|d| d.to_path_buf()) else {
         skip::record(Skip::Env, &format!("no writable v2 tree here ({layout})"));
         return;
@@ -454,7 +457,8 @@ fn captured_output_and_runner_error() {
 #[test]
 fn stale_cgroups_of_a_dead_runtime_are_reaped() {
     let Some(layout) = root_cgroups() else { return };
-    let parent = "forkexec-test-stale";
+    let guard = TestParent::new("stale");
+    let parent = guard.name();
     // A pid that is gone: a process that ran and was reaped.
     let mut gone = std::process::Command::new("/bin/true").spawn().unwrap();
     let dead = gone.id();

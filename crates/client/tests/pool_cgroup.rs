@@ -13,6 +13,7 @@ use std::time::Duration;
 use forkexec_client::cgroup::{self, Cgroup, Kind, Layout, Limits as CgLimits};
 use forkexec_client::judge::{Judge, JudgeResult, Limit, Limits, Status};
 use forkexec_client::{Error, Pool, Runner, Sandbox, SandboxBuilder};
+use forkexec_testkit::cgroup::TestParent;
 use forkexec_testkit::skip::{self, Kind as Skip};
 use forkexec_testkit::support::*;
 
@@ -29,9 +30,10 @@ fn probe(args: &[&str]) -> Runner {
     Runner::new(argv)
 }
 
-/// A cgroup parent of this test's own (`forkexec-test-pooled-PID-TAG` under each hierarchy).
-fn parent(tag: &str) -> String {
-    format!("forkexec-test-pooled-{}-{tag}", std::process::id())
+/// A cgroup parent of this test's own (`forkexec-test-pooled-TAG-PID` under each hierarchy),
+/// removed with whatever is left under it when the guard drops (a failed test too).
+fn parent(tag: &str) -> TestParent {
+    TestParent::new(&format!("pooled-{tag}"))
 }
 
 /// No cgroup is left under `parent` in any hierarchy (then the parent is removed).
@@ -108,15 +110,16 @@ fn a_pooled_run_over_its_memory_limit_is_mle() {
     let Some(layout) = root_layout(&sandbox) else {
         return;
     };
-    let parent = parent("mle");
+    let guard = parent("mle");
+    let parent = guard.name();
     let limits = memory_limits();
-    let r = judged(&sandbox, &layout, &parent, probe(&["alloc", "512"]), limits);
+    let r = judged(&sandbox, &layout, parent, probe(&["alloc", "512"]), limits);
     assert_eq!(r.status, Status::MemoryLimitExceeded, "{}", r.to_json());
     assert_eq!(r.limit, Some(Limit::Memory));
-    let r = judged(&sandbox, &layout, &parent, probe(&["alloc", "16"]), limits);
+    let r = judged(&sandbox, &layout, parent, probe(&["alloc", "16"]), limits);
     assert_eq!(r.status, Status::Normal, "{}", r.to_json());
     assert!(r.memory >= 16 << 20, "{}", r.to_json());
-    nothing_left(&layout, &parent);
+    nothing_left(&layout, parent);
 }
 
 /// Over its pids limit a pooled run cannot fork: with 4 (the run's init and shell count),
@@ -129,7 +132,8 @@ fn a_pooled_run_over_its_pids_limit_cannot_fork() {
     let Some(layout) = root_layout(&sandbox) else {
         return;
     };
-    let parent = parent("pids");
+    let guard = parent("pids");
+    let parent = guard.name();
     let script = "i=0; while [ $i -lt 6 ]; do /bin/sleep 1000 & i=$((i+1)); echo $i; done";
     let sh = || Runner::new(["/bin/sh", "-c", script]);
     let limits = Limits {
@@ -137,13 +141,13 @@ fn a_pooled_run_over_its_pids_limit_cannot_fork() {
         wall_time: Some(Duration::from_secs(20)),
         ..Limits::default()
     };
-    let r = judged(&sandbox, &layout, &parent, sh(), limits);
+    let r = judged(&sandbox, &layout, parent, sh(), limits);
     let out = String::from_utf8_lossy(&r.stdout);
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(r.pids_limit_hit, "{}", r.to_json());
     assert_eq!((out.as_ref(), r.exit_status), ("1\n2\n", Some(2)), "{err}");
     assert!(err.contains("Cannot fork"), "{err}");
-    let r = judged(&sandbox, &layout, &parent, sh(), Limits::default());
+    let r = judged(&sandbox, &layout, parent, sh(), Limits::default());
     let out = String::from_utf8_lossy(&r.stdout);
     assert!(!r.pids_limit_hit, "{}", r.to_json());
     assert_eq!(
@@ -152,7 +156,7 @@ fn a_pooled_run_over_its_pids_limit_cannot_fork() {
         "{}",
         String::from_utf8_lossy(&r.stderr)
     );
-    nothing_left(&layout, &parent);
+    nothing_left(&layout, parent);
 }
 
 /// CPU time is each run's own: a loop is stopped at its limit (the cgroup's sum, not a
@@ -165,20 +169,21 @@ fn cpu_time_is_accounted_per_run() {
     let Some(layout) = root_layout(&sandbox) else {
         return;
     };
-    let parent = parent("cpu");
+    let guard = parent("cpu");
+    let parent = guard.name();
     let limits = Limits {
         time: Some(Duration::from_millis(500)),
         wall_time: Some(Duration::from_secs(20)),
         ..Limits::default()
     };
-    let pool = Arc::new(cgroup::Pool::new(layout.clone(), &parent, 1));
+    let pool = Arc::new(cgroup::Pool::new(layout.clone(), parent, 1));
     for pooled in [false, true] {
         let judge = |r: Runner| {
             let j = Judge::new(r).layout(layout.clone()).limits(limits);
             let j = if pooled {
                 j.pool(pool.clone())
             } else {
-                j.cgroup_parent(&parent)
+                j.cgroup_parent(parent)
             };
             let result = j.run_in(&sandbox);
             eprintln!("pooled {pooled}: {}", result.to_json());
@@ -197,7 +202,7 @@ fn cpu_time_is_accounted_per_run() {
         assert!(r.time < Duration::from_millis(200), "{}", r.to_json());
     }
     drop(pool);
-    nothing_left(&layout, &parent);
+    nothing_left(&layout, parent);
 }
 
 /// At its sync point a run's cgroup holds exactly the run's init and program (the sandbox's
@@ -210,8 +215,9 @@ fn a_later_runs_cgroup_starts_empty() {
     let Some(layout) = root_layout(&pool.sandboxes()[0]) else {
         return;
     };
-    let parent = parent("empty");
-    let cg = Arc::new(Cgroup::create(&layout, &parent, &CgLimits::default()).unwrap());
+    let guard = parent("empty");
+    let parent = guard.name();
+    let cg = Arc::new(Cgroup::create(&layout, parent, &CgLimits::default()).unwrap());
     let devnull = File::open("/dev/null").unwrap();
     let null = devnull.as_raw_fd();
     for script in ["/bin/sleep 1000 & exit 0", "exit 0"] {
@@ -238,7 +244,7 @@ fn a_later_runs_cgroup_starts_empty() {
         assert!(cg.is_empty(), "{:?}", cg.procs());
     }
     Arc::try_unwrap(cg).unwrap().remove().unwrap();
-    nothing_left(&layout, &parent);
+    nothing_left(&layout, parent);
 }
 
 /// A move the caller may not make (an ordinary user: the host's root cgroups) fails the start
@@ -281,7 +287,8 @@ fn a_cgroup_path_is_the_hosts() {
     let Some(mount) = layout.v1_mount(cgroup::PIDS).or(layout.v2.as_deref()) else {
         forkexec_testkit::skip!("no pids hierarchy or cgroup2 tree");
     };
-    let dir = mount.join(parent("path"));
+    let guard = parent("path");
+    let dir = mount.join(guard.name());
     fs::create_dir(&dir).unwrap();
     let mut c = Cleanup::default();
     let sandbox = shape(&mut c).start().unwrap();
@@ -327,8 +334,9 @@ fn a_shared_runs_cgroup_never_holds_the_server() {
         .map(|p| p.split(' ').next().unwrap().parse().unwrap())
         .collect();
     assert_eq!(server.len(), 1, "{server:?}");
-    let parent = parent("shared");
-    let cg = Arc::new(Cgroup::create(&layout, &parent, &CgLimits::default()).unwrap());
+    let guard = parent("shared");
+    let parent = guard.name();
+    let cg = Arc::new(Cgroup::create(&layout, parent, &CgLimits::default()).unwrap());
     let devnull = File::open("/dev/null").unwrap();
     let null = devnull.as_raw_fd();
     for (init, members) in [(false, 1), (true, 2)] {
@@ -353,12 +361,12 @@ fn a_shared_runs_cgroup_never_holds_the_server() {
     }
     Arc::try_unwrap(cg).unwrap().remove().unwrap();
     let limits = memory_limits();
-    let r = judged(&sandbox, &layout, &parent, probe(&["alloc", "512"]), limits);
+    let r = judged(&sandbox, &layout, parent, probe(&["alloc", "512"]), limits);
     assert_eq!(r.status, Status::MemoryLimitExceeded, "{}", r.to_json());
     let (_, w) = pipe();
     let mut ok = sandbox
         .run(Runner::new(["/bin/true"]).files([-1, w.as_raw_fd(), 2]))
         .unwrap();
     assert!(ok.wait().unwrap().success());
-    nothing_left(&layout, &parent);
+    nothing_left(&layout, parent);
 }

@@ -92,3 +92,56 @@ pub fn pids_parent() -> Option<PathBuf> {
     }
     Some(root)
 }
+
+/// A cgroup parent of this test process's own, `forkexec-test-TAG-PID` (relative to each
+/// hierarchy's mount), removed from every hierarchy when the guard drops, also when the test
+/// fails midway: each cgroup left under it is emptied (its processes killed) and removed,
+/// deepest first. Tests check for themselves that nothing was left before it drops; the
+/// guard only keeps a failed test from leaving the host a cgroup.
+pub struct TestParent(String);
+
+impl TestParent {
+    pub fn new(tag: &str) -> TestParent {
+        TestParent(format!("forkexec-test-{tag}-{}", std::process::id()))
+    }
+
+    /// The parent's name, for `--cgroup-parent` or `Cgroup::create`.
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for TestParent {
+    fn drop(&mut self) {
+        for m in mounts() {
+            remove_tree(&m.path.join(&self.0));
+        }
+    }
+}
+
+/// Removes the cgroup `dir` and every cgroup under it, killing what runs there (best effort:
+/// a process just killed may take a moment to leave, so each removal is retried for up to 2 s).
+fn remove_tree(dir: &std::path::Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_tree(&e.path());
+        }
+    }
+    for _ in 0..200 {
+        let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+        for pid in procs
+            .split_whitespace()
+            .filter_map(|p| p.parse::<i32>().ok())
+        {
+            // SAFETY: kill with a pid and a signal.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        if fs::remove_dir(dir).is_ok() || !dir.exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}

@@ -147,8 +147,9 @@ fn new_cgroup_namespace_is_rooted_at_the_targets_cgroup() {
     }
     let v2 = forkexec_testkit::cgroup::v2();
     root_needs!(v2.is_some(), "no cgroup v2 hierarchy here");
-    let name = format!("forkexec-test-cgns-{}", std::process::id());
-    let dir = v2.unwrap().join(&name);
+    let guard = forkexec_testkit::cgroup::TestParent::new("cgns");
+    let name = guard.name();
+    let dir = v2.unwrap().join(name);
     fs::create_dir(&dir).unwrap();
     let placed = |flags: Vec<Namespace>| {
         let r = report(
