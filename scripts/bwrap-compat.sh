@@ -37,6 +37,9 @@ status=0
 run_as() { # who, expected list
   local who=$1 expected=$2 logs="${keep:-$dir}/logs-$1" out="$dir/out-$1"
   rm -rf "$logs"; mkdir -p "$logs"; chmod 777 "$logs"
+  # bubblewrap's test-run.sh leaves one `mktemp /tmp/bwrap-test-XXXXXXXX` file behind per run
+  # ("bind-mount of / exposes real /tmp"): remove the ones this run makes, and no others.
+  local tmp_before; tmp_before=$(ls -d /tmp/bwrap-test-* 2>/dev/null | sort || true)
   local cmd=(env BASELINE_BWRAP="$dir/bwrap" LOG_DIR="$logs" PIECE_TIMEOUT="${PIECE_TIMEOUT:-30}"
              PATH=/usr/local/bin:/usr/bin:/bin "$suite/runner/run.sh")
   if [ "$who" = "$(id -un)" ]; then
@@ -44,6 +47,8 @@ run_as() { # who, expected list
   else
     (cd "$dir" && runuser -u "$user" -- "${cmd[@]}") >"$out" 2>&1 || true
   fi
+  comm -13 <(echo "$tmp_before") <(ls -d /tmp/bwrap-test-* 2>/dev/null | sort || true) |
+    xargs -r rm -f --
   local summary; summary=$(tail -n 1 "$out")
   echo "bwrap-compat ($who): $summary"
   grep '^PASS' "$out" | sort -u >"$dir/pass-$who"
